@@ -1,0 +1,105 @@
+/**
+ * Reads CPU time and memory of processes and cores from /proc (Linux only).
+ * CPU is sampled as cumulative clock ticks; a percentage is the tick delta over a wall-clock delta.
+ */
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+let clkTck = 100;
+try {
+  clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+} catch {
+  // keep the Linux default
+}
+
+/** Cumulative user+system CPU seconds of a process (all its threads), or NaN if it is gone. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces; fields after the closing paren are fixed.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // rest[0] is field 3 (state); utime is field 14, stime field 15.
+    const utime = Number(rest[11]);
+    const stime = Number(rest[12]);
+    return (utime + stime) / clkTck;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export interface MemInfo {
+  rssMb: number;
+  hwmMb: number;
+}
+
+/** Current and peak resident set size of a process, in MiB (NaN if it is gone). */
+export function processMemory(pid: number): MemInfo {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string): number => {
+      const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
+      return m ? Number(m[1]) : Number.NaN;
+    };
+    return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  } catch {
+    return { rssMb: Number.NaN, hwmMb: Number.NaN };
+  }
+}
+
+export interface CoreTimes {
+  busy: number;
+  total: number;
+}
+
+/** Cumulative busy and total ticks per core, from /proc/stat. */
+export function coreTimes(): CoreTimes[] {
+  const out: CoreTimes[] = [];
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const f = m[2]!.trim().split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal guest guest_nice (guest is included in user)
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    out[Number(m[1])] = { busy: total - idle, total };
+  }
+  return out;
+}
+
+/** A snapshot of CPU counters to diff against a later one. */
+export interface CpuSnapshot {
+  at: number;
+  procs: Map<number, number>;
+  cores: CoreTimes[];
+}
+
+export function cpuSnapshot(pids: readonly number[]): CpuSnapshot {
+  const procs = new Map<number, number>();
+  for (const pid of pids) procs.set(pid, processCpuSeconds(pid));
+  return { at: performance.now(), procs, cores: coreTimes() };
+}
+
+/** CPU % of one process between two snapshots (100 = one full core). */
+export function processCpuPercent(a: CpuSnapshot, b: CpuSnapshot, pid: number): number {
+  const seconds = (b.at - a.at) / 1000;
+  const used = (b.procs.get(pid) ?? Number.NaN) - (a.procs.get(pid) ?? Number.NaN);
+  return seconds > 0 ? (used / seconds) * 100 : Number.NaN;
+}
+
+/** Busy % of one core between two snapshots. */
+export function coreBusyPercent(a: CpuSnapshot, b: CpuSnapshot, core: number): number {
+  const x = a.cores[core];
+  const y = b.cores[core];
+  if (!x || !y || y.total === x.total) return Number.NaN;
+  return ((y.busy - x.busy) / (y.total - x.total)) * 100;
+}
+
+/** Pins a running process (all its threads) to the given CPU list, e.g. "1". Returns false if taskset failed. */
+export function pinProcess(pid: number, cpus: string): boolean {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

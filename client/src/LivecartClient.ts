@@ -1,0 +1,433 @@
+import { decodeServerMessage, encode } from '../../protocol/src/codec.ts';
+import { CloseCode, errorCodeInfo, shouldReconnect, type ErrorCodeName } from '../../protocol/src/codes.ts';
+import { PROTOCOL_VERSION, type ClientRequest, type Hello, type ProductInput, type SequencedEvent, type ServerMessage, type Welcome } from '../../protocol/src/messages.ts';
+import { Backoff } from './backoff.ts';
+import { LikeBatcher } from './LikeBatcher.ts';
+import { LivecartError } from './LivecartError.ts';
+import { PendingRequests } from './PendingRequests.ts';
+import { RoomModel, type RoomSnapshot } from './RoomModel.ts';
+import { TypedEmitter, type Listener } from './TypedEmitter.ts';
+import { bytesOf, resolveWebSocket, WS_OPEN, type CloseEventLike, type MessageEventLike, type WebSocketConstructor, type WebSocketLike } from './transport.ts';
+import type { ConnectOptions, LivecartEvents, RequestResults } from './types.ts';
+
+/** Thrown by an event listener; delivered on the `error` event. */
+export class ListenerError extends Error {
+  override readonly name = 'ListenerError';
+  constructor(readonly event: string, cause: unknown) {
+    super(`a "${event}" listener threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** A frame the server sent that this client cannot read (not binary, not MessagePack). */
+export class ProtocolViolation extends Error {
+  override readonly name = 'ProtocolViolation';
+}
+
+type RequestType = keyof RequestResults;
+type RequestFrame<T extends RequestType> = Extract<ClientRequest, { t: T }>;
+type RequestBody<T extends RequestType> = Omit<RequestFrame<T>, 'id'>;
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Local code for "the handshake did not finish in time" (same meaning as the server's 4002). */
+const HANDSHAKE_TIMEOUT_CODE = CloseCode.HELLO_TIMEOUT;
+
+/**
+ * A connection to one livecart room. Create it with `connect()`. It joins the room, keeps
+ * `state` current, emits typed events, reconnects and resumes after drops (close codes for which
+ * `shouldReconnect` holds), and stops for good on terminal close codes (4500–4999) or `close()`.
+ */
+export class LivecartClient {
+  /** Resolves with the first `welcome`; rejects when the client stops before joining (e.g. `UNAUTHORIZED`). */
+  readonly ready: Promise<Welcome>;
+
+  readonly #options: Readonly<ConnectOptions>;
+  readonly #emitter: TypedEmitter<LivecartEvents>;
+  readonly #state: RoomModel;
+  readonly #pending: PendingRequests<ClientRequest>;
+  readonly #likes: LikeBatcher;
+  readonly #backoff: Backoff | undefined;
+  readonly #requestTimeoutMs: number;
+
+  #WebSocket: WebSocketConstructor | undefined;
+  #socket: WebSocketLike | undefined;
+  /** True between the current socket's `welcome` and its close. */
+  #joined = false;
+  #helloId: number | undefined;
+  /** The server's `err` reply to the current socket's `hello`, reported when the socket closes. */
+  #helloError: LivecartError | undefined;
+  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #started = false;
+  #stopped = false;
+  #readySettled = false;
+  #resolveReady!: (welcome: Welcome) => void;
+  #rejectReady!: (error: LivecartError) => void;
+
+  constructor(options: ConnectOptions) {
+    this.#options = Object.freeze({ ...options });
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#emitter = new TypedEmitter<LivecartEvents>({
+      onListenerError: (error, event) => {
+        if (event === 'error') console.error('livecart: an "error" listener threw', error);
+        else this.#emitter.emit('error', new ListenerError(event, error));
+      },
+    });
+    this.#state = new RoomModel(options.maxComments);
+    this.#pending = new PendingRequests(this.#requestTimeoutMs);
+    this.#likes = new LikeBatcher((n) => this.#sendNow({ t: 'like', n }), options.likes);
+    this.#backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect ?? {});
+    this.ready = new Promise<Welcome>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    // Callers that only listen to events must not see an unhandled rejection.
+    this.ready.catch(() => undefined);
+  }
+
+  /** Opens the first connection. `connect()` calls it; calling it again does nothing. */
+  start(): this {
+    if (this.#started) return this;
+    this.#started = true;
+    void this.#open();
+    return this;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Public surface
+
+  /** What the client knows about the room; updated before the matching event is emitted. */
+  get state(): RoomSnapshot {
+    return this.#state;
+  }
+
+  /** True while joined (between a `welcome` and the loss of its socket). */
+  get connected(): boolean {
+    return this.#joined;
+  }
+
+  /** True once the client stopped for good. */
+  get closed(): boolean {
+    return this.#stopped;
+  }
+
+  on<K extends keyof LivecartEvents & string>(event: K, listener: Listener<LivecartEvents[K]>): () => void {
+    return this.#emitter.on(event, listener);
+  }
+
+  once<K extends keyof LivecartEvents & string>(event: K, listener: Listener<LivecartEvents[K]>): () => void {
+    return this.#emitter.once(event, listener);
+  }
+
+  off<K extends keyof LivecartEvents & string>(event: K, listener: Listener<LivecartEvents[K]>): void {
+    this.#emitter.off(event, listener);
+  }
+
+  ping(): Promise<RequestResults['ping']> {
+    return this.#request<'ping'>({ t: 'ping' });
+  }
+
+  comment(text: string): Promise<RequestResults['comment']> {
+    return this.#request<'comment'>({ t: 'comment', text });
+  }
+
+  addProduct(product: ProductInput): Promise<RequestResults['addProduct']> {
+    return this.#request<'addProduct'>({ t: 'addProduct', product: withoutUndefined(product) });
+  }
+
+  /** Pins product `sku` as the room's pop-up card; `endsAt` (epoch ms) adds a countdown. */
+  pin(sku: string, endsAt?: number): Promise<RequestResults['pin']> {
+    return this.#request<'pin'>(endsAt === undefined ? { t: 'pin', sku } : { t: 'pin', sku, endsAt });
+  }
+
+  unpin(): Promise<RequestResults['unpin']> {
+    return this.#request<'unpin'>({ t: 'unpin' });
+  }
+
+  /** Deletes the comment whose event seq is `seq`. */
+  deleteComment(seq: number): Promise<RequestResults['deleteComment']> {
+    return this.#request<'deleteComment'>({ t: 'deleteComment', seq });
+  }
+
+  mute(userId: string): Promise<RequestResults['mute']> {
+    return this.#request<'mute'>({ t: 'mute', userId });
+  }
+
+  unmute(userId: string): Promise<RequestResults['unmute']> {
+    return this.#request<'unmute'>({ t: 'unmute', userId });
+  }
+
+  kick(userId: string): Promise<RequestResults['kick']> {
+    return this.#request<'kick'>({ t: 'kick', userId });
+  }
+
+  /**
+   * Records `taps` like taps (default 1). Taps are coalesced: all taps of a ~100 ms window go out as
+   * one `like` notice (at most 100 per notice; more spill into the next window). Taps made while
+   * disconnected are sent after the next `welcome`.
+   */
+  like(taps = 1): void {
+    if (this.#stopped) return;
+    this.#likes.add(taps);
+  }
+
+  /** Closes for good: no reconnect, pending requests are rejected, `closed` is emitted. */
+  close(reason = 'client closed'): void {
+    if (this.#stopped) return;
+    if (this.#socket) this.#detach(this.#socket, 1000, reason);
+    this.#stop(1000, reason, undefined);
+  }
+
+  /**
+   * Test hook: closes the socket with `code` (default 4000) as if the network dropped, then behaves
+   * exactly as after a server close with that code (reconnect and resume for 4000–4499).
+   * @internal
+   */
+  dropConnectionForTest(code: number = CloseCode.SERVER_RESTARTING, reason = 'connection dropped for test'): void {
+    const socket = this.#socket;
+    if (!socket) return;
+    this.#detach(socket, code, reason);
+    this.#onSocketClosed(socket, code, reason);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Connection lifecycle
+
+  async #open(): Promise<void> {
+    this.#reconnectTimer = undefined;
+    if (this.#stopped) return;
+    let socket: WebSocketLike;
+    try {
+      this.#WebSocket ??= await resolveWebSocket(this.#options.WebSocket);
+      if (this.#stopped) return;
+      socket = new this.#WebSocket(this.#options.url);
+    } catch (error) {
+      this.#stop(1006, 'cannot open a WebSocket', LivecartError.of('UNAVAILABLE', `cannot open a WebSocket to ${this.#options.url}: ${(error as Error).message}`, false));
+      return;
+    }
+    socket.binaryType = 'arraybuffer';
+    this.#socket = socket;
+    this.#joined = false;
+    this.#helloError = undefined;
+    this.#helloId = this.#pending.nextId();
+    const helloId = this.#helloId;
+
+    this.#handshakeTimer = setTimeout(() => {
+      if (this.#socket !== socket) return;
+      const reason = `no welcome within ${this.#requestTimeoutMs} ms`;
+      this.#detach(socket, HANDSHAKE_TIMEOUT_CODE, reason);
+      this.#onSocketClosed(socket, HANDSHAKE_TIMEOUT_CODE, reason);
+    }, this.#requestTimeoutMs);
+
+    socket.onopen = () => {
+      if (this.#socket !== socket) return;
+      const hello: Hello = { t: 'hello', id: helloId, v: PROTOCOL_VERSION, token: this.#options.token, room: this.#options.room };
+      const resume = this.#state.resumePoint;
+      if (resume) hello.resume = resume;
+      this.#sendOn(socket, hello);
+    };
+    socket.onmessage = (event: MessageEventLike) => {
+      if (this.#socket === socket) this.#onFrame(event.data);
+    };
+    socket.onclose = (event: CloseEventLike) => {
+      this.#onSocketClosed(socket, event.code, event.reason);
+    };
+    // A failed connection also closes (code 1006); the close handler does the work.
+    socket.onerror = () => undefined;
+  }
+
+  /** Stops listening to `socket` and closes it. Keeps a no-op error handler: `ws` throws on unhandled errors. */
+  #detach(socket: WebSocketLike, code: number, reason: string): void {
+    socket.onopen = null;
+    socket.onmessage = null;
+    socket.onclose = null;
+    socket.onerror = () => undefined;
+    try {
+      socket.close(code, reason);
+    } catch {
+      // Already closed, or a code the implementation refuses: the socket is abandoned either way.
+    }
+  }
+
+  #onSocketClosed(socket: WebSocketLike, code: number, reason: string): void {
+    if (this.#socket !== socket) return;
+    this.#socket = undefined;
+    this.#joined = false;
+    clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
+    this.#pending.rejectSent(() => LivecartError.of('UNAVAILABLE', `connection closed (${code}${reason ? ` ${reason}` : ''}) before the reply`, true));
+    if (this.#stopped) return;
+
+    const helloError = this.#helloError;
+    if (helloError && this.#readySettled) this.#emitter.emit('error', helloError);
+    if (!this.#backoff || !shouldReconnect(code)) {
+      this.#stop(code, reason, helloError ?? closeError(code, reason));
+      return;
+    }
+    const next = this.#backoff.next();
+    if (!next) {
+      this.#stop(code, reason, helloError ?? LivecartError.of('UNAVAILABLE', `gave up after ${this.#backoff.attempt} reconnect attempts (last close ${code} ${reason})`, false));
+      return;
+    }
+    this.#reconnectTimer = setTimeout(() => void this.#open(), next.delayMs);
+    this.#emitter.emit('reconnecting', { attempt: next.attempt, delayMs: next.delayMs, code, reason });
+  }
+
+  /** Stops for good. */
+  #stop(code: number, reason: string, error: LivecartError | undefined): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#joined = false;
+    clearTimeout(this.#handshakeTimer);
+    clearTimeout(this.#reconnectTimer);
+    this.#handshakeTimer = undefined;
+    this.#reconnectTimer = undefined;
+    this.#likes.clear();
+    this.#pending.rejectAll(() => error ?? LivecartError.of('UNAVAILABLE', `the client is closed (${code}${reason ? ` ${reason}` : ''})`, false));
+    if (!this.#readySettled) {
+      this.#readySettled = true;
+      this.#rejectReady(error ?? LivecartError.of('UNAVAILABLE', `closed before joining (${code}${reason ? ` ${reason}` : ''})`, false));
+    }
+    this.#emitter.emit('closed', error ? { code, reason, willReconnect: false, error } : { code, reason, willReconnect: false });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Frames
+
+  #onFrame(data: unknown): void {
+    const bytes = bytesOf(data);
+    if (!bytes) {
+      this.#emitter.emit('error', new ProtocolViolation(`the server sent a ${typeof data === 'string' ? 'text' : 'non-binary'} frame`));
+      return;
+    }
+    let message: ServerMessage;
+    try {
+      message = decodeServerMessage(bytes);
+    } catch (error) {
+      this.#emitter.emit('error', new ProtocolViolation(`undecodable frame: ${(error as Error).message}`, { cause: error }));
+      return;
+    }
+    this.#dispatch(message);
+  }
+
+  #dispatch(message: ServerMessage): void {
+    switch (message.t) {
+      case 'welcome':
+        this.#onWelcome(message);
+        return;
+      case 'ok':
+        this.#pending.resolve(message.id, message.result);
+        return; // a reply to a request that already timed out is dropped
+      case 'err': {
+        const error = LivecartError.fromErr(message);
+        if (message.id !== undefined && message.id === this.#helloId && !this.#joined) this.#helloError = error;
+        else if (message.id === undefined || !this.#pending.reject(message.id, error)) this.#emitter.emit('error', error);
+        return;
+      }
+      case 'likes':
+        this.#state.applyUpdate(message);
+        this.#emitter.emit('likes', { total: message.total });
+        return;
+      case 'viewers':
+        this.#state.applyUpdate(message);
+        this.#emitter.emit('viewers', { count: message.count });
+        return;
+      case 'comment':
+      case 'commentDeleted':
+      case 'popup':
+      case 'product':
+      case 'roomState':
+      case 'userMuted':
+        if (this.#joined && this.#state.applyEvent(message)) emitEvent(this.#emitter, message);
+        return;
+      default:
+        // A type a newer server added: ignore it (forward compatibility).
+        return;
+    }
+  }
+
+  #onWelcome(welcome: Welcome): void {
+    clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
+    this.#joined = true;
+    this.#helloError = undefined;
+    this.#backoff?.reset();
+    const kind = this.#state.applyWelcome(welcome);
+    if (!this.#readySettled) {
+      this.#readySettled = true;
+      this.#resolveReady(welcome);
+    }
+    this.#emitter.emit('welcome', welcome);
+    if (kind === 'historyLost') this.#emitter.emit('historyLost', welcome);
+    // Requests made while (re)connecting, then taps held meanwhile.
+    for (const frame of this.#pending.queued()) if (this.#sendNow(frame)) this.#pending.markSent(frame.id);
+    this.#likes.flush();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sending
+
+  #request<T extends RequestType>(body: RequestBody<T>): Promise<RequestResults[T]> {
+    if (this.#stopped) return Promise.reject(LivecartError.of('UNAVAILABLE', 'the client is closed', false));
+    const { frame, promise } = this.#pending.add((id) => ({ ...body, id }) as RequestFrame<T>);
+    if (this.#sendNow(frame)) this.#pending.markSent(frame.id);
+    // The server is trusted to send the documented result shape (see RequestResults).
+    return promise as Promise<unknown> as Promise<RequestResults[T]>;
+  }
+
+  /** Sends on the joined socket; false when there is none or the send failed. */
+  #sendNow(frame: object): boolean {
+    return this.#joined && this.#socket !== undefined && this.#sendOn(this.#socket, frame);
+  }
+
+  #sendOn(socket: WebSocketLike, frame: object): boolean {
+    if (socket.readyState !== WS_OPEN) return false;
+    try {
+      socket.send(encode(frame));
+      return true;
+    } catch {
+      return false; // the socket is closing; its close event follows
+    }
+  }
+}
+
+/** Connects to a room. The returned client is already connecting; await `client.ready` for the first `welcome`. */
+export function connect(options: ConnectOptions): LivecartClient {
+  return new LivecartClient(options).start();
+}
+
+function emitEvent(emitter: TypedEmitter<LivecartEvents>, event: SequencedEvent): void {
+  switch (event.t) {
+    case 'comment':
+      emitter.emit('comment', event);
+      break;
+    case 'commentDeleted':
+      emitter.emit('commentDeleted', event);
+      break;
+    case 'popup':
+      emitter.emit('popup', event);
+      break;
+    case 'product':
+      emitter.emit('product', event);
+      break;
+    case 'roomState':
+      emitter.emit('roomState', event);
+      break;
+    case 'userMuted':
+      emitter.emit('userMuted', event);
+      break;
+  }
+}
+
+/** The error behind a terminal close without an `err` frame: close names that are also error names map across. */
+function closeError(code: number, reason: string): LivecartError {
+  const text = `connection closed (${code}${reason ? ` ${reason}` : ''})`;
+  for (const [name, value] of Object.entries(CloseCode)) {
+    if (value === code && name in errorCodeInfo) return LivecartError.of(name as ErrorCodeName, text, false);
+  }
+  return LivecartError.of('UNAVAILABLE', text, false);
+}
+
+/** msgpack has no `undefined`: drop such keys rather than send nil for an optional field. */
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

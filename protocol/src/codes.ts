@@ -1,0 +1,103 @@
+/**
+ * Wire codes. Two kinds, as in centrifuge:
+ * - reply errors (`err` frames) answer one request; the socket stays open;
+ * - close codes end the connection; the range tells the client what to do:
+ *   4000–4499 reconnect (with backoff), 4500–4999 do not reconnect.
+ *
+ * Every code here must be documented in protocol/PROTOCOL.md (a test checks it).
+ */
+
+export interface ErrorCodeInfo {
+  /** Numeric value on the wire. */
+  readonly code: number;
+  /** A retry of the same request may succeed later (after `retryAfterMs` when given). */
+  readonly temporary: boolean;
+  readonly meaning: string;
+}
+
+export const ErrorCode = {
+  BAD_REQUEST: 1000,
+  UNKNOWN_TYPE: 1001,
+  NOT_JOINED: 1002,
+  ALREADY_JOINED: 1003,
+  UNSUPPORTED_VERSION: 1004,
+  UNAUTHORIZED: 1005,
+  FORBIDDEN: 1006,
+  ROOM_NOT_FOUND: 1007,
+  ROOM_ENDED: 1008,
+  RATE_LIMITED: 1009,
+  MUTED: 1010,
+  PRODUCT_NOT_FOUND: 1011,
+  PRODUCT_EXISTS: 1012,
+  COMMENT_NOT_FOUND: 1013,
+  LIMIT_EXCEEDED: 1014,
+  ROOM_EXISTS: 1015,
+  KICKED: 1016,
+  INTERNAL: 1500,
+  UNAVAILABLE: 1501,
+} as const;
+export type ErrorCodeName = keyof typeof ErrorCode;
+export type ErrorCodeValue = (typeof ErrorCode)[ErrorCodeName];
+
+export const errorCodeInfo: Readonly<Record<ErrorCodeName, ErrorCodeInfo>> = {
+  BAD_REQUEST: { code: ErrorCode.BAD_REQUEST, temporary: false, meaning: 'The request does not match its schema (field missing, wrong type, too long).' },
+  UNKNOWN_TYPE: { code: ErrorCode.UNKNOWN_TYPE, temporary: false, meaning: 'The frame decoded but its `t` is not a known client message type.' },
+  NOT_JOINED: { code: ErrorCode.NOT_JOINED, temporary: false, meaning: 'A room request arrived before the `hello` handshake completed.' },
+  ALREADY_JOINED: { code: ErrorCode.ALREADY_JOINED, temporary: false, meaning: 'A second `hello` on a socket that already joined a room.' },
+  UNSUPPORTED_VERSION: { code: ErrorCode.UNSUPPORTED_VERSION, temporary: false, meaning: 'The client speaks a protocol version this server does not.' },
+  UNAUTHORIZED: { code: ErrorCode.UNAUTHORIZED, temporary: false, meaning: 'The token is missing, malformed, expired or not signed by this server.' },
+  FORBIDDEN: { code: ErrorCode.FORBIDDEN, temporary: false, meaning: 'The caller\'s role may not do this (e.g. a viewer pinning a product, a streamer moderating another streamer\'s room).' },
+  ROOM_NOT_FOUND: { code: ErrorCode.ROOM_NOT_FOUND, temporary: false, meaning: 'No room with that id exists on this server.' },
+  ROOM_ENDED: { code: ErrorCode.ROOM_ENDED, temporary: false, meaning: 'The show has ended; the room is read-only.' },
+  RATE_LIMITED: { code: ErrorCode.RATE_LIMITED, temporary: true, meaning: 'Too many requests of this kind from this user; retry after `retryAfterMs`.' },
+  MUTED: { code: ErrorCode.MUTED, temporary: false, meaning: 'A moderator muted this user in this room; their comments are refused.' },
+  PRODUCT_NOT_FOUND: { code: ErrorCode.PRODUCT_NOT_FOUND, temporary: false, meaning: 'No product with that sku in this room\'s catalog.' },
+  PRODUCT_EXISTS: { code: ErrorCode.PRODUCT_EXISTS, temporary: false, meaning: 'The room\'s catalog already has a product with that sku.' },
+  COMMENT_NOT_FOUND: { code: ErrorCode.COMMENT_NOT_FOUND, temporary: false, meaning: 'No comment with that sequence number in the room\'s recent history.' },
+  LIMIT_EXCEEDED: { code: ErrorCode.LIMIT_EXCEEDED, temporary: false, meaning: 'A configured capacity is full (rooms on the node, products in a room, viewers in a room).' },
+  ROOM_EXISTS: { code: ErrorCode.ROOM_EXISTS, temporary: false, meaning: 'A room with that id already exists.' },
+  KICKED: { code: ErrorCode.KICKED, temporary: false, meaning: 'This user was kicked from the room and may not rejoin before the ban ends.' },
+  INTERNAL: { code: ErrorCode.INTERNAL, temporary: true, meaning: 'The server failed unexpectedly; details are in its log, never on the wire.' },
+  UNAVAILABLE: { code: ErrorCode.UNAVAILABLE, temporary: true, meaning: 'A dependency (the store) is temporarily unreachable; retry after `retryAfterMs`.' },
+};
+
+/** Close codes. 4000–4499: reconnect with backoff. 4500–4999: terminal, do not reconnect. */
+export const CloseCode = {
+  SERVER_RESTARTING: 4000,
+  SLOW_CONSUMER: 4001,
+  HELLO_TIMEOUT: 4002,
+  FLOODING: 4003,
+  PROTOCOL_ERROR: 4500,
+  UNAUTHORIZED: 4501,
+  UNSUPPORTED_VERSION: 4502,
+  ROOM_NOT_FOUND: 4503,
+  FRAME_TOO_LARGE: 4504,
+  KICKED: 4505,
+} as const;
+export type CloseCodeName = keyof typeof CloseCode;
+export type CloseCodeValue = (typeof CloseCode)[CloseCodeName];
+
+export const closeCodeInfo: Readonly<Record<CloseCodeName, { readonly code: number; readonly meaning: string }>> = {
+  SERVER_RESTARTING: { code: CloseCode.SERVER_RESTARTING, meaning: 'The server is shutting down or restarting; reconnect (to this or another node) and resume.' },
+  SLOW_CONSUMER: { code: CloseCode.SLOW_CONSUMER, meaning: 'The client fell behind past the hard per-socket buffer cap; reconnect and resume from the last sequence number.' },
+  HELLO_TIMEOUT: { code: CloseCode.HELLO_TIMEOUT, meaning: 'No `hello` arrived within the handshake timeout.' },
+  FLOODING: { code: CloseCode.FLOODING, meaning: 'The socket sent more frames per second than allowed; reconnect after backing off.' },
+  PROTOCOL_ERROR: { code: CloseCode.PROTOCOL_ERROR, meaning: 'A frame was not valid MessagePack, not binary, or not a map: the client is broken.' },
+  UNAUTHORIZED: { code: CloseCode.UNAUTHORIZED, meaning: 'The `hello` token was rejected; get a new token before connecting again.' },
+  UNSUPPORTED_VERSION: { code: CloseCode.UNSUPPORTED_VERSION, meaning: 'The client\'s protocol version is not supported; upgrade the client.' },
+  ROOM_NOT_FOUND: { code: CloseCode.ROOM_NOT_FOUND, meaning: 'The room named in `hello` does not exist.' },
+  FRAME_TOO_LARGE: { code: CloseCode.FRAME_TOO_LARGE, meaning: 'A frame exceeded the configured maximum frame size.' },
+  KICKED: { code: CloseCode.KICKED, meaning: 'An operator or the room\'s streamer removed this user from the room.' },
+};
+
+/** True when a client should reconnect after the server closed with `code`. Standard codes 1001/1006/1011/1012/1013 reconnect too. */
+export function shouldReconnect(code: number): boolean {
+  if (code >= 4000 && code <= 4499) return true;
+  if (code >= 4500 && code <= 4999) return false;
+  return code !== 1000 && code !== 1002 && code !== 1003 && code !== 1007 && code !== 1008 && code !== 1009;
+}
+
+export function errorCodeName(code: number): ErrorCodeName | undefined {
+  for (const [name, info] of Object.entries(errorCodeInfo)) if (info.code === code) return name as ErrorCodeName;
+  return undefined;
+}

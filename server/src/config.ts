@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+/**
+ * Every setting and every limit of the server, in one zod schema. Parsed once from (lowest to
+ * highest precedence) defaults, an optional JSON file, `LIVECART_*` env vars and CLI flags, then
+ * frozen. No other file reads `process.env`.
+ */
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
+
+export const configSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1').describe('Interface to listen on (0.0.0.0 for all).'),
+  port: int(0, 65535).default(8080).describe('TCP port for HTTP and WebSocket (0 = any free port).'),
+  tokenSecret: z.string().min(16).optional().describe('HS256 secret for tokens. Unset = dev mode: a random secret, demo tokens printed, /api/dev/token enabled.'),
+  tokenTtlSec: int(60, 30 * 86400).default(86400).describe('Lifetime of tokens the server mints (demo and dev tokens).'),
+  demoRoom: bool.default(true).describe('In dev mode, create a live "demo" room with two products at start.'),
+  maxFrameBytes: int(256, 1 << 20).default(16 * 1024).describe('Largest WebSocket frame accepted; larger closes with 4504 (above 4x, uWS closes with 1009).'),
+  maxHttpBodyBytes: int(256, 1 << 20).default(64 * 1024).describe('Largest HTTP request body accepted (413 above).'),
+  helloTimeoutMs: int(100, 60_000).default(5000).describe('Time a new socket has to send `hello` before it is closed with 4002.'),
+  idleTimeoutSec: int(8, 960).default(60).describe('uWS idle timeout; the server pings idle sockets automatically.'),
+  maxFramesPerSecond: int(1, 100_000).default(50).describe('Frames a socket may send per second before it is closed with 4003.'),
+  commentMaxLength: int(1, 2000).default(300).describe('Longest comment, in characters.'),
+  commentRate: z.coerce.number().positive().max(1e9).default(1).describe('Comments per second each user may post in a room (token bucket refill).'),
+  commentBurst: int(1, 1e9).default(5).describe('Comments a user may post at once before the rate applies (token bucket size).'),
+  historyLength: int(0, 500).default(50).describe('Recent comments a newcomer gets in `welcome`.'),
+  resumeRingSize: int(16, 1_000_000).default(2048).describe('Sequenced events a room keeps for resume; older resumes get a "history lost" snapshot.'),
+  likeIntervalMs: int(16, 60_000).default(250).describe('A room\'s like counter is broadcast at most once per interval.'),
+  viewerCountIntervalMs: int(100, 60_000).default(1000).describe('A room\'s viewer count is broadcast at most once per interval.'),
+  softBufferBytes: int(1024, 1 << 30).default(256 * 1024).describe('Outbound bytes buffered for a socket above which it is dropped from the chatter lane (back at half).'),
+  hardBufferBytes: int(4096, 1 << 30).default(4 * 1024 * 1024).describe('Outbound bytes buffered for a socket above which it is closed with 4001 (slow consumer).'),
+  backpressureScanMs: int(10, 10_000).default(200).describe('How often socket buffers are checked against the soft and hard caps.'),
+  maxRooms: int(1, 1_000_000).default(10_000).describe('Rooms this node holds at most.'),
+  maxProductsPerRoom: int(1, 100_000).default(500).describe('Products in one room\'s catalog at most.'),
+  maxMembersPerRoom: int(1, 10_000_000).default(100_000).describe('Sockets in one room on this node at most.'),
+  maxMutedPerRoom: int(1, 1_000_000).default(10_000).describe('Muted or kicked users remembered per room at most.'),
+  kickBanMs: int(0, 7 * 86400_000).default(600_000).describe('How long a kicked user may not rejoin the room.'),
+  rateLimiterMaxKeys: int(1000, 100_000_000).default(1_000_000).describe('Users tracked by the comment rate limiter at most (idle ones are pruned first).'),
+  shutdownGraceMs: int(0, 60_000).default(1000).describe('On SIGTERM: time between closing sockets with 4000 and exiting.'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
+}).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] });
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+type Key = keyof z.infer<typeof configSchema>;
+// zod 4 keeps `.refine` on the object itself, so the shape (defaults, descriptions) stays reachable.
+const shape: Record<Key, z.ZodType> = configSchema.shape;
+
+export const configKeys = Object.keys(shape) as Key[];
+export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+export const envOf = (key: string): string => `LIVECART_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Validates and freezes a config from already-typed values (tests, embedding). */
+export function makeConfig(input: ConfigInput = {}): Config {
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** Reads config from CLI args (after the sub-command), env and an optional `--config file.json`. */
+export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): { config: Config; help: boolean } {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { config: { type: 'string' }, help: { type: 'boolean' } };
+  for (const key of configKeys) options[flagOf(key)] = { type: 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}\nRun 'livecart serve --help' for the options.`);
+  }
+  if (values.help === true) return { config: makeConfig({}), help: true };
+
+  const merged: Record<string, unknown> = {};
+  const file = typeof values.config === 'string' ? values.config : env.LIVECART_CONFIG;
+  if (file) {
+    let fromFile: unknown;
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
+    }
+    if (fromFile === null || typeof fromFile !== 'object') throw new ConfigError(`config file ${file} must hold a JSON object`);
+    for (const [key, value] of Object.entries(fromFile)) {
+      if (!configKeys.includes(key as Key)) throw new ConfigError(`config file ${file}: unknown option "${key}"`);
+      merged[key] = value;
+    }
+  }
+  for (const key of configKeys) {
+    const fromEnv = env[envOf(key)];
+    if (fromEnv !== undefined && fromEnv !== '') merged[key] = fromEnv;
+    const fromFlag = values[flagOf(key)];
+    if (typeof fromFlag === 'string') merged[key] = fromFlag;
+  }
+  return { config: makeConfig(merged as ConfigInput), help: false };
+}
+
+function defaultOf(schema: z.ZodType): unknown {
+  const result = schema.safeParse(undefined);
+  return result.success ? result.data : undefined;
+}
+
+/** One row per option: flag, env var, default, description. Used by --help and the README. */
+export function describeOptions(): Array<{ key: string; flag: string; env: string; defaultValue: unknown; description: string }> {
+  return configKeys.map((key) => {
+    const schema = shape[key];
+    return { key, flag: `--${flagOf(key)}`, env: envOf(key), defaultValue: defaultOf(schema), description: schema.description ?? '' };
+  });
+}
+
+export function helpText(): string {
+  const rows = describeOptions().map((o) => {
+    const def = o.defaultValue === undefined ? '(unset)' : JSON.stringify(o.defaultValue);
+    return `  ${o.flag.padEnd(26)} ${o.description}\n  ${''.padEnd(26)} default ${def}; env ${o.env}`;
+  });
+  return [
+    'Usage: livecart serve [options]',
+    '',
+    'Options (precedence: flag > env > --config file > default):',
+    '  --config FILE              JSON file with any of the options below (camelCase keys); env LIVECART_CONFIG',
+    '  --help                     Show this help',
+    ...rows,
+  ].join('\n');
+}

@@ -1,0 +1,60 @@
+import { ConfigError, helpText, loadConfig } from './config.ts';
+import { demoBanner, seedDemoRoom } from './demo.ts';
+import { createLogger } from './log.ts';
+import { startServer } from './server.ts';
+
+const usage = 'Usage: livecart serve [options]   (livecart serve --help for the options)';
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`unknown command ${command}\n${usage}\n`);
+    return 2;
+  }
+  let loaded;
+  try {
+    loaded = loadConfig(rest, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (loaded.help) {
+    process.stdout.write(`${helpText()}\n`);
+    return 0;
+  }
+  const { config } = loaded;
+  const log = createLogger(config);
+  const server = await startServer(config, log);
+  log.info({ url: server.url, devMode: server.tokens.devMode }, 'listening');
+  if (server.tokens.devMode) {
+    const roomId = config.demoRoom ? await seedDemoRoom(server) : undefined;
+    process.stdout.write(await demoBanner(server, roomId));
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      void server.close().then(() => setTimeout(resolve, config.shutdownGraceMs).unref());
+      // A second signal means "now".
+      process.once(signal, () => process.exit(1));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    createLogger({ logLevel: 'error' }).fatal({ err: error }, 'livecart failed to start');
+    process.exit(1);
+  },
+);

@@ -1,0 +1,18 @@
+import type { CloseCodeValue } from '../../../protocol/src/index.ts';
+import type { Principal } from '../auth/TokenService.ts';
+
+/**
+ * A joined socket as the room layer sees it. The transport implements it; rooms decide what goes
+ * to whom and never touch uWS.
+ */
+export interface Member {
+  readonly connectionId: number;
+  readonly principal: Principal;
+  /** A frame for this member only (replies, welcome, replay): must be delivered, or the socket is closed as slow. */
+  send(frame: Uint8Array): void;
+  /** Several frames in one syscall where the transport can (resume replay). */
+  sendMany(frames: readonly Uint8Array[]): void;
+  /** Start receiving the room's lanes. */
+  subscribeRoom(roomId: string): void;
+  close(code: CloseCodeValue, reason: string): void;
+}

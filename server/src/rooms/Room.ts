@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import type { HistoryComment, Popup, Product, RoomInfo, SequencedEvent } from '../../../protocol/src/index.ts';
+import type { Member } from './Member.ts';
+import { ResumeRing } from './ResumeRing.ts';
+
+/**
+ * One room's state on this node. It changes only by applying delivered sequenced events (and
+ * counters), so every node hosting the room converges on the same state in the same order.
+ */
+export class Room {
+  readonly id: string;
+  readonly info: RoomInfo;
+  /** Identifies this copy of the room's history; a resume from another epoch is impossible. */
+  readonly epoch = randomBytes(6).toString('base64url');
+  readonly ring: ResumeRing;
+  readonly catalog = new Map<string, Product>();
+  readonly muted = new Set<string>();
+  /** userId → epoch ms until which the user may not rejoin. */
+  readonly bans = new Map<string, number>();
+  readonly #history: HistoryComment[] = [];
+  readonly #historyLength: number;
+  readonly #members = new Map<string, Set<Member>>();
+  #memberCount = 0;
+  popup: Popup | null = null;
+  latestSeq = 0;
+  likes = 0;
+
+  constructor(info: RoomInfo, opts: { historyLength: number; resumeRingSize: number }) {
+    this.id = info.id;
+    this.info = { ...info };
+    this.#historyLength = opts.historyLength;
+    this.ring = new ResumeRing(opts.resumeRingSize);
+  }
+
+  apply(event: SequencedEvent): void {
+    switch (event.t) {
+      case 'comment':
+        if (this.#historyLength === 0) break;
+        this.#history.push({ seq: event.seq, userId: event.userId, name: event.name, text: event.text, ts: event.ts });
+        if (this.#history.length > this.#historyLength) this.#history.shift();
+        break;
+      case 'commentDeleted': {
+        const index = this.#history.findIndex((c) => c.seq === event.commentSeq);
+        if (index >= 0) this.#history.splice(index, 1);
+        break;
+      }
+      case 'popup':
+        this.popup = event.popup;
+        break;
+      case 'product':
+        this.catalog.set(event.product.sku, event.product);
+        if (this.popup?.product.sku === event.product.sku) this.popup = { ...this.popup, product: event.product };
+        break;
+      case 'roomState':
+        this.info.state = event.state;
+        break;
+      case 'userMuted':
+        if (event.muted) this.muted.add(event.userId);
+        else this.muted.delete(event.userId);
+        break;
+    }
+  }
+
+  /** Recent comments, oldest first, without those of muted users. */
+  recentComments(): HistoryComment[] {
+    return this.muted.size === 0 ? [...this.#history] : this.#history.filter((c) => !this.muted.has(c.userId));
+  }
+
+  hasComment(seq: number): boolean {
+    return this.#history.some((c) => c.seq === seq);
+  }
+
+  addMember(member: Member): void {
+    let set = this.#members.get(member.principal.userId);
+    if (set === undefined) this.#members.set(member.principal.userId, (set = new Set()));
+    if (!set.has(member)) {
+      set.add(member);
+      this.#memberCount++;
+    }
+  }
+
+  removeMember(member: Member): boolean {
+    const set = this.#members.get(member.principal.userId);
+    if (set === undefined || !set.delete(member)) return false;
+    if (set.size === 0) this.#members.delete(member.principal.userId);
+    this.#memberCount--;
+    return true;
+  }
+
+  membersOf(userId: string): readonly Member[] {
+    return [...(this.#members.get(userId) ?? [])];
+  }
+
+  get memberCount(): number {
+    return this.#memberCount;
+  }
+
+  isBanned(userId: string, now: number): boolean {
+    const until = this.bans.get(userId);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.bans.delete(userId);
+    return false;
+  }
+}

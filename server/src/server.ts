@@ -1,0 +1,61 @@
+import type { Principal } from './auth/TokenService.ts';
+import { TokenService } from './auth/TokenService.ts';
+import { LocalBroker } from './broker/LocalBroker.ts';
+import { type Config, type ConfigInput, makeConfig } from './config.ts';
+import { Fanout } from './fanout/Fanout.ts';
+import { createLogger, type Logger } from './log.ts';
+import { RoomService } from './rooms/RoomService.ts';
+import { HttpApi } from './transport/HttpApi.ts';
+import { createApp, listen } from './transport/listen.ts';
+import { WsGateway } from './transport/WsGateway.ts';
+
+export interface RunningServer {
+  readonly config: Config;
+  readonly port: number;
+  /** http://host:port */
+  readonly url: string;
+  /** ws://host:port/ws */
+  readonly wsUrl: string;
+  readonly tokens: TokenService;
+  readonly rooms: RoomService;
+  readonly gateway: WsGateway;
+  readonly log: Logger;
+  mintToken(claims: { userId: string; name: string; role: Principal['role'] }): Promise<string>;
+  /** Stop accepting, close every socket with 4000 (server restarting), release the port. */
+  close(): Promise<void>;
+}
+
+/** Wires the parts together: the one place that picks concrete classes. */
+export async function startServer(input: ConfigInput | Config = {}, log?: Logger): Promise<RunningServer> {
+  const config = Object.isFrozen(input) ? (input as Config) : makeConfig(input);
+  const logger = log ?? createLogger(config);
+  const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
+  const broker = new LocalBroker();
+  const app = createApp();
+  const fanout = new Fanout({ publish: (topic, frame) => app.publish(topic, frame, true) });
+  const rooms = new RoomService({ config, broker, fanout, log: logger.child({ part: 'rooms' }) });
+  const gateway = new WsGateway(app, { config, tokens, rooms, log: logger.child({ part: 'ws' }) });
+  new HttpApi(app, { config, tokens, rooms, log: logger.child({ part: 'http' }) });
+  const listener = await listen(app, config.host, config.port);
+  const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  let closed = false;
+  return {
+    config,
+    port: listener.port,
+    url: `http://${host}:${listener.port}`,
+    wsUrl: `ws://${host}:${listener.port}/ws`,
+    tokens,
+    rooms,
+    gateway,
+    log: logger,
+    mintToken: ({ userId, name, role }) => tokens.mint({ userId, name, role }),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      listener.close();
+      gateway.shutdown();
+      rooms.close();
+      await broker.close();
+    },
+  };
+}

@@ -1,0 +1,234 @@
+import {
+  type ClientMessage,
+  clientMessageSchema,
+  clientMessageTypes,
+  CloseCode,
+  type CloseCodeValue,
+  CodecError,
+  decode,
+  encode,
+  type ErrorCodeName,
+  type Hello,
+} from '../../../protocol/src/index.ts';
+import type { TokenService } from '../auth/TokenService.ts';
+import type { Config } from '../config.ts';
+import { ProtocolError, toErrFrame } from '../errors.ts';
+import { backpressureAction } from '../fanout/Fanout.ts';
+import type { Logger } from '../log.ts';
+import type { RoomService } from '../rooms/RoomService.ts';
+import { Connection, type SendStats, type SocketData } from './Connection.ts';
+import uWS, { type TemplatedApp, type WebSocket } from './uws.ts';
+
+/** A failed `hello` ends the socket with the close code that tells the client whether to retry. */
+const helloCloseCodes: Partial<Record<ErrorCodeName, CloseCodeValue>> = {
+  UNAUTHORIZED: CloseCode.UNAUTHORIZED,
+  UNSUPPORTED_VERSION: CloseCode.UNSUPPORTED_VERSION,
+  ROOM_NOT_FOUND: CloseCode.ROOM_NOT_FOUND,
+  KICKED: CloseCode.KICKED,
+};
+
+export interface GatewayStats extends SendStats {
+  connectionsOpen: number;
+  connectionsTotal: number;
+  framesIn: number;
+  badFrames: number;
+  chatterDemotions: number;
+}
+
+/**
+ * The WebSocket edge: frames in, validated messages to the room layer, replies out. Validates once
+ * here; past this point code trusts the types. Watches every socket's outbound buffer.
+ */
+export class WsGateway {
+  readonly stats: GatewayStats = {
+    connectionsOpen: 0, connectionsTotal: 0, framesIn: 0, badFrames: 0, framesSent: 0, bytesSent: 0, slowConsumerCloses: 0, chatterDemotions: 0,
+  };
+  readonly #connections = new Set<Connection>();
+  readonly #config: Config;
+  readonly #tokens: TokenService;
+  readonly #rooms: RoomService;
+  readonly #log: Logger;
+  readonly #scanTimer: NodeJS.Timeout;
+  #nextConnectionId = 1;
+  #accepting = true;
+
+  constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; log: Logger }) {
+    this.#config = deps.config;
+    this.#tokens = deps.tokens;
+    this.#rooms = deps.rooms;
+    this.#log = deps.log;
+    const { config } = deps;
+    app.ws<SocketData>('/ws', {
+      // uWS itself cuts frames far above our limit (1009); between the two we answer with 4504.
+      maxPayloadLength: Math.min(config.maxFrameBytes * 4, 16 * 1024 * 1024),
+      // Above this uWS skips the socket on publish; closing it instead means the client resumes
+      // and gets what it missed from the ring rather than silently losing a commerce event.
+      maxBackpressure: config.hardBufferBytes,
+      closeOnBackpressureLimit: 1,
+      idleTimeout: config.idleTimeoutSec,
+      sendPingsAutomatically: true,
+      compression: uWS.DISABLED,
+      upgrade: (res, req, context) => {
+        if (!this.#accepting) {
+          res.writeStatus('503 Service Unavailable').writeHeader('Retry-After', '1').end('server restarting');
+          return;
+        }
+        res.upgrade<Partial<SocketData>>(
+          {},
+          req.getHeader('sec-websocket-key'),
+          req.getHeader('sec-websocket-protocol'),
+          req.getHeader('sec-websocket-extensions'),
+          context,
+        );
+      },
+      open: (ws) => this.#open(ws as WebSocket<SocketData>),
+      message: (ws, data, isBinary) => this.#message(ws.getUserData().connection, data, isBinary),
+      drain: (ws) => this.#checkBackpressure(ws.getUserData().connection),
+      close: (ws, code) => this.#close(ws.getUserData().connection, code),
+    });
+    this.#scanTimer = setInterval(() => this.#scan(), config.backpressureScanMs).unref();
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Refuse new sockets and close the open ones with 4000 so clients reconnect elsewhere. */
+  shutdown(): void {
+    this.#accepting = false;
+    clearInterval(this.#scanTimer);
+    for (const connection of [...this.#connections]) connection.close(CloseCode.SERVER_RESTARTING, 'server restarting');
+  }
+
+  #open(ws: WebSocket<SocketData>): void {
+    const connection = new Connection(this.#nextConnectionId++, ws, this.stats);
+    ws.getUserData().connection = connection;
+    this.#connections.add(connection);
+    this.stats.connectionsOpen++;
+    this.stats.connectionsTotal++;
+    connection.helloTimer = setTimeout(() => connection.close(CloseCode.HELLO_TIMEOUT, 'no hello'), this.#config.helloTimeoutMs);
+  }
+
+  #close(connection: Connection, code: number): void {
+    if (connection.state === 'closed') return;
+    connection.state = 'closed';
+    clearTimeout(connection.helloTimer);
+    this.#connections.delete(connection);
+    this.stats.connectionsOpen--;
+    if (connection.roomId !== undefined) this.#rooms.leave(connection, connection.roomId);
+    this.#log.debug({ connectionId: connection.connectionId, code }, 'socket closed');
+  }
+
+  #message(connection: Connection, data: ArrayBuffer, isBinary: boolean): void {
+    if (connection.state === 'closed') return;
+    this.stats.framesIn++;
+    if (!connection.countFrame(Date.now(), this.#config.maxFramesPerSecond)) {
+      this.stats.badFrames++;
+      connection.close(CloseCode.FLOODING, 'too many frames');
+      return;
+    }
+    if (!isBinary) return this.#reject(connection, CloseCode.PROTOCOL_ERROR, 'text frames are not accepted');
+    if (data.byteLength > this.#config.maxFrameBytes) return this.#reject(connection, CloseCode.FRAME_TOO_LARGE, 'frame too large');
+    let raw: unknown;
+    try {
+      // `data` is only valid until we return: decode copies everything we keep.
+      raw = decode(new Uint8Array(data));
+    } catch (error) {
+      if (!(error instanceof CodecError)) throw error;
+      return this.#reject(connection, CloseCode.PROTOCOL_ERROR, 'frame is not a MessagePack map');
+    }
+    const parsed = clientMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.stats.badFrames++;
+      const fields = raw as { t?: unknown; id?: unknown };
+      const id = typeof fields.id === 'number' && Number.isInteger(fields.id) && fields.id >= 0 && fields.id <= 0xffffffff ? fields.id : undefined;
+      const known = typeof fields.t === 'string' && clientMessageTypes.has(fields.t);
+      const issue = parsed.error.issues[0];
+      const error = known
+        ? new ProtocolError('BAD_REQUEST', `invalid ${String(fields.t)}: ${issue ? `${issue.path.join('.') || '(frame)'}: ${issue.message}` : 'schema violation'}`)
+        : new ProtocolError('UNKNOWN_TYPE', `unknown message type ${JSON.stringify(String(fields.t)).slice(0, 80)}`);
+      connection.send(encode(toErrFrame(error, id)));
+      return;
+    }
+    this.#dispatch(connection, parsed.data);
+  }
+
+  #reject(connection: Connection, code: CloseCodeValue, reason: string): void {
+    this.stats.badFrames++;
+    this.#log.info({ connectionId: connection.connectionId, code, reason }, 'protocol violation');
+    connection.close(code, reason);
+  }
+
+  #dispatch(connection: Connection, message: ClientMessage): void {
+    if (message.t === 'hello') {
+      void this.#hello(connection, message);
+      return;
+    }
+    if (connection.state !== 'joined' || connection.roomId === undefined) {
+      connection.send(encode(toErrFrame(new ProtocolError('NOT_JOINED', 'send hello first'), 'id' in message ? message.id : undefined)));
+      return;
+    }
+    if (message.t === 'like') {
+      this.#rooms.like(connection.roomId, message.n ?? 1);
+      return;
+    }
+    const { id } = message;
+    this.#rooms.handle(connection, connection.roomId, message).then(
+      (result) => connection.send(encode({ t: 'ok', id, result })),
+      (error: unknown) => this.#replyError(connection, id, error, message.t),
+    );
+  }
+
+  async #hello(connection: Connection, hello: Hello): Promise<void> {
+    if (connection.state !== 'new') {
+      connection.send(encode(toErrFrame(new ProtocolError('ALREADY_JOINED', 'this socket already sent hello'), hello.id)));
+      return;
+    }
+    connection.state = 'joining';
+    try {
+      connection.principal = await this.#tokens.verify(hello.token);
+      if (connection.state !== 'joining') return; // closed while verifying
+      const room = await this.#rooms.join(connection, hello);
+      if ((connection.state as string) === 'closed') {
+        this.#rooms.leave(connection, room.id);
+        return;
+      }
+      connection.state = 'joined';
+      connection.roomId = room.id;
+      clearTimeout(connection.helloTimer);
+    } catch (error) {
+      if ((connection.state as string) === 'closed') return;
+      connection.state = 'new';
+      this.#replyError(connection, hello.id, error, 'hello');
+      const closeCode = error instanceof ProtocolError ? helloCloseCodes[error.code] : undefined;
+      if (closeCode !== undefined) connection.close(closeCode, error instanceof Error ? error.message.slice(0, 100) : 'rejected');
+    }
+  }
+
+  #replyError(connection: Connection, id: number | undefined, error: unknown, type: string): void {
+    if (error instanceof ProtocolError) {
+      this.#log.debug({ connectionId: connection.connectionId, type, code: error.code }, 'request refused');
+    } else {
+      this.#log.error({ err: error, connectionId: connection.connectionId, type }, 'request failed');
+    }
+    connection.send(encode(toErrFrame(error, id)));
+  }
+
+  #scan(): void {
+    for (const connection of this.#connections) if (connection.state === 'joined') this.#checkBackpressure(connection);
+  }
+
+  #checkBackpressure(connection: Connection): void {
+    if (connection.state !== 'joined') return;
+    const action = backpressureAction(connection.ws.getBufferedAmount(), connection.inChatter, this.#config);
+    if (action === 'keep') return;
+    if (action === 'close') {
+      this.stats.slowConsumerCloses++;
+      this.#log.info({ connectionId: connection.connectionId, roomId: connection.roomId }, 'slow consumer closed');
+      connection.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
+    } else {
+      if (action === 'demote') this.stats.chatterDemotions++;
+      connection.setChatter(action === 'promote');
+    }
+  }
+}
