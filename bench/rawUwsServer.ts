@@ -17,7 +17,7 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '9500' },
     host: { type: 'string', default: '127.0.0.1' },
-    'max-backpressure': { type: 'string', default: String(1024 * 1024) },
+    'max-backpressure': { type: 'string', default: String(4 * 1024 * 1024) },
   },
 });
 

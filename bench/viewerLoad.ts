@@ -19,7 +19,7 @@ const send = (msg: FromGenerator): void => {
 
 // ---- measurement state (module-level: the hot path touches only these and the viewer) ----
 let afterSeq = Number.POSITIVE_INFINITY; // nothing counts until `measure`
-let t0 = 0;
+let t0 = Number.POSITIVE_INFINITY;
 let bucketMs = 100;
 let sampleEvery = 50;
 let chunkNow = 0; // receipt time of the read being parsed
@@ -150,7 +150,7 @@ const readBuffer = Buffer.allocUnsafe(256 * 1024); // shared: reads are handled 
 function onBytes(v: Viewer, buf: Buffer, n: number): void {
   chunkNow = nowMs();
   const b = Math.floor((chunkNow - t0) / bucketMs);
-  chunkBucket = b < 0 ? 0 : b;
+  chunkBucket = b < 0 ? 0 : b > 1_000_000 ? 1_000_000 : b; // t0 is 0 before `measure`
   if (chunkBucket >= buckets.length) buckets = grow(buckets, chunkBucket);
   v.splitter.push(buf, n);
 }

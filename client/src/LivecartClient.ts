@@ -30,6 +30,8 @@ type RequestBody<T extends RequestType> = Omit<RequestFrame<T>, 'id'>;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** Local code for "the handshake did not finish in time" (same meaning as the server's 4002). */
 const HANDSHAKE_TIMEOUT_CODE = CloseCode.HELLO_TIMEOUT;
+/** After an `err` for `hello`, how long to wait for the server's close (which carries the authoritative code). */
+const HELLO_REFUSED_GRACE_MS = 1000;
 
 /**
  * A connection to one livecart room. Create it with `connect()`. It joins the room, keeps
@@ -250,22 +252,42 @@ export class LivecartClient {
 
   #onSocketClosed(socket: WebSocketLike, code: number, reason: string): void {
     if (this.#socket !== socket) return;
+    const helloError = this.#helloError;
+    this.#forgetSocket(code, reason);
+    if (this.#stopped) return;
+    if (helloError && this.#readySettled) this.#emitter.emit('error', helloError);
+    this.#retryOrStop(this.#backoff !== undefined && shouldReconnect(code), code, reason, helloError ?? closeError(code, reason));
+  }
+
+  /**
+   * The server refused `hello` without closing (it closes for UNAUTHORIZED, ROOM_NOT_FOUND, … but
+   * not for every refusal, e.g. a full room): give up on the socket, and retry only if the error
+   * is temporary.
+   */
+  #onHelloRefused(socket: WebSocketLike, error: LivecartError): void {
+    if (this.#socket !== socket || this.#joined) return;
+    const reason = `hello refused: ${error.name}`;
+    this.#detach(socket, 1000, reason);
+    this.#forgetSocket(1000, reason);
+    if (this.#stopped) return;
+    if (this.#readySettled) this.#emitter.emit('error', error);
+    this.#retryOrStop(this.#backoff !== undefined && error.temporary, 1000, reason, error);
+  }
+
+  #forgetSocket(code: number, reason: string): void {
     this.#socket = undefined;
     this.#joined = false;
+    this.#helloError = undefined;
     clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
     this.#pending.rejectSent(() => LivecartError.of('UNAVAILABLE', `connection closed (${code}${reason ? ` ${reason}` : ''}) before the reply`, true));
-    if (this.#stopped) return;
+  }
 
-    const helloError = this.#helloError;
-    if (helloError && this.#readySettled) this.#emitter.emit('error', helloError);
-    if (!this.#backoff || !shouldReconnect(code)) {
-      this.#stop(code, reason, helloError ?? closeError(code, reason));
-      return;
-    }
-    const next = this.#backoff.next();
+  #retryOrStop(retry: boolean, code: number, reason: string, error: LivecartError): void {
+    const next = retry ? this.#backoff?.next() : undefined;
     if (!next) {
-      this.#stop(code, reason, helloError ?? LivecartError.of('UNAVAILABLE', `gave up after ${this.#backoff.attempt} reconnect attempts (last close ${code} ${reason})`, false));
+      const gaveUp = retry && this.#backoff !== undefined;
+      this.#stop(code, reason, gaveUp ? LivecartError.of('UNAVAILABLE', `gave up after ${this.#backoff!.attempt} reconnect attempts (last: ${error.message})`, false) : error);
       return;
     }
     this.#reconnectTimer = setTimeout(() => void this.#open(), next.delayMs);
@@ -319,7 +341,7 @@ export class LivecartClient {
         return; // a reply to a request that already timed out is dropped
       case 'err': {
         const error = LivecartError.fromErr(message);
-        if (message.id !== undefined && message.id === this.#helloId && !this.#joined) this.#helloError = error;
+        if (message.id !== undefined && message.id === this.#helloId && !this.#joined) this.#onHelloError(error);
         else if (message.id === undefined || !this.#pending.reject(message.id, error)) this.#emitter.emit('error', error);
         return;
       }
@@ -343,6 +365,15 @@ export class LivecartClient {
         // A type a newer server added: ignore it (forward compatibility).
         return;
     }
+  }
+
+  /** Remembers the refusal for the close that normally follows at once; closes the socket itself if none comes. */
+  #onHelloError(error: LivecartError): void {
+    const socket = this.#socket;
+    if (!socket) return;
+    this.#helloError = error;
+    clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = setTimeout(() => this.#onHelloRefused(socket, error), HELLO_REFUSED_GRACE_MS);
   }
 
   #onWelcome(welcome: Welcome): void {

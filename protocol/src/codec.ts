@@ -24,7 +24,8 @@ export function decode(bytes: Uint8Array): unknown {
   } catch (error) {
     throw new CodecError(`not valid MessagePack: ${(error as Error).message}`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+  // msgpackr turns the reserved byte 0xc1 into a special object: accept plain maps only.
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) {
     throw new CodecError('a frame must be a MessagePack map');
   }
   return value;

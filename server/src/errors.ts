@@ -29,16 +29,18 @@ export function toErrFrame(error: unknown, id: number | undefined): Err {
   return frame;
 }
 
-/** HTTP status for an error code: who is at fault and whether to retry. */
+/** HTTP status for each error code: who is at fault and whether to retry. Exhaustive by type. */
+const httpStatus: Readonly<Record<ErrorCodeName, number>> = {
+  BAD_REQUEST: 400, UNKNOWN_TYPE: 400, NOT_JOINED: 400, ALREADY_JOINED: 400, UNSUPPORTED_VERSION: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403, KICKED: 403, MUTED: 403,
+  ROOM_NOT_FOUND: 404, PRODUCT_NOT_FOUND: 404, COMMENT_NOT_FOUND: 404,
+  PRODUCT_EXISTS: 409, ROOM_EXISTS: 409, ROOM_ENDED: 409, LIMIT_EXCEEDED: 409,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+};
+
 export function httpStatusOf(code: ErrorCodeName): number {
-  switch (code) {
-    case 'UNAUTHORIZED': return 401;
-    case 'FORBIDDEN': return 403;
-    case 'ROOM_NOT_FOUND': case 'PRODUCT_NOT_FOUND': case 'COMMENT_NOT_FOUND': return 404;
-    case 'PRODUCT_EXISTS': case 'ROOM_ENDED': case 'LIMIT_EXCEEDED': return 409;
-    case 'RATE_LIMITED': return 429;
-    case 'UNAVAILABLE': return 503;
-    case 'INTERNAL': return 500;
-    default: return 400;
-  }
+  return httpStatus[code];
 }

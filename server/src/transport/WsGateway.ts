@@ -61,9 +61,10 @@ export class WsGateway {
     app.ws<SocketData>('/ws', {
       // uWS itself cuts frames far above our limit (1009); between the two we answer with 4504.
       maxPayloadLength: Math.min(config.maxFrameBytes * 4, 16 * 1024 * 1024),
-      // Above this uWS skips the socket on publish; closing it instead means the client resumes
-      // and gets what it missed from the ring rather than silently losing a commerce event.
-      maxBackpressure: config.hardBufferBytes,
+      // Our scanner closes at hardBufferBytes with 4001. uWS's own limit sits above it as a last
+      // resort between scans: past it uWS would skip the socket on publish, so it closes it instead
+      // and the client resumes from the ring rather than silently losing a commerce event.
+      maxBackpressure: config.hardBufferBytes * 2,
       closeOnBackpressureLimit: 1,
       idleTimeout: config.idleTimeoutSec,
       sendPingsAutomatically: true,

@@ -1,0 +1,123 @@
+/**
+ * Spawns the load-generator children (viewerLoad.ts) pinned to the load core, and talks to them
+ * over IPC: join, start measuring, watch progress, collect results.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { FromGenerator, GenJoined, GenProgress, GenResult, GenStart, ToGenerator } from './ipc.ts';
+import { stopChild } from './servers.ts';
+
+const GENERATOR = path.join(import.meta.dirname, 'viewerLoad.ts');
+
+class Generator {
+  readonly child: ChildProcess;
+  progress: GenProgress = { type: 'progress', received: 0, lastRecvMs: 0, closed: 0 };
+  private waiters: { type: string; resolve: (m: FromGenerator) => void; reject: (e: Error) => void }[] = [];
+  private failure: Error | null = null;
+
+  constructor(core: string) {
+    this.child = spawn('taskset', ['-c', core, process.execPath, '--import', 'tsx', GENERATOR], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child.on('message', (raw) => this.onMessage(raw as FromGenerator));
+    this.child.on('exit', (code, signal) => this.fail(new Error(`generator ${this.child.pid} exited with ${signal ?? code}`)));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  private onMessage(msg: FromGenerator): void {
+    if (msg.type === 'progress') {
+      this.progress = msg;
+      return;
+    }
+    if (msg.type === 'error') {
+      this.fail(new Error(`generator ${this.pid}: ${msg.message}`));
+      return;
+    }
+    const i = this.waiters.findIndex((w) => w.type === msg.type);
+    if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(msg);
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const w of this.waiters.splice(0)) w.reject(error);
+  }
+
+  send(msg: ToGenerator): void {
+    this.child.send(msg);
+  }
+
+  wait<T extends FromGenerator>(type: T['type'], timeoutMs: number): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`generator ${this.pid}: no ${type} within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({
+        type,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m as T);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
+  }
+}
+
+export class GeneratorPool {
+  readonly generators: Generator[];
+
+  constructor(count: number, core: string) {
+    this.generators = Array.from({ length: count }, () => new Generator(core));
+  }
+
+  get pids(): number[] {
+    return this.generators.map((g) => g.pid);
+  }
+
+  /** Joins `viewers` viewers, split evenly over the generators. */
+  async join(viewers: number, base: Omit<GenStart, 'type' | 'first' | 'count' | 'localAddress'>, localAddress: (g: number) => string): Promise<GenJoined[]> {
+    const n = this.generators.length;
+    const joined = this.generators.map((g, i) => {
+      const first = Math.floor((viewers * i) / n);
+      const count = Math.floor((viewers * (i + 1)) / n) - first;
+      g.send({ ...base, type: 'start', first, count, localAddress: localAddress(i) });
+      return g.wait<GenJoined>('joined', 180_000);
+    });
+    return Promise.all(joined);
+  }
+
+  measure(afterSeq: number, t0: number, expectedEvents: number): void {
+    for (const g of this.generators) g.send({ type: 'measure', afterSeq, t0, expectedEvents });
+  }
+
+  /** Sum of the latest progress reports. */
+  progress(): { received: number; lastRecvMs: number; closed: number } {
+    let received = 0;
+    let lastRecvMs = 0;
+    let closed = 0;
+    for (const g of this.generators) {
+      received += g.progress.received;
+      lastRecvMs = Math.max(lastRecvMs, g.progress.lastRecvMs);
+      closed += g.progress.closed;
+    }
+    return { received, lastRecvMs, closed };
+  }
+
+  async finish(expectedEvents: number): Promise<GenResult[]> {
+    const results = this.generators.map((g) => {
+      const r = g.wait<GenResult>('result', 60_000);
+      g.send({ type: 'finish', expectedEvents });
+      return r;
+    });
+    return Promise.all(results);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.generators.map((g) => stopChild(g.child, 3000)));
+  }
+}

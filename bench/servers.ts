@@ -1,0 +1,143 @@
+/**
+ * Starts and stops the two servers under test as child processes pinned to a core, waits for their
+ * health check, and prepares livecart's room and catalog over its HTTP API.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { SignJWT } from 'jose';
+import { PRODUCTS, ROOM_ID, ROOM_TITLE, STREAMER } from './scenario.ts';
+
+export type ServerKind = 'livecart' | 'raw';
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
+export const LIVECART_MAIN = path.join(REPO_ROOT, 'server/src/main.ts');
+const RAW_MAIN = path.join(REPO_ROOT, 'bench/rawUwsServer.ts');
+
+export function livecartAvailable(): boolean {
+  return existsSync(LIVECART_MAIN);
+}
+
+export interface RunningServer {
+  kind: ServerKind;
+  pid: number;
+  port: number;
+  command: string;
+  child: ChildProcess;
+  /** The last lines the server printed (for error reports). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface ServerOptions {
+  kind: ServerKind;
+  port: number;
+  host: string;
+  core: string;
+  secret: string;
+  rawMaxBackpressure: number;
+  extraArgs: readonly string[];
+}
+
+export async function startServer(o: ServerOptions): Promise<RunningServer> {
+  const script = o.kind === 'livecart' ? LIVECART_MAIN : RAW_MAIN;
+  const args =
+    o.kind === 'livecart'
+      ? ['serve', '--port', String(o.port), '--host', o.host, '--token-secret', o.secret,
+         '--comment-rate', '1000000', '--comment-burst', '1000000',
+         // one streamer socket sends R+1 frames/s: lift the per-socket flood cap (default 50/s)
+         '--max-frames-per-second', '100000', '--log-level', 'warn', ...o.extraArgs]
+      : ['--port', String(o.port), '--host', o.host, '--max-backpressure', String(o.rawMaxBackpressure)];
+  const argv = ['-c', o.core, process.execPath, '--import', 'tsx', script, ...args];
+  const child = spawn('taskset', argv, {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      LIVECART_PORT: String(o.port),
+      LIVECART_HOST: o.host,
+      LIVECART_TOKEN_SECRET: o.secret,
+      LIVECART_LOG_LEVEL: 'warn',
+    },
+  });
+  let tail = '';
+  const keep = (chunk: Buffer): void => {
+    tail = (tail + chunk.toString('utf8')).slice(-8000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let exited: string | null = null;
+  child.on('exit', (code, signal) => {
+    exited = `exited with ${signal ?? code}`;
+  });
+  const server: RunningServer = {
+    kind: o.kind,
+    pid: child.pid!, // taskset execs node: same pid
+    port: o.port,
+    command: `taskset ${argv.join(' ').replace(o.secret, '<secret>')}`,
+    child,
+    output: () => tail,
+    stop: () => stopChild(child),
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`${o.kind} server ${exited} before it was healthy:\n${tail}`);
+    try {
+      const res = await fetch(`http://${o.host}:${o.port}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (res.status === 200) return server;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`${o.kind} server not healthy within 60 s:\n${tail}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export function signToken(secret: string, userId: string, name: string, role: 'viewer' | 'streamer'): Promise<string> {
+  return new SignJWT({ name, role })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(new TextEncoder().encode(secret));
+}
+
+export function streamerToken(secret: string): Promise<string> {
+  return signToken(secret, STREAMER.userId, STREAMER.name, 'streamer');
+}
+
+/** Creates the bench room and its catalog on livecart, and starts the show. */
+export async function setupLivecartRoom(host: string, port: number, token: string, log: (line: string) => void): Promise<void> {
+  const base = `http://${host}:${port}`;
+  const call = async (method: string, url: string, body?: unknown): Promise<{ status: number; text: string }> => {
+    const res = await fetch(base + url, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, text: await res.text() };
+  };
+  const room = await call('POST', '/api/rooms', { title: ROOM_TITLE, id: ROOM_ID });
+  if (room.status !== 201 && room.status !== 409) throw new Error(`POST /api/rooms: ${room.status} ${room.text}`);
+  for (const product of PRODUCTS) {
+    const r = await call('POST', `/api/rooms/${ROOM_ID}/products`, product);
+    if (r.status !== 201 && r.status !== 409) throw new Error(`POST /api/rooms/${ROOM_ID}/products: ${r.status} ${r.text}`);
+  }
+  const started = await call('POST', `/api/rooms/${ROOM_ID}/start`);
+  if (started.status >= 300) log(`note: POST /api/rooms/${ROOM_ID}/start answered ${started.status} ${started.text.slice(0, 200)}`);
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { RoomModel, type Welcome } from '../../client/src/index.ts';
+
+const product = { sku: 'mug', title: 'Mug', priceCents: 1200, currency: 'USD', stock: 5 };
+
+function welcome(over: Partial<Welcome> = {}): Welcome {
+  return {
+    t: 'welcome', id: 1, v: 1,
+    room: { id: 'r1', title: 'Show', streamerId: 's1', state: 'live', createdAt: 1 },
+    you: { userId: 'u1', name: 'Ann', role: 'viewer' },
+    seq: 10, epoch: 'e1', resumed: false, historyLost: false,
+    comments: [{ seq: 9, userId: 'u2', name: 'Bob', text: 'hi', ts: 1 }],
+    popup: null, products: [product], likes: 3, viewers: 2, muted: [],
+    ...over,
+  };
+}
+const comment = (seq: number, text = `c${seq}`) => ({ t: 'comment' as const, seq, userId: 'u2', name: 'Bob', text, ts: seq });
+
+describe('RoomModel', () => {
+  it('takes a fresh welcome as its snapshot', () => {
+    const model = new RoomModel();
+    expect(model.resumePoint).toBeUndefined();
+    expect(model.applyWelcome(welcome())).toBe('fresh');
+    expect(model).toMatchObject({ lastSeq: 10, epoch: 'e1', likes: 3, viewers: 2, popup: null });
+    expect(model.comments.map((c) => c.seq)).toEqual([9]);
+    expect(model.resumePoint).toEqual({ seq: 10, epoch: 'e1' });
+  });
+
+  it('applies sequenced events once: seq <= lastSeq is a duplicate', () => {
+    const model = new RoomModel();
+    model.applyWelcome(welcome());
+    expect(model.applyEvent(comment(10))).toBe(false);
+    expect(model.applyEvent(comment(11))).toBe(true);
+    expect(model.applyEvent(comment(11))).toBe(false);
+    expect(model.applyEvent(comment(13))).toBe(true); // gaps are allowed (chatter can be shed)
+    expect(model.applyEvent(comment(12))).toBe(false);
+    expect(model.comments.map((c) => c.seq)).toEqual([9, 11, 13]);
+    expect(model.lastSeq).toBe(13);
+  });
+
+  it('keeps comments, popup and products on a resumed welcome, replaces them otherwise', () => {
+    const model = new RoomModel();
+    model.applyWelcome(welcome());
+    model.applyEvent(comment(11));
+    expect(model.applyWelcome(welcome({ resumed: true, seq: 15, comments: [], products: [], likes: 9 }))).toBe('resumed');
+    expect(model.lastSeq).toBe(11); // replayed events 12..15 follow
+    expect(model.comments.map((c) => c.seq)).toEqual([9, 11]);
+    expect(model.products).toHaveLength(1);
+    expect(model.likes).toBe(9);
+    expect(model.applyWelcome(welcome({ historyLost: true, seq: 40, epoch: 'e2', comments: [] }))).toBe('historyLost');
+    expect(model).toMatchObject({ lastSeq: 40, epoch: 'e2', comments: [] });
+  });
+
+  it('bounds the comment list', () => {
+    const model = new RoomModel(3);
+    model.applyWelcome(welcome({ comments: [1, 2, 3, 4, 5].map((s) => ({ seq: s, userId: 'u', name: 'n', text: 't', ts: s })) }));
+    expect(model.comments.map((c) => c.seq)).toEqual([3, 4, 5]);
+    model.applyEvent(comment(11));
+    expect(model.comments.map((c) => c.seq)).toEqual([4, 5, 11]);
+  });
+
+  it('applies every event type and replaces collections instead of mutating them', () => {
+    const model = new RoomModel();
+    model.applyWelcome(welcome());
+    const before = model.comments;
+    model.applyEvent(comment(11));
+    expect(model.comments).not.toBe(before);
+    model.applyEvent({ t: 'commentDeleted', seq: 12, commentSeq: 9 });
+    expect(model.comments.map((c) => c.seq)).toEqual([11]);
+    model.applyEvent({ t: 'popup', seq: 13, popup: { product, pinnedAt: 5 } });
+    model.applyEvent({ t: 'product', seq: 14, product: { ...product, stock: 4 } });
+    expect(model.products).toEqual([{ ...product, stock: 4 }]);
+    expect(model.popup?.product.stock).toBe(4);
+    model.applyEvent({ t: 'product', seq: 15, product: { ...product, sku: 'cap' } });
+    expect(model.products.map((p) => p.sku)).toEqual(['mug', 'cap']);
+    model.applyEvent({ t: 'roomState', seq: 16, state: 'ended' });
+    expect(model.room?.state).toBe('ended');
+    model.applyEvent({ t: 'userMuted', seq: 17, userId: 'u2', muted: true });
+    expect([...model.muted]).toEqual(['u2']);
+    model.applyEvent({ t: 'userMuted', seq: 18, userId: 'u2', muted: false });
+    expect(model.muted.size).toBe(0);
+    model.applyUpdate({ t: 'likes', total: 50 });
+    model.applyUpdate({ t: 'viewers', count: 7 });
+    expect(model).toMatchObject({ likes: 50, viewers: 7, lastSeq: 18 });
+  });
+});

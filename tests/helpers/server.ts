@@ -1,0 +1,32 @@
+import type { ConfigInput } from '../../server/src/config.ts';
+import { type RunningServer, startServer } from '../../server/src/server.ts';
+
+export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789';
+
+/** A real server on a free port, quiet logs. */
+export function startTestServer(overrides: ConfigInput = {}): Promise<RunningServer> {
+  return startServer({ port: 0, host: '127.0.0.1', tokenSecret: TEST_SECRET, logLevel: 'silent', ...overrides });
+}
+
+export async function http(server: RunningServer, method: string, path: string, token?: string, body?: unknown) {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+/** A streamer token, a live room and one product. */
+export async function liveRoom(server: RunningServer, roomId: string, streamerId = `streamer-${roomId}`) {
+  const streamer = await server.mintToken({ userId: streamerId, name: 'Streamer', role: 'streamer' });
+  const created = await http(server, 'POST', '/api/rooms', streamer, { title: `Room ${roomId}`, id: roomId });
+  if (created.status !== 201) throw new Error(`room create failed: ${JSON.stringify(created)}`);
+  await http(server, 'POST', `/api/rooms/${roomId}/products`, streamer, { sku: 'sku-1', title: 'Mug', priceCents: 1299, currency: 'USD', stock: 10 });
+  await http(server, 'POST', `/api/rooms/${roomId}/start`, streamer);
+  return { streamer };
+}
+
+export function viewerToken(server: RunningServer, n: number | string) {
+  return server.mintToken({ userId: `viewer-${n}`, name: `Viewer ${n}`, role: 'viewer' });
+}

@@ -1,0 +1,68 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { CloseCode } from '../../protocol/src/index.ts';
+import { RawClient } from '../helpers/rawClient.ts';
+
+const cli = ['--import', 'tsx', 'server/src/main.ts'];
+
+function run(args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, [...cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+async function output(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+describe('livecart CLI', () => {
+  it('lists every option with its default and env var in serve --help', async () => {
+    const { code, stdout } = await output(run(['serve', '--help']));
+    expect(code).toBe(0);
+    for (const flag of ['--port', '--token-secret', '--max-frame-bytes', '--comment-rate', '--history-length', '--like-interval-ms', '--soft-buffer-bytes', '--hard-buffer-bytes']) {
+      expect(stdout).toContain(flag);
+    }
+    expect(stdout).toContain('LIVECART_MAX_FRAME_BYTES');
+  });
+
+  it('refuses invalid configuration with a clear message and exit code 2', async () => {
+    const bad = await output(run(['serve', '--port', 'eighty']));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('port');
+    const unknown = await output(run(['serve', '--no-such-flag', '1']));
+    expect(unknown.code).toBe(2);
+    const env = await output(run(['serve'], { LIVECART_HARD_BUFFER_BYTES: '1024', LIVECART_SOFT_BUFFER_BYTES: '4096' }));
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain('hardBufferBytes');
+  });
+
+  it('starts in dev mode, prints URLs and demo tokens, and on SIGTERM closes clients with 4000 and exits 0', async () => {
+    const child = run(['serve', '--port', '0', '--log-level', 'warn']);
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = once(child, 'exit');
+    const deadline = Date.now() + 15_000;
+    while (!/viewer token \(viewer-1\): (\S+)/.test(stdout)) {
+      if (Date.now() > deadline) throw new Error(`no banner: ${stdout}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const wsUrl = /WebSocket\s+(\S+)/.exec(stdout)![1]!;
+    const token = /viewer token \(viewer-1\): (\S+)/.exec(stdout)![1]!;
+    expect(stdout).toMatch(/Viewer\s+http:\/\/\S+\/viewer/);
+    expect(stdout).toMatch(/Streamer\s+http:\/\/\S+\/streamer/);
+    expect(stdout).toMatch(/Operator\s+http:\/\/\S+\/operator/);
+    const httpUrl = wsUrl.replace('ws://', 'http://').replace('/ws', '');
+    const dev = await fetch(`${httpUrl}/api/dev/token?name=Ann`);
+    expect(dev.status).toBe(200);
+    const { client, welcome } = await RawClient.join(wsUrl, token, 'demo');
+    expect(welcome.t === 'welcome' && welcome.products.length).toBe(2);
+    child.kill('SIGTERM');
+    expect((await client.closed).code).toBe(CloseCode.SERVER_RESTARTING);
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(0);
+  });
+});

@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../server/src/server.ts';
+import { RawClient, waitUntil } from '../helpers/rawClient.ts';
+import { liveRoom, startTestServer, viewerToken } from '../helpers/server.ts';
+
+describe('room fan-out', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startTestServer({ commentRate: 1000, commentBurst: 1000, likeIntervalMs: 200, historyLength: 5, maxFramesPerSecond: 10_000 });
+  });
+  afterAll(() => server.close());
+
+  it('delivers every comment to 500 viewers exactly once and in order', async () => {
+    const { streamer } = await liveRoom(server, 'big');
+    const tokens = await Promise.all(Array.from({ length: 500 }, (_, i) => viewerToken(server, `big-${i}`)));
+    const viewers = await Promise.all(tokens.map(async (token) => (await RawClient.join(server.wsUrl, token, 'big')).client));
+    const { client: host } = await RawClient.join(server.wsUrl, streamer, 'big');
+    const seqs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const reply = await host.request({ t: 'comment', text: `hello ${i}` });
+      expect(reply.t).toBe('ok');
+      seqs.push((reply as { result: { seq: number } }).result.seq);
+    }
+    await waitUntil(() => viewers.every((v) => v.of('comment').length >= 5), 10_000, 'comments to arrive');
+    await new Promise((r) => setTimeout(r, 100)); // any duplicate would have arrived by now
+    for (const viewer of viewers) {
+      const comments = viewer.of('comment');
+      expect(comments.map((c) => c.text)).toEqual(['hello 0', 'hello 1', 'hello 2', 'hello 3', 'hello 4']);
+      expect(comments.map((c) => c.seq)).toEqual(seqs);
+    }
+    for (const v of [...viewers, host]) v.close();
+  });
+
+  it('gives a late joiner the last N comments and the current pop-up', async () => {
+    const { streamer } = await liveRoom(server, 'late');
+    const { client: host } = await RawClient.join(server.wsUrl, streamer, 'late');
+    for (let i = 0; i < 8; i++) expect((await host.request({ t: 'comment', text: `c${i}` })).t).toBe('ok');
+    const endsAt = Date.now() + 60_000;
+    expect((await host.request({ t: 'pin', sku: 'sku-1', endsAt })).t).toBe('ok');
+    const { client, welcome } = await RawClient.join(server.wsUrl, await viewerToken(server, 'late-1'), 'late');
+    if (welcome.t !== 'welcome') throw new Error('no welcome');
+    expect(welcome.comments.map((c) => c.text)).toEqual(['c3', 'c4', 'c5', 'c6', 'c7']);
+    expect(welcome.popup?.product.sku).toBe('sku-1');
+    expect(welcome.popup?.endsAt).toBe(endsAt);
+    expect(welcome.room.state).toBe('live');
+    expect(welcome.products.map((p) => p.sku)).toEqual(['sku-1']);
+    // unpin reaches viewers and later joiners see no card
+    expect((await host.request({ t: 'unpin' })).t).toBe('ok');
+    await client.waitFor((m) => m.t === 'popup' && m.popup === null);
+    const later = await RawClient.join(server.wsUrl, await viewerToken(server, 'late-2'), 'late');
+    expect(later.welcome.t === 'welcome' && later.welcome.popup).toBeNull();
+    for (const c of [client, host, later.client]) c.close();
+  });
+
+  it('coalesces likes from 200 viewers into a few counter frames with the right total', async () => {
+    await liveRoom(server, 'likes');
+    const viewers = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => (await RawClient.join(server.wsUrl, await viewerToken(server, `likes-${i}`), 'likes')).client),
+    );
+    for (const viewer of viewers) {
+      viewer.send({ t: 'like' });
+      viewer.send({ t: 'like', n: 2 });
+    }
+    const watcher = viewers[0]!;
+    await waitUntil(() => watcher.of('likes').some((m) => m.total === 600), 5000, 'like total 600');
+    const frames = watcher.of('likes');
+    expect(frames.length).toBeLessThanOrEqual(10); // 400 notices, a handful of counters
+    expect(Math.max(...frames.map((f) => f.total))).toBe(600);
+    // viewer count is fanned out coalesced too
+    await waitUntil(() => watcher.of('viewers').some((m) => m.count === 200), 5000, 'viewer count 200');
+    expect(watcher.of('viewers').length).toBeLessThanOrEqual(5);
+    for (const v of viewers) v.close();
+  });
+
+  it('never lets events cross rooms', async () => {
+    const a = await liveRoom(server, 'iso-a');
+    await liveRoom(server, 'iso-b');
+    const { client: hostA } = await RawClient.join(server.wsUrl, a.streamer, 'iso-a');
+    const { client: inA } = await RawClient.join(server.wsUrl, await viewerToken(server, 'iso-1'), 'iso-a');
+    const { client: inB } = await RawClient.join(server.wsUrl, await viewerToken(server, 'iso-2'), 'iso-b');
+    await hostA.request({ t: 'comment', text: 'only for A' });
+    await hostA.request({ t: 'pin', sku: 'sku-1' });
+    inA.send({ t: 'like', n: 5 });
+    await inA.waitFor((m) => m.t === 'popup');
+    await inA.waitFor((m) => m.t === 'likes');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(inB.of('comment')).toHaveLength(0);
+    expect(inB.of('popup')).toHaveLength(0);
+    expect(inB.of('likes')).toHaveLength(0);
+    // and a streamer of room A cannot act on room B through its own socket: its socket is bound to A
+    const { streamer: streamerOfB } = { streamer: a.streamer };
+    const cross = await RawClient.join(server.wsUrl, streamerOfB, 'iso-b');
+    const pin = await cross.client.request({ t: 'pin', sku: 'sku-1' });
+    expect(pin.t === 'err' && pin.code).toBe(1006);
+    for (const c of [hostA, inA, inB, cross.client]) c.close();
+  });
+});

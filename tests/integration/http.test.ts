@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../protocol/src/index.ts';
+import type { RunningServer } from '../../server/src/server.ts';
+import { RawClient } from '../helpers/rawClient.ts';
+import { http, startTestServer, viewerToken } from '../helpers/server.ts';
+import { startServer } from '../../server/src/server.ts';
+
+describe('HTTP API', () => {
+  let server: RunningServer;
+  let streamer: string;
+  beforeAll(async () => {
+    server = await startTestServer({ maxHttpBodyBytes: 1024, maxRooms: 2 });
+    streamer = await server.mintToken({ userId: 'http-streamer', name: 'S', role: 'streamer' });
+  });
+  afterAll(() => server.close());
+
+  it('creates a room, adds products, starts and ends the show, with viewers told each step', async () => {
+    const created = await http(server, 'POST', '/api/rooms', streamer, { title: 'Spring sale', id: 'spring' });
+    expect(created.status).toBe(201);
+    expect(created.body.room).toMatchObject({ id: 'spring', title: 'Spring sale', streamerId: 'http-streamer', state: 'scheduled' });
+    const { client: viewer } = await RawClient.join(server.wsUrl, await viewerToken(server, 'h1'), 'spring');
+    const product = { sku: 'bag-1', title: 'Bag', priceCents: 5000, currency: 'EUR', stock: 7 };
+    expect((await http(server, 'POST', '/api/rooms/spring/products', streamer, product)).status).toBe(201);
+    await viewer.waitFor((m) => m.t === 'product' && m.product.sku === 'bag-1');
+    expect((await http(server, 'POST', '/api/rooms/spring/products', streamer, product)).body.error.code).toBe(ErrorCode.PRODUCT_EXISTS);
+    expect((await http(server, 'POST', '/api/rooms/spring/start', streamer)).body.room.state).toBe('live');
+    await viewer.waitFor((m) => m.t === 'roomState' && m.state === 'live');
+    const snapshot = await http(server, 'GET', '/api/rooms/spring');
+    expect(snapshot.body).toMatchObject({ id: 'spring', state: 'live', viewers: 1, products: [product] });
+    expect((await http(server, 'GET', '/api/rooms')).body.rooms.map((r: { id: string }) => r.id)).toContain('spring');
+    expect((await http(server, 'POST', '/api/rooms/spring/end', streamer)).body.room.state).toBe('ended');
+    await viewer.waitFor((m) => m.t === 'roomState' && m.state === 'ended');
+    const late = await viewer.request({ t: 'comment', text: 'too late' });
+    expect(late.t === 'err' && late.code).toBe(ErrorCode.ROOM_ENDED);
+    viewer.close();
+  });
+
+  it('answers bad requests with typed errors and matching statuses', async () => {
+    const viewer = await viewerToken(server, 'h2');
+    expect((await http(server, 'POST', '/api/rooms', undefined, { title: 'x' })).status).toBe(401);
+    expect((await http(server, 'POST', '/api/rooms', 'garbage', { title: 'x' })).status).toBe(401);
+    const forbidden = await http(server, 'POST', '/api/rooms', viewer, { title: 'x' });
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.body.error).toMatchObject({ code: ErrorCode.FORBIDDEN, name: 'FORBIDDEN', temporary: false });
+    const invalid = await http(server, 'POST', '/api/rooms', streamer, { title: '' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.message).toContain('title');
+    expect((await http(server, 'POST', '/api/rooms', streamer, '{not json')).status).toBe(400);
+    expect((await http(server, 'POST', '/api/rooms', streamer, { title: 'x'.repeat(2000) })).status).toBe(413);
+    expect((await http(server, 'GET', '/api/rooms/nope')).status).toBe(404);
+    expect((await http(server, 'GET', '/no/such/route')).status).toBe(404);
+    expect((await http(server, 'POST', '/api/rooms', streamer, { title: 'dup', id: 'dup' })).status).toBe(201);
+    expect((await http(server, 'POST', '/api/rooms', streamer, { title: 'dup', id: 'dup' })).status).toBe(409);
+    expect((await http(server, 'POST', '/api/rooms', streamer, { title: 'one too many' })).body.error.name).toBe('LIMIT_EXCEEDED');
+  });
+
+  it('has no dev token endpoint when a secret is configured, and has one in dev mode', async () => {
+    expect((await http(server, 'GET', '/api/dev/token')).status).toBe(404);
+    const dev = await startServer({ port: 0, host: '127.0.0.1', logLevel: 'silent' });
+    try {
+      const minted = await http(dev, 'GET', '/api/dev/token?name=Ann');
+      expect(minted.status).toBe(200);
+      expect(minted.body.role).toBe('viewer');
+      const principal = await dev.tokens.verify(minted.body.token);
+      expect(principal).toMatchObject({ name: 'Ann', role: 'viewer' });
+    } finally {
+      await dev.close();
+    }
+  });
+});
