@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from './config.ts';
 import { pinProcess } from './procStats.ts';
-import { runOnce, type RunMetrics } from './runOnce.ts';
+import { disturbed, runOnce, type RunMetrics } from './runOnce.ts';
 import { REPO_ROOT, livecartAvailable, type ServerKind } from './servers.ts';
 import { fmt, fmtInt, fmtPct, markdownTable, median } from './stats.ts';
 
@@ -58,7 +58,7 @@ const summary: Record<string, Record<string, number>> = {};
 const numericKeys: Num[] = [
   'viewers', 'events', 'offeredPerSec', 'delivered', 'missing', 'viewersShort', 'gaps', 'closed', 'deliveriesPerSec', 'inWindowPerSec',
   'drainSeconds', 'p50Ms', 'p90Ms', 'p99Ms', 'maxMs', 'commentFrameBytes', 'serverCpuPct', 'serverCore0BusyPct', 'serverRssMaxMb',
-  'generatorCpuTotalPct', 'orchestratorCpuPct', 'loadCoreBusyPct', 'serverCoreForeignPct', 'loadCoreForeignPct', 'joinSeconds',
+  'generatorCpuTotalPct', 'orchestratorCpuPct', 'loadCoreBusyPct', 'serverCoreForeignPct', 'loadCoreForeignPct', 'serverCoreStealPct', 'loadCoreStealPct', 'joinSeconds',
 ];
 for (const kind of servers) {
   summary[kind] = {};
@@ -107,8 +107,8 @@ const lines = [
 const warnings: string[] = [];
 for (const r of runs) {
   if (r.generatorLimited) warnings.push(`${r.server} #${r.run + 1}: load core ${fmtPct(r.loadCoreBusyPct)} busy: the generator, not the server, was the limit.`);
-  if (r.serverCoreForeignPct > 10 || r.loadCoreForeignPct > 10) {
-    warnings.push(`${r.server} #${r.run + 1}: other processes took ${fmtPct(r.serverCoreForeignPct)} of the server core and ${fmtPct(r.loadCoreForeignPct)} of the load core (disturbed run).`);
+  if (disturbed(r)) {
+    warnings.push(`${r.server} #${r.run + 1}: disturbed: other processes took ${fmtPct(r.serverCoreForeignPct)} of the server core and ${fmtPct(r.loadCoreForeignPct)} of the load core, hypervisor steal ${fmtPct(r.serverCoreStealPct)} / ${fmtPct(r.loadCoreStealPct)}.`);
   }
   if (r.joinFailed) warnings.push(`${r.server} #${r.run + 1}: ${r.joinFailed} viewers failed to join.`);
   if (!r.drainComplete) warnings.push(`${r.server} #${r.run + 1}: ${fmtInt(r.missing)} frames still missing at the end (${r.viewersShort} viewers short; ${r.closed} sockets closed).`);

@@ -47,7 +47,10 @@ export function processMemory(pid: number): MemInfo {
 }
 
 export interface CoreTimes {
+  /** Ticks running anything (user, system, irq, softirq), steal excluded. */
   busy: number;
+  /** Ticks the hypervisor gave to another guest while this core wanted to run. */
+  steal: number;
   total: number;
 }
 
@@ -60,8 +63,9 @@ export function coreTimes(): CoreTimes[] {
     const f = m[2]!.trim().split(/\s+/).map(Number);
     // user nice system idle iowait irq softirq steal guest guest_nice (guest is included in user)
     const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    const steal = f[7] ?? 0;
     const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-    out[Number(m[1])] = { busy: total - idle, total };
+    out[Number(m[1])] = { busy: total - idle - steal, steal, total };
   }
   return out;
 }
@@ -92,6 +96,14 @@ export function coreBusyPercent(a: CpuSnapshot, b: CpuSnapshot, core: number): n
   const y = b.cores[core];
   if (!x || !y || y.total === x.total) return Number.NaN;
   return ((y.busy - x.busy) / (y.total - x.total)) * 100;
+}
+
+/** Steal % of one core between two snapshots (time the VM's core was taken away by the host). */
+export function coreStealPercent(a: CpuSnapshot, b: CpuSnapshot, core: number): number {
+  const x = a.cores[core];
+  const y = b.cores[core];
+  if (!x || !y || y.total === x.total) return Number.NaN;
+  return ((y.steal - x.steal) / (y.total - x.total)) * 100;
 }
 
 /** Pins a running process (all its threads) to the given CPU list, e.g. "1". Returns false if taskset failed. */

@@ -5,7 +5,7 @@
 import type { FanoutConfig } from './config.ts';
 import { GeneratorPool } from './generatorPool.ts';
 import type { GenResult } from './ipc.ts';
-import { coreBusyPercent, cpuSnapshot, processCpuPercent, processMemory } from './procStats.ts';
+import { coreBusyPercent, coreStealPercent, cpuSnapshot, processCpuPercent, processMemory } from './procStats.ts';
 import { ROOM_ID, nowMs } from './scenario.ts';
 import { setupLivecartRoom, startServer, streamerToken, type ServerKind } from './servers.ts';
 import { summarizeLatency } from './stats.ts';
@@ -59,6 +59,9 @@ export interface RunMetrics {
   /** Core busy % not explained by our processes there: other work on the machine disturbing the run. */
   serverCoreForeignPct: number;
   loadCoreForeignPct: number;
+  /** Hypervisor steal on each core during the measurement. */
+  serverCoreStealPct: number;
+  loadCoreStealPct: number;
   generatorLimited: boolean;
   /** Deliveries per second in 100 ms buckets from the first send. */
   timeline: number[];
@@ -202,6 +205,8 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
       loadCoreBusyPct: loadCoreBusy,
       serverCoreForeignPct: Math.max(0, coreBusyPercent(cpuA, cpuB, serverCore) - processCpuPercent(cpuA, cpuB, server.pid)),
       loadCoreForeignPct: Math.max(0, loadCoreBusy - genTotal - orchestratorCpu),
+      serverCoreStealPct: coreStealPercent(cpuA, cpuB, serverCore),
+      loadCoreStealPct: coreStealPercent(cpuA, cpuB, loadCore),
       generatorLimited: loadCoreBusy >= 90 || genTotal + orchestratorCpu >= 90,
       timeline,
     };
@@ -214,8 +219,9 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
     );
     if (Object.keys(phase.errors).length) log(`${kind} #${run + 1}: streamer errors ${JSON.stringify(phase.errors)}`);
     if (metrics.closed) log(`${kind} #${run + 1}: ${metrics.closed} viewer sockets closed, codes ${JSON.stringify(closeCodes)}`);
-    if (metrics.serverCoreForeignPct > 10 || metrics.loadCoreForeignPct > 10) {
-      log(`WARNING: other processes used ${metrics.serverCoreForeignPct.toFixed(0)}% of the server core and ${metrics.loadCoreForeignPct.toFixed(0)}% of the load core: this run is disturbed.`);
+    if (disturbed(metrics)) {
+      log(`WARNING: this run is disturbed: other processes used ${metrics.serverCoreForeignPct.toFixed(0)}% of the server core and ${metrics.loadCoreForeignPct.toFixed(0)}% of the load core; ` +
+        `hypervisor steal ${metrics.serverCoreStealPct.toFixed(0)}% / ${metrics.loadCoreStealPct.toFixed(0)}%.`);
     }
     if (metrics.generatorLimited) {
       log(`WARNING: the load core was ${loadCoreBusy.toFixed(0)}% busy (generators ${genTotal.toFixed(0)}%): the GENERATOR, not the server, may be the limit of this run.`);
@@ -229,6 +235,11 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
     await pool.stop();
     await server.stop();
   }
+}
+
+/** More than 10% of a core went to something else than this bench (other processes, hypervisor steal). */
+export function disturbed(m: RunMetrics): boolean {
+  return m.serverCoreForeignPct > 10 || m.loadCoreForeignPct > 10 || m.serverCoreStealPct > 10 || m.loadCoreStealPct > 10;
 }
 
 /** Waits until `expected` frames arrived, or no new frame for `idleS`, or `maxS` after `sendEnd`. */

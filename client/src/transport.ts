@@ -41,7 +41,9 @@ export async function resolveWebSocket(given?: WebSocketConstructor): Promise<We
   const native = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (native) return native;
   const mod = await import('ws');
-  return mod.WebSocket;
+  const WebSocket: unknown = mod.WebSocket ?? mod.default;
+  if (typeof WebSocket !== 'function') throw new Error('no WebSocket implementation: pass one as the `WebSocket` option');
+  return WebSocket as WebSocketConstructor;
 }
 
 /** The bytes of a binary message (`ArrayBuffer` with binaryType 'arraybuffer', or any byte view), else undefined. */

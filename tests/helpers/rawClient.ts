@@ -101,3 +101,9 @@ export async function waitUntil(condition: () => boolean, timeoutMs = 5000, what
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** The `seq` in an `ok` reply; throws on an `err`, so a failed request fails the test loudly. */
+export function seqOf(reply: ServerMessage): number {
+  if (reply.t !== 'ok' || typeof reply.result?.seq !== 'number') throw new Error(`expected ok with seq, got ${JSON.stringify(reply)}`);
+  return reply.result.seq;
+}

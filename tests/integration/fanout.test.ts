@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/src/server.ts';
-import { RawClient, waitUntil } from '../helpers/rawClient.ts';
+import { RawClient, seqOf, waitUntil } from '../helpers/rawClient.ts';
 import { liveRoom, startTestServer, viewerToken } from '../helpers/server.ts';
 
 describe('room fan-out', () => {
@@ -19,7 +19,7 @@ describe('room fan-out', () => {
     for (let i = 0; i < 5; i++) {
       const reply = await host.request({ t: 'comment', text: `hello ${i}` });
       expect(reply.t).toBe('ok');
-      seqs.push((reply as { result: { seq: number } }).result.seq);
+      seqs.push(seqOf(reply));
     }
     await waitUntil(() => viewers.every((v) => v.of('comment').length >= 5), 10_000, 'comments to arrive');
     await new Promise((r) => setTimeout(r, 100)); // any duplicate would have arrived by now

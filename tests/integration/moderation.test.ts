@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/src/index.ts';
 import type { RunningServer } from '../../server/src/server.ts';
-import { RawClient } from '../helpers/rawClient.ts';
+import { RawClient, seqOf } from '../helpers/rawClient.ts';
 import { liveRoom, startTestServer, viewerToken } from '../helpers/server.ts';
 
 describe('comments, rate limits, roles and moderation', () => {
@@ -62,7 +62,7 @@ describe('comments, rate limits, roles and moderation', () => {
     const { client: host } = await RawClient.join(server.wsUrl, streamer, 'del');
     const { client: viewer } = await RawClient.join(server.wsUrl, await viewerToken(server, 'del-1'), 'del');
     const posted = await viewer.request({ t: 'comment', text: 'oops' });
-    const seq = (posted as { result: { seq: number } }).result.seq;
+    const seq = seqOf(posted);
     expect((await host.request({ t: 'deleteComment', seq })).t).toBe('ok');
     await viewer.waitFor((m) => m.t === 'commentDeleted' && m.commentSeq === seq);
     const missing = await host.request({ t: 'deleteComment', seq: 999_999 });
