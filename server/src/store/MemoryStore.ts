@@ -1,0 +1,256 @@
+import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
+import { ProtocolError } from '../errors.ts';
+import type { ExpiredReservation, InventoryItem, ReserveRequest, StockLevel, Store } from './Store.ts';
+
+interface Inventory extends StockLevel {
+  item: InventoryItem;
+  available: number;
+  reserved: number;
+  sold: number;
+}
+
+interface Line {
+  quantity: number;
+  expiresAt: number;
+}
+
+export interface MemoryStoreLimits {
+  /** Idempotency records older than this are forgotten. */
+  readonly idempotencyTtlMs: number;
+  /** At most this many idempotency records; the oldest go first. */
+  readonly maxIdempotencyKeys: number;
+  /** Orders held in memory at most; checkout answers UNAVAILABLE beyond (use Redis for real volume). */
+  readonly maxOrders: number;
+}
+
+const sep = '\u0000';
+
+/**
+ * The embedded single-node store. JavaScript runs one callback at a time, so each method body is
+ * atomic as long as it does not await; none does.
+ */
+export class MemoryStore implements Store {
+  readonly #inventory = new Map<string, Map<string, Inventory>>(); // room → sku → inventory
+  readonly #carts = new Map<string, Map<string, Line>>(); // room␀user → sku → line
+  readonly #bought = new Map<string, number>(); // room␀user␀sku → units
+  readonly #idempotency = new Map<string, { answer: CartAnswer; at: number }>(); // user␀key
+  readonly #orders = new Map<string, Order>();
+  readonly #ordersByRoom = new Map<string, string[]>();
+  #orderCounter = 0;
+
+  constructor(readonly limits: MemoryStoreLimits) {}
+
+  async addProduct(roomId: string, item: InventoryItem): Promise<void> {
+    let room = this.#inventory.get(roomId);
+    if (room === undefined) this.#inventory.set(roomId, (room = new Map()));
+    if (room.has(item.sku)) throw new ProtocolError('PRODUCT_EXISTS', `product ${item.sku} already has inventory`);
+    room.set(item.sku, { item: { ...item }, available: item.stock, reserved: 0, sold: 0 });
+  }
+
+  async setAvailable(roomId: string, sku: string, available: number): Promise<StockLevel> {
+    const inv = this.#inv(roomId, sku);
+    inv.available = available;
+    return level(inv);
+  }
+
+  async stock(roomId: string, sku: string): Promise<StockLevel | undefined> {
+    const inv = this.#inventory.get(roomId)?.get(sku);
+    return inv && level(inv);
+  }
+
+  async roomStock(roomId: string): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const [sku, inv] of this.#inventory.get(roomId) ?? []) out[sku] = inv.available;
+    return out;
+  }
+
+  async reserve(request: ReserveRequest): Promise<CartAnswer> {
+    return this.#once(request.userId, request.key, () => this.#reserve(request, request.quantity));
+  }
+
+  async reserveBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>> {
+    return requests.map((r) => {
+      try {
+        return this.#once(r.userId, r.key, () => this.#reserve(r, r.quantity));
+      } catch (error) {
+        if (error instanceof ProtocolError) return error;
+        throw error;
+      }
+    });
+  }
+
+  async setQuantity(request: ReserveRequest): Promise<CartAnswer> {
+    return this.#once(request.userId, request.key, () => {
+      const inv = this.#inv(request.roomId, request.sku);
+      const cart = this.#carts.get(request.roomId + sep + request.userId);
+      const line = this.#liveLine(cart, request.roomId, request.userId, request.sku, request.now);
+      if (line === undefined) return { status: 'cart_not_found' };
+      if (request.quantity > line.quantity) return this.#reserve(request, request.quantity - line.quantity);
+      const released = line.quantity - request.quantity;
+      inv.available += released;
+      inv.reserved -= released;
+      line.quantity = request.quantity;
+      if (line.quantity === 0) this.#dropLine(request.roomId, request.userId, request.sku);
+      return { status: 'released', sku: request.sku, quantity: request.quantity, available: inv.available };
+    });
+  }
+
+  async cart(roomId: string, userId: string, now: number): Promise<Cart> {
+    const cart = this.#carts.get(roomId + sep + userId);
+    const lines: CartLine[] = [];
+    let currency: string | undefined;
+    let totalCents = 0;
+    for (const [sku, line] of cart ?? []) {
+      if (line.expiresAt <= now) continue; // the sweeper returns it to stock
+      const inv = this.#inv(roomId, sku);
+      lines.push({ sku, quantity: line.quantity, priceCents: inv.item.priceCents, expiresAt: line.expiresAt });
+      currency = inv.item.currency;
+      totalCents += line.quantity * inv.item.priceCents;
+    }
+    return currency === undefined ? { roomId, lines, totalCents } : { roomId, lines, currency, totalCents };
+  }
+
+  async checkout(roomId: string, userId: string, key: string, now: number): Promise<CartAnswer> {
+    return this.#once(userId, key, () => {
+      const cartKey = roomId + sep + userId;
+      const cart = this.#carts.get(cartKey);
+      if (cart === undefined || cart.size === 0) return { status: 'cart_not_found' };
+      const expired = [...cart].filter(([, line]) => line.expiresAt <= now).map(([sku]) => sku);
+      if (expired.length > 0) {
+        for (const sku of expired) this.#release(roomId, userId, sku);
+        return { status: 'expired', skus: expired };
+      }
+      if (this.#orders.size >= this.limits.maxOrders) throw new ProtocolError('UNAVAILABLE', 'the in-memory store is full of orders', 60_000);
+      const lines: Order['lines'] = [];
+      let totalCents = 0;
+      let currency = '';
+      for (const [sku, line] of cart) {
+        const inv = this.#inv(roomId, sku);
+        inv.reserved -= line.quantity;
+        inv.sold += line.quantity;
+        const boughtKey = cartKey + sep + sku;
+        this.#bought.set(boughtKey, (this.#bought.get(boughtKey) ?? 0) + line.quantity);
+        lines.push({ sku, quantity: line.quantity, priceCents: inv.item.priceCents });
+        totalCents += line.quantity * inv.item.priceCents;
+        currency = inv.item.currency;
+      }
+      this.#carts.delete(cartKey);
+      const order: Order = { id: `o-${++this.#orderCounter}`, roomId, userId, lines, totalCents, currency, createdAt: now };
+      this.#orders.set(order.id, order);
+      let ids = this.#ordersByRoom.get(roomId);
+      if (ids === undefined) this.#ordersByRoom.set(roomId, (ids = []));
+      ids.push(order.id);
+      return { status: 'ordered', order };
+    });
+  }
+
+  async sweepExpired(now: number, limit: number): Promise<ExpiredReservation[]> {
+    const out: ExpiredReservation[] = [];
+    for (const [cartKey, cart] of this.#carts) {
+      for (const [sku, line] of cart) {
+        if (out.length >= limit) return out;
+        if (line.expiresAt > now) continue;
+        const [roomId, userId] = cartKey.split(sep) as [string, string];
+        const quantity = line.quantity;
+        const available = this.#release(roomId, userId, sku);
+        out.push({ roomId, userId, sku, quantity, available });
+      }
+    }
+    return out;
+  }
+
+  async order(orderId: string): Promise<Order | undefined> {
+    return this.#orders.get(orderId);
+  }
+
+  async orders(roomId: string): Promise<Order[]> {
+    return (this.#ordersByRoom.get(roomId) ?? []).map((id) => this.#orders.get(id)!);
+  }
+
+  async close(): Promise<void> {}
+
+  // ------------------------------------------------------------------ internals
+
+  /** Adds up to `want` units to the user's line, within the sale window, the limit and the stock. */
+  #reserve(request: ReserveRequest, want: number): CartAnswer {
+    const { roomId, userId, sku, now } = request;
+    const inv = this.#inv(roomId, sku);
+    const { item } = inv;
+    if (item.saleStartsAt !== undefined && now < item.saleStartsAt) return { status: 'not_on_sale', sku, startsAt: item.saleStartsAt };
+    if (item.saleEndsAt !== undefined && now >= item.saleEndsAt) return { status: 'not_on_sale', sku, endsAt: item.saleEndsAt };
+    const cartKey = roomId + sep + userId;
+    let cart = this.#carts.get(cartKey);
+    const line = this.#liveLine(cart, roomId, userId, sku, now);
+    const held = line?.quantity ?? 0;
+    let grant = want;
+    if (item.perCustomerLimit !== undefined) {
+      const allowed = item.perCustomerLimit - held - (this.#bought.get(cartKey + sep + sku) ?? 0);
+      if (allowed <= 0) return { status: 'limit_reached', sku, limit: item.perCustomerLimit };
+      grant = Math.min(grant, allowed);
+    }
+    if (inv.available === 0) return { status: 'sold_out', sku };
+    grant = Math.min(grant, inv.available);
+    inv.available -= grant;
+    inv.reserved += grant;
+    if (cart === undefined) this.#carts.set(cartKey, (cart = new Map()));
+    const expiresAt = now + request.ttlMs;
+    cart.set(sku, { quantity: held + grant, expiresAt });
+    return { status: 'reserved', sku, quantity: held + grant, granted: grant, expiresAt, available: inv.available };
+  }
+
+  /** The user's line for the sku, releasing it first if it already expired. */
+  #liveLine(cart: Map<string, Line> | undefined, roomId: string, userId: string, sku: string, now: number): Line | undefined {
+    const line = cart?.get(sku);
+    if (line === undefined || line.expiresAt > now) return line;
+    this.#release(roomId, userId, sku);
+    return undefined;
+  }
+
+  /** Returns a line's units to stock; answers the available count after. */
+  #release(roomId: string, userId: string, sku: string): number {
+    const inv = this.#inv(roomId, sku);
+    const line = this.#carts.get(roomId + sep + userId)?.get(sku);
+    if (line !== undefined) {
+      inv.available += line.quantity;
+      inv.reserved -= line.quantity;
+      this.#dropLine(roomId, userId, sku);
+    }
+    return inv.available;
+  }
+
+  #dropLine(roomId: string, userId: string, sku: string): void {
+    const cartKey = roomId + sep + userId;
+    const cart = this.#carts.get(cartKey);
+    cart?.delete(sku);
+    if (cart?.size === 0) this.#carts.delete(cartKey);
+  }
+
+  #once(userId: string, key: string, run: () => CartAnswer): CartAnswer {
+    const idemKey = userId + sep + key;
+    const seen = this.#idempotency.get(idemKey);
+    if (seen !== undefined) return seen.answer;
+    const answer = run();
+    const now = Date.now();
+    this.#idempotency.set(idemKey, { answer, at: now });
+    this.#pruneIdempotency(now);
+    return answer;
+  }
+
+  #pruneIdempotency(now: number): void {
+    // Insertion order is age order: stop at the first record that is young enough and within the cap.
+    for (const [key, record] of this.#idempotency) {
+      if (this.#idempotency.size <= this.limits.maxIdempotencyKeys && now - record.at < this.limits.idempotencyTtlMs) break;
+      this.#idempotency.delete(key);
+    }
+  }
+
+  #inv(roomId: string, sku: string): Inventory {
+    const inv = this.#inventory.get(roomId)?.get(sku);
+    if (inv === undefined) throw new ProtocolError('PRODUCT_NOT_FOUND', `no product ${sku} in room ${roomId}`);
+    return inv;
+  }
+}
+
+function level(inv: Inventory): StockLevel {
+  return { available: inv.available, reserved: inv.reserved, sold: inv.sold };
+}

@@ -1,0 +1,207 @@
+import { Redis } from 'ioredis';
+import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
+import { ProtocolError } from '../errors.ts';
+import { checkoutScript, reserveScript, sweepScript } from './redisScripts.ts';
+import type { ExpiredReservation, InventoryItem, ReserveRequest, StockLevel, Store } from './Store.ts';
+
+export interface RedisStoreOptions {
+  readonly url: string;
+  /** Key namespace, so deployments and test runs can share one Redis. */
+  readonly prefix: string;
+  readonly idempotencyTtlMs: number;
+  /** A command that takes longer fails as UNAVAILABLE instead of hanging the request. */
+  readonly commandTimeoutMs: number;
+  /** Told to clients when Redis is unreachable. */
+  readonly retryAfterMs: number;
+}
+
+type ScriptCommands = {
+  lcReserve(...args: Array<string | number>): Promise<string[]>;
+  lcCheckout(...args: Array<string | number>): Promise<string>;
+  lcSweep(...args: Array<string | number>): Promise<string>;
+};
+
+/** A client with the store's Lua scripts defined; shared with the Redis broker's publisher. */
+export function createRedisClient(url: string, commandTimeoutMs: number): Redis & ScriptCommands {
+  const redis = new Redis(url, {
+    // Fail fast while disconnected instead of queueing: a request must get an answer, not hang.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: commandTimeoutMs,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
+    lazyConnect: true,
+  });
+  redis.on('error', () => undefined); // surfaced per command as UNAVAILABLE; reconnects by itself
+  redis.defineCommand('lcReserve', { numberOfKeys: 0, lua: reserveScript });
+  redis.defineCommand('lcCheckout', { numberOfKeys: 0, lua: checkoutScript });
+  redis.defineCommand('lcSweep', { numberOfKeys: 0, lua: sweepScript });
+  return redis as Redis & ScriptCommands;
+}
+
+export class RedisStore implements Store {
+  readonly redis: Redis & ScriptCommands;
+  readonly #ns: string;
+  readonly #options: RedisStoreOptions;
+
+  private constructor(options: RedisStoreOptions) {
+    this.#options = options;
+    this.#ns = options.prefix;
+    this.redis = createRedisClient(options.url, options.commandTimeoutMs);
+  }
+
+  /** Connects (retrying for up to `waitMs`) so a misconfigured URL fails at start, not at the first sale. */
+  static async connect(options: RedisStoreOptions, waitMs = 5000): Promise<RedisStore> {
+    const store = new RedisStore(options);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        await store.redis.connect();
+        await store.redis.ping();
+        return store;
+      } catch (error) {
+        if (Date.now() > deadline) {
+          store.redis.disconnect();
+          throw new Error(`cannot reach Redis at ${options.url}: ${(error as Error).message}`);
+        }
+        store.redis.disconnect();
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  async addProduct(roomId: string, item: InventoryItem): Promise<void> {
+    const key = this.#inv(roomId, item.sku);
+    const fields = ['avail', item.stock, 'res', 0, 'sold', 0, 'price', item.priceCents, 'cur', item.currency];
+    if (item.saleStartsAt !== undefined) fields.push('start', item.saleStartsAt);
+    if (item.saleEndsAt !== undefined) fields.push('end', item.saleEndsAt);
+    if (item.perCustomerLimit !== undefined) fields.push('limit', item.perCustomerLimit);
+    const created = await this.#call(() => this.redis.hsetnx(key, 'avail', item.stock));
+    if (created === 0) throw new ProtocolError('PRODUCT_EXISTS', `product ${item.sku} already has inventory`);
+    await this.#call(() => this.redis.multi().hset(key, ...fields).sadd(`${this.#ns}:invs:${roomId}`, item.sku).exec());
+  }
+
+  async setAvailable(roomId: string, sku: string, available: number): Promise<StockLevel> {
+    const key = this.#inv(roomId, sku);
+    // Products are never deleted, so existence checked first stays true.
+    if ((await this.#call(() => this.redis.hexists(key, 'avail'))) === 0) throw new ProtocolError('PRODUCT_NOT_FOUND', `no product ${sku} in room ${roomId}`);
+    const result = await this.#call(() => this.redis.multi().hset(key, 'avail', available).hmget(key, 'avail', 'res', 'sold').exec());
+    return toLevel(result?.[1]?.[1] as Array<string | null>);
+  }
+
+  async stock(roomId: string, sku: string): Promise<StockLevel | undefined> {
+    const values = await this.#call(() => this.redis.hmget(this.#inv(roomId, sku), 'avail', 'res', 'sold'));
+    return values[0] === null ? undefined : toLevel(values);
+  }
+
+  async roomStock(roomId: string): Promise<Record<string, number>> {
+    const skus = await this.#call(() => this.redis.smembers(`${this.#ns}:invs:${roomId}`));
+    if (skus.length === 0) return {};
+    const pipeline = this.redis.pipeline();
+    for (const sku of skus) pipeline.hget(this.#inv(roomId, sku), 'avail');
+    const results = await this.#call(() => pipeline.exec());
+    const out: Record<string, number> = {};
+    skus.forEach((sku, i) => {
+      out[sku] = Number(results?.[i]?.[1] ?? 0);
+    });
+    return out;
+  }
+
+  async reserve(request: ReserveRequest): Promise<CartAnswer> {
+    return orThrow((await this.#reserveMany([request], 'add'))[0]!);
+  }
+
+  async reserveBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>> {
+    return this.#reserveMany(requests, 'add');
+  }
+
+  async setQuantity(request: ReserveRequest): Promise<CartAnswer> {
+    return orThrow((await this.#reserveMany([request], 'set'))[0]!);
+  }
+
+  async cart(roomId: string, userId: string, now: number): Promise<Cart> {
+    const all = await this.#call(() => this.redis.hgetall(`${this.#ns}:cart:${roomId}:${userId}`));
+    const entries = Object.entries(all)
+      .map(([sku, line]) => ({ sku, ...parseLine(line) }))
+      .filter((l) => l.expiresAt > now);
+    if (entries.length === 0) return { roomId, lines: [], totalCents: 0 };
+    const pipeline = this.redis.pipeline();
+    for (const { sku } of entries) pipeline.hmget(this.#inv(roomId, sku), 'price', 'cur');
+    const prices = await this.#call(() => pipeline.exec());
+    let currency = '';
+    let totalCents = 0;
+    const lines: CartLine[] = entries.map((entry, i) => {
+      const [price, cur] = (prices?.[i]?.[1] as Array<string | null>) ?? [];
+      const priceCents = Number(price ?? 0);
+      currency = cur ?? currency;
+      totalCents += priceCents * entry.quantity;
+      return { sku: entry.sku, quantity: entry.quantity, priceCents, expiresAt: entry.expiresAt };
+    });
+    return { roomId, lines, currency, totalCents };
+  }
+
+  async checkout(roomId: string, userId: string, key: string, now: number): Promise<CartAnswer> {
+    const raw = await this.#call(() => this.redis.lcCheckout(this.#ns, now, this.#options.idempotencyTtlMs, roomId, userId, key));
+    return JSON.parse(raw) as CartAnswer;
+  }
+
+  async sweepExpired(now: number, limit: number): Promise<ExpiredReservation[]> {
+    const raw = await this.#call(() => this.redis.lcSweep(this.#ns, now, 0, limit));
+    return JSON.parse(raw) as ExpiredReservation[];
+  }
+
+  async order(orderId: string): Promise<Order | undefined> {
+    const json = await this.#call(() => this.redis.hget(`${this.#ns}:orders`, orderId));
+    return json === null ? undefined : (JSON.parse(json) as Order);
+  }
+
+  async orders(roomId: string): Promise<Order[]> {
+    const ids = await this.#call(() => this.redis.lrange(`${this.#ns}:room-orders:${roomId}`, 0, -1));
+    if (ids.length === 0) return [];
+    const jsons = await this.#call(() => this.redis.hmget(`${this.#ns}:orders`, ...ids));
+    return jsons.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as Order);
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+
+  async #reserveMany(requests: readonly ReserveRequest[], mode: 'add' | 'set'): Promise<Array<CartAnswer | ProtocolError>> {
+    if (requests.length === 0) return [];
+    const args: Array<string | number> = [this.#ns, requests[0]!.now, this.#options.idempotencyTtlMs];
+    for (const r of requests) args.push(r.roomId, r.userId, r.sku, mode, r.quantity, r.key, r.ttlMs);
+    const raw = await this.#call(() => this.redis.lcReserve(...args));
+    return raw.map((json, i) => {
+      const answer = JSON.parse(json) as CartAnswer | { error: 'PRODUCT_NOT_FOUND' };
+      if ('error' in answer) return new ProtocolError('PRODUCT_NOT_FOUND', `no product ${requests[i]!.sku} in room ${requests[i]!.roomId}`);
+      return answer;
+    });
+  }
+
+  /** Connection failures and timeouts become a typed, temporary UNAVAILABLE. */
+  async #call<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof ProtocolError) throw error;
+      throw new ProtocolError('UNAVAILABLE', `store unavailable: ${(error as Error).message.slice(0, 120)}`, this.#options.retryAfterMs);
+    }
+  }
+
+  #inv(roomId: string, sku: string): string {
+    return `${this.#ns}:inv:${roomId}:${sku}`;
+  }
+}
+
+function orThrow(answer: CartAnswer | ProtocolError): CartAnswer {
+  if (answer instanceof ProtocolError) throw answer;
+  return answer;
+}
+
+function parseLine(line: string): { quantity: number; expiresAt: number } {
+  const [quantity, expiresAt] = line.split('|');
+  return { quantity: Number(quantity), expiresAt: Number(expiresAt) };
+}
+
+function toLevel(values: ReadonlyArray<string | null>): StockLevel {
+  return { available: Number(values[0] ?? 0), reserved: Number(values[1] ?? 0), sold: Number(values[2] ?? 0) };
+}

@@ -1,0 +1,77 @@
+import type { Cart, CartAnswer, Order } from '../../../protocol/src/index.ts';
+import type { ProtocolError } from '../errors.ts';
+
+/** What the store must know of a product to sell it. */
+export interface InventoryItem {
+  readonly sku: string;
+  readonly stock: number;
+  readonly priceCents: number;
+  readonly currency: string;
+  readonly saleStartsAt?: number | undefined;
+  readonly saleEndsAt?: number | undefined;
+  readonly perCustomerLimit?: number | undefined;
+}
+
+export interface StockLevel {
+  readonly available: number;
+  readonly reserved: number;
+  readonly sold: number;
+}
+
+/** One add-to-cart, as the admission controller batches them. */
+export interface ReserveRequest {
+  readonly roomId: string;
+  readonly userId: string;
+  readonly sku: string;
+  readonly quantity: number;
+  /** Idempotency key, scoped by user: a repeat returns the first answer. */
+  readonly key: string;
+  readonly now: number;
+  readonly ttlMs: number;
+}
+
+export interface ExpiredReservation {
+  readonly roomId: string;
+  readonly userId: string;
+  readonly sku: string;
+  readonly quantity: number;
+  /** Available units of the sku after the release. */
+  readonly available: number;
+}
+
+/**
+ * The source of truth for stock, carts and orders. Every mutation is atomic: under any
+ * interleaving (one node or many), available + reserved + sold of a product equals its stock.
+ *
+ * Mutations take an idempotency `key`; a second call with the same user and key returns the
+ * first answer without changing anything. Answers are business outcomes (`CartAnswer`); a store
+ * that cannot be reached rejects with `ProtocolError('UNAVAILABLE')`.
+ */
+export interface Store {
+  /** Registers a product's inventory (stock, price, sale window, limit). Fails if the sku exists. */
+  addProduct(roomId: string, item: InventoryItem): Promise<void>;
+  /** Sets available stock to `available` (restock or correction); reserved and sold are untouched. */
+  setAvailable(roomId: string, sku: string, available: number): Promise<StockLevel>;
+  stock(roomId: string, sku: string): Promise<StockLevel | undefined>;
+  /** Available units for every sku of the room. */
+  roomStock(roomId: string): Promise<Record<string, number>>;
+
+  /** Adds units to the user's reservation (partial when stock is short); refreshes the line's expiry. */
+  reserve(request: ReserveRequest): Promise<CartAnswer>;
+  /**
+   * Many reservations in one round trip, answered in order, with the same semantics as `reserve`
+   * one by one. A request that fails alone (unknown product) gets its error in its slot; a store
+   * failure rejects the whole batch.
+   */
+  reserveBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>>;
+  /** Sets the line to `quantity` (0 removes it), reserving or releasing the difference. */
+  setQuantity(request: ReserveRequest): Promise<CartAnswer>;
+  cart(roomId: string, userId: string, now: number): Promise<Cart>;
+  /** Turns all of the user's reservations in the room into one order, atomically, or none. */
+  checkout(roomId: string, userId: string, key: string, now: number): Promise<CartAnswer>;
+  /** Releases reservations that expired at `now` (at most `limit`), returning what was released. */
+  sweepExpired(now: number, limit: number): Promise<ExpiredReservation[]>;
+  order(orderId: string): Promise<Order | undefined>;
+  orders(roomId: string): Promise<Order[]>;
+  close(): Promise<void>;
+}

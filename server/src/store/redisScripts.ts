@@ -1,0 +1,190 @@
+/**
+ * Lua scripts of the Redis store. Each runs atomically in Redis, so one call is one consistent step
+ * whatever other nodes do. Loaded once and called by SHA (ioredis `defineCommand`).
+ *
+ * Keys, under the namespace `ns`:
+ *   ns:inv:ROOM:SKU      hash  avail res sold price cur start end limit
+ *   ns:invs:ROOM         set   skus of the room
+ *   ns:cart:ROOM:USER    hash  sku → "qty|expiresAt"
+ *   ns:bought:ROOM:USER  hash  sku → units bought (per-customer limit)
+ *   ns:exp               zset  "ROOM\tSKU\tUSER" scored by expiresAt (swept by the servers)
+ *   ns:idem:USER:KEY     string the first answer (JSON), expires after the idempotency TTL
+ *   ns:orderseq          counter for order ids
+ *   ns:orders            hash  order id → order JSON (durable record)
+ *   ns:order-stream      stream of orders (for downstream consumers)
+ *   ns:room-orders:ROOM  list  order ids of the room
+ * Single-instance Redis (not Cluster): scripts compute keys of several rooms and users.
+ */
+
+const common = `
+local ns = ARGV[1]
+local now = tonumber(ARGV[2])
+local idemTtl = tonumber(ARGV[3])
+
+local function parseLine(line)
+  local sep = string.find(line, '|', 1, true)
+  return tonumber(string.sub(line, 1, sep - 1)), tonumber(string.sub(line, sep + 1))
+end
+
+-- Returns a line's units to stock; answers available after.
+local function release(room, user, sku)
+  local inv = ns .. ':inv:' .. room .. ':' .. sku
+  local cart = ns .. ':cart:' .. room .. ':' .. user
+  local line = redis.call('HGET', cart, sku)
+  local avail
+  if line then
+    local q = parseLine(line)
+    avail = redis.call('HINCRBY', inv, 'avail', q)
+    redis.call('HINCRBY', inv, 'res', -q)
+    redis.call('HDEL', cart, sku)
+  else
+    avail = tonumber(redis.call('HGET', inv, 'avail') or '0')
+  end
+  redis.call('ZREM', ns .. ':exp', room .. '\\t' .. sku .. '\\t' .. user)
+  return avail
+end
+`;
+
+/** ARGV: ns, now, idemTtl, then 7 per request: room, user, sku, mode ('add'|'set'), quantity, key, ttlMs. Returns one JSON answer per request. */
+export const reserveScript = `${common}
+local function reserve(room, user, sku, mode, qty, ttl)
+  local inv = ns .. ':inv:' .. room .. ':' .. sku
+  local h = redis.call('HMGET', inv, 'avail', 'start', 'end', 'limit')
+  if not h[1] then return { error = 'PRODUCT_NOT_FOUND' } end
+  local start, fin, limit = tonumber(h[2]), tonumber(h[3]), tonumber(h[4])
+  local cart = ns .. ':cart:' .. room .. ':' .. user
+  local line = redis.call('HGET', cart, sku)
+  local held, exp = 0, 0
+  if line then
+    held, exp = parseLine(line)
+    if exp <= now then release(room, user, sku); held = 0 end
+  end
+  local avail = tonumber(redis.call('HGET', inv, 'avail'))
+  local want = qty
+  if mode == 'set' then
+    if held == 0 then return { status = 'cart_not_found' } end
+    if qty <= held then
+      local d = held - qty
+      if d > 0 then
+        avail = redis.call('HINCRBY', inv, 'avail', d)
+        redis.call('HINCRBY', inv, 'res', -d)
+      end
+      if qty == 0 then
+        redis.call('HDEL', cart, sku)
+        redis.call('ZREM', ns .. ':exp', room .. '\\t' .. sku .. '\\t' .. user)
+      else
+        redis.call('HSET', cart, sku, qty .. '|' .. exp)
+      end
+      return { status = 'released', sku = sku, quantity = qty, available = avail }
+    end
+    want = qty - held
+  end
+  if start and now < start then return { status = 'not_on_sale', sku = sku, startsAt = start } end
+  if fin and now >= fin then return { status = 'not_on_sale', sku = sku, endsAt = fin } end
+  if limit then
+    local bought = tonumber(redis.call('HGET', ns .. ':bought:' .. room .. ':' .. user, sku) or '0')
+    local allowed = limit - held - bought
+    if allowed <= 0 then return { status = 'limit_reached', sku = sku, limit = limit } end
+    if want > allowed then want = allowed end
+  end
+  if avail <= 0 then return { status = 'sold_out', sku = sku } end
+  local grant = want
+  if grant > avail then grant = avail end
+  avail = redis.call('HINCRBY', inv, 'avail', -grant)
+  redis.call('HINCRBY', inv, 'res', grant)
+  local expiresAt = now + ttl
+  redis.call('HSET', cart, sku, (held + grant) .. '|' .. expiresAt)
+  redis.call('ZADD', ns .. ':exp', expiresAt, room .. '\\t' .. sku .. '\\t' .. user)
+  return { status = 'reserved', sku = sku, quantity = held + grant, granted = grant, expiresAt = expiresAt, available = avail }
+end
+
+local out = {}
+local i = 4
+while i <= #ARGV do
+  local room, user, sku, mode, qty, key, ttl = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), ARGV[i + 5], tonumber(ARGV[i + 6])
+  i = i + 7
+  local idem = ns .. ':idem:' .. user .. ':' .. key
+  local seen = redis.call('GET', idem)
+  if seen then
+    out[#out + 1] = seen
+  else
+    local answer = reserve(room, user, sku, mode, qty, ttl)
+    local encoded = cjson.encode(answer)
+    if not answer.error then redis.call('SET', idem, encoded, 'PX', idemTtl) end
+    out[#out + 1] = encoded
+  end
+end
+return out
+`;
+
+/** ARGV: ns, now, idemTtl, room, user, key. Returns one JSON answer. */
+export const checkoutScript = `${common}
+local room, user, key = ARGV[4], ARGV[5], ARGV[6]
+local idem = ns .. ':idem:' .. user .. ':' .. key
+local seen = redis.call('GET', idem)
+if seen then return seen end
+local function answer(a)
+  local encoded = cjson.encode(a)
+  redis.call('SET', idem, encoded, 'PX', idemTtl)
+  return encoded
+end
+local cart = ns .. ':cart:' .. room .. ':' .. user
+local all = redis.call('HGETALL', cart)
+if #all == 0 then return answer({ status = 'cart_not_found' }) end
+local expired = {}
+for i = 1, #all, 2 do
+  local q, e = parseLine(all[i + 1])
+  if e <= now then expired[#expired + 1] = all[i] end
+end
+if #expired > 0 then
+  for _, sku in ipairs(expired) do release(room, user, sku) end
+  return answer({ status = 'expired', skus = expired })
+end
+local id = 'o-' .. redis.call('INCR', ns .. ':orderseq')
+local lines, total, currency = {}, 0, ''
+for i = 1, #all, 2 do
+  local sku = all[i]
+  local q = parseLine(all[i + 1])
+  local inv = ns .. ':inv:' .. room .. ':' .. sku
+  local h = redis.call('HMGET', inv, 'price', 'cur')
+  local price = tonumber(h[1])
+  currency = h[2]
+  redis.call('HINCRBY', inv, 'res', -q)
+  redis.call('HINCRBY', inv, 'sold', q)
+  redis.call('HINCRBY', ns .. ':bought:' .. room .. ':' .. user, sku, q)
+  redis.call('ZREM', ns .. ':exp', room .. '\\t' .. sku .. '\\t' .. user)
+  lines[#lines + 1] = { sku = sku, quantity = q, priceCents = price }
+  total = total + q * price
+end
+redis.call('DEL', cart)
+local order = { id = id, roomId = room, userId = user, lines = lines, totalCents = total, currency = currency, createdAt = now }
+local json = cjson.encode(order)
+redis.call('HSET', ns .. ':orders', id, json)
+redis.call('RPUSH', ns .. ':room-orders:' .. room, id)
+redis.call('XADD', ns .. ':order-stream', '*', 'id', id, 'order', json)
+return answer({ status = 'ordered', order = order })
+`;
+
+/** ARGV: ns, now, (unused), limit. Returns a JSON array of released reservations. */
+export const sweepScript = `${common}
+local limit = tonumber(ARGV[4])
+local members = redis.call('ZRANGEBYSCORE', ns .. ':exp', '-inf', now, 'LIMIT', 0, limit)
+local out = {}
+for _, m in ipairs(members) do
+  local a = string.find(m, '\\t', 1, true)
+  local b = string.find(m, '\\t', a + 1, true)
+  local room, sku, user = string.sub(m, 1, a - 1), string.sub(m, a + 1, b - 1), string.sub(m, b + 1)
+  local line = redis.call('HGET', ns .. ':cart:' .. room .. ':' .. user, sku)
+  if line then
+    local q, e = parseLine(line)
+    if e <= now then
+      local avail = release(room, user, sku)
+      out[#out + 1] = { roomId = room, userId = user, sku = sku, quantity = q, available = avail }
+    end
+  else
+    redis.call('ZREM', ns .. ':exp', m)
+  end
+end
+if #out == 0 then return '[]' end
+return cjson.encode(out)
+`;
