@@ -3,25 +3,12 @@ import { CloseCode, errorCodeInfo, shouldReconnect, type ErrorCodeName } from '.
 import { PROTOCOL_VERSION, type ClientRequest, type Hello, type ProductInput, type SequencedEvent, type ServerMessage, type Welcome } from '../../protocol/src/messages.ts';
 import { Backoff } from './backoff.ts';
 import { LikeBatcher } from './LikeBatcher.ts';
-import { LivecartError } from './LivecartError.ts';
+import { ListenerError, LivecartError, ProtocolViolation } from './LivecartError.ts';
 import { PendingRequests } from './PendingRequests.ts';
 import { RoomModel, type RoomSnapshot } from './RoomModel.ts';
 import { TypedEmitter, type Listener } from './TypedEmitter.ts';
 import { bytesOf, resolveWebSocket, WS_OPEN, type CloseEventLike, type MessageEventLike, type WebSocketConstructor, type WebSocketLike } from './transport.ts';
 import type { ConnectOptions, LivecartEvents, RequestResults } from './types.ts';
-
-/** Thrown by an event listener; delivered on the `error` event. */
-export class ListenerError extends Error {
-  override readonly name = 'ListenerError';
-  constructor(readonly event: string, cause: unknown) {
-    super(`a "${event}" listener threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
-}
-
-/** A frame the server sent that this client cannot read (not binary, not MessagePack). */
-export class ProtocolViolation extends Error {
-  override readonly name = 'ProtocolViolation';
-}
 
 type RequestType = keyof RequestResults;
 type RequestFrame<T extends RequestType> = Extract<ClientRequest, { t: T }>;

@@ -46,3 +46,16 @@ export class LivecartError extends Error {
 export function isLivecartError(value: unknown): value is LivecartError {
   return value instanceof LivecartError;
 }
+
+/** Thrown by an event listener; delivered on the `error` event. */
+export class ListenerError extends Error {
+  override readonly name = 'ListenerError';
+  constructor(readonly event: string, cause: unknown) {
+    super(`a "${event}" listener threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** A frame the server sent that this client cannot read (not binary, not MessagePack). */
+export class ProtocolViolation extends Error {
+  override readonly name = 'ProtocolViolation';
+}

@@ -1,5 +1,16 @@
-export { connect, LivecartClient, ListenerError, ProtocolViolation } from './LivecartClient.ts';
-export { LivecartError, isLivecartError, type LivecartErrorInit, type LivecartErrorName } from './LivecartError.ts';
+/**
+ * livecart client SDK (browser and Node 20).
+ *
+ *   import { connect } from './client/src/index.ts';
+ *   const client = connect({ url: 'ws://127.0.0.1:8080/ws', token, room: 'demo' });
+ *   client.on('comment', (c) => render(c));
+ *   await client.ready;                       // the first welcome
+ *   await client.comment('hi');               // { seq }, or rejects with a LivecartError
+ *   client.like();                            // coalesced taps
+ *   client.state.comments;                    // bounded, oldest first
+ */
+export { connect, LivecartClient } from './LivecartClient.ts';
+export { isLivecartError, ListenerError, LivecartError, ProtocolViolation, type LivecartErrorInit, type LivecartErrorName } from './LivecartError.ts';
 export { TypedEmitter, type Listener, type ListenerErrorHandler, type TypedEmitterOptions } from './TypedEmitter.ts';
 export { Backoff, backoffCeiling, defaultBackoff, fullJitterDelay, type BackoffOptions } from './backoff.ts';
 export { LikeBatcher, type LikeBatcherOptions } from './LikeBatcher.ts';

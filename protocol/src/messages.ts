@@ -44,7 +44,15 @@ export const productInputSchema = z.object({
   priceCents: z.number().int().nonnegative().max(1_000_000_000),
   currency: z.string().regex(/^[A-Z]{3}$/, 'currency: ISO 4217 code such as USD'),
   imageUrl: z.string().max(WireLimits.urlLength).optional(),
+  /** Initial stock (units). Live stock is in `welcome.stock` and `stock` updates. */
   stock: z.number().int().nonnegative().max(1_000_000_000),
+  /** Flash-sale window, epoch ms: outside it add-to-cart answers `not_on_sale`. */
+  saleStartsAt: timestampMs.optional(),
+  saleEndsAt: timestampMs.optional(),
+  /** Units one customer may hold reserved plus bought, at most. */
+  perCustomerLimit: z.number().int().min(1).max(1_000_000).optional(),
+}).refine((p) => p.saleStartsAt === undefined || p.saleEndsAt === undefined || p.saleEndsAt > p.saleStartsAt, {
+  message: 'saleEndsAt must be after saleStartsAt', path: ['saleEndsAt'],
 });
 export type ProductInput = z.infer<typeof productInputSchema>;
 export type Product = ProductInput;
@@ -75,6 +83,52 @@ export const historyCommentSchema = z.object({
 });
 export type HistoryComment = z.infer<typeof historyCommentSchema>;
 
+/** Client-generated idempotency key: a retry with the same key gets the first answer and changes nothing. */
+const idempotencyKey = z.string().min(1).max(64);
+const quantity = z.number().int().min(0).max(10_000);
+
+export const cartLineSchema = z.object({
+  sku: skuSchema,
+  quantity: z.number().int().positive(),
+  priceCents: z.number().int().nonnegative(),
+  /** The reservation expires at this epoch ms; the units go back to stock by themselves. */
+  expiresAt: timestampMs,
+});
+export type CartLine = z.infer<typeof cartLineSchema>;
+
+export const cartSchema = z.object({ roomId: roomIdSchema, lines: z.array(cartLineSchema), currency: z.string().optional(), totalCents: z.number().int().nonnegative() });
+export type Cart = z.infer<typeof cartSchema>;
+
+export const orderSchema = z.object({
+  id: z.string(),
+  roomId: roomIdSchema,
+  userId: userIdSchema,
+  lines: z.array(z.object({ sku: skuSchema, quantity: z.number().int().positive(), priceCents: z.number().int().nonnegative() })),
+  totalCents: z.number().int().nonnegative(),
+  currency: z.string(),
+  createdAt: timestampMs,
+});
+export type Order = z.infer<typeof orderSchema>;
+
+/**
+ * The one definite answer to a cart request (the `result` of its `ok` reply). Business outcomes
+ * such as "sold out" are answers, not errors; errors are for bad or failed requests.
+ */
+export const cartAnswerSchema = z.discriminatedUnion('status', [
+  /** `quantity` is the line's total now held; `granted` what this request added (less than asked when stock ran short). */
+  z.object({ status: z.literal('reserved'), sku: skuSchema, quantity: z.number().int().nonnegative(), granted: z.number().int(), expiresAt: timestampMs, available: z.number().int().nonnegative() }),
+  z.object({ status: z.literal('released'), sku: skuSchema, quantity: z.number().int().nonnegative(), available: z.number().int().nonnegative() }),
+  z.object({ status: z.literal('sold_out'), sku: skuSchema }),
+  z.object({ status: z.literal('limit_reached'), sku: skuSchema, limit: z.number().int() }),
+  z.object({ status: z.literal('not_on_sale'), sku: skuSchema, startsAt: timestampMs.optional(), endsAt: timestampMs.optional() }),
+  z.object({ status: z.literal('cart_not_found') }),
+  z.object({ status: z.literal('cart'), cart: cartSchema }),
+  z.object({ status: z.literal('ordered'), order: orderSchema }),
+  /** Checkout refused because these lines expired; they went back to stock and nothing was ordered. */
+  z.object({ status: z.literal('expired'), skus: z.array(skuSchema) }),
+]);
+export type CartAnswer = z.infer<typeof cartAnswerSchema>;
+
 // ---------------------------------------------------------------------------------------------
 // Client → server
 
@@ -102,11 +156,23 @@ export const clientMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('mute'), id: requestId, userId: userIdSchema }),
   z.object({ t: z.literal('unmute'), id: requestId, userId: userIdSchema }),
   z.object({ t: z.literal('kick'), id: requestId, userId: userIdSchema }),
+  z.object({ t: z.literal('addToCart'), id: requestId, key: idempotencyKey, sku: skuSchema, quantity: quantity.min(1) }),
+  z.object({ t: z.literal('setQuantity'), id: requestId, key: idempotencyKey, sku: skuSchema, quantity }),
+  z.object({ t: z.literal('removeFromCart'), id: requestId, key: idempotencyKey, sku: skuSchema }),
+  z.object({ t: z.literal('getCart'), id: requestId }),
+  z.object({ t: z.literal('checkout'), id: requestId, key: idempotencyKey }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type ClientMessageType = ClientMessage['t'];
 export type ClientRequest = Extract<ClientMessage, { id: number }>;
 export type Hello = z.infer<typeof helloSchema>;
+/** Requests served by the commerce layer (cart and checkout); the rest are room requests. */
+export type CartRequest = Extract<ClientRequest, { t: 'addToCart' | 'setQuantity' | 'removeFromCart' | 'getCart' | 'checkout' }>;
+export type RoomRequest = Exclude<ClientRequest, Hello | CartRequest>;
+const cartTypes: ReadonlySet<string> = new Set<CartRequest['t']>(['addToCart', 'setQuantity', 'removeFromCart', 'getCart', 'checkout']);
+export function isCartRequest(request: ClientRequest): request is CartRequest {
+  return cartTypes.has(request.t);
+}
 export const clientMessageTypes: ReadonlySet<string> = new Set(clientMessageSchema.options.map((o) => o.shape.t.value));
 
 // ---------------------------------------------------------------------------------------------
@@ -133,6 +199,8 @@ export const welcomeSchema = z.object({
   viewers: z.number().int().nonnegative(),
   /** User ids muted in this room: clients hide their comments. */
   muted: z.array(userIdSchema),
+  /** Units available now, by sku. */
+  stock: z.record(z.string(), z.number().int().nonnegative()),
 });
 export type Welcome = z.infer<typeof welcomeSchema>;
 
@@ -164,6 +232,8 @@ export const sequencedEventSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('product'), seq, product: productInputSchema }),
   z.object({ t: z.literal('roomState'), seq, state: roomStateSchema }),
   z.object({ t: z.literal('userMuted'), seq, userId: userIdSchema, muted: z.boolean() }),
+  /** Announced once, immediately, when a product's available stock reaches 0. */
+  z.object({ t: z.literal('soldOut'), seq, sku: skuSchema }),
 ]);
 export type SequencedEvent = z.infer<typeof sequencedEventSchema>;
 /** A sequenced event before the broker stamps its `seq`. */
@@ -173,8 +243,17 @@ export type UnsequencedEvent = SequencedEvent extends infer E ? (E extends { seq
 export const stateUpdateSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('likes'), total: z.number().int().nonnegative() }),
   z.object({ t: z.literal('viewers'), count: z.number().int().nonnegative() }),
+  /** Units available for a product; coalesced to at most one per `stockIntervalMs` per product. */
+  z.object({ t: z.literal('stock'), sku: skuSchema, available: z.number().int().nonnegative() }),
 ]);
 export type StateUpdate = z.infer<typeof stateUpdateSchema>;
+
+/** Frames for one user only (all of their sockets in the room, on every node). */
+export const directMessageSchema = z.discriminatedUnion('t', [
+  /** A reservation ran out; its units went back to stock. */
+  z.object({ t: z.literal('reservationExpired'), sku: skuSchema, quantity: z.number().int().positive() }),
+]);
+export type DirectMessage = z.infer<typeof directMessageSchema>;
 
 export const serverMessageSchema = z.discriminatedUnion('t', [
   welcomeSchema,
@@ -182,6 +261,7 @@ export const serverMessageSchema = z.discriminatedUnion('t', [
   errSchema,
   ...sequencedEventSchema.options,
   ...stateUpdateSchema.options,
+  ...directMessageSchema.options,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 
@@ -199,4 +279,6 @@ export const laneOf: Readonly<Record<SequencedEvent['t'] | StateUpdate['t'], Lan
   popup: 'commerce',
   product: 'commerce',
   roomState: 'commerce',
+  soldOut: 'commerce',
+  stock: 'commerce',
 };

@@ -1,10 +1,16 @@
 import type { Principal } from './auth/TokenService.ts';
 import { TokenService } from './auth/TokenService.ts';
+import type { Broker } from './broker/Broker.ts';
 import { LocalBroker } from './broker/LocalBroker.ts';
+import { CommerceService } from './commerce/CommerceService.ts';
 import { type Config, type ConfigInput, makeConfig } from './config.ts';
 import { Fanout } from './fanout/Fanout.ts';
 import { createLogger, type Logger } from './log.ts';
+import { routeRequests } from './requests.ts';
 import { RoomService } from './rooms/RoomService.ts';
+import { MemoryStore } from './store/MemoryStore.ts';
+import { RedisStore } from './store/RedisStore.ts';
+import type { Store } from './store/Store.ts';
 import { HttpApi } from './transport/HttpApi.ts';
 import { createApp, listen } from './transport/listen.ts';
 import { WsGateway } from './transport/WsGateway.ts';
@@ -18,6 +24,8 @@ export interface RunningServer {
   readonly wsUrl: string;
   readonly tokens: TokenService;
   readonly rooms: RoomService;
+  readonly commerce: CommerceService;
+  readonly store: Store;
   readonly gateway: WsGateway;
   readonly log: Logger;
   mintToken(claims: { userId: string; name: string; role: Principal['role'] }): Promise<string>;
@@ -25,17 +33,32 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+async function createStore(config: Config): Promise<Store> {
+  if (config.redis === undefined) {
+    return new MemoryStore({ idempotencyTtlMs: config.idempotencyTtlMs, maxIdempotencyKeys: config.maxIdempotencyKeys, maxOrders: config.memoryMaxOrders });
+  }
+  return RedisStore.connect({
+    url: config.redis,
+    prefix: config.redisPrefix,
+    idempotencyTtlMs: config.idempotencyTtlMs,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    retryAfterMs: config.storeRetryAfterMs,
+  });
+}
+
 /** Wires the parts together: the one place that picks concrete classes. */
 export async function startServer(input: ConfigInput | Config = {}, log?: Logger): Promise<RunningServer> {
   const config = Object.isFrozen(input) ? (input as Config) : makeConfig(input);
   const logger = log ?? createLogger(config);
   const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
-  const broker = new LocalBroker();
+  const store = await createStore(config);
+  const broker: Broker = new LocalBroker();
   const app = createApp();
   const fanout = new Fanout({ publish: (topic, frame) => app.publish(topic, frame, true) });
-  const rooms = new RoomService({ config, broker, fanout, log: logger.child({ part: 'rooms' }) });
-  const gateway = new WsGateway(app, { config, tokens, rooms, log: logger.child({ part: 'ws' }) });
-  new HttpApi(app, { config, tokens, rooms, log: logger.child({ part: 'http' }) });
+  const rooms = new RoomService({ config, broker, store, fanout, log: logger.child({ part: 'rooms' }) });
+  const commerce = new CommerceService({ store, rooms, options: config, log: logger.child({ part: 'commerce' }) });
+  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, commerce), log: logger.child({ part: 'ws' }) });
+  new HttpApi(app, { config, tokens, rooms, commerce, log: logger.child({ part: 'http' }) });
   const listener = await listen(app, config.host, config.port);
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   let closed = false;
@@ -46,6 +69,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     wsUrl: `ws://${host}:${listener.port}/ws`,
     tokens,
     rooms,
+    commerce,
+    store,
     gateway,
     log: logger,
     mintToken: ({ userId, name, role }) => tokens.mint({ userId, name, role }),
@@ -54,8 +79,10 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
       closed = true;
       listener.close();
       gateway.shutdown();
+      commerce.close();
       rooms.close();
       await broker.close();
+      await store.close();
     },
   };
 }

@@ -183,7 +183,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         winners.filter((_, n) => n % 2 === 0).map(({ i }) => (i % 2 === 0 ? store : other).checkout('r1', `buyer-${i}`, key(), T0 + 10)),
       );
       const sold = checkouts.reduce((sum, a) => sum + (a.status === 'ordered' ? a.order.lines[0]!.quantity : 0), 0);
-      const level = await store.stock('r1', 'hot');
+      const level = (await store.stock('r1', 'hot'))!;
       expect(level.sold).toBe(sold);
       expect(level.available + level.reserved + level.sold).toBe(100);
       await store.sweepExpired(T0 + TTL, 10_000);

@@ -3,7 +3,8 @@ import type { Lane, SequencedEvent, StateUpdate } from '../../../protocol/src/in
 /** A room event as it reaches each node that hosts the room. */
 export type Delivery =
   | { readonly kind: 'sequenced'; readonly roomId: string; readonly lane: Lane; readonly seq: number; readonly frame: Uint8Array; readonly event: SequencedEvent }
-  | { readonly kind: 'state'; readonly roomId: string; readonly lane: Lane; readonly frame: Uint8Array; readonly update: StateUpdate };
+  | { readonly kind: 'state'; readonly roomId: string; readonly lane: Lane; readonly frame: Uint8Array; readonly update: StateUpdate }
+  | { readonly kind: 'direct'; readonly roomId: string; readonly userId: string; readonly frame: Uint8Array };
 
 /**
  * Carries room events to every node hosting the room. Single-node and cluster take the same path
@@ -20,6 +21,8 @@ export interface Broker {
    */
   publishSequenced(roomId: string, lane: Lane, frame: Uint8Array, event: Omit<SequencedEvent, 'seq'>): Promise<number>;
   publishState(roomId: string, lane: Lane, frame: Uint8Array, update: StateUpdate): void;
+  /** A frame for one user's sockets in the room, on whichever nodes they are. */
+  publishDirect(roomId: string, userId: string, frame: Uint8Array): void;
   /** This node hosts members of the room: start receiving its events. Idempotent. */
   subscribe(roomId: string): Promise<void>;
   /** No members left on this node. */

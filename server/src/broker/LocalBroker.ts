@@ -19,6 +19,10 @@ export class LocalBroker implements Broker {
     this.#handler?.({ kind: 'state', roomId, lane, frame, update });
   }
 
+  publishDirect(roomId: string, userId: string, frame: Uint8Array): void {
+    this.#handler?.({ kind: 'direct', roomId, userId, frame });
+  }
+
   async subscribe(): Promise<void> {}
   async unsubscribe(): Promise<void> {}
 

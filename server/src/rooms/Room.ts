@@ -14,6 +14,8 @@ export class Room {
   readonly epoch = randomBytes(6).toString('base64url');
   readonly ring: ResumeRing;
   readonly catalog = new Map<string, Product>();
+  /** Available units by sku, as last announced (the store holds the truth). */
+  readonly stock = new Map<string, number>();
   readonly muted = new Set<string>();
   /** userId → epoch ms until which the user may not rejoin. */
   readonly bans = new Map<string, number>();
@@ -48,6 +50,7 @@ export class Room {
         this.popup = event.popup;
         break;
       case 'product':
+        if (!this.catalog.has(event.product.sku)) this.stock.set(event.product.sku, event.product.stock);
         this.catalog.set(event.product.sku, event.product);
         if (this.popup?.product.sku === event.product.sku) this.popup = { ...this.popup, product: event.product };
         break;
@@ -57,6 +60,9 @@ export class Room {
       case 'userMuted':
         if (event.muted) this.muted.add(event.userId);
         else this.muted.delete(event.userId);
+        break;
+      case 'soldOut':
+        this.stock.set(event.sku, 0);
         break;
     }
   }

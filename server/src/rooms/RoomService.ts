@@ -1,6 +1,6 @@
 import {
   CloseCode,
-  type ClientRequest,
+  type DirectMessage,
   encode,
   encodeSequenced,
   type Hello,
@@ -8,6 +8,7 @@ import {
   PROTOCOL_VERSION,
   type ProductInput,
   type RoomInfo,
+  type RoomRequest,
   type RoomState,
   type StateUpdate,
   type UnsequencedEvent,
@@ -15,10 +16,12 @@ import {
 } from '../../../protocol/src/index.ts';
 import type { Principal } from '../auth/TokenService.ts';
 import type { Broker, Delivery } from '../broker/Broker.ts';
+import type { CommerceRooms } from '../commerce/CommerceService.ts';
 import type { Config } from '../config.ts';
 import { ProtocolError } from '../errors.ts';
 import type { Fanout } from '../fanout/Fanout.ts';
 import type { Logger } from '../log.ts';
+import type { Store } from '../store/Store.ts';
 import type { Member } from './Member.ts';
 import { Room } from './Room.ts';
 import { TokenBucketLimiter } from './TokenBucketLimiter.ts';
@@ -29,6 +32,7 @@ export type RequestResult = Record<string, unknown>;
 export interface RoomServiceDeps {
   readonly config: Config;
   readonly broker: Broker;
+  readonly store: Store;
   readonly fanout: Fanout;
   readonly log: Logger;
   readonly now?: () => number;
@@ -39,9 +43,10 @@ export interface RoomServiceDeps {
  * fan-out decides how. Commands publish sequenced events through the broker; state changes only
  * when events come back (`#onDelivery`), the same path on one node or many.
  */
-export class RoomService {
+export class RoomService implements CommerceRooms {
   readonly #config: Config;
   readonly #broker: Broker;
+  readonly #store: Store;
   readonly #fanout: Fanout;
   readonly #log: Logger;
   readonly #now: () => number;
@@ -55,6 +60,7 @@ export class RoomService {
   constructor(deps: RoomServiceDeps) {
     this.#config = deps.config;
     this.#broker = deps.broker;
+    this.#store = deps.store;
     this.#fanout = deps.fanout;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
@@ -111,6 +117,13 @@ export class RoomService {
     this.#mustModerate(principal, room);
     if (room.catalog.has(product.sku)) throw new ProtocolError('PRODUCT_EXISTS', `product ${product.sku} is already in the catalog`);
     if (room.catalog.size >= this.#config.maxProductsPerRoom) throw new ProtocolError('LIMIT_EXCEEDED', `a room holds at most ${this.#config.maxProductsPerRoom} products`);
+    const currency = room.catalog.values().next().value?.currency;
+    if (currency !== undefined && currency !== product.currency) throw new ProtocolError('BAD_REQUEST', `this room sells in ${currency}; one cart, one currency`);
+    // Inventory first: the store refuses a duplicate sku atomically, even across nodes.
+    await this.#store.addProduct(roomId, {
+      sku: product.sku, stock: product.stock, priceCents: product.priceCents, currency: product.currency,
+      saleStartsAt: product.saleStartsAt, saleEndsAt: product.saleEndsAt, perCustomerLimit: product.perCustomerLimit,
+    });
     await this.#emit(room, { t: 'product', product });
     return product;
   }
@@ -147,6 +160,7 @@ export class RoomService {
       likes: room.likes,
       viewers: room.memberCount,
       muted: [...room.muted],
+      stock: Object.fromEntries(room.stock),
     };
     member.sendMany([encode(welcome), ...(missed ?? [])]);
     member.subscribeRoom(room.id);
@@ -171,7 +185,7 @@ export class RoomService {
 
   // ------------------------------------------------------------------ requests (WS)
 
-  async handle(member: Member, roomId: string, request: Exclude<ClientRequest, Hello>): Promise<RequestResult> {
+  async handle(member: Member, roomId: string, request: RoomRequest): Promise<RequestResult> {
     const room = this.#room(roomId);
     const { principal } = member;
     switch (request.t) {
@@ -230,6 +244,33 @@ export class RoomService {
     return this.#emit(room, { t: 'comment', userId: principal.userId, name: principal.name, text, ts: this.#now() });
   }
 
+  // ------------------------------------------------------------------ for commerce
+
+  assertRoom(roomId: string, forSale: boolean): void {
+    const room = this.#room(roomId);
+    if (forSale && room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended');
+  }
+
+  canModerate(principal: Principal, roomId: string): boolean {
+    const room = this.#rooms.get(roomId);
+    return room !== undefined && (principal.role === 'operator' || (principal.role === 'streamer' && principal.userId === room.info.streamerId));
+  }
+
+  notifyUser(roomId: string, userId: string, message: DirectMessage): void {
+    this.#broker.publishDirect(roomId, userId, encode(message));
+  }
+
+  publishStock(roomId: string, sku: string, available: number): void {
+    const room = this.#rooms.get(roomId);
+    if (room !== undefined) this.#publishState(room, { t: 'stock', sku, available });
+  }
+
+  publishSoldOut(roomId: string, sku: string): void {
+    const room = this.#rooms.get(roomId);
+    if (room === undefined) return;
+    this.#emit(room, { t: 'soldOut', sku }).catch((error: unknown) => this.#log.warn({ err: error, roomId, sku }, 'sold-out announcement failed'));
+  }
+
   // ------------------------------------------------------------------ internals
 
   /** Encodes once, publishes through the broker; resolves with the issued seq. */
@@ -240,11 +281,19 @@ export class RoomService {
   #onDelivery(delivery: Delivery): void {
     const room = this.#rooms.get(delivery.roomId);
     if (room === undefined) return;
-    if (delivery.kind === 'sequenced') {
-      if (delivery.seq <= room.latestSeq) return; // duplicate after a broker reconnect
-      room.apply(delivery.event);
-      room.latestSeq = delivery.seq;
-      room.ring.push(delivery.seq, delivery.frame);
+    switch (delivery.kind) {
+      case 'direct':
+        for (const member of room.membersOf(delivery.userId)) member.send(delivery.frame);
+        return;
+      case 'sequenced':
+        if (delivery.seq <= room.latestSeq) return; // duplicate after a broker reconnect
+        room.apply(delivery.event);
+        room.latestSeq = delivery.seq;
+        room.ring.push(delivery.seq, delivery.frame);
+        break;
+      case 'state':
+        if (delivery.update.t === 'stock') room.stock.set(delivery.update.sku, delivery.update.available);
+        break;
     }
     this.#fanout.publish(room.id, delivery.lane, delivery.frame);
   }
@@ -276,8 +325,7 @@ export class RoomService {
   }
 
   #mustModerate(principal: Principal, room: Room): void {
-    if (principal.role === 'operator') return;
-    if (principal.role === 'streamer' && principal.userId === room.info.streamerId) return;
+    if (this.canModerate(principal, room.id)) return;
     throw new ProtocolError('FORBIDDEN', principal.role === 'viewer' ? 'viewers cannot do this' : 'only this room\'s streamer or an operator can do this');
   }
 

@@ -4,6 +4,7 @@ import type { Principal, TokenService } from '../auth/TokenService.ts';
 import type { Config } from '../config.ts';
 import { httpStatusOf, ProtocolError, toErrFrame } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { CommerceService } from '../commerce/CommerceService.ts';
 import type { RoomService } from '../rooms/RoomService.ts';
 import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.ts';
 
@@ -17,6 +18,8 @@ interface RequestContext {
   readonly params: readonly string[];
   readonly query: URLSearchParams;
   readonly authorization: string;
+  /** `Idempotency-Key` header, or empty. */
+  readonly idempotencyKey: string;
   /** Parsed JSON body (resolves to undefined for an empty body). */
   body(): Promise<unknown>;
 }
@@ -29,6 +32,11 @@ const statusText: Record<number, string> = {
 };
 
 const createRoomSchema = z.object({ title: z.string().min(1).max(200), id: roomIdSchema.optional() });
+const idempotencyKeySchema = z.string().min(1, 'an Idempotency-Key header (or "key" in the body) is required').max(64);
+const addItemSchema = z.object({ sku: z.string().min(1).max(64), quantity: z.number().int().min(1).max(10_000), key: idempotencyKeySchema.optional() });
+const setItemSchema = z.object({ quantity: z.number().int().min(0).max(10_000), key: idempotencyKeySchema.optional() });
+const keyOnlySchema = z.object({ key: idempotencyKeySchema.optional() }).optional();
+const stockSchema = z.object({ available: z.number().int().min(0).max(1_000_000_000) });
 
 /** JSON HTTP API on the same uWS app and port as the WebSocket. */
 export class HttpApi {
@@ -37,12 +45,12 @@ export class HttpApi {
   readonly #config: Config;
   readonly #log: Logger;
 
-  constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; log: Logger }) {
+  constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; commerce: CommerceService; log: Logger }) {
     this.#tokens = deps.tokens;
     this.#rooms = deps.rooms;
     this.#config = deps.config;
     this.#log = deps.log;
-    const rooms = deps.rooms;
+    const { rooms, commerce } = deps;
 
     this.#route(app, 'get', '/healthz', async () => ({ status: 200, body: { ok: true } }));
     if (this.#tokens.devMode) {
@@ -72,6 +80,46 @@ export class HttpApi {
       const product = parse(productInputSchema, await ctx.body());
       return { status: 201, body: { product: await rooms.addProduct(principal, ctx.params[0]!, product) } };
     });
+
+    // Carts: the same operations as over the WebSocket, for HTTP-only clients and load tools.
+    this.#route(app, 'post', '/api/rooms/:id/cart/items', async (ctx) => {
+      const principal = await this.#principal(ctx);
+      const body = parse(addItemSchema, await ctx.body());
+      return { status: 200, body: await commerce.addToCart(principal, ctx.params[0]!, body.sku, body.quantity, keyOf(ctx, body.key)) };
+    });
+    this.#route(app, 'put', '/api/rooms/:id/cart/items/:sku', async (ctx) => {
+      const principal = await this.#principal(ctx);
+      const body = parse(setItemSchema, await ctx.body());
+      return { status: 200, body: await commerce.setQuantity(principal, ctx.params[0]!, ctx.params[1]!, body.quantity, keyOf(ctx, body.key)) };
+    });
+    this.#route(app, 'del', '/api/rooms/:id/cart/items/:sku', async (ctx) => {
+      const principal = await this.#principal(ctx);
+      return { status: 200, body: await commerce.removeFromCart(principal, ctx.params[0]!, ctx.params[1]!, keyOf(ctx, ctx.query.get('key') ?? undefined)) };
+    });
+    this.#route(app, 'get', '/api/rooms/:id/cart', async (ctx) => ({
+      status: 200, body: { status: 'cart', cart: await commerce.cart(await this.#principal(ctx), ctx.params[0]!) },
+    }));
+    this.#route(app, 'post', '/api/rooms/:id/checkout', async (ctx) => {
+      const principal = await this.#principal(ctx);
+      const body = parse(keyOnlySchema, await ctx.body());
+      return { status: 200, body: await commerce.checkout(principal, ctx.params[0]!, keyOf(ctx, body?.key)) };
+    });
+    this.#route(app, 'get', '/api/orders/:id', async (ctx) => ({
+      status: 200, body: { order: await commerce.order(await this.#principal(ctx), ctx.params[0]!) },
+    }));
+    this.#route(app, 'get', '/api/rooms/:id/orders', async (ctx) => ({
+      status: 200, body: { orders: await commerce.roomOrders(await this.#principal(ctx), ctx.params[0]!) },
+    }));
+    this.#route(app, 'get', '/api/rooms/:id/inventory', async (ctx) => {
+      const principal = await this.#principal(ctx);
+      const skus = rooms.snapshot(ctx.params[0]!).products.map((p) => p.sku);
+      return { status: 200, body: { inventory: await commerce.inventory(principal, ctx.params[0]!, skus) } };
+    });
+    this.#route(app, 'put', '/api/rooms/:id/products/:sku/stock', async (ctx) => {
+      const principal = await this.#principal(ctx);
+      const body = parse(stockSchema, await ctx.body());
+      return { status: 200, body: { stock: await commerce.setAvailable(principal, ctx.params[0]!, ctx.params[1]!, body.available) } };
+    });
     app.any('/*', (res) => {
       res.cork(() => writeJson(res, 404, { error: { code: 404, name: 'NOT_FOUND', message: 'no such route', temporary: false } }));
     });
@@ -83,7 +131,7 @@ export class HttpApi {
     return this.#tokens.verify(match[1]!);
   }
 
-  #route(app: TemplatedApp, method: 'get' | 'post', pattern: string, handler: Handler): void {
+  #route(app: TemplatedApp, method: 'get' | 'post' | 'put' | 'del', pattern: string, handler: Handler): void {
     const paramCount = (pattern.match(/:/g) ?? []).length;
     app[method](pattern, (res: HttpResponse, req: HttpRequest) => {
       let aborted = false;
@@ -93,13 +141,15 @@ export class HttpApi {
       const params = Array.from({ length: paramCount }, (_, i) => req.getParameter(i));
       const query = new URLSearchParams(req.getQuery() ?? '');
       const authorization = req.getHeader('authorization');
-      const bodyPromise = method === 'post' ? readBody(res, this.#config.maxHttpBodyBytes) : Promise.resolve(Buffer.alloc(0));
+      const idempotencyKey = req.getHeader('idempotency-key');
+      const bodyPromise = method === 'post' || method === 'put' ? readBody(res, this.#config.maxHttpBodyBytes) : Promise.resolve(Buffer.alloc(0));
       // Reading must start now (uWS streams the body right after this callback returns).
       bodyPromise.catch(() => undefined);
       const ctx: RequestContext = {
         params,
         query,
         authorization,
+        idempotencyKey,
         body: async () => {
           const bytes = await bodyPromise;
           if (bytes.length === 0) return undefined;
@@ -131,6 +181,11 @@ export class HttpApi {
 }
 
 class BodyTooLarge extends Error {}
+
+/** Every mutating cart request needs an idempotency key: the header, or `key` in the body. */
+function keyOf(ctx: RequestContext, fromBody: string | undefined): string {
+  return parse(idempotencyKeySchema, ctx.idempotencyKey || fromBody || '');
+}
 
 function readBody(res: HttpResponse, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {

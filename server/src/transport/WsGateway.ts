@@ -15,6 +15,7 @@ import type { Config } from '../config.ts';
 import { ProtocolError, toErrFrame } from '../errors.ts';
 import { backpressureAction } from '../fanout/Fanout.ts';
 import type { Logger } from '../log.ts';
+import type { RequestHandler } from '../requests.ts';
 import type { RoomService } from '../rooms/RoomService.ts';
 import { Connection, type SendStats, type SocketData } from './Connection.ts';
 import uWS, { type TemplatedApp, type WebSocket } from './uws.ts';
@@ -47,15 +48,17 @@ export class WsGateway {
   readonly #config: Config;
   readonly #tokens: TokenService;
   readonly #rooms: RoomService;
+  readonly #requests: RequestHandler;
   readonly #log: Logger;
   readonly #scanTimer: NodeJS.Timeout;
   #nextConnectionId = 1;
   #accepting = true;
 
-  constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; log: Logger }) {
+  constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; requests: RequestHandler; log: Logger }) {
     this.#config = deps.config;
     this.#tokens = deps.tokens;
     this.#rooms = deps.rooms;
+    this.#requests = deps.requests;
     this.#log = deps.log;
     const { config } = deps;
     app.ws<SocketData>('/ws', {
@@ -174,7 +177,7 @@ export class WsGateway {
       return;
     }
     const { id } = message;
-    this.#rooms.handle(connection, connection.roomId, message).then(
+    this.#requests.handle(connection, connection.roomId, message).then(
       (result) => connection.send(encode({ t: 'ok', id, result })),
       (error: unknown) => this.#replyError(connection, id, error, message.t),
     );
@@ -199,10 +202,10 @@ export class WsGateway {
       clearTimeout(connection.helloTimer);
     } catch (error) {
       if ((connection.state as string) === 'closed') return;
-      connection.state = 'new';
       this.#replyError(connection, hello.id, error, 'hello');
-      const closeCode = error instanceof ProtocolError ? helloCloseCodes[error.code] : undefined;
-      if (closeCode !== undefined) connection.close(closeCode, error instanceof Error ? error.message.slice(0, 100) : 'rejected');
+      // Every refused hello closes: the code says whether trying again can help.
+      const closeCode = (error instanceof ProtocolError ? helloCloseCodes[error.code] : undefined) ?? CloseCode.TRY_AGAIN_LATER;
+      connection.close(closeCode, error instanceof ProtocolError ? error.message.slice(0, 100) : 'try again later');
     }
   }
 

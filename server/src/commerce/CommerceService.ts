@@ -1,0 +1,161 @@
+import type { Cart, CartAnswer, CartRequest, Order } from '../../../protocol/src/index.ts';
+import type { Principal } from '../auth/TokenService.ts';
+import { ProtocolError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { ReserveRequest, Store } from '../store/Store.ts';
+import { StockAnnouncer, type StockPublisher } from './StockAnnouncer.ts';
+
+/** What commerce needs from the room layer: whether a room sells, and a way to tell its members. */
+export interface CommerceRooms extends StockPublisher {
+  /** Throws ROOM_NOT_FOUND, or ROOM_ENDED when `forSale` and the show is over. */
+  assertRoom(roomId: string, forSale: boolean): void;
+  canModerate(principal: Principal, roomId: string): boolean;
+  notifyUser(roomId: string, userId: string, message: { t: 'reservationExpired'; sku: string; quantity: number }): void;
+}
+
+export interface CommerceOptions {
+  readonly reservationTtlMs: number;
+  readonly sweepIntervalMs: number;
+  readonly sweepBatch: number;
+  readonly stockIntervalMs: number;
+}
+
+/**
+ * Carts, reservations and checkout: the domain rules over the `Store`, plus the two things the
+ * store cannot do by itself: announcing stock to rooms and sweeping expired reservations.
+ * Knows nothing about sockets or HTTP; both edges call the same methods.
+ */
+export class CommerceService {
+  readonly #store: Store;
+  readonly #rooms: CommerceRooms;
+  readonly #options: CommerceOptions;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #announcer: StockAnnouncer;
+  readonly #sweepTimer: NodeJS.Timeout;
+  #sweeping = false;
+
+  constructor(deps: { store: Store; rooms: CommerceRooms; options: CommerceOptions; log: Logger; now?: () => number }) {
+    this.#store = deps.store;
+    this.#rooms = deps.rooms;
+    this.#options = deps.options;
+    this.#log = deps.log;
+    this.#now = deps.now ?? Date.now;
+    this.#announcer = new StockAnnouncer(deps.rooms, deps.options.stockIntervalMs);
+    this.#sweepTimer = setInterval(() => void this.sweep(), deps.options.sweepIntervalMs).unref();
+  }
+
+  close(): void {
+    clearInterval(this.#sweepTimer);
+    this.#announcer.close();
+  }
+
+  /** A cart request from a socket; the answer is the `ok` result. */
+  async handle(principal: Principal, roomId: string, request: CartRequest): Promise<CartAnswer> {
+    switch (request.t) {
+      case 'addToCart': return this.addToCart(principal, roomId, request.sku, request.quantity, request.key);
+      case 'setQuantity': return this.setQuantity(principal, roomId, request.sku, request.quantity, request.key);
+      case 'removeFromCart': return this.removeFromCart(principal, roomId, request.sku, request.key);
+      case 'getCart': return { status: 'cart', cart: await this.cart(principal, roomId) };
+      case 'checkout': return this.checkout(principal, roomId, request.key);
+    }
+  }
+
+  async addToCart(principal: Principal, roomId: string, sku: string, quantity: number, key: string): Promise<CartAnswer> {
+    this.#rooms.assertRoom(roomId, true);
+    return this.#announce(roomId, await this.#store.reserve(this.#request(principal, roomId, sku, quantity, key)));
+  }
+
+  async setQuantity(principal: Principal, roomId: string, sku: string, quantity: number, key: string): Promise<CartAnswer> {
+    this.#rooms.assertRoom(roomId, quantity > 0);
+    return this.#announce(roomId, await this.#store.setQuantity(this.#request(principal, roomId, sku, quantity, key)));
+  }
+
+  removeFromCart(principal: Principal, roomId: string, sku: string, key: string): Promise<CartAnswer> {
+    return this.setQuantity(principal, roomId, sku, 0, key);
+  }
+
+  async cart(principal: Principal, roomId: string): Promise<Cart> {
+    this.#rooms.assertRoom(roomId, false);
+    return this.#store.cart(roomId, principal.userId, this.#now());
+  }
+
+  async checkout(principal: Principal, roomId: string, key: string): Promise<CartAnswer> {
+    this.#rooms.assertRoom(roomId, false);
+    const answer = await this.#store.checkout(roomId, principal.userId, key, this.#now());
+    if (answer.status === 'ordered') this.#log.info({ roomId, orderId: answer.order.id, userId: principal.userId, totalCents: answer.order.totalCents }, 'order placed');
+    if (answer.status === 'expired') {
+      for (const sku of answer.skus) {
+        const level = await this.#store.stock(roomId, sku);
+        if (level) this.#announcer.changed(roomId, sku, level.available);
+      }
+    }
+    return answer;
+  }
+
+  /** An order, for its buyer or a moderator of its room. */
+  async order(principal: Principal, orderId: string): Promise<Order> {
+    const order = await this.#store.order(orderId);
+    if (order === undefined || (order.userId !== principal.userId && !this.#rooms.canModerate(principal, order.roomId))) {
+      throw new ProtocolError('BAD_REQUEST', `no order ${orderId} of yours`);
+    }
+    return order;
+  }
+
+  async roomOrders(principal: Principal, roomId: string): Promise<Order[]> {
+    this.#mustModerate(principal, roomId);
+    return this.#store.orders(roomId);
+  }
+
+  async inventory(principal: Principal, roomId: string, skus: readonly string[]) {
+    this.#mustModerate(principal, roomId);
+    const out: Record<string, { available: number; reserved: number; sold: number }> = {};
+    for (const sku of skus) {
+      const level = await this.#store.stock(roomId, sku);
+      if (level) out[sku] = level;
+    }
+    return out;
+  }
+
+  /** Sets a product's available stock (restock or correction) and tells the room. */
+  async setAvailable(principal: Principal, roomId: string, sku: string, available: number) {
+    this.#mustModerate(principal, roomId);
+    const level = await this.#store.setAvailable(roomId, sku, available);
+    this.#announcer.changed(roomId, sku, level.available);
+    return level;
+  }
+
+  /** Returns expired reservations to stock and tells their owners. Safe to run on every node. */
+  async sweep(): Promise<number> {
+    if (this.#sweeping) return 0;
+    this.#sweeping = true;
+    try {
+      const expired = await this.#store.sweepExpired(this.#now(), this.#options.sweepBatch);
+      for (const e of expired) {
+        this.#rooms.notifyUser(e.roomId, e.userId, { t: 'reservationExpired', sku: e.sku, quantity: e.quantity });
+        this.#announcer.changed(e.roomId, e.sku, e.available);
+      }
+      return expired.length;
+    } catch (error) {
+      this.#log.warn({ err: error }, 'reservation sweep failed; will retry');
+      return 0;
+    } finally {
+      this.#sweeping = false;
+    }
+  }
+
+  /** Stock news from an answer: every answer that moved stock carries the new available count. */
+  #announce(roomId: string, answer: CartAnswer): CartAnswer {
+    if (answer.status === 'reserved' || answer.status === 'released') this.#announcer.changed(roomId, answer.sku, answer.available);
+    return answer;
+  }
+
+  #request(principal: Principal, roomId: string, sku: string, quantity: number, key: string): ReserveRequest {
+    return { roomId, userId: principal.userId, sku, quantity, key, now: this.#now(), ttlMs: this.#options.reservationTtlMs };
+  }
+
+  #mustModerate(principal: Principal, roomId: string): void {
+    this.#rooms.assertRoom(roomId, false);
+    if (!this.#rooms.canModerate(principal, roomId)) throw new ProtocolError('FORBIDDEN', 'only this room\'s streamer or an operator can do this');
+  }
+}
