@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../protocol/src/index.ts';
+import type { RunningServer } from '../../server/src/server.ts';
+import { RawClient } from '../helpers/rawClient.ts';
+import { uniquePrefix } from '../helpers/redis.ts';
+import { OwnRedis } from '../helpers/redisServer.ts';
+import { http, startTestServer, viewerToken } from '../helpers/server.ts';
+
+describe('Redis goes down mid-sale', () => {
+  let redis: OwnRedis;
+  let server: RunningServer;
+  beforeAll(async () => {
+    redis = await OwnRedis.start();
+    server = await startTestServer({ redis: redis.url, redisPrefix: uniquePrefix('outage'), redisCommandTimeoutMs: 300, storeRetryAfterMs: 750, sweepIntervalMs: 100 });
+  });
+  afterAll(async () => {
+    await server.close();
+    await redis.kill();
+  });
+
+  it('answers retry-after while Redis is down, never hangs or crashes, and the same requests succeed after; no accepted order is lost', async () => {
+    const streamer = await server.mintToken({ userId: 'out-s', name: 'S', role: 'streamer' });
+    await http(server, 'POST', '/api/rooms', streamer, { title: 'outage', id: 'outage' });
+    await http(server, 'POST', '/api/rooms/outage/products', streamer, { sku: 'hot', title: 'Hot', priceCents: 500, currency: 'USD', stock: 10 });
+    await http(server, 'POST', '/api/rooms/outage/start', streamer);
+    const { client: buyer } = await RawClient.join(server.wsUrl, await viewerToken(server, 'out-1'), 'outage');
+
+    expect((await buyer.request({ t: 'addToCart', key: 'before', sku: 'hot', quantity: 2 })).t).toBe('ok');
+    const placed = await buyer.request({ t: 'checkout', key: 'pay-before' });
+    if (placed.t !== 'ok' || placed.result?.status !== 'ordered') throw new Error(JSON.stringify(placed));
+    const acceptedOrder = (placed.result as { order: { id: string } }).order;
+
+    await redis.kill();
+    const started = Date.now();
+    const during = await Promise.all([
+      buyer.request({ t: 'addToCart', key: 'during', sku: 'hot', quantity: 1 }),
+      buyer.request({ t: 'getCart' }),
+      buyer.request({ t: 'checkout', key: 'pay-during' }),
+    ]);
+    expect(Date.now() - started).toBeLessThan(3000); // an answer, not a hang
+    for (const reply of during) {
+      expect(reply.t).toBe('err');
+      if (reply.t !== 'err') continue;
+      expect(reply.code).toBe(ErrorCode.UNAVAILABLE);
+      expect(reply.temporary).toBe(true);
+      expect(reply.retryAfterMs).toBe(750);
+    }
+    const httpDuring = await http(server, 'POST', '/api/rooms/outage/cart/items', await viewerToken(server, 'out-2'), { sku: 'hot', quantity: 1, key: 'h1' });
+    expect(httpDuring.status).toBe(503);
+    expect(httpDuring.body.error).toMatchObject({ name: 'UNAVAILABLE', temporary: true, retryAfterMs: 750 });
+    // the room itself keeps working without the store
+    expect((await buyer.request({ t: 'comment', text: 'is it down?' })).t).toBe('ok');
+
+    await redis.restart();
+    let retried;
+    const deadline = Date.now() + 10_000;
+    do {
+      await new Promise((r) => setTimeout(r, 100));
+      retried = await buyer.request({ t: 'addToCart', key: 'during', sku: 'hot', quantity: 1 });
+    } while (retried.t === 'err' && retried.temporary && Date.now() < deadline);
+    expect(retried.t === 'ok' && retried.result).toMatchObject({ status: 'reserved', quantity: 1, available: 7 });
+    const paid = await buyer.request({ t: 'checkout', key: 'pay-during' });
+    expect(paid.t === 'ok' && paid.result?.status).toBe('ordered');
+    expect(await server.store.order(acceptedOrder.id)).toMatchObject({ id: acceptedOrder.id, totalCents: 1000 });
+    expect(await server.store.stock('outage', 'hot')).toEqual({ available: 7, reserved: 0, sold: 3 });
+    buyer.close();
+  }, 30_000);
+});
