@@ -2,13 +2,17 @@ import type { Principal } from './auth/TokenService.ts';
 import { TokenService } from './auth/TokenService.ts';
 import type { Broker } from './broker/Broker.ts';
 import { LocalBroker } from './broker/LocalBroker.ts';
+import { RedisBroker } from './broker/RedisBroker.ts';
 import { CommerceService } from './commerce/CommerceService.ts';
 import { type Config, type ConfigInput, makeConfig } from './config.ts';
 import { Fanout } from './fanout/Fanout.ts';
 import { createLogger, type Logger } from './log.ts';
 import { routeRequests } from './requests.ts';
+import type { RoomDirectory } from './rooms/RoomDirectory.ts';
 import { RoomService } from './rooms/RoomService.ts';
+import { MemoryRoomDirectory } from './store/MemoryRoomDirectory.ts';
 import { MemoryStore } from './store/MemoryStore.ts';
+import { RedisRoomDirectory } from './store/RedisRoomDirectory.ts';
 import { RedisStore } from './store/RedisStore.ts';
 import type { Store } from './store/Store.ts';
 import { HttpApi } from './transport/HttpApi.ts';
@@ -33,17 +37,27 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-async function createStore(config: Config): Promise<Store> {
+/** Memory on a single node; Redis (store, room directory, broker) when `--redis` is set. */
+async function createBackends(config: Config): Promise<{ store: Store; directory: RoomDirectory; broker: Broker }> {
   if (config.redis === undefined) {
-    return new MemoryStore({ idempotencyTtlMs: config.idempotencyTtlMs, maxIdempotencyKeys: config.maxIdempotencyKeys, maxOrders: config.memoryMaxOrders });
+    return {
+      store: new MemoryStore({ idempotencyTtlMs: config.idempotencyTtlMs, maxIdempotencyKeys: config.maxIdempotencyKeys, maxOrders: config.memoryMaxOrders }),
+      directory: new MemoryRoomDirectory(),
+      broker: new LocalBroker(config.resumeRingSize),
+    };
   }
-  return RedisStore.connect({
+  const store = await RedisStore.connect({
     url: config.redis,
     prefix: config.redisPrefix,
     idempotencyTtlMs: config.idempotencyTtlMs,
     commandTimeoutMs: config.redisCommandTimeoutMs,
     retryAfterMs: config.storeRetryAfterMs,
   });
+  return {
+    store,
+    directory: new RedisRoomDirectory(store.redis, config.redisPrefix, config.storeRetryAfterMs),
+    broker: new RedisBroker(store.redis, { url: config.redis, prefix: config.redisPrefix, ringSize: config.resumeRingSize, retryAfterMs: config.storeRetryAfterMs }),
+  };
 }
 
 /** Wires the parts together: the one place that picks concrete classes. */
@@ -51,11 +65,10 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const config = Object.isFrozen(input) ? (input as Config) : makeConfig(input);
   const logger = log ?? createLogger(config);
   const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
-  const store = await createStore(config);
-  const broker: Broker = new LocalBroker();
+  const { store, directory, broker } = await createBackends(config);
   const app = createApp();
   const fanout = new Fanout({ publish: (topic, frame) => app.publish(topic, frame, true) });
-  const rooms = new RoomService({ config, broker, store, fanout, log: logger.child({ part: 'rooms' }) });
+  const rooms = new RoomService({ config, broker, directory, store, fanout, log: logger.child({ part: 'rooms' }) });
   const commerce = new CommerceService({ store, rooms, options: config, log: logger.child({ part: 'commerce' }) });
   const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, commerce), log: logger.child({ part: 'ws' }) });
   new HttpApi(app, { config, tokens, rooms, commerce, log: logger.child({ part: 'http' }) });
@@ -82,6 +95,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
       commerce.close();
       rooms.close();
       await broker.close();
+      await directory.close();
       await store.close();
     },
   };

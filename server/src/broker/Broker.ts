@@ -1,34 +1,51 @@
-import type { Lane, SequencedEvent, StateUpdate } from '../../../protocol/src/index.ts';
+import type { Lane, SequencedEvent, StateUpdate, UnsequencedEvent } from '../../../protocol/src/index.ts';
+
+export interface SequencedDelivery {
+  readonly kind: 'sequenced';
+  readonly roomId: string;
+  readonly lane: Lane;
+  readonly seq: number;
+  readonly frame: Uint8Array;
+  readonly event: SequencedEvent;
+}
 
 /** A room event as it reaches each node that hosts the room. */
 export type Delivery =
-  | { readonly kind: 'sequenced'; readonly roomId: string; readonly lane: Lane; readonly seq: number; readonly frame: Uint8Array; readonly event: SequencedEvent }
+  | SequencedDelivery
   | { readonly kind: 'state'; readonly roomId: string; readonly lane: Lane; readonly frame: Uint8Array; readonly update: StateUpdate }
-  | { readonly kind: 'direct'; readonly roomId: string; readonly userId: string; readonly frame: Uint8Array };
+  | { readonly kind: 'direct'; readonly roomId: string; readonly userId: string; readonly frame: Uint8Array }
+  | { readonly kind: 'kick'; readonly roomId: string; readonly userId: string; readonly until: number };
+
+/** The room's latest seq and the sequenced events the broker still holds, oldest first. */
+export interface RecentEvents {
+  readonly latestSeq: number;
+  readonly events: readonly SequencedDelivery[];
+}
 
 /**
  * Carries room events to every node hosting the room. Single-node and cluster take the same path
  * (publish → broker → onDelivery → room state + uWS topics), as in centrifuge.
  *
- * Guarantee: sequenced events of one room are delivered to each subscribed node exactly once, in
- * seq order; `seq` is issued by the broker (per room, gap-free, consistent across nodes).
- * State updates are best effort, latest value wins.
+ * Guarantee: sequenced events of one room reach each subscribed node at most once and in seq
+ * order; `seq` is issued by the broker (per room, gap-free, the same on every node). A node that
+ * sees a gap (it was disconnected) refills from `recent`. State updates and direct messages are
+ * best effort, latest value wins.
  */
 export interface Broker {
-  /**
-   * Issues the room's next seq, stamps it into `frame` (made by `encodeSequenced`) and delivers it.
-   * Resolves with the seq once issued.
-   */
-  publishSequenced(roomId: string, lane: Lane, frame: Uint8Array, event: Omit<SequencedEvent, 'seq'>): Promise<number>;
+  /** Issues the room's next seq, stamps it into `frame` (made by `encodeSequenced`), keeps it in the room's ring and delivers it. */
+  publishSequenced(roomId: string, lane: Lane, frame: Uint8Array, event: UnsequencedEvent): Promise<number>;
   publishState(roomId: string, lane: Lane, frame: Uint8Array, update: StateUpdate): void;
   /** A frame for one user's sockets in the room, on whichever nodes they are. */
   publishDirect(roomId: string, userId: string, frame: Uint8Array): void;
-  /** This node hosts members of the room: start receiving its events. Idempotent. */
+  /** Close a user's sockets in the room on every node and keep them out until `until`. */
+  publishKick(roomId: string, userId: string, until: number): Promise<void>;
+  /** This node hosts members of the room: start receiving its events. Resolves once subscribed. */
   subscribe(roomId: string): Promise<void>;
   /** No members left on this node. */
   unsubscribe(roomId: string): Promise<void>;
-  /** The room's latest issued seq (0 when none). */
-  latestSeq(roomId: string): Promise<number>;
+  recent(roomId: string): Promise<RecentEvents>;
   onDelivery(handler: (delivery: Delivery) => void): void;
+  /** Called after the broker lost and regained its connection: deliveries may have been missed. */
+  onReconnect(handler: () => void): void;
   close(): Promise<void>;
 }

@@ -1,17 +1,24 @@
-import type { Lane, SequencedEvent, StateUpdate } from '../../../protocol/src/index.ts';
+import type { Lane, SequencedEvent, StateUpdate, UnsequencedEvent } from '../../../protocol/src/index.ts';
 import { stampSeq } from '../../../protocol/src/index.ts';
-import type { Broker, Delivery } from './Broker.ts';
+import type { Broker, Delivery, RecentEvents, SequencedDelivery } from './Broker.ts';
 
 /** In-process broker for a single node: seq is a counter, delivery is a synchronous call. */
 export class LocalBroker implements Broker {
-  readonly #seqs = new Map<string, number>();
+  readonly #rooms = new Map<string, { seq: number; ring: SequencedDelivery[] }>();
   #handler: ((delivery: Delivery) => void) | undefined;
 
-  async publishSequenced(roomId: string, lane: Lane, frame: Uint8Array, event: Omit<SequencedEvent, 'seq'>): Promise<number> {
-    const seq = (this.#seqs.get(roomId) ?? 0) + 1;
-    this.#seqs.set(roomId, seq);
+  /** `ringSize`: sequenced events kept per room for nodes (re)starting to host it. */
+  constructor(readonly ringSize: number) {}
+
+  async publishSequenced(roomId: string, lane: Lane, frame: Uint8Array, event: UnsequencedEvent): Promise<number> {
+    let room = this.#rooms.get(roomId);
+    if (room === undefined) this.#rooms.set(roomId, (room = { seq: 0, ring: [] }));
+    const seq = ++room.seq;
     stampSeq(frame, seq);
-    this.#handler?.({ kind: 'sequenced', roomId, lane, seq, frame, event: { ...event, seq } as SequencedEvent });
+    const delivery: SequencedDelivery = { kind: 'sequenced', roomId, lane, seq, frame, event: { ...event, seq } as SequencedEvent };
+    room.ring.push(delivery);
+    if (room.ring.length > this.ringSize) room.ring.shift();
+    this.#handler?.(delivery);
     return seq;
   }
 
@@ -23,21 +30,23 @@ export class LocalBroker implements Broker {
     this.#handler?.({ kind: 'direct', roomId, userId, frame });
   }
 
+  async publishKick(roomId: string, userId: string, until: number): Promise<void> {
+    this.#handler?.({ kind: 'kick', roomId, userId, until });
+  }
+
   async subscribe(): Promise<void> {}
   async unsubscribe(): Promise<void> {}
 
-  async latestSeq(roomId: string): Promise<number> {
-    return this.#seqs.get(roomId) ?? 0;
-  }
-
-  /** Rooms are forgotten when deleted, so the map stays bounded by the room registry. */
-  forget(roomId: string): void {
-    this.#seqs.delete(roomId);
+  async recent(roomId: string): Promise<RecentEvents> {
+    const room = this.#rooms.get(roomId);
+    return { latestSeq: room?.seq ?? 0, events: [...(room?.ring ?? [])] };
   }
 
   onDelivery(handler: (delivery: Delivery) => void): void {
     this.#handler = handler;
   }
+
+  onReconnect(): void {}
 
   async close(): Promise<void> {}
 }

@@ -8,8 +8,8 @@ import { StockAnnouncer, type StockPublisher } from './StockAnnouncer.ts';
 /** What commerce needs from the room layer: whether a room sells, and a way to tell its members. */
 export interface CommerceRooms extends StockPublisher {
   /** Throws ROOM_NOT_FOUND, or ROOM_ENDED when `forSale` and the show is over. */
-  assertRoom(roomId: string, forSale: boolean): void;
-  canModerate(principal: Principal, roomId: string): boolean;
+  assertRoom(roomId: string, forSale: boolean): Promise<void>;
+  canModerate(principal: Principal, roomId: string): Promise<boolean>;
   notifyUser(roomId: string, userId: string, message: { t: 'reservationExpired'; sku: string; quantity: number }): void;
 }
 
@@ -62,12 +62,12 @@ export class CommerceService {
   }
 
   async addToCart(principal: Principal, roomId: string, sku: string, quantity: number, key: string): Promise<CartAnswer> {
-    this.#rooms.assertRoom(roomId, true);
+    await this.#rooms.assertRoom(roomId, true);
     return this.#announce(roomId, await this.#store.reserve(this.#request(principal, roomId, sku, quantity, key)));
   }
 
   async setQuantity(principal: Principal, roomId: string, sku: string, quantity: number, key: string): Promise<CartAnswer> {
-    this.#rooms.assertRoom(roomId, quantity > 0);
+    await this.#rooms.assertRoom(roomId, quantity > 0);
     return this.#announce(roomId, await this.#store.setQuantity(this.#request(principal, roomId, sku, quantity, key)));
   }
 
@@ -76,12 +76,12 @@ export class CommerceService {
   }
 
   async cart(principal: Principal, roomId: string): Promise<Cart> {
-    this.#rooms.assertRoom(roomId, false);
+    await this.#rooms.assertRoom(roomId, false);
     return this.#store.cart(roomId, principal.userId, this.#now());
   }
 
   async checkout(principal: Principal, roomId: string, key: string): Promise<CartAnswer> {
-    this.#rooms.assertRoom(roomId, false);
+    await this.#rooms.assertRoom(roomId, false);
     const answer = await this.#store.checkout(roomId, principal.userId, key, this.#now());
     if (answer.status === 'ordered') this.#log.info({ roomId, orderId: answer.order.id, userId: principal.userId, totalCents: answer.order.totalCents }, 'order placed');
     if (answer.status === 'expired') {
@@ -96,19 +96,19 @@ export class CommerceService {
   /** An order, for its buyer or a moderator of its room. */
   async order(principal: Principal, orderId: string): Promise<Order> {
     const order = await this.#store.order(orderId);
-    if (order === undefined || (order.userId !== principal.userId && !this.#rooms.canModerate(principal, order.roomId))) {
+    if (order === undefined || (order.userId !== principal.userId && !(await this.#rooms.canModerate(principal, order.roomId)))) {
       throw new ProtocolError('BAD_REQUEST', `no order ${orderId} of yours`);
     }
     return order;
   }
 
   async roomOrders(principal: Principal, roomId: string): Promise<Order[]> {
-    this.#mustModerate(principal, roomId);
+    await this.#mustModerate(principal, roomId);
     return this.#store.orders(roomId);
   }
 
   async inventory(principal: Principal, roomId: string, skus: readonly string[]) {
-    this.#mustModerate(principal, roomId);
+    await this.#mustModerate(principal, roomId);
     const out: Record<string, { available: number; reserved: number; sold: number }> = {};
     for (const sku of skus) {
       const level = await this.#store.stock(roomId, sku);
@@ -119,7 +119,7 @@ export class CommerceService {
 
   /** Sets a product's available stock (restock or correction) and tells the room. */
   async setAvailable(principal: Principal, roomId: string, sku: string, available: number) {
-    this.#mustModerate(principal, roomId);
+    await this.#mustModerate(principal, roomId);
     const level = await this.#store.setAvailable(roomId, sku, available);
     this.#announcer.changed(roomId, sku, level.available);
     return level;
@@ -154,8 +154,8 @@ export class CommerceService {
     return { roomId, userId: principal.userId, sku, quantity, key, now: this.#now(), ttlMs: this.#options.reservationTtlMs };
   }
 
-  #mustModerate(principal: Principal, roomId: string): void {
-    this.#rooms.assertRoom(roomId, false);
-    if (!this.#rooms.canModerate(principal, roomId)) throw new ProtocolError('FORBIDDEN', 'only this room\'s streamer or an operator can do this');
+  async #mustModerate(principal: Principal, roomId: string): Promise<void> {
+    await this.#rooms.assertRoom(roomId, false);
+    if (!(await this.#rooms.canModerate(principal, roomId))) throw new ProtocolError('FORBIDDEN', 'only this room\'s streamer or an operator can do this');
   }
 }

@@ -1,37 +1,70 @@
-import { randomBytes } from 'node:crypto';
 import type { HistoryComment, Popup, Product, RoomInfo, SequencedEvent } from '../../../protocol/src/index.ts';
+import type { RecentEvents } from '../broker/Broker.ts';
 import type { Member } from './Member.ts';
 import { ResumeRing } from './ResumeRing.ts';
+import type { RoomRecord } from './RoomDirectory.ts';
+
+export interface RoomLimits {
+  readonly historyLength: number;
+  readonly resumeRingSize: number;
+}
 
 /**
- * One room's state on this node. It changes only by applying delivered sequenced events (and
- * counters), so every node hosting the room converges on the same state in the same order.
+ * One room as this node sees it: built from the directory's record and the broker's recent events,
+ * then changed only by delivered events, so every node hosting the room converges on the same
+ * state in the same order.
  */
 export class Room {
   readonly id: string;
   readonly info: RoomInfo;
-  /** Identifies this copy of the room's history; a resume from another epoch is impossible. */
-  readonly epoch = randomBytes(6).toString('base64url');
+  readonly epoch: string;
   readonly ring: ResumeRing;
   readonly catalog = new Map<string, Product>();
   /** Available units by sku, as last announced (the store holds the truth). */
   readonly stock = new Map<string, number>();
-  readonly muted = new Set<string>();
+  readonly muted: Set<string>;
   /** userId → epoch ms until which the user may not rejoin. */
-  readonly bans = new Map<string, number>();
+  readonly bans: Map<string, number>;
   readonly #history: HistoryComment[] = [];
   readonly #historyLength: number;
   readonly #members = new Map<string, Set<Member>>();
   #memberCount = 0;
-  popup: Popup | null = null;
+  popup: Popup | null;
   latestSeq = 0;
-  likes = 0;
+  /** Room totals over all nodes, as last announced. */
+  likes: number;
+  viewers = 0;
+  /** Set while the node refills missed events; deliveries wait in it. */
+  resyncBuffer: unknown[] | undefined;
+  /** Pending unhost after the last member left. */
+  idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(info: RoomInfo, opts: { historyLength: number; resumeRingSize: number }) {
-    this.id = info.id;
-    this.info = { ...info };
-    this.#historyLength = opts.historyLength;
-    this.ring = new ResumeRing(opts.resumeRingSize);
+  constructor(record: RoomRecord, limits: RoomLimits) {
+    this.id = record.info.id;
+    this.info = { ...record.info };
+    this.epoch = record.epoch;
+    this.#historyLength = limits.historyLength;
+    this.ring = new ResumeRing(limits.resumeRingSize);
+    for (const product of record.catalog) {
+      this.catalog.set(product.sku, product);
+      this.stock.set(product.sku, product.stock);
+    }
+    this.popup = record.popup;
+    this.muted = new Set(record.muted);
+    this.bans = new Map(Object.entries(record.bans));
+    this.likes = record.likes;
+  }
+
+  /**
+   * Takes in the broker's recent events. The record is at least as new as these (commands write the
+   * directory before they publish), so only the comment history is rebuilt from them.
+   */
+  loadRecent(recent: RecentEvents): void {
+    for (const { seq, frame, event } of recent.events) {
+      this.ring.push(seq, frame);
+      if (event.t === 'comment' || event.t === 'commentDeleted') this.apply(event);
+    }
+    this.latestSeq = recent.latestSeq;
   }
 
   apply(event: SequencedEvent): void {
@@ -97,6 +130,7 @@ export class Room {
     return [...(this.#members.get(userId) ?? [])];
   }
 
+  /** Sockets in the room on this node. */
   get memberCount(): number {
     return this.#memberCount;
   }

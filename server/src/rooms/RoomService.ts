@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   CloseCode,
   type DirectMessage,
@@ -5,6 +6,7 @@ import {
   encodeSequenced,
   type Hello,
   laneOf,
+  type Popup,
   PROTOCOL_VERSION,
   type ProductInput,
   type RoomInfo,
@@ -24,6 +26,7 @@ import type { Logger } from '../log.ts';
 import type { Store } from '../store/Store.ts';
 import type { Member } from './Member.ts';
 import { Room } from './Room.ts';
+import type { RoomDirectory } from './RoomDirectory.ts';
 import { TokenBucketLimiter } from './TokenBucketLimiter.ts';
 
 export type RoomSummary = RoomInfo & { viewers: number; likes: number };
@@ -32,88 +35,107 @@ export type RequestResult = Record<string, unknown>;
 export interface RoomServiceDeps {
   readonly config: Config;
   readonly broker: Broker;
+  readonly directory: RoomDirectory;
   readonly store: Store;
   readonly fanout: Fanout;
   readonly log: Logger;
   readonly now?: () => number;
 }
 
+/** How long a room stays hosted after its last member on this node left (reconnects are cheap then). */
+const UNHOST_AFTER_MS = 30_000;
+
 /**
- * Rooms: registry, membership, roles, and every room command. Decides *what* goes to whom;
- * fan-out decides how. Commands publish sequenced events through the broker; state changes only
- * when events come back (`#onDelivery`), the same path on one node or many.
+ * Rooms: registry, membership, roles and every room command. Decides *what* goes to whom; fan-out
+ * decides how. Commands write the directory, then publish their event through the broker; the
+ * state of a hosted room changes only when events come back (`#onDelivery`): the same path on one
+ * node or many.
+ *
+ * A node *hosts* a room while it has members in it: it is subscribed to the room's events and
+ * keeps a `Room` built from the directory and the broker's recent events.
  */
 export class RoomService implements CommerceRooms {
+  readonly nodeId = randomBytes(6).toString('base64url');
   readonly #config: Config;
   readonly #broker: Broker;
+  readonly #directory: RoomDirectory;
   readonly #store: Store;
   readonly #fanout: Fanout;
   readonly #log: Logger;
   readonly #now: () => number;
-  readonly #rooms = new Map<string, Room>();
+  readonly #hosted = new Map<string, Room>();
+  /** Rooms being bootstrapped: deliveries wait here until the room is built. */
+  readonly #bootstrapping = new Map<string, { promise: Promise<Room>; buffer: Delivery[] }>();
   readonly #commentLimiter: TokenBucketLimiter;
-  readonly #likesDirty = new Set<Room>();
-  readonly #viewersDirty = new Set<Room>();
+  readonly #pendingLikes = new Map<string, number>();
   readonly #timers: NodeJS.Timeout[] = [];
-  #nextRoomNumber = 1;
 
   constructor(deps: RoomServiceDeps) {
     this.#config = deps.config;
     this.#broker = deps.broker;
+    this.#directory = deps.directory;
     this.#store = deps.store;
     this.#fanout = deps.fanout;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
     this.#commentLimiter = new TokenBucketLimiter(this.#config.commentRate, this.#config.commentBurst, this.#config.rateLimiterMaxKeys, this.#now);
     this.#broker.onDelivery((delivery) => this.#onDelivery(delivery));
-    this.#timers.push(setInterval(() => this.#flushLikes(), this.#config.likeIntervalMs).unref());
-    this.#timers.push(setInterval(() => this.#flushViewers(), this.#config.viewerCountIntervalMs).unref());
+    this.#broker.onReconnect(() => {
+      for (const room of this.#hosted.values()) void this.#resync(room);
+    });
+    this.#timers.push(setInterval(() => void this.#flushLikes(), this.#config.likeIntervalMs).unref());
+    this.#timers.push(setInterval(() => void this.#flushViewers(), this.#config.viewerCountIntervalMs).unref());
   }
 
   close(): void {
     for (const timer of this.#timers) clearInterval(timer);
+    for (const room of this.#hosted.values()) clearTimeout(room.idleTimer);
+  }
+
+  /** Rooms this node currently hosts (has members in, or had very recently). */
+  get hostedRoomIds(): string[] {
+    return [...this.#hosted.keys()];
   }
 
   // ------------------------------------------------------------------ rooms (HTTP)
 
-  createRoom(principal: Principal, input: { title: string; id?: string | undefined }): RoomInfo {
+  async createRoom(principal: Principal, input: { title: string; id?: string | undefined }): Promise<RoomInfo> {
     if (principal.role === 'viewer') throw new ProtocolError('FORBIDDEN', 'only streamers and operators create rooms');
-    if (this.#rooms.size >= this.#config.maxRooms) throw new ProtocolError('LIMIT_EXCEEDED', `this node holds at most ${this.#config.maxRooms} rooms`);
-    let id = input.id;
-    if (id === undefined) {
-      do id = `room-${this.#nextRoomNumber++}`;
-      while (this.#rooms.has(id));
-    } else if (this.#rooms.has(id)) {
-      throw new ProtocolError('ROOM_EXISTS', `room ${id} already exists`);
-    }
-    const room = new Room(
-      { id, title: input.title, streamerId: principal.userId, state: 'scheduled', createdAt: this.#now() },
-      { historyLength: this.#config.historyLength, resumeRingSize: this.#config.resumeRingSize },
-    );
-    this.#rooms.set(id, room);
+    const id = input.id ?? `r-${randomBytes(5).toString('base64url')}`;
+    const info: RoomInfo = { id, title: input.title, streamerId: principal.userId, state: 'scheduled', createdAt: this.#now() };
+    const result = await this.#directory.create(info, randomBytes(6).toString('base64url'), this.#config.maxRooms);
+    if (result === 'exists') throw new ProtocolError('ROOM_EXISTS', `room ${id} already exists`);
+    if (result === 'full') throw new ProtocolError('LIMIT_EXCEEDED', `at most ${this.#config.maxRooms} rooms`);
     this.#log.info({ roomId: id, streamerId: principal.userId }, 'room created');
-    return { ...room.info };
+    return info;
   }
 
-  listRooms(): RoomSummary[] {
-    return [...this.#rooms.values()].map((room) => this.#summary(room));
+  async listRooms(): Promise<RoomSummary[]> {
+    return (await this.#directory.list()).map((info) => {
+      const room = this.#hosted.get(info.id);
+      return room === undefined ? { ...info, viewers: 0, likes: 0 } : this.#summary(room);
+    });
   }
 
-  snapshot(roomId: string): RoomSummary & { popup: Room['popup']; products: ProductInput[] } {
-    const room = this.#room(roomId);
-    return { ...this.#summary(room), popup: room.popup, products: [...room.catalog.values()] };
+  async snapshot(roomId: string): Promise<RoomSummary & { popup: Popup | null; products: ProductInput[]; stock: Record<string, number> }> {
+    const room = await this.#view(roomId);
+    const stock = this.#hosted.has(roomId) ? Object.fromEntries(room.stock) : await this.#store.roomStock(roomId);
+    return { ...this.#summary(room), popup: room.popup, products: [...room.catalog.values()], stock };
   }
 
   async setShowState(principal: Principal, roomId: string, state: Exclude<RoomState, 'scheduled'>): Promise<RoomInfo> {
-    const room = this.#room(roomId);
+    const room = await this.#view(roomId);
     this.#mustModerate(principal, room);
     if (room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', `room ${roomId} has ended`);
-    if (room.info.state !== state) await this.#emit(room, { t: 'roomState', state });
-    return { ...room.info };
+    if (room.info.state !== state) {
+      await this.#directory.setState(roomId, state);
+      await this.#emit(roomId, { t: 'roomState', state });
+    }
+    return { ...room.info, state };
   }
 
   async addProduct(principal: Principal, roomId: string, product: ProductInput): Promise<ProductInput> {
-    const room = this.#room(roomId);
+    const room = await this.#view(roomId);
     this.#mustModerate(principal, room);
     if (room.catalog.has(product.sku)) throw new ProtocolError('PRODUCT_EXISTS', `product ${product.sku} is already in the catalog`);
     if (room.catalog.size >= this.#config.maxProductsPerRoom) throw new ProtocolError('LIMIT_EXCEEDED', `a room holds at most ${this.#config.maxProductsPerRoom} products`);
@@ -124,26 +146,28 @@ export class RoomService implements CommerceRooms {
       sku: product.sku, stock: product.stock, priceCents: product.priceCents, currency: product.currency,
       saleStartsAt: product.saleStartsAt, saleEndsAt: product.saleEndsAt, perCustomerLimit: product.perCustomerLimit,
     });
-    await this.#emit(room, { t: 'product', product });
+    await this.#directory.putProduct(roomId, product);
+    await this.#emit(roomId, { t: 'product', product });
     return product;
   }
 
   // ------------------------------------------------------------------ membership (WS)
 
-  /** Completes a `hello`: sends `welcome`, replays missed events, subscribes, all in one tick so no event slips between. */
+  /** Completes a `hello`: sends `welcome`, replays missed events and subscribes in one tick, so no event slips between. */
   async join(member: Member, hello: Hello): Promise<Room> {
     if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError('UNSUPPORTED_VERSION', `server speaks protocol ${PROTOCOL_VERSION}, client ${hello.v}`);
-    const room = this.#room(hello.room);
+    let room = await this.#host(hello.room);
+    // The room may have been unhosted while we waited; everything below runs in one tick.
+    while (this.#hosted.get(hello.room) !== room) room = await this.#host(hello.room);
     const { principal } = member;
     if (room.isBanned(principal.userId, this.#now())) throw new ProtocolError('KICKED', 'you were removed from this room');
-    if (room.memberCount >= this.#config.maxMembersPerRoom) throw new ProtocolError('LIMIT_EXCEEDED', 'this room is full on this node', );
-    if (room.memberCount === 0) await this.#broker.subscribe(room.id);
+    if (room.memberCount >= this.#config.maxMembersPerRoom) throw new ProtocolError('LIMIT_EXCEEDED', 'this room is full on this node');
 
     let missed: Uint8Array[] | undefined;
     if (hello.resume !== undefined && hello.resume.epoch === room.epoch) missed = room.ring.since(hello.resume.seq, room.latestSeq);
     const resumed = missed !== undefined;
+    clearTimeout(room.idleTimer);
     room.addMember(member);
-    this.#viewersDirty.add(room);
     const welcome: Welcome = {
       t: 'welcome',
       id: hello.id,
@@ -158,7 +182,7 @@ export class RoomService implements CommerceRooms {
       popup: room.popup,
       products: [...room.catalog.values()],
       likes: room.likes,
-      viewers: room.memberCount,
+      viewers: Math.max(room.viewers, room.memberCount),
       muted: [...room.muted],
       stock: Object.fromEntries(room.stock),
     };
@@ -168,25 +192,24 @@ export class RoomService implements CommerceRooms {
   }
 
   leave(member: Member, roomId: string): void {
-    const room = this.#rooms.get(roomId);
+    const room = this.#hosted.get(roomId);
     if (room === undefined || !room.removeMember(member)) return;
-    this.#viewersDirty.add(room);
     if (room.memberCount === 0) {
-      this.#broker.unsubscribe(room.id).catch((error: unknown) => this.#log.warn({ err: error, roomId }, 'broker unsubscribe failed'));
+      clearTimeout(room.idleTimer);
+      room.idleTimer = setTimeout(() => this.#unhost(room), UNHOST_AFTER_MS).unref();
     }
   }
 
   like(roomId: string, taps: number): void {
-    const room = this.#rooms.get(roomId);
+    const room = this.#hosted.get(roomId);
     if (room === undefined || room.info.state === 'ended') return;
-    room.likes += taps;
-    this.#likesDirty.add(room);
+    this.#pendingLikes.set(roomId, (this.#pendingLikes.get(roomId) ?? 0) + taps);
   }
 
   // ------------------------------------------------------------------ requests (WS)
 
   async handle(member: Member, roomId: string, request: RoomRequest): Promise<RequestResult> {
-    const room = this.#room(roomId);
+    const room = await this.#view(roomId);
     const { principal } = member;
     switch (request.t) {
       case 'ping':
@@ -201,16 +224,19 @@ export class RoomService implements CommerceRooms {
         if (product === undefined) throw new ProtocolError('PRODUCT_NOT_FOUND', `no product ${request.sku} in this room`);
         const now = this.#now();
         if (request.endsAt !== undefined && request.endsAt <= now) throw new ProtocolError('BAD_REQUEST', 'endsAt must be in the future');
-        const popup = request.endsAt === undefined ? { product, pinnedAt: now } : { product, pinnedAt: now, endsAt: request.endsAt };
-        return { seq: await this.#emit(room, { t: 'popup', popup }) };
+        const popup: Popup = request.endsAt === undefined ? { product, pinnedAt: now } : { product, pinnedAt: now, endsAt: request.endsAt };
+        await this.#directory.setPopup(roomId, popup);
+        return { seq: await this.#emit(roomId, { t: 'popup', popup }) };
       }
       case 'unpin':
         this.#mustModerate(principal, room);
-        return { seq: room.popup === null ? room.latestSeq : await this.#emit(room, { t: 'popup', popup: null }) };
+        if (room.popup === null) return { seq: room.latestSeq };
+        await this.#directory.setPopup(roomId, null);
+        return { seq: await this.#emit(roomId, { t: 'popup', popup: null }) };
       case 'deleteComment':
         this.#mustModerate(principal, room);
         if (!room.hasComment(request.seq)) throw new ProtocolError('COMMENT_NOT_FOUND', `no recent comment with seq ${request.seq}`);
-        return { seq: await this.#emit(room, { t: 'commentDeleted', commentSeq: request.seq }) };
+        return { seq: await this.#emit(roomId, { t: 'commentDeleted', commentSeq: request.seq }) };
       case 'mute':
       case 'unmute': {
         this.#mustModerate(principal, room);
@@ -219,17 +245,19 @@ export class RoomService implements CommerceRooms {
           throw new ProtocolError('LIMIT_EXCEEDED', `at most ${this.#config.maxMutedPerRoom} muted users per room`);
         }
         if (room.muted.has(request.userId) === muted) return { seq: room.latestSeq };
-        return { seq: await this.#emit(room, { t: 'userMuted', userId: request.userId, muted }) };
+        await this.#directory.setMuted(roomId, request.userId, muted);
+        return { seq: await this.#emit(roomId, { t: 'userMuted', userId: request.userId, muted }) };
       }
       case 'kick': {
         this.#mustModerate(principal, room);
         if (request.userId === room.info.streamerId) throw new ProtocolError('FORBIDDEN', 'the room\'s streamer cannot be kicked');
-        if (room.bans.size >= this.#config.maxMutedPerRoom) this.#pruneBans(room);
-        room.bans.set(request.userId, this.#now() + this.#config.kickBanMs);
-        const targets = room.membersOf(request.userId);
-        for (const target of targets) target.close(CloseCode.KICKED, 'kicked by a moderator');
+        if (!room.bans.has(request.userId) && room.bans.size >= this.#config.maxMutedPerRoom) throw new ProtocolError('LIMIT_EXCEEDED', 'too many banned users in this room');
+        const until = this.#now() + this.#config.kickBanMs;
+        const closedHere = room.membersOf(request.userId).length;
+        await this.#directory.setBan(roomId, request.userId, until);
+        await this.#broker.publishKick(roomId, request.userId, until);
         this.#log.info({ roomId, userId: request.userId, by: principal.userId }, 'user kicked');
-        return { closed: targets.length };
+        return { closed: closedHere };
       }
     }
   }
@@ -241,19 +269,21 @@ export class RoomService implements CommerceRooms {
     if (text.length > this.#config.commentMaxLength) throw new ProtocolError('BAD_REQUEST', `comment longer than ${this.#config.commentMaxLength} characters`);
     const waitMs = this.#commentLimiter.take(`${room.id}\u0000${principal.userId}`);
     if (waitMs > 0) throw new ProtocolError('RATE_LIMITED', 'commenting too fast', waitMs);
-    return this.#emit(room, { t: 'comment', userId: principal.userId, name: principal.name, text, ts: this.#now() });
+    return this.#emit(room.id, { t: 'comment', userId: principal.userId, name: principal.name, text, ts: this.#now() });
   }
 
   // ------------------------------------------------------------------ for commerce
 
-  assertRoom(roomId: string, forSale: boolean): void {
-    const room = this.#room(roomId);
+  async assertRoom(roomId: string, forSale: boolean): Promise<void> {
+    const room = await this.#view(roomId);
     if (forSale && room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended');
   }
 
-  canModerate(principal: Principal, roomId: string): boolean {
-    const room = this.#rooms.get(roomId);
-    return room !== undefined && (principal.role === 'operator' || (principal.role === 'streamer' && principal.userId === room.info.streamerId));
+  async canModerate(principal: Principal, roomId: string): Promise<boolean> {
+    if (principal.role === 'operator') return true;
+    if (principal.role !== 'streamer') return false;
+    const room = await this.#view(roomId).catch(() => undefined);
+    return room?.info.streamerId === principal.userId;
   }
 
   notifyUser(roomId: string, userId: string, message: DirectMessage): void {
@@ -261,75 +291,171 @@ export class RoomService implements CommerceRooms {
   }
 
   publishStock(roomId: string, sku: string, available: number): void {
-    const room = this.#rooms.get(roomId);
-    if (room !== undefined) this.#publishState(room, { t: 'stock', sku, available });
+    this.#publishState(roomId, { t: 'stock', sku, available });
   }
 
   publishSoldOut(roomId: string, sku: string): void {
-    const room = this.#rooms.get(roomId);
-    if (room === undefined) return;
-    this.#emit(room, { t: 'soldOut', sku }).catch((error: unknown) => this.#log.warn({ err: error, roomId, sku }, 'sold-out announcement failed'));
+    this.#emit(roomId, { t: 'soldOut', sku }).catch((error: unknown) => this.#log.warn({ err: error, roomId, sku }, 'sold-out announcement failed'));
+  }
+
+  // ------------------------------------------------------------------ hosting
+
+  /** The hosted room, or a fresh read of the directory for a room this node does not host. */
+  async #view(roomId: string): Promise<Room> {
+    const hosted = this.#hosted.get(roomId);
+    if (hosted !== undefined) return hosted;
+    const record = await this.#directory.get(roomId);
+    if (record === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
+    return new Room(record, { historyLength: 0, resumeRingSize: 16 });
+  }
+
+  #host(roomId: string): Promise<Room> {
+    const hosted = this.#hosted.get(roomId);
+    if (hosted !== undefined) return Promise.resolve(hosted);
+    const pending = this.#bootstrapping.get(roomId);
+    if (pending !== undefined) return pending.promise;
+    const buffer: Delivery[] = [];
+    const promise = this.#bootstrap(roomId, buffer).finally(() => this.#bootstrapping.delete(roomId));
+    this.#bootstrapping.set(roomId, { promise, buffer });
+    return promise;
+  }
+
+  /** Subscribe first, then read: whatever is published meanwhile waits in `buffer` and is applied after. */
+  async #bootstrap(roomId: string, buffer: Delivery[]): Promise<Room> {
+    await this.#broker.subscribe(roomId);
+    try {
+      const record = await this.#directory.get(roomId);
+      if (record === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
+      const [recent, stock] = await Promise.all([this.#broker.recent(roomId), this.#store.roomStock(roomId)]);
+      const room = new Room(record, { historyLength: this.#config.historyLength, resumeRingSize: this.#config.resumeRingSize });
+      room.loadRecent(recent);
+      for (const [sku, available] of Object.entries(stock)) room.stock.set(sku, available);
+      this.#hosted.set(roomId, room);
+      for (const delivery of buffer) this.#deliver(room, delivery);
+      this.#log.debug({ roomId, seq: room.latestSeq }, 'room hosted');
+      return room;
+    } catch (error) {
+      await this.#broker.unsubscribe(roomId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  #unhost(room: Room): void {
+    if (room.memberCount > 0 || this.#hosted.get(room.id) !== room) return;
+    this.#hosted.delete(room.id);
+    this.#broker.unsubscribe(room.id).catch((error: unknown) => this.#log.warn({ err: error, roomId: room.id }, 'broker unsubscribe failed'));
+    this.#log.debug({ roomId: room.id }, 'room unhosted');
+  }
+
+  /** Refills events this node missed (broker reconnect, or a gap in seq), then applies what waited. */
+  async #resync(room: Room): Promise<void> {
+    if (room.resyncBuffer !== undefined) return;
+    const buffer: Delivery[] = [];
+    room.resyncBuffer = buffer;
+    try {
+      const recent = await this.#broker.recent(room.id);
+      for (const delivery of recent.events) if (delivery.seq > room.latestSeq) this.#applySequenced(room, delivery);
+    } catch (error) {
+      this.#log.warn({ err: error, roomId: room.id }, 'resync failed; next event retries');
+    } finally {
+      room.resyncBuffer = undefined;
+      for (const delivery of buffer) this.#deliver(room, delivery);
+    }
+  }
+
+  // ------------------------------------------------------------------ deliveries
+
+  #onDelivery(delivery: Delivery): void {
+    const pending = this.#bootstrapping.get(delivery.roomId);
+    if (pending !== undefined) {
+      pending.buffer.push(delivery);
+      return;
+    }
+    const room = this.#hosted.get(delivery.roomId);
+    if (room !== undefined) this.#deliver(room, delivery);
+  }
+
+  #deliver(room: Room, delivery: Delivery): void {
+    if (room.resyncBuffer !== undefined) {
+      room.resyncBuffer.push(delivery);
+      return;
+    }
+    switch (delivery.kind) {
+      case 'direct':
+        for (const member of room.membersOf(delivery.userId)) member.send(delivery.frame);
+        return;
+      case 'kick':
+        room.bans.set(delivery.userId, delivery.until);
+        for (const member of room.membersOf(delivery.userId)) member.close(CloseCode.KICKED, 'kicked by a moderator');
+        return;
+      case 'sequenced':
+        if (delivery.seq <= room.latestSeq) return; // already applied (bootstrap overlap, broker reconnect)
+        if (delivery.seq > room.latestSeq + 1) {
+          void this.#resync(room).then(() => this.#deliver(room, delivery));
+          return;
+        }
+        this.#applySequenced(room, delivery);
+        return;
+      case 'state':
+        if (delivery.update.t === 'stock') room.stock.set(delivery.update.sku, delivery.update.available);
+        else if (delivery.update.t === 'likes') room.likes = delivery.update.total;
+        else room.viewers = delivery.update.count;
+        this.#fanout.publish(room.id, delivery.lane, delivery.frame);
+        return;
+    }
+  }
+
+  #applySequenced(room: Room, delivery: Extract<Delivery, { kind: 'sequenced' }>): void {
+    room.apply(delivery.event);
+    room.latestSeq = delivery.seq;
+    room.ring.push(delivery.seq, delivery.frame);
+    this.#fanout.publish(room.id, delivery.lane, delivery.frame);
   }
 
   // ------------------------------------------------------------------ internals
 
   /** Encodes once, publishes through the broker; resolves with the issued seq. */
-  #emit(room: Room, event: UnsequencedEvent): Promise<number> {
-    return this.#broker.publishSequenced(room.id, laneOf[event.t], encodeSequenced(event), event);
+  #emit(roomId: string, event: UnsequencedEvent): Promise<number> {
+    return this.#broker.publishSequenced(roomId, laneOf[event.t], encodeSequenced(event), event);
   }
 
-  #onDelivery(delivery: Delivery): void {
-    const room = this.#rooms.get(delivery.roomId);
-    if (room === undefined) return;
-    switch (delivery.kind) {
-      case 'direct':
-        for (const member of room.membersOf(delivery.userId)) member.send(delivery.frame);
-        return;
-      case 'sequenced':
-        if (delivery.seq <= room.latestSeq) return; // duplicate after a broker reconnect
-        room.apply(delivery.event);
-        room.latestSeq = delivery.seq;
-        room.ring.push(delivery.seq, delivery.frame);
-        break;
-      case 'state':
-        if (delivery.update.t === 'stock') room.stock.set(delivery.update.sku, delivery.update.available);
-        break;
+  #publishState(roomId: string, update: StateUpdate): void {
+    this.#broker.publishState(roomId, laneOf[update.t], encode(update), update);
+  }
+
+  async #flushLikes(): Promise<void> {
+    const pending = [...this.#pendingLikes];
+    this.#pendingLikes.clear();
+    for (const [roomId, taps] of pending) {
+      try {
+        const total = await this.#directory.addLikes(roomId, taps);
+        this.#publishState(roomId, { t: 'likes', total });
+      } catch (error) {
+        this.#pendingLikes.set(roomId, (this.#pendingLikes.get(roomId) ?? 0) + taps); // keep the taps for the next flush
+        this.#log.debug({ err: error, roomId }, 'like flush deferred');
+      }
     }
-    this.#fanout.publish(room.id, delivery.lane, delivery.frame);
   }
 
-  #publishState(room: Room, update: StateUpdate): void {
-    this.#broker.publishState(room.id, laneOf[update.t], encode(update), update);
-  }
-
-  #flushLikes(): void {
-    for (const room of this.#likesDirty) this.#publishState(room, { t: 'likes', total: room.likes });
-    this.#likesDirty.clear();
-  }
-
-  #flushViewers(): void {
-    for (const room of this.#viewersDirty) this.#publishState(room, { t: 'viewers', count: room.memberCount });
-    this.#viewersDirty.clear();
-  }
-
-  #pruneBans(room: Room): void {
+  /** Each node reports its members per hosted room; the total over fresh reports is announced when it changes. */
+  async #flushViewers(): Promise<void> {
     const now = this.#now();
-    for (const userId of room.bans.keys()) room.isBanned(userId, now);
-    if (room.bans.size >= this.#config.maxMutedPerRoom) throw new ProtocolError('LIMIT_EXCEEDED', 'too many banned users in this room');
-  }
-
-  #room(roomId: string): Room {
-    const room = this.#rooms.get(roomId);
-    if (room === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
-    return room;
+    for (const room of [...this.#hosted.values()]) {
+      try {
+        const total = await this.#directory.reportViewers(room.id, this.nodeId, room.memberCount, now, this.#config.viewerCountIntervalMs * 3);
+        if (total !== room.viewers) this.#publishState(room.id, { t: 'viewers', count: total });
+      } catch (error) {
+        this.#log.debug({ err: error, roomId: room.id }, 'viewer report deferred');
+      }
+    }
   }
 
   #mustModerate(principal: Principal, room: Room): void {
-    if (this.canModerate(principal, room.id)) return;
+    if (principal.role === 'operator' || (principal.role === 'streamer' && principal.userId === room.info.streamerId)) return;
     throw new ProtocolError('FORBIDDEN', principal.role === 'viewer' ? 'viewers cannot do this' : 'only this room\'s streamer or an operator can do this');
   }
 
   #summary(room: Room): RoomSummary {
-    return { ...room.info, viewers: room.memberCount, likes: room.likes };
+    return { ...room.info, viewers: Math.max(room.viewers, room.memberCount), likes: room.likes };
   }
 }

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
 import { ProtocolError } from '../errors.ts';
+import { redisCall } from './redisCall.ts';
 import { checkoutScript, reserveScript, sweepScript } from './redisScripts.ts';
 import type { ExpiredReservation, InventoryItem, ReserveRequest, StockLevel, Store } from './Store.ts';
 
@@ -177,14 +178,8 @@ export class RedisStore implements Store {
     });
   }
 
-  /** Connection failures and timeouts become a typed, temporary UNAVAILABLE. */
-  async #call<T>(run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (error instanceof ProtocolError) throw error;
-      throw new ProtocolError('UNAVAILABLE', `store unavailable: ${(error as Error).message.slice(0, 120)}`, this.#options.retryAfterMs);
-    }
+  #call<T>(run: () => Promise<T>): Promise<T> {
+    return redisCall(run, this.#options.retryAfterMs);
   }
 
   #inv(roomId: string, sku: string): string {

@@ -62,13 +62,13 @@ export class HttpApi {
         return { status: 200, body: { token, userId, name, role: 'viewer' } };
       });
     }
-    this.#route(app, 'get', '/api/rooms', async () => ({ status: 200, body: { rooms: rooms.listRooms() } }));
+    this.#route(app, 'get', '/api/rooms', async () => ({ status: 200, body: { rooms: await rooms.listRooms() } }));
     this.#route(app, 'post', '/api/rooms', async (ctx) => {
       const principal = await this.#principal(ctx);
       const input = parse(createRoomSchema, await ctx.body());
-      return { status: 201, body: { room: rooms.createRoom(principal, input) } };
+      return { status: 201, body: { room: await rooms.createRoom(principal, input) } };
     });
-    this.#route(app, 'get', '/api/rooms/:id', async (ctx) => ({ status: 200, body: rooms.snapshot(ctx.params[0]!) }));
+    this.#route(app, 'get', '/api/rooms/:id', async (ctx) => ({ status: 200, body: await rooms.snapshot(ctx.params[0]!) }));
     this.#route(app, 'post', '/api/rooms/:id/start', async (ctx) => ({
       status: 200, body: { room: await rooms.setShowState(await this.#principal(ctx), ctx.params[0]!, 'live') },
     }));
@@ -112,7 +112,7 @@ export class HttpApi {
     }));
     this.#route(app, 'get', '/api/rooms/:id/inventory', async (ctx) => {
       const principal = await this.#principal(ctx);
-      const skus = rooms.snapshot(ctx.params[0]!).products.map((p) => p.sku);
+      const skus = (await rooms.snapshot(ctx.params[0]!)).products.map((p) => p.sku);
       return { status: 200, body: { inventory: await commerce.inventory(principal, ctx.params[0]!, skus) } };
     });
     this.#route(app, 'put', '/api/rooms/:id/products/:sku/stock', async (ctx) => {

@@ -1,0 +1,80 @@
+import type { Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
+import type { RoomDirectory, RoomRecord } from '../rooms/RoomDirectory.ts';
+
+interface MutableRecord {
+  info: RoomInfo;
+  epoch: string;
+  catalog: Map<string, Product>;
+  popup: Popup | null;
+  muted: Set<string>;
+  bans: Map<string, number>;
+  likes: number;
+  viewers: Map<string, { count: number; at: number }>;
+}
+
+/** Rooms of a single node, in process. */
+export class MemoryRoomDirectory implements RoomDirectory {
+  readonly #rooms = new Map<string, MutableRecord>();
+
+  async create(info: RoomInfo, epoch: string, maxRooms: number): Promise<'created' | 'exists' | 'full'> {
+    if (this.#rooms.has(info.id)) return 'exists';
+    if (this.#rooms.size >= maxRooms) return 'full';
+    this.#rooms.set(info.id, { info: { ...info }, epoch, catalog: new Map(), popup: null, muted: new Set(), bans: new Map(), likes: 0, viewers: new Map() });
+    return 'created';
+  }
+
+  async get(roomId: string): Promise<RoomRecord | undefined> {
+    const r = this.#rooms.get(roomId);
+    if (r === undefined) return undefined;
+    return { info: { ...r.info }, epoch: r.epoch, catalog: [...r.catalog.values()], popup: r.popup, muted: [...r.muted], bans: Object.fromEntries(r.bans), likes: r.likes };
+  }
+
+  async list(): Promise<RoomInfo[]> {
+    return [...this.#rooms.values()].map((r) => ({ ...r.info }));
+  }
+
+  async setState(roomId: string, state: RoomState): Promise<void> {
+    const r = this.#rooms.get(roomId);
+    if (r) r.info.state = state;
+  }
+
+  async putProduct(roomId: string, product: Product): Promise<void> {
+    this.#rooms.get(roomId)?.catalog.set(product.sku, product);
+  }
+
+  async setPopup(roomId: string, popup: Popup | null): Promise<void> {
+    const r = this.#rooms.get(roomId);
+    if (r) r.popup = popup;
+  }
+
+  async setMuted(roomId: string, userId: string, muted: boolean): Promise<void> {
+    const r = this.#rooms.get(roomId);
+    if (muted) r?.muted.add(userId);
+    else r?.muted.delete(userId);
+  }
+
+  async setBan(roomId: string, userId: string, until: number): Promise<void> {
+    this.#rooms.get(roomId)?.bans.set(userId, until);
+  }
+
+  async addLikes(roomId: string, taps: number): Promise<number> {
+    const r = this.#rooms.get(roomId);
+    if (r === undefined) return 0;
+    r.likes += taps;
+    return r.likes;
+  }
+
+  async reportViewers(roomId: string, nodeId: string, count: number, now: number, freshMs: number): Promise<number> {
+    const r = this.#rooms.get(roomId);
+    if (r === undefined) return 0;
+    r.viewers.set(nodeId, { count, at: now });
+    let total = 0;
+    for (const [node, v] of r.viewers) {
+      if (now - v.at > freshMs) r.viewers.delete(node);
+      else total += v.count;
+    }
+    return total;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,139 @@
+import type { Redis } from 'ioredis';
+import type { Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
+import { redisCall } from './redisCall.ts';
+import type { RoomDirectory, RoomRecord } from '../rooms/RoomDirectory.ts';
+
+/**
+ * Rooms shared by every node through Redis. Keys under the namespace `ns`:
+ *   ns:room-ids        set of room ids
+ *   ns:room:ID         hash info (JSON), state, epoch, popup (JSON or ""), likes
+ *   ns:catalog:ID      hash sku → product JSON
+ *   ns:muted:ID        set of user ids
+ *   ns:bans:ID         hash user id → banned until (epoch ms)
+ *   ns:viewers:ID      hash node id → "count|reportedAt"
+ */
+const createScript = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'exists' end
+if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 'full' end
+redis.call('HSET', KEYS[1], 'info', ARGV[2], 'state', ARGV[3], 'epoch', ARGV[4], 'popup', '', 'likes', 0)
+redis.call('SADD', KEYS[2], ARGV[5])
+return 'created'
+`;
+
+const viewersScript = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
+local now, fresh = tonumber(ARGV[3]), tonumber(ARGV[4])
+local all = redis.call('HGETALL', KEYS[1])
+local total = 0
+for i = 1, #all, 2 do
+  local v = all[i + 1]
+  local sep = string.find(v, '|', 1, true)
+  local count, at = tonumber(string.sub(v, 1, sep - 1)), tonumber(string.sub(v, sep + 1))
+  if now - at > fresh then redis.call('HDEL', KEYS[1], all[i]) else total = total + count end
+end
+return total
+`;
+
+type DirectoryCommands = {
+  lcRoomCreate(k1: string, k2: string, max: number, info: string, state: string, epoch: string, id: string): Promise<string>;
+  lcRoomViewers(k1: string, node: string, count: number, now: number, fresh: number): Promise<number>;
+};
+
+export class RedisRoomDirectory implements RoomDirectory {
+  readonly #redis: Redis & DirectoryCommands;
+  readonly #ns: string;
+  readonly #retryAfterMs: number;
+
+  /** Shares the store's connection: one client per node for commands. */
+  constructor(redis: Redis, prefix: string, retryAfterMs: number) {
+    redis.defineCommand('lcRoomCreate', { numberOfKeys: 2, lua: createScript });
+    redis.defineCommand('lcRoomViewers', { numberOfKeys: 1, lua: viewersScript });
+    this.#redis = redis as Redis & DirectoryCommands;
+    this.#ns = prefix;
+    this.#retryAfterMs = retryAfterMs;
+  }
+
+  async create(info: RoomInfo, epoch: string, maxRooms: number): Promise<'created' | 'exists' | 'full'> {
+    const { state, ...rest } = info;
+    const result = await this.#call(() => this.#redis.lcRoomCreate(this.#key('room', info.id), `${this.#ns}:room-ids`, maxRooms, JSON.stringify(rest), state, epoch, info.id));
+    return result as 'created' | 'exists' | 'full';
+  }
+
+  async get(roomId: string): Promise<RoomRecord | undefined> {
+    const results = await this.#call(() =>
+      this.#redis
+        .multi()
+        .hgetall(this.#key('room', roomId))
+        .hvals(this.#key('catalog', roomId))
+        .smembers(this.#key('muted', roomId))
+        .hgetall(this.#key('bans', roomId))
+        .exec(),
+    );
+    const room = results?.[0]?.[1] as Record<string, string> | undefined;
+    if (room === undefined || room.info === undefined) return undefined;
+    const bans: Record<string, number> = {};
+    for (const [userId, until] of Object.entries((results?.[3]?.[1] as Record<string, string>) ?? {})) bans[userId] = Number(until);
+    return {
+      info: { ...(JSON.parse(room.info) as Omit<RoomInfo, 'state'>), state: room.state as RoomState },
+      epoch: room.epoch ?? '',
+      catalog: ((results?.[1]?.[1] as string[]) ?? []).map((json) => JSON.parse(json) as Product),
+      popup: room.popup ? (JSON.parse(room.popup) as Popup) : null,
+      muted: (results?.[2]?.[1] as string[]) ?? [],
+      bans,
+      likes: Number(room.likes ?? 0),
+    };
+  }
+
+  async list(): Promise<RoomInfo[]> {
+    const ids = await this.#call(() => this.#redis.smembers(`${this.#ns}:room-ids`));
+    if (ids.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.hmget(this.#key('room', id), 'info', 'state');
+    const results = await this.#call(() => pipeline.exec());
+    const out: RoomInfo[] = [];
+    for (const [, value] of results ?? []) {
+      const [info, state] = value as [string | null, string | null];
+      if (info !== null) out.push({ ...(JSON.parse(info) as Omit<RoomInfo, 'state'>), state: state as RoomState });
+    }
+    return out.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async setState(roomId: string, state: RoomState): Promise<void> {
+    await this.#call(() => this.#redis.hset(this.#key('room', roomId), 'state', state));
+  }
+
+  async putProduct(roomId: string, product: Product): Promise<void> {
+    await this.#call(() => this.#redis.hset(this.#key('catalog', roomId), product.sku, JSON.stringify(product)));
+  }
+
+  async setPopup(roomId: string, popup: Popup | null): Promise<void> {
+    await this.#call(() => this.#redis.hset(this.#key('room', roomId), 'popup', popup === null ? '' : JSON.stringify(popup)));
+  }
+
+  async setMuted(roomId: string, userId: string, muted: boolean): Promise<void> {
+    const key = this.#key('muted', roomId);
+    await this.#call(() => (muted ? this.#redis.sadd(key, userId) : this.#redis.srem(key, userId)));
+  }
+
+  async setBan(roomId: string, userId: string, until: number): Promise<void> {
+    await this.#call(() => this.#redis.hset(this.#key('bans', roomId), userId, until));
+  }
+
+  async addLikes(roomId: string, taps: number): Promise<number> {
+    return this.#call(() => this.#redis.hincrby(this.#key('room', roomId), 'likes', taps));
+  }
+
+  async reportViewers(roomId: string, nodeId: string, count: number, now: number, freshMs: number): Promise<number> {
+    return Number(await this.#call(() => this.#redis.lcRoomViewers(this.#key('viewers', roomId), nodeId, count, now, freshMs)));
+  }
+
+  async close(): Promise<void> {}
+
+  #key(kind: string, roomId: string): string {
+    return `${this.#ns}:${kind}:${roomId}`;
+  }
+
+  #call<T>(run: () => Promise<T>): Promise<T> {
+    return redisCall(run, this.#retryAfterMs, 'room directory');
+  }
+}

@@ -1,0 +1,128 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
+import { RawClient, waitUntil } from '../helpers/rawClient.ts';
+import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+
+async function call(node: Node, method: string, path: string, token?: string, body?: unknown) {
+  const response = await fetch(`${node.url}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+const viewer = (n: number | string) => tokens.mint({ userId: `mv-${n}`, name: `V${n}`, role: 'viewer' });
+
+describe('several nodes on one Redis', () => {
+  const prefix = uniquePrefix('cluster');
+  let nodes: Node[];
+  let redis: Redis;
+  let streamer: string;
+  beforeAll(async () => {
+    nodes = await startNodes(3, REDIS_URL, prefix, ['--comment-rate', '1000', '--comment-burst', '1000', '--stock-interval-ms', '50', '--max-frames-per-second', '10000']);
+    redis = new Redis(REDIS_URL);
+    streamer = await tokens.mint({ userId: 'm-streamer', name: 'S', role: 'streamer' });
+  }, 60_000);
+  afterAll(async () => {
+    redis.disconnect();
+    await stopNodes(nodes);
+  });
+
+  it('delivers comments and pop-ups from node 1 to viewers on every node exactly once, in order; stock from node 3 reaches everyone', async () => {
+    const [n1, n2, n3] = nodes as [Node, Node, Node];
+    expect((await call(n1, 'POST', '/api/rooms', streamer, { title: 'cluster', id: 'cl' })).status).toBe(201);
+    expect((await call(n2, 'POST', '/api/rooms/cl/products', streamer, { sku: 'hot', title: 'Hot', priceCents: 100, currency: 'USD', stock: 20 })).status).toBe(201);
+    expect((await call(n3, 'POST', '/api/rooms/cl/start', streamer)).body.room.state).toBe('live');
+    const viewers = await Promise.all(Array.from({ length: 30 }, async (_, i) => (await RawClient.join(nodes[i % 3]!.wsUrl, await viewer(i), 'cl')).client));
+    for (const v of viewers) {
+      const welcome = v.of('welcome')[0]!;
+      expect(welcome.room.state).toBe('live');
+      expect(welcome.products.map((p) => p.sku)).toEqual(['hot']);
+    }
+    const { client: host } = await RawClient.join(n1.wsUrl, streamer, 'cl');
+    for (let i = 0; i < 10; i++) expect((await host.request({ t: 'comment', text: `c${i}` })).t).toBe('ok');
+    expect((await host.request({ t: 'pin', sku: 'hot' })).t).toBe('ok');
+    await waitUntil(() => viewers.every((v) => v.of('popup').length === 1), 10_000, 'pop-up on every node');
+    await new Promise((r) => setTimeout(r, 200));
+    const expected = Array.from({ length: 10 }, (_, i) => `c${i}`);
+    for (const v of viewers) {
+      expect(v.of('comment').map((c) => c.text)).toEqual(expected);
+      const seqs = v.messages.filter((m) => 'seq' in m && m.t !== 'welcome').map((m) => (m as { seq: number }).seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(new Set(seqs).size).toBe(seqs.length);
+    }
+    // a purchase through node 3 (HTTP) moves the stock everyone sees
+    const buyer = await viewer('buyer');
+    const bought = await call(n3, 'POST', '/api/rooms/cl/cart/items', buyer, { sku: 'hot', quantity: 4, key: 'b1' });
+    expect(bought.body).toMatchObject({ status: 'reserved', available: 16 });
+    await waitUntil(() => viewers.every((v) => v.of('stock').some((s) => s.available === 16)), 10_000, 'stock 16 on every node');
+    // a late joiner on another node sees the same room
+    const { welcome } = await RawClient.join(n2.wsUrl, await viewer('late'), 'cl');
+    if (welcome.t !== 'welcome') throw new Error('no welcome');
+    expect(welcome.popup?.product.sku).toBe('hot');
+    expect(welcome.comments.map((c) => c.text)).toEqual(expected);
+    expect(welcome.stock).toEqual({ hot: 16 });
+    for (const v of [...viewers, host]) v.close();
+  }, 60_000);
+
+  it('subscribes only the nodes that have members of a room', async () => {
+    const [n1, n2, n3] = nodes as [Node, Node, Node];
+    await call(n1, 'POST', '/api/rooms', streamer, { title: 'two nodes', id: 'pair' });
+    const channel = `${prefix}:ch:pair`;
+    const numsub = async () => Number((await redis.pubsub('NUMSUB', channel))[1]);
+    expect(await numsub()).toBe(0);
+    const a = (await RawClient.join(n1.wsUrl, await viewer('p1'), 'pair')).client;
+    const b = (await RawClient.join(n2.wsUrl, await viewer('p2'), 'pair')).client;
+    expect(await numsub()).toBe(2); // node 3 has no member: no subscription
+    // node 3 still serves commands for the room without subscribing
+    expect((await call(n3, 'POST', '/api/rooms/pair/start', streamer)).status).toBe(200);
+    await a.waitFor((m) => m.t === 'roomState' && m.state === 'live');
+    await b.waitFor((m) => m.t === 'roomState' && m.state === 'live');
+    expect(await numsub()).toBe(2);
+    const channels = (await redis.pubsub('CHANNELS', `${prefix}:ch:*`)) as string[];
+    expect(channels).toContain(channel);
+    a.close();
+    b.close();
+  });
+
+  it('resumes on another node without gaps or duplicates', async () => {
+    const [n1, n2] = nodes as [Node, Node, Node];
+    await call(n1, 'POST', '/api/rooms', streamer, { title: 'roam', id: 'roam' });
+    await call(n1, 'POST', '/api/rooms/roam/start', streamer);
+    const { client: host } = await RawClient.join(n1.wsUrl, streamer, 'roam');
+    const token = await viewer('roamer');
+    const first = await RawClient.join(n1.wsUrl, token, 'roam');
+    if (first.welcome.t !== 'welcome') throw new Error('no welcome');
+    await host.request({ t: 'comment', text: 'seen' });
+    await first.client.waitFor((m) => m.t === 'comment');
+    const lastSeq = first.client.of('comment')[0]!.seq;
+    first.client.close();
+    for (let i = 0; i < 3; i++) await host.request({ t: 'comment', text: `missed ${i}` });
+    const again = await RawClient.open(n2.wsUrl);
+    const welcome = await again.hello(token, 'roam', { seq: lastSeq, epoch: first.welcome.epoch });
+    expect(welcome.t === 'welcome' && welcome.resumed).toBe(true);
+    await again.waitFor(() => again.of('comment').length === 3);
+    expect(again.of('comment').map((c) => c.seq)).toEqual([lastSeq + 1, lastSeq + 2, lastSeq + 3]);
+    for (const c of [host, again]) c.close();
+  });
+
+  it('never oversells with two nodes taking the requests: 300 buyers × 1–3 units for 100 units', async () => {
+    const [n1, n2] = nodes as [Node, Node, Node];
+    await call(n1, 'POST', '/api/rooms', streamer, { title: 'race', id: 'race2' });
+    await call(n1, 'POST', '/api/rooms/race2/products', streamer, { sku: 'hot', title: 'Hot', priceCents: 100, currency: 'USD', stock: 100 });
+    await call(n1, 'POST', '/api/rooms/race2/start', streamer);
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, async (_, i) => {
+        const token = await viewer(`race-${i}`);
+        return (await call(i % 2 === 0 ? n1 : n2, 'POST', '/api/rooms/race2/cart/items', token, { sku: 'hot', quantity: 1 + (i % 3), key: `k${i}` })).body;
+      }),
+    );
+    const granted = answers.reduce((s, a) => s + (a.status === 'reserved' ? (a.granted as number) : 0), 0);
+    expect(answers.every((a) => a.status === 'reserved' || a.status === 'sold_out')).toBe(true);
+    expect(granted).toBe(100);
+    const inventory = await call(n2, 'GET', '/api/rooms/race2/inventory', streamer);
+    expect(inventory.body.inventory).toEqual({ hot: { available: 0, reserved: 100, sold: 0 } });
+  });
+});
