@@ -1,6 +1,7 @@
 import { CloseCode, type CloseCodeValue } from '../../../protocol/src/index.ts';
 import type { Principal } from '../auth/TokenService.ts';
 import { topicOf } from '../fanout/Fanout.ts';
+import type { Logger } from '../log.ts';
 import type { Member } from '../rooms/Member.ts';
 import type { WebSocket } from './uws.ts';
 
@@ -26,6 +27,7 @@ export class Connection implements Member {
   inChatter = false;
   helloTimer: NodeJS.Timeout | undefined;
   #principal: Principal | undefined;
+  #log: Logger | undefined;
   #framesInWindow = 0;
   #windowStartedAt = 0;
 
@@ -33,7 +35,25 @@ export class Connection implements Member {
     readonly connectionId: number,
     readonly ws: WebSocket<SocketData>,
     readonly stats: SendStats,
+    readonly parentLog: Logger,
   ) {}
+
+  /** A child logger for this connection, made on first use (most sockets never log). */
+  get log(): Logger {
+    if (this.#log === undefined) {
+      this.#log = this.parentLog.child(
+        this.roomId === undefined ? { connectionId: this.connectionId } : { connectionId: this.connectionId, roomId: this.roomId, userId: this.#principal?.userId },
+      );
+    }
+    return this.#log;
+  }
+
+  /** Joined: later log lines carry the room and user. */
+  joined(roomId: string): void {
+    this.roomId = roomId;
+    this.state = 'joined';
+    this.#log = undefined;
+  }
 
   get principal(): Principal {
     if (this.#principal === undefined) throw new Error('connection has no principal before hello');

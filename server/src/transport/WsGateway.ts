@@ -105,7 +105,7 @@ export class WsGateway {
   }
 
   #open(ws: WebSocket<SocketData>): void {
-    const connection = new Connection(this.#nextConnectionId++, ws, this.stats);
+    const connection = new Connection(this.#nextConnectionId++, ws, this.stats, this.#log);
     ws.getUserData().connection = connection;
     this.#connections.add(connection);
     this.stats.connectionsOpen++;
@@ -120,7 +120,7 @@ export class WsGateway {
     this.#connections.delete(connection);
     this.stats.connectionsOpen--;
     if (connection.roomId !== undefined) this.#rooms.leave(connection, connection.roomId);
-    this.#log.debug({ connectionId: connection.connectionId, code }, 'socket closed');
+    connection.log.debug({ code }, 'socket closed');
   }
 
   #message(connection: Connection, data: ArrayBuffer, isBinary: boolean): void {
@@ -159,7 +159,7 @@ export class WsGateway {
 
   #reject(connection: Connection, code: CloseCodeValue, reason: string): void {
     this.stats.badFrames++;
-    this.#log.info({ connectionId: connection.connectionId, code, reason }, 'protocol violation');
+    connection.log.info({ code, reason }, 'protocol violation');
     connection.close(code, reason);
   }
 
@@ -197,8 +197,7 @@ export class WsGateway {
         this.#rooms.leave(connection, room.id);
         return;
       }
-      connection.state = 'joined';
-      connection.roomId = room.id;
+      connection.joined(room.id);
       clearTimeout(connection.helloTimer);
     } catch (error) {
       if ((connection.state as string) === 'closed') return;
@@ -211,9 +210,9 @@ export class WsGateway {
 
   #replyError(connection: Connection, id: number | undefined, error: unknown, type: string): void {
     if (error instanceof ProtocolError) {
-      this.#log.debug({ connectionId: connection.connectionId, type, code: error.code }, 'request refused');
+      connection.log.debug({ type, code: error.code }, 'request refused');
     } else {
-      this.#log.error({ err: error, connectionId: connection.connectionId, type }, 'request failed');
+      connection.log.error({ err: error, type }, 'request failed');
     }
     connection.send(encode(toErrFrame(error, id)));
   }
@@ -228,7 +227,7 @@ export class WsGateway {
     if (action === 'keep') return;
     if (action === 'close') {
       this.stats.slowConsumerCloses++;
-      this.#log.info({ connectionId: connection.connectionId, roomId: connection.roomId }, 'slow consumer closed');
+      connection.log.info({ buffered: connection.ws.getBufferedAmount() }, 'slow consumer closed');
       connection.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
     } else {
       if (action === 'demote') this.stats.chatterDemotions++;
