@@ -1,18 +1,41 @@
 import { decodeServerMessage, encode } from '../../protocol/src/codec.ts';
 import { CloseCode, errorCodeInfo, shouldReconnect, type ErrorCodeName } from '../../protocol/src/codes.ts';
-import { PROTOCOL_VERSION, type ClientRequest, type Hello, type ProductInput, type SequencedEvent, type ServerMessage, type Welcome } from '../../protocol/src/messages.ts';
+import {
+  isCartRequest,
+  PROTOCOL_VERSION,
+  type Cart,
+  type CartAnswer,
+  type CartRequest,
+  type ClientRequest,
+  type Hello,
+  type ProductInput,
+  type SequencedEvent,
+  type ServerMessage,
+  type Welcome,
+} from '../../protocol/src/messages.ts';
 import { Backoff } from './backoff.ts';
+import { idempotentRetry, resolveRetryOptions, retryTemporary, type RetryHooks, type RetryOptions } from './idempotentRetry.ts';
 import { LikeBatcher } from './LikeBatcher.ts';
 import { ListenerError, LivecartError, ProtocolViolation } from './LivecartError.ts';
 import { PendingRequests } from './PendingRequests.ts';
 import { RoomModel, type RoomSnapshot } from './RoomModel.ts';
 import { TypedEmitter, type Listener } from './TypedEmitter.ts';
 import { bytesOf, resolveWebSocket, WS_OPEN, type CloseEventLike, type MessageEventLike, type WebSocketConstructor, type WebSocketLike } from './transport.ts';
-import type { ConnectOptions, LivecartEvents, RequestResults } from './types.ts';
+import type {
+  AddToCartAnswer,
+  CheckoutAnswer,
+  ConnectOptions,
+  LivecartEvents,
+  RemoveFromCartAnswer,
+  RequestResults,
+  SetQuantityAnswer,
+} from './types.ts';
 
 type RequestType = keyof RequestResults;
 type RequestFrame<T extends RequestType> = Extract<ClientRequest, { t: T }>;
 type RequestBody<T extends RequestType> = Omit<RequestFrame<T>, 'id'>;
+/** Cart requests that change state and so carry an idempotency key. */
+type KeyedCartType = 'addToCart' | 'setQuantity' | 'removeFromCart' | 'checkout';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** Local code for "the handshake did not finish in time" (same meaning as the server's 4002). */
@@ -36,6 +59,9 @@ export class LivecartClient {
   readonly #likes: LikeBatcher;
   readonly #backoff: Backoff | undefined;
   readonly #requestTimeoutMs: number;
+  readonly #retry: Readonly<RetryOptions>;
+  /** Aborted when the client stops: ends pending retry waits. */
+  readonly #lifetime = new AbortController();
 
   #WebSocket: WebSocketConstructor | undefined;
   #socket: WebSocketLike | undefined;
@@ -55,6 +81,7 @@ export class LivecartClient {
   constructor(options: ConnectOptions) {
     this.#options = Object.freeze({ ...options });
     this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#retry = options.retry === false ? resolveRetryOptions({ maxAttempts: 1 }) : resolveRetryOptions(options.retry);
     this.#emitter = new TypedEmitter<LivecartEvents>({
       onListenerError: (error, event) => {
         if (event === 'error') console.error('livecart: an "error" listener threw', error);
@@ -147,6 +174,38 @@ export class LivecartClient {
 
   kick(userId: string): Promise<RequestResults['kick']> {
     return this.#request<'kick'>({ t: 'kick', userId });
+  }
+
+  // Commerce. Each call is one user action: it gets one idempotency key, and the automatic retries
+  // after temporary failures (see `ConnectOptions.retry`) resend that same key, so the server
+  // applies the action at most once. `state.cart` is updated before the promise resolves.
+
+  /** Reserves `quantity` (default 1) more units of `sku` for this user; `granted` says how many were free. */
+  addToCart(sku: string, quantity = 1): Promise<AddToCartAnswer> {
+    return this.#keyedCartRequest<'addToCart'>((key) => ({ t: 'addToCart', key, sku, quantity }));
+  }
+
+  /** Sets the cart line of `sku` to `quantity` units, reserving or releasing the difference; 0 removes it. */
+  setQuantity(sku: string, quantity: number): Promise<SetQuantityAnswer> {
+    return this.#keyedCartRequest<'setQuantity'>((key) => ({ t: 'setQuantity', key, sku, quantity }));
+  }
+
+  /** Removes the cart line of `sku`; its units go back to stock. */
+  removeFromCart(sku: string): Promise<RemoveFromCartAnswer> {
+    return this.#keyedCartRequest<'removeFromCart'>((key) => ({ t: 'removeFromCart', key, sku }));
+  }
+
+  /** This user's cart in the room, from the server (it also replaces `state.cart`). */
+  async cart(): Promise<Cart> {
+    // Typed as any answer: a misbehaving server must not slip a wrong status through as a Cart.
+    const answer = (await retryTemporary(() => this.#request<'getCart'>({ t: 'getCart' }), this.#retry, this.#retryHooks())) as CartAnswer;
+    if (answer.status === 'cart') return answer.cart;
+    throw new ProtocolViolation(`getCart answered status ${JSON.stringify(answer.status)}`);
+  }
+
+  /** Turns every line of the cart into one order, or none (`expired`, `cart_not_found`). */
+  checkout(): Promise<CheckoutAnswer> {
+    return this.#keyedCartRequest<'checkout'>((key) => ({ t: 'checkout', key }));
   }
 
   /**
@@ -247,9 +306,9 @@ export class LivecartClient {
   }
 
   /**
-   * The server refused `hello` without closing (it closes for UNAUTHORIZED, ROOM_NOT_FOUND, … but
-   * not for every refusal, e.g. a full room): give up on the socket, and retry only if the error
-   * is temporary.
+   * The server refused `hello` but its close did not follow within the grace period (the server
+   * closes after every refusal, with 4004 TRY_AGAIN_LATER for temporary ones; this is the fallback
+   * for a lost close): give up on the socket, and retry only if the error is temporary.
    */
   #onHelloRefused(socket: WebSocketLike, error: LivecartError): void {
     if (this.#socket !== socket || this.#joined) return;
@@ -291,7 +350,10 @@ export class LivecartClient {
     this.#handshakeTimer = undefined;
     this.#reconnectTimer = undefined;
     this.#likes.clear();
-    this.#pending.rejectAll(() => error ?? LivecartError.of('UNAVAILABLE', `the client is closed (${code}${reason ? ` ${reason}` : ''})`, false));
+    const closedError = () => error ?? LivecartError.of('UNAVAILABLE', `the client is closed (${code}${reason ? ` ${reason}` : ''})`, false);
+    // Retries waiting for their next attempt end now, with the same error as the requests in flight.
+    this.#lifetime.abort(closedError());
+    this.#pending.rejectAll(closedError);
     if (!this.#readySettled) {
       this.#readySettled = true;
       this.#rejectReady(error ?? LivecartError.of('UNAVAILABLE', `closed before joining (${code}${reason ? ` ${reason}` : ''})`, false));
@@ -323,9 +385,13 @@ export class LivecartClient {
       case 'welcome':
         this.#onWelcome(message);
         return;
-      case 'ok':
+      case 'ok': {
+        // Cart answers update `state.cart` here, in frame order, before the caller's promise settles.
+        const request = this.#pending.frame(message.id);
+        if (request !== undefined && isCartRequest(request) && message.result !== undefined) this.#onCartAnswer(request, message.result as CartAnswer);
         this.#pending.resolve(message.id, message.result);
         return; // a reply to a request that already timed out is dropped
+      }
       case 'err': {
         const error = LivecartError.fromErr(message);
         if (message.id !== undefined && message.id === this.#helloId && !this.#joined) this.#onHelloError(error);
@@ -340,12 +406,23 @@ export class LivecartClient {
         this.#state.applyUpdate(message);
         this.#emitter.emit('viewers', { count: message.count });
         return;
+      case 'stock':
+        this.#state.applyUpdate(message);
+        this.#emitter.emit('stock', { sku: message.sku, available: message.available });
+        return;
+      case 'reservationExpired': {
+        const changed = this.#state.cart.expire(message.sku);
+        this.#emitter.emit('reservationExpired', { sku: message.sku, quantity: message.quantity });
+        if (changed) this.#emitter.emit('cartChanged', this.#state.cart);
+        return;
+      }
       case 'comment':
       case 'commentDeleted':
       case 'popup':
       case 'product':
       case 'roomState':
       case 'userMuted':
+      case 'soldOut':
         if (this.#joined && this.#state.applyEvent(message)) emitEvent(this.#emitter, message);
         return;
       default:
@@ -370,6 +447,7 @@ export class LivecartClient {
     this.#helloError = undefined;
     this.#backoff?.reset();
     const kind = this.#state.applyWelcome(welcome);
+    const reconnected = this.#readySettled;
     if (!this.#readySettled) {
       this.#readySettled = true;
       this.#resolveReady(welcome);
@@ -379,10 +457,26 @@ export class LivecartClient {
     // Requests made while (re)connecting, then taps held meanwhile.
     for (const frame of this.#pending.queued()) if (this.#sendNow(frame)) this.#pending.markSent(frame.id);
     this.#likes.flush();
+    // `reservationExpired` notices sent while we were away are lost: refresh a cart we think is not empty.
+    // Best effort: a failure leaves the view as it was until the next cart answer.
+    if (reconnected && this.#state.cart.lines.length > 0) this.#request<'getCart'>({ t: 'getCart' }).catch(() => undefined);
+  }
+
+  #onCartAnswer(request: CartRequest, answer: CartAnswer): void {
+    if (this.#state.cart.applyAnswer(request, answer)) this.#emitter.emit('cartChanged', this.#state.cart);
   }
 
   // -------------------------------------------------------------------------------------------
   // Sending
+
+  /** One user action: a fresh idempotency key, reused by every retry of this action. */
+  #keyedCartRequest<T extends KeyedCartType>(build: (key: string) => RequestBody<T>): Promise<RequestResults[T]> {
+    return idempotentRetry((key) => this.#request<T>(build(key)), this.#retry, this.#retryHooks());
+  }
+
+  #retryHooks(): RetryHooks {
+    return { signal: this.#lifetime.signal };
+  }
 
   #request<T extends RequestType>(body: RequestBody<T>): Promise<RequestResults[T]> {
     if (this.#stopped) return Promise.reject(LivecartError.of('UNAVAILABLE', 'the client is closed', false));
@@ -432,6 +526,9 @@ function emitEvent(emitter: TypedEmitter<LivecartEvents>, event: SequencedEvent)
       break;
     case 'userMuted':
       emitter.emit('userMuted', event);
+      break;
+    case 'soldOut':
+      emitter.emit('soldOut', event);
       break;
   }
 }

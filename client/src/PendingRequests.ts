@@ -53,6 +53,11 @@ export class PendingRequests<Frame extends { id: number }> {
     return this.#entries.has(id);
   }
 
+  /** The frame of pending request `id`, or undefined. */
+  frame(id: number): Frame | undefined {
+    return this.#entries.get(id)?.frame;
+  }
+
   markSent(id: number): void {
     const entry = this.#entries.get(id);
     if (entry) entry.sent = true;

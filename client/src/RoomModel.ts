@@ -1,4 +1,5 @@
 import type { HistoryComment, Popup, Product, RoomInfo, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
+import { CartModel, type CartView } from './CartModel.ts';
 
 /** A read-only view of what the client knows about its room. Collections are replaced, never mutated, on change. */
 export interface RoomSnapshot {
@@ -19,6 +20,10 @@ export interface RoomSnapshot {
   readonly products: readonly Product[];
   /** Users muted in this room (clients hide their comments). */
   readonly muted: ReadonlySet<string>;
+  /** Units available now, by sku: from `welcome`, then `stock` updates and `soldOut` events. */
+  readonly stock: Readonly<Record<string, number>>;
+  /** This user's cart in the room, as far as the client knows (see `CartModel`). */
+  readonly cart: CartView;
 }
 
 export type WelcomeKind = 'fresh' | 'resumed' | 'historyLost';
@@ -29,7 +34,11 @@ export type WelcomeKind = 'fresh' | 'resumed' | 'historyLost';
  * - a sequenced event with `seq <= lastSeq` is a duplicate and is ignored;
  * - a fresh or history-lost `welcome` replaces everything; a resumed one keeps comments, popup and
  *   products (the replayed events that follow bring them up to date) and takes the rest from the
- *   snapshot.
+ *   snapshot;
+ * - `stock` is state, not history: every `welcome` replaces it, and a replayed `soldOut` (seq at or
+ *   below that welcome's `seq`) is already counted in it, so it does not zero a product that came
+ *   back in stock since;
+ * - the cart survives every `welcome`: it belongs to the user, not to the room's history.
  */
 export class RoomModel implements RoomSnapshot {
   readonly maxComments: number;
@@ -43,10 +52,15 @@ export class RoomModel implements RoomSnapshot {
   comments: readonly HistoryComment[] = [];
   products: readonly Product[] = [];
   muted: ReadonlySet<string> = new Set();
+  stock: Readonly<Record<string, number>> = {};
+  readonly cart: CartModel;
+  /** The `seq` of the welcome `stock` came from: events up to it are already reflected in it. */
+  #stockSeq = 0;
 
   constructor(maxComments = 200) {
     if (!(maxComments >= 0)) throw new RangeError('maxComments must be non-negative');
     this.maxComments = Math.floor(maxComments);
+    this.cart = new CartModel((sku) => this.products.find((p) => p.sku === sku));
   }
 
   /** The resume point to send in `hello`, or undefined before the first `welcome`. */
@@ -62,6 +76,8 @@ export class RoomModel implements RoomSnapshot {
     this.viewers = welcome.viewers;
     this.muted = new Set(welcome.muted);
     this.epoch = welcome.epoch;
+    this.stock = { ...welcome.stock };
+    this.#stockSeq = welcome.seq;
     if (kind !== 'resumed') {
       this.lastSeq = welcome.seq;
       this.popup = welcome.popup;
@@ -90,6 +106,8 @@ export class RoomModel implements RoomSnapshot {
         this.products = index === -1 ? [...this.products, event.product] : this.products.map((p, i) => (i === index ? event.product : p));
         // A pinned card shows the product's current stock and price.
         if (this.popup && this.popup.product.sku === event.product.sku) this.popup = { ...this.popup, product: event.product };
+        // A new product starts with its initial stock (as on the server); later changes come as `stock` updates.
+        if (event.seq > this.#stockSeq && !Object.hasOwn(this.stock, event.product.sku)) this.#setStock(event.product.sku, event.product.stock);
         break;
       }
       case 'roomState':
@@ -102,13 +120,29 @@ export class RoomModel implements RoomSnapshot {
         this.muted = muted;
         break;
       }
+      case 'soldOut':
+        if (event.seq > this.#stockSeq) this.#setStock(event.sku, 0);
+        break;
     }
     return true;
   }
 
   applyUpdate(update: StateUpdate): void {
-    if (update.t === 'likes') this.likes = update.total;
-    else this.viewers = update.count;
+    switch (update.t) {
+      case 'likes':
+        this.likes = update.total;
+        break;
+      case 'viewers':
+        this.viewers = update.count;
+        break;
+      case 'stock':
+        this.#setStock(update.sku, update.available);
+        break;
+    }
+  }
+
+  #setStock(sku: string, available: number): void {
+    if (this.stock[sku] !== available) this.stock = { ...this.stock, [sku]: available };
   }
 
   #bound(comments: HistoryComment[]): HistoryComment[] {

@@ -8,6 +8,9 @@
  *   await client.comment('hi');               // { seq }, or rejects with a LivecartError
  *   client.like();                            // coalesced taps
  *   client.state.comments;                    // bounded, oldest first
+ *   const answer = await client.addToCart('mug-1');   // { status: 'reserved', granted, expiresAt, … } or sold_out, …
+ *   client.state.cart.lines; client.state.stock;      // kept current from answers and room updates
+ *   await client.checkout();                  // { status: 'ordered', order } (retries reuse one idempotency key)
  */
 export { connect, LivecartClient } from './LivecartClient.ts';
 export { isLivecartError, ListenerError, LivecartError, ProtocolViolation, type LivecartErrorInit, type LivecartErrorName } from './LivecartError.ts';
@@ -16,6 +19,20 @@ export { Backoff, backoffCeiling, defaultBackoff, fullJitterDelay, type BackoffO
 export { LikeBatcher, type LikeBatcherOptions } from './LikeBatcher.ts';
 export { PendingRequests } from './PendingRequests.ts';
 export { RoomModel, type RoomSnapshot, type WelcomeKind } from './RoomModel.ts';
+export { CartModel, type CartView, type LocalCartLine, type PriceLookup } from './CartModel.ts';
+export {
+  defaultRetry,
+  idempotentRetry,
+  isTemporaryError,
+  newIdempotencyKey,
+  resolveRetryOptions,
+  retryDelay,
+  retryTemporary,
+  type RandomSource,
+  type RetryHooks,
+  type RetryInfo,
+  type RetryOptions,
+} from './idempotentRetry.ts';
 export { resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './transport.ts';
 export type * from './types.ts';
 export {
@@ -23,8 +40,12 @@ export {
   ErrorCode,
   PROTOCOL_VERSION,
   shouldReconnect,
+  type Cart,
+  type CartAnswer,
+  type CartLine,
   type ErrorCodeName,
   type HistoryComment,
+  type Order,
   type Popup,
   type Product,
   type ProductInput,

@@ -1,8 +1,10 @@
 import type { BackoffOptions } from './backoff.ts';
+import type { CartView } from './CartModel.ts';
+import type { RetryOptions } from './idempotentRetry.ts';
 import type { LikeBatcherOptions } from './LikeBatcher.ts';
 import type { WebSocketConstructor } from './transport.ts';
 import type { LivecartError } from './LivecartError.ts';
-import type { Product, SequencedEvent, Welcome } from '../../protocol/src/messages.ts';
+import type { CartAnswer, DirectMessage, Product, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
 
 export interface ConnectOptions {
   /** WebSocket URL of the server, e.g. `ws://127.0.0.1:8080/ws`. */
@@ -21,6 +23,12 @@ export interface ConnectOptions {
   maxComments?: number;
   /** Like coalescing. Default: one notice per 100 ms window, at most 100 taps each. */
   likes?: LikeBatcherOptions;
+  /**
+   * Automatic retries of cart requests (`addToCart`, `setQuantity`, `removeFromCart`, `cart`,
+   * `checkout`) after temporary failures, reusing the action's idempotency key; `false` tries once.
+   * Default `{ maxAttempts: 5, baseMs: 200, maxMs: 5000, maxElapsedMs: 30000 }`.
+   */
+  retry?: Partial<RetryOptions> | false;
 }
 
 type EventOf<T extends SequencedEvent['t']> = Extract<SequencedEvent, { t: T }>;
@@ -30,6 +38,12 @@ export type PopupEvent = EventOf<'popup'>;
 export type ProductEvent = EventOf<'product'>;
 export type RoomStateEvent = EventOf<'roomState'>;
 export type UserMutedEvent = EventOf<'userMuted'>;
+/** A product's available stock reached 0 (announced once, at once). */
+export type SoldOutEvent = EventOf<'soldOut'>;
+/** A product's available stock (coalesced by the server, latest wins). */
+export type StockEvent = Omit<Extract<StateUpdate, { t: 'stock' }>, 't'>;
+/** One of this user's reservations ran out; its units went back to stock and its cart line is gone. */
+export type ReservationExpiredEvent = Omit<Extract<DirectMessage, { t: 'reservationExpired' }>, 't'>;
 
 export interface ReconnectingEvent {
   /** 1 for the first retry after a connection was lost, reset by every successful `welcome`. */
@@ -64,6 +78,14 @@ export interface LivecartEvents {
   likes: { total: number };
   /** The room's viewer count (coalesced by the server). */
   viewers: { count: number };
+  /** A product's available units changed (`state.stock` is already updated). */
+  stock: StockEvent;
+  /** A product sold out (`state.stock[sku]` is already 0). */
+  soldOut: SoldOutEvent;
+  /** One of this user's reservations expired (`state.cart` no longer holds it). */
+  reservationExpired: ReservationExpiredEvent;
+  /** `state.cart` changed: an answer to a cart request, an expiry, or a refresh after a reconnect. */
+  cartChanged: CartView;
   /**
    * Problems not tied to a request: `err` frames without a known id (`LivecartError`), frames that
    * cannot be decoded, a failed `hello` on reconnect, and errors thrown by other event listeners.
@@ -91,6 +113,25 @@ export interface KickResult {
   closed: number;
 }
 
+type AnswerOf<S extends CartAnswer['status']> = Extract<CartAnswer, { status: S }>;
+export type ReservedAnswer = AnswerOf<'reserved'>;
+export type ReleasedAnswer = AnswerOf<'released'>;
+export type SoldOutAnswer = AnswerOf<'sold_out'>;
+export type LimitReachedAnswer = AnswerOf<'limit_reached'>;
+export type NotOnSaleAnswer = AnswerOf<'not_on_sale'>;
+export type CartNotFoundAnswer = AnswerOf<'cart_not_found'>;
+export type CartContentsAnswer = AnswerOf<'cart'>;
+export type OrderedAnswer = AnswerOf<'ordered'>;
+export type ExpiredAnswer = AnswerOf<'expired'>;
+
+/** `reserved` (possibly fewer units than asked: see `granted`), or why nothing was reserved. */
+export type AddToCartAnswer = ReservedAnswer | SoldOutAnswer | LimitReachedAnswer | NotOnSaleAnswer;
+/** Raising a line reserves (`reserved` or a refusal), lowering it releases; `cart_not_found` when the line is gone (e.g. expired). */
+export type SetQuantityAnswer = ReservedAnswer | ReleasedAnswer | SoldOutAnswer | LimitReachedAnswer | NotOnSaleAnswer | CartNotFoundAnswer;
+export type RemoveFromCartAnswer = ReleasedAnswer | CartNotFoundAnswer;
+/** `ordered`, or nothing was ordered: `expired` (those lines went back to stock) or `cart_not_found` (empty cart). */
+export type CheckoutAnswer = OrderedAnswer | ExpiredAnswer | CartNotFoundAnswer;
+
 /** What each request's `ok` carries. */
 export interface RequestResults {
   ping: PingResult;
@@ -102,4 +143,9 @@ export interface RequestResults {
   mute: SeqResult;
   unmute: SeqResult;
   kick: KickResult;
+  addToCart: AddToCartAnswer;
+  setQuantity: SetQuantityAnswer;
+  removeFromCart: RemoveFromCartAnswer;
+  getCart: CartContentsAnswer;
+  checkout: CheckoutAnswer;
 }

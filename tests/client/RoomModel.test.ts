@@ -10,7 +10,7 @@ function welcome(over: Partial<Welcome> = {}): Welcome {
     you: { userId: 'u1', name: 'Ann', role: 'viewer' },
     seq: 10, epoch: 'e1', resumed: false, historyLost: false,
     comments: [{ seq: 9, userId: 'u2', name: 'Bob', text: 'hi', ts: 1 }],
-    popup: null, products: [product], likes: 3, viewers: 2, muted: [],
+    popup: null, products: [product], likes: 3, viewers: 2, muted: [], stock: { mug: 5 },
     ...over,
   };
 }
@@ -82,5 +82,44 @@ describe('RoomModel', () => {
     model.applyUpdate({ t: 'likes', total: 50 });
     model.applyUpdate({ t: 'viewers', count: 7 });
     expect(model).toMatchObject({ likes: 50, viewers: 7, lastSeq: 18 });
+  });
+
+  it('keeps stock from welcome, stock updates, soldOut and new products', () => {
+    const model = new RoomModel();
+    model.applyWelcome(welcome());
+    expect(model.stock).toEqual({ mug: 5 });
+    const before = model.stock;
+    model.applyUpdate({ t: 'stock', sku: 'mug', available: 2 });
+    expect(model.stock).toEqual({ mug: 2 });
+    expect(model.stock).not.toBe(before);
+    model.applyEvent({ t: 'soldOut', seq: 11, sku: 'mug' });
+    expect(model.stock).toEqual({ mug: 0 });
+    model.applyEvent({ t: 'product', seq: 12, product: { ...product, sku: 'cap', stock: 7 } });
+    expect(model.stock).toEqual({ mug: 0, cap: 7 });
+    // An edited product does not reset live stock.
+    model.applyEvent({ t: 'product', seq: 13, product: { ...product, stock: 50 } });
+    expect(model.stock.mug).toBe(0);
+  });
+
+  it('does not let a replayed soldOut zero stock that the resumed welcome already counted', () => {
+    const model = new RoomModel();
+    model.applyWelcome(welcome());
+    // Away from seq 10 to 20: mug sold out at 12, then came back (a stock update we missed).
+    expect(model.applyWelcome(welcome({ resumed: true, seq: 20, stock: { mug: 3 } }))).toBe('resumed');
+    expect(model.stock).toEqual({ mug: 3 });
+    expect(model.applyEvent({ t: 'soldOut', seq: 12, sku: 'mug' })).toBe(true);
+    expect(model.stock).toEqual({ mug: 3 });
+    // A live one after the welcome counts.
+    model.applyEvent({ t: 'soldOut', seq: 21, sku: 'mug' });
+    expect(model.stock).toEqual({ mug: 0 });
+  });
+
+  it('keeps the cart across welcomes and prices it from the catalog', () => {
+    const model = new RoomModel();
+    model.applyWelcome(welcome());
+    model.cart.applyAnswer({ t: 'addToCart', id: 2, key: 'k', sku: 'mug', quantity: 2 }, { status: 'reserved', sku: 'mug', quantity: 2, granted: 2, expiresAt: 5, available: 3 });
+    expect(model.cart).toMatchObject({ totalCents: 2400, currency: 'USD' });
+    model.applyWelcome(welcome({ historyLost: true, seq: 40, epoch: 'e2' }));
+    expect(model.cart.lines).toHaveLength(1);
   });
 });

@@ -372,6 +372,32 @@ describe('LivecartClient through outages', () => {
     }
   });
 
+  it('keeps trying when the hello is refused for a temporary reason (room full: 4004)', async () => {
+    const full = await startServer({ ...serverConfig, maxMembersPerRoom: 1 });
+    try {
+      full.rooms.createRoom({ userId: 's', name: 's', role: 'streamer' }, { title: 'Full', id: 'full' });
+      const first = connect({ url: full.wsUrl, token: await full.mintToken({ userId: 'ann', name: 'ann', role: 'viewer' }), room: 'full' });
+      clients.push(first);
+      await first.ready;
+      const second = connect({
+        url: full.wsUrl,
+        token: await full.mintToken({ userId: 'bob', name: 'bob', role: 'viewer' }),
+        room: 'full',
+        reconnect: { baseMs: 20, maxMs: 40 },
+      });
+      clients.push(second);
+      const reconnecting: ReconnectingEvent[] = [];
+      second.on('reconnecting', (r) => reconnecting.push(r));
+      await until(() => reconnecting.length >= 2, 'refused joins');
+      expect(reconnecting.every((r) => r.code === 4004)).toBe(true);
+      expect(second.closed).toBe(false);
+      first.close(); // a seat frees up
+      await expect(second.ready).resolves.toMatchObject({ t: 'welcome', you: { userId: 'bob' } });
+    } finally {
+      await full.close();
+    }
+  });
+
   it('starts reconnecting when the server shuts down (4000)', async () => {
     const doomed = await startServer(serverConfig);
     doomed.rooms.createRoom({ userId: 's', name: 's', role: 'streamer' }, { title: 'Doomed', id: 'doomed' });
