@@ -33,6 +33,7 @@ export const ErrorCode = {
   LIMIT_EXCEEDED: 1014,
   ROOM_EXISTS: 1015,
   KICKED: 1016,
+  ROOM_FULL: 1017,
   INTERNAL: 1500,
   UNAVAILABLE: 1501,
 } as const;
@@ -54,9 +55,10 @@ export const errorCodeInfo: Readonly<Record<ErrorCodeName, ErrorCodeInfo>> = {
   PRODUCT_NOT_FOUND: { code: ErrorCode.PRODUCT_NOT_FOUND, temporary: false, meaning: 'No product with that sku in this room\'s catalog.' },
   PRODUCT_EXISTS: { code: ErrorCode.PRODUCT_EXISTS, temporary: false, meaning: 'The room\'s catalog already has a product with that sku.' },
   COMMENT_NOT_FOUND: { code: ErrorCode.COMMENT_NOT_FOUND, temporary: false, meaning: 'No comment with that sequence number in the room\'s recent history.' },
-  LIMIT_EXCEEDED: { code: ErrorCode.LIMIT_EXCEEDED, temporary: false, meaning: 'A configured capacity is full (rooms on the node, products in a room, viewers in a room).' },
+  LIMIT_EXCEEDED: { code: ErrorCode.LIMIT_EXCEEDED, temporary: false, meaning: 'A configured capacity is full (rooms, products in a room, muted or banned users in a room).' },
   ROOM_EXISTS: { code: ErrorCode.ROOM_EXISTS, temporary: false, meaning: 'A room with that id already exists.' },
   KICKED: { code: ErrorCode.KICKED, temporary: false, meaning: 'This user was kicked from the room and may not rejoin before the ban ends.' },
+  ROOM_FULL: { code: ErrorCode.ROOM_FULL, temporary: true, meaning: 'The room has as many sockets as this node takes; try again later (or another node).' },
   INTERNAL: { code: ErrorCode.INTERNAL, temporary: true, meaning: 'The server failed unexpectedly; details are in its log, never on the wire.' },
   UNAVAILABLE: { code: ErrorCode.UNAVAILABLE, temporary: true, meaning: 'A dependency (the store) is temporarily unreachable; retry after `retryAfterMs`.' },
 };

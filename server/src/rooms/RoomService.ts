@@ -161,7 +161,7 @@ export class RoomService implements CommerceRooms {
     while (this.#hosted.get(hello.room) !== room) room = await this.#host(hello.room);
     const { principal } = member;
     if (room.isBanned(principal.userId, this.#now())) throw new ProtocolError('KICKED', 'you were removed from this room');
-    if (room.memberCount >= this.#config.maxMembersPerRoom) throw new ProtocolError('LIMIT_EXCEEDED', 'this room is full on this node');
+    if (room.memberCount >= this.#config.maxMembersPerRoom) throw new ProtocolError('ROOM_FULL', 'this room is full on this node', 1000);
 
     let missed: Uint8Array[] | undefined;
     if (hello.resume !== undefined && hello.resume.epoch === room.epoch) missed = room.ring.since(hello.resume.seq, room.latestSeq);
