@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+import type { CartAnswer } from '../../protocol/src/index.ts';
+import { type AdmissionOptions, AdmissionController, PRIORITY } from '../../server/src/admission/AdmissionController.ts';
+import { VegasLimit } from '../../server/src/admission/VegasLimit.ts';
+import { ProtocolError } from '../../server/src/errors.ts';
+import { MemoryStore } from '../../server/src/store/MemoryStore.ts';
+import type { ReserveRequest } from '../../server/src/store/Store.ts';
+
+/** A real MemoryStore whose calls wait at a gate the test opens: the test decides when the store answers. */
+class GatedStore extends MemoryStore {
+  calls: number[] = [];
+  /** What reached the store, in order: the users of each batch. */
+  log: string[] = [];
+  #waiting: Array<() => void> = [];
+  closed = true;
+
+  constructor() {
+    super({ idempotencyTtlMs: 60_000, maxIdempotencyKeys: 100_000, maxOrders: 100_000 });
+  }
+
+  override async reserveBatch(requests: readonly ReserveRequest[]) {
+    this.calls.push(requests.length);
+    this.log.push(requests.map((r) => r.userId).join(','));
+    if (this.closed) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    return super.reserveBatch(requests);
+  }
+
+  /** Lets every waiting call through (and the ones after, until closed again). */
+  async open(): Promise<void> {
+    this.closed = false;
+    while (this.#waiting.length > 0) this.#waiting.shift()!();
+    await flush();
+  }
+}
+
+const flush = async () => {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+  await new Promise((r) => setImmediate(r));
+};
+
+const options = (o: Partial<AdmissionOptions> = {}): AdmissionOptions => ({
+  queueLimit: 100, productQueueLimit: 100, maxWaitMs: 1000, batchMax: 64, initialLimit: 1, minLimit: 1, maxLimit: 32,
+  progressIntervalMs: 60_000, retryJitterMs: 500, soldOutCacheMs: 1000, ...o,
+});
+
+function setup(o: Partial<AdmissionOptions> = {}) {
+  let now = 1_000_000;
+  const store = new GatedStore();
+  const controller = new AdmissionController({ store, options: options(o), now: () => now, random: () => 0.5 });
+  const clock = { advance: (ms: number) => (now += ms), get now() { return now; } };
+  let n = 0;
+  const add = (userId: string, sku = 'hot', quantity = 1, roomId = 'r1', progress?: (p: number, eta: number) => void) =>
+    controller.reserve({ roomId, userId, sku, quantity, key: `k${n++}`, now: clock.now, ttlMs: 60_000 }, progress);
+  return { store, controller, clock, add };
+}
+
+const settle = <T>(promise: Promise<T>) => promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+
+describe('AdmissionController', () => {
+  it('bounds the queue and rejects beyond it at once with a drain-based, jittered retry-after', async () => {
+    const { store, controller, add } = setup({ queueLimit: 3 });
+    await store.addProduct('r1', { sku: 'hot', stock: 100, priceCents: 1, currency: 'USD' });
+    const first = settle(add('u0')); // in flight (limit 1)
+    const queued = [1, 2, 3].map((i) => settle(add(`u${i}`)));
+    const rejected = await settle(add('u4'));
+    expect(rejected.ok).toBe(false);
+    const error = (rejected as { error: ProtocolError }).error;
+    expect(error.code).toBe('OVERLOADED');
+    expect(error.retryAfterMs).toBeGreaterThanOrEqual(250); // jitter 0.5 × 500 on top of the drain estimate
+    expect(controller.roomStats('r1')).toMatchObject({ queued: 3, rejected: 1 });
+    await store.open();
+    for (const r of [await first, ...(await Promise.all(queued))]) expect(r.ok && (r.value as CartAnswer).status).toBe('reserved');
+  });
+
+  it('answers a request that waited past its deadline with OVERLOADED instead of serving it late', async () => {
+    const { store, controller, add, clock } = setup({ maxWaitMs: 100 });
+    await store.addProduct('r1', { sku: 'hot', stock: 100, priceCents: 1, currency: 'USD' });
+    const first = settle(add('u0'));
+    const late = settle(add('u1'));
+    clock.advance(150);
+    await store.open();
+    expect((await first).ok).toBe(true);
+    const result = await late;
+    expect(result.ok).toBe(false);
+    expect((result as { error: ProtocolError }).error.code).toBe('OVERLOADED');
+    expect(controller.roomStats('r1').expired).toBe(1);
+    expect(await store.stock('r1', 'hot')).toEqual({ available: 99, reserved: 1, sold: 0 });
+  });
+
+  it('sends the adds of a room to the store in batches', async () => {
+    const { store, add } = setup({ batchMax: 20 });
+    await store.addProduct('r1', { sku: 'hot', stock: 1000, priceCents: 1, currency: 'USD' });
+    const all = Array.from({ length: 50 }, (_, i) => add(`u${i}`));
+    await store.open();
+    const answers = await Promise.all(all);
+    expect(answers.every((a) => a.status === 'reserved')).toBe(true);
+    expect(store.calls).toEqual([1, 20, 20, 9]);
+  });
+
+  it('lets a repeated tap join the pending one: one reservation, the same answer', async () => {
+    const { store, controller, add } = setup();
+    await store.addProduct('r1', { sku: 'hot', stock: 100, priceCents: 1, currency: 'USD', perCustomerLimit: 1 });
+    await store.addProduct('r1', { sku: 'other', stock: 100, priceCents: 1, currency: 'USD' });
+    const blocker = add('someone', 'other');
+    const taps = [add('u1'), add('u1'), add('u1')];
+    await store.open();
+    await blocker;
+    const answers = await Promise.all(taps);
+    expect(answers[0]).toMatchObject({ status: 'reserved', quantity: 1 });
+    expect(answers[1]).toBe(answers[0]);
+    expect(answers[2]).toBe(answers[0]);
+    expect(controller.roomStats('r1').deduplicated).toBe(2);
+    expect(await store.stock('r1', 'hot')).toEqual({ available: 99, reserved: 1, sold: 0 });
+    // and the per-customer limit still holds for a later request
+    expect(await add('u1')).toMatchObject({ status: 'limit_reached' });
+  });
+
+  it('serves checkout and cart changes before new adds, and reads last; a full queue sheds reads for a checkout', async () => {
+    const { store, controller, add } = setup({ queueLimit: 4 });
+    await store.addProduct('r1', { sku: 'hot', stock: 100, priceCents: 1, currency: 'USD' });
+    const task = (name: string, priority: 0 | 1 | 2) => controller.run('r1', priority, async () => { store.log.push(name); return name; });
+    const blocker = add('u0');
+    const a1 = add('u1');
+    const read = settle(task('read', PRIORITY.read));
+    const a2 = add('u2');
+    const read2 = settle(task('read2', PRIORITY.read));
+    const checkout = task('checkout', PRIORITY.change); // queue is full (4): sheds the newest read
+    const shed = await read2;
+    expect(shed.ok).toBe(false);
+    expect((shed as { error: ProtocolError }).error.code).toBe('OVERLOADED');
+    await store.open();
+    await Promise.all([blocker, a1, a2, checkout, read]);
+    expect(store.log).toEqual(['u0', 'checkout', 'u1,u2', 'read']);
+  });
+
+  it('answers adds for a sold-out product locally, including the ones already queued', async () => {
+    const { store, controller, add } = setup({ batchMax: 1, maxLimit: 1 });
+    await store.addProduct('r1', { sku: 'hot', stock: 2, priceCents: 1, currency: 'USD' });
+    const answers = Array.from({ length: 6 }, (_, i) => add(`u${i}`, 'hot', 1));
+    await store.open();
+    const statuses = (await Promise.all(answers)).map((a) => a.status);
+    expect(statuses).toEqual(['reserved', 'reserved', 'sold_out', 'sold_out', 'sold_out', 'sold_out']);
+    expect(store.calls.length).toBe(2); // the store saw only the two that got stock
+    expect(await add('late')).toEqual({ status: 'sold_out', sku: 'hot' });
+    expect(controller.roomStats('r1').soldOutFast).toBe(5);
+    await store.setAvailable('r1', 'hot', 1); // restocked (or a reservation expired)
+    expect(await add('still cached')).toEqual({ status: 'sold_out', sku: 'hot' });
+    controller.stockChanged('r1', 'hot', 1); // the room's stock news clears the local answer
+    expect(await add('again')).toMatchObject({ status: 'reserved' });
+  });
+
+  it('takes rooms in turn: a small room is not stuck behind a hot room\'s queue', async () => {
+    const { store, add } = setup({ batchMax: 1 });
+    await store.addProduct('hot-room', { sku: 'hot', stock: 1000, priceCents: 1, currency: 'USD' });
+    await store.addProduct('small', { sku: 'hot', stock: 10, priceCents: 1, currency: 'USD' });
+    const done: string[] = [];
+    const hot = Array.from({ length: 30 }, (_, i) => add(`h${i}`, 'hot', 1, 'hot-room').then(() => done.push('hot')));
+    const small = add('s1', 'hot', 1, 'small').then(() => done.push('small'));
+    await store.open();
+    await Promise.all([...hot, small]);
+    expect(done.indexOf('small')).toBeLessThanOrEqual(2);
+  });
+
+  it('tells waiting clients their position and an estimate, updated as the queue drains', async () => {
+    const { store, controller, add } = setup();
+    await store.addProduct('r1', { sku: 'a', stock: 100, priceCents: 1, currency: 'USD' });
+    await store.addProduct('r1', { sku: 'b', stock: 100, priceCents: 1, currency: 'USD' });
+    const seen: Array<[number, number]> = [];
+    const blocker = add('u0', 'a');
+    const waiting = [add('u1', 'a'), add('u2', 'a'), add('u3', 'b', 1, 'r1', (p, eta) => seen.push([p, eta]))];
+    expect(seen).toEqual([[3, 3000]]); // third in line, no drain measured yet (1/s floor)
+    controller.tellPositions();
+    expect(seen).toHaveLength(1); // unchanged position: no new frame
+    await store.open();
+    await Promise.all([blocker, ...waiting]);
+  });
+});
+
+describe('VegasLimit', () => {
+  it('grows while latency stays at its floor and the limit is used, shrinks when latency rises', () => {
+    const limit = new VegasLimit({ initial: 4, min: 1, max: 50, alpha: 3, beta: 6, minRttWindowMs: 60_000 });
+    for (let i = 0; i < 20; i++) limit.sample(2, limit.limit, i);
+    expect(limit.limit).toBe(24);
+    limit.sample(2, 1, 30); // an idle store says nothing about more load
+    expect(limit.limit).toBe(24);
+    for (let i = 0; i < 10; i++) limit.sample(20, limit.limit, 40 + i); // queueing: rtt 10× the floor
+    expect(limit.limit).toBe(14);
+    // it settles where the estimated queue sits between alpha and beta: 0.9 × limit in [3, 6]
+    for (let i = 0; i < 100; i++) limit.sample(20, limit.limit, 100 + i);
+    expect(limit.limit).toBeGreaterThanOrEqual(4);
+    expect(limit.limit).toBeLessThanOrEqual(6);
+    // Much slower still: Vegas holds about beta requests in the store, it does not grow.
+    for (let i = 0; i < 100; i++) limit.sample(200, limit.limit, 300 + i);
+    expect(limit.limit).toBeLessThanOrEqual(6);
+  });
+
+  it('adapts inside the controller: a fast store raises the limit, a slow one lowers it', async () => {
+    let now = 0;
+    let latency = 1;
+    const store = new MemoryStore({ idempotencyTtlMs: 60_000, maxIdempotencyKeys: 100_000, maxOrders: 100_000 });
+    const slow = Object.assign(Object.create(store) as MemoryStore, {
+      reserveBatch: async (requests: readonly ReserveRequest[]) => {
+        now += latency;
+        return store.reserveBatch(requests);
+      },
+    });
+    const controller = new AdmissionController({ store: slow, options: options({ initialLimit: 4, batchMax: 1, queueLimit: 10_000, productQueueLimit: 10_000, maxWaitMs: 1e9 }), now: () => now });
+    await store.addProduct('r1', { sku: 'hot', stock: 1e9, priceCents: 1, currency: 'USD' });
+    await Promise.all(Array.from({ length: 400 }, (_, i) => controller.reserve({ roomId: 'r1', userId: `u${i}`, sku: 'hot', quantity: 1, key: `k${i}`, now, ttlMs: 1000 })));
+    const raised = controller.limit;
+    expect(raised).toBeGreaterThan(4);
+    latency = 50;
+    await Promise.all(Array.from({ length: 400 }, (_, i) => controller.reserve({ roomId: 'r1', userId: `v${i}`, sku: 'hot', quantity: 1, key: `j${i}`, now, ttlMs: 1000 })));
+    expect(controller.limit).toBeLessThan(raised);
+    controller.close();
+  });
+});
