@@ -34,6 +34,7 @@ export const ErrorCode = {
   ROOM_EXISTS: 1015,
   KICKED: 1016,
   ROOM_FULL: 1017,
+  OVERLOADED: 1018,
   INTERNAL: 1500,
   UNAVAILABLE: 1501,
 } as const;
@@ -59,6 +60,7 @@ export const errorCodeInfo: Readonly<Record<ErrorCodeName, ErrorCodeInfo>> = {
   ROOM_EXISTS: { code: ErrorCode.ROOM_EXISTS, temporary: false, meaning: 'A room with that id already exists.' },
   KICKED: { code: ErrorCode.KICKED, temporary: false, meaning: 'This user was kicked from the room and may not rejoin before the ban ends.' },
   ROOM_FULL: { code: ErrorCode.ROOM_FULL, temporary: true, meaning: 'The room has as many sockets as this node takes; try again later (or another node).' },
+  OVERLOADED: { code: ErrorCode.OVERLOADED, temporary: true, meaning: 'The room\'s admission queue is full, or the request waited past its deadline; retry after `retryAfterMs` (spread by jitter).' },
   INTERNAL: { code: ErrorCode.INTERNAL, temporary: true, meaning: 'The server failed unexpectedly; details are in its log, never on the wire.' },
   UNAVAILABLE: { code: ErrorCode.UNAVAILABLE, temporary: true, meaning: 'A dependency (the store) is temporarily unreachable; retry after `retryAfterMs`.' },
 };
@@ -85,7 +87,7 @@ export const closeCodeInfo: Readonly<Record<CloseCodeName, { readonly code: numb
   SLOW_CONSUMER: { code: CloseCode.SLOW_CONSUMER, meaning: 'The client fell behind past the hard per-socket buffer cap; reconnect and resume from the last sequence number.' },
   HELLO_TIMEOUT: { code: CloseCode.HELLO_TIMEOUT, meaning: 'No `hello` arrived within the handshake timeout.' },
   FLOODING: { code: CloseCode.FLOODING, meaning: 'The socket sent more frames per second than allowed; reconnect after backing off.' },
-  TRY_AGAIN_LATER: { code: CloseCode.TRY_AGAIN_LATER, meaning: 'The `hello` was refused for a temporary reason (room full on this node, store unavailable); reconnect after backing off.' },
+  TRY_AGAIN_LATER: { code: CloseCode.TRY_AGAIN_LATER, meaning: 'Refused for a temporary reason (room full on this node, store unavailable, node above its memory or event-loop watermark); reconnect after backing off.' },
   PROTOCOL_ERROR: { code: CloseCode.PROTOCOL_ERROR, meaning: 'A frame was not valid MessagePack, not binary, or not a map: the client is broken.' },
   UNAUTHORIZED: { code: CloseCode.UNAUTHORIZED, meaning: 'The `hello` token was rejected; get a new token before connecting again.' },
   UNSUPPORTED_VERSION: { code: CloseCode.UNSUPPORTED_VERSION, meaning: 'The client\'s protocol version is not supported; upgrade the client.' },

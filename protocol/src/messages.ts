@@ -149,6 +149,8 @@ export const clientMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('comment'), id: requestId, text: z.string().min(1).max(WireLimits.textLength) }),
   /** A notice: `n` taps coalesced by the client (default 1). No reply. */
   z.object({ t: z.literal('like'), n: z.number().int().min(1).max(WireLimits.likesPerNotice).optional() }),
+  /** A notice, about once a second: the last `seq` the client has processed. Measures real lag, which kernel socket buffers hide. */
+  z.object({ t: z.literal('ack'), seq: z.number().int().nonnegative() }),
   z.object({ t: z.literal('addProduct'), id: requestId, product: productInputSchema }),
   z.object({ t: z.literal('pin'), id: requestId, sku: skuSchema, endsAt: timestampMs.optional() }),
   z.object({ t: z.literal('unpin'), id: requestId }),
@@ -201,6 +203,8 @@ export const welcomeSchema = z.object({
   muted: z.array(userIdSchema),
   /** Units available now, by sku. */
   stock: z.record(z.string(), z.number().int().nonnegative()),
+  /** The room's degrade level at joining (see `degrade`). */
+  degradeLevel: z.number().int().min(0).max(3),
 });
 export type Welcome = z.infer<typeof welcomeSchema>;
 
@@ -245,6 +249,12 @@ export const stateUpdateSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('viewers'), count: z.number().int().nonnegative() }),
   /** Units available for a product; coalesced to at most one per `stockIntervalMs` per product. */
   z.object({ t: z.literal('stock'), sku: skuSchema, available: z.number().int().nonnegative() }),
+  /**
+   * The room's degrade level: 0 normal, 1 chatter sampled, 2 chatter off for viewers, 3 commerce
+   * only. Above 0 the UI shows a "busy" state. Commerce events and a client's own answers are
+   * never dropped at any level.
+   */
+  z.object({ t: z.literal('degrade'), level: z.number().int().min(0).max(3), reason: z.string() }),
 ]);
 export type StateUpdate = z.infer<typeof stateUpdateSchema>;
 
@@ -252,6 +262,11 @@ export type StateUpdate = z.infer<typeof stateUpdateSchema>;
 export const directMessageSchema = z.discriminatedUnion('t', [
   /** A reservation ran out; its units went back to stock. */
   z.object({ t: z.literal('reservationExpired'), sku: skuSchema, quantity: z.number().int().positive() }),
+  /**
+   * Interim news about a pending request `id`: it waits in the room's admission queue at
+   * `position` (1 = next) and should be answered in about `etaMs`. The final `ok`/`err` follows.
+   */
+  z.object({ t: z.literal('queued'), id: z.number().int().nonnegative(), position: z.number().int().positive(), etaMs: z.number().int().nonnegative() }),
 ]);
 export type DirectMessage = z.infer<typeof directMessageSchema>;
 
@@ -281,4 +296,5 @@ export const laneOf: Readonly<Record<SequencedEvent['t'] | StateUpdate['t'], Lan
   roomState: 'commerce',
   soldOut: 'commerce',
   stock: 'commerce',
+  degrade: 'commerce',
 };

@@ -38,7 +38,7 @@ const httpStatus: Readonly<Record<ErrorCodeName, number>> = {
   PRODUCT_EXISTS: 409, ROOM_EXISTS: 409, ROOM_ENDED: 409, LIMIT_EXCEEDED: 409,
   RATE_LIMITED: 429,
   INTERNAL: 500,
-  UNAVAILABLE: 503, ROOM_FULL: 503,
+  UNAVAILABLE: 503, ROOM_FULL: 503, OVERLOADED: 503,
 };
 
 export function httpStatusOf(code: ErrorCodeName): number {

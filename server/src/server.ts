@@ -1,3 +1,4 @@
+import { AdmissionController } from './admission/AdmissionController.ts';
 import type { Principal } from './auth/TokenService.ts';
 import { TokenService } from './auth/TokenService.ts';
 import type { Broker } from './broker/Broker.ts';
@@ -7,6 +8,7 @@ import { CommerceService } from './commerce/CommerceService.ts';
 import { type Config, type ConfigInput, makeConfig } from './config.ts';
 import { Fanout } from './fanout/Fanout.ts';
 import { createLogger, type Logger } from './log.ts';
+import { ProcessGuard } from './ops/ProcessGuard.ts';
 import { routeRequests } from './requests.ts';
 import type { RoomDirectory } from './rooms/RoomDirectory.ts';
 import { RoomService } from './rooms/RoomService.ts';
@@ -31,6 +33,9 @@ export interface RunningServer {
   readonly commerce: CommerceService;
   readonly store: Store;
   readonly gateway: WsGateway;
+  readonly fanout: Fanout;
+  readonly guard: ProcessGuard;
+  readonly admission: AdmissionController | undefined;
   readonly log: Logger;
   mintToken(claims: { userId: string; name: string; role: Principal['role'] }): Promise<string>;
   /** Stop accepting, close every socket with 4000 (server restarting), release the port. */
@@ -67,10 +72,28 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
   const { store, directory, broker } = await createBackends(config);
   const app = createApp();
-  const fanout = new Fanout({ publish: (topic, frame) => app.publish(topic, frame, true) });
-  const rooms = new RoomService({ config, broker, directory, store, fanout, log: logger.child({ part: 'rooms' }) });
-  const commerce = new CommerceService({ store, rooms, options: config, log: logger.child({ part: 'commerce' }) });
-  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, commerce), log: logger.child({ part: 'ws' }) });
+  const guard = new ProcessGuard({ protectRssMb: config.protectRssMb, protectEventLoopMs: config.protectEventLoopMs, windowMs: 500 });
+  const fanout = new Fanout({ publish: (topic, frame) => app.publish(topic, frame, true) }, config.sampledCommentsPerSecond);
+  const rooms = new RoomService({ config, broker, directory, store, fanout, eventLoopDelayMs: () => guard.eventLoopDelayMs, log: logger.child({ part: 'rooms' }) });
+  const admission = config.admission
+    ? new AdmissionController({
+        store,
+        options: {
+          queueLimit: config.admissionQueueLimit, productQueueLimit: config.admissionProductQueueLimit, maxWaitMs: config.admissionMaxWaitMs,
+          batchMax: config.admissionBatchMax, initialLimit: config.admissionInitialLimit, minLimit: config.admissionMinLimit, maxLimit: config.admissionMaxLimit,
+          progressIntervalMs: config.admissionProgressMs, retryJitterMs: config.admissionRetryJitterMs, soldOutCacheMs: config.admissionSoldOutCacheMs,
+        },
+      })
+    : undefined;
+  const commerce = new CommerceService({ store, rooms, options: config, admission, log: logger.child({ part: 'commerce' }) });
+  rooms.onStockNews((roomId, sku, available) => commerce.stockNews(roomId, sku, available));
+  if (admission !== undefined) {
+    rooms.commerceSignals = (roomId) => {
+      const stats = admission.roomStats(roomId);
+      return { queueFill: stats.queueLimit === 0 ? 0 : stats.queued / stats.queueLimit, storeLatencyMs: stats.storeLatencyMs.p99 };
+    };
+  }
+  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, commerce), guard, log: logger.child({ part: 'ws' }) });
   new HttpApi(app, { config, tokens, rooms, commerce, log: logger.child({ part: 'http' }) });
   const listener = await listen(app, config.host, config.port);
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
@@ -85,6 +108,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     commerce,
     store,
     gateway,
+    fanout,
+    guard,
+    admission,
     log: logger,
     mintToken: ({ userId, name, role }) => tokens.mint({ userId, name, role }),
     close: async () => {
@@ -94,6 +120,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
       gateway.shutdown();
       commerce.close();
       rooms.close();
+      guard.close();
       await broker.close();
       await directory.close();
       await store.close();

@@ -17,7 +17,7 @@ export async function startNodes(count: number, redisUrl: string, prefix: string
 async function startNode(redisUrl: string, prefix: string, extraArgs: string[]): Promise<Node> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'server/src/main.ts', 'serve', '--port', '0', '--redis', redisUrl, '--redis-prefix', prefix, '--token-secret', TEST_SECRET, '--log-level', 'info', ...extraArgs],
+    ['--import', 'tsx', 'server/src/main.ts', 'serve', '--port', '0', '--redis', redisUrl, '--redis-prefix', prefix, '--token-secret', TEST_SECRET, '--log-level', 'info', '--degrade-event-loop-ms', '600000', '--degrade-lag-ms', '600000', ...extraArgs],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let output = '';

@@ -3,9 +3,17 @@ import { type RunningServer, startServer } from '../../server/src/server.ts';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789';
 
+/**
+ * Automatic degradation reacts to machine load (event-loop delay, lag), which on a shared CI box is
+ * noise: tests that are not about degradation switch it off; the degradation tests set their own.
+ */
+export const NO_AUTO_DEGRADE: ConfigInput = {
+  degradeEventLoopMs: 600_000, degradeLagMs: 600_000, degradeBackloggedShare: 1, degradeQueueFill: 1, degradeStoreLatencyMs: 600_000,
+};
+
 /** A real server on a free port, quiet logs. */
 export function startTestServer(overrides: ConfigInput = {}): Promise<RunningServer> {
-  return startServer({ port: 0, host: '127.0.0.1', tokenSecret: TEST_SECRET, logLevel: 'silent', ...overrides });
+  return startServer({ port: 0, host: '127.0.0.1', tokenSecret: TEST_SECRET, logLevel: 'silent', ...NO_AUTO_DEGRADE, ...overrides });
 }
 
 export async function http(server: RunningServer, method: string, path: string, token?: string, body?: unknown) {

@@ -1,4 +1,5 @@
 import type { Cart, CartAnswer, CartRequest, Order } from '../../../protocol/src/index.ts';
+import { type AdmissionController, PRIORITY, type Priority, type Progress } from '../admission/AdmissionController.ts';
 import type { Principal } from '../auth/TokenService.ts';
 import { ProtocolError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -32,11 +33,14 @@ export class CommerceService {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #announcer: StockAnnouncer;
+  readonly #admission: AdmissionController | undefined;
   readonly #sweepTimer: NodeJS.Timeout;
   #sweeping = false;
 
-  constructor(deps: { store: Store; rooms: CommerceRooms; options: CommerceOptions; log: Logger; now?: () => number }) {
+  /** Without `admission`, every request goes straight to the store (the naive mode, for comparison). */
+  constructor(deps: { store: Store; rooms: CommerceRooms; options: CommerceOptions; log: Logger; admission?: AdmissionController; now?: () => number }) {
     this.#store = deps.store;
+    this.#admission = deps.admission;
     this.#rooms = deps.rooms;
     this.#options = deps.options;
     this.#log = deps.log;
@@ -48,41 +52,54 @@ export class CommerceService {
   close(): void {
     clearInterval(this.#sweepTimer);
     this.#announcer.close();
+    this.#admission?.close();
   }
 
-  /** A cart request from a socket; the answer is the `ok` result. */
-  async handle(principal: Principal, roomId: string, request: CartRequest): Promise<CartAnswer> {
+  get admission(): AdmissionController | undefined {
+    return this.#admission;
+  }
+
+  /** Stock news from the room (possibly from another node): keeps the local sold-out answers honest. */
+  stockNews(roomId: string, sku: string, available: number): void {
+    this.#admission?.stockChanged(roomId, sku, available);
+  }
+
+  /** A cart request from a socket; the answer is the `ok` result. `progress` hears about queueing. */
+  async handle(principal: Principal, roomId: string, request: CartRequest, progress?: Progress): Promise<CartAnswer> {
     switch (request.t) {
-      case 'addToCart': return this.addToCart(principal, roomId, request.sku, request.quantity, request.key);
-      case 'setQuantity': return this.setQuantity(principal, roomId, request.sku, request.quantity, request.key);
-      case 'removeFromCart': return this.removeFromCart(principal, roomId, request.sku, request.key);
-      case 'getCart': return { status: 'cart', cart: await this.cart(principal, roomId) };
-      case 'checkout': return this.checkout(principal, roomId, request.key);
+      case 'addToCart': return this.addToCart(principal, roomId, request.sku, request.quantity, request.key, progress);
+      case 'setQuantity': return this.setQuantity(principal, roomId, request.sku, request.quantity, request.key, progress);
+      case 'removeFromCart': return this.removeFromCart(principal, roomId, request.sku, request.key, progress);
+      case 'getCart': return { status: 'cart', cart: await this.cart(principal, roomId, progress) };
+      case 'checkout': return this.checkout(principal, roomId, request.key, progress);
     }
   }
 
-  async addToCart(principal: Principal, roomId: string, sku: string, quantity: number, key: string): Promise<CartAnswer> {
+  async addToCart(principal: Principal, roomId: string, sku: string, quantity: number, key: string, progress?: Progress): Promise<CartAnswer> {
     await this.#rooms.assertRoom(roomId, true);
-    return this.#announce(roomId, await this.#store.reserve(this.#request(principal, roomId, sku, quantity, key)));
+    const request = this.#request(principal, roomId, sku, quantity, key);
+    const answer = this.#admission === undefined ? await this.#store.reserve(request) : await this.#admission.reserve(request, progress);
+    return this.#announce(roomId, answer);
   }
 
-  async setQuantity(principal: Principal, roomId: string, sku: string, quantity: number, key: string): Promise<CartAnswer> {
+  async setQuantity(principal: Principal, roomId: string, sku: string, quantity: number, key: string, progress?: Progress): Promise<CartAnswer> {
     await this.#rooms.assertRoom(roomId, quantity > 0);
-    return this.#announce(roomId, await this.#store.setQuantity(this.#request(principal, roomId, sku, quantity, key)));
+    const request = this.#request(principal, roomId, sku, quantity, key);
+    return this.#announce(roomId, await this.#gate(roomId, PRIORITY.change, () => this.#store.setQuantity(request), progress));
   }
 
-  removeFromCart(principal: Principal, roomId: string, sku: string, key: string): Promise<CartAnswer> {
-    return this.setQuantity(principal, roomId, sku, 0, key);
+  removeFromCart(principal: Principal, roomId: string, sku: string, key: string, progress?: Progress): Promise<CartAnswer> {
+    return this.setQuantity(principal, roomId, sku, 0, key, progress);
   }
 
-  async cart(principal: Principal, roomId: string): Promise<Cart> {
+  async cart(principal: Principal, roomId: string, progress?: Progress): Promise<Cart> {
     await this.#rooms.assertRoom(roomId, false);
-    return this.#store.cart(roomId, principal.userId, this.#now());
+    return this.#gate(roomId, PRIORITY.read, () => this.#store.cart(roomId, principal.userId, this.#now()), progress);
   }
 
-  async checkout(principal: Principal, roomId: string, key: string): Promise<CartAnswer> {
+  async checkout(principal: Principal, roomId: string, key: string, progress?: Progress): Promise<CartAnswer> {
     await this.#rooms.assertRoom(roomId, false);
-    const answer = await this.#store.checkout(roomId, principal.userId, key, this.#now());
+    const answer = await this.#gate(roomId, PRIORITY.change, () => this.#store.checkout(roomId, principal.userId, key, this.#now()), progress);
     if (answer.status === 'ordered') this.#log.info({ roomId, orderId: answer.order.id, userId: principal.userId, totalCents: answer.order.totalCents }, 'order placed');
     if (answer.status === 'expired') {
       for (const sku of answer.skus) {
@@ -122,6 +139,7 @@ export class CommerceService {
     await this.#mustModerate(principal, roomId);
     const level = await this.#store.setAvailable(roomId, sku, available);
     this.#announcer.changed(roomId, sku, level.available);
+    this.#admission?.stockChanged(roomId, sku, level.available);
     return level;
   }
 
@@ -134,6 +152,7 @@ export class CommerceService {
       for (const e of expired) {
         this.#rooms.notifyUser(e.roomId, e.userId, { t: 'reservationExpired', sku: e.sku, quantity: e.quantity });
         this.#announcer.changed(e.roomId, e.sku, e.available);
+        this.#admission?.stockChanged(e.roomId, e.sku, e.available);
       }
       return expired.length;
     } catch (error) {
@@ -146,8 +165,16 @@ export class CommerceService {
 
   /** Stock news from an answer: every answer that moved stock carries the new available count. */
   #announce(roomId: string, answer: CartAnswer): CartAnswer {
-    if (answer.status === 'reserved' || answer.status === 'released') this.#announcer.changed(roomId, answer.sku, answer.available);
+    if (answer.status === 'reserved' || answer.status === 'released') {
+      this.#announcer.changed(roomId, answer.sku, answer.available);
+      if (answer.available > 0) this.#admission?.stockChanged(roomId, answer.sku, answer.available);
+    }
     return answer;
+  }
+
+  /** Through the admission controller's queues when there is one. */
+  #gate<T>(roomId: string, priority: Priority, task: () => Promise<T>, progress: Progress | undefined): Promise<T> {
+    return this.#admission === undefined ? task() : this.#admission.run(roomId, priority, task, progress);
   }
 
   #request(principal: Principal, roomId: string, sku: string, quantity: number, key: string): ReserveRequest {

@@ -8,11 +8,18 @@ import type { Principal } from '../auth/TokenService.ts';
 export interface Member {
   readonly connectionId: number;
   readonly principal: Principal;
+  /** Measured from the client's acks: how far behind the room it is, ms, and when it last said. */
+  lagMs: number;
+  lastAckAt: number;
+  /** Behind by more than `lagDemoteMs`: kept out of chatter until it catches up. */
+  lagging: boolean;
   /** A frame for this member only (replies, welcome, replay): must be delivered, or the socket is closed as slow. */
   send(frame: Uint8Array): void;
   /** Several frames in one syscall where the transport can (resume replay). */
   sendMany(frames: readonly Uint8Array[]): void;
-  /** Start receiving the room's lanes. */
+  /** Start receiving the room's lanes (the chatter topic depends on the member's role). */
   subscribeRoom(roomId: string): void;
+  /** Outbound bytes waiting in the transport for this member. */
+  bufferedBytes(): number;
   close(code: CloseCodeValue, reason: string): void;
 }

@@ -5,19 +5,23 @@
 export class ResumeRing {
   readonly #frames: Array<Uint8Array | undefined>;
   readonly #seqs: Float64Array;
+  /** When each frame was delivered on this node: what a client's ack is measured against. */
+  readonly #times: Float64Array;
   #start = 0;
   #size = 0;
 
   constructor(readonly capacity: number) {
     this.#frames = new Array<Uint8Array | undefined>(capacity);
     this.#seqs = new Float64Array(capacity);
+    this.#times = new Float64Array(capacity);
   }
 
   /** Sequence numbers must be pushed in increasing order. */
-  push(seq: number, frame: Uint8Array): void {
+  push(seq: number, frame: Uint8Array, at = 0): void {
     const index = (this.#start + this.#size) % this.capacity;
     this.#frames[index] = frame;
     this.#seqs[index] = seq;
+    this.#times[index] = at;
     if (this.#size < this.capacity) this.#size++;
     else this.#start = (this.#start + 1) % this.capacity;
   }
@@ -28,6 +32,16 @@ export class ResumeRing {
 
   get newestSeq(): number | undefined {
     return this.#size === 0 ? undefined : this.#seqs[(this.#start + this.#size - 1) % this.capacity];
+  }
+
+  /** When the frame with this seq was delivered here, if the ring still holds it. Seqs are consecutive, so this is O(1). */
+  deliveredAt(seq: number): number | undefined {
+    const oldest = this.oldestSeq;
+    if (oldest === undefined || seq < oldest) return undefined;
+    const offset = seq - oldest;
+    if (offset >= this.#size) return undefined;
+    const index = (this.#start + offset) % this.capacity;
+    return this.#seqs[index] === seq ? this.#times[index] : undefined;
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { HistoryComment, Popup, Product, RoomInfo, SequencedEvent } from '../../../protocol/src/index.ts';
 import type { RecentEvents } from '../broker/Broker.ts';
+import { DegradeState } from '../fanout/DegradePolicy.ts';
 import type { Member } from './Member.ts';
 import { ResumeRing } from './ResumeRing.ts';
 import type { RoomRecord } from './RoomDirectory.ts';
@@ -38,6 +39,10 @@ export class Room {
   resyncBuffer: unknown[] | undefined;
   /** Pending unhost after the last member left. */
   idleTimer: NodeJS.Timeout | undefined;
+  /** This node's degrade level for the room (each node judges its own load). */
+  readonly degrade = new DegradeState();
+  /** Counts like flushes, so a degraded room flushes only every few. */
+  likeTicks = 0;
 
   constructor(record: RoomRecord, limits: RoomLimits) {
     this.id = record.info.id;
@@ -59,9 +64,9 @@ export class Room {
    * Takes in the broker's recent events. The record is at least as new as these (commands write the
    * directory before they publish), so only the comment history is rebuilt from them.
    */
-  loadRecent(recent: RecentEvents): void {
+  loadRecent(recent: RecentEvents, now: number): void {
     for (const { seq, frame, event } of recent.events) {
-      this.ring.push(seq, frame);
+      this.ring.push(seq, frame, now);
       if (event.t === 'comment' || event.t === 'commentDeleted') this.apply(event);
     }
     this.latestSeq = recent.latestSeq;
@@ -128,6 +133,10 @@ export class Room {
 
   membersOf(userId: string): readonly Member[] {
     return [...(this.#members.get(userId) ?? [])];
+  }
+
+  *members(): IterableIterator<Member> {
+    for (const set of this.#members.values()) yield* set;
   }
 
   /** Sockets in the room on this node. */

@@ -21,6 +21,7 @@ import type { Broker, Delivery } from '../broker/Broker.ts';
 import type { CommerceRooms } from '../commerce/CommerceService.ts';
 import type { Config } from '../config.ts';
 import { ProtocolError } from '../errors.ts';
+import { type DegradeLevel, type DegradeThresholds, type RoomSignals } from '../fanout/DegradePolicy.ts';
 import type { Fanout } from '../fanout/Fanout.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/Store.ts';
@@ -32,8 +33,13 @@ import { TokenBucketLimiter } from './TokenBucketLimiter.ts';
 export type RoomSummary = RoomInfo & { viewers: number; likes: number };
 export type RequestResult = Record<string, unknown>;
 
+/** Commerce's view of a room's pressure, for the degrade level. */
+export type CommerceSignals = (roomId: string) => { queueFill: number; storeLatencyMs: number };
+
 export interface RoomServiceDeps {
   readonly config: Config;
+  /** p99 event-loop delay of the node, ms. */
+  readonly eventLoopDelayMs: () => number;
   readonly broker: Broker;
   readonly directory: RoomDirectory;
   readonly store: Store;
@@ -69,6 +75,11 @@ export class RoomService implements CommerceRooms {
   readonly #commentLimiter: TokenBucketLimiter;
   readonly #pendingLikes = new Map<string, number>();
   readonly #timers: NodeJS.Timeout[] = [];
+  readonly #eventLoopDelayMs: () => number;
+  readonly #thresholds: DegradeThresholds;
+  /** Operator overrides, kept for rooms not hosted yet. */
+  readonly #overrides = new Map<string, DegradeLevel>();
+  #commerceSignals: CommerceSignals = () => ({ queueFill: 0, storeLatencyMs: 0 });
 
   constructor(deps: RoomServiceDeps) {
     this.#config = deps.config;
@@ -78,6 +89,12 @@ export class RoomService implements CommerceRooms {
     this.#fanout = deps.fanout;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
+    this.#eventLoopDelayMs = deps.eventLoopDelayMs;
+    const c = deps.config;
+    this.#thresholds = {
+      eventLoopDelayMs: c.degradeEventLoopMs, viewerLagMs: c.degradeLagMs, backloggedShare: c.degradeBackloggedShare,
+      queueFill: c.degradeQueueFill, storeLatencyMs: c.degradeStoreLatencyMs, downAfterMs: c.degradeDownAfterMs,
+    };
     this.#commentLimiter = new TokenBucketLimiter(this.#config.commentRate, this.#config.commentBurst, this.#config.rateLimiterMaxKeys, this.#now);
     this.#broker.onDelivery((delivery) => this.#onDelivery(delivery));
     this.#broker.onReconnect(() => {
@@ -85,6 +102,11 @@ export class RoomService implements CommerceRooms {
     });
     this.#timers.push(setInterval(() => void this.#flushLikes(), this.#config.likeIntervalMs).unref());
     this.#timers.push(setInterval(() => void this.#flushViewers(), this.#config.viewerCountIntervalMs).unref());
+    this.#timers.push(setInterval(() => this.checkDegrade(), this.#config.degradeCheckMs).unref());
+  }
+
+  set commerceSignals(signals: CommerceSignals) {
+    this.#commerceSignals = signals;
   }
 
   close(): void {
@@ -185,6 +207,7 @@ export class RoomService implements CommerceRooms {
       viewers: Math.max(room.viewers, room.memberCount),
       muted: [...room.muted],
       stock: Object.fromEntries(room.stock),
+      degradeLevel: room.degrade.level,
     };
     member.sendMany([encode(welcome), ...(missed ?? [])]);
     member.subscribeRoom(room.id);
@@ -198,6 +221,17 @@ export class RoomService implements CommerceRooms {
       clearTimeout(room.idleTimer);
       room.idleTimer = setTimeout(() => this.#unhost(room), UNHOST_AFTER_MS).unref();
     }
+  }
+
+  /** A client's ack: how far behind the room it is, measured against when this node delivered the next event. */
+  ack(member: Member, roomId: string, seq: number): void {
+    const room = this.#hosted.get(roomId);
+    if (room === undefined) return;
+    const now = this.#now();
+    const next = room.ring.deliveredAt(seq + 1);
+    member.lagMs = seq >= room.latestSeq || next === undefined ? 0 : Math.max(0, now - next);
+    member.lastAckAt = now;
+    member.lagging = member.lagMs > (member.lagging ? this.#config.lagDemoteMs / 2 : this.#config.lagDemoteMs);
   }
 
   like(roomId: string, taps: number): void {
@@ -264,6 +298,7 @@ export class RoomService implements CommerceRooms {
 
   async #comment(room: Room, principal: Principal, text: string): Promise<number> {
     if (room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended');
+    if (room.degrade.level === 3 && principal.role === 'viewer') throw new ProtocolError('OVERLOADED', 'the room is busy: commerce only for now', 5000);
     if (room.muted.has(principal.userId)) throw new ProtocolError('MUTED', 'you are muted in this room');
     if (text.trim().length === 0) throw new ProtocolError('BAD_REQUEST', 'comment is empty');
     if (text.length > this.#config.commentMaxLength) throw new ProtocolError('BAD_REQUEST', `comment longer than ${this.#config.commentMaxLength} characters`);
@@ -328,7 +363,9 @@ export class RoomService implements CommerceRooms {
       if (record === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
       const [recent, stock] = await Promise.all([this.#broker.recent(roomId), this.#store.roomStock(roomId)]);
       const room = new Room(record, { historyLength: this.#config.historyLength, resumeRingSize: this.#config.resumeRingSize });
-      room.loadRecent(recent);
+      room.loadRecent(recent, this.#now());
+      const override = this.#overrides.get(roomId);
+      if (override !== undefined) room.degrade.setOverride(override);
       for (const [sku, available] of Object.entries(stock)) room.stock.set(sku, available);
       this.#hosted.set(roomId, room);
       for (const delivery of buffer) this.#deliver(room, delivery);
@@ -343,6 +380,7 @@ export class RoomService implements CommerceRooms {
   #unhost(room: Room): void {
     if (room.memberCount > 0 || this.#hosted.get(room.id) !== room) return;
     this.#hosted.delete(room.id);
+    this.#fanout.forget(room.id);
     this.#broker.unsubscribe(room.id).catch((error: unknown) => this.#log.warn({ err: error, roomId: room.id }, 'broker unsubscribe failed'));
     this.#log.debug({ roomId: room.id }, 'room unhosted');
   }
@@ -396,20 +434,90 @@ export class RoomService implements CommerceRooms {
         }
         this.#applySequenced(room, delivery);
         return;
-      case 'state':
-        if (delivery.update.t === 'stock') room.stock.set(delivery.update.sku, delivery.update.available);
-        else if (delivery.update.t === 'likes') room.likes = delivery.update.total;
-        else room.viewers = delivery.update.count;
-        this.#fanout.publish(room.id, delivery.lane, delivery.frame);
+      case 'state': {
+        const update = delivery.update;
+        if (update.t === 'stock') {
+          room.stock.set(update.sku, update.available);
+          this.#onStock?.(room.id, update.sku, update.available);
+        } else if (update.t === 'likes') room.likes = update.total;
+        else if (update.t === 'viewers') room.viewers = update.count;
+        this.#fanout.publish(room.id, delivery.lane, update.t, delivery.frame, room.degrade.level);
         return;
+      }
     }
   }
 
   #applySequenced(room: Room, delivery: Extract<Delivery, { kind: 'sequenced' }>): void {
     room.apply(delivery.event);
     room.latestSeq = delivery.seq;
-    room.ring.push(delivery.seq, delivery.frame);
-    this.#fanout.publish(room.id, delivery.lane, delivery.frame);
+    room.ring.push(delivery.seq, delivery.frame, this.#now());
+    if (delivery.event.t === 'soldOut') this.#onStock?.(room.id, delivery.event.sku, 0);
+    this.#fanout.publish(room.id, delivery.lane, delivery.event.t, delivery.frame, room.degrade.level);
+  }
+
+  /** Stock news for the admission controller's local sold-out answers (set by the wiring). */
+  #onStock: ((roomId: string, sku: string, available: number) => void) | undefined;
+  onStockNews(listener: (roomId: string, sku: string, available: number) => void): void {
+    this.#onStock = listener;
+  }
+
+  // ------------------------------------------------------------------ degradation
+
+  /** Measures each hosted room and moves its degrade level; a change is told to the room's sockets here. */
+  checkDegrade(): void {
+    const now = this.#now();
+    for (const room of this.#hosted.values()) {
+      const changed = room.degrade.update(this.#signals(room, now), this.#thresholds, now);
+      if (changed) this.#announceDegrade(room);
+    }
+  }
+
+  #signals(room: Room, now: number): RoomSignals {
+    const lags: number[] = [];
+    let backlogged = 0;
+    let sockets = 0;
+    for (const member of room.members()) {
+      sockets++;
+      if (member.bufferedBytes() > this.#config.softBufferBytes) backlogged++;
+      // A client that stopped acking is as far behind as its silence, past the usual 1 s cadence.
+      if (member.lastAckAt > 0) lags.push(Math.max(member.lagMs, now - member.lastAckAt - 2000));
+    }
+    lags.sort((a, b) => a - b);
+    const commerce = this.#commerceSignals(room.id);
+    return {
+      eventLoopDelayMs: this.#eventLoopDelayMs(),
+      viewerLagMs: lags.length === 0 ? 0 : lags[Math.floor(lags.length * 0.9)]!,
+      backloggedShare: sockets === 0 ? 0 : backlogged / sockets,
+      queueFill: commerce.queueFill,
+      storeLatencyMs: commerce.storeLatencyMs,
+    };
+  }
+
+  #announceDegrade(room: Room): void {
+    const update = { t: 'degrade' as const, level: room.degrade.level, reason: room.degrade.reason };
+    this.#log.info({ roomId: room.id, level: update.level, reason: update.reason }, 'degrade level changed');
+    // Each node judges its own load, so the level goes to this node's sockets only.
+    this.#fanout.publish(room.id, 'commerce', 'degrade', encode(update), room.degrade.level);
+  }
+
+  /** Operator control: a fixed level, or `undefined` for automatic. */
+  async setDegradeOverride(roomId: string, level: DegradeLevel | undefined): Promise<void> {
+    await this.#view(roomId);
+    if (level === undefined) this.#overrides.delete(roomId);
+    else this.#overrides.set(roomId, level);
+    const room = this.#hosted.get(roomId);
+    if (room === undefined) return;
+    const before = room.degrade.level;
+    room.degrade.setOverride(level);
+    if (room.degrade.level !== before) this.#announceDegrade(room);
+  }
+
+  /** For the operator console: each hosted room's level and what drives it. */
+  degradeStatus(): Array<{ roomId: string; level: DegradeLevel; reason: string; override: DegradeLevel | null; members: number; signals: RoomSignals }> {
+    const now = this.#now();
+    return [...this.#hosted.values()].map((room) => ({
+      roomId: room.id, level: room.degrade.level, reason: room.degrade.reason, override: room.degrade.override ?? null, members: room.memberCount, signals: this.#signals(room, now),
+    }));
   }
 
   // ------------------------------------------------------------------ internals
@@ -424,8 +532,14 @@ export class RoomService implements CommerceRooms {
   }
 
   async #flushLikes(): Promise<void> {
-    const pending = [...this.#pendingLikes];
-    this.#pendingLikes.clear();
+    const pending: Array<[string, number]> = [];
+    for (const [roomId, taps] of this.#pendingLikes) {
+      const room = this.#hosted.get(roomId);
+      // A degraded room coalesces likes four times as long.
+      if (room !== undefined && room.degrade.level >= 1 && room.likeTicks++ % 4 !== 0) continue;
+      pending.push([roomId, taps]);
+      this.#pendingLikes.delete(roomId);
+    }
     for (const [roomId, taps] of pending) {
       try {
         const total = await this.#directory.addLikes(roomId, taps);

@@ -25,6 +25,9 @@ export class Connection implements Member {
   state: ConnectionState = 'new';
   roomId: string | undefined;
   inChatter = false;
+  lagMs = 0;
+  lastAckAt = 0;
+  lagging = false;
   helloTimer: NodeJS.Timeout | undefined;
   #principal: Principal | undefined;
   #log: Logger | undefined;
@@ -101,13 +104,17 @@ export class Connection implements Member {
   subscribeRoom(roomId: string): void {
     if (this.state === 'closed') return;
     this.ws.subscribe(topicOf(roomId, 'commerce'));
-    this.ws.subscribe(topicOf(roomId, 'chatter'));
+    this.ws.subscribe(topicOf(roomId, 'chatter', this.principal.role));
     this.inChatter = true;
+  }
+
+  bufferedBytes(): number {
+    return this.state === 'closed' ? 0 : this.ws.getBufferedAmount();
   }
 
   setChatter(on: boolean): void {
     if (this.state === 'closed' || this.roomId === undefined || this.inChatter === on) return;
-    const topic = topicOf(this.roomId, 'chatter');
+    const topic = topicOf(this.roomId, 'chatter', this.principal.role);
     if (on) this.ws.subscribe(topic);
     else this.ws.unsubscribe(topic);
     this.inChatter = on;

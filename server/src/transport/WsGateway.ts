@@ -16,6 +16,7 @@ import { ProtocolError, toErrFrame } from '../errors.ts';
 import { backpressureAction } from '../fanout/Fanout.ts';
 import type { Logger } from '../log.ts';
 import type { RequestHandler } from '../requests.ts';
+import type { ProcessGuard } from '../ops/ProcessGuard.ts';
 import type { RoomService } from '../rooms/RoomService.ts';
 import { Connection, type SendStats, type SocketData } from './Connection.ts';
 import uWS, { type TemplatedApp, type WebSocket } from './uws.ts';
@@ -49,16 +50,18 @@ export class WsGateway {
   readonly #tokens: TokenService;
   readonly #rooms: RoomService;
   readonly #requests: RequestHandler;
+  readonly #guard: ProcessGuard;
   readonly #log: Logger;
   readonly #scanTimer: NodeJS.Timeout;
   #nextConnectionId = 1;
   #accepting = true;
 
-  constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; requests: RequestHandler; log: Logger }) {
+  constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; requests: RequestHandler; guard: ProcessGuard; log: Logger }) {
     this.#config = deps.config;
     this.#tokens = deps.tokens;
     this.#rooms = deps.rooms;
     this.#requests = deps.requests;
+    this.#guard = deps.guard;
     this.#log = deps.log;
     const { config } = deps;
     app.ws<SocketData>('/ws', {
@@ -75,6 +78,12 @@ export class WsGateway {
       upgrade: (res, req, context) => {
         if (!this.#accepting) {
           res.writeStatus('503 Service Unavailable').writeHeader('Retry-After', '1').end('server restarting');
+          return;
+        }
+        // Process protection: the rooms already here keep working; newcomers try again later.
+        if (this.#guard.overloaded) {
+          this.#guard.refusedConnections++;
+          res.writeStatus('503 Service Unavailable').writeHeader('Retry-After', '5').end(`overloaded: ${this.#guard.reason}`);
           return;
         }
         res.upgrade<Partial<SocketData>>(
@@ -176,8 +185,13 @@ export class WsGateway {
       this.#rooms.like(connection.roomId, message.n ?? 1);
       return;
     }
+    if (message.t === 'ack') {
+      this.#rooms.ack(connection, connection.roomId, message.seq);
+      return;
+    }
     const { id } = message;
-    this.#requests.handle(connection, connection.roomId, message).then(
+    const progress = (position: number, etaMs: number) => connection.send(encode({ t: 'queued', id, position, etaMs }));
+    this.#requests.handle(connection, connection.roomId, message, progress).then(
       (result) => connection.send(encode({ t: 'ok', id, result })),
       (error: unknown) => this.#replyError(connection, id, error, message.t),
     );
@@ -223,7 +237,7 @@ export class WsGateway {
 
   #checkBackpressure(connection: Connection): void {
     if (connection.state !== 'joined') return;
-    const action = backpressureAction(connection.ws.getBufferedAmount(), connection.inChatter, this.#config);
+    const action = backpressureAction(connection.ws.getBufferedAmount(), connection.inChatter, this.#config, connection.lagging);
     if (action === 'keep') return;
     if (action === 'close') {
       this.stats.slowConsumerCloses++;

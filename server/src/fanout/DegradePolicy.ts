@@ -1,0 +1,102 @@
+/**
+ * A room's degrade level:
+ *   0 normal
+ *   1 chatter sampled: viewers get at most K comments per second, likes coalesced more
+ *   2 chatter off for viewers (the streamer and operators still see it)
+ *   3 commerce only: viewers' comments are refused with OVERLOADED, counters stop
+ * Commerce events and a client's own answers are never dropped at any level.
+ */
+export type DegradeLevel = 0 | 1 | 2 | 3;
+
+/** Measured pressure on a room (and on the node it lives on). */
+export interface RoomSignals {
+  /** p99 event-loop delay of the node over the last window, ms. */
+  readonly eventLoopDelayMs: number;
+  /** p90 lag of the room's viewers measured from their acks, ms. */
+  readonly viewerLagMs: number;
+  /** Share of the room's sockets whose outbound buffer is past the soft cap (0..1). */
+  readonly backloggedShare: number;
+  /** Admission queue depth over its limit (0..1). */
+  readonly queueFill: number;
+  /** p99 latency of the room's store calls, ms. */
+  readonly storeLatencyMs: number;
+}
+
+/** The level-1 threshold of each signal; level 2 is at twice it, level 3 at four times (queue fill: 0.25/0.5/1). */
+export interface DegradeThresholds {
+  readonly eventLoopDelayMs: number;
+  readonly viewerLagMs: number;
+  readonly backloggedShare: number;
+  readonly queueFill: number;
+  readonly storeLatencyMs: number;
+  /** Signals must stay below a level's thresholds this long before the room steps down. */
+  readonly downAfterMs: number;
+}
+
+const names: ReadonlyArray<keyof Omit<DegradeThresholds, 'downAfterMs'>> = ['eventLoopDelayMs', 'viewerLagMs', 'backloggedShare', 'queueFill', 'storeLatencyMs'];
+
+/** The level the signals call for on their own, and which signal called loudest. */
+export function levelFromSignals(signals: RoomSignals, t: DegradeThresholds): { level: DegradeLevel; reason: string } {
+  let level: DegradeLevel = 0;
+  let reason = 'normal';
+  for (const name of names) {
+    const ratio = signals[name] / t[name];
+    const wanted: DegradeLevel = ratio >= 4 ? 3 : ratio >= 2 ? 2 : ratio >= 1 ? 1 : 0;
+    if (wanted > level) {
+      level = wanted;
+      reason = `${name} ${Math.round(signals[name] * 100) / 100}`;
+    }
+  }
+  return { level, reason };
+}
+
+/**
+ * One room's level with hysteresis: up at once when a signal crosses a threshold (a burst must be
+ * met now), down one step only after the signals stayed below for `downAfterMs` (no flapping).
+ * An operator's override wins until cleared.
+ */
+export class DegradeState {
+  #level: DegradeLevel = 0;
+  #reason = 'normal';
+  #override: DegradeLevel | undefined;
+  #calmSince: number | undefined;
+
+  get level(): DegradeLevel {
+    return this.#override ?? this.#level;
+  }
+
+  get reason(): string {
+    return this.#override === undefined ? this.#reason : 'operator';
+  }
+
+  get override(): DegradeLevel | undefined {
+    return this.#override;
+  }
+
+  /** `undefined` returns the room to automatic control. */
+  setOverride(level: DegradeLevel | undefined): void {
+    this.#override = level;
+  }
+
+  /** Feeds one measurement; returns true when the effective level changed. */
+  update(signals: RoomSignals, thresholds: DegradeThresholds, now: number): boolean {
+    const before = this.level;
+    const wanted = levelFromSignals(signals, thresholds);
+    if (wanted.level > this.#level) {
+      this.#level = wanted.level;
+      this.#reason = wanted.reason;
+      this.#calmSince = undefined;
+    } else if (wanted.level < this.#level) {
+      this.#calmSince ??= now;
+      if (now - this.#calmSince >= thresholds.downAfterMs) {
+        this.#level = (this.#level - 1) as DegradeLevel;
+        this.#reason = this.#level === 0 ? 'normal' : wanted.reason;
+        this.#calmSince = this.#level > wanted.level ? now : undefined;
+      }
+    } else {
+      this.#calmSince = undefined;
+      if (wanted.level > 0) this.#reason = wanted.reason;
+    }
+    return this.level !== before;
+  }
+}
