@@ -17,7 +17,9 @@ import { MemoryStore } from './store/MemoryStore.ts';
 import { RedisRoomDirectory } from './store/RedisRoomDirectory.ts';
 import { RedisStore } from './store/RedisStore.ts';
 import type { Store } from './store/Store.ts';
-import { HttpApi } from './transport/HttpApi.ts';
+import { registerHttpApi } from './transport/HttpApi.ts';
+import { JsonRouter } from './transport/JsonRouter.ts';
+import { registerOpsApi } from './transport/OpsApi.ts';
 import { createApp, listen } from './transport/listen.ts';
 import { WsGateway } from './transport/WsGateway.ts';
 
@@ -94,7 +96,10 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     };
   }
   const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, commerce), guard, log: logger.child({ part: 'ws' }) });
-  new HttpApi(app, { config, tokens, rooms, commerce, log: logger.child({ part: 'http' }) });
+  const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
+  registerHttpApi(router, { tokens, rooms, commerce });
+  registerOpsApi(router, { rooms, admission, guard, gateway, fanout, store });
+  router.notFound();
   const listener = await listen(app, config.host, config.port);
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   let closed = false;

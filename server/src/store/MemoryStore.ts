@@ -167,6 +167,8 @@ export class MemoryStore implements Store {
     return (this.#ordersByRoom.get(roomId) ?? []).map((id) => this.#orders.get(id)!);
   }
 
+  async ping(): Promise<void> {}
+
   async close(): Promise<void> {}
 
   // ------------------------------------------------------------------ internals

@@ -162,6 +162,10 @@ export class RedisStore implements Store {
     return jsons.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as Order);
   }
 
+  async ping(): Promise<void> {
+    await this.#call(() => this.redis.ping());
+  }
+
   async close(): Promise<void> {
     this.redis.disconnect();
   }

@@ -73,5 +73,7 @@ export interface Store {
   sweepExpired(now: number, limit: number): Promise<ExpiredReservation[]>;
   order(orderId: string): Promise<Order | undefined>;
   orders(roomId: string): Promise<Order[]>;
+  /** Resolves when the store answers (readiness). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

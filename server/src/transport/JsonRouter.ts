@@ -1,0 +1,152 @@
+import type { z } from 'zod';
+import type { Principal, TokenService } from '../auth/TokenService.ts';
+import { httpStatusOf, ProtocolError, toErrFrame } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.ts';
+
+export interface Reply {
+  status: number;
+  body: unknown;
+}
+
+/** What a handler may use. uWS's request object dies at the first await, so everything is read up front. */
+export interface RequestContext {
+  readonly params: readonly string[];
+  readonly query: URLSearchParams;
+  readonly authorization: string;
+  /** `Idempotency-Key` header, or empty. */
+  readonly idempotencyKey: string;
+  /** Parsed JSON body (resolves to undefined for an empty body). */
+  body(): Promise<unknown>;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<Reply>;
+
+const statusText: Record<number, string> = {
+  200: '200 OK', 201: '201 Created', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found',
+  409: '409 Conflict', 413: '413 Payload Too Large', 429: '429 Too Many Requests', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
+};
+
+/**
+ * JSON routes on the uWS app: reads the request up front, authenticates on demand, answers typed
+ * errors with the matching status (and Retry-After for temporary ones), never writes after an abort.
+ */
+export class JsonRouter {
+  constructor(
+    readonly app: TemplatedApp,
+    readonly tokens: TokenService,
+    readonly maxBodyBytes: number,
+    readonly log: Logger,
+  ) {}
+
+  /** The caller's identity from `Authorization: Bearer <token>`; UNAUTHORIZED otherwise. */
+  async principal(ctx: RequestContext): Promise<Principal> {
+    const match = /^Bearer\s+(\S+)$/i.exec(ctx.authorization);
+    if (!match) throw new ProtocolError('UNAUTHORIZED', 'missing Authorization: Bearer <token>');
+    return this.tokens.verify(match[1]!);
+  }
+
+  /** An operator token; FORBIDDEN for any other role. */
+  async operator(ctx: RequestContext): Promise<Principal> {
+    const principal = await this.principal(ctx);
+    if (principal.role !== 'operator') throw new ProtocolError('FORBIDDEN', 'operators only');
+    return principal;
+  }
+
+  route(method: 'get' | 'post' | 'put' | 'del', pattern: string, handler: Handler): void {
+    const paramCount = (pattern.match(/:/g) ?? []).length;
+    this.app[method](pattern, (res: HttpResponse, req: HttpRequest) => {
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      const params = Array.from({ length: paramCount }, (_, i) => req.getParameter(i));
+      const query = new URLSearchParams(req.getQuery() ?? '');
+      const authorization = req.getHeader('authorization');
+      const idempotencyKey = req.getHeader('idempotency-key');
+      // Reading must start now (uWS streams the body right after this callback returns).
+      const bodyPromise = method === 'post' || method === 'put' ? readBody(res, this.maxBodyBytes) : Promise.resolve(Buffer.alloc(0));
+      bodyPromise.catch(() => undefined);
+      const ctx: RequestContext = {
+        params,
+        query,
+        authorization,
+        idempotencyKey,
+        body: async () => {
+          const bytes = await bodyPromise;
+          if (bytes.length === 0) return undefined;
+          try {
+            return JSON.parse(bytes.toString('utf8')) as unknown;
+          } catch {
+            throw new ProtocolError('BAD_REQUEST', 'body is not valid JSON');
+          }
+        },
+      };
+      handler(ctx).then(
+        (reply) => {
+          if (!aborted) res.cork(() => writeJson(res, reply.status, reply.body));
+        },
+        (error: unknown) => {
+          if (aborted) return;
+          if (error instanceof BodyTooLarge) {
+            res.cork(() => writeJson(res, 413, { error: { code: 413, name: 'PAYLOAD_TOO_LARGE', message: `body over ${this.maxBodyBytes} bytes`, temporary: false } }, true));
+            return;
+          }
+          if (!(error instanceof ProtocolError)) this.log.error({ err: error, route: pattern }, 'http request failed');
+          const frame = toErrFrame(error, undefined);
+          const name = error instanceof ProtocolError ? error.code : 'INTERNAL';
+          const body = { error: { code: frame.code, name, message: frame.message, temporary: frame.temporary, ...(frame.retryAfterMs === undefined ? {} : { retryAfterMs: frame.retryAfterMs }) } };
+          res.cork(() => writeJson(res, httpStatusOf(name), body, false, frame.retryAfterMs));
+        },
+      );
+    });
+  }
+
+  /** Everything not routed: a JSON 404. Register last. */
+  notFound(): void {
+    this.app.any('/*', (res) => {
+      res.cork(() => writeJson(res, 404, { error: { code: 404, name: 'NOT_FOUND', message: 'no such route', temporary: false } }));
+    });
+  }
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(res: HttpResponse, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    res.onData((chunk, isLast) => {
+      if (done) return;
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        done = true;
+        reject(new BodyTooLarge());
+        return;
+      }
+      // uWS neuters the chunk after this callback: copy it.
+      chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+      if (isLast) {
+        done = true;
+        resolve(Buffer.concat(chunks));
+      }
+    });
+  });
+}
+
+/** Validates a body or query value; the first issue becomes a BAD_REQUEST naming the field. */
+export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ProtocolError('BAD_REQUEST', issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'invalid body');
+  }
+  return result.data;
+}
+
+function writeJson(res: HttpResponse, status: number, body: unknown, closeConnection = false, retryAfterMs?: number): void {
+  res.writeStatus(statusText[status] ?? `${status} Status`).writeHeader('Content-Type', 'application/json').writeHeader('Cache-Control', 'no-store');
+  if (retryAfterMs !== undefined) res.writeHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  res.end(JSON.stringify(body), closeConnection);
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import type { AdmissionController } from '../admission/AdmissionController.ts';
+import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
+import type { Fanout } from '../fanout/Fanout.ts';
+import type { ProcessGuard } from '../ops/ProcessGuard.ts';
+import type { RoomService } from '../rooms/RoomService.ts';
+import type { Store } from '../store/Store.ts';
+import { type JsonRouter, parse } from './JsonRouter.ts';
+import type { WsGateway } from './WsGateway.ts';
+
+const degradeSchema = z.object({ level: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.null()]) });
+const roomLimitsSchema = z.object({ queueLimit: z.number().int().min(0).max(1_000_000) });
+const nodeLimitsSchema = z.object({ concurrency: z.number().int().min(1).max(4096) });
+
+/**
+ * Operator controls and node health: each room's admission and degrade state, per-room limits and
+ * degrade level at run time, and /readyz for load balancers. Operator token required (not /readyz).
+ */
+export function registerOpsApi(
+  router: JsonRouter,
+  deps: { rooms: RoomService; admission: AdmissionController | undefined; guard: ProcessGuard; gateway: WsGateway; fanout: Fanout; store: Store },
+): void {
+  const { rooms, admission, guard, gateway, fanout, store } = deps;
+
+  router.route('get', '/readyz', async () => {
+    const storeOk = await store.ping().then(() => true, () => false);
+    const ready = storeOk && !guard.overloaded;
+    return { status: ready ? 200 : 503, body: { ready, store: storeOk ? 'ok' : 'unreachable', protection: guard.reason } };
+  });
+
+  router.route('get', '/api/ops/rooms', async (ctx) => {
+    await router.operator(ctx);
+    const admissionByRoom = new Map((admission?.stats() ?? []).map((s) => [s.roomId, s]));
+    const list = rooms.degradeStatus().map((room) => ({ ...room, admission: admissionByRoom.get(room.roomId) ?? null }));
+    return { status: 200, body: { rooms: list } };
+  });
+
+  router.route('get', '/api/ops/node', async (ctx) => {
+    await router.operator(ctx);
+    return {
+      status: 200,
+      body: {
+        eventLoopDelayMs: { p99: guard.eventLoopDelayMs, max: guard.eventLoopMaxMs },
+        rssMb: Math.round(guard.rssMb),
+        protection: { overloaded: guard.overloaded, reason: guard.reason, refusedConnections: guard.refusedConnections },
+        connections: gateway.stats,
+        fanout: fanout.stats,
+        admission: admission === undefined ? null : { concurrencyLimit: admission.limit, inFlight: admission.inFlight },
+        hostedRooms: rooms.hostedRoomIds.length,
+      },
+    };
+  });
+
+  router.route('put', '/api/ops/rooms/:id/degrade', async (ctx) => {
+    await router.operator(ctx);
+    const { level } = parse(degradeSchema, await ctx.body());
+    await rooms.setDegradeOverride(ctx.params[0]!, level === null ? undefined : (level as DegradeLevel));
+    return { status: 200, body: { roomId: ctx.params[0], override: level } };
+  });
+
+  router.route('put', '/api/ops/rooms/:id/limits', async (ctx) => {
+    await router.operator(ctx);
+    const { queueLimit } = parse(roomLimitsSchema, await ctx.body());
+    admission?.setQueueLimit(ctx.params[0]!, queueLimit);
+    return { status: 200, body: { roomId: ctx.params[0], queueLimit, admission: admission !== undefined } };
+  });
+
+  router.route('put', '/api/ops/limits', async (ctx) => {
+    await router.operator(ctx);
+    const { concurrency } = parse(nodeLimitsSchema, await ctx.body());
+    admission?.setConcurrencyLimit(concurrency);
+    return { status: 200, body: { concurrency: admission?.limit ?? null } };
+  });
+}

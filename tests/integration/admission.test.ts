@@ -1,0 +1,181 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../protocol/src/index.ts';
+import type { RunningServer } from '../../server/src/server.ts';
+import { RawClient, waitUntil } from '../helpers/rawClient.ts';
+import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { http, startTestServer, viewerToken } from '../helpers/server.ts';
+
+async function saleRoom(server: RunningServer, roomId: string, stock: number) {
+  const streamer = await server.mintToken({ userId: `s-${roomId}`, name: 'S', role: 'streamer' });
+  await http(server, 'POST', '/api/rooms', streamer, { title: roomId, id: roomId });
+  await http(server, 'POST', `/api/rooms/${roomId}/products`, streamer, { sku: 'hot', title: 'Hot', priceCents: 100, currency: 'USD', stock });
+  await http(server, 'POST', `/api/rooms/${roomId}/start`, streamer);
+  return streamer;
+}
+
+describe('admission control under a burst', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    // Redis: real store round trips, so a burst really queues (the memory store answers within the same tick).
+    server = await startTestServer({
+      redis: REDIS_URL, redisPrefix: uniquePrefix('burst'),
+      admissionInitialLimit: 1, admissionMaxLimit: 2, admissionBatchMax: 16, admissionProgressMs: 50,
+      commentRate: 1000, commentBurst: 1000, maxFramesPerSecond: 10_000, stockIntervalMs: 50,
+    });
+  });
+  afterAll(() => server.close());
+
+  it('2,000 taps from 500 viewers on 100 stock: exactly 100 reserved, every tap answered, small room unaffected', async () => {
+    await saleRoom(server, 'big', 100);
+    const smallStreamer = await saleRoom(server, 'small', 10);
+    const viewers = await Promise.all(Array.from({ length: 500 }, async (_, i) => (await RawClient.join(server.wsUrl, await viewerToken(server, `burst-${i}`), 'big')).client));
+    const { client: smallHost } = await RawClient.join(server.wsUrl, smallStreamer, 'small');
+    const smallViewers = await Promise.all(Array.from({ length: 10 }, async (_, i) => (await RawClient.join(server.wsUrl, await viewerToken(server, `small-${i}`), 'small')).client));
+
+    const started = Date.now();
+    const taps = viewers.flatMap((v, i) => Array.from({ length: 4 }, (_, k) => v.request({ t: 'addToCart', key: `tap-${i}-${k}`, sku: 'hot', quantity: 1 })));
+    // The small room chats during the burst; its comments must still arrive promptly.
+    const smallLatencies: number[] = [];
+    for (let n = 0; n < 5; n++) {
+      const sent = Date.now();
+      expect((await smallHost.request({ t: 'comment', text: `small ${n}` })).t).toBe('ok');
+      await Promise.all(smallViewers.map((v) => v.waitFor((m) => m.t === 'comment' && m.text === `small ${n}`, 10_000)));
+      smallLatencies.push(Date.now() - sent);
+    }
+    const first = await Promise.all(taps);
+    expect(first).toHaveLength(2000); // one reply per tap
+    for (const reply of first) {
+      if (reply.t === 'err') {
+        expect([ErrorCode.OVERLOADED, ErrorCode.UNAVAILABLE]).toContain(reply.code); // typed, temporary, with retry-after
+        expect(reply.temporary && reply.retryAfterMs! >= 0).toBe(true);
+      }
+    }
+    // What the SDK does: retry a temporary error with the same key until a definite answer.
+    const replies = await Promise.all(
+      first.map(async (reply, n) => {
+        let current = reply;
+        for (let attempt = 0; current.t === 'err' && current.temporary && attempt < 20; attempt++) {
+          await new Promise((r) => setTimeout(r, Math.min(current.t === 'err' ? current.retryAfterMs ?? 100 : 100, 2000)));
+          current = await viewers[Math.floor(n / 4)]!.request({ t: 'addToCart', key: `tap-${Math.floor(n / 4)}-${n % 4}`, sku: 'hot', quantity: 1 });
+        }
+        return current;
+      }),
+    );
+    const answers = replies.map((r) => (r.t === 'ok' ? (r.result as { status: string; quantity?: number }) : { status: `err ${r.code}` }));
+    for (const kind of new Set(answers.map((a) => a.status))) expect(['reserved', 'sold_out']).toContain(kind);
+    // units held per viewer = the largest line quantity any of its answers reported
+    const held = viewers.map((_, i) => Math.max(0, ...answers.slice(i * 4, i * 4 + 4).map((a) => (a.status === 'reserved' ? a.quantity ?? 0 : 0))));
+    expect(held.reduce((a, b) => a + b, 0)).toBe(100);
+    expect(await server.store.stock('big', 'hot')).toEqual({ available: 0, reserved: 100, sold: 0 });
+    const stats = server.admission!.roomStats('big');
+    expect(stats.deduplicated).toBeGreaterThan(0); // repeated taps joined the pending one
+    expect(stats.soldOutFast).toBeGreaterThan(0); // the rest answered without the store
+    expect(viewers.some((v) => v.of('queued').length > 0)).toBe(true); // waiting clients heard where they stand
+    await waitUntil(() => viewers.every((v) => v.of('soldOut').length === 1), 5000, 'sold out to everyone');
+    expect(Math.max(...smallLatencies)).toBeLessThan(2000);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    for (const v of [...viewers, ...smallViewers, smallHost]) v.close();
+  }, 60_000);
+});
+
+describe('degradation', () => {
+  let server: RunningServer;
+  let operator: string;
+  beforeAll(async () => {
+    server = await startTestServer({ commentRate: 1000, commentBurst: 1000, maxFramesPerSecond: 10_000, degradeCheckMs: 50, degradeLagMs: 200, degradeDownAfterMs: 300, lagDemoteMs: 500, backpressureScanMs: 20, stockIntervalMs: 50 });
+    operator = await server.mintToken({ userId: 'op', name: 'Op', role: 'operator' });
+  });
+  afterAll(() => server.close());
+
+  it('at "commerce only" viewers stop getting comments but still get pop-ups and stock; staff keep the chat', async () => {
+    const streamer = await saleRoom(server, 'shop', 10);
+    const { client: host } = await RawClient.join(server.wsUrl, streamer, 'shop');
+    const { client: viewer } = await RawClient.join(server.wsUrl, await viewerToken(server, 'shop-v'), 'shop');
+    const set = await http(server, 'PUT', '/api/ops/rooms/shop/degrade', operator, { level: 3 });
+    expect(set.status).toBe(200);
+    await viewer.waitFor((m) => m.t === 'degrade' && m.level === 3);
+    expect((await host.request({ t: 'comment', text: 'while busy' })).t).toBe('ok');
+    await host.waitFor((m) => m.t === 'comment' && m.text === 'while busy');
+    const refused = await viewer.request({ t: 'comment', text: 'me too' });
+    expect(refused.t === 'err' && refused.code).toBe(ErrorCode.OVERLOADED);
+    expect((await host.request({ t: 'pin', sku: 'hot' })).t).toBe('ok');
+    await viewer.waitFor((m) => m.t === 'popup');
+    const bought = await viewer.request({ t: 'addToCart', key: 'b', sku: 'hot', quantity: 2 });
+    expect(bought.t === 'ok' && bought.result?.status).toBe('reserved');
+    await viewer.waitFor((m) => m.t === 'stock' && m.available === 8);
+    expect(viewer.of('comment')).toHaveLength(0);
+    // a newcomer learns the level in its welcome
+    const { welcome } = await RawClient.join(server.wsUrl, await viewerToken(server, 'shop-late'), 'shop');
+    expect(welcome.t === 'welcome' && welcome.degradeLevel).toBe(3);
+    // back to automatic: normal again, comments flow
+    await http(server, 'PUT', '/api/ops/rooms/shop/degrade', operator, { level: null });
+    await viewer.waitFor((m) => m.t === 'degrade' && m.level === 0);
+    await host.request({ t: 'comment', text: 'calm' });
+    await viewer.waitFor((m) => m.t === 'comment' && m.text === 'calm');
+    const ops = await http(server, 'GET', '/api/ops/rooms', operator);
+    expect(ops.body.rooms.find((r: { roomId: string }) => r.roomId === 'shop')).toMatchObject({ level: 0, override: null, admission: { roomId: 'shop' } });
+    expect((await http(server, 'GET', '/api/ops/rooms', streamer)).status).toBe(403);
+    for (const c of [host, viewer]) c.close();
+  });
+
+  it('samples comments for viewers at level 1', async () => {
+    const streamer = await saleRoom(server, 'sampled', 1);
+    const { client: host } = await RawClient.join(server.wsUrl, streamer, 'sampled');
+    const { client: viewer } = await RawClient.join(server.wsUrl, await viewerToken(server, 'sampled-v'), 'sampled');
+    await http(server, 'PUT', '/api/ops/rooms/sampled/degrade', operator, { level: 1 });
+    await viewer.waitFor((m) => m.t === 'degrade' && m.level === 1);
+    await Promise.all(Array.from({ length: 100 }, (_, i) => host.request({ t: 'comment', text: `c${i}` })));
+    await host.waitFor(() => host.of('comment').length === 100); // staff get every comment
+    await new Promise((r) => setTimeout(r, 200));
+    const got = viewer.of('comment').length;
+    expect(got).toBeGreaterThan(0);
+    expect(got).toBeLessThanOrEqual(25); // 20/s with a burst of 20
+    for (const c of [host, viewer]) c.close();
+  });
+
+  it('measures lag from acks: a lagging viewer is dropped from chatter, the room degrades, then both recover', async () => {
+    const streamer = await saleRoom(server, 'laggy', 5);
+    const { client: host } = await RawClient.join(server.wsUrl, streamer, 'laggy');
+    const { client: slow } = await RawClient.join(server.wsUrl, await viewerToken(server, 'laggy-v'), 'laggy');
+    await host.request({ t: 'comment', text: 'first' });
+    await slow.waitFor((m) => m.t === 'comment');
+    const staleSeq = slow.of('comment')[0]!.seq - 1;
+    await new Promise((r) => setTimeout(r, 700));
+    slow.send({ t: 'ack', seq: staleSeq }); // says it is still before "first", 700 ms later
+    await slow.waitFor((m) => m.t === 'degrade' && m.level >= 2, 3000);
+    await new Promise((r) => setTimeout(r, 100));
+    await host.request({ t: 'comment', text: 'while lagging' });
+    await host.request({ t: 'pin', sku: 'hot' });
+    await slow.waitFor((m) => m.t === 'popup');
+    expect(slow.of('comment').some((c) => c.text === 'while lagging')).toBe(false);
+    // caught up: acks the latest seq, gets chatter back, and the room steps down to normal
+    const latest = Math.max(...slow.messages.filter((m) => 'seq' in m && m.t !== 'welcome').map((m) => (m as { seq: number }).seq));
+    slow.send({ t: 'ack', seq: latest });
+    await slow.waitFor((m) => m.t === 'degrade' && m.level === 0, 5000);
+    await host.request({ t: 'comment', text: 'recovered' });
+    await slow.waitFor((m) => m.t === 'comment' && m.text === 'recovered');
+    for (const c of [host, slow]) c.close();
+  });
+});
+
+describe('process protection', () => {
+  it('refuses new connections above the memory watermark while existing sockets keep working', async () => {
+    const server = await startTestServer({ protectRssMb: 64 });
+    try {
+      await new Promise((r) => setTimeout(r, 600)); // one guard window
+      expect(server.guard.overloaded).toBe(true);
+      const refused = await RawClient.open(server.wsUrl).then(() => 'opened', (error: Error) => error.message);
+      expect(refused).toContain('503');
+      expect((await http(server, 'GET', '/readyz')).status).toBe(503);
+      expect(server.guard.refusedConnections).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
+    const healthy = await startTestServer();
+    try {
+      expect((await http(healthy, 'GET', '/readyz')).body).toMatchObject({ ready: true, store: 'ok' });
+    } finally {
+      await healthy.close();
+    }
+  });
+});
