@@ -19,6 +19,12 @@ export interface FanoutConfig {
   serverCore: string;
   loadCore: string;
   srcIps: boolean;
+  /** Viewers ack their last seq once a second, like the SDK. */
+  acks: boolean;
+  /** Keep livecart's load shedding (degrade levels, lag demotion) instead of turning it off. */
+  livecartShedding: boolean;
+  /** Niceness for the server and generator processes (negative = ahead of other work on the machine). */
+  nice: number;
   concurrency: number;
   rawMaxBackpressure: number;
   livecartArgs: string[];
@@ -41,11 +47,20 @@ const HELP = `Usage: npm run bench:fanout -- [options]
   --port P                 first port; each server start uses the next one (default 9400)
   --server-core C          CPU list for the server under test (default 0)
   --load-core C            CPU list for the generators and this orchestrator (default 1)
-  --no-src-ips             do not spread generators over source addresses 127.0.x.y
+  --src-ips                give each generator its own source address 127.0.x.y (automatic above
+                           20,000 viewers; bind-before-connect makes joining ~2x slower)
+  --nice=N                 scheduling priority of the bench (this process, its session's autogroup,
+                           the servers and generators), e.g. --nice=-10 on a machine shared with
+                           other work (default 0: no change)
   --concurrency N          WebSocket handshakes in flight per generator (default 100)
   --raw-max-backpressure B uWS maxBackpressure of the raw baseline, bytes (default 4194304,
                            livecart's default hardBufferBytes)
-  --livecart-arg ARG       extra argument for livecart's serve command (repeatable)
+  --livecart-arg=ARG       extra argument for livecart's serve command (repeatable), e.g.
+                           --livecart-arg=--soft-buffer-bytes=524288
+  --livecart-shedding      keep livecart's load shedding (degrade levels, ack-lag demotion); by default
+                           the bench raises those thresholds to their maximum so both servers must
+                           deliver every frame and the throughputs compare
+  --no-acks                viewers do not send the SDK's once-a-second \`ack\`
   --out DIR                where to write fanout-<timestamp>.json (default bench/results)
 `;
 
@@ -67,7 +82,10 @@ export function parseConfig(argv: string[]): FanoutConfig {
       host: { type: 'string', default: '127.0.0.1' },
       'server-core': { type: 'string', default: '0' },
       'load-core': { type: 'string', default: '1' },
-      'no-src-ips': { type: 'boolean', default: false },
+      'src-ips': { type: 'boolean', default: false },
+      'no-acks': { type: 'boolean', default: false },
+      'livecart-shedding': { type: 'boolean', default: false },
+      nice: { type: 'string', default: '0' },
       concurrency: { type: 'string', default: '100' },
       'raw-max-backpressure': { type: 'string', default: String(4 * 1024 * 1024) },
       'livecart-arg': { type: 'string', multiple: true, default: [] },
@@ -102,7 +120,10 @@ export function parseConfig(argv: string[]): FanoutConfig {
     host: values.host!,
     serverCore: values['server-core']!,
     loadCore: values['load-core']!,
-    srcIps: !values['no-src-ips'],
+    srcIps: values['src-ips']! || Number(values.viewers) > 20_000,
+    acks: !values['no-acks'],
+    livecartShedding: values['livecart-shedding']!,
+    nice: Math.floor(Number(values.nice) || 0),
     concurrency: Math.floor(num('concurrency', values.concurrency, 1)),
     rawMaxBackpressure: Math.floor(num('raw-max-backpressure', values['raw-max-backpressure'], 1024)),
     livecartArgs: values['livecart-arg']!,

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from './config.ts';
-import { pinProcess } from './procStats.ts';
+import { pinProcess, setBenchPriority } from './procStats.ts';
 import { disturbed, runOnce, type RunMetrics } from './runOnce.ts';
 import { REPO_ROOT, livecartAvailable, type ServerKind } from './servers.ts';
 import { fmt, fmtInt, fmtPct, markdownTable, median } from './stats.ts';
@@ -23,6 +23,7 @@ const log = (line: string): void => {
 const command = `npm run bench:fanout -- ${argv.join(' ')}`.trim();
 
 if (!pinProcess(process.pid, cfg.loadCore)) log(`warning: could not pin the orchestrator to core ${cfg.loadCore}`);
+if (cfg.nice) log(`priority: ${setBenchPriority(cfg.nice)}`);
 
 let servers = cfg.servers;
 if (servers.includes('livecart') && !livecartAvailable()) {
@@ -57,8 +58,8 @@ const med = (kind: ServerKind, key: Num): number => median(runs.filter((r) => r.
 const summary: Record<string, Record<string, number>> = {};
 const numericKeys: Num[] = [
   'viewers', 'events', 'offeredPerSec', 'delivered', 'missing', 'viewersShort', 'gaps', 'closed', 'deliveriesPerSec', 'inWindowPerSec',
-  'drainSeconds', 'p50Ms', 'p90Ms', 'p99Ms', 'maxMs', 'commentFrameBytes', 'serverCpuPct', 'serverCore0BusyPct', 'serverRssMaxMb',
-  'generatorCpuTotalPct', 'orchestratorCpuPct', 'loadCoreBusyPct', 'serverCoreForeignPct', 'loadCoreForeignPct', 'serverCoreStealPct', 'loadCoreStealPct', 'joinSeconds',
+  'drainSeconds', 'p50Ms', 'p90Ms', 'p99Ms', 'maxMs', 'commentFrameBytes', 'serverCpuPct', 'deliveriesPerCoreSec', 'serverCore0BusyPct', 'serverRssMaxMb',
+  'generatorCpuTotalPct', 'orchestratorCpuPct', 'loadCoreBusyPct', 'serverCoreIrqPct', 'loadCoreIrqPct', 'serverCoreForeignPct', 'loadCoreForeignPct', 'serverCoreStealPct', 'loadCoreStealPct', 'joinSeconds',
 ];
 for (const kind of servers) {
   summary[kind] = {};
@@ -67,9 +68,10 @@ for (const kind of servers) {
 }
 const ratio = servers.includes('livecart') && servers.includes('raw') ? med('livecart', 'deliveriesPerSec') / med('raw', 'deliveriesPerSec') : Number.NaN;
 const inWindowRatio = Number.isFinite(ratio) ? med('livecart', 'inWindowPerSec') / med('raw', 'inWindowPerSec') : Number.NaN;
+const efficiencyRatio = Number.isFinite(ratio) ? med('livecart', 'deliveriesPerCoreSec') / med('raw', 'deliveriesPerCoreSec') : Number.NaN;
 
-const header = ['server', 'deliveries/s', 'in-window/s', 'offered/s', 'p50 ms', 'p99 ms', 'max ms', 'missing', 'drain s', 'server CPU', 'server RSS MB', 'load core (gen)'];
-const row = (label: string, m: (key: Num) => number): string[] => [
+const header = ['server', 'deliveries/s', 'in-window/s', 'offered/s', 'p50 ms', 'p99 ms', 'max ms', 'missing', 'drain s', 'server CPU (core busy)', 'deliveries/CPU-s', 'server RSS MB', 'load core (gen)', 'backlog at'];
+const row = (label: string, m: (key: Num) => number, backlog: string): string[] => [
   label,
   fmtInt(m('deliveriesPerSec')),
   fmtInt(m('inWindowPerSec')),
@@ -79,12 +81,19 @@ const row = (label: string, m: (key: Num) => number): string[] => [
   fmtInt(m('maxMs')),
   fmtInt(m('missing')),
   fmt(m('drainSeconds'), 2),
-  fmtPct(m('serverCpuPct')),
+  `${fmtPct(m('serverCpuPct'))} (${fmtPct(m('serverCore0BusyPct'))})`,
+  fmtInt(m('deliveriesPerCoreSec')),
   fmtInt(m('serverRssMaxMb')),
   `${fmtPct(m('loadCoreBusyPct'))} (${fmtPct(m('generatorCpuTotalPct'))})`,
+  backlog,
 ];
-const medianTable = markdownTable(header, servers.map((kind) => row(`${kind} (median of ${summary[kind]!['runs']})`, (k) => med(kind, k))));
-const perRunTable = markdownTable(header, runs.map((r) => row(`${r.server} #${r.run + 1}`, (k) => r[k])));
+const backlogs = (kind: ServerKind): string => {
+  const counts = new Map<string, number>();
+  for (const r of runs) if (r.server === kind) counts.set(r.backlogAt, (counts.get(r.backlogAt) ?? 0) + 1);
+  return [...counts].map(([k, n]) => `${k} ×${n}`).join(', ');
+};
+const medianTable = markdownTable(header, servers.map((kind) => row(`${kind} (median of ${summary[kind]!['runs']})`, (k) => med(kind, k), backlogs(kind))));
+const perRunTable = markdownTable(header, runs.map((r) => row(`${r.server} #${r.run + 1}`, (k) => r[k], r.backlogAt)));
 const date = new Date().toISOString();
 const lines = [
   '',
@@ -93,7 +102,8 @@ const lines = [
   medianTable,
   '',
   Number.isFinite(ratio)
-    ? `**livecart / raw uWS = ${(ratio * 100).toFixed(1)}%** of the ceiling (deliveries/s, medians; in-window ${(inWindowRatio * 100).toFixed(1)}%; target ≥ 80%)`
+    ? `**livecart / raw uWS = ${(ratio * 100).toFixed(1)}%** of the ceiling (deliveries/s, medians; in-window ${(inWindowRatio * 100).toFixed(1)}%; ` +
+      `per server CPU-second ${(efficiencyRatio * 100).toFixed(1)}%; target ≥ 80%)`
     : 'livecart / raw uWS ratio: n/a (both servers must run)',
   '',
   'Per run:',
@@ -106,10 +116,16 @@ const lines = [
 ];
 const warnings: string[] = [];
 for (const r of runs) {
-  if (r.generatorLimited) warnings.push(`${r.server} #${r.run + 1}: load core ${fmtPct(r.loadCoreBusyPct)} busy: the generator, not the server, was the limit.`);
+  if (r.generatorLimited) {
+    warnings.push(
+      `${r.server} #${r.run + 1}: load core ${fmtPct(r.loadCoreBusyPct)} busy: the generator, not the server, may be the limit` +
+        (r.backlogAt === 'server' ? ' (though the backlog sat at the server\'s input).' : r.backlogAt === 'generator' ? ' (the backlog sat in the viewers\' receive queues).' : '.'),
+    );
+  }
   if (disturbed(r)) {
     warnings.push(`${r.server} #${r.run + 1}: disturbed: other processes took ${fmtPct(r.serverCoreForeignPct)} of the server core and ${fmtPct(r.loadCoreForeignPct)} of the load core, hypervisor steal ${fmtPct(r.serverCoreStealPct)} / ${fmtPct(r.loadCoreStealPct)}.`);
   }
+  if (r.maxDegradeLevel > 0) warnings.push(`${r.server} #${r.run + 1}: livecart degraded the room to level ${r.maxDegradeLevel} (load shedding by design).`);
   if (r.joinFailed) warnings.push(`${r.server} #${r.run + 1}: ${r.joinFailed} viewers failed to join.`);
   if (!r.drainComplete) warnings.push(`${r.server} #${r.run + 1}: ${fmtInt(r.missing)} frames still missing at the end (${r.viewersShort} viewers short; ${r.closed} sockets closed).`);
   if (Object.keys(r.streamerErrors).length) warnings.push(`${r.server} #${r.run + 1}: streamer errors ${JSON.stringify(r.streamerErrors)}.`);
@@ -132,6 +148,7 @@ writeFileSync(
       servers,
       ratio,
       inWindowRatio,
+      efficiencyRatio,
       summary,
       runs,
       failures,

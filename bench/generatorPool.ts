@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { FromGenerator, GenJoined, GenProgress, GenResult, GenStart, ToGenerator } from './ipc.ts';
-import { stopChild } from './servers.ts';
+import { pinned, stopChild } from './servers.ts';
 
 const GENERATOR = path.join(import.meta.dirname, 'viewerLoad.ts');
 
@@ -16,7 +16,10 @@ class Generator {
   private failure: Error | null = null;
 
   constructor(core: string) {
-    this.child = spawn('taskset', ['-c', core, process.execPath, '--import', 'tsx', GENERATOR], {
+    // BENCH_GENERATOR_NODE_OPTIONS: extra node flags for the generators, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const extra = (process.env['BENCH_GENERATOR_NODE_OPTIONS'] ?? '').split(' ').filter(Boolean);
+    const [cmd, args] = pinned(core, [process.execPath, ...extra, '--import', 'tsx', GENERATOR]);
+    this.child = spawn(cmd, args, {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('message', (raw) => this.onMessage(raw as FromGenerator));

@@ -19,6 +19,8 @@ export interface GenStart {
   concurrency: number;
   /** Width of the delivery-rate histogram buckets. */
   bucketMs: number;
+  /** Each viewer sends `ack { seq }` this often, like the SDK (0 = never). */
+  ackIntervalMs: number;
 }
 
 /** Start counting: frames with seq > afterSeq belong to the measured phase, which starts at t0 (epoch ms). */
@@ -47,6 +49,8 @@ export interface GenJoined {
   welcomeSeqMin: number;
   welcomeSeqMax: number;
   joinMs: number;
+  /** Of which signing the viewers' tokens. */
+  tokenMs: number;
 }
 
 export interface GenProgress {
@@ -83,6 +87,12 @@ export interface GenResult {
   /** Measured frames received per `bucketMs` since t0. */
   buckets: number[];
   commentFrameBytes: number;
+  /** Sampled frames whose in-place timestamp parse disagreed with a full msgpack decode (should be 0). */
+  sampleMismatches: number;
+  /** Non-event frames by type. */
+  otherTypes: Record<string, number>;
+  maxDegradeLevel: number;
+  acksSent: number;
 }
 
 export type FromGenerator = GenJoined | GenProgress | GenResult | { type: 'error'; message: string };

@@ -104,6 +104,9 @@ app.ws<User>('/ws', {
         ws.send(encode({ t: 'ok', id, result: { seq: s } }), true);
         return;
       }
+      case 'ack':
+      case 'like':
+        return; // notices: no reply
       case 'ping':
         ws.send(encode({ t: 'ok', id, result: { now: Date.now() } }), true);
         return;

@@ -5,11 +5,12 @@
 import type { FanoutConfig } from './config.ts';
 import { GeneratorPool } from './generatorPool.ts';
 import type { GenResult } from './ipc.ts';
-import { coreBusyPercent, coreStealPercent, cpuSnapshot, processCpuPercent, processMemory } from './procStats.ts';
+import { coreBusyPercent, coreIrqPercent, coreStealPercent, cpuSnapshot, processCpuPercent, processMemory } from './procStats.ts';
 import { ROOM_ID, nowMs } from './scenario.ts';
 import { setupLivecartRoom, startServer, streamerToken, type ServerKind } from './servers.ts';
 import { summarizeLatency } from './stats.ts';
 import { Streamer } from './streamer.ts';
+import { emptyQueues, maxQueues, socketQueues, type QueueSnapshot } from './socketQueues.ts';
 
 export interface RunMetrics {
   server: ServerKind;
@@ -31,6 +32,11 @@ export interface RunMetrics {
   closed: number;
   closeCodes: Record<string, number>;
   otherFrames: number;
+  /** Non-event frames by type (livecart: viewers, likes, degrade…). */
+  otherTypes: Record<string, number>;
+  /** Highest degrade level livecart announced during the measurement (0 = never degraded). */
+  maxDegradeLevel: number;
+  acksSent: number;
   /** Delivered frames / (last delivery − first send). */
   deliveriesPerSec: number;
   /** Frames delivered while the streamer was sending / D. */
@@ -48,6 +54,11 @@ export interface RunMetrics {
   maxMs: number;
   commentFrameBytes: number;
   serverCpuPct: number;
+  /**
+   * Deliveries per second of server process CPU time (user + system as /proc/PID/stat charges it,
+   * which with tick accounting includes most of the loopback softirq work its sends trigger).
+   */
+  deliveriesPerCoreSec: number;
   serverCore0BusyPct: number;
   serverRssMaxMb: number;
   serverRssEndMb: number;
@@ -56,12 +67,22 @@ export interface RunMetrics {
   generatorCpuTotalPct: number;
   orchestratorCpuPct: number;
   loadCoreBusyPct: number;
-  /** Core busy % not explained by our processes there: other work on the machine disturbing the run. */
+  /** Interrupt and softirq time on each core (loopback TCP work not charged to any process). */
+  serverCoreIrqPct: number;
+  loadCoreIrqPct: number;
+  /**
+   * Core busy % explained neither by our processes there nor by irq/softirq: other work on the
+   * machine (a lower bound: tick accounting charges softirq to whichever task it interrupted).
+   */
   serverCoreForeignPct: number;
   loadCoreForeignPct: number;
   /** Hypervisor steal on each core during the measurement. */
   serverCoreStealPct: number;
   loadCoreStealPct: number;
+  /** Largest TCP queues seen during the send phase (ss snapshots at 30%, 60% and 95% of it). */
+  queues: QueueSnapshot;
+  /** Who held the backlog: 'server' (requests unread by the server), 'generator' (frames unread by viewers) or 'none'. */
+  backlogAt: 'server' | 'generator' | 'none';
   generatorLimited: boolean;
   /** Deliveries per second in 100 ms buckets from the first send. */
   timeline: number[];
@@ -74,7 +95,7 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
   const startedAt = new Date().toISOString();
   const server = await startServer({
     kind, port, host: cfg.host, core: cfg.serverCore, secret: cfg.secret,
-    rawMaxBackpressure: cfg.rawMaxBackpressure, extraArgs: cfg.livecartArgs,
+    rawMaxBackpressure: cfg.rawMaxBackpressure, extraArgs: cfg.livecartArgs, disableShedding: !cfg.livecartShedding,
   });
   log(`${kind} #${run + 1}: server pid ${server.pid} on :${port} (core ${cfg.serverCore})`);
   const genCount = Math.max(1, Math.ceil(cfg.viewers / cfg.perGenerator));
@@ -90,13 +111,13 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
     const joinStart = nowMs();
     const joined = await pool.join(
       cfg.viewers,
-      { host: cfg.host, port, path: '/ws', room: ROOM_ID, secret: cfg.secret, sampleEvery, concurrency: cfg.concurrency, bucketMs: BUCKET_MS },
+      { host: cfg.host, port, path: '/ws', room: ROOM_ID, secret: cfg.secret, sampleEvery, concurrency: cfg.concurrency, bucketMs: BUCKET_MS, ackIntervalMs: cfg.acks ? 1000 : 0 },
       (g) => (cfg.srcIps ? `127.0.${1 + (run % 200)}.${2 + (g % 250)}` : ''),
     );
     const viewers = joined.reduce((a, j) => a + j.joined, 0);
     const joinFailed = joined.reduce((a, j) => a + j.failed, 0);
     const joinSeconds = (nowMs() - joinStart) / 1000;
-    log(`${kind} #${run + 1}: ${viewers} viewers joined in ${joinSeconds.toFixed(1)} s` +
+    log(`${kind} #${run + 1}: ${viewers} viewers joined in ${joinSeconds.toFixed(1)} s (token signing ${(Math.max(...joined.map((j) => j.tokenMs)) / 1000).toFixed(1)} s)` +
       (joinFailed ? `, ${joinFailed} failed: ${joined.flatMap((j) => j.errors).slice(0, 3).join('; ')}` : ''));
     if (viewers === 0) throw new Error('no viewer could join');
     await sleep(1000);
@@ -119,7 +140,16 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
     const rssTimer = setInterval(() => {
       rssMax = Math.max(rssMax, processMemory(server.pid).rssMb || 0);
     }, 250);
+    let queues = emptyQueues();
+    const queueTimers = [0.3, 0.6, 0.95].map((f) =>
+      setTimeout(() => {
+        void socketQueues(port).then((q) => {
+          queues = maxQueues(queues, q);
+        });
+      }, f * cfg.seconds * 1000),
+    );
     const phase = await streamer.run(cfg.rate, cfg.seconds, cfg.drain * 1000, log);
+    queueTimers.forEach(clearTimeout);
     const drain = await waitForDrain(pool, viewers * phase.okEvents, phase.sendEnd, cfg.drain, cfg.drainIdle);
     const cpuB = cpuSnapshot(pids);
     clearInterval(rssTimer);
@@ -154,6 +184,8 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
     for (let i = 0; i < timeline.length; i++) timeline[i] = (timeline[i] ?? 0) * (1000 / BUCKET_MS);
     const windowBuckets = Math.round((cfg.seconds * 1000) / BUCKET_MS);
     const inWindow = timeline.slice(0, windowBuckets).reduce((a, b) => a + b / (1000 / BUCKET_MS), 0);
+    const otherTypes: Record<string, number> = {};
+    for (const r of results) for (const [t, n] of Object.entries(r.otherTypes)) otherTypes[t] = (otherTypes[t] ?? 0) + n;
     const closeCodes: Record<string, number> = {};
     for (const r of results) for (const [c, n] of Object.entries(r.closeCodes)) closeCodes[c] = (closeCodes[c] ?? 0) + n;
     const genCpu = pool.pids.map((pid) => processCpuPercent(cpuA, cpuB, pid));
@@ -162,6 +194,10 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
     const loadCore = Number(cfg.loadCore.split(/[,-]/)[0]);
     const serverCore = Number(cfg.serverCore.split(/[,-]/)[0]);
     const loadCoreBusy = coreBusyPercent(cpuA, cpuB, loadCore);
+    // A backlog of more than ~100 requests (16 KB) at the server's input means the server is behind;
+    // more than 32 KB unread per viewer socket means the generators are.
+    const backlogAt: RunMetrics['backlogAt'] =
+      queues.serverRecvQBytes > 16 * 1024 ? 'server' : queues.clientRecvQBytes > 32 * 1024 * Math.max(1, queues.clientSockets) ? 'generator' : 'none';
     const commentBytes = results.map((r) => r.commentFrameBytes).filter(Number.isFinite);
     const metrics: RunMetrics = {
       server: kind,
@@ -182,6 +218,9 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
       closed: sum((r) => r.closed),
       closeCodes,
       otherFrames: sum((r) => r.otherFrames),
+      otherTypes,
+      maxDegradeLevel: Math.max(...results.map((r) => r.maxDegradeLevel)),
+      acksSent: sum((r) => r.acksSent),
       deliveriesPerSec: lastRecvMs > phase.t0 ? delivered / ((lastRecvMs - phase.t0) / 1000) : 0,
       inWindowPerSec: inWindow / cfg.seconds,
       sendSeconds: (phase.sendEnd - phase.t0) / 1000,
@@ -195,6 +234,7 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
       maxMs,
       commentFrameBytes: commentBytes.length ? commentBytes.reduce((a, b) => a + b, 0) / commentBytes.length : Number.NaN,
       serverCpuPct: processCpuPercent(cpuA, cpuB, server.pid),
+      deliveriesPerCoreSec: delivered / ((processCpuPercent(cpuA, cpuB, server.pid) / 100) * ((cpuB.at - cpuA.at) / 1000)),
       serverCore0BusyPct: coreBusyPercent(cpuA, cpuB, serverCore),
       serverRssMaxMb: rssMax,
       serverRssEndMb: mem.rssMb,
@@ -203,10 +243,14 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
       generatorCpuTotalPct: genTotal,
       orchestratorCpuPct: orchestratorCpu,
       loadCoreBusyPct: loadCoreBusy,
-      serverCoreForeignPct: Math.max(0, coreBusyPercent(cpuA, cpuB, serverCore) - processCpuPercent(cpuA, cpuB, server.pid)),
-      loadCoreForeignPct: Math.max(0, loadCoreBusy - genTotal - orchestratorCpu),
+      serverCoreIrqPct: coreIrqPercent(cpuA, cpuB, serverCore),
+      loadCoreIrqPct: coreIrqPercent(cpuA, cpuB, loadCore),
+      serverCoreForeignPct: Math.max(0, coreBusyPercent(cpuA, cpuB, serverCore) - coreIrqPercent(cpuA, cpuB, serverCore) - processCpuPercent(cpuA, cpuB, server.pid)),
+      loadCoreForeignPct: Math.max(0, loadCoreBusy - coreIrqPercent(cpuA, cpuB, loadCore) - genTotal - orchestratorCpu),
       serverCoreStealPct: coreStealPercent(cpuA, cpuB, serverCore),
       loadCoreStealPct: coreStealPercent(cpuA, cpuB, loadCore),
+      queues,
+      backlogAt,
       generatorLimited: loadCoreBusy >= 90 || genTotal + orchestratorCpu >= 90,
       timeline,
     };
@@ -217,14 +261,22 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
         `server CPU ${metrics.serverCpuPct.toFixed(0)}% RSS ${rssMax.toFixed(0)} MB, load core ${loadCoreBusy.toFixed(0)}% ` +
         `(generators ${genTotal.toFixed(0)}%), drain ${metrics.drainSeconds.toFixed(2)} s${drain.complete ? '' : ' (incomplete)'}`,
     );
+    const mismatches = sum((r) => r.sampleMismatches);
+    if (mismatches) log(`${kind} #${run + 1}: WARNING: ${mismatches} latency samples disagreed with a full decode`);
     if (Object.keys(phase.errors).length) log(`${kind} #${run + 1}: streamer errors ${JSON.stringify(phase.errors)}`);
+    if (metrics.maxDegradeLevel > 0) {
+      log(`${kind} #${run + 1}: livecart degraded the room to level ${metrics.maxDegradeLevel} (chatter sampled/cut by design): missing frames are shed load, not a fan-out limit`);
+    }
     if (metrics.closed) log(`${kind} #${run + 1}: ${metrics.closed} viewer sockets closed, codes ${JSON.stringify(closeCodes)}`);
     if (disturbed(metrics)) {
       log(`WARNING: this run is disturbed: other processes used ${metrics.serverCoreForeignPct.toFixed(0)}% of the server core and ${metrics.loadCoreForeignPct.toFixed(0)}% of the load core; ` +
         `hypervisor steal ${metrics.serverCoreStealPct.toFixed(0)}% / ${metrics.loadCoreStealPct.toFixed(0)}%.`);
     }
+    log(`${kind} #${run + 1}: largest TCP queues while sending: server input ${(queues.serverRecvQBytes / 1024).toFixed(0)} KB unread, ` +
+      `viewers ${(queues.clientRecvQBytes / 1024 / Math.max(1, queues.clientSockets)).toFixed(1)} KB unread per socket -> backlog at: ${backlogAt}`);
     if (metrics.generatorLimited) {
-      log(`WARNING: the load core was ${loadCoreBusy.toFixed(0)}% busy (generators ${genTotal.toFixed(0)}%): the GENERATOR, not the server, may be the limit of this run.`);
+      log(`WARNING: the load core was ${loadCoreBusy.toFixed(0)}% busy (generators ${genTotal.toFixed(0)}%): the GENERATOR, not the server, may be the limit of this run` +
+        (backlogAt === 'server' ? ' (but the backlog sat at the server\'s input: the server was behind too).' : backlogAt === 'generator' ? ' (the backlog sat in the viewers\' receive queues: it was).' : '.'));
     }
     return metrics;
   } catch (error) {

@@ -2,7 +2,7 @@
  * Starts and stops the two servers under test as child processes pinned to a core, waits for their
  * health check, and prepares livecart's room and catalog over its HTTP API.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
@@ -16,6 +16,31 @@ const RAW_MAIN = path.join(REPO_ROOT, 'bench/rawUwsServer.ts');
 
 export function livecartAvailable(): boolean {
   return existsSync(LIVECART_MAIN);
+}
+
+/** livecart flags that turn its load shedding off (each at its schema's maximum). */
+const NO_SHEDDING: readonly (readonly [string, string])[] = [
+  ['--degrade-event-loop-ms', '60000'],
+  ['--degrade-lag-ms', '600000'],
+  ['--degrade-backlogged-share', '1'],
+  ['--degrade-queue-fill', '1'],
+  ['--degrade-store-latency-ms', '600000'],
+  ['--lag-demote-ms', '600000'],
+];
+
+let helpText: string | null = null;
+
+/** The flags among `flags` that `livecart serve --help` lists (the server is still evolving). */
+function supportedFlags(flags: readonly (readonly [string, string])[]): string[] {
+  if (helpText === null) {
+    try {
+      helpText = execFileSync(process.execPath, ['--import', 'tsx', LIVECART_MAIN, 'serve', '--help'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
+    } catch {
+      helpText = '';
+    }
+  }
+  const help = helpText;
+  return flags.filter(([flag]) => new RegExp(`${flag}\\b`).test(help)).flat();
 }
 
 export interface RunningServer {
@@ -37,6 +62,8 @@ export interface ServerOptions {
   secret: string;
   rawMaxBackpressure: number;
   extraArgs: readonly string[];
+  /** livecart: raise every load-shedding threshold to its maximum (flags the server does not know are skipped). */
+  disableShedding?: boolean;
 }
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
@@ -46,10 +73,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       ? ['serve', '--port', String(o.port), '--host', o.host, '--token-secret', o.secret,
          '--comment-rate', '1000000', '--comment-burst', '1000000',
          // one streamer socket sends R+1 frames/s: lift the per-socket flood cap (default 50/s)
-         '--max-frames-per-second', '100000', '--log-level', 'warn', ...o.extraArgs]
+         '--max-frames-per-second', '100000', '--log-level', 'warn',
+         ...(o.disableShedding ? supportedFlags(NO_SHEDDING) : []), ...o.extraArgs]
       : ['--port', String(o.port), '--host', o.host, '--max-backpressure', String(o.rawMaxBackpressure)];
-  const argv = ['-c', o.core, process.execPath, '--import', 'tsx', script, ...args];
-  const child = spawn('taskset', argv, {
+  const [cmd, argv] = pinned(o.core, [process.execPath, '--import', 'tsx', script, ...args]);
+  const child = spawn(cmd, argv, {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -74,7 +102,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     kind: o.kind,
     pid: child.pid!, // taskset execs node: same pid
     port: o.port,
-    command: `taskset ${argv.join(' ').replace(o.secret, '<secret>')}`,
+    command: `${cmd} ${argv.join(' ').replace(o.secret, '<secret>')}`,
     child,
     output: () => tail,
     stop: () => stopChild(child),
@@ -94,6 +122,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** `taskset -c CORE command…`: taskset execs, so the child's pid is the command's. */
+export function pinned(core: string, command: readonly string[]): [string, string[]] {
+  return ['taskset', ['-c', core, ...command]];
 }
 
 export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {

@@ -57,6 +57,8 @@ export class Streamer {
 
   private onFrame(op: number, payload: Buffer): void {
     if (op === OP_BINARY) {
+      // Room events (sequenced frames start with fixmap | "seq") are the streamer's own fan-out copy: skip them.
+      if (payload.length > 5 && payload[1] === 0xa3 && payload[2] === 0x73 && payload[3] === 0x65 && payload[4] === 0x71) return;
       const msg = decode(payload) as Reply;
       if ((msg.t === 'ok' || msg.t === 'err' || msg.t === 'welcome') && typeof msg.id === 'number') {
         const p = this.pending.get(msg.id);
@@ -114,8 +116,14 @@ export class Streamer {
           issue({ t: 'comment', text: commentText(sentMs, comments) }, sentMs);
           comments++;
         }
-        if (comments >= totalComments && elapsed >= (totalPins - 1) * 1000) done();
-        else setTimeout(tick, 1);
+        if (comments >= totalComments && elapsed >= (totalPins - 1) * 1000) {
+          done();
+          return;
+        }
+        // Sleep until the next comment or pin is due (timers fire late, never early: catch up above).
+        const nextComment = comments < totalComments ? (comments / rate) * 1000 : Number.POSITIVE_INFINITY;
+        const nextPin = pins < totalPins ? pins * 1000 : Number.POSITIVE_INFINITY;
+        setTimeout(tick, Math.max(0, Math.min(nextComment, nextPin) - (nowMs() - t0)));
       };
       tick();
     });

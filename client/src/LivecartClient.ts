@@ -6,6 +6,7 @@ import {
   type Cart,
   type CartAnswer,
   type CartRequest,
+  type ClientMessage,
   type ClientRequest,
   type Hello,
   type ProductInput,
@@ -14,15 +15,18 @@ import {
   type Welcome,
 } from '../../protocol/src/messages.ts';
 import { Backoff } from './backoff.ts';
-import { idempotentRetry, resolveRetryOptions, retryTemporary, type RetryHooks, type RetryOptions } from './idempotentRetry.ts';
+import { idempotentRetry, newIdempotencyKey, resolveRetryOptions, retryTemporary, type RetryHooks, type RetryOptions } from './idempotentRetry.ts';
 import { LikeBatcher } from './LikeBatcher.ts';
 import { ListenerError, LivecartError, ProtocolViolation } from './LivecartError.ts';
-import { PendingRequests } from './PendingRequests.ts';
+import { PendingRequests, type WaitingListener } from './PendingRequests.ts';
 import { RoomModel, type RoomSnapshot } from './RoomModel.ts';
 import { TypedEmitter, type Listener } from './TypedEmitter.ts';
 import { bytesOf, resolveWebSocket, WS_OPEN, type CloseEventLike, type MessageEventLike, type WebSocketConstructor, type WebSocketLike } from './transport.ts';
 import type {
+  AckOptions,
   AddToCartAnswer,
+  CartActionEvent,
+  CartActionState,
   CheckoutAnswer,
   ConnectOptions,
   LivecartEvents,
@@ -38,6 +42,9 @@ type RequestBody<T extends RequestType> = Omit<RequestFrame<T>, 'id'>;
 type KeyedCartType = 'addToCart' | 'setQuantity' | 'removeFromCart' | 'checkout';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+const DEFAULT_ACK: Readonly<AckOptions> = Object.freeze({ intervalMs: 1000, keepaliveMs: 5000 });
+/** Final `cartAction` states named after an `addToCart` answer's status. */
+const ANSWER_STATES: ReadonlySet<string> = new Set<CartActionState>(['reserved', 'sold_out', 'limit_reached', 'not_on_sale']);
 /** Local code for "the handshake did not finish in time" (same meaning as the server's 4002). */
 const HANDSHAKE_TIMEOUT_CODE = CloseCode.HELLO_TIMEOUT;
 /** After an `err` for `hello`, how long to wait for the server's close (which carries the authoritative code). */
@@ -62,6 +69,14 @@ export class LivecartClient {
   readonly #retry: Readonly<RetryOptions>;
   /** Aborted when the client stops: ends pending retry waits. */
   readonly #lifetime = new AbortController();
+  readonly #ack: Readonly<AckOptions> | undefined;
+  /**
+   * Skus known sold out: set by a `soldOut` event or a `sold_out` answer, cleared by a `stock`
+   * update (or a `welcome`) with units available. `addToCart` answers these locally.
+   */
+  readonly #soldOut = new Set<string>();
+  /** Retry waits to cut short when their sku sells out, by sku. */
+  readonly #soldOutWaiters = new Map<string, Set<() => void>>();
 
   #WebSocket: WebSocketConstructor | undefined;
   #socket: WebSocketLike | undefined;
@@ -72,6 +87,10 @@ export class LivecartClient {
   #helloError: LivecartError | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #ackTimer: ReturnType<typeof setInterval> | undefined;
+  /** The seq of the last ack on the current socket (or of its welcome), and ticks since. */
+  #ackedSeq = 0;
+  #ticksSinceAck = 0;
   #started = false;
   #stopped = false;
   #readySettled = false;
@@ -82,6 +101,7 @@ export class LivecartClient {
     this.#options = Object.freeze({ ...options });
     this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#retry = options.retry === false ? resolveRetryOptions({ maxAttempts: 1 }) : resolveRetryOptions(options.retry);
+    this.#ack = options.ack === false ? undefined : resolveAckOptions(options.ack);
     this.#emitter = new TypedEmitter<LivecartEvents>({
       onListenerError: (error, event) => {
         if (event === 'error') console.error('livecart: an "error" listener threw', error);
@@ -180,9 +200,52 @@ export class LivecartClient {
   // after temporary failures (see `ConnectOptions.retry`) resend that same key, so the server
   // applies the action at most once. `state.cart` is updated before the promise resolves.
 
-  /** Reserves `quantity` (default 1) more units of `sku` for this user; `granted` says how many were free. */
+  /**
+   * Reserves `quantity` (default 1) more units of `sku` for this user; `granted` says how many were
+   * free. Reports its progress as `cartAction` events (see `CartActionEvent`).
+   *
+   * A sku known to be sold out (after a `soldOut` event or a `sold_out` answer, until a `stock`
+   * update shows units again) is answered `sold_out` at once, without a request: the server would
+   * answer the same. For the same reason a retry is answered locally when the sku sold out while
+   * the action waited, provided no earlier attempt can have been applied (every failure so far was
+   * a refusal such as `OVERLOADED` or `RATE_LIMITED`, not a lost reply).
+   */
   addToCart(sku: string, quantity = 1): Promise<AddToCartAnswer> {
-    return this.#keyedCartRequest<'addToCart'>((key) => ({ t: 'addToCart', key, sku, quantity }));
+    const key = newIdempotencyKey();
+    const report = (state: CartActionState, details: Omit<CartActionEvent, 'sku' | 'key' | 'state'> = {}) =>
+      this.#emitter.emit('cartAction', { sku, key, state, ...details });
+    const finish = (answer: AddToCartAnswer): AddToCartAnswer => {
+      report(ANSWER_STATES.has(answer.status) ? answer.status : 'failed', { answer });
+      return answer;
+    };
+    const soldOut = (): AddToCartAnswer => ({ status: 'sold_out', sku });
+    if (!this.#stopped && this.#soldOut.has(sku)) return Promise.resolve(finish(soldOut()));
+
+    report('adding');
+    // Set once an attempt failed in a way that leaves open whether the server applied it (a lost
+    // reply, a timeout, a server failure): from then on only the server can answer this key.
+    let mayHaveApplied = false;
+    const knownSoldOut = () => !mayHaveApplied && this.#soldOut.has(sku);
+    const onWaiting: WaitingListener = (position, etaMs) => report('queued', { position, etaMs });
+    const attempt = async (attemptKey: string, n: number): Promise<AddToCartAnswer> => {
+      if (n > 1 && knownSoldOut()) return soldOut();
+      try {
+        return await this.#request<'addToCart'>({ t: 'addToCart', key: attemptKey, sku, quantity }, onWaiting);
+      } catch (error) {
+        if (!isUnappliedRefusal(error)) mayHaveApplied = true;
+        else if (knownSoldOut()) return soldOut();
+        throw error;
+      }
+    };
+    return idempotentRetry(attempt, this.#retry, {
+      ...this.#retryHooks(),
+      key,
+      onRetry: (info) => report('retrying', { retryInMs: info.delayMs }),
+      sleep: (ms, signal) => this.#retryWait(sku, ms, signal, knownSoldOut),
+    }).then(finish, (error: unknown) => {
+      report('failed', { error });
+      throw error;
+    });
   }
 
   /** Sets the cart line of `sku` to `quantity` units, reserving or releasing the difference; 0 removes it. */
@@ -326,6 +389,7 @@ export class LivecartClient {
     this.#helloError = undefined;
     clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
+    this.#stopAcks();
     this.#pending.rejectSent(() => LivecartError.of('UNAVAILABLE', `connection closed (${code}${reason ? ` ${reason}` : ''}) before the reply`, true));
   }
 
@@ -349,6 +413,7 @@ export class LivecartClient {
     clearTimeout(this.#reconnectTimer);
     this.#handshakeTimer = undefined;
     this.#reconnectTimer = undefined;
+    this.#stopAcks();
     this.#likes.clear();
     const closedError = () => error ?? LivecartError.of('UNAVAILABLE', `the client is closed (${code}${reason ? ` ${reason}` : ''})`, false);
     // Retries waiting for their next attempt end now, with the same error as the requests in flight.
@@ -408,8 +473,22 @@ export class LivecartClient {
         return;
       case 'stock':
         this.#state.applyUpdate(message);
+        if (message.available > 0) this.#soldOut.delete(message.sku);
         this.#emitter.emit('stock', { sku: message.sku, available: message.available });
         return;
+      case 'degrade':
+        this.#state.applyUpdate(message);
+        this.#emitter.emit('degrade', { level: message.level, reason: message.reason });
+        return;
+      case 'queued': {
+        // Interim news: the answer follows. Unknown ids (timed out, stale) are ignored.
+        const frame = this.#pending.waiting(message.id, message.position, message.etaMs);
+        if (frame !== undefined) {
+          const event = { id: message.id, type: frame.t, position: message.position, etaMs: message.etaMs };
+          this.#emitter.emit('queued', 'key' in frame ? { ...event, key: frame.key } : event);
+        }
+        return;
+      }
       case 'reservationExpired': {
         const changed = this.#state.cart.expire(message.sku);
         this.#emitter.emit('reservationExpired', { sku: message.sku, quantity: message.quantity });
@@ -423,7 +502,10 @@ export class LivecartClient {
       case 'roomState':
       case 'userMuted':
       case 'soldOut':
-        if (this.#joined && this.#state.applyEvent(message)) emitEvent(this.#emitter, message);
+        if (!this.#joined || !this.#state.applyEvent(message)) return;
+        // A replayed soldOut older than the welcome's stock snapshot does not zero it: trust the stock.
+        if (message.t === 'soldOut' && this.#state.stock[message.sku] === 0) this.#markSoldOut(message.sku);
+        emitEvent(this.#emitter, message);
         return;
       default:
         // A type a newer server added: ignore it (forward compatibility).
@@ -446,7 +528,11 @@ export class LivecartClient {
     this.#joined = true;
     this.#helloError = undefined;
     this.#backoff?.reset();
+    const degradeLevel = this.#state.degradeLevel;
     const kind = this.#state.applyWelcome(welcome);
+    // Stock that came back while we were away arrives in the snapshot, not as a `stock` update.
+    for (const sku of [...this.#soldOut]) if ((this.#state.stock[sku] ?? 0) > 0) this.#soldOut.delete(sku);
+    this.#startAcks();
     const reconnected = this.#readySettled;
     if (!this.#readySettled) {
       this.#readySettled = true;
@@ -454,6 +540,7 @@ export class LivecartClient {
     }
     this.#emitter.emit('welcome', welcome);
     if (kind === 'historyLost') this.#emitter.emit('historyLost', welcome);
+    if (this.#state.degradeLevel !== degradeLevel) this.#emitter.emit('degrade', { level: this.#state.degradeLevel, reason: 'welcome' });
     // Requests made while (re)connecting, then taps held meanwhile.
     for (const frame of this.#pending.queued()) if (this.#sendNow(frame)) this.#pending.markSent(frame.id);
     this.#likes.flush();
@@ -463,7 +550,40 @@ export class LivecartClient {
   }
 
   #onCartAnswer(request: CartRequest, answer: CartAnswer): void {
+    if (answer.status === 'sold_out') this.#markSoldOut(answer.sku);
     if (this.#state.cart.applyAnswer(request, answer)) this.#emitter.emit('cartChanged', this.#state.cart);
+  }
+
+  #markSoldOut(sku: string): void {
+    this.#soldOut.add(sku);
+    const waiters = this.#soldOutWaiters.get(sku);
+    if (waiters) for (const wake of [...waiters]) wake();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Acks: the last seq processed, so the server can measure this client's real lag.
+
+  #startAcks(): void {
+    this.#stopAcks();
+    if (!this.#ack) return;
+    // The server knows the welcome's position (for a resumed one, the seq sent in `hello`).
+    this.#ackedSeq = this.#state.lastSeq;
+    this.#ticksSinceAck = 0;
+    const keepaliveTicks = Math.max(1, Math.ceil(this.#ack.keepaliveMs / this.#ack.intervalMs));
+    this.#ackTimer = setInterval(() => {
+      this.#ticksSinceAck++;
+      const seq = this.#state.lastSeq;
+      if (seq === this.#ackedSeq && this.#ticksSinceAck < keepaliveTicks) return;
+      if (this.#sendNow({ t: 'ack', seq } satisfies Extract<ClientMessage, { t: 'ack' }>)) {
+        this.#ackedSeq = seq;
+        this.#ticksSinceAck = 0;
+      }
+    }, this.#ack.intervalMs);
+  }
+
+  #stopAcks(): void {
+    clearInterval(this.#ackTimer);
+    this.#ackTimer = undefined;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -478,9 +598,34 @@ export class LivecartClient {
     return { signal: this.#lifetime.signal };
   }
 
-  #request<T extends RequestType>(body: RequestBody<T>): Promise<RequestResults[T]> {
+  /**
+   * Waits `ms` before a retry of an action on `sku`; ends early when the client stops (`signal`)
+   * or when `wake()` holds after the sku sold out.
+   */
+  #retryWait(sku: string, ms: number, signal: AbortSignal | undefined, wake: () => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted || wake()) return resolve();
+      let waiters = this.#soldOutWaiters.get(sku);
+      if (!waiters) this.#soldOutWaiters.set(sku, (waiters = new Set()));
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        waiters.delete(onSoldOut);
+        if (waiters.size === 0 && this.#soldOutWaiters.get(sku) === waiters) this.#soldOutWaiters.delete(sku);
+        resolve();
+      };
+      const onSoldOut = () => {
+        if (wake()) done();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      waiters.add(onSoldOut);
+    });
+  }
+
+  #request<T extends RequestType>(body: RequestBody<T>, onWaiting?: WaitingListener): Promise<RequestResults[T]> {
     if (this.#stopped) return Promise.reject(LivecartError.of('UNAVAILABLE', 'the client is closed', false));
-    const { frame, promise } = this.#pending.add((id) => ({ ...body, id }) as RequestFrame<T>);
+    const { frame, promise } = this.#pending.add((id) => ({ ...body, id }) as RequestFrame<T>, onWaiting ? { onWaiting } : {});
     if (this.#sendNow(frame)) this.#pending.markSent(frame.id);
     // The server is trusted to send the documented result shape (see RequestResults).
     return promise as Promise<unknown> as Promise<RequestResults[T]>;
@@ -540,6 +685,23 @@ function closeError(code: number, reason: string): LivecartError {
     if (value === code && name in errorCodeInfo) return LivecartError.of(name as ErrorCodeName, text, false);
   }
   return LivecartError.of('UNAVAILABLE', text, false);
+}
+
+/** Complete, validated ack options. */
+function resolveAckOptions(options: Partial<AckOptions> = {}): Readonly<AckOptions> {
+  const intervalMs = options.intervalMs ?? DEFAULT_ACK.intervalMs;
+  const keepaliveMs = options.keepaliveMs ?? DEFAULT_ACK.keepaliveMs;
+  if (!(intervalMs > 0) || !(keepaliveMs > 0)) throw new RangeError('ack: intervalMs and keepaliveMs must be positive');
+  return Object.freeze({ intervalMs, keepaliveMs });
+}
+
+/**
+ * A refusal the server gives before doing anything, so the request was surely not applied: its
+ * queue was full or the wait too long (`OVERLOADED`), or too many requests (`RATE_LIMITED`).
+ * Lost replies, timeouts and server failures leave it open.
+ */
+function isUnappliedRefusal(error: unknown): boolean {
+  return error instanceof LivecartError && (error.name === 'OVERLOADED' || error.name === 'RATE_LIMITED');
 }
 
 /** msgpack has no `undefined`: drop such keys rather than send nil for an optional field. */

@@ -4,13 +4,28 @@ import { LivecartError } from './LivecartError.ts';
  * Requests waiting for their reply, by id. Each one has a deadline; a request may be *queued*
  * (created while the socket is not joined yet, not sent) or *sent*. When a socket closes, the sent
  * ones are rejected (their reply can never come) while the queued ones wait for the next socket.
+ *
+ * The server may report that a sent request waits in its admission queue (a `queued` frame, see
+ * `waiting`): its deadline then moves to at least `etaMs + timeoutMs` from that moment, so a long
+ * but announced wait does not time out.
  */
 interface Entry<Frame> {
   readonly frame: Frame;
   sent: boolean;
   readonly resolve: (result: Readonly<Record<string, unknown>>) => void;
   readonly reject: (error: LivecartError) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
+  timer: ReturnType<typeof setTimeout>;
+  readonly createdAt: number;
+  /** Epoch ms at which the request times out. */
+  deadline: number;
+  readonly onWaiting: WaitingListener | undefined;
+}
+
+/** Told each time the server reports the request waiting in its admission queue. */
+export type WaitingListener = (position: number, etaMs: number) => void;
+
+export interface PendingRequestOptions {
+  onWaiting?: WaitingListener;
 }
 
 export class PendingRequests<Frame extends { id: number }> {
@@ -38,15 +53,39 @@ export class PendingRequests<Frame extends { id: number }> {
    * Tracks a request; `build` receives its id and returns the frame. The promise settles with the
    * `ok` result, or rejects with the `err` reply, a timeout or a lost connection.
    */
-  add(build: (id: number) => Frame): { frame: Frame; promise: Promise<Readonly<Record<string, unknown>>> } {
+  add(build: (id: number) => Frame, options: PendingRequestOptions = {}): { frame: Frame; promise: Promise<Readonly<Record<string, unknown>>> } {
     const frame = build(this.nextId());
     const promise = new Promise<Readonly<Record<string, unknown>>>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#settle(frame.id)?.reject(LivecartError.of('UNAVAILABLE', `request ${frame.id} timed out after ${this.#timeoutMs} ms`, true));
-      }, this.#timeoutMs);
-      this.#entries.set(frame.id, { frame, sent: false, resolve, reject, timer });
+      const createdAt = Date.now();
+      const timer = this.#startTimer(frame.id, this.#timeoutMs);
+      this.#entries.set(frame.id, { frame, sent: false, resolve, reject, timer, createdAt, deadline: createdAt + this.#timeoutMs, onWaiting: options.onWaiting });
     });
     return { frame, promise };
+  }
+
+  /**
+   * The server says request `id` waits in its admission queue at `position` (1 = next), answer
+   * expected in about `etaMs`: moves its deadline to at least `etaMs + timeoutMs` from now (never
+   * earlier) and tells its `onWaiting` listener. Returns the frame, or undefined when no such
+   * request is pending (it timed out, or the frame is stale).
+   */
+  waiting(id: number, position: number, etaMs: number): Frame | undefined {
+    const entry = this.#entries.get(id);
+    if (!entry) return undefined;
+    const now = Date.now();
+    const deadline = now + Math.max(0, etaMs) + this.#timeoutMs;
+    if (deadline > entry.deadline) {
+      clearTimeout(entry.timer);
+      entry.deadline = deadline;
+      entry.timer = this.#startTimer(id, deadline - now);
+    }
+    entry.onWaiting?.(position, etaMs);
+    return entry.frame;
+  }
+
+  /** Epoch ms at which request `id` times out, or undefined when it is not pending. */
+  deadline(id: number): number | undefined {
+    return this.#entries.get(id)?.deadline;
   }
 
   has(id: number): boolean {
@@ -92,6 +131,13 @@ export class PendingRequests<Frame extends { id: number }> {
   /** Rejects every request, sent or queued. */
   rejectAll(makeError: () => LivecartError): void {
     for (const id of [...this.#entries.keys()]) this.reject(id, makeError());
+  }
+
+  #startTimer(id: number, ms: number): ReturnType<typeof setTimeout> {
+    return setTimeout(() => {
+      const entry = this.#settle(id);
+      entry?.reject(LivecartError.of('UNAVAILABLE', `request ${id} timed out after ${Date.now() - entry.createdAt} ms`, true));
+    }, ms);
   }
 
   #settle(id: number): Entry<Frame> | undefined {

@@ -24,6 +24,11 @@ export interface RoomSnapshot {
   readonly stock: Readonly<Record<string, number>>;
   /** This user's cart in the room, as far as the client knows (see `CartModel`). */
   readonly cart: CartView;
+  /**
+   * The room's degrade level: 0 normal, 1 chatter sampled, 2 chatter off for viewers, 3 commerce
+   * only. From `welcome`, then `degrade` updates.
+   */
+  readonly degradeLevel: number;
 }
 
 export type WelcomeKind = 'fresh' | 'resumed' | 'historyLost';
@@ -53,6 +58,7 @@ export class RoomModel implements RoomSnapshot {
   products: readonly Product[] = [];
   muted: ReadonlySet<string> = new Set();
   stock: Readonly<Record<string, number>> = {};
+  degradeLevel = 0;
   readonly cart: CartModel;
   /** The `seq` of the welcome `stock` came from: events up to it are already reflected in it. */
   #stockSeq = 0;
@@ -78,6 +84,8 @@ export class RoomModel implements RoomSnapshot {
     this.epoch = welcome.epoch;
     this.stock = { ...welcome.stock };
     this.#stockSeq = welcome.seq;
+    // A server older than the field sends none: it does not degrade.
+    this.degradeLevel = welcome.degradeLevel ?? 0;
     if (kind !== 'resumed') {
       this.lastSeq = welcome.seq;
       this.popup = welcome.popup;
@@ -137,6 +145,9 @@ export class RoomModel implements RoomSnapshot {
         break;
       case 'stock':
         this.#setStock(update.sku, update.available);
+        break;
+      case 'degrade':
+        this.degradeLevel = update.level;
         break;
     }
   }

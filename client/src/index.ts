@@ -11,13 +11,14 @@
  *   const answer = await client.addToCart('mug-1');   // { status: 'reserved', granted, expiresAt, … } or sold_out, …
  *   client.state.cart.lines; client.state.stock;      // kept current from answers and room updates
  *   await client.checkout();                  // { status: 'ordered', order } (retries reuse one idempotency key)
+ *   client.on('cartAction', (a) => render(a.key, a.state));  // adding, queued, retrying, reserved, sold_out, …
  */
 export { connect, LivecartClient } from './LivecartClient.ts';
 export { isLivecartError, ListenerError, LivecartError, ProtocolViolation, type LivecartErrorInit, type LivecartErrorName } from './LivecartError.ts';
 export { TypedEmitter, type Listener, type ListenerErrorHandler, type TypedEmitterOptions } from './TypedEmitter.ts';
 export { Backoff, backoffCeiling, defaultBackoff, fullJitterDelay, type BackoffOptions } from './backoff.ts';
 export { LikeBatcher, type LikeBatcherOptions } from './LikeBatcher.ts';
-export { PendingRequests } from './PendingRequests.ts';
+export { PendingRequests, type PendingRequestOptions, type WaitingListener } from './PendingRequests.ts';
 export { RoomModel, type RoomSnapshot, type WelcomeKind } from './RoomModel.ts';
 export { CartModel, type CartView, type LocalCartLine, type PriceLookup } from './CartModel.ts';
 export {

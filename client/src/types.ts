@@ -4,7 +4,7 @@ import type { RetryOptions } from './idempotentRetry.ts';
 import type { LikeBatcherOptions } from './LikeBatcher.ts';
 import type { WebSocketConstructor } from './transport.ts';
 import type { LivecartError } from './LivecartError.ts';
-import type { CartAnswer, DirectMessage, Product, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
+import type { CartAnswer, ClientRequest, DirectMessage, Product, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
 
 export interface ConnectOptions {
   /** WebSocket URL of the server, e.g. `ws://127.0.0.1:8080/ws`. */
@@ -29,6 +29,20 @@ export interface ConnectOptions {
    * Default `{ maxAttempts: 5, baseMs: 200, maxMs: 5000, maxElapsedMs: 30000 }`.
    */
   retry?: Partial<RetryOptions> | false;
+  /**
+   * `ack` notices telling the server the last `seq` processed, so it can measure real lag. Every
+   * `intervalMs` while joined, one is sent when `state.lastSeq` changed since the last ack, or when
+   * `keepaliveMs` passed without one. `false` sends none (the server then cannot tell a slow
+   * client from a fast one). Default `{ intervalMs: 1000, keepaliveMs: 5000 }`.
+   */
+  ack?: Partial<AckOptions> | false;
+}
+
+export interface AckOptions {
+  /** How often to consider sending an ack, ms. Default 1000. */
+  intervalMs: number;
+  /** Send one at least this often even when `lastSeq` did not change, ms. Default 5000. */
+  keepaliveMs: number;
 }
 
 type EventOf<T extends SequencedEvent['t']> = Extract<SequencedEvent, { t: T }>;
@@ -44,6 +58,59 @@ export type SoldOutEvent = EventOf<'soldOut'>;
 export type StockEvent = Omit<Extract<StateUpdate, { t: 'stock' }>, 't'>;
 /** One of this user's reservations ran out; its units went back to stock and its cart line is gone. */
 export type ReservationExpiredEvent = Omit<Extract<DirectMessage, { t: 'reservationExpired' }>, 't'>;
+
+/**
+ * The room's degrade level: 0 normal, 1 chatter sampled, 2 chatter off for viewers, 3 commerce
+ * only. Above 0 a page shows a "busy" state. Emitted by the server's `degrade` updates, and after
+ * a `welcome` whose `degradeLevel` differs from the level known before it (reason `'welcome'`).
+ */
+export interface DegradeEvent {
+  level: number;
+  reason: string;
+}
+
+/** The server holds request `id` in the room's admission queue; its answer follows later. */
+export interface QueuedEvent {
+  /** The request's id on the wire (each retry has a new one). */
+  id: number;
+  /** The request's type (`addToCart`, `checkout`, …). */
+  type: ClientRequest['t'];
+  /** The request's idempotency key, for keyed cart requests. */
+  key?: string;
+  /** Place in the queue, 1 = next. */
+  position: number;
+  /** When the answer is expected, ms from now (the server's estimate). */
+  etaMs: number;
+}
+
+/** Where one `addToCart` action stands; see `CartActionEvent`. */
+export type CartActionState = 'adding' | 'queued' | 'retrying' | 'reserved' | 'sold_out' | 'limit_reached' | 'not_on_sale' | 'failed';
+
+/**
+ * The progress of one `addToCart` call, for a page that renders one button state per action
+ * (`key` tells actions apart). In order: `adding` once when the call starts; then any number of
+ * `queued` (with `position` and `etaMs`, each time the server reports the request waiting in its
+ * admission queue) and `retrying` (with `retryInMs`, before each wait for an automatic retry);
+ * then exactly one final state: the answer's status (`reserved`, `sold_out`, `limit_reached`,
+ * `not_on_sale`, with `answer`) or `failed` (with `error`, the promise's rejection).
+ * A call for a sku known to be sold out emits only its final `sold_out`.
+ */
+export interface CartActionEvent {
+  sku: string;
+  /** The action's idempotency key, the same on every retry. */
+  key: string;
+  state: CartActionState;
+  /** `queued`: place in the queue, 1 = next. */
+  position?: number;
+  /** `queued`: the answer is expected in about this many ms. */
+  etaMs?: number;
+  /** `retrying`: the next attempt starts in this many ms. */
+  retryInMs?: number;
+  /** Final states from an answer: the answer (the promise's value). */
+  answer?: AddToCartAnswer;
+  /** `failed`: why (the promise's rejection). */
+  error?: unknown;
+}
 
 export interface ReconnectingEvent {
   /** 1 for the first retry after a connection was lost, reset by every successful `welcome`. */
@@ -86,6 +153,12 @@ export interface LivecartEvents {
   reservationExpired: ReservationExpiredEvent;
   /** `state.cart` changed: an answer to a cart request, an expiry, or a refresh after a reconnect. */
   cartChanged: CartView;
+  /** The room's degrade level changed (`state.degradeLevel` is already updated). */
+  degrade: DegradeEvent;
+  /** One of this client's requests waits in the room's admission queue (its timeout is pushed back accordingly). */
+  queued: QueuedEvent;
+  /** Progress of an `addToCart` call, for rendering its button. */
+  cartAction: CartActionEvent;
   /**
    * Problems not tied to a request: `err` frames without a known id (`LivecartError`), frames that
    * cannot be decoded, a failed `hello` on reconnect, and errors thrown by other event listeners.

@@ -29,6 +29,31 @@ describe('PendingRequests', () => {
     expect(pending.size).toBe(0);
   });
 
+  it('waiting() pushes the deadline to etaMs + timeout from now, never earlier, and tells the listener', async () => {
+    vi.setSystemTime(50_000);
+    const pending = new PendingRequests<Frame>(1000);
+    const told: Array<[number, number]> = [];
+    const { frame, promise } = pending.add((id) => ({ t: 'addToCart', id }), { onWaiting: (position, etaMs) => told.push([position, etaMs]) });
+    let settled = false;
+    promise.catch(() => undefined).finally(() => (settled = true));
+    expect(pending.deadline(frame.id)).toBe(51_000);
+
+    vi.advanceTimersByTime(500);
+    expect(pending.waiting(frame.id, 4, 3000)).toBe(frame);
+    expect(pending.deadline(frame.id)).toBe(54_500);
+    expect(pending.waiting(frame.id, 1, 0)).toBe(frame); // 51 500: earlier, kept at 54 500
+    expect(pending.deadline(frame.id)).toBe(54_500);
+    expect(told).toEqual([[4, 3000], [1, 0]]);
+
+    vi.advanceTimersByTime(3999);
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    vi.advanceTimersByTime(1);
+    await expect(promise).rejects.toMatchObject({ name: 'UNAVAILABLE', temporary: true, message: `request ${frame.id} timed out after 4500 ms` });
+    expect(pending.waiting(frame.id, 1, 10)).toBeUndefined(); // gone
+    expect(pending.deadline(frame.id)).toBeUndefined();
+  });
+
   it('rejectSent() rejects only sent requests; queued ones wait', async () => {
     const pending = new PendingRequests<Frame>(1000);
     const sent = pending.add((id) => ({ t: 'ping', id }));

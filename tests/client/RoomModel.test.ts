@@ -10,7 +10,7 @@ function welcome(over: Partial<Welcome> = {}): Welcome {
     you: { userId: 'u1', name: 'Ann', role: 'viewer' },
     seq: 10, epoch: 'e1', resumed: false, historyLost: false,
     comments: [{ seq: 9, userId: 'u2', name: 'Bob', text: 'hi', ts: 1 }],
-    popup: null, products: [product], likes: 3, viewers: 2, muted: [], stock: { mug: 5 },
+    popup: null, products: [product], likes: 3, viewers: 2, muted: [], stock: { mug: 5 }, degradeLevel: 0,
     ...over,
   };
 }
@@ -82,6 +82,21 @@ describe('RoomModel', () => {
     model.applyUpdate({ t: 'likes', total: 50 });
     model.applyUpdate({ t: 'viewers', count: 7 });
     expect(model).toMatchObject({ likes: 50, viewers: 7, lastSeq: 18 });
+  });
+
+  it('keeps the degrade level from every welcome and degrade updates', () => {
+    const model = new RoomModel();
+    expect(model.degradeLevel).toBe(0);
+    model.applyWelcome(welcome({ degradeLevel: 2 }));
+    expect(model.degradeLevel).toBe(2);
+    model.applyUpdate({ t: 'degrade', level: 3, reason: 'queue full' });
+    expect(model.degradeLevel).toBe(3);
+    // It is room state, not history: a resumed welcome carries the level of now.
+    model.applyWelcome(welcome({ resumed: true, degradeLevel: 1 }));
+    expect(model.degradeLevel).toBe(1);
+    // A server older than the field sends none.
+    model.applyWelcome(welcome({ degradeLevel: undefined as unknown as number }));
+    expect(model.degradeLevel).toBe(0);
   });
 
   it('keeps stock from welcome, stock updates, soldOut and new products', () => {

@@ -3,7 +3,6 @@
  * an injected clock, sleep and random source), then the SDK over a scripted in-memory socket.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { decode, encode } from '../../protocol/src/codec.ts';
 import {
   connect,
   defaultRetry,
@@ -16,9 +15,8 @@ import {
   type LivecartClient,
   type RetryHooks,
   type RetryInfo,
-  type Welcome,
-  type WebSocketLike,
 } from '../../client/src/index.ts';
+import { ScriptedSocket, until, welcomeFor } from './support/scriptedSocket.ts';
 
 const unavailable = (retryAfterMs?: number) =>
   new LivecartError({ code: 1501, message: 'store unreachable', temporary: true, retryAfterMs });
@@ -191,73 +189,6 @@ describe('newIdempotencyKey', () => {
 
 // ---------------------------------------------------------------------------------------------
 // The SDK over a scripted socket: what goes on the wire when replies fail or get lost.
-
-type Frame = Record<string, unknown> & { t: string; id?: number };
-
-/** An in-memory socket the test plays the server on. */
-class ScriptedSocket implements WebSocketLike {
-  static readonly all: ScriptedSocket[] = [];
-  binaryType = 'arraybuffer';
-  readyState = 0;
-  onopen: ((event: never) => void) | null = null;
-  onmessage: ((event: never) => void) | null = null;
-  onclose: ((event: never) => void) | null = null;
-  onerror: ((event: never) => void) | null = null;
-  readonly sent: Frame[] = [];
-
-  constructor(readonly url: string) {
-    ScriptedSocket.all.push(this);
-  }
-
-  send(data: Uint8Array): void {
-    this.sent.push(decode(data) as Frame);
-  }
-
-  close(): void {
-    this.readyState = 3;
-  }
-
-  /** The connection opens; the client sends `hello`. */
-  open(): void {
-    this.readyState = 1;
-    (this.onopen as ((event: unknown) => void) | null)?.({});
-  }
-
-  receive(frame: object): void {
-    (this.onmessage as ((event: { data: unknown }) => void) | null)?.({ data: encode(frame) });
-  }
-
-  /** The server (or the network) closes the socket. */
-  drop(code = 4000, reason = 'server restarting'): void {
-    this.readyState = 3;
-    (this.onclose as ((event: { code: number; reason: string }) => void) | null)?.({ code, reason });
-  }
-
-  of(t: string): Frame[] {
-    return this.sent.filter((f) => f.t === t);
-  }
-}
-
-const product = { sku: 'mug', title: 'Mug', priceCents: 1200, currency: 'USD', stock: 5 };
-
-function welcomeFor(hello: Frame, over: Partial<Welcome> = {}): Welcome {
-  return {
-    t: 'welcome', id: hello.id!, v: 1,
-    room: { id: 'r1', title: 'Show', streamerId: 's1', state: 'live', createdAt: 1 },
-    you: { userId: 'u1', name: 'Ann', role: 'viewer' },
-    seq: 3, epoch: 'e1', resumed: false, historyLost: false,
-    comments: [], popup: null, products: [product], likes: 0, viewers: 1, muted: [], stock: { mug: 5 },
-    ...over,
-  };
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
 
 const clients: LivecartClient[] = [];
 afterEach(() => {

@@ -1,0 +1,297 @@
+/**
+ * npm run bench:double11 — the Double-11 reproducer.
+ *
+ * One node (pinned to core 0). A big room with N viewers and 20 small rooms of 50 viewers, all
+ * chatting at a steady rate. A flash-sale product with 1,000 units is pinned in the big room;
+ * within one second every big-room viewer taps add-to-cart, a third of them three times; then
+ * everyone who got a reservation checks out. The same scenario runs with the admission controller
+ * on and off (naive: every request straight to the store, no degradation), on the memory store and
+ * on Redis. Load generators run on core 1 in several processes and source addresses.
+ *
+ * Prints a table, writes a markdown report and SVG charts to bench/results/.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { decode, encode } from '../protocol/src/codec.ts';
+import type { FromLoad, ToLoad, ViewerSpec } from './double11Load.ts';
+import { lineChartSvg } from './svgChart.ts';
+import { cpuSnapshot, pinProcess, processCpuPercent, processMemory } from './procStats.ts';
+import { REPO_ROOT, signToken, startServer, stopChild } from './servers.ts';
+import { fmt, fmtInt, markdownTable, percentileSorted } from './stats.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    viewers: { type: 'string', default: '10000' },
+    'small-rooms': { type: 'string', default: '20' },
+    'small-viewers': { type: 'string', default: '50' },
+    stock: { type: 'string', default: '1000' },
+    'burst-ms': { type: 'string', default: '1000' },
+    'before-s': { type: 'string', default: '5' },
+    'chat-big': { type: 'string', default: '5' },
+    'chat-small': { type: 'string', default: '2' },
+    modes: { type: 'string', default: 'admission,naive' },
+    stores: { type: 'string', default: 'memory,redis' },
+    generators: { type: 'string', default: '3' },
+    redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+    port: { type: 'string', default: '18500' },
+  },
+});
+const N = Number(flags.viewers);
+const SMALL_ROOMS = Number(flags['small-rooms']);
+const SMALL_VIEWERS = Number(flags['small-viewers']);
+const STOCK = Number(flags.stock);
+const BURST_MS = Number(flags['burst-ms']);
+const BEFORE_MS = Number(flags['before-s']) * 1000;
+const GENERATORS = Number(flags.generators);
+const SECRET = 'bench-secret-0123456789abcdef0123';
+const HOST = '127.0.0.1';
+const command = `npm run bench:double11 -- --viewers ${N} --small-rooms ${SMALL_ROOMS} --small-viewers ${SMALL_VIEWERS} --stock ${STOCK} --modes ${flags.modes} --stores ${flags.stores}`;
+
+interface Generator {
+  child: ChildProcess;
+  next<T extends FromLoad['t']>(type: T): Promise<Extract<FromLoad, { t: T }>>;
+  send(message: ToLoad): void;
+}
+
+function startGenerator(): Generator {
+  const child = fork(path.join(REPO_ROOT, 'bench/double11Load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  pinProcess(child.pid!, '1');
+  const waiting = new Map<string, (m: FromLoad) => void>();
+  child.on('message', (m: FromLoad) => waiting.get(m.t)?.(m));
+  return {
+    child,
+    next: (type) => new Promise((resolve) => waiting.set(type, resolve as (m: FromLoad) => void)),
+    send: (message) => child.send(message),
+  };
+}
+
+/** A streamer socket posting timestamped comments at a steady rate. */
+async function streamer(port: number, room: string, perSecond: number): Promise<{ stop(): void; sent(): number; failed(): number; send(message: object): void }> {
+  const token = await signToken(SECRET, `streamer-${room}`, `Streamer ${room}`, 'streamer');
+  const ws = new WebSocket(`ws://${HOST}:${port}/ws`);
+  ws.binaryType = 'nodebuffer';
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  ws.send(encode({ t: 'hello', id: 0, v: 1, token, room }));
+  let sent = 0;
+  let failed = 0;
+  ws.on('message', (data: Buffer) => {
+    const m = decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) as { t: string };
+    if (m.t === 'err') failed++;
+  });
+  let id = 1;
+  const timer = setInterval(() => {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    ws.send(encode({ t: 'comment', id: id++, text: `chat t=${Date.now()}` }));
+    sent++;
+  }, 1000 / perSecond);
+  return { stop: () => (clearInterval(timer), ws.close()), sent: () => sent, failed: () => failed, send: (message: object) => ws.send(encode(message)) };
+}
+
+interface Result {
+  store: string;
+  mode: string;
+  crashed: boolean;
+  joined: number;
+  taps: number;
+  answered: number;
+  firstReply: { p50: number; p99: number; max: number };
+  final: { p50: number; p99: number; max: number };
+  finals: Record<string, number>;
+  retries: number;
+  queuedFrames: number;
+  heldUnits: number;
+  availableAfterBurst: number;
+  inventory: { available: number; reserved: number; sold: number };
+  oversold: number;
+  orders: number;
+  orderedUnits: number;
+  comments: Record<string, { p50: number; p99: number; n: number }>;
+  eventLoopP99Max: number;
+  peakRssMb: number;
+  serverCpu: number;
+  generatorCpu: number;
+  timeline: Array<{ t: number; sent: number; answered: number; queued: number; admitted: number; rejected: number; expired: number; soldOutFast: number; eventLoopMs: number; degrade: number }>;
+}
+
+const summary = (xs: number[]) => {
+  const sorted = Float64Array.from(xs).sort();
+  return { p50: percentileSorted(sorted, 50), p99: percentileSorted(sorted, 99), max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN };
+};
+
+async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', run: number): Promise<Result> {
+  const port = Number(flags.port) + run;
+  const extra = [
+    '--admission', String(mode === 'admission'),
+    '--comment-rate', '100', '--comment-burst', '100', '--max-frames-per-second', '1000',
+    ...(store === 'redis' ? ['--redis', flags.redis!, '--redis-prefix', `bench-d11:${process.pid}:${run}`] : []),
+    // naive: no degradation either
+    ...(mode === 'naive' ? ['--degrade-event-loop-ms', '600000', '--degrade-lag-ms', '600000', '--degrade-backlogged-share', '1', '--degrade-queue-fill', '1', '--degrade-store-latency-ms', '600000', '--protect-event-loop-ms', '600000'] : []),
+  ];
+  const server = await startServer({ kind: 'livecart', port, host: HOST, core: '0', secret: SECRET, rawMaxBackpressure: 0, extraArgs: extra });
+  const operator = await signOperator();
+  const call = async (method: string, url: string, token: string, body?: unknown) => {
+    const res = await fetch(`http://${HOST}:${port}${url}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    return (await res.json()) as Record<string, any>;
+  };
+  const rooms = ['big', ...Array.from({ length: SMALL_ROOMS }, (_, i) => `small-${i}`)];
+  for (const room of rooms) {
+    const token = await signToken(SECRET, `streamer-${room}`, `Streamer ${room}`, 'streamer');
+    await call('POST', '/api/rooms', token, { title: room, id: room });
+    await call('POST', `/api/rooms/${room}/products`, token, { sku: 'flash', title: 'Flash deal', priceCents: 9900, currency: 'USD', stock: room === 'big' ? STOCK : 100 });
+    await call('POST', `/api/rooms/${room}/start`, token);
+  }
+  const specs: ViewerSpec[] = [
+    ...Array.from({ length: N }, (_, i) => ({ userId: `big-${run}-${i}`, room: 'big', sample: 20 })),
+    ...rooms.slice(1).flatMap((room) => Array.from({ length: SMALL_VIEWERS }, (_, i) => ({ userId: `${room}-${run}-${i}`, room, sample: 1 }))),
+  ];
+  const generators = Array.from({ length: GENERATORS }, startGenerator);
+  generators.forEach((g, i) => g.send({ t: 'start', host: HOST, port, secret: SECRET, localAddress: `127.0.0.${2 + ((run * GENERATORS + i) % 200)}`, viewers: specs.filter((_, n) => n % GENERATORS === i) }));
+  const ready = await Promise.all(generators.map((g) => g.next('ready')));
+  const joined = ready.reduce((s, r) => s + r.joined, 0);
+  console.log(`  ${store}/${mode}: ${joined} viewers joined (${ready.reduce((s, r) => s + r.failed, 0)} failed ${ready.flatMap((r) => r.errors).slice(0, 2).join('; ')})`);
+  const streamers = await Promise.all(rooms.map((room) => streamer(port, room, room === 'big' ? Number(flags['chat-big']) : Number(flags['chat-small']))));
+
+  for (const g of generators) g.send({ t: 'phase', name: 'before' });
+  await new Promise((r) => setTimeout(r, BEFORE_MS));
+
+  const bigStreamer = await signToken(SECRET, 'streamer-big', 'Streamer big', 'streamer');
+  streamers[0]!.send({ t: 'pin', id: 1_000_000, sku: 'flash' });
+  const startAt = Date.now() + 300;
+  for (const g of generators) g.send({ t: 'phase', name: 'during' });
+  const cpuBefore = cpuSnapshot([server.pid, ...generators.map((g) => g.child.pid!)]);
+  const timeline: Result['timeline'] = [];
+  let last = { admitted: 0, rejected: 0, expired: 0, soldOutFast: 0 };
+  let eventLoopP99Max = 0;
+  const poll = setInterval(async () => {
+    try {
+      const [roomsView, node] = await Promise.all([call('GET', '/api/ops/rooms', operator), call('GET', '/api/ops/node', operator)]);
+      const big = (roomsView.rooms as Array<Record<string, any>>).find((r) => r.roomId === 'big');
+      const a = big?.admission ?? { queued: 0, admitted: 0, rejected: 0, expired: 0, soldOutFast: 0 };
+      eventLoopP99Max = Math.max(eventLoopP99Max, node.eventLoopDelayMs.p99);
+      timeline.push({
+        t: (Date.now() - startAt) / 1000, sent: 0, answered: 0, queued: a.queued, admitted: a.admitted - last.admitted, rejected: a.rejected - last.rejected,
+        expired: a.expired - last.expired, soldOutFast: a.soldOutFast - last.soldOutFast, eventLoopMs: node.eventLoopDelayMs.p99, degrade: big?.level ?? 0,
+      });
+      last = { admitted: a.admitted, rejected: a.rejected, expired: a.expired, soldOutFast: a.soldOutFast };
+    } catch {
+      // the server is busy; the next poll will tell
+    }
+  }, 500);
+  for (const g of generators) g.send({ t: 'burst', startAt, windowMs: BURST_MS, sku: 'flash', room: 'big', tripleEvery: 3 });
+  const bursts = await Promise.all(generators.map((g) => g.next('burstDone')));
+  const cpuAfter = cpuSnapshot([server.pid, ...generators.map((g) => g.child.pid!)]);
+  clearInterval(poll);
+  for (const g of generators) g.send({ t: 'phase', name: 'after' });
+  const inventoryAfterBurst = (await call('GET', '/api/rooms/big/inventory', bigStreamer)).inventory.flash;
+  for (const g of generators) g.send({ t: 'checkout' });
+  const checkouts = await Promise.all(generators.map((g) => g.next('checkoutDone')));
+  const inventory = (await call('GET', '/api/rooms/big/inventory', bigStreamer)).inventory.flash as Result['inventory'];
+  const orders = ((await call('GET', '/api/rooms/big/orders', bigStreamer)).orders as unknown[]).length;
+  const crashed = server.child.exitCode !== null || server.child.signalCode !== null;
+  const peakRssMb = processMemory(server.pid).hwmMb;
+  for (const s of streamers) s.stop();
+  for (const g of generators) g.send({ t: 'report' });
+  const reports = await Promise.all(generators.map((g) => g.next('report')));
+  await stopChild(server.child);
+
+  const merge = (key: 'sentPerSecond' | 'answeredPerSecond') => {
+    const out: Record<number, number> = {};
+    for (const b of bursts) for (const [s, n] of Object.entries(b[key])) out[Number(s)] = (out[Number(s)] ?? 0) + n;
+    return out;
+  };
+  const sent = merge('sentPerSecond');
+  const answered = merge('answeredPerSecond');
+  for (const point of timeline) {
+    const s = Math.floor(point.t);
+    point.sent = point.t - s < 0.5 ? sent[s] ?? 0 : 0;
+    point.answered = point.t - s < 0.5 ? answered[s] ?? 0 : 0;
+  }
+  const latency: Record<string, number[]> = {};
+  for (const r of reports) for (const [k, v] of Object.entries(r.latency)) (latency[k] ??= []).push(...v);
+  const finals: Record<string, number> = {};
+  for (const b of bursts) for (const [k, v] of Object.entries(b.finals)) finals[k] = (finals[k] ?? 0) + v;
+  const gensCpu = generators.map((g) => processCpuPercent(cpuBefore, cpuAfter, g.child.pid!));
+  return {
+    store, mode, crashed, joined,
+    taps: bursts.reduce((s, b) => s + b.taps, 0),
+    answered: bursts.reduce((s, b) => s + b.firstReplyMs.length, 0),
+    firstReply: summary(bursts.flatMap((b) => b.firstReplyMs)),
+    final: summary(bursts.flatMap((b) => b.finalMs)),
+    finals,
+    retries: bursts.reduce((s, b) => s + b.retries, 0),
+    queuedFrames: bursts.reduce((s, b) => s + b.queuedFrames, 0),
+    heldUnits: bursts.reduce((s, b) => s + b.heldUnits, 0),
+    availableAfterBurst: inventoryAfterBurst.available,
+    inventory,
+    oversold: Math.max(0, inventory.reserved + inventory.sold - STOCK),
+    orders,
+    orderedUnits: checkouts.reduce((s, c) => s + c.units, 0),
+    comments: Object.fromEntries(Object.entries(latency).map(([k, v]) => { const x = summary(v); return [k, { p50: x.p50, p99: x.p99, n: v.length }]; })),
+    eventLoopP99Max,
+    peakRssMb,
+    serverCpu: processCpuPercent(cpuBefore, cpuAfter, server.pid),
+    generatorCpu: gensCpu.reduce((a, b) => a + b, 0),
+    timeline,
+  };
+}
+
+function signOperator(): Promise<string> {
+  return import('jose').then(({ SignJWT }) =>
+    new SignJWT({ name: 'Operator', role: 'operator' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench-operator').setExpirationTime('2h').sign(new TextEncoder().encode(SECRET)),
+  );
+}
+
+async function main(): Promise<void> {
+  pinProcess(process.pid, '1');
+  console.log(`# bench:double11  ${new Date().toISOString()}\n${command}\n`);
+  const results: Result[] = [];
+  let run = 0;
+  for (const store of flags.stores!.split(',') as Array<'memory' | 'redis'>) {
+    for (const mode of flags.modes!.split(',') as Array<'admission' | 'naive'>) {
+      const r = await scenario(store, mode, run++);
+      results.push(r);
+      console.log(`  ${store}/${mode}: taps ${r.taps}, answered ${r.answered}, final ${JSON.stringify(r.finals)}, first reply p99 ${fmt(r.firstReply.p99, 0)} ms, final p99 ${fmt(r.final.p99, 0)} ms, orders ${r.orders}, oversold ${r.oversold}`);
+    }
+  }
+  const c = (r: Result, key: string, stat: 'p50' | 'p99') => (r.comments[key] ? fmt(r.comments[key]![stat], 0) : '–');
+  const table = markdownTable(
+    ['store', 'mode', 'crash', 'viewers', 'taps', 'answered', 'oversold', 'unsold after burst', 'orders (units)', 'first answer p50/p99/max ms', 'final answer p99 ms', 'finals', 'big-room comment p99 before → during', 'small-room comment p99 before → during', 'event-loop p99 max ms', 'peak RSS MB', 'server CPU %', 'generators CPU %'],
+    results.map((r) => [
+      r.store, r.mode, r.crashed ? 'YES' : '0', fmtInt(r.joined), fmtInt(r.taps), `${fmt((100 * r.answered) / Math.max(1, r.taps), 1)}%`, String(r.oversold), String(r.availableAfterBurst),
+      `${r.orders} (${r.orderedUnits})`, `${fmt(r.firstReply.p50, 0)} / ${fmt(r.firstReply.p99, 0)} / ${fmt(r.firstReply.max, 0)}`, fmt(r.final.p99, 0), Object.entries(r.finals).map(([k, v]) => `${k} ${v}`).join(', '),
+      `${c(r, 'big:before', 'p99')} → ${c(r, 'big:during', 'p99')}`, `${c(r, 'small:before', 'p99')} → ${c(r, 'small:during', 'p99')}`, fmt(r.eventLoopP99Max, 0), fmt(r.peakRssMb, 0), fmt(r.serverCpu, 0), fmt(r.generatorCpu, 0),
+    ]),
+  );
+  console.log(`\n${table}\n\n${command}`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const dir = path.join(REPO_ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const charts: string[] = [];
+  for (const r of results) {
+    const file = `double11-${stamp}-${r.store}-${r.mode}.svg`;
+    writeFileSync(path.join(dir, file), lineChartSvg(`${r.store} / ${r.mode}: the burst, per 0.5 s`, r.timeline.map((p) => p.t), [
+      { name: 'taps sent /s', values: r.timeline.map((p) => p.sent) },
+      { name: 'answers /s', values: r.timeline.map((p) => p.answered) },
+      { name: 'admitted', values: r.timeline.map((p) => p.admitted) },
+      { name: 'queue depth', values: r.timeline.map((p) => p.queued) },
+      { name: 'rejected+expired', values: r.timeline.map((p) => p.rejected + p.expired) },
+      { name: 'event-loop p99 ms', values: r.timeline.map((p) => p.eventLoopMs) },
+    ]));
+    charts.push(file);
+  }
+  const timelines = results.map((r) => `### ${r.store} / ${r.mode}\n\n${markdownTable(['t (s)', 'queue depth', 'admitted', 'rejected', 'expired', 'sold-out fast', 'event-loop p99 ms', 'degrade level'], r.timeline.map((p) => [fmt(p.t, 1), String(p.queued), String(p.admitted), String(p.rejected), String(p.expired), String(p.soldOutFast), fmt(p.eventLoopMs, 0), String(p.degrade)]))}\n\n![chart](${charts[results.indexOf(r)]})`).join('\n\n');
+  const md = `# Double-11 reproducer, ${new Date().toISOString()}\n\n\`${command}\`\n\n${table}\n\n${timelines}\n`;
+  const mdFile = path.join(dir, `double11-${stamp}.md`);
+  writeFileSync(mdFile, md);
+  writeFileSync(path.join(dir, `double11-${stamp}.json`), JSON.stringify({ command, results }, null, 2));
+  console.log(`\nreport: ${path.relative(REPO_ROOT, mdFile)}`);
+  if (results.some((r) => r.crashed || r.oversold > 0)) process.exitCode = 1;
+}
+
+await main();
