@@ -7,7 +7,7 @@
 import { WebSocket as NodeWebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../../protocol/src/codec.ts';
-import { startServer } from '../../server/src/server.ts';
+import { startTestServer as startServer } from '../helpers/server.ts';
 import { connect, type ConnectOptions, type LivecartClient, type WebSocketConstructor } from '../../client/src/index.ts';
 
 type RunningServer = Awaited<ReturnType<typeof startServer>>;

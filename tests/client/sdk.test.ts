@@ -5,7 +5,7 @@
 import { WebSocket as NodeWebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../../protocol/src/codec.ts';
-import { startServer } from '../../server/src/server.ts';
+import { startTestServer as startServer } from '../helpers/server.ts';
 import {
   connect,
   LivecartError,

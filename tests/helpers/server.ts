@@ -38,3 +38,13 @@ export async function liveRoom(server: RunningServer, roomId: string, streamerId
 export function viewerToken(server: RunningServer, n: number | string) {
   return server.mintToken({ userId: `viewer-${n}`, name: `Viewer ${n}`, role: 'viewer' });
 }
+
+/** A live room with one product `hot` of `stock` units (plus any product fields in `extra`); returns the streamer's token. */
+export async function saleRoom(server: RunningServer, roomId: string, stock: number, extra: Record<string, unknown> = {}): Promise<string> {
+  const streamer = await server.mintToken({ userId: `s-${roomId}`, name: 'S', role: 'streamer' });
+  await http(server, 'POST', '/api/rooms', streamer, { title: roomId, id: roomId });
+  const added = await http(server, 'POST', `/api/rooms/${roomId}/products`, streamer, { sku: 'hot', title: 'Hot item', priceCents: 1999, currency: 'USD', stock, ...extra });
+  if (added.status !== 201) throw new Error(JSON.stringify(added));
+  await http(server, 'POST', `/api/rooms/${roomId}/start`, streamer);
+  return streamer;
+}

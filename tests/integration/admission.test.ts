@@ -3,15 +3,8 @@ import { ErrorCode } from '../../protocol/src/index.ts';
 import type { RunningServer } from '../../server/src/server.ts';
 import { RawClient, waitUntil } from '../helpers/rawClient.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { http, startTestServer, viewerToken } from '../helpers/server.ts';
+import { http, saleRoom, startTestServer, viewerToken } from '../helpers/server.ts';
 
-async function saleRoom(server: RunningServer, roomId: string, stock: number) {
-  const streamer = await server.mintToken({ userId: `s-${roomId}`, name: 'S', role: 'streamer' });
-  await http(server, 'POST', '/api/rooms', streamer, { title: roomId, id: roomId });
-  await http(server, 'POST', `/api/rooms/${roomId}/products`, streamer, { sku: 'hot', title: 'Hot', priceCents: 100, currency: 'USD', stock });
-  await http(server, 'POST', `/api/rooms/${roomId}/start`, streamer);
-  return streamer;
-}
 
 describe('admission control under a burst', () => {
   let server: RunningServer;

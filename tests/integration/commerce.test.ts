@@ -2,16 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/src/index.ts';
 import type { RunningServer } from '../../server/src/server.ts';
 import { RawClient, waitUntil } from '../helpers/rawClient.ts';
-import { http, startTestServer, viewerToken } from '../helpers/server.ts';
+import { http, saleRoom, startTestServer, viewerToken } from '../helpers/server.ts';
 
-async function saleRoom(server: RunningServer, roomId: string, stock: number, extra: Record<string, unknown> = {}) {
-  const streamer = await server.mintToken({ userId: `s-${roomId}`, name: 'S', role: 'streamer' });
-  await http(server, 'POST', '/api/rooms', streamer, { title: roomId, id: roomId });
-  const added = await http(server, 'POST', `/api/rooms/${roomId}/products`, streamer, { sku: 'hot', title: 'Hot item', priceCents: 1999, currency: 'USD', stock, ...extra });
-  if (added.status !== 201) throw new Error(JSON.stringify(added));
-  await http(server, 'POST', `/api/rooms/${roomId}/start`, streamer);
-  return streamer;
-}
 
 describe('cart and checkout over WebSocket and HTTP', () => {
   let server: RunningServer;

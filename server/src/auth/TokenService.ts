@@ -10,18 +10,25 @@ export interface Principal {
   readonly role: Role;
 }
 
+/** Verified tokens remembered at most; HTTP clients send the same token with every request. */
+const VERIFIED_CACHE_SIZE = 100_000;
+
 /**
  * HS256 tokens with claims `sub` (user id), `name` and `role`. Without a configured secret the
  * server runs in dev mode with a random one, so tokens die with the process.
  */
 export class TokenService {
-  readonly #key: Uint8Array;
+  readonly #key: Promise<CryptoKey>;
   readonly #ttlSec: number;
+  /** token → principal and expiry (epoch s). Insertion order is age order, for eviction. */
+  readonly #verified = new Map<string, { principal: Principal; exp: number }>();
   readonly devMode: boolean;
 
   constructor(secret: string | undefined, ttlSec: number) {
     this.devMode = secret === undefined;
-    this.#key = new TextEncoder().encode(secret ?? randomBytes(32).toString('base64url'));
+    const raw = new TextEncoder().encode(secret ?? randomBytes(32).toString('base64url'));
+    // Imported once: jose re-imports a raw key on every call, which dominated per-request cost.
+    this.#key = crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
     this.#ttlSec = ttlSec;
   }
 
@@ -31,14 +38,19 @@ export class TokenService {
       .setSubject(principal.userId)
       .setIssuedAt()
       .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSec)
-      .sign(this.#key);
+      .sign(await this.#key);
   }
 
   /** Throws ProtocolError UNAUTHORIZED for any token that is not ours, expired or malformed. */
   async verify(token: string): Promise<Principal> {
+    const cached = this.#verified.get(token);
+    if (cached !== undefined) {
+      if (cached.exp * 1000 > Date.now()) return cached.principal;
+      this.#verified.delete(token);
+    }
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, this.#key, { algorithms: ['HS256'] }));
+      ({ payload } = await jwtVerify(token, await this.#key, { algorithms: ['HS256'] }));
     } catch (error) {
       throw new ProtocolError('UNAUTHORIZED', `token rejected: ${(error as { code?: string }).code ?? 'invalid'}`);
     }
@@ -47,6 +59,11 @@ export class TokenService {
       throw new ProtocolError('UNAUTHORIZED', 'token lacks sub or a valid role');
     }
     const name = typeof payload.name === 'string' && payload.name.length > 0 ? payload.name.slice(0, 64) : payload.sub;
-    return { userId: payload.sub, name, role: role.data };
+    const principal: Principal = { userId: payload.sub, name, role: role.data };
+    // Tokens without an expiry are remembered for the service's TTL.
+    const exp = payload.exp ?? Math.floor(Date.now() / 1000) + this.#ttlSec;
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!);
+    this.#verified.set(token, { principal, exp });
+    return principal;
   }
 }

@@ -48,6 +48,9 @@ export interface RoomServiceDeps {
   readonly now?: () => number;
 }
 
+/** How long a directory read of a room this node does not host may be reused for cart checks. */
+const VIEW_CACHE_MS = 1000;
+
 /** How long a room stays hosted after its last member on this node left (reconnects are cheap then). */
 const UNHOST_AFTER_MS = 30_000;
 
@@ -77,6 +80,8 @@ export class RoomService implements CommerceRooms {
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #eventLoopDelayMs: () => number;
   readonly #thresholds: DegradeThresholds;
+  /** Directory reads for rooms this node does not host, reused briefly (HTTP-only buyers hit the same room). */
+  readonly #views = new Map<string, { room: Room; at: number }>();
   /** Operator overrides, kept for rooms not hosted yet. */
   readonly #overrides = new Map<string, DegradeLevel>();
   #commerceSignals: CommerceSignals = () => ({ queueFill: 0, storeLatencyMs: 0 });
@@ -150,6 +155,7 @@ export class RoomService implements CommerceRooms {
     this.#mustModerate(principal, room);
     if (room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', `room ${roomId} has ended`);
     if (room.info.state !== state) {
+      this.#views.delete(roomId);
       await this.#directory.setState(roomId, state);
       await this.#emit(roomId, { t: 'roomState', state });
     }
@@ -310,14 +316,14 @@ export class RoomService implements CommerceRooms {
   // ------------------------------------------------------------------ for commerce
 
   async assertRoom(roomId: string, forSale: boolean): Promise<void> {
-    const room = await this.#view(roomId);
+    const room = await this.#cachedView(roomId);
     if (forSale && room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended');
   }
 
   async canModerate(principal: Principal, roomId: string): Promise<boolean> {
     if (principal.role === 'operator') return true;
     if (principal.role !== 'streamer') return false;
-    const room = await this.#view(roomId).catch(() => undefined);
+    const room = await this.#cachedView(roomId).catch(() => undefined);
     return room?.info.streamerId === principal.userId;
   }
 
@@ -342,6 +348,22 @@ export class RoomService implements CommerceRooms {
     const record = await this.#directory.get(roomId);
     if (record === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
     return new Room(record, { historyLength: 0, resumeRingSize: 16 });
+  }
+
+  /**
+   * For checks that tolerate a view up to `VIEW_CACHE_MS` old (is the room there, has it ended, who
+   * owns it): saves a directory round trip per HTTP cart request. Room commands use `#view`.
+   */
+  async #cachedView(roomId: string): Promise<Room> {
+    const hosted = this.#hosted.get(roomId);
+    if (hosted !== undefined) return hosted;
+    const now = this.#now();
+    const cached = this.#views.get(roomId);
+    if (cached !== undefined && now - cached.at < VIEW_CACHE_MS) return cached.room;
+    const room = await this.#view(roomId);
+    if (this.#views.size >= this.#config.maxRooms) this.#views.clear();
+    this.#views.set(roomId, { room, at: now });
+    return room;
   }
 
   #host(roomId: string): Promise<Room> {
