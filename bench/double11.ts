@@ -157,7 +157,17 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
   console.log(`  ${store}/${mode}: ${joined} viewers joined (${ready.reduce((s, r) => s + r.failed, 0)} failed ${ready.flatMap((r) => r.errors).slice(0, 2).join('; ')})`);
   const streamers = await Promise.all(rooms.map((room) => streamer(port, room, room === 'big' ? Number(flags['chat-big']) : Number(flags['chat-small']))));
 
-  for (const g of generators) g.send({ t: 'phase', name: 'before' });
+  // Measure "before" from a settled room: 11,000 joins load the node, and the big room may have
+  // degraded while they came in.
+  const operator0 = await signOperator();
+  const settleDeadline = Date.now() + 60_000;
+  for (;;) {
+    const view = await call('GET', '/api/ops/rooms', operator0).catch(() => undefined);
+    const big = (view?.rooms as Array<{ roomId: string; level: number }> | undefined)?.find((r) => r.roomId === 'big');
+    if ((big !== undefined && big.level === 0) || Date.now() > settleDeadline) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const beforeFrom = Date.now();
   await new Promise((r) => setTimeout(r, BEFORE_MS));
 
   const bigStreamer = await signToken(SECRET, 'streamer-big', 'Streamer big', 'streamer');
@@ -186,6 +196,7 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
   for (const g of generators) g.send({ t: 'burst', startAt, windowMs: BURST_MS, sku: 'flash', room: 'big', tripleEvery: 3 });
   const bursts = await Promise.all(generators.map((g) => g.next('burstDone')));
   const cpuAfter = cpuSnapshot([server.pid, ...generators.map((g) => g.child.pid!)]);
+  const burstEnd = Date.now();
   clearInterval(poll);
   for (const g of generators) g.send({ t: 'phase', name: 'after' });
   const inventoryAfterBurst = (await call('GET', '/api/rooms/big/inventory', bigStreamer)).inventory.flash;
@@ -212,8 +223,16 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
     point.sent = point.t - s < 0.5 ? sent[s] ?? 0 : 0;
     point.answered = point.t - s < 0.5 ? answered[s] ?? 0 : 0;
   }
+  // A comment belongs to the phase it was sent in: before the burst, or while it lasted.
   const latency: Record<string, number[]> = {};
-  for (const r of reports) for (const [k, v] of Object.entries(r.latency)) (latency[k] ??= []).push(...v);
+  for (const r of reports) {
+    for (const kind of ['big', 'small'] as const) {
+      for (const [sentAt, ms] of r.samples[kind]) {
+        const phase = sentAt < beforeFrom ? undefined : sentAt < startAt ? 'before' : sentAt <= burstEnd ? 'during' : 'after';
+        if (phase !== undefined) (latency[`${kind}:${phase}`] ??= []).push(ms);
+      }
+    }
+  }
   const finals: Record<string, number> = {};
   for (const b of bursts) for (const [k, v] of Object.entries(b.finals)) finals[k] = (finals[k] ?? 0) + v;
   const gensCpu = generators.map((g) => processCpuPercent(cpuBefore, cpuAfter, g.child.pid!));
@@ -259,7 +278,8 @@ async function main(): Promise<void> {
       console.log(`  ${store}/${mode}: taps ${r.taps}, answered ${r.answered}, final ${JSON.stringify(r.finals)}, first reply p99 ${fmt(r.firstReply.p99, 0)} ms, final p99 ${fmt(r.final.p99, 0)} ms, orders ${r.orders}, oversold ${r.oversold}`);
     }
   }
-  const c = (r: Result, key: string, stat: 'p50' | 'p99') => (r.comments[key] ? fmt(r.comments[key]![stat], 0) : '–');
+  // No sample while viewers' chatter was cut (degrade level 2+) shows as "cut".
+  const c = (r: Result, key: string, stat: 'p50' | 'p99') => (r.comments[key] ? fmt(r.comments[key]![stat], 0) : r.timeline.some((p) => p.degrade >= 2) ? 'cut' : '–');
   const table = markdownTable(
     ['store', 'mode', 'crash', 'viewers', 'taps', 'answered', 'oversold', 'unsold after burst', 'orders (units)', 'first answer p50/p99/max ms', 'final answer p99 ms', 'finals', 'big-room comment p99 before → during', 'small-room comment p99 before → during', 'event-loop p99 max ms', 'peak RSS MB', 'server CPU %', 'generators CPU %'],
     results.map((r) => [

@@ -28,7 +28,8 @@ export type FromLoad =
   | { t: 'ready'; joined: number; failed: number; errors: string[] }
   | { t: 'burstDone'; taps: number; firstReplyMs: number[]; finalMs: number[]; finals: Record<string, number>; retries: number; queuedFrames: number; reservedViewers: number; heldUnits: number; sentPerSecond: Record<number, number>; answeredPerSecond: Record<number, number> }
   | { t: 'checkoutDone'; ordered: number; units: number; other: Record<string, number> }
-  | { t: 'report'; latency: Record<string, number[]>; frames: number; closed: number; closeCodes: Record<string, number> };
+  /** Comment samples as [sent at (epoch ms), latency ms] by room kind; the orchestrator sorts them into phases by send time. */
+  | { t: 'report'; samples: Record<'big' | 'small', Array<[number, number]>>; frames: number; closed: number; closeCodes: Record<string, number> };
 
 const send = (message: FromLoad) => process.send?.(message);
 
@@ -54,8 +55,7 @@ class Viewer {
   }
 }
 
-let phase = 'setup';
-const latency: Record<string, number[]> = {};
+const samples: Record<'big' | 'small', Array<[number, number]>> = { big: [], small: [] };
 let frames = 0;
 let closed = 0;
 const closeCodes: Record<string, number> = {};
@@ -94,7 +94,7 @@ function onFrame(viewer: Viewer, opcode: number, buf: Buffer, start: number, len
     if (viewer.sampleCounter++ % viewer.spec.sample !== 0) return;
     const event = decode(buf.subarray(start, start + length)) as { text: string };
     const sentAt = Number(/t=(\d+)/.exec(event.text)?.[1]);
-    if (Number.isFinite(sentAt)) (latency[`${viewer.spec.room === 'big' ? 'big' : 'small'}:${phase}`] ??= []).push(Date.now() - sentAt);
+    if (Number.isFinite(sentAt)) samples[viewer.spec.room === 'big' ? 'big' : 'small'].push([sentAt, Date.now() - sentAt]);
     return;
   }
   if (type === 'queued') {
@@ -223,12 +223,12 @@ async function checkout(): Promise<void> {
 process.on('message', (message: ToLoad) => {
   switch (message.t) {
     case 'start': void start(message); break;
-    case 'phase': phase = message.name; break;
+    case 'phase': break;
     case 'burst': void burst(message); break;
     case 'checkout': void checkout(); break;
     case 'report':
       for (const v of viewers) v.socket?.destroy();
-      send({ t: 'report', latency, frames, closed, closeCodes });
+      send({ t: 'report', samples, frames, closed, closeCodes });
       setTimeout(() => process.exit(0), 100);
       break;
   }

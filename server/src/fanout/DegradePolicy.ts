@@ -51,15 +51,18 @@ export function levelFromSignals(signals: RoomSignals, t: DegradeThresholds): { 
 }
 
 /**
- * One room's level with hysteresis: up at once when a signal crosses a threshold (a burst must be
- * met now), down one step only after the signals stayed below for `downAfterMs` (no flapping).
- * An operator's override wins until cleared.
+ * One room's level with hysteresis: up as soon as two measurements in a row call for it (one
+ * noisy sample, such as a single long GC pause, does not cut a room's chat), down one step only
+ * after the signals stayed below for `downAfterMs` (no flapping). An operator's override wins
+ * until cleared.
  */
 export class DegradeState {
   #level: DegradeLevel = 0;
   #reason = 'normal';
   #override: DegradeLevel | undefined;
   #calmSince: number | undefined;
+  /** The level the previous measurement called for. */
+  #lastWanted: DegradeLevel = 0;
 
   get level(): DegradeLevel {
     return this.#override ?? this.#level;
@@ -82,10 +85,14 @@ export class DegradeState {
   update(signals: RoomSignals, thresholds: DegradeThresholds, now: number): boolean {
     const before = this.level;
     const wanted = levelFromSignals(signals, thresholds);
+    const confirmed = Math.min(wanted.level, this.#lastWanted) as DegradeLevel;
+    this.#lastWanted = wanted.level;
     if (wanted.level > this.#level) {
-      this.#level = wanted.level;
-      this.#reason = wanted.reason;
       this.#calmSince = undefined;
+      if (confirmed > this.#level) {
+        this.#level = confirmed;
+        this.#reason = wanted.reason;
+      }
     } else if (wanted.level < this.#level) {
       this.#calmSince ??= now;
       if (now - this.#calmSince >= thresholds.downAfterMs) {
