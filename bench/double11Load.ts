@@ -31,7 +31,7 @@ export type FromLoad =
   /** Comment samples as [sent at (epoch ms), latency ms] by room kind; the orchestrator sorts them into phases by send time. */
   | { t: 'report'; samples: Record<'big' | 'small', Array<[number, number]>>; frames: number; closed: number; closeCodes: Record<string, number> };
 
-const send = (message: FromLoad) => process.send?.(message);
+const send = (message: FromLoad, then?: () => void) => process.send?.(message, undefined, {}, () => then?.());
 
 interface Pending {
   resolve: (frame: Record<string, unknown>) => void;
@@ -228,8 +228,8 @@ process.on('message', (message: ToLoad) => {
     case 'checkout': void checkout(); break;
     case 'report':
       for (const v of viewers) v.socket?.destroy();
-      send({ t: 'report', samples, frames, closed, closeCodes });
-      setTimeout(() => process.exit(0), 100);
+      // Exit only once the (large) report is written to the channel.
+      send({ t: 'report', samples, frames, closed, closeCodes }, () => process.exit(0));
       break;
   }
 });
