@@ -211,6 +211,8 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
   const reports = await Promise.all(generators.map((g) => g.next('report')));
   await stopChild(server.child);
 
+  const finals: Record<string, number> = {};
+  for (const b of bursts) for (const [k, v] of Object.entries(b.finals)) finals[k] = (finals[k] ?? 0) + v;
   const merge = (key: 'sentPerSecond' | 'answeredPerSecond') => {
     const out: Record<number, number> = {};
     for (const b of bursts) for (const [s, n] of Object.entries(b[key])) out[Number(s)] = (out[Number(s)] ?? 0) + n;
@@ -233,13 +235,12 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
       }
     }
   }
-  const finals: Record<string, number> = {};
-  for (const b of bursts) for (const [k, v] of Object.entries(b.finals)) finals[k] = (finals[k] ?? 0) + v;
   const gensCpu = generators.map((g) => processCpuPercent(cpuBefore, cpuAfter, g.child.pid!));
   return {
     store, mode, crashed, joined,
     taps: bursts.reduce((s, b) => s + b.taps, 0),
-    answered: bursts.reduce((s, b) => s + b.firstReplyMs.length, 0),
+    // taps the server answered plus taps the clients answered from the room's sold-out announcement
+    answered: bursts.reduce((s, b) => s + b.firstReplyMs.length, 0) + (finals['sold_out (client, from the room\'s announcement)'] ?? 0),
     firstReply: summary(bursts.flatMap((b) => b.firstReplyMs)),
     final: summary(bursts.flatMap((b) => b.finalMs)),
     finals,

@@ -44,6 +44,8 @@ class Viewer {
   sampleCounter = 0;
   welcomed: ((ok: boolean) => void) | undefined;
   held = 0;
+  /** Skus the room announced sold out: like the SDK, the client answers those taps itself. */
+  readonly soldOut = new Set<string>();
   constructor(readonly spec: ViewerSpec) {}
 
   request(body: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -99,6 +101,10 @@ function onFrame(viewer: Viewer, opcode: number, buf: Buffer, start: number, len
   }
   if (type === 'queued') {
     queuedFrames++;
+    return;
+  }
+  if (type === 'soldOut') {
+    viewer.soldOut.add((decode(buf.subarray(start, start + length)) as { sku: string }).sku);
     return;
   }
   if (type === 'ok' || type === 'err' || type === 'welcome') {
@@ -164,6 +170,10 @@ async function burst(message: Extract<ToLoad, { t: 'burst' }>): Promise<void> {
   const tap = async (viewer: Viewer, n: number, delay: number): Promise<void> => {
     await new Promise((r) => setTimeout(r, delay));
     taps++;
+    if (viewer.soldOut.has(message.sku)) {
+      finals['sold_out (client, from the room\'s announcement)'] = (finals['sold_out (client, from the room\'s announcement)'] ?? 0) + 1;
+      return;
+    }
     const key = `${viewer.spec.userId}-tap-${n}`;
     const sentAt = Date.now();
     sentPerSecond[second(sentAt)] = (sentPerSecond[second(sentAt)] ?? 0) + 1;

@@ -488,13 +488,20 @@ export class RoomService implements CommerceRooms {
   /** Measures each hosted room and moves its degrade level; a change is told to the room's sockets here. */
   checkDegrade(): void {
     const now = this.#now();
+    let sockets = 0;
+    for (const room of this.#hosted.values()) sockets += room.memberCount;
     for (const room of this.#hosted.values()) {
-      const changed = room.degrade.update(this.#signals(room, now), this.#thresholds, now);
+      const changed = room.degrade.update(this.#signals(room, now, sockets), this.#thresholds, now);
       if (changed) this.#announceDegrade(room);
     }
   }
 
-  #signals(room: Room, now: number): RoomSignals {
+  /**
+   * A slow event loop is the node's problem, but shedding helps only where the load comes from:
+   * it counts for rooms holding a large share of the node's sockets, so a hot room degrades
+   * while the small rooms next to it keep their chat.
+   */
+  #signals(room: Room, now: number, nodeSockets: number): RoomSignals {
     const lags: number[] = [];
     let backlogged = 0;
     let sockets = 0;
@@ -506,8 +513,9 @@ export class RoomService implements CommerceRooms {
     }
     lags.sort((a, b) => a - b);
     const commerce = this.#commerceSignals(room.id);
+    const bigRoom = sockets >= Math.max(100, nodeSockets * 0.1);
     return {
-      eventLoopDelayMs: this.#eventLoopDelayMs(),
+      eventLoopDelayMs: bigRoom ? this.#eventLoopDelayMs() : 0,
       viewerLagMs: lags.length === 0 ? 0 : lags[Math.floor(lags.length * 0.9)]!,
       backloggedShare: sockets === 0 ? 0 : backlogged / sockets,
       queueFill: commerce.queueFill,
@@ -537,8 +545,10 @@ export class RoomService implements CommerceRooms {
   /** For the operator console: each hosted room's level and what drives it. */
   degradeStatus(): Array<{ roomId: string; level: DegradeLevel; reason: string; override: DegradeLevel | null; members: number; signals: RoomSignals }> {
     const now = this.#now();
+    let sockets = 0;
+    for (const room of this.#hosted.values()) sockets += room.memberCount;
     return [...this.#hosted.values()].map((room) => ({
-      roomId: room.id, level: room.degrade.level, reason: room.degrade.reason, override: room.degrade.override ?? null, members: room.memberCount, signals: this.#signals(room, now),
+      roomId: room.id, level: room.degrade.level, reason: room.degrade.reason, override: room.degrade.override ?? null, members: room.memberCount, signals: this.#signals(room, now, sockets),
     }));
   }
 
