@@ -70,7 +70,11 @@ export const configSchema = z.object({
   degradeDownAfterMs: int(0, 600_000).default(5000).describe('Signals must stay below a level this long before a room steps down one level.'),
   protectRssMb: int(64, 1_000_000).default(8192).describe('Above this RSS the node refuses new connections (HTTP 503, Retry-After); existing rooms keep working.'),
   protectEventLoopMs: int(10, 600_000).default(1000).describe('Above this event-loop delay p99 the node refuses new connections.'),
+  roomWorkBudgetMs: int(1, 1000).default(5).describe('Cart work run per event-loop turn before the loop returns to I/O (rooms take turns, so a hot room cannot hold up the others).'),
+  roomWorkQueueLimit: int(1, 10_000_000).default(50_000).describe('Cart requests one room may have waiting for their turn on this node; beyond, OVERLOADED.'),
   shutdownGraceMs: int(0, 60_000).default(1000).describe('On SIGTERM: time between closing sockets with 4000 and exiting.'),
+  metricsToken: z.string().min(16).optional().describe('Bearer token GET /metrics requires. Unset = /metrics is open to anyone who can reach the port (keep it on an internal network).'),
+  metricsMaxRooms: int(0, 100_000).default(100).describe('Hosted rooms (most members first) that get their own series on /metrics; the rest are counted in livecart_room_series_omitted.'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
 }).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] });
 

@@ -8,6 +8,7 @@ import { CommerceService } from './commerce/CommerceService.ts';
 import { type Config, type ConfigInput, makeConfig } from './config.ts';
 import { Fanout } from './fanout/Fanout.ts';
 import { createLogger, type Logger } from './log.ts';
+import { Metrics } from './ops/metrics.ts';
 import { ProcessGuard } from './ops/ProcessGuard.ts';
 import { routeRequests } from './requests.ts';
 import type { RoomDirectory } from './rooms/RoomDirectory.ts';
@@ -20,6 +21,7 @@ import type { Store } from './store/Store.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
 import { registerOpsApi } from './transport/OpsApi.ts';
+import { StaticFiles } from './transport/StaticFiles.ts';
 import { createApp, listen } from './transport/listen.ts';
 import { WsGateway } from './transport/WsGateway.ts';
 
@@ -38,6 +40,8 @@ export interface RunningServer {
   readonly fanout: Fanout;
   readonly guard: ProcessGuard;
   readonly admission: AdmissionController | undefined;
+  /** This server's Prometheus registry and observers (one per instance). */
+  readonly metrics: Metrics;
   readonly log: Logger;
   mintToken(claims: { userId: string; name: string; role: Principal['role'] }): Promise<string>;
   /** Stop accepting, close every socket with 4000 (server restarting), release the port. */
@@ -74,6 +78,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
   const { store, directory, broker } = await createBackends(config);
   const app = createApp();
+  const metrics = new Metrics({ maxRoomSeries: config.metricsMaxRooms, token: config.metricsToken });
   const guard = new ProcessGuard({ protectRssMb: config.protectRssMb, protectEventLoopMs: config.protectEventLoopMs, windowMs: 500 });
   const fanout = new Fanout({ publish: (topic, frame) => app.publish(topic, frame, true) }, config.sampledCommentsPerSecond);
   const rooms = new RoomService({ config, broker, directory, store, fanout, eventLoopDelayMs: () => guard.eventLoopDelayMs, log: logger.child({ part: 'rooms' }) });
@@ -85,9 +90,10 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
           batchMax: config.admissionBatchMax, initialLimit: config.admissionInitialLimit, minLimit: config.admissionMinLimit, maxLimit: config.admissionMaxLimit,
           progressIntervalMs: config.admissionProgressMs, retryJitterMs: config.admissionRetryJitterMs, soldOutCacheMs: config.admissionSoldOutCacheMs,
         },
+        observer: metrics.admissionObserver,
       })
     : undefined;
-  const commerce = new CommerceService({ store, rooms, options: config, admission, log: logger.child({ part: 'commerce' }) });
+  const commerce = new CommerceService({ store, rooms, options: config, admission, log: logger.child({ part: 'commerce' }), observer: metrics.cartObserver });
   rooms.onStockNews((roomId, sku, available) => commerce.stockNews(roomId, sku, available));
   if (admission !== undefined) {
     rooms.commerceSignals = (roomId) => {
@@ -98,7 +104,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, commerce), guard, log: logger.child({ part: 'ws' }) });
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
   registerHttpApi(router, { tokens, rooms, commerce });
-  registerOpsApi(router, { rooms, admission, guard, gateway, fanout, store });
+  metrics.watch({ gateway, fanout, rooms, guard, admission });
+  registerOpsApi(router, { rooms, admission, guard, gateway, fanout, store, metrics });
+  new StaticFiles(undefined, logger.child({ part: 'web' })).register(app);
   router.notFound();
   const listener = await listen(app, config.host, config.port);
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
@@ -116,6 +124,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     fanout,
     guard,
     admission,
+    metrics,
     log: logger,
     mintToken: ({ userId, name, role }) => tokens.mint({ userId, name, role }),
     close: async () => {
@@ -126,6 +135,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
       commerce.close();
       rooms.close();
       guard.close();
+      metrics.close();
       await broker.close();
       await directory.close();
       await store.close();

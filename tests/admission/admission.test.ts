@@ -168,6 +168,8 @@ describe('AdmissionController', () => {
     const seen: Array<[number, number]> = [];
     const blocker = add('u0', 'a');
     const waiting = [add('u1', 'a'), add('u2', 'a'), add('u3', 'b', 1, 'r1', (p, eta) => seen.push([p, eta]))];
+    expect(seen).toEqual([]); // told at the next progress tick, not at once
+    controller.tellPositions();
     expect(seen).toEqual([[3, 3000]]); // third in line, no drain measured yet (1/s floor)
     controller.tellPositions();
     expect(seen).toHaveLength(1); // unchanged position: no new frame

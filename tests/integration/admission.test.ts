@@ -149,6 +149,32 @@ describe('degradation', () => {
     await slow.waitFor((m) => m.t === 'comment' && m.text === 'recovered');
     for (const c of [host, slow]) c.close();
   });
+  it('does not count an idle, up-to-date client, or chatter it was never sent, as lag', async () => {
+    const streamer = await saleRoom(server, 'idle', 5);
+    const { client: host } = await RawClient.join(server.wsUrl, streamer, 'idle');
+    const { client: viewer, welcome } = await RawClient.join(server.wsUrl, await viewerToken(server, 'idle-v'), 'idle');
+    if (welcome.t !== 'welcome') throw new Error('no welcome');
+    viewer.send({ t: 'ack', seq: welcome.seq }); // up to date, then silent (the SDK acks an idle room every 5 s)
+    await new Promise((r) => setTimeout(r, 2600)); // far past degradeLagMs (200) with no new events
+    const idle = (await http(server, 'GET', '/api/ops/rooms', operator)).body.rooms.find((r: { roomId: string }) => r.roomId === 'idle');
+    expect(idle).toMatchObject({ level: 0, signals: { viewerLagMs: 0 } });
+    // Chatter cut for viewers by the operator: comments go on, the viewer acks only what it got.
+    await http(server, 'PUT', '/api/ops/rooms/idle/degrade', operator, { level: 2 });
+    await viewer.waitFor((m) => m.t === 'degrade' && m.level === 2);
+    for (let i = 0; i < 5; i++) await host.request({ t: 'comment', text: `not for viewers ${i}` });
+    await new Promise((r) => setTimeout(r, 500));
+    viewer.send({ t: 'ack', seq: welcome.seq }); // all it was sent: it is not behind
+    await new Promise((r) => setTimeout(r, 600));
+    await http(server, 'PUT', '/api/ops/rooms/idle/degrade', operator, { level: null });
+    await viewer.waitFor((m) => m.t === 'degrade' && m.level === 0);
+    await new Promise((r) => setTimeout(r, 400)); // several checks: still normal, not lagging
+    const status = (await http(server, 'GET', '/api/ops/rooms', operator)).body.rooms.find((r: { roomId: string }) => r.roomId === 'idle');
+    expect(status.level).toBe(0);
+    expect(status.signals.viewerLagMs).toBe(0);
+    await host.request({ t: 'comment', text: 'for everyone' });
+    await viewer.waitFor((m) => m.t === 'comment' && m.text === 'for everyone'); // never demoted as lagging
+    for (const c of [host, viewer]) c.close();
+  });
 });
 
 describe('process protection', () => {

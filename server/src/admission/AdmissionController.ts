@@ -31,6 +31,17 @@ export interface AdmissionOptions {
   readonly soldOutCacheMs: number;
 }
 
+/**
+ * Optional measurements for whoever watches the controller (metrics). Called synchronously; keep
+ * them cheap. Durations in milliseconds.
+ */
+export interface AdmissionObserver {
+  /** A request got its answer `waitedMs` after it arrived (queue wait plus store call); `ok` false when it was refused or failed. Sold-out answers given locally count with their (near-zero) wait; a tap that joined a pending one does not count. */
+  answered?(roomId: string, priority: Priority, waitedMs: number, ok: boolean): void;
+  /** One store call (a batch of `requests` add-to-carts, or one task) took `ms`. */
+  storeCall?(roomId: string, ms: number, requests: number): void;
+}
+
 export interface RoomAdmissionStats {
   roomId: string;
   queued: number;
@@ -138,11 +149,13 @@ export class AdmissionController {
   readonly #pendingAdds = new Map<string, Promise<CartAnswer>>();
   readonly #soldOut = new Map<string, number>();
   readonly #progressTimer: NodeJS.Timeout;
+  readonly #observer: AdmissionObserver | undefined;
   #inFlight = 0;
   #cursor = 0;
 
-  constructor(deps: { store: Store; options: AdmissionOptions; now?: () => number; random?: () => number }) {
+  constructor(deps: { store: Store; options: AdmissionOptions; now?: () => number; random?: () => number; observer?: AdmissionObserver }) {
     this.#store = deps.store;
+    this.#observer = deps.observer;
     this.#options = deps.options;
     this.#now = deps.now ?? Date.now;
     this.#random = deps.random ?? Math.random;
@@ -168,6 +181,7 @@ export class AdmissionController {
     const room = this.#room(request.roomId);
     if (this.#isSoldOut(productKey)) {
       room.soldOutFast++;
+      this.#observer?.answered?.(request.roomId, PRIORITY.add, 0, true);
       return Promise.resolve({ status: 'sold_out', sku: request.sku });
     }
     const dedupeKey = `${productKey}\u0000${request.userId}`;
@@ -203,6 +217,12 @@ export class AdmissionController {
     return this.#statsOf(roomId, this.#room(roomId));
   }
 
+  /** A room's stats, or undefined when no request for it came here yet (unlike `roomStats`, creates nothing). */
+  knownRoomStats(roomId: string): RoomAdmissionStats | undefined {
+    const room = this.#rooms.get(roomId);
+    return room === undefined ? undefined : this.#statsOf(roomId, room);
+  }
+
   /** Operator controls. */
   setQueueLimit(roomId: string, queueLimit: number): void {
     this.#room(roomId).queueLimit = Math.max(0, Math.floor(queueLimit));
@@ -232,8 +252,28 @@ export class AdmissionController {
   // ------------------------------------------------------------------ queueing
 
   #enqueue<T>(room: RoomState, roomId: string, priority: Priority, sku: string | undefined, progress: Progress | undefined, reserve: ReserveRequest | undefined, task: (() => Promise<unknown>) | undefined): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const entry: Entry = { roomId, priority, enqueuedAt: this.#now(), sku, progress, reserve, task, resolve: resolve as (v: unknown) => void, reject, lastPosition: 0, waiting: true };
+    return new Promise<T>((resolvePromise, rejectPromise) => {
+      const enqueuedAt = this.#now();
+      const observer = this.#observer;
+      let resolve = resolvePromise as (v: unknown) => void;
+      let reject = rejectPromise;
+      if (observer?.answered !== undefined) {
+        let told = false;
+        const tell = (ok: boolean) => {
+          if (told) return;
+          told = true;
+          observer.answered!(roomId, priority, this.#now() - enqueuedAt, ok);
+        };
+        resolve = (value) => {
+          tell(true);
+          resolvePromise(value as T);
+        };
+        reject = (error) => {
+          tell(false);
+          rejectPromise(error);
+        };
+      }
+      const entry: Entry = { roomId, priority, enqueuedAt, sku, progress, reserve, task, resolve, reject, lastPosition: 0, waiting: true };
       if (room.depth >= room.queueLimit && !this.#shedForHigher(room, priority)) {
         room.rejected++;
         reject(this.#overloaded(room, 'the room\'s queue is full'));
@@ -247,12 +287,9 @@ export class AdmissionController {
       room.queues[priority].push(entry);
       if (sku !== undefined) room.perProduct.set(sku, (room.perProduct.get(sku) ?? 0) + 1);
       if (room.depth === 1) this.#ready.push(roomId);
+      // Waiting clients hear their position at the next progress tick, not at once: in a burst
+      // most requests are answered before it, and every frame is a write to one socket.
       this.#pump();
-      // Still waiting after the pump: tell the client at once rather than at the next tick.
-      if (progress !== undefined && entry.waiting) {
-        entry.lastPosition = room.depth;
-        progress(room.depth, Math.round((room.depth / Math.max(room.drainRate, 1)) * 1000));
-      }
     });
   }
 
@@ -341,6 +378,7 @@ export class AdmissionController {
       this.#inFlight--;
       room.inFlight--;
       room.latency(now - started);
+      this.#observer?.storeCall?.(batch[0]!.roomId, now - started, batch.length);
       this.#limit.sample(now - started, inFlightAtStart, now);
       room.answered(batch.length, now);
       this.#pump();

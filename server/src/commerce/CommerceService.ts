@@ -21,6 +21,16 @@ export interface CommerceOptions {
   readonly stockIntervalMs: number;
 }
 
+/** Which cart operation an answer belongs to (removeFromCart is a setQuantity to 0). */
+export type CartOperation = 'addToCart' | 'setQuantity' | 'checkout';
+
+/**
+ * Optional: hears every cart answer (from WebSocket and HTTP alike), for metrics. Called
+ * synchronously before the answer is returned; keep it cheap. An idempotent retry that returns the
+ * first answer again is heard again.
+ */
+export type CartObserver = (operation: CartOperation, answer: CartAnswer) => void;
+
 /**
  * Carts, reservations and checkout: the domain rules over the `Store`, plus the two things the
  * store cannot do by itself: announcing stock to rooms and sweeping expired reservations.
@@ -34,12 +44,14 @@ export class CommerceService {
   readonly #now: () => number;
   readonly #announcer: StockAnnouncer;
   readonly #admission: AdmissionController | undefined;
+  readonly #observer: CartObserver | undefined;
   readonly #sweepTimer: NodeJS.Timeout;
   #sweeping = false;
 
   /** Without `admission`, every request goes straight to the store (the naive mode, for comparison). */
-  constructor(deps: { store: Store; rooms: CommerceRooms; options: CommerceOptions; log: Logger; admission?: AdmissionController; now?: () => number }) {
+  constructor(deps: { store: Store; rooms: CommerceRooms; options: CommerceOptions; log: Logger; admission?: AdmissionController; now?: () => number; observer?: CartObserver }) {
     this.#store = deps.store;
+    this.#observer = deps.observer;
     this.#admission = deps.admission;
     this.#rooms = deps.rooms;
     this.#options = deps.options;
@@ -79,13 +91,16 @@ export class CommerceService {
     await this.#rooms.assertRoom(roomId, true);
     const request = this.#request(principal, roomId, sku, quantity, key);
     const answer = this.#admission === undefined ? await this.#store.reserve(request) : await this.#admission.reserve(request, progress);
+    this.#observer?.('addToCart', answer);
     return this.#announce(roomId, answer);
   }
 
   async setQuantity(principal: Principal, roomId: string, sku: string, quantity: number, key: string, progress?: Progress): Promise<CartAnswer> {
     await this.#rooms.assertRoom(roomId, quantity > 0);
     const request = this.#request(principal, roomId, sku, quantity, key);
-    return this.#announce(roomId, await this.#gate(roomId, PRIORITY.change, () => this.#store.setQuantity(request), progress));
+    const answer = await this.#gate(roomId, PRIORITY.change, () => this.#store.setQuantity(request), progress);
+    this.#observer?.('setQuantity', answer);
+    return this.#announce(roomId, answer);
   }
 
   removeFromCart(principal: Principal, roomId: string, sku: string, key: string, progress?: Progress): Promise<CartAnswer> {
@@ -100,6 +115,7 @@ export class CommerceService {
   async checkout(principal: Principal, roomId: string, key: string, progress?: Progress): Promise<CartAnswer> {
     await this.#rooms.assertRoom(roomId, false);
     const answer = await this.#gate(roomId, PRIORITY.change, () => this.#store.checkout(roomId, principal.userId, key, this.#now()), progress);
+    this.#observer?.('checkout', answer);
     if (answer.status === 'ordered') this.#log.info({ roomId, orderId: answer.order.id, userId: principal.userId, totalCents: answer.order.totalCents }, 'order placed');
     if (answer.status === 'expired') {
       for (const sku of answer.skus) {

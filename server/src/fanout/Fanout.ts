@@ -17,6 +17,15 @@ export function topicOf(roomId: string, lane: Lane, role: Role = 'viewer'): stri
   return role === 'viewer' ? `${roomId}#x` : `${roomId}#s`;
 }
 
+/** Who an event went to: everyone (commerce), viewers subscribed to chatter, staff subscribed to chatter. */
+export const Audience = { commerce: 1, viewerChatter: 2, staffChatter: 4 } as const;
+
+/** The audience bits a socket receives: commerce always, its role's chatter while subscribed to it. */
+export function audienceOf(role: Role, inChatter: boolean): number {
+  if (!inChatter) return Audience.commerce;
+  return Audience.commerce | (role === 'viewer' ? Audience.viewerChatter : Audience.staffChatter);
+}
+
 export interface FanoutStats {
   framesPublished: number;
   bytesPublished: number;
@@ -25,6 +34,8 @@ export interface FanoutStats {
   chatterSampled: number;
   /** Chatter not sent to viewers because the room was at level 2 or 3. */
   chatterDropped: number;
+  /** The same frames and bytes, split by lane (chatter counts its staff and viewer topics). */
+  byLane: Record<Lane, { frames: number; bytes: number }>;
 }
 
 /**
@@ -33,7 +44,10 @@ export interface FanoutStats {
  * or cut here; commerce always goes out.
  */
 export class Fanout {
-  readonly stats: FanoutStats = { framesPublished: 0, bytesPublished: 0, publishesWithoutSubscribers: 0, chatterSampled: 0, chatterDropped: 0 };
+  readonly stats: FanoutStats = {
+    framesPublished: 0, bytesPublished: 0, publishesWithoutSubscribers: 0, chatterSampled: 0, chatterDropped: 0,
+    byLane: { commerce: { frames: 0, bytes: 0 }, chatter: { frames: 0, bytes: 0 } },
+  };
   readonly #samplers = new Map<string, { tokens: number; at: number }>();
 
   constructor(
@@ -43,14 +57,19 @@ export class Fanout {
     readonly now: () => number = Date.now,
   ) {}
 
-  /** `type` is the frame's `t`. */
-  publish(roomId: string, lane: Lane, type: string, frame: Uint8Array, level: DegradeLevel): void {
+  /**
+   * `type` is the frame's `t`. Returns who got it, as `Audience` bits, so the room can tell what
+   * each client was meant to receive when it measures the client's lag.
+   */
+  publish(roomId: string, lane: Lane, type: string, frame: Uint8Array, level: DegradeLevel): number {
     if (lane === 'commerce') {
-      this.#send(topicOf(roomId, 'commerce'), frame);
-      return;
+      this.#send('commerce', topicOf(roomId, 'commerce'), frame);
+      return Audience.commerce;
     }
-    this.#send(topicOf(roomId, 'chatter', 'streamer'), frame);
-    if (this.#toViewers(roomId, type, level)) this.#send(topicOf(roomId, 'chatter', 'viewer'), frame);
+    this.#send('chatter', topicOf(roomId, 'chatter', 'streamer'), frame);
+    if (!this.#toViewers(roomId, type, level)) return Audience.staffChatter;
+    this.#send('chatter', topicOf(roomId, 'chatter', 'viewer'), frame);
+    return Audience.staffChatter | Audience.viewerChatter;
   }
 
   /** A room no longer hosted here. */
@@ -84,9 +103,12 @@ export class Fanout {
     return true;
   }
 
-  #send(topic: string, frame: Uint8Array): void {
+  #send(lane: Lane, topic: string, frame: Uint8Array): void {
     this.stats.framesPublished++;
     this.stats.bytesPublished += frame.byteLength;
+    const byLane = this.stats.byLane[lane];
+    byLane.frames++;
+    byLane.bytes += frame.byteLength;
     if (!this.publisher.publish(topic, frame)) this.stats.publishesWithoutSubscribers++;
   }
 }

@@ -11,6 +11,10 @@ export interface Member {
   /** Measured from the client's acks: how far behind the room it is, ms, and when it last said. */
   lagMs: number;
   lastAckAt: number;
+  /** The last seq the client said it processed. */
+  ackedSeq: number;
+  /** Subscribed to its role's chatter (false while demoted as slow). */
+  readonly inChatter: boolean;
   /** Behind by more than `lagDemoteMs`: kept out of chatter until it catches up. */
   lagging: boolean;
   /** A frame for this member only (replies, welcome, replay): must be delivered, or the socket is closed as slow. */

@@ -7,6 +7,8 @@ export class ResumeRing {
   readonly #seqs: Float64Array;
   /** When each frame was delivered on this node: what a client's ack is measured against. */
   readonly #times: Float64Array;
+  /** Audience bits of each frame (who it was sent to), for lag measurement. */
+  readonly #audiences: Uint8Array;
   #start = 0;
   #size = 0;
 
@@ -14,14 +16,16 @@ export class ResumeRing {
     this.#frames = new Array<Uint8Array | undefined>(capacity);
     this.#seqs = new Float64Array(capacity);
     this.#times = new Float64Array(capacity);
+    this.#audiences = new Uint8Array(capacity);
   }
 
   /** Sequence numbers must be pushed in increasing order. */
-  push(seq: number, frame: Uint8Array, at = 0): void {
+  push(seq: number, frame: Uint8Array, at = 0, audience = 0xff): void {
     const index = (this.#start + this.#size) % this.capacity;
     this.#frames[index] = frame;
     this.#seqs[index] = seq;
     this.#times[index] = at;
+    this.#audiences[index] = audience;
     if (this.#size < this.capacity) this.#size++;
     else this.#start = (this.#start + 1) % this.capacity;
   }
@@ -34,14 +38,19 @@ export class ResumeRing {
     return this.#size === 0 ? undefined : this.#seqs[(this.#start + this.#size - 1) % this.capacity];
   }
 
-  /** When the frame with this seq was delivered here, if the ring still holds it. Seqs are consecutive, so this is O(1). */
-  deliveredAt(seq: number): number | undefined {
+  /**
+   * When the first frame after `seq` that reached `audience` (bits) was delivered: the moment a
+   * client that acked `seq` started to be behind. Undefined when it is up to date (or the ring no
+   * longer holds that far back).
+   */
+  firstDeliveredAfter(seq: number, audience: number): number | undefined {
     const oldest = this.oldestSeq;
-    if (oldest === undefined || seq < oldest) return undefined;
-    const offset = seq - oldest;
-    if (offset >= this.#size) return undefined;
-    const index = (this.#start + offset) % this.capacity;
-    return this.#seqs[index] === seq ? this.#times[index] : undefined;
+    if (oldest === undefined) return undefined;
+    for (let offset = Math.max(0, seq + 1 - oldest); offset < this.#size; offset++) {
+      const index = (this.#start + offset) % this.capacity;
+      if ((this.#audiences[index]! & audience) !== 0) return this.#times[index];
+    }
+    return undefined;
   }
 
   /**

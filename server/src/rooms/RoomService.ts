@@ -22,7 +22,7 @@ import type { CommerceRooms } from '../commerce/CommerceService.ts';
 import type { Config } from '../config.ts';
 import { ProtocolError } from '../errors.ts';
 import { type DegradeLevel, type DegradeThresholds, type RoomSignals } from '../fanout/DegradePolicy.ts';
-import type { Fanout } from '../fanout/Fanout.ts';
+import { audienceOf, type Fanout } from '../fanout/Fanout.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/Store.ts';
 import type { Member } from './Member.ts';
@@ -47,6 +47,9 @@ export interface RoomServiceDeps {
   readonly log: Logger;
   readonly now?: () => number;
 }
+
+/** How often clients ack (the SDK's default); lag below it is just the ack not being due yet. */
+const ACK_CADENCE_MS = 1000;
 
 /** How long a directory read of a room this node does not host may be reused for cart checks. */
 const VIEW_CACHE_MS = 1000;
@@ -234,9 +237,12 @@ export class RoomService implements CommerceRooms {
     const room = this.#hosted.get(roomId);
     if (room === undefined) return;
     const now = this.#now();
-    const next = room.ring.deliveredAt(seq + 1);
-    member.lagMs = seq >= room.latestSeq || next === undefined ? 0 : Math.max(0, now - next);
+    // Behind since the first event after `seq` that was sent to this client (chatter it was not
+    // sent, sampled or cut, does not count against it).
+    const next = room.ring.firstDeliveredAfter(seq, audienceOf(member.principal.role, member.inChatter));
+    member.lagMs = next === undefined ? 0 : Math.max(0, now - next);
     member.lastAckAt = now;
+    member.ackedSeq = seq;
     member.lagging = member.lagMs > (member.lagging ? this.#config.lagDemoteMs / 2 : this.#config.lagDemoteMs);
   }
 
@@ -472,9 +478,9 @@ export class RoomService implements CommerceRooms {
   #applySequenced(room: Room, delivery: Extract<Delivery, { kind: 'sequenced' }>): void {
     room.apply(delivery.event);
     room.latestSeq = delivery.seq;
-    room.ring.push(delivery.seq, delivery.frame, this.#now());
     if (delivery.event.t === 'soldOut') this.#onStock?.(room.id, delivery.event.sku, 0);
-    this.#fanout.publish(room.id, delivery.lane, delivery.event.t, delivery.frame, room.degrade.level);
+    const audience = this.#fanout.publish(room.id, delivery.lane, delivery.event.t, delivery.frame, room.degrade.level);
+    room.ring.push(delivery.seq, delivery.frame, this.#now(), audience);
   }
 
   /** Stock news for the admission controller's local sold-out answers (set by the wiring). */
@@ -503,13 +509,24 @@ export class RoomService implements CommerceRooms {
    */
   #signals(room: Room, now: number, nodeSockets: number): RoomSignals {
     const lags: number[] = [];
+    const firstDelivered = new Map<number, number | undefined>();
     let backlogged = 0;
     let sockets = 0;
     for (const member of room.members()) {
       sockets++;
       if (member.bufferedBytes() > this.#config.softBufferBytes) backlogged++;
-      // A client that stopped acking is as far behind as its silence, past the usual 1 s cadence.
-      if (member.lastAckAt > 0) lags.push(Math.max(member.lagMs, now - member.lastAckAt - 2000));
+      if (member.lastAckAt === 0) continue; // a client that does not ack tells nothing
+      // Behind now: events it has not acked were delivered this long ago, less the 1 s ack
+      // cadence. An idle client that is up to date is not lagging however long it stays silent.
+      let next: number | undefined;
+      if (member.ackedSeq < room.latestSeq) {
+        // Most clients share a handful of (seq, audience) pairs: look each up once per check.
+        const audience = audienceOf(member.principal.role, member.inChatter);
+        const key = member.ackedSeq * 8 + audience;
+        next = firstDelivered.has(key) ? firstDelivered.get(key) : room.ring.firstDeliveredAfter(member.ackedSeq, audience);
+        firstDelivered.set(key, next);
+      }
+      lags.push(Math.max(member.lagMs, next === undefined ? 0 : now - next - ACK_CADENCE_MS));
     }
     lags.sort((a, b) => a - b);
     const commerce = this.#commerceSignals(room.id);

@@ -27,6 +27,7 @@ export class Connection implements Member {
   inChatter = false;
   lagMs = 0;
   lastAckAt = 0;
+  ackedSeq = 0;
   lagging = false;
   helloTimer: NodeJS.Timeout | undefined;
   #principal: Principal | undefined;

@@ -7,6 +7,8 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.ts';
 export interface Reply {
   status: number;
   body: unknown;
+  /** Set for a non-JSON answer: `body` is then a string sent as is with this Content-Type (e.g. /metrics). */
+  contentType?: string;
 }
 
 /** What a handler may use. uWS's request object dies at the first await, so everything is read up front. */
@@ -84,7 +86,8 @@ export class JsonRouter {
       };
       handler(ctx).then(
         (reply) => {
-          if (!aborted) res.cork(() => writeJson(res, reply.status, reply.body));
+          if (aborted) return;
+          res.cork(() => (reply.contentType === undefined ? writeJson(res, reply.status, reply.body) : writeText(res, reply.status, reply.contentType, String(reply.body))));
         },
         (error: unknown) => {
           if (aborted) return;
@@ -143,6 +146,11 @@ export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
     throw new ProtocolError('BAD_REQUEST', issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'invalid body');
   }
   return result.data;
+}
+
+function writeText(res: HttpResponse, status: number, contentType: string, body: string): void {
+  res.writeStatus(statusText[status] ?? `${status} Status`).writeHeader('Content-Type', contentType).writeHeader('Cache-Control', 'no-store');
+  res.end(body);
 }
 
 function writeJson(res: HttpResponse, status: number, body: unknown, closeConnection = false, retryAfterMs?: number): void {

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { AdmissionController } from '../admission/AdmissionController.ts';
+import { ProtocolError } from '../errors.ts';
 import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import type { Fanout } from '../fanout/Fanout.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { ProcessGuard } from '../ops/ProcessGuard.ts';
 import type { RoomService } from '../rooms/RoomService.ts';
 import type { Store } from '../store/Store.ts';
@@ -14,18 +16,24 @@ const nodeLimitsSchema = z.object({ concurrency: z.number().int().min(1).max(409
 
 /**
  * Operator controls and node health: each room's admission and degrade state, per-room limits and
- * degrade level at run time, and /readyz for load balancers. Operator token required (not /readyz).
+ * degrade level at run time, /readyz for load balancers and /metrics for Prometheus. Operator token
+ * required (not /readyz; /metrics wants the metrics token when one is configured).
  */
 export function registerOpsApi(
   router: JsonRouter,
-  deps: { rooms: RoomService; admission: AdmissionController | undefined; guard: ProcessGuard; gateway: WsGateway; fanout: Fanout; store: Store },
+  deps: { rooms: RoomService; admission: AdmissionController | undefined; guard: ProcessGuard; gateway: WsGateway; fanout: Fanout; store: Store; metrics: Metrics },
 ): void {
-  const { rooms, admission, guard, gateway, fanout, store } = deps;
+  const { rooms, admission, guard, gateway, fanout, store, metrics } = deps;
 
   router.route('get', '/readyz', async () => {
     const storeOk = await store.ping().then(() => true, () => false);
     const ready = storeOk && !guard.overloaded;
     return { status: ready ? 200 : 503, body: { ready, store: storeOk ? 'ok' : 'unreachable', protection: guard.reason } };
+  });
+
+  router.route('get', '/metrics', async (ctx) => {
+    if (!metrics.allows(ctx.authorization)) throw new ProtocolError('UNAUTHORIZED', 'missing or wrong metrics token (Authorization: Bearer <token>)');
+    return { status: 200, body: await metrics.scrape(), contentType: metrics.contentType };
   });
 
   router.route('get', '/api/ops/rooms', async (ctx) => {

@@ -9,6 +9,7 @@ import {
   encode,
   type ErrorCodeName,
   type Hello,
+  isCartRequest,
 } from '../../../protocol/src/index.ts';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { Config } from '../config.ts';
@@ -17,6 +18,7 @@ import { backpressureAction } from '../fanout/Fanout.ts';
 import type { Logger } from '../log.ts';
 import type { RequestHandler } from '../requests.ts';
 import type { ProcessGuard } from '../ops/ProcessGuard.ts';
+import { FairScheduler } from '../rooms/FairScheduler.ts';
 import type { RoomService } from '../rooms/RoomService.ts';
 import { Connection, type SendStats, type SocketData } from './Connection.ts';
 import uWS, { type TemplatedApp, type WebSocket } from './uws.ts';
@@ -35,6 +37,8 @@ export interface GatewayStats extends SendStats {
   framesIn: number;
   badFrames: number;
   chatterDemotions: number;
+  /** Valid client messages by type `t` (the keys are the protocol's message types, a bounded set). */
+  messagesIn: Record<string, number>;
 }
 
 /**
@@ -43,7 +47,7 @@ export interface GatewayStats extends SendStats {
  */
 export class WsGateway {
   readonly stats: GatewayStats = {
-    connectionsOpen: 0, connectionsTotal: 0, framesIn: 0, badFrames: 0, framesSent: 0, bytesSent: 0, slowConsumerCloses: 0, chatterDemotions: 0,
+    connectionsOpen: 0, connectionsTotal: 0, framesIn: 0, badFrames: 0, framesSent: 0, bytesSent: 0, slowConsumerCloses: 0, chatterDemotions: 0, messagesIn: {},
   };
   readonly #connections = new Set<Connection>();
   readonly #config: Config;
@@ -53,6 +57,8 @@ export class WsGateway {
   readonly #guard: ProcessGuard;
   readonly #log: Logger;
   readonly #scanTimer: NodeJS.Timeout;
+  /** Cart work per room, served in turn: a hot room's burst cannot hold up the others. */
+  readonly #scheduler: FairScheduler;
   #nextConnectionId = 1;
   #accepting = true;
 
@@ -100,6 +106,7 @@ export class WsGateway {
       close: (ws, code) => this.#close(ws.getUserData().connection, code),
     });
     this.#scanTimer = setInterval(() => this.#scan(), config.backpressureScanMs).unref();
+    this.#scheduler = new FairScheduler(config.roomWorkBudgetMs, config.roomWorkQueueLimit);
   }
 
   get connectionCount(): number {
@@ -110,6 +117,7 @@ export class WsGateway {
   shutdown(): void {
     this.#accepting = false;
     clearInterval(this.#scanTimer);
+    this.#scheduler.close();
     for (const connection of [...this.#connections]) connection.close(CloseCode.SERVER_RESTARTING, 'server restarting');
   }
 
@@ -173,6 +181,7 @@ export class WsGateway {
   }
 
   #dispatch(connection: Connection, message: ClientMessage): void {
+    this.stats.messagesIn[message.t] = (this.stats.messagesIn[message.t] ?? 0) + 1;
     if (message.t === 'hello') {
       void this.#hello(connection, message);
       return;
@@ -190,11 +199,21 @@ export class WsGateway {
       return;
     }
     const { id } = message;
-    const progress = (position: number, etaMs: number) => connection.send(encode({ t: 'queued', id, position, etaMs }));
-    this.#requests.handle(connection, connection.roomId, message, progress).then(
-      (result) => connection.send(encode({ t: 'ok', id, result })),
-      (error: unknown) => this.#replyError(connection, id, error, message.t),
-    );
+    const roomId = connection.roomId;
+    const handle = () => {
+      const progress = (position: number, etaMs: number) => connection.send(encode({ t: 'queued', id, position, etaMs }));
+      this.#requests.handle(connection, roomId, message, progress).then(
+        (result) => connection.send(encode({ t: 'ok', id, result })),
+        (error: unknown) => this.#replyError(connection, id, error, message.t),
+      );
+    };
+    if (!isCartRequest(message)) {
+      handle();
+      return;
+    }
+    if (!this.#scheduler.run(roomId, handle)) {
+      this.#replyError(connection, id, new ProtocolError('OVERLOADED', 'this room has too much cart work waiting', 1000 + Math.round(Math.random() * this.#config.admissionRetryJitterMs)), message.t);
+    }
   }
 
   async #hello(connection: Connection, hello: Hello): Promise<void> {

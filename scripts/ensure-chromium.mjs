@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+/**
+ * Makes sure Debian's Chromium is installed for the end-to-end tests (tests/e2e), which drive it
+ * with playwright-core. Runs before `npm test` (the `pretest` script).
+ *
+ * - Chromium present (CHROMIUM_PATH, default /usr/bin/chromium): says so and exits at once.
+ * - Missing, running as root on a system with apt-get: `apt-get update` then
+ *   `apt-get install -y --no-install-recommends chromium fonts-dejavu-core`, printing what it does.
+ * - Missing otherwise: prints how to install it and exits 1 (the e2e tests cannot run without it).
+ *
+ * Idempotent: a second run finds Chromium and does nothing.
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+
+const path = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const packages = ['chromium', 'fonts-dejavu-core'];
+
+function executable(file) {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function run(command, args) {
+  console.log(`ensure-chromium: $ ${[command, ...args].join(' ')}`);
+  const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${result.status}`);
+}
+
+if (executable(path)) {
+  console.log(`ensure-chromium: ${path} is installed`);
+  process.exit(0);
+}
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const hasApt = executable('/usr/bin/apt-get');
+if (!isRoot || !hasApt) {
+  console.error(
+    `ensure-chromium: ${path} is missing and cannot be installed automatically (${!hasApt ? 'no apt-get' : 'not root'}).\n` +
+      `  Install Chromium (Debian: sudo apt-get install chromium), or set CHROMIUM_PATH to a Chromium binary.`,
+  );
+  process.exit(1);
+}
+
+console.log(`ensure-chromium: ${path} is missing; installing Debian's ${packages.join(' ')} (once per machine)`);
+try {
+  run('apt-get', ['update']);
+  run('apt-get', ['install', '-y', '--no-install-recommends', ...packages]);
+} catch (error) {
+  console.error(`ensure-chromium: install failed: ${error.message}`);
+  process.exit(1);
+}
+if (!executable(path)) {
+  console.error(`ensure-chromium: installed, but ${path} is still missing`);
+  process.exit(1);
+}
+console.log(`ensure-chromium: ${path} is installed`);

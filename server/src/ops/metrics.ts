@@ -1,0 +1,299 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { clientMessageTypes } from '../../../protocol/src/index.ts';
+import type { AdmissionObserver, Priority, RoomAdmissionStats } from '../admission/AdmissionController.ts';
+import type { CartObserver } from '../commerce/CommerceService.ts';
+import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
+import type { FanoutStats } from '../fanout/Fanout.ts';
+import type { GatewayStats } from '../transport/WsGateway.ts';
+
+/**
+ * Prometheus metrics, all in this file. The other modules keep the plain counters they already
+ * have (gateway, fan-out, admission stats, the process guard, the rooms' degrade status); this
+ * reads them when scraped. Only what has no counter anywhere is pushed here as it happens: the
+ * admission and store-call latency histograms (`admissionObserver`) and the cart answers
+ * (`cartObserver`).
+ *
+ * One `Registry` per server instance, so several servers in one process (tests) never share
+ * series. Room labels only for rooms this node hosts, and at most `maxRoomSeries` of them (most
+ * members first): an unhosted room's series go away, and the count of hosted rooms left without
+ * series is `livecart_room_series_omitted`.
+ */
+
+/** What the metrics read at scrape time. Structural, so tests can pass plain objects. */
+export interface MetricsSources {
+  readonly gateway: { readonly stats: GatewayStats };
+  readonly fanout: { readonly stats: FanoutStats };
+  readonly rooms: {
+    readonly hostedRoomIds: readonly string[];
+    degradeStatus(): ReadonlyArray<{ roomId: string; level: DegradeLevel; members: number; signals: { viewerLagMs: number } }>;
+  };
+  readonly guard: { readonly eventLoopDelayMs: number; readonly eventLoopMaxMs: number; readonly overloaded: boolean; readonly refusedConnections: number };
+  readonly admission: { readonly limit: number; readonly inFlight: number; knownRoomStats(roomId: string): RoomAdmissionStats | undefined } | undefined;
+}
+
+export interface MetricsOptions {
+  /** Hosted rooms (most members first) that get their own labelled series. */
+  readonly maxRoomSeries: number;
+  /** When set, a scrape must carry `Authorization: Bearer <token>`. */
+  readonly token?: string | undefined;
+  /** prom-client's default process and Node.js metrics (RSS, event-loop lag, GC, heap). Default true. */
+  readonly defaultMetrics?: boolean;
+}
+
+interface RoomRow {
+  readonly roomId: string;
+  readonly level: number;
+  readonly members: number;
+  readonly viewerLagMs: number;
+  readonly admission: RoomAdmissionStats | undefined;
+}
+
+interface RoomSnapshot {
+  readonly rows: readonly RoomRow[];
+  readonly omitted: number;
+}
+
+const priorityName: Record<Priority, string> = { 0: 'change', 1: 'add', 2: 'read' };
+
+/** Queue wait plus store call; the default `--admission-max-wait-ms` is 1.5 s. */
+const admissionBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2.5, 5, 10];
+const storeBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export class Metrics {
+  readonly registry = new Registry();
+  /** Pass to the AdmissionController: admission latency and store-call latency histograms. */
+  readonly admissionObserver: AdmissionObserver;
+  /** Pass to the CommerceService: cart answers, reservations, orders. */
+  readonly cartObserver: CartObserver;
+  readonly #options: MetricsOptions;
+  readonly #tokenDigest: Buffer | undefined;
+  #sources: MetricsSources | undefined;
+  /** Set for the duration of one scrape, so every per-room metric sees the same room selection. */
+  #snapshot: RoomSnapshot | undefined;
+
+  constructor(options: MetricsOptions) {
+    this.#options = options;
+    this.#tokenDigest = options.token === undefined ? undefined : digest(options.token);
+    const registers = [this.registry];
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+
+    // ---------------------------------------------------------------- pushed as it happens
+    const admissionLatency = new Histogram({
+      name: 'livecart_admission_latency_seconds',
+      help: 'Time from a cart request reaching the admission controller to its answer (queue wait plus store call), by priority class and outcome (ok, or refused/failed).',
+      labelNames: ['priority', 'outcome'] as const,
+      buckets: admissionBuckets,
+      registers,
+    });
+    const storeLatency = new Histogram({
+      name: 'livecart_store_call_duration_seconds',
+      help: 'Duration of one store call made by the admission controller (a batch of add-to-carts or one other cart operation).',
+      buckets: storeBuckets,
+      registers,
+    });
+    this.admissionObserver = {
+      answered: (_roomId, priority, waitedMs, ok) => admissionLatency.observe({ priority: priorityName[priority], outcome: ok ? 'ok' : 'error' }, waitedMs / 1000),
+      storeCall: (_roomId, ms) => storeLatency.observe(ms / 1000),
+    };
+
+    const cartAnswers = new Counter({
+      name: 'livecart_cart_answers_total',
+      help: 'Cart answers by operation (addToCart, setQuantity, checkout) and status (reserved, released, sold_out, limit_reached, not_on_sale, cart_not_found, ordered, expired). Idempotent retries count again.',
+      labelNames: ['operation', 'status'] as const,
+      registers,
+    });
+    const reservations = new Counter({ name: 'livecart_reservations_total', help: 'Cart answers "reserved" (add-to-cart, or a quantity raised).', registers });
+    const orders = new Counter({ name: 'livecart_orders_total', help: 'Checkout answers "ordered".', registers });
+    this.cartObserver = (operation, answer) => {
+      cartAnswers.inc({ operation, status: answer.status });
+      if (answer.status === 'reserved') reservations.inc();
+      else if (answer.status === 'ordered') orders.inc();
+    };
+
+    // ---------------------------------------------------------------- read at scrape time
+    const gateway = () => this.#sources?.gateway.stats;
+    const fanout = () => this.#sources?.fanout.stats;
+    const guard = () => this.#sources?.guard;
+    const admission = () => this.#sources?.admission;
+
+    gaugeOf(registers, 'livecart_connections_open', 'WebSocket connections open now.', () => gateway()?.connectionsOpen);
+    counterOf(registers, 'livecart_connections_total', 'WebSocket connections accepted since start.', () => gateway()?.connectionsTotal);
+    counterOf(registers, 'livecart_connections_refused_total', 'WebSocket upgrades refused by process protection (HTTP 503).', () => guard()?.refusedConnections);
+    gaugeOf(registers, 'livecart_rooms_hosted', 'Rooms this node hosts (has members in, or had very recently).', () => this.#sources?.rooms.hostedRoomIds.length);
+
+    counterOf(registers, 'livecart_frames_in_total', 'WebSocket frames received, valid or not.', () => gateway()?.framesIn);
+    counterOf(registers, 'livecart_bad_frames_total', 'Frames refused: not MessagePack, invalid, too large, or flooding.', () => gateway()?.badFrames);
+    new Counter({
+      name: 'livecart_messages_in_total',
+      help: 'Valid client messages received, by type.',
+      labelNames: ['type'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const byType = gateway()?.messagesIn;
+        if (byType === undefined) return;
+        for (const type of clientMessageTypes) this.inc({ type }, byType[type] ?? 0);
+      },
+    });
+    counterOf(registers, 'livecart_frames_sent_total', 'Frames the gateway sent to single sockets (replies, welcomes, direct messages; fan-out not included).', () => gateway()?.framesSent);
+    counterOf(registers, 'livecart_bytes_sent_total', 'Bytes of those frames.', () => gateway()?.bytesSent);
+    new Counter({
+      name: 'livecart_fanout_frames_total',
+      help: 'Frames published to room topics by lane (each once, however many subscribers; chatter counts its staff and viewer topics).',
+      labelNames: ['lane'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const byLane = fanout()?.byLane;
+        if (byLane === undefined) return;
+        for (const [lane, counts] of Object.entries(byLane)) this.inc({ lane }, counts.frames);
+      },
+    });
+    new Counter({
+      name: 'livecart_fanout_bytes_total',
+      help: 'Bytes published to room topics by lane (each frame once, however many subscribers).',
+      labelNames: ['lane'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const byLane = fanout()?.byLane;
+        if (byLane === undefined) return;
+        for (const [lane, counts] of Object.entries(byLane)) this.inc({ lane }, counts.bytes);
+      },
+    });
+    counterOf(registers, 'livecart_fanout_publishes_without_subscribers_total', 'Publishes to a topic nobody on this node was subscribed to.', () => fanout()?.publishesWithoutSubscribers);
+    counterOf(registers, 'livecart_chatter_sampled_total', 'Comments not sent to viewers because their room was sampling (degrade level 1).', () => fanout()?.chatterSampled);
+    counterOf(registers, 'livecart_chatter_dropped_total', 'Chatter not sent to viewers because their room was at degrade level 2 or 3.', () => fanout()?.chatterDropped);
+    counterOf(registers, 'livecart_slow_consumer_closes_total', 'Sockets closed as slow consumers (4001).', () => gateway()?.slowConsumerCloses);
+    counterOf(registers, 'livecart_chatter_demotions_total', 'Sockets dropped from the chatter lane (buffer past the soft cap, or acks lagging).', () => gateway()?.chatterDemotions);
+
+    gaugeOf(registers, 'livecart_event_loop_delay_p99_seconds', 'Event-loop delay p99 over the process guard\'s last window (what protection and degradation act on).', () => seconds(guard()?.eventLoopDelayMs));
+    gaugeOf(registers, 'livecart_event_loop_delay_max_seconds', 'Event-loop delay max over the process guard\'s last window.', () => seconds(guard()?.eventLoopMaxMs));
+    gaugeOf(registers, 'livecart_protection_overloaded', '1 while the node refuses new connections (RSS or event-loop delay over the protection watermarks), else 0.', () => {
+      const g = guard();
+      return g === undefined ? undefined : g.overloaded ? 1 : 0;
+    });
+
+    gaugeOf(registers, 'livecart_admission_concurrency_limit', 'Concurrent store calls the admission controller allows now (adapted from store latency).', () => admission()?.limit);
+    gaugeOf(registers, 'livecart_admission_in_flight', 'Store calls in flight from the admission controller.', () => admission()?.inFlight);
+
+    // ---------------------------------------------------------------- per hosted room
+    gaugeOf(registers, 'livecart_room_series_omitted', 'Hosted rooms left without per-room series (beyond --metrics-max-rooms, fewest members first).', () => (this.#sources === undefined ? undefined : this.#rooms().omitted));
+    this.#roomGauge('livecart_room_degrade_level', 'Degrade level of a hosted room: 0 normal, 1 comments sampled, 2 chatter cut for viewers, 3 commerce only.', (row) => row.level);
+    this.#roomGauge('livecart_room_members', 'Sockets in a hosted room on this node.', (row) => row.members);
+    this.#roomGauge('livecart_room_viewer_lag_p90_seconds', 'Viewer lag p90 of a hosted room, from the clients\' acks.', (row) => row.viewerLagMs / 1000);
+    this.#roomGauge('livecart_admission_queue_depth', 'Cart requests waiting in a room\'s admission queues.', (row) => row.admission?.queued);
+    this.#roomGauge('livecart_admission_store_latency_p99_seconds', 'Store latency p99 of a room\'s recent store calls.', (row) => seconds(row.admission?.storeLatencyMs.p99));
+    this.#roomCounter('livecart_admission_admitted_total', 'Cart requests of a room sent to the store.', (a) => a.admitted);
+    this.#roomCounter('livecart_admission_rejected_total', 'Cart requests of a room refused OVERLOADED at once (queue full, product queue full, or shed for more important ones).', (a) => a.rejected);
+    this.#roomCounter('livecart_admission_expired_total', 'Cart requests of a room answered OVERLOADED because they waited past --admission-max-wait-ms.', (a) => a.expired);
+    this.#roomCounter('livecart_admission_sold_out_fast_total', 'Add-to-carts of a room answered sold out locally, without the store.', (a) => a.soldOutFast);
+    this.#roomCounter('livecart_admission_deduplicated_total', 'Add-to-carts of a room that joined the same user\'s pending one for the product.', (a) => a.deduplicated);
+  }
+
+  /** Starts reading the server's parts; before this, the scrape-time metrics read 0 or are absent. */
+  watch(sources: MetricsSources): void {
+    this.#sources = sources;
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** True when the scrape may proceed: no token configured, or `Authorization: Bearer <token>` matches. */
+  allows(authorization: string): boolean {
+    if (this.#tokenDigest === undefined) return true;
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    return match !== null && timingSafeEqual(digest(match[1]!), this.#tokenDigest);
+  }
+
+  /** The text exposition of every metric. */
+  async scrape(): Promise<string> {
+    this.#snapshot = this.#takeSnapshot();
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.#snapshot = undefined;
+    }
+  }
+
+  close(): void {
+    this.#sources = undefined;
+    this.registry.clear();
+  }
+
+  #rooms(): RoomSnapshot {
+    return this.#snapshot ?? this.#takeSnapshot();
+  }
+
+  /** The hosted rooms that get series: the `maxRoomSeries` with the most members. */
+  #takeSnapshot(): RoomSnapshot {
+    const sources = this.#sources;
+    if (sources === undefined) return { rows: [], omitted: 0 };
+    const status = [...sources.rooms.degradeStatus()].sort((a, b) => b.members - a.members || (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
+    const chosen = status.slice(0, this.#options.maxRoomSeries);
+    return {
+      rows: chosen.map((room) => ({
+        roomId: room.roomId, level: room.level, members: room.members, viewerLagMs: room.signals.viewerLagMs, admission: sources.admission?.knownRoomStats(room.roomId),
+      })),
+      omitted: status.length - chosen.length,
+    };
+  }
+
+  #roomGauge(name: string, help: string, read: (row: RoomRow) => number | undefined): void {
+    const rooms = () => this.#rooms().rows;
+    new Gauge({
+      name, help, labelNames: ['room'] as const, registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const row of rooms()) {
+          const value = read(row);
+          if (value !== undefined) this.set({ room: row.roomId }, value);
+        }
+      },
+    });
+  }
+
+  #roomCounter(name: string, help: string, read: (stats: RoomAdmissionStats) => number): void {
+    const rooms = () => this.#rooms().rows;
+    new Counter({
+      name, help, labelNames: ['room'] as const, registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const row of rooms()) if (row.admission !== undefined) this.inc({ room: row.roomId }, read(row.admission));
+      },
+    });
+  }
+}
+
+/** A counter whose value is a running total kept elsewhere (the counters there only grow). */
+function counterOf(registers: Registry[], name: string, help: string, read: () => number | undefined): void {
+  new Counter({
+    name, help, registers,
+    collect() {
+      this.reset();
+      const value = read();
+      if (value !== undefined) this.inc(value);
+    },
+  });
+}
+
+function gaugeOf(registers: Registry[], name: string, help: string, read: () => number | undefined): void {
+  new Gauge({
+    name, help, registers,
+    collect() {
+      const value = read();
+      if (value !== undefined) this.set(value);
+    },
+  });
+}
+
+function seconds(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : ms / 1000;
+}
+
+/** Fixed-length digests, so comparing tokens of different lengths is constant-time too. */
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { FairScheduler } from '../../server/src/rooms/FairScheduler.ts';
+
+const busy = (ms: number) => {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+};
+
+describe('FairScheduler', () => {
+  it('serves rooms in turn: a small room is not stuck behind a hot room\'s backlog', async () => {
+    const scheduler = new FairScheduler(5, 10_000);
+    const order: string[] = [];
+    for (let i = 0; i < 200; i++) scheduler.run('hot', () => order.push('hot'));
+    scheduler.run('small', () => order.push('small'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(order).toHaveLength(201);
+    expect(order.indexOf('small')).toBeLessThanOrEqual(1);
+  });
+
+  it('returns to I/O after its budget, so other callbacks run between turns', async () => {
+    const scheduler = new FairScheduler(5, 10_000);
+    let jobsBeforeTimer = -1;
+    let done = 0;
+    for (let i = 0; i < 50; i++) scheduler.run('hot', () => { busy(1); done++; });
+    setTimeout(() => (jobsBeforeTimer = done), 0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(done).toBe(50);
+    expect(jobsBeforeTimer).toBeGreaterThan(0);
+    expect(jobsBeforeTimer).toBeLessThan(50); // the timer did not wait for the whole backlog
+  });
+
+  it('refuses work beyond a room\'s queue limit', () => {
+    const scheduler = new FairScheduler(5, 2);
+    expect(scheduler.run('r', () => undefined)).toBe(true);
+    expect(scheduler.run('r', () => undefined)).toBe(true);
+    expect(scheduler.run('r', () => undefined)).toBe(false);
+    expect(scheduler.run('other', () => undefined)).toBe(true);
+    expect(scheduler.queued('r')).toBe(2);
+  });
+});
