@@ -32,6 +32,9 @@ interface OpsRoom {
   reason: string;
   override: number | null;
   members: number;
+  /** Cumulative: client frames from the room's sockets, and fan-out deliveries to them. */
+  messagesIn: number;
+  messagesOut: number;
   signals: { eventLoopDelayMs: number; viewerLagMs: number; backloggedShare: number; queueFill: number; storeLatencyMs: number };
   admission: RoomAdmission | null;
 }
@@ -52,7 +55,8 @@ interface RoomHistory {
   admitRate: Series;
   rejectRate: Series;
   storeP99: Series;
-  last?: { at: number; admitted: number; rejected: number };
+  outRate: Series;
+  last?: { at: number; admitted: number; rejected: number; messagesIn: number; messagesOut: number };
 }
 
 const levelNames = ['Normal', 'Comments sampled', 'Chatter off', 'Commerce only'];
@@ -135,7 +139,10 @@ function renderRooms(token: string, rooms: readonly OpsRoom[]): void {
     const dt = history.last ? (now - history.last.at) / 1000 : 0;
     const admitRate = history.last && dt > 0 ? Math.max(0, admitted - history.last.admitted) / dt : adm?.drainRate ?? 0;
     const rejectRate = history.last && dt > 0 ? Math.max(0, rejected - history.last.rejected) / dt : 0;
-    history.last = { at: now, admitted, rejected };
+    const inRate = history.last && dt > 0 ? Math.max(0, room.messagesIn - history.last.messagesIn) / dt : 0;
+    const outRate = history.last && dt > 0 ? Math.max(0, room.messagesOut - history.last.messagesOut) / dt : 0;
+    history.last = { at: now, admitted, rejected, messagesIn: room.messagesIn, messagesOut: room.messagesOut };
+    history.outRate.push(outRate);
     history.members.push(room.members);
     history.level.push(room.level);
     history.queued.push(adm?.queued ?? 0);
@@ -154,6 +161,9 @@ function renderRooms(token: string, rooms: readonly OpsRoom[]): void {
     row.dataset.level = String(room.level);
     setText(cell('members-value'), formatNumber(room.members));
     sparkline(history.members.values, { label: `Viewers of ${room.roomId}, last 5 minutes`, format: (v) => formatNumber(v) }, chart('members-chart'));
+    setText(cell('msgs-value'), `${formatNumber(inRate, 1)} / ${formatNumber(outRate, 0)}`);
+    setText(cell('msgs-detail'), 'in / out per second');
+    sparkline(history.outRate.values, { label: `Messages out per second in ${room.roomId}, last 5 minutes`, format: (v) => formatNumber(v) }, chart('msgs-chart'));
     setText(cell('level-value'), `${room.level} · ${levelNames[room.level] ?? ''}`);
     setText(cell('level-reason'), room.override !== null ? `fixed by an operator` : room.reason);
     sparkline(history.level.values, { label: `Degrade level of ${room.roomId}, last 5 minutes`, max: 3 }, chart('level-chart'));
@@ -180,7 +190,7 @@ function renderRooms(token: string, rooms: readonly OpsRoom[]): void {
 function historyOf(roomId: string): RoomHistory {
   let history = histories.get(roomId);
   if (!history) {
-    history = { members: new Series(HISTORY), level: new Series(HISTORY), queued: new Series(HISTORY), admitRate: new Series(HISTORY), rejectRate: new Series(HISTORY), storeP99: new Series(HISTORY) };
+    history = { members: new Series(HISTORY), level: new Series(HISTORY), queued: new Series(HISTORY), admitRate: new Series(HISTORY), rejectRate: new Series(HISTORY), storeP99: new Series(HISTORY), outRate: new Series(HISTORY) };
     histories.set(roomId, history);
   }
   return history;
@@ -232,6 +242,7 @@ function buildRow(token: string, roomId: string): HTMLTableRowElement {
     { 'data-room': roomId },
     h('th', { scope: 'row', 'data-label': 'Room' }, roomId),
     metric('Viewers', 'members'),
+    metric('Messages/s', 'msgs', true),
     metric('Level', 'level', true),
     metric('Queue', 'queue', true),
     metric('Admit rate', 'rate'),

@@ -30,6 +30,10 @@ export class Room {
   readonly #historyLength: number;
   readonly #members = new Map<string, Set<Member>>();
   #memberCount = 0;
+  #staffCount = 0;
+  /** Client frames from this room's sockets, and frames delivered to them by fan-out (counters, for operators). */
+  messagesIn = 0;
+  messagesOut = 0;
   popup: Popup | null;
   latestSeq = 0;
   /** Room totals over all nodes, as last announced. */
@@ -120,6 +124,7 @@ export class Room {
     if (!set.has(member)) {
       set.add(member);
       this.#memberCount++;
+      if (member.principal.role !== 'viewer') this.#staffCount++;
     }
   }
 
@@ -128,6 +133,7 @@ export class Room {
     if (set === undefined || !set.delete(member)) return false;
     if (set.size === 0) this.#members.delete(member.principal.userId);
     this.#memberCount--;
+    if (member.principal.role !== 'viewer') this.#staffCount--;
     return true;
   }
 
@@ -137,6 +143,11 @@ export class Room {
 
   *members(): IterableIterator<Member> {
     for (const set of this.#members.values()) yield* set;
+  }
+
+  /** Streamer and operator sockets in the room on this node. */
+  get staffCount(): number {
+    return this.#staffCount;
   }
 
   /** Sockets in the room on this node. */

@@ -22,7 +22,7 @@ import type { CommerceRooms } from '../commerce/CommerceService.ts';
 import type { Config } from '../config.ts';
 import { ProtocolError } from '../errors.ts';
 import { type DegradeLevel, type DegradeThresholds, type RoomSignals } from '../fanout/DegradePolicy.ts';
-import { audienceOf, type Fanout } from '../fanout/Fanout.ts';
+import { Audience, audienceOf, type Fanout } from '../fanout/Fanout.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/Store.ts';
 import type { Member } from './Member.ts';
@@ -469,7 +469,7 @@ export class RoomService implements CommerceRooms {
           this.#onStock?.(room.id, update.sku, update.available);
         } else if (update.t === 'likes') room.likes = update.total;
         else if (update.t === 'viewers') room.viewers = update.count;
-        this.#fanout.publish(room.id, delivery.lane, update.t, delivery.frame, room.degrade.level);
+        this.#countOut(room, this.#fanout.publish(room.id, delivery.lane, update.t, delivery.frame, room.degrade.level));
         return;
       }
     }
@@ -481,6 +481,18 @@ export class RoomService implements CommerceRooms {
     if (delivery.event.t === 'soldOut') this.#onStock?.(room.id, delivery.event.sku, 0);
     const audience = this.#fanout.publish(room.id, delivery.lane, delivery.event.t, delivery.frame, room.degrade.level);
     room.ring.push(delivery.seq, delivery.frame, this.#now(), audience);
+    this.#countOut(room, audience);
+  }
+
+  /** Deliveries of one fanned-out frame, by who it went to (an estimate: demoted sockets count too). */
+  #countOut(room: Room, audience: number): void {
+    room.messagesOut += (audience & (Audience.commerce | Audience.viewerChatter)) !== 0 ? room.memberCount : room.staffCount;
+  }
+
+  /** A client frame from one of the room's sockets (for the operator console's messages/s). */
+  countMessageIn(roomId: string): void {
+    const room = this.#hosted.get(roomId);
+    if (room !== undefined) room.messagesIn++;
   }
 
   /** Stock news for the admission controller's local sold-out answers (set by the wiring). */
@@ -544,7 +556,7 @@ export class RoomService implements CommerceRooms {
     const update = { t: 'degrade' as const, level: room.degrade.level, reason: room.degrade.reason };
     this.#log.info({ roomId: room.id, level: update.level, reason: update.reason }, 'degrade level changed');
     // Each node judges its own load, so the level goes to this node's sockets only.
-    this.#fanout.publish(room.id, 'commerce', 'degrade', encode(update), room.degrade.level);
+    this.#countOut(room, this.#fanout.publish(room.id, 'commerce', 'degrade', encode(update), room.degrade.level));
   }
 
   /** Operator control: a fixed level, or `undefined` for automatic. */
@@ -560,12 +572,13 @@ export class RoomService implements CommerceRooms {
   }
 
   /** For the operator console: each hosted room's level and what drives it. */
-  degradeStatus(): Array<{ roomId: string; level: DegradeLevel; reason: string; override: DegradeLevel | null; members: number; signals: RoomSignals }> {
+  degradeStatus(): Array<{ roomId: string; level: DegradeLevel; reason: string; override: DegradeLevel | null; members: number; messagesIn: number; messagesOut: number; signals: RoomSignals }> {
     const now = this.#now();
     let sockets = 0;
     for (const room of this.#hosted.values()) sockets += room.memberCount;
     return [...this.#hosted.values()].map((room) => ({
-      roomId: room.id, level: room.degrade.level, reason: room.degrade.reason, override: room.degrade.override ?? null, members: room.memberCount, signals: this.#signals(room, now, sockets),
+      roomId: room.id, level: room.degrade.level, reason: room.degrade.reason, override: room.degrade.override ?? null, members: room.memberCount,
+      messagesIn: room.messagesIn, messagesOut: room.messagesOut, signals: this.#signals(room, now, sockets),
     }));
   }
 

@@ -186,6 +186,7 @@ export class WsGateway {
       void this.#hello(connection, message);
       return;
     }
+    if (connection.roomId !== undefined) this.#rooms.countMessageIn(connection.roomId);
     if (connection.state !== 'joined' || connection.roomId === undefined) {
       connection.send(encode(toErrFrame(new ProtocolError('NOT_JOINED', 'send hello first'), 'id' in message ? message.id : undefined)));
       return;
