@@ -1,3 +1,4 @@
 export * from './codes.ts';
 export * from './messages.ts';
 export * from './codec.ts';
+export type * from './ops.ts';

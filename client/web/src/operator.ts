@@ -5,6 +5,7 @@
  * (mute, unmute, kick) through the SDK, joined to the room as an operator.
  */
 import { connect, type HistoryComment, type LivecartClient } from '../../src/index.ts';
+import type { RoomAdmissionStats } from '../../../protocol/src/index.ts';
 import { api, ApiError, byId, errorText, fatal, formatNumber, h, params, say, setText, show, trackConnection, wsUrl } from './common.ts';
 import { Series, sparkline } from './sparkline.ts';
 
@@ -13,19 +14,6 @@ const POLL_MS = 2000;
 const HISTORY = Math.round((5 * 60 * 1000) / POLL_MS);
 const MAX_COMMENTS_SHOWN = 50;
 
-interface RoomAdmission {
-  queued: number;
-  inFlight: number;
-  admitted: number;
-  completed: number;
-  rejected: number;
-  expired: number;
-  soldOutFast: number;
-  deduplicated: number;
-  drainRate: number;
-  storeLatencyMs: { ewma: number; p99: number };
-  queueLimit: number;
-}
 interface OpsRoom {
   roomId: string;
   level: number;
@@ -36,7 +24,7 @@ interface OpsRoom {
   messagesIn: number;
   messagesOut: number;
   signals: { eventLoopDelayMs: number; viewerLagMs: number; backloggedShare: number; queueFill: number; storeLatencyMs: number };
-  admission: RoomAdmission | null;
+  admission: RoomAdmissionStats | null;
 }
 interface NodeHealth {
   eventLoopDelayMs: { p99: number; max: number };

@@ -1,4 +1,6 @@
-import type { CartAnswer } from '../../../protocol/src/index.ts';
+import type { CartAnswer, RoomAdmissionStats } from '../../../protocol/src/index.ts';
+
+export type { RoomAdmissionStats };
 import { ProtocolError } from '../errors.ts';
 import type { ReserveRequest, Store } from '../store/Store.ts';
 import { Deque } from './Deque.ts';
@@ -42,21 +44,6 @@ export interface AdmissionObserver {
   storeCall?(roomId: string, ms: number, requests: number): void;
 }
 
-export interface RoomAdmissionStats {
-  roomId: string;
-  queued: number;
-  inFlight: number;
-  admitted: number;
-  completed: number;
-  rejected: number;
-  expired: number;
-  soldOutFast: number;
-  deduplicated: number;
-  /** Requests answered per second (EWMA). */
-  drainRate: number;
-  storeLatencyMs: { ewma: number; p99: number };
-  queueLimit: number;
-}
 
 interface Entry {
   readonly roomId: string;
