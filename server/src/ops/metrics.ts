@@ -124,44 +124,18 @@ export class Metrics {
 
     counterOf(registers, 'livecart_frames_in_total', 'WebSocket frames received, valid or not.', () => gateway()?.framesIn);
     counterOf(registers, 'livecart_bad_frames_total', 'Frames refused: not MessagePack, invalid, too large, or flooding.', () => gateway()?.badFrames);
-    new Counter({
-      name: 'livecart_messages_in_total',
-      help: 'Valid client messages received, by type.',
-      labelNames: ['type'] as const,
-      registers,
-      collect() {
-        this.reset();
-        const byType = gateway()?.messagesIn;
-        if (byType === undefined) return;
-        for (const type of clientMessageTypes) this.inc({ type }, byType[type] ?? 0);
-      },
+    labelledCounterOf(registers, 'livecart_messages_in_total', 'Valid client messages received, by type.', 'type', () => {
+      const byType = gateway()?.messagesIn;
+      return byType === undefined ? undefined : [...clientMessageTypes].map((type) => [type, byType[type] ?? 0]);
     });
     counterOf(registers, 'livecart_frames_sent_total', 'Frames the gateway sent to single sockets (replies, welcomes, direct messages; fan-out not included).', () => gateway()?.framesSent);
     counterOf(registers, 'livecart_bytes_sent_total', 'Bytes of those frames.', () => gateway()?.bytesSent);
-    new Counter({
-      name: 'livecart_fanout_frames_total',
-      help: 'Frames published to room topics by lane (each once, however many subscribers; chatter counts its staff and viewer topics).',
-      labelNames: ['lane'] as const,
-      registers,
-      collect() {
-        this.reset();
-        const byLane = fanout()?.byLane;
-        if (byLane === undefined) return;
-        for (const [lane, counts] of Object.entries(byLane)) this.inc({ lane }, counts.frames);
-      },
-    });
-    new Counter({
-      name: 'livecart_fanout_bytes_total',
-      help: 'Bytes published to room topics by lane (each frame once, however many subscribers).',
-      labelNames: ['lane'] as const,
-      registers,
-      collect() {
-        this.reset();
-        const byLane = fanout()?.byLane;
-        if (byLane === undefined) return;
-        for (const [lane, counts] of Object.entries(byLane)) this.inc({ lane }, counts.bytes);
-      },
-    });
+    const byLane = (field: 'frames' | 'bytes') => () => {
+      const lanes = fanout()?.byLane;
+      return lanes === undefined ? undefined : Object.entries(lanes).map(([lane, counts]): [string, number] => [lane, counts[field]]);
+    };
+    labelledCounterOf(registers, 'livecart_fanout_frames_total', 'Frames published to room topics by lane (each once, however many subscribers; chatter counts its staff and viewer topics).', 'lane', byLane('frames'));
+    labelledCounterOf(registers, 'livecart_fanout_bytes_total', 'Bytes published to room topics by lane (each frame once, however many subscribers).', 'lane', byLane('bytes'));
     counterOf(registers, 'livecart_fanout_publishes_without_subscribers_total', 'Publishes to a topic nobody on this node was subscribed to.', () => fanout()?.publishesWithoutSubscribers);
     counterOf(registers, 'livecart_chatter_sampled_total', 'Comments not sent to viewers because their room was sampling (degrade level 1).', () => fanout()?.chatterSampled);
     counterOf(registers, 'livecart_chatter_dropped_total', 'Chatter not sent to viewers because their room was at degrade level 2 or 3.', () => fanout()?.chatterDropped);
@@ -275,6 +249,17 @@ function counterOf(registers: Registry[], name: string, help: string, read: () =
       this.reset();
       const value = read();
       if (value !== undefined) this.inc(value);
+    },
+  });
+}
+
+/** A counter with one label whose values are read at scrape time. */
+function labelledCounterOf(registers: Registry[], name: string, help: string, label: string, read: () => Iterable<readonly [string, number]> | undefined): void {
+  new Counter({
+    name, help, registers, labelNames: [label],
+    collect() {
+      this.reset();
+      for (const [value, count] of read() ?? []) this.inc({ [label]: value }, count);
     },
   });
 }
