@@ -8,7 +8,7 @@ const busy = (ms: number) => {
 
 describe('FairScheduler', () => {
   it('serves rooms in turn: a small room is not stuck behind a hot room\'s backlog', async () => {
-    const scheduler = new FairScheduler(5, 10_000);
+    const scheduler = new FairScheduler(5, 1000, 10_000);
     const order: string[] = [];
     for (let i = 0; i < 200; i++) scheduler.run('hot', () => order.push('hot'));
     scheduler.run('small', () => order.push('small'));
@@ -18,7 +18,7 @@ describe('FairScheduler', () => {
   });
 
   it('returns to I/O after its budget, so other callbacks run between turns', async () => {
-    const scheduler = new FairScheduler(5, 10_000);
+    const scheduler = new FairScheduler(5, 1000, 10_000);
     let jobsBeforeTimer = -1;
     let done = 0;
     for (let i = 0; i < 50; i++) scheduler.run('hot', () => { busy(1); done++; });
@@ -29,8 +29,19 @@ describe('FairScheduler', () => {
     expect(jobsBeforeTimer).toBeLessThan(50); // the timer did not wait for the whole backlog
   });
 
+  it('starts at most jobsPerTurn jobs per turn, so their async continuations stay short', async () => {
+    const scheduler = new FairScheduler(1000, 4, 10_000);
+    let done = 0;
+    let seenByTimer = -1;
+    for (let i = 0; i < 20; i++) scheduler.run('hot', () => void Promise.resolve().then(() => done++));
+    setTimeout(() => (seenByTimer = done), 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(done).toBe(20);
+    expect(seenByTimer).toBeLessThan(20);
+  });
+
   it('refuses work beyond a room\'s queue limit', () => {
-    const scheduler = new FairScheduler(5, 2);
+    const scheduler = new FairScheduler(5, 1000, 2);
     expect(scheduler.run('r', () => undefined)).toBe(true);
     expect(scheduler.run('r', () => undefined)).toBe(true);
     expect(scheduler.run('r', () => undefined)).toBe(false);

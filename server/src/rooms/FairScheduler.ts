@@ -17,6 +17,11 @@ export class FairScheduler {
 
   constructor(
     readonly budgetMs: number,
+    /**
+     * Jobs started per turn at most. A job's async continuations (store answers, replies) run in
+     * the microtasks right after the turn, outside the time budget: a small batch keeps them short.
+     */
+    readonly jobsPerTurn: number,
     /** Jobs one room may have waiting; beyond, `run` refuses (the caller answers OVERLOADED). */
     readonly maxQueuedPerRoom: number,
   ) {}
@@ -47,7 +52,7 @@ export class FairScheduler {
   #drain(): void {
     this.#scheduled = false;
     const deadline = performance.now() + this.budgetMs;
-    while (this.#ready.length > 0 && performance.now() < deadline) {
+    for (let started = 0; this.#ready.length > 0 && started < this.jobsPerTurn && performance.now() < deadline; started++) {
       if (this.#cursor >= this.#ready.length) this.#cursor = 0;
       const roomId = this.#ready[this.#cursor]!;
       const queue = this.#queues.get(roomId)!;

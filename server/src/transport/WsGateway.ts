@@ -106,7 +106,7 @@ export class WsGateway {
       close: (ws, code) => this.#close(ws.getUserData().connection, code),
     });
     this.#scanTimer = setInterval(() => this.#scan(), config.backpressureScanMs).unref();
-    this.#scheduler = new FairScheduler(config.roomWorkBudgetMs, config.roomWorkQueueLimit);
+    this.#scheduler = new FairScheduler(config.roomWorkBudgetMs, config.roomWorkJobsPerTurn, config.roomWorkQueueLimit);
   }
 
   get connectionCount(): number {
