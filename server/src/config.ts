@@ -71,7 +71,7 @@ export const configSchema = z.object({
   protectRssMb: int(64, 1_000_000).default(8192).describe('Above this RSS the node refuses new connections (HTTP 503, Retry-After); existing rooms keep working.'),
   protectEventLoopMs: int(10, 600_000).default(1000).describe('Above this event-loop delay p99 the node refuses new connections.'),
   roomWorkBudgetMs: int(1, 1000).default(5).describe('Cart work run per event-loop turn before the loop returns to I/O (rooms take turns, so a hot room cannot hold up the others).'),
-  roomWorkJobsPerTurn: int(1, 100_000).default(32).describe('Cart requests started per event-loop turn at most (their async work runs right after the turn, so this bounds it).'),
+  roomWorkJobsPerTurn: int(1, 100_000).default(64).describe('Cart requests started per event-loop turn at most (their async work runs right after the turn, so this bounds it).'),
   roomWorkQueueLimit: int(1, 10_000_000).default(50_000).describe('Cart requests one room may have waiting for their turn on this node; beyond, OVERLOADED.'),
   shutdownGraceMs: int(0, 60_000).default(1000).describe('On SIGTERM: time between closing sockets with 4000 and exiting.'),
   metricsToken: z.string().min(16).optional().describe('Bearer token GET /metrics requires. Unset = /metrics is open to anyone who can reach the port (keep it on an internal network).'),

@@ -208,7 +208,8 @@ export class WsGateway {
         (error: unknown) => this.#replyError(connection, id, error, message.t),
       );
     };
-    if (!isCartRequest(message)) {
+    // Without admission control (the naive mode the bench compares against) cart work runs inline too.
+    if (!isCartRequest(message) || !this.#config.admission) {
       handle();
       return;
     }
