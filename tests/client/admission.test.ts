@@ -7,24 +7,18 @@
 import { WebSocket as NodeWebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../../protocol/src/codec.ts';
-import { startTestServer as startServer } from '../helpers/server.ts';
+import { until, useRealServer } from './support/realServer.ts';
 import { connect, type ConnectOptions, type LivecartClient, type WebSocketConstructor } from '../../client/src/index.ts';
 
-type RunningServer = Awaited<ReturnType<typeof startServer>>;
+import type { RunningServer } from '../../server/src/server.ts';
 type Sent = { t: string; seq?: number };
 
-let server: RunningServer;
-const clients: LivecartClient[] = [];
+const fixture = useRealServer({ port: 0, host: '127.0.0.1', tokenSecret: 'test-secret-0123456789abcdef0123456789', logLevel: 'silent' });
+const clients = fixture.clients;
 let roomCounter = 0;
-
-beforeAll(async () => {
-  server = await startServer({ port: 0, host: '127.0.0.1', tokenSecret: 'test-secret-0123456789abcdef0123456789', logLevel: 'silent' });
-});
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-});
-afterAll(async () => {
-  await server.close();
+let server: RunningServer;
+beforeAll(() => {
+  server = fixture.server;
 });
 
 /** A live room owned by a fresh streamer; returns its id and the streamer's token. */
@@ -59,14 +53,6 @@ function recordingWebSocket(sent: Sent[]): WebSocketConstructor {
       super.send(data);
     }
   };
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('flow control against the real server', () => {

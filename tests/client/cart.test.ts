@@ -5,7 +5,7 @@
 import { WebSocket as NodeWebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../../protocol/src/codec.ts';
-import { startTestServer as startServer } from '../helpers/server.ts';
+import { until, useRealServer } from './support/realServer.ts';
 import {
   connect,
   type CartView,
@@ -18,7 +18,7 @@ import {
   type WebSocketConstructor,
 } from '../../client/src/index.ts';
 
-type RunningServer = Awaited<ReturnType<typeof startServer>>;
+import type { RunningServer } from '../../server/src/server.ts';
 
 const serverConfig = {
   port: 0,
@@ -29,18 +29,12 @@ const serverConfig = {
   sweepIntervalMs: 100,
 } as const;
 
-let server: RunningServer;
-const clients: LivecartClient[] = [];
+const fixture = useRealServer(serverConfig);
+const clients = fixture.clients;
 let roomCounter = 0;
-
-beforeAll(async () => {
-  server = await startServer(serverConfig);
-});
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-});
-afterAll(async () => {
-  await server.close();
+let server: RunningServer;
+beforeAll(() => {
+  server = fixture.server;
 });
 
 const mug = { sku: 'mug-1', title: 'Mug', priceCents: 1299, currency: 'USD', stock: 3 } satisfies ProductInput;
@@ -71,14 +65,6 @@ async function buyer(room: string, userId: string, options: Partial<ConnectOptio
 }
 
 /** Resolves when `check()` holds, polling every 10 ms; fails after `timeoutMs`. */
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('LivecartClient cart against the real server', () => {

@@ -5,6 +5,7 @@
 import { WebSocket as NodeWebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../../protocol/src/codec.ts';
+import { until, useRealServer } from './support/realServer.ts';
 import { startTestServer as startServer } from '../helpers/server.ts';
 import {
   connect,
@@ -32,18 +33,12 @@ const serverConfig = {
   viewerCountIntervalMs: 100,
 } as const;
 
-let server: RunningServer;
-const clients: LivecartClient[] = [];
+const fixture = useRealServer(serverConfig);
+const clients = fixture.clients;
 let roomCounter = 0;
-
-beforeAll(async () => {
-  server = await startServer(serverConfig);
-});
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-});
-afterAll(async () => {
-  await server.close();
+let server: RunningServer;
+beforeAll(() => {
+  server = fixture.server;
 });
 
 function token(userId: string, role: Role = 'viewer'): Promise<string> {
@@ -74,14 +69,6 @@ function open(options: Omit<ConnectOptions, 'url'> & { url?: string }): Livecart
 }
 
 /** Resolves when `check()` holds, polling every 10 ms; fails after `timeoutMs`. */
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** A real `ws` socket that records the `t` (and `n`) of every frame the client sends. */
 function recordingWebSocket(sent: Array<{ t: string; n?: number }>): WebSocketConstructor {
   return class RecordingWebSocket extends NodeWebSocket {

@@ -3,7 +3,7 @@ import type { CartAnswer, RoomAdmissionStats } from '../../../protocol/src/index
 export type { RoomAdmissionStats };
 import { ProtocolError } from '../errors.ts';
 import type { ReserveRequest, Store } from '../store/Store.ts';
-import { Deque } from './Deque.ts';
+import { Deque } from '../util/Deque.ts';
 import { VegasLimit } from './VegasLimit.ts';
 
 /** 0: checkout and cart changes (users already holding stock); 1: new add-to-cart; 2: reads. Lower goes first, higher is shed first. */

@@ -1,10 +1,11 @@
 import type { Lane, SequencedEvent, StateUpdate, UnsequencedEvent } from '../../../protocol/src/index.ts';
 import { stampSeq } from '../../../protocol/src/index.ts';
+import { Deque } from '../util/Deque.ts';
 import type { Broker, Delivery, RecentEvents, SequencedDelivery } from './Broker.ts';
 
 /** In-process broker for a single node: seq is a counter, delivery is a synchronous call. */
 export class LocalBroker implements Broker {
-  readonly #rooms = new Map<string, { seq: number; ring: SequencedDelivery[] }>();
+  readonly #rooms = new Map<string, { seq: number; ring: Deque<SequencedDelivery> }>();
   #handler: ((delivery: Delivery) => void) | undefined;
 
   /** `ringSize`: sequenced events kept per room for nodes (re)starting to host it. */
@@ -12,12 +13,12 @@ export class LocalBroker implements Broker {
 
   async publishSequenced(roomId: string, lane: Lane, frame: Uint8Array, event: UnsequencedEvent): Promise<number> {
     let room = this.#rooms.get(roomId);
-    if (room === undefined) this.#rooms.set(roomId, (room = { seq: 0, ring: [] }));
+    if (room === undefined) this.#rooms.set(roomId, (room = { seq: 0, ring: new Deque() }));
     const seq = ++room.seq;
     stampSeq(frame, seq);
     const delivery: SequencedDelivery = { kind: 'sequenced', roomId, lane, seq, frame, event: { ...event, seq } as SequencedEvent };
     room.ring.push(delivery);
-    if (room.ring.length > this.ringSize) room.ring.shift();
+    if (room.ring.size > this.ringSize) room.ring.shift();
     this.#handler?.(delivery);
     return seq;
   }

@@ -1,4 +1,4 @@
-import { Deque } from '../admission/Deque.ts';
+import { Deque } from '../util/Deque.ts';
 
 /**
  * CPU isolation between rooms. Work for a room (handling a cart request and writing its answer)

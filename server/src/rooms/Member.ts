@@ -23,7 +23,7 @@ export interface Member {
   sendMany(frames: readonly Uint8Array[]): void;
   /** Start receiving the room's lanes (the chatter topic depends on the member's role). */
   subscribeRoom(roomId: string): void;
-  /** Outbound bytes waiting in the transport for this member. */
+  /** Outbound bytes waiting in the transport for this member, as of the transport's last backpressure scan. */
   bufferedBytes(): number;
   close(code: CloseCodeValue, reason: string): void;
 }

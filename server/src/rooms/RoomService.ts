@@ -88,6 +88,7 @@ export class RoomService implements CommerceRooms {
   /** Operator overrides, kept for rooms not hosted yet. */
   readonly #overrides = new Map<string, DegradeLevel>();
   #commerceSignals: CommerceSignals = () => ({ queueFill: 0, storeLatencyMs: 0 });
+  #onStock: ((roomId: string, sku: string, available: number) => void) | undefined;
 
   constructor(deps: RoomServiceDeps) {
     this.#config = deps.config;
@@ -496,7 +497,6 @@ export class RoomService implements CommerceRooms {
   }
 
   /** Stock news for the admission controller's local sold-out answers (set by the wiring). */
-  #onStock: ((roomId: string, sku: string, available: number) => void) | undefined;
   onStockNews(listener: (roomId: string, sku: string, available: number) => void): void {
     this.#onStock = listener;
   }

@@ -109,8 +109,11 @@ export class Connection implements Member {
     this.inChatter = true;
   }
 
+  /** Set by the gateway's backpressure scan: the socket's buffer is read once per scan, not again per consumer. */
+  lastBufferedBytes = 0;
+
   bufferedBytes(): number {
-    return this.state === 'closed' ? 0 : this.ws.getBufferedAmount();
+    return this.state === 'closed' ? 0 : this.lastBufferedBytes;
   }
 
   setChatter(on: boolean): void {

@@ -258,11 +258,13 @@ export class WsGateway {
 
   #checkBackpressure(connection: Connection): void {
     if (connection.state !== 'joined') return;
-    const action = backpressureAction(connection.ws.getBufferedAmount(), connection.inChatter, this.#config, connection.lagging);
+    const buffered = connection.ws.getBufferedAmount();
+    connection.lastBufferedBytes = buffered;
+    const action = backpressureAction(buffered, connection.inChatter, this.#config, connection.lagging);
     if (action === 'keep') return;
     if (action === 'close') {
       this.stats.slowConsumerCloses++;
-      connection.log.info({ buffered: connection.ws.getBufferedAmount() }, 'slow consumer closed');
+      connection.log.info({ buffered }, 'slow consumer closed');
       connection.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
     } else {
       if (action === 'demote') this.stats.chatterDemotions++;
