@@ -8,6 +8,8 @@ import type { RequestResult, RoomService } from './rooms/RoomService.ts';
 export interface RequestHandler {
   /** `progress` hears where a queued request stands (cart requests under admission control). */
   handle(member: Member, roomId: string, request: RoomRequest | CartRequest, progress?: Progress): Promise<RequestResult>;
+  /** A cart request's answer when it is already known without any work (sold out), else undefined. */
+  answerNow(roomId: string, request: CartRequest): RequestResult | undefined;
 }
 
 /** Cart requests go to commerce, the rest to the room layer. */
@@ -15,5 +17,6 @@ export function routeRequests(rooms: RoomService, commerce: CommerceService): Re
   return {
     handle: (member, roomId, request, progress) =>
       isCartRequest(request) ? commerce.handle(member.principal, roomId, request, progress) : rooms.handle(member, roomId, request),
+    answerNow: (roomId, request) => commerce.answerNow(roomId, request),
   };
 }

@@ -143,9 +143,15 @@ describe('AdmissionController', () => {
     expect(store.calls.length).toBe(2); // the store saw only the two that got stock
     expect(await add('late')).toEqual({ status: 'sold_out', sku: 'hot' });
     expect(controller.roomStats('r1').soldOutFast).toBe(5);
+    // The synchronous form the gateway asks before queueing a tap: only for the sold-out product.
+    expect(controller.soldOutAnswer('r1', 'hot')).toEqual({ status: 'sold_out', sku: 'hot' });
+    expect(controller.soldOutAnswer('r1', 'other')).toBeUndefined();
+    expect(controller.soldOutAnswer('r2', 'hot')).toBeUndefined();
+    expect(controller.roomStats('r1').soldOutFast).toBe(6);
     await store.setAvailable('r1', 'hot', 1); // restocked (or a reservation expired)
     expect(await add('still cached')).toEqual({ status: 'sold_out', sku: 'hot' });
     controller.stockChanged('r1', 'hot', 1); // the room's stock news clears the local answer
+    expect(controller.soldOutAnswer('r1', 'hot')).toBeUndefined();
     expect(await add('again')).toMatchObject({ status: 'reserved' });
   });
 

@@ -202,3 +202,25 @@ describe('process protection', () => {
     }
   });
 });
+
+describe('sold-out taps skip the room queue', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    // A room queue of one job: any tap that queued would make its neighbours OVERLOADED.
+    server = await startTestServer({ roomWorkQueueLimit: 1, roomWorkJobsPerTurn: 1, maxFramesPerSecond: 10_000 });
+  });
+  afterAll(() => server.close());
+
+  it('answers every tap on a product this node knows is sold out, however full the room queue is', async () => {
+    await saleRoom(server, 'gone', 1);
+    const { client: buyer } = await RawClient.join(server.wsUrl, await viewerToken(server, 'gone-buyer'), 'gone');
+    const bought = await buyer.request({ t: 'addToCart', key: 'b', sku: 'hot', quantity: 1 });
+    expect(bought.t === 'ok' && bought.result?.status).toBe('reserved');
+    const { client: late } = await RawClient.join(server.wsUrl, await viewerToken(server, 'gone-late'), 'gone');
+    const first = await late.request({ t: 'addToCart', key: 'l0', sku: 'hot', quantity: 1 });
+    expect(first.t === 'ok' && first.result?.status).toBe('sold_out'); // this node now knows
+    const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => late.request({ t: 'addToCart', key: `l${i + 1}`, sku: 'hot', quantity: 1 })));
+    expect(replies.map((r) => (r.t === 'ok' ? r.result?.status : `err ${r.code}`))).toEqual(Array(30).fill('sold_out'));
+    for (const c of [buyer, late]) c.close();
+  });
+});

@@ -164,13 +164,10 @@ export class AdmissionController {
 
   /** Add-to-cart through the queue: deduplicated per user and product, sold-out fast path, batched. */
   reserve(request: ReserveRequest, progress?: Progress): Promise<CartAnswer> {
+    const soldOut = this.soldOutAnswer(request.roomId, request.sku);
+    if (soldOut !== undefined) return Promise.resolve(soldOut);
     const productKey = `${request.roomId}\u0000${request.sku}`;
     const room = this.#room(request.roomId);
-    if (this.#isSoldOut(productKey)) {
-      room.soldOutFast++;
-      this.#observer?.answered?.(request.roomId, PRIORITY.add, 0, true);
-      return Promise.resolve({ status: 'sold_out', sku: request.sku });
-    }
     const dedupeKey = `${productKey}\u0000${request.userId}`;
     const pending = this.#pendingAdds.get(dedupeKey);
     if (pending !== undefined) {
@@ -182,6 +179,17 @@ export class AdmissionController {
     const forget = () => this.#pendingAdds.delete(dedupeKey);
     promise.then(forget, forget);
     return promise;
+  }
+
+  /**
+   * The sold-out answer for an add-to-cart, when this node already knows the product is sold out;
+   * synchronous so a socket's tap can be answered before it queues behind the room's backlog.
+   */
+  soldOutAnswer(roomId: string, sku: string): CartAnswer | undefined {
+    if (!this.#isSoldOut(`${roomId}\u0000${sku}`)) return undefined;
+    this.#room(roomId).soldOutFast++;
+    this.#observer?.answered?.(roomId, PRIORITY.add, 0, true);
+    return { status: 'sold_out', sku };
   }
 
   /** Any other store call (checkout, quantity change, read) under the same queues and limit. */

@@ -87,6 +87,14 @@ export class CommerceService {
     }
   }
 
+  /** The answer to a cart request that needs no store and no queue (a known sold-out product), if any. */
+  answerNow(roomId: string, request: CartRequest): CartAnswer | undefined {
+    if (request.t !== 'addToCart' || this.#admission === undefined) return undefined;
+    const answer = this.#admission.soldOutAnswer(roomId, request.sku);
+    if (answer !== undefined) this.#observer?.('addToCart', answer);
+    return answer;
+  }
+
   async addToCart(principal: Principal, roomId: string, sku: string, quantity: number, key: string, progress?: Progress): Promise<CartAnswer> {
     await this.#rooms.assertRoom(roomId, true);
     const request = this.#request(principal, roomId, sku, quantity, key);

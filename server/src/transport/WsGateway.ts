@@ -201,7 +201,15 @@ export class WsGateway {
     }
     const { id } = message;
     const roomId = connection.roomId;
+    // A tap on a product this node knows is sold out is answered at once, without store or queue:
+    // at dispatch, and again when a job that queued before the sell-out gets its turn.
+    const answeredNow = (): boolean => {
+      const known = isCartRequest(message) ? this.#requests.answerNow(roomId, message) : undefined;
+      if (known !== undefined) connection.send(encode({ t: 'ok', id, result: known }));
+      return known !== undefined;
+    };
     const handle = () => {
+      if (answeredNow()) return;
       const progress = (position: number, etaMs: number) => connection.send(encode({ t: 'queued', id, position, etaMs }));
       this.#requests.handle(connection, roomId, message, progress).then(
         (result) => connection.send(encode({ t: 'ok', id, result })),
@@ -213,6 +221,7 @@ export class WsGateway {
       handle();
       return;
     }
+    if (answeredNow()) return;
     if (!this.#scheduler.run(roomId, handle)) {
       this.#replyError(connection, id, new ProtocolError('OVERLOADED', 'this room has too much cart work waiting', 1000 + Math.round(Math.random() * this.#config.admissionRetryJitterMs)), message.t);
     }
