@@ -9,6 +9,7 @@ import {
   type ClientMessage,
   type ClientRequest,
   type Hello,
+  type MediaRequest,
   type ProductInput,
   type SequencedEvent,
   type ServerMessage,
@@ -38,6 +39,8 @@ import type {
 type RequestType = keyof RequestResults;
 type RequestFrame<T extends RequestType> = Extract<ClientRequest, { t: T }>;
 type RequestBody<T extends RequestType> = Omit<RequestFrame<T>, 'id'>;
+/** A media request without its id, one member of the union per type (so `t` picks the fields). */
+type MediaBody = MediaRequest extends infer R ? (R extends MediaRequest ? Omit<R, 'id'> : never) : never;
 /** Cart requests that change state and so carry an idempotency key. */
 type KeyedCartType = 'addToCart' | 'setQuantity' | 'removeFromCart' | 'checkout';
 
@@ -130,6 +133,14 @@ export class LivecartClient {
 
   // -------------------------------------------------------------------------------------------
   // Public surface
+
+  /**
+   * One WebRTC signaling request (see protocol/src/media.ts); `MediaSession` (client/src/media.ts)
+   * drives these for you. Rejects with a LivecartError such as VIDEO_FULL or MEDIA_UNAVAILABLE.
+   */
+  signal<B extends MediaBody>(body: B): Promise<RequestResults[B['t']]> {
+    return this.#request<B['t']>(body as unknown as RequestBody<B['t']>);
+  }
 
   /** What the client knows about the room; updated before the matching event is emitted. */
   get state(): RoomSnapshot {
@@ -506,6 +517,12 @@ export class LivecartClient {
         // A replayed soldOut older than the welcome's stock snapshot does not zero it: trust the stock.
         if (message.t === 'soldOut' && this.#state.stock[message.sku] === 0) this.#markSoldOut(message.sku);
         emitEvent(this.#emitter, message);
+        return;
+      case 'stream':
+        this.#emitter.emit('stream', { live: message.live, producers: message.producers, reason: message.reason });
+        return;
+      case 'mediaReset':
+        this.#emitter.emit('mediaReset', { reason: message.reason });
         return;
       default:
         // A type a newer server added: ignore it (forward compatibility).

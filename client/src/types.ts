@@ -5,6 +5,7 @@ import type { LikeBatcherOptions } from './LikeBatcher.ts';
 import type { WebSocketConstructor } from './transport.ts';
 import type { LivecartError } from './LivecartError.ts';
 import type { CartAnswer, ClientRequest, DirectMessage, Product, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
+import type { ConsumeResult, MediaCapabilitiesResult, ProduceResult, RestartIceResult, StreamState, TransportResult } from '../../protocol/src/media.ts';
 
 export interface ConnectOptions {
   /** WebSocket URL of the server, e.g. `ws://127.0.0.1:8080/ws`. */
@@ -155,6 +156,10 @@ export interface LivecartEvents {
   cartChanged: CartView;
   /** The room's degrade level changed (`state.degradeLevel` is already updated). */
   degrade: DegradeEvent;
+  /** The room's stream on this node changed (went live, muted or unmuted a track, ended). */
+  stream: StreamEvent;
+  /** This socket's media is gone on the server (a media worker restarted): rebuild transports. */
+  mediaReset: { reason: string };
   /** One of this client's requests waits in the room's admission queue (its timeout is pushed back accordingly). */
   queued: QueuedEvent;
   /** Progress of an `addToCart` call, for rendering its button. */
@@ -169,6 +174,8 @@ export interface LivecartEvents {
   /** The client stopped for good (terminal close code, attempts exhausted, or `close()`). */
   closed: ClosedEvent;
 }
+
+export type StreamEvent = StreamState & { reason?: string | undefined };
 
 export interface SeqResult {
   /** Seq of the room event the request produced. */
@@ -221,4 +228,13 @@ export interface RequestResults {
   removeFromCart: RemoveFromCartAnswer;
   getCart: CartContentsAnswer;
   checkout: CheckoutAnswer;
+  mediaCapabilities: MediaCapabilitiesResult;
+  createTransport: TransportResult;
+  connectTransport: Record<string, never>;
+  produce: ProduceResult;
+  consume: ConsumeResult;
+  resumeConsumer: Record<string, never>;
+  setProducerPaused: Record<string, never>;
+  restartIce: RestartIceResult;
+  stopStream: Record<string, never>;
 }

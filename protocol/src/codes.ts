@@ -35,6 +35,9 @@ export const ErrorCode = {
   KICKED: 1016,
   ROOM_FULL: 1017,
   OVERLOADED: 1018,
+  MEDIA_UNAVAILABLE: 1019,
+  VIDEO_FULL: 1020,
+  MEDIA_NOT_FOUND: 1021,
   INTERNAL: 1500,
   UNAVAILABLE: 1501,
 } as const;
@@ -61,6 +64,9 @@ export const errorCodeInfo: Readonly<Record<ErrorCodeName, ErrorCodeInfo>> = {
   KICKED: { code: ErrorCode.KICKED, temporary: false, meaning: 'This user was kicked from the room and may not rejoin before the ban ends.' },
   ROOM_FULL: { code: ErrorCode.ROOM_FULL, temporary: true, meaning: 'The room has as many sockets as this node takes; try again later (or another node).' },
   OVERLOADED: { code: ErrorCode.OVERLOADED, temporary: true, meaning: 'The room\'s admission queue is full, or the request waited past its deadline; retry after `retryAfterMs` (spread by jitter).' },
+  MEDIA_UNAVAILABLE: { code: ErrorCode.MEDIA_UNAVAILABLE, temporary: true, meaning: 'Video is unavailable on this node (no media worker could start, or the room\'s worker is being replaced); comments and cart keep working. Retry after `retryAfterMs`.' },
+  VIDEO_FULL: { code: ErrorCode.VIDEO_FULL, temporary: true, meaning: 'Every media worker of this node is at its consumer limit: the viewer stays in the room for comments and cart, and retries video after `retryAfterMs`.' },
+  MEDIA_NOT_FOUND: { code: ErrorCode.MEDIA_NOT_FOUND, temporary: false, meaning: 'No transport, producer or consumer with that id belongs to this socket (it closed, or the worker was replaced: wait for `mediaReset`).' },
   INTERNAL: { code: ErrorCode.INTERNAL, temporary: true, meaning: 'The server failed unexpectedly; details are in its log, never on the wire.' },
   UNAVAILABLE: { code: ErrorCode.UNAVAILABLE, temporary: true, meaning: 'A dependency (the store) is temporarily unreachable; retry after `retryAfterMs`.' },
 };

@@ -2,3 +2,4 @@ export * from './codes.ts';
 export * from './messages.ts';
 export * from './codec.ts';
 export type * from './ops.ts';
+export * from './media.ts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mediaRequestSchemas, mediaRequestTypes, mediaServerMessageSchemas } from './media.ts';
 
 /**
  * The wire contract. Every frame is one MessagePack map with a string field `t` naming its type.
@@ -163,6 +164,7 @@ export const clientMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('removeFromCart'), id: requestId, key: idempotencyKey, sku: skuSchema }),
   z.object({ t: z.literal('getCart'), id: requestId }),
   z.object({ t: z.literal('checkout'), id: requestId, key: idempotencyKey }),
+  ...mediaRequestSchemas,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type ClientMessageType = ClientMessage['t'];
@@ -170,10 +172,15 @@ export type ClientRequest = Extract<ClientMessage, { id: number }>;
 export type Hello = z.infer<typeof helloSchema>;
 /** Requests served by the commerce layer (cart and checkout); the rest are room requests. */
 export type CartRequest = Extract<ClientRequest, { t: 'addToCart' | 'setQuantity' | 'removeFromCart' | 'getCart' | 'checkout' }>;
-export type RoomRequest = Exclude<ClientRequest, Hello | CartRequest>;
+/** WebRTC signaling, served by the media layer (protocol/src/media.ts). */
+export type MediaRequest = Extract<ClientRequest, { t: (typeof mediaRequestSchemas)[number]['shape']['t']['value'] }>;
+export type RoomRequest = Exclude<ClientRequest, Hello | CartRequest | MediaRequest>;
 const cartTypes: ReadonlySet<string> = new Set<CartRequest['t']>(['addToCart', 'setQuantity', 'removeFromCart', 'getCart', 'checkout']);
 export function isCartRequest(request: ClientRequest): request is CartRequest {
   return cartTypes.has(request.t);
+}
+export function isMediaRequest(request: ClientRequest): request is MediaRequest {
+  return mediaRequestTypes.has(request.t);
 }
 export const clientMessageTypes: ReadonlySet<string> = new Set(clientMessageSchema.options.map((o) => o.shape.t.value));
 
@@ -277,6 +284,7 @@ export const serverMessageSchema = z.discriminatedUnion('t', [
   ...sequencedEventSchema.options,
   ...stateUpdateSchema.options,
   ...directMessageSchema.options,
+  ...mediaServerMessageSchemas,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 

@@ -77,7 +77,21 @@ export const configSchema = z.object({
   metricsToken: z.string().min(16).optional().describe('Bearer token GET /metrics requires. Unset = /metrics is open to anyone who can reach the port (keep it on an internal network).'),
   metricsMaxRooms: int(0, 100_000).default(100).describe('Hosted rooms (most members first) that get their own series on /metrics; the rest are counted in livecart_room_series_omitted.'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
-}).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] });
+  media: bool.default(true).describe('WebRTC video through mediasoup workers. false = no video (comments and cart only). When true but no worker can start, the server runs without video and says so in its log, /readyz and to streamers.'),
+  mediaWorkerBin: z.string().min(1).optional().describe('Path of the mediasoup-worker binary. Unset = the one `npm install` builds and installs into node_modules/mediasoup (scripts/mediasoup-worker.sh).'),
+  mediaWorkers: int(0, 256).default(0).describe('mediasoup worker processes (0 = one per CPU core).'),
+  mediaListenIp: z.string().min(1).default('127.0.0.1').describe('IP the WebRTC transports bind to (0.0.0.0 for all interfaces; then set --media-announced-address).'),
+  mediaAnnouncedAddress: z.string().min(1).optional().describe('Address (IP or host name) given to clients in ICE candidates, for a server behind NAT or bound to 0.0.0.0.'),
+  mediaPortMin: int(1024, 65535).default(40000).describe('Lowest UDP/TCP port for WebRTC and RTP ingest transports (the range is split between the workers).'),
+  mediaPortMax: int(1024, 65535).default(49999).describe('Highest UDP/TCP port for WebRTC and RTP ingest transports.'),
+  mediaConsumerLimit: int(1, 100_000).default(400).describe('Consumers (one per viewer per audio/video track) a media worker carries at most; a room past it is piped to another worker, and when every worker is full viewers get VIDEO_FULL and retry.'),
+  mediaVideoFullRetryMs: int(100, 600_000).default(3000).describe('Retry-after told to viewers refused with VIDEO_FULL (plus jitter).'),
+  mediaMaxIncomingBitrate: int(100_000, 100_000_000).default(3_000_000).describe('Bits per second a streamer may send into one WebRTC transport.'),
+  mediaInitialOutgoingBitrate: int(100_000, 100_000_000).default(600_000).describe('Starting bandwidth estimate for a viewer transport, bits/s (mediasoup then adapts it; it picks the simulcast layer).'),
+  mediaWorkerRestartMs: int(0, 60_000).default(500).describe('Delay before a died media worker is replaced.'),
+  mediaStatsIntervalMs: int(500, 600_000).default(5000).describe('How often worker CPU and transport bitrates are sampled for /metrics and the operator console.'),
+  mediaWorkerLogLevel: z.enum(['debug', 'warn', 'error', 'none']).default('warn').describe('mediasoup worker log level (its lines go to this server\'s log).'),
+}).refine((c) => c.mediaPortMax > c.mediaPortMin, { message: 'mediaPortMax must be above mediaPortMin', path: ['mediaPortMax'] }).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { AdmissionController } from './admission/AdmissionController.ts';
 import type { Principal } from './auth/TokenService.ts';
 import { TokenService } from './auth/TokenService.ts';
@@ -8,6 +9,7 @@ import { CommerceService } from './commerce/CommerceService.ts';
 import { type Config, type ConfigInput, makeConfig } from './config.ts';
 import { Fanout } from './fanout/Fanout.ts';
 import { createLogger, type Logger } from './log.ts';
+import { MediaService } from './media/MediaService.ts';
 import { Metrics } from './ops/metrics.ts';
 import { ProcessGuard } from './ops/ProcessGuard.ts';
 import { routeRequests } from './requests.ts';
@@ -20,6 +22,7 @@ import { RedisStore } from './store/RedisStore.ts';
 import type { Store } from './store/Store.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
+import { registerMediaHttpApi } from './transport/MediaHttpApi.ts';
 import { registerOpsApi } from './transport/OpsApi.ts';
 import { StaticFiles } from './transport/StaticFiles.ts';
 import { createApp, listen } from './transport/listen.ts';
@@ -40,6 +43,8 @@ export interface RunningServer {
   readonly fanout: Fanout;
   readonly guard: ProcessGuard;
   readonly admission: AdmissionController | undefined;
+  /** WebRTC media (mediasoup); `media.available` is false when no worker could start. */
+  readonly media: MediaService;
   /** This server's Prometheus registry and observers (one per instance). */
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -101,11 +106,14 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
       return { queueFill: stats.queueLimit === 0 ? 0 : stats.queued / stats.queueLimit, storeLatencyMs: stats.storeLatencyMs.p99 };
     };
   }
-  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, commerce), guard, log: logger.child({ part: 'ws' }) });
+  const media = await MediaService.start(config, rooms, logger.child({ part: 'media' }), availableParallelism());
+  rooms.onDegrade((roomId, level) => media.setDegradeLevel(roomId, level));
+  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, commerce, media), guard, log: logger.child({ part: 'ws' }) });
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
   registerHttpApi(router, { tokens, rooms, commerce });
-  metrics.watch({ gateway, fanout, rooms, guard, admission });
-  registerOpsApi(router, { rooms, admission, guard, gateway, fanout, store, metrics });
+  registerMediaHttpApi(router, { rooms, media });
+  metrics.watch({ gateway, fanout, rooms, guard, admission, media });
+  registerOpsApi(router, { rooms, admission, guard, gateway, fanout, store, metrics, media });
   new StaticFiles(undefined, logger.child({ part: 'web' })).register(app);
   router.notFound();
   const listener = await listen(app, config.host, config.port);
@@ -124,6 +132,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     fanout,
     guard,
     admission,
+    media,
     metrics,
     log: logger,
     mintToken: ({ userId, name, role }) => tokens.mint({ userId, name, role }),
@@ -132,6 +141,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
       closed = true;
       listener.close();
       gateway.shutdown();
+      media.close();
       commerce.close();
       rooms.close();
       guard.close();

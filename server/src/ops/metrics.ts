@@ -5,6 +5,7 @@ import type { AdmissionObserver, Priority, RoomAdmissionStats } from '../admissi
 import type { CartObserver } from '../commerce/CommerceService.ts';
 import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import type { FanoutStats } from '../fanout/Fanout.ts';
+import type { MediaStatus } from '../media/MediaService.ts';
 import type { GatewayStats } from '../transport/WsGateway.ts';
 
 /**
@@ -30,6 +31,7 @@ export interface MetricsSources {
   };
   readonly guard: { readonly eventLoopDelayMs: number; readonly eventLoopMaxMs: number; readonly overloaded: boolean; readonly refusedConnections: number };
   readonly admission: { readonly limit: number; readonly inFlight: number; knownRoomStats(roomId: string): RoomAdmissionStats | undefined } | undefined;
+  readonly media?: { status(): MediaStatus };
 }
 
 export interface MetricsOptions {
@@ -152,6 +154,23 @@ export class Metrics {
     gaugeOf(registers, 'livecart_admission_concurrency_limit', 'Concurrent store calls the admission controller allows now (adapted from store latency).', () => admission()?.limit);
     gaugeOf(registers, 'livecart_admission_in_flight', 'Store calls in flight from the admission controller.', () => admission()?.inFlight);
 
+    // ---------------------------------------------------------------- media (mediasoup)
+    const media = () => this.#sources?.media?.status();
+    gaugeOf(registers, 'livecart_media_available', '1 when this node can serve video (at least one mediasoup worker runs), else 0.', () => {
+      const m = media();
+      return m === undefined ? undefined : m.available ? 1 : 0;
+    });
+    gaugeOf(registers, 'livecart_media_workers', 'mediasoup worker processes alive.', () => media()?.workers.length);
+    counterOf(registers, 'livecart_media_worker_deaths_total', 'mediasoup workers that died (each is replaced; its rooms rebuild their media).', () => media()?.workerDeaths);
+    gaugeOf(registers, 'livecart_media_routers', 'mediasoup routers (one per room per worker it is spread over).', () => media()?.routers);
+    gaugeOf(registers, 'livecart_media_transports', 'WebRTC and RTP ingest transports open.', () => media()?.transports);
+    gaugeOf(registers, 'livecart_media_producers', 'Producers (streamers\' tracks) live.', () => media()?.producers);
+    gaugeOf(registers, 'livecart_media_consumers', 'Consumers (viewers\' tracks) open.', () => media()?.consumers);
+    labelledGaugeOf(registers, 'livecart_media_worker_consumers', 'Consumers a worker carries (reserved or open), by worker index.', 'worker', () => media()?.workers.map((w) => [String(w.index), w.consumers]));
+    labelledGaugeOf(registers, 'livecart_media_worker_cpu_ratio', 'CPU a worker used over the last --media-stats-interval-ms, as a share of one core.', 'worker', () => media()?.workers.map((w) => [String(w.index), w.cpu]));
+    gaugeOf(registers, 'livecart_media_bitrate_in_bps', 'Bits per second received by all media transports (last sample).', () => media()?.bitrateInBps);
+    gaugeOf(registers, 'livecart_media_bitrate_out_bps', 'Bits per second sent by all media transports (last sample).', () => media()?.bitrateOutBps);
+
     // ---------------------------------------------------------------- per hosted room
     gaugeOf(registers, 'livecart_room_series_omitted', 'Hosted rooms left without per-room series (beyond --metrics-max-rooms, fewest members first).', () => (this.#sources === undefined ? undefined : this.#rooms().omitted));
     this.#roomGauge('livecart_room_degrade_level', 'Degrade level of a hosted room: 0 normal, 1 comments sampled, 2 chatter cut for viewers, 3 commerce only.', (row) => row.level);
@@ -260,6 +279,17 @@ function labelledCounterOf(registers: Registry[], name: string, help: string, la
     collect() {
       this.reset();
       for (const [value, count] of read() ?? []) this.inc({ [label]: value }, count);
+    },
+  });
+}
+
+/** A gauge with one label whose values are read at scrape time (label values that vanish go away). */
+function labelledGaugeOf(registers: Registry[], name: string, help: string, label: string, read: () => Iterable<readonly [string, number]> | undefined): void {
+  new Gauge({
+    name, help, registers, labelNames: [label],
+    collect() {
+      this.reset();
+      for (const [value, amount] of read() ?? []) this.set({ [label]: value }, amount);
     },
   });
 }

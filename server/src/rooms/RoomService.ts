@@ -89,6 +89,7 @@ export class RoomService implements CommerceRooms {
   readonly #overrides = new Map<string, DegradeLevel>();
   #commerceSignals: CommerceSignals = () => ({ queueFill: 0, storeLatencyMs: 0 });
   #onStock: ((roomId: string, sku: string, available: number) => void) | undefined;
+  readonly #degradeListeners: Array<(roomId: string, level: DegradeLevel) => void> = [];
 
   constructor(deps: RoomServiceDeps) {
     this.#config = deps.config;
@@ -327,6 +328,11 @@ export class RoomService implements CommerceRooms {
     if (forSale && room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended');
   }
 
+  /** Who owns the room and whether it is live (a view up to a few seconds old). */
+  async roomInfo(roomId: string): Promise<RoomInfo> {
+    return (await this.#cachedView(roomId)).info;
+  }
+
   async canModerate(principal: Principal, roomId: string): Promise<boolean> {
     if (principal.role === 'operator') return true;
     if (principal.role !== 'streamer') return false;
@@ -552,7 +558,13 @@ export class RoomService implements CommerceRooms {
     };
   }
 
+  /** Hears every degrade level change of a hosted room (the media layer lowers video layers). */
+  onDegrade(listener: (roomId: string, level: DegradeLevel) => void): void {
+    this.#degradeListeners.push(listener);
+  }
+
   #announceDegrade(room: Room): void {
+    for (const listener of this.#degradeListeners) listener(room.id, room.degrade.level);
     const update = { t: 'degrade' as const, level: room.degrade.level, reason: room.degrade.reason };
     this.#log.info({ roomId: room.id, level: update.level, reason: update.reason }, 'degrade level changed');
     // Each node judges its own load, so the level goes to this node's sockets only.

@@ -3,6 +3,7 @@ import type { AdmissionController } from '../admission/AdmissionController.ts';
 import { ProtocolError } from '../errors.ts';
 import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import type { Fanout } from '../fanout/Fanout.ts';
+import type { MediaService } from '../media/MediaService.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { ProcessGuard } from '../ops/ProcessGuard.ts';
 import type { RoomService } from '../rooms/RoomService.ts';
@@ -21,14 +22,19 @@ const nodeLimitsSchema = z.object({ concurrency: z.number().int().min(1).max(409
  */
 export function registerOpsApi(
   router: JsonRouter,
-  deps: { rooms: RoomService; admission: AdmissionController | undefined; guard: ProcessGuard; gateway: WsGateway; fanout: Fanout; store: Store; metrics: Metrics },
+  deps: { rooms: RoomService; admission: AdmissionController | undefined; guard: ProcessGuard; gateway: WsGateway; fanout: Fanout; store: Store; metrics: Metrics; media: MediaService },
 ): void {
-  const { rooms, admission, guard, gateway, fanout, store, metrics } = deps;
+  const { rooms, admission, guard, gateway, fanout, store, metrics, media } = deps;
 
   router.route('get', '/readyz', async () => {
     const storeOk = await store.ping().then(() => true, () => false);
     const ready = storeOk && !guard.overloaded;
-    return { status: ready ? 200 : 503, body: { ready, store: storeOk ? 'ok' : 'unreachable', protection: guard.reason } };
+    // Without video the node still serves comments and carts: ready, but it says so.
+    const video = media.status();
+    return {
+      status: ready ? 200 : 503,
+      body: { ready, store: storeOk ? 'ok' : 'unreachable', protection: guard.reason, media: video.available ? 'ok' : `unavailable: ${video.reason}` },
+    };
   });
 
   router.route('get', '/metrics', async (ctx) => {
@@ -55,6 +61,7 @@ export function registerOpsApi(
         fanout: fanout.stats,
         admission: admission === undefined ? null : { concurrencyLimit: admission.limit, inFlight: admission.inFlight },
         hostedRooms: rooms.hostedRoomIds.length,
+        media: media.status(),
       },
     };
   });

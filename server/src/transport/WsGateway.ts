@@ -136,7 +136,10 @@ export class WsGateway {
     clearTimeout(connection.helloTimer);
     this.#connections.delete(connection);
     this.stats.connectionsOpen--;
-    if (connection.roomId !== undefined) this.#rooms.leave(connection, connection.roomId);
+    if (connection.roomId !== undefined) {
+      this.#rooms.leave(connection, connection.roomId);
+      this.#requests.left(connection, connection.roomId);
+    }
     connection.log.debug({ code }, 'socket closed');
   }
 

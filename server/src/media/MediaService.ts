@@ -1,0 +1,549 @@
+import type { types } from 'mediasoup';
+import {
+  type ConsumeResult,
+  type ConsumerInfo,
+  encode,
+  type MediaCapabilitiesResult,
+  type MediaKind,
+  type MediaRequest,
+  type ProduceResult,
+  type RestartIceResult,
+  type RoomInfo,
+  type TransportResult,
+} from '../../../protocol/src/index.ts';
+import type { Principal } from '../auth/TokenService.ts';
+import type { Config } from '../config.ts';
+import { ProtocolError } from '../errors.ts';
+import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
+import type { Logger } from '../log.ts';
+import type { Member } from '../rooms/Member.ts';
+import { MemberMedia, RoomMedia, type RouterSlot } from './RoomMedia.ts';
+import { type PooledWorker, WorkerPool } from './WorkerPool.ts';
+
+/** What media needs from the room layer. */
+export interface MediaRooms {
+  roomInfo(roomId: string): Promise<RoomInfo>;
+  canModerate(principal: Principal, roomId: string): Promise<boolean>;
+}
+
+export type MediaConfig = Pick<
+  Config,
+  | 'media' | 'mediaWorkers' | 'mediaWorkerBin' | 'mediaListenIp' | 'mediaAnnouncedAddress' | 'mediaPortMin' | 'mediaPortMax'
+  | 'mediaConsumerLimit' | 'mediaVideoFullRetryMs' | 'mediaMaxIncomingBitrate' | 'mediaInitialOutgoingBitrate'
+  | 'mediaWorkerRestartMs' | 'mediaStatsIntervalMs' | 'mediaWorkerLogLevel'
+>;
+
+export interface MediaStatus {
+  available: boolean;
+  /** Why video is unavailable (absent when available). */
+  reason?: string;
+  workers: Array<{ index: number; pid: number; consumers: number; routers: number; cpu: number }>;
+  workerDeaths: number;
+  rooms: number;
+  routers: number;
+  transports: number;
+  producers: number;
+  consumers: number;
+  bitrateInBps: number;
+  bitrateOutBps: number;
+}
+
+export interface IngestEndpoint {
+  ip: string;
+  port: number;
+  rtcpPort: number;
+  payloadType: number;
+  ssrc: number;
+  producerId: string;
+}
+
+const mediaCodecs: types.RouterRtpCodecCapability[] = [
+  { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
+  { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, parameters: { 'x-google-start-bitrate': 600 } },
+  { kind: 'video', mimeType: 'video/H264', clockRate: 90000, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 } },
+];
+
+/** RTP ingest (ffmpeg / OBS-like senders): fixed payload types and SSRCs the sender is told to use. */
+const INGEST = {
+  video: { payloadType: 102, ssrc: 22222222, codec: { mimeType: 'video/VP8', payloadType: 102, clockRate: 90000 } },
+  audio: { payloadType: 101, ssrc: 11111111, codec: { mimeType: 'audio/opus', payloadType: 101, clockRate: 48000, channels: 2, parameters: { 'sprop-stereo': 1 } } },
+} as const;
+
+/** Highest simulcast layer viewers get at each room degrade level: video steps down before chatter is cut further. */
+const spatialLayerFor = (level: DegradeLevel): number => (level === 0 ? 2 : level === 1 ? 1 : 0);
+
+/**
+ * The media plane: the only code that talks to mediasoup (with WorkerPool). Rooms get a router on
+ * the least-loaded worker; the streamer produces on it; viewers consume from it until its worker
+ * reaches `mediaConsumerLimit`, then the producers are piped to a router on another worker and new
+ * viewers land there. Media state is per node (a viewer watches through the node it is connected to).
+ */
+export class MediaService {
+  readonly #config: MediaConfig;
+  readonly #rooms: MediaRooms;
+  readonly #log: Logger;
+  readonly #pool: WorkerPool | undefined;
+  readonly #unavailableReason: string | undefined;
+  readonly #byRoom = new Map<string, RoomMedia>();
+  readonly #statsTimer: NodeJS.Timeout | undefined;
+  #bitrateIn = 0;
+  #bitrateOut = 0;
+
+  private constructor(config: MediaConfig, rooms: MediaRooms, log: Logger, pool: WorkerPool | undefined, unavailableReason: string | undefined) {
+    this.#config = config;
+    this.#rooms = rooms;
+    this.#log = log;
+    this.#pool = pool;
+    this.#unavailableReason = unavailableReason;
+    if (pool !== undefined) {
+      pool.onDied((worker) => this.#workerDied(worker));
+      this.#statsTimer = setInterval(() => void this.#sample(), config.mediaStatsIntervalMs).unref();
+    }
+  }
+
+  /** Starts the workers. Never throws: without workers the service answers MEDIA_UNAVAILABLE and says why, loudly. */
+  static async start(config: MediaConfig, rooms: MediaRooms, log: Logger, cpuCount: number): Promise<MediaService> {
+    if (!config.media) return new MediaService(config, rooms, log, undefined, 'video is switched off (--media false)');
+    try {
+      const pool = await WorkerPool.start({
+        workers: config.mediaWorkers === 0 ? cpuCount : config.mediaWorkers,
+        workerBin: config.mediaWorkerBin,
+        logLevel: config.mediaWorkerLogLevel,
+        portMin: config.mediaPortMin,
+        portMax: config.mediaPortMax,
+        consumerLimit: config.mediaConsumerLimit,
+        restartMs: config.mediaWorkerRestartMs,
+      }, log);
+      return new MediaService(config, rooms, log, pool, undefined);
+    } catch (error) {
+      const reason = `no mediasoup worker could start (${(error as Error).message}); run 'npm install' to build it (scripts/mediasoup-worker.sh)`;
+      log.error({ err: error }, `VIDEO UNAVAILABLE: ${reason}. Comments and cart work; streamers are told "video unavailable".`);
+      return new MediaService(config, rooms, log, undefined, reason);
+    }
+  }
+
+  get available(): boolean {
+    return this.#pool !== undefined && this.#pool.workers.length > 0;
+  }
+
+  /** The live workers (tests kill one to check recovery). */
+  get workerPids(): number[] {
+    return this.#pool?.workers.map((w) => w.pid) ?? [];
+  }
+
+  close(): void {
+    clearInterval(this.#statsTimer);
+    for (const room of this.#byRoom.values()) room.closeRouters();
+    this.#byRoom.clear();
+    this.#pool?.close();
+  }
+
+  // ------------------------------------------------------------------ signaling
+
+  async handle(member: Member, roomId: string, request: MediaRequest): Promise<Record<string, unknown>> {
+    const pool = this.#requirePool();
+    switch (request.t) {
+      case 'mediaCapabilities': {
+        const room = this.#room(roomId);
+        const origin = await this.#origin(room, pool);
+        if (!room.members.has(member)) room.members.set(member, new MemberMedia(member, roomId));
+        return { routerRtpCapabilities: origin.router.rtpCapabilities as unknown as Record<string, unknown>, stream: room.stream() } satisfies MediaCapabilitiesResult;
+      }
+      case 'createTransport':
+        return this.#createTransport(member, roomId, request.direction, pool);
+      case 'connectTransport': {
+        const transport = this.#transport(member, roomId, request.transportId);
+        await this.#mediasoupCall(() => transport.connect({ dtlsParameters: request.dtlsParameters as types.DtlsParameters }));
+        return {};
+      }
+      case 'produce':
+        return this.#produce(member, roomId, request.transportId, request.kind, request.rtpParameters, request.paused ?? false);
+      case 'consume':
+        return this.#consume(member, roomId, request.transportId, request.rtpCapabilities);
+      case 'resumeConsumer': {
+        const consumer = this.#memberMedia(member, roomId).consumers.get(request.consumerId);
+        if (consumer === undefined) throw new ProtocolError('MEDIA_NOT_FOUND', `no consumer ${request.consumerId} on this socket`);
+        await consumer.resume();
+        return {};
+      }
+      case 'setProducerPaused': {
+        const producer = this.#memberMedia(member, roomId).producers.get(request.producerId);
+        if (producer === undefined) throw new ProtocolError('MEDIA_NOT_FOUND', `no producer ${request.producerId} of this socket`);
+        if (request.paused) await producer.pause();
+        else await producer.resume();
+        this.#announce(this.#room(roomId), request.paused ? `${producer.kind} muted` : `${producer.kind} unmuted`);
+        return {};
+      }
+      case 'restartIce': {
+        const transport = this.#transport(member, roomId, request.transportId);
+        return { iceParameters: (await transport.restartIce()) as unknown as Record<string, unknown> } satisfies RestartIceResult;
+      }
+      case 'stopStream':
+        if (!(await this.#rooms.canModerate(member.principal, roomId))) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer or an operator can stop the stream');
+        this.stopStream(roomId, member.principal.role === 'operator' ? 'stopped by an operator' : 'the streamer ended the stream');
+        return {};
+    }
+  }
+
+  /** A socket left the room: its transports close; a streamer leaving ends the stream. */
+  memberLeft(member: Member, roomId: string): void {
+    const room = this.#byRoom.get(roomId);
+    const media = room?.members.get(member);
+    if (room === undefined || media === undefined) return;
+    room.members.delete(member);
+    const wasProducing = media.producers.size > 0;
+    for (const id of media.producers.keys()) room.producers.delete(id);
+    media.release();
+    if (wasProducing) this.#announce(room, 'the streamer left');
+    this.#forgetIfIdle(room);
+  }
+
+  /** Ends the room's stream on this node: every producer (and so every consumer) closes. */
+  stopStream(roomId: string, reason: string): void {
+    const room = this.#byRoom.get(roomId);
+    if (room === undefined) return;
+    for (const producer of room.producers.values()) producer.close();
+    room.producers.clear();
+    for (const transport of room.ingest.splice(0)) transport.close();
+    for (const media of room.members.values()) {
+      for (const transport of [...media.transports.values()]) if (transport.appData.direction === 'send') { transport.close(); media.transports.delete(transport.id); }
+      media.producers.clear();
+    }
+    this.#announce(room, reason);
+  }
+
+  /** The room's degrade level moved: cap viewers' simulcast layer (lower video before chatter is cut further). */
+  setDegradeLevel(roomId: string, level: DegradeLevel): void {
+    const room = this.#byRoom.get(roomId);
+    if (room === undefined || room.level === level) return;
+    room.level = level;
+    for (const media of room.members.values()) {
+      for (const consumer of media.consumers.values()) this.#capLayers(consumer, level);
+    }
+  }
+
+  /** RTP ingest from a tool such as ffmpeg: plain transports on the room's origin router, returns where to send. */
+  async createIngest(principal: Principal, roomId: string, kinds: { video: boolean; audio: boolean }): Promise<{ video?: IngestEndpoint; audio?: IngestEndpoint }> {
+    const pool = this.#requirePool();
+    const info = await this.#rooms.roomInfo(roomId);
+    if (info.streamerId !== principal.userId) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer can publish into it');
+    const room = this.#room(roomId);
+    const origin = await this.#origin(room, pool);
+    const result: { video?: IngestEndpoint; audio?: IngestEndpoint } = {};
+    for (const kind of ['video', 'audio'] as const) {
+      if (!kinds[kind]) continue;
+      const spec = INGEST[kind];
+      const transport = await origin.router.createPlainTransport({
+        listenInfo: this.#listenInfo('udp', origin.worker),
+        rtcpMux: false,
+        comedia: true,
+      });
+      room.ingest.push(transport);
+      const producer = await transport.produce({
+        kind,
+        rtpParameters: { codecs: [spec.codec as types.RtpCodecParameters], encodings: [{ ssrc: spec.ssrc }] },
+      });
+      await this.#adoptProducer(room, producer);
+      result[kind] = {
+        ip: transport.tuple.localAddress ?? transport.tuple.localIp,
+        port: transport.tuple.localPort,
+        rtcpPort: transport.rtcpTuple?.localPort ?? transport.tuple.localPort + 1,
+        payloadType: spec.payloadType,
+        ssrc: spec.ssrc,
+        producerId: producer.id,
+      };
+    }
+    this.#announce(room, 'RTP ingest started');
+    return result;
+  }
+
+  status(): MediaStatus {
+    let routers = 0;
+    let transports = 0;
+    let producers = 0;
+    let consumers = 0;
+    for (const room of this.#byRoom.values()) {
+      routers += room.slots.size;
+      producers += room.producers.size;
+      transports += room.ingest.length;
+      for (const media of room.members.values()) {
+        transports += media.transports.size;
+        consumers += media.consumers.size;
+      }
+    }
+    return {
+      available: this.available,
+      ...(this.available ? {} : { reason: this.#unavailableReason ?? 'every media worker died; replacements are starting' }),
+      workers: (this.#pool?.workers ?? []).map((w) => ({ index: w.index, pid: w.pid, consumers: w.load, routers: w.routers, cpu: w.cpu })),
+      workerDeaths: this.#pool?.deaths ?? 0,
+      rooms: this.#byRoom.size,
+      routers,
+      transports,
+      producers,
+      consumers,
+      bitrateInBps: this.#bitrateIn,
+      bitrateOutBps: this.#bitrateOut,
+    };
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #requirePool(): WorkerPool {
+    if (this.#pool === undefined || this.#pool.workers.length === 0) {
+      throw new ProtocolError('MEDIA_UNAVAILABLE', `video unavailable: ${this.#unavailableReason ?? 'media workers are restarting'}`, this.#pool === undefined ? 60_000 : 1000);
+    }
+    return this.#pool;
+  }
+
+  #room(roomId: string): RoomMedia {
+    let room = this.#byRoom.get(roomId);
+    if (room === undefined) this.#byRoom.set(roomId, (room = new RoomMedia(roomId)));
+    return room;
+  }
+
+  #memberMedia(member: Member, roomId: string): MemberMedia {
+    const media = this.#byRoom.get(roomId)?.members.get(member);
+    if (media === undefined) throw new ProtocolError('MEDIA_NOT_FOUND', 'no media on this socket: send mediaCapabilities first');
+    return media;
+  }
+
+  #transport(member: Member, roomId: string, transportId: string): types.WebRtcTransport {
+    const transport = this.#memberMedia(member, roomId).transports.get(transportId);
+    if (transport === undefined) throw new ProtocolError('MEDIA_NOT_FOUND', `no transport ${transportId} on this socket`);
+    return transport;
+  }
+
+  /** mediasoup rejects bad parameters with TypeError: that is the client's fault, not ours. */
+  async #mediasoupCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof TypeError || (error as Error).name === 'UnsupportedError') throw new ProtocolError('BAD_REQUEST', (error as Error).message.slice(0, 300));
+      throw error;
+    }
+  }
+
+  #origin(room: RoomMedia, pool: WorkerPool): Promise<RouterSlot> {
+    return this.#placed(room, async () => {
+      if (room.origin !== undefined) return room.origin;
+      const worker = pool.leastLoaded(0);
+      if (worker === undefined) throw new ProtocolError('VIDEO_FULL', 'every media worker is full', this.#retryMs());
+      room.origin = await this.#openRouter(room, worker);
+      return room.origin;
+    });
+  }
+
+  /** Runs router placement for a room one at a time. */
+  #placed<T>(room: RoomMedia, step: () => Promise<T>): Promise<T> {
+    const next = room.placement.then(step, step);
+    room.placement = next.catch(() => undefined);
+    return next;
+  }
+
+  async #openRouter(room: RoomMedia, worker: PooledWorker): Promise<RouterSlot> {
+    const router = await worker.worker.createRouter({ mediaCodecs });
+    const slot: RouterSlot = { router, worker };
+    worker.routers++;
+    room.slots.set(worker, slot);
+    return slot;
+  }
+
+  /** A viewer's router: one of the room's with room for it, else a new one on another worker (producers piped in), else VIDEO_FULL. */
+  #recvSlot(room: RoomMedia, pool: WorkerPool, need: number): Promise<RouterSlot> {
+    return this.#placed(room, async () => {
+      let best: RouterSlot | undefined;
+      for (const slot of room.slots.values()) {
+        if (!slot.worker.alive || slot.worker.load + need > pool.consumerLimit) continue;
+        if (best === undefined || slot.worker.load < best.worker.load) best = slot;
+      }
+      if (best !== undefined) return best;
+      const worker = pool.leastLoaded(need, new Set(room.slots.keys()));
+      if (worker === undefined) throw new ProtocolError('VIDEO_FULL', 'video is full on this node; you stay in the room, video retries', this.#retryMs());
+      const slot = await this.#openRouter(room, worker);
+      if (room.origin !== undefined) {
+        for (const producer of room.producers.values()) await room.origin.router.pipeToRouter({ producerId: producer.id, router: slot.router });
+      }
+      this.#log.info({ roomId: room.roomId, worker: worker.index, routers: room.slots.size }, 'room piped to another media worker');
+      return slot;
+    });
+  }
+
+  async #createTransport(member: Member, roomId: string, direction: 'send' | 'recv', pool: WorkerPool): Promise<TransportResult> {
+    const media = this.#memberMedia(member, roomId);
+    const room = this.#room(roomId);
+    let slot: RouterSlot;
+    if (direction === 'send') {
+      const info = await this.#rooms.roomInfo(roomId);
+      if (info.streamerId !== member.principal.userId) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer can publish video');
+      slot = await this.#origin(room, pool);
+    } else {
+      if (media.recvSlot !== undefined) {
+        slot = media.recvSlot; // a second receive transport (ICE trouble): same router, same reservation
+      } else {
+        const need = Math.max(1, room.producers.size);
+        slot = await this.#recvSlot(room, pool, need);
+        slot.worker.load += need;
+        media.recvSlot = slot;
+        media.reserved = need;
+      }
+    }
+    const transport = await slot.router.createWebRtcTransport({
+      listenInfos: [this.#listenInfo('udp', slot.worker), this.#listenInfo('tcp', slot.worker)],
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: this.#config.mediaInitialOutgoingBitrate,
+      appData: { direction },
+    });
+    if (direction === 'send') await transport.setMaxIncomingBitrate(this.#config.mediaMaxIncomingBitrate);
+    if (room.members.get(member) !== media) {
+      transport.close(); // the socket left (or its media was reset) while the transport was being made
+      throw new ProtocolError('MEDIA_NOT_FOUND', 'this socket\'s media was reset');
+    }
+    media.transports.set(transport.id, transport);
+    transport.on('dtlsstatechange', (state) => {
+      if (state === 'failed' || state === 'closed') {
+        media.transports.delete(transport.id);
+        transport.close();
+      }
+    });
+    return {
+      transportId: transport.id,
+      iceParameters: transport.iceParameters as unknown as Record<string, unknown>,
+      iceCandidates: transport.iceCandidates as unknown as Array<Record<string, unknown>>,
+      dtlsParameters: transport.dtlsParameters as unknown as Record<string, unknown>,
+    };
+  }
+
+  #listenInfo(protocol: 'udp' | 'tcp', worker: PooledWorker): types.TransportListenInfo {
+    return {
+      protocol,
+      ip: this.#config.mediaListenIp,
+      ...(this.#config.mediaAnnouncedAddress === undefined ? {} : { announcedAddress: this.#config.mediaAnnouncedAddress }),
+      portRange: worker.portRange,
+    };
+  }
+
+  async #produce(member: Member, roomId: string, transportId: string, kind: MediaKind, rtpParameters: Record<string, unknown>, paused: boolean): Promise<ProduceResult> {
+    const media = this.#memberMedia(member, roomId);
+    const transport = this.#transport(member, roomId, transportId);
+    if (transport.appData.direction !== 'send') throw new ProtocolError('FORBIDDEN', 'produce needs a send transport (the room\'s streamer only)');
+    const producer = await this.#mediasoupCall(() => transport.produce({ kind, rtpParameters: rtpParameters as unknown as types.RtpParameters, paused }));
+    media.producers.set(producer.id, producer);
+    producer.on('transportclose', () => media.producers.delete(producer.id));
+    const room = this.#room(roomId);
+    await this.#adoptProducer(room, producer);
+    this.#announce(room, `${kind} live`);
+    return { producerId: producer.id };
+  }
+
+  /** A new producer of the room: piped to every other router of the room, so their viewers can consume it. */
+  async #adoptProducer(room: RoomMedia, producer: types.Producer): Promise<void> {
+    room.producers.set(producer.id, producer);
+    producer.observer.once('close', () => {
+      if (room.producers.delete(producer.id)) this.#announce(room, `${producer.kind} ended`);
+    });
+    await this.#placed(room, async () => {
+      for (const slot of room.slots.values()) {
+        if (slot === room.origin) continue;
+        await room.origin!.router.pipeToRouter({ producerId: producer.id, router: slot.router });
+      }
+    });
+  }
+
+  async #consume(member: Member, roomId: string, transportId: string, rtpCapabilities: Record<string, unknown>): Promise<ConsumeResult> {
+    const media = this.#memberMedia(member, roomId);
+    const transport = this.#transport(member, roomId, transportId);
+    if (transport.appData.direction !== 'recv' || media.recvSlot === undefined) throw new ProtocolError('BAD_REQUEST', 'consume needs a receive transport');
+    const room = this.#room(roomId);
+    const slot = media.recvSlot;
+    const consuming = new Set([...media.consumers.values()].map((c) => c.producerId));
+    const consumers: ConsumerInfo[] = [];
+    for (const producer of room.producers.values()) {
+      if (consuming.has(producer.id)) continue;
+      const caps = rtpCapabilities as unknown as types.RtpCapabilities;
+      if (!slot.router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) continue;
+      const consumer = await this.#mediasoupCall(() => transport.consume({
+        producerId: producer.id,
+        rtpCapabilities: caps,
+        paused: true,
+        ...(producer.kind === 'video' ? { preferredLayers: { spatialLayer: spatialLayerFor(room.level) } } : {}),
+      }));
+      media.consumers.set(consumer.id, consumer);
+      const forget = () => media.consumers.delete(consumer.id);
+      consumer.on('transportclose', forget);
+      consumer.on('producerclose', forget);
+      consumers.push({ consumerId: consumer.id, producerId: producer.id, kind: consumer.kind as MediaKind, rtpParameters: consumer.rtpParameters as unknown as Record<string, unknown>, producerPaused: consumer.producerPaused });
+    }
+    // The reservation made at transport time grows if the stream gained tracks since.
+    if (media.consumers.size > media.reserved) {
+      slot.worker.load += media.consumers.size - media.reserved;
+      media.reserved = media.consumers.size;
+    }
+    return { consumers };
+  }
+
+  #capLayers(consumer: types.Consumer, level: DegradeLevel): void {
+    if (consumer.kind !== 'video' || consumer.closed || consumer.type !== 'simulcast') return;
+    consumer.setPreferredLayers({ spatialLayer: spatialLayerFor(level) }).catch(() => undefined);
+  }
+
+  /** The stream changed: tell this node's members of the room that use media. */
+  #announce(room: RoomMedia, reason: string): void {
+    const frame = encode({ t: 'stream', ...room.stream(), reason });
+    for (const media of room.members.values()) media.member.send(frame);
+  }
+
+  #forgetIfIdle(room: RoomMedia): void {
+    if (room.members.size > 0 || room.producers.size > 0 || room.ingest.length > 0) return;
+    room.closeRouters();
+    this.#byRoom.delete(room.roomId);
+  }
+
+  #retryMs(): number {
+    return this.#config.mediaVideoFullRetryMs + Math.round(Math.random() * this.#config.mediaVideoFullRetryMs * 0.5);
+  }
+
+  /**
+   * A worker died. Rooms whose origin was on it lose their stream: every member rebuilds (the
+   * streamer publishes again). Rooms that only had viewers on it: those viewers rebuild elsewhere.
+   */
+  #workerDied(worker: PooledWorker): void {
+    for (const room of [...this.#byRoom.values()]) {
+      const slot = room.slots.get(worker);
+      if (slot === undefined) continue;
+      const originLost = room.origin === slot;
+      const affected = [...room.members.values()].filter((m) => originLost || m.recvSlot === slot);
+      for (const media of affected) {
+        media.release();
+        room.members.delete(media.member);
+      }
+      if (originLost) room.closeRouters();
+      else room.slots.delete(worker);
+      const frame = encode({ t: 'mediaReset', reason: 'a media worker restarted' });
+      for (const media of affected) media.member.send(frame);
+      this.#log.warn({ roomId: room.roomId, originLost, members: affected.length }, 'room media reset after a worker died');
+      if (room.members.size === 0 && room.producers.size === 0) this.#byRoom.delete(room.roomId);
+    }
+  }
+
+  async #sample(): Promise<void> {
+    if (this.#pool === undefined) return;
+    await this.#pool.sampleCpu();
+    let bitrateIn = 0;
+    let bitrateOut = 0;
+    const transports: types.Transport[] = [];
+    for (const room of this.#byRoom.values()) {
+      transports.push(...room.ingest);
+      for (const media of room.members.values()) transports.push(...media.transports.values());
+    }
+    await Promise.all(transports.map(async (t) => {
+      if (t.closed) return;
+      const stats = (await t.getStats().catch(() => [])) as ReadonlyArray<{ recvBitrate?: number; sendBitrate?: number }>;
+      for (const s of stats) {
+        bitrateIn += s.recvBitrate ?? 0;
+        bitrateOut += s.sendBitrate ?? 0;
+      }
+    }));
+    this.#bitrateIn = bitrateIn;
+    this.#bitrateOut = bitrateOut;
+  }
+}

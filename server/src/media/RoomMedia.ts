@@ -1,0 +1,70 @@
+import type { types } from 'mediasoup';
+import type { MediaKind, StreamState } from '../../../protocol/src/index.ts';
+import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
+import type { Member } from '../rooms/Member.ts';
+import type { PooledWorker } from './WorkerPool.ts';
+
+/** A router of one room on one worker. The origin holds the producers; the others get them piped. */
+export interface RouterSlot {
+  readonly router: types.Router;
+  readonly worker: PooledWorker;
+}
+
+/** One socket's media: its transports, what it consumes and (a streamer) what it produces. */
+export class MemberMedia {
+  readonly transports = new Map<string, types.WebRtcTransport>();
+  readonly consumers = new Map<string, types.Consumer>();
+  readonly producers = new Map<string, types.Producer>();
+  /** Where this socket's receive transport lives, and the consumer units it holds there. */
+  recvSlot: RouterSlot | undefined;
+  reserved = 0;
+
+  constructor(
+    readonly member: Member,
+    readonly roomId: string,
+  ) {}
+
+  /** Consumer units held on the worker go back; transports close (and with them consumers and producers). */
+  release(): void {
+    if (this.recvSlot !== undefined) this.recvSlot.worker.load -= this.reserved;
+    this.recvSlot = undefined;
+    this.reserved = 0;
+    for (const transport of this.transports.values()) transport.close();
+    this.transports.clear();
+    this.consumers.clear();
+    this.producers.clear();
+  }
+}
+
+/** A room's media on this node: routers by worker, the live producers, the sockets using media. */
+export class RoomMedia {
+  origin: RouterSlot | undefined;
+  readonly slots = new Map<PooledWorker, RouterSlot>();
+  /** The stream's producers (on the origin router; piped ones keep the same id elsewhere). */
+  readonly producers = new Map<string, types.Producer>();
+  /** RTP ingest transports (ffmpeg, OBS-like tools), closed with the stream. */
+  readonly ingest: types.PlainTransport[] = [];
+  readonly members = new Map<Member, MemberMedia>();
+  level: DegradeLevel = 0;
+  /** Serializes router placement, so concurrent joins do not each open a router on the same worker. */
+  placement: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly roomId: string) {}
+
+  stream(): StreamState {
+    const producers = [...this.producers.values()].map((p) => ({ producerId: p.id, kind: p.kind as MediaKind, paused: p.paused }));
+    return { live: producers.length > 0, producers };
+  }
+
+  /** Routers close, so every transport, producer and consumer of the room on this node closes. */
+  closeRouters(): void {
+    for (const slot of this.slots.values()) {
+      slot.worker.routers--;
+      slot.router.close();
+    }
+    this.slots.clear();
+    this.origin = undefined;
+    this.producers.clear();
+    this.ingest.length = 0;
+  }
+}
