@@ -23,9 +23,9 @@ describe('WebRTC through mediasoup (real Node peers)', () => {
     expect(publisher.state).toBe('live');
 
     const viewers = await Promise.all([1, 2, 3].map(async (n) => watch(server.wsUrl, await viewerToken(server, `tv-${n}`), 'tv')));
-    await eventually(async () => (await Promise.all(viewers.map((v) => framesDecoded(v.viewer)))).every((f) => f > 0), 'frames decoded by all three viewers');
+    // Decoded frames keep rising (the stream plays, not one stray key frame).
+    await eventually(async () => (await Promise.all(viewers.map((v) => framesDecoded(v.viewer)))).every((f) => f >= 15), 'frames decoded by all three viewers');
     for (const { viewer } of viewers) expect(viewer.state).toBe('live');
-    console.log('frames', await Promise.all(viewers.map((v) => framesDecoded(v.viewer))));
     expect(server.media.status()).toMatchObject({ producers: 1, consumers: 3 });
 
     // A viewer may not publish: no send transport, and its receive transport cannot produce.
