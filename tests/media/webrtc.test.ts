@@ -44,3 +44,84 @@ describe('WebRTC through mediasoup (real Node peers)', () => {
     host.close();
   }, 60_000);
 });
+
+describe('big rooms spread over workers', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startTestServer({ media: true, mediaWorkers: 3, mediaConsumerLimit: 5, mediaVideoFullRetryMs: 300 });
+  });
+  afterAll(() => server.close());
+
+  it('12 viewers with a limit of 5 consumers per worker land on routers of several workers and all decode frames', async () => {
+    const streamerToken = await saleRoom(server, 'big-tv', 1);
+    const host = connect({ url: server.wsUrl, token: streamerToken, room: 'big-tv' });
+    await host.ready;
+    const camera = syntheticCamera(160, 120);
+    const publisher = new StreamPublisher(host, { handlerName: NODE_HANDLER });
+    await publisher.publish({ video: camera.track });
+    const viewers = [];
+    for (let n = 0; n < 12; n++) viewers.push(await watch(server.wsUrl, await viewerToken(server, `big-${n}`), 'big-tv'));
+    await eventually(async () => (await Promise.all(viewers.map((v) => framesDecoded(v.viewer)))).every((f) => f >= 5), 'frames decoded by all 12 viewers', 30_000);
+    const status = server.media.status();
+    const busy = status.workers.filter((w) => w.consumers > 0);
+    expect(busy.length).toBeGreaterThanOrEqual(2);
+    for (const w of status.workers) expect(w.consumers).toBeLessThanOrEqual(5);
+    expect(busy.reduce((sum, w) => sum + w.consumers, 0)).toBe(12);
+    expect(server.media.placement('big-tv')!.workerPids.length).toBeGreaterThanOrEqual(3); // 12 viewers / 5 per worker
+    expect(status.consumers).toBe(12);
+
+    // A 16th viewer finds every worker full: it stays in the room, hears "full", and gets in once a seat frees.
+    const extra = [];
+    for (let n = 12; n < 16; n++) extra.push(await watch(server.wsUrl, await viewerToken(server, `big-${n}`), 'big-tv'));
+    const waiting = extra.filter((v) => v.viewer.state === 'full');
+    expect(waiting.length).toBeGreaterThanOrEqual(1);
+    expect(waiting[0]!.client.connected).toBe(true); // still in the room for comments and cart
+    const leaving = viewers.splice(0, 4);
+    for (const { client, viewer } of leaving) { viewer.dispose(); client.close(); }
+    await eventually(() => extra.every((v) => v.viewer.state === 'live'), 'waiting viewers admitted to video as seats free', 20_000);
+    await eventually(async () => (await Promise.all(extra.map((v) => framesDecoded(v.viewer)))).every((f) => f > 0), 'frames for the late viewers', 20_000);
+
+    camera.stop();
+    for (const { client, viewer } of [...viewers, ...extra]) { viewer.dispose(); client.close(); }
+    host.close();
+  }, 90_000);
+});
+
+describe('a media worker dies', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startTestServer({ media: true, mediaWorkers: 2, mediaWorkerRestartMs: 100 });
+  });
+  afterAll(() => server.close());
+
+  it('the node survives and the room\'s video comes back by itself (streamer republishes, viewers re-consume)', async () => {
+    const streamerToken = await saleRoom(server, 'crash-tv', 1);
+    const host = connect({ url: server.wsUrl, token: streamerToken, room: 'crash-tv' });
+    await host.ready;
+    const camera = syntheticCamera(160, 120);
+    const publisher = new StreamPublisher(host, { handlerName: NODE_HANDLER, retryMs: 300 });
+    await publisher.publish({ video: camera.track });
+    const viewers = await Promise.all([1, 2].map(async (n) => watch(server.wsUrl, await viewerToken(server, `crash-${n}`), 'crash-tv')));
+    await eventually(async () => (await Promise.all(viewers.map((v) => framesDecoded(v.viewer)))).every((f) => f > 0), 'frames before the crash');
+
+    const origin = server.media.placement('crash-tv')!.originPid!;
+    const resets = viewers.map(({ client }) => new Promise<string>((resolve) => client.once('mediaReset', ({ reason }) => resolve(reason))));
+    process.kill(origin, 'SIGKILL');
+    expect(await resets[0]).toMatch(/worker/);
+    await resets[1];
+    // Recovery: a new origin on a live worker, the streamer live again, viewers decoding again.
+    await eventually(() => server.media.placement('crash-tv')?.originPid !== undefined && server.media.placement('crash-tv')!.originPid !== origin, 'a new origin router');
+    await eventually(() => publisher.state === 'live' && viewers.every((v) => v.viewer.state === 'live'), 'publisher and viewers live again', 20_000);
+    const after = await Promise.all(viewers.map((v) => framesDecoded(v.viewer)));
+    await eventually(async () => (await Promise.all(viewers.map((v) => framesDecoded(v.viewer)))).every((f, i) => f > after[i]! + 5), 'frames rising after the crash', 20_000);
+    expect(server.media.status().workerDeaths).toBe(1);
+    await eventually(() => server.media.status().workers.length === 2, 'the dead worker replaced');
+    expect(server.media.workerPids).not.toContain(origin);
+    // The node itself kept serving the room all along.
+    expect((await viewers[0]!.client.comment('still here')).seq).toBeGreaterThan(0);
+
+    camera.stop();
+    for (const { client, viewer } of viewers) { viewer.dispose(); client.close(); }
+    host.close();
+  }, 60_000);
+});

@@ -257,6 +257,13 @@ export class MediaService {
     return result;
   }
 
+  /** Where a room's media runs on this node: the origin worker (producers) and every worker with a router of it. */
+  placement(roomId: string): { originPid: number | undefined; workerPids: number[]; members: number } | undefined {
+    const room = this.#byRoom.get(roomId);
+    if (room === undefined) return undefined;
+    return { originPid: room.origin?.worker.pid, workerPids: [...room.slots.keys()].map((w) => w.pid), members: room.members.size };
+  }
+
   status(): MediaStatus {
     let routers = 0;
     let transports = 0;
