@@ -125,3 +125,37 @@ describe('a media worker dies', () => {
     host.close();
   }, 60_000);
 });
+
+describe('video follows the room\'s degrade level', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startTestServer({ media: true, mediaWorkers: 1, mediaInitialOutgoingBitrate: 3_000_000 });
+  });
+  afterAll(() => server.close());
+
+  it('viewers drop to the lowest simulcast layer when an operator sets the room to level 2, and come back at 0', async () => {
+    const streamerToken = await saleRoom(server, 'layers-tv', 1);
+    const operator = await server.mintToken({ userId: 'op', name: 'Op', role: 'operator' });
+    const host = connect({ url: server.wsUrl, token: streamerToken, room: 'layers-tv' });
+    await host.ready;
+    const camera = syntheticCamera(960, 540); // libwebrtc sends three simulcast layers from 960x540 up
+    const publisher = new StreamPublisher(host, { handlerName: NODE_HANDLER });
+    await publisher.publish({ video: camera.track });
+    const { client, viewer } = await watch(server.wsUrl, await viewerToken(server, 'layers-1'), 'layers-tv');
+    const width = async () => {
+      let w = 0;
+      (await viewer.stats())?.forEach((s: { type: string; kind?: string; frameWidth?: number }) => { if (s.type === 'inbound-rtp' && s.kind === 'video') w = s.frameWidth ?? 0; });
+      return w;
+    };
+    await eventually(async () => (await width()) > 240, 'a layer above the lowest at level 0', 30_000);
+    const setLevel = (level: number | null) => fetch(`${server.url}/api/ops/rooms/layers-tv/degrade`, { method: 'PUT', headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' }, body: JSON.stringify({ level }) });
+    expect((await setLevel(2)).status).toBe(200);
+    await eventually(async () => (await width()) <= 240, 'the lowest layer (1/4 width) at level 2', 30_000);
+    expect((await setLevel(null)).status).toBe(200);
+    await eventually(async () => (await width()) > 240, 'a higher layer again at level 0', 30_000);
+    camera.stop();
+    viewer.dispose();
+    client.close();
+    host.close();
+  }, 120_000);
+});
