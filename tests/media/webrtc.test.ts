@@ -159,3 +159,56 @@ describe('video follows the room\'s degrade level', () => {
     host.close();
   }, 120_000);
 });
+
+describe('operators and a node without video', () => {
+  it('an operator stops a stream; a viewer stays in the room', async () => {
+    const server = await startTestServer({ media: true, mediaWorkers: 1 });
+    try {
+      const streamerToken = await saleRoom(server, 'op-tv', 1);
+      const host = connect({ url: server.wsUrl, token: streamerToken, room: 'op-tv' });
+      await host.ready;
+      const camera = syntheticCamera(160, 120);
+      const publisher = new StreamPublisher(host, { handlerName: NODE_HANDLER });
+      await publisher.publish({ video: camera.track });
+      const { client, viewer } = await watch(server.wsUrl, await viewerToken(server, 'op-v'), 'op-tv');
+      await eventually(async () => (await framesDecoded(viewer)) > 0, 'frames');
+      const refused = await client.signal({ t: 'stopStream' }).catch((e: unknown) => e);
+      expect(isLivecartError(refused) && refused.name).toBe('FORBIDDEN'); // a viewer cannot
+      const op = connect({ url: server.wsUrl, token: await server.mintToken({ userId: 'op', name: 'Op', role: 'operator' }), room: 'op-tv' });
+      await op.ready;
+      const stopped = new Promise<string | undefined>((resolve) => client.on('stream', (s) => { if (!s.live) resolve(s.reason); }));
+      await op.signal({ t: 'stopStream' });
+      expect(await stopped).toBe('stopped by an operator');
+      await eventually(() => viewer.state === 'waiting' && viewer.tracks.length === 0, 'viewer waiting again');
+      expect(client.connected).toBe(true);
+      camera.stop();
+      for (const c of [client, host, op]) c.close();
+      viewer.dispose();
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
+  it('without a worker the node runs, says why in /readyz, and answers MEDIA_UNAVAILABLE', async () => {
+    const server = await startTestServer({ media: true, mediaWorkers: 1, mediaWorkerBin: '/nonexistent/mediasoup-worker' });
+    try {
+      expect(server.media.available).toBe(false);
+      const ready = await (await fetch(`${server.url}/readyz`)).json() as { ready: boolean; media: string };
+      expect(ready.ready).toBe(true); // comments and cart still work
+      expect(ready.media).toMatch(/^unavailable: no mediasoup worker could start/);
+      const streamerToken = await saleRoom(server, 'dark', 1);
+      const host = connect({ url: server.wsUrl, token: streamerToken, room: 'dark' });
+      await host.ready;
+      const publisher = new StreamPublisher(host, { handlerName: NODE_HANDLER, retryMs: 60_000 });
+      const states: string[] = [];
+      publisher.on('state', ({ state, reason }) => states.push(`${state}: ${reason ?? ''}`));
+      await expect(publisher.publish({ video: syntheticCamera(160, 120).track })).rejects.toThrow(/unavailable/);
+      expect(states.at(-1)).toMatch(/^unavailable: video unavailable: no mediasoup worker could start/);
+      expect((await host.comment('no video, still chatting')).seq).toBeGreaterThan(0);
+      publisher.dispose();
+      host.close();
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -2,9 +2,14 @@
  * The viewer page: /viewer?room=demo[&token=…][&name=…]. Without a token it asks the server for a
  * dev token (dev mode only). Everything live comes from the SDK: room state, comments, likes, the
  * pinned card with live stock, add-to-cart progress (`cartAction`), the cart and checkout, the
- * room's busy state (`degradeLevel`) and the connection state.
+ * room's busy state (`degradeLevel`) and the connection state. The video plays through
+ * `StreamViewer` (client/src/media.ts) in a muted, autoplaying <video> (with an Unmute button).
+ *
+ * Test hooks (read by tests/e2e, nothing else): `window.livecart` is the LivecartClient and
+ * `window.livecartViewer` the StreamViewer (its `stats()` gives the inbound-rtp counters).
  */
 import { connect, isLivecartError, type CartActionEvent, type HistoryComment, type LivecartClient, type Product } from '../../src/index.ts';
+import { StreamViewer, type MediaState } from '../../src/media.ts';
 import {
   api,
   ApiError,
@@ -40,7 +45,12 @@ const el = {
   cartCount: byId('cart-count'),
   busy: byId('busy'),
   video: byId('video'),
+  player: byId<HTMLVideoElement>('player'),
+  liveTag: byId('live-tag'),
   videoState: byId('video-state'),
+  videoDetail: byId('video-detail'),
+  micOff: byId('mic-off'),
+  unmute: byId<HTMLButtonElement>('unmute'),
   like: byId<HTMLButtonElement>('like'),
   likes: byId('likes'),
   card: byId('card'),
@@ -91,6 +101,25 @@ const ui = {
   checkingOut: false,
 };
 
+/** The video area: what `StreamViewer` and the room's `stream` events said last. */
+const media = {
+  state: 'idle' as MediaState,
+  reason: undefined as string | undefined,
+  /** Local time of the viewer's next try (states full, unavailable, retrying). */
+  retryAt: 0,
+  /** The tracks playing, by producer id; `stream` (the <video>'s srcObject) holds exactly these. */
+  tracks: new Map<string, MediaStreamTrack>(),
+  stream: new MediaStream(),
+  cameraOff: false,
+  micOff: false,
+  /** Something played here and the streamer then stopped; cleared when the stream comes back. */
+  played: false,
+  ended: false,
+  endReason: undefined as string | undefined,
+  /** Set when the page cannot join at all (the video area says why). */
+  blocked: undefined as string | undefined,
+};
+
 
 async function main(): Promise<void> {
   const given = params.get('token');
@@ -106,6 +135,7 @@ async function main(): Promise<void> {
   }
   await clock.calibrate(client);
   startCountdowns(clock, () => renderButton(client));
+  startVideo(client);
   try {
     await client.cart(); // a reloaded page shows what this user still holds
   } catch {
@@ -140,7 +170,7 @@ function wire(client: LivecartClient, devTokenUsed: boolean): void {
       location.reload();
       return;
     }
-    if (isLivecartError(error) && error.name === 'ROOM_NOT_FOUND') setText(el.videoState, `There is no room "${roomId}".`);
+    if (isLivecartError(error) && error.name === 'ROOM_NOT_FOUND') media.blocked = `There is no room "${roomId}".`;
     renderAll(client);
   });
 
@@ -245,13 +275,158 @@ function renderAll(client: LivecartClient): void {
 
 function renderRoom(client: LivecartClient): void {
   const room = client.state.room;
-  if (!room) return;
+  if (!room) {
+    renderVideo(client);
+    return;
+  }
   setText(el.title, room.title);
   document.title = `${room.title} · livecart`;
   el.roomState.dataset.state = room.state;
   setText(el.roomState, room.state === 'live' ? 'Live' : room.state === 'ended' ? 'Ended' : 'Starting soon');
-  el.video.dataset.state = room.state;
-  setText(el.videoState, room.state === 'live' ? '● LIVE' : room.state === 'ended' ? 'The show has ended' : 'The show starts soon');
+  renderVideo(client);
+}
+
+// ------------------------------------------------------------------ video
+
+/** Watches the room's stream (the viewer retries and rebuilds by itself; the page only renders). */
+function startVideo(client: LivecartClient): void {
+  const viewer = new StreamViewer(client);
+  (window as unknown as { livecartViewer: StreamViewer }).livecartViewer = viewer;
+  viewer.on('state', (e) => {
+    media.state = e.state;
+    media.reason = e.reason;
+    media.retryAt = e.retryAfterMs === undefined ? 0 : Date.now() + e.retryAfterMs;
+    renderVideo(client);
+  });
+  viewer.on('track', ({ track, kind, producerId }) => {
+    for (const [id, old] of media.tracks) {
+      if (old.kind !== kind) continue;
+      media.stream.removeTrack(old);
+      media.tracks.delete(id);
+    }
+    media.tracks.set(producerId, track);
+    media.stream.addTrack(track);
+    media.played = true;
+    media.ended = false;
+    attachStream();
+    renderVideo(client);
+  });
+  viewer.on('trackEnded', ({ kind, producerId }) => {
+    const track = media.tracks.get(producerId);
+    if (track !== undefined) {
+      media.stream.removeTrack(track);
+      media.tracks.delete(producerId);
+      attachStream();
+    }
+    if (kind === 'video') media.cameraOff = false;
+    else media.micOff = false;
+    renderVideo(client);
+  });
+  viewer.on('muted', ({ kind, muted }) => {
+    if (kind === 'video') media.cameraOff = muted;
+    else media.micOff = muted;
+    renderVideo(client);
+  });
+  // The room's stream as the server lists it: mute flags and the end of the stream are read here
+  // too (the viewer's `muted` event only reports changes it saw the previous state of).
+  client.on('stream', (stream) => {
+    media.cameraOff = stream.producers.some((p) => p.kind === 'video' && p.paused);
+    media.micOff = stream.producers.some((p) => p.kind === 'audio' && p.paused);
+    if (stream.live) media.ended = false;
+    else if (media.played) {
+      media.ended = true;
+      media.endReason = stream.reason;
+    }
+    renderVideo(client);
+  });
+  el.unmute.addEventListener('click', () => {
+    el.player.muted = !el.player.muted;
+    if (!el.player.muted) el.player.play().catch(() => undefined);
+    renderVideo(client);
+  });
+  void viewer.start();
+}
+
+/** Points the <video> at the current tracks (set again so the element picks up added or removed tracks). */
+function attachStream(): void {
+  if (media.tracks.size === 0) {
+    el.player.srcObject = null;
+    return;
+  }
+  el.player.srcObject = media.stream;
+  el.player.play().catch(() => undefined); // muted autoplay; a refusal leaves the poster state
+}
+
+function retryLine(prefix = ''): HTMLElement | string {
+  if (media.retryAt <= Date.now()) return prefix;
+  return h('span', {}, prefix, countdown(media.retryAt, clock, { local: true, format: 'seconds', prefix: 'Retrying in ', suffix: '.', done: 'Retrying…' }));
+}
+
+/** A server reason as a sentence part ("video unavailable: video is switched off" → "Video is switched off."). */
+function reasonText(reason: string | undefined): string {
+  const text = (reason ?? '').replace(/^video unavailable:\s*/i, '').trim();
+  if (!text) return '';
+  return `${text[0]!.toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'} `;
+}
+
+/**
+ * The video area from the room's state and the viewer's: `data-media` is one of connecting,
+ * waiting, playing, camera-off, audio-only, full, unavailable, retrying, ended (tests read it).
+ */
+function renderVideo(client: LivecartClient): void {
+  const room = client.state.room?.state;
+  const hasVideo = [...media.tracks.values()].some((t) => t.kind === 'video');
+  const hasAudio = [...media.tracks.values()].some((t) => t.kind === 'audio');
+  let view: string;
+  let text: string;
+  let detail: HTMLElement | string = '';
+  if (media.blocked !== undefined) {
+    view = 'unavailable';
+    text = media.blocked;
+  } else if (room === 'ended' && media.tracks.size === 0) {
+    view = 'ended';
+    text = 'The show has ended';
+  } else if (media.state === 'unavailable') {
+    view = 'unavailable';
+    text = 'Video unavailable';
+    detail = retryLine(reasonText(media.reason));
+  } else if (media.state === 'full') {
+    view = 'full';
+    text = 'Video full';
+    detail = retryLine('Too many people are watching on this server. You stay in the room: comments and shopping work. ');
+  } else if (media.state === 'retrying') {
+    view = 'retrying';
+    text = 'Video interrupted';
+    detail = retryLine(reasonText(media.reason));
+  } else if (media.ended && (media.tracks.size === 0 || media.state === 'waiting')) {
+    view = 'ended';
+    text = 'The stream has ended';
+    detail = reasonText(media.endReason);
+  } else if (media.state === 'live' && media.tracks.size > 0) {
+    view = !hasVideo ? 'audio-only' : media.cameraOff ? 'camera-off' : 'playing';
+    text = view === 'audio-only' ? 'Audio only' : view === 'camera-off' ? 'The streamer turned the camera off' : 'Playing';
+    if (view === 'camera-off') detail = 'The video comes back when they turn it on.';
+  } else if (media.state === 'waiting') {
+    view = 'waiting';
+    text = 'Waiting for the streamer';
+    detail = room === 'scheduled' ? 'The show starts soon.' : 'The video starts as soon as the streamer turns on the camera.';
+  } else {
+    view = 'connecting';
+    text = media.state === 'connecting' && media.played ? 'Reconnecting the video…' : 'Connecting…';
+  }
+  el.video.dataset.state = room ?? 'connecting';
+  el.video.dataset.media = view;
+  setText(el.videoState, text);
+  const detailText = typeof detail === 'string' ? detail : detail.textContent ?? '';
+  if (el.videoDetail.dataset.for !== `${view}|${media.retryAt}|${detailText}`) {
+    el.videoDetail.dataset.for = `${view}|${media.retryAt}|${detailText}`;
+    el.videoDetail.replaceChildren(detail);
+  }
+  show(el.liveTag, room === 'live' && (view === 'playing' || view === 'camera-off' || view === 'audio-only'));
+  show(el.micOff, hasAudio && media.micOff);
+  show(el.unmute, hasAudio);
+  setText(el.unmute, el.player.muted ? 'Unmute' : 'Mute');
+  el.unmute.setAttribute('aria-label', el.player.muted ? 'Unmute the stream' : 'Mute the stream');
 }
 
 function renderViewers(client: LivecartClient): void {

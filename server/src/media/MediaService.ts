@@ -202,8 +202,10 @@ export class MediaService {
   stopStream(roomId: string, reason: string): void {
     const room = this.#byRoom.get(roomId);
     if (room === undefined) return;
-    for (const producer of room.producers.values()) producer.close();
+    // Forget them first: each producer's own close listener then stays quiet, and the room hears one reason.
+    const producers = [...room.producers.values()];
     room.producers.clear();
+    for (const producer of producers) producer.close();
     for (const transport of room.ingest.splice(0)) transport.close();
     for (const media of room.members.values()) {
       for (const transport of [...media.transports.values()]) if (transport.appData.direction === 'send') { transport.close(); media.transports.delete(transport.id); }
