@@ -33,6 +33,23 @@ describe('WebRTC through mediasoup (real Node peers)', () => {
     const refused = await intruder.signal({ t: 'createTransport', direction: 'send' }).catch((e: unknown) => e);
     expect(isLivecartError(refused) && refused.name).toBe('FORBIDDEN');
 
+    // Bad signaling gets typed errors, and the socket and the stream carry on.
+    const probe = connect({ url: server.wsUrl, token: await viewerToken(server, 'tv-probe'), room: 'tv' });
+    await probe.ready;
+    const early = await probe.signal({ t: 'createTransport', direction: 'recv' }).catch((e: unknown) => e);
+    expect(isLivecartError(early) && early.name).toBe('MEDIA_NOT_FOUND'); // mediaCapabilities comes first
+    await probe.signal({ t: 'mediaCapabilities' });
+    const garbage = await probe.signal({ t: 'consume', transportId: 'nope', rtpCapabilities: {} }).catch((e: unknown) => e);
+    expect(isLivecartError(garbage) && garbage.name).toBe('MEDIA_NOT_FOUND');
+    const recv = await probe.signal({ t: 'createTransport', direction: 'recv' });
+    const badCaps = await probe.signal({ t: 'consume', transportId: recv.transportId, rtpCapabilities: { codecs: 'not a list' } }).catch((e: unknown) => e);
+    expect(isLivecartError(badCaps) && badCaps.name).toBe('BAD_REQUEST');
+    const badDtls = await probe.signal({ t: 'connectTransport', transportId: recv.transportId, dtlsParameters: { fingerprints: [{ algorithm: 'md1', value: 'zz' }] } }).catch((e: unknown) => e);
+    expect(isLivecartError(badDtls) && badDtls.name).toBe('BAD_REQUEST');
+    expect((await probe.comment('still connected')).seq).toBeGreaterThan(0);
+    probe.close();
+    expect(await framesDecoded(viewers[0]!.viewer)).toBeGreaterThan(0);
+
     const ended = viewers.map(({ viewer }) => new Promise<void>((resolve) => viewer.on('trackEnded', () => resolve())));
     await publisher.stop();
     await Promise.all(ended);

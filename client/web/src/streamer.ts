@@ -3,9 +3,15 @@
  * as its streamer: go live / end, add products (with stock, flash-sale window, per-customer limit),
  * set stock, pin and unpin the card, moderate comments (delete, mute), and live numbers (viewers and
  * likes from the SDK; reserved, sold and orders polled from the room's inventory and orders).
+ * Video: "Start video" takes the camera and microphone (getUserMedia) and publishes them with
+ * `StreamPublisher` (client/src/media.ts, simulcast video); mute camera / microphone; end the stream.
+ *
+ * Test hooks (read by tests/e2e, nothing else): `window.livecart` is the LivecartClient and
+ * `window.livecartPublisher` the StreamPublisher.
  */
 import { connect, type HistoryComment, type LivecartClient, type Order, type ProductInput } from '../../src/index.ts';
-import { api, byId, errorText, fatal, formatNumber, formatPrice, h, params, parsePriceCents, say, ServerClock, setText, show, startCountdowns, trackConnection, wsUrl } from './common.ts';
+import { StreamPublisher, type MediaStateEvent } from '../../src/media.ts';
+import { api, byId, countdown, errorText, fatal, formatNumber, formatPrice, h, params, parsePriceCents, say, ServerClock, setText, show, startCountdowns, trackConnection, wsUrl } from './common.ts';
 
 const POLL_MS = 2000;
 const MAX_COMMENTS_SHOWN = 100;
@@ -35,6 +41,16 @@ const el = {
   nSold: byId('n-sold'),
   nOrders: byId('n-orders'),
   nRevenue: byId('n-revenue'),
+  camera: byId('camera'),
+  previewBox: byId('preview-box'),
+  preview: byId<HTMLVideoElement>('preview'),
+  previewNote: byId('preview-note'),
+  mediaState: byId('media-state'),
+  mediaDetail: byId('media-detail'),
+  startVideo: byId<HTMLButtonElement>('start-video'),
+  muteCamera: byId<HTMLButtonElement>('mute-camera'),
+  muteMic: byId<HTMLButtonElement>('mute-mic'),
+  endStream: byId<HTMLButtonElement>('end-stream'),
   products: byId('products'),
   pinCountdown: byId<HTMLSelectElement>('pin-countdown'),
   pinnedNow: byId('pinned-now'),
@@ -54,6 +70,21 @@ const clock = new ServerClock();
 const token = params.get('token');
 let inventory: Record<string, StockRow> = {};
 let orders: readonly Order[] = [];
+
+/** The streamer's video: the camera stream, what is muted, and the publisher's last state. */
+const video = {
+  camera: undefined as MediaStream | undefined,
+  /** getUserMedia is pending (the browser may be asking for permission). */
+  asking: false,
+  cameraMuted: false,
+  micMuted: false,
+  /** The streamer ended the stream (until they start again). */
+  ended: false,
+  /** A camera problem to show (permission refused, no camera…); cleared by the next start. */
+  problem: undefined as string | undefined,
+  last: { state: 'idle' } as MediaStateEvent,
+  retryAt: 0,
+};
 
 
 function showCreate(token: string, id = ''): void {
@@ -84,12 +115,13 @@ async function openRoom(token: string, roomId: string): Promise<void> {
   (window as unknown as { livecart: LivecartClient }).livecart = client;
   trackConnection(client, el.conn, (_text, error) => {
     if (error && 'name' in (error as object) && (error as { name: string }).name === 'ROOM_NOT_FOUND') {
-      for (const section of [el.controls, el.products, el.chat]) show(section, false);
+      for (const section of [el.controls, el.camera, el.products, el.chat]) show(section, false);
       say(el.status, `There is no room "${roomId}": create it.`, 'error');
       showCreate(token, roomId);
     }
   });
   wire(client, token, roomId);
+  wireVideo(client);
   try {
     await client.ready;
   } catch (error) {
@@ -97,7 +129,7 @@ async function openRoom(token: string, roomId: string): Promise<void> {
     say(el.status, `Cannot join room "${roomId}": ${errorText(error)}`, 'error');
     return;
   }
-  for (const section of [el.controls, el.products, el.chat]) show(section, true);
+  for (const section of [el.controls, el.camera, el.products, el.chat]) show(section, true);
   el.viewerLink.href = `/viewer?room=${encodeURIComponent(roomId)}`;
   show(el.viewerLink, true);
   await clock.calibrate(client);
@@ -205,6 +237,197 @@ function readProductForm(): ProductInput | string {
   const image = value('p-image');
   if (image) product.imageUrl = image;
   return product;
+}
+
+// ------------------------------------------------------------------ video
+
+function wireVideo(client: LivecartClient): void {
+  const publisher = new StreamPublisher(client);
+  (window as unknown as { livecartPublisher: StreamPublisher }).livecartPublisher = publisher;
+  publisher.on('state', (e) => {
+    video.last = e;
+    video.retryAt = e.retryAfterMs === undefined ? 0 : Date.now() + e.retryAfterMs;
+    renderVideo(publisher);
+  });
+  el.startVideo.addEventListener('click', () => void startVideo(publisher));
+  el.muteCamera.addEventListener('click', () => void toggleMute(publisher, 'video'));
+  el.muteMic.addEventListener('click', () => void toggleMute(publisher, 'audio'));
+  el.endStream.addEventListener('click', () => void endStream(publisher));
+  renderVideo(publisher);
+}
+
+async function startVideo(publisher: StreamPublisher): Promise<void> {
+  const keyboard = document.activeElement === el.startVideo; // it gets disabled: hand focus on
+  video.asking = true;
+  video.ended = false;
+  video.problem = undefined;
+  renderVideo(publisher);
+  let camera: MediaStream;
+  try {
+    camera = await takeCamera();
+  } catch (error) {
+    video.problem = cameraErrorText(error);
+    return;
+  } finally {
+    video.asking = false;
+    renderVideo(publisher);
+    if (keyboard && video.problem !== undefined) el.startVideo.focus();
+  }
+  video.camera = camera;
+  for (const track of camera.getVideoTracks()) track.enabled = !video.cameraMuted;
+  for (const track of camera.getAudioTracks()) track.enabled = !video.micMuted;
+  el.preview.srcObject = camera;
+  el.preview.play().catch(() => undefined);
+  renderVideo(publisher);
+  if (keyboard) (el.muteCamera.disabled ? el.endStream : el.muteCamera).focus();
+  try {
+    await publisher.publish({ video: camera.getVideoTracks()[0], audio: camera.getAudioTracks()[0], simulcast: true });
+  } catch {
+    // The `state` events already show why (video unavailable, retrying…); the publisher tries again by itself.
+  }
+  renderVideo(publisher);
+}
+
+/** Camera and microphone; the camera alone when there is no microphone. */
+async function takeCamera(): Promise<MediaStream> {
+  if (typeof navigator.mediaDevices?.getUserMedia !== 'function') {
+    throw new Error('This browser offers no camera here: the page must be opened over HTTPS (or on localhost).');
+  }
+  const camera: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
+  try {
+    return await navigator.mediaDevices.getUserMedia({ video: camera, audio: true });
+  } catch (error) {
+    if ((error as DOMException).name !== 'NotFoundError') throw error;
+    return navigator.mediaDevices.getUserMedia({ video: camera });
+  }
+}
+
+function cameraErrorText(error: unknown): string {
+  switch ((error as DOMException | undefined)?.name) {
+    case 'NotAllowedError':
+    case 'SecurityError':
+      return 'Camera access was refused. Allow the camera and microphone for this site (the icon in the address bar), then start video again.';
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+      return 'No camera was found. Connect one, then start video again.';
+    case 'NotReadableError':
+    case 'AbortError':
+      return 'The camera could not be opened: another app may be using it.';
+    default:
+      return `The camera could not be opened: ${errorText(error)}`;
+  }
+}
+
+async function toggleMute(publisher: StreamPublisher, kind: 'video' | 'audio'): Promise<void> {
+  const muted = kind === 'video' ? (video.cameraMuted = !video.cameraMuted) : (video.micMuted = !video.micMuted);
+  for (const track of (kind === 'video' ? video.camera?.getVideoTracks() : video.camera?.getAudioTracks()) ?? []) track.enabled = !muted;
+  renderVideo(publisher);
+  try {
+    await publisher.setMuted(kind, muted);
+  } catch (error) {
+    say(el.status, `Could not ${muted ? 'mute' : 'unmute'} the ${kind === 'video' ? 'camera' : 'microphone'}: ${errorText(error)}`, 'error');
+  }
+}
+
+async function endStream(publisher: StreamPublisher): Promise<void> {
+  const keyboard = document.activeElement === el.endStream;
+  el.endStream.disabled = true;
+  try {
+    await publisher.stop();
+  } catch (error) {
+    say(el.status, `The stream may not have ended for everyone: ${errorText(error)}`, 'error');
+  }
+  for (const track of video.camera?.getTracks() ?? []) track.stop();
+  video.camera = undefined;
+  el.preview.srcObject = null;
+  video.ended = true;
+  // The next start begins unmuted.
+  if (video.cameraMuted) await publisher.setMuted('video', false).catch(() => undefined);
+  if (video.micMuted) await publisher.setMuted('audio', false).catch(() => undefined);
+  video.cameraMuted = false;
+  video.micMuted = false;
+  renderVideo(publisher);
+  if (keyboard) el.startVideo.focus();
+}
+
+function retryLine(prefix: string): HTMLElement | string {
+  if (video.retryAt <= Date.now()) return prefix;
+  return h('span', {}, prefix, countdown(video.retryAt, clock, { local: true, format: 'seconds', prefix: 'Trying again in ', suffix: '.', done: 'Trying again…' }));
+}
+
+/** "video unavailable: video is switched off (--media false)" → "video is switched off (--media false)". */
+function reasonOf(e: MediaStateEvent): string {
+  return (e.reason ?? '').replace(/^video unavailable:\s*/i, '').trim();
+}
+
+/**
+ * The video panel. `#media-state[data-state]` is the publisher's state (idle, connecting, live,
+ * full, unavailable, retrying), or `asking` / `camera-error` / `ended` for the page's own steps.
+ */
+function renderVideo(publisher: StreamPublisher): void {
+  const e = video.last;
+  const running = publisher.running;
+  let state: string = e.state;
+  let text: string;
+  let detail: HTMLElement | string = '';
+  if (video.asking) {
+    state = 'asking';
+    text = 'Asking for your camera and microphone…';
+  } else if (video.problem !== undefined) {
+    state = 'camera-error';
+    text = video.problem;
+  } else {
+    switch (e.state) {
+      case 'idle':
+        state = video.ended ? 'ended' : 'idle';
+        text = video.ended ? 'Stream ended. Viewers see that it ended.' : 'Camera off. Start video to go on air.';
+        break;
+      case 'connecting':
+        text = e.reason ? `Reconnecting the video (${e.reason})…` : 'Connecting the video…';
+        break;
+      case 'live': {
+        const off = [video.cameraMuted ? 'camera' : '', video.micMuted ? 'microphone' : ''].filter(Boolean).join(' and ');
+        text = off ? `On air, ${off} muted: viewers are told your ${off} ${video.cameraMuted && video.micMuted ? 'are' : 'is'} off.` : 'On air: viewers see and hear you.';
+        break;
+      }
+      case 'unavailable': {
+        const reason = reasonOf(e);
+        text = `Video unavailable${reason ? `: ${reason}` : ''}.`;
+        detail = retryLine('Comments and the shop keep working. ');
+        break;
+      }
+      case 'full':
+        text = 'Video full on this server.';
+        detail = retryLine('');
+        break;
+      case 'waiting':
+      case 'retrying':
+      default: {
+        const reason = reasonOf(e);
+        text = `Video interrupted${reason ? `: ${reason}` : ''}.`;
+        detail = retryLine('');
+        break;
+      }
+    }
+  }
+  el.mediaState.dataset.state = state;
+  el.mediaState.dataset.kind = state === 'unavailable' || state === 'camera-error' || state === 'retrying' || state === 'full' ? 'error' : state === 'live' ? 'ok' : 'info';
+  setText(el.mediaState, text);
+  const key = `${state}|${video.retryAt}|${typeof detail === 'string' ? detail : ''}`;
+  if (el.mediaDetail.dataset.for !== key) {
+    el.mediaDetail.dataset.for = key;
+    el.mediaDetail.replaceChildren(detail);
+  }
+
+  const hasCamera = video.camera !== undefined;
+  el.previewBox.dataset.state = !hasCamera ? 'off' : video.cameraMuted ? 'muted' : e.state === 'live' ? 'live' : 'preview';
+  setText(el.previewNote, !hasCamera ? 'Camera off' : video.cameraMuted ? 'Camera muted' : '');
+  el.startVideo.disabled = video.asking || hasCamera || running;
+  el.endStream.disabled = !(hasCamera || running);
+  el.muteCamera.disabled = !hasCamera || (video.camera?.getVideoTracks().length ?? 0) === 0;
+  el.muteMic.disabled = !hasCamera || (video.camera?.getAudioTracks().length ?? 0) === 0;
+  setText(el.muteCamera, video.cameraMuted ? 'Unmute camera' : 'Mute camera');
+  setText(el.muteMic, video.micMuted ? 'Unmute microphone' : 'Mute microphone');
 }
 
 // ------------------------------------------------------------------ polling

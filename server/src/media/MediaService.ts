@@ -466,10 +466,14 @@ export class MediaService {
     const slot = media.recvSlot;
     const consuming = new Set([...media.consumers.values()].map((c) => c.producerId));
     const consumers: ConsumerInfo[] = [];
+    let unplayable = 0;
     for (const producer of room.producers.values()) {
       if (consuming.has(producer.id)) continue;
       const caps = rtpCapabilities as unknown as types.RtpCapabilities;
-      if (!slot.router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) continue;
+      if (!slot.router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) {
+        unplayable++;
+        continue;
+      }
       const consumer = await this.#mediasoupCall(() => transport.consume({
         producerId: producer.id,
         rtpCapabilities: caps,
@@ -481,6 +485,9 @@ export class MediaService {
       consumer.on('transportclose', forget);
       consumer.on('producerclose', forget);
       consumers.push({ consumerId: consumer.id, producerId: producer.id, kind: consumer.kind as MediaKind, rtpParameters: consumer.rtpParameters as unknown as Record<string, unknown>, producerPaused: consumer.producerPaused });
+    }
+    if (unplayable > 0 && consumers.length === 0) {
+      throw new ProtocolError('BAD_REQUEST', 'these RTP capabilities cannot receive any track of the stream (unsupported codecs, or malformed)');
     }
     // The reservation made at transport time grows if the stream gained tracks since.
     if (media.consumers.size > media.reserved) {
