@@ -264,6 +264,8 @@ export class StreamViewer extends MediaPeer<ViewerEvents> {
   async #receive(transport: ms.Transport, info: ConsumerInfo): Promise<void> {
     const consumer = await transport.consume({ id: info.consumerId, producerId: info.producerId, kind: info.kind, rtpParameters: info.rtpParameters as unknown as ms.RtpParameters });
     this.#consumers.set(consumer.id, consumer);
+    // Remember the producer's mute state now, so the next `stream` update has something to compare with.
+    if (!this.#producers.some((p) => p.producerId === info.producerId)) this.#producers.push({ producerId: info.producerId, kind: info.kind, paused: info.producerPaused });
     await this.client.signal({ t: 'resumeConsumer', consumerId: consumer.id });
     this.emit('track', { track: consumer.track, kind: info.kind, producerId: info.producerId });
     if (info.producerPaused) this.emit('muted', { kind: info.kind, producerId: info.producerId, muted: true });

@@ -50,6 +50,12 @@ describe('WebRTC through mediasoup (real Node peers)', () => {
     probe.close();
     expect(await framesDecoded(viewers[0]!.viewer)).toBeGreaterThan(0);
 
+    // Mute reaches viewers that joined after the stream went live (their first `stream` update is this one).
+    const muted = viewers.map(({ viewer }) => new Promise<boolean>((resolve) => viewer.on('muted', (m) => { if (m.kind === 'video') resolve(m.muted); })));
+    await publisher.setMuted('video', true);
+    expect(await Promise.all(muted)).toEqual([true, true, true]);
+    await publisher.setMuted('video', false);
+
     const ended = viewers.map(({ viewer }) => new Promise<void>((resolve) => viewer.on('trackEnded', () => resolve())));
     await publisher.stop();
     await Promise.all(ended);
@@ -76,7 +82,7 @@ describe('big rooms spread over workers', () => {
     const camera = syntheticCamera(160, 120);
     const publisher = new StreamPublisher(host, { handlerName: NODE_HANDLER });
     await publisher.publish({ video: camera.track });
-    const viewers = [];
+    const viewers: Array<Awaited<ReturnType<typeof watch>>> = [];
     for (let n = 0; n < 12; n++) viewers.push(await watch(server.wsUrl, await viewerToken(server, `big-${n}`), 'big-tv'));
     await eventually(async () => (await Promise.all(viewers.map((v) => framesDecoded(v.viewer)))).every((f) => f >= 5), 'frames decoded by all 12 viewers', 30_000);
     const status = server.media.status();
@@ -88,7 +94,7 @@ describe('big rooms spread over workers', () => {
     expect(status.consumers).toBe(12);
 
     // A 16th viewer finds every worker full: it stays in the room, hears "full", and gets in once a seat frees.
-    const extra = [];
+    const extra: Array<Awaited<ReturnType<typeof watch>>> = [];
     for (let n = 12; n < 16; n++) extra.push(await watch(server.wsUrl, await viewerToken(server, `big-${n}`), 'big-tv'));
     const waiting = extra.filter((v) => v.viewer.state === 'full');
     expect(waiting.length).toBeGreaterThanOrEqual(1);
