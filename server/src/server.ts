@@ -108,6 +108,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   }
   const media = await MediaService.start(config, rooms, logger.child({ part: 'media' }), availableParallelism());
   rooms.onDegrade((roomId, level) => media.setDegradeLevel(roomId, level));
+  rooms.onShowEnded((roomId) => media.stopStream(roomId, 'the show has ended'));
   const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, commerce, media), guard, log: logger.child({ part: 'ws' }) });
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
   registerHttpApi(router, { tokens, rooms, commerce });

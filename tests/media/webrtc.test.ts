@@ -204,6 +204,12 @@ describe('operators and a node without video', () => {
       expect(await stopped).toBe('stopped by an operator');
       await eventually(() => viewer.state === 'waiting' && viewer.tracks.length === 0, 'viewer waiting again');
       expect(client.connected).toBe(true);
+      // Live again, then the show ends: the stream stops with it.
+      await publisher.publish({ video: camera.track });
+      await eventually(() => viewer.state === 'live', 'viewer live again');
+      const showOver = new Promise<string | undefined>((resolve) => client.on('stream', (s) => { if (!s.live) resolve(s.reason); }));
+      expect((await fetch(`${server.url}/api/rooms/op-tv/end`, { method: 'POST', headers: { authorization: `Bearer ${streamerToken}` } })).status).toBe(200);
+      expect(await showOver).toBe('the show has ended');
       camera.stop();
       for (const c of [client, host, op]) c.close();
       viewer.dispose();

@@ -90,6 +90,7 @@ export class RoomService implements CommerceRooms {
   #commerceSignals: CommerceSignals = () => ({ queueFill: 0, storeLatencyMs: 0 });
   #onStock: ((roomId: string, sku: string, available: number) => void) | undefined;
   readonly #degradeListeners: Array<(roomId: string, level: DegradeLevel) => void> = [];
+  readonly #endedListeners: Array<(roomId: string) => void> = [];
 
   constructor(deps: RoomServiceDeps) {
     this.#config = deps.config;
@@ -486,6 +487,7 @@ export class RoomService implements CommerceRooms {
     room.apply(delivery.event);
     room.latestSeq = delivery.seq;
     if (delivery.event.t === 'soldOut') this.#onStock?.(room.id, delivery.event.sku, 0);
+    if (delivery.event.t === 'roomState' && delivery.event.state === 'ended') for (const listener of this.#endedListeners) listener(room.id);
     const audience = this.#fanout.publish(room.id, delivery.lane, delivery.event.t, delivery.frame, room.degrade.level);
     room.ring.push(delivery.seq, delivery.frame, this.#now(), audience);
     this.#countOut(room, audience);
@@ -556,6 +558,11 @@ export class RoomService implements CommerceRooms {
       queueFill: commerce.queueFill,
       storeLatencyMs: commerce.storeLatencyMs,
     };
+  }
+
+  /** Hears a hosted room's show ending (on every node that hosts it): the media layer stops its stream. */
+  onShowEnded(listener: (roomId: string) => void): void {
+    this.#endedListeners.push(listener);
   }
 
   /** Hears every degrade level change of a hosted room (the media layer lowers video layers). */
