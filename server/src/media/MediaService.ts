@@ -212,6 +212,7 @@ export class MediaService {
       media.producers.clear();
     }
     this.#announce(room, reason);
+    this.#forgetIfIdle(room);
   }
 
   /** The room's degrade level moved: cap viewers' simulcast layer (lower video before chatter is cut further). */
@@ -229,6 +230,9 @@ export class MediaService {
     const pool = this.#requirePool();
     const info = await this.#rooms.roomInfo(roomId);
     if (info.streamerId !== principal.userId) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer can publish into it');
+    if (info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended');
+    // A new ingest replaces the room's stream (the streamer restarted their encoder): never two streams at once.
+    if (this.#byRoom.get(roomId)?.producers.size) this.stopStream(roomId, 'the streamer restarted the stream');
     const room = this.#room(roomId);
     const origin = await this.#origin(room, pool);
     const result: { video?: IngestEndpoint; audio?: IngestEndpoint } = {};
