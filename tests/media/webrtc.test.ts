@@ -27,6 +27,11 @@ describe('WebRTC through mediasoup (real Node peers)', () => {
     await eventually(async () => (await Promise.all(viewers.map((v) => framesDecoded(v.viewer)))).every((f) => f >= 15), 'frames decoded by all three viewers');
     for (const { viewer } of viewers) expect(viewer.state).toBe('live');
     expect(server.media.status()).toMatchObject({ producers: 1, consumers: 3 });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^livecart_media_consumers 3$/m);
+    expect(metrics).toMatch(/^livecart_media_producers 1$/m);
+    expect(metrics).toMatch(/^livecart_media_workers 2$/m);
+    expect(metrics).toMatch(/^livecart_media_worker_consumers\{worker="\d"\} 3$/m); // all three on the room's one router
 
     // A viewer may not publish: no send transport, and its receive transport cannot produce.
     const intruder = viewers[0]!.client;
