@@ -24,13 +24,20 @@ export async function demoBanner(server: RunningServer, roomId: string | undefin
     `  HTTP API     ${server.url}/api/rooms`,
     `  WebSocket    ${server.wsUrl}`,
     `  Viewer       ${server.url}/viewer${roomId ? `?room=${roomId}` : ''}`,
-    `  Streamer     ${server.url}/streamer?token=${streamer}`,
+    `  Streamer     ${server.url}/streamer?token=${streamer}${roomId ? `&room=${roomId}` : ''}`,
     `  Operator     ${server.url}/operator?token=${operator}`,
     `  Dev tokens   ${server.url}/api/dev/token?name=Ann  (viewer tokens on demand)`,
+    `  Video        ${videoLine(server)}`,
     '',
     `  streamer token (${demoStreamer.userId}): ${streamer}`,
     `  operator token (${demoOperator.userId}): ${operator}`,
     ...viewers.map((token, i) => `  viewer token (viewer-${i + 1}): ${token}`),
     '',
   ].join('\n');
+}
+
+function videoLine(server: RunningServer): string {
+  const media = server.media.status();
+  if (!media.available) return `UNAVAILABLE: ${media.reason ?? 'unknown reason'} (comments and carts work)`;
+  return `${media.workers.length} mediasoup worker${media.workers.length === 1 ? '' : 's'}; the streamer page's "Start video" goes on camera`;
 }
