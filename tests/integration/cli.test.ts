@@ -54,6 +54,7 @@ describe('livecart CLI', () => {
     const token = /viewer token \(viewer-1\): (\S+)/.exec(stdout)![1]!;
     expect(stdout).toMatch(/Viewer\s+http:\/\/\S+\/viewer/);
     expect(stdout).toMatch(/Streamer\s+http:\/\/\S+\/streamer/);
+    expect(stdout).toMatch(/Video\s+\d+ mediasoup workers?;/); // the worker npm install built
     expect(stdout).toMatch(/Operator\s+http:\/\/\S+\/operator/);
     const httpUrl = wsUrl.replace('ws://', 'http://').replace('/ws', '');
     const dev = await fetch(`${httpUrl}/api/dev/token?name=Ann`);
