@@ -165,6 +165,10 @@ describe('video on the web pages in Chromium', () => {
       expect(await viewer.getByRole('button', { name: 'Unmute' }).isVisible()).toBe(true);
     }
     expect(media.media.status()).toMatchObject({ producers: 2, consumers: 4 });
+    // The operator console's node health shows the video load.
+    const operator = await open(media, `/operator?token=${await media.mintToken({ userId: 'e2e-op', name: 'Op', role: 'operator' })}`);
+    await waitText('operator video tile', operator.locator('.tile', { hasText: 'Video' }), /2 tracks live, 4 consumers, [\d.]+ Mbit\/s out · #\d \d+ consumers/);
+    await operator.context().close();
 
     // The Unmute button unmutes the <video> (and offers to mute it again).
     await viewers[0]!.getByRole('button', { name: 'Unmute' }).click();

@@ -228,6 +228,8 @@ describe('web pages in Chromium', () => {
     const operator = await open(`/operator?token=${operatorToken}`);
     await waitText('operator room row', operator.getByTestId(`members-${ROOM}`), '4');
     await waitText('operator level 0', operator.getByTestId(`level-${ROOM}`), '0 · Normal');
+    // Node health says why this node has no video (the test server runs with --media false).
+    await waitText('operator video tile', operator.locator('.tile', { hasText: 'Video' }), /Unavailable: video is switched off/);
     await operator.getByLabel(`Degrade level for ${ROOM}`, { exact: true }).selectOption('3');
     await operator.getByRole('button', { name: `Apply degrade level to ${ROOM}` }).click();
     await waitText('operator confirms', operator.getByTestId('status'), /degrade level fixed at 3 \(Commerce only\)/);

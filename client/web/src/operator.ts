@@ -34,6 +34,15 @@ interface NodeHealth {
   fanout: { framesPublished: number; bytesPublished: number; chatterSampled: number; chatterDropped: number };
   admission: { concurrencyLimit: number; inFlight: number } | null;
   hostedRooms: number;
+  media: {
+    available: boolean;
+    reason?: string;
+    workers: Array<{ index: number; pid: number; consumers: number; routers: number; cpu: number }>;
+    workerDeaths: number;
+    producers: number;
+    consumers: number;
+    bitrateOutBps: number;
+  };
 }
 
 interface RoomHistory {
@@ -103,6 +112,7 @@ function renderNode(node: NodeHealth): void {
     ['Protection', `${protection} · ${formatNumber(node.protection.refusedConnections)} refused`, null, node.protection.overloaded],
     ['Store concurrency', node.admission ? `limit ${node.admission.concurrencyLimit}, ${node.admission.inFlight} in flight` : 'admission off', null],
     ['Hosted rooms', formatNumber(node.hostedRooms), null],
+    ['Video', videoSummary(node.media), null, !node.media.available],
     ['Frames sent', `${formatNumber(node.connections.framesSent)} (${formatNumber(node.connections.bytesSent / 1e6, 1)} MB)`, null],
     ['Slow-consumer closes', formatNumber(node.connections.slowConsumerCloses), null],
     ['Chatter sampled / dropped', `${formatNumber(node.fanout.chatterSampled)} / ${formatNumber(node.fanout.chatterDropped)}`, null],
@@ -110,6 +120,14 @@ function renderNode(node: NodeHealth): void {
   el.node.replaceChildren(
     ...tiles.map(([label, value, chart, alarm]) => h('div', { class: alarm ? 'tile alarm' : 'tile' }, h('p', { class: 'tile-label' }, label), h('p', { class: 'tile-value' }, value), chart)),
   );
+}
+
+/** Workers (consumers, CPU share of a core), live streams and viewers' tracks, or why there is no video. */
+function videoSummary(media: NodeHealth['media']): string {
+  if (!media.available) return `Unavailable: ${media.reason ?? 'no media worker'}`;
+  const workers = media.workers.map((w) => `#${w.index} ${formatNumber(w.consumers)} consumers, ${formatNumber(w.cpu * 100)}% CPU`).join(' · ');
+  const deaths = media.workerDeaths > 0 ? ` · ${formatNumber(media.workerDeaths)} worker restarts` : '';
+  return `${formatNumber(media.producers)} tracks live, ${formatNumber(media.consumers)} consumers, ${formatNumber(media.bitrateOutBps / 1e6, 1)} Mbit/s out · ${workers}${deaths}`;
 }
 
 // ------------------------------------------------------------------ rooms
