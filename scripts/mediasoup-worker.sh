@@ -6,10 +6,11 @@
 # our machines (npm registry and Debian packages only), and npm 11 skips dependency install scripts
 # anyway. So we build the worker from the npm tarball's own `worker/` sources with Debian's meson,
 # ninja and -dev libraries, replacing each meson subproject() wrap with a local stub that hands meson
-# the Debian library.
+# the Debian library (libsrtp: built from Debian's source package with OpenSSL crypto). The build
+# steps are in scripts/mediasoup-worker-recipe.sh.
 #
-# The binary is cached OUTSIDE node_modules, keyed by mediasoup version + a hash of this script
-# (the recipe), so clean clones and CI on the same machine reuse it (a fresh build takes ~9 min on
+# The binary is cached OUTSIDE node_modules, keyed by mediasoup version + a hash of the recipe
+# file, so clean clones and CI on the same machine reuse it (a fresh build takes ~9 min on
 # 2 cores). It is then copied to where mediasoup looks by default:
 #   node_modules/mediasoup/worker/out/Release/mediasoup-worker
 #

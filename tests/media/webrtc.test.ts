@@ -175,17 +175,17 @@ describe('video follows the room\'s degrade level', () => {
       (await viewer.stats())?.forEach((s: { type: string; kind?: string; frameWidth?: number }) => { if (s.type === 'inbound-rtp' && s.kind === 'video') w = s.frameWidth ?? 0; });
       return w;
     };
-    await eventually(async () => (await width()) > 240, 'a layer above the lowest at level 0', 30_000);
+    await eventually(async () => (await width()) > 240, 'a layer above the lowest at level 0', 45_000);
     const setLevel = (level: number | null) => fetch(`${server.url}/api/ops/rooms/layers-tv/degrade`, { method: 'PUT', headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' }, body: JSON.stringify({ level }) });
     expect((await setLevel(2)).status).toBe(200);
-    await eventually(async () => (await width()) <= 240, 'the lowest layer (1/4 width) at level 2', 30_000);
+    await eventually(async () => (await width()) <= 240, 'the lowest layer (1/4 width) at level 2', 45_000);
     expect((await setLevel(null)).status).toBe(200);
-    await eventually(async () => (await width()) > 240, 'a higher layer again at level 0', 30_000);
+    await eventually(async () => (await width()) > 240, 'a higher layer again at level 0', 45_000);
     camera.stop();
     viewer.dispose();
     client.close();
     host.close();
-  }, 120_000);
+  }, 180_000);
 });
 
 describe('operators and a node without video', () => {
