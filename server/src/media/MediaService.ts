@@ -270,6 +270,15 @@ export class MediaService {
     return { originPid: room.origin?.worker.pid, workerPids: [...room.slots.keys()].map((w) => w.pid), members: room.members.size };
   }
 
+  /** The preferred (capped) and current spatial layer of each video consumer of a room on this node. */
+  videoLayers(roomId: string): Array<{ consumerId: string; preferred: number | undefined; current: number | undefined }> {
+    const room = this.#byRoom.get(roomId);
+    if (room === undefined) return [];
+    return [...room.members.values()].flatMap((media) => [...media.consumers.values()]
+      .filter((c) => c.kind === 'video')
+      .map((c) => ({ consumerId: c.id, preferred: c.preferredLayers?.spatialLayer, current: c.currentLayers?.spatialLayer })));
+  }
+
   status(): MediaStatus {
     let routers = 0;
     let transports = 0;
