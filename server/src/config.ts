@@ -85,6 +85,7 @@ export const configSchema = z.object({
   mediaPortMin: int(1024, 65535).default(40000).describe('Lowest UDP/TCP port for WebRTC and RTP ingest transports (the range is split between the workers).'),
   mediaPortMax: int(1024, 65535).default(49999).describe('Highest UDP/TCP port for WebRTC and RTP ingest transports.'),
   mediaConsumerLimit: int(1, 100_000).default(400).describe('Consumers (one per viewer per audio/video track) a media worker carries at most; a room past it is piped to another worker, and when every worker is full viewers get VIDEO_FULL and retry.'),
+  mediaTransportsPerSocket: int(1, 64).default(4).describe('WebRTC transports one socket may hold at once (a streamer needs 1, a viewer 1; more is refused with LIMIT_EXCEEDED).'),
   mediaVideoFullRetryMs: int(100, 600_000).default(3000).describe('Retry-after told to viewers refused with VIDEO_FULL (plus jitter).'),
   mediaMaxIncomingBitrate: int(100_000, 100_000_000).default(3_000_000).describe('Bits per second a streamer may send into one WebRTC transport.'),
   mediaInitialOutgoingBitrate: int(100_000, 100_000_000).default(600_000).describe('Starting bandwidth estimate for a viewer transport, bits/s (mediasoup then adapts it; it picks the simulcast layer).'),

@@ -10,21 +10,12 @@
  * viewer-playing-2.png (phone width) are copied to docs/screenshots/ when missing there, or always
  * with LIVECART_UPDATE_SCREENSHOTS=1.
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/src/server.ts';
 import { liveRoom, startTestServer, viewerToken } from '../helpers/server.ts';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
-const DOC_SHOTS = join(ROOT, 'docs', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
+import { ARTIFACTS, DESKTOP, launchChromium, openPage, PHONE, pollers, publishShot, sleep, textOf } from './support/browser.ts';
 
 let media: RunningServer;
 let noMedia: RunningServer;
@@ -32,19 +23,8 @@ let browser: Browser;
 const problems: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(join(ROOT, 'client', 'web', 'dist', 'viewer.html'))) {
-    execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'inherit' });
-  }
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run node scripts/ensure-chromium.mjs (npm test does it first)`);
-  mkdirSync(ARTIFACTS, { recursive: true });
   [media, noMedia] = await Promise.all([startTestServer({ media: true, mediaWorkers: 2 }), startTestServer({ media: false })]);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-    ],
-  });
+  browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
 }, 120_000);
 
 afterAll(async () => {
@@ -53,42 +33,8 @@ afterAll(async () => {
   await noMedia?.close();
 });
 
-async function open(server: RunningServer, path: string, viewport = DESKTOP): Promise<Page> {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
-  const page = await context.newPage();
-  page.on('pageerror', (error) => problems.push(`${path.split('?')[0]}: uncaught ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`${path.split('?')[0]}: console error ${message.text()}`);
-  });
-  const response = await page.goto(`${server.url}${path}`);
-  expect(response?.status(), path).toBe(200);
-  return page;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `read()` satisfies `ok`; fails with the last value seen. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let error: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch (e) {
-      error = e;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}${error ? ` (${String(error)})` : ''}`);
-}
-
-const textOf = (locator: Locator) => locator.textContent({ timeout: 2000 }).then((t) => (t ?? '').replace(/\s+/g, ' ').trim());
-const waitText = (what: string, locator: Locator, expected: string | RegExp) =>
-  until(what, () => textOf(locator), (t) => (typeof expected === 'string' ? t === expected : expected.test(t)));
-const waitAttr = (what: string, locator: Locator, name: string, expected: string) =>
-  until(what, () => locator.getAttribute(name, { timeout: 2000 }), (v) => v === expected);
+const open = (server: RunningServer, path: string, viewport = DESKTOP): Promise<Page> => openPage(browser, `${server.url}${path}`, problems, viewport);
+const { until, waitText, waitAttr } = pollers(20_000, 100);
 
 /** Video frames decoded so far by the page's StreamViewer (inbound-rtp of its receive transport). */
 function framesDecoded(page: Page): Promise<number> {
@@ -118,11 +64,7 @@ async function shot(page: Page, name: string, doc: boolean): Promise<void> {
   await page.evaluate(() => window.scrollTo(0, 0));
   await sleep(300); // a few more frames, and settled transitions
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  if (!doc) return;
-  mkdirSync(DOC_SHOTS, { recursive: true });
-  if (process.env.LIVECART_UPDATE_SCREENSHOTS === '1' || !existsSync(join(DOC_SHOTS, `${name}.png`))) {
-    copyFileSync(join(ARTIFACTS, `${name}.png`), join(DOC_SHOTS, `${name}.png`));
-  }
+  if (doc) publishShot(`${name}.png`);
 }
 
 describe('video on the web pages in Chromium', () => {

@@ -8,21 +8,13 @@
  * Screenshots go to tests/artifacts/ (gitignored). The key ones are copied to docs/screenshots/
  * when missing there, or always with LIVECART_UPDATE_SCREENSHOTS=1.
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/src/server.ts';
 import { http, startTestServer } from '../helpers/server.ts';
+import { ARTIFACTS, DESKTOP, launchChromium, openPage, PHONE, pollers, publishShot, sleep, textOf } from './support/browser.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
-const DOC_SHOTS = join(ROOT, 'docs', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 const ROOM = 'e2e';
 const SKU = 'bag-1';
 
@@ -32,16 +24,8 @@ const problems: string[] = [];
 const docShots: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(join(ROOT, 'client', 'web', 'dist', 'viewer.html'))) {
-    execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'inherit' });
-  }
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run node scripts/ensure-chromium.mjs (npm test does it first)`);
-  mkdirSync(ARTIFACTS, { recursive: true });
   server = await startTestServer({ commentRate: 50, commentBurst: 50, likeIntervalMs: 50, viewerCountIntervalMs: 100, stockIntervalMs: 50 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
-  });
+  browser = await launchChromium(['--disable-quic', '--disable-sync']);
 }, 120_000);
 
 afterAll(async () => {
@@ -49,42 +33,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function open(path: string, viewport = DESKTOP): Promise<Page> {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
-  const page = await context.newPage();
-  page.on('pageerror', (error) => problems.push(`${path.split('?')[0]}: uncaught ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`${path.split('?')[0]}: console error ${message.text()}`);
-  });
-  const response = await page.goto(`${server.url}${path}`);
-  expect(response?.status(), path).toBe(200);
-  return page;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `read()` satisfies `ok`; fails with the last value seen. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let error: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch (e) {
-      error = e;
-    }
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}${error ? ` (${String(error)})` : ''}`);
-}
-
-const textOf = (locator: Locator) => locator.textContent({ timeout: 2000 }).then((t) => (t ?? '').replace(/\s+/g, ' ').trim());
-const waitText = (what: string, locator: Locator, expected: string | RegExp) =>
-  until(what, () => textOf(locator), (t) => (typeof expected === 'string' ? t === expected : expected.test(t)));
-const waitAttr = (what: string, locator: Locator, name: string, expected: string) =>
-  until(what, () => locator.getAttribute(name, { timeout: 2000 }), (v) => v === expected);
+const open = (path: string, viewport = DESKTOP): Promise<Page> => openPage(browser, `${server.url}${path}`, problems, viewport);
+const { until, waitText, waitAttr } = pollers(15_000, 50);
 const waitVisible = (what: string, locator: Locator, visible = true) => until(what, () => locator.isVisible(), (v) => v === visible);
 
 async function shot(page: Page, name: string, options: { phone?: boolean; doc?: boolean } = {}): Promise<void> {
@@ -268,10 +218,6 @@ describe('web pages in Chromium', () => {
 
     expect(problems).toEqual([]);
 
-    const update = process.env.LIVECART_UPDATE_SCREENSHOTS === '1';
-    mkdirSync(DOC_SHOTS, { recursive: true });
-    for (const name of docShots) {
-      if (update || !existsSync(join(DOC_SHOTS, name))) copyFileSync(join(ARTIFACTS, name), join(DOC_SHOTS, name));
-    }
+    for (const name of docShots) publishShot(name);
   }, 180_000);
 });

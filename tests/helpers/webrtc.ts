@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { connect, type LivecartClient } from '../../client/src/index.ts';
 import { StreamViewer } from '../../client/src/media.ts';
+import { waitUntil } from './rawClient.ts';
 
 /**
  * Real WebRTC peers in Node: @roamhq/wrtc (libwebrtc) behind the same mediasoup-client SDK the
@@ -53,13 +54,9 @@ export async function framesDecoded(viewer: StreamViewer): Promise<number> {
   return frames;
 }
 
-/** Polls until `check` holds. */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Polls until `check` holds (stats reads are async and cost a round trip: every 100 ms). */
+export function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  return waitUntil(check, timeoutMs, what, 100);
 }
 
 /** A joined SDK client and a started viewer. */

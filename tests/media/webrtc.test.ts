@@ -51,6 +51,10 @@ describe('WebRTC through mediasoup (real Node peers)', () => {
     expect(isLivecartError(badCaps) && badCaps.name).toBe('BAD_REQUEST');
     const badDtls = await probe.signal({ t: 'connectTransport', transportId: recv.transportId, dtlsParameters: { fingerprints: [{ algorithm: 'md1', value: 'zz' }] } }).catch((e: unknown) => e);
     expect(isLivecartError(badDtls) && badDtls.name).toBe('BAD_REQUEST');
+    // Transports per socket are bounded (default 4): the probe holds 1, three more fit, the fifth is refused.
+    for (let n = 0; n < 3; n++) await probe.signal({ t: 'createTransport', direction: 'recv' });
+    const tooMany = await probe.signal({ t: 'createTransport', direction: 'recv' }).catch((e: unknown) => e);
+    expect(isLivecartError(tooMany) && tooMany.name).toBe('LIMIT_EXCEEDED');
     expect((await probe.comment('still connected')).seq).toBeGreaterThan(0);
     probe.close();
     expect(await framesDecoded(viewers[0]!.viewer)).toBeGreaterThan(0);

@@ -30,7 +30,7 @@ export type MediaConfig = Pick<
   Config,
   | 'media' | 'mediaWorkers' | 'mediaWorkerBin' | 'mediaListenIp' | 'mediaAnnouncedAddress' | 'mediaPortMin' | 'mediaPortMax'
   | 'mediaConsumerLimit' | 'mediaVideoFullRetryMs' | 'mediaMaxIncomingBitrate' | 'mediaInitialOutgoingBitrate'
-  | 'mediaWorkerRestartMs' | 'mediaStatsIntervalMs' | 'mediaWorkerLogLevel'
+  | 'mediaWorkerRestartMs' | 'mediaStatsIntervalMs' | 'mediaWorkerLogLevel' | 'mediaTransportsPerSocket'
 >;
 
 export interface MediaStatus {
@@ -392,6 +392,11 @@ export class MediaService {
 
   async #createTransport(member: Member, roomId: string, direction: 'send' | 'recv', pool: WorkerPool): Promise<TransportResult> {
     const media = this.#memberMedia(member, roomId);
+    // Each transport holds ports and worker memory: a socket gets a few (one per direction, plus
+    // replacements while an old one closes), never an unbounded number.
+    if (media.transports.size >= this.#config.mediaTransportsPerSocket) {
+      throw new ProtocolError('LIMIT_EXCEEDED', `a socket may hold at most ${this.#config.mediaTransportsPerSocket} media transports`);
+    }
     const room = this.#room(roomId);
     let slot: RouterSlot;
     if (direction === 'send') {
@@ -449,8 +454,10 @@ export class MediaService {
     const transport = this.#transport(member, roomId, transportId);
     if (transport.appData.direction !== 'send') throw new ProtocolError('FORBIDDEN', 'produce needs a send transport (the room\'s streamer only)');
     const producer = await this.#mediasoupCall(() => transport.produce({ kind, rtpParameters: rtpParameters as unknown as types.RtpParameters, paused }));
+    // One track per kind per streamer: a new camera (or microphone) replaces the old one.
+    for (const old of media.producers.values()) if (old.kind === kind) old.close();
     media.producers.set(producer.id, producer);
-    producer.on('transportclose', () => media.producers.delete(producer.id));
+    producer.observer.once('close', () => media.producers.delete(producer.id));
     const room = this.#room(roomId);
     await this.#adoptProducer(room, producer);
     this.#announce(room, `${kind} live`);

@@ -1,0 +1,76 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+/** What the page tests share: Debian's Chromium, pages opened with their errors collected, polling helpers. */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
+export const DOC_SHOTS = join(ROOT, 'docs', 'screenshots');
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const BASE_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+
+/** Builds the pages if `dist` is missing, checks Chromium is there, and launches it with `extraArgs`. */
+export async function launchChromium(extraArgs: readonly string[]): Promise<Browser> {
+  if (!existsSync(join(ROOT, 'client', 'web', 'dist', 'viewer.html'))) {
+    execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run node scripts/ensure-chromium.mjs (npm test does it first)`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return chromium.launch({ executablePath: CHROMIUM, args: [...BASE_ARGS, ...extraArgs] });
+}
+
+/** A page in a fresh context; uncaught errors and console errors land in `problems` (tests expect it empty). */
+export async function openPage(browser: Browser, url: string, problems: string[], viewport = DESKTOP): Promise<Page> {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  const where = new URL(url).pathname;
+  page.on('pageerror', (error) => problems.push(`${where}: uncaught ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`${where}: console error ${message.text()}`);
+  });
+  const response = await page.goto(url);
+  expect(response?.status(), url).toBe(200);
+  return page;
+}
+
+/** Copies a screenshot from tests/artifacts to docs/screenshots when missing there, or always with LIVECART_UPDATE_SCREENSHOTS=1. */
+export function publishShot(name: string): void {
+  mkdirSync(DOC_SHOTS, { recursive: true });
+  if (process.env.LIVECART_UPDATE_SCREENSHOTS === '1' || !existsSync(join(DOC_SHOTS, name))) copyFileSync(join(ARTIFACTS, name), join(DOC_SHOTS, name));
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export const textOf = (locator: Locator) => locator.textContent({ timeout: 2000 }).then((t) => (t ?? '').replace(/\s+/g, ' ').trim());
+
+/** Polling helpers with one default timeout and poll interval. */
+export function pollers(defaultTimeoutMs: number, pollMs: number) {
+  /** Polls until `read()` satisfies `ok`; fails with the last value seen. */
+  async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = defaultTimeoutMs): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: T | undefined;
+    let error: unknown;
+    while (Date.now() < deadline) {
+      try {
+        last = await read();
+        if (ok(last)) return last;
+      } catch (e) {
+        error = e;
+      }
+      await sleep(pollMs);
+    }
+    throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}${error ? ` (${String(error)})` : ''}`);
+  }
+  return {
+    until,
+    waitText: (what: string, locator: Locator, expected: string | RegExp) =>
+      until(what, () => textOf(locator), (t) => (typeof expected === 'string' ? t === expected : expected.test(t))),
+    waitAttr: (what: string, locator: Locator, name: string, expected: string) =>
+      until(what, () => locator.getAttribute(name, { timeout: 2000 }), (v) => v === expected),
+  };
+}
