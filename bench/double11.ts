@@ -40,6 +40,9 @@ const { values: flags } = parseArgs({
     // negative nice value gives them priority there, so their own queueing is not counted as the
     // server's latency. 0 = off (as in the runs before 2026-11-22T04:40Z).
     'measure-nice': { type: 'string', default: '0' },
+    // Extra flags for the server under test (both modes), space-separated: experiments with its
+    // limits stay reproducible from the printed command.
+    'server-args': { type: 'string', default: '' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     port: { type: 'string', default: '18500' },
   },
@@ -51,9 +54,10 @@ const STOCK = Number(flags.stock);
 const BURST_MS = Number(flags['burst-ms']);
 const BEFORE_MS = Number(flags['before-s']) * 1000;
 const GENERATORS = Number(flags.generators);
+const SERVER_ARGS = flags['server-args']!.split(/\s+/).filter((arg) => arg.length > 0);
 const SECRET = 'bench-secret-0123456789abcdef0123';
 const HOST = '127.0.0.1';
-const command = `npm run bench:double11 -- --viewers ${N} --small-rooms ${SMALL_ROOMS} --small-viewers ${SMALL_VIEWERS} --stock ${STOCK} --modes ${flags.modes} --stores ${flags.stores}${flags['measure-nice'] === '0' ? '' : ` --measure-nice=${flags['measure-nice']}`}`;
+const command = `npm run bench:double11 -- --viewers ${N} --small-rooms ${SMALL_ROOMS} --small-viewers ${SMALL_VIEWERS} --stock ${STOCK} --modes ${flags.modes} --stores ${flags.stores}${flags['measure-nice'] === '0' ? '' : ` --measure-nice=${flags['measure-nice']}`}${SERVER_ARGS.length === 0 ? '' : ` --server-args='${SERVER_ARGS.join(' ')}'`}`;
 
 interface Generator {
   child: ChildProcess;
@@ -136,6 +140,7 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
     '--comment-rate', '100', '--comment-burst', '100', '--max-frames-per-second', '1000',
     ...(store === 'redis' ? ['--redis', flags.redis!, '--redis-prefix', `bench-d11:${process.pid}:${run}`] : []),
     // naive: no degradation either
+    ...SERVER_ARGS,
     ...(mode === 'naive' ? ['--degrade-event-loop-ms', '600000', '--degrade-lag-ms', '600000', '--degrade-backlogged-share', '1', '--degrade-queue-fill', '1', '--degrade-store-latency-ms', '600000', '--protect-event-loop-ms', '600000'] : []),
   ];
   const server = await startServer({ kind: 'livecart', port, host: HOST, core: '0', secret: SECRET, rawMaxBackpressure: 0, extraArgs: extra });
