@@ -141,7 +141,9 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
     ...(store === 'redis' ? ['--redis', flags.redis!, '--redis-prefix', `bench-d11:${process.pid}:${run}`] : []),
     // naive: no degradation either
     ...SERVER_ARGS,
-    ...(mode === 'naive' ? ['--degrade-event-loop-ms', '600000', '--degrade-lag-ms', '600000', '--degrade-backlogged-share', '1', '--degrade-queue-fill', '1', '--degrade-store-latency-ms', '600000', '--protect-event-loop-ms', '600000'] : []),
+    ...(mode === 'naive' ? ['--degrade-event-loop-ms', '600000', '--degrade-lag-ms', '600000', '--degrade-backlogged-share', '1', '--degrade-queue-fill', '1', '--degrade-store-latency-ms', '600000', '--protect-event-loop-ms', '600000',
+      // nor paced fan-out: every broadcast goes to the whole room at once
+      '--fanout-shard-size', '1000000', '--fanout-deliveries-per-turn', '100000000'] : []),
   ];
   const server = await startServer({ kind: 'livecart', port, host: HOST, core: '0', secret: SECRET, rawMaxBackpressure: 0, extraArgs: extra });
   const operator = await signOperator();

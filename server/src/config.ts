@@ -73,6 +73,8 @@ export const configSchema = z.object({
   roomWorkBudgetMs: int(1, 1000).default(5).describe('Cart work run per event-loop turn before the loop returns to I/O (rooms take turns, so a hot room cannot hold up the others).'),
   roomWorkJobsPerTurn: int(1, 100_000).default(64).describe('Cart requests started per event-loop turn at most (their async work runs right after the turn, so this bounds it).'),
   roomWorkQueueLimit: int(1, 10_000_000).default(50_000).describe('Cart requests one room may have waiting for their turn on this node; beyond, OVERLOADED.'),
+  fanoutShardSize: int(1, 1_000_000).default(256).describe('Sockets of a room per fan-out shard topic: a big room\'s frame goes out shard by shard, so it can spread over event-loop turns.'),
+  fanoutDeliveriesPerTurn: int(1, 100_000_000).default(2048).describe('Socket writes of room broadcasts per event-loop turn at most (at least one shard); the rest waits for the next turn, rooms taking turns, so one big room\'s broadcast cannot hold up the small rooms\' frames.'),
   shutdownGraceMs: int(0, 60_000).default(1000).describe('On SIGTERM: time between closing sockets with 4000 and exiting.'),
   metricsToken: z.string().min(16).optional().describe('Bearer token GET /metrics requires. Unset = /metrics is open to anyone who can reach the port (keep it on an internal network).'),
   metricsMaxRooms: int(0, 100_000).default(100).describe('Hosted rooms (most members first) that get their own series on /metrics; the rest are counted in livecart_room_series_omitted.'),

@@ -85,7 +85,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const app = createApp();
   const metrics = new Metrics({ maxRoomSeries: config.metricsMaxRooms, token: config.metricsToken });
   const guard = new ProcessGuard({ protectRssMb: config.protectRssMb, protectEventLoopMs: config.protectEventLoopMs, windowMs: 500 });
-  const fanout = new Fanout({ publish: (topic, frame) => app.publish(topic, frame, true) }, config.sampledCommentsPerSecond);
+  const fanout = new Fanout({ publish: (topic, frame) => app.publish(topic, frame, true) }, {
+    sampledCommentsPerSecond: config.sampledCommentsPerSecond, shardSize: config.fanoutShardSize, deliveriesPerTurn: config.fanoutDeliveriesPerTurn,
+  });
   const rooms = new RoomService({ config, broker, directory, store, fanout, eventLoopDelayMs: () => guard.eventLoopDelayMs, log: logger.child({ part: 'rooms' }) });
   const admission = config.admission
     ? new AdmissionController({

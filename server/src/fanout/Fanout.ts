@@ -1,20 +1,18 @@
 import type { Lane, Role } from '../../../protocol/src/index.ts';
 import type { DegradeLevel } from './DegradePolicy.ts';
+import { FanoutPacer, type PacerStats, type TopicPublisher, type TopicShare } from './FanoutPacer.ts';
 
-/** The transport's side of fan-out: send the same bytes to every subscriber of a topic. */
-export interface TopicPublisher {
-  /** Returns false when nobody was subscribed (not an error). */
-  publish(topic: string, frame: Uint8Array): boolean;
-}
+export type { TopicPublisher };
 
 /**
- * Each room has three topics: commerce (everyone), chatter for viewers, chatter for staff (the
- * streamer and operators), so chatter can be cut for viewers while the people running the show
- * keep seeing it.
+ * A room's topics: commerce (everyone), chatter for viewers, chatter for staff (the streamer and
+ * operators), so chatter can be cut for viewers while the people running the show keep seeing it.
+ * Commerce and viewer chatter are split into shards of at most `shardSize` sockets each, so a big
+ * room's frame can go out over several event-loop turns (see `FanoutPacer`).
  */
-export function topicOf(roomId: string, lane: Lane, role: Role = 'viewer'): string {
-  if (lane === 'commerce') return `${roomId}#c`;
-  return role === 'viewer' ? `${roomId}#x` : `${roomId}#s`;
+export function topicOf(roomId: string, lane: Lane, role: Role = 'viewer', shard = 0): string {
+  if (lane === 'commerce') return `${roomId}#c${shard}`;
+  return role === 'viewer' ? `${roomId}#x${shard}` : `${roomId}#s`;
 }
 
 /** Who an event went to: everyone (commerce), viewers subscribed to chatter, staff subscribed to chatter. */
@@ -26,7 +24,7 @@ export function audienceOf(role: Role, inChatter: boolean): number {
   return Audience.commerce | (role === 'viewer' ? Audience.viewerChatter : Audience.staffChatter);
 }
 
-export interface FanoutStats {
+export interface FanoutStats extends PacerStats {
   framesPublished: number;
   bytesPublished: number;
   publishesWithoutSubscribers: number;
@@ -38,43 +36,121 @@ export interface FanoutStats {
   byLane: Record<Lane, { frames: number; bytes: number }>;
 }
 
+/** A room's shards on this node: how many sockets each holds, and the topic lists built from them. */
+class RoomShards {
+  /** Sockets per shard (members joined to it, whether or not subscribed to chatter right now). */
+  readonly counts: number[] = [];
+  /** Staff sockets (their chatter topic is not sharded: a room has few). */
+  readonly staff: number[] = [0];
+  commerce: TopicShare[] = [];
+  viewerChatter: TopicShare[] = [];
+  readonly staffChatter: TopicShare;
+  /** Staff chatter first, then the viewers' shards: one job keeps every socket's order. */
+  allChatter: TopicShare[] = [];
+
+  constructor(readonly roomId: string) {
+    this.staffChatter = { topic: topicOf(roomId, 'chatter', 'streamer'), counts: this.staff, index: 0 };
+    this.allChatter = [this.staffChatter];
+  }
+
+  addShard(): number {
+    const index = this.counts.length;
+    this.counts.push(0);
+    this.commerce = [...this.commerce, { topic: topicOf(this.roomId, 'commerce', 'viewer', index), counts: this.counts, index }];
+    this.viewerChatter = [...this.viewerChatter, { topic: topicOf(this.roomId, 'chatter', 'viewer', index), counts: this.counts, index }];
+    this.allChatter = [this.staffChatter, ...this.viewerChatter];
+    return index;
+  }
+}
+
+export interface FanoutOptions {
+  /** Comments per second a room's viewers get at level 1. */
+  readonly sampledCommentsPerSecond: number;
+  /** Sockets per shard topic. */
+  readonly shardSize: number;
+  /** Socket writes one event-loop turn publishes at most (at least one shard). */
+  readonly deliveriesPerTurn: number;
+}
+
 /**
  * How room events leave the node: each event arrives here already encoded once and goes to its
- * topic as the same bytes for every subscriber. Under a degrade level, viewers' chatter is sampled
- * or cut here; commerce always goes out.
+ * topics as the same bytes for every subscriber, paced over event-loop turns for big rooms
+ * (`FanoutPacer`). Under a degrade level, viewers' chatter is sampled or cut here; commerce always
+ * goes out.
  */
 export class Fanout {
-  readonly stats: FanoutStats = {
-    framesPublished: 0, bytesPublished: 0, publishesWithoutSubscribers: 0, chatterSampled: 0, chatterDropped: 0,
-    byLane: { commerce: { frames: 0, bytes: 0 }, chatter: { frames: 0, bytes: 0 } },
-  };
+  readonly stats: FanoutStats;
   readonly #samplers = new Map<string, { tokens: number; at: number }>();
+  readonly #shards = new Map<string, RoomShards>();
+  readonly #pacer: FanoutPacer;
 
   constructor(
-    readonly publisher: TopicPublisher,
-    /** Comments per second a room's viewers get at level 1. */
-    readonly sampledCommentsPerSecond: number,
+    publisher: TopicPublisher,
+    readonly options: FanoutOptions,
     readonly now: () => number = Date.now,
-  ) {}
+    schedule?: (next: () => void) => void,
+  ) {
+    const counting: TopicPublisher = {
+      publish: (topic, frame) => {
+        const reached = publisher.publish(topic, frame);
+        if (!reached) this.stats.publishesWithoutSubscribers++;
+        return reached;
+      },
+    };
+    this.#pacer = new FanoutPacer(counting, options.deliveriesPerTurn, schedule);
+    // One object, so /metrics and the ops API read the pacer's counters live with the rest.
+    this.stats = Object.assign(this.#pacer.stats, {
+      framesPublished: 0, bytesPublished: 0, publishesWithoutSubscribers: 0, chatterSampled: 0, chatterDropped: 0,
+      byLane: { commerce: { frames: 0, bytes: 0 }, chatter: { frames: 0, bytes: 0 } },
+    });
+  }
+
+  /** A socket joins `roomId` on this node: the shard it subscribes to (the first one with room). */
+  join(roomId: string, role: Role): number {
+    let shards = this.#shards.get(roomId);
+    if (shards === undefined) this.#shards.set(roomId, (shards = new RoomShards(roomId)));
+    let shard = shards.counts.findIndex((count) => count < this.options.shardSize);
+    if (shard < 0) shard = shards.addShard();
+    shards.counts[shard]!++;
+    if (role !== 'viewer') shards.staff[0]!++;
+    return shard;
+  }
+
+  leave(roomId: string, role: Role, shard: number): void {
+    const shards = this.#shards.get(roomId);
+    if (shards === undefined || (shards.counts[shard] ?? 0) === 0) return;
+    shards.counts[shard]!--;
+    if (role !== 'viewer') shards.staff[0]!--;
+  }
 
   /**
-   * `type` is the frame's `t`. Returns who got it, as `Audience` bits, so the room can tell what
-   * each client was meant to receive when it measures the client's lag.
+   * `type` is the frame's `t`. Returns who gets it, as `Audience` bits, so the room can tell what
+   * each client was meant to receive when it measures the client's lag. A state update still
+   * waiting to go out is replaced by a newer one with the same `replaceKey`.
    */
-  publish(roomId: string, lane: Lane, type: string, frame: Uint8Array, level: DegradeLevel): number {
+  publish(roomId: string, lane: Lane, type: string, frame: Uint8Array, level: DegradeLevel, replaceKey?: string): number {
+    const shards = this.#shards.get(roomId);
     if (lane === 'commerce') {
-      this.#send('commerce', topicOf(roomId, 'commerce'), frame);
+      this.#count('commerce', frame, 1);
+      if (shards !== undefined) this.#pacer.publish(roomId, shards.commerce, frame, replaceKey);
       return Audience.commerce;
     }
-    this.#send('chatter', topicOf(roomId, 'chatter', 'streamer'), frame);
-    if (!this.#toViewers(roomId, type, level)) return Audience.staffChatter;
-    this.#send('chatter', topicOf(roomId, 'chatter', 'viewer'), frame);
-    return Audience.staffChatter | Audience.viewerChatter;
+    const toViewers = this.#toViewers(roomId, type, level);
+    this.#count('chatter', frame, toViewers ? 2 : 1);
+    if (shards !== undefined) this.#pacer.publish(roomId, toViewers ? shards.allChatter : [shards.staffChatter], frame, replaceKey);
+    return toViewers ? Audience.staffChatter | Audience.viewerChatter : Audience.staffChatter;
+  }
+
+  /** Frames of `roomId` waiting for a later event-loop turn. */
+  waiting(roomId: string): number {
+    return this.#pacer.waiting(roomId);
   }
 
   /** A room no longer hosted here. */
   forget(roomId: string): void {
     this.#samplers.delete(roomId);
+    this.#shards.delete(roomId);
+    this.#pacer.forget(roomId);
   }
 
   #toViewers(roomId: string, type: string, level: DegradeLevel): boolean {
@@ -93,7 +169,7 @@ export class Fanout {
   /** A token bucket per room: at most K comments per second to viewers, bursts of K. */
   #take(roomId: string): boolean {
     const now = this.now();
-    const rate = this.sampledCommentsPerSecond;
+    const rate = this.options.sampledCommentsPerSecond;
     let bucket = this.#samplers.get(roomId);
     if (bucket === undefined) this.#samplers.set(roomId, (bucket = { tokens: rate, at: now }));
     bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) / 1000) * rate);
@@ -103,13 +179,13 @@ export class Fanout {
     return true;
   }
 
-  #send(lane: Lane, topic: string, frame: Uint8Array): void {
-    this.stats.framesPublished++;
-    this.stats.bytesPublished += frame.byteLength;
+  /** A frame counts once per audience it goes to (staff chatter, viewer chatter), however many shards carry it. */
+  #count(lane: Lane, frame: Uint8Array, times: number): void {
+    this.stats.framesPublished += times;
+    this.stats.bytesPublished += frame.byteLength * times;
     const byLane = this.stats.byLane[lane];
-    byLane.frames++;
-    byLane.bytes += frame.byteLength;
-    if (!this.publisher.publish(topic, frame)) this.stats.publishesWithoutSubscribers++;
+    byLane.frames += times;
+    byLane.bytes += frame.byteLength * times;
   }
 }
 

@@ -139,6 +139,9 @@ export class Metrics {
     labelledCounterOf(registers, 'livecart_fanout_frames_total', 'Frames published to room topics by lane (each once, however many subscribers; chatter counts its staff and viewer topics).', 'lane', byLane('frames'));
     labelledCounterOf(registers, 'livecart_fanout_bytes_total', 'Bytes published to room topics by lane (each frame once, however many subscribers).', 'lane', byLane('bytes'));
     counterOf(registers, 'livecart_fanout_publishes_without_subscribers_total', 'Publishes to a topic nobody on this node was subscribed to.', () => fanout()?.publishesWithoutSubscribers);
+    counterOf(registers, 'livecart_fanout_frames_paced_total', 'Room frames that waited for a later event-loop turn (a big room\'s share of the turn was used up, or the room had frames waiting).', () => fanout()?.framesPaced);
+    counterOf(registers, 'livecart_fanout_frames_replaced_total', 'Waiting state updates (stock, likes, viewers) replaced by a newer value before they went out.', () => fanout()?.framesReplaced);
+    gaugeOf(registers, 'livecart_fanout_frames_waiting', 'Room frames waiting for a later event-loop turn now.', () => fanout()?.framesWaiting);
     counterOf(registers, 'livecart_chatter_sampled_total', 'Comments not sent to viewers because their room was sampling (degrade level 1).', () => fanout()?.chatterSampled);
     counterOf(registers, 'livecart_chatter_dropped_total', 'Chatter not sent to viewers because their room was at degrade level 2 or 3.', () => fanout()?.chatterDropped);
     counterOf(registers, 'livecart_slow_consumer_closes_total', 'Sockets closed as slow consumers (4001).', () => gateway()?.slowConsumerCloses);

@@ -21,8 +21,10 @@ export interface Member {
   send(frame: Uint8Array): void;
   /** Several frames in one syscall where the transport can (resume replay). */
   sendMany(frames: readonly Uint8Array[]): void;
-  /** Start receiving the room's lanes (the chatter topic depends on the member's role). */
-  subscribeRoom(roomId: string): void;
+  /** Start receiving the room's lanes on fan-out shard `shard` (the chatter topic depends on the member's role). */
+  subscribeRoom(roomId: string, shard: number): void;
+  /** The fan-out shard given at `subscribeRoom`. */
+  readonly shard: number;
   /** Outbound bytes waiting in the transport for this member, as of the transport's last backpressure scan. */
   bufferedBytes(): number;
   close(code: CloseCodeValue, reason: string): void;

@@ -222,13 +222,14 @@ export class RoomService implements CommerceRooms {
       degradeLevel: room.degrade.level,
     };
     member.sendMany([encode(welcome), ...(missed ?? [])]);
-    member.subscribeRoom(room.id);
+    member.subscribeRoom(room.id, this.#fanout.join(room.id, principal.role));
     return room;
   }
 
   leave(member: Member, roomId: string): void {
     const room = this.#hosted.get(roomId);
     if (room === undefined || !room.removeMember(member)) return;
+    this.#fanout.leave(roomId, member.principal.role, member.shard);
     if (room.memberCount === 0) {
       clearTimeout(room.idleTimer);
       room.idleTimer = setTimeout(() => this.#unhost(room), UNHOST_AFTER_MS).unref();
@@ -477,7 +478,9 @@ export class RoomService implements CommerceRooms {
           this.#onStock?.(room.id, update.sku, update.available);
         } else if (update.t === 'likes') room.likes = update.total;
         else if (update.t === 'viewers') room.viewers = update.count;
-        this.#countOut(room, this.#fanout.publish(room.id, delivery.lane, update.t, delivery.frame, room.degrade.level));
+        // A newer value replaces one still waiting to go out to a big room's shards.
+        const replaceKey = update.t === 'stock' ? `stock\u0000${update.sku}` : update.t;
+        this.#countOut(room, this.#fanout.publish(room.id, delivery.lane, update.t, delivery.frame, room.degrade.level, replaceKey));
         return;
       }
     }

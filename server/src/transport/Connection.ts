@@ -102,10 +102,13 @@ export class Connection implements Member {
     return true;
   }
 
-  subscribeRoom(roomId: string): void {
+  shard = 0;
+
+  subscribeRoom(roomId: string, shard: number): void {
+    this.shard = shard; // even when closed: leaving the room gives the shard's place back
     if (this.state === 'closed') return;
-    this.ws.subscribe(topicOf(roomId, 'commerce'));
-    this.ws.subscribe(topicOf(roomId, 'chatter', this.principal.role));
+    this.ws.subscribe(topicOf(roomId, 'commerce', this.principal.role, shard));
+    this.ws.subscribe(topicOf(roomId, 'chatter', this.principal.role, shard));
     this.inChatter = true;
   }
 
@@ -118,7 +121,7 @@ export class Connection implements Member {
 
   setChatter(on: boolean): void {
     if (this.state === 'closed' || this.roomId === undefined || this.inChatter === on) return;
-    const topic = topicOf(this.roomId, 'chatter', this.principal.role);
+    const topic = topicOf(this.roomId, 'chatter', this.principal.role, this.shard);
     if (on) this.ws.subscribe(topic);
     else this.ws.unsubscribe(topic);
     this.inChatter = on;
