@@ -122,6 +122,10 @@ interface Result {
   orderedUnits: number;
   comments: Record<string, { p50: number; p99: number; n: number }>;
   eventLoopP99Max: number;
+  /** The longest single event-loop stall the server saw during the burst. */
+  eventLoopMax: number;
+  /** The small rooms' generator's own event-loop delay during the burst: its share of the measured latency. */
+  smallGeneratorLoop: { p99: number; max: number } | undefined;
   peakRssMb: number;
   serverCpu: number;
   generatorCpu: number;
@@ -201,12 +205,14 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
   const timeline: Result['timeline'] = [];
   let last = { admitted: 0, rejected: 0, expired: 0, soldOutFast: 0 };
   let eventLoopP99Max = 0;
+  let eventLoopMax = 0;
   const poll = setInterval(async () => {
     try {
       const [roomsView, node] = await Promise.all([call('GET', '/api/ops/rooms', operator), call('GET', '/api/ops/node', operator)]);
       const big = (roomsView.rooms as Array<Record<string, any>>).find((r) => r.roomId === 'big');
       const a = big?.admission ?? { queued: 0, admitted: 0, rejected: 0, expired: 0, soldOutFast: 0 };
       eventLoopP99Max = Math.max(eventLoopP99Max, node.eventLoopDelayMs.p99);
+      eventLoopMax = Math.max(eventLoopMax, node.eventLoopDelayMs.max);
       timeline.push({
         t: (Date.now() - startAt) / 1000, sent: 0, answered: 0, queued: a.queued, admitted: a.admitted - last.admitted, rejected: a.rejected - last.rejected,
         expired: a.expired - last.expired, soldOutFast: a.soldOutFast - last.soldOutFast, eventLoopMs: node.eventLoopDelayMs.p99, degrade: big?.level ?? 0,
@@ -277,6 +283,8 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
     orderedUnits: checkouts.reduce((s, c) => s + c.units, 0),
     comments: Object.fromEntries(Object.entries(latency).map(([k, v]) => { const x = summary(v); return [k, { p50: x.p50, p99: x.p99, n: v.length }]; })),
     eventLoopP99Max,
+    eventLoopMax,
+    smallGeneratorLoop: reports[GENERATORS]?.loopDelayMs.during,
     peakRssMb,
     serverCpu: processCpuPercent(cpuBefore, cpuAfter, server.pid),
     generatorCpu: gensCpu.reduce((a, b) => a + b, 0),
@@ -305,11 +313,11 @@ async function main(): Promise<void> {
   // No sample while viewers' chatter was cut (degrade level 2+) shows as "cut".
   const c = (r: Result, key: string, stat: 'p50' | 'p99') => (r.comments[key] ? fmt(r.comments[key]![stat], 0) : r.timeline.some((p) => p.degrade >= 2) ? 'cut' : '–');
   const table = markdownTable(
-    ['store', 'mode', 'crash', 'viewers', 'taps', 'answered', 'oversold', 'unsold after burst', 'orders (units)', 'first answer p50/p99/max ms', 'final answer p99 ms', 'finals', 'big-room comment p99 before → during', 'small-room comment p99 before → during', 'event-loop p99 max ms', 'peak RSS MB', 'server CPU %', 'generators CPU %'],
+    ['store', 'mode', 'crash', 'viewers', 'taps', 'answered', 'oversold', 'unsold after burst', 'orders (units)', 'first answer p50/p99/max ms', 'final answer p99 ms', 'finals', 'big-room comment p99 before → during', 'small-room comment p99 before → during', 'small-room generator loop p99 / max during ms', 'event-loop p99 / max ms (worst window)', 'peak RSS MB', 'server CPU %', 'generators CPU %'],
     results.map((r) => [
       r.store, r.mode, r.crashed ? 'YES' : '0', fmtInt(r.joined), fmtInt(r.taps), `${fmt((100 * r.answered) / Math.max(1, r.taps), 1)}%`, String(r.oversold), String(r.availableAfterBurst),
       `${r.orders} (${r.orderedUnits})`, `${fmt(r.firstReply.p50, 0)} / ${fmt(r.firstReply.p99, 0)} / ${fmt(r.firstReply.max, 0)}`, fmt(r.final.p99, 0), Object.entries(r.finals).map(([k, v]) => `${k} ${v}`).join(', '),
-      `${c(r, 'big:before', 'p99')} → ${c(r, 'big:during', 'p99')}`, `${c(r, 'small:before', 'p99')} → ${c(r, 'small:during', 'p99')}`, fmt(r.eventLoopP99Max, 0), fmt(r.peakRssMb, 0), fmt(r.serverCpu, 0), fmt(r.generatorCpu, 0),
+      `${c(r, 'big:before', 'p99')} → ${c(r, 'big:during', 'p99')}`, `${c(r, 'small:before', 'p99')} → ${c(r, 'small:during', 'p99')}`, r.smallGeneratorLoop === undefined ? '–' : `${fmt(r.smallGeneratorLoop.p99, 0)} / ${fmt(r.smallGeneratorLoop.max, 0)}`, `${fmt(r.eventLoopP99Max, 0)} / ${fmt(r.eventLoopMax, 0)}`, fmt(r.peakRssMb, 0), fmt(r.serverCpu, 0), fmt(r.generatorCpu, 0),
     ]),
   );
   console.log(`\n${table}\n\n${command}`);

@@ -6,6 +6,7 @@
  * Driven by double11.ts over IPC; run as `taskset -c 1 node --import tsx bench/double11Load.ts`.
  */
 import type net from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SignJWT } from 'jose';
 import { decode, encode } from '../protocol/src/codec.ts';
 import { FrameSplitter, OP_BINARY, OP_PING, OP_PONG, connectWebSocket, maskedFrame } from './wsClient.ts';
@@ -29,7 +30,7 @@ export type FromLoad =
   | { t: 'burstDone'; taps: number; firstReplyMs: number[]; finalMs: number[]; finals: Record<string, number>; retries: number; queuedFrames: number; reservedViewers: number; heldUnits: number; sentPerSecond: Record<number, number>; answeredPerSecond: Record<number, number> }
   | { t: 'checkoutDone'; ordered: number; units: number; other: Record<string, number> }
   /** Comment samples as [sent at (epoch ms), latency ms] by room kind; the orchestrator sorts them into phases by send time. */
-  | { t: 'report'; samples: Record<'big' | 'small', Array<[number, number]>>; frames: number; closed: number; closeCodes: Record<string, number> };
+  | { t: 'report'; samples: Record<'big' | 'small', Array<[number, number]>>; frames: number; closed: number; closeCodes: Record<string, number>; loopDelayMs: Record<string, { p99: number; max: number }> };
 
 const send = (message: FromLoad, then?: () => void) => process.send?.(message, undefined, {}, () => then?.());
 
@@ -58,6 +59,16 @@ class Viewer {
 }
 
 const samples: Record<'big' | 'small', Array<[number, number]>> = { big: [], small: [] };
+// This process's own event-loop delay per phase: a latency sample it took late is its delay, not the server's.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+const loopDelayMs: Record<string, { p99: number; max: number }> = {};
+let phase = 'setup';
+function enterPhase(name: string): void {
+  loopDelayMs[phase] = { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
+  loopDelay.reset();
+  phase = name;
+}
 let frames = 0;
 let closed = 0;
 const closeCodes: Record<string, number> = {};
@@ -233,13 +244,14 @@ async function checkout(): Promise<void> {
 process.on('message', (message: ToLoad) => {
   switch (message.t) {
     case 'start': void start(message); break;
-    case 'phase': break;
+    case 'phase': enterPhase(message.name); break;
     case 'burst': void burst(message); break;
     case 'checkout': void checkout(); break;
     case 'report':
       for (const v of viewers) v.socket?.destroy();
       // Exit only once the (large) report is written to the channel.
-      send({ t: 'report', samples, frames, closed, closeCodes }, () => process.exit(0));
+      enterPhase('report');
+      send({ t: 'report', samples, frames, closed, closeCodes, loopDelayMs }, () => process.exit(0));
       break;
   }
 });
