@@ -48,6 +48,7 @@ export const configSchema = z.object({
   maxIdempotencyKeys: int(1000, 100_000_000).default(1_000_000).describe('Idempotency records the in-memory store keeps at most (oldest dropped first).'),
   memoryMaxOrders: int(1000, 100_000_000).default(1_000_000).describe('Orders the in-memory store holds at most; beyond, checkout answers UNAVAILABLE (use Redis).'),
   stockIntervalMs: int(16, 60_000).default(250).describe('A product\'s stock is broadcast at most once per interval (sold out: at once).'),
+  degradedStockIntervalMs: int(16, 60_000).default(1000).describe('The stock interval of a room at degrade level 2 or 3 (chatter off): during a burst every stock update costs a socket write per viewer. Sold out still goes at once.'),
   admission: bool.default(true).describe('Admission controller between cart requests and the store (queues, adaptive limit, batching). false = every request straight to the store (for comparison only).'),
   admissionQueueLimit: int(0, 1_000_000).default(5000).describe('Cart requests one room may have waiting; beyond, OVERLOADED with retry-after.'),
   admissionProductQueueLimit: int(1, 1_000_000).default(5000).describe('Cart requests for one product of a room waiting at most.'),

@@ -75,10 +75,42 @@ describe('degradation', () => {
   let server: RunningServer;
   let operator: string;
   beforeAll(async () => {
-    server = await startTestServer({ commentRate: 1000, commentBurst: 1000, maxFramesPerSecond: 10_000, degradeCheckMs: 50, degradeLagMs: 200, degradeDownAfterMs: 300, lagDemoteMs: 500, backpressureScanMs: 20, stockIntervalMs: 50 });
+    server = await startTestServer({ commentRate: 1000, commentBurst: 1000, maxFramesPerSecond: 10_000, degradeCheckMs: 50, degradeLagMs: 200, degradeDownAfterMs: 300, lagDemoteMs: 500, backpressureScanMs: 20, stockIntervalMs: 50, degradedStockIntervalMs: 400 });
     operator = await server.mintToken({ userId: 'op', name: 'Op', role: 'operator' });
   });
   afterAll(() => server.close());
+
+  it('stretches a degraded room\'s stock updates to the degraded interval; sold out still goes at once', async () => {
+    await saleRoom(server, 'stretch', 200);
+    const { client: viewer } = await RawClient.join(server.wsUrl, await viewerToken(server, 'stretch-v'), 'stretch');
+    const buyer = (await RawClient.join(server.wsUrl, await viewerToken(server, 'stretch-b'), 'stretch')).client;
+    const buy = async (key: string, quantity: number) => {
+      const answer = await buyer.request({ t: 'addToCart', key, sku: 'hot', quantity });
+      expect(answer.t === 'ok' && answer.result?.status).toBe('reserved');
+    };
+    /** Buys one unit every 25 ms for `ms`; returns how many stock frames the viewer got meanwhile. */
+    const stockFrames = async (ms: number, prefix: string) => {
+      const from = viewer.messages.length;
+      for (let i = 0; i * 25 < ms; i++) {
+        await buy(`${prefix}-${i}`, 1);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      return viewer.messages.slice(from).filter((m) => m.t === 'stock').length;
+    };
+    const normal = await stockFrames(800, 'n'); // level 0: one update per 50 ms interval
+    await http(server, 'PUT', '/api/ops/rooms/stretch/degrade', operator, { level: 2 });
+    await viewer.waitFor((m) => m.t === 'degrade' && m.level === 2);
+    const degraded = await stockFrames(800, 'd'); // level 2: one per 400 ms
+    expect(normal).toBeGreaterThanOrEqual(6);
+    expect(degraded).toBeLessThanOrEqual(4);
+    // The last value still arrives, and sold out is not delayed.
+    await buy('rest', 200);
+    await viewer.waitFor((m) => m.t === 'soldOut' && m.sku === 'hot', 300);
+    await viewer.waitFor((m) => m.t === 'stock' && m.available === 0, 1000);
+    await http(server, 'PUT', '/api/ops/rooms/stretch/degrade', operator, { level: null });
+    for (const c of [viewer, buyer]) c.close();
+  });
 
   it('at "commerce only" viewers stop getting comments but still get pop-ups and stock; staff keep the chat', async () => {
     const streamer = await saleRoom(server, 'shop', 10);

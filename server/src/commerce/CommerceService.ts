@@ -12,6 +12,8 @@ export interface CommerceRooms extends StockPublisher {
   assertRoom(roomId: string, forSale: boolean): Promise<void>;
   canModerate(principal: Principal, roomId: string): Promise<boolean>;
   notifyUser(roomId: string, userId: string, message: { t: 'reservationExpired'; sku: string; quantity: number }): void;
+  /** The room's degrade level on this node (0 when not hosted here). */
+  degradeLevelOf(roomId: string): number;
 }
 
 export interface CommerceOptions {
@@ -19,6 +21,8 @@ export interface CommerceOptions {
   readonly sweepIntervalMs: number;
   readonly sweepBatch: number;
   readonly stockIntervalMs: number;
+  /** Stock interval of a room at degrade level 2 or more. */
+  readonly degradedStockIntervalMs: number;
 }
 
 /** Which cart operation an answer belongs to (removeFromCart is a setQuantity to 0). */
@@ -57,7 +61,8 @@ export class CommerceService {
     this.#options = deps.options;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
-    this.#announcer = new StockAnnouncer(deps.rooms, deps.options.stockIntervalMs);
+    const { stockIntervalMs, degradedStockIntervalMs } = deps.options;
+    this.#announcer = new StockAnnouncer(deps.rooms, stockIntervalMs, (roomId) => (deps.rooms.degradeLevelOf(roomId) >= 2 ? Math.max(stockIntervalMs, degradedStockIntervalMs) : stockIntervalMs));
     this.#sweepTimer = setInterval(() => void this.sweep(), deps.options.sweepIntervalMs).unref();
   }
 

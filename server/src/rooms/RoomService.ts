@@ -568,6 +568,11 @@ export class RoomService implements CommerceRooms {
     this.#endedListeners.push(listener);
   }
 
+  /** The room's degrade level on this node (0 when not hosted here). */
+  degradeLevelOf(roomId: string): DegradeLevel {
+    return this.#hosted.get(roomId)?.degrade.level ?? 0;
+  }
+
   /** Hears every degrade level change of a hosted room (the media layer lowers video layers). */
   onDegrade(listener: (roomId: string, level: DegradeLevel) => void): void {
     this.#degradeListeners.push(listener);
