@@ -126,6 +126,9 @@ interface Result {
   eventLoopMax: number;
   /** The small rooms' generator's own event-loop delay during the burst: its share of the measured latency. */
   smallGeneratorLoop: { p99: number; max: number } | undefined;
+  /** The slowest small-room comments sent during the burst: ms after the burst's start, slowest and median recipient. */
+  slowSmallComments: Array<{ atMs: number; maxMs: number; medianMs: number }>;
+  smallCommentsDuring: number;
   peakRssMb: number;
   serverCpu: number;
   generatorCpu: number;
@@ -264,6 +267,14 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
       }
     }
   }
+  // The slowest small-room comments of the burst, by when they were sent: one comment reaches 50
+  // viewers, so a handful of comments decide the p99; this says which moments of the burst they hit.
+  const byComment = new Map<number, number[]>();
+  for (const r of reports) for (const [sentAt, ms] of r.samples.small) if (sentAt >= startAt && sentAt <= burstEnd) (byComment.get(sentAt) ?? byComment.set(sentAt, []).get(sentAt)!).push(ms);
+  const slowSmallComments = [...byComment.entries()]
+    .map(([sentAt, xs]) => ({ atMs: sentAt - startAt, maxMs: Math.max(...xs), medianMs: xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]! }))
+    .sort((a, b) => b.maxMs - a.maxMs)
+    .slice(0, 8);
   const gensCpu = generators.map((g) => processCpuPercent(cpuBefore, cpuAfter, g.child.pid!));
   return {
     store, mode, crashed, joined,
@@ -285,6 +296,8 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
     eventLoopP99Max,
     eventLoopMax,
     smallGeneratorLoop: reports[GENERATORS]?.loopDelayMs.during,
+    slowSmallComments,
+    smallCommentsDuring: byComment.size,
     peakRssMb,
     serverCpu: processCpuPercent(cpuBefore, cpuAfter, server.pid),
     generatorCpu: gensCpu.reduce((a, b) => a + b, 0),
@@ -337,7 +350,7 @@ async function main(): Promise<void> {
     ]));
     charts.push(file);
   }
-  const timelines = results.map((r) => `### ${r.store} / ${r.mode}\n\n${markdownTable(['t (s)', 'queue depth', 'admitted', 'rejected', 'expired', 'sold-out fast', 'event-loop p99 ms', 'degrade level'], r.timeline.map((p) => [fmt(p.t, 1), String(p.queued), String(p.admitted), String(p.rejected), String(p.expired), String(p.soldOutFast), fmt(p.eventLoopMs, 0), String(p.degrade)]))}\n\n![chart](${charts[results.indexOf(r)]})`).join('\n\n');
+  const timelines = results.map((r) => `### ${r.store} / ${r.mode}\n\n${markdownTable(['t (s)', 'queue depth', 'admitted', 'rejected', 'expired', 'sold-out fast', 'event-loop p99 ms', 'degrade level'], r.timeline.map((p) => [fmt(p.t, 1), String(p.queued), String(p.admitted), String(p.rejected), String(p.expired), String(p.soldOutFast), fmt(p.eventLoopMs, 0), String(p.degrade)]))}\n\nSlowest small-room comments sent during the burst (of ${r.smallCommentsDuring}): ${r.slowSmallComments.map((c) => `+${fmt(c.atMs, 0)} ms: max ${fmt(c.maxMs, 0)} / median ${fmt(c.medianMs, 0)} ms`).join('; ')}\n\n![chart](${charts[results.indexOf(r)]})`).join('\n\n');
   const md = `# Double-11 reproducer, ${new Date().toISOString()}\n\n\`${command}\`\n\n${table}\n\n${timelines}\n`;
   const mdFile = path.join(dir, `double11-${stamp}.md`);
   writeFileSync(mdFile, md);
