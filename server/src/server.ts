@@ -18,7 +18,7 @@ import { RoomService } from './rooms/RoomService.ts';
 import { MemoryRoomDirectory } from './store/MemoryRoomDirectory.ts';
 import { MemoryStore } from './store/MemoryStore.ts';
 import { RedisRoomDirectory } from './store/RedisRoomDirectory.ts';
-import { RedisStore } from './store/RedisStore.ts';
+import { connectWithin, createRedisClient, RedisStore } from './store/RedisStore.ts';
 import type { Store } from './store/Store.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
@@ -69,10 +69,19 @@ async function createBackends(config: Config): Promise<{ store: Store; directory
     commandTimeoutMs: config.redisCommandTimeoutMs,
     retryAfterMs: config.storeRetryAfterMs,
   });
+  // Room events and room state get a connection of their own: on the store's, a comment would wait
+  // in Redis's pipeline behind a hot room's reservation batches, and every room would feel the burst.
+  const roomsRedis = createRedisClient(config.redis, config.redisCommandTimeoutMs);
+  try {
+    await connectWithin(roomsRedis, config.redis);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   return {
     store,
-    directory: new RedisRoomDirectory(store.redis, config.redisPrefix, config.storeRetryAfterMs),
-    broker: new RedisBroker(store.redis, { url: config.redis, prefix: config.redisPrefix, ringSize: config.resumeRingSize, retryAfterMs: config.storeRetryAfterMs }),
+    directory: new RedisRoomDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
+    broker: new RedisBroker(roomsRedis, { url: config.redis, prefix: config.redisPrefix, ringSize: config.resumeRingSize, retryAfterMs: config.storeRetryAfterMs }),
   };
 }
 
@@ -102,16 +111,18 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     : undefined;
   const commerce = new CommerceService({ store, rooms, options: config, admission, log: logger.child({ part: 'commerce' }), observer: metrics.cartObserver });
   rooms.onStockNews((roomId, sku, available) => commerce.stockNews(roomId, sku, available));
-  if (admission !== undefined) {
-    rooms.commerceSignals = (roomId) => {
-      const stats = admission.roomStats(roomId);
-      return { queueFill: stats.queueLimit === 0 ? 0 : stats.queued / stats.queueLimit, storeLatencyMs: stats.storeLatencyMs.p99 };
-    };
-  }
   const media = await MediaService.start(config, rooms, logger.child({ part: 'media' }), availableParallelism());
   rooms.onDegrade((roomId, level) => media.setDegradeLevel(roomId, level));
   rooms.onShowEnded((roomId) => media.stopStream(roomId, 'the show has ended'));
   const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, commerce, media), guard, log: logger.child({ part: 'ws' }) });
+  if (admission !== undefined) {
+    // Cart requests still waiting for their room's turn are part of its queue, as clients see it.
+    rooms.commerceSignals = (roomId) => {
+      const stats = admission.roomStats(roomId);
+      const waiting = stats.queued + gateway.roomWorkQueued(roomId);
+      return { queueFill: stats.queueLimit === 0 ? 0 : waiting / stats.queueLimit, storeLatencyMs: stats.storeLatencyMs.p99 };
+    };
+  }
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
   registerHttpApi(router, { tokens, rooms, commerce });
   registerMediaHttpApi(router, { rooms, media });

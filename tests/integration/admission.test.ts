@@ -256,3 +256,35 @@ describe('sold-out taps skip the room queue', () => {
     for (const c of [buyer, late]) c.close();
   });
 });
+
+describe('cart requests waiting for their room\'s turn', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    // One cart job per event-loop turn: a burst backs up in the room's turn queue, before admission.
+    server = await startTestServer({ roomWorkJobsPerTurn: 1, roomWorkBudgetMs: 1, admissionQueueLimit: 1000, degradeQueueFill: 0.05, degradeCheckMs: 50, maxFramesPerSecond: 10_000 });
+  });
+  afterAll(() => server.close());
+
+  it('count as the room\'s queue: the room degrades on them, and operators see them', async () => {
+    await saleRoom(server, 'turns', 10_000);
+    const viewers = await Promise.all(Array.from({ length: 200 }, async (_, i) => (await RawClient.join(server.wsUrl, await viewerToken(server, `turns-${i}`), 'turns')).client));
+    const operator = await server.mintToken({ userId: 'op', name: 'Op', role: 'operator' });
+    let waitingSeen = 0;
+    const watch = setInterval(() => {
+      void http(server, 'GET', '/api/ops/rooms', operator).then((ops) => {
+        const room = ops.body.rooms.find((r: { roomId: string }) => r.roomId === 'turns');
+        waitingSeen = Math.max(waitingSeen, room?.waitingForTurn ?? 0);
+      });
+    }, 5);
+    const answers = viewers.flatMap((v) => Array.from({ length: 10 }, (_, k) => v.request({ t: 'addToCart', key: `k${k}`, sku: 'hot', quantity: 1 })));
+    const watcher = viewers[0]!;
+    await watcher.waitFor((m) => m.t === 'degrade' && m.level >= 1, 10_000);
+    const all = await Promise.all(answers);
+    clearInterval(watch);
+    expect(all.every((a) => a.t === 'ok' || (a.t === 'err' && a.code === ErrorCode.OVERLOADED))).toBe(true);
+    const degrade = watcher.of('degrade').find((m) => m.level >= 1)!;
+    expect(degrade.reason).toMatch(/queue/);
+    expect(waitingSeen).toBeGreaterThan(0);
+    for (const v of viewers) v.close();
+  }, 30_000);
+});

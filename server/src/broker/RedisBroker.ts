@@ -47,7 +47,7 @@ export class RedisBroker implements Broker {
   #reconnectHandler: (() => void) | undefined;
   #wasReady = false;
 
-  /** `publisher` is the node's command connection (shared with the store); the broker opens its own subscriber. */
+  /** `publisher` is the node's connection for room events (shared with the room directory, closed here); the broker opens its own subscriber. */
   constructor(publisher: Redis, options: RedisBrokerOptions) {
     publisher.defineCommand('lcPublish', { numberOfKeys: 2, lua: publishScript });
     this.#publisher = publisher as Redis & BrokerCommands;
@@ -121,6 +121,7 @@ export class RedisBroker implements Broker {
 
   async close(): Promise<void> {
     this.#subscriber.disconnect();
+    this.#publisher.disconnect();
   }
 
   #onMessage(channel: Buffer, message: Buffer): void {

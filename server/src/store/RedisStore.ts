@@ -39,6 +39,22 @@ export function createRedisClient(url: string, commandTimeoutMs: number): Redis 
   return redis as Redis & ScriptCommands;
 }
 
+/** Connects a lazy client, retrying for up to `waitMs`; disconnects it and throws when Redis stays unreachable. */
+export async function connectWithin(redis: Redis, url: string, waitMs = 5000): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      await redis.connect();
+      await redis.ping();
+      return;
+    } catch (error) {
+      redis.disconnect();
+      if (Date.now() > deadline) throw new Error(`cannot reach Redis at ${url}: ${(error as Error).message}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 export class RedisStore implements Store {
   readonly redis: Redis & ScriptCommands;
   readonly #ns: string;
@@ -53,21 +69,8 @@ export class RedisStore implements Store {
   /** Connects (retrying for up to `waitMs`) so a misconfigured URL fails at start, not at the first sale. */
   static async connect(options: RedisStoreOptions, waitMs = 5000): Promise<RedisStore> {
     const store = new RedisStore(options);
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      try {
-        await store.redis.connect();
-        await store.redis.ping();
-        return store;
-      } catch (error) {
-        if (Date.now() > deadline) {
-          store.redis.disconnect();
-          throw new Error(`cannot reach Redis at ${options.url}: ${(error as Error).message}`);
-        }
-        store.redis.disconnect();
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    await connectWithin(store.redis, options.url, waitMs);
+    return store;
   }
 
   async addProduct(roomId: string, item: InventoryItem): Promise<void> {

@@ -45,7 +45,7 @@ export function registerOpsApi(
   router.route('get', '/api/ops/rooms', async (ctx) => {
     await router.operator(ctx);
     const admissionByRoom = new Map((admission?.stats() ?? []).map((s) => [s.roomId, s]));
-    const list = rooms.degradeStatus().map((room) => ({ ...room, admission: admissionByRoom.get(room.roomId) ?? null }));
+    const list = rooms.degradeStatus().map((room) => ({ ...room, admission: admissionByRoom.get(room.roomId) ?? null, waitingForTurn: gateway.roomWorkQueued(room.roomId) }));
     return { status: 200, body: { rooms: list } };
   });
 

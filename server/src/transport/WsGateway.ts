@@ -230,6 +230,11 @@ export class WsGateway {
     }
   }
 
+  /** Cart requests of `roomId` waiting for the room's turn (not yet with the admission controller). */
+  roomWorkQueued(roomId: string): number {
+    return this.#scheduler.queued(roomId);
+  }
+
   async #hello(connection: Connection, hello: Hello): Promise<void> {
     if (connection.state !== 'new') {
       connection.send(encode(toErrFrame(new ProtocolError('ALREADY_JOINED', 'this socket already sent hello'), hello.id)));
