@@ -32,6 +32,8 @@ const { values: flags } = parseArgs({
     'before-s': { type: 'string', default: '5' },
     'chat-big': { type: 'string', default: '5' },
     'chat-small': { type: 'string', default: '2' },
+    // random: each streamer comments on its own phase; lockstep: all in the same millisecond (as before 2026-11-22T06:30Z)
+    'chat-phase': { type: 'string', default: 'random' },
     modes: { type: 'string', default: 'admission,naive' },
     stores: { type: 'string', default: 'memory,redis' },
     generators: { type: 'string', default: '3' },
@@ -57,7 +59,7 @@ const GENERATORS = Number(flags.generators);
 const SERVER_ARGS = flags['server-args']!.split(/\s+/).filter((arg) => arg.length > 0);
 const SECRET = 'bench-secret-0123456789abcdef0123';
 const HOST = '127.0.0.1';
-const command = `npm run bench:double11 -- --viewers ${N} --small-rooms ${SMALL_ROOMS} --small-viewers ${SMALL_VIEWERS} --stock ${STOCK} --modes ${flags.modes} --stores ${flags.stores}${flags['measure-nice'] === '0' ? '' : ` --measure-nice=${flags['measure-nice']}`}${SERVER_ARGS.length === 0 ? '' : ` --server-args='${SERVER_ARGS.join(' ')}'`}`;
+const command = `npm run bench:double11 -- --viewers ${N} --small-rooms ${SMALL_ROOMS} --small-viewers ${SMALL_VIEWERS} --stock ${STOCK} --modes ${flags.modes} --stores ${flags.stores}${flags['measure-nice'] === '0' ? '' : ` --measure-nice=${flags['measure-nice']}`}${SERVER_ARGS.length === 0 ? '' : ` --server-args='${SERVER_ARGS.join(' ')}'`}${flags['chat-phase'] === 'random' ? '' : ` --chat-phase ${flags['chat-phase']}`}`;
 
 interface Generator {
   child: ChildProcess;
@@ -94,12 +96,18 @@ async function streamer(port: number, room: string, perSecond: number): Promise<
     if (m.t === 'err') failed++;
   });
   let id = 1;
-  const timer = setInterval(() => {
-    if (ws.readyState !== WebSocket.OPEN) return;
-    ws.send(encode({ t: 'comment', id: id++, text: `chat t=${Date.now()}` }));
-    sent++;
-  }, 1000 / perSecond);
-  return { stop: () => (clearInterval(timer), ws.close()), sent: () => sent, failed: () => failed, send: (message: object) => ws.send(encode(message)) };
+  const period = 1000 / perSecond;
+  let timer: NodeJS.Timeout | undefined;
+  // Each streamer on its own phase, as real rooms are: in lockstep, all rooms' comments leave in
+  // the same millisecond and a phase's p99 is decided by the two or three instants it contains.
+  const start = setTimeout(() => {
+    timer = setInterval(() => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      ws.send(encode({ t: 'comment', id: id++, text: `chat t=${Date.now()}` }));
+      sent++;
+    }, period);
+  }, flags['chat-phase'] === 'lockstep' ? 0 : Math.random() * period);
+  return { stop: () => (clearTimeout(start), clearInterval(timer), ws.close()), sent: () => sent, failed: () => failed, send: (message: object) => ws.send(encode(message)) };
 }
 
 interface Result {

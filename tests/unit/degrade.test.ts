@@ -35,4 +35,19 @@ describe('degrade policy', () => {
     state.setOverride(undefined);
     expect(state.level).toBe(0);
   });
+
+  it('believes a count of waiting work at once, while a timing signal still needs a second measurement', () => {
+    const state = new DegradeState();
+    expect(state.update({ ...calm, queueFill: 0.6 }, thresholds, 0)).toBe(true); // a queue is no noise
+    expect(state.level).toBe(2);
+    expect(state.reason).toMatch(/^queueFill/);
+    expect(state.update({ ...calm, queueFill: 0.6, eventLoopDelayMs: 500 }, thresholds, 100)).toBe(false); // the delay once: not yet 3
+    expect(state.level).toBe(2);
+    expect(state.update({ ...calm, queueFill: 0.6, eventLoopDelayMs: 500 }, thresholds, 200)).toBe(true);
+    expect(state.level).toBe(3);
+    expect(state.reason).toMatch(/^eventLoopDelayMs/);
+    const backlog = new DegradeState();
+    expect(backlog.update({ ...calm, backloggedShare: 0.06 }, thresholds, 0)).toBe(true);
+    expect(backlog.level).toBe(1);
+  });
 });

@@ -34,12 +34,18 @@ export interface DegradeThresholds {
 }
 
 const names: ReadonlyArray<keyof Omit<DegradeThresholds, 'downAfterMs'>> = ['eventLoopDelayMs', 'viewerLagMs', 'backloggedShare', 'queueFill', 'storeLatencyMs'];
+/**
+ * Counts of what is waiting right now (requests queued, sockets backlogged): not samples of a
+ * noisy timing, so the level they call for needs no second measurement to be believed.
+ */
+const counted: ReadonlySet<string> = new Set(['backloggedShare', 'queueFill']);
 
-/** The level the signals call for on their own, and which signal called loudest. */
-export function levelFromSignals(signals: RoomSignals, t: DegradeThresholds): { level: DegradeLevel; reason: string } {
+/** The level the signals call for on their own, and which signal called loudest; `only` limits the signals looked at. */
+export function levelFromSignals(signals: RoomSignals, t: DegradeThresholds, only: (name: string) => boolean = () => true): { level: DegradeLevel; reason: string } {
   let level: DegradeLevel = 0;
   let reason = 'normal';
   for (const name of names) {
+    if (!only(name)) continue;
     const ratio = signals[name] / t[name];
     const wanted: DegradeLevel = ratio >= 4 ? 3 : ratio >= 2 ? 2 : ratio >= 1 ? 1 : 0;
     if (wanted > level) {
@@ -52,9 +58,10 @@ export function levelFromSignals(signals: RoomSignals, t: DegradeThresholds): { 
 
 /**
  * One room's level with hysteresis: up as soon as two measurements in a row call for it (one
- * noisy sample, such as a single long GC pause, does not cut a room's chat), down one step only
- * after the signals stayed below for `downAfterMs` (no flapping). An operator's override wins
- * until cleared.
+ * noisy sample, such as a single long GC pause, does not cut a room's chat) — or at once when a
+ * count of waiting work calls for it (a flash sale's queue is no noise, and the first second of a
+ * burst is when the room's chatter costs the most) — and down one step only after the signals
+ * stayed below for `downAfterMs` (no flapping). An operator's override wins until cleared.
  */
 export class DegradeState {
   #level: DegradeLevel = 0;
@@ -85,13 +92,15 @@ export class DegradeState {
   update(signals: RoomSignals, thresholds: DegradeThresholds, now: number): boolean {
     const before = this.level;
     const wanted = levelFromSignals(signals, thresholds);
-    const confirmed = Math.min(wanted.level, this.#lastWanted) as DegradeLevel;
+    const waiting = levelFromSignals(signals, thresholds, (name) => counted.has(name));
+    const twice = Math.min(wanted.level, this.#lastWanted) as DegradeLevel;
+    const confirmed = Math.max(twice, waiting.level) as DegradeLevel;
     this.#lastWanted = wanted.level;
     if (wanted.level > this.#level) {
       this.#calmSince = undefined;
       if (confirmed > this.#level) {
         this.#level = confirmed;
-        this.#reason = wanted.reason;
+        this.#reason = waiting.level > twice ? waiting.reason : wanted.reason;
       }
     } else if (wanted.level < this.#level) {
       this.#calmSince ??= now;
