@@ -118,6 +118,8 @@ interface Result {
   taps: number;
   answered: number;
   firstReply: { p50: number; p99: number; max: number };
+  /** When the big room's viewers heard the sell-out, ms after the burst's start. */
+  soldOutHeard: { p50: number; p99: number; max: number };
   final: { p50: number; p99: number; max: number };
   finals: Record<string, number>;
   retries: number;
@@ -140,7 +142,7 @@ interface Result {
   peakRssMb: number;
   serverCpu: number;
   generatorCpu: number;
-  timeline: Array<{ t: number; sent: number; answered: number; queued: number; admitted: number; rejected: number; expired: number; soldOutFast: number; eventLoopMs: number; degrade: number }>;
+  timeline: Array<{ t: number; sent: number; answered: number; queued: number; admitted: number; rejected: number; expired: number; soldOutFast: number; eventLoopMs: number; degrade: number; fanoutWaiting: number }>;
 }
 
 const summary = (xs: number[]) => {
@@ -223,7 +225,7 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
       eventLoopMax = Math.max(eventLoopMax, node.eventLoopDelayMs.max);
       timeline.push({
         t: (at - startAt) / 1000, sent: 0, answered: 0, queued: a.queued, admitted: a.admitted - last.admitted, rejected: a.rejected - last.rejected,
-        expired: a.expired - last.expired, soldOutFast: a.soldOutFast - last.soldOutFast, eventLoopMs: node.eventLoopDelayMs.p99, degrade: big?.level ?? 0,
+        expired: a.expired - last.expired, soldOutFast: a.soldOutFast - last.soldOutFast, eventLoopMs: node.eventLoopDelayMs.p99, degrade: big?.level ?? 0, fanoutWaiting: node.fanout?.framesWaiting ?? 0,
       });
       last = { admitted: a.admitted, rejected: a.rejected, expired: a.expired, soldOutFast: a.soldOutFast };
     } catch {
@@ -295,6 +297,7 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
     // taps the server answered plus taps the clients answered from the room's sold-out announcement
     answered: bursts.reduce((s, b) => s + b.firstReplyMs.length, 0) + (finals['sold_out (client, from the room\'s announcement)'] ?? 0),
     firstReply: summary(bursts.flatMap((b) => b.firstReplyMs)),
+    soldOutHeard: summary(bursts.flatMap((b) => b.soldOutHeardMs)),
     final: summary(bursts.flatMap((b) => b.finalMs)),
     finals,
     retries: bursts.reduce((s, b) => s + b.retries, 0),
@@ -339,10 +342,10 @@ async function main(): Promise<void> {
   // No sample while viewers' chatter was cut (degrade level 2+) shows as "cut".
   const c = (r: Result, key: string, stat: 'p50' | 'p99') => (r.comments[key] ? fmt(r.comments[key]![stat], 0) : r.timeline.some((p) => p.degrade >= 2) ? 'cut' : '–');
   const table = markdownTable(
-    ['store', 'mode', 'crash', 'viewers', 'taps', 'answered', 'oversold', 'unsold after burst', 'orders (units)', 'first answer p50/p99/max ms', 'final answer p99 ms', 'finals', 'big-room comment p99 before → during', 'small-room comment p99 before → during', 'small-room generator loop p99 / max during ms', 'event-loop p99 / max ms (worst window)', 'peak RSS MB', 'server CPU %', 'generators CPU %'],
+    ['store', 'mode', 'crash', 'viewers', 'taps', 'answered', 'oversold', 'unsold after burst', 'orders (units)', 'first answer p50/p99/max ms', 'sold out heard p50/p99 ms after start', 'final answer p99 ms', 'finals', 'big-room comment p99 before → during', 'small-room comment p99 before → during', 'small-room generator loop p99 / max during ms', 'event-loop p99 / max ms (worst window)', 'peak RSS MB', 'server CPU %', 'generators CPU %'],
     results.map((r) => [
       r.store, r.mode, r.crashed ? 'YES' : '0', fmtInt(r.joined), fmtInt(r.taps), `${fmt((100 * r.answered) / Math.max(1, r.taps), 1)}%`, String(r.oversold), String(r.availableAfterBurst),
-      `${r.orders} (${r.orderedUnits})`, `${fmt(r.firstReply.p50, 0)} / ${fmt(r.firstReply.p99, 0)} / ${fmt(r.firstReply.max, 0)}`, fmt(r.final.p99, 0), Object.entries(r.finals).map(([k, v]) => `${k} ${v}`).join(', '),
+      `${r.orders} (${r.orderedUnits})`, `${fmt(r.firstReply.p50, 0)} / ${fmt(r.firstReply.p99, 0)} / ${fmt(r.firstReply.max, 0)}`, `${fmt(r.soldOutHeard.p50, 0)} / ${fmt(r.soldOutHeard.p99, 0)}`, fmt(r.final.p99, 0), Object.entries(r.finals).map(([k, v]) => `${k} ${v}`).join(', '),
       `${c(r, 'big:before', 'p99')} → ${c(r, 'big:during', 'p99')}`, `${c(r, 'small:before', 'p99')} → ${c(r, 'small:during', 'p99')}`, r.smallGeneratorLoop === undefined ? '–' : `${fmt(r.smallGeneratorLoop.p99, 0)} / ${fmt(r.smallGeneratorLoop.max, 0)}`, `${fmt(r.eventLoopP99Max, 0)} / ${fmt(r.eventLoopMax, 0)}`, fmt(r.peakRssMb, 0), fmt(r.serverCpu, 0), fmt(r.generatorCpu, 0),
     ]),
   );
@@ -363,7 +366,7 @@ async function main(): Promise<void> {
     ]));
     charts.push(file);
   }
-  const timelines = results.map((r) => `### ${r.store} / ${r.mode}\n\n${markdownTable(['t (s)', 'queue depth', 'admitted', 'rejected', 'expired', 'sold-out fast', 'event-loop p99 ms', 'degrade level'], r.timeline.map((p) => [fmt(p.t, 1), String(p.queued), String(p.admitted), String(p.rejected), String(p.expired), String(p.soldOutFast), fmt(p.eventLoopMs, 0), String(p.degrade)]))}\n\nSlowest small-room comments sent during the burst (of ${r.smallCommentsDuring}): ${r.slowSmallComments.map((c) => `+${fmt(c.atMs, 0)} ms: max ${fmt(c.maxMs, 0)} / median ${fmt(c.medianMs, 0)} ms`).join('; ')}\n\n![chart](${charts[results.indexOf(r)]})`).join('\n\n');
+  const timelines = results.map((r) => `### ${r.store} / ${r.mode}\n\n${markdownTable(['t (s)', 'queue depth', 'admitted', 'rejected', 'expired', 'sold-out fast', 'event-loop p99 ms', 'degrade level', 'broadcasts waiting'], r.timeline.map((p) => [fmt(p.t, 1), String(p.queued), String(p.admitted), String(p.rejected), String(p.expired), String(p.soldOutFast), fmt(p.eventLoopMs, 0), String(p.degrade), String(p.fanoutWaiting)]))}\n\nSlowest small-room comments sent during the burst (of ${r.smallCommentsDuring}): ${r.slowSmallComments.map((c) => `+${fmt(c.atMs, 0)} ms: max ${fmt(c.maxMs, 0)} / median ${fmt(c.medianMs, 0)} ms`).join('; ')}\n\n![chart](${charts[results.indexOf(r)]})`).join('\n\n');
   const md = `# Double-11 reproducer, ${new Date().toISOString()}\n\n\`${command}\`\n\n${table}\n\n${timelines}\n`;
   const mdFile = path.join(dir, `double11-${stamp}.md`);
   writeFileSync(mdFile, md);

@@ -27,7 +27,7 @@ export type ToLoad =
 
 export type FromLoad =
   | { t: 'ready'; joined: number; failed: number; errors: string[] }
-  | { t: 'burstDone'; taps: number; firstReplyMs: number[]; finalMs: number[]; finals: Record<string, number>; retries: number; queuedFrames: number; reservedViewers: number; heldUnits: number; sentPerSecond: Record<number, number>; answeredPerSecond: Record<number, number> }
+  | { t: 'burstDone'; taps: number; soldOutHeardMs: number[]; firstReplyMs: number[]; finalMs: number[]; finals: Record<string, number>; retries: number; queuedFrames: number; reservedViewers: number; heldUnits: number; sentPerSecond: Record<number, number>; answeredPerSecond: Record<number, number> }
   | { t: 'checkoutDone'; ordered: number; units: number; other: Record<string, number> }
   /** Comment samples as [sent at (epoch ms), latency ms] by room kind; the orchestrator sorts them into phases by send time. */
   | { t: 'report'; samples: Record<'big' | 'small', Array<[number, number]>>; frames: number; closed: number; closeCodes: Record<string, number>; loopDelayMs: Record<string, { p99: number; max: number }> };
@@ -47,6 +47,8 @@ class Viewer {
   held = 0;
   /** Skus the room announced sold out: like the SDK, the client answers those taps itself. */
   readonly soldOut = new Set<string>();
+  /** When the room's first sold-out announcement arrived (epoch ms). */
+  soldOutAt = 0;
   constructor(readonly spec: ViewerSpec) {}
 
   request(body: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -116,6 +118,7 @@ function onFrame(viewer: Viewer, opcode: number, buf: Buffer, start: number, len
   }
   if (type === 'soldOut') {
     viewer.soldOut.add((decode(buf.subarray(start, start + length)) as { sku: string }).sku);
+    if (viewer.soldOutAt === 0) viewer.soldOutAt = Date.now();
     return;
   }
   if (type === 'ok' || type === 'err' || type === 'welcome') {
@@ -213,7 +216,9 @@ async function burst(message: Extract<ToLoad, { t: 'burst' }>): Promise<void> {
   });
   await Promise.all(all);
   const reserved = viewers.filter((v) => v.held > 0);
-  send({ t: 'burstDone', taps, firstReplyMs, finalMs, finals, retries, queuedFrames, reservedViewers: reserved.length, heldUnits: reserved.reduce((s, v) => s + v.held, 0), sentPerSecond, answeredPerSecond });
+  // When each of the room's viewers heard "sold out", from the burst's start: the sooner, the fewer taps reach the server.
+  const soldOutHeardMs = viewers.filter((v) => v.spec.room === message.room && v.soldOutAt > 0).map((v) => v.soldOutAt - message.startAt);
+  send({ t: 'burstDone', taps, soldOutHeardMs, firstReplyMs, finalMs, finals, retries, queuedFrames, reservedViewers: reserved.length, heldUnits: reserved.reduce((s, v) => s + v.held, 0), sentPerSecond, answeredPerSecond });
 }
 
 async function checkout(): Promise<void> {
