@@ -52,7 +52,7 @@ export const configSchema = z.object({
   admission: bool.default(true).describe('Admission controller between cart requests and the store (queues, adaptive limit, batching). false = every request straight to the store (for comparison only).'),
   admissionQueueLimit: int(0, 1_000_000).default(5000).describe('Cart requests one room may have waiting; beyond, OVERLOADED with retry-after.'),
   admissionProductQueueLimit: int(1, 1_000_000).default(5000).describe('Cart requests for one product of a room waiting at most.'),
-  admissionMaxWaitMs: int(10, 60_000).default(1500).describe('A cart request that waited longer is answered OVERLOADED (retry) instead of being served late.'),
+  admissionMaxWaitMs: int(10, 60_000).default(1500).describe('A cart request that waited longer — for its room\'s turn, and again in the admission queue — is answered OVERLOADED (retry) instead of being served late.'),
   admissionBatchMax: int(1, 4096).default(128).describe('Add-to-carts of one room sent to the store in one call at most.'),
   admissionInitialLimit: int(1, 4096).default(4).describe('Concurrent store calls at start; then adapted from store latency.'),
   admissionMinLimit: int(1, 4096).default(1).describe('Concurrent store calls at least.'),

@@ -225,9 +225,18 @@ export class WsGateway {
       return;
     }
     if (answeredNow()) return;
-    if (!this.#scheduler.run(roomId, handle)) {
-      this.#replyError(connection, id, new ProtocolError('OVERLOADED', 'this room has too much cart work waiting', 1000 + Math.round(Math.random() * this.#config.admissionRetryJitterMs)), message.t);
-    }
+    const retryLater = (why: string) => new ProtocolError('OVERLOADED', why, 1000 + Math.round(Math.random() * this.#config.admissionRetryJitterMs));
+    const queuedAt = performance.now();
+    const ran = this.#scheduler.run(roomId, () => {
+      // The admission deadline holds for the wait for the room's turn too: a request that waited
+      // past it is told to retry rather than served late (its wait in the admission queue is bounded again there).
+      if (performance.now() - queuedAt > this.#config.admissionMaxWaitMs) {
+        if (!answeredNow()) this.#replyError(connection, id, retryLater('waited too long for the room\'s turn'), message.t);
+        return;
+      }
+      handle();
+    });
+    if (!ran) this.#replyError(connection, id, retryLater('this room has too much cart work waiting'), message.t);
   }
 
   /** Cart requests of `roomId` waiting for the room's turn (not yet with the admission controller). */
