@@ -132,7 +132,10 @@ export class Fanout {
     const shards = this.#shards.get(roomId);
     if (lane === 'commerce') {
       this.#count('commerce', frame, 1);
-      if (shards !== undefined) this.#pacer.publish(roomId, shards.commerce, frame, replaceKey);
+      // "Sold out" goes to the whole room in this turn: every turn it waits, thousands of taps that
+      // the client would have answered itself still reach the node.
+      if (shards !== undefined && type === 'soldOut') this.#pacer.publishNow(roomId, shards.commerce, frame);
+      else if (shards !== undefined) this.#pacer.publish(roomId, shards.commerce, frame, replaceKey);
       return Audience.commerce;
     }
     const toViewers = this.#toViewers(roomId, type, level);

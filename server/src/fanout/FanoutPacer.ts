@@ -31,6 +31,8 @@ export interface PacerStats {
   framesReplaced: number;
   /** Frames waiting now, all rooms. */
   framesWaiting: number;
+  /** Frames published to a whole room at once, past the turn's budget ("sold out"). */
+  framesUrgent: number;
 }
 
 /**
@@ -43,7 +45,7 @@ export interface PacerStats {
  * reached all of the room's shards.
  */
 export class FanoutPacer {
-  readonly stats: PacerStats = { framesPaced: 0, framesReplaced: 0, framesWaiting: 0 };
+  readonly stats: PacerStats = { framesPaced: 0, framesReplaced: 0, framesWaiting: 0, framesUrgent: 0 };
   readonly #queues = new Map<string, Deque<Job>>();
   /** Rooms with waiting frames, in turn order. */
   readonly #ready: string[] = [];
@@ -94,6 +96,31 @@ export class FanoutPacer {
     } else {
       queue.push(job);
     }
+    this.#scheduleTurn();
+  }
+
+  /**
+   * Publishes `frame` to all of `topics` now, whatever the turn's budget: after the room's waiting
+   * frames, which go out now too, so every socket keeps the order. For the one frame whose delay
+   * costs more than the stall: "sold out", which stops every viewer's taps at once.
+   */
+  publishNow(roomId: string, topics: readonly TopicShare[], frame: Uint8Array): void {
+    const queue = this.#queues.get(roomId);
+    if (queue !== undefined) {
+      for (const job of queue) {
+        while (job.next < job.topics.length) {
+          const share = job.topics[job.next++]!;
+          this.#spent += costOf(share);
+          this.publisher.publish(share.topic, job.frameToSend);
+        }
+      }
+      this.forget(roomId);
+    }
+    for (const share of topics) {
+      this.#spent += costOf(share);
+      this.publisher.publish(share.topic, frame);
+    }
+    this.stats.framesUrgent++;
     this.#scheduleTurn();
   }
 
