@@ -105,6 +105,24 @@ describe('Fanout pacing', () => {
     expect(h.fanout.stats.framesReplaced).toBe(2);
   });
 
+  it('sends "sold out" to the whole room in this turn, after the frames that were waiting, in order', () => {
+    const h = harness({ shardSize: 10, deliveriesPerTurn: 10 });
+    join(h.fanout, 'r', 40);
+    h.fanout.publish('r', 'commerce', 'stock', h.frame('stock=3'), 0, 'stock:a');
+    h.fanout.publish('r', 'commerce', 'product', h.frame('product'), 0);
+    h.nextTurn(); // stock=3 reaches shard 0 only
+    h.fanout.publish('r', 'commerce', 'soldOut', h.frame('soldOut'), 0);
+    const turn = h.turn();
+    expect(h.published.filter((p) => p.text === 'soldOut').map((p) => p.turn)).toEqual([turn, turn, turn, turn]);
+    for (let shard = 0; shard < 4; shard++) expect(h.receivedBy('r', shard)).toEqual(['stock=3', 'product', 'soldOut']);
+    expect(h.fanout.stats.framesUrgent).toBe(1);
+    expect(h.fanout.stats.framesWaiting).toBe(0);
+    // and the room paces again afterwards
+    h.fanout.publish('r', 'commerce', 'product', h.frame('later'), 0);
+    while (h.pendingTurns() > 0) h.nextTurn();
+    for (let shard = 0; shard < 4; shard++) expect(h.receivedBy('r', shard).at(-1)).toBe('later');
+  });
+
   it('forgets a room\'s waiting frames when it is no longer hosted', () => {
     const h = harness({ shardSize: 10, deliveriesPerTurn: 10 });
     join(h.fanout, 'r', 50);
