@@ -66,7 +66,7 @@ export const configSchema = z.object({
   degradeEventLoopMs: int(1, 600_000).default(100).describe('Event-loop delay p99 that puts rooms at degrade level 1 (level 2 at 2x, 3 at 4x).'),
   degradeLagMs: int(10, 600_000).default(1000).describe('Viewer lag p90 (from acks) that puts a room at level 1 (2 at 2x, 3 at 4x).'),
   degradeBackloggedShare: z.coerce.number().gt(0).max(1).default(0.05).describe('Share of a room\'s sockets past the soft buffer cap that puts it at level 1 (2 at 2x, 3 at 4x).'),
-  degradeQueueFill: z.coerce.number().gt(0).max(1).default(0.25).describe('Admission queue fill (depth / limit) that puts a room at level 1 (2 at 2x, 3 at 4x).'),
+  degradeQueueFill: z.coerce.number().gt(0).max(1).default(0.1).describe('Queue fill (cart requests waiting for the room\'s turn or in its admission queue, over the admission queue limit) that puts a room at level 1 (2 at 2x, 3 at 4x): with the default limit, 500 / 1,000 / 2,000 waiting requests.'),
   degradeStoreLatencyMs: int(1, 600_000).default(100).describe('Store latency p99 that puts a room at level 1 (2 at 2x, 3 at 4x).'),
   degradeDownAfterMs: int(0, 600_000).default(5000).describe('Signals must stay below a level this long before a room steps down one level.'),
   protectRssMb: int(64, 1_000_000).default(8192).describe('Above this RSS the node refuses new connections (HTTP 503, Retry-After); existing rooms keep working.'),

@@ -22,7 +22,7 @@ export interface RoomSignals {
   readonly storeLatencyMs: number;
 }
 
-/** The level-1 threshold of each signal; level 2 is at twice it, level 3 at four times (queue fill: 0.25/0.5/1). */
+/** The level-1 threshold of each signal; level 2 is at twice it, level 3 at four times (queue fill by default: 0.1/0.2/0.4). */
 export interface DegradeThresholds {
   readonly eventLoopDelayMs: number;
   readonly viewerLagMs: number;
