@@ -95,7 +95,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const metrics = new Metrics({ maxRoomSeries: config.metricsMaxRooms, token: config.metricsToken });
   const guard = new ProcessGuard({ protectRssMb: config.protectRssMb, protectEventLoopMs: config.protectEventLoopMs, windowMs: 500 });
   const fanout = new Fanout({ publish: (topic, frame) => app.publish(topic, frame, true) }, {
-    sampledCommentsPerSecond: config.sampledCommentsPerSecond, shardSize: config.fanoutShardSize, deliveriesPerTurn: config.fanoutDeliveriesPerTurn,
+    sampledCommentsPerSecond: config.sampledCommentsPerSecond, shardSize: config.fanoutShardSize, deliveriesPerTurn: config.fanoutDeliveriesPerTurn, maxWaitingFrames: config.fanoutMaxWaitingFrames,
   });
   const rooms = new RoomService({ config, broker, directory, store, fanout, eventLoopDelayMs: () => guard.eventLoopDelayMs, log: logger.child({ part: 'rooms' }) });
   const admission = config.admission

@@ -50,4 +50,21 @@ describe('FairScheduler', () => {
     expect(scheduler.run('other', () => undefined)).toBe(true);
     expect(scheduler.queued('r')).toBe(2);
   });
+
+  it('tells waiting jobs their place in the room\'s queue, with an estimate from its drain rate, when it changed', async () => {
+    const scheduler = new FairScheduler(1000, 2, 10_000);
+    const told: Array<[number, number, number]> = [];
+    for (let i = 0; i < 6; i++) scheduler.run('r', () => undefined, (position, etaMs) => told.push([i, position, etaMs]));
+    scheduler.run('r', () => undefined); // no callback: never told
+    scheduler.tellPositions(performance.now());
+    expect(told.map(([i, position]) => [i, position])).toEqual([[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 6]]);
+    told.length = 0;
+    await new Promise((r) => setImmediate(r)); // one turn: two jobs start
+    scheduler.tellPositions(performance.now());
+    expect(told.map(([i, position]) => [i, position])).toEqual([[2, 1], [3, 2], [4, 3], [5, 4]]);
+    expect(told.every(([, , etaMs]) => Number.isFinite(etaMs) && etaMs >= 0)).toBe(true);
+    told.length = 0;
+    scheduler.tellPositions(performance.now());
+    expect(told).toEqual([]); // nothing moved: nobody is told again
+  });
 });

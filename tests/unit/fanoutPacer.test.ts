@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { Fanout, topicOf } from '../../server/src/fanout/Fanout.ts';
 
 /** A fan-out whose turns run only when the test says, recording every topic publish in order. */
-function harness(options: { shardSize: number; deliveriesPerTurn: number }) {
+function harness(options: { shardSize: number; deliveriesPerTurn: number; maxWaitingFrames?: number }) {
   const published: Array<{ turn: number; topic: string; text: string }> = [];
   const pending: Array<() => void> = [];
   let turn = 0;
   const fanout = new Fanout(
     { publish: (topic, frame) => (published.push({ turn, topic, text: new TextDecoder().decode(frame) }), true) },
-    { sampledCommentsPerSecond: 20, ...options },
+    { sampledCommentsPerSecond: 20, maxWaitingFrames: 1000, ...options },
     Date.now,
     (next) => pending.push(next),
   );
@@ -121,6 +121,16 @@ describe('Fanout pacing', () => {
     h.fanout.publish('r', 'commerce', 'product', h.frame('later'), 0);
     while (h.pendingTurns() > 0) h.nextTurn();
     for (let shard = 0; shard < 4; shard++) expect(h.receivedBy('r', shard).at(-1)).toBe('later');
+  });
+
+  it('bounds a room\'s backlog: the frame that finds it full takes the whole backlog out at once, in order', () => {
+    const h = harness({ shardSize: 10, deliveriesPerTurn: 10, maxWaitingFrames: 3 });
+    join(h.fanout, 'r', 30);
+    for (let i = 0; i < 3; i++) h.fanout.publish('r', 'commerce', 'product', h.frame(`p${i}`), 0);
+    expect(h.fanout.stats.framesWaiting).toBe(3);
+    h.fanout.publish('r', 'commerce', 'product', h.frame('p3'), 0);
+    expect(h.fanout.stats.framesWaiting).toBe(0);
+    for (let shard = 0; shard < 3; shard++) expect(h.receivedBy('r', shard)).toEqual(['p0', 'p1', 'p2', 'p3']);
   });
 
   it('forgets a room\'s waiting frames when it is no longer hosted', () => {

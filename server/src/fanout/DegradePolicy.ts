@@ -40,20 +40,29 @@ const names: ReadonlyArray<keyof Omit<DegradeThresholds, 'downAfterMs'>> = ['eve
  */
 const counted: ReadonlySet<string> = new Set(['backloggedShare', 'queueFill']);
 
-/** The level the signals call for on their own, and which signal called loudest; `only` limits the signals looked at. */
-export function levelFromSignals(signals: RoomSignals, t: DegradeThresholds, only: (name: string) => boolean = () => true): { level: DegradeLevel; reason: string } {
-  let level: DegradeLevel = 0;
-  let reason = 'normal';
+interface Called {
+  level: DegradeLevel;
+  reason: string;
+}
+
+/** The level the signals call for on their own and which signal called loudest: over all signals, and over the counted ones only. */
+function levelsFromSignals(signals: RoomSignals, t: DegradeThresholds): { all: Called; counted: Called } {
+  const all: Called = { level: 0, reason: 'normal' };
+  const countedOnly: Called = { level: 0, reason: 'normal' };
   for (const name of names) {
-    if (!only(name)) continue;
     const ratio = signals[name] / t[name];
     const wanted: DegradeLevel = ratio >= 4 ? 3 : ratio >= 2 ? 2 : ratio >= 1 ? 1 : 0;
-    if (wanted > level) {
-      level = wanted;
-      reason = `${name} ${Math.round(signals[name] * 100) / 100}`;
-    }
+    if (wanted === 0) continue;
+    const reason = `${name} ${Math.round(signals[name] * 100) / 100}`;
+    if (wanted > all.level) Object.assign(all, { level: wanted, reason });
+    if (counted.has(name) && wanted > countedOnly.level) Object.assign(countedOnly, { level: wanted, reason });
   }
-  return { level, reason };
+  return { all, counted: countedOnly };
+}
+
+/** The level the signals call for on their own, and which signal called loudest. */
+export function levelFromSignals(signals: RoomSignals, t: DegradeThresholds): Called {
+  return levelsFromSignals(signals, t).all;
 }
 
 /**
@@ -91,8 +100,7 @@ export class DegradeState {
   /** Feeds one measurement; returns true when the effective level changed. */
   update(signals: RoomSignals, thresholds: DegradeThresholds, now: number): boolean {
     const before = this.level;
-    const wanted = levelFromSignals(signals, thresholds);
-    const waiting = levelFromSignals(signals, thresholds, (name) => counted.has(name));
+    const { all: wanted, counted: waiting } = levelsFromSignals(signals, thresholds);
     const twice = Math.min(wanted.level, this.#lastWanted) as DegradeLevel;
     const confirmed = Math.max(twice, waiting.level) as DegradeLevel;
     this.#lastWanted = wanted.level;

@@ -44,13 +44,15 @@ class RoomShards {
   readonly staff: number[] = [0];
   commerce: TopicShare[] = [];
   viewerChatter: TopicShare[] = [];
-  readonly staffChatter: TopicShare;
+  /** Chatter cut for viewers: the staff's topic alone. */
+  readonly staffChatter: readonly TopicShare[];
   /** Staff chatter first, then the viewers' shards: one job keeps every socket's order. */
-  allChatter: TopicShare[] = [];
+  allChatter: TopicShare[];
 
   constructor(readonly roomId: string) {
-    this.staffChatter = { topic: topicOf(roomId, 'chatter', 'streamer'), counts: this.staff, index: 0 };
-    this.allChatter = [this.staffChatter];
+    const staff: TopicShare = { topic: topicOf(roomId, 'chatter', 'streamer'), counts: this.staff, index: 0 };
+    this.staffChatter = [staff];
+    this.allChatter = [staff];
   }
 
   addShard(): number {
@@ -58,7 +60,7 @@ class RoomShards {
     this.counts.push(0);
     this.commerce = [...this.commerce, { topic: topicOf(this.roomId, 'commerce', 'viewer', index), counts: this.counts, index }];
     this.viewerChatter = [...this.viewerChatter, { topic: topicOf(this.roomId, 'chatter', 'viewer', index), counts: this.counts, index }];
-    this.allChatter = [this.staffChatter, ...this.viewerChatter];
+    this.allChatter = [...this.staffChatter, ...this.viewerChatter];
     return index;
   }
 }
@@ -70,6 +72,8 @@ export interface FanoutOptions {
   readonly shardSize: number;
   /** Socket writes one event-loop turn publishes at most (at least one shard). */
   readonly deliveriesPerTurn: number;
+  /** Frames one room may have waiting for later turns; past it the backlog goes out at once. */
+  readonly maxWaitingFrames: number;
 }
 
 /**
@@ -97,7 +101,7 @@ export class Fanout {
         return reached;
       },
     };
-    this.#pacer = new FanoutPacer(counting, options.deliveriesPerTurn, schedule);
+    this.#pacer = new FanoutPacer(counting, options.deliveriesPerTurn, options.maxWaitingFrames, schedule);
     // One object, so /metrics and the ops API read the pacer's counters live with the rest.
     this.stats = Object.assign(this.#pacer.stats, {
       framesPublished: 0, bytesPublished: 0, publishesWithoutSubscribers: 0, chatterSampled: 0, chatterDropped: 0,
@@ -140,7 +144,7 @@ export class Fanout {
     }
     const toViewers = this.#toViewers(roomId, type, level);
     this.#count('chatter', frame, toViewers ? 2 : 1);
-    if (shards !== undefined) this.#pacer.publish(roomId, toViewers ? shards.allChatter : [shards.staffChatter], frame, replaceKey);
+    if (shards !== undefined) this.#pacer.publish(roomId, toViewers ? shards.allChatter : shards.staffChatter, frame, replaceKey);
     return toViewers ? Audience.staffChatter | Audience.viewerChatter : Audience.staffChatter;
   }
 

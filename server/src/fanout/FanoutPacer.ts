@@ -31,7 +31,7 @@ export interface PacerStats {
   framesReplaced: number;
   /** Frames waiting now, all rooms. */
   framesWaiting: number;
-  /** Frames published to a whole room at once, past the turn's budget ("sold out"). */
+  /** Frames published to a whole room at once, past the turn's budget ("sold out", or a room with too many frames waiting). */
   framesUrgent: number;
 }
 
@@ -57,6 +57,8 @@ export class FanoutPacer {
   constructor(
     readonly publisher: TopicPublisher,
     readonly deliveriesPerTurn: number,
+    /** Frames one room may have waiting; past it the room's backlog goes out at once (memory stays bounded, nothing is dropped). */
+    readonly maxWaitingPerRoom: number,
     readonly schedule: (next: () => void) => void = setImmediate,
   ) {}
 
@@ -76,6 +78,10 @@ export class FanoutPacer {
         this.#scheduleTurn();
         return;
       }
+    }
+    if (queue !== undefined && queue.size >= this.maxWaitingPerRoom) {
+      this.publishNow(roomId, topics, frame);
+      return;
     }
     if (queue !== undefined && replaceKey !== undefined) {
       for (const job of queue) {
@@ -102,7 +108,8 @@ export class FanoutPacer {
   /**
    * Publishes `frame` to all of `topics` now, whatever the turn's budget: after the room's waiting
    * frames, which go out now too, so every socket keeps the order. For the one frame whose delay
-   * costs more than the stall: "sold out", which stops every viewer's taps at once.
+   * costs more than the stall: "sold out", which stops every viewer's taps at once; and the frame
+   * that finds its room's backlog full.
    */
   publishNow(roomId: string, topics: readonly TopicShare[], frame: Uint8Array): void {
     const queue = this.#queues.get(roomId);

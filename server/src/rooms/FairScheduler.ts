@@ -7,10 +7,22 @@ import { Deque } from '../util/Deque.ts';
  * waits behind its own backlog, while a small room's frames keep being read and fanned out
  * between turns instead of queueing behind thousands of taps.
  */
+/** Tells a waiting request where it stands (1 = next) and roughly when its turn comes. */
+export type TurnProgress = (position: number, etaMs: number) => void;
+
+interface Waiting {
+  readonly run: () => void;
+  readonly progress: TurnProgress | undefined;
+  lastPosition: number;
+}
+
 export class FairScheduler {
-  readonly #queues = new Map<string, Deque<() => void>>();
+  readonly #queues = new Map<string, Deque<Waiting>>();
   /** Rooms with queued work, in turn order. */
   readonly #ready: string[] = [];
+  /** Jobs started per room since the last `tellPositions`: the drain rate its estimates come from. */
+  readonly #started = new Map<string, number>();
+  #lastToldAt = performance.now();
   #cursor = 0;
   #scheduled = false;
   #closed = false;
@@ -26,14 +38,14 @@ export class FairScheduler {
     readonly maxQueuedPerRoom: number,
   ) {}
 
-  /** Queues `job` for `roomId`; false when the room's queue is full. */
-  run(roomId: string, job: () => void): boolean {
+  /** Queues `job` for `roomId`; false when the room's queue is full. `progress` hears its place at each `tellPositions`. */
+  run(roomId: string, job: () => void, progress?: TurnProgress): boolean {
     if (this.#closed) return false;
     let queue = this.#queues.get(roomId);
     if (queue === undefined) this.#queues.set(roomId, (queue = new Deque()));
     if (queue.size >= this.maxQueuedPerRoom) return false;
     if (queue.size === 0) this.#ready.push(roomId);
-    queue.push(job);
+    queue.push({ run: job, progress, lastPosition: 0 });
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.#drain());
@@ -43,6 +55,26 @@ export class FairScheduler {
 
   queued(roomId: string): number {
     return this.#queues.get(roomId)?.size ?? 0;
+  }
+
+  /**
+   * Tells every waiting job with a progress callback its position in its room's queue and an
+   * estimate from the room's drain rate since the previous call, where the position changed.
+   */
+  tellPositions(now = performance.now()): void {
+    const elapsedMs = Math.max(1, now - this.#lastToldAt);
+    this.#lastToldAt = now;
+    for (const [roomId, queue] of this.#queues) {
+      const perMs = Math.max((this.#started.get(roomId) ?? 0) / elapsedMs, 0.001);
+      let position = 0;
+      for (const waiting of queue) {
+        position++;
+        if (waiting.progress === undefined || waiting.lastPosition === position) continue;
+        waiting.lastPosition = position;
+        waiting.progress(position, Math.round(position / perMs));
+      }
+    }
+    this.#started.clear();
   }
 
   close(): void {
@@ -56,14 +88,15 @@ export class FairScheduler {
       if (this.#cursor >= this.#ready.length) this.#cursor = 0;
       const roomId = this.#ready[this.#cursor]!;
       const queue = this.#queues.get(roomId)!;
-      const job = queue.shift()!;
+      const waiting = queue.shift()!;
       if (queue.size === 0) {
         this.#ready.splice(this.#cursor, 1);
         this.#queues.delete(roomId);
       } else {
         this.#cursor++;
       }
-      job();
+      this.#started.set(roomId, (this.#started.get(roomId) ?? 0) + 1);
+      waiting.run();
     }
     if (this.#ready.length > 0 && !this.#closed) {
       this.#scheduled = true;

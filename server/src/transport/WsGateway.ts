@@ -59,6 +59,7 @@ export class WsGateway {
   readonly #scanTimer: NodeJS.Timeout;
   /** Cart work per room, served in turn: a hot room's burst cannot hold up the others. */
   readonly #scheduler: FairScheduler;
+  readonly #progressTimer: NodeJS.Timeout;
   #nextConnectionId = 1;
   #accepting = true;
 
@@ -107,6 +108,8 @@ export class WsGateway {
     });
     this.#scanTimer = setInterval(() => this.#scan(), config.backpressureScanMs).unref();
     this.#scheduler = new FairScheduler(config.roomWorkBudgetMs, config.roomWorkJobsPerTurn, config.roomWorkQueueLimit);
+    // Requests waiting for their room's turn hear where they stand too, as those in the admission queue do.
+    this.#progressTimer = setInterval(() => this.#scheduler.tellPositions(), config.admissionProgressMs).unref();
   }
 
   get connectionCount(): number {
@@ -117,6 +120,7 @@ export class WsGateway {
   shutdown(): void {
     this.#accepting = false;
     clearInterval(this.#scanTimer);
+    clearInterval(this.#progressTimer);
     this.#scheduler.close();
     for (const connection of [...this.#connections]) connection.close(CloseCode.SERVER_RESTARTING, 'server restarting');
   }
@@ -211,9 +215,9 @@ export class WsGateway {
       if (known !== undefined) connection.send(encode({ t: 'ok', id, result: known }));
       return known !== undefined;
     };
+    const progress = (position: number, etaMs: number) => connection.send(encode({ t: 'queued', id, position, etaMs }));
     const handle = () => {
       if (answeredNow()) return;
-      const progress = (position: number, etaMs: number) => connection.send(encode({ t: 'queued', id, position, etaMs }));
       this.#requests.handle(connection, roomId, message, progress).then(
         (result) => connection.send(encode({ t: 'ok', id, result })),
         (error: unknown) => this.#replyError(connection, id, error, message.t),
@@ -225,18 +229,22 @@ export class WsGateway {
       return;
     }
     if (answeredNow()) return;
-    const retryLater = (why: string) => new ProtocolError('OVERLOADED', why, 1000 + Math.round(Math.random() * this.#config.admissionRetryJitterMs));
     const queuedAt = performance.now();
     const ran = this.#scheduler.run(roomId, () => {
       // The admission deadline holds for the wait for the room's turn too: a request that waited
       // past it is told to retry rather than served late (its wait in the admission queue is bounded again there).
       if (performance.now() - queuedAt > this.#config.admissionMaxWaitMs) {
-        if (!answeredNow()) this.#replyError(connection, id, retryLater('waited too long for the room\'s turn'), message.t);
+        if (!answeredNow()) this.#replyError(connection, id, this.#retryLater('waited too long for the room\'s turn'), message.t);
         return;
       }
       handle();
-    });
-    if (!ran) this.#replyError(connection, id, retryLater('this room has too much cart work waiting'), message.t);
+    }, progress);
+    if (!ran) this.#replyError(connection, id, this.#retryLater('this room has too much cart work waiting'), message.t);
+  }
+
+  /** OVERLOADED for cart work the room's turn queue could not take in time, with a jittered retry-after. */
+  #retryLater(why: string): ProtocolError {
+    return new ProtocolError('OVERLOADED', why, 1000 + Math.round(Math.random() * this.#config.admissionRetryJitterMs));
   }
 
   /** Cart requests of `roomId` waiting for the room's turn (not yet with the admission controller). */
