@@ -76,7 +76,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
          '--max-frames-per-second', '100000', '--log-level', 'warn',
          ...(o.disableShedding ? supportedFlags(NO_SHEDDING) : []), ...o.extraArgs]
       : ['--port', String(o.port), '--host', o.host, '--max-backpressure', String(o.rawMaxBackpressure)];
-  const [cmd, argv] = pinned(o.core, [process.execPath, '--import', 'tsx', script, ...args]);
+  // BENCH_SERVER_NODE_OPTIONS: extra node flags for the server under test, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extra = (process.env['BENCH_SERVER_NODE_OPTIONS'] ?? '').split(' ').filter(Boolean);
+  const [cmd, argv] = pinned(o.core, [process.execPath, ...extra, '--import', 'tsx', script, ...args]);
   const child = spawn(cmd, argv, {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { AdmissionController } from './admission/AdmissionController.ts';
+import { PositionTeller } from './admission/PositionTeller.ts';
 import type { Principal } from './auth/TokenService.ts';
 import { TokenService } from './auth/TokenService.ts';
 import type { Broker } from './broker/Broker.ts';
@@ -95,12 +96,15 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const metrics = new Metrics({ maxRoomSeries: config.metricsMaxRooms, token: config.metricsToken });
   const guard = new ProcessGuard({ protectRssMb: config.protectRssMb, protectEventLoopMs: config.protectEventLoopMs, windowMs: 500 });
   const fanout = new Fanout({ publish: (topic, frame) => app.publish(topic, frame, true) }, {
-    sampledCommentsPerSecond: config.sampledCommentsPerSecond, shardSize: config.fanoutShardSize, deliveriesPerTurn: config.fanoutDeliveriesPerTurn, maxWaitingFrames: config.fanoutMaxWaitingFrames,
+    sampledCommentsPerSecond: config.sampledCommentsPerSecond, shardSize: config.fanoutShardSize, deliveriesPerTurn: config.fanoutDeliveriesPerTurn, turnTargetMs: config.fanoutTurnTargetMs, maxWaitingFrames: config.fanoutMaxWaitingFrames,
   });
   const rooms = new RoomService({ config, broker, directory, store, fanout, eventLoopDelayMs: () => guard.eventLoopDelayMs, log: logger.child({ part: 'rooms' }) });
+  // One teller for both queues a cart request waits in (its room's turn, then admission): their notices share one budget per turn.
+  const teller = new PositionTeller(config.admissionProgressFramesPerTurn);
   const admission = config.admission
     ? new AdmissionController({
         store,
+        teller,
         options: {
           queueLimit: config.admissionQueueLimit, productQueueLimit: config.admissionProductQueueLimit, maxWaitMs: config.admissionMaxWaitMs,
           batchMax: config.admissionBatchMax, initialLimit: config.admissionInitialLimit, minLimit: config.admissionMinLimit, maxLimit: config.admissionMaxLimit,
@@ -114,7 +118,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const media = await MediaService.start(config, rooms, logger.child({ part: 'media' }), availableParallelism());
   rooms.onDegrade((roomId, level) => media.setDegradeLevel(roomId, level));
   rooms.onShowEnded((roomId) => media.stopStream(roomId, 'the show has ended'));
-  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, commerce, media), guard, log: logger.child({ part: 'ws' }) });
+  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, commerce, media), guard, teller, log: logger.child({ part: 'ws' }) });
   if (admission !== undefined) {
     // Cart requests still waiting for their room's turn are part of its queue, as clients see it.
     rooms.commerceSignals = (roomId) => {

@@ -175,9 +175,13 @@ describe('AdmissionController', () => {
     const blocker = add('u0', 'a');
     const waiting = [add('u1', 'a'), add('u2', 'a'), add('u3', 'b', 1, 'r1', (p, eta) => seen.push([p, eta]))];
     expect(seen).toEqual([]); // told at the next progress tick, not at once
+    const nextTurn = () => new Promise((r) => setImmediate(r));
     controller.tellPositions();
+    expect(seen).toEqual([]); // notices go out in the next turn, paced
+    await nextTurn();
     expect(seen).toEqual([[3, 3000]]); // third in line, no drain measured yet (1/s floor)
     controller.tellPositions();
+    await nextTurn();
     expect(seen).toHaveLength(1); // unchanged position: no new frame
     await store.open();
     await Promise.all([blocker, ...waiting]);

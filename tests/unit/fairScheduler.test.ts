@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PositionTeller } from '../../server/src/admission/PositionTeller.ts';
 import { FairScheduler } from '../../server/src/rooms/FairScheduler.ts';
 
 const busy = (ms: number) => {
@@ -8,7 +9,7 @@ const busy = (ms: number) => {
 
 describe('FairScheduler', () => {
   it('serves rooms in turn: a small room is not stuck behind a hot room\'s backlog', async () => {
-    const scheduler = new FairScheduler(5, 1000, 10_000);
+    const scheduler = new FairScheduler(5, 1000, 10_000, new PositionTeller(1000));
     const order: string[] = [];
     for (let i = 0; i < 200; i++) scheduler.run('hot', () => order.push('hot'));
     scheduler.run('small', () => order.push('small'));
@@ -18,7 +19,7 @@ describe('FairScheduler', () => {
   });
 
   it('returns to I/O after its budget, so other callbacks run between turns', async () => {
-    const scheduler = new FairScheduler(5, 1000, 10_000);
+    const scheduler = new FairScheduler(5, 1000, 10_000, new PositionTeller(1000));
     let jobsBeforeTimer = -1;
     let done = 0;
     for (let i = 0; i < 50; i++) scheduler.run('hot', () => { busy(1); done++; });
@@ -31,7 +32,7 @@ describe('FairScheduler', () => {
   });
 
   it('starts at most jobsPerTurn jobs per turn, so their async continuations stay short', async () => {
-    const scheduler = new FairScheduler(1000, 4, 10_000);
+    const scheduler = new FairScheduler(1000, 4, 10_000, new PositionTeller(1000));
     let done = 0;
     let seenByTimer = -1;
     for (let i = 0; i < 20; i++) scheduler.run('hot', () => void Promise.resolve().then(() => done++));
@@ -43,7 +44,7 @@ describe('FairScheduler', () => {
   });
 
   it('refuses work beyond a room\'s queue limit', () => {
-    const scheduler = new FairScheduler(5, 1000, 2);
+    const scheduler = new FairScheduler(5, 1000, 2, new PositionTeller(1000));
     expect(scheduler.run('r', () => undefined)).toBe(true);
     expect(scheduler.run('r', () => undefined)).toBe(true);
     expect(scheduler.run('r', () => undefined)).toBe(false);
@@ -51,20 +52,27 @@ describe('FairScheduler', () => {
     expect(scheduler.queued('r')).toBe(2);
   });
 
-  it('tells waiting jobs their place in the room\'s queue, with an estimate from its drain rate, when it changed', async () => {
-    const scheduler = new FairScheduler(1000, 2, 10_000);
+  it('tells waiting jobs their place in the room\'s queue, with an estimate from its drain rate, when it moved', async () => {
+    const turns: Array<() => void> = [];
+    const teller = new PositionTeller(1000, (run) => turns.push(run));
+    const scheduler = new FairScheduler(1000, 2, 10_000, teller);
     const told: Array<[number, number, number]> = [];
+    const tellNow = () => {
+      scheduler.tellPositions(performance.now());
+      for (const run of turns.splice(0)) run();
+    };
     for (let i = 0; i < 6; i++) scheduler.run('r', () => undefined, (position, etaMs) => told.push([i, position, etaMs]));
     scheduler.run('r', () => undefined); // no callback: never told
-    scheduler.tellPositions(performance.now());
+    tellNow();
     expect(told.map(([i, position]) => [i, position])).toEqual([[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 6]]);
     told.length = 0;
     await new Promise((r) => setImmediate(r)); // one turn: two jobs start
-    scheduler.tellPositions(performance.now());
+    tellNow();
+    // Every remaining job moved two places closer: each is told (6 -> 4 is a third closer, 3 -> 1 too).
     expect(told.map(([i, position]) => [i, position])).toEqual([[2, 1], [3, 2], [4, 3], [5, 4]]);
     expect(told.every(([, , etaMs]) => Number.isFinite(etaMs) && etaMs >= 0)).toBe(true);
     told.length = 0;
-    scheduler.tellPositions(performance.now());
+    tellNow();
     expect(told).toEqual([]); // nothing moved: nobody is told again
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Fanout, topicOf } from '../../server/src/fanout/Fanout.ts';
+import { FanoutPacer } from '../../server/src/fanout/FanoutPacer.ts';
 
 /** A fan-out whose turns run only when the test says, recording every topic publish in order. */
 function harness(options: { shardSize: number; deliveriesPerTurn: number; maxWaitingFrames?: number }) {
@@ -8,7 +9,7 @@ function harness(options: { shardSize: number; deliveriesPerTurn: number; maxWai
   let turn = 0;
   const fanout = new Fanout(
     { publish: (topic, frame) => (published.push({ turn, topic, text: new TextDecoder().decode(frame) }), true) },
-    { sampledCommentsPerSecond: 20, maxWaitingFrames: 1000, ...options },
+    { sampledCommentsPerSecond: 20, maxWaitingFrames: 1000, turnTargetMs: 1000, ...options },
     Date.now,
     (next) => pending.push(next),
   );
@@ -87,40 +88,36 @@ describe('Fanout pacing', () => {
     expect(h.turn()).toBeGreaterThan(3); // it was paced, not sent at once
   });
 
-  it('replaces a waiting state update with a newer one, never one already going out', () => {
+  it('replaces a waiting state update no shard has yet; a shard behind skips one a newer value follows', () => {
     const h = harness({ shardSize: 10, deliveriesPerTurn: 10 });
     join(h.fanout, 'r', 30);
-    h.fanout.publish('r', 'commerce', 'product', h.frame('product'), 0); // fills this turn and waits
+    h.fanout.publish('r', 'commerce', 'product', h.frame('product'), 0); // 30 writes: over the turn's budget, waits
     h.fanout.publish('r', 'commerce', 'stock', h.frame('stock=9'), 0, 'stock:a');
-    h.fanout.publish('r', 'commerce', 'stock', h.frame('stock=8'), 0, 'stock:a');
+    h.fanout.publish('r', 'commerce', 'stock', h.frame('stock=8'), 0, 'stock:a'); // nobody has stock=9 yet: replaced in place
     h.fanout.publish('r', 'commerce', 'stock', h.frame('b=5'), 0, 'stock:b');
-    h.nextTurn(); // one shard per turn: product reaches shard 0
-    h.fanout.publish('r', 'commerce', 'stock', h.frame('stock=7'), 0, 'stock:a'); // still waiting: replaces
-    h.nextTurn();
-    h.nextTurn(); // product done
-    h.nextTurn(); // stock=7 reaches shard 0
-    h.fanout.publish('r', 'commerce', 'stock', h.frame('stock=6'), 0, 'stock:a'); // stock=7 is going out: queued behind
+    h.nextTurn(); // one shard per turn: shard 0 catches up on all three
+    h.fanout.publish('r', 'commerce', 'stock', h.frame('stock=7'), 0, 'stock:a'); // shard 0 has stock=8: queued behind
     while (h.pendingTurns() > 0) h.nextTurn();
-    for (let shard = 0; shard < 3; shard++) expect(h.receivedBy('r', shard)).toEqual(['product', 'stock=7', 'b=5', 'stock=6']);
-    expect(h.fanout.stats.framesReplaced).toBe(2);
+    expect(h.receivedBy('r', 0)).toEqual(['product', 'stock=8', 'b=5', 'stock=7']);
+    // Shards 1 and 2 were behind on both values of stock:a and got only the newer one.
+    for (const shard of [1, 2]) expect(h.receivedBy('r', shard)).toEqual(['product', 'b=5', 'stock=7']);
+    expect(h.fanout.stats.framesReplaced).toBe(3); // once in place, then once per shard that skipped stock=8
   });
 
-  it('sends "sold out" to the whole room in this turn, after the frames that were waiting, in order', () => {
+  it('sends a shard everything it is behind on in one visit: a backlog costs a write per socket, not per frame', () => {
     const h = harness({ shardSize: 10, deliveriesPerTurn: 10 });
     join(h.fanout, 'r', 40);
-    h.fanout.publish('r', 'commerce', 'stock', h.frame('stock=3'), 0, 'stock:a');
-    h.fanout.publish('r', 'commerce', 'product', h.frame('product'), 0);
-    h.nextTurn(); // stock=3 reaches shard 0 only
-    h.fanout.publish('r', 'commerce', 'soldOut', h.frame('soldOut'), 0);
-    const turn = h.turn();
-    expect(h.published.filter((p) => p.text === 'soldOut').map((p) => p.turn)).toEqual([turn, turn, turn, turn]);
-    for (let shard = 0; shard < 4; shard++) expect(h.receivedBy('r', shard)).toEqual(['stock=3', 'product', 'soldOut']);
-    expect(h.fanout.stats.framesUrgent).toBe(1);
-    expect(h.fanout.stats.framesWaiting).toBe(0);
-    // and the room paces again afterwards
-    h.fanout.publish('r', 'commerce', 'product', h.frame('later'), 0);
+    for (let i = 0; i < 5; i++) h.fanout.publish('r', 'commerce', 'product', h.frame(`p${i}`), 0);
     while (h.pendingTurns() > 0) h.nextTurn();
-    for (let shard = 0; shard < 4; shard++) expect(h.receivedBy('r', shard).at(-1)).toBe('later');
+    for (let shard = 0; shard < 4; shard++) {
+      const topic = topicOf('r', 'commerce', 'viewer', shard);
+      const turns = new Set(h.published.filter((p) => p.topic === topic).map((p) => p.turn));
+      expect(h.receivedBy('r', shard)).toEqual(['p0', 'p1', 'p2', 'p3', 'p4']);
+      expect(turns.size).toBe(1); // all five frames in the same turn: uWS corks them into one write per socket
+    }
+    // One shard per turn (the budget), whatever the number of frames: 4 turns, not 20.
+    expect(new Set(h.published.map((p) => p.turn)).size).toBe(4);
+    expect(h.fanout.stats.framesWaiting).toBe(0);
   });
 
   it('bounds a room\'s backlog: the frame that finds it full takes the whole backlog out at once, in order', () => {
@@ -131,6 +128,45 @@ describe('Fanout pacing', () => {
     h.fanout.publish('r', 'commerce', 'product', h.frame('p3'), 0);
     expect(h.fanout.stats.framesWaiting).toBe(0);
     for (let shard = 0; shard < 3; shard++) expect(h.receivedBy('r', shard)).toEqual(['p0', 'p1', 'p2', 'p3']);
+  });
+
+  it('cuts waiting viewer chatter when the room stops sending it to viewers; staff and commerce keep theirs, in order', () => {
+    const h = harness({ shardSize: 10, deliveriesPerTurn: 15 });
+    join(h.fanout, 'r', 40);
+    const staffShard = h.fanout.join('r', 'streamer');
+    h.fanout.publish('r', 'chatter', 'comment', h.frame('c1'), 0);
+    h.fanout.publish('r', 'commerce', 'product', h.frame('p1'), 0);
+    h.fanout.publish('r', 'chatter', 'comment', h.frame('c2'), 0);
+    h.nextTurn(); // the staff's unit, shard 0 and shard 1 catch up (1 + 10 + 10 writes)
+    h.fanout.cutViewerChatter('r');
+    h.fanout.publish('r', 'commerce', 'product', h.frame('p2'), 0);
+    while (h.pendingTurns() > 0) h.nextTurn();
+    for (const shard of [0, 1]) expect(h.receivedBy('r', shard)).toEqual(['c1', 'p1', 'c2', 'p2']);
+    for (const shard of [2, 3]) expect(h.receivedBy('r', shard)).toEqual(['p1', 'p2']);
+    // The streamer (its own unit: commerce and the staff's chatter) still gets every frame, in order.
+    expect(h.receivedBy('r', staffShard, 'streamer')).toEqual(['c1', 'p1', 'c2', 'p2']);
+    expect(h.fanout.stats.chatterDropped).toBe(2);
+    expect(h.fanout.stats.framesWaiting).toBe(0);
+  });
+
+  it('adapts the turn budget to the loop: smaller while turns run long, back up when they run short', () => {
+    const pending: Array<() => void> = [];
+    let clock = 0;
+    const pacer = new FanoutPacer({ publish: () => true }, { shardSize: 10, deliveriesPerTurn: 80, turnTargetMs: 10, maxWaitingPerRoom: 1000 }, (next) => pending.push(next), () => clock);
+    for (let i = 0; i < 1000; i++) pacer.join('big', 'viewer');
+    const turn = (ms: number) => {
+      clock += ms;
+      for (const run of pending.splice(0)) run();
+    };
+    for (let i = 0; i < 50; i++) pacer.publish('big', 'commerce', new Uint8Array([i]));
+    turn(1);
+    expect(pacer.stats.turnBudget).toBe(80);
+    for (let i = 0; i < 3; i++) turn(40); // reads are making the loop slow: halve each turn, down to one shard
+    expect(pacer.stats.turnBudget).toBe(10);
+    turn(40);
+    expect(pacer.stats.turnBudget).toBe(10);
+    for (let i = 0; i < 12; i++) turn(2); // fast turns again: grows back (x1.25 a turn) to the cap
+    expect(pacer.stats.turnBudget).toBe(80);
   });
 
   it('forgets a room\'s waiting frames when it is no longer hosted', () => {

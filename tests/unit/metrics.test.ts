@@ -20,7 +20,7 @@ function fakeSources(hosted: Array<{ roomId: string; members: number; level: Deg
     connectionsOpen: 4, connectionsTotal: 9, framesIn: 20, badFrames: 1, framesSent: 30, bytesSent: 3000, slowConsumerCloses: 2, chatterDemotions: 3, messagesIn: { comment: 5 },
   };
   const fanout: FanoutStats = {
-    framesPublished: 7, bytesPublished: 700, publishesWithoutSubscribers: 0, framesPaced: 0, framesReplaced: 0, framesWaiting: 0, framesUrgent: 0, chatterSampled: 4, chatterDropped: 6,
+    framesPublished: 7, bytesPublished: 700, publishesWithoutSubscribers: 0, framesPaced: 0, framesReplaced: 0, framesWaiting: 0, framesUrgent: 0, turnBudget: 2048, chatterSampled: 4, chatterDropped: 6,
     byLane: { commerce: { frames: 3, bytes: 300 }, chatter: { frames: 4, bytes: 400 } },
   };
   return {

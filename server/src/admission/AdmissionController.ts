@@ -4,14 +4,14 @@ export type { RoomAdmissionStats };
 import { ProtocolError } from '../errors.ts';
 import type { ReserveRequest, Store } from '../store/Store.ts';
 import { Deque } from '../util/Deque.ts';
+import { type Notice, PositionTeller, type Progress } from './PositionTeller.ts';
 import { VegasLimit } from './VegasLimit.ts';
 
 /** 0: checkout and cart changes (users already holding stock); 1: new add-to-cart; 2: reads. Lower goes first, higher is shed first. */
 export type Priority = 0 | 1 | 2;
 export const PRIORITY = { change: 0, add: 1, read: 2 } as const;
 
-/** Tells the caller where its waiting request stands (1 = next); the edge turns it into a `queued` frame. */
-export type Progress = (position: number, etaMs: number) => void;
+export type { Progress };
 
 export interface AdmissionOptions {
   /** Requests a room may have waiting at most; beyond, OVERLOADED with retry-after. */
@@ -45,7 +45,7 @@ export interface AdmissionObserver {
 }
 
 
-interface Entry {
+interface Entry extends Notice {
   readonly roomId: string;
   readonly priority: Priority;
   readonly enqueuedAt: number;
@@ -55,7 +55,6 @@ interface Entry {
   readonly task: (() => Promise<unknown>) | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
-  lastPosition: number;
   /** True while the entry waits in a queue. */
   waiting: boolean;
 }
@@ -137,11 +136,14 @@ export class AdmissionController {
   readonly #soldOut = new Map<string, number>();
   readonly #progressTimer: NodeJS.Timeout;
   readonly #observer: AdmissionObserver | undefined;
+  readonly #teller: PositionTeller;
   #inFlight = 0;
   #cursor = 0;
 
-  constructor(deps: { store: Store; options: AdmissionOptions; now?: () => number; random?: () => number; observer?: AdmissionObserver }) {
+  /** `teller` sends the position notices (shared with the edge's turn queue, so their writes share one budget per turn). */
+  constructor(deps: { store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver }) {
     this.#store = deps.store;
+    this.#teller = deps.teller ?? new PositionTeller(256);
     this.#observer = deps.observer;
     this.#options = deps.options;
     this.#now = deps.now ?? Date.now;
@@ -227,7 +229,7 @@ export class AdmissionController {
     this.#limit.set(limit);
   }
 
-  /** Tells every waiting client with a progress callback its position and estimate, where it changed. */
+  /** Offers every waiting client its position and estimate (the teller sends what is new, paced). */
   tellPositions(): void {
     for (const room of this.#rooms.values()) {
       if (room.depth === 0) continue;
@@ -236,9 +238,7 @@ export class AdmissionController {
       for (const queue of room.queues) {
         for (const entry of queue) {
           position++;
-          if (entry.progress === undefined || entry.lastPosition === position) continue;
-          entry.lastPosition = position;
-          entry.progress(position, Math.round((position / rate) * 1000));
+          this.#teller.offer(entry, position, Math.round((position / rate) * 1000));
         }
       }
     }
@@ -268,7 +268,7 @@ export class AdmissionController {
           rejectPromise(error);
         };
       }
-      const entry: Entry = { roomId, priority, enqueuedAt, sku, progress, reserve, task, resolve, reject, lastPosition: 0, waiting: true };
+      const entry: Entry = { roomId, priority, enqueuedAt, sku, progress, reserve, task, resolve, reject, toldPosition: 0, duePosition: 0, dueEtaMs: 0, waiting: true };
       if (room.depth >= room.queueLimit && !this.#shedForHigher(room, priority)) {
         room.rejected++;
         reject(this.#overloaded(room, 'the room\'s queue is full'));

@@ -1,19 +1,9 @@
 import type { Lane, Role } from '../../../protocol/src/index.ts';
 import type { DegradeLevel } from './DegradePolicy.ts';
-import { FanoutPacer, type PacerStats, type TopicPublisher, type TopicShare } from './FanoutPacer.ts';
+import { FanoutPacer, type PacerStats, type TopicPublisher, topicOf } from './FanoutPacer.ts';
 
 export type { TopicPublisher };
-
-/**
- * A room's topics: commerce (everyone), chatter for viewers, chatter for staff (the streamer and
- * operators), so chatter can be cut for viewers while the people running the show keep seeing it.
- * Commerce and viewer chatter are split into shards of at most `shardSize` sockets each, so a big
- * room's frame can go out over several event-loop turns (see `FanoutPacer`).
- */
-export function topicOf(roomId: string, lane: Lane, role: Role = 'viewer', shard = 0): string {
-  if (lane === 'commerce') return `${roomId}#c${shard}`;
-  return role === 'viewer' ? `${roomId}#x${shard}` : `${roomId}#s`;
-}
+export { topicOf };
 
 /** Who an event went to: everyone (commerce), viewers subscribed to chatter, staff subscribed to chatter. */
 export const Audience = { commerce: 1, viewerChatter: 2, staffChatter: 4 } as const;
@@ -36,35 +26,6 @@ export interface FanoutStats extends PacerStats {
   byLane: Record<Lane, { frames: number; bytes: number }>;
 }
 
-/** A room's shards on this node: how many sockets each holds, and the topic lists built from them. */
-class RoomShards {
-  /** Sockets per shard (members joined to it, whether or not subscribed to chatter right now). */
-  readonly counts: number[] = [];
-  /** Staff sockets (their chatter topic is not sharded: a room has few). */
-  readonly staff: number[] = [0];
-  commerce: TopicShare[] = [];
-  viewerChatter: TopicShare[] = [];
-  /** Chatter cut for viewers: the staff's topic alone. */
-  readonly staffChatter: readonly TopicShare[];
-  /** Staff chatter first, then the viewers' shards: one job keeps every socket's order. */
-  allChatter: TopicShare[];
-
-  constructor(readonly roomId: string) {
-    const staff: TopicShare = { topic: topicOf(roomId, 'chatter', 'streamer'), counts: this.staff, index: 0 };
-    this.staffChatter = [staff];
-    this.allChatter = [staff];
-  }
-
-  addShard(): number {
-    const index = this.counts.length;
-    this.counts.push(0);
-    this.commerce = [...this.commerce, { topic: topicOf(this.roomId, 'commerce', 'viewer', index), counts: this.counts, index }];
-    this.viewerChatter = [...this.viewerChatter, { topic: topicOf(this.roomId, 'chatter', 'viewer', index), counts: this.counts, index }];
-    this.allChatter = [...this.staffChatter, ...this.viewerChatter];
-    return index;
-  }
-}
-
 export interface FanoutOptions {
   /** Comments per second a room's viewers get at level 1. */
   readonly sampledCommentsPerSecond: number;
@@ -72,6 +33,8 @@ export interface FanoutOptions {
   readonly shardSize: number;
   /** Socket writes one event-loop turn publishes at most (at least one shard). */
   readonly deliveriesPerTurn: number;
+  /** The event-loop turn length the per-turn budget adapts to while a big room's backlog lasts. */
+  readonly turnTargetMs: number;
   /** Frames one room may have waiting for later turns; past it the backlog goes out at once. */
   readonly maxWaitingFrames: number;
 }
@@ -85,7 +48,6 @@ export interface FanoutOptions {
 export class Fanout {
   readonly stats: FanoutStats;
   readonly #samplers = new Map<string, { tokens: number; at: number }>();
-  readonly #shards = new Map<string, RoomShards>();
   readonly #pacer: FanoutPacer;
 
   constructor(
@@ -101,7 +63,11 @@ export class Fanout {
         return reached;
       },
     };
-    this.#pacer = new FanoutPacer(counting, options.deliveriesPerTurn, options.maxWaitingFrames, schedule);
+    this.#pacer = new FanoutPacer(
+      counting,
+      { shardSize: options.shardSize, deliveriesPerTurn: options.deliveriesPerTurn, turnTargetMs: options.turnTargetMs, maxWaitingPerRoom: options.maxWaitingFrames },
+      schedule,
+    );
     // One object, so /metrics and the ops API read the pacer's counters live with the rest.
     this.stats = Object.assign(this.#pacer.stats, {
       framesPublished: 0, bytesPublished: 0, publishesWithoutSubscribers: 0, chatterSampled: 0, chatterDropped: 0,
@@ -109,22 +75,13 @@ export class Fanout {
     });
   }
 
-  /** A socket joins `roomId` on this node: the shard it subscribes to (the first one with room). */
+  /** A socket joins `roomId` on this node: the shard it subscribes to (viewers: the first one with room). */
   join(roomId: string, role: Role): number {
-    let shards = this.#shards.get(roomId);
-    if (shards === undefined) this.#shards.set(roomId, (shards = new RoomShards(roomId)));
-    let shard = shards.counts.findIndex((count) => count < this.options.shardSize);
-    if (shard < 0) shard = shards.addShard();
-    shards.counts[shard]!++;
-    if (role !== 'viewer') shards.staff[0]!++;
-    return shard;
+    return this.#pacer.join(roomId, role);
   }
 
   leave(roomId: string, role: Role, shard: number): void {
-    const shards = this.#shards.get(roomId);
-    if (shards === undefined || (shards.counts[shard] ?? 0) === 0) return;
-    shards.counts[shard]!--;
-    if (role !== 'viewer') shards.staff[0]!--;
+    this.#pacer.leave(roomId, role, shard);
   }
 
   /**
@@ -133,19 +90,20 @@ export class Fanout {
    * waiting to go out is replaced by a newer one with the same `replaceKey`.
    */
   publish(roomId: string, lane: Lane, type: string, frame: Uint8Array, level: DegradeLevel, replaceKey?: string): number {
-    const shards = this.#shards.get(roomId);
     if (lane === 'commerce') {
       this.#count('commerce', frame, 1);
-      // "Sold out" goes to the whole room in this turn: every turn it waits, thousands of taps that
-      // the client would have answered itself still reach the node.
-      if (shards !== undefined && type === 'soldOut') this.#pacer.publishNow(roomId, shards.commerce, frame);
-      else if (shards !== undefined) this.#pacer.publish(roomId, shards.commerce, frame, replaceKey);
+      this.#pacer.publish(roomId, 'commerce', frame, replaceKey);
       return Audience.commerce;
     }
     const toViewers = this.#toViewers(roomId, type, level);
     this.#count('chatter', frame, toViewers ? 2 : 1);
-    if (shards !== undefined) this.#pacer.publish(roomId, toViewers ? shards.allChatter : shards.staffChatter, frame, replaceKey);
+    this.#pacer.publish(roomId, toViewers ? 'chatter' : 'staffChatter', frame, replaceKey);
     return toViewers ? Audience.staffChatter | Audience.viewerChatter : Audience.staffChatter;
+  }
+
+  /** The room went to level 2 or 3: chatter still waiting for viewers' shards does not go out (staff still get it). */
+  cutViewerChatter(roomId: string): void {
+    this.stats.chatterDropped += this.#pacer.cutViewerChatter(roomId);
   }
 
   /** Frames of `roomId` waiting for a later event-loop turn. */
@@ -156,7 +114,6 @@ export class Fanout {
   /** A room no longer hosted here. */
   forget(roomId: string): void {
     this.#samplers.delete(roomId);
-    this.#shards.delete(roomId);
     this.#pacer.forget(roomId);
   }
 

@@ -1,3 +1,4 @@
+import type { Role } from '../../../protocol/src/index.ts';
 import { Deque } from '../util/Deque.ts';
 
 /** The transport's side of fan-out: send the same bytes to every subscriber of a topic. */
@@ -6,144 +7,306 @@ export interface TopicPublisher {
   publish(topic: string, frame: Uint8Array): boolean;
 }
 
-/** One topic of a frame's publish; `counts[index]` is how many sockets it reaches at most (what it costs). */
-export interface TopicShare {
-  readonly topic: string;
-  readonly counts: readonly number[];
-  readonly index: number;
+/**
+ * Who a frame goes to: the whole room (commerce), the room's chatter (viewers and staff), or the
+ * staff's chatter only (viewers' chatter cut by the room's degrade level).
+ */
+export type FrameAudience = 'commerce' | 'chatter' | 'staffChatter';
+
+/**
+ * A room's audience is split into units: viewer shards of at most `shardSize` sockets, and one
+ * unit for the staff (streamer, operators). Every socket is in exactly one unit, and a unit's
+ * sockets subscribe to its two topics (commerce, chatter), so publishing a unit's frames in order
+ * keeps every socket's order.
+ */
+export function topicOf(roomId: string, lane: 'commerce' | 'chatter', role: Role = 'viewer', shard = 0): string {
+  if (role !== 'viewer') return lane === 'commerce' ? `${roomId}#cs` : `${roomId}#s`;
+  return lane === 'commerce' ? `${roomId}#c${shard}` : `${roomId}#x${shard}`;
 }
 
-const costOf = (share: TopicShare): number => share.counts[share.index] ?? 0;
+interface Unit {
+  readonly commerceTopic: string;
+  readonly chatterTopic: string;
+  readonly staff: boolean;
+  sockets: number;
+  /** Absolute index (see `RoomQueue.base`) of the next waiting frame this unit has not been sent. */
+  next: number;
+}
 
 interface Job {
-  readonly topics: readonly TopicShare[];
-  /** State updates with the same key replace one another while waiting (latest value wins). */
+  readonly audience: FrameAudience;
+  /** State updates with the same key: latest value wins (replaced while no unit has it, skipped by a unit that has a newer one waiting). */
   readonly replaceKey: string | undefined;
-  frameToSend: Uint8Array;
-  /** Index of the next topic to publish to. */
-  next: number;
+  frame: Uint8Array;
+  /** Viewer chatter the room cut (degrade level 2) before every shard had it: only the staff still get it. */
+  viewersCut: boolean;
+}
+
+class RoomQueue {
+  /** units[0] is the staff's; then the viewer shards, shard k at units[k + 1]. */
+  readonly units: Unit[];
+  readonly jobs = new Deque<Job>();
+  /** Absolute index of `jobs`' first frame: frames leave the front once every unit has them. */
+  base = 0;
+  /** The unit served next when the room gets its turn. */
+  unitCursor = 0;
+  /** Whether the room is in the pacer's rotation. */
+  ready = false;
+
+  constructor(readonly roomId: string) {
+    this.units = [{ commerceTopic: topicOf(roomId, 'commerce', 'streamer'), chatterTopic: topicOf(roomId, 'chatter', 'streamer'), staff: true, sockets: 0, next: 0 }];
+  }
+
+  get end(): number {
+    return this.base + this.jobs.size;
+  }
+
+  addShard(): number {
+    const shard = this.units.length - 1;
+    this.units.push({ commerceTopic: topicOf(this.roomId, 'commerce', 'viewer', shard), chatterTopic: topicOf(this.roomId, 'chatter', 'viewer', shard), staff: false, sockets: 0, next: this.end });
+    return shard;
+  }
+
+  /** The topic `unit` receives `job` on, or undefined when the job is not for it. */
+  topicFor(job: Job, unit: Unit): string | undefined {
+    if (job.audience === 'commerce') return unit.commerceTopic;
+    if (unit.staff) return unit.chatterTopic;
+    return job.audience === 'chatter' && !job.viewersCut ? unit.chatterTopic : undefined;
+  }
+
+  /** Socket writes `job` costs when published to the whole room at once. */
+  costOf(audience: FrameAudience): number {
+    if (audience === 'staffChatter') return this.units[0]!.sockets;
+    let sockets = 0;
+    for (const unit of this.units) sockets += unit.sockets;
+    return sockets;
+  }
+
+  /** The frames every unit has been sent leave the queue. */
+  trim(): number {
+    let lowest = this.end;
+    for (const unit of this.units) if (unit.next < lowest) lowest = unit.next;
+    let dropped = 0;
+    while (this.base < lowest) {
+      this.jobs.shift();
+      this.base++;
+      dropped++;
+    }
+    return dropped;
+  }
 }
 
 export interface PacerStats {
   /** Frames that waited for a later event-loop turn (a big room's share of a turn was used up). */
   framesPaced: number;
-  /** Waiting state updates replaced by a newer value before they went out. */
+  /** Waiting state updates replaced, or skipped for a newer value, before they went out. */
   framesReplaced: number;
   /** Frames waiting now, all rooms. */
   framesWaiting: number;
-  /** Frames published to a whole room at once, past the turn's budget ("sold out", or a room with too many frames waiting). */
+  /** Frames published to a whole room at once, past the turn's budget (a room with too many frames waiting). */
   framesUrgent: number;
+  /** Socket writes of the room broadcasts one event-loop turn publishes at most now (adapted to the turn length). */
+  turnBudget: number;
+}
+
+export interface PacerOptions {
+  readonly shardSize: number;
+  /** Socket writes one turn publishes at most. */
+  readonly deliveriesPerTurn: number;
+  /** The event-loop turn length the budget is adapted to while a backlog lasts. */
+  readonly turnTargetMs: number;
+  /** Frames one room may have waiting; past it the room's backlog goes out at once (memory stays bounded, nothing is dropped). */
+  readonly maxWaitingPerRoom: number;
 }
 
 /**
- * Spreads a big room's fan-out over event-loop turns. uWS writes a publish to every subscriber's
- * socket when the loop turn ends: one frame to 10,000 viewers holds the loop ~80 ms here, and every
- * small room's frames wait behind it. Each room's audience is split into shard topics; one turn
- * publishes at most `deliveriesPerTurn` socket writes, rooms take turns shard by shard, so a small
- * room's frame goes out within a turn while the big room's frame spreads over a few. A room's
- * frames keep their order for every socket: the next frame starts only after the previous one
- * reached all of the room's shards.
+ * Spreads big rooms' fan-out over event-loop turns. uWS writes a publish to every subscriber's
+ * socket when the loop turn ends: one frame to 10,000 viewers holds the loop ~100 ms here, and
+ * every small room's frames wait behind it.
+ *
+ * - A room's audience is split into units (viewer shards and the staff); one turn serves units
+ *   of the waiting rooms in rotation until its budget of socket writes is spent, so a small
+ *   room's frame goes out within a turn while a big room's spreads over several.
+ * - A unit, when served, is sent every frame it is behind on at once. uWS corks a socket's
+ *   messages of one drain into one write, so a backlog costs one write per socket per visit,
+ *   not one per frame: the further behind the node is, the more frames each write carries.
+ *   A state update that a newer one with the same key follows is skipped.
+ * - The budget follows the loop: while a backlog lasts it shrinks when turns run longer than
+ *   `turnTargetMs` (a burst of reads is using the loop) and grows back up to
+ *   `deliveriesPerTurn` when they run shorter. The small rooms' wait stays about one target turn.
  */
 export class FanoutPacer {
-  readonly stats: PacerStats = { framesPaced: 0, framesReplaced: 0, framesWaiting: 0, framesUrgent: 0 };
-  readonly #queues = new Map<string, Deque<Job>>();
+  readonly stats: PacerStats;
+  readonly #rooms = new Map<string, RoomQueue>();
   /** Rooms with waiting frames, in turn order. */
-  readonly #ready: string[] = [];
+  readonly #ready: RoomQueue[] = [];
   #cursor = 0;
   /** Socket writes published in the current turn. */
   #spent = 0;
+  #budget: number;
   #turnScheduled = false;
+  /** When the last turn ran, if it left a backlog (the next turn's distance from it is a loop turn's length). */
+  #backlogTurnAt: number | undefined;
 
   constructor(
     readonly publisher: TopicPublisher,
-    readonly deliveriesPerTurn: number,
-    /** Frames one room may have waiting; past it the room's backlog goes out at once (memory stays bounded, nothing is dropped). */
-    readonly maxWaitingPerRoom: number,
+    readonly options: PacerOptions,
     readonly schedule: (next: () => void) => void = setImmediate,
-  ) {}
+    readonly now: () => number = () => performance.now(),
+  ) {
+    this.#budget = options.deliveriesPerTurn;
+    this.stats = { framesPaced: 0, framesReplaced: 0, framesWaiting: 0, framesUrgent: 0, turnBudget: this.#budget };
+  }
+
+  /** A socket joins `roomId` on this node: its shard (viewers: the first one with room; staff: 0, their own unit). */
+  join(roomId: string, role: Role): number {
+    let room = this.#rooms.get(roomId);
+    if (room === undefined) this.#rooms.set(roomId, (room = new RoomQueue(roomId)));
+    if (role !== 'viewer') {
+      room.units[0]!.sockets++;
+      return 0;
+    }
+    let shard = room.units.findIndex((unit, index) => index > 0 && unit.sockets < this.options.shardSize) - 1;
+    if (shard < 0) shard = room.addShard();
+    room.units[shard + 1]!.sockets++;
+    return shard;
+  }
+
+  leave(roomId: string, role: Role, shard: number): void {
+    const unit = this.#rooms.get(roomId)?.units[role === 'viewer' ? shard + 1 : 0];
+    if (unit !== undefined && unit.sockets > 0) unit.sockets--;
+  }
 
   /**
-   * Publishes `frame` to `topics` in order: now if the room has nothing waiting and the turn's
-   * budget allows, else in later turns. A frame with a `replaceKey` takes the place of a waiting
-   * one with the same key that has not started going out (state updates: latest value wins).
+   * Publishes `frame` to `audience`: now if the room has nothing waiting and the turn's budget
+   * allows, else unit by unit in later turns, after the room's waiting frames.
    */
-  publish(roomId: string, topics: readonly TopicShare[], frame: Uint8Array, replaceKey?: string): void {
-    const queue = this.#queues.get(roomId);
-    if (queue === undefined) {
-      let cost = 0;
-      for (const share of topics) cost += costOf(share);
-      if (this.#spent + cost <= this.deliveriesPerTurn) {
-        for (const share of topics) this.publisher.publish(share.topic, frame);
+  publish(roomId: string, audience: FrameAudience, frame: Uint8Array, replaceKey?: string): void {
+    const room = this.#rooms.get(roomId);
+    if (room === undefined) return;
+    if (room.jobs.size === 0) {
+      const cost = room.costOf(audience);
+      if (this.#spent + cost <= this.#budget) {
+        this.#publishAll(room, { audience, replaceKey, frame, viewersCut: false });
         this.#spent += cost;
         this.#scheduleTurn();
         return;
       }
     }
-    if (queue !== undefined && queue.size >= this.maxWaitingPerRoom) {
-      this.publishNow(roomId, topics, frame);
+    if (replaceKey !== undefined && this.#replace(room, replaceKey, frame)) return;
+    const job: Job = { audience, replaceKey, frame, viewersCut: false };
+    if (room.jobs.size >= this.options.maxWaitingPerRoom) {
+      this.#publishNow(room, job);
       return;
-    }
-    if (queue !== undefined && replaceKey !== undefined) {
-      for (const job of queue) {
-        if (job.replaceKey === replaceKey && job.next === 0) {
-          job.frameToSend = frame;
-          this.stats.framesReplaced++;
-          return;
-        }
-      }
     }
     this.stats.framesPaced++;
     this.stats.framesWaiting++;
-    const job: Job = { topics, replaceKey, frameToSend: frame, next: 0 };
-    if (queue === undefined) {
-      this.#queues.set(roomId, new Deque<Job>());
-      this.#queues.get(roomId)!.push(job);
-      this.#ready.push(roomId);
-    } else {
-      queue.push(job);
+    room.jobs.push(job);
+    if (!room.ready) {
+      room.ready = true;
+      this.#ready.push(room);
     }
+    this.#scheduleTurn();
+  }
+
+  /** A room whose backlog is full: every unit is sent what it is behind on, and then `job`, now, whatever the turn's budget. */
+  #publishNow(room: RoomQueue, job: Job): void {
+    room.jobs.push(job);
+    for (const unit of room.units) this.#catchUp(room, unit);
+    this.#spent += room.costOf('commerce');
+    this.stats.framesWaiting -= room.trim() - 1;
+    this.stats.framesUrgent++;
+    this.#unready(room);
     this.#scheduleTurn();
   }
 
   /**
-   * Publishes `frame` to all of `topics` now, whatever the turn's budget: after the room's waiting
-   * frames, which go out now too, so every socket keeps the order. For the one frame whose delay
-   * costs more than the stall: "sold out", which stops every viewer's taps at once; and the frame
-   * that finds its room's backlog full.
+   * The room stopped sending chatter to viewers (degrade level 2): waiting viewer chatter goes
+   * no further than the staff and the shards it already reached. Returns the frames cut.
    */
-  publishNow(roomId: string, topics: readonly TopicShare[], frame: Uint8Array): void {
-    const queue = this.#queues.get(roomId);
-    if (queue !== undefined) {
-      for (const job of queue) {
-        while (job.next < job.topics.length) {
-          const share = job.topics[job.next++]!;
-          this.#spent += costOf(share);
-          this.publisher.publish(share.topic, job.frameToSend);
-        }
-      }
-      this.forget(roomId);
+  cutViewerChatter(roomId: string): number {
+    const room = this.#rooms.get(roomId);
+    if (room === undefined) return 0;
+    let cut = 0;
+    for (const job of room.jobs) {
+      if (job.audience !== 'chatter' || job.viewersCut) continue;
+      job.viewersCut = true;
+      cut++;
     }
-    for (const share of topics) {
-      this.#spent += costOf(share);
-      this.publisher.publish(share.topic, frame);
-    }
-    this.stats.framesUrgent++;
-    this.#scheduleTurn();
+    return cut;
   }
 
   /** Frames of `roomId` still waiting. */
   waiting(roomId: string): number {
-    return this.#queues.get(roomId)?.size ?? 0;
+    return this.#rooms.get(roomId)?.jobs.size ?? 0;
   }
 
   /** A room no longer hosted: its waiting frames have nobody to go to. */
   forget(roomId: string): void {
-    const queue = this.#queues.get(roomId);
-    if (queue === undefined) return;
-    this.stats.framesWaiting -= queue.size;
-    this.#queues.delete(roomId);
-    const index = this.#ready.indexOf(roomId);
+    const room = this.#rooms.get(roomId);
+    if (room === undefined) return;
+    this.stats.framesWaiting -= room.jobs.size;
+    this.#rooms.delete(roomId);
+    this.#unready(room);
+  }
+
+  #replace(room: RoomQueue, replaceKey: string, frame: Uint8Array): boolean {
+    let started = room.base;
+    for (const unit of room.units) if (unit.next > started) started = unit.next;
+    let index = room.base;
+    for (const job of room.jobs) {
+      if (index++ >= started && job.replaceKey === replaceKey) {
+        job.frame = frame;
+        this.stats.framesReplaced++;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #publishAll(room: RoomQueue, job: Job): void {
+    for (const unit of room.units) {
+      if (unit.sockets === 0) continue;
+      const topic = room.topicFor(job, unit);
+      if (topic !== undefined) this.publisher.publish(topic, job.frame);
+    }
+  }
+
+  /** Publishes to `unit` every waiting frame it has not had, in order (skipping state updates a newer one replaces). */
+  #catchUp(room: RoomQueue, unit: Unit): void {
+    const from = unit.next - room.base;
+    const to = room.jobs.size;
+    unit.next = room.end;
+    if (unit.sockets === 0) return;
+    // Latest value wins: a state update is skipped when a newer one with its key follows.
+    let superseded: Set<Job> | undefined;
+    if (to - from > 1) {
+      let newer: Set<string> | undefined;
+      for (let i = to - 1; i >= from; i--) {
+        const job = room.jobs.at(i)!;
+        if (job.replaceKey === undefined) continue;
+        if (newer?.has(job.replaceKey)) (superseded ??= new Set()).add(job);
+        else (newer ??= new Set()).add(job.replaceKey);
+      }
+    }
+    for (let i = from; i < to; i++) {
+      const job = room.jobs.at(i)!;
+      const topic = room.topicFor(job, unit);
+      if (topic === undefined) continue;
+      if (superseded?.has(job)) {
+        this.stats.framesReplaced++;
+        continue;
+      }
+      this.publisher.publish(topic, job.frame);
+    }
+  }
+
+  #unready(room: RoomQueue): void {
+    if (!room.ready) return;
+    room.ready = false;
+    const index = this.#ready.indexOf(room);
     if (index >= 0) this.#ready.splice(index, 1);
+    if (index >= 0 && index < this.#cursor) this.#cursor--;
   }
 
   #scheduleTurn(): void {
@@ -152,32 +315,48 @@ export class FanoutPacer {
     this.schedule(() => this.#turn());
   }
 
-  /** A new turn: the budget is fresh; waiting rooms publish one shard each in rotation until it is spent. */
+  /** A turn's length while a backlog lasts moves the budget toward `turnTargetMs`. */
+  #adapt(now: number): void {
+    if (this.#backlogTurnAt === undefined) return;
+    const turnMs = Math.max(now - this.#backlogTurnAt, 0.1);
+    const factor = Math.min(1.25, Math.max(0.5, this.options.turnTargetMs / turnMs));
+    this.#budget = Math.round(Math.min(this.options.deliveriesPerTurn, Math.max(this.options.shardSize, this.#budget * factor)));
+    this.stats.turnBudget = this.#budget;
+  }
+
+  /** A new turn: the budget is fresh; waiting rooms send one unit each in rotation until it is spent. */
   #turn(): void {
     this.#turnScheduled = false;
+    const now = this.now();
+    this.#adapt(now);
     this.#spent = 0;
-    while (this.#ready.length > 0 && this.#spent < this.deliveriesPerTurn) {
+    while (this.#ready.length > 0 && this.#spent < this.#budget) {
       if (this.#cursor >= this.#ready.length) this.#cursor = 0;
-      const roomId = this.#ready[this.#cursor]!;
-      const queue = this.#queues.get(roomId)!;
-      const job = queue.peek()!;
-      const share = job.topics[job.next++]!;
-      this.#spent += Math.max(1, costOf(share));
-      this.publisher.publish(share.topic, job.frameToSend);
-      if (job.next < job.topics.length) {
-        this.#cursor++;
-        continue;
+      const room = this.#ready[this.#cursor]!;
+      const unit = this.#nextBehind(room);
+      if (unit !== undefined) {
+        this.#spent += Math.max(1, unit.sockets);
+        this.#catchUp(room, unit);
       }
-      queue.shift();
-      this.stats.framesWaiting--;
-      if (queue.size > 0) {
-        this.#cursor++;
-        continue;
-      }
-      this.#queues.delete(roomId);
-      this.#ready.splice(this.#cursor, 1);
+      this.stats.framesWaiting -= room.trim();
+      if (room.jobs.size === 0) this.#unready(room);
+      else this.#cursor++;
     }
+    this.#backlogTurnAt = this.#ready.length > 0 ? now : undefined;
     // Also after the last waiting frame went out: the next turn's budget must start fresh.
     if (this.#ready.length > 0 || this.#spent > 0) this.#scheduleTurn();
+  }
+
+  /** The room's next unit (in rotation) that is behind. */
+  #nextBehind(room: RoomQueue): Unit | undefined {
+    const units = room.units;
+    for (let i = 0; i < units.length; i++) {
+      const index = (room.unitCursor + i) % units.length;
+      if (units[index]!.next < room.end) {
+        room.unitCursor = index + 1;
+        return units[index];
+      }
+    }
+    return undefined;
   }
 }

@@ -141,8 +141,9 @@ export class Metrics {
     counterOf(registers, 'livecart_fanout_publishes_without_subscribers_total', 'Publishes to a topic nobody on this node was subscribed to.', () => fanout()?.publishesWithoutSubscribers);
     counterOf(registers, 'livecart_fanout_frames_paced_total', 'Room frames that waited for a later event-loop turn (a big room\'s share of the turn was used up, or the room had frames waiting).', () => fanout()?.framesPaced);
     counterOf(registers, 'livecart_fanout_frames_replaced_total', 'Waiting state updates (stock, likes, viewers) replaced by a newer value before they went out.', () => fanout()?.framesReplaced);
-    counterOf(registers, 'livecart_fanout_frames_urgent_total', 'Room frames sent to the whole room at once, past the turn\'s budget ("sold out", or a room whose backlog was full).', () => fanout()?.framesUrgent);
+    counterOf(registers, 'livecart_fanout_frames_urgent_total', 'Room frames sent to the whole room at once, past the turn\'s budget (a room whose backlog was full).', () => fanout()?.framesUrgent);
     gaugeOf(registers, 'livecart_fanout_frames_waiting', 'Room frames waiting for a later event-loop turn now.', () => fanout()?.framesWaiting);
+    gaugeOf(registers, 'livecart_fanout_turn_budget', 'Socket writes of room broadcasts one event-loop turn may publish now (adapted to --fanout-turn-target-ms while a backlog lasts).', () => fanout()?.turnBudget);
     counterOf(registers, 'livecart_chatter_sampled_total', 'Comments not sent to viewers because their room was sampling (degrade level 1).', () => fanout()?.chatterSampled);
     counterOf(registers, 'livecart_chatter_dropped_total', 'Chatter not sent to viewers because their room was at degrade level 2 or 3.', () => fanout()?.chatterDropped);
     counterOf(registers, 'livecart_slow_consumer_closes_total', 'Sockets closed as slow consumers (4001).', () => gateway()?.slowConsumerCloses);

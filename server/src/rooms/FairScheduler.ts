@@ -1,4 +1,10 @@
+import type { Notice, PositionTeller, Progress } from '../admission/PositionTeller.ts';
 import { Deque } from '../util/Deque.ts';
+
+interface Waiting extends Notice {
+  readonly run: () => void;
+  waiting: boolean;
+}
 
 /**
  * CPU isolation between rooms. Work for a room (handling a cart request and writing its answer)
@@ -7,15 +13,6 @@ import { Deque } from '../util/Deque.ts';
  * waits behind its own backlog, while a small room's frames keep being read and fanned out
  * between turns instead of queueing behind thousands of taps.
  */
-/** Tells a waiting request where it stands (1 = next) and roughly when its turn comes. */
-export type TurnProgress = (position: number, etaMs: number) => void;
-
-interface Waiting {
-  readonly run: () => void;
-  readonly progress: TurnProgress | undefined;
-  lastPosition: number;
-}
-
 export class FairScheduler {
   readonly #queues = new Map<string, Deque<Waiting>>();
   /** Rooms with queued work, in turn order. */
@@ -36,16 +33,18 @@ export class FairScheduler {
     readonly jobsPerTurn: number,
     /** Jobs one room may have waiting; beyond, `run` refuses (the caller answers OVERLOADED). */
     readonly maxQueuedPerRoom: number,
+    /** Sends the position notices (paced; shared with the admission queue's). */
+    readonly teller: PositionTeller,
   ) {}
 
   /** Queues `job` for `roomId`; false when the room's queue is full. `progress` hears its place at each `tellPositions`. */
-  run(roomId: string, job: () => void, progress?: TurnProgress): boolean {
+  run(roomId: string, job: () => void, progress?: Progress): boolean {
     if (this.#closed) return false;
     let queue = this.#queues.get(roomId);
     if (queue === undefined) this.#queues.set(roomId, (queue = new Deque()));
     if (queue.size >= this.maxQueuedPerRoom) return false;
     if (queue.size === 0) this.#ready.push(roomId);
-    queue.push({ run: job, progress, lastPosition: 0 });
+    queue.push({ run: job, progress, waiting: true, toldPosition: 0, duePosition: 0, dueEtaMs: 0 });
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.#drain());
@@ -58,8 +57,8 @@ export class FairScheduler {
   }
 
   /**
-   * Tells every waiting job with a progress callback its position in its room's queue and an
-   * estimate from the room's drain rate since the previous call, where the position changed.
+   * Offers every waiting job its position in its room's queue and an estimate from the room's
+   * drain rate since the previous call (the teller sends what is new, paced).
    */
   tellPositions(now = performance.now()): void {
     const elapsedMs = Math.max(1, now - this.#lastToldAt);
@@ -67,12 +66,7 @@ export class FairScheduler {
     for (const [roomId, queue] of this.#queues) {
       const perMs = Math.max((this.#started.get(roomId) ?? 0) / elapsedMs, 0.001);
       let position = 0;
-      for (const waiting of queue) {
-        position++;
-        if (waiting.progress === undefined || waiting.lastPosition === position) continue;
-        waiting.lastPosition = position;
-        waiting.progress(position, Math.round(position / perMs));
-      }
+      for (const waiting of queue) this.teller.offer(waiting, ++position, Math.round(position / perMs));
     }
     this.#started.clear();
   }
@@ -96,6 +90,7 @@ export class FairScheduler {
         this.#cursor++;
       }
       this.#started.set(roomId, (this.#started.get(roomId) ?? 0) + 1);
+      waiting.waiting = false;
       waiting.run();
     }
     if (this.#ready.length > 0 && !this.#closed) {

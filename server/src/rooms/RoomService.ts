@@ -116,6 +116,9 @@ export class RoomService implements CommerceRooms {
     this.#timers.push(setInterval(() => this.checkDegrade(), this.#config.degradeCheckMs).unref());
   }
 
+  #lastDegradeCheckAt = 0;
+  #earlyCheckPending = false;
+
   set commerceSignals(signals: CommerceSignals) {
     this.#commerceSignals = signals;
   }
@@ -514,9 +517,25 @@ export class RoomService implements CommerceRooms {
 
   // ------------------------------------------------------------------ degradation
 
+  /**
+   * Waiting work grew past a step (the gateway asks): check the levels now rather than at the next
+   * tick, which a busy loop delays further. A burst degrades its room within a few milliseconds,
+   * before the chatter queued ahead of it costs the node its first second. At most one early
+   * check per fifth of `degradeCheckMs`.
+   */
+  checkDegradeSoon(): void {
+    if (this.#earlyCheckPending || this.#now() - this.#lastDegradeCheckAt < this.#config.degradeCheckMs / 5) return;
+    this.#earlyCheckPending = true;
+    setImmediate(() => {
+      this.#earlyCheckPending = false;
+      this.checkDegrade();
+    });
+  }
+
   /** Measures each hosted room and moves its degrade level; a change is told to the room's sockets here. */
   checkDegrade(): void {
     const now = this.#now();
+    this.#lastDegradeCheckAt = now;
     let sockets = 0;
     for (const room of this.#hosted.values()) sockets += room.memberCount;
     for (const room of this.#hosted.values()) {
@@ -582,8 +601,10 @@ export class RoomService implements CommerceRooms {
     for (const listener of this.#degradeListeners) listener(room.id, room.degrade.level);
     const update = { t: 'degrade' as const, level: room.degrade.level, reason: room.degrade.reason };
     this.#log.info({ roomId: room.id, level: update.level, reason: update.reason }, 'degrade level changed');
+    if (update.level >= 2) this.#fanout.cutViewerChatter(room.id);
     // Each node judges its own load, so the level goes to this node's sockets only.
-    this.#countOut(room, this.#fanout.publish(room.id, 'commerce', 'degrade', encode(update), room.degrade.level));
+    // Latest value wins: a burst moves a room up several levels within a few turns, and each frame is a write per viewer.
+    this.#countOut(room, this.#fanout.publish(room.id, 'commerce', 'degrade', encode(update), room.degrade.level, 'degrade'));
   }
 
   /** Operator control: a fixed level, or `undefined` for automatic. */

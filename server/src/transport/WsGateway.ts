@@ -12,6 +12,7 @@ import {
   isCartRequest,
 } from '../../../protocol/src/index.ts';
 import type { TokenService } from '../auth/TokenService.ts';
+import type { PositionTeller } from '../admission/PositionTeller.ts';
 import type { Config } from '../config.ts';
 import { ProtocolError, toErrFrame } from '../errors.ts';
 import { backpressureAction } from '../fanout/Fanout.ts';
@@ -60,10 +61,12 @@ export class WsGateway {
   /** Cart work per room, served in turn: a hot room's burst cannot hold up the others. */
   readonly #scheduler: FairScheduler;
   readonly #progressTimer: NodeJS.Timeout;
+  /** Every this many cart requests waiting for a room's turn (a quarter of what puts it at level 1), its degrade level is checked at once. */
+  readonly #degradeNudgeStep: number;
   #nextConnectionId = 1;
   #accepting = true;
 
-  constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; requests: RequestHandler; guard: ProcessGuard; log: Logger }) {
+  constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; requests: RequestHandler; guard: ProcessGuard; teller: PositionTeller; log: Logger }) {
     this.#config = deps.config;
     this.#tokens = deps.tokens;
     this.#rooms = deps.rooms;
@@ -107,7 +110,8 @@ export class WsGateway {
       close: (ws, code) => this.#close(ws.getUserData().connection, code),
     });
     this.#scanTimer = setInterval(() => this.#scan(), config.backpressureScanMs).unref();
-    this.#scheduler = new FairScheduler(config.roomWorkBudgetMs, config.roomWorkJobsPerTurn, config.roomWorkQueueLimit);
+    this.#degradeNudgeStep = Math.max(1, Math.floor((config.degradeQueueFill * config.admissionQueueLimit) / 4));
+    this.#scheduler = new FairScheduler(config.roomWorkBudgetMs, config.roomWorkJobsPerTurn, config.roomWorkQueueLimit, deps.teller);
     // Requests waiting for their room's turn hear where they stand too, as those in the admission queue do.
     this.#progressTimer = setInterval(() => this.#scheduler.tellPositions(), config.admissionProgressMs).unref();
   }
@@ -240,6 +244,7 @@ export class WsGateway {
       handle();
     }, progress);
     if (!ran) this.#replyError(connection, id, this.#retryLater('this room has too much cart work waiting'), message.t);
+    else if (this.#scheduler.queued(roomId) % this.#degradeNudgeStep === 0) this.#rooms.checkDegradeSoon();
   }
 
   /** OVERLOADED for cart work the room's turn queue could not take in time, with a jittered retry-after. */

@@ -14,6 +14,11 @@ export class Deque<T> {
     this.#size++;
   }
 
+  /** The item `index` places from the front (0 = the front), or undefined past the end. */
+  at(index: number): T | undefined {
+    return index < 0 || index >= this.#size ? undefined : this.#items[(this.#head + index) % this.#items.length];
+  }
+
   peek(): T | undefined {
     return this.#size === 0 ? undefined : this.#items[this.#head];
   }
