@@ -100,7 +100,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   });
   const rooms = new RoomService({ config, broker, directory, store, fanout, eventLoopDelayMs: () => guard.eventLoopDelayMs, log: logger.child({ part: 'rooms' }) });
   // One teller for both queues a cart request waits in (its room's turn, then admission): their notices share one budget per turn.
-  const teller = new PositionTeller(config.admissionProgressFramesPerTurn);
+  const teller = new PositionTeller(config.admissionProgressFramesPerTurn, config.admissionProgressMs);
   const admission = config.admission
     ? new AdmissionController({
         store,

@@ -9,7 +9,7 @@ const busy = (ms: number) => {
 
 describe('FairScheduler', () => {
   it('serves rooms in turn: a small room is not stuck behind a hot room\'s backlog', async () => {
-    const scheduler = new FairScheduler(5, 1000, 10_000, new PositionTeller(1000));
+    const scheduler = new FairScheduler(5, 1000, 10_000, new PositionTeller(1000, 0));
     const order: string[] = [];
     for (let i = 0; i < 200; i++) scheduler.run('hot', () => order.push('hot'));
     scheduler.run('small', () => order.push('small'));
@@ -19,7 +19,7 @@ describe('FairScheduler', () => {
   });
 
   it('returns to I/O after its budget, so other callbacks run between turns', async () => {
-    const scheduler = new FairScheduler(5, 1000, 10_000, new PositionTeller(1000));
+    const scheduler = new FairScheduler(5, 1000, 10_000, new PositionTeller(1000, 0));
     let jobsBeforeTimer = -1;
     let done = 0;
     for (let i = 0; i < 50; i++) scheduler.run('hot', () => { busy(1); done++; });
@@ -32,7 +32,7 @@ describe('FairScheduler', () => {
   });
 
   it('starts at most jobsPerTurn jobs per turn, so their async continuations stay short', async () => {
-    const scheduler = new FairScheduler(1000, 4, 10_000, new PositionTeller(1000));
+    const scheduler = new FairScheduler(1000, 4, 10_000, new PositionTeller(1000, 0));
     let done = 0;
     let seenByTimer = -1;
     for (let i = 0; i < 20; i++) scheduler.run('hot', () => void Promise.resolve().then(() => done++));
@@ -44,7 +44,7 @@ describe('FairScheduler', () => {
   });
 
   it('refuses work beyond a room\'s queue limit', () => {
-    const scheduler = new FairScheduler(5, 1000, 2, new PositionTeller(1000));
+    const scheduler = new FairScheduler(5, 1000, 2, new PositionTeller(1000, 0));
     expect(scheduler.run('r', () => undefined)).toBe(true);
     expect(scheduler.run('r', () => undefined)).toBe(true);
     expect(scheduler.run('r', () => undefined)).toBe(false);
@@ -54,7 +54,7 @@ describe('FairScheduler', () => {
 
   it('tells waiting jobs their place in the room\'s queue, with an estimate from its drain rate, when it moved', async () => {
     const turns: Array<() => void> = [];
-    const teller = new PositionTeller(1000, (run) => turns.push(run));
+    const teller = new PositionTeller(1000, 0, (run) => turns.push(run));
     const scheduler = new FairScheduler(1000, 2, 10_000, teller);
     const told: Array<[number, number, number]> = [];
     const tellNow = () => {

@@ -57,17 +57,20 @@ describe('Fanout pacing', () => {
     expect(h.fanout.stats.framesWaiting).toBe(0);
   });
 
-  it('lets a small room\'s frame out in the next turn while a big room has a backlog', () => {
+  it('sends a small room\'s frame at once even when a big room has used the turn\'s budget', () => {
     const h = harness({ shardSize: 100, deliveriesPerTurn: 200 });
     join(h.fanout, 'big', 2000);
     join(h.fanout, 'small', 50);
+    join(h.fanout, 'mid', 150); // two shards: paced like any room bigger than one
     for (let i = 0; i < 5; i++) h.fanout.publish('big', 'commerce', 'product', h.frame(`big-${i}`), 0);
     h.nextTurn(); // the big room uses the whole turn
     h.fanout.publish('small', 'chatter', 'comment', h.frame('hello'), 0);
-    expect(h.published.some((p) => p.text === 'hello')).toBe(false);
-    h.nextTurn();
-    expect(h.published.find((p) => p.text === 'hello')?.turn).toBe(2);
-    expect(h.fanout.waiting('big')).toBeGreaterThan(0);
+    h.fanout.publish('mid', 'chatter', 'comment', h.frame('mid'), 0);
+    expect(h.published.find((p) => p.text === 'hello')?.turn).toBe(1);
+    expect(h.published.some((p) => p.text === 'mid')).toBe(false);
+    while (h.pendingTurns() > 0) h.nextTurn();
+    expect(h.published.filter((p) => p.text === 'mid')).toHaveLength(2);
+    expect(h.fanout.waiting('big')).toBe(0);
   });
 
   it('keeps every socket\'s order across frames, lanes and staff chatter', () => {
@@ -147,6 +150,30 @@ describe('Fanout pacing', () => {
     expect(h.receivedBy('r', staffShard, 'streamer')).toEqual(['c1', 'p1', 'c2', 'p2']);
     expect(h.fanout.stats.chatterDropped).toBe(2);
     expect(h.fanout.stats.framesWaiting).toBe(0);
+  });
+
+  it('sends an urgent frame ("sold out") at the full budget while the adapted one is small, then adapts again', () => {
+    const pending: Array<() => void> = [];
+    let clock = 0;
+    const published: string[] = [];
+    const pacer = new FanoutPacer({ publish: (topic) => (published.push(topic), true) }, { shardSize: 10, deliveriesPerTurn: 80, turnTargetMs: 10, maxWaitingPerRoom: 1000 }, (next) => pending.push(next), () => clock);
+    for (let i = 0; i < 400; i++) pacer.join('big', 'viewer'); // 40 shards
+    const turn = (ms: number) => {
+      clock += ms;
+      published.length = 0;
+      for (const run of pending.splice(0)) run();
+      return published.length;
+    };
+    for (let i = 0; i < 3; i++) pacer.publish('big', 'commerce', new Uint8Array([i]));
+    turn(1);
+    for (let i = 0; i < 3; i++) turn(40);
+    expect(pacer.stats.turnBudget).toBe(10); // one shard (3 frames) per turn
+    pacer.publish('big', 'commerce', new Uint8Array([9]), undefined, true);
+    // Slow turns, yet 8 shards a turn until every shard has the urgent frame.
+    const perTurn: number[] = [];
+    while (pending.length > 0) perTurn.push(turn(40));
+    expect(perTurn.slice(0, 4).every((writes) => writes >= 8)).toBe(true);
+    expect(pacer.waiting('big')).toBe(0);
   });
 
   it('adapts the turn budget to the loop: smaller while turns run long, back up when they run short', () => {

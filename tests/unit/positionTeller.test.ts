@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { type Notice, PositionTeller } from '../../server/src/admission/PositionTeller.ts';
 
-function harness(perTurn: number) {
+function harness(perTurn: number, minEtaMs = 0) {
   const turns: Array<() => void> = [];
-  const teller = new PositionTeller(perTurn, (run) => turns.push(run));
+  const teller = new PositionTeller(perTurn, minEtaMs, (run) => turns.push(run));
   const told: Array<[string, number, number]> = [];
   const waiter = (name: string): Notice & { waiting: boolean } => ({
     progress: (position, etaMs) => told.push([name, position, etaMs]), waiting: true, toldPosition: 0, duePosition: 0, dueEtaMs: 0,
@@ -60,6 +60,14 @@ describe('PositionTeller', () => {
     for (let i = 0; i < 5; i++) h.nextTurn();
     expect(h.told).toEqual([['a', 1, 10], ['b', 5, 50]]);
     expect(h.teller.due).toBe(0);
+  });
+
+  it('does not tell a request that will be served sooner than minEtaMs: its answer is the news', () => {
+    const h = harness(10, 500);
+    h.teller.offer(h.waiter('soon'), 3, 120);
+    h.teller.offer(h.waiter('later'), 900, 4000);
+    h.nextTurn();
+    expect(h.told).toEqual([['later', 900, 4000]]);
   });
 
   it('never tells a request that has nobody to tell', () => {

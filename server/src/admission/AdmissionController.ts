@@ -143,7 +143,7 @@ export class AdmissionController {
   /** `teller` sends the position notices (shared with the edge's turn queue, so their writes share one budget per turn). */
   constructor(deps: { store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver }) {
     this.#store = deps.store;
-    this.#teller = deps.teller ?? new PositionTeller(256);
+    this.#teller = deps.teller ?? new PositionTeller(256, 0);
     this.#observer = deps.observer;
     this.#options = deps.options;
     this.#now = deps.now ?? Date.now;

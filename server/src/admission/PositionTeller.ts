@@ -17,8 +17,9 @@ export interface Notice {
  * Sends waiting clients their place in line. Every notice is a write to one socket: in a burst,
  * telling 10,000 waiting clients at one tick held the event loop for ~100-200 ms here, and every
  * small room's frames waited behind it. So a notice is due only when it tells something new (the
- * first one, or a position at least a fifth closer to the front), and due notices go out at most
- * `perTurn` per event-loop turn, front of the line first. A notice still due when the next tick
+ * first one, or a position at least a fifth closer to the front) to a request that will still wait
+ * a while (`minEtaMs`), and due notices go out at most `perTurn` per event-loop turn, front of the
+ * line first. A notice still due when the next tick
  * offers a newer position carries the newer one; one for a request answered meanwhile is dropped.
  */
 export class PositionTeller {
@@ -29,12 +30,14 @@ export class PositionTeller {
 
   constructor(
     readonly perTurn: number,
+    /** A request expected to be served sooner than this gets its answer, not a notice. */
+    readonly minEtaMs: number,
     readonly schedule: (run: () => void) => void = setImmediate,
   ) {}
 
   /** `entry` is at `position` (1 = next) and should be served in about `etaMs`. */
   offer(entry: Notice, position: number, etaMs: number): void {
-    if (entry.progress === undefined) return;
+    if (entry.progress === undefined || etaMs < this.minEtaMs) return;
     const told = entry.toldPosition;
     if (told !== 0 && position > told - Math.max(1, Math.floor(told / 5))) return;
     if (entry.duePosition === 0) this.#due.push(entry);

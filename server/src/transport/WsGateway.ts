@@ -1,4 +1,5 @@
 import {
+  type CartRequest,
   type ClientMessage,
   clientMessageSchema,
   clientMessageTypes,
@@ -10,9 +11,11 @@ import {
   type ErrorCodeName,
   type Hello,
   isCartRequest,
+  type MediaRequest,
+  type RoomRequest,
 } from '../../../protocol/src/index.ts';
 import type { TokenService } from '../auth/TokenService.ts';
-import type { PositionTeller } from '../admission/PositionTeller.ts';
+import type { PositionTeller, Progress } from '../admission/PositionTeller.ts';
 import type { Config } from '../config.ts';
 import { ProtocolError, toErrFrame } from '../errors.ts';
 import { backpressureAction } from '../fanout/Fanout.ts';
@@ -23,6 +26,9 @@ import { FairScheduler } from '../rooms/FairScheduler.ts';
 import type { RoomService } from '../rooms/RoomService.ts';
 import { Connection, type SendStats, type SocketData } from './Connection.ts';
 import uWS, { type TemplatedApp, type WebSocket } from './uws.ts';
+
+/** A request the node answers (everything but hello and the notices). */
+type ServerRequest = RoomRequest | CartRequest | MediaRequest;
 
 /** A failed `hello` ends the socket with the close code that tells the client whether to retry. */
 const helloCloseCodes: Partial<Record<ErrorCodeName, CloseCodeValue>> = {
@@ -210,41 +216,50 @@ export class WsGateway {
       this.#rooms.ack(connection, connection.roomId, message.seq);
       return;
     }
-    const { id } = message;
     const roomId = connection.roomId;
-    // A tap on a product this node knows is sold out is answered at once, without store or queue:
-    // at dispatch, and again when a job that queued before the sell-out gets its turn.
-    const answeredNow = (): boolean => {
-      const known = isCartRequest(message) ? this.#requests.answerNow(roomId, message) : undefined;
-      if (known !== undefined) connection.send(encode({ t: 'ok', id, result: known }));
-      return known !== undefined;
-    };
-    const progress = (position: number, etaMs: number) => connection.send(encode({ t: 'queued', id, position, etaMs }));
-    const handle = () => {
-      if (answeredNow()) return;
-      this.#requests.handle(connection, roomId, message, progress).then(
-        (result) => connection.send(encode({ t: 'ok', id, result })),
-        (error: unknown) => this.#replyError(connection, id, error, message.t),
-      );
-    };
+    // Per-request helpers are methods and inline arrows, not named closures: this runs once per tap
+    // of a burst, and every named closure costs a defineProperty under the dev loader.
+    const progress = this.#progressOf(connection, message.id);
     // Without admission control (the naive mode the bench compares against) cart work runs inline too.
     if (!isCartRequest(message) || !this.#config.admission) {
-      handle();
+      this.#handle(connection, roomId, message, progress);
       return;
     }
-    if (answeredNow()) return;
+    if (this.#answeredNow(connection, roomId, message)) return;
     const queuedAt = performance.now();
     const ran = this.#scheduler.run(roomId, () => {
       // The admission deadline holds for the wait for the room's turn too: a request that waited
       // past it is told to retry rather than served late (its wait in the admission queue is bounded again there).
       if (performance.now() - queuedAt > this.#config.admissionMaxWaitMs) {
-        if (!answeredNow()) this.#replyError(connection, id, this.#retryLater('waited too long for the room\'s turn'), message.t);
+        if (!this.#answeredNow(connection, roomId, message)) this.#replyError(connection, message.id, this.#retryLater('waited too long for the room\'s turn'), message.t);
         return;
       }
-      handle();
+      this.#handle(connection, roomId, message, progress);
     }, progress);
-    if (!ran) this.#replyError(connection, id, this.#retryLater('this room has too much cart work waiting'), message.t);
+    if (!ran) this.#replyError(connection, message.id, this.#retryLater('this room has too much cart work waiting'), message.t);
     else if (this.#scheduler.queued(roomId) % this.#degradeNudgeStep === 0) this.#rooms.checkDegradeSoon();
+  }
+
+  #progressOf(connection: Connection, id: number): Progress {
+    return (position, etaMs) => connection.send(encode({ t: 'queued', id, position, etaMs }));
+  }
+
+  /**
+   * A tap on a product this node knows is sold out is answered at once, without store or queue:
+   * at dispatch, and again when a job that queued before the sell-out gets its turn.
+   */
+  #answeredNow(connection: Connection, roomId: string, message: ServerRequest): boolean {
+    const known = isCartRequest(message) ? this.#requests.answerNow(roomId, message) : undefined;
+    if (known !== undefined) connection.send(encode({ t: 'ok', id: message.id, result: known }));
+    return known !== undefined;
+  }
+
+  #handle(connection: Connection, roomId: string, message: ServerRequest, progress: Progress): void {
+    if (this.#answeredNow(connection, roomId, message)) return;
+    this.#requests.handle(connection, roomId, message, progress).then(
+      (result) => connection.send(encode({ t: 'ok', id: message.id, result })),
+      (error: unknown) => this.#replyError(connection, message.id, error, message.t),
+    );
   }
 
   /** OVERLOADED for cart work the room's turn queue could not take in time, with a jittered retry-after. */
