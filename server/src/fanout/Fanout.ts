@@ -1,8 +1,8 @@
 import type { Lane, Role } from '../../../protocol/src/index.ts';
 import type { DegradeLevel } from './DegradePolicy.ts';
-import { FanoutPacer, type PacerStats, type TopicPublisher, topicOf } from './FanoutPacer.ts';
+import { type DirectSender, FanoutPacer, type PacerStats, type TopicPublisher, topicOf } from './FanoutPacer.ts';
 
-export type { TopicPublisher };
+export type { DirectSender, TopicPublisher };
 export { topicOf };
 
 /** Who an event went to: everyone (commerce), viewers subscribed to chatter, staff subscribed to chatter. */
@@ -73,6 +73,11 @@ export class Fanout {
       framesPublished: 0, bytesPublished: 0, publishesWithoutSubscribers: 0, chatterSampled: 0, chatterDropped: 0,
       byLane: { commerce: { frames: 0, bytes: 0 }, chatter: { frames: 0, bytes: 0 } },
     });
+  }
+
+  /** How the room layer writes a small room's frame to its sockets directly (see `DirectSender`). */
+  set directSender(sender: DirectSender) {
+    this.#pacer.direct = sender;
   }
 
   /** A socket joins `roomId` on this node: the shard it subscribes to (viewers: the first one with room). */

@@ -8,6 +8,15 @@ export interface TopicPublisher {
 }
 
 /**
+ * Writes a small room's frame to each of its sockets now, in the caller's turn: uWS writes a
+ * publish only when the turn's I/O is done, so in a busy turn a small room's comment waited for
+ * every read of the turn. Returns false when it cannot (the room is not known there).
+ * uWS flushes a socket's pending topic messages before a direct send, so order is kept when a
+ * room moves between the two paths.
+ */
+export type DirectSender = (roomId: string, audience: FrameAudience, frame: Uint8Array) => boolean;
+
+/**
  * Who a frame goes to: the whole room (commerce), the room's chatter (viewers and staff), or the
  * staff's chatter only (viewers' chatter cut by the room's degrade level).
  */
@@ -157,6 +166,8 @@ export class FanoutPacer {
   #turnScheduled = false;
   /** When the last turn ran, if it left a backlog (the next turn's distance from it is a loop turn's length). */
   #backlogTurnAt: number | undefined;
+  /** Set by the room layer: how a room no bigger than one shard is written to directly. */
+  direct: DirectSender | undefined;
 
   constructor(
     readonly publisher: TopicPublisher,
@@ -197,7 +208,12 @@ export class FanoutPacer {
     if (room.jobs.size === 0) {
       const cost = room.costOf(audience);
       // A room no bigger than a shard is never paced: its frame is as cheap as one unit's visit,
-      // and a small room's chat must not wait for a big room's turn.
+      // and a small room's chat must not wait for a big room's turn, nor for the turn's I/O to end.
+      if (cost <= this.options.shardSize && this.direct?.(roomId, audience, frame) === true) {
+        this.#spent += cost;
+        this.#scheduleTurn();
+        return;
+      }
       if (this.#spent + cost <= this.#budget || cost <= this.options.shardSize) {
         this.#publishAll(room, { audience, replaceKey, frame, viewersCut: false });
         this.#spent += cost;

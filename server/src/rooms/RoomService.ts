@@ -23,6 +23,7 @@ import type { Config } from '../config.ts';
 import { ProtocolError } from '../errors.ts';
 import { type DegradeLevel, type DegradeThresholds, type RoomSignals } from '../fanout/DegradePolicy.ts';
 import { Audience, audienceOf, type Fanout } from '../fanout/Fanout.ts';
+import type { FrameAudience } from '../fanout/FanoutPacer.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/Store.ts';
 import type { Member } from './Member.ts';
@@ -107,6 +108,7 @@ export class RoomService implements CommerceRooms {
       queueFill: c.degradeQueueFill, storeLatencyMs: c.degradeStoreLatencyMs, downAfterMs: c.degradeDownAfterMs,
     };
     this.#commentLimiter = new TokenBucketLimiter(this.#config.commentRate, this.#config.commentBurst, this.#config.rateLimiterMaxKeys, this.#now);
+    this.#fanout.directSender = (roomId, audience, frame) => this.#sendToMembers(roomId, audience, frame);
     this.#broker.onDelivery((delivery) => this.#onDelivery(delivery));
     this.#broker.onReconnect(() => {
       for (const room of this.#hosted.values()) void this.#resync(room);
@@ -497,6 +499,16 @@ export class RoomService implements CommerceRooms {
     const audience = this.#fanout.publish(room.id, delivery.lane, delivery.event.t, delivery.frame, room.degrade.level);
     room.ring.push(delivery.seq, delivery.frame, this.#now(), audience);
     this.#countOut(room, audience);
+  }
+
+  /** A small room's frame, written to each member it is for, as its topics would have (see `DirectSender`). */
+  #sendToMembers(roomId: string, audience: FrameAudience, frame: Uint8Array): boolean {
+    const room = this.#hosted.get(roomId);
+    if (room === undefined) return false;
+    for (const member of room.members()) {
+      if (audience === 'commerce' || (member.inChatter && (audience === 'chatter' || member.principal.role !== 'viewer'))) member.send(frame);
+    }
+    return true;
   }
 
   /** Deliveries of one fanned-out frame, by who it went to (an estimate: demoted sockets count too). */
