@@ -152,29 +152,6 @@ describe('Fanout pacing', () => {
     expect(h.fanout.stats.framesWaiting).toBe(0);
   });
 
-  it('sends an urgent frame ("sold out") at the full budget while the adapted one is small, then adapts again', () => {
-    const pending: Array<() => void> = [];
-    let clock = 0;
-    const published: string[] = [];
-    const pacer = new FanoutPacer({ publish: (topic) => (published.push(topic), true) }, { shardSize: 10, deliveriesPerTurn: 80, turnTargetMs: 10, maxWaitingPerRoom: 1000 }, (next) => pending.push(next), () => clock);
-    for (let i = 0; i < 400; i++) pacer.join('big', 'viewer'); // 40 shards
-    const turn = (ms: number) => {
-      clock += ms;
-      published.length = 0;
-      for (const run of pending.splice(0)) run();
-      return published.length;
-    };
-    for (let i = 0; i < 3; i++) pacer.publish('big', 'commerce', new Uint8Array([i]));
-    turn(1);
-    for (let i = 0; i < 3; i++) turn(40);
-    expect(pacer.stats.turnBudget).toBe(10); // one shard (3 frames) per turn
-    pacer.publish('big', 'commerce', new Uint8Array([9]), undefined, true);
-    // Slow turns, yet 8 shards a turn until every shard has the urgent frame.
-    const perTurn: number[] = [];
-    while (pending.length > 0) perTurn.push(turn(40));
-    expect(perTurn.slice(0, 4).every((writes) => writes >= 8)).toBe(true);
-    expect(pacer.waiting('big')).toBe(0);
-  });
 
   it('adapts the turn budget to the loop: smaller while turns run long, back up when they run short', () => {
     const pending: Array<() => void> = [];

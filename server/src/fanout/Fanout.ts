@@ -97,8 +97,7 @@ export class Fanout {
   publish(roomId: string, lane: Lane, type: string, frame: Uint8Array, level: DegradeLevel, replaceKey?: string): number {
     if (lane === 'commerce') {
       this.#count('commerce', frame, 1);
-      // "Sold out" goes at the full budget: every turn it waits, taps the clients would have answered themselves still reach the node.
-      this.#pacer.publish(roomId, 'commerce', frame, replaceKey, type === 'soldOut');
+      this.#pacer.publish(roomId, 'commerce', frame, replaceKey);
       return Audience.commerce;
     }
     const toViewers = this.#toViewers(roomId, type, level);
