@@ -11,8 +11,8 @@ describe('FairScheduler', () => {
   it('serves rooms in turn: a small room is not stuck behind a hot room\'s backlog', async () => {
     const scheduler = new FairScheduler(5, 1000, 10_000, new PositionTeller(1000, 0));
     const order: string[] = [];
-    for (let i = 0; i < 200; i++) scheduler.run('hot', () => order.push('hot'));
-    scheduler.run('small', () => order.push('small'));
+    for (let i = 0; i < 200; i++) scheduler.run('hot', () => void order.push('hot'));
+    scheduler.run('small', () => void order.push('small'));
     await new Promise((r) => setTimeout(r, 50));
     expect(order).toHaveLength(201);
     expect(order.indexOf('small')).toBeLessThanOrEqual(1);
@@ -41,6 +41,21 @@ describe('FairScheduler', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(done).toBe(20);
     expect(seenByTimer).toBe(4);
+  });
+
+  it('caps jobs that start async work per turn, not the ones that finished at once (a sold-out answer)', async () => {
+    const scheduler = new FairScheduler(1000, 4, 10_000, new PositionTeller(1000, 0));
+    const turns: number[] = [];
+    for (let i = 0; i < 8; i++) scheduler.run('r', () => void turns.push(turn)); // async work: 4 a turn
+    for (let i = 0; i < 40; i++) scheduler.run('r', () => (turns.push(turn), true)); // answered at once
+    // Counts event-loop turns: queued after the scheduler's drain, it runs right after it in each turn.
+    let turn = 0;
+    const tick = () => {
+      if (++turn < 20) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(turns).toEqual([0, 0, 0, 0, 1, 1, 1, 1, ...Array<number>(40).fill(2)]);
   });
 
   it('refuses work beyond a room\'s queue limit', () => {

@@ -1,8 +1,11 @@
 import type { Notice, PositionTeller, Progress } from '../admission/PositionTeller.ts';
 import { Deque } from '../util/Deque.ts';
 
+/** A job returns true when it finished in the turn, with no async work (an answer known at once). */
+export type Job = () => boolean | void;
+
 interface Waiting extends Notice {
-  readonly run: () => void;
+  readonly run: Job;
   waiting: boolean;
 }
 
@@ -29,6 +32,8 @@ export class FairScheduler {
     /**
      * Jobs started per turn at most. A job's async continuations (store answers, replies) run in
      * the microtasks right after the turn, outside the time budget: a small batch keeps them short.
+     * A job that finished in the turn (it returned true) counts against the time budget only: once
+     * a product is sold out, the taps queued for it are answered as fast as the budget allows.
      */
     readonly jobsPerTurn: number,
     /** Jobs one room may have waiting; beyond, `run` refuses (the caller answers OVERLOADED). */
@@ -38,7 +43,7 @@ export class FairScheduler {
   ) {}
 
   /** Queues `job` for `roomId`; false when the room's queue is full. `progress` hears its place at each `tellPositions`. */
-  run(roomId: string, job: () => void, progress?: Progress): boolean {
+  run(roomId: string, job: Job, progress?: Progress): boolean {
     if (this.#closed) return false;
     let queue = this.#queues.get(roomId);
     if (queue === undefined) this.#queues.set(roomId, (queue = new Deque()));
@@ -78,7 +83,8 @@ export class FairScheduler {
   #drain(): void {
     this.#scheduled = false;
     const deadline = performance.now() + this.budgetMs;
-    for (let started = 0; this.#ready.length > 0 && started < this.jobsPerTurn && performance.now() < deadline; started++) {
+    let started = 0;
+    while (this.#ready.length > 0 && started < this.jobsPerTurn && performance.now() < deadline) {
       if (this.#cursor >= this.#ready.length) this.#cursor = 0;
       const roomId = this.#ready[this.#cursor]!;
       const queue = this.#queues.get(roomId)!;
@@ -91,7 +97,7 @@ export class FairScheduler {
       }
       this.#started.set(roomId, (this.#started.get(roomId) ?? 0) + 1);
       waiting.waiting = false;
-      waiting.run();
+      if (waiting.run() !== true) started++;
     }
     if (this.#ready.length > 0 && !this.#closed) {
       this.#scheduled = true;

@@ -230,11 +230,13 @@ export class WsGateway {
     const ran = this.#scheduler.run(roomId, () => {
       // The admission deadline holds for the wait for the room's turn too: a request that waited
       // past it is told to retry rather than served late (its wait in the admission queue is bounded again there).
+      if (this.#answeredNow(connection, roomId, message)) return true;
       if (performance.now() - queuedAt > this.#config.admissionMaxWaitMs) {
-        if (!this.#answeredNow(connection, roomId, message)) this.#replyError(connection, message.id, this.#retryLater('waited too long for the room\'s turn'), message.t);
-        return;
+        this.#replyError(connection, message.id, this.#retryLater('waited too long for the room\'s turn'), message.t);
+        return true;
       }
-      this.#handle(connection, roomId, message, progress);
+      this.#start(connection, roomId, message, progress);
+      return false;
     }, progress);
     if (!ran) this.#replyError(connection, message.id, this.#retryLater('this room has too much cart work waiting'), message.t);
     else if (this.#scheduler.queued(roomId) % this.#degradeNudgeStep === 0) this.#rooms.checkDegradeSoon();
@@ -255,7 +257,10 @@ export class WsGateway {
   }
 
   #handle(connection: Connection, roomId: string, message: ServerRequest, progress: Progress): void {
-    if (this.#answeredNow(connection, roomId, message)) return;
+    if (!this.#answeredNow(connection, roomId, message)) this.#start(connection, roomId, message, progress);
+  }
+
+  #start(connection: Connection, roomId: string, message: ServerRequest, progress: Progress): void {
     this.#requests.handle(connection, roomId, message, progress).then(
       (result) => connection.send(encode({ t: 'ok', id: message.id, result })),
       (error: unknown) => this.#replyError(connection, message.id, error, message.t),
