@@ -60,6 +60,7 @@ export const configSchema = z.object({
   admissionProgressMs: int(50, 60_000).default(500).describe('How often queued clients are told their position and estimate (waiting for their room\'s turn, or in the admission queue).'),
   admissionProgressFramesPerTurn: int(1, 1_000_000).default(256).describe('Position notices (`queued` frames) sent per event-loop turn at most; a notice goes out only when it is new to the client (its first, or a place at least a fifth closer to the front).'),
   admissionRetryJitterMs: int(0, 60_000).default(1000).describe('Random spread added to every retry-after, so rejected clients do not return together.'),
+  admissionSoldOutAnswersPerTurn: int(1, 1_000_000).default(256).describe('Queued add-to-carts answered "sold out" per event-loop turn once their product sells out (they leave the queue at once; each answer is a socket write).'),
   admissionSoldOutCacheMs: int(0, 60_000).default(1000).describe('A product known sold out is answered locally for this long before the store is asked again.'),
   lagDemoteMs: int(100, 600_000).default(3000).describe('A viewer whose acks show it this far behind is dropped from chatter (back when under half), even if its uWS buffer looks small.'),
   sampledCommentsPerSecond: int(1, 100_000).default(20).describe('Comments per second a room\'s viewers get at degrade level 1.'),

@@ -108,7 +108,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
         options: {
           queueLimit: config.admissionQueueLimit, productQueueLimit: config.admissionProductQueueLimit, maxWaitMs: config.admissionMaxWaitMs,
           batchMax: config.admissionBatchMax, initialLimit: config.admissionInitialLimit, minLimit: config.admissionMinLimit, maxLimit: config.admissionMaxLimit,
-          progressIntervalMs: config.admissionProgressMs, retryJitterMs: config.admissionRetryJitterMs, soldOutCacheMs: config.admissionSoldOutCacheMs,
+          progressIntervalMs: config.admissionProgressMs, retryJitterMs: config.admissionRetryJitterMs, soldOutCacheMs: config.admissionSoldOutCacheMs, soldOutAnswersPerTurn: config.admissionSoldOutAnswersPerTurn,
         },
         observer: metrics.admissionObserver,
       })

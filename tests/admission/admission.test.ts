@@ -40,7 +40,7 @@ const flush = async () => {
 
 const options = (o: Partial<AdmissionOptions> = {}): AdmissionOptions => ({
   queueLimit: 100, productQueueLimit: 100, maxWaitMs: 1000, batchMax: 64, initialLimit: 1, minLimit: 1, maxLimit: 32,
-  progressIntervalMs: 60_000, retryJitterMs: 500, soldOutCacheMs: 1000, ...o,
+  progressIntervalMs: 60_000, retryJitterMs: 500, soldOutCacheMs: 1000, soldOutAnswersPerTurn: 1000, ...o,
 });
 
 function setup(o: Partial<AdmissionOptions> = {}) {
@@ -131,6 +131,24 @@ describe('AdmissionController', () => {
     await store.open();
     await Promise.all([blocker, a1, a2, checkout, read]);
     expect(store.log).toEqual(['u0', 'checkout', 'u1,u2', 'read']);
+  });
+
+  it('answers the adds queued for a product that sold out a turn\'s share at a time', async () => {
+    const { store, add } = setup({ batchMax: 1, maxLimit: 1, soldOutAnswersPerTurn: 2 });
+    await store.addProduct('r1', { sku: 'hot', stock: 1, priceCents: 1, currency: 'USD' });
+    let soldOut = 0;
+    const answers = Array.from({ length: 11 }, (_, i) => add(`u${i}`, 'hot', 1).then((a) => (a.status === 'sold_out' && soldOut++, a)));
+    await store.open();
+    const seen: number[] = [];
+    while (soldOut < 10 && seen.length < 50) {
+      await new Promise((r) => setImmediate(r));
+      seen.push(soldOut);
+    }
+    expect((await Promise.all(answers)).map((a) => a.status)).toEqual(['reserved', ...Array<string>(10).fill('sold_out')]);
+    // Never more than the turn's share between two turns we watched (opening the store took a few).
+    const steps = seen.slice(1).map((n, i) => n - seen[i]!);
+    expect(Math.max(...steps)).toBeLessThanOrEqual(2);
+    expect(steps.filter((step) => step > 0).length).toBeGreaterThanOrEqual(2);
   });
 
   it('answers adds for a sold-out product locally, including the ones already queued', async () => {

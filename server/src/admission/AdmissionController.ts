@@ -31,6 +31,8 @@ export interface AdmissionOptions {
   readonly retryJitterMs: number;
   /** A product known sold out is answered locally for this long before the store is asked again. */
   readonly soldOutCacheMs: number;
+  /** Queued adds answered "sold out" per event-loop turn at most once their product sells out (each answer is a socket write). */
+  readonly soldOutAnswersPerTurn: number;
 }
 
 /**
@@ -120,7 +122,8 @@ class RoomState {
  * - Add-to-carts of one room go to the store in batches (one round trip for up to `batchMax`).
  * - A request that waited past `maxWaitMs` is answered OVERLOADED rather than served late.
  * - A second add-to-cart of the same user for the same product joins the pending one.
- * - Once a product is sold out, adds are answered locally and the queued ones at once.
+ * - Once a product is sold out, adds are answered locally, and the queued ones leave the queue at
+ *   once and are answered over the next turns (`soldOutAnswersPerTurn` a turn).
  * - Full queue: OVERLOADED at once, retry-after from the room's drain rate plus jitter.
  */
 export class AdmissionController {
@@ -134,6 +137,10 @@ export class AdmissionController {
   readonly #ready: string[] = [];
   readonly #pendingAdds = new Map<string, Promise<CartAnswer>>();
   readonly #soldOut = new Map<string, number>();
+  /** Queued adds of a product that sold out, taken out of their queue and answered a turn's share at a time. */
+  #soldOutDue: Array<{ entry: Entry; sku: string }> = [];
+  #soldOutNext = 0;
+  #soldOutScheduled = false;
   readonly #progressTimer: NodeJS.Timeout;
   readonly #observer: AdmissionObserver | undefined;
   readonly #teller: PositionTeller;
@@ -419,15 +426,37 @@ export class AdmissionController {
   #markSoldOut(roomId: string, sku: string): void {
     const key = `${roomId}\u0000${sku}`;
     this.#soldOut.set(key, this.#now() + this.#options.soldOutCacheMs);
-    // The queued adds for it get their answer now: the burst shrinks at the source.
+    // The queued adds for it leave the queue now and get their answer over the next turns, a
+    // turn's share at a time: answered at once, a thousand of them were a thousand socket writes
+    // in one turn, and every small room's frames waited behind them.
     const room = this.#rooms.get(roomId);
     if (room === undefined || !room.perProduct.has(sku)) return;
     room.queues[PRIORITY.add].filter((entry) => {
       if (entry.reserve?.sku !== sku) return true;
       this.#unqueued(room, entry);
       room.soldOutFast++;
-      entry.resolve({ status: 'sold_out', sku } satisfies CartAnswer);
+      this.#soldOutDue.push({ entry, sku });
       return false;
+    });
+    this.#answerSoldOut();
+  }
+
+  #answerSoldOut(): void {
+    if (this.#soldOutScheduled || this.#soldOutNext >= this.#soldOutDue.length) return;
+    this.#soldOutScheduled = true;
+    setImmediate(() => {
+      this.#soldOutScheduled = false;
+      const end = Math.min(this.#soldOutDue.length, this.#soldOutNext + this.#options.soldOutAnswersPerTurn);
+      for (; this.#soldOutNext < end; this.#soldOutNext++) {
+        const { entry, sku } = this.#soldOutDue[this.#soldOutNext]!;
+        entry.resolve({ status: 'sold_out', sku } satisfies CartAnswer);
+      }
+      if (this.#soldOutNext < this.#soldOutDue.length) {
+        this.#answerSoldOut();
+        return;
+      }
+      this.#soldOutDue = [];
+      this.#soldOutNext = 0;
     });
   }
 
