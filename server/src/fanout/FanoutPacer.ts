@@ -134,8 +134,9 @@ export interface PacerOptions {
  * every small room's frames wait behind it.
  *
  * - A room's audience is split into units (viewer shards and the staff); one turn serves units
- *   of the waiting rooms in rotation until its budget of socket writes is spent, so a small
- *   room's frame goes out within a turn while a big room's spreads over several.
+ *   of the waiting rooms in rotation until its budget of socket writes is spent, so a big room's
+ *   frame spreads over several turns. A room no bigger than one shard is never paced: its frame
+ *   is written to each member at once (`direct`), or published at once without one.
  * - A unit, when served, is sent every frame it is behind on at once. uWS corks a socket's
  *   messages of one drain into one write, so a backlog costs one write per socket per visit,
  *   not one per frame: the further behind the node is, the more frames each write carries.
