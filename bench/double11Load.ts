@@ -47,6 +47,8 @@ class Viewer {
   held = 0;
   /** Skus the room announced sold out: like the SDK, the client answers those taps itself. */
   readonly soldOut = new Set<string>();
+  /** Skus a `sold_out` answer told this client about: the SDK answers later taps on them itself too (LivecartClient#markSoldOut). */
+  readonly answeredSoldOut = new Set<string>();
   /** When the room's first sold-out announcement arrived (epoch ms). */
   soldOutAt = 0;
   constructor(readonly spec: ViewerSpec) {}
@@ -188,6 +190,10 @@ async function burst(message: Extract<ToLoad, { t: 'burst' }>): Promise<void> {
       finals['sold_out (client, from the room\'s announcement)'] = (finals['sold_out (client, from the room\'s announcement)'] ?? 0) + 1;
       return;
     }
+    if (viewer.answeredSoldOut.has(message.sku)) {
+      finals['sold_out (client, from an earlier answer)'] = (finals['sold_out (client, from an earlier answer)'] ?? 0) + 1;
+      return;
+    }
     const key = `${viewer.spec.userId}-tap-${n}`;
     const sentAt = Date.now();
     sentPerSecond[second(sentAt)] = (sentPerSecond[second(sentAt)] ?? 0) + 1;
@@ -205,6 +211,7 @@ async function burst(message: Extract<ToLoad, { t: 'burst' }>): Promise<void> {
     finalMs.push(Date.now() - sentAt);
     const status = reply.t === 'ok' ? String((reply.result as { status: string }).status) : `err ${String(reply.code)}`;
     finals[status] = (finals[status] ?? 0) + 1;
+    if (status === 'sold_out') viewer.answeredSoldOut.add(message.sku);
     if (status === 'reserved') viewer.held = Math.max(viewer.held, Number((reply.result as { quantity: number }).quantity));
   };
   const all: Array<Promise<void>> = [];
