@@ -294,8 +294,8 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
   return {
     store, mode, crashed, joined,
     taps: bursts.reduce((s, b) => s + b.taps, 0),
-    // taps the server answered plus taps the clients answered from the room's sold-out announcement
-    answered: bursts.reduce((s, b) => s + b.firstReplyMs.length, 0) + (finals['sold_out (client, from the room\'s announcement)'] ?? 0),
+    // taps the server answered plus taps the clients answered themselves (the room's sold-out announcement, or an earlier sold_out answer)
+    answered: bursts.reduce((s, b) => s + b.firstReplyMs.length, 0) + (finals['sold_out (client, from the room\'s announcement)'] ?? 0) + (finals['sold_out (client, from an earlier answer)'] ?? 0),
     firstReply: summary(bursts.flatMap((b) => b.firstReplyMs)),
     soldOutHeard: summary(bursts.flatMap((b) => b.soldOutHeardMs)),
     final: summary(bursts.flatMap((b) => b.finalMs)),
