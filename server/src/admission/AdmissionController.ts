@@ -4,6 +4,7 @@ export type { RoomAdmissionStats };
 import { ProtocolError } from '../errors.ts';
 import type { ReserveRequest, Store } from '../store/Store.ts';
 import { Deque } from '../util/Deque.ts';
+import { PerTurnQueue } from '../util/PerTurnQueue.ts';
 import { type Notice, PositionTeller, type Progress } from './PositionTeller.ts';
 import { VegasLimit } from './VegasLimit.ts';
 
@@ -138,9 +139,7 @@ export class AdmissionController {
   readonly #pendingAdds = new Map<string, Promise<CartAnswer>>();
   readonly #soldOut = new Map<string, number>();
   /** Queued adds of a product that sold out, taken out of their queue and answered a turn's share at a time. */
-  #soldOutDue: Array<{ entry: Entry; sku: string }> = [];
-  #soldOutNext = 0;
-  #soldOutScheduled = false;
+  readonly #soldOutDue: PerTurnQueue<{ entry: Entry; sku: string }>;
   readonly #progressTimer: NodeJS.Timeout;
   readonly #observer: AdmissionObserver | undefined;
   readonly #teller: PositionTeller;
@@ -151,6 +150,10 @@ export class AdmissionController {
   constructor(deps: { store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver }) {
     this.#store = deps.store;
     this.#teller = deps.teller ?? new PositionTeller(256, 0);
+    this.#soldOutDue = new PerTurnQueue(deps.options.soldOutAnswersPerTurn, ({ entry, sku }) => {
+      entry.resolve({ status: 'sold_out', sku } satisfies CartAnswer);
+      return true;
+    });
     this.#observer = deps.observer;
     this.#options = deps.options;
     this.#now = deps.now ?? Date.now;
@@ -437,26 +440,6 @@ export class AdmissionController {
       room.soldOutFast++;
       this.#soldOutDue.push({ entry, sku });
       return false;
-    });
-    this.#answerSoldOut();
-  }
-
-  #answerSoldOut(): void {
-    if (this.#soldOutScheduled || this.#soldOutNext >= this.#soldOutDue.length) return;
-    this.#soldOutScheduled = true;
-    setImmediate(() => {
-      this.#soldOutScheduled = false;
-      const end = Math.min(this.#soldOutDue.length, this.#soldOutNext + this.#options.soldOutAnswersPerTurn);
-      for (; this.#soldOutNext < end; this.#soldOutNext++) {
-        const { entry, sku } = this.#soldOutDue[this.#soldOutNext]!;
-        entry.resolve({ status: 'sold_out', sku } satisfies CartAnswer);
-      }
-      if (this.#soldOutNext < this.#soldOutDue.length) {
-        this.#answerSoldOut();
-        return;
-      }
-      this.#soldOutDue = [];
-      this.#soldOutNext = 0;
     });
   }
 

@@ -1,3 +1,5 @@
+import { PerTurnQueue } from '../util/PerTurnQueue.ts';
+
 /** Tells the caller where its waiting request stands (1 = next); the edge turns it into a `queued` frame. */
 export type Progress = (position: number, etaMs: number) => void;
 
@@ -19,21 +21,21 @@ export interface Notice {
  * small room's frames waited behind it. So a notice is due only when it tells something new (the
  * first one, or a position at least a fifth closer to the front) to a request that will still wait
  * a while (`minEtaMs`), and due notices go out at most `perTurn` per event-loop turn, front of the
- * line first. A notice still due when the next tick
- * offers a newer position carries the newer one; one for a request answered meanwhile is dropped.
+ * line first. A notice still due when the next tick offers a newer position carries the newer
+ * one; one for a request answered meanwhile is dropped.
  */
 export class PositionTeller {
   readonly stats = { told: 0 };
-  #due: Notice[] = [];
-  #next = 0;
-  #scheduled = false;
+  readonly #due: PerTurnQueue<Notice>;
 
   constructor(
     readonly perTurn: number,
     /** A request expected to be served sooner than this gets its answer, not a notice. */
     readonly minEtaMs: number,
-    readonly schedule: (run: () => void) => void = setImmediate,
-  ) {}
+    schedule: (run: () => void) => void = setImmediate,
+  ) {
+    this.#due = new PerTurnQueue(perTurn, (entry) => this.#tell(entry), schedule);
+  }
 
   /** `entry` is at `position` (1 = next) and should be served in about `etaMs`. */
   offer(entry: Notice, position: number, etaMs: number): void {
@@ -43,35 +45,20 @@ export class PositionTeller {
     if (entry.duePosition === 0) this.#due.push(entry);
     entry.duePosition = position;
     entry.dueEtaMs = etaMs;
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    this.schedule(() => this.#turn());
   }
 
   /** Notices offered and not sent yet. */
   get due(): number {
-    return this.#due.length - this.#next;
+    return this.#due.size;
   }
 
-  #turn(): void {
-    this.#scheduled = false;
-    let sent = 0;
-    while (this.#next < this.#due.length && sent < this.perTurn) {
-      const entry = this.#due[this.#next++]!;
-      const position = entry.duePosition;
-      entry.duePosition = 0;
-      if (!entry.waiting) continue;
-      entry.toldPosition = position;
-      entry.progress!(position, entry.dueEtaMs);
-      sent++;
-    }
-    this.stats.told += sent;
-    if (this.#next < this.#due.length) {
-      this.#scheduled = true;
-      this.schedule(() => this.#turn());
-      return;
-    }
-    this.#due = [];
-    this.#next = 0;
+  #tell(entry: Notice): boolean {
+    const position = entry.duePosition;
+    entry.duePosition = 0;
+    if (!entry.waiting) return false;
+    entry.toldPosition = position;
+    entry.progress!(position, entry.dueEtaMs);
+    this.stats.told++;
+    return true;
   }
 }

@@ -219,13 +219,14 @@ export class WsGateway {
     const roomId = connection.roomId;
     // Per-request helpers are methods and inline arrows, not named closures: this runs once per tap
     // of a burst, and every named closure costs a defineProperty under the dev loader.
-    const progress = this.#progressOf(connection, message.id);
     // Without admission control (the naive mode the bench compares against) cart work runs inline too.
     if (!isCartRequest(message) || !this.#config.admission) {
-      this.#handle(connection, roomId, message, progress);
+      if (!this.#answeredNow(connection, roomId, message)) this.#start(connection, roomId, message);
       return;
     }
     if (this.#answeredNow(connection, roomId, message)) return;
+    // Only a request that will wait gets a progress callback (its `queued` notices).
+    const progress = this.#progressOf(connection, message.id);
     const queuedAt = performance.now();
     const ran = this.#scheduler.run(roomId, () => {
       // The admission deadline holds for the wait for the room's turn too: a request that waited
@@ -256,11 +257,7 @@ export class WsGateway {
     return known !== undefined;
   }
 
-  #handle(connection: Connection, roomId: string, message: ServerRequest, progress: Progress): void {
-    if (!this.#answeredNow(connection, roomId, message)) this.#start(connection, roomId, message, progress);
-  }
-
-  #start(connection: Connection, roomId: string, message: ServerRequest, progress: Progress): void {
+  #start(connection: Connection, roomId: string, message: ServerRequest, progress: Progress | undefined = isCartRequest(message) ? this.#progressOf(connection, message.id) : undefined): void {
     this.#requests.handle(connection, roomId, message, progress).then(
       (result) => connection.send(encode({ t: 'ok', id: message.id, result })),
       (error: unknown) => this.#replyError(connection, message.id, error, message.t),

@@ -1,0 +1,40 @@
+import { Deque } from './Deque.ts';
+
+/**
+ * Items handled in order, at most `perTurn` per event-loop turn: for work that writes to one
+ * socket per item (notices, answers), so a thousand of them spread over turns instead of holding
+ * one. `handle` returns false for an item that turned out to need nothing (it does not count).
+ */
+export class PerTurnQueue<T> {
+  readonly #items = new Deque<T>();
+  #scheduled = false;
+
+  constructor(
+    readonly perTurn: number,
+    readonly handle: (item: T) => boolean,
+    readonly schedule: (run: () => void) => void = setImmediate,
+  ) {}
+
+  push(item: T): void {
+    this.#items.push(item);
+    this.#scheduleTurn();
+  }
+
+  /** Items not handled yet. */
+  get size(): number {
+    return this.#items.size;
+  }
+
+  #scheduleTurn(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    this.schedule(() => this.#turn());
+  }
+
+  #turn(): void {
+    this.#scheduled = false;
+    let handled = 0;
+    while (this.#items.size > 0 && handled < this.perTurn) if (this.handle(this.#items.shift()!)) handled++;
+    if (this.#items.size > 0) this.#scheduleTurn();
+  }
+}
