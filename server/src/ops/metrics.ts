@@ -94,8 +94,10 @@ export class Metrics {
       buckets: storeBuckets,
       registers,
     });
+    // A burst observes every answer: the labelled series are looked up once, not hashed per call.
+    const latencyOf = labelled((priority: Priority, outcome: string) => admissionLatency.labels(priorityName[priority], outcome));
     this.admissionObserver = {
-      answered: (_roomId, priority, waitedMs, ok) => admissionLatency.observe({ priority: priorityName[priority], outcome: ok ? 'ok' : 'error' }, waitedMs / 1000),
+      answered: (_roomId, priority, waitedMs, ok) => latencyOf(priority, ok ? 'ok' : 'error').observe(waitedMs / 1000),
       storeCall: (_roomId, ms) => storeLatency.observe(ms / 1000),
     };
 
@@ -107,8 +109,9 @@ export class Metrics {
     });
     const reservations = new Counter({ name: 'livecart_reservations_total', help: 'Cart answers "reserved" (add-to-cart, or a quantity raised).', registers });
     const orders = new Counter({ name: 'livecart_orders_total', help: 'Checkout answers "ordered".', registers });
+    const answersOf = labelled((operation: string, status: string) => cartAnswers.labels(operation, status));
     this.cartObserver = (operation, answer) => {
-      cartAnswers.inc({ operation, status: answer.status });
+      answersOf(operation, answer.status).inc();
       if (answer.status === 'reserved') reservations.inc();
       else if (answer.status === 'ordered') orders.inc();
     };
@@ -316,4 +319,15 @@ function seconds(ms: number | undefined): number | undefined {
 /** Fixed-length digests, so comparing tokens of different lengths is constant-time too. */
 function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
+}
+
+/** Memoizes a metric's labelled series by its two label values (bounded sets: priorities, operations, outcomes, statuses). */
+function labelled<A extends string | number, B extends string, T>(make: (a: A, b: B) => T): (a: A, b: B) => T {
+  const cache = new Map<string, T>();
+  return (a, b) => {
+    const key = `${a}\u0000${b}`;
+    let series = cache.get(key);
+    if (series === undefined) cache.set(key, (series = make(a, b)));
+    return series;
+  };
 }

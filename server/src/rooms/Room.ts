@@ -141,8 +141,9 @@ export class Room {
     return [...(this.#members.get(userId) ?? [])];
   }
 
-  *members(): IterableIterator<Member> {
-    for (const set of this.#members.values()) yield* set;
+  /** Calls `visit` for every socket in the room on this node. A loop, not a generator: the degrade check walks a 10,000-member room several times a second, and a generator's resumes were most of its cost. */
+  forEachMember(visit: (member: Member) => void): void {
+    for (const set of this.#members.values()) for (const member of set) visit(member);
   }
 
   /** Streamer and operator sockets in the room on this node. */

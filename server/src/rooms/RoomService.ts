@@ -77,6 +77,8 @@ export class RoomService implements CommerceRooms {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #hosted = new Map<string, Room>();
+  /** Reused by the degrade check for the members' lags (grows to the biggest room). */
+  #lagScratch = new Float64Array(1024);
   /** Rooms being bootstrapped: deliveries wait here until the room is built. */
   readonly #bootstrapping = new Map<string, { promise: Promise<Room>; buffer: Delivery[] }>();
   readonly #commentLimiter: TokenBucketLimiter;
@@ -505,9 +507,9 @@ export class RoomService implements CommerceRooms {
   #sendToMembers(roomId: string, audience: FrameAudience, frame: Uint8Array): boolean {
     const room = this.#hosted.get(roomId);
     if (room === undefined) return false;
-    for (const member of room.members()) {
+    room.forEachMember((member) => {
       if (audience === 'commerce' || (member.inChatter && (audience === 'chatter' || member.principal.role !== 'viewer'))) member.send(frame);
-    }
+    });
     return true;
   }
 
@@ -562,32 +564,38 @@ export class RoomService implements CommerceRooms {
    * while the small rooms next to it keep their chat.
    */
   #signals(room: Room, now: number, nodeSockets: number): RoomSignals {
-    const lags: number[] = [];
+    const sockets = room.memberCount;
+    // Numeric typed-array sort: a 10,000-member room is measured several times a second, during a burst too.
+    const lags = this.#lagScratch.length >= sockets ? this.#lagScratch : (this.#lagScratch = new Float64Array(Math.max(sockets, this.#lagScratch.length * 2)));
+    let lagCount = 0;
+    // Most clients share a handful of (acked seq, audience) pairs: look each up once per check.
     const firstDelivered = new Map<number, number | undefined>();
     let backlogged = 0;
-    let sockets = 0;
-    for (const member of room.members()) {
-      sockets++;
-      if (member.bufferedBytes() > this.#config.softBufferBytes) backlogged++;
-      if (member.lastAckAt === 0) continue; // a client that does not ack tells nothing
+    const softBufferBytes = this.#config.softBufferBytes;
+    const latestSeq = room.latestSeq;
+    room.forEachMember((member) => {
+      if (member.bufferedBytes() > softBufferBytes) backlogged++;
+      if (member.lastAckAt === 0) return; // a client that does not ack tells nothing
       // Behind now: events it has not acked were delivered this long ago, less the 1 s ack
       // cadence. An idle client that is up to date is not lagging however long it stays silent.
-      let next: number | undefined;
-      if (member.ackedSeq < room.latestSeq) {
-        // Most clients share a handful of (seq, audience) pairs: look each up once per check.
-        const audience = audienceOf(member.principal.role, member.inChatter);
-        const key = member.ackedSeq * 8 + audience;
-        next = firstDelivered.has(key) ? firstDelivered.get(key) : room.ring.firstDeliveredAfter(member.ackedSeq, audience);
-        firstDelivered.set(key, next);
+      let behindMs = 0;
+      if (member.ackedSeq < latestSeq) {
+        const key = member.ackedSeq * 8 + audienceOf(member.principal.role, member.inChatter);
+        let next = firstDelivered.get(key);
+        if (next === undefined && !firstDelivered.has(key)) {
+          next = room.ring.firstDeliveredAfter(member.ackedSeq, key & 7);
+          firstDelivered.set(key, next);
+        }
+        if (next !== undefined) behindMs = now - next - ACK_CADENCE_MS;
       }
-      lags.push(Math.max(member.lagMs, next === undefined ? 0 : now - next - ACK_CADENCE_MS));
-    }
-    lags.sort((a, b) => a - b);
+      lags[lagCount++] = Math.max(member.lagMs, behindMs, 0);
+    });
+    const measured = lags.subarray(0, lagCount).sort();
     const commerce = this.#commerceSignals(room.id);
     const bigRoom = sockets >= Math.max(100, nodeSockets * 0.1);
     return {
       eventLoopDelayMs: bigRoom ? this.#eventLoopDelayMs() : 0,
-      viewerLagMs: lags.length === 0 ? 0 : lags[Math.floor(lags.length * 0.9)]!,
+      viewerLagMs: lagCount === 0 ? 0 : measured[Math.floor(lagCount * 0.9)]!,
       backloggedShare: sockets === 0 ? 0 : backlogged / sockets,
       queueFill: commerce.queueFill,
       storeLatencyMs: commerce.storeLatencyMs,

@@ -30,6 +30,9 @@ import uWS, { type TemplatedApp, type WebSocket } from './uws.ts';
 /** A request the node answers (everything but hello and the notices). */
 type ServerRequest = RoomRequest | CartRequest | MediaRequest;
 
+/** The backpressure scan covers every socket once per `backpressureScanMs`, a slice per tick. */
+const SCAN_SLICES = 8;
+
 /** A failed `hello` ends the socket with the close code that tells the client whether to retry. */
 const helloCloseCodes: Partial<Record<ErrorCodeName, CloseCodeValue>> = {
   UNAUTHORIZED: CloseCode.UNAUTHORIZED,
@@ -70,6 +73,8 @@ export class WsGateway {
   /** Every this many cart requests waiting for a room's turn (a quarter of what puts it at level 1), its degrade level is checked at once. */
   readonly #degradeNudgeStep: number;
   #nextConnectionId = 1;
+  /** Where the backpressure scan goes on at its next slice. */
+  #scanCursor: SetIterator<Connection> | undefined;
   #accepting = true;
 
   constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; requests: RequestHandler; guard: ProcessGuard; teller: PositionTeller; log: Logger }) {
@@ -115,7 +120,7 @@ export class WsGateway {
       drain: (ws) => this.#checkBackpressure(ws.getUserData().connection),
       close: (ws, code) => this.#close(ws.getUserData().connection, code),
     });
-    this.#scanTimer = setInterval(() => this.#scan(), config.backpressureScanMs).unref();
+    this.#scanTimer = setInterval(() => this.#scan(), Math.max(1, config.backpressureScanMs / SCAN_SLICES)).unref();
     this.#degradeNudgeStep = Math.max(1, Math.floor((config.degradeQueueFill * config.admissionQueueLimit) / 4));
     this.#scheduler = new FairScheduler(config.roomWorkBudgetMs, config.roomWorkJobsPerTurn, config.roomWorkQueueLimit, deps.teller);
     // Requests waiting for their room's turn hear where they stand too, as those in the admission queue do.
@@ -308,8 +313,22 @@ export class WsGateway {
     connection.send(encode(toErrFrame(error, id)));
   }
 
+  /**
+   * Checks the next slice of the sockets: each one once per `backpressureScanMs`, but spread over
+   * SCAN_SLICES ticks, since a sweep of 10,000 sockets in one go held the loop for several ms.
+   */
   #scan(): void {
-    for (const connection of this.#connections) if (connection.state === 'joined') this.#checkBackpressure(connection);
+    let left = Math.ceil(this.#connections.size / SCAN_SLICES);
+    // A Set iterator stays valid while sockets come and go: new ones are visited in this round or the next.
+    this.#scanCursor ??= this.#connections.values();
+    while (left-- > 0) {
+      const next = this.#scanCursor.next();
+      if (next.done === true) {
+        this.#scanCursor = undefined;
+        return;
+      }
+      if (next.value.state === 'joined') this.#checkBackpressure(next.value);
+    }
   }
 
   #checkBackpressure(connection: Connection): void {
