@@ -30,7 +30,7 @@ export const configSchema = z.object({
   viewerCountIntervalMs: int(100, 60_000).default(1000).describe('A room\'s viewer count is broadcast at most once per interval.'),
   softBufferBytes: int(1024, 1 << 30).default(256 * 1024).describe('Outbound bytes buffered for a socket above which it is dropped from the chatter lane (back at half).'),
   hardBufferBytes: int(4096, 1 << 30).default(4 * 1024 * 1024).describe('Outbound bytes buffered for a socket above which it is closed with 4001 (slow consumer).'),
-  backpressureScanMs: int(10, 10_000).default(200).describe('How often socket buffers are checked against the soft and hard caps.'),
+  backpressureScanMs: int(10, 10_000).default(200).describe('How often each socket\'s buffer is checked against the soft and hard caps (the sockets are checked an eighth at a time, so a sweep of a big node never holds the loop at once).'),
   maxRooms: int(1, 1_000_000).default(10_000).describe('Rooms this node holds at most.'),
   maxProductsPerRoom: int(1, 100_000).default(500).describe('Products in one room\'s catalog at most.'),
   maxMembersPerRoom: int(1, 10_000_000).default(100_000).describe('Sockets in one room on this node at most.'),
