@@ -136,6 +136,9 @@ interface Result {
   eventLoopMax: number;
   /** The small rooms' generator's own event-loop delay during the burst: its share of the measured latency. */
   smallGeneratorLoop: { p99: number; max: number } | undefined;
+  /** The big room's generators during the burst: their worst event-loop delay, and how late their taps left against the drawn moments. */
+  bigGeneratorLoop: { p99: number; max: number };
+  tapSendLate: { p50: number; p99: number; max: number };
   /** The slowest small-room comments sent during the burst: ms after the burst's start, slowest and median recipient. */
   slowSmallComments: Array<{ atMs: number; maxMs: number; medianMs: number }>;
   smallCommentsDuring: number;
@@ -312,6 +315,11 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
     eventLoopP99Max,
     eventLoopMax,
     smallGeneratorLoop: reports[GENERATORS]?.loopDelayMs.during,
+    bigGeneratorLoop: {
+      p99: Math.max(...reports.slice(0, GENERATORS).map((r) => r.loopDelayMs.during?.p99 ?? 0)),
+      max: Math.max(...reports.slice(0, GENERATORS).map((r) => r.loopDelayMs.during?.max ?? 0)),
+    },
+    tapSendLate: summary(bursts.flatMap((b) => b.sendLateMs)),
     slowSmallComments,
     smallCommentsDuring: byComment.size,
     peakRssMb,
@@ -342,11 +350,11 @@ async function main(): Promise<void> {
   // No sample while viewers' chatter was cut (degrade level 2+) shows as "cut".
   const c = (r: Result, key: string, stat: 'p50' | 'p99') => (r.comments[key] ? fmt(r.comments[key]![stat], 0) : r.timeline.some((p) => p.degrade >= 2) ? 'cut' : '–');
   const table = markdownTable(
-    ['store', 'mode', 'crash', 'viewers', 'taps', 'answered', 'oversold', 'unsold after burst', 'orders (units)', 'first answer p50/p99/max ms', 'sold out heard p50/p99 ms after start', 'final answer p99 ms', 'finals', 'big-room comment p99 before → during', 'small-room comment p99 before → during', 'small-room generator loop p99 / max during ms', 'event-loop p99 / max ms (worst window)', 'peak RSS MB', 'server CPU %', 'generators CPU %'],
+    ['store', 'mode', 'crash', 'viewers', 'taps', 'answered', 'oversold', 'unsold after burst', 'orders (units)', 'first answer p50/p99/max ms', 'sold out heard p50/p99 ms after start', 'final answer p99 ms', 'finals', 'big-room comment p99 before → during', 'small-room comment p99 before → during', 'small-room generator loop p99 / max during ms', 'big-room generators loop p99 / max during ms; taps sent late p50 / p99 / max ms', 'event-loop p99 / max ms (worst window)', 'peak RSS MB', 'server CPU %', 'generators CPU %'],
     results.map((r) => [
       r.store, r.mode, r.crashed ? 'YES' : '0', fmtInt(r.joined), fmtInt(r.taps), `${fmt((100 * r.answered) / Math.max(1, r.taps), 1)}%`, String(r.oversold), String(r.availableAfterBurst),
       `${r.orders} (${r.orderedUnits})`, `${fmt(r.firstReply.p50, 0)} / ${fmt(r.firstReply.p99, 0)} / ${fmt(r.firstReply.max, 0)}`, `${fmt(r.soldOutHeard.p50, 0)} / ${fmt(r.soldOutHeard.p99, 0)}`, fmt(r.final.p99, 0), Object.entries(r.finals).map(([k, v]) => `${k} ${v}`).join(', '),
-      `${c(r, 'big:before', 'p99')} → ${c(r, 'big:during', 'p99')}`, `${c(r, 'small:before', 'p99')} → ${c(r, 'small:during', 'p99')}`, r.smallGeneratorLoop === undefined ? '–' : `${fmt(r.smallGeneratorLoop.p99, 0)} / ${fmt(r.smallGeneratorLoop.max, 0)}`, `${fmt(r.eventLoopP99Max, 0)} / ${fmt(r.eventLoopMax, 0)}`, fmt(r.peakRssMb, 0), fmt(r.serverCpu, 0), fmt(r.generatorCpu, 0),
+      `${c(r, 'big:before', 'p99')} → ${c(r, 'big:during', 'p99')}`, `${c(r, 'small:before', 'p99')} → ${c(r, 'small:during', 'p99')}`, r.smallGeneratorLoop === undefined ? '–' : `${fmt(r.smallGeneratorLoop.p99, 0)} / ${fmt(r.smallGeneratorLoop.max, 0)}`, `${fmt(r.bigGeneratorLoop.p99, 0)} / ${fmt(r.bigGeneratorLoop.max, 0)}; ${fmt(r.tapSendLate.p50, 0)} / ${fmt(r.tapSendLate.p99, 0)} / ${fmt(r.tapSendLate.max, 0)}`, `${fmt(r.eventLoopP99Max, 0)} / ${fmt(r.eventLoopMax, 0)}`, fmt(r.peakRssMb, 0), fmt(r.serverCpu, 0), fmt(r.generatorCpu, 0),
     ]),
   );
   console.log(`\n${table}\n\n${command}`);

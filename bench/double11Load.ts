@@ -27,7 +27,7 @@ export type ToLoad =
 
 export type FromLoad =
   | { t: 'ready'; joined: number; failed: number; errors: string[] }
-  | { t: 'burstDone'; taps: number; soldOutHeardMs: number[]; firstReplyMs: number[]; finalMs: number[]; finals: Record<string, number>; retries: number; queuedFrames: number; reservedViewers: number; heldUnits: number; sentPerSecond: Record<number, number>; answeredPerSecond: Record<number, number> }
+  | { t: 'burstDone'; taps: number; soldOutHeardMs: number[]; firstReplyMs: number[]; finalMs: number[]; sendLateMs: number[]; finals: Record<string, number>; retries: number; queuedFrames: number; reservedViewers: number; heldUnits: number; sentPerSecond: Record<number, number>; answeredPerSecond: Record<number, number> }
   | { t: 'checkoutDone'; ordered: number; units: number; other: Record<string, number> }
   /** Comment samples as [sent at (epoch ms), latency ms] by room kind; the orchestrator sorts them into phases by send time. */
   | { t: 'report'; samples: Record<'big' | 'small', Array<[number, number]>>; frames: number; closed: number; closeCodes: Record<string, number>; loopDelayMs: Record<string, { p99: number; max: number }> };
@@ -183,8 +183,13 @@ async function burst(message: Extract<ToLoad, { t: 'burst' }>): Promise<void> {
   let retries = 0;
   let taps = 0;
   const second = (t: number) => Math.floor((t - message.startAt) / 1000);
+  // How late each tap left against its drawn moment: a generator short of CPU sends taps in clumps
+  // (timers firing together), which the node then reads in one turn; phones would not.
+  const sendLateMs: number[] = [];
   const tap = async (viewer: Viewer, n: number, delay: number): Promise<void> => {
+    const due = Date.now() + delay;
     await new Promise((r) => setTimeout(r, delay));
+    sendLateMs.push(Date.now() - due);
     taps++;
     if (viewer.soldOut.has(message.sku)) {
       finals['sold_out (client, from the room\'s announcement)'] = (finals['sold_out (client, from the room\'s announcement)'] ?? 0) + 1;
@@ -225,7 +230,7 @@ async function burst(message: Extract<ToLoad, { t: 'burst' }>): Promise<void> {
   const reserved = viewers.filter((v) => v.held > 0);
   // When each of the room's viewers heard "sold out", from the burst's start: the sooner, the fewer taps reach the server.
   const soldOutHeardMs = viewers.filter((v) => v.spec.room === message.room && v.soldOutAt > 0).map((v) => v.soldOutAt - message.startAt);
-  send({ t: 'burstDone', taps, soldOutHeardMs, firstReplyMs, finalMs, finals, retries, queuedFrames, reservedViewers: reserved.length, heldUnits: reserved.reduce((s, v) => s + v.held, 0), sentPerSecond, answeredPerSecond });
+  send({ t: 'burstDone', taps, soldOutHeardMs, firstReplyMs, finalMs, sendLateMs, finals, retries, queuedFrames, reservedViewers: reserved.length, heldUnits: reserved.reduce((s, v) => s + v.held, 0), sentPerSecond, answeredPerSecond });
 }
 
 async function checkout(): Promise<void> {
