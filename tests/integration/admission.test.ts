@@ -311,3 +311,50 @@ describe('the admission deadline while waiting for the room\'s turn', () => {
     for (const v of viewers) v.close();
   }, 30_000);
 });
+
+describe('a hot room\'s viewers\' frames', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    // A budget far below one frame's handling: about one held frame per event-loop turn.
+    server = await startTestServer({ inboundTurnBudgetMs: 0.001, maxFramesPerSecond: 10_000 });
+  });
+  afterAll(() => server.close());
+
+  it('are read at once but handled in later turns, in each socket\'s order; staff and calm rooms are not held', async () => {
+    const operator = await server.mintToken({ userId: 'op', name: 'Op', role: 'operator' });
+    const streamer = await saleRoom(server, 'hot-in', 10);
+    await saleRoom(server, 'calm-in', 10);
+    const { client: host } = await RawClient.join(server.wsUrl, streamer, 'hot-in');
+    const { client: viewer } = await RawClient.join(server.wsUrl, await viewerToken(server, 'hot-in-v'), 'hot-in');
+    const { client: calm } = await RawClient.join(server.wsUrl, await viewerToken(server, 'calm-in-v'), 'calm-in');
+    const stats = server.gateway.stats;
+
+    // Level 0: nothing is held.
+    await Promise.all(Array.from({ length: 20 }, () => viewer.request({ t: 'ping' })));
+    expect(stats.framesDeferred).toBe(0);
+
+    await http(server, 'PUT', '/api/ops/rooms/hot-in/degrade', operator, { level: 1 });
+    await viewer.waitFor((m) => m.t === 'degrade' && m.level === 1);
+    // 200 requests in one go: all answered, in the order sent, and every one was held for a later turn.
+    const from = viewer.messages.length;
+    const sentIds = Array.from({ length: 200 }, () => viewer.request({ t: 'ping' }));
+    expect((await Promise.all(sentIds)).every((reply) => reply.t === 'ok')).toBe(true);
+    const answeredIds = viewer.messages.slice(from).filter((m) => m.t === 'ok').map((m) => (m as { id: number }).id);
+    expect(answeredIds).toEqual([...answeredIds].sort((a, b) => a - b));
+    expect(answeredIds).toHaveLength(200);
+    expect(stats.framesDeferred).toBe(200);
+    expect(stats.framesDeferredWaiting).toBe(0);
+
+    // The streamer in the hot room and a viewer of a calm room are handled at once.
+    expect((await host.request({ t: 'ping' })).t).toBe('ok');
+    expect((await calm.request({ t: 'ping' })).t).toBe('ok');
+    expect(stats.framesDeferred).toBe(200);
+
+    // A bad frame held for later still gets its typed error, and the socket goes on.
+    viewer.send({ t: 'nonsense', id: 7 });
+    await viewer.waitFor((m) => m.t === 'err' && m.code === ErrorCode.UNKNOWN_TYPE);
+    expect((await viewer.request({ t: 'ping' })).t).toBe('ok');
+    expect(stats.framesDeferred).toBe(202);
+    for (const c of [host, viewer, calm]) c.close();
+  });
+});

@@ -17,7 +17,7 @@ function admissionStats(roomId: string, admitted: number): RoomAdmissionStats {
 /** Plain objects standing in for the server's parts; `hosted` is what the room layer reports. */
 function fakeSources(hosted: Array<{ roomId: string; members: number; level: DegradeLevel }>): MetricsSources {
   const gateway: GatewayStats = {
-    connectionsOpen: 4, connectionsTotal: 9, framesIn: 20, badFrames: 1, framesSent: 30, bytesSent: 3000, slowConsumerCloses: 2, chatterDemotions: 3, messagesIn: { comment: 5 },
+    connectionsOpen: 4, connectionsTotal: 9, framesIn: 20, framesDeferred: 6, framesDeferredWaiting: 2, badFrames: 1, framesSent: 30, bytesSent: 3000, slowConsumerCloses: 2, chatterDemotions: 3, messagesIn: { comment: 5 },
   };
   const fanout: FanoutStats = {
     framesPublished: 7, bytesPublished: 700, publishesWithoutSubscribers: 0, framesPaced: 0, framesReplaced: 0, framesWaiting: 0, framesUrgent: 0, turnBudget: 2048, chatterSampled: 4, chatterDropped: 6,

@@ -128,6 +128,8 @@ export class Metrics {
     gaugeOf(registers, 'livecart_rooms_hosted', 'Rooms this node hosts (has members in, or had very recently).', () => this.#sources?.rooms.hostedRoomIds.length);
 
     counterOf(registers, 'livecart_frames_in_total', 'WebSocket frames received, valid or not.', () => gateway()?.framesIn);
+    counterOf(registers, 'livecart_frames_deferred_total', 'Viewers\' frames of hot rooms (degrade level 1+) read in one event-loop turn and handled in a later one (--inbound-turn-budget-ms).', () => gateway()?.framesDeferred);
+    gaugeOf(registers, 'livecart_frames_deferred_waiting', 'Frames read and waiting to be handled now.', () => gateway()?.framesDeferredWaiting);
     counterOf(registers, 'livecart_bad_frames_total', 'Frames refused: not MessagePack, invalid, too large, or flooding.', () => gateway()?.badFrames);
     labelledCounterOf(registers, 'livecart_messages_in_total', 'Valid client messages received, by type.', 'type', () => {
       const byType = gateway()?.messagesIn;

@@ -30,6 +30,8 @@ export class Connection implements Member {
   ackedSeq = 0;
   lagging = false;
   helloTimer: NodeJS.Timeout | undefined;
+  /** This socket's frames read but held for a later turn (the gateway keeps its order by holding the rest too). */
+  framesDeferred = 0;
   #principal: Principal | undefined;
   #log: Logger | undefined;
   #framesInWindow = 0;

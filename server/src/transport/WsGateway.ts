@@ -24,11 +24,17 @@ import type { RequestHandler } from '../requests.ts';
 import type { ProcessGuard } from '../ops/ProcessGuard.ts';
 import { FairScheduler } from '../rooms/FairScheduler.ts';
 import type { RoomService } from '../rooms/RoomService.ts';
+import { Deque } from '../util/Deque.ts';
 import { Connection, type SendStats, type SocketData } from './Connection.ts';
 import uWS, { type TemplatedApp, type WebSocket } from './uws.ts';
 
 /** A request the node answers (everything but hello and the notices). */
 type ServerRequest = RoomRequest | CartRequest | MediaRequest;
+
+interface DeferredFrame {
+  readonly connection: Connection;
+  readonly bytes: Uint8Array;
+}
 
 /** The backpressure scan covers every socket once per `backpressureScanMs`, a slice per tick. */
 const SCAN_SLICES = 8;
@@ -45,6 +51,10 @@ export interface GatewayStats extends SendStats {
   connectionsOpen: number;
   connectionsTotal: number;
   framesIn: number;
+  /** Frames read in one turn and handled in a later one (a hot room's viewers' frames). */
+  framesDeferred: number;
+  /** Frames waiting to be handled now. */
+  framesDeferredWaiting: number;
   badFrames: number;
   chatterDemotions: number;
   /** Valid client messages by type `t` (the keys are the protocol's message types, a bounded set). */
@@ -57,7 +67,7 @@ export interface GatewayStats extends SendStats {
  */
 export class WsGateway {
   readonly stats: GatewayStats = {
-    connectionsOpen: 0, connectionsTotal: 0, framesIn: 0, badFrames: 0, framesSent: 0, bytesSent: 0, slowConsumerCloses: 0, chatterDemotions: 0, messagesIn: {},
+    connectionsOpen: 0, connectionsTotal: 0, framesIn: 0, framesDeferred: 0, framesDeferredWaiting: 0, badFrames: 0, framesSent: 0, bytesSent: 0, slowConsumerCloses: 0, chatterDemotions: 0, messagesIn: {},
   };
   readonly #connections = new Set<Connection>();
   readonly #config: Config;
@@ -73,6 +83,9 @@ export class WsGateway {
   /** Every this many cart requests waiting for a room's turn (a quarter of what puts it at level 1), its degrade level is checked at once. */
   readonly #degradeNudgeStep: number;
   #nextConnectionId = 1;
+  /** Viewers' frames of hot rooms, read but not yet handled, in arrival order (so in each socket's order). */
+  readonly #deferred = new Deque<DeferredFrame>();
+  #deferredScheduled = false;
   /** Where the backpressure scan goes on at its next slice. */
   #scanCursor: SetIterator<Connection> | undefined;
   #accepting = true;
@@ -172,10 +185,55 @@ export class WsGateway {
     }
     if (!isBinary) return this.#reject(connection, CloseCode.PROTOCOL_ERROR, 'text frames are not accepted');
     if (data.byteLength > this.#config.maxFrameBytes) return this.#reject(connection, CloseCode.FRAME_TOO_LARGE, 'frame too large');
+    if (this.#shouldDefer(connection)) {
+      // `data` is only valid until we return: the held frame is a copy.
+      connection.framesDeferred++;
+      this.stats.framesDeferred++;
+      this.stats.framesDeferredWaiting++;
+      this.#deferred.push({ connection, bytes: new Uint8Array(data.slice(0)) });
+      this.#scheduleDeferred();
+      return;
+    }
+    this.#handle(connection, new Uint8Array(data));
+  }
+
+  /**
+   * A viewer's frame in a room at degrade level 1 or above is held for a later turn, as is every
+   * frame of a socket with frames already held (its order is kept). In a burst the node reads taps
+   * in clumps of hundreds per turn; handling them there made the turn, and a small room's comment
+   * read in it, wait for all of them.
+   */
+  #shouldDefer(connection: Connection): boolean {
+    if (connection.framesDeferred > 0) return true;
+    if (connection.state !== 'joined' || connection.roomId === undefined || connection.principal.role !== 'viewer') return false;
+    return this.#deferred.size < this.#config.inboundMaxDeferred && this.#rooms.degradeLevelOf(connection.roomId) >= 1;
+  }
+
+  #scheduleDeferred(): void {
+    if (this.#deferredScheduled) return;
+    this.#deferredScheduled = true;
+    setImmediate(() => this.#drainDeferred());
+  }
+
+  /** Handles held frames, oldest first, for at most `inboundTurnBudgetMs` of this turn. */
+  #drainDeferred(): void {
+    this.#deferredScheduled = false;
+    const deadline = performance.now() + this.#config.inboundTurnBudgetMs;
+    do {
+      const held = this.#deferred.shift();
+      if (held === undefined) break;
+      this.stats.framesDeferredWaiting--;
+      held.connection.framesDeferred--;
+      if (held.connection.state !== 'closed') this.#handle(held.connection, held.bytes);
+    } while (performance.now() < deadline);
+    if (this.#deferred.size > 0) this.#scheduleDeferred();
+  }
+
+  /** Decodes, validates and dispatches one frame. */
+  #handle(connection: Connection, bytes: Uint8Array): void {
     let raw: unknown;
     try {
-      // `data` is only valid until we return: decode copies everything we keep.
-      raw = decode(new Uint8Array(data));
+      raw = decode(bytes);
     } catch (error) {
       if (!(error instanceof CodecError)) throw error;
       return this.#reject(connection, CloseCode.PROTOCOL_ERROR, 'frame is not a MessagePack map');
