@@ -24,7 +24,7 @@ import type { RequestHandler } from '../requests.ts';
 import type { ProcessGuard } from '../ops/ProcessGuard.ts';
 import { FairScheduler } from '../rooms/FairScheduler.ts';
 import type { RoomService } from '../rooms/RoomService.ts';
-import { Deque } from '../util/Deque.ts';
+import { PerTurnQueue } from '../util/PerTurnQueue.ts';
 import { Connection, type SendStats, type SocketData } from './Connection.ts';
 import uWS, { type TemplatedApp, type WebSocket } from './uws.ts';
 
@@ -83,9 +83,8 @@ export class WsGateway {
   /** Every this many cart requests waiting for a room's turn (a quarter of what puts it at level 1), its degrade level is checked at once. */
   readonly #degradeNudgeStep: number;
   #nextConnectionId = 1;
-  /** Viewers' frames of hot rooms, read but not yet handled, in arrival order (so in each socket's order). */
-  readonly #deferred = new Deque<DeferredFrame>();
-  #deferredScheduled = false;
+  /** Viewers' frames of hot rooms, read but not yet handled, in arrival order (so in each socket's order), `inboundTurnBudgetMs` of them per turn. */
+  readonly #deferred: PerTurnQueue<DeferredFrame>;
   /** Where the backpressure scan goes on at its next slice. */
   #scanCursor: SetIterator<Connection> | undefined;
   #accepting = true;
@@ -135,6 +134,7 @@ export class WsGateway {
     });
     this.#scanTimer = setInterval(() => this.#scan(), Math.max(1, config.backpressureScanMs / SCAN_SLICES)).unref();
     this.#degradeNudgeStep = Math.max(1, Math.floor((config.degradeQueueFill * config.admissionQueueLimit) / 4));
+    this.#deferred = new PerTurnQueue(Number.POSITIVE_INFINITY, (held) => this.#handleHeld(held), setImmediate, config.inboundTurnBudgetMs);
     this.#scheduler = new FairScheduler(config.roomWorkBudgetMs, config.roomWorkJobsPerTurn, config.roomWorkQueueLimit, deps.teller);
     // Requests waiting for their room's turn hear where they stand too, as those in the admission queue do.
     this.#progressTimer = setInterval(() => this.#scheduler.tellPositions(), config.admissionProgressMs).unref();
@@ -191,7 +191,6 @@ export class WsGateway {
       this.stats.framesDeferred++;
       this.stats.framesDeferredWaiting++;
       this.#deferred.push({ connection, bytes: new Uint8Array(data.slice(0)) });
-      this.#scheduleDeferred();
       return;
     }
     this.#handle(connection, new Uint8Array(data));
@@ -209,24 +208,11 @@ export class WsGateway {
     return this.#deferred.size < this.#config.inboundMaxDeferred && this.#rooms.degradeLevelOf(connection.roomId) >= 1;
   }
 
-  #scheduleDeferred(): void {
-    if (this.#deferredScheduled) return;
-    this.#deferredScheduled = true;
-    setImmediate(() => this.#drainDeferred());
-  }
-
-  /** Handles held frames, oldest first, for at most `inboundTurnBudgetMs` of this turn. */
-  #drainDeferred(): void {
-    this.#deferredScheduled = false;
-    const deadline = performance.now() + this.#config.inboundTurnBudgetMs;
-    do {
-      const held = this.#deferred.shift();
-      if (held === undefined) break;
-      this.stats.framesDeferredWaiting--;
-      held.connection.framesDeferred--;
-      if (held.connection.state !== 'closed') this.#handle(held.connection, held.bytes);
-    } while (performance.now() < deadline);
-    if (this.#deferred.size > 0) this.#scheduleDeferred();
+  #handleHeld(held: DeferredFrame): boolean {
+    this.stats.framesDeferredWaiting--;
+    held.connection.framesDeferred--;
+    if (held.connection.state !== 'closed') this.#handle(held.connection, held.bytes);
+    return true;
   }
 
   /** Decodes, validates and dispatches one frame. */

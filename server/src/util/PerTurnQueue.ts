@@ -1,9 +1,11 @@
 import { Deque } from './Deque.ts';
 
 /**
- * Items handled in order, at most `perTurn` per event-loop turn: for work that writes to one
- * socket per item (notices, answers), so a thousand of them spread over turns instead of holding
- * one. `handle` returns false for an item that turned out to need nothing (it does not count).
+ * Items handled in order, at most `perTurn` per event-loop turn and, when `budgetMs` is set, for at
+ * most that long per turn (at least one item): for work that writes to one socket per item
+ * (notices, answers) or costs CPU per item (held inbound frames), so a thousand of them spread over
+ * turns instead of holding one. `handle` returns false for an item that turned out to need nothing
+ * (it does not count against `perTurn`).
  */
 export class PerTurnQueue<T> {
   readonly #items = new Deque<T>();
@@ -13,6 +15,7 @@ export class PerTurnQueue<T> {
     readonly perTurn: number,
     readonly handle: (item: T) => boolean,
     readonly schedule: (run: () => void) => void = setImmediate,
+    readonly budgetMs = Number.POSITIVE_INFINITY,
   ) {}
 
   push(item: T): void {
@@ -33,8 +36,13 @@ export class PerTurnQueue<T> {
 
   #turn(): void {
     this.#scheduled = false;
+    const timed = this.budgetMs !== Number.POSITIVE_INFINITY;
+    const deadline = timed ? performance.now() + this.budgetMs : 0;
     let handled = 0;
-    while (this.#items.size > 0 && handled < this.perTurn) if (this.handle(this.#items.shift()!)) handled++;
+    while (this.#items.size > 0 && handled < this.perTurn) {
+      if (this.handle(this.#items.shift()!)) handled++;
+      if (timed && performance.now() >= deadline) break;
+    }
     if (this.#items.size > 0) this.#scheduleTurn();
   }
 }
