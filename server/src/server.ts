@@ -28,6 +28,7 @@ import { registerOpsApi } from './transport/OpsApi.ts';
 import { StaticFiles } from './transport/StaticFiles.ts';
 import { createApp, listen } from './transport/listen.ts';
 import { WsGateway } from './transport/WsGateway.ts';
+import { ReplyPriority } from './util/ReplyPriority.ts';
 
 export interface RunningServer {
   readonly config: Config;
@@ -95,12 +96,15 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const app = createApp();
   const metrics = new Metrics({ maxRoomSeries: config.metricsMaxRooms, token: config.metricsToken });
   const guard = new ProcessGuard({ protectRssMb: config.protectRssMb, protectEventLoopMs: config.protectEventLoopMs, windowMs: 500 });
+  // Every per-turn queue of deferred work steps aside while a small room's event waits for its seq.
+  const replyPriority = new ReplyPriority(config.replyPriorityMs);
+  const { schedule } = replyPriority;
   const fanout = new Fanout({ publish: (topic, frame) => app.publish(topic, frame, true) }, {
     sampledCommentsPerSecond: config.sampledCommentsPerSecond, shardSize: config.fanoutShardSize, deliveriesPerTurn: config.fanoutDeliveriesPerTurn, turnTargetMs: config.fanoutTurnTargetMs, maxWaitingFrames: config.fanoutMaxWaitingFrames,
-  });
-  const rooms = new RoomService({ config, broker, directory, store, fanout, eventLoopDelayMs: () => guard.eventLoopDelayMs, log: logger.child({ part: 'rooms' }) });
+  }, Date.now, schedule);
+  const rooms = new RoomService({ config, broker, directory, store, fanout, replyPriority, eventLoopDelayMs: () => guard.eventLoopDelayMs, log: logger.child({ part: 'rooms' }) });
   // One teller for both queues a cart request waits in (its room's turn, then admission): their notices share one budget per turn.
-  const teller = new PositionTeller(config.admissionProgressFramesPerTurn, config.admissionProgressMs);
+  const teller = new PositionTeller(config.admissionProgressFramesPerTurn, config.admissionProgressMs, schedule);
   const admission = config.admission
     ? new AdmissionController({
         store,
@@ -111,6 +115,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
           progressIntervalMs: config.admissionProgressMs, retryJitterMs: config.admissionRetryJitterMs, soldOutCacheMs: config.admissionSoldOutCacheMs, soldOutAnswersPerTurn: config.admissionSoldOutAnswersPerTurn,
         },
         observer: metrics.admissionObserver,
+        schedule,
       })
     : undefined;
   const commerce = new CommerceService({ store, rooms, options: config, admission, log: logger.child({ part: 'commerce' }), observer: metrics.cartObserver });
@@ -118,7 +123,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const media = await MediaService.start(config, rooms, logger.child({ part: 'media' }), availableParallelism());
   rooms.onDegrade((roomId, level) => media.setDegradeLevel(roomId, level));
   rooms.onShowEnded((roomId) => media.stopStream(roomId, 'the show has ended'));
-  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, commerce, media), guard, teller, log: logger.child({ part: 'ws' }) });
+  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, commerce, media), guard, teller, schedule, log: logger.child({ part: 'ws' }) });
   if (admission !== undefined) {
     // Cart requests still waiting for their room's turn are part of its queue, as clients see it.
     rooms.commerceSignals = (roomId) => {

@@ -147,13 +147,13 @@ export class AdmissionController {
   #cursor = 0;
 
   /** `teller` sends the position notices (shared with the edge's turn queue, so their writes share one budget per turn). */
-  constructor(deps: { store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver }) {
+  constructor(deps: { store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver; schedule?: (run: () => void) => void }) {
     this.#store = deps.store;
     this.#teller = deps.teller ?? new PositionTeller(256, 0);
     this.#soldOutDue = new PerTurnQueue(deps.options.soldOutAnswersPerTurn, ({ entry, sku }) => {
       entry.resolve({ status: 'sold_out', sku } satisfies CartAnswer);
       return true;
-    });
+    }, deps.schedule);
     this.#observer = deps.observer;
     this.#options = deps.options;
     this.#now = deps.now ?? Date.now;

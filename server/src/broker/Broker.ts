@@ -7,6 +7,24 @@ export interface SequencedDelivery {
   readonly seq: number;
   readonly frame: Uint8Array;
   readonly event: SequencedEvent;
+  /**
+   * Handed over by the publishing node as soon as its publish returned the seq, ahead of the copy
+   * every node gets from the broker. Events other nodes published may still be on their way, so it
+   * is applied only if it is the room's next seq; otherwise it is dropped (no resync) and the
+   * broker's copy follows in order.
+   */
+  readonly early?: boolean;
+}
+
+/**
+ * What a node does with a sequenced delivery, given the last seq it applied for the room: apply
+ * it, drop it (already applied, or an early copy that would skip events still on their way), or
+ * refill the gap from `recent` first.
+ */
+export function sequencedStep(latestSeq: number, delivery: Pick<SequencedDelivery, 'seq' | 'early'>): 'apply' | 'drop' | 'refill' {
+  if (delivery.seq <= latestSeq) return 'drop';
+  if (delivery.seq === latestSeq + 1) return 'apply';
+  return delivery.early === true ? 'drop' : 'refill';
 }
 
 /** A room event as it reaches each node that hosts the room. */
@@ -28,8 +46,9 @@ export interface RecentEvents {
  *
  * Guarantee: sequenced events of one room reach each subscribed node at most once and in seq
  * order; `seq` is issued by the broker (per room, gap-free, the same on every node). A node that
- * sees a gap (it was disconnected) refills from `recent`. State updates and direct messages are
- * best effort, latest value wins.
+ * sees a gap (it was disconnected) refills from `recent`. The publishing node may also get its own
+ * event early (see `SequencedDelivery.early`). State updates and direct messages are best effort,
+ * latest value wins.
  */
 export interface Broker {
   /** Issues the room's next seq, stamps it into `frame` (made by `encodeSequenced`), keeps it in the room's ring and delivers it. */

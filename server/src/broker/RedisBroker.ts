@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { decode, type Lane, readSeq, type SequencedEvent, type StateUpdate, type UnsequencedEvent } from '../../../protocol/src/index.ts';
+import { decode, type Lane, readSeq, stampSeq, type SequencedEvent, type StateUpdate, type UnsequencedEvent } from '../../../protocol/src/index.ts';
 import { redisCall } from '../store/redisCall.ts';
 import type { Broker, Delivery, RecentEvents, SequencedDelivery } from './Broker.ts';
 
@@ -63,12 +63,19 @@ export class RedisBroker implements Broker {
     this.#subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel, message));
   }
 
-  async publishSequenced(roomId: string, lane: Lane, frame: Uint8Array, _event: UnsequencedEvent): Promise<number> {
-    return redisCall(
+  async publishSequenced(roomId: string, lane: Lane, frame: Uint8Array, event: UnsequencedEvent): Promise<number> {
+    const seq = await redisCall(
       () => this.#publisher.lcPublish(this.#key('seq', roomId), this.#key('ring', roomId), this.#channel(roomId), `q${laneCode[lane]}`, Buffer.from(frame), this.#options.ringSize),
       this.#options.retryAfterMs,
       'broker',
     );
+    // The reply and the pub/sub copy are written by Redis together but often read in different
+    // loop turns (each turn is 10-30 ms under load): deliver at whichever comes first.
+    if (this.#subscribed.has(roomId) && this.#handler !== undefined) {
+      stampSeq(frame, seq);
+      this.#handler({ kind: 'sequenced', roomId, lane, seq, frame, event: { ...event, seq } as SequencedEvent, early: true });
+    }
+    return seq;
   }
 
   publishState(roomId: string, lane: Lane, frame: Uint8Array, _update: StateUpdate): void {

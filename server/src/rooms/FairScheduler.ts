@@ -40,6 +40,8 @@ export class FairScheduler {
     readonly maxQueuedPerRoom: number,
     /** Sends the position notices (paced; shared with the admission queue's). */
     readonly teller: PositionTeller,
+    /** Runs the next drain after the loop's I/O (`ReplyPriority.schedule` in the server). */
+    readonly schedule: (run: () => void) => void = setImmediate,
   ) {}
 
   /** Queues `job` for `roomId`; false when the room's queue is full. `progress` hears its place at each `tellPositions`. */
@@ -52,7 +54,7 @@ export class FairScheduler {
     queue.push({ run: job, progress, waiting: true, toldPosition: 0, duePosition: 0, dueEtaMs: 0 });
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(() => this.#drain());
+      this.schedule(() => this.#drain());
     }
     return true;
   }
@@ -101,7 +103,7 @@ export class FairScheduler {
     }
     if (this.#ready.length > 0 && !this.#closed) {
       this.#scheduled = true;
-      setImmediate(() => this.#drain());
+      this.schedule(() => this.#drain());
     }
   }
 }

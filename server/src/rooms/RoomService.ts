@@ -17,7 +17,8 @@ import {
   type Welcome,
 } from '../../../protocol/src/index.ts';
 import type { Principal } from '../auth/TokenService.ts';
-import type { Broker, Delivery } from '../broker/Broker.ts';
+import { type Broker, type Delivery, sequencedStep } from '../broker/Broker.ts';
+import type { ReplyPriority } from '../util/ReplyPriority.ts';
 import type { CommerceRooms } from '../commerce/CommerceService.ts';
 import type { Config } from '../config.ts';
 import { ProtocolError } from '../errors.ts';
@@ -47,6 +48,8 @@ export interface RoomServiceDeps {
   readonly fanout: Fanout;
   readonly log: Logger;
   readonly now?: () => number;
+  /** Tracks a small room's events while they wait for their seq (see `ReplyPriority`). */
+  readonly replyPriority?: ReplyPriority;
 }
 
 /** How often clients ack (the SDK's default); lag below it is just the ack not being due yet. */
@@ -71,6 +74,7 @@ export class RoomService implements CommerceRooms {
   readonly nodeId = randomBytes(6).toString('base64url');
   readonly #config: Config;
   readonly #broker: Broker;
+  readonly #replyPriority: ReplyPriority | undefined;
   readonly #directory: RoomDirectory;
   readonly #store: Store;
   readonly #fanout: Fanout;
@@ -98,6 +102,7 @@ export class RoomService implements CommerceRooms {
   constructor(deps: RoomServiceDeps) {
     this.#config = deps.config;
     this.#broker = deps.broker;
+    this.#replyPriority = deps.replyPriority;
     this.#directory = deps.directory;
     this.#store = deps.store;
     this.#fanout = deps.fanout;
@@ -471,12 +476,18 @@ export class RoomService implements CommerceRooms {
         for (const member of room.membersOf(delivery.userId)) member.close(CloseCode.KICKED, 'kicked by a moderator');
         return;
       case 'sequenced':
-        if (delivery.seq <= room.latestSeq) return; // already applied (bootstrap overlap, broker reconnect)
-        if (delivery.seq > room.latestSeq + 1) {
-          void this.#resync(room).then(() => this.#deliver(room, delivery));
-          return;
+        // Dropped: already applied (bootstrap overlap, broker reconnect, the broker's copy of an
+        // early delivery), or an early copy ahead of other nodes' events (the broker's copy follows them).
+        switch (sequencedStep(room.latestSeq, delivery)) {
+          case 'apply':
+            this.#applySequenced(room, delivery);
+            return;
+          case 'refill':
+            void this.#resync(room).then(() => this.#deliver(room, delivery));
+            return;
+          case 'drop':
+            return;
         }
-        this.#applySequenced(room, delivery);
         return;
       case 'state': {
         const update = delivery.update;
@@ -654,7 +665,12 @@ export class RoomService implements CommerceRooms {
 
   /** Encodes once, publishes through the broker; resolves with the issued seq. */
   #emit(roomId: string, event: UnsequencedEvent): Promise<number> {
-    return this.#broker.publishSequenced(roomId, laneOf[event.t], encodeSequenced(event), event);
+    const published = this.#broker.publishSequenced(roomId, laneOf[event.t], encodeSequenced(event), event);
+    // A small room's event is written to its sockets as soon as its seq is back: let the turn's
+    // deferred work wait for that reply. A big room's goes out through the pacer over turns anyway.
+    const room = this.#hosted.get(roomId);
+    if (this.#replyPriority !== undefined && room !== undefined && room.memberCount <= this.#config.fanoutShardSize) this.#replyPriority.track(published);
+    return published;
   }
 
   #publishState(roomId: string, update: StateUpdate): void {

@@ -89,7 +89,7 @@ export class WsGateway {
   #scanCursor: SetIterator<Connection> | undefined;
   #accepting = true;
 
-  constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; requests: RequestHandler; guard: ProcessGuard; teller: PositionTeller; log: Logger }) {
+  constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; requests: RequestHandler; guard: ProcessGuard; teller: PositionTeller; log: Logger; schedule?: (run: () => void) => void }) {
     this.#config = deps.config;
     this.#tokens = deps.tokens;
     this.#rooms = deps.rooms;
@@ -134,8 +134,8 @@ export class WsGateway {
     });
     this.#scanTimer = setInterval(() => this.#scan(), Math.max(1, config.backpressureScanMs / SCAN_SLICES)).unref();
     this.#degradeNudgeStep = Math.max(1, Math.floor((config.degradeQueueFill * config.admissionQueueLimit) / 4));
-    this.#deferred = new PerTurnQueue(Number.POSITIVE_INFINITY, (held) => this.#handleHeld(held), setImmediate, config.inboundTurnBudgetMs);
-    this.#scheduler = new FairScheduler(config.roomWorkBudgetMs, config.roomWorkJobsPerTurn, config.roomWorkQueueLimit, deps.teller);
+    this.#deferred = new PerTurnQueue(Number.POSITIVE_INFINITY, (held) => this.#handleHeld(held), deps.schedule ?? setImmediate, config.inboundTurnBudgetMs);
+    this.#scheduler = new FairScheduler(config.roomWorkBudgetMs, config.roomWorkJobsPerTurn, config.roomWorkQueueLimit, deps.teller, deps.schedule);
     // Requests waiting for their room's turn hear where they stand too, as those in the admission queue do.
     this.#progressTimer = setInterval(() => this.#scheduler.tellPositions(), config.admissionProgressMs).unref();
   }
