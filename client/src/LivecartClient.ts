@@ -78,6 +78,8 @@ export class LivecartClient {
    * update (or a `welcome`) with units available. `addToCart` answers these locally.
    */
   readonly #soldOut = new Set<string>();
+  /** Add-to-carts still waiting for their final answer, by sku: a repeat tap joins one (see `addToCart`). */
+  readonly #pendingAdds = new Map<string, Promise<AddToCartAnswer>>();
   /** Retry waits to cut short when their sku sells out, by sku. */
   readonly #soldOutWaiters = new Map<string, Set<() => void>>();
 
@@ -220,6 +222,12 @@ export class LivecartClient {
    * answer the same. For the same reason a retry is answered locally when the sku sold out while
    * the action waited, provided no earlier attempt can have been applied (every failure so far was
    * a refusal such as `OVERLOADED` or `RATE_LIMITED`, not a lost reply).
+   *
+   * A repeat call for a sku whose add-to-cart is still waiting for its final answer (queued,
+   * retrying) joins it: it sends nothing, reports no events of its own, and resolves with the same
+   * answer. The server joins such a tap with the pending one too (one request per user and
+   * product), so in a flash sale a second request would only cost the node a frame to read in the
+   * burst. Once the answer is in, the next call is a new action.
    */
   addToCart(sku: string, quantity = 1): Promise<AddToCartAnswer> {
     const key = newIdempotencyKey();
@@ -231,6 +239,8 @@ export class LivecartClient {
     };
     const soldOut = (): AddToCartAnswer => ({ status: 'sold_out', sku });
     if (!this.#stopped && this.#soldOut.has(sku)) return Promise.resolve(finish(soldOut()));
+    const pending = this.#pendingAdds.get(sku);
+    if (pending !== undefined) return pending;
 
     report('adding');
     // Set once an attempt failed in a way that leaves open whether the server applied it (a lost
@@ -248,7 +258,7 @@ export class LivecartClient {
         throw error;
       }
     };
-    return idempotentRetry(attempt, this.#retry, {
+    const action = idempotentRetry(attempt, this.#retry, {
       ...this.#retryHooks(),
       key,
       onRetry: (info) => report('retrying', { retryInMs: info.delayMs }),
@@ -257,6 +267,12 @@ export class LivecartClient {
       report('failed', { error });
       throw error;
     });
+    this.#pendingAdds.set(sku, action);
+    const settled = (): void => {
+      this.#pendingAdds.delete(sku);
+    };
+    action.then(settled, settled);
+    return action;
   }
 
   /** Sets the cart line of `sku` to `quantity` units, reserving or releasing the difference; 0 removes it. */

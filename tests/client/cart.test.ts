@@ -122,6 +122,25 @@ describe('LivecartClient cart against the real server', () => {
     expect(late.state.stock).toEqual({ 'mug-1': 0 });
   });
 
+  it('a repeat tap while an add-to-cart is pending joins it: one request, the same answer; the next tap after the answer is a new action', async () => {
+    const room = await saleRoom(cap);
+    const ann = await buyer(room, 'ann');
+    const actions: string[] = [];
+    ann.on('cartAction', (e) => actions.push(e.state));
+    const sent = () => server.gateway.stats.messagesIn['addToCart'] ?? 0;
+    const before = sent();
+    const [first, repeat, another] = await Promise.all([ann.addToCart('cap-1'), ann.addToCart('cap-1'), ann.addToCart('cap-1', 2)]);
+    expect(first).toMatchObject({ status: 'reserved', quantity: 1, granted: 1 });
+    expect(repeat).toBe(first);
+    expect(another).toBe(first);
+    expect(sent() - before).toBe(1);
+    expect(actions).toEqual(['adding', 'reserved']); // the joined taps report nothing of their own
+    expect(ann.state.cart.lines).toMatchObject([{ sku: 'cap-1', quantity: 1 }]);
+
+    expect(await ann.addToCart('cap-1')).toMatchObject({ status: 'reserved', quantity: 2, granted: 1 });
+    expect(sent() - before).toBe(2);
+  });
+
   it('tells the owner when a reservation expires and the stock comes back', async () => {
     const room = await saleRoom(mug);
     const owner = await buyer(room, 'owner');
