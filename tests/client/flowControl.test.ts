@@ -280,16 +280,35 @@ describe('addToCart: OVERLOADED retries and the cartAction stream', () => {
     const first = client.addToCart('mug');
     socket.receive(overloaded(socket.last('addToCart').id, 5000));
     await flush();
-    const second = client.addToCart('mug', 2);
-    socket.receive({ t: 'ok', id: socket.last('addToCart').id, result: soldOut });
+    // Another action on the sku (a repeat addToCart would join the waiting one instead).
+    const second = client.setQuantity('mug', 2);
+    socket.receive({ t: 'ok', id: socket.last('setQuantity').id, result: soldOut });
     await expect(second).resolves.toEqual(soldOut);
     await expect(first).resolves.toEqual(soldOut); // at once, not after 5 s
     expect(Date.now()).toBe(start);
     await advance(10_000);
-    expect(socket.of('addToCart')).toHaveLength(2);
-    const [a, b] = [actions[0]!.key, actions.find((x) => x.key !== actions[0]!.key)!.key];
-    expect(actions.filter((x) => x.key === a).map((x) => x.state)).toEqual(['adding', 'retrying', 'sold_out']);
-    expect(actions.filter((x) => x.key === b).map((x) => x.state)).toEqual(['adding', 'sold_out']);
+    expect(socket.of('addToCart')).toHaveLength(1);
+    expect(states(actions)).toEqual(['adding', 'retrying', 'sold_out']);
+  });
+
+  it('a repeat addToCart while one waits to retry joins it: nothing sent, the same answer', async () => {
+    const { client, socket, actions } = await joined();
+    const first = client.addToCart('mug');
+    socket.receive(overloaded(socket.last('addToCart').id, 5000));
+    await flush();
+    expect(client.addToCart('mug', 2)).toBe(first);
+    expect(socket.of('addToCart')).toHaveLength(1);
+    await advance(5_500);
+    expect(socket.of('addToCart')).toHaveLength(2); // the retry, with the first key
+    expect(socket.of('addToCart')[1]).toMatchObject({ key: socket.of('addToCart')[0]!.key, quantity: 1 });
+    socket.receive({ t: 'ok', id: socket.last('addToCart').id, result: reserved });
+    await expect(first).resolves.toEqual(reserved);
+    expect(states(actions)).toEqual(['adding', 'retrying', 'reserved']);
+    // Answered: the next call is a new action with a key of its own.
+    const next = client.addToCart('mug');
+    expect(next).not.toBe(first);
+    expect(socket.of('addToCart')).toHaveLength(3);
+    expect(socket.last('addToCart').key).not.toBe(socket.of('addToCart')[0]!.key);
   });
 
   it('a soldOut event stops a waiting retry too; an OVERLOADED after it resolves sold_out without retrying', async () => {
@@ -297,12 +316,13 @@ describe('addToCart: OVERLOADED retries and the cartAction stream', () => {
     const waiting = client.addToCart('mug');
     socket.receive(overloaded(socket.last('addToCart').id, 5000));
     await flush();
-    const late = client.addToCart('mug'); // sent, not answered yet
+    const late = client.addToCart('cap'); // sent, not answered yet
     const lateId = socket.last('addToCart').id;
     socket.receive({ t: 'soldOut', seq: 4, sku: 'mug' });
+    socket.receive({ t: 'soldOut', seq: 5, sku: 'cap' });
     await expect(waiting).resolves.toEqual(soldOut);
     socket.receive(overloaded(lateId, 5000));
-    await expect(late).resolves.toEqual(soldOut);
+    await expect(late).resolves.toEqual({ status: 'sold_out', sku: 'cap' });
     await advance(10_000);
     expect(socket.of('addToCart')).toHaveLength(2);
     expect(states(actions)).toEqual(['adding', 'retrying', 'adding', 'sold_out', 'sold_out']);

@@ -249,7 +249,7 @@ describe('LivecartClient cart retries (scripted socket)', () => {
     const { client, socket } = await joined();
     const ignore = () => undefined; // never answered; rejected when the client closes
     client.addToCart('mug').catch(ignore);
-    client.addToCart('mug').catch(ignore);
+    client.addToCart('cap').catch(ignore); // another sku: a repeat on 'mug' would join the pending one
     client.checkout().catch(ignore);
     const keys = [...socket.of('addToCart'), ...socket.of('checkout')].map((f) => f.key);
     expect(new Set(keys).size).toBe(3);
