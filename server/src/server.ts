@@ -96,8 +96,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const app = createApp();
   const metrics = new Metrics({ maxRoomSeries: config.metricsMaxRooms, token: config.metricsToken });
   const guard = new ProcessGuard({ protectRssMb: config.protectRssMb, protectEventLoopMs: config.protectEventLoopMs, windowMs: 500 });
-  // Every per-turn queue of deferred work steps aside while a small room's event waits for its seq.
-  const replyPriority = new ReplyPriority(config.replyPriorityMs);
+  // Every per-turn queue of deferred work steps aside while a small room's event waits for its seq
+  // from Redis. In memory mode the seq is issued in the call: nothing to wait for, so it is off.
+  const replyPriority = new ReplyPriority(config.redis === undefined ? 0 : config.replyPriorityMs);
   const { schedule } = replyPriority;
   const fanout = new Fanout({ publish: (topic, frame) => app.publish(topic, frame, true) }, {
     sampledCommentsPerSecond: config.sampledCommentsPerSecond, shardSize: config.fanoutShardSize, deliveriesPerTurn: config.fanoutDeliveriesPerTurn, turnTargetMs: config.fanoutTurnTargetMs, maxWaitingFrames: config.fanoutMaxWaitingFrames,

@@ -14,11 +14,16 @@ export class ReplyPriority {
   #pending = 0;
   #since = 0;
 
+  /** Like `setImmediate`, but `run` waits while a tracked reply is pending (see the class comment); `setImmediate` itself when off. */
+  readonly schedule: (run: () => void) => void;
+
   /** `maxWaitMs` 0: never step aside. */
   constructor(
     readonly maxWaitMs: number,
     readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.schedule = maxWaitMs <= 0 ? setImmediate : (run) => this.#afterReplies(run);
+  }
 
   /** Deferred work steps aside until `reply` settles (or `maxWaitMs` passes). Returns `reply`. */
   track<T>(reply: Promise<T>): Promise<T> {
@@ -36,12 +41,11 @@ export class ReplyPriority {
     return this.#pending > 0 && this.now() - this.#since < this.maxWaitMs;
   }
 
-  /** Like `setImmediate`, but `run` waits while a tracked reply is pending (see the class comment). */
-  readonly schedule = (run: () => void): void => {
+  #afterReplies(run: () => void): void {
     const attempt = (): void => {
       if (this.waiting) setImmediate(attempt);
       else run();
     };
     setImmediate(attempt);
-  };
+  }
 }
