@@ -50,13 +50,11 @@ const { values: flags } = parseArgs({
     // their medians and checks the targets on them. One run's p99 of ~40 burst-time comments is noise.
     repeat: { type: 'string', default: '1' },
     // Empty: the bench starts a redis-server of its own (no persistence, like the machine's) pinned
-    // to --redis-core, the load core, at --redis-nice there: in a deployment Redis has its own
-    // machine. Left free to run on the server's core, its burst-time CPU was counted as the server's
-    // latency; pinned at nice 0, the generators starved it (1 s command timeouts, 5 s answers).
-    // A URL: that Redis as it is (the machine's, unpinned, as in the runs before 2026-11-22T16:00Z).
+    // to --redis-core, the load core: in a deployment Redis has its own machine, and left free to
+    // run on the server's core its burst-time CPU was counted as the server's latency. A URL: that
+    // Redis as it is (the machine's, unpinned, as in the runs before 2026-11-22T16:00Z).
     redis: { type: 'string', default: '' },
     'redis-core': { type: 'string', default: '1' },
-    'redis-nice': { type: 'string', default: '-10' },
     port: { type: 'string', default: '18500' },
   },
 });
@@ -73,7 +71,7 @@ const SECRET = 'bench-secret-0123456789abcdef0123';
 let ownRedis: OwnRedis | undefined;
 let redisUrl = flags.redis!;
 const HOST = '127.0.0.1';
-const command = `npm run bench:double11 -- --viewers ${N} --small-rooms ${SMALL_ROOMS} --small-viewers ${SMALL_VIEWERS} --stock ${STOCK} --modes ${flags.modes} --stores ${flags.stores}${flags.redis === '' ? `${flags['redis-core'] === '1' ? '' : ` --redis-core ${flags['redis-core']}`}${flags['redis-nice'] === '-10' ? '' : ` --redis-nice=${flags['redis-nice']}`}` : ` --redis ${flags.redis}`}${flags['measure-nice'] === '0' ? '' : ` --measure-nice=${flags['measure-nice']}`}${SERVER_ARGS.length === 0 ? '' : ` --server-args='${SERVER_ARGS.join(' ')}'`}${flags['chat-phase'] === 'random' ? '' : ` --chat-phase ${flags['chat-phase']}`}${REPEAT === 1 ? '' : ` --repeat ${REPEAT}`}`;
+const command = `npm run bench:double11 -- --viewers ${N} --small-rooms ${SMALL_ROOMS} --small-viewers ${SMALL_VIEWERS} --stock ${STOCK} --modes ${flags.modes} --stores ${flags.stores}${flags.redis === '' ? (flags['redis-core'] === '1' ? '' : ` --redis-core ${flags['redis-core']}`) : ` --redis ${flags.redis}`}${flags['measure-nice'] === '0' ? '' : ` --measure-nice=${flags['measure-nice']}`}${SERVER_ARGS.length === 0 ? '' : ` --server-args='${SERVER_ARGS.join(' ')}'`}${flags['chat-phase'] === 'random' ? '' : ` --chat-phase ${flags['chat-phase']}`}${REPEAT === 1 ? '' : ` --repeat ${REPEAT}`}`;
 
 interface Generator {
   child: ChildProcess;
@@ -362,14 +360,13 @@ async function main(): Promise<void> {
     ownRedis = await OwnRedis.start({ durable: false, core: flags['redis-core']! });
     redisUrl = ownRedis.url;
     const pid = ownRedis.pid;
-    if (pid !== undefined && Number(flags['redis-nice']) !== 0) execFileSync('renice', ['-n', flags['redis-nice']!, '-p', String(pid)]);
     // Not left running when the bench fails half-way.
     process.on('exit', () => {
       if (pid === undefined || ownRedis?.exited !== false) return;
       process.kill(pid, 'SIGKILL');
     });
   }
-  console.log(`Redis: ${ownRedis === undefined ? `${redisUrl || '–'} (as it is, not pinned by the bench)` : `the bench's own redis-server on port ${ownRedis.port}, pinned to core ${flags['redis-core']} at nice ${flags['redis-nice']}`}\n`);
+  console.log(`Redis: ${ownRedis === undefined ? `${redisUrl || '–'} (as it is, not pinned by the bench)` : `the bench's own redis-server on port ${ownRedis.port}, pinned to core ${flags['redis-core']}`}\n`);
   const results: Result[] = [];
   let run = 0;
   for (let round = 1; round <= REPEAT; round++) for (const store of flags.stores!.split(',') as Array<'memory' | 'redis'>) {
@@ -408,7 +405,7 @@ async function main(): Promise<void> {
     charts.push(file);
   }
   const timelines = results.map((r) => `### ${r.store} / ${r.mode}${REPEAT === 1 ? '' : `, run ${r.round}`}\n\n${markdownTable(['t (s)', 'queue depth', 'admitted', 'rejected', 'expired', 'sold-out fast', 'event-loop p99 ms', 'degrade level', 'broadcasts waiting'], r.timeline.map((p) => [fmt(p.t, 1), String(p.queued), String(p.admitted), String(p.rejected), String(p.expired), String(p.soldOutFast), fmt(p.eventLoopMs, 0), String(p.degrade), String(p.fanoutWaiting)]))}\n\nSlowest small-room comments sent during the burst (of ${r.smallCommentsDuring}): ${r.slowSmallComments.map((c) => `+${fmt(c.atMs, 0)} ms: max ${fmt(c.maxMs, 0)} / median ${fmt(c.medianMs, 0)} ms`).join('; ')}\n\n![chart](${charts[results.indexOf(r)]})`).join('\n\n');
-  const redisLine = flags.stores!.split(',').includes('redis') ? `Redis: ${ownRedis === undefined ? `${redisUrl}, as it is (not pinned by the bench)` : `the bench's own redis-server (no persistence), pinned to core ${flags['redis-core']} at nice ${flags['redis-nice']}; the server runs on core 0, the generators on core 1`}.\n\n` : '';
+  const redisLine = flags.stores!.split(',').includes('redis') ? `Redis: ${ownRedis === undefined ? `${redisUrl}, as it is (not pinned by the bench)` : `the bench's own redis-server (no persistence), pinned to core ${flags['redis-core']}; the server runs on core 0, the generators on core 1`}.\n\n` : '';
   const md = `# Double-11 reproducer, ${new Date().toISOString()}\n\n\`${command}\`\n\n${redisLine}${summary}\n\n${table}\n\n${timelines}\n`;
   const mdFile = path.join(dir, `double11-${stamp}.md`);
   writeFileSync(mdFile, md);
