@@ -16,7 +16,6 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { decode, encode } from '../protocol/src/codec.ts';
-import { OwnRedis } from '../tests/helpers/redisServer.ts';
 import type { FromLoad, ToLoad, ViewerSpec } from './double11Load.ts';
 import { lineChartSvg } from './svgChart.ts';
 import { cpuSnapshot, pinProcess, processCpuPercent, processMemory } from './procStats.ts';
@@ -49,12 +48,7 @@ const { values: flags } = parseArgs({
     // Runs of every configuration, interleaved (round 1 of each, then round 2, …); the report adds
     // their medians and checks the targets on them. One run's p99 of ~40 burst-time comments is noise.
     repeat: { type: 'string', default: '1' },
-    // Empty: the bench starts a redis-server of its own (no persistence, like the machine's) pinned
-    // to --redis-core, the load core: in a deployment Redis has its own machine, and left free to
-    // run on the server's core its burst-time CPU was counted as the server's latency. A URL: that
-    // Redis as it is (the machine's, unpinned, as in the runs before 2026-11-22T16:00Z).
-    redis: { type: 'string', default: '' },
-    'redis-core': { type: 'string', default: '1' },
+    redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     port: { type: 'string', default: '18500' },
   },
 });
@@ -68,10 +62,8 @@ const GENERATORS = Number(flags.generators);
 const SERVER_ARGS = flags['server-args']!.split(/\s+/).filter((arg) => arg.length > 0);
 const REPEAT = Math.max(1, Math.floor(Number(flags.repeat)));
 const SECRET = 'bench-secret-0123456789abcdef0123';
-let ownRedis: OwnRedis | undefined;
-let redisUrl = flags.redis!;
 const HOST = '127.0.0.1';
-const command = `npm run bench:double11 -- --viewers ${N} --small-rooms ${SMALL_ROOMS} --small-viewers ${SMALL_VIEWERS} --stock ${STOCK} --modes ${flags.modes} --stores ${flags.stores}${flags.redis === '' ? (flags['redis-core'] === '1' ? '' : ` --redis-core ${flags['redis-core']}`) : ` --redis ${flags.redis}`}${flags['measure-nice'] === '0' ? '' : ` --measure-nice=${flags['measure-nice']}`}${SERVER_ARGS.length === 0 ? '' : ` --server-args='${SERVER_ARGS.join(' ')}'`}${flags['chat-phase'] === 'random' ? '' : ` --chat-phase ${flags['chat-phase']}`}${REPEAT === 1 ? '' : ` --repeat ${REPEAT}`}`;
+const command = `npm run bench:double11 -- --viewers ${N} --small-rooms ${SMALL_ROOMS} --small-viewers ${SMALL_VIEWERS} --stock ${STOCK} --modes ${flags.modes} --stores ${flags.stores}${flags['measure-nice'] === '0' ? '' : ` --measure-nice=${flags['measure-nice']}`}${SERVER_ARGS.length === 0 ? '' : ` --server-args='${SERVER_ARGS.join(' ')}'`}${flags['chat-phase'] === 'random' ? '' : ` --chat-phase ${flags['chat-phase']}`}${REPEAT === 1 ? '' : ` --repeat ${REPEAT}`}`;
 
 interface Generator {
   child: ChildProcess;
@@ -159,8 +151,6 @@ interface Result {
   peakRssMb: number;
   serverCpu: number;
   generatorCpu: number;
-  /** The bench's own redis-server during the burst (undefined: memory store, or an external Redis). */
-  redisCpu: number | undefined;
   timeline: Array<{ t: number; sent: number; answered: number; queued: number; admitted: number; rejected: number; expired: number; soldOutFast: number; eventLoopMs: number; degrade: number; fanoutWaiting: number }>;
 }
 
@@ -174,7 +164,7 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
   const extra = [
     '--admission', String(mode === 'admission'),
     '--comment-rate', '100', '--comment-burst', '100', '--max-frames-per-second', '1000',
-    ...(store === 'redis' ? ['--redis', redisUrl, '--redis-prefix', `bench-d11:${process.pid}:${run}`] : []),
+    ...(store === 'redis' ? ['--redis', flags.redis!, '--redis-prefix', `bench-d11:${process.pid}:${run}`] : []),
     // naive: no degradation either
     ...SERVER_ARGS,
     ...(mode === 'naive' ? ['--degrade-event-loop-ms', '600000', '--degrade-lag-ms', '600000', '--degrade-backlogged-share', '1', '--degrade-queue-fill', '1', '--degrade-store-latency-ms', '600000', '--protect-event-loop-ms', '600000',
@@ -258,11 +248,10 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
   streamers[0]!.send({ t: 'pin', id: 1_000_000, sku: 'flash' });
   startAt = Date.now() + 300;
   for (const g of generators) g.send({ t: 'phase', name: 'during' });
-  const measuredPids = [server.pid, ...generators.map((g) => g.child.pid!), ...(store === 'redis' && ownRedis?.pid !== undefined ? [ownRedis.pid] : [])];
-  const cpuBefore = cpuSnapshot(measuredPids);
+  const cpuBefore = cpuSnapshot([server.pid, ...generators.map((g) => g.child.pid!)]);
   for (const g of generators) g.send({ t: 'burst', startAt, windowMs: BURST_MS, sku: 'flash', room: 'big', tripleEvery: 3 });
   const bursts = await Promise.all(generators.map((g) => g.next('burstDone')));
-  const cpuAfter = cpuSnapshot(measuredPids);
+  const cpuAfter = cpuSnapshot([server.pid, ...generators.map((g) => g.child.pid!)]);
   const burstEnd = Date.now();
   clearInterval(poll);
   for (const g of generators) g.send({ t: 'phase', name: 'after' });
@@ -342,7 +331,6 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
     peakRssMb,
     serverCpu: processCpuPercent(cpuBefore, cpuAfter, server.pid),
     generatorCpu: gensCpu.reduce((a, b) => a + b, 0),
-    redisCpu: store === 'redis' && ownRedis?.pid !== undefined ? processCpuPercent(cpuBefore, cpuAfter, ownRedis.pid) : undefined,
     timeline,
   };
 }
@@ -356,17 +344,6 @@ function signOperator(): Promise<string> {
 async function main(): Promise<void> {
   pinProcess(process.pid, '1');
   console.log(`# bench:double11  ${new Date().toISOString()}\n${command}\n`);
-  if (flags.stores!.split(',').includes('redis') && flags.redis === '') {
-    ownRedis = await OwnRedis.start({ durable: false, core: flags['redis-core']! });
-    redisUrl = ownRedis.url;
-    const pid = ownRedis.pid;
-    // Not left running when the bench fails half-way.
-    process.on('exit', () => {
-      if (pid === undefined || ownRedis?.exited !== false) return;
-      process.kill(pid, 'SIGKILL');
-    });
-  }
-  console.log(`Redis: ${ownRedis === undefined ? `${redisUrl || '–'} (as it is, not pinned by the bench)` : `the bench's own redis-server on port ${ownRedis.port}, pinned to core ${flags['redis-core']}`}\n`);
   const results: Result[] = [];
   let run = 0;
   for (let round = 1; round <= REPEAT; round++) for (const store of flags.stores!.split(',') as Array<'memory' | 'redis'>) {
@@ -379,11 +356,11 @@ async function main(): Promise<void> {
   // No sample while viewers' chatter was cut (degrade level 2+) shows as "cut".
   const c = (r: Result, key: string, stat: 'p50' | 'p99') => (r.comments[key] ? fmt(r.comments[key]![stat], 0) : r.timeline.some((p) => p.degrade >= 2) ? 'cut' : '–');
   const table = markdownTable(
-    ['store', 'mode', 'run', 'crash', 'viewers', 'taps', 'answered', 'oversold', 'unsold after burst', 'orders (units)', 'first answer p50/p99/max ms', 'sold out heard p50/p99 ms after start', 'final answer p99 ms', 'finals', 'big-room comment p99 before → during', 'small-room comment p99 before → during', 'small-room generator loop p99 / max during ms', 'big-room generators loop p99 / max during ms; taps sent late p50 / p99 / max ms', 'event-loop p99 / max ms (worst window)', 'peak RSS MB', 'server CPU %', 'generators CPU %', 'Redis CPU %'],
+    ['store', 'mode', 'run', 'crash', 'viewers', 'taps', 'answered', 'oversold', 'unsold after burst', 'orders (units)', 'first answer p50/p99/max ms', 'sold out heard p50/p99 ms after start', 'final answer p99 ms', 'finals', 'big-room comment p99 before → during', 'small-room comment p99 before → during', 'small-room generator loop p99 / max during ms', 'big-room generators loop p99 / max during ms; taps sent late p50 / p99 / max ms', 'event-loop p99 / max ms (worst window)', 'peak RSS MB', 'server CPU %', 'generators CPU %'],
     results.map((r) => [
       r.store, r.mode, String(r.round), r.crashed ? 'YES' : '0', fmtInt(r.joined), fmtInt(r.taps), `${fmt((100 * r.answered) / Math.max(1, r.taps), 1)}%`, String(r.oversold), String(r.availableAfterBurst),
       `${r.orders} (${r.orderedUnits})`, `${fmt(r.firstReply.p50, 0)} / ${fmt(r.firstReply.p99, 0)} / ${fmt(r.firstReply.max, 0)}`, `${fmt(r.soldOutHeard.p50, 0)} / ${fmt(r.soldOutHeard.p99, 0)}`, fmt(r.final.p99, 0), Object.entries(r.finals).map(([k, v]) => `${k} ${v}`).join(', '),
-      `${c(r, 'big:before', 'p99')} → ${c(r, 'big:during', 'p99')}`, `${c(r, 'small:before', 'p99')} → ${c(r, 'small:during', 'p99')}`, r.smallGeneratorLoop === undefined ? '–' : `${fmt(r.smallGeneratorLoop.p99, 0)} / ${fmt(r.smallGeneratorLoop.max, 0)}`, `${fmt(r.bigGeneratorLoop.p99, 0)} / ${fmt(r.bigGeneratorLoop.max, 0)}; ${fmt(r.tapSendLate.p50, 0)} / ${fmt(r.tapSendLate.p99, 0)} / ${fmt(r.tapSendLate.max, 0)}`, `${fmt(r.eventLoopP99Max, 0)} / ${fmt(r.eventLoopMax, 0)}`, fmt(r.peakRssMb, 0), fmt(r.serverCpu, 0), fmt(r.generatorCpu, 0), r.redisCpu === undefined ? '–' : fmt(r.redisCpu, 0),
+      `${c(r, 'big:before', 'p99')} → ${c(r, 'big:during', 'p99')}`, `${c(r, 'small:before', 'p99')} → ${c(r, 'small:during', 'p99')}`, r.smallGeneratorLoop === undefined ? '–' : `${fmt(r.smallGeneratorLoop.p99, 0)} / ${fmt(r.smallGeneratorLoop.max, 0)}`, `${fmt(r.bigGeneratorLoop.p99, 0)} / ${fmt(r.bigGeneratorLoop.max, 0)}; ${fmt(r.tapSendLate.p50, 0)} / ${fmt(r.tapSendLate.p99, 0)} / ${fmt(r.tapSendLate.max, 0)}`, `${fmt(r.eventLoopP99Max, 0)} / ${fmt(r.eventLoopMax, 0)}`, fmt(r.peakRssMb, 0), fmt(r.serverCpu, 0), fmt(r.generatorCpu, 0),
     ]),
   );
   const summary = summaryTable(results);
@@ -405,14 +382,12 @@ async function main(): Promise<void> {
     charts.push(file);
   }
   const timelines = results.map((r) => `### ${r.store} / ${r.mode}${REPEAT === 1 ? '' : `, run ${r.round}`}\n\n${markdownTable(['t (s)', 'queue depth', 'admitted', 'rejected', 'expired', 'sold-out fast', 'event-loop p99 ms', 'degrade level', 'broadcasts waiting'], r.timeline.map((p) => [fmt(p.t, 1), String(p.queued), String(p.admitted), String(p.rejected), String(p.expired), String(p.soldOutFast), fmt(p.eventLoopMs, 0), String(p.degrade), String(p.fanoutWaiting)]))}\n\nSlowest small-room comments sent during the burst (of ${r.smallCommentsDuring}): ${r.slowSmallComments.map((c) => `+${fmt(c.atMs, 0)} ms: max ${fmt(c.maxMs, 0)} / median ${fmt(c.medianMs, 0)} ms`).join('; ')}\n\n![chart](${charts[results.indexOf(r)]})`).join('\n\n');
-  const redisLine = flags.stores!.split(',').includes('redis') ? `Redis: ${ownRedis === undefined ? `${redisUrl}, as it is (not pinned by the bench)` : `the bench's own redis-server (no persistence), pinned to core ${flags['redis-core']}; the server runs on core 0, the generators on core 1`}.\n\n` : '';
-  const md = `# Double-11 reproducer, ${new Date().toISOString()}\n\n\`${command}\`\n\n${redisLine}${summary}\n\n${table}\n\n${timelines}\n`;
+  const md = `# Double-11 reproducer, ${new Date().toISOString()}\n\n\`${command}\`\n\n${summary}\n\n${table}\n\n${timelines}\n`;
   const mdFile = path.join(dir, `double11-${stamp}.md`);
   writeFileSync(mdFile, md);
   writeFileSync(path.join(dir, `double11-${stamp}.json`), JSON.stringify({ command, results }, null, 2));
   console.log(`\nreport: ${path.relative(REPO_ROOT, mdFile)}`);
   if (results.some((r) => r.crashed || r.oversold > 0)) process.exitCode = 1;
-  await ownRedis?.kill();
 }
 
 /**

@@ -16,25 +16,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export interface OwnRedisOptions {
-  /**
-   * true (tests): an fsync-always AOF, so a kill -9 and a restart keep every acknowledged write
-   * (what "no accepted order is lost" needs). false (benches): no persistence, as the machine's Redis.
-   */
-  readonly durable?: boolean;
-  /** Pin redis-server to this CPU list (`taskset -c`): a bench keeps it off the server's core. */
-  readonly core?: string;
-}
-
-/** A redis-server of the test's (or bench's) own, on a free port. */
+/**
+ * A redis-server of the test's own, on a free port, with an fsync-always AOF so a kill -9 and a
+ * restart keep every acknowledged write (what "no accepted order is lost" needs).
+ */
 export class OwnRedis {
   #child: ChildProcess | undefined;
   readonly dir = mkdtempSync(join(tmpdir(), 'livecart-redis-'));
 
-  private constructor(readonly port: number, readonly options: OwnRedisOptions) {}
+  private constructor(readonly port: number) {}
 
-  static async start(options: OwnRedisOptions = {}): Promise<OwnRedis> {
-    const redis = new OwnRedis(await freePort(), options);
+  static async start(): Promise<OwnRedis> {
+    const redis = new OwnRedis(await freePort());
     await redis.restart();
     return redis;
   }
@@ -44,10 +37,7 @@ export class OwnRedis {
   }
 
   async restart(): Promise<void> {
-    const persistence = this.options.durable === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always'];
-    const command = ['redis-server', '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', this.dir];
-    const [file, ...args] = this.options.core === undefined ? command : ['taskset', '-c', this.options.core, ...command];
-    this.#child = spawn(file!, args, { stdio: 'ignore' });
+    this.#child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir], { stdio: 'ignore' });
     const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined);
     const deadline = Date.now() + 10_000;
@@ -63,17 +53,6 @@ export class OwnRedis {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-  }
-
-  /** redis-server's pid (taskset execs it). */
-  get pid(): number | undefined {
-    return this.#child?.pid;
-  }
-
-  /** Whether the redis-server process has ended (undefined: never started). */
-  get exited(): boolean | undefined {
-    const child = this.#child;
-    return child === undefined ? undefined : child.exitCode !== null || child.signalCode !== null;
   }
 
   /** SIGKILL: no graceful save, like a crash. */
