@@ -39,6 +39,7 @@ export const configSchema = z.object({
   rateLimiterMaxKeys: int(1000, 100_000_000).default(1_000_000).describe('Users tracked by the comment rate limiter at most (idle ones are pruned first).'),
   redis: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional().describe('Redis URL. Set: inventory, carts and orders live in Redis and several nodes can serve the same rooms. Unset: embedded in-memory store, single node.'),
   redisPrefix: z.string().regex(/^[A-Za-z0-9_:.-]+$/).min(1).max(64).default('livecart').describe('Namespace for every Redis key and channel, so deployments and test runs can share one Redis.'),
+  sequencerLeaseMs: int(0, 600_000).default(3000).describe('With Redis: a node hosting a room takes the room\'s sequencer lease for this long (renewed while it holds it) when no other node holds it, and issues the room\'s seqs itself: its sockets get an event in the turn that made it, instead of a Redis round trip later (the log append follows, fenced on the lease). Another node publishing in the room asks it to let go first, and waits at most this long if the holder died. 0 = every seq from Redis.'),
   redisCommandTimeoutMs: int(10, 60_000).default(1000).describe('A Redis command slower than this fails as UNAVAILABLE (retry after) instead of hanging.'),
   storeRetryAfterMs: int(10, 60_000).default(1000).describe('Retry-after told to clients while the store is unreachable.'),
   reservationTtlMs: int(1000, 24 * 3600_000).default(600_000).describe('How long add-to-cart holds stock before it returns by itself.'),

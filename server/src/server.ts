@@ -83,7 +83,7 @@ async function createBackends(config: Config): Promise<{ store: Store; directory
   return {
     store,
     directory: new RedisRoomDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
-    broker: new RedisBroker(roomsRedis, { url: config.redis, prefix: config.redisPrefix, ringSize: config.resumeRingSize, retryAfterMs: config.storeRetryAfterMs }),
+    broker: new RedisBroker(roomsRedis, { url: config.redis, prefix: config.redisPrefix, ringSize: config.resumeRingSize, retryAfterMs: config.storeRetryAfterMs, sequencerLeaseMs: config.sequencerLeaseMs }),
   };
 }
 

@@ -32,7 +32,12 @@ export type Delivery =
   | SequencedDelivery
   | { readonly kind: 'state'; readonly roomId: string; readonly lane: Lane; readonly frame: Uint8Array; readonly update: StateUpdate }
   | { readonly kind: 'direct'; readonly roomId: string; readonly userId: string; readonly frame: Uint8Array }
-  | { readonly kind: 'kick'; readonly roomId: string; readonly userId: string; readonly until: number };
+  | { readonly kind: 'kick'; readonly roomId: string; readonly userId: string; readonly until: number }
+  /**
+   * This node sequenced the room's events itself and lost its lease before the log had them all:
+   * its sockets may have seen events from `fromSeq` on that are in no one else's history.
+   */
+  | { readonly kind: 'reset'; readonly roomId: string; readonly fromSeq: number };
 
 /** The room's latest seq and the sequenced events the broker still holds, oldest first. */
 export interface RecentEvents {
@@ -45,14 +50,17 @@ export interface RecentEvents {
  * (publish → broker → onDelivery → room state + uWS topics), as in centrifuge.
  *
  * Guarantee: sequenced events of one room reach each subscribed node at most once and in seq
- * order; `seq` is issued by the broker (per room, gap-free, the same on every node). A node that
- * sees a gap (it was disconnected) refills from `recent`. The publishing node may also get its own
- * event early (see `SequencedDelivery.early`). State updates and direct messages are best effort,
+ * order; `seq` is issued by the broker (per room, gap-free, the same on every node), or by the node
+ * holding the room's sequencer lease in the broker (see `RedisBrokerOptions.sequencerLeaseMs`). A
+ * node that sees a gap (it was disconnected) refills from `recent`. The publishing node may also get
+ * its own event early (see `SequencedDelivery.early`). State updates and direct messages are best effort,
  * latest value wins.
  */
 export interface Broker {
   /** Issues the room's next seq, stamps it into `frame` (made by `encodeSequenced`), keeps it in the room's ring and delivers it. */
   publishSequenced(roomId: string, lane: Lane, frame: Uint8Array, event: UnsequencedEvent): Promise<number>;
+  /** Whether a publish in the room now delivers on this node before it returns (no reply to wait for). */
+  sequencesLocally(roomId: string): boolean;
   publishState(roomId: string, lane: Lane, frame: Uint8Array, update: StateUpdate): void;
   /** A frame for one user's sockets in the room, on whichever nodes they are. */
   publishDirect(roomId: string, userId: string, frame: Uint8Array): void;

@@ -23,6 +23,10 @@ export class LocalBroker implements Broker {
     return seq;
   }
 
+  sequencesLocally(_roomId: string): boolean {
+    return true;
+  }
+
   publishState(roomId: string, lane: Lane, frame: Uint8Array, update: StateUpdate): void {
     this.#handler?.({ kind: 'state', roomId, lane, frame, update });
   }

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { ProtocolError } from '../errors.ts';
 import { decode, type Lane, readSeq, stampSeq, type SequencedEvent, type StateUpdate, type UnsequencedEvent } from '../../../protocol/src/index.ts';
 import { redisCall } from '../store/redisCall.ts';
 import type { Broker, Delivery, RecentEvents, SequencedDelivery } from './Broker.ts';
@@ -6,9 +8,16 @@ import type { Broker, Delivery, RecentEvents, SequencedDelivery } from './Broker
 /**
  * Issues the room's seq, stamps it into the frame at bytes 7..10 (SEQ_OFFSET 6, 0-based), keeps the
  * message in the room's ring list and publishes it, all atomically: publish order is seq order.
- * KEYS: seq counter, ring list. ARGV: channel, message head ("q" + lane), frame, ring size.
+ * While another node holds the room's sequencer lease it asks that node to let go ("r" + node id on
+ * the room's channel) and returns -1: the caller retries.
+ * KEYS: seq counter, ring list, lease. ARGV: channel, message head ("q" + lane), frame, ring size, node id.
  */
 const publishScript = `
+local owner = redis.call('GET', KEYS[3])
+if owner and owner ~= ARGV[5] then
+  redis.call('PUBLISH', ARGV[1], 'r' .. ARGV[5])
+  return -1
+end
 local seq = redis.call('INCR', KEYS[1])
 local frame = ARGV[3]
 local msg = ARGV[2] .. string.sub(frame, 1, 6) .. struct.pack('>I4', seq) .. string.sub(frame, 11)
@@ -18,7 +27,53 @@ redis.call('PUBLISH', ARGV[1], msg)
 return seq
 `;
 
-type BrokerCommands = { lcPublish(seqKey: string, ringKey: string, channel: string, head: string, frame: Buffer, ringSize: number): Promise<number> };
+/** Takes the room's lease if nobody holds it; returns the room's latest seq, or -1. KEYS: lease, seq counter. ARGV: node id, lease ms. */
+const acquireScript = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return tonumber(redis.call('GET', KEYS[2]) or '0') end
+return -1
+`;
+
+/**
+ * The lease holder's append of an event it sequenced itself: only while it still holds the lease
+ * and the seq follows the log's, so a node that lost its lease cannot write a second history.
+ * Renews the lease. Returns 1, or 0 when fenced off.
+ * KEYS: seq counter, ring list, lease. ARGV: channel, message ("q" + lane + stamped frame), ring size, node id, seq, lease ms.
+ */
+const appendScript = `
+if redis.call('GET', KEYS[3]) ~= ARGV[4] then return 0 end
+if tonumber(redis.call('GET', KEYS[1]) or '0') + 1 ~= tonumber(ARGV[5]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[5])
+redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[3], ARGV[6])
+return 1
+`;
+
+/** Renews (lease ms > 0) or gives up (0) the lease if this node holds it; returns 1 if it did. KEYS: lease. ARGV: node id, lease ms. */
+const leaseScript = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) else redis.call('DEL', KEYS[1]) end
+return 1
+`;
+
+type BrokerCommands = {
+  lcPublish(seqKey: string, ringKey: string, leaseKey: string, channel: string, head: string, frame: Buffer, ringSize: number, nodeId: string): Promise<number>;
+  lcAcquire(leaseKey: string, seqKey: string, nodeId: string, leaseMs: number): Promise<number>;
+  lcAppend(seqKey: string, ringKey: string, leaseKey: string, channel: string, message: Buffer, ringSize: number, nodeId: string, seq: number, leaseMs: number): Promise<number>;
+  lcLease(leaseKey: string, nodeId: string, leaseMs: number): Promise<number>;
+};
+
+/** A room this node sequences itself while it holds the room's lease in Redis. */
+interface Lease {
+  /** The last seq issued here. */
+  issued: number;
+  /** The last seq Redis's log confirmed. */
+  confirmed: number;
+  /** When the last call Redis confirmed the lease with was sent. */
+  confirmedAt: number;
+  lost: boolean;
+}
 
 const laneCode: Record<Lane, string> = { commerce: 'c', chatter: 'x' };
 const laneOfCode = (code: number): Lane => (code === 0x63 ? 'commerce' : 'chatter');
@@ -28,14 +83,24 @@ export interface RedisBrokerOptions {
   readonly prefix: string;
   readonly ringSize: number;
   readonly retryAfterMs: number;
+  /**
+   * A node hosting a room takes the room's sequencer lease when nobody holds it, and while it holds
+   * it issues the room's seqs itself: its own sockets get an event in the turn that made it, and the
+   * log append follows (fenced on the lease). Other nodes' publishes ask it to let go first.
+   * 0 (default) = off: every seq comes from Redis.
+   */
+  readonly sequencerLeaseMs?: number;
 }
+
+/** How long a node that was asked to let go of a room's lease waits before it takes it again. */
+const LEASE_COOLDOWN_LEASES = 10;
 
 /**
  * Cross-node fan-out over Redis pub/sub, one channel per room. A node subscribes only to the rooms
  * it has members in (unlike Socket.IO's adapter, which sends everything to every node).
  *
  * Messages on a room channel: "q" lane frame (sequenced), "s" lane frame (state update),
- * "d" len(2) userId frame (direct), "k" until(8) userId (kick).
+ * "d" len(2) userId frame (direct), "k" until(8) userId (kick), "r" nodeId (let go of the lease).
  */
 export class RedisBroker implements Broker {
   readonly #publisher: Redis & BrokerCommands;
@@ -44,12 +109,26 @@ export class RedisBroker implements Broker {
   readonly #channelPrefix: string;
   readonly #subscribed = new Set<string>();
   #handler: ((delivery: Delivery) => void) | undefined;
+  readonly #nodeId = randomBytes(9).toString('base64url');
+  readonly #leaseMs: number;
+  readonly #leases = new Map<string, Lease>();
+  readonly #acquiring = new Set<string>();
+  /** Publishes through Redis's INCR still waiting for their reply, per room: no local seq until they are back. */
+  readonly #viaRedis = new Map<string, number>();
+  /** Rooms another node wants to publish in: no lease here before this time. */
+  readonly #cooldownUntil = new Map<string, number>();
+  #renewTimer: NodeJS.Timeout | undefined;
   #reconnectHandler: (() => void) | undefined;
   #wasReady = false;
 
   /** `publisher` is the node's connection for room events (shared with the room directory, closed here); the broker opens its own subscriber. */
   constructor(publisher: Redis, options: RedisBrokerOptions) {
-    publisher.defineCommand('lcPublish', { numberOfKeys: 2, lua: publishScript });
+    publisher.defineCommand('lcPublish', { numberOfKeys: 3, lua: publishScript });
+    publisher.defineCommand('lcAcquire', { numberOfKeys: 2, lua: acquireScript });
+    publisher.defineCommand('lcAppend', { numberOfKeys: 3, lua: appendScript });
+    publisher.defineCommand('lcLease', { numberOfKeys: 1, lua: leaseScript });
+    this.#leaseMs = options.sequencerLeaseMs ?? 0;
+    if (this.#leaseMs > 0) this.#renewTimer = setInterval(() => this.#renewLeases(), this.#leaseMs / 3).unref();
     this.#publisher = publisher as Redis & BrokerCommands;
     this.#options = options;
     this.#channelPrefix = `${options.prefix}:ch:`;
@@ -63,12 +142,30 @@ export class RedisBroker implements Broker {
     this.#subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel, message));
   }
 
+  /** Whether this node issues the room's seqs itself now (its publish delivers here before it returns). */
+  sequencesLocally(roomId: string): boolean {
+    const lease = this.#leases.get(roomId);
+    // Only while Redis answers: an event delivered here whose append then fails resets the room's
+    // sockets, so with Redis away (or a lease maybe run out) publishes take Redis's path and fail
+    // alone, as without a lease.
+    return lease !== undefined && this.#publisher.status === 'ready' && Date.now() - lease.confirmedAt < this.#leaseMs / 2
+      && (this.#viaRedis.get(roomId) ?? 0) === 0 && this.#subscribed.has(roomId) && this.#handler !== undefined;
+  }
+
   async publishSequenced(roomId: string, lane: Lane, frame: Uint8Array, event: UnsequencedEvent): Promise<number> {
-    const seq = await redisCall(
-      () => this.#publisher.lcPublish(this.#key('seq', roomId), this.#key('ring', roomId), this.#channel(roomId), `q${laneCode[lane]}`, Buffer.from(frame), this.#options.ringSize),
-      this.#options.retryAfterMs,
-      'broker',
-    );
+    if (this.sequencesLocally(roomId)) return this.#publishLocally(this.#leases.get(roomId)!, roomId, lane, frame, event);
+    this.#viaRedis.set(roomId, (this.#viaRedis.get(roomId) ?? 0) + 1);
+    let seq: number;
+    try {
+      seq = await this.#publishViaRedis(roomId, lane, frame);
+    } finally {
+      const left = this.#viaRedis.get(roomId)! - 1;
+      if (left === 0) this.#viaRedis.delete(roomId);
+      else this.#viaRedis.set(roomId, left);
+    }
+    // Sent after the lease was taken (Redis runs one connection's calls in order): the lease goes on from it.
+    const lease = this.#leases.get(roomId);
+    if (lease !== undefined && seq > lease.issued) lease.issued = lease.confirmed = seq;
     // The reply and the pub/sub copy are written by Redis together but often read in different
     // loop turns (each turn is 10-30 ms under load): deliver at whichever comes first.
     if (this.#subscribed.has(roomId) && this.#handler !== undefined) {
@@ -76,6 +173,106 @@ export class RedisBroker implements Broker {
       this.#handler({ kind: 'sequenced', roomId, lane, seq, frame, event: { ...event, seq } as SequencedEvent, early: true });
     }
     return seq;
+  }
+
+  async #publishViaRedis(roomId: string, lane: Lane, frame: Uint8Array): Promise<number> {
+    // Another node holds the lease: it lets go within a round trip, or it is gone and its lease
+    // runs out. Until then, retry with backoff.
+    const giveUpAt = Date.now() + this.#leaseMs + this.#options.retryAfterMs;
+    for (let delayMs = 2; ; delayMs = Math.min(delayMs * 2, 50)) {
+      const seq = await redisCall(
+        () => this.#publisher.lcPublish(this.#key('seq', roomId), this.#key('ring', roomId), this.#key('lease', roomId), this.#channel(roomId), `q${laneCode[lane]}`, Buffer.from(frame), this.#options.ringSize, this.#nodeId),
+        this.#options.retryAfterMs,
+        'broker',
+      );
+      if (seq >= 0) return seq;
+      // Shared with another node for now: do not take the lease back at once.
+      this.#cooldownUntil.set(roomId, Date.now() + LEASE_COOLDOWN_LEASES * this.#leaseMs);
+      if (Date.now() > giveUpAt) throw new ProtocolError('UNAVAILABLE', 'the room\'s sequencer lease is held by an unresponsive node', this.#options.retryAfterMs);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+
+  /**
+   * Delivers here at once, then appends to the log. The promise settles with the append, so what
+   * the caller acknowledges is in the log; if the append fails, this node's sockets may have seen
+   * events the log does not hold, and the room is reset (`Delivery` kind 'reset').
+   */
+  async #publishLocally(lease: Lease, roomId: string, lane: Lane, frame: Uint8Array, event: UnsequencedEvent): Promise<number> {
+    const seq = ++lease.issued;
+    stampSeq(frame, seq);
+    this.#handler!({ kind: 'sequenced', roomId, lane, seq, frame, event: { ...event, seq } as SequencedEvent, early: true });
+    let appended = 0;
+    const sentAt = Date.now();
+    try {
+      appended = await redisCall(
+        () => this.#publisher.lcAppend(this.#key('seq', roomId), this.#key('ring', roomId), this.#key('lease', roomId), this.#channel(roomId), Buffer.concat([Buffer.from(`q${laneCode[lane]}`), frame]), this.#options.ringSize, this.#nodeId, seq, this.#leaseMs),
+        this.#options.retryAfterMs,
+        'broker',
+      );
+    } finally {
+      if (appended !== 1) this.#loseLease(roomId, lease);
+    }
+    if (appended !== 1) throw new ProtocolError('UNAVAILABLE', 'this node lost the room\'s sequencer lease; retry', this.#options.retryAfterMs);
+    lease.confirmed = Math.max(lease.confirmed, seq);
+    lease.confirmedAt = Math.max(lease.confirmedAt, sentAt);
+    return seq;
+  }
+
+  /** An append failed: what this node delivered past the log's last confirmed seq may be no one else's history. */
+  #loseLease(roomId: string, lease: Lease): void {
+    if (lease.lost) return;
+    lease.lost = true;
+    if (this.#leases.get(roomId) === lease) this.#leases.delete(roomId);
+    this.#cooldownUntil.set(roomId, Date.now() + LEASE_COOLDOWN_LEASES * this.#leaseMs);
+    // After the failed publish's answer went out: its sender hears UNAVAILABLE before its socket closes.
+    if (lease.issued > lease.confirmed) setImmediate(() => this.#handler?.({ kind: 'reset', roomId, fromSeq: lease.confirmed + 1 }));
+  }
+
+  async #acquire(roomId: string): Promise<void> {
+    if (this.#leaseMs <= 0 || this.#leases.has(roomId) || this.#acquiring.has(roomId)) return;
+    if ((this.#cooldownUntil.get(roomId) ?? 0) > Date.now()) return;
+    this.#acquiring.add(roomId);
+    const sentAt = Date.now();
+    try {
+      const latest = await this.#publisher.lcAcquire(this.#key('lease', roomId), this.#key('seq', roomId), this.#nodeId, this.#leaseMs);
+      if (latest < 0) {
+        // Held elsewhere: ask Redis again after a lease's time, not at every renewal tick.
+        this.#cooldownUntil.set(roomId, Date.now() + this.#leaseMs);
+        return;
+      }
+      if (!this.#subscribed.has(roomId)) {
+        await this.#release(roomId);
+        return;
+      }
+      this.#cooldownUntil.delete(roomId);
+      this.#leases.set(roomId, { issued: latest, confirmed: latest, confirmedAt: sentAt, lost: false });
+    } catch {
+      // Redis is away: the room goes on through Redis's seqs; the next host or renewal tick tries again.
+    } finally {
+      this.#acquiring.delete(roomId);
+    }
+  }
+
+  /** Gives the lease up: sent on the same connection after this node's appends, so they land first. */
+  async #release(roomId: string): Promise<void> {
+    this.#leases.delete(roomId);
+    await this.#publisher.lcLease(this.#key('lease', roomId), this.#nodeId, 0).catch(() => undefined);
+  }
+
+  #renewLeases(): void {
+    const sentAt = Date.now();
+    for (const [roomId, lease] of this.#leases) {
+      this.#publisher.lcLease(this.#key('lease', roomId), this.#nodeId, this.#leaseMs).then(
+        (held) => {
+          if (held === 1) lease.confirmedAt = Math.max(lease.confirmedAt, sentAt);
+          else if (this.#leases.get(roomId) === lease) this.#loseLease(roomId, lease);
+        },
+        () => undefined, // the next append or tick tells
+      );
+    }
+    // Rooms hosted here without a lease: take it when nobody holds it (the other node left, or its cooldown is over).
+    for (const roomId of this.#subscribed) if (!this.#leases.has(roomId)) void this.#acquire(roomId);
   }
 
   publishState(roomId: string, lane: Lane, frame: Uint8Array, _update: StateUpdate): void {
@@ -100,10 +297,13 @@ export class RedisBroker implements Broker {
     if (this.#subscribed.has(roomId)) return;
     await redisCall(() => this.#subscriber.subscribe(this.#channel(roomId)), this.#options.retryAfterMs, 'broker');
     this.#subscribed.add(roomId);
+    void this.#acquire(roomId);
   }
 
   async unsubscribe(roomId: string): Promise<void> {
     if (!this.#subscribed.delete(roomId)) return;
+    this.#cooldownUntil.delete(roomId);
+    if (this.#leases.has(roomId)) void this.#release(roomId);
     await redisCall(() => this.#subscriber.unsubscribe(this.#channel(roomId)), this.#options.retryAfterMs, 'broker');
   }
 
@@ -127,6 +327,10 @@ export class RedisBroker implements Broker {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#renewTimer);
+    // Let go of the leases, so other nodes need not wait for them to run out (bounded: Redis may be away).
+    const releases = Promise.all([...this.#leases.keys()].map((roomId) => this.#release(roomId)));
+    await Promise.race([releases, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
     this.#subscriber.disconnect();
     this.#publisher.disconnect();
   }
@@ -152,6 +356,12 @@ export class RedisBroker implements Broker {
       }
       case 0x6b: // k
         handler({ kind: 'kick', roomId, until: message.readDoubleBE(1), userId: message.toString('utf8', 9) });
+        break;
+      case 0x72: // r: another node wants to publish in a room whose lease this node may hold
+        if (message.toString('utf8', 1) !== this.#nodeId && this.#leases.has(roomId)) {
+          this.#cooldownUntil.set(roomId, Date.now() + LEASE_COOLDOWN_LEASES * this.#leaseMs);
+          void this.#release(roomId);
+        }
         break;
     }
   }

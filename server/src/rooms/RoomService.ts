@@ -98,6 +98,8 @@ export class RoomService implements CommerceRooms {
   #onStock: ((roomId: string, sku: string, available: number) => void) | undefined;
   readonly #degradeListeners: Array<(roomId: string, level: DegradeLevel) => void> = [];
   readonly #endedListeners: Array<(roomId: string) => void> = [];
+  /** Per room reset here (see `#reset`): resumes from this seq on get a snapshot instead. */
+  readonly #resumeFloors = new Map<string, number>();
 
   constructor(deps: RoomServiceDeps) {
     this.#config = deps.config;
@@ -210,7 +212,10 @@ export class RoomService implements CommerceRooms {
     if (room.memberCount >= this.#config.maxMembersPerRoom) throw new ProtocolError('ROOM_FULL', 'this room is full on this node', 1000);
 
     let missed: Uint8Array[] | undefined;
-    if (hello.resume !== undefined && hello.resume.epoch === room.epoch) missed = room.ring.since(hello.resume.seq, room.latestSeq);
+    // A client that may have seen events a reset dropped gets a snapshot, not a resume.
+    if (hello.resume !== undefined && hello.resume.epoch === room.epoch && hello.resume.seq < (this.#resumeFloors.get(room.id) ?? Number.POSITIVE_INFINITY)) {
+      missed = room.ring.since(hello.resume.seq, room.latestSeq);
+    }
     const resumed = missed !== undefined;
     clearTimeout(room.idleTimer);
     room.addMember(member);
@@ -434,6 +439,23 @@ export class RoomService implements CommerceRooms {
     this.#log.debug({ roomId: room.id }, 'room unhosted');
   }
 
+  /**
+   * The room's state here may hold events the log lost (see the 'reset' delivery): drop it, close
+   * its sockets so their clients come back to a room hosted afresh from the log, and send those that
+   * may have seen such events a fresh snapshot instead of a resume.
+   */
+  #reset(room: Room, fromSeq: number): void {
+    this.#log.warn({ roomId: room.id, fromSeq }, 'room reset: its events past the log were dropped');
+    this.#resumeFloors.set(room.id, Math.min(fromSeq, this.#resumeFloors.get(room.id) ?? fromSeq));
+    clearTimeout(room.idleTimer);
+    this.#hosted.delete(room.id);
+    this.#fanout.forget(room.id);
+    this.#broker.unsubscribe(room.id).catch((error: unknown) => this.#log.warn({ err: error, roomId: room.id }, 'broker unsubscribe failed'));
+    const members: Member[] = [];
+    room.forEachMember((member) => members.push(member));
+    for (const member of members) member.close(CloseCode.RESYNC, 'the room was reset on this node; reconnect');
+  }
+
   /** Refills events this node missed (broker reconnect, or a gap in seq), then applies what waited. */
   async #resync(room: Room): Promise<void> {
     if (room.resyncBuffer !== undefined) return;
@@ -474,6 +496,9 @@ export class RoomService implements CommerceRooms {
       case 'kick':
         room.bans.set(delivery.userId, delivery.until);
         for (const member of room.membersOf(delivery.userId)) member.close(CloseCode.KICKED, 'kicked by a moderator');
+        return;
+      case 'reset':
+        this.#reset(room, delivery.fromSeq);
         return;
       case 'sequenced':
         // Dropped: already applied (bootstrap overlap, broker reconnect, the broker's copy of an
@@ -665,11 +690,12 @@ export class RoomService implements CommerceRooms {
 
   /** Encodes once, publishes through the broker; resolves with the issued seq. */
   #emit(roomId: string, event: UnsequencedEvent): Promise<number> {
+    const local = this.#broker.sequencesLocally(roomId);
     const published = this.#broker.publishSequenced(roomId, laneOf[event.t], encodeSequenced(event), event);
     // A small room's event is written to its sockets as soon as its seq is back: let the turn's
     // deferred work wait for that reply. A big room's goes out through the pacer over turns anyway.
     const room = this.#hosted.get(roomId);
-    if (this.#replyPriority !== undefined && room !== undefined && room.memberCount <= this.#config.fanoutShardSize) this.#replyPriority.track(published);
+    if (!local && this.#replyPriority !== undefined && room !== undefined && room.memberCount <= this.#config.fanoutShardSize) this.#replyPriority.track(published);
     return published;
   }
 
