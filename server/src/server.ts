@@ -136,7 +136,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
   registerHttpApi(router, { tokens, rooms, commerce });
   registerMediaHttpApi(router, { rooms, media });
-  metrics.watch({ gateway, fanout, rooms, guard, admission, media });
+  metrics.watch({ gateway, fanout, rooms, guard, admission, media, broker });
   registerOpsApi(router, { rooms, admission, guard, gateway, fanout, store, metrics, media });
   new StaticFiles(undefined, logger.child({ part: 'web' })).register(app);
   router.notFound();

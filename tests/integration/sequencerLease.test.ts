@@ -7,6 +7,14 @@ import { RawClient, waitUntil } from '../helpers/rawClient.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { liveRoom, startTestServer, viewerToken } from '../helpers/server.ts';
 
+/** A metric's value from the node's /metrics text (no labels). */
+async function metric(server: RunningServer, name: string): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  if (line === undefined) throw new Error(`no ${name} in /metrics`);
+  return Number(line.slice(name.length + 1));
+}
+
 describe('a node that loses its sequencer lease resets the room', () => {
   const prefix = uniquePrefix('lease-node');
   let server: RunningServer;
@@ -29,6 +37,9 @@ describe('a node that loses its sequencer lease resets the room', () => {
     await first.client.waitFor((m) => m.t === 'comment' && m.text === 'logged');
     const loggedSeq = first.client.of('comment')[0]!.seq;
     expect(await redis.get(`${prefix}:lease:lease`)).not.toBeNull(); // this node holds the room's lease
+    expect(await metric(server, 'livecart_sequencer_leases')).toBe(1);
+    expect(await metric(server, 'livecart_sequencer_local_events_total')).toBeGreaterThanOrEqual(1);
+    expect(await metric(server, 'livecart_sequencer_resets_total')).toBe(0);
 
     // Another node takes the room over (this one stalled past its lease, say), for a short while.
     await redis.set(`${prefix}:lease:lease`, 'another-node', 'PX', 300);
@@ -40,6 +51,7 @@ describe('a node that loses its sequencer lease resets the room', () => {
     expect(seenSeq).toBe(loggedSeq + 1);
     expect((await first.client.closed).code).toBe(CloseCode.RESYNC);
     expect((await host.closed).code).toBe(CloseCode.RESYNC);
+    expect(await metric(server, 'livecart_sequencer_resets_total')).toBe(1);
 
     // Resuming past the drop gets a snapshot from the log (without the dropped comment) …
     const again = await RawClient.open(server.wsUrl);

@@ -71,6 +71,7 @@ describe('RedisBroker sequencer lease: the node hosting a room issues its seqs',
     expect(await publish(b, 'b2')).toBe(2);
     expect(Date.now() - started).toBeLessThan(500); // the holder let go: no waiting for its lease to run out
     expect(a.broker.sequencesLocally('r1')).toBe(false);
+    expect(a.broker.sequencerStats).toMatchObject({ leasesHeld: 0, sequencedLocally: 1, leasesReleased: 1, resets: 0 });
     const sent = await Promise.all([publish(a, 'a3'), publish(b, 'b4'), publish(a, 'a5')]);
     expect([...sent].sort()).toEqual([3, 4, 5]);
     await waitUntil(() => a.deliveries.length === 5 && b.deliveries.length === 5, 2000, 'every event on both nodes');

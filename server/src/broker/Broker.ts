@@ -39,6 +39,18 @@ export type Delivery =
    */
   | { readonly kind: 'reset'; readonly roomId: string; readonly fromSeq: number };
 
+/** What a node's broker did with sequencer leases (all zero without them). */
+export interface SequencerStats {
+  /** Rooms whose seqs this node issues itself now. */
+  readonly leasesHeld: number;
+  /** Events this node sequenced itself (delivered here before Redis answered). */
+  readonly sequencedLocally: number;
+  /** Leases this node let go because another node published in the room. */
+  readonly leasesReleased: number;
+  /** Rooms reset here because an append of a locally sequenced event failed. */
+  readonly resets: number;
+}
+
 /** The room's latest seq and the sequenced events the broker still holds, oldest first. */
 export interface RecentEvents {
   readonly latestSeq: number;
@@ -61,6 +73,7 @@ export interface Broker {
   publishSequenced(roomId: string, lane: Lane, frame: Uint8Array, event: UnsequencedEvent): Promise<number>;
   /** Whether a publish in the room now delivers on this node before it returns (no reply to wait for). */
   sequencesLocally(roomId: string): boolean;
+  readonly sequencerStats: SequencerStats;
   publishState(roomId: string, lane: Lane, frame: Uint8Array, update: StateUpdate): void;
   /** A frame for one user's sockets in the room, on whichever nodes they are. */
   publishDirect(roomId: string, userId: string, frame: Uint8Array): void;

@@ -1,7 +1,7 @@
 import type { Lane, SequencedEvent, StateUpdate, UnsequencedEvent } from '../../../protocol/src/index.ts';
 import { stampSeq } from '../../../protocol/src/index.ts';
 import { Deque } from '../util/Deque.ts';
-import type { Broker, Delivery, RecentEvents, SequencedDelivery } from './Broker.ts';
+import type { Broker, Delivery, RecentEvents, SequencedDelivery, SequencerStats } from './Broker.ts';
 
 /** In-process broker for a single node: seq is a counter, delivery is a synchronous call. */
 export class LocalBroker implements Broker {
@@ -22,6 +22,9 @@ export class LocalBroker implements Broker {
     this.#handler?.(delivery);
     return seq;
   }
+
+  /** In-process: every seq is issued here, no leases. */
+  readonly sequencerStats: SequencerStats = { leasesHeld: 0, sequencedLocally: 0, leasesReleased: 0, resets: 0 };
 
   sequencesLocally(_roomId: string): boolean {
     return true;

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { ProtocolError } from '../errors.ts';
 import { decode, type Lane, readSeq, stampSeq, type SequencedEvent, type StateUpdate, type UnsequencedEvent } from '../../../protocol/src/index.ts';
 import { redisCall } from '../store/redisCall.ts';
-import type { Broker, Delivery, RecentEvents, SequencedDelivery } from './Broker.ts';
+import type { Broker, Delivery, RecentEvents, SequencedDelivery, SequencerStats } from './Broker.ts';
 
 /**
  * Issues the room's seq, stamps it into the frame at bytes 7..10 (SEQ_OFFSET 6, 0-based), keeps the
@@ -118,6 +118,7 @@ export class RedisBroker implements Broker {
   /** Rooms another node wants to publish in: no lease here before this time. */
   readonly #cooldownUntil = new Map<string, number>();
   #renewTimer: NodeJS.Timeout | undefined;
+  readonly #counts = { sequencedLocally: 0, leasesReleased: 0, resets: 0 };
   #reconnectHandler: (() => void) | undefined;
   #wasReady = false;
 
@@ -140,6 +141,10 @@ export class RedisBroker implements Broker {
       this.#wasReady = true;
     });
     this.#subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel, message));
+  }
+
+  get sequencerStats(): SequencerStats {
+    return { leasesHeld: this.#leases.size, ...this.#counts };
   }
 
   /** Whether this node issues the room's seqs itself now (its publish delivers here before it returns). */
@@ -200,6 +205,7 @@ export class RedisBroker implements Broker {
    */
   async #publishLocally(lease: Lease, roomId: string, lane: Lane, frame: Uint8Array, event: UnsequencedEvent): Promise<number> {
     const seq = ++lease.issued;
+    this.#counts.sequencedLocally++;
     stampSeq(frame, seq);
     this.#handler!({ kind: 'sequenced', roomId, lane, seq, frame, event: { ...event, seq } as SequencedEvent, early: true });
     let appended = 0;
@@ -226,7 +232,10 @@ export class RedisBroker implements Broker {
     if (this.#leases.get(roomId) === lease) this.#leases.delete(roomId);
     this.#cooldownUntil.set(roomId, Date.now() + LEASE_COOLDOWN_LEASES * this.#leaseMs);
     // After the failed publish's answer went out: its sender hears UNAVAILABLE before its socket closes.
-    if (lease.issued > lease.confirmed) setImmediate(() => this.#handler?.({ kind: 'reset', roomId, fromSeq: lease.confirmed + 1 }));
+    if (lease.issued > lease.confirmed) {
+      this.#counts.resets++;
+      setImmediate(() => this.#handler?.({ kind: 'reset', roomId, fromSeq: lease.confirmed + 1 }));
+    }
   }
 
   async #acquire(roomId: string): Promise<void> {
@@ -360,6 +369,7 @@ export class RedisBroker implements Broker {
       case 0x72: // r: another node wants to publish in a room whose lease this node may hold
         if (message.toString('utf8', 1) !== this.#nodeId && this.#leases.has(roomId)) {
           this.#cooldownUntil.set(roomId, Date.now() + LEASE_COOLDOWN_LEASES * this.#leaseMs);
+          this.#counts.leasesReleased++;
           void this.#release(roomId);
         }
         break;

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { clientMessageTypes } from '../../../protocol/src/index.ts';
 import type { AdmissionObserver, Priority, RoomAdmissionStats } from '../admission/AdmissionController.ts';
+import type { SequencerStats } from '../broker/Broker.ts';
 import type { CartObserver } from '../commerce/CommerceService.ts';
 import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import type { FanoutStats } from '../fanout/Fanout.ts';
@@ -32,6 +33,7 @@ export interface MetricsSources {
   readonly guard: { readonly eventLoopDelayMs: number; readonly eventLoopMaxMs: number; readonly overloaded: boolean; readonly refusedConnections: number };
   readonly admission: { readonly limit: number; readonly inFlight: number; knownRoomStats(roomId: string): RoomAdmissionStats | undefined } | undefined;
   readonly media?: { status(): MediaStatus };
+  readonly broker?: { readonly sequencerStats: SequencerStats };
 }
 
 export interface MetricsOptions {
@@ -160,6 +162,12 @@ export class Metrics {
       const g = guard();
       return g === undefined ? undefined : g.overloaded ? 1 : 0;
     });
+
+    const sequencer = () => this.#sources?.broker?.sequencerStats;
+    gaugeOf(registers, 'livecart_sequencer_leases', 'Rooms whose seqs this node issues itself now (it holds their sequencer lease in Redis).', () => sequencer()?.leasesHeld);
+    counterOf(registers, 'livecart_sequencer_local_events_total', 'Room events this node sequenced itself: delivered here in the turn that made them, appended to Redis after.', () => sequencer()?.sequencedLocally);
+    counterOf(registers, 'livecart_sequencer_lease_releases_total', 'Sequencer leases this node let go because another node published in the room.', () => sequencer()?.leasesReleased);
+    counterOf(registers, 'livecart_sequencer_resets_total', 'Rooms reset on this node (state dropped, sockets closed with RESYNC) because an append of an event it had sequenced failed.', () => sequencer()?.resets);
 
     gaugeOf(registers, 'livecart_admission_concurrency_limit', 'Concurrent store calls the admission controller allows now (adapted from store latency).', () => admission()?.limit);
     gaugeOf(registers, 'livecart_admission_in_flight', 'Store calls in flight from the admission controller.', () => admission()?.inFlight);
