@@ -137,7 +137,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerHttpApi(router, { tokens, rooms, commerce });
   registerMediaHttpApi(router, { rooms, media });
   metrics.watch({ gateway, fanout, rooms, guard, admission, media, broker });
-  registerOpsApi(router, { rooms, admission, guard, gateway, fanout, store, metrics, media });
+  registerOpsApi(router, { rooms, admission, guard, gateway, fanout, store, metrics, media, broker });
   new StaticFiles(undefined, logger.child({ part: 'web' })).register(app);
   router.notFound();
   const listener = await listen(app, config.host, config.port);

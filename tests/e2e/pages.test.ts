@@ -180,6 +180,8 @@ describe('web pages in Chromium', () => {
     await waitText('operator level 0', operator.getByTestId(`level-${ROOM}`), '0 · Normal');
     // Node health says why this node has no video (the test server runs with --media false).
     await waitText('operator video tile', operator.locator('.tile', { hasText: 'Video' }), /Unavailable: video is switched off/);
+    // In memory mode every seq is issued in-process: no sequencer leases, nothing to reset.
+    await waitText('operator event-order tile', operator.locator('.tile', { hasText: 'Event order kept here' }), /0 rooms · 0 events · 0 resets/);
     await operator.getByLabel(`Degrade level for ${ROOM}`, { exact: true }).selectOption('3');
     await operator.getByRole('button', { name: `Apply degrade level to ${ROOM}` }).click();
     await waitText('operator confirms', operator.getByTestId('status'), /degrade level fixed at 3 \(Commerce only\)/);

@@ -5,7 +5,7 @@ import { CloseCode, ErrorCode } from '../../protocol/src/index.ts';
 import type { RunningServer } from '../../server/src/server.ts';
 import { RawClient, waitUntil } from '../helpers/rawClient.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { liveRoom, startTestServer, viewerToken } from '../helpers/server.ts';
+import { http, liveRoom, startTestServer, viewerToken } from '../helpers/server.ts';
 
 /** A metric's value from the node's /metrics text (no labels). */
 async function metric(server: RunningServer, name: string): Promise<number> {
@@ -40,6 +40,11 @@ describe('a node that loses its sequencer lease resets the room', () => {
     expect(await metric(server, 'livecart_sequencer_leases')).toBe(1);
     expect(await metric(server, 'livecart_sequencer_local_events_total')).toBeGreaterThanOrEqual(1);
     expect(await metric(server, 'livecart_sequencer_resets_total')).toBe(0);
+    // The operator sees which rooms this node keeps the order of.
+    const operator = await server.mintToken({ userId: 'lease-op', name: 'Op', role: 'operator' });
+    const opsRooms = await http(server, 'GET', '/api/ops/rooms', operator);
+    expect(opsRooms.body.rooms.find((r: { roomId: string }) => r.roomId === 'lease')).toMatchObject({ sequencedHere: true });
+    expect((await http(server, 'GET', '/api/ops/node', operator)).body.sequencer).toMatchObject({ leasesHeld: 1, resets: 0 });
 
     // Another node takes the room over (this one stalled past its lease, say), for a short while.
     await redis.set(`${prefix}:lease:lease`, 'another-node', 'PX', 300);

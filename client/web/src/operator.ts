@@ -34,6 +34,8 @@ interface NodeHealth {
   fanout: { framesPublished: number; bytesPublished: number; chatterSampled: number; chatterDropped: number };
   admission: { concurrencyLimit: number; inFlight: number } | null;
   hostedRooms: number;
+  /** With Redis: rooms whose event order this node keeps itself (sequencer lease), and what came of it. */
+  sequencer: { leasesHeld: number; sequencedLocally: number; leasesReleased: number; resets: number };
   media: {
     available: boolean;
     reason?: string;
@@ -112,6 +114,7 @@ function renderNode(node: NodeHealth): void {
     ['Protection', `${protection} · ${formatNumber(node.protection.refusedConnections)} refused`, null, node.protection.overloaded],
     ['Store concurrency', node.admission ? `limit ${node.admission.concurrencyLimit}, ${node.admission.inFlight} in flight` : 'admission off', null],
     ['Hosted rooms', formatNumber(node.hostedRooms), null],
+    ['Event order kept here', `${formatNumber(node.sequencer.leasesHeld)} rooms · ${formatNumber(node.sequencer.sequencedLocally)} events · ${formatNumber(node.sequencer.resets)} resets`, null, node.sequencer.resets > 0],
     ['Video', videoSummary(node.media), null, !node.media.available],
     ['Frames sent', `${formatNumber(node.connections.framesSent)} (${formatNumber(node.connections.bytesSent / 1e6, 1)} MB)`, null],
     ['Slow-consumer closes', formatNumber(node.connections.slowConsumerCloses), null],

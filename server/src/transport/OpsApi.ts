@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AdmissionController } from '../admission/AdmissionController.ts';
+import type { Broker } from '../broker/Broker.ts';
 import { ProtocolError } from '../errors.ts';
 import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import type { Fanout } from '../fanout/Fanout.ts';
@@ -22,9 +23,9 @@ const nodeLimitsSchema = z.object({ concurrency: z.number().int().min(1).max(409
  */
 export function registerOpsApi(
   router: JsonRouter,
-  deps: { rooms: RoomService; admission: AdmissionController | undefined; guard: ProcessGuard; gateway: WsGateway; fanout: Fanout; store: Store; metrics: Metrics; media: MediaService },
+  deps: { rooms: RoomService; admission: AdmissionController | undefined; guard: ProcessGuard; gateway: WsGateway; fanout: Fanout; store: Store; metrics: Metrics; media: MediaService; broker: Broker },
 ): void {
-  const { rooms, admission, guard, gateway, fanout, store, metrics, media } = deps;
+  const { rooms, admission, guard, gateway, fanout, store, metrics, media, broker } = deps;
 
   router.route('get', '/readyz', async () => {
     const storeOk = await store.ping().then(() => true, () => false);
@@ -45,7 +46,9 @@ export function registerOpsApi(
   router.route('get', '/api/ops/rooms', async (ctx) => {
     await router.operator(ctx);
     const admissionByRoom = new Map((admission?.stats() ?? []).map((s) => [s.roomId, s]));
-    const list = rooms.degradeStatus().map((room) => ({ ...room, admission: admissionByRoom.get(room.roomId) ?? null, waitingForTurn: gateway.roomWorkQueued(room.roomId) }));
+    const list = rooms.degradeStatus().map((room) => ({
+      ...room, admission: admissionByRoom.get(room.roomId) ?? null, waitingForTurn: gateway.roomWorkQueued(room.roomId), sequencedHere: broker.sequencesLocally(room.roomId),
+    }));
     return { status: 200, body: { rooms: list } };
   });
 
@@ -61,6 +64,7 @@ export function registerOpsApi(
         fanout: fanout.stats,
         admission: admission === undefined ? null : { concurrencyLimit: admission.limit, inFlight: admission.inFlight },
         hostedRooms: rooms.hostedRoomIds.length,
+        sequencer: broker.sequencerStats,
         media: media.status(),
       },
     };
