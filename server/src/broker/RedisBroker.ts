@@ -92,7 +92,7 @@ export interface RedisBrokerOptions {
   readonly sequencerLeaseMs?: number;
 }
 
-/** How long a node that was asked to let go of a room's lease waits before it takes it again. */
+/** How long (in leases) a node waits before it tries to take a room's lease again after it was asked to let go, or found it held. */
 const LEASE_COOLDOWN_LEASES = 10;
 
 /**
@@ -246,8 +246,9 @@ export class RedisBroker implements Broker {
     try {
       const latest = await this.#publisher.lcAcquire(this.#key('lease', roomId), this.#key('seq', roomId), this.#nodeId, this.#leaseMs);
       if (latest < 0) {
-        // Held elsewhere: ask Redis again after a lease's time, not at every renewal tick.
-        this.#cooldownUntil.set(roomId, Date.now() + this.#leaseMs);
+        // Held elsewhere: ask again only after the cooldown, not at every renewal tick (a node
+        // hosting thousands of rooms would otherwise ask Redis about each every third of a lease).
+        this.#cooldownUntil.set(roomId, Date.now() + LEASE_COOLDOWN_LEASES * this.#leaseMs);
         return;
       }
       if (!this.#subscribed.has(roomId)) {
