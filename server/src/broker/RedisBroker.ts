@@ -271,6 +271,12 @@ export class RedisBroker implements Broker {
   }
 
   #renewLeases(): void {
+    // A holder that cannot hear other nodes' "let go" (its subscriber is reconnecting) must not keep
+    // the lease: they could not publish in its rooms until it came back.
+    if (this.#subscriber.status !== 'ready') {
+      for (const roomId of [...this.#leases.keys()]) void this.#release(roomId);
+      return;
+    }
     const sentAt = Date.now();
     for (const [roomId, lease] of this.#leases) {
       this.#publisher.lcLease(this.#key('lease', roomId), this.#nodeId, this.#leaseMs).then(
