@@ -153,7 +153,7 @@ export class RedisBroker implements Broker {
     // Only while Redis answers: an event delivered here whose append then fails resets the room's
     // sockets, so with Redis away (or a lease maybe run out) publishes take Redis's path and fail
     // alone, as without a lease.
-    return lease !== undefined && this.#publisher.status === 'ready' && Date.now() - lease.confirmedAt < this.#leaseMs / 2
+    return lease !== undefined && this.#publisher.status === 'ready' && this.#subscriber.status === 'ready' && Date.now() - lease.confirmedAt < this.#leaseMs / 2
       && (this.#viaRedis.get(roomId) ?? 0) === 0 && this.#subscribed.has(roomId) && this.#handler !== undefined;
   }
 
