@@ -109,6 +109,28 @@ describe('RedisBroker sequencer lease: the node hosting a room issues its seqs',
     expect(await log(prefix, 'r1')).toEqual({ seq: 1, texts: ['kept'] });
   });
 
+  it('a delivery handler that throws does not cost the seq: the event is still appended and the next publish goes on', async () => {
+    const prefix = uniquePrefix('lease');
+    const a = node(prefix);
+    let failNext = false;
+    const resets: Delivery[] = [];
+    a.broker.onDelivery((delivery) => {
+      if (delivery.kind === 'reset') resets.push(delivery);
+      if (delivery.kind === 'sequenced' && failNext) {
+        failNext = false;
+        throw new Error('a bug while applying');
+      }
+    });
+    await a.broker.subscribe('r1');
+    await waitUntil(() => a.broker.sequencesLocally('r1'), 2000, 'lease taken');
+    failNext = true;
+    await expect(a.broker.publishSequenced('r1', 'chatter', encodeSequenced(comment('one')), comment('one'))).rejects.toThrow('a bug while applying');
+    expect(await a.broker.publishSequenced('r1', 'chatter', encodeSequenced(comment('two')), comment('two'))).toBe(2);
+    expect(a.broker.sequencesLocally('r1')).toBe(true);
+    expect(await log(prefix, 'r1')).toEqual({ seq: 2, texts: ['one', 'two'] });
+    expect(resets).toEqual([]);
+  });
+
   it('off (0): every seq comes from Redis, and the publish delivers only once Redis answered', async () => {
     const prefix = uniquePrefix('lease');
     const a = node(prefix, 0);

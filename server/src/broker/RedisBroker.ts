@@ -207,7 +207,13 @@ export class RedisBroker implements Broker {
     const seq = ++lease.issued;
     this.#counts.sequencedLocally++;
     stampSeq(frame, seq);
-    this.#handler!({ kind: 'sequenced', roomId, lane, seq, frame, event: { ...event, seq } as SequencedEvent, early: true });
+    // The seq is spent: whatever the handler does, the append must follow, or the next one is fenced off.
+    let handlerError: unknown;
+    try {
+      this.#handler!({ kind: 'sequenced', roomId, lane, seq, frame, event: { ...event, seq } as SequencedEvent, early: true });
+    } catch (error) {
+      handlerError = error;
+    }
     let appended = 0;
     const sentAt = Date.now();
     try {
@@ -222,6 +228,7 @@ export class RedisBroker implements Broker {
     if (appended !== 1) throw new ProtocolError('UNAVAILABLE', 'this node lost the room\'s sequencer lease; retry', this.#options.retryAfterMs);
     lease.confirmed = Math.max(lease.confirmed, seq);
     lease.confirmedAt = Math.max(lease.confirmedAt, sentAt);
+    if (handlerError !== undefined) throw handlerError;
     return seq;
   }
 
