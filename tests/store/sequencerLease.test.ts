@@ -81,6 +81,21 @@ describe('RedisBroker sequencer lease: the node hosting a room issues its seqs',
     expect((await log(prefix, 'r1')).texts).toEqual(a.deliveries.map(textOf));
   });
 
+  it('a node that only hosts the room does not take a freed lease; one that publishes there does', async () => {
+    const prefix = uniquePrefix('lease');
+    const a = node(prefix, 300);
+    const b = node(prefix, 300);
+    await a.broker.subscribe('r1');
+    await waitUntil(() => a.broker.sequencesLocally('r1'), 2000, 'lease taken');
+    await b.broker.subscribe('r1'); // refused: a holds it
+    await a.broker.unsubscribe('r1'); // a stops hosting: its lease is freed
+    await waitUntil(async () => (await redis.exists(`${prefix}:lease:r1`)) === 0, 2000, 'lease freed');
+    await new Promise((r) => setTimeout(r, 400)); // past b's wait after the refusal, and several renewal ticks
+    expect(await redis.exists(`${prefix}:lease:r1`)).toBe(0);
+    expect(await b.broker.publishSequenced('r1', 'chatter', encodeSequenced(comment('b')), comment('b'))).toBe(1);
+    await waitUntil(() => b.broker.sequencesLocally('r1'), 2000, 'the publishing node takes the lease');
+  });
+
   it('a lease held by a node that died runs out, and the others go on', async () => {
     const prefix = uniquePrefix('lease');
     const setAt = Date.now();

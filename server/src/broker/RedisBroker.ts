@@ -84,7 +84,8 @@ export interface RedisBrokerOptions {
   readonly ringSize: number;
   readonly retryAfterMs: number;
   /**
-   * A node hosting a room takes the room's sequencer lease when nobody holds it, and while it holds
+   * A node hosting a room takes the room's sequencer lease when nobody holds it (as it starts
+   * hosting the room, or later as it publishes there, after a cooldown), and while it holds
    * it issues the room's seqs itself: its own sockets get an event in the turn that made it, and the
    * log append follows (fenced on the lease). Other nodes' publishes ask it to let go first.
    * 0 (default) = off: every seq comes from Redis.
@@ -92,7 +93,7 @@ export interface RedisBrokerOptions {
   readonly sequencerLeaseMs?: number;
 }
 
-/** How long (in leases) a node waits before it tries to take a room's lease again after it was asked to let go, or found it held. */
+/** How long (in leases) a node waits before it takes a room's lease again after it let go of it or was refused it by a holder. */
 const LEASE_COOLDOWN_LEASES = 10;
 
 /**
@@ -171,6 +172,9 @@ export class RedisBroker implements Broker {
     // Sent after the lease was taken (Redis runs one connection's calls in order): the lease goes on from it.
     const lease = this.#leases.get(roomId);
     if (lease !== undefined && seq > lease.issued) lease.issued = lease.confirmed = seq;
+    // A node that publishes in a room takes its lease when it is free (and not cooling down): nodes
+    // that only host the room leave it to those that publish.
+    else if (lease === undefined && this.#subscribed.has(roomId)) void this.#acquire(roomId);
     // The reply and the pub/sub copy are written by Redis together but often read in different
     // loop turns (each turn is 10-30 ms under load): deliver at whichever comes first.
     if (this.#subscribed.has(roomId) && this.#handler !== undefined) {
@@ -253,9 +257,8 @@ export class RedisBroker implements Broker {
     try {
       const latest = await this.#publisher.lcAcquire(this.#key('lease', roomId), this.#key('seq', roomId), this.#nodeId, this.#leaseMs);
       if (latest < 0) {
-        // Held elsewhere: ask again only after the cooldown, not at every renewal tick (a node
-        // hosting thousands of rooms would otherwise ask Redis about each every third of a lease).
-        this.#cooldownUntil.set(roomId, Date.now() + LEASE_COOLDOWN_LEASES * this.#leaseMs);
+        // Held elsewhere: ask again a lease later at the earliest, not at every publish.
+        this.#cooldownUntil.set(roomId, Date.now() + this.#leaseMs);
         return;
       }
       if (!this.#subscribed.has(roomId)) {
@@ -294,8 +297,6 @@ export class RedisBroker implements Broker {
         () => undefined, // the next append or tick tells
       );
     }
-    // Rooms hosted here without a lease: take it when nobody holds it (the other node left, or its cooldown is over).
-    for (const roomId of this.#subscribed) if (!this.#leases.has(roomId)) void this.#acquire(roomId);
   }
 
   publishState(roomId: string, lane: Lane, frame: Uint8Array, _update: StateUpdate): void {
