@@ -117,6 +117,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
         },
         observer: metrics.admissionObserver,
         schedule,
+        trackReply: (reply) => replyPriority.track(reply),
       })
     : undefined;
   const commerce = new CommerceService({ store, rooms, options: config, admission, log: logger.child({ part: 'commerce' }), observer: metrics.cartObserver });

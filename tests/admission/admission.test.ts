@@ -5,6 +5,7 @@ import { VegasLimit } from '../../server/src/admission/VegasLimit.ts';
 import { ProtocolError } from '../../server/src/errors.ts';
 import { MemoryStore } from '../../server/src/store/MemoryStore.ts';
 import type { ReserveRequest } from '../../server/src/store/Store.ts';
+import { ReplyPriority } from '../../server/src/util/ReplyPriority.ts';
 
 /** A real MemoryStore whose calls wait at a gate the test opens: the test decides when the store answers. */
 class GatedStore extends MemoryStore {
@@ -243,5 +244,29 @@ describe('VegasLimit', () => {
     await Promise.all(Array.from({ length: 400 }, (_, i) => controller.reserve({ roomId: 'r1', userId: `v${i}`, sku: 'hot', quantity: 1, key: `j${i}`, now, ttlMs: 1000 })));
     expect(controller.limit).toBeLessThan(raised);
     controller.close();
+  });
+});
+
+describe('AdmissionController and reply priority', () => {
+  it('has deferred work step aside while a reservation batch waits for the store, so its reply is read at the next poll', async () => {
+    let now = 0;
+    const priority = new ReplyPriority(2, () => now);
+    const store = new GatedStore();
+    await store.addProduct('r1', { sku: 'hot', stock: 10, priceCents: 1, currency: 'USD' });
+    const controller = new AdmissionController({ store, options: options(), now: () => now, random: () => 0.5, trackReply: (reply) => priority.track(reply) });
+    expect(priority.waiting).toBe(false);
+    const answer = controller.reserve({ roomId: 'r1', userId: 'u1', sku: 'hot', quantity: 1, key: 'k1', now, ttlMs: 60_000 });
+    expect(priority.waiting).toBe(true); // the batch is in flight
+    await store.open();
+    expect((await answer).status).toBe('reserved');
+    await flush();
+    expect(priority.waiting).toBe(false);
+    // Bounded: a store that does not answer holds deferred work at most maxWaitMs.
+    store.closed = true;
+    void controller.reserve({ roomId: 'r1', userId: 'u2', sku: 'hot', quantity: 1, key: 'k2', now, ttlMs: 60_000 });
+    expect(priority.waiting).toBe(true);
+    now += 3;
+    expect(priority.waiting).toBe(false);
+    await store.open();
   });
 });

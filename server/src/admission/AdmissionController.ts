@@ -143,12 +143,14 @@ export class AdmissionController {
   readonly #progressTimer: NodeJS.Timeout;
   readonly #observer: AdmissionObserver | undefined;
   readonly #teller: PositionTeller;
+  readonly #trackReply: (<T>(reply: Promise<T>) => Promise<T>) | undefined;
   #inFlight = 0;
   #cursor = 0;
 
   /** `teller` sends the position notices (shared with the edge's turn queue, so their writes share one budget per turn). */
-  constructor(deps: { store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver; schedule?: (run: () => void) => void }) {
+  constructor(deps: { store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver; schedule?: (run: () => void) => void; trackReply?: <T>(reply: Promise<T>) => Promise<T> }) {
     this.#store = deps.store;
+    this.#trackReply = deps.trackReply;
     this.#teller = deps.teller ?? new PositionTeller(256, 0);
     this.#soldOutDue = new PerTurnQueue(deps.options.soldOutAnswersPerTurn, ({ entry, sku }) => {
       entry.resolve({ status: 'sold_out', sku } satisfies CartAnswer);
@@ -403,7 +405,11 @@ export class AdmissionController {
       return;
     }
     const requests = batch.map((e) => ({ ...e.reserve!, now: this.#now() }));
-    this.#store.reserveBatch(requests).then(
+    const call = this.#store.reserveBatch(requests);
+    // Read the reply at the next poll: the sooner the last units are known taken, the sooner the
+    // room hears "sold out" and stops tapping.
+    this.#trackReply?.(call);
+    call.then(
       (answers) => {
         // Learn "sold out" before the next batch leaves, so it is answered locally.
         answers.forEach((answer, i) => {

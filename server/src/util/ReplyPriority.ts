@@ -1,6 +1,8 @@
 /**
  * Lets a turn's deferred work (fan-out pacing, held inbound frames, cart work, notices) step aside
- * while a small room's event waits for its store reply (in cluster mode, the seq Redis issues).
+ * while a small room's event waits for its seq from Redis (a room whose sequencer lease another
+ * node holds), or a reservation batch waits for Redis's answer (the sooner the last units are known
+ * taken, the sooner the room hears "sold out" and stops tapping).
  *
  * Why: that reply is read only when the loop polls again. Deferred work runs in the check phase,
  * before that poll. So a small room's comment waited behind all of it: about 10 ms before a burst
