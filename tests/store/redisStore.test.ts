@@ -1,4 +1,5 @@
-import { RedisStore } from '../../server/src/store/RedisStore.ts';
+import { describe, expect, it } from 'vitest';
+import { connectWithin, createRedisClient, RedisStore } from '../../server/src/store/RedisStore.ts';
 import type { Store } from '../../server/src/store/Store.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { describeStoreContract } from './storeContract.ts';
@@ -15,4 +16,30 @@ describeStoreContract('RedisStore', {
   },
   // A second connection on the same keys: another node racing for the same stock.
   sibling: async (store) => RedisStore.connect(options(prefixes.get(store)!)),
+});
+
+describe('the Redis client', () => {
+  it('sends the commands issued together in one socket write, and each still gets its own answer', async () => {
+    const redis = createRedisClient(REDIS_URL, 2000);
+    try {
+      await connectWithin(redis, REDIS_URL);
+      const stream = redis.stream as unknown as { _write: (...args: unknown[]) => void; _writev?: (...args: unknown[]) => void };
+      let writes = 0;
+      for (const method of ['_write', '_writev'] as const) {
+        const original = stream[method];
+        if (original === undefined) continue;
+        stream[method] = (...args: unknown[]) => {
+          writes++;
+          return original.apply(stream, args);
+        };
+      }
+      const key = `${uniquePrefix('coalesce')}:n`;
+      const answers = await Promise.all(Array.from({ length: 20 }, () => redis.incr(key)));
+      expect([...answers].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect(writes).toBe(1);
+      await redis.del(key);
+    } finally {
+      redis.disconnect();
+    }
+  });
 });
