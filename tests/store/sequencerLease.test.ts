@@ -29,6 +29,16 @@ describe('RedisBroker sequencer lease: the node hosting a room issues its seqs',
     return { broker, deliveries, resets };
   }
 
+  /** Node a hosts r1 and holds its lease; node b hosts it too. */
+  async function holderAndOther(prefix: string) {
+    const a = node(prefix);
+    const b = node(prefix);
+    await a.broker.subscribe('r1');
+    await waitUntil(() => a.broker.sequencesLocally('r1'), 2000, 'lease taken');
+    await b.broker.subscribe('r1');
+    return { a, b };
+  }
+
   /** The room's log in Redis: the comments' texts by seq. */
   async function log(prefix: string, roomId: string) {
     const ring = await redis.lrangeBuffer(`${prefix}:ring:${roomId}`, 0, -1);
@@ -37,11 +47,7 @@ describe('RedisBroker sequencer lease: the node hosting a room issues its seqs',
 
   it('delivers on the holder in the publishing call, before Redis answers, and the append puts it in the log for every node', async () => {
     const prefix = uniquePrefix('lease');
-    const a = node(prefix);
-    const b = node(prefix);
-    await a.broker.subscribe('r1');
-    await waitUntil(() => a.broker.sequencesLocally('r1'), 2000, 'lease taken');
-    await b.broker.subscribe('r1');
+    const { a, b } = await holderAndOther(prefix);
     expect(b.broker.sequencesLocally('r1')).toBe(false);
     for (const text of ['one', 'two', 'three']) {
       const event = comment(text);
@@ -60,11 +66,7 @@ describe('RedisBroker sequencer lease: the node hosting a room issues its seqs',
 
   it('another node publishing makes the holder let go; both nodes then see one gap-free order', async () => {
     const prefix = uniquePrefix('lease');
-    const a = node(prefix);
-    const b = node(prefix);
-    await a.broker.subscribe('r1');
-    await waitUntil(() => a.broker.sequencesLocally('r1'), 2000, 'lease taken');
-    await b.broker.subscribe('r1');
+    const { a, b } = await holderAndOther(prefix);
     const publish = (n: typeof a, text: string) => n.broker.publishSequenced('r1', 'chatter', encodeSequenced(comment(text)), comment(text));
     expect(await publish(a, 'a1')).toBe(1);
     const started = Date.now();

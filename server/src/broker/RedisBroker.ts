@@ -196,7 +196,7 @@ export class RedisBroker implements Broker {
       );
       if (seq >= 0) return seq;
       // Shared with another node for now: do not take the lease back at once.
-      this.#cooldownUntil.set(roomId, Date.now() + LEASE_COOLDOWN_LEASES * this.#leaseMs);
+      this.#coolDown(roomId, LEASE_COOLDOWN_LEASES * this.#leaseMs);
       if (Date.now() > giveUpAt) throw new ProtocolError('UNAVAILABLE', 'the room\'s sequencer lease is held by an unresponsive node', this.#options.retryAfterMs);
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
@@ -241,7 +241,7 @@ export class RedisBroker implements Broker {
     if (lease.lost) return;
     lease.lost = true;
     if (this.#leases.get(roomId) === lease) this.#leases.delete(roomId);
-    this.#cooldownUntil.set(roomId, Date.now() + LEASE_COOLDOWN_LEASES * this.#leaseMs);
+    this.#coolDown(roomId, LEASE_COOLDOWN_LEASES * this.#leaseMs);
     // After the failed publish's answer went out: its sender hears UNAVAILABLE before its socket closes.
     if (lease.issued > lease.confirmed) {
       this.#counts.resets++;
@@ -258,7 +258,7 @@ export class RedisBroker implements Broker {
       const latest = await this.#publisher.lcAcquire(this.#key('lease', roomId), this.#key('seq', roomId), this.#nodeId, this.#leaseMs);
       if (latest < 0) {
         // Held elsewhere: ask again a lease later at the earliest, not at every publish.
-        this.#cooldownUntil.set(roomId, Date.now() + this.#leaseMs);
+        this.#coolDown(roomId, this.#leaseMs);
         return;
       }
       if (!this.#subscribed.has(roomId)) {
@@ -272,6 +272,11 @@ export class RedisBroker implements Broker {
     } finally {
       this.#acquiring.delete(roomId);
     }
+  }
+
+  /** Only for rooms hosted here (unsubscribe clears it): a node publishing in rooms it does not host keeps no entries. */
+  #coolDown(roomId: string, ms: number): void {
+    if (this.#subscribed.has(roomId)) this.#cooldownUntil.set(roomId, Date.now() + ms);
   }
 
   /** Gives the lease up: sent on the same connection after this node's appends, so they land first. */
@@ -383,7 +388,7 @@ export class RedisBroker implements Broker {
         break;
       case 0x72: // r: another node wants to publish in a room whose lease this node may hold
         if (message.toString('utf8', 1) !== this.#nodeId && this.#leases.has(roomId)) {
-          this.#cooldownUntil.set(roomId, Date.now() + LEASE_COOLDOWN_LEASES * this.#leaseMs);
+          this.#coolDown(roomId, LEASE_COOLDOWN_LEASES * this.#leaseMs);
           this.#counts.leasesReleased++;
           void this.#release(roomId);
         }

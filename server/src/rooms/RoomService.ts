@@ -98,8 +98,8 @@ export class RoomService implements CommerceRooms {
   #onStock: ((roomId: string, sku: string, available: number) => void) | undefined;
   readonly #degradeListeners: Array<(roomId: string, level: DegradeLevel) => void> = [];
   readonly #endedListeners: Array<(roomId: string) => void> = [];
-  /** Per room reset here (see `#reset`): resumes from this seq on get a snapshot instead. */
-  readonly #resumeFloors = new Map<string, number>();
+  /** Per room reset here (see `#reset`): resumes from `from` on get a snapshot instead; its sockets saw seqs up to `seenUpTo`. */
+  readonly #resumeFloors = new Map<string, { from: number; seenUpTo: number }>();
 
   constructor(deps: RoomServiceDeps) {
     this.#config = deps.config;
@@ -212,10 +212,7 @@ export class RoomService implements CommerceRooms {
     if (room.memberCount >= this.#config.maxMembersPerRoom) throw new ProtocolError('ROOM_FULL', 'this room is full on this node', 1000);
 
     let missed: Uint8Array[] | undefined;
-    // A client that may have seen events a reset dropped gets a snapshot, not a resume.
-    if (hello.resume !== undefined && hello.resume.epoch === room.epoch && hello.resume.seq < (this.#resumeFloors.get(room.id) ?? Number.POSITIVE_INFINITY)) {
-      missed = room.ring.since(hello.resume.seq, room.latestSeq);
-    }
+    if (hello.resume !== undefined && hello.resume.epoch === room.epoch && hello.resume.seq < this.#resumeFloor(room)) missed = room.ring.since(hello.resume.seq, room.latestSeq);
     const resumed = missed !== undefined;
     clearTimeout(room.idleTimer);
     room.addMember(member);
@@ -433,10 +430,29 @@ export class RoomService implements CommerceRooms {
 
   #unhost(room: Room): void {
     if (room.memberCount > 0 || this.#hosted.get(room.id) !== room) return;
+    this.#drop(room);
+    this.#log.debug({ roomId: room.id }, 'room unhosted');
+  }
+
+  /** The room is no longer hosted here: the next join hosts it afresh from the directory and the broker. */
+  #drop(room: Room): void {
+    clearTimeout(room.idleTimer);
     this.#hosted.delete(room.id);
     this.#fanout.forget(room.id);
     this.#broker.unsubscribe(room.id).catch((error: unknown) => this.#log.warn({ err: error, roomId: room.id }, 'broker unsubscribe failed'));
-    this.#log.debug({ roomId: room.id }, 'room unhosted');
+  }
+
+  /**
+   * A client that may have seen events a reset dropped (resuming from the floor on) gets a snapshot,
+   * not a resume. Once the room's ring has moved past every seq those sockets saw, such a resume
+   * fails anyway and the floor goes: the map holds only recent resets.
+   */
+  #resumeFloor(room: Room): number {
+    const floor = this.#resumeFloors.get(room.id);
+    if (floor === undefined) return Number.POSITIVE_INFINITY;
+    if (room.latestSeq - floor.seenUpTo <= this.#config.resumeRingSize) return floor.from;
+    this.#resumeFloors.delete(room.id);
+    return Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -446,11 +462,9 @@ export class RoomService implements CommerceRooms {
    */
   #reset(room: Room, fromSeq: number): void {
     this.#log.warn({ roomId: room.id, fromSeq }, 'room reset: its events past the log were dropped');
-    this.#resumeFloors.set(room.id, Math.min(fromSeq, this.#resumeFloors.get(room.id) ?? fromSeq));
-    clearTimeout(room.idleTimer);
-    this.#hosted.delete(room.id);
-    this.#fanout.forget(room.id);
-    this.#broker.unsubscribe(room.id).catch((error: unknown) => this.#log.warn({ err: error, roomId: room.id }, 'broker unsubscribe failed'));
+    const earlier = this.#resumeFloors.get(room.id);
+    this.#resumeFloors.set(room.id, { from: Math.min(fromSeq, earlier?.from ?? fromSeq), seenUpTo: Math.max(room.latestSeq, earlier?.seenUpTo ?? 0) });
+    this.#drop(room);
     const members: Member[] = [];
     room.forEachMember((member) => members.push(member));
     for (const member of members) member.close(CloseCode.RESYNC, 'the room was reset on this node; reconnect');
