@@ -21,8 +21,10 @@ export function parsePrometheus(text: string): Samples {
       labels[pair[1]!] = pair[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
     }
     const raw = match[3]!;
-    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
-    if (Number.isNaN(value) && raw !== 'NaN') throw new Error(`bad sample value in: ${line}`);
+    // prom-client writes NaN as "Nan" (its default event-loop-lag mean before the first sample);
+    // Prometheus reads the value with Go's ParseFloat, which takes any case.
+    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : raw.toLowerCase() === 'nan' ? Number.NaN : Number(raw);
+    if (Number.isNaN(value) && raw.toLowerCase() !== 'nan') throw new Error(`bad sample value in: ${line}`);
     samples.set(seriesKey(match[1]!, labels), value);
   }
   return samples;
