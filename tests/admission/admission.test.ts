@@ -34,6 +34,9 @@ class GatedStore extends MemoryStore {
   }
 }
 
+/** Adds taken in one synchronous run leave together, one microtask later: this lets them leave. */
+const dispatched = () => Promise.resolve();
+
 const flush = async () => {
   for (let i = 0; i < 20; i++) await Promise.resolve();
   await new Promise((r) => setImmediate(r));
@@ -61,7 +64,8 @@ describe('AdmissionController', () => {
   it('bounds the queue and rejects beyond it at once with a drain-based, jittered retry-after', async () => {
     const { store, controller, add } = setup({ queueLimit: 3 });
     await store.addProduct('r1', { sku: 'hot', stock: 100, priceCents: 1, currency: 'USD' });
-    const first = settle(add('u0')); // in flight (limit 1)
+    const first = settle(add('u0'));
+    await dispatched(); // in flight (limit 1)
     const queued = [1, 2, 3].map((i) => settle(add(`u${i}`)));
     const rejected = await settle(add('u4'));
     expect(rejected.ok).toBe(false);
@@ -77,6 +81,7 @@ describe('AdmissionController', () => {
     const { store, controller, add, clock } = setup({ maxWaitMs: 100 });
     await store.addProduct('r1', { sku: 'hot', stock: 100, priceCents: 1, currency: 'USD' });
     const first = settle(add('u0'));
+    await dispatched();
     const late = settle(add('u1'));
     clock.advance(150);
     await store.open();
@@ -88,14 +93,17 @@ describe('AdmissionController', () => {
     expect(await store.stock('r1', 'hot')).toEqual({ available: 99, reserved: 1, sold: 0 });
   });
 
-  it('sends the adds of a room to the store in batches', async () => {
-    const { store, add } = setup({ batchMax: 20 });
+  it('sends the adds of a room to the store in batches; adds that arrive together leave together', async () => {
+    const { store, add } = setup({ batchMax: 20, initialLimit: 2 });
     await store.addProduct('r1', { sku: 'hot', stock: 1000, priceCents: 1, currency: 'USD' });
     const all = Array.from({ length: 50 }, (_, i) => add(`u${i}`));
+    // Taken one by one, the first adds would each have left alone while the limit had room ([1, 1, 20, 20, 8]).
+    await dispatched();
+    expect(store.calls).toEqual([20, 20]);
     await store.open();
     const answers = await Promise.all(all);
     expect(answers.every((a) => a.status === 'reserved')).toBe(true);
-    expect(store.calls).toEqual([1, 20, 20, 9]);
+    expect(store.calls).toEqual([20, 20, 10]);
   });
 
   it('lets a repeated tap join the pending one: one reservation, the same answer', async () => {
@@ -121,6 +129,7 @@ describe('AdmissionController', () => {
     await store.addProduct('r1', { sku: 'hot', stock: 100, priceCents: 1, currency: 'USD' });
     const task = (name: string, priority: 0 | 1 | 2) => controller.run('r1', priority, async () => { store.log.push(name); return name; });
     const blocker = add('u0');
+    await dispatched();
     const a1 = add('u1');
     const read = settle(task('read', PRIORITY.read));
     const a2 = add('u2');
@@ -192,6 +201,7 @@ describe('AdmissionController', () => {
     await store.addProduct('r1', { sku: 'b', stock: 100, priceCents: 1, currency: 'USD' });
     const seen: Array<[number, number]> = [];
     const blocker = add('u0', 'a');
+    await dispatched();
     const waiting = [add('u1', 'a'), add('u2', 'a'), add('u3', 'b', 1, 'r1', (p, eta) => seen.push([p, eta]))];
     expect(seen).toEqual([]); // told at the next progress tick, not at once
     const nextTurn = () => new Promise((r) => setImmediate(r));
@@ -256,6 +266,7 @@ describe('AdmissionController and reply priority', () => {
     const controller = new AdmissionController({ store, options: options(), now: () => now, random: () => 0.5, trackReply: (reply) => priority.track(reply) });
     expect(priority.waiting).toBe(false);
     const answer = controller.reserve({ roomId: 'r1', userId: 'u1', sku: 'hot', quantity: 1, key: 'k1', now, ttlMs: 60_000 });
+    await dispatched();
     expect(priority.waiting).toBe(true); // the batch is in flight
     await store.open();
     expect((await answer).status).toBe('reserved');
@@ -264,6 +275,7 @@ describe('AdmissionController and reply priority', () => {
     // Bounded: a store that does not answer holds deferred work at most maxWaitMs.
     store.closed = true;
     void controller.reserve({ roomId: 'r1', userId: 'u2', sku: 'hot', quantity: 1, key: 'k2', now, ttlMs: 60_000 });
+    await dispatched();
     expect(priority.waiting).toBe(true);
     now += 3;
     expect(priority.waiting).toBe(false);

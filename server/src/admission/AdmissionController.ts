@@ -146,6 +146,7 @@ export class AdmissionController {
   readonly #trackReply: (<T>(reply: Promise<T>) => Promise<T>) | undefined;
   #inFlight = 0;
   #cursor = 0;
+  #pumpScheduled = false;
 
   /** `teller` sends the position notices (shared with the edge's turn queue, so their writes share one budget per turn). */
   constructor(deps: { store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver; schedule?: (run: () => void) => void; trackReply?: <T>(reply: Promise<T>) => Promise<T> }) {
@@ -296,7 +297,7 @@ export class AdmissionController {
       if (room.depth === 1) this.#ready.push(roomId);
       // Waiting clients hear their position at the next progress tick, not at once: in a burst
       // most requests are answered before it, and every frame is a write to one socket.
-      this.#pump();
+      this.#schedulePump();
     });
   }
 
@@ -328,6 +329,20 @@ export class AdmissionController {
   }
 
   // ------------------------------------------------------------------ dispatch
+
+  /**
+   * The requests of one turn's cart jobs arrive one microtask after another: dispatched once they
+   * are all in, they leave as one batch (one store call) instead of one call each while the limit
+   * has room.
+   */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
 
   /** Starts store calls while the limit allows, one batch per room in turn. */
   #pump(): void {
