@@ -120,7 +120,8 @@ class RoomState {
  * - Per-room bounded queues (and a cap per product), three priority classes, a round-robin
  *   scheduler across rooms so a hot room cannot starve the others.
  * - One concurrency limit toward the store, adapted from measured store latency (Vegas).
- * - Add-to-carts of one room go to the store in batches (one round trip for up to `batchMax`).
+ * - Add-to-carts of one room go to the store in batches (one round trip for up to `batchMax`);
+ *   the ones that arrive in one run of the event loop leave together.
  * - A request that waited past `maxWaitMs` is answered OVERLOADED rather than served late.
  * - A second add-to-cart of the same user for the same product joins the pending one.
  * - Once a product is sold out, adds are answered locally, and the queued ones leave the queue at
@@ -331,9 +332,9 @@ export class AdmissionController {
   // ------------------------------------------------------------------ dispatch
 
   /**
-   * The requests of one turn's cart jobs arrive one microtask after another: dispatched once they
-   * are all in, they leave as one batch (one store call) instead of one call each while the limit
-   * has room.
+   * Dispatch waits one microtask, behind the continuations already queued: the cart jobs a turn
+   * starts together reach `reserve` one microtask after another, and then leave as one batch (one
+   * store call) instead of one call each while the limit has room. A store reply still pumps at once.
    */
   #schedulePump(): void {
     if (this.#pumpScheduled) return;
