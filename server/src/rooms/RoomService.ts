@@ -98,7 +98,7 @@ export class RoomService implements CommerceRooms {
   #onStock: ((roomId: string, sku: string, available: number) => void) | undefined;
   readonly #degradeListeners: Array<(roomId: string, level: DegradeLevel) => void> = [];
   readonly #endedListeners: Array<(roomId: string) => void> = [];
-  /** Per room reset here (see `#reset`): resumes from `from` on get a snapshot instead; its sockets saw seqs up to `seenUpTo`. */
+  /** Per room reset here (see `#reset`): resumes from `from` on get a snapshot instead; its sockets saw seqs up to `seenUpTo`. At most `maxRooms`, oldest reset dropped first. */
   readonly #resumeFloors = new Map<string, { from: number; seenUpTo: number }>();
 
   constructor(deps: RoomServiceDeps) {
@@ -463,7 +463,10 @@ export class RoomService implements CommerceRooms {
   #reset(room: Room, fromSeq: number): void {
     this.#log.warn({ roomId: room.id, fromSeq }, 'room reset: its events past the log were dropped');
     const earlier = this.#resumeFloors.get(room.id);
+    // Newest last, so the bound below drops the oldest reset (a floor is otherwise pruned only when a resume asks).
+    this.#resumeFloors.delete(room.id);
     this.#resumeFloors.set(room.id, { from: Math.min(fromSeq, earlier?.from ?? fromSeq), seenUpTo: Math.max(room.latestSeq, earlier?.seenUpTo ?? 0) });
+    if (this.#resumeFloors.size > this.#config.maxRooms) this.#resumeFloors.delete(this.#resumeFloors.keys().next().value!);
     this.#drop(room);
     const members: Member[] = [];
     room.forEachMember((member) => members.push(member));
