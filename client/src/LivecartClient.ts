@@ -225,9 +225,8 @@ export class LivecartClient {
    *
    * A repeat call for a sku whose add-to-cart is still waiting for its final answer (queued,
    * retrying) joins it: it sends nothing, reports no events of its own, and resolves with the same
-   * answer. The server joins such a tap with the pending one too (one request per user and
-   * product), so in a flash sale a second request would only cost the node a frame to read in the
-   * burst. Once the answer is in, the next call is a new action.
+   * answer: in a flash sale a double tap is one action, not two reservations and two frames for
+   * the node to read in the burst. Once the answer is in, the next call is a new action.
    */
   addToCart(sku: string, quantity = 1): Promise<AddToCartAnswer> {
     const key = newIdempotencyKey();

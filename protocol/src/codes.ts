@@ -38,6 +38,7 @@ export const ErrorCode = {
   MEDIA_UNAVAILABLE: 1019,
   VIDEO_FULL: 1020,
   MEDIA_NOT_FOUND: 1021,
+  IDEMPOTENCY_MISMATCH: 1022,
   INTERNAL: 1500,
   UNAVAILABLE: 1501,
 } as const;
@@ -67,6 +68,7 @@ export const errorCodeInfo: Readonly<Record<ErrorCodeName, ErrorCodeInfo>> = {
   MEDIA_UNAVAILABLE: { code: ErrorCode.MEDIA_UNAVAILABLE, temporary: true, meaning: 'Video is unavailable on this node (no media worker could start, or the room\'s worker is being replaced); comments and cart keep working. Retry after `retryAfterMs`.' },
   VIDEO_FULL: { code: ErrorCode.VIDEO_FULL, temporary: true, meaning: 'Every media worker of this node is at its consumer limit: the viewer stays in the room for comments and cart, and retries video after `retryAfterMs`.' },
   MEDIA_NOT_FOUND: { code: ErrorCode.MEDIA_NOT_FOUND, temporary: false, meaning: 'No transport, producer or consumer with that id belongs to this socket (it closed, or the worker was replaced: wait for `mediaReset`).' },
+  IDEMPOTENCY_MISMATCH: { code: ErrorCode.IDEMPOTENCY_MISMATCH, temporary: false, meaning: 'The idempotency key was already used by this user for a different request (another operation, room, sku or quantity); use a new key for a new action.' },
   INTERNAL: { code: ErrorCode.INTERNAL, temporary: true, meaning: 'The server failed unexpectedly; details are in its log, never on the wire.' },
   UNAVAILABLE: { code: ErrorCode.UNAVAILABLE, temporary: true, meaning: 'A dependency (the store) is temporarily unreachable; retry after `retryAfterMs`.' },
 };

@@ -28,7 +28,7 @@ export const WireLimits = {
 const requestId = z.number().int().nonnegative().max(0xffffffff);
 export const roomIdSchema = z.string().regex(/^[A-Za-z0-9_-]+$/, 'room id: letters, digits, _ and - only').min(1).max(WireLimits.roomIdLength);
 const userIdSchema = z.string().min(1).max(128);
-const skuSchema = z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'sku: letters, digits and _ . : - only').min(1).max(WireLimits.skuLength);
+export const skuSchema = z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'sku: letters, digits and _ . : - only').min(1).max(WireLimits.skuLength);
 const epochSchema = z.string().min(1).max(64);
 const timestampMs = z.number().int().nonnegative();
 

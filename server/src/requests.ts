@@ -1,30 +1,25 @@
-import { type CartRequest, isCartRequest, isMediaRequest, type MediaRequest, type RoomRequest } from '../../protocol/src/index.ts';
-import type { Progress } from './admission/AdmissionController.ts';
-import type { CommerceService } from './commerce/CommerceService.ts';
+import { type CartRequest, isMediaRequest, type MediaRequest, type RoomRequest } from '../../protocol/src/index.ts';
+import type { CartDesk, CartReply } from './admission/CartDesk.ts';
+import type { Progress } from './admission/PositionTeller.ts';
 import type { MediaService } from './media/MediaService.ts';
 import type { Member } from './rooms/Member.ts';
 import type { RequestResult, RoomService } from './rooms/RoomService.ts';
 
-/** Serves one joined socket's request; the result becomes the `ok` reply, a throw the `err`. */
+/** Serves one joined socket's requests. */
 export interface RequestHandler {
-  /** `progress` hears where a queued request stands (cart requests under admission control). */
-  handle(member: Member, roomId: string, request: RoomRequest | CartRequest | MediaRequest, progress?: Progress): Promise<RequestResult>;
-  /** A cart request's answer when it is already known without any work (sold out), else undefined. */
-  answerNow(roomId: string, request: CartRequest): RequestResult | undefined;
+  /** A room or media request; the result becomes the `ok` reply, a throw the `err`. */
+  handle(member: Member, roomId: string, request: RoomRequest | MediaRequest): Promise<RequestResult>;
+  /** A cart request, through the cart desk; `reply` hears its one answer. `progress` hears where a queued request stands. */
+  cart(member: Member, roomId: string, request: CartRequest, reply: CartReply, progress?: Progress): void;
   /** The socket left the room (closed): per-socket state elsewhere (media transports) goes. */
   left(member: Member, roomId: string): void;
 }
 
-/** Cart requests go to commerce, WebRTC signaling to media, the rest to the room layer. */
-export function routeRequests(rooms: RoomService, commerce: CommerceService, media: MediaService): RequestHandler {
+/** Cart requests go to the cart desk, WebRTC signaling to media, the rest to the room layer. */
+export function routeRequests(rooms: RoomService, desk: CartDesk, media: MediaService): RequestHandler {
   return {
-    handle: (member, roomId, request, progress) =>
-      isCartRequest(request)
-        ? commerce.handle(member.principal, roomId, request, progress)
-        : isMediaRequest(request)
-          ? media.handle(member, roomId, request)
-          : rooms.handle(member, roomId, request),
-    answerNow: (roomId, request) => commerce.answerNow(roomId, request),
+    handle: (member, roomId, request) => (isMediaRequest(request) ? media.handle(member, roomId, request) : rooms.handle(member, roomId, request)),
+    cart: (member, roomId, request, reply, progress) => desk.submit(member.principal, roomId, request, reply, progress),
     left: (member, roomId) => media.memberLeft(member, roomId),
   };
 }

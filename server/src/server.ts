@@ -1,5 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { AdmissionController } from './admission/AdmissionController.ts';
+import { CartDesk } from './admission/CartDesk.ts';
+import type { CartGate } from './admission/CartGate.ts';
+import { DirectGate } from './admission/DirectGate.ts';
 import { PositionTeller } from './admission/PositionTeller.ts';
 import type { Principal } from './auth/TokenService.ts';
 import { TokenService } from './auth/TokenService.ts';
@@ -40,6 +43,8 @@ export interface RunningServer {
   readonly tokens: TokenService;
   readonly rooms: RoomService;
   readonly commerce: CommerceService;
+  /** The one entry of every cart request (WebSocket and HTTP). */
+  readonly desk: CartDesk;
   readonly store: Store;
   readonly gateway: WsGateway;
   readonly fanout: Fanout;
@@ -104,7 +109,6 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     sampledCommentsPerSecond: config.sampledCommentsPerSecond, shardSize: config.fanoutShardSize, deliveriesPerTurn: config.fanoutDeliveriesPerTurn, turnTargetMs: config.fanoutTurnTargetMs, maxWaitingFrames: config.fanoutMaxWaitingFrames,
   }, Date.now, schedule);
   const rooms = new RoomService({ config, broker, directory, store, fanout, replyPriority, eventLoopDelayMs: () => guard.eventLoopDelayMs, log: logger.child({ part: 'rooms' }) });
-  // One teller for both queues a cart request waits in (its room's turn, then admission): their notices share one budget per turn.
   const teller = new PositionTeller(config.admissionProgressFramesPerTurn, config.admissionProgressMs, schedule);
   const admission = config.admission
     ? new AdmissionController({
@@ -114,28 +118,31 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
           queueLimit: config.admissionQueueLimit, productQueueLimit: config.admissionProductQueueLimit, maxWaitMs: config.admissionMaxWaitMs,
           batchMax: config.admissionBatchMax, initialLimit: config.admissionInitialLimit, minLimit: config.admissionMinLimit, maxLimit: config.admissionMaxLimit,
           progressIntervalMs: config.admissionProgressMs, retryJitterMs: config.admissionRetryJitterMs, soldOutCacheMs: config.admissionSoldOutCacheMs, soldOutAnswersPerTurn: config.admissionSoldOutAnswersPerTurn,
+          requestsPerTurn: config.admissionRequestsPerTurn,
         },
         observer: metrics.admissionObserver,
         schedule,
         trackReply: (reply) => replyPriority.track(reply),
+        // Every quarter of what puts a room at level 1, its degrade level is checked at once: a flash sale's queue is no noise.
+        backlog: { every: Math.max(1, Math.floor((config.degradeQueueFill * config.admissionQueueLimit) / 4)), notify: () => rooms.checkDegradeSoon() },
       })
     : undefined;
-  const commerce = new CommerceService({ store, rooms, options: config, admission, log: logger.child({ part: 'commerce' }), observer: metrics.cartObserver });
+  const gate: CartGate = admission ?? new DirectGate(store);
+  const commerce = new CommerceService({ store, rooms, options: config, gate, log: logger.child({ part: 'commerce' }), observer: metrics.cartObserver });
+  const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs });
   rooms.onStockNews((roomId, sku, available) => commerce.stockNews(roomId, sku, available));
   const media = await MediaService.start(config, rooms, logger.child({ part: 'media' }), availableParallelism());
   rooms.onDegrade((roomId, level) => media.setDegradeLevel(roomId, level));
   rooms.onShowEnded((roomId) => media.stopStream(roomId, 'the show has ended'));
-  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, commerce, media), guard, teller, schedule, log: logger.child({ part: 'ws' }) });
+  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, desk, media), guard, schedule, log: logger.child({ part: 'ws' }) });
   if (admission !== undefined) {
-    // Cart requests still waiting for their room's turn are part of its queue, as clients see it.
     rooms.commerceSignals = (roomId) => {
       const stats = admission.roomStats(roomId);
-      const waiting = stats.queued + gateway.roomWorkQueued(roomId);
-      return { queueFill: stats.queueLimit === 0 ? 0 : waiting / stats.queueLimit, storeLatencyMs: stats.storeLatencyMs.p99 };
+      return { queueFill: stats.queueLimit === 0 ? 0 : stats.queued / stats.queueLimit, storeLatencyMs: stats.storeLatencyMs.p99 };
     };
   }
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
-  registerHttpApi(router, { tokens, rooms, commerce });
+  registerHttpApi(router, { tokens, rooms, commerce, desk });
   registerMediaHttpApi(router, { rooms, media });
   metrics.watch({ gateway, fanout, rooms, guard, admission, media, broker });
   registerOpsApi(router, { rooms, admission, guard, gateway, fanout, store, metrics, media, broker });
@@ -152,6 +159,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     tokens,
     rooms,
     commerce,
+    desk,
     store,
     gateway,
     fanout,
@@ -168,6 +176,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
       gateway.shutdown();
       media.close();
       commerce.close();
+      gate.close();
       rooms.close();
       guard.close();
       metrics.close();

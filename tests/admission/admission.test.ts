@@ -44,7 +44,7 @@ const flush = async () => {
 
 const options = (o: Partial<AdmissionOptions> = {}): AdmissionOptions => ({
   queueLimit: 100, productQueueLimit: 100, maxWaitMs: 1000, batchMax: 64, initialLimit: 1, minLimit: 1, maxLimit: 32,
-  progressIntervalMs: 60_000, retryJitterMs: 500, soldOutCacheMs: 1000, soldOutAnswersPerTurn: 1000, ...o,
+  progressIntervalMs: 60_000, retryJitterMs: 500, soldOutCacheMs: 1000, soldOutAnswersPerTurn: 1000, requestsPerTurn: 1000, ...o,
 });
 
 function setup(o: Partial<AdmissionOptions> = {}) {
@@ -54,7 +54,7 @@ function setup(o: Partial<AdmissionOptions> = {}) {
   const clock = { advance: (ms: number) => (now += ms), get now() { return now; } };
   let n = 0;
   const add = (userId: string, sku = 'hot', quantity = 1, roomId = 'r1', progress?: (p: number, eta: number) => void) =>
-    controller.reserve({ roomId, userId, sku, quantity, key: `k${n++}`, now: clock.now, ttlMs: 60_000 }, progress);
+    controller.reserve({ roomId, userId, sku, quantity, key: `k${n++}`, now: clock.now, ttlMs: 60_000 }, { arrivedAt: clock.now, progress });
   return { store, controller, clock, add };
 }
 
@@ -106,24 +106,6 @@ describe('AdmissionController', () => {
     expect(store.calls).toEqual([20, 20, 10]);
   });
 
-  it('lets a repeated tap join the pending one: one reservation, the same answer', async () => {
-    const { store, controller, add } = setup();
-    await store.addProduct('r1', { sku: 'hot', stock: 100, priceCents: 1, currency: 'USD', perCustomerLimit: 1 });
-    await store.addProduct('r1', { sku: 'other', stock: 100, priceCents: 1, currency: 'USD' });
-    const blocker = add('someone', 'other');
-    const taps = [add('u1'), add('u1'), add('u1')];
-    await store.open();
-    await blocker;
-    const answers = await Promise.all(taps);
-    expect(answers[0]).toMatchObject({ status: 'reserved', quantity: 1 });
-    expect(answers[1]).toBe(answers[0]);
-    expect(answers[2]).toBe(answers[0]);
-    expect(controller.roomStats('r1').deduplicated).toBe(2);
-    expect(await store.stock('r1', 'hot')).toEqual({ available: 99, reserved: 1, sold: 0 });
-    // and the per-customer limit still holds for a later request
-    expect(await add('u1')).toMatchObject({ status: 'limit_reached' });
-  });
-
   it('serves checkout and cart changes before new adds, and reads last; a full queue sheds reads for a checkout', async () => {
     const { store, controller, add } = setup({ queueLimit: 4 });
     await store.addProduct('r1', { sku: 'hot', stock: 100, priceCents: 1, currency: 'USD' });
@@ -161,25 +143,34 @@ describe('AdmissionController', () => {
     expect(steps.filter((step) => step > 0).length).toBeGreaterThanOrEqual(2);
   });
 
-  it('answers adds for a sold-out product locally, including the ones already queued', async () => {
-    const { store, controller, add } = setup({ batchMax: 1, maxLimit: 1 });
+  it('sends adds for a sold-out product to the store at once, past the queue, and each key keeps its first answer', async () => {
+    const { store, controller, add } = setup({ batchMax: 2, maxLimit: 1 });
     await store.addProduct('r1', { sku: 'hot', stock: 2, priceCents: 1, currency: 'USD' });
+    await store.addProduct('r1', { sku: 'other', stock: 10, priceCents: 1, currency: 'USD' });
     const answers = Array.from({ length: 6 }, (_, i) => add(`u${i}`, 'hot', 1));
+    await dispatched();
     await store.open();
     const statuses = (await Promise.all(answers)).map((a) => a.status);
     expect(statuses).toEqual(['reserved', 'reserved', 'sold_out', 'sold_out', 'sold_out', 'sold_out']);
-    expect(store.calls.length).toBe(2); // the store saw only the two that got stock
-    expect(await add('late')).toEqual({ status: 'sold_out', sku: 'hot' });
-    expect(controller.roomStats('r1').soldOutFast).toBe(5);
-    // The synchronous form the gateway asks before queueing a tap: only for the sold-out product.
-    expect(controller.soldOutAnswer('r1', 'hot')).toEqual({ status: 'sold_out', sku: 'hot' });
-    expect(controller.soldOutAnswer('r1', 'other')).toBeUndefined();
-    expect(controller.soldOutAnswer('r2', 'hot')).toBeUndefined();
-    expect(controller.roomStats('r1').soldOutFast).toBe(6);
+    // The four queued behind the sell-out left the queue together, past the limit of one call: two batches at once.
+    expect(store.calls).toEqual([2, 2, 2]);
+    expect(controller.roomStats('r1').soldOutFast).toBe(4);
+    // Known sold out: a new add skips the queue even while the limit is taken by another call.
+    store.closed = true;
+    const blocker = add('b', 'other');
+    await dispatched();
+    expect(controller.inFlight).toBe(1);
+    const late = add('late');
+    await dispatched();
+    expect(store.calls.at(-1)).toBe(1); // it reached the store past the full limit
+    await store.open();
+    expect(await late).toEqual({ status: 'sold_out', sku: 'hot' });
+    await blocker;
+    // A buyer who holds a unit and retries with the same key hears its first answer, not "sold out".
+    const retry = await controller.reserve({ roomId: 'r1', userId: 'u1', sku: 'hot', quantity: 1, key: 'k1', now: 0, ttlMs: 60_000 });
+    expect(retry).toMatchObject({ status: 'reserved', quantity: 1 });
     await store.setAvailable('r1', 'hot', 1); // restocked (or a reservation expired)
-    expect(await add('still cached')).toEqual({ status: 'sold_out', sku: 'hot' });
-    controller.stockChanged('r1', 'hot', 1); // the room's stock news clears the local answer
-    expect(controller.soldOutAnswer('r1', 'hot')).toBeUndefined();
+    controller.stockChanged('r1', 'hot', 1); // the room's stock news: adds queue again
     expect(await add('again')).toMatchObject({ status: 'reserved' });
   });
 

@@ -55,6 +55,15 @@ export class OwnRedis {
     }
   }
 
+  /** SIGSTOP: Redis freezes (connections stay open, nothing is answered) until `resume`. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
   /** SIGKILL: no graceful save, like a crash. */
   async kill(): Promise<void> {
     const child = this.#child;

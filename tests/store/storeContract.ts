@@ -142,6 +142,32 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await store.orders('r1')).toHaveLength(1);
     });
 
+    it('refuses a key reused for a different request, and keeps users\' keys apart however they are spelled', async () => {
+      await store.addProduct('r1', item('a', 10));
+      await store.addProduct('r1', item('b', 10));
+      const k = key();
+      const first = expectStatus(await store.reserve(req({ userId: 'u1', sku: 'a', quantity: 1, key: k })), 'reserved');
+      for (const other of [req({ userId: 'u1', sku: 'a', quantity: 2, key: k }), req({ userId: 'u1', sku: 'b', quantity: 1, key: k })]) {
+        await expect(store.reserve(other)).rejects.toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
+      }
+      await expect(store.setQuantity(req({ userId: 'u1', sku: 'a', quantity: 1, key: k }))).rejects.toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
+      await expect(store.checkout('r1', 'u1', k, T0)).rejects.toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
+      const batch = await store.reserveBatch([req({ userId: 'u1', sku: 'b', quantity: 1, key: k }), req({ userId: 'u1', sku: 'a', quantity: 1, key: k })]);
+      expect((batch[0] as ProtocolError).code).toBe('IDEMPOTENCY_MISMATCH');
+      expect(batch[1]).toEqual(first);
+      // What the key answered, as the desk looks it up (a mismatch is an error there too).
+      expect(await store.recorded('u1', k, 'add|r1|a|1')).toEqual(first);
+      expect(await store.recorded('u1', `${k}-never`, 'add|r1|a|1')).toBeUndefined();
+      await expect(store.recorded('u1', k, 'add|r1|a|2')).rejects.toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
+      expect(await store.stock('r1', 'a')).toEqual({ available: 9, reserved: 1, sold: 0 });
+      // User `alice` with key `x:y` and user `alice:x` with key `y` are two records, not one.
+      const suffix = key();
+      const alice = expectStatus(await store.reserve(req({ userId: 'alice', sku: 'a', quantity: 1, key: `x:${suffix}` })), 'reserved');
+      const aliceX = expectStatus(await store.reserve(req({ userId: 'alice:x', sku: 'a', quantity: 2, key: suffix })), 'reserved');
+      expect(aliceX.quantity).toBe(2);
+      expect(aliceX.available).toBe(alice.available - 2);
+    });
+
     it('answers a batch like the same requests one by one, with per-request errors in place', async () => {
       await store.addProduct('r1', item('a', 3));
       const answers = await store.reserveBatch([

@@ -131,7 +131,7 @@ describe('AdmissionController observer', () => {
       store: new MemoryStore({ idempotencyTtlMs: 60_000, maxIdempotencyKeys: 1000, maxOrders: 1000 }),
       options: {
         queueLimit: 10, productQueueLimit: 10, maxWaitMs: 1000, batchMax: 8, initialLimit: 1, minLimit: 1, maxLimit: 4,
-        progressIntervalMs: 60_000, retryJitterMs: 0, soldOutCacheMs: 1000, soldOutAnswersPerTurn: 256,
+        progressIntervalMs: 60_000, retryJitterMs: 0, soldOutCacheMs: 1000, soldOutAnswersPerTurn: 256, requestsPerTurn: 256,
       },
       now: () => now,
       observer: { answered: (...a) => answered.push(a), storeCall: (...a) => storeCalls.push(a) },

@@ -3,8 +3,8 @@ import type { CartAnswer, RoomAdmissionStats } from '../../../protocol/src/index
 export type { RoomAdmissionStats };
 import { ProtocolError } from '../errors.ts';
 import type { ReserveRequest, Store } from '../store/Store.ts';
-import { Deque } from '../util/Deque.ts';
 import { PerTurnQueue } from '../util/PerTurnQueue.ts';
+import { FairQueue } from './FairQueue.ts';
 import { type Notice, PositionTeller, type Progress } from './PositionTeller.ts';
 import { VegasLimit } from './VegasLimit.ts';
 
@@ -32,8 +32,16 @@ export interface AdmissionOptions {
   readonly retryJitterMs: number;
   /** A product known sold out is answered locally for this long before the store is asked again. */
   readonly soldOutCacheMs: number;
-  /** Queued adds answered "sold out" per event-loop turn at most once their product sells out (each answer is a socket write). */
+  /** Queued adds sent for their "sold out" answer per event-loop turn at most once their product sells out (each answer is a socket write). */
   readonly soldOutAnswersPerTurn: number;
+  /** Requests sent to the store per event-loop turn at most: their answers are written right after the turn, so this bounds it. */
+  readonly requestsPerTurn: number;
+}
+
+/** Where a request stands before it reaches the controller: when it arrived (its deadline counts from there) and who hears its place in line. */
+export interface Arrival {
+  readonly arrivedAt: number;
+  readonly progress?: Progress | undefined;
 }
 
 /**
@@ -63,7 +71,6 @@ interface Entry extends Notice {
 }
 
 class RoomState {
-  readonly queues: [Deque<Entry>, Deque<Entry>, Deque<Entry>] = [new Deque(), new Deque(), new Deque()];
   readonly perProduct = new Map<string, number>();
   queueLimit: number;
   inFlight = 0;
@@ -83,10 +90,6 @@ class RoomState {
   constructor(queueLimit: number, now: number) {
     this.queueLimit = queueLimit;
     this.#windowStart = now;
-  }
-
-  get depth(): number {
-    return this.queues[0].size + this.queues[1].size + this.queues[2].size;
   }
 
   answered(count: number, now: number): void {
@@ -117,15 +120,17 @@ class RoomState {
 /**
  * The admission controller: between cart requests and the store. Knows nothing about sockets.
  *
- * - Per-room bounded queues (and a cap per product), three priority classes, a round-robin
- *   scheduler across rooms so a hot room cannot starve the others.
+ * - Per-room bounded queues (and a cap per product), three priority classes, rooms served in turn
+ *   (`FairQueue`) so a hot room cannot starve the others; at most `requestsPerTurn` requests leave
+ *   per event-loop turn, so a burst's answers spread over turns instead of holding one.
  * - One concurrency limit toward the store, adapted from measured store latency (Vegas).
  * - Add-to-carts of one room go to the store in batches (one round trip for up to `batchMax`);
  *   the ones that arrive in one run of the event loop leave together.
- * - A request that waited past `maxWaitMs` is answered OVERLOADED rather than served late.
- * - A second add-to-cart of the same user for the same product joins the pending one.
- * - Once a product is sold out, adds are answered locally, and the queued ones leave the queue at
- *   once and are answered over the next turns (`soldOutAnswersPerTurn` a turn).
+ * - A request that waited past `maxWaitMs` since it arrived is answered OVERLOADED rather than served late.
+ * - Once a product is sold out, adds skip the queue and the limit: they go to the store at once, in
+ *   batches, where each key's recorded answer wins (a buyer who got the last unit and retries hears
+ *   `reserved` again, never `sold_out`). The adds queued for it leave the queue at once and go
+ *   there `soldOutAnswersPerTurn` a turn.
  * - Full queue: OVERLOADED at once, retry-after from the room's drain rate plus jitter.
  */
 export class AdmissionController {
@@ -135,31 +140,42 @@ export class AdmissionController {
   readonly #random: () => number;
   readonly #limit: VegasLimit;
   readonly #rooms = new Map<string, RoomState>();
-  /** Rooms with waiting work, in round-robin order. */
-  readonly #ready: string[] = [];
-  readonly #pendingAdds = new Map<string, Promise<CartAnswer>>();
+  readonly #queue = new FairQueue<Entry>(3);
   readonly #soldOut = new Map<string, number>();
-  /** Queued adds of a product that sold out, taken out of their queue and answered a turn's share at a time. */
-  readonly #soldOutDue: PerTurnQueue<{ entry: Entry; sku: string }>;
+  /** Queued adds of a product that sold out, taken out of their queue and sent for their answer a turn's share at a time. */
+  readonly #soldOutDue: PerTurnQueue<Entry>;
+  /** Adds of sold-out products waiting for the next store call of the sold-out lane (one run of the event loop's worth). */
+  #soldOutLane: Entry[] = [];
   readonly #progressTimer: NodeJS.Timeout;
   readonly #observer: AdmissionObserver | undefined;
   readonly #teller: PositionTeller;
+  readonly #schedule: (run: () => void) => void;
   readonly #trackReply: (<T>(reply: Promise<T>) => Promise<T>) | undefined;
+  readonly #backlog: { every: number; notify: (roomId: string) => void } | undefined;
   #inFlight = 0;
-  #cursor = 0;
   #pumpScheduled = false;
+  #laneScheduled = false;
+  /** Requests this turn may still send to the store; refilled by the next turn. */
+  #turnLeft: number;
+  #turnScheduled = false;
 
-  /** `teller` sends the position notices (shared with the edge's turn queue, so their writes share one budget per turn). */
-  constructor(deps: { store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver; schedule?: (run: () => void) => void; trackReply?: <T>(reply: Promise<T>) => Promise<T> }) {
+  /**
+   * `teller` sends the position notices. `backlog.notify` hears a room's queue reach every
+   * `backlog.every` waiting requests (the room layer checks its degrade level at once).
+   */
+  constructor(deps: { store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver; schedule?: (run: () => void) => void; trackReply?: <T>(reply: Promise<T>) => Promise<T>; backlog?: { every: number; notify: (roomId: string) => void } }) {
     this.#store = deps.store;
     this.#trackReply = deps.trackReply;
+    this.#backlog = deps.backlog;
+    this.#schedule = deps.schedule ?? setImmediate;
     this.#teller = deps.teller ?? new PositionTeller(256, 0);
-    this.#soldOutDue = new PerTurnQueue(deps.options.soldOutAnswersPerTurn, ({ entry, sku }) => {
-      entry.resolve({ status: 'sold_out', sku } satisfies CartAnswer);
+    this.#soldOutDue = new PerTurnQueue(deps.options.soldOutAnswersPerTurn, (entry) => {
+      this.#toSoldOutLane(entry);
       return true;
     }, deps.schedule);
     this.#observer = deps.observer;
     this.#options = deps.options;
+    this.#turnLeft = deps.options.requestsPerTurn;
     this.#now = deps.now ?? Date.now;
     this.#random = deps.random ?? Math.random;
     this.#limit = new VegasLimit({ initial: deps.options.initialLimit, min: deps.options.minLimit, max: deps.options.maxLimit, alpha: 3, beta: 6, minRttWindowMs: 30_000 });
@@ -178,46 +194,33 @@ export class AdmissionController {
     return this.#inFlight;
   }
 
-  /** Add-to-cart through the queue: deduplicated per user and product, sold-out fast path, batched. */
-  reserve(request: ReserveRequest, progress?: Progress): Promise<CartAnswer> {
-    const soldOut = this.soldOutAnswer(request.roomId, request.sku);
-    if (soldOut !== undefined) return Promise.resolve(soldOut);
-    const productKey = `${request.roomId}\u0000${request.sku}`;
+  /** Add-to-cart through the queue (batched), or straight to the store when the product is known sold out. */
+  reserve(request: ReserveRequest, arrival?: Arrival): Promise<CartAnswer> {
     const room = this.#room(request.roomId);
-    const dedupeKey = `${productKey}\u0000${request.userId}`;
-    const pending = this.#pendingAdds.get(dedupeKey);
-    if (pending !== undefined) {
-      room.deduplicated++;
-      return pending;
+    if (this.#isSoldOut(`${request.roomId}\u0000${request.sku}`)) {
+      room.soldOutFast++;
+      return new Promise<CartAnswer>((resolve, reject) => {
+        this.#toSoldOutLane(this.#entry(request.roomId, PRIORITY.add, request.sku, arrival, request, undefined, resolve as (v: unknown) => void, reject));
+      });
     }
-    const promise = this.#enqueue<CartAnswer>(room, request.roomId, PRIORITY.add, request.sku, progress, request, undefined);
-    this.#pendingAdds.set(dedupeKey, promise);
-    const forget = () => this.#pendingAdds.delete(dedupeKey);
-    promise.then(forget, forget);
-    return promise;
-  }
-
-  /**
-   * The sold-out answer for an add-to-cart, when this node already knows the product is sold out;
-   * synchronous so a socket's tap can be answered before it queues behind the room's backlog.
-   */
-  soldOutAnswer(roomId: string, sku: string): CartAnswer | undefined {
-    if (!this.#isSoldOut(`${roomId}\u0000${sku}`)) return undefined;
-    this.#room(roomId).soldOutFast++;
-    this.#observer?.answered?.(roomId, PRIORITY.add, 0, true);
-    return { status: 'sold_out', sku };
+    return this.#enqueue<CartAnswer>(room, request.roomId, PRIORITY.add, request.sku, arrival, request, undefined);
   }
 
   /** Any other store call (checkout, quantity change, read) under the same queues and limit. */
-  run<T>(roomId: string, priority: Priority, task: () => Promise<T>, progress?: Progress): Promise<T> {
-    return this.#enqueue<T>(this.#room(roomId), roomId, priority, undefined, progress, undefined, task);
+  run<T>(roomId: string, priority: Priority, task: () => Promise<T>, arrival?: Arrival): Promise<T> {
+    return this.#enqueue<T>(this.#room(roomId), roomId, priority, undefined, arrival, undefined, task);
   }
 
-  /** Stock news from the room (or from answers): sold-out products are answered locally for a while. */
+  /** Stock news from the room (or from answers): adds of sold-out products skip the queue for a while. */
   stockChanged(roomId: string, sku: string, available: number): void {
     const key = `${roomId}\u0000${sku}`;
     if (available > 0) this.#soldOut.delete(key);
     else this.#markSoldOut(roomId, sku);
+  }
+
+  /** A request of `roomId` joined one already pending with the same idempotency key. */
+  joined(roomId: string): void {
+    this.#room(roomId).deduplicated++;
   }
 
   stats(): RoomAdmissionStats[] {
@@ -245,57 +248,60 @@ export class AdmissionController {
 
   /** Offers every waiting client its position and estimate (the teller sends what is new, paced). */
   tellPositions(): void {
-    for (const room of this.#rooms.values()) {
-      if (room.depth === 0) continue;
-      let position = 0;
-      const rate = Math.max(room.drainRate, 1);
-      for (const queue of room.queues) {
-        for (const entry of queue) {
-          position++;
-          this.#teller.offer(entry, position, Math.round((position / rate) * 1000));
-        }
+    let roomId: string | undefined;
+    let rate = 1;
+    for (const [entry, position, room] of this.#queue.positions()) {
+      if (room !== roomId) {
+        roomId = room;
+        rate = Math.max(this.#rooms.get(room)?.drainRate ?? 0, 1);
       }
+      this.#teller.offer(entry, position, Math.round((position / rate) * 1000));
     }
   }
 
   // ------------------------------------------------------------------ queueing
 
-  #enqueue<T>(room: RoomState, roomId: string, priority: Priority, sku: string | undefined, progress: Progress | undefined, reserve: ReserveRequest | undefined, task: (() => Promise<unknown>) | undefined): Promise<T> {
-    return new Promise<T>((resolvePromise, rejectPromise) => {
-      const enqueuedAt = this.#now();
-      const observer = this.#observer;
-      let resolve = resolvePromise as (v: unknown) => void;
-      let reject = rejectPromise;
-      if (observer?.answered !== undefined) {
-        let told = false;
-        const tell = (ok: boolean) => {
-          if (told) return;
-          told = true;
-          observer.answered!(roomId, priority, this.#now() - enqueuedAt, ok);
-        };
-        resolve = (value) => {
-          tell(true);
-          resolvePromise(value as T);
-        };
-        reject = (error) => {
-          tell(false);
-          rejectPromise(error);
-        };
-      }
-      const entry: Entry = { roomId, priority, enqueuedAt, sku, progress, reserve, task, resolve, reject, toldPosition: 0, duePosition: 0, dueEtaMs: 0, waiting: true };
-      if (room.depth >= room.queueLimit && !this.#shedForHigher(room, priority)) {
+  /** An entry whose answer the observer hears once. */
+  #entry(roomId: string, priority: Priority, sku: string | undefined, arrival: Arrival | undefined, reserve: ReserveRequest | undefined, task: (() => Promise<unknown>) | undefined, resolvePromise: (value: unknown) => void, rejectPromise: (error: unknown) => void): Entry {
+    const enqueuedAt = arrival?.arrivedAt ?? this.#now();
+    const observer = this.#observer;
+    let resolve = resolvePromise;
+    let reject = rejectPromise;
+    if (observer?.answered !== undefined) {
+      let told = false;
+      const tell = (ok: boolean) => {
+        if (told) return;
+        told = true;
+        observer.answered!(roomId, priority, this.#now() - enqueuedAt, ok);
+      };
+      resolve = (value) => {
+        tell(true);
+        resolvePromise(value);
+      };
+      reject = (error) => {
+        tell(false);
+        rejectPromise(error);
+      };
+    }
+    return { roomId, priority, enqueuedAt, sku, progress: arrival?.progress, reserve, task, resolve, reject, toldPosition: 0, duePosition: 0, dueEtaMs: 0, waiting: true };
+  }
+
+  #enqueue<T>(room: RoomState, roomId: string, priority: Priority, sku: string | undefined, arrival: Arrival | undefined, reserve: ReserveRequest | undefined, task: (() => Promise<unknown>) | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry = this.#entry(roomId, priority, sku, arrival, reserve, task, resolve as (v: unknown) => void, reject);
+      if (this.#queue.sizeOf(roomId) >= room.queueLimit && !this.#shedForHigher(room, roomId, priority)) {
         room.rejected++;
-        reject(this.#overloaded(room, 'the room\'s queue is full'));
+        entry.reject(this.#overloaded(room, roomId, 'the room\'s queue is full'));
         return;
       }
       if (sku !== undefined && (room.perProduct.get(sku) ?? 0) >= this.#options.productQueueLimit) {
         room.rejected++;
-        reject(this.#overloaded(room, 'too many requests waiting for this product'));
+        entry.reject(this.#overloaded(room, roomId, 'too many requests waiting for this product'));
         return;
       }
-      room.queues[priority].push(entry);
+      this.#queue.push(roomId, priority, entry);
       if (sku !== undefined) room.perProduct.set(sku, (room.perProduct.get(sku) ?? 0) + 1);
-      if (room.depth === 1) this.#ready.push(roomId);
+      if (this.#backlog !== undefined && this.#queue.sizeOf(roomId) % this.#backlog.every === 0) this.#backlog.notify(roomId);
       // Waiting clients hear their position at the next progress tick, not at once: in a burst
       // most requests are answered before it, and every frame is a write to one socket.
       this.#schedulePump();
@@ -303,20 +309,23 @@ export class AdmissionController {
   }
 
   /** A full queue still takes a more important request: the newest least important one makes room. */
-  #shedForHigher(room: RoomState, priority: Priority): boolean {
+  #shedForHigher(room: RoomState, roomId: string, priority: Priority): boolean {
+    const lanes = this.#queue.lanesOf(roomId);
+    if (lanes === undefined) return false;
     for (let p = 2; p > priority; p--) {
-      const victim = room.queues[p as Priority].pop();
+      const victim = lanes[p]!.pop();
       if (victim === undefined) continue;
+      this.#queue.taken(roomId, 1);
       this.#unqueued(room, victim);
       room.rejected++;
-      victim.reject(this.#overloaded(room, 'shed for more important requests'));
+      victim.reject(this.#overloaded(room, roomId, 'shed for more important requests'));
       return true;
     }
     return false;
   }
 
-  #overloaded(room: RoomState, why: string): ProtocolError {
-    const drainMs = (room.depth / Math.max(room.drainRate, 1)) * 1000;
+  #overloaded(room: RoomState, roomId: string, why: string): ProtocolError {
+    const drainMs = (this.#queue.sizeOf(roomId) / Math.max(room.drainRate, 1)) * 1000;
     const retryAfterMs = Math.round(Math.min(30_000, drainMs) + this.#random() * this.#options.retryJitterMs);
     return new ProtocolError('OVERLOADED', why, retryAfterMs);
   }
@@ -332,9 +341,9 @@ export class AdmissionController {
   // ------------------------------------------------------------------ dispatch
 
   /**
-   * Dispatch waits one microtask, behind the continuations already queued: the cart jobs a turn
-   * starts together reach `reserve` one microtask after another, and then leave as one batch (one
-   * store call) instead of one call each while the limit has room. A store reply still pumps at once.
+   * Dispatch waits one microtask, behind the continuations already queued: the requests that reach
+   * the controller in one run of the event loop then leave as one batch (one store call) instead
+   * of one call each while the limit has room. A store reply still pumps at once.
    */
   #schedulePump(): void {
     if (this.#pumpScheduled) return;
@@ -345,49 +354,67 @@ export class AdmissionController {
     });
   }
 
-  /** Starts store calls while the limit allows, one batch per room in turn. */
+  /** Starts store calls while the limit and the turn's share allow, one batch per room in turn. */
   #pump(): void {
-    while (this.#inFlight < this.#limit.limit && this.#ready.length > 0) {
-      if (this.#cursor >= this.#ready.length) this.#cursor = 0;
-      const roomId = this.#ready[this.#cursor]!;
+    while (this.#inFlight < this.#limit.limit && this.#turnLeft > 0) {
+      const roomId = this.#queue.nextRoom();
+      if (roomId === undefined) return;
       const room = this.#rooms.get(roomId)!;
-      const batch = this.#takeBatch(room);
-      if (room.depth === 0) this.#ready.splice(this.#cursor, 1);
-      else this.#cursor++;
-      if (batch.length > 0) this.#dispatch(room, batch);
+      const batch = this.#takeBatch(room, roomId, Math.min(this.#options.batchMax, this.#turnLeft));
+      if (batch.length === 0) continue;
+      this.#turnLeft -= batch.length;
+      this.#dispatch(room, batch);
+    }
+    if (this.#turnLeft <= 0 && this.#queue.size > 0 && !this.#turnScheduled) {
+      this.#turnScheduled = true;
+      this.#schedule(() => {
+        this.#turnScheduled = false;
+        this.#turnLeft = this.#options.requestsPerTurn;
+        this.#pump();
+      });
     }
   }
 
-  /** The head of the most important non-empty class; adds of one room travel together. Stale entries are answered now. */
-  #takeBatch(room: RoomState): Entry[] {
+  /** The head of the room's most important non-empty class; adds of one room travel together. Stale entries are answered now. */
+  #takeBatch(room: RoomState, roomId: string, max: number): Entry[] {
+    const lanes = this.#queue.lanesOf(roomId);
+    if (lanes === undefined) return [];
     const now = this.#now();
     const batch: Entry[] = [];
-    for (const queue of room.queues) {
-      while (queue.size > 0) {
-        const entry = queue.peek()!;
-        if (now - entry.enqueuedAt > this.#options.maxWaitMs) {
-          queue.shift();
+    let taken = 0;
+    try {
+      for (const lane of lanes) {
+        while (lane.size > 0) {
+          const entry = lane.peek()!;
+          if (now - entry.enqueuedAt > this.#options.maxWaitMs) {
+            lane.shift();
+            taken++;
+            this.#unqueued(room, entry);
+            room.expired++;
+            entry.reject(this.#overloaded(room, roomId, 'waited too long in the queue'));
+            continue;
+          }
+          if (entry.reserve !== undefined && this.#isSoldOut(`${roomId}\u0000${entry.reserve.sku}`)) {
+            lane.shift();
+            taken++;
+            this.#unqueued(room, entry);
+            room.soldOutFast++;
+            this.#soldOutDue.push(entry);
+            continue;
+          }
+          if (batch.length > 0 && (entry.reserve === undefined || batch.length >= max)) return batch;
+          lane.shift();
+          taken++;
           this.#unqueued(room, entry);
-          room.expired++;
-          entry.reject(this.#overloaded(room, 'waited too long in the queue'));
-          continue;
+          batch.push(entry);
+          if (entry.reserve === undefined) return batch; // tasks go alone
         }
-        if (entry.reserve !== undefined && this.#isSoldOut(`${entry.roomId}\u0000${entry.reserve.sku}`)) {
-          queue.shift();
-          this.#unqueued(room, entry);
-          room.soldOutFast++;
-          entry.resolve({ status: 'sold_out', sku: entry.reserve.sku } satisfies CartAnswer);
-          continue;
-        }
-        if (batch.length > 0 && (entry.reserve === undefined || batch.length >= this.#options.batchMax)) return batch;
-        queue.shift();
-        this.#unqueued(room, entry);
-        batch.push(entry);
-        if (entry.reserve === undefined) return batch; // tasks go alone
+        if (batch.length > 0) return batch;
       }
-      if (batch.length > 0) return batch;
+      return batch;
+    } finally {
+      this.#queue.taken(roomId, taken);
     }
-    return batch;
   }
 
   #dispatch(room: RoomState, batch: Entry[]): void {
@@ -420,14 +447,19 @@ export class AdmissionController {
       );
       return;
     }
-    const requests = batch.map((e) => ({ ...e.reserve!, now: this.#now() }));
-    const call = this.#store.reserveBatch(requests);
+    this.#reserveBatch(batch, done);
+  }
+
+  /** One store call for a batch of adds; `after` runs once the answers are out (or the call failed). */
+  #reserveBatch(batch: Entry[], after: () => void): void {
+    const now = this.#now();
+    const call = this.#store.reserveBatch(batch.map((e) => ({ ...e.reserve!, now })));
     // Read the reply at the next poll: the sooner the last units are known taken, the sooner the
     // room hears "sold out" and stops tapping.
     this.#trackReply?.(call);
     call.then(
       (answers) => {
-        // Learn "sold out" before the next batch leaves, so it is answered locally.
+        // Learn "sold out" before the next batch leaves, so it skips the queue.
         answers.forEach((answer, i) => {
           const entry = batch[i]!;
           if (answer instanceof ProtocolError) {
@@ -437,16 +469,30 @@ export class AdmissionController {
           if (answer.status === 'sold_out' || (answer.status === 'reserved' && answer.available === 0)) this.#markSoldOut(entry.roomId, answer.sku);
           entry.resolve(answer);
         });
-        done();
+        after();
       },
       (error: unknown) => {
-        done();
+        after();
         for (const entry of batch) entry.reject(error);
       },
     );
   }
 
   // ------------------------------------------------------------------ sold out
+
+  /** Adds of a sold-out product go to the store together, once per run of the event loop, outside the queue and the limit. */
+  #toSoldOutLane(entry: Entry): void {
+    entry.waiting = false;
+    this.#soldOutLane.push(entry);
+    if (this.#laneScheduled) return;
+    this.#laneScheduled = true;
+    queueMicrotask(() => {
+      this.#laneScheduled = false;
+      const lane = this.#soldOutLane;
+      this.#soldOutLane = [];
+      for (let i = 0; i < lane.length; i += this.#options.batchMax) this.#reserveBatch(lane.slice(i, i + this.#options.batchMax), noop);
+    });
+  }
 
   #markSoldOut(roomId: string, sku: string): void {
     const key = `${roomId}\u0000${sku}`;
@@ -455,14 +501,18 @@ export class AdmissionController {
     // turn's share at a time: answered at once, a thousand of them were a thousand socket writes
     // in one turn, and every small room's frames waited behind them.
     const room = this.#rooms.get(roomId);
-    if (room === undefined || !room.perProduct.has(sku)) return;
-    room.queues[PRIORITY.add].filter((entry) => {
+    const lanes = this.#queue.lanesOf(roomId);
+    if (room === undefined || lanes === undefined || !room.perProduct.has(sku)) return;
+    let taken = 0;
+    lanes[PRIORITY.add]!.filter((entry) => {
       if (entry.reserve?.sku !== sku) return true;
       this.#unqueued(room, entry);
       room.soldOutFast++;
-      this.#soldOutDue.push({ entry, sku });
+      taken++;
+      this.#soldOutDue.push(entry);
       return false;
     });
+    this.#queue.taken(roomId, taken);
   }
 
   #isSoldOut(key: string): boolean {
@@ -482,7 +532,7 @@ export class AdmissionController {
   #statsOf(roomId: string, r: RoomState): RoomAdmissionStats {
     return {
       roomId,
-      queued: r.depth,
+      queued: this.#queue.sizeOf(roomId),
       inFlight: r.inFlight,
       admitted: r.admitted,
       completed: r.completed,
@@ -496,3 +546,5 @@ export class AdmissionController {
     };
   }
 }
+
+const noop = () => undefined;

@@ -1,9 +1,11 @@
-import type { Cart, CartAnswer, CartRequest, Order } from '../../../protocol/src/index.ts';
-import { type AdmissionController, PRIORITY, type Priority, type Progress } from '../admission/AdmissionController.ts';
+import type { CartAnswer, CartRequest, Order } from '../../../protocol/src/index.ts';
+import type { CartGate } from '../admission/CartGate.ts';
+import type { CartRules } from '../admission/CartDesk.ts';
 import type { Principal } from '../auth/TokenService.ts';
 import { ProtocolError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { ReserveRequest, Store } from '../store/Store.ts';
+import { isReplay } from '../store/idempotency.ts';
+import type { Store } from '../store/Store.ts';
 import { StockAnnouncer, type StockPublisher } from './StockAnnouncer.ts';
 
 /** What commerce needs from the room layer: whether a room sells, and a way to tell its members. */
@@ -17,7 +19,6 @@ export interface CommerceRooms extends StockPublisher {
 }
 
 export interface CommerceOptions {
-  readonly reservationTtlMs: number;
   readonly sweepIntervalMs: number;
   readonly sweepBatch: number;
   readonly stockIntervalMs: number;
@@ -36,30 +37,31 @@ export type CartOperation = 'addToCart' | 'setQuantity' | 'checkout';
 export type CartObserver = (operation: CartOperation, answer: CartAnswer) => void;
 
 /**
- * Carts, reservations and checkout: the domain rules over the `Store`, plus the two things the
- * store cannot do by itself: announcing stock to rooms and sweeping expired reservations.
- * Knows nothing about sockets or HTTP; both edges call the same methods.
+ * The rules and the news of carts: which cart requests a room takes (`check`), what every answer
+ * tells the room (stock, sold out) and the operators (metrics, order logs), the sweep of expired
+ * reservations, orders and inventory for moderators. Cart requests themselves enter through the
+ * `CartDesk`, which calls `check` and `answered`. Knows nothing about sockets or HTTP.
  */
-export class CommerceService {
+export class CommerceService implements CartRules {
   readonly #store: Store;
   readonly #rooms: CommerceRooms;
-  readonly #options: CommerceOptions;
   readonly #log: Logger;
+  readonly #sweepBatch: number;
   readonly #now: () => number;
   readonly #announcer: StockAnnouncer;
-  readonly #admission: AdmissionController | undefined;
+  readonly #gate: Pick<CartGate, 'stockChanged'>;
   readonly #observer: CartObserver | undefined;
   readonly #sweepTimer: NodeJS.Timeout;
   #sweeping = false;
 
-  /** Without `admission`, every request goes straight to the store (the naive mode, for comparison). */
-  constructor(deps: { store: Store; rooms: CommerceRooms; options: CommerceOptions; log: Logger; admission?: AdmissionController; now?: () => number; observer?: CartObserver }) {
+  /** `gate` hears stock news (the admission controller answers adds of sold-out products apart). */
+  constructor(deps: { store: Store; rooms: CommerceRooms; options: CommerceOptions; log: Logger; gate: Pick<CartGate, 'stockChanged'>; now?: () => number; observer?: CartObserver }) {
     this.#store = deps.store;
     this.#observer = deps.observer;
-    this.#admission = deps.admission;
+    this.#gate = deps.gate;
     this.#rooms = deps.rooms;
-    this.#options = deps.options;
     this.#log = deps.log;
+    this.#sweepBatch = deps.options.sweepBatch;
     this.#now = deps.now ?? Date.now;
     const { stockIntervalMs, degradedStockIntervalMs } = deps.options;
     this.#announcer = new StockAnnouncer(deps.rooms, stockIntervalMs, (roomId) => (deps.rooms.degradeLevelOf(roomId) >= 2 ? Math.max(stockIntervalMs, degradedStockIntervalMs) : stockIntervalMs));
@@ -69,74 +71,32 @@ export class CommerceService {
   close(): void {
     clearInterval(this.#sweepTimer);
     this.#announcer.close();
-    this.#admission?.close();
   }
 
-  get admission(): AdmissionController | undefined {
-    return this.#admission;
-  }
-
-  /** Stock news from the room (possibly from another node): keeps the local sold-out answers honest. */
+  /** Stock news from the room (possibly from another node): keeps the sold-out fast path honest. */
   stockNews(roomId: string, sku: string, available: number): void {
-    this.#admission?.stockChanged(roomId, sku, available);
+    this.#gate.stockChanged(roomId, sku, available);
   }
 
-  /** A cart request from a socket; the answer is the `ok` result. `progress` hears about queueing. */
-  async handle(principal: Principal, roomId: string, request: CartRequest, progress?: Progress): Promise<CartAnswer> {
-    switch (request.t) {
-      case 'addToCart': return this.addToCart(principal, roomId, request.sku, request.quantity, request.key, progress);
-      case 'setQuantity': return this.setQuantity(principal, roomId, request.sku, request.quantity, request.key, progress);
-      case 'removeFromCart': return this.removeFromCart(principal, roomId, request.sku, request.key, progress);
-      case 'getCart': return { status: 'cart', cart: await this.cart(principal, roomId, progress) };
-      case 'checkout': return this.checkout(principal, roomId, request.key, progress);
+  /** The room takes the request: it exists, and sells when the request would take stock. */
+  async check(_principal: Principal, roomId: string, request: CartRequest): Promise<CartAnswer | undefined> {
+    const forSale = request.t === 'addToCart' || (request.t === 'setQuantity' && request.quantity > 0);
+    await this.#rooms.assertRoom(roomId, forSale);
+    return undefined;
+  }
+
+  /** Tells the room what an answer changed, and the operators what happened. A replayed answer tells the room nothing new. */
+  answered(principal: Principal, roomId: string, request: CartRequest, answer: CartAnswer): void {
+    if (request.t !== 'getCart') this.#observer?.(request.t === 'removeFromCart' ? 'setQuantity' : request.t, answer);
+    if (isReplay(answer)) return;
+    if (answer.status === 'reserved' || answer.status === 'released') {
+      this.#announcer.changed(roomId, answer.sku, answer.available);
+      if (answer.available > 0) this.#gate.stockChanged(roomId, answer.sku, answer.available);
+    } else if (answer.status === 'ordered') {
+      this.#log.info({ roomId, orderId: answer.order.id, userId: principal.userId, totalCents: answer.order.totalCents }, 'order placed');
+    } else if (answer.status === 'expired') {
+      void this.#announceStock(roomId, answer.skus);
     }
-  }
-
-  /** The answer to a cart request that needs no store and no queue (a known sold-out product), if any. */
-  answerNow(roomId: string, request: CartRequest): CartAnswer | undefined {
-    if (request.t !== 'addToCart' || this.#admission === undefined) return undefined;
-    const answer = this.#admission.soldOutAnswer(roomId, request.sku);
-    if (answer !== undefined) this.#observer?.('addToCart', answer);
-    return answer;
-  }
-
-  async addToCart(principal: Principal, roomId: string, sku: string, quantity: number, key: string, progress?: Progress): Promise<CartAnswer> {
-    await this.#rooms.assertRoom(roomId, true);
-    const request = this.#request(principal, roomId, sku, quantity, key);
-    const answer = this.#admission === undefined ? await this.#store.reserve(request) : await this.#admission.reserve(request, progress);
-    this.#observer?.('addToCart', answer);
-    return this.#announce(roomId, answer);
-  }
-
-  async setQuantity(principal: Principal, roomId: string, sku: string, quantity: number, key: string, progress?: Progress): Promise<CartAnswer> {
-    await this.#rooms.assertRoom(roomId, quantity > 0);
-    const request = this.#request(principal, roomId, sku, quantity, key);
-    const answer = await this.#gate(roomId, PRIORITY.change, () => this.#store.setQuantity(request), progress);
-    this.#observer?.('setQuantity', answer);
-    return this.#announce(roomId, answer);
-  }
-
-  removeFromCart(principal: Principal, roomId: string, sku: string, key: string, progress?: Progress): Promise<CartAnswer> {
-    return this.setQuantity(principal, roomId, sku, 0, key, progress);
-  }
-
-  async cart(principal: Principal, roomId: string, progress?: Progress): Promise<Cart> {
-    await this.#rooms.assertRoom(roomId, false);
-    return this.#gate(roomId, PRIORITY.read, () => this.#store.cart(roomId, principal.userId, this.#now()), progress);
-  }
-
-  async checkout(principal: Principal, roomId: string, key: string, progress?: Progress): Promise<CartAnswer> {
-    await this.#rooms.assertRoom(roomId, false);
-    const answer = await this.#gate(roomId, PRIORITY.change, () => this.#store.checkout(roomId, principal.userId, key, this.#now()), progress);
-    this.#observer?.('checkout', answer);
-    if (answer.status === 'ordered') this.#log.info({ roomId, orderId: answer.order.id, userId: principal.userId, totalCents: answer.order.totalCents }, 'order placed');
-    if (answer.status === 'expired') {
-      for (const sku of answer.skus) {
-        const level = await this.#store.stock(roomId, sku);
-        if (level) this.#announcer.changed(roomId, sku, level.available);
-      }
-    }
-    return answer;
   }
 
   /** An order, for its buyer or a moderator of its room. */
@@ -168,7 +128,7 @@ export class CommerceService {
     await this.#mustModerate(principal, roomId);
     const level = await this.#store.setAvailable(roomId, sku, available);
     this.#announcer.changed(roomId, sku, level.available);
-    this.#admission?.stockChanged(roomId, sku, level.available);
+    this.#gate.stockChanged(roomId, sku, level.available);
     return level;
   }
 
@@ -177,11 +137,11 @@ export class CommerceService {
     if (this.#sweeping) return 0;
     this.#sweeping = true;
     try {
-      const expired = await this.#store.sweepExpired(this.#now(), this.#options.sweepBatch);
+      const expired = await this.#store.sweepExpired(this.#now(), this.#sweepBatch);
       for (const e of expired) {
         this.#rooms.notifyUser(e.roomId, e.userId, { t: 'reservationExpired', sku: e.sku, quantity: e.quantity });
         this.#announcer.changed(e.roomId, e.sku, e.available);
-        this.#admission?.stockChanged(e.roomId, e.sku, e.available);
+        this.#gate.stockChanged(e.roomId, e.sku, e.available);
       }
       return expired.length;
     } catch (error) {
@@ -192,22 +152,16 @@ export class CommerceService {
     }
   }
 
-  /** Stock news from an answer: every answer that moved stock carries the new available count. */
-  #announce(roomId: string, answer: CartAnswer): CartAnswer {
-    if (answer.status === 'reserved' || answer.status === 'released') {
-      this.#announcer.changed(roomId, answer.sku, answer.available);
-      if (answer.available > 0) this.#admission?.stockChanged(roomId, answer.sku, answer.available);
+  /** Reads and announces the stock of `skus` (after a checkout found expired lines and released them). */
+  async #announceStock(roomId: string, skus: readonly string[]): Promise<void> {
+    try {
+      for (const sku of skus) {
+        const level = await this.#store.stock(roomId, sku);
+        if (level) this.#announcer.changed(roomId, sku, level.available);
+      }
+    } catch (error) {
+      this.#log.warn({ err: error, roomId }, 'stock announcement after an expired checkout failed');
     }
-    return answer;
-  }
-
-  /** Through the admission controller's queues when there is one. */
-  #gate<T>(roomId: string, priority: Priority, task: () => Promise<T>, progress: Progress | undefined): Promise<T> {
-    return this.#admission === undefined ? task() : this.#admission.run(roomId, priority, task, progress);
-  }
-
-  #request(principal: Principal, roomId: string, sku: string, quantity: number, key: string): ReserveRequest {
-    return { roomId, userId: principal.userId, sku, quantity, key, now: this.#now(), ttlMs: this.#options.reservationTtlMs };
   }
 
   async #mustModerate(principal: Principal, roomId: string): Promise<void> {

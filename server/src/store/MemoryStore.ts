@@ -1,6 +1,7 @@
 import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
 import { ProtocolError } from '../errors.ts';
 import type { ExpiredReservation, InventoryItem, ReserveRequest, StockLevel, Store } from './Store.ts';
+import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
 
 interface Inventory extends StockLevel {
   item: InventoryItem;
@@ -33,7 +34,7 @@ export class MemoryStore implements Store {
   readonly #inventory = new Map<string, Map<string, Inventory>>(); // room → sku → inventory
   readonly #carts = new Map<string, Map<string, Line>>(); // room␀user → sku → line
   readonly #bought = new Map<string, number>(); // room␀user␀sku → units
-  readonly #idempotency = new Map<string, { answer: CartAnswer; at: number }>(); // user␀key
+  readonly #idempotency = new Map<string, { answer: CartAnswer; fingerprint: string; at: number }>(); // recordName(user, key)
   readonly #orders = new Map<string, Order>();
   readonly #ordersByRoom = new Map<string, string[]>();
   #orderCounter = 0;
@@ -65,13 +66,13 @@ export class MemoryStore implements Store {
   }
 
   async reserve(request: ReserveRequest): Promise<CartAnswer> {
-    return this.#once(request.userId, request.key, () => this.#reserve(request, request.quantity));
+    return this.#once(request.userId, request.key, fingerprintOf('add', request.roomId, request.sku, request.quantity), () => this.#reserve(request, request.quantity));
   }
 
   async reserveBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>> {
     return requests.map((r) => {
       try {
-        return this.#once(r.userId, r.key, () => this.#reserve(r, r.quantity));
+        return this.#once(r.userId, r.key, fingerprintOf('add', r.roomId, r.sku, r.quantity), () => this.#reserve(r, r.quantity));
       } catch (error) {
         if (error instanceof ProtocolError) return error;
         throw error;
@@ -80,7 +81,7 @@ export class MemoryStore implements Store {
   }
 
   async setQuantity(request: ReserveRequest): Promise<CartAnswer> {
-    return this.#once(request.userId, request.key, () => {
+    return this.#once(request.userId, request.key, fingerprintOf('set', request.roomId, request.sku, request.quantity), () => {
       const inv = this.#inv(request.roomId, request.sku);
       const cart = this.#carts.get(request.roomId + sep + request.userId);
       const line = this.#liveLine(cart, request.roomId, request.userId, request.sku, request.now);
@@ -111,7 +112,7 @@ export class MemoryStore implements Store {
   }
 
   async checkout(roomId: string, userId: string, key: string, now: number): Promise<CartAnswer> {
-    return this.#once(userId, key, () => {
+    return this.#once(userId, key, fingerprintOf('checkout', roomId), () => {
       const cartKey = roomId + sep + userId;
       const cart = this.#carts.get(cartKey);
       if (cart === undefined || cart.size === 0) return { status: 'cart_not_found' };
@@ -227,13 +228,24 @@ export class MemoryStore implements Store {
     if (cart?.size === 0) this.#carts.delete(cartKey);
   }
 
-  #once(userId: string, key: string, run: () => CartAnswer): CartAnswer {
-    const idemKey = userId + sep + key;
-    const seen = this.#idempotency.get(idemKey);
-    if (seen !== undefined) return seen.answer;
+  async recorded(userId: string, key: string, fingerprint: string): Promise<CartAnswer | undefined> {
+    return this.#seen(recordName(userId, key), fingerprint);
+  }
+
+  #seen(name: string, fingerprint: string): CartAnswer | undefined {
+    const seen = this.#idempotency.get(name);
+    if (seen === undefined) return undefined;
+    if (seen.fingerprint !== fingerprint) throw new ProtocolError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE);
+    return replayOf(seen.answer);
+  }
+
+  #once(userId: string, key: string, fingerprint: string, run: () => CartAnswer): CartAnswer {
+    const name = recordName(userId, key);
+    const seen = this.#seen(name, fingerprint);
+    if (seen !== undefined) return seen;
     const answer = run();
     const now = Date.now();
-    this.#idempotency.set(idemKey, { answer, at: now });
+    this.#idempotency.set(name, { answer, fingerprint, at: now });
     this.#pruneIdempotency(now);
     return answer;
   }

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
 import { ProtocolError } from '../errors.ts';
+import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
 import { redisCall } from './redisCall.ts';
 import { checkoutScript, reserveScript, sweepScript } from './redisScripts.ts';
 import type { ExpiredReservation, InventoryItem, ReserveRequest, StockLevel, Store } from './Store.ts';
@@ -167,8 +168,16 @@ export class RedisStore implements Store {
   }
 
   async checkout(roomId: string, userId: string, key: string, now: number): Promise<CartAnswer> {
-    const raw = await this.#call(() => this.redis.lcCheckout(this.#ns, now, this.#options.idempotencyTtlMs, roomId, userId, key));
-    return JSON.parse(raw) as CartAnswer;
+    const raw = await this.#call(() => this.redis.lcCheckout(this.#ns, now, this.#options.idempotencyTtlMs, roomId, userId, recordName(userId, key), fingerprintOf('checkout', roomId)));
+    return orThrow(parseAnswer(raw, ''));
+  }
+
+  async recorded(userId: string, key: string, fingerprint: string): Promise<CartAnswer | undefined> {
+    const seen = await this.#call(() => this.redis.get(`${this.#ns}:idem:${recordName(userId, key)}`));
+    if (seen === null) return undefined;
+    const newline = seen.indexOf('\n');
+    if (newline >= 0 && seen.slice(0, newline) !== fingerprint) throw new ProtocolError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE);
+    return orThrow(parseAnswer(`~${seen.slice(newline + 1)}`, ''));
   }
 
   async sweepExpired(now: number, limit: number): Promise<ExpiredReservation[]> {
@@ -199,13 +208,9 @@ export class RedisStore implements Store {
   async #reserveMany(requests: readonly ReserveRequest[], mode: 'add' | 'set'): Promise<Array<CartAnswer | ProtocolError>> {
     if (requests.length === 0) return [];
     const args: Array<string | number> = [this.#ns, requests[0]!.now, this.#options.idempotencyTtlMs];
-    for (const r of requests) args.push(r.roomId, r.userId, r.sku, mode, r.quantity, r.key, r.ttlMs);
+    for (const r of requests) args.push(r.roomId, r.userId, r.sku, mode, r.quantity, recordName(r.userId, r.key), r.ttlMs, fingerprintOf(mode, r.roomId, r.sku, r.quantity));
     const raw = await this.#call(() => this.redis.lcReserve(...args));
-    return raw.map((json, i) => {
-      const answer = JSON.parse(json) as CartAnswer | { error: 'PRODUCT_NOT_FOUND' };
-      if ('error' in answer) return new ProtocolError('PRODUCT_NOT_FOUND', `no product ${requests[i]!.sku} in room ${requests[i]!.roomId}`);
-      return answer;
-    });
+    return raw.map((json, i) => parseAnswer(json, `no product ${requests[i]!.sku} in room ${requests[i]!.roomId}`));
   }
 
   #call<T>(run: () => Promise<T>): Promise<T> {
@@ -215,6 +220,14 @@ export class RedisStore implements Store {
   #inv(roomId: string, sku: string): string {
     return `${this.#ns}:inv:${roomId}:${sku}`;
   }
+}
+
+/** A script's JSON answer, or the error it stands for. */
+function parseAnswer(json: string, notFound: string): CartAnswer | ProtocolError {
+  const replay = json.startsWith('~');
+  const answer = JSON.parse(replay ? json.slice(1) : json) as CartAnswer | { error: 'PRODUCT_NOT_FOUND' | 'IDEMPOTENCY_MISMATCH' };
+  if (!('error' in answer)) return replay ? replayOf(answer) : answer;
+  return answer.error === 'IDEMPOTENCY_MISMATCH' ? new ProtocolError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE) : new ProtocolError('PRODUCT_NOT_FOUND', notFound);
 }
 
 function orThrow(answer: CartAnswer | ProtocolError): CartAnswer {

@@ -44,7 +44,8 @@ export interface ExpiredReservation {
  * interleaving (one node or many), available + reserved + sold of a product equals its stock.
  *
  * Mutations take an idempotency `key`; a second call with the same user and key returns the
- * first answer without changing anything. Answers are business outcomes (`CartAnswer`); a store
+ * first answer without changing anything, and one for a different request (another fingerprint,
+ * see `idempotency.ts`) fails with IDEMPOTENCY_MISMATCH. Answers are business outcomes (`CartAnswer`); a store
  * that cannot be reached rejects with `ProtocolError('UNAVAILABLE')`.
  */
 export interface Store {
@@ -64,6 +65,11 @@ export interface Store {
    * failure rejects the whole batch.
    */
   reserveBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>>;
+  /**
+   * The first answer recorded for the user's key, or undefined when the key has none. Throws
+   * IDEMPOTENCY_MISMATCH when the key answered a request with another fingerprint (`fingerprintOf`).
+   */
+  recorded(userId: string, key: string, fingerprint: string): Promise<CartAnswer | undefined>;
   /** Sets the line to `quantity` (0 removes it), reserving or releasing the difference. */
   setQuantity(request: ReserveRequest): Promise<CartAnswer>;
   cart(roomId: string, userId: string, now: number): Promise<Cart>;

@@ -8,7 +8,8 @@
  *   ns:cart:ROOM:USER    hash  sku → "qty|expiresAt"
  *   ns:bought:ROOM:USER  hash  sku → units bought (per-customer limit)
  *   ns:exp               zset  "ROOM\tSKU\tUSER" scored by expiresAt (swept by the servers)
- *   ns:idem:USER:KEY     string the first answer (JSON), expires after the idempotency TTL
+ *   ns:idem:N:USER:KEY   string "FINGERPRINT\nANSWER": the first answer (JSON) and what it answered; N is the
+ *                        user id's length, so user and key cannot run into each other (idempotency.ts)
  *   ns:orderseq          counter for order ids
  *   ns:orders            hash  order id → order JSON (durable record)
  *   ns:order-stream      stream of orders (for downstream consumers)
@@ -20,6 +21,14 @@ const common = `
 local ns = ARGV[1]
 local now = tonumber(ARGV[2])
 local idemTtl = tonumber(ARGV[3])
+
+-- The answer recorded for an idempotency record, marked '~' (a replay), or a mismatch error when it answered another request.
+local function recordedAnswer(seen, fingerprint)
+  local nl = string.find(seen, '\\n', 1, true)
+  if not nl then return '~' .. seen end
+  if string.sub(seen, 1, nl - 1) ~= fingerprint then return '{"error":"IDEMPOTENCY_MISMATCH"}' end
+  return '~' .. string.sub(seen, nl + 1)
+end
 
 local function parseLine(line)
   local sep = string.find(line, '|', 1, true)
@@ -45,7 +54,7 @@ local function release(room, user, sku)
 end
 `;
 
-/** ARGV: ns, now, idemTtl, then 7 per request: room, user, sku, mode ('add'|'set'), quantity, key, ttlMs. Returns one JSON answer per request. */
+/** ARGV: ns, now, idemTtl, then 8 per request: room, user, sku, mode ('add'|'set'), quantity, record (idempotency key's name), ttlMs, fingerprint. Returns one JSON answer per request ('~' first: a recorded answer replayed). */
 export const reserveScript = `${common}
 local function reserve(room, user, sku, mode, qty, ttl)
   local inv = ns .. ':inv:' .. room .. ':' .. sku
@@ -101,31 +110,31 @@ end
 local out = {}
 local i = 4
 while i <= #ARGV do
-  local room, user, sku, mode, qty, key, ttl = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), ARGV[i + 5], tonumber(ARGV[i + 6])
-  i = i + 7
-  local idem = ns .. ':idem:' .. user .. ':' .. key
+  local room, user, sku, mode, qty, record, ttl, fingerprint = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), ARGV[i + 5], tonumber(ARGV[i + 6]), ARGV[i + 7]
+  i = i + 8
+  local idem = ns .. ':idem:' .. record
   local seen = redis.call('GET', idem)
   if seen then
-    out[#out + 1] = seen
+    out[#out + 1] = recordedAnswer(seen, fingerprint)
   else
     local answer = reserve(room, user, sku, mode, qty, ttl)
     local encoded = cjson.encode(answer)
-    if not answer.error then redis.call('SET', idem, encoded, 'PX', idemTtl) end
+    if not answer.error then redis.call('SET', idem, fingerprint .. '\\n' .. encoded, 'PX', idemTtl) end
     out[#out + 1] = encoded
   end
 end
 return out
 `;
 
-/** ARGV: ns, now, idemTtl, room, user, key. Returns one JSON answer. */
+/** ARGV: ns, now, idemTtl, room, user, record (idempotency key's name), fingerprint. Returns one JSON answer ('~' first: replayed). */
 export const checkoutScript = `${common}
-local room, user, key = ARGV[4], ARGV[5], ARGV[6]
-local idem = ns .. ':idem:' .. user .. ':' .. key
+local room, user, record, fingerprint = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local idem = ns .. ':idem:' .. record
 local seen = redis.call('GET', idem)
-if seen then return seen end
+if seen then return recordedAnswer(seen, fingerprint) end
 local function answer(a)
   local encoded = cjson.encode(a)
-  redis.call('SET', idem, encoded, 'PX', idemTtl)
+  redis.call('SET', idem, fingerprint .. '\\n' .. encoded, 'PX', idemTtl)
   return encoded
 end
 local cart = ns .. ':cart:' .. room .. ':' .. user

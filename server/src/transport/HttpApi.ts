@@ -1,20 +1,21 @@
 import { z } from 'zod';
-import { productInputSchema, roomIdSchema } from '../../../protocol/src/index.ts';
+import { productInputSchema, roomIdSchema, skuSchema } from '../../../protocol/src/index.ts';
 import type { TokenService } from '../auth/TokenService.ts';
+import type { CartDesk } from '../admission/CartDesk.ts';
 import type { CommerceService } from '../commerce/CommerceService.ts';
 import type { RoomService } from '../rooms/RoomService.ts';
 import { type JsonRouter, parse, type RequestContext } from './JsonRouter.ts';
 
 const createRoomSchema = z.object({ title: z.string().min(1).max(200), id: roomIdSchema.optional() });
 const idempotencyKeySchema = z.string().min(1, 'an Idempotency-Key header (or "key" in the body) is required').max(64);
-const addItemSchema = z.object({ sku: z.string().min(1).max(64), quantity: z.number().int().min(1).max(10_000), key: idempotencyKeySchema.optional() });
+const addItemSchema = z.object({ sku: skuSchema, quantity: z.number().int().min(1).max(10_000), key: idempotencyKeySchema.optional() });
 const setItemSchema = z.object({ quantity: z.number().int().min(0).max(10_000), key: idempotencyKeySchema.optional() });
 const keyOnlySchema = z.object({ key: idempotencyKeySchema.optional() }).optional();
 const stockSchema = z.object({ available: z.number().int().min(0).max(1_000_000_000) });
 
 /** The rooms, catalog and cart API (JSON over HTTP, same port as the WebSocket). */
-export function registerHttpApi(router: JsonRouter, deps: { tokens: TokenService; rooms: RoomService; commerce: CommerceService }): void {
-  const { tokens, rooms, commerce } = deps;
+export function registerHttpApi(router: JsonRouter, deps: { tokens: TokenService; rooms: RoomService; commerce: CommerceService; desk: CartDesk }): void {
+  const { tokens, rooms, commerce, desk } = deps;
   router.route('get', '/healthz', async () => ({ status: 200, body: { ok: true } }));
   if (tokens.devMode) {
     // Dev mode only: lets anyone open the pages without setup. Never exists with a configured secret.
@@ -44,28 +45,28 @@ export function registerHttpApi(router: JsonRouter, deps: { tokens: TokenService
     return { status: 201, body: { product: await rooms.addProduct(principal, ctx.params[0]!, product) } };
   });
 
-  // Carts: the same operations as over the WebSocket, for HTTP-only clients and load tools.
+  // Carts: the same requests as over the WebSocket, through the same desk, for HTTP-only clients and load tools.
   router.route('post', '/api/rooms/:id/cart/items', async (ctx) => {
     const principal = await router.principal(ctx);
     const body = parse(addItemSchema, await ctx.body());
-    return { status: 200, body: await commerce.addToCart(principal, ctx.params[0]!, body.sku, body.quantity, keyOf(ctx, body.key)) };
+    return { status: 200, body: await desk.answer(principal, ctx.params[0]!, { t: 'addToCart', id: 0, sku: body.sku, quantity: body.quantity, key: keyOf(ctx, body.key) }) };
   });
   router.route('put', '/api/rooms/:id/cart/items/:sku', async (ctx) => {
     const principal = await router.principal(ctx);
     const body = parse(setItemSchema, await ctx.body());
-    return { status: 200, body: await commerce.setQuantity(principal, ctx.params[0]!, ctx.params[1]!, body.quantity, keyOf(ctx, body.key)) };
+    return { status: 200, body: await desk.answer(principal, ctx.params[0]!, { t: 'setQuantity', id: 0, sku: parse(skuSchema, ctx.params[1]), quantity: body.quantity, key: keyOf(ctx, body.key) }) };
   });
   router.route('del', '/api/rooms/:id/cart/items/:sku', async (ctx) => {
     const principal = await router.principal(ctx);
-    return { status: 200, body: await commerce.removeFromCart(principal, ctx.params[0]!, ctx.params[1]!, keyOf(ctx, ctx.query.get('key') ?? undefined)) };
+    return { status: 200, body: await desk.answer(principal, ctx.params[0]!, { t: 'removeFromCart', id: 0, sku: parse(skuSchema, ctx.params[1]), key: keyOf(ctx, ctx.query.get('key') ?? undefined) }) };
   });
   router.route('get', '/api/rooms/:id/cart', async (ctx) => ({
-    status: 200, body: { status: 'cart', cart: await commerce.cart(await router.principal(ctx), ctx.params[0]!) },
+    status: 200, body: await desk.answer(await router.principal(ctx), ctx.params[0]!, { t: 'getCart', id: 0 }),
   }));
   router.route('post', '/api/rooms/:id/checkout', async (ctx) => {
     const principal = await router.principal(ctx);
     const body = parse(keyOnlySchema, await ctx.body());
-    return { status: 200, body: await commerce.checkout(principal, ctx.params[0]!, keyOf(ctx, body?.key)) };
+    return { status: 200, body: await desk.answer(principal, ctx.params[0]!, { t: 'checkout', id: 0, key: keyOf(ctx, body?.key) }) };
   });
   router.route('get', '/api/orders/:id', async (ctx) => ({
     status: 200, body: { order: await commerce.order(await router.principal(ctx), ctx.params[0]!) },

@@ -47,7 +47,7 @@ export function registerOpsApi(
     await router.operator(ctx);
     const admissionByRoom = new Map((admission?.stats() ?? []).map((s) => [s.roomId, s]));
     const list = rooms.degradeStatus().map((room) => ({
-      ...room, admission: admissionByRoom.get(room.roomId) ?? null, waitingForTurn: gateway.roomWorkQueued(room.roomId), sequencedHere: broker.sequencesLocally(room.roomId),
+      ...room, admission: admissionByRoom.get(room.roomId) ?? null, sequencedHere: broker.sequencesLocally(room.roomId),
     }));
     return { status: 200, body: { rooms: list } };
   });

@@ -15,14 +15,13 @@ import {
   type RoomRequest,
 } from '../../../protocol/src/index.ts';
 import type { TokenService } from '../auth/TokenService.ts';
-import type { PositionTeller, Progress } from '../admission/PositionTeller.ts';
+import type { Progress } from '../admission/PositionTeller.ts';
 import type { Config } from '../config.ts';
 import { ProtocolError, toErrFrame } from '../errors.ts';
 import { backpressureAction } from '../fanout/Fanout.ts';
 import type { Logger } from '../log.ts';
 import type { RequestHandler } from '../requests.ts';
 import type { ProcessGuard } from '../ops/ProcessGuard.ts';
-import { FairScheduler } from '../rooms/FairScheduler.ts';
 import type { RoomService } from '../rooms/RoomService.ts';
 import { PerTurnQueue } from '../util/PerTurnQueue.ts';
 import { Connection, type SendStats, type SocketData } from './Connection.ts';
@@ -77,11 +76,6 @@ export class WsGateway {
   readonly #guard: ProcessGuard;
   readonly #log: Logger;
   readonly #scanTimer: NodeJS.Timeout;
-  /** Cart work per room, served in turn: a hot room's burst cannot hold up the others. */
-  readonly #scheduler: FairScheduler;
-  readonly #progressTimer: NodeJS.Timeout;
-  /** Every this many cart requests waiting for a room's turn (a quarter of what puts it at level 1), its degrade level is checked at once. */
-  readonly #degradeNudgeStep: number;
   #nextConnectionId = 1;
   /** Viewers' frames of hot rooms, read but not yet handled, in arrival order (so in each socket's order), `inboundTurnBudgetMs` of them per turn. */
   readonly #deferred: PerTurnQueue<DeferredFrame>;
@@ -89,7 +83,7 @@ export class WsGateway {
   #scanCursor: SetIterator<Connection> | undefined;
   #accepting = true;
 
-  constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; requests: RequestHandler; guard: ProcessGuard; teller: PositionTeller; log: Logger; schedule?: (run: () => void) => void }) {
+  constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; requests: RequestHandler; guard: ProcessGuard; log: Logger; schedule?: (run: () => void) => void }) {
     this.#config = deps.config;
     this.#tokens = deps.tokens;
     this.#rooms = deps.rooms;
@@ -133,11 +127,7 @@ export class WsGateway {
       close: (ws, code) => this.#close(ws.getUserData().connection, code),
     });
     this.#scanTimer = setInterval(() => this.#scan(), Math.max(1, config.backpressureScanMs / SCAN_SLICES)).unref();
-    this.#degradeNudgeStep = Math.max(1, Math.floor((config.degradeQueueFill * config.admissionQueueLimit) / 4));
     this.#deferred = new PerTurnQueue(Number.POSITIVE_INFINITY, (held) => this.#handleHeld(held), deps.schedule ?? setImmediate, config.inboundTurnBudgetMs);
-    this.#scheduler = new FairScheduler(config.roomWorkBudgetMs, config.roomWorkJobsPerTurn, config.roomWorkQueueLimit, deps.teller, deps.schedule);
-    // Requests waiting for their room's turn hear where they stand too, as those in the admission queue do.
-    this.#progressTimer = setInterval(() => this.#scheduler.tellPositions(), config.admissionProgressMs).unref();
   }
 
   get connectionCount(): number {
@@ -148,8 +138,6 @@ export class WsGateway {
   shutdown(): void {
     this.#accepting = false;
     clearInterval(this.#scanTimer);
-    clearInterval(this.#progressTimer);
-    this.#scheduler.close();
     for (const connection of [...this.#connections]) connection.close(CloseCode.SERVER_RESTARTING, 'server restarting');
   }
 
@@ -268,59 +256,22 @@ export class WsGateway {
     const roomId = connection.roomId;
     // Per-request helpers are methods and inline arrows, not named closures: this runs once per tap
     // of a burst, and every named closure costs a defineProperty under the dev loader.
-    // Without admission control (the naive mode the bench compares against) cart work runs inline too.
-    if (!isCartRequest(message) || !this.#config.admission) {
-      if (!this.#answeredNow(connection, roomId, message)) this.#start(connection, roomId, message);
+    if (isCartRequest(message)) {
+      // The cart desk does everything else (idempotency, the room's rules, its turn, the deadline, notices).
+      this.#requests.cart(connection, roomId, message, (error, answer) => {
+        if (answer === undefined) this.#replyError(connection, message.id, error, message.t);
+        else connection.send(encode({ t: 'ok', id: message.id, result: answer }));
+      }, this.#config.admission ? this.#progressOf(connection, message.id) : undefined);
       return;
     }
-    if (this.#answeredNow(connection, roomId, message)) return;
-    // Only a request that will wait gets a progress callback (its `queued` notices).
-    const progress = this.#progressOf(connection, message.id);
-    const queuedAt = performance.now();
-    const ran = this.#scheduler.run(roomId, () => {
-      // The admission deadline holds for the wait for the room's turn too: a request that waited
-      // past it is told to retry rather than served late (its wait in the admission queue is bounded again there).
-      if (this.#answeredNow(connection, roomId, message)) return true;
-      if (performance.now() - queuedAt > this.#config.admissionMaxWaitMs) {
-        this.#replyError(connection, message.id, this.#retryLater('waited too long for the room\'s turn'), message.t);
-        return true;
-      }
-      this.#start(connection, roomId, message, progress);
-      return false;
-    }, progress);
-    if (!ran) this.#replyError(connection, message.id, this.#retryLater('this room has too much cart work waiting'), message.t);
-    else if (this.#scheduler.queued(roomId) % this.#degradeNudgeStep === 0) this.#rooms.checkDegradeSoon();
-  }
-
-  #progressOf(connection: Connection, id: number): Progress {
-    return (position, etaMs) => connection.send(encode({ t: 'queued', id, position, etaMs }));
-  }
-
-  /**
-   * A tap on a product this node knows is sold out is answered at once, without store or queue:
-   * at dispatch, and again when a job that queued before the sell-out gets its turn.
-   */
-  #answeredNow(connection: Connection, roomId: string, message: ServerRequest): boolean {
-    const known = isCartRequest(message) ? this.#requests.answerNow(roomId, message) : undefined;
-    if (known !== undefined) connection.send(encode({ t: 'ok', id: message.id, result: known }));
-    return known !== undefined;
-  }
-
-  #start(connection: Connection, roomId: string, message: ServerRequest, progress: Progress | undefined = isCartRequest(message) ? this.#progressOf(connection, message.id) : undefined): void {
-    this.#requests.handle(connection, roomId, message, progress).then(
+    this.#requests.handle(connection, roomId, message).then(
       (result) => connection.send(encode({ t: 'ok', id: message.id, result })),
       (error: unknown) => this.#replyError(connection, message.id, error, message.t),
     );
   }
 
-  /** OVERLOADED for cart work the room's turn queue could not take in time, with a jittered retry-after. */
-  #retryLater(why: string): ProtocolError {
-    return new ProtocolError('OVERLOADED', why, 1000 + Math.round(Math.random() * this.#config.admissionRetryJitterMs));
-  }
-
-  /** Cart requests of `roomId` waiting for the room's turn (not yet with the admission controller). */
-  roomWorkQueued(roomId: string): number {
-    return this.#scheduler.queued(roomId);
+  #progressOf(connection: Connection, id: number): Progress {
+    return (position, etaMs) => connection.send(encode({ t: 'queued', id, position, etaMs }));
   }
 
   async #hello(connection: Connection, hello: Hello): Promise<void> {

@@ -1,0 +1,159 @@
+import type { CartAnswer, CartRequest } from '../../../protocol/src/index.ts';
+import type { Principal } from '../auth/TokenService.ts';
+import { ProtocolError } from '../errors.ts';
+import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName } from '../store/idempotency.ts';
+import type { ReserveRequest, Store } from '../store/Store.ts';
+import { type Arrival, PRIORITY } from './AdmissionController.ts';
+import type { CartGate } from './CartGate.ts';
+import type { Progress } from './PositionTeller.ts';
+
+/** What the desk needs from commerce: the room's rules before a request, the news after its answer. */
+export interface CartRules {
+  /**
+   * Throws the refusal (ROOM_NOT_FOUND, ROOM_ENDED, KICKED, …), or resolves with an answer that
+   * refuses (`not_on_sale`), or with undefined when the request may go on.
+   */
+  check(principal: Principal, roomId: string, request: CartRequest): Promise<CartAnswer | undefined>;
+  /** Every answer, just before it is replied (stock news, metrics, logs). Must not throw. */
+  answered(principal: Principal, roomId: string, request: CartRequest, answer: CartAnswer): void;
+}
+
+/** Hears a request's one answer, or its error (a `ProtocolError` for every refusal). */
+export type CartReply = (error: unknown, answer?: CartAnswer) => void;
+
+interface Pending {
+  readonly fingerprint: string;
+  readonly replies: CartReply[];
+}
+
+/**
+ * The one entry for every cart request, from any edge (WebSocket or HTTP); knows nothing about
+ * sockets. In order:
+ * 1. Idempotency: a request whose key is pending joins it (the same answer); a key used for a
+ *    different request gets IDEMPOTENCY_MISMATCH. Answers come from the store's record of the key
+ *    (the store checks it before anything else), never from a cache here: a buyer who got the last
+ *    unit and retries hears `reserved` again. A refusal by the room's rules yields to a recorded answer too.
+ * 2. The room's rules (commerce): room exists, sells, the user is not banned, the offer is open.
+ * 3. The gate: the admission controller's sold-out fast path, the room's fair turn, one deadline
+ *    from arrival, position notices and batching toward the store (or straight to the store).
+ */
+export class CartDesk {
+  readonly #store: Store;
+  readonly #gate: CartGate;
+  readonly #rules: CartRules;
+  readonly #reservationTtlMs: number;
+  readonly #now: () => number;
+  /** Requests in progress by idempotency record; each is bounded by the gate's queues and deadline. */
+  readonly #pending = new Map<string, Pending>();
+
+  constructor(deps: { store: Store; gate: CartGate; rules: CartRules; reservationTtlMs: number; now?: () => number }) {
+    this.#store = deps.store;
+    this.#gate = deps.gate;
+    this.#rules = deps.rules;
+    this.#reservationTtlMs = deps.reservationTtlMs;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  /** Requests in progress (pending answers), for operators. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Serves `request` of `principal` in `roomId`; `reply` is called exactly once. `progress` hears where a queued request stands. */
+  submit(principal: Principal, roomId: string, request: CartRequest, reply: CartReply, progress?: Progress): void {
+    const arrival: Arrival = { arrivedAt: this.#now(), progress };
+    if (request.t === 'getCart') {
+      this.#serve(principal, roomId, request, arrival, undefined).then((answer) => reply(undefined, answer), (error: unknown) => reply(error));
+      return;
+    }
+    const fingerprint = fingerprintFor(roomId, request);
+    const name = recordName(principal.userId, request.key);
+    const pending = this.#pending.get(name);
+    if (pending !== undefined) {
+      if (pending.fingerprint !== fingerprint) {
+        reply(new ProtocolError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE));
+        return;
+      }
+      pending.replies.push(reply);
+      this.#gate.joined(roomId);
+      return;
+    }
+    const replies = [reply];
+    this.#pending.set(name, { fingerprint, replies });
+    this.#serve(principal, roomId, request, arrival, fingerprint).then(
+      (answer) => {
+        this.#pending.delete(name);
+        for (const r of replies) r(undefined, answer);
+      },
+      (error: unknown) => {
+        this.#pending.delete(name);
+        for (const r of replies) r(error);
+      },
+    );
+  }
+
+  /** `submit` as a promise (for the HTTP edge). */
+  answer(principal: Principal, roomId: string, request: CartRequest): Promise<CartAnswer> {
+    return new Promise((resolve, reject) => this.submit(principal, roomId, request, (error, answer) => (answer === undefined ? reject(error) : resolve(answer))));
+  }
+
+  async #serve(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival, fingerprint: string | undefined): Promise<CartAnswer> {
+    let refusal: CartAnswer | ProtocolError | undefined;
+    try {
+      refusal = await this.#rules.check(principal, roomId, request);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      refusal = error;
+    }
+    const answer = refusal === undefined ? await this.#execute(principal, roomId, request, arrival) : await this.#recordedOr(principal, request, fingerprint, refusal);
+    this.#rules.answered(principal, roomId, request, answer);
+    return answer;
+  }
+
+  /** A key that already has an answer gets it even where the room now refuses (the show ended, the user was banned since). */
+  async #recordedOr(principal: Principal, request: CartRequest, fingerprint: string | undefined, refusal: CartAnswer | ProtocolError): Promise<CartAnswer> {
+    let recorded: CartAnswer | undefined;
+    if (fingerprint !== undefined && request.t !== 'getCart') {
+      try {
+        recorded = await this.#store.recorded(principal.userId, request.key, fingerprint);
+      } catch (error) {
+        // The store unreachable: the refusal stands (the key has no new answer either way).
+        if (error instanceof ProtocolError && error.code === 'IDEMPOTENCY_MISMATCH') throw error;
+      }
+    }
+    if (recorded !== undefined) return recorded;
+    if (refusal instanceof ProtocolError) throw refusal;
+    return refusal;
+  }
+
+  async #execute(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival): Promise<CartAnswer> {
+    const userId = principal.userId;
+    switch (request.t) {
+      case 'addToCart':
+        return this.#gate.reserve(this.#reserveRequest(userId, roomId, request.sku, request.quantity, request.key), arrival);
+      case 'setQuantity':
+      case 'removeFromCart': {
+        const change = this.#reserveRequest(userId, roomId, request.sku, request.t === 'setQuantity' ? request.quantity : 0, request.key);
+        return this.#gate.run(roomId, PRIORITY.change, () => this.#store.setQuantity({ ...change, now: this.#now() }), arrival);
+      }
+      case 'getCart':
+        return { status: 'cart', cart: await this.#gate.run(roomId, PRIORITY.read, () => this.#store.cart(roomId, userId, this.#now()), arrival) };
+      case 'checkout':
+        return this.#gate.run(roomId, PRIORITY.change, () => this.#store.checkout(roomId, userId, request.key, this.#now()), arrival);
+    }
+  }
+
+  #reserveRequest(userId: string, roomId: string, sku: string, quantity: number, key: string): ReserveRequest {
+    return { roomId, userId, sku, quantity, key, now: this.#now(), ttlMs: this.#reservationTtlMs };
+  }
+}
+
+/** What a keyed request asks for, as the store records it with its answer. */
+function fingerprintFor(roomId: string, request: Exclude<CartRequest, { t: 'getCart' }>): string {
+  switch (request.t) {
+    case 'addToCart': return fingerprintOf('add', roomId, request.sku, request.quantity);
+    case 'setQuantity': return fingerprintOf('set', roomId, request.sku, request.quantity);
+    case 'removeFromCart': return fingerprintOf('set', roomId, request.sku, 0);
+    case 'checkout': return fingerprintOf('checkout', roomId);
+  }
+}

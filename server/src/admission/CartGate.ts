@@ -1,0 +1,17 @@
+import type { CartAnswer } from '../../../protocol/src/index.ts';
+import type { ReserveRequest } from '../store/Store.ts';
+import type { Arrival, Priority } from './AdmissionController.ts';
+
+/**
+ * How the desk's store calls reach the store: through the admission controller's queues, or
+ * straight (the naive mode the benchmarks compare against). Chosen once at start.
+ */
+export interface CartGate {
+  reserve(request: ReserveRequest, arrival: Arrival): Promise<CartAnswer>;
+  run<T>(roomId: string, priority: Priority, task: () => Promise<T>, arrival: Arrival): Promise<T>;
+  /** Stock news: the gate may answer adds of sold-out products differently. */
+  stockChanged(roomId: string, sku: string, available: number): void;
+  /** A request joined one already pending with its idempotency key (counted per room). */
+  joined(roomId: string): void;
+  close(): void;
+}

@@ -1,0 +1,33 @@
+/**
+ * Idempotency records: the first answer to a user's key, with the fingerprint of the request it
+ * answered. A key reused for another request (other room, sku, quantity or operation) gets
+ * IDEMPOTENCY_MISMATCH instead of that request's answer, as Stripe does.
+ */
+
+/** Which store operation a key was used for. */
+export type KeyedOperation = 'add' | 'set' | 'checkout';
+
+/** What a request asked for; two requests with one key must agree on it. Skus and room ids never contain '|'. */
+export function fingerprintOf(operation: KeyedOperation, roomId: string, sku = '', quantity = 0): string {
+  return operation === 'checkout' ? `checkout|${roomId}` : `${operation}|${roomId}|${sku}|${quantity}`;
+}
+
+/** The record's name: the user id's length first, so no two (user, key) pairs share one (`a` + `b:c` against `a:b` + `c`). */
+export function recordName(userId: string, key: string): string {
+  return `${userId.length}:${userId}:${key}`;
+}
+
+export const IDEMPOTENCY_MISMATCH_MESSAGE = 'this idempotency key was already used for a different request';
+
+const replays = new WeakSet<object>();
+
+/** A recorded answer handed out again: a copy the caller can recognise with `isReplay` (its stock figures are from then, not now). */
+export function replayOf<T extends object>(answer: T): T {
+  const copy = { ...answer };
+  replays.add(copy);
+  return copy;
+}
+
+export function isReplay(answer: object): boolean {
+  return replays.has(answer);
+}
