@@ -2,10 +2,12 @@
  * The baseline: the least a uWebSockets.js server can do for the same scenario. Every socket that
  * says `hello` is subscribed to one topic; each streamer `comment` (and `pin`) is encoded once into
  * a msgpack frame of the same shape and size as livecart's sequenced event and `app.publish`ed.
- * No auth checks, no history, no rate limits, no lanes: its throughput is the ceiling livecart is
- * measured against.
+ * An add-to-cart (a WebSocket `addToCart`, or `POST /api/rooms/:id/cart/items` with a JSON body)
+ * takes a unit from one in-memory counter per sku (`--cart-stock` each) and answers in livecart's
+ * shape. No auth checks, no history, no rate limits, no lanes, no idempotency: its throughput is
+ * the ceiling livecart is measured against.
  *
- *   node --import tsx bench/rawUwsServer.ts --port 9500 [--host 127.0.0.1] [--max-backpressure BYTES]
+ *   node --import tsx bench/rawUwsServer.ts --port 9500 [--host 127.0.0.1] [--max-backpressure BYTES] [--cart-stock N]
  */
 import uWS from '@trufflesuite/uws-js-unofficial';
 import { parseArgs } from 'node:util';
@@ -18,8 +20,21 @@ const { values } = parseArgs({
     port: { type: 'string', default: '9500' },
     host: { type: 'string', default: '127.0.0.1' },
     'max-backpressure': { type: 'string', default: String(4 * 1024 * 1024) },
+    'cart-stock': { type: 'string', default: '1000000000' },
   },
 });
+
+const cartStock = Number(values['cart-stock']);
+const stockLeft = new Map<string, number>();
+
+/** One add-to-cart against the counters, answered as livecart answers it. */
+function addToCart(sku: string, quantity: number): Record<string, unknown> {
+  const left = stockLeft.get(sku) ?? cartStock;
+  if (left <= 0) return { status: 'sold_out', sku };
+  const granted = Math.min(left, quantity);
+  stockLeft.set(sku, left - granted);
+  return { status: 'reserved', sku, quantity: granted, granted, expiresAt: Date.now() + 600_000, available: left - granted };
+}
 
 const TOPIC = 'room';
 const createdAt = Date.now();
@@ -110,6 +125,9 @@ app.ws<User>('/ws', {
       case 'ping':
         ws.send(encode({ t: 'ok', id, result: { now: Date.now() } }), true);
         return;
+      case 'addToCart':
+        ws.send(encode({ t: 'ok', id, result: addToCart(String(msg['sku']), Number(msg['quantity'])) }), true);
+        return;
       default:
         ws.send(encode({ t: 'err', id, code: 1001, message: 'unknown type', temporary: false }), true);
     }
@@ -117,6 +135,24 @@ app.ws<User>('/ws', {
 });
 app.get('/healthz', (res) => {
   res.writeHeader('content-type', 'application/json').end('{"ok":true}');
+});
+app.post('/api/rooms/:id/cart/items', (res) => {
+  let aborted = false;
+  res.onAborted(() => (aborted = true));
+  const chunks: Buffer[] = [];
+  res.onData((chunk, last) => {
+    chunks.push(Buffer.from(chunk.slice(0)));
+    if (!last || aborted) return;
+    let answer: Record<string, unknown>;
+    try {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { sku: string; quantity: number };
+      answer = addToCart(String(body.sku), Number(body.quantity));
+    } catch {
+      res.cork(() => res.writeStatus('400 Bad Request').end());
+      return;
+    }
+    res.cork(() => res.writeHeader('content-type', 'application/json').end(JSON.stringify(answer)));
+  });
 });
 app.any('/*', (res) => {
   res.writeStatus('404 Not Found').end();

@@ -64,6 +64,7 @@ interface Entry extends Notice {
   readonly progress: Progress | undefined;
   readonly reserve: ReserveRequest | undefined;
   readonly task: (() => Promise<unknown>) | undefined;
+  /** The request's promise; call through `#settle`, which tells the observer once. */
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   /** True while the entry waits in a queue. */
@@ -261,29 +262,18 @@ export class AdmissionController {
 
   // ------------------------------------------------------------------ queueing
 
-  /** An entry whose answer the observer hears once. */
-  #entry(roomId: string, priority: Priority, sku: string | undefined, arrival: Arrival | undefined, reserve: ReserveRequest | undefined, task: (() => Promise<unknown>) | undefined, resolvePromise: (value: unknown) => void, rejectPromise: (error: unknown) => void): Entry {
-    const enqueuedAt = arrival?.arrivedAt ?? this.#now();
-    const observer = this.#observer;
-    let resolve = resolvePromise;
-    let reject = rejectPromise;
-    if (observer?.answered !== undefined) {
-      let told = false;
-      const tell = (ok: boolean) => {
-        if (told) return;
-        told = true;
-        observer.answered!(roomId, priority, this.#now() - enqueuedAt, ok);
-      };
-      resolve = (value) => {
-        tell(true);
-        resolvePromise(value);
-      };
-      reject = (error) => {
-        tell(false);
-        rejectPromise(error);
-      };
-    }
-    return { roomId, priority, enqueuedAt, sku, progress: arrival?.progress, reserve, task, resolve, reject, toldPosition: 0, duePosition: 0, dueEtaMs: 0, waiting: true };
+  // Entries hold their promise's own resolve/reject, and `#settle` tells the observer: a closure
+  // per request here cost more than the rest of the queueing.
+  #entry(roomId: string, priority: Priority, sku: string | undefined, arrival: Arrival | undefined, reserve: ReserveRequest | undefined, task: (() => Promise<unknown>) | undefined, resolve: (value: unknown) => void, reject: (error: unknown) => void): Entry {
+    return { roomId, priority, enqueuedAt: arrival?.arrivedAt ?? this.#now(), sku, progress: arrival?.progress, reserve, task, resolve, reject, toldPosition: 0, duePosition: 0, dueEtaMs: 0, waiting: true };
+  }
+
+  /** Answers an entry (once: `waiting` turns false for good) and tells the observer. */
+  #settle(entry: Entry, ok: boolean, value: unknown): void {
+    entry.waiting = false;
+    this.#observer?.answered?.(entry.roomId, entry.priority, this.#now() - entry.enqueuedAt, ok);
+    if (ok) entry.resolve(value);
+    else entry.reject(value);
   }
 
   #enqueue<T>(room: RoomState, roomId: string, priority: Priority, sku: string | undefined, arrival: Arrival | undefined, reserve: ReserveRequest | undefined, task: (() => Promise<unknown>) | undefined): Promise<T> {
@@ -291,12 +281,12 @@ export class AdmissionController {
       const entry = this.#entry(roomId, priority, sku, arrival, reserve, task, resolve as (v: unknown) => void, reject);
       if (this.#queue.sizeOf(roomId) >= room.queueLimit && !this.#shedForHigher(room, roomId, priority)) {
         room.rejected++;
-        entry.reject(this.#overloaded(room, roomId, 'the room\'s queue is full'));
+        this.#settle(entry, false, this.#overloaded(room, roomId, 'the room\'s queue is full'));
         return;
       }
       if (sku !== undefined && (room.perProduct.get(sku) ?? 0) >= this.#options.productQueueLimit) {
         room.rejected++;
-        entry.reject(this.#overloaded(room, roomId, 'too many requests waiting for this product'));
+        this.#settle(entry, false, this.#overloaded(room, roomId, 'too many requests waiting for this product'));
         return;
       }
       this.#queue.push(roomId, priority, entry);
@@ -318,7 +308,7 @@ export class AdmissionController {
       this.#queue.taken(roomId, 1);
       this.#unqueued(room, victim);
       room.rejected++;
-      victim.reject(this.#overloaded(room, roomId, 'shed for more important requests'));
+      this.#settle(victim, false, this.#overloaded(room, roomId, 'shed for more important requests'));
       return true;
     }
     return false;
@@ -391,7 +381,7 @@ export class AdmissionController {
             taken++;
             this.#unqueued(room, entry);
             room.expired++;
-            entry.reject(this.#overloaded(room, roomId, 'waited too long in the queue'));
+            this.#settle(entry, false, this.#overloaded(room, roomId, 'waited too long in the queue'));
             continue;
           }
           if (entry.reserve !== undefined && this.#isSoldOut(`${roomId}\u0000${entry.reserve.sku}`)) {
@@ -438,11 +428,11 @@ export class AdmissionController {
       single.task().then(
         (value) => {
           done();
-          single.resolve(value);
+          this.#settle(single, true, value);
         },
         (error: unknown) => {
           done();
-          single.reject(error);
+          this.#settle(single, false, error);
         },
       );
       return;
@@ -453,7 +443,9 @@ export class AdmissionController {
   /** One store call for a batch of adds; `after` runs once the answers are out (or the call failed). */
   #reserveBatch(batch: Entry[], after: () => void): void {
     const now = this.#now();
-    const call = this.#store.reserveBatch(batch.map((e) => ({ ...e.reserve!, now })));
+    const requests = batch.map((e) => e.reserve!);
+    for (const request of requests) request.now = now;
+    const call = this.#store.reserveBatch(requests);
     // Read the reply at the next poll: the sooner the last units are known taken, the sooner the
     // room hears "sold out" and stops tapping.
     this.#trackReply?.(call);
@@ -463,17 +455,17 @@ export class AdmissionController {
         answers.forEach((answer, i) => {
           const entry = batch[i]!;
           if (answer instanceof ProtocolError) {
-            entry.reject(answer);
+            this.#settle(entry, false, answer);
             return;
           }
           if (answer.status === 'sold_out' || (answer.status === 'reserved' && answer.available === 0)) this.#markSoldOut(entry.roomId, answer.sku);
-          entry.resolve(answer);
+          this.#settle(entry, true, answer);
         });
         after();
       },
       (error: unknown) => {
         after();
-        for (const entry of batch) entry.reject(error);
+        for (const entry of batch) this.#settle(entry, false, error);
       },
     );
   }

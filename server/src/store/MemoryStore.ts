@@ -1,5 +1,6 @@
 import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
 import { ProtocolError } from '../errors.ts';
+import { Deque } from '../util/Deque.ts';
 import type { ExpiredReservation, InventoryItem, ReserveRequest, StockLevel, Store } from './Store.ts';
 import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
 
@@ -35,6 +36,8 @@ export class MemoryStore implements Store {
   readonly #carts = new Map<string, Map<string, Line>>(); // room␀user → sku → line
   readonly #bought = new Map<string, number>(); // room␀user␀sku → units
   readonly #idempotency = new Map<string, { answer: CartAnswer; fingerprint: string; at: number }>(); // recordName(user, key)
+  /** Record names in insertion (age) order, for pruning: iterating the map from its head would skip every deleted entry there. */
+  readonly #idempotencyAge = new Deque<{ name: string; at: number }>();
   readonly #orders = new Map<string, Order>();
   readonly #ordersByRoom = new Map<string, string[]>();
   #orderCounter = 0;
@@ -246,15 +249,16 @@ export class MemoryStore implements Store {
     const answer = run();
     const now = Date.now();
     this.#idempotency.set(name, { answer, fingerprint, at: now });
+    this.#idempotencyAge.push({ name, at: now });
     this.#pruneIdempotency(now);
     return answer;
   }
 
   #pruneIdempotency(now: number): void {
-    // Insertion order is age order: stop at the first record that is young enough and within the cap.
-    for (const [key, record] of this.#idempotency) {
-      if (this.#idempotency.size <= this.limits.maxIdempotencyKeys && now - record.at < this.limits.idempotencyTtlMs) break;
-      this.#idempotency.delete(key);
+    for (let oldest = this.#idempotencyAge.peek(); oldest !== undefined; oldest = this.#idempotencyAge.peek()) {
+      if (this.#idempotency.size <= this.limits.maxIdempotencyKeys && now - oldest.at < this.limits.idempotencyTtlMs) break;
+      this.#idempotencyAge.shift();
+      this.#idempotency.delete(oldest.name);
     }
   }
 

@@ -26,7 +26,8 @@ export interface ReserveRequest {
   readonly quantity: number;
   /** Idempotency key, scoped by user: a repeat returns the first answer. */
   readonly key: string;
-  readonly now: number;
+  /** When the store applies it (set as the request leaves for the store, after any queueing). */
+  now: number;
   readonly ttlMs: number;
 }
 
