@@ -30,8 +30,10 @@ const { values: flags } = parseArgs({
     scenarios: { type: 'string', default: 'large,small' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     port: { type: 'string', default: '18200' },
+    'server-args': { type: 'string', default: '' },
   },
 });
+const serverArgs = flags['server-args']!.split(' ').filter(Boolean);
 const seconds = Number(flags.seconds);
 const connections = Number(flags.connections);
 const wsWindow = Number(flags['ws-window']);
@@ -101,7 +103,7 @@ async function httpLoad(base: string, tokens: readonly string[]) {
 
 async function runOnce(store: Target, load: Load, scenario: (typeof scenarios)[number], run: number, tokens: readonly string[], streamer: string): Promise<RunResult> {
   const port = Number(flags.port) + run;
-  const extra = store === 'redis' ? ['--redis', flags.redis!, '--redis-prefix', `bench-cart:${process.pid}:${Date.now()}`] : [];
+  const extra = [...(store === 'redis' ? ['--redis', flags.redis!, '--redis-prefix', `bench-cart:${process.pid}:${Date.now()}`] : []), ...serverArgs];
   const server = await startServer({ kind: store === 'raw' ? 'raw' : 'livecart', port, host: HOST, core: '0', secret: SECRET, rawMaxBackpressure: 4 * 1024 * 1024, extraArgs: store === 'raw' ? ['--cart-stock', String(scenario.stock)] : extra });
   try {
     const base = `http://${HOST}:${port}`;
@@ -148,7 +150,7 @@ async function runOnce(store: Target, load: Load, scenario: (typeof scenarios)[n
 }
 
 async function main(): Promise<void> {
-  const command = `npm run bench:cart -- --seconds ${seconds} --connections ${connections} --ws-window ${wsWindow} --users ${userCount} --runs ${runs} --stores ${stores.join(',')} --loads ${loads.join(',')} --scenarios ${scenarios.map((sc) => sc.id).join(',')}`;
+  const command = `npm run bench:cart -- --seconds ${seconds} --connections ${connections} --ws-window ${wsWindow} --users ${userCount} --runs ${runs} --stores ${stores.join(',')} --loads ${loads.join(',')} --scenarios ${scenarios.map((sc) => sc.id).join(',')}${serverArgs.length > 0 ? ` --server-args '${serverArgs.join(' ')}'` : ''}`;
   if (!pinProcess(process.pid, '1')) console.warn('warning: could not pin the generator to core 1 (taskset missing?)');
   console.log(`# bench:cart  ${new Date().toISOString()}\n${command}\n`);
   const tokens = await Promise.all(Array.from({ length: userCount }, (_, i) => signToken(SECRET, `buyer-${i}`, `Buyer ${i}`, 'viewer')));

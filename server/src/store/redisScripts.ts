@@ -64,11 +64,11 @@ local function reserve(room, user, sku, mode, qty, ttl)
   local cart = ns .. ':cart:' .. room .. ':' .. user
   local line = redis.call('HGET', cart, sku)
   local held, exp = 0, 0
+  local avail = tonumber(h[1])
   if line then
     held, exp = parseLine(line)
-    if exp <= now then release(room, user, sku); held = 0 end
+    if exp <= now then avail = release(room, user, sku); held = 0 end
   end
-  local avail = tonumber(redis.call('HGET', inv, 'avail'))
   local want = qty
   if mode == 'set' then
     if held == 0 then return { status = 'cart_not_found' } end
