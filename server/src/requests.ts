@@ -9,8 +9,8 @@ import type { RequestResult, RoomService } from './rooms/RoomService.ts';
 export interface RequestHandler {
   /** A room or media request; the result becomes the `ok` reply, a throw the `err`. */
   handle(member: Member, roomId: string, request: RoomRequest | MediaRequest): Promise<RequestResult>;
-  /** A cart request, through the cart desk; `reply` hears its one answer. `progress` hears where a queued request stands. */
-  cart(member: Member, roomId: string, request: CartRequest, reply: CartReply, progress?: Progress): void;
+  /** A cart request read at `readAt`, through the cart desk; `reply` hears its one answer. `progress` hears where a queued request stands. */
+  cart(member: Member, roomId: string, request: CartRequest, reply: CartReply, readAt: number, progress?: Progress): void;
   /** The socket left the room (closed): per-socket state elsewhere (media transports) goes. */
   left(member: Member, roomId: string): void;
 }
@@ -19,7 +19,7 @@ export interface RequestHandler {
 export function routeRequests(rooms: RoomService, desk: CartDesk, media: MediaService): RequestHandler {
   return {
     handle: (member, roomId, request) => (isMediaRequest(request) ? media.handle(member, roomId, request) : rooms.handle(member, roomId, request)),
-    cart: (member, roomId, request, reply, progress) => desk.submit(member.principal, roomId, request, reply, progress),
+    cart: (member, roomId, request, reply, readAt, progress) => desk.submit(member.principal, roomId, request, reply, { arrivedAt: readAt, progress }),
     left: (member, roomId) => media.memberLeft(member, roomId),
   };
 }

@@ -5,7 +5,6 @@ import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName } from '../stor
 import type { ReserveRequest, Store } from '../store/Store.ts';
 import { type Arrival, PRIORITY } from './AdmissionController.ts';
 import type { CartGate } from './CartGate.ts';
-import type { Progress } from './PositionTeller.ts';
 
 /** What the desk needs from commerce: the room's rules before a request, the news after its answer. */
 export interface CartRules {
@@ -59,9 +58,11 @@ export class CartDesk {
     return this.#pending.size;
   }
 
-  /** Serves `request` of `principal` in `roomId`; `reply` is called exactly once. `progress` hears where a queued request stands. */
-  submit(principal: Principal, roomId: string, request: CartRequest, reply: CartReply, progress?: Progress): void {
-    const arrival: Arrival = { arrivedAt: this.#now(), progress };
+  /**
+   * Serves `request` of `principal` in `roomId`; `reply` is called exactly once. `arrival` says when
+   * the node read it (its deadline counts from there; default now) and who hears where it stands while queued.
+   */
+  submit(principal: Principal, roomId: string, request: CartRequest, reply: CartReply, arrival: Arrival = { arrivedAt: this.#now() }): void {
     if (request.t === 'getCart') {
       this.#serve(principal, roomId, request, arrival, undefined).then((answer) => reply(undefined, answer), (error: unknown) => reply(error));
       return;

@@ -33,6 +33,8 @@ type ServerRequest = RoomRequest | CartRequest | MediaRequest;
 interface DeferredFrame {
   readonly connection: Connection;
   readonly bytes: Uint8Array;
+  /** When the node read it: a cart request's deadline counts from there. */
+  readonly readAt: number;
 }
 
 /** The backpressure scan covers every socket once per `backpressureScanMs`, a slice per tick. */
@@ -166,7 +168,8 @@ export class WsGateway {
   #message(connection: Connection, data: ArrayBuffer, isBinary: boolean): void {
     if (connection.state === 'closed') return;
     this.stats.framesIn++;
-    if (!connection.countFrame(Date.now(), this.#config.maxFramesPerSecond)) {
+    const readAt = Date.now();
+    if (!connection.countFrame(readAt, this.#config.maxFramesPerSecond)) {
       this.stats.badFrames++;
       connection.close(CloseCode.FLOODING, 'too many frames');
       return;
@@ -178,10 +181,10 @@ export class WsGateway {
       connection.framesDeferred++;
       this.stats.framesDeferred++;
       this.stats.framesDeferredWaiting++;
-      this.#deferred.push({ connection, bytes: new Uint8Array(data.slice(0)) });
+      this.#deferred.push({ connection, bytes: new Uint8Array(data.slice(0)), readAt });
       return;
     }
-    this.#handle(connection, new Uint8Array(data));
+    this.#handle(connection, new Uint8Array(data), readAt);
   }
 
   /**
@@ -199,12 +202,12 @@ export class WsGateway {
   #handleHeld(held: DeferredFrame): boolean {
     this.stats.framesDeferredWaiting--;
     held.connection.framesDeferred--;
-    if (held.connection.state !== 'closed') this.#handle(held.connection, held.bytes);
+    if (held.connection.state !== 'closed') this.#handle(held.connection, held.bytes, held.readAt);
     return true;
   }
 
   /** Decodes, validates and dispatches one frame. */
-  #handle(connection: Connection, bytes: Uint8Array): void {
+  #handle(connection: Connection, bytes: Uint8Array, readAt: number): void {
     let raw: unknown;
     try {
       raw = decode(bytes);
@@ -225,7 +228,7 @@ export class WsGateway {
       connection.send(encode(toErrFrame(error, id)));
       return;
     }
-    this.#dispatch(connection, parsed.data);
+    this.#dispatch(connection, parsed.data, readAt);
   }
 
   #reject(connection: Connection, code: CloseCodeValue, reason: string): void {
@@ -234,7 +237,7 @@ export class WsGateway {
     connection.close(code, reason);
   }
 
-  #dispatch(connection: Connection, message: ClientMessage): void {
+  #dispatch(connection: Connection, message: ClientMessage, readAt: number): void {
     this.stats.messagesIn[message.t] = (this.stats.messagesIn[message.t] ?? 0) + 1;
     if (message.t === 'hello') {
       void this.#hello(connection, message);
@@ -261,7 +264,7 @@ export class WsGateway {
       this.#requests.cart(connection, roomId, message, (error, answer) => {
         if (answer === undefined) this.#replyError(connection, message.id, error, message.t);
         else connection.send(encode({ t: 'ok', id: message.id, result: answer }));
-      }, this.#config.admission ? this.#progressOf(connection, message.id) : undefined);
+      }, readAt, this.#config.admission ? this.#progressOf(connection, message.id) : undefined);
       return;
     }
     this.#requests.handle(connection, roomId, message).then(
