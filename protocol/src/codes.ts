@@ -38,6 +38,7 @@ export const ErrorCode = {
   MEDIA_UNAVAILABLE: 1019,
   VIDEO_FULL: 1020,
   MEDIA_NOT_FOUND: 1021,
+  ORDER_NOT_FOUND: 1022,
   INTERNAL: 1500,
   UNAVAILABLE: 1501,
 } as const;
@@ -67,6 +68,7 @@ export const errorCodeInfo: Readonly<Record<ErrorCodeName, ErrorCodeInfo>> = {
   MEDIA_UNAVAILABLE: { code: ErrorCode.MEDIA_UNAVAILABLE, temporary: true, meaning: 'Video is unavailable on this node (no media worker could start, or the room\'s worker is being replaced); comments and cart keep working. Retry after `retryAfterMs`.' },
   VIDEO_FULL: { code: ErrorCode.VIDEO_FULL, temporary: true, meaning: 'Every media worker of this node is at its consumer limit: the viewer stays in the room for comments and cart, and retries video after `retryAfterMs`.' },
   MEDIA_NOT_FOUND: { code: ErrorCode.MEDIA_NOT_FOUND, temporary: false, meaning: 'No transport, producer or consumer with that id belongs to this socket (it closed, or the worker was replaced: wait for `mediaReset`).' },
+  ORDER_NOT_FOUND: { code: ErrorCode.ORDER_NOT_FOUND, temporary: false, meaning: 'No order with that id that the caller may see (unknown, or another user\'s: the two are not told apart).' },
   INTERNAL: { code: ErrorCode.INTERNAL, temporary: true, meaning: 'The server failed unexpectedly; details are in its log, never on the wire.' },
   UNAVAILABLE: { code: ErrorCode.UNAVAILABLE, temporary: true, meaning: 'A dependency (the store) is temporarily unreachable; retry after `retryAfterMs`.' },
 };
@@ -96,7 +98,7 @@ export const closeCodeInfo: Readonly<Record<CloseCodeName, { readonly code: numb
   FLOODING: { code: CloseCode.FLOODING, meaning: 'The socket sent more frames per second than allowed; reconnect after backing off.' },
   TRY_AGAIN_LATER: { code: CloseCode.TRY_AGAIN_LATER, meaning: 'Refused for a temporary reason (room full on this node, store unavailable, node above its memory or event-loop watermark); reconnect after backing off.' },
   RESYNC: { code: CloseCode.RESYNC, meaning: 'The node lost the room\'s event order (its sequencer lease in Redis) and dropped what it may have sent past the log; reconnect: the welcome carries a fresh snapshot.' },
-  PROTOCOL_ERROR: { code: CloseCode.PROTOCOL_ERROR, meaning: 'A frame was not valid MessagePack, not binary, or not a map: the client is broken.' },
+  PROTOCOL_ERROR: { code: CloseCode.PROTOCOL_ERROR, meaning: 'A frame was not valid MessagePack, not binary, not a map, or held a MessagePack extension; or the `hello` did not match its schema: the client is broken.' },
   UNAUTHORIZED: { code: CloseCode.UNAUTHORIZED, meaning: 'The `hello` token was rejected; get a new token before connecting again.' },
   UNSUPPORTED_VERSION: { code: CloseCode.UNSUPPORTED_VERSION, meaning: 'The client\'s protocol version is not supported; upgrade the client.' },
   ROOM_NOT_FOUND: { code: CloseCode.ROOM_NOT_FOUND, meaning: 'The room named in `hello` does not exist.' },

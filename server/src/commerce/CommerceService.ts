@@ -143,7 +143,7 @@ export class CommerceService {
   async order(principal: Principal, orderId: string): Promise<Order> {
     const order = await this.#store.order(orderId);
     if (order === undefined || (order.userId !== principal.userId && !(await this.#rooms.canModerate(principal, order.roomId)))) {
-      throw new ProtocolError('BAD_REQUEST', `no order ${orderId} of yours`);
+      throw new ProtocolError('ORDER_NOT_FOUND', `no order ${orderId} of yours`);
     }
     return order;
   }
