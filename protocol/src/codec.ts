@@ -63,7 +63,7 @@ function refuseExtensions(bytes: Uint8Array): void {
   try {
     while (pending > 0 && pos < bytes.length) {
       pending--;
-      const b = view.getUint8(pos++);
+      const b = bytes[pos++]!;
       if (b <= 0x7f || b >= 0xe0) continue; // positive and negative fixint
       if (b <= 0x8f) pending += 2 * (b & 0x0f); // fixmap
       else if (b <= 0x9f) pending += b & 0x0f; // fixarray
