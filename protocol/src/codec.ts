@@ -1,12 +1,18 @@
-import { Packr } from 'msgpackr';
+import { type Options, Packr } from 'msgpackr';
 import type { SequencedEvent, ServerMessage, UnsequencedEvent } from './messages.ts';
 
 /**
  * Standard MessagePack only: no record extension, maps as plain maps, so any msgpack library can
  * speak to livecart. `variableMapSize` keeps small maps in the one-byte fixmap form, which the
- * sequenced-frame layout below relies on.
+ * sequenced-frame layout below relies on. `int64AsType: 'auto'`: encoders in other languages write
+ * epoch-ms and other integers as uint64/int64, which must arrive as numbers; only integers beyond
+ * ±2^53 stay BigInt (and fail validation, since a number would lose precision).
  */
-const packr = new Packr({ useRecords: false, variableMapSize: true, mapsAsObjects: true, moreTypes: false });
+const packr = new Packr({
+  useRecords: false, variableMapSize: true, mapsAsObjects: true, moreTypes: false,
+  // msgpackr's README and unpack.js document 'auto'; its .d.ts lists only the other three.
+  int64AsType: 'auto' as Options['int64AsType'],
+});
 
 export class CodecError extends Error {
   override readonly name = 'CodecError';
@@ -16,8 +22,22 @@ export function encode(message: object): Uint8Array {
   return packr.pack(message);
 }
 
-/** Decodes one frame. Throws `CodecError` for anything that is not a single MessagePack map. */
+/**
+ * Decodes one frame from a client. Throws `CodecError` for anything that is not a single standard
+ * MessagePack map: extension types are refused, since msgpackr would decode its own (records,
+ * Date, Set, Error, RegExp, typed arrays, undefined, cyclic references) into values no schema expects.
+ */
 export function decode(bytes: Uint8Array): unknown {
+  refuseExtensions(bytes);
+  return decodeMap(bytes);
+}
+
+export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
+  // The server is trusted (it writes no extensions): skip the extension scan and zod on the hot receive path of every viewer.
+  return decodeMap(bytes) as ServerMessage;
+}
+
+function decodeMap(bytes: Uint8Array): object {
   let value: unknown;
   try {
     value = packr.unpack(bytes);
@@ -31,9 +51,54 @@ export function decode(bytes: Uint8Array): unknown {
   return value;
 }
 
-export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
-  // The server is trusted: skip zod on the hot receive path of every viewer.
-  return decode(bytes) as ServerMessage;
+/**
+ * Walks the frame's MessagePack structure and throws at the first extension (msgpackr's records
+ * are one: 0x72) or reserved byte. Malformed or truncated input is left to the decoder to report.
+ */
+function refuseExtensions(bytes: Uint8Array): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 0;
+  // Values still to read; each takes at least one byte, so the walk ends within the frame.
+  let pending = 1;
+  try {
+    while (pending > 0 && pos < bytes.length) {
+      pending--;
+      const b = bytes[pos++]!;
+      if (b <= 0x7f || b >= 0xe0) continue; // positive and negative fixint
+      if (b <= 0x8f) pending += 2 * (b & 0x0f); // fixmap
+      else if (b <= 0x9f) pending += b & 0x0f; // fixarray
+      else if (b <= 0xbf) pos += b & 0x1f; // fixstr
+      else {
+        switch (b) {
+          case 0xc1: throw new CodecError('not valid MessagePack: reserved byte 0xc1');
+          case 0xc4: case 0xd9: pos += 1 + view.getUint8(pos); break; // bin8, str8
+          case 0xc5: case 0xda: pos += 2 + view.getUint16(pos); break; // bin16, str16
+          case 0xc6: case 0xdb: pos += 4 + view.getUint32(pos); break; // bin32, str32
+          case 0xdc: pending += view.getUint16(pos); pos += 2; break; // array16
+          case 0xdd: pending += view.getUint32(pos); pos += 4; break; // array32
+          case 0xde: pending += 2 * view.getUint16(pos); pos += 2; break; // map16
+          case 0xdf: pending += 2 * view.getUint32(pos); pos += 4; break; // map32
+          case 0xc7: throw extensionError(view.getInt8(pos + 1)); // ext8: length, type
+          case 0xc8: throw extensionError(view.getInt8(pos + 2)); // ext16
+          case 0xc9: throw extensionError(view.getInt8(pos + 4)); // ext32
+          case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: throw extensionError(view.getInt8(pos)); // fixext: type
+          case 0xcc: case 0xd0: pos += 1; break;
+          case 0xcd: case 0xd1: pos += 2; break;
+          case 0xca: case 0xce: case 0xd2: pos += 4; break;
+          case 0xcb: case 0xcf: case 0xd3: pos += 8; break;
+          default: break; // nil, false, true
+        }
+      }
+    }
+  } catch (error) {
+    if (error instanceof RangeError) return; // truncated: the decoder reports it
+    throw error;
+  }
+}
+
+function extensionError(type: number): CodecError {
+  const known = type === 0x72 ? ' (msgpackr record)' : type === -1 ? ' (timestamp)' : '';
+  return new CodecError(`MessagePack extension type ${type}${known} is not accepted: send standard types only`);
 }
 
 /**

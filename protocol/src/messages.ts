@@ -25,6 +25,26 @@ export const WireLimits = {
   tokenLength: 4096,
 } as const;
 
+/**
+ * Length of a text in characters, as every limit on text counts them: Unicode code points, so an
+ * emoji such as 😀 is one character (JavaScript's `length` counts it as two UTF-16 units). Python's
+ * `len` and Go's `utf8.RuneCountInString` count the same way.
+ */
+export function characterCount(text: string): number {
+  let count = text.length;
+  for (let i = 0; i < text.length - 1; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        count--;
+        i++;
+      }
+    }
+  }
+  return count;
+}
+
 const requestId = z.number().int().nonnegative().max(0xffffffff);
 export const roomIdSchema = z.string().regex(/^[A-Za-z0-9_-]+$/, 'room id: letters, digits, _ and - only').min(1).max(WireLimits.roomIdLength);
 const userIdSchema = z.string().min(1).max(128);
@@ -147,7 +167,7 @@ export const helloSchema = z.object({
 export const clientMessageSchema = z.discriminatedUnion('t', [
   helloSchema,
   z.object({ t: z.literal('ping'), id: requestId }),
-  z.object({ t: z.literal('comment'), id: requestId, text: z.string().min(1).max(WireLimits.textLength) }),
+  z.object({ t: z.literal('comment'), id: requestId, text: z.string().min(1).refine((text) => characterCount(text) <= WireLimits.textLength, `at most ${WireLimits.textLength} characters`) }),
   /** A notice: `n` taps coalesced by the client (default 1). No reply. */
   z.object({ t: z.literal('like'), n: z.number().int().min(1).max(WireLimits.likesPerNotice).optional() }),
   /** A notice, about once a second: the last `seq` the client has processed. Measures real lag, which kernel socket buffers hide. */

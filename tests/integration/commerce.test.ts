@@ -68,7 +68,7 @@ describe('cart and checkout over WebSocket and HTTP', () => {
     expect(again.body).toEqual(order.body);
     const orderId = order.body.order.id as string;
     expect((await http(server, 'GET', `/api/orders/${orderId}`, buyer)).body.order.id).toBe(orderId);
-    expect((await http(server, 'GET', `/api/orders/${orderId}`, await viewerToken(server, 'snoop'))).status).toBe(400);
+    expect((await http(server, 'GET', `/api/orders/${orderId}`, await viewerToken(server, 'snoop'))).status).toBe(404);
     expect((await http(server, 'GET', '/api/rooms/http-cart/orders', streamer)).body.orders).toHaveLength(1);
     expect((await http(server, 'GET', '/api/rooms/http-cart/inventory', streamer)).body.inventory).toEqual({ hot: { available: 8, reserved: 0, sold: 2 } });
     expect((await http(server, 'GET', '/api/rooms/http-cart/inventory', buyer)).status).toBe(403);

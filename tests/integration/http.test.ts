@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/src/index.ts';
 import type { RunningServer } from '../../server/src/server.ts';
 import { RawClient } from '../helpers/rawClient.ts';
-import { http, startTestServer, viewerToken } from '../helpers/server.ts';
+import { http, saleRoom, startTestServer, viewerToken } from '../helpers/server.ts';
 import { startServer } from '../../server/src/server.ts';
+
+const protocolDoc = readFileSync(new URL('../../protocol/PROTOCOL.md', import.meta.url), 'utf8');
 
 describe('HTTP API', () => {
   let server: RunningServer;
@@ -46,7 +49,9 @@ describe('HTTP API', () => {
     expect(invalid.status).toBe(400);
     expect(invalid.body.error.message).toContain('title');
     expect((await http(server, 'POST', '/api/rooms', streamer, '{not json')).status).toBe(400);
-    expect((await http(server, 'POST', '/api/rooms', streamer, { title: 'x'.repeat(2000) })).status).toBe(413);
+    const tooLarge = await http(server, 'POST', '/api/rooms', streamer, { title: 'x'.repeat(2000) });
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.body.error).toMatchObject({ code: 413, name: 'PAYLOAD_TOO_LARGE' });
     expect((await http(server, 'GET', '/api/rooms/nope')).status).toBe(404);
     expect((await http(server, 'GET', '/no/such/route')).status).toBe(404);
     expect((await http(server, 'POST', '/api/rooms', streamer, { title: 'dup', id: 'dup' })).status).toBe(201);
@@ -66,5 +71,47 @@ describe('HTTP API', () => {
     } finally {
       await dev.close();
     }
+  });
+});
+
+describe('HTTP API reads', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.close());
+
+  it('answers GET /api/rooms/:id with the fields PROTOCOL.md lists', async () => {
+    await saleRoom(server, 'documented', 5);
+    const row = protocolDoc.split('\n').find((line) => line.startsWith('| `GET /api/rooms/:id` |'));
+    expect(row, 'PROTOCOL.md has a row for GET /api/rooms/:id').toBeDefined();
+    const answer = row!.split('|').at(-2)!;
+    const documented = /\{([^}]*)\}/.exec(answer)![1]!.split(',').map((field) => field.trim().replace(/\W.*$/, ''));
+    const { status, body } = await http(server, 'GET', '/api/rooms/documented');
+    expect(status).toBe(200);
+    expect(documented.sort()).toEqual(Object.keys(body).sort());
+  });
+
+  it('shows an order to its buyer and the room\'s moderators, and answers 404 to anyone else', async () => {
+    const streamer = await saleRoom(server, 'orders', 5);
+    const buyer = await viewerToken(server, 'buyer');
+    const added = await fetch(`${server.url}/api/rooms/orders/cart/items`, {
+      method: 'POST', headers: { authorization: `Bearer ${buyer}`, 'idempotency-key': 'add-1', 'content-type': 'application/json' }, body: JSON.stringify({ sku: 'hot', quantity: 1 }),
+    });
+    expect(((await added.json()) as { status: string }).status).toBe('reserved');
+    const paid = await fetch(`${server.url}/api/rooms/orders/checkout`, { method: 'POST', headers: { authorization: `Bearer ${buyer}`, 'idempotency-key': 'pay-1' } });
+    const { order } = (await paid.json()) as { order: { id: string } };
+    expect((await http(server, 'GET', `/api/orders/${order.id}`, buyer)).body.order).toMatchObject({ id: order.id, userId: 'viewer-buyer' });
+    expect((await http(server, 'GET', `/api/orders/${order.id}`, streamer)).status).toBe(200);
+    const operator = await server.mintToken({ userId: 'op', name: 'Op', role: 'operator' });
+    expect((await http(server, 'GET', `/api/orders/${order.id}`, operator)).status).toBe(200);
+    // Someone else's order and an order that does not exist get the same answer: nothing to probe.
+    const other = await http(server, 'GET', `/api/orders/${order.id}`, await viewerToken(server, 'other'));
+    const unknown = await http(server, 'GET', '/api/orders/o-no-such-order', buyer);
+    for (const reply of [other, unknown]) {
+      expect(reply.status).toBe(404);
+      expect(reply.body.error).toMatchObject({ code: ErrorCode.ORDER_NOT_FOUND, name: 'ORDER_NOT_FOUND', temporary: false });
+    }
+    expect((await http(server, 'GET', `/api/orders/${order.id}`)).status).toBe(401);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decode, encode, encodeSequenced, readSeq, stampSeq } from '../../protocol/src/index.ts';
 import { backpressureAction } from '../../server/src/fanout/Fanout.ts';
+import { ext, int, intFormats, pack } from '../helpers/msgpackBytes.ts';
 import { ResumeRing } from '../../server/src/rooms/ResumeRing.ts';
 import { TokenBucketLimiter } from '../../server/src/rooms/TokenBucketLimiter.ts';
 
@@ -12,6 +13,31 @@ describe('codec', () => {
     expect(decode(frame)).toEqual({ seq: 123_456, t: 'comment', userId: 'u1', name: 'Ann', text: 'hi', ts: 5 });
     // no msgpackr record extension (0xd4/0xc7 ext types) in plain frames
     expect([...encode({ t: 'likes', total: 3 })].includes(0xd4)).toBe(false);
+  });
+
+  it('decodes every integer encoding of a safe integer to a number', () => {
+    for (const format of intFormats) expect(decode(pack({ n: int(100, format) }))).toEqual({ n: 100 });
+    expect(decode(pack({ n: int(Number.MAX_SAFE_INTEGER, 'uint64'), m: int(-Number.MAX_SAFE_INTEGER, 'int64') }))).toEqual({ n: Number.MAX_SAFE_INTEGER, m: -Number.MAX_SAFE_INTEGER });
+    // Beyond it a number would lose precision: left a BigInt for validation to refuse.
+    expect(decode(pack({ n: int(2n ** 64n - 1n, 'uint64') }))).toEqual({ n: 2n ** 64n - 1n });
+  });
+
+  it('refuses extensions anywhere in a frame, and only extensions', () => {
+    expect(() => decode(pack({ a: [1, { b: ext(-1, [0, 0, 0, 1]) }] }))).toThrow(/extension type -1 \(timestamp\)/);
+    expect(() => decode(pack({ a: ext(0x72, [0x40]) }))).toThrow(/extension type 114 \(msgpackr record\)/);
+    expect(() => decode(new Uint8Array([0x81, 0xa1, 0x61, 0xc8, 0x00, 0x01, 0x05, 0x00]))).toThrow(/extension type 5/); // ext16
+    expect(() => decode(new Uint8Array([0x81, 0xa1, 0x61, 0xc9, 0, 0, 0, 1, 0xfe, 0x00]))).toThrow(/extension type -2/); // ext32
+    // Extension-looking bytes inside strings, binaries and wide containers are data.
+    const lookalike = new Uint8Array([0xd4, 0x72, 0xc7, 0xc1]);
+    const frame = new Uint8Array([
+      0x83,
+      0xa1, 0x62, 0xc4, 0x04, ...lookalike, // bin8
+      0xa1, 0x73, 0xd9, 0x03, 0x61, 0xc3, 0x94, // str8 "aÔ"
+      0xa1, 0x6c, 0xdc, 0x00, 0x02, 0xcf, 0xd4, 0, 0, 0, 0, 0, 0, 0x72, 0xde, 0x00, 0x00, // array16 [uint64, map16 {}]
+    ]);
+    expect(decode(frame)).toEqual({ b: Uint8Array.from(lookalike), s: 'aÔ', l: [0xd4n << 56n | 0x72n, {}] });
+    // Truncated input is the decoder's to report.
+    expect(() => decode(new Uint8Array([0x81, 0xa1, 0x61, 0xda, 0xff]))).toThrow(/not valid MessagePack/);
   });
 
   it('rejects frames that are not a single map', () => {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { closeCodeInfo, errorCodeInfo } from '../../protocol/src/index.ts';
+import { closeCodeInfo, type ErrorCodeName, errorCodeInfo } from '../../protocol/src/index.ts';
 import { describeOptions } from '../../server/src/config.ts';
+import { httpStatusOf } from '../../server/src/errors.ts';
 
 const protocolDoc = readFileSync(new URL('../../protocol/PROTOCOL.md', import.meta.url), 'utf8');
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -11,6 +12,16 @@ describe('documentation', () => {
     for (const [name, info] of [...Object.entries(errorCodeInfo), ...Object.entries(closeCodeInfo)]) {
       expect(protocolDoc, name).toMatch(new RegExp(`\\|\\s*${info.code}\\s*\\|\\s*${name}\\s*\\|`));
     }
+  });
+
+  it('lists every HTTP error under the status it is answered with, the router\'s own 404 and 413 too', () => {
+    const section = protocolDoc.slice(protocolDoc.indexOf('### HTTP errors'));
+    const rows = new Map<string, string>();
+    for (const match of section.matchAll(/^\| (\d{3}) \| (.*) \|$/gm)) rows.set(match[1]!, match[2]!);
+    const named = (status: number | string, name: string) => new RegExp(`\\b${name}\\b`).test(rows.get(String(status)) ?? '');
+    for (const name of Object.keys(errorCodeInfo) as ErrorCodeName[]) expect(named(httpStatusOf(name), name), name).toBe(true);
+    expect(named(404, 'NOT_FOUND'), 'unrouted path').toBe(true);
+    expect(named(413, 'PAYLOAD_TOO_LARGE'), 'body too large').toBe(true);
   });
 
   it('documents every config option with its flag and env var in the README', () => {

@@ -14,8 +14,9 @@ export interface Principal {
 const VERIFIED_CACHE_SIZE = 100_000;
 
 /**
- * HS256 tokens with claims `sub` (user id), `name` and `role`. Without a configured secret the
- * server runs in dev mode with a random one, so tokens die with the process.
+ * HS256 tokens with claims `sub` (user id), `role`, `exp` (required: a token without an expiry would
+ * be valid for ever) and optionally `name`. Without a configured secret the server runs in dev mode
+ * with a random one, so tokens die with the process.
  */
 export class TokenService {
   readonly #key: Promise<CryptoKey>;
@@ -50,9 +51,11 @@ export class TokenService {
     }
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, await this.#key, { algorithms: ['HS256'] }));
+      ({ payload } = await jwtVerify(token, await this.#key, { algorithms: ['HS256'], requiredClaims: ['exp'] }));
     } catch (error) {
-      throw new ProtocolError('UNAUTHORIZED', `token rejected: ${(error as { code?: string }).code ?? 'invalid'}`);
+      const { code, message } = error as { code?: string; message?: string };
+      // A claim failure says which claim (whoever mints tokens needs to know); others only their code.
+      throw new ProtocolError('UNAUTHORIZED', `token rejected: ${code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' ? message : code ?? 'invalid'}`);
     }
     const role = roleSchema.safeParse(payload.role);
     if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 128 || !role.success) {
@@ -60,10 +63,8 @@ export class TokenService {
     }
     const name = typeof payload.name === 'string' && payload.name.length > 0 ? payload.name.slice(0, 64) : payload.sub;
     const principal: Principal = { userId: payload.sub, name, role: role.data };
-    // Tokens without an expiry are remembered for the service's TTL.
-    const exp = payload.exp ?? Math.floor(Date.now() / 1000) + this.#ttlSec;
     if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!);
-    this.#verified.set(token, { principal, exp });
+    this.#verified.set(token, { principal, exp: payload.exp! });
     return principal;
   }
 }

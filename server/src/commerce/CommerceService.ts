@@ -103,7 +103,7 @@ export class CommerceService implements CartRules {
   async order(principal: Principal, orderId: string): Promise<Order> {
     const order = await this.#store.order(orderId);
     if (order === undefined || (order.userId !== principal.userId && !(await this.#rooms.canModerate(principal, order.roomId)))) {
-      throw new ProtocolError('BAD_REQUEST', `no order ${orderId} of yours`);
+      throw new ProtocolError('ORDER_NOT_FOUND', `no order ${orderId} of yours`);
     }
     return order;
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  characterCount,
   CloseCode,
   type DirectMessage,
   encode,
@@ -331,7 +332,7 @@ export class RoomService implements CommerceRooms {
     if (room.degrade.level === 3 && principal.role === 'viewer') throw new ProtocolError('OVERLOADED', 'the room is busy: commerce only for now', 5000);
     if (room.muted.has(principal.userId)) throw new ProtocolError('MUTED', 'you are muted in this room');
     if (text.trim().length === 0) throw new ProtocolError('BAD_REQUEST', 'comment is empty');
-    if (text.length > this.#config.commentMaxLength) throw new ProtocolError('BAD_REQUEST', `comment longer than ${this.#config.commentMaxLength} characters`);
+    if (characterCount(text) > this.#config.commentMaxLength) throw new ProtocolError('BAD_REQUEST', `comment longer than ${this.#config.commentMaxLength} characters`);
     const waitMs = this.#commentLimiter.take(`${room.id}\u0000${principal.userId}`);
     if (waitMs > 0) throw new ProtocolError('RATE_LIMITED', 'commenting too fast', waitMs);
     return this.#emit(room.id, { t: 'comment', userId: principal.userId, name: principal.name, text, ts: this.#now() });

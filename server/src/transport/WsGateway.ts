@@ -37,8 +37,22 @@ interface DeferredFrame {
   readonly readAt: number;
 }
 
+/** uWS's reason when it drops a socket whose frame exceeds `maxPayloadLength`. */
+const UWS_TOO_BIG = 'Received too big message';
+
 /** The backpressure scan covers every socket once per `backpressureScanMs`, a slice per tick. */
 const SCAN_SLICES = 8;
+
+/**
+ * zod's words for a schema issue, except for an integer beyond ±(2^53 − 1), which the codec leaves
+ * a BigInt (a number would lose precision): "expected number, received bigint" would puzzle a
+ * client that sent an integer.
+ */
+function issueMessage(issue: { path: readonly PropertyKey[]; message: string }, raw: unknown): string {
+  let value = raw;
+  for (const key of issue.path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return typeof value === 'bigint' ? `integer ${value} is outside the safe range ±(2^53 - 1)` : issue.message;
+}
 
 /** A failed `hello` ends the socket with the close code that tells the client whether to retry. */
 const helloCloseCodes: Partial<Record<ErrorCodeName, CloseCodeValue>> = {
@@ -94,7 +108,9 @@ export class WsGateway {
     this.#log = deps.log;
     const { config } = deps;
     app.ws<SocketData>('/ws', {
-      // uWS itself cuts frames far above our limit (1009); between the two we answer with 4504.
+      // Between our limit and this one we read the frame and close with 4504. Above it uWS refuses
+      // the frame from its header, before buffering it, and drops the TCP connection without a
+      // close frame (the client sees 1006); a higher limit would let each socket make us buffer it.
       maxPayloadLength: Math.min(config.maxFrameBytes * 4, 16 * 1024 * 1024),
       // Our scanner closes at hardBufferBytes with 4001. uWS's own limit sits above it as a last
       // resort between scans: past it uWS would skip the socket on publish, so it closes it instead
@@ -126,7 +142,7 @@ export class WsGateway {
       open: (ws) => this.#open(ws as WebSocket<SocketData>),
       message: (ws, data, isBinary) => this.#message(ws.getUserData().connection, data, isBinary),
       drain: (ws) => this.#checkBackpressure(ws.getUserData().connection),
-      close: (ws, code) => this.#close(ws.getUserData().connection, code),
+      close: (ws, code, message) => this.#close(ws.getUserData().connection, code, message),
     });
     this.#scanTimer = setInterval(() => this.#scan(), Math.max(1, config.backpressureScanMs / SCAN_SLICES)).unref();
     this.#deferred = new PerTurnQueue(Number.POSITIVE_INFINITY, (held) => this.#handleHeld(held), deps.schedule ?? setImmediate, config.inboundTurnBudgetMs);
@@ -152,9 +168,13 @@ export class WsGateway {
     connection.helloTimer = setTimeout(() => connection.close(CloseCode.HELLO_TIMEOUT, 'no hello'), this.#config.helloTimeoutMs);
   }
 
-  #close(connection: Connection, code: number): void {
+  #close(connection: Connection, code: number, message: ArrayBuffer): void {
     if (connection.state === 'closed') return;
     connection.state = 'closed';
+    if (code === 1006 && Buffer.from(message).toString() === UWS_TOO_BIG) {
+      this.stats.badFrames++;
+      connection.log.info({ code, reason: UWS_TOO_BIG }, 'protocol violation');
+    }
     clearTimeout(connection.helloTimer);
     this.#connections.delete(connection);
     this.stats.connectionsOpen--;
@@ -213,7 +233,8 @@ export class WsGateway {
       raw = decode(bytes);
     } catch (error) {
       if (!(error instanceof CodecError)) throw error;
-      return this.#reject(connection, CloseCode.PROTOCOL_ERROR, 'frame is not a MessagePack map');
+      // The reason names what was wrong (an extension type, say): a close reason holds 123 bytes.
+      return this.#reject(connection, CloseCode.PROTOCOL_ERROR, error.message.slice(0, 100));
     }
     const parsed = clientMessageSchema.safeParse(raw);
     if (!parsed.success) {
@@ -223,9 +244,12 @@ export class WsGateway {
       const known = typeof fields.t === 'string' && clientMessageTypes.has(fields.t);
       const issue = parsed.error.issues[0];
       const error = known
-        ? new ProtocolError('BAD_REQUEST', `invalid ${String(fields.t)}: ${issue ? `${issue.path.join('.') || '(frame)'}: ${issue.message}` : 'schema violation'}`)
+        ? new ProtocolError('BAD_REQUEST', `invalid ${String(fields.t)}: ${issue ? `${issue.path.join('.') || '(frame)'}: ${issueMessage(issue, raw)}` : 'schema violation'}`)
         : new ProtocolError('UNKNOWN_TYPE', `unknown message type ${JSON.stringify(String(fields.t)).slice(0, 80)}`);
       connection.send(encode(toErrFrame(error, id)));
+      // A hello that fails its schema is a refused hello, and every refused hello closes the
+      // socket (a second hello on a joined socket is not: that one only gets its error).
+      if (fields.t === 'hello' && connection.state === 'new') connection.close(CloseCode.PROTOCOL_ERROR, error.message.slice(0, 100));
       return;
     }
     this.#dispatch(connection, parsed.data, readAt);
