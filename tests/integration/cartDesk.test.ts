@@ -14,6 +14,8 @@ import { http, saleRoom, startTestServer, viewerToken } from '../helpers/server.
 const stores: Array<[string, () => ConfigInput]> = [
   ['memory', () => ({})],
   ['Redis', () => ({ redis: REDIS_URL, redisPrefix: uniquePrefix('desk') })],
+  // The comparison mode: no admission controller, every request straight to the store, through the same desk.
+  ['memory, admission off', () => ({ admission: false })],
 ];
 
 describe.each(stores)('the cart desk (%s store)', (_name, storeConfig) => {
