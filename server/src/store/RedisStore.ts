@@ -3,8 +3,8 @@ import { Redis } from 'ioredis';
 import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
 import { ProtocolError } from '../errors.ts';
 import { redisCall } from './redisCall.ts';
-import { checkoutScript, reserveScript, sweepScript } from './redisScripts.ts';
-import type { ExpiredReservation, InventoryItem, ReserveRequest, StockLevel, Store } from './Store.ts';
+import { checkoutScript, releaseUserScript, reserveScript, sweepScript } from './redisScripts.ts';
+import type { ExpiredReservation, InventoryItem, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
 
 export interface RedisStoreOptions {
   readonly url: string;
@@ -21,6 +21,7 @@ type ScriptCommands = {
   lcReserve(...args: Array<string | number>): Promise<string[]>;
   lcCheckout(...args: Array<string | number>): Promise<string>;
   lcSweep(...args: Array<string | number>): Promise<string>;
+  lcReleaseUser(...args: Array<string | number>): Promise<string>;
 };
 
 /** A client with the store's Lua scripts defined; shared with the Redis broker's publisher. */
@@ -38,6 +39,7 @@ export function createRedisClient(url: string, commandTimeoutMs: number): Redis 
   redis.defineCommand('lcReserve', { numberOfKeys: 0, lua: reserveScript });
   redis.defineCommand('lcCheckout', { numberOfKeys: 0, lua: checkoutScript });
   redis.defineCommand('lcSweep', { numberOfKeys: 0, lua: sweepScript });
+  redis.defineCommand('lcReleaseUser', { numberOfKeys: 0, lua: releaseUserScript });
   return redis as Redis & ScriptCommands;
 }
 
@@ -169,6 +171,11 @@ export class RedisStore implements Store {
   async checkout(roomId: string, userId: string, key: string, now: number): Promise<CartAnswer> {
     const raw = await this.#call(() => this.redis.lcCheckout(this.#ns, now, this.#options.idempotencyTtlMs, roomId, userId, key));
     return JSON.parse(raw) as CartAnswer;
+  }
+
+  async releaseUser(roomId: string, userId: string): Promise<ReleasedLine[]> {
+    const raw = await this.#call(() => this.redis.lcReleaseUser(this.#ns, 0, 0, roomId, userId));
+    return JSON.parse(raw) as ReleasedLine[];
   }
 
   async sweepExpired(now: number, limit: number): Promise<ExpiredReservation[]> {
