@@ -209,6 +209,11 @@ export class LivecartClient {
     return this.#request<'kick'>({ t: 'kick', userId });
   }
 
+  /** Lifts a kicked user's ban (moderators): they may join and buy again. */
+  unban(userId: string): Promise<RequestResults['unban']> {
+    return this.#request<'unban'>({ t: 'unban', userId });
+  }
+
   // Commerce. Each call is one user action: it gets one idempotency key, and the automatic retries
   // after temporary failures (see `ConnectOptions.retry`) resend that same key, so the server
   // applies the action at most once. `state.cart` is updated before the promise resolves.

@@ -191,6 +191,13 @@ export interface AddProductResult {
 export interface KickResult {
   /** Sockets the server closed (with 4505). */
   closed: number;
+  /** Units the user held reserved in the room, given back to stock. */
+  released: number;
+}
+
+export interface UnbanResult {
+  /** Whether a ban was in force (false: there was none, or it had ended). */
+  lifted: boolean;
 }
 
 type AnswerOf<S extends CartAnswer['status']> = Extract<CartAnswer, { status: S }>;
@@ -223,6 +230,7 @@ export interface RequestResults {
   mute: SeqResult;
   unmute: SeqResult;
   kick: KickResult;
+  unban: UnbanResult;
   addToCart: AddToCartAnswer;
   setQuantity: SetQuantityAnswer;
   removeFromCart: RemoveFromCartAnswer;

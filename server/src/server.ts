@@ -122,6 +122,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     : undefined;
   const commerce = new CommerceService({ store, rooms, options: config, admission, log: logger.child({ part: 'commerce' }), observer: metrics.cartObserver });
   rooms.onStockNews((roomId, sku, available) => commerce.stockNews(roomId, sku, available));
+  rooms.releaseKicked = (roomId, userId) => commerce.releaseUser(roomId, userId);
   const media = await MediaService.start(config, rooms, logger.child({ part: 'media' }), availableParallelism());
   rooms.onDegrade((roomId, level) => media.setDegradeLevel(roomId, level));
   rooms.onShowEnded((roomId) => media.stopStream(roomId, 'the show has ended'));

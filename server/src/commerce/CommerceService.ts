@@ -6,10 +6,28 @@ import type { Logger } from '../log.ts';
 import type { ReserveRequest, Store } from '../store/Store.ts';
 import { StockAnnouncer, type StockPublisher } from './StockAnnouncer.ts';
 
-/** What commerce needs from the room layer: whether a room sells, and a way to tell its members. */
+/** What a cart request asks of its room (see `CommerceRooms.assertRoom`). */
+export interface RoomCheck {
+  readonly principal: Principal;
+  /**
+   * `add` reserves units (addToCart, setQuantity above 0); `release` gives them back (setQuantity
+   * 0, removeFromCart); `read` is getCart; `manage` a moderator's inventory, orders and stock.
+   */
+  readonly operation: 'add' | 'release' | 'read' | 'checkout' | 'manage';
+  /** The product of an `add` or `release`. */
+  readonly sku?: string;
+}
+
+/** What commerce needs from the room layer: the room's rules for a cart request, and a way to tell its members. */
 export interface CommerceRooms extends StockPublisher {
-  /** Throws ROOM_NOT_FOUND, or ROOM_ENDED when `forSale` and the show is over. */
-  assertRoom(roomId: string, forSale: boolean): Promise<void>;
+  /**
+   * The room's rules, checked first for every cart request (WebSocket and HTTP alike). Throws
+   * ROOM_NOT_FOUND; KICKED while the user is banned from the room (any operation but `manage`);
+   * ROOM_ENDED for an `add` once the show is over (checkout and releases still work). Resolves with
+   * the answer when the rules give it themselves: `not_on_sale` with `endsAt` for an `add` of a
+   * product whose pop-up offer ended. Otherwise undefined: go on.
+   */
+  assertRoom(roomId: string, check: RoomCheck): Promise<CartAnswer | undefined>;
   canModerate(principal: Principal, roomId: string): Promise<boolean>;
   notifyUser(roomId: string, userId: string, message: { t: 'reservationExpired'; sku: string; quantity: number }): void;
   /** The room's degrade level on this node (0 when not hosted here). */
@@ -101,7 +119,11 @@ export class CommerceService {
   }
 
   async addToCart(principal: Principal, roomId: string, sku: string, quantity: number, key: string, progress?: Progress): Promise<CartAnswer> {
-    await this.#rooms.assertRoom(roomId, true);
+    const ruled = await this.#rooms.assertRoom(roomId, { principal, operation: 'add', sku });
+    if (ruled !== undefined) {
+      this.#observer?.('addToCart', ruled);
+      return ruled;
+    }
     const request = this.#request(principal, roomId, sku, quantity, key);
     const answer = this.#admission === undefined ? await this.#store.reserve(request) : await this.#admission.reserve(request, progress);
     this.#observer?.('addToCart', answer);
@@ -109,7 +131,11 @@ export class CommerceService {
   }
 
   async setQuantity(principal: Principal, roomId: string, sku: string, quantity: number, key: string, progress?: Progress): Promise<CartAnswer> {
-    await this.#rooms.assertRoom(roomId, quantity > 0);
+    const ruled = await this.#rooms.assertRoom(roomId, { principal, operation: quantity > 0 ? 'add' : 'release', sku });
+    if (ruled !== undefined) {
+      this.#observer?.('setQuantity', ruled);
+      return ruled;
+    }
     const request = this.#request(principal, roomId, sku, quantity, key);
     const answer = await this.#gate(roomId, PRIORITY.change, () => this.#store.setQuantity(request), progress);
     this.#observer?.('setQuantity', answer);
@@ -121,12 +147,12 @@ export class CommerceService {
   }
 
   async cart(principal: Principal, roomId: string, progress?: Progress): Promise<Cart> {
-    await this.#rooms.assertRoom(roomId, false);
+    await this.#rooms.assertRoom(roomId, { principal, operation: 'read' });
     return this.#gate(roomId, PRIORITY.read, () => this.#store.cart(roomId, principal.userId, this.#now()), progress);
   }
 
   async checkout(principal: Principal, roomId: string, key: string, progress?: Progress): Promise<CartAnswer> {
-    await this.#rooms.assertRoom(roomId, false);
+    await this.#rooms.assertRoom(roomId, { principal, operation: 'checkout' });
     const answer = await this.#gate(roomId, PRIORITY.change, () => this.#store.checkout(roomId, principal.userId, key, this.#now()), progress);
     this.#observer?.('checkout', answer);
     if (answer.status === 'ordered') this.#log.info({ roomId, orderId: answer.order.id, userId: principal.userId, totalCents: answer.order.totalCents }, 'order placed');
@@ -172,6 +198,17 @@ export class CommerceService {
     return level;
   }
 
+  /** A kicked user's reservations in the room go back to stock, and the room hears the new stock; resolves with the units. */
+  async releaseUser(roomId: string, userId: string): Promise<number> {
+    let units = 0;
+    for (const line of await this.#store.releaseUser(roomId, userId)) {
+      units += line.quantity;
+      this.#announcer.changed(roomId, line.sku, line.available);
+      this.#admission?.stockChanged(roomId, line.sku, line.available);
+    }
+    return units;
+  }
+
   /** Returns expired reservations to stock and tells their owners. Safe to run on every node. */
   async sweep(): Promise<number> {
     if (this.#sweeping) return 0;
@@ -211,7 +248,7 @@ export class CommerceService {
   }
 
   async #mustModerate(principal: Principal, roomId: string): Promise<void> {
-    await this.#rooms.assertRoom(roomId, false);
+    await this.#rooms.assertRoom(roomId, { principal, operation: 'manage' });
     if (!(await this.#rooms.canModerate(principal, roomId))) throw new ProtocolError('FORBIDDEN', 'only this room\'s streamer or an operator can do this');
   }
 }
