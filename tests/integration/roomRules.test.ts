@@ -76,10 +76,43 @@ describe('room rules for carts', () => {
     buyer.close();
   });
 
-  it('a kick gives the user\'s reservations back to stock and closes the cart to them over HTTP until a moderator lifts the ban', async () => {
+  it('a kick gives the user\'s reservations in the room back to stock, and the room hears it', async () => {
+    const streamer = await saleRoom(server, 'kick-stock', 5);
+    const { client: host } = await RawClient.join(server.wsUrl, streamer, 'kick-stock');
+    const { client: watcher } = await RawClient.join(server.wsUrl, await viewerToken(server, 'ks-watcher'), 'kick-stock');
+    const victimToken = await viewerToken(server, 'ks-victim');
+    const { client: victim } = await RawClient.join(server.wsUrl, victimToken, 'kick-stock');
+    expect(resultOf(await victim.request({ t: 'addToCart', key: 'a', sku: 'hot', quantity: 3 }))).toMatchObject({ status: 'reserved', available: 2 });
+    await watcher.waitFor((m) => m.t === 'stock' && m.sku === 'hot' && m.available === 2);
+    expect(resultOf(await host.request({ t: 'kick', userId: 'viewer-ks-victim' }))).toEqual({ closed: 1, released: 3 });
+    expect((await victim.closed).code).toBe(4505);
+    await watcher.waitFor((m) => m.t === 'stock' && m.sku === 'hot' && m.available === 5);
+    expect(await server.store.stock('kick-stock', 'hot')).toEqual({ available: 5, reserved: 0, sold: 0 });
+    for (const c of [host, watcher]) c.close();
+  });
+
+  it('a kicked user can neither add to the cart nor check out over HTTP during the ban', async () => {
+    const streamer = await saleRoom(server, 'kick-http', 5);
+    const { client: host } = await RawClient.join(server.wsUrl, streamer, 'kick-http');
+    const victimToken = await viewerToken(server, 'kh-victim');
+    expect((await http(server, 'POST', '/api/rooms/kick-http/cart/items', victimToken, { sku: 'hot', quantity: 1, key: 'a' })).body).toMatchObject({ status: 'reserved' });
+    expect((await host.request({ t: 'kick', userId: 'viewer-kh-victim' })).t).toBe('ok');
+    for (const [method, path, body] of [
+      ['POST', '/api/rooms/kick-http/cart/items', { sku: 'hot', quantity: 1, key: 'b' }],
+      ['POST', '/api/rooms/kick-http/checkout', { key: 'c' }],
+      ['GET', '/api/rooms/kick-http/cart', undefined],
+    ] as const) {
+      const refused = await http(server, method, path, victimToken, body);
+      expect(refused.status, path).toBe(403);
+      expect(refused.body.error.name, path).toBe('KICKED');
+    }
+    expect((await server.store.orders('kick-http'))).toEqual([]);
+    host.close();
+  });
+
+  it('a moderator lists the room\'s bans by name and lifts one (WebSocket or HTTP): the user may buy and join again', async () => {
     const streamer = await saleRoom(server, 'ban', 5);
     const { client: host } = await RawClient.join(server.wsUrl, streamer, 'ban');
-    const { client: watcher } = await RawClient.join(server.wsUrl, await viewerToken(server, 'ban-watcher'), 'ban');
     const victimToken = await viewerToken(server, 'victim');
     const { client: victim } = await RawClient.join(server.wsUrl, victimToken, 'ban');
     // A user who commented and left, and one the room never saw.
@@ -87,28 +120,8 @@ describe('room rules for carts', () => {
     expect((await ghost.request({ t: 'comment', text: 'bye' })).t).toBe('ok');
     ghost.close();
     await ghost.closed;
-
-    expect((await http(server, 'POST', '/api/rooms/ban/cart/items', victimToken, { sku: 'hot', quantity: 3, key: 'a' })).body).toMatchObject({ status: 'reserved', available: 2 });
-    await watcher.waitFor((m) => m.t === 'stock' && m.sku === 'hot' && m.available === 2);
-
-    expect(resultOf(await host.request({ t: 'kick', userId: 'viewer-victim' }))).toEqual({ closed: 1, released: 3 });
+    for (const userId of ['viewer-victim', 'viewer-ghost', 'stranger-1']) expect((await host.request({ t: 'kick', userId })).t).toBe('ok');
     expect((await victim.closed).code).toBe(4505);
-    await watcher.waitFor((m) => m.t === 'stock' && m.sku === 'hot' && m.available === 5);
-    expect(await server.store.stock('ban', 'hot')).toEqual({ available: 5, reserved: 0, sold: 0 });
-
-    for (const [method, path, body] of [
-      ['POST', '/api/rooms/ban/cart/items', { sku: 'hot', quantity: 1, key: 'b' }],
-      ['POST', '/api/rooms/ban/checkout', { key: 'c' }],
-      ['GET', '/api/rooms/ban/cart', undefined],
-    ] as const) {
-      const refused = await http(server, method, path, victimToken, body);
-      expect(refused.status, path).toBe(403);
-      expect(refused.body.error.name, path).toBe('KICKED');
-    }
-    expect(await server.store.stock('ban', 'hot')).toEqual({ available: 5, reserved: 0, sold: 0 });
-
-    expect(resultOf(await host.request({ t: 'kick', userId: 'viewer-ghost' }))).toEqual({ closed: 0, released: 0 });
-    expect(resultOf(await host.request({ t: 'kick', userId: 'stranger-1' }))).toEqual({ closed: 0, released: 0 });
     const listed = await http(server, 'GET', '/api/rooms/ban/bans', streamer);
     expect(listed.status).toBe(200);
     expect(listed.body.bans.map((b: { userId: string; name: string; until: number }) => [b.userId, b.name, b.until > Date.now()]).sort()).toEqual([
@@ -116,17 +129,17 @@ describe('room rules for carts', () => {
       ['viewer-ghost', 'Viewer ghost', true],
       ['viewer-victim', 'Viewer victim', true],
     ]);
-    expect((await http(server, 'GET', '/api/rooms/ban/bans', await viewerToken(server, 'nosy'))).status).toBe(403);
-    expect((await http(server, 'DELETE', '/api/rooms/ban/bans/viewer-victim', await viewerToken(server, 'nosy'))).status).toBe(403);
+    const nosy = await viewerToken(server, 'nosy');
+    expect((await http(server, 'GET', '/api/rooms/ban/bans', nosy)).status).toBe(403);
+    expect((await http(server, 'DELETE', '/api/rooms/ban/bans/viewer-victim', nosy)).status).toBe(403);
 
-    // Lifted over the WebSocket and over HTTP; a second lift finds nothing.
     expect(resultOf(await host.request({ t: 'unban', userId: 'viewer-victim' }))).toEqual({ lifted: true });
     expect((await http(server, 'DELETE', '/api/rooms/ban/bans/viewer-ghost', streamer)).body).toEqual({ lifted: true });
     expect((await http(server, 'DELETE', '/api/rooms/ban/bans/viewer-ghost', streamer)).body).toEqual({ lifted: false });
     expect((await http(server, 'GET', '/api/rooms/ban/bans', streamer)).body.bans.map((b: { userId: string }) => b.userId)).toEqual(['stranger-1']);
     expect((await http(server, 'POST', '/api/rooms/ban/cart/items', victimToken, { sku: 'hot', quantity: 1, key: 'd' })).body).toMatchObject({ status: 'reserved' });
     const { client: back } = await RawClient.join(server.wsUrl, victimToken, 'ban');
-    for (const c of [host, watcher, back]) c.close();
+    for (const c of [host, back]) c.close();
   });
 
   it('"watching" counts viewers, not the streamer and operators', async () => {
