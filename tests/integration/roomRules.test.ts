@@ -164,7 +164,7 @@ describe('room rules across nodes (Redis)', () => {
   let b: RunningServer;
   beforeAll(async () => {
     const prefix = uniquePrefix('rules');
-    [a, b] = await Promise.all([0, 1].map(() => startTestServer({ redis: REDIS_URL, redisPrefix: prefix })));
+    [a, b] = (await Promise.all([0, 1].map(() => startTestServer({ redis: REDIS_URL, redisPrefix: prefix })))) as [RunningServer, RunningServer];
   });
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
