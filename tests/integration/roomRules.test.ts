@@ -184,6 +184,16 @@ describe('room rules across nodes (Redis)', () => {
     expect(resultOf(await host.request({ t: 'kick', userId: 'viewer-shared-buyer' }))).toEqual({ closed: 0, released: 1 });
     expect(await a.store.stock('shared-rules', 'hot')).toMatchObject({ available: 10, reserved: 0 });
     await waitUntil(async () => (await http(b, 'POST', '/api/rooms/shared-rules/checkout', buyer, { key: `c${Date.now()}` })).status === 403, 3000, 'the ban on node b', 100);
-    host.close();
+    // The ban list and its lifting are shared too.
+    expect((await http(b, 'GET', '/api/rooms/shared-rules/bans', streamer)).body.bans).toMatchObject([{ userId: 'viewer-shared-buyer', name: 'viewer-shared-buyer' }]);
+    expect((await http(b, 'DELETE', '/api/rooms/shared-rules/bans/viewer-shared-buyer', streamer)).body).toEqual({ lifted: true });
+    expect((await http(a, 'GET', '/api/rooms/shared-rules/bans', streamer)).body.bans).toEqual([]);
+    // Node a hears the lift over the broker: the user may join there again.
+    let back: RawClient | undefined;
+    await waitUntil(async () => {
+      back = await RawClient.join(a.wsUrl, buyer, 'shared-rules').then(({ client }) => client, () => undefined);
+      return back !== undefined;
+    }, 3000, 'the lift on node a', 50);
+    for (const c of [host, back!]) c.close();
   });
 });
