@@ -24,7 +24,7 @@ export class Room {
   /** Available units by sku, as last announced (the store holds the truth). */
   readonly stock = new Map<string, number>();
   readonly muted: Set<string>;
-  /** userId → epoch ms until which the user may not rejoin. */
+  /** userId → epoch ms until which the user may neither rejoin nor use the room's cart. */
   readonly bans: Map<string, number>;
   /** sku → when its pop-up offer ended or ends (see `RoomRecord.offerEnds`). */
   readonly offerEnds: Map<string, number>;

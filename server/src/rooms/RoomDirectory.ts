@@ -48,7 +48,7 @@ export interface RoomDirectory {
   bans(roomId: string, now: number): Promise<Ban[]>;
   /** Adds taps; resolves with the room's total. */
   addLikes(roomId: string, taps: number): Promise<number>;
-  /** This node's member count; resolves with the total over nodes that reported within `freshMs`. */
+  /** This node's viewer count (viewers' sockets, not staff); resolves with the total over nodes that reported within `freshMs`. */
   reportViewers(roomId: string, nodeId: string, count: number, now: number, freshMs: number): Promise<number>;
   close(): Promise<void>;
 }
