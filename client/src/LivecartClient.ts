@@ -540,7 +540,7 @@ export class LivecartClient {
         emitEvent(this.#emitter, message);
         return;
       case 'stream':
-        this.#emitter.emit('stream', { live: message.live, producers: message.producers, reason: message.reason });
+        this.#emitter.emit('stream', { live: message.live, producers: message.producers, reason: message.reason, ...(message.stopped === true ? { stopped: true as const } : {}) });
         return;
       case 'mediaReset':
         this.#emitter.emit('mediaReset', { reason: message.reason });

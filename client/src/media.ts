@@ -305,8 +305,9 @@ export class StreamPublisher extends MediaPeer<PeerEvents> {
   constructor(client: LivecartClient, options: MediaOptions = {}) {
     super(client, options);
     client.on('stream', (stream) => {
-      // Live, yet the server lists none of our tracks: it closed them.
-      if (!this.running || this.state !== 'live' || this.#producers.size === 0) return;
+      // Stopped on purpose, and none of our tracks listed: the server closed them. (A worker's death
+      // lists none either, but says nothing of the kind: `mediaReset` follows and we publish again.)
+      if (stream.stopped !== true || !this.running || this.state !== 'live' || this.#producers.size === 0) return;
       const ours = new Set([...this.#producers.values()].map((p) => p.id));
       if (stream.producers.some((p) => ours.has(p.producerId))) return;
       void this.serial(async () => {

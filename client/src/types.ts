@@ -175,7 +175,11 @@ export interface LivecartEvents {
   closed: ClosedEvent;
 }
 
-export type StreamEvent = StreamState & { reason?: string | undefined };
+export type StreamEvent = StreamState & {
+  reason?: string | undefined;
+  /** The stream was ended on purpose (`stopStream`, an operator, the show ending): a publisher stops. */
+  stopped?: true | undefined;
+};
 
 export interface SeqResult {
   /** Seq of the room event the request produced. */

@@ -211,7 +211,7 @@ export class MediaService {
       for (const transport of [...media.transports.values()]) if (transport.appData.direction === 'send') { transport.close(); media.transports.delete(transport.id); }
       media.producers.clear();
     }
-    this.#announce(room, reason);
+    this.#announce(room, reason, true);
     this.#forgetIfIdle(room);
   }
 
@@ -527,8 +527,8 @@ export class MediaService {
   }
 
   /** The stream changed: tell this node's members of the room that use media. */
-  #announce(room: RoomMedia, reason: string): void {
-    const frame = encode({ t: 'stream', ...room.stream(), reason });
+  #announce(room: RoomMedia, reason: string, stopped = false): void {
+    const frame = encode({ t: 'stream', ...room.stream(), reason, ...(stopped ? { stopped: true } : {}) });
     for (const media of room.members.values()) media.member.send(frame);
   }
 
