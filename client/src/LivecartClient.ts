@@ -209,6 +209,11 @@ export class LivecartClient {
     return this.#request<'kick'>({ t: 'kick', userId });
   }
 
+  /** Lifts a kicked user's ban (moderators): they may join and buy again. */
+  unban(userId: string): Promise<RequestResults['unban']> {
+    return this.#request<'unban'>({ t: 'unban', userId });
+  }
+
   // Commerce. Each call is one user action: it gets one idempotency key, and the automatic retries
   // after temporary failures (see `ConnectOptions.retry`) resend that same key, so the server
   // applies the action at most once. `state.cart` is updated before the promise resolves.
@@ -534,7 +539,7 @@ export class LivecartClient {
         emitEvent(this.#emitter, message);
         return;
       case 'stream':
-        this.#emitter.emit('stream', { live: message.live, producers: message.producers, reason: message.reason });
+        this.#emitter.emit('stream', { live: message.live, producers: message.producers, reason: message.reason, ...(message.stopped === true ? { stopped: true as const } : {}) });
         return;
       case 'mediaReset':
         this.#emitter.emit('mediaReset', { reason: message.reason });

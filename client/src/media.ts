@@ -155,6 +155,10 @@ abstract class MediaPeer<Events extends PeerEvents> extends TypedEmitter<Events>
       this.teardown();
       if (!this.#running) return;
       const code = isLivecartError(error) ? error.name : undefined;
+      if (code === 'ROOM_ENDED') {
+        this.end((error as Error).message); // an ended show never comes back on air: retrying cannot help
+        return;
+      }
       const retryAfterMs = (isLivecartError(error) ? error.retryAfterMs : undefined) ?? this.options.retryMs ?? 3000;
       const state: MediaState = code === 'VIDEO_FULL' ? 'full' : code === 'MEDIA_UNAVAILABLE' ? 'unavailable' : 'retrying';
       this.setState(state, { reason: (error as Error).message, retryAfterMs });
@@ -171,11 +175,12 @@ abstract class MediaPeer<Events extends PeerEvents> extends TypedEmitter<Events>
     });
   }
 
-  protected end(): void {
+  /** Stops; `reason` says why when the server ended it (the `idle` state carries it). */
+  protected end(reason?: string): void {
     this.#running = false;
     clearTimeout(this.#retryTimer);
     this.teardown();
-    this.setState('idle');
+    this.setState('idle', reason === undefined ? {} : { reason });
   }
 
   /** Stops listening to the client for good. */
@@ -287,11 +292,30 @@ const SIMULCAST: RTCRtpEncodingParameters[] = [
   { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
 ];
 
-/** The streamer's side: publishes camera and microphone; publishes again by itself after a reset. */
+/**
+ * The streamer's side: publishes camera and microphone; publishes again by itself after a reset.
+ * When the server ends the stream (an operator stopped it, the show ended) it stops too, and goes
+ * `idle` with the server's reason; an ended show refuses to go on air again (`idle`, no retry).
+ */
 export class StreamPublisher extends MediaPeer<PeerEvents> {
   readonly #producers = new Map<MediaKind, ms.Producer>();
   readonly #muted = new Set<MediaKind>();
   #tracks: PublishOptions = {};
+
+  constructor(client: LivecartClient, options: MediaOptions = {}) {
+    super(client, options);
+    client.on('stream', (stream) => {
+      // Stopped on purpose, and none of our tracks listed: the server closed them. (A worker's death
+      // lists none either, but says nothing of the kind: `mediaReset` follows and we publish again.)
+      if (stream.stopped !== true || !this.running || this.state !== 'live' || this.#producers.size === 0) return;
+      const ours = new Set([...this.#producers.values()].map((p) => p.id));
+      if (stream.producers.some((p) => ours.has(p.producerId))) return;
+      void this.serial(async () => {
+        // Unless a newer publish replaced those tracks meanwhile.
+        if (this.running && [...this.#producers.values()].some((p) => ours.has(p.id))) this.end(stream.reason ?? 'the stream was stopped');
+      });
+    });
+  }
 
   /** Publishes the tracks (replacing what was published before). */
   publish(tracks: PublishOptions): Promise<void> {

@@ -175,7 +175,11 @@ export interface LivecartEvents {
   closed: ClosedEvent;
 }
 
-export type StreamEvent = StreamState & { reason?: string | undefined };
+export type StreamEvent = StreamState & {
+  reason?: string | undefined;
+  /** The stream was ended on purpose (`stopStream`, an operator, the show ending): a publisher stops. */
+  stopped?: true | undefined;
+};
 
 export interface SeqResult {
   /** Seq of the room event the request produced. */
@@ -191,6 +195,13 @@ export interface AddProductResult {
 export interface KickResult {
   /** Sockets the server closed (with 4505). */
   closed: number;
+  /** Units the user held reserved in the room, given back to stock. */
+  released: number;
+}
+
+export interface UnbanResult {
+  /** Whether a ban was in force (false: there was none, or it had ended). */
+  lifted: boolean;
 }
 
 type AnswerOf<S extends CartAnswer['status']> = Extract<CartAnswer, { status: S }>;
@@ -223,6 +234,7 @@ export interface RequestResults {
   mute: SeqResult;
   unmute: SeqResult;
   kick: KickResult;
+  unban: UnbanResult;
   addToCart: AddToCartAnswer;
   setQuantity: SetQuantityAnswer;
   removeFromCart: RemoveFromCartAnswer;

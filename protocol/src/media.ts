@@ -69,7 +69,11 @@ export type RestartIceResult = { iceParameters: Record<string, unknown> };
 /** Server → client media frames (this node's members of the room only: media is per node). */
 export const mediaServerMessageSchemas = [
   /** The room's stream changed (went live, a producer was muted or unmuted, ended). Consume new producers; drop consumers of ones not listed. */
-  z.object({ t: z.literal('stream'), ...streamStateSchema.shape, reason: z.string().max(200).optional() }),
+  z.object({
+    t: z.literal('stream'), ...streamStateSchema.shape, reason: z.string().max(200).optional(),
+    /** Set when the stream was ended on purpose (`stopStream`, an operator, the show ending): a publisher stops instead of publishing again. */
+    stopped: z.literal(true).optional(),
+  }),
   /** This socket's media is gone (its worker died or the stream was reset): create transports again; the streamer publishes again. */
   z.object({ t: z.literal('mediaReset'), reason: z.string().max(200) }),
 ] as const;

@@ -179,6 +179,8 @@ export const clientMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('mute'), id: requestId, userId: userIdSchema }),
   z.object({ t: z.literal('unmute'), id: requestId, userId: userIdSchema }),
   z.object({ t: z.literal('kick'), id: requestId, userId: userIdSchema }),
+  /** Lifts a kick's ban at once (moderators). */
+  z.object({ t: z.literal('unban'), id: requestId, userId: userIdSchema }),
   z.object({ t: z.literal('addToCart'), id: requestId, key: idempotencyKey, sku: skuSchema, quantity: quantity.min(1) }),
   z.object({ t: z.literal('setQuantity'), id: requestId, key: idempotencyKey, sku: skuSchema, quantity }),
   z.object({ t: z.literal('removeFromCart'), id: requestId, key: idempotencyKey, sku: skuSchema }),

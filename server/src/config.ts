@@ -35,7 +35,7 @@ export const configSchema = z.object({
   maxProductsPerRoom: int(1, 100_000).default(500).describe('Products in one room\'s catalog at most.'),
   maxMembersPerRoom: int(1, 10_000_000).default(100_000).describe('Sockets in one room on this node at most.'),
   maxMutedPerRoom: int(1, 1_000_000).default(10_000).describe('Muted or kicked users remembered per room at most.'),
-  kickBanMs: int(0, 7 * 86400_000).default(600_000).describe('How long a kicked user may not rejoin the room.'),
+  kickBanMs: int(0, 7 * 86400_000).default(600_000).describe('How long a kicked user may neither rejoin the room nor use its cart (a moderator may lift the ban sooner).'),
   rateLimiterMaxKeys: int(1000, 100_000_000).default(1_000_000).describe('Users tracked by the comment rate limiter at most (idle ones are pruned first).'),
   redis: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional().describe('Redis URL. Set: inventory, carts and orders live in Redis and several nodes can serve the same rooms. Unset: embedded in-memory store, single node.'),
   redisPrefix: z.string().regex(/^[A-Za-z0-9_:.-]+$/).min(1).max(64).default('livecart').describe('Namespace for every Redis key and channel, so deployments and test runs can share one Redis.'),

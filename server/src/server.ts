@@ -131,6 +131,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const commerce = new CommerceService({ store, rooms, options: config, gate, log: logger.child({ part: 'commerce' }), observer: metrics.cartObserver });
   const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs });
   rooms.onStockNews((roomId, sku, available) => commerce.stockNews(roomId, sku, available));
+  rooms.releaseKicked = (roomId, userId) => commerce.releaseUser(roomId, userId);
   const media = await MediaService.start(config, rooms, logger.child({ part: 'media' }), availableParallelism());
   rooms.onDegrade((roomId, level) => media.setDegradeLevel(roomId, level));
   rooms.onShowEnded((roomId) => media.stopStream(roomId, 'the show has ended'));

@@ -270,7 +270,7 @@ describe('LivecartClient against the real server', () => {
     const closed = new Promise((resolve) => viewer.on('closed', resolve));
     const reconnecting: unknown[] = [];
     viewer.on('reconnecting', (r) => reconnecting.push(r));
-    await expect(streamer.kick('troll')).resolves.toEqual({ closed: 1 });
+    await expect(streamer.kick('troll')).resolves.toEqual({ closed: 1, released: 0 });
     expect(await closed).toMatchObject({ code: 4505, willReconnect: false });
     expect(reconnecting).toEqual([]);
   });

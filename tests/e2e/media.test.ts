@@ -166,6 +166,33 @@ describe('video on the web pages in Chromium', () => {
     for (const page of [streamer, ...viewers]) await page.context().close();
   }, 120_000);
 
+  it('ending the show takes the streamer off air for good: the page stops its camera and disables Start video; viewers see the end', async () => {
+    const room = 'tv-over';
+    const { streamer: streamerToken } = await liveRoom(media, room);
+    const streamer = await open(media, `/streamer?token=${streamerToken}&room=${room}`);
+    await waitText('streamer connected', streamer.locator('#conn'), 'Connected');
+    await streamer.getByRole('button', { name: 'Start video' }).click();
+    await waitAttr('streamer on air', streamer.getByTestId('media-state'), 'data-state', 'live');
+    const viewer = await open(media, `/viewer?room=${room}&token=${await viewerToken(media, 'e2e-over')}`);
+    await waitAttr('viewer playing', viewer.getByTestId('video'), 'data-media', 'playing');
+
+    await streamer.getByRole('button', { name: 'End show' }).click();
+    await streamer.getByRole('button', { name: 'Really end the show?' }).click();
+    await waitText('streamer ended', streamer.locator('#room-state'), 'Ended');
+    await waitAttr('streamer off air', streamer.getByTestId('media-state'), 'data-state', 'show-ended');
+    expect(await textOf(streamer.getByTestId('media-state'))).toBe('The show has ended: it cannot go back on air.');
+    expect(await streamer.getByRole('button', { name: 'Start video' }).isDisabled()).toBe(true);
+    await waitAttr('camera released', streamer.locator('#preview-box'), 'data-state', 'off');
+    await waitAttr('viewer sees the end', viewer.getByTestId('video'), 'data-media', 'ended');
+    expect((await player(viewer)).tracks).toEqual([]);
+    await until('server producers closed', async () => media.media.status(), (s) => s.producers === 0);
+    // Nothing puts it back on air: the page's publisher has stopped (no retries pending).
+    expect(await streamer.evaluate(() => (window as unknown as { livecartPublisher: { running: boolean; state: string } }).livecartPublisher.running)).toBe(false);
+    await shot(streamer, 'streamer-show-ended', false);
+    expect(problems).toEqual([]);
+    for (const page of [streamer, viewer]) await page.context().close();
+  }, 60_000);
+
   it('a server without media: the streamer page says "Video unavailable" with the reason, viewers too', async () => {
     const room = 'tv-off';
     const { streamer: streamerToken } = await liveRoom(noMedia, room);

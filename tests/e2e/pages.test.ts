@@ -3,7 +3,10 @@
  * server on a free port: a streamer creates a room, adds a product with 3 units and pins it; three
  * viewers see the card; two buy the 3 units, the third sees "sold out"; every page's stock matches
  * the server's; the operator switches the room to "commerce only" and the viewers show the busy
- * banner, stop getting comments, and still see the card update.
+ * banner, stop getting comments, and still see the card update. Then the room's rules: a pop-up's
+ * countdown ends the offer, a sold-out card stops counting, a removed viewer's page says so and its
+ * holds go back on sale, the streamer lets them back in from a list of names, and an ended show
+ * stays off air while its buyers still check out.
  *
  * Screenshots go to tests/artifacts/ (gitignored). The key ones are copied to docs/screenshots/
  * when missing there, or always with LIVECART_UPDATE_SCREENSHOTS=1.
@@ -100,7 +103,7 @@ describe('web pages in Chromium', () => {
       await waitText(`viewer ${i} room state`, viewer.locator('#room-state'), 'Live');
       await waitVisible(`viewer ${i} no card yet`, viewer.locator('#no-card'));
     }
-    await waitText('streamer viewer count', streamer.getByTestId('n-viewers'), '4');
+    await waitText('streamer viewer count', streamer.getByTestId('n-viewers'), '3'); // viewers: the streamer is not counted
 
     // The streamer adds a product with 3 units (at most 2 per customer) and pins it.
     await streamer.getByLabel('SKU', { exact: true }).fill(SKU);
@@ -222,4 +225,140 @@ describe('web pages in Chromium', () => {
 
     for (const name of docShots) publishShot(name);
   }, 180_000);
+
+  /** A live room with a 5-unit mug and a 1-unit cap, its streamer's page, and viewer pages for `names`. */
+  async function rulesRoom(room: string, names: readonly string[]) {
+    const streamerToken = await server.mintToken({ userId: `streamer-${room}`, name: 'Rita', role: 'streamer' });
+    expect((await http(server, 'POST', '/api/rooms', streamerToken, { title: 'House rules', id: room })).status).toBe(201);
+    for (const [sku, title, stock] of [['mug', 'Stoneware mug', 5], ['cap', 'Cotton cap', 1]] as const) {
+      expect((await http(server, 'POST', `/api/rooms/${room}/products`, streamerToken, { sku, title, priceCents: 1500, currency: 'USD', stock })).status).toBe(201);
+    }
+    expect((await http(server, 'POST', `/api/rooms/${room}/start`, streamerToken)).status).toBe(200);
+    const streamer = await open(`/streamer?token=${streamerToken}&room=${room}`);
+    await waitText('streamer connected', streamer.locator('#conn'), 'Connected');
+    const viewers = await Promise.all(names.map(async (name) => {
+      const token = await server.mintToken({ userId: `viewer-${room}-${name.toLowerCase()}`, name, role: 'viewer' });
+      const page = await open(`/viewer?room=${room}&token=${token}`);
+      await waitText(`${name} connected`, page.locator('#conn'), 'Connected');
+      return page;
+    }));
+    return { streamerToken, streamer, viewers };
+  }
+
+  /** Pins through the page's client (the countdown menu starts at a minute); resolves with `endsAt`. */
+  const pinFor = (streamer: Page, sku: string, ms: number | undefined) => streamer.evaluate(async ([sku, ms]) => {
+    const endsAt = ms === undefined ? undefined : Date.now() + ms;
+    await (window as unknown as { livecart: { pin(sku: string, endsAt?: number): Promise<unknown> } }).livecart.pin(sku, endsAt);
+    return endsAt;
+  }, [sku, ms] as const);
+
+  it('"watching" counts viewers, not the streamer', async () => {
+    const { streamer, viewers } = await rulesRoom('rules-watch', ['Ann', 'Bo']);
+    for (const [i, viewer] of viewers.entries()) await waitText(`viewer ${i} watching`, viewer.getByTestId('viewers'), '2');
+    await waitText('streamer viewers', streamer.getByTestId('n-viewers'), '2');
+    expect(problems).toEqual([]);
+    for (const page of [streamer, ...viewers]) await page.context().close();
+  }, 60_000);
+
+  it('a pop-up countdown ends the offer on the card and the streamer page; a sold-out card stops counting', async () => {
+    const { streamer, viewers } = await rulesRoom('rules-offer', ['Ann', 'Bo']);
+    const [ann, bo] = viewers as [Page, Page];
+    const endsAt = await pinFor(streamer, 'cap', 4000);
+    await waitText('Bo cap card', bo.locator('#card-title'), 'Cotton cap');
+    await waitText('Bo countdown', bo.locator('#card-timer'), /^Offer ends in 0:0\d$/);
+    await waitText('streamer countdown', streamer.getByTestId('pinned-timer'), /^Offer ends in 0:0\d$/);
+    await waitText('Bo offer ended', bo.locator('#card-timer'), 'Offer ended');
+    await waitText('Bo button offer ended', bo.getByTestId('add'), 'Offer ended');
+    expect(await bo.getByTestId('add').isDisabled()).toBe(true);
+    await waitText('streamer offer ended', streamer.getByTestId('pinned-timer'), 'Offer ended');
+    // The server agrees: an add now is not on sale, with the offer's end.
+    const late = await bo.evaluate(() => (window as unknown as { livecart: { addToCart(sku: string): Promise<unknown> } }).livecart.addToCart('cap'));
+    expect(late).toEqual({ status: 'not_on_sale', sku: 'cap', endsAt });
+    await waitText('Bo told', bo.getByTestId('add-status'), 'The offer has ended.');
+    await shot(bo, 'viewer-offer-ended');
+
+    // Pinned again with a minute to go, Bo takes the last cap: the card stops counting on every page.
+    await pinFor(streamer, 'cap', 60_000);
+    await waitText('Bo button back on sale', bo.getByTestId('add'), 'Add to cart');
+    await bo.getByTestId('add').click();
+    await waitAttr('Bo reserved cap', bo.getByTestId('add-status'), 'data-state', 'reserved');
+    for (const [who, page] of [['Ann', ann], ['Bo', bo]] as const) {
+      await waitAttr(`${who} cap sold out`, page.getByTestId('stock'), 'data-available', '0');
+      await waitText(`${who} card stops counting`, page.locator('#card-timer'), '');
+    }
+    await waitText('streamer stops counting', streamer.getByTestId('pinned-timer'), '');
+    expect(problems).toEqual([]);
+    for (const page of [streamer, ann, bo]) await page.context().close();
+  }, 60_000);
+
+  it('a removed viewer\'s page says so, what they held goes back on sale, and the streamer lets them back in from a list of names', async () => {
+    const { streamerToken, streamer, viewers } = await rulesRoom('rules-kick', ['Ann', 'Bo']);
+    const [ann, bo] = viewers as [Page, Page];
+    await pinFor(streamer, 'mug', undefined);
+    await waitText('Ann card mug', ann.locator('#card-title'), 'Stoneware mug');
+    await ann.getByTestId('add').click();
+    await waitAttr('Ann reserved', ann.getByTestId('add-status'), 'data-state', 'reserved');
+    await waitAttr('Bo sees 4', bo.getByTestId('stock'), 'data-available', '4');
+    await ann.getByLabel('Say something', { exact: true }).fill('Is it dishwasher safe?');
+    await ann.getByRole('button', { name: 'Send' }).click();
+    await waitText('streamer sees Ann', streamer.getByTestId('comments').locator('li').last(), /Ann Is it dishwasher safe\?/);
+
+    await streamer.getByRole('button', { name: 'Remove Ann from the room' }).click();
+    await waitText('streamer confirms', streamer.getByTestId('status'), 'Ann was removed from the room; 1 held unit is back on sale.');
+    // Ann's page says so: video off, cart, like and comment controls off.
+    await waitVisible('Ann removed banner', ann.getByTestId('removed-banner'));
+    expect(await textOf(ann.getByTestId('removed-banner'))).toMatch(/^You were removed from this room by a moderator\./);
+    await waitAttr('Ann video removed', ann.getByTestId('video'), 'data-media', 'removed');
+    expect(await textOf(ann.getByTestId('video-state'))).toBe('You were removed from this room');
+    expect(await ann.getByTestId('add').isDisabled()).toBe(true);
+    expect(await textOf(ann.getByTestId('add'))).toBe('Removed from the room');
+    expect(await textOf(ann.getByTestId('cart-count'))).toBe('0');
+    expect(await ann.getByTestId('checkout').isDisabled()).toBe(true);
+    expect(await ann.getByRole('button', { name: 'Like' }).isDisabled()).toBe(true);
+    expect(await ann.getByLabel('Say something', { exact: true }).isDisabled()).toBe(true);
+    // Her mug went back on sale.
+    await waitAttr('Bo sees the mug back', bo.getByTestId('stock'), 'data-available', '5');
+    expect((await http(server, 'GET', '/api/rooms/rules-kick/inventory', streamerToken)).body.inventory.mug).toEqual({ available: 5, reserved: 0, sold: 0 });
+    await shot(ann, 'viewer-removed', { phone: true });
+
+    // The streamer's list shows her name, not her id, and lets her back in.
+    await waitText('ban list', streamer.getByTestId('bans'), /^Ann until .+ Let back in$/);
+    expect(await textOf(streamer.getByTestId('bans'))).not.toContain('viewer-rules-kick-ann');
+    await shot(streamer, 'streamer-bans');
+    await streamer.getByRole('button', { name: 'Let Ann back in' }).click();
+    await waitText('streamer confirms lift', streamer.getByTestId('status'), 'Ann may come back.');
+    await waitVisible('nobody removed', streamer.getByText('Nobody is removed.'));
+    await ann.reload();
+    await waitText('Ann back', ann.locator('#conn'), 'Connected');
+    await waitText('Ann may buy again', ann.getByTestId('add'), 'Add to cart');
+    expect(problems).toEqual([]);
+    for (const page of [streamer, ann, bo]) await page.context().close();
+  }, 60_000);
+
+  it('an ended show stays off air on the streamer page; a buyer still pays for what they hold', async () => {
+    const { streamerToken, streamer, viewers } = await rulesRoom('rules-end', ['Bo']);
+    const [bo] = viewers as [Page];
+    await pinFor(streamer, 'cap', undefined);
+    await waitText('Bo cap card', bo.locator('#card-title'), 'Cotton cap');
+    await bo.getByTestId('add').click();
+    await waitAttr('Bo reserved cap', bo.getByTestId('add-status'), 'data-state', 'reserved');
+    expect(await streamer.getByRole('button', { name: 'Start video' }).isDisabled()).toBe(false);
+
+    await streamer.getByRole('button', { name: 'End show' }).click();
+    await streamer.getByRole('button', { name: 'Really end the show?' }).click();
+    await waitText('streamer ended', streamer.locator('#room-state'), 'Ended');
+    await waitAttr('streamer off air', streamer.getByTestId('media-state'), 'data-state', 'show-ended');
+    expect(await textOf(streamer.getByTestId('media-state'))).toBe('The show has ended: it cannot go back on air.');
+    expect(await streamer.getByRole('button', { name: 'Start video' }).isDisabled()).toBe(true);
+    await waitText('Bo show ended', bo.getByTestId('add'), 'Show ended');
+    await bo.locator('#cart-button').click();
+    await waitVisible('Bo cart', bo.getByTestId('cart'));
+    expect(await bo.getByRole('button', { name: 'One more Cotton cap' }).isDisabled()).toBe(true);
+    expect(await bo.getByTestId('checkout').isDisabled()).toBe(false);
+    await bo.getByTestId('checkout').click();
+    await waitText('Bo paid', bo.getByTestId('cart-status'), /^Thank you! Order \S+ is confirmed\.$/);
+    expect((await http(server, 'GET', '/api/rooms/rules-end/inventory', streamerToken)).body.inventory.cap).toEqual({ available: 0, reserved: 0, sold: 1 });
+    expect(problems).toEqual([]);
+    for (const page of [streamer, bo]) await page.context().close();
+  }, 60_000);
 });

@@ -105,7 +105,7 @@ describe('comments, rate limits, roles and moderation', () => {
     const token = await viewerToken(server, 'kicked');
     const { client: victim } = await RawClient.join(server.wsUrl, token, 'kick');
     const reply = await host.request({ t: 'kick', userId: 'viewer-kicked' });
-    expect(reply.t === 'ok' && reply.result).toEqual({ closed: 1 });
+    expect(reply.t === 'ok' && reply.result).toEqual({ closed: 1, released: 0 });
     expect((await victim.closed).code).toBe(4505);
     const again = await RawClient.open(server.wsUrl);
     const refused = await again.hello(token, 'kick');

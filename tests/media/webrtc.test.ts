@@ -238,6 +238,49 @@ describe('operators and a node without video', () => {
     }
   }, 60_000);
 
+  it('an ended show cannot go back on air: the publisher stops with it, and a send transport, produce or ingest is refused', async () => {
+    const server = await startTestServer({ media: true, mediaWorkers: 1 });
+    try {
+      const streamerToken = await saleRoom(server, 'over', 1);
+      const host = connect({ url: server.wsUrl, token: streamerToken, room: 'over' });
+      await host.ready;
+      const camera = syntheticCamera(160, 120);
+      const publisher = new StreamPublisher(host, { handlerName: NODE_HANDLER, retryMs: 200 });
+      const states: string[] = [];
+      publisher.on('state', ({ state, reason }) => states.push(`${state}: ${reason ?? ''}`));
+      await publisher.publish({ video: camera.track });
+      const { client, viewer } = await watch(server.wsUrl, await viewerToken(server, 'over-v'), 'over');
+      await eventually(async () => (await framesDecoded(viewer)) > 0, 'frames');
+      // A send transport made before the end (a reconnecting publisher's) is refused when it produces.
+      await host.signal({ t: 'mediaCapabilities' });
+      const early = await host.signal({ t: 'createTransport', direction: 'send' });
+
+      expect((await fetch(`${server.url}/api/rooms/over/end`, { method: 'POST', headers: { authorization: `Bearer ${streamerToken}` } })).status).toBe(200);
+      // The publisher hears its stream end and stops there: no retries back on air.
+      await eventually(() => publisher.state === 'idle' && !publisher.running, 'publisher stopped');
+      expect(states.at(-1)).toBe('idle: the show has ended');
+      await eventually(() => viewer.tracks.length === 0, 'viewer\'s tracks ended');
+
+      const refused = await host.signal({ t: 'createTransport', direction: 'send' }).catch((e: unknown) => e);
+      expect(isLivecartError(refused) && refused.name).toBe('ROOM_ENDED');
+      const produced = await host.signal({ t: 'produce', transportId: early.transportId, kind: 'video', rtpParameters: {} }).catch((e: unknown) => e);
+      expect(isLivecartError(produced) && produced.name).toMatch(/^(ROOM_ENDED|MEDIA_NOT_FOUND)$/);
+      // Publishing again gives up at once (idle, with the server's reason) rather than retrying.
+      await expect(publisher.publish({ video: camera.track })).rejects.toThrow(/idle/);
+      expect(states.at(-1)).toMatch(/^idle: the show has ended: it cannot go back on air$/);
+      expect(publisher.running).toBe(false);
+      const ingest = await fetch(`${server.url}/api/rooms/over/ingest`, { method: 'POST', headers: { authorization: `Bearer ${streamerToken}`, 'content-type': 'application/json' }, body: '{}' });
+      expect(ingest.status).toBe(409);
+      expect(((await ingest.json()) as { error: { name: string } }).error.name).toBe('ROOM_ENDED');
+      expect(server.media.status()).toMatchObject({ producers: 0 });
+      camera.stop();
+      viewer.dispose();
+      for (const c of [client, host]) c.close();
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
   it('without a worker the node runs, says why in /readyz, and answers MEDIA_UNAVAILABLE', async () => {
     const server = await startTestServer({ media: true, mediaWorkers: 1, mediaWorkerBin: '/nonexistent/mediasoup-worker' });
     try {

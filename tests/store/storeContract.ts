@@ -79,6 +79,29 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await store.stock('r1', 'b')).toEqual({ available: 9, reserved: 1, sold: 0 });
     });
 
+    it('releases every line a user holds in a room at once (a kick), and only theirs', async () => {
+      await store.addProduct('r1', item('a', 10));
+      await store.addProduct('r1', item('b', 5));
+      await store.addProduct('r2', item('a', 10));
+      await store.reserve(req({ userId: 'u1', sku: 'a', quantity: 3 }));
+      await store.reserve(req({ userId: 'u1', sku: 'b', quantity: 5 }));
+      await store.reserve(req({ userId: 'u2', sku: 'a', quantity: 1 }));
+      await store.reserve(req({ userId: 'u1', sku: 'a', quantity: 2, roomId: 'r2' }));
+      const released = await store.releaseUser('r1', 'u1');
+      expect([...released].sort((x, y) => x.sku.localeCompare(y.sku))).toEqual([{ sku: 'a', quantity: 3, available: 9 }, { sku: 'b', quantity: 5, available: 5 }]);
+      expect(await store.stock('r1', 'a')).toEqual({ available: 9, reserved: 1, sold: 0 });
+      expect(await store.stock('r1', 'b')).toEqual({ available: 5, reserved: 0, sold: 0 });
+      expect((await store.cart('r1', 'u1', T0)).lines).toEqual([]);
+      expect((await store.cart('r1', 'u2', T0)).lines).toHaveLength(1);
+      expect((await store.cart('r2', 'u1', T0)).lines).toHaveLength(1); // another room is untouched
+      // Released lines are not swept again, and a second release finds nothing.
+      const swept = await store.sweepExpired(T0 + TTL, 100);
+      expect(swept.filter((e) => e.userId === 'u1' && e.roomId === 'r1')).toEqual([]);
+      expect(swept).toHaveLength(2); // u2's line in r1 and u1's in r2
+      expect(await store.releaseUser('r1', 'u1')).toEqual([]);
+      expect(await store.checkout('r1', 'u1', key(), T0)).toEqual({ status: 'cart_not_found' });
+    });
+
     it('checks out all lines into one durable order, atomically, and sells the stock', async () => {
       await store.addProduct('r1', item('a', 10, { priceCents: 1299 }));
       await store.addProduct('r1', item('b', 5, { priceCents: 500 }));

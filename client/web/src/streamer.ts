@@ -54,6 +54,7 @@ const el = {
   products: byId('products'),
   pinCountdown: byId<HTMLSelectElement>('pin-countdown'),
   pinnedNow: byId('pinned-now'),
+  pinnedTimer: byId('pinned-timer'),
   unpin: byId<HTMLButtonElement>('unpin'),
   productRows: byId<HTMLTableSectionElement>('product-rows'),
   noProducts: byId('no-products'),
@@ -64,12 +65,22 @@ const el = {
   commentInput: byId<HTMLInputElement>('comment-input'),
   muted: byId<HTMLUListElement>('muted'),
   noMuted: byId('no-muted'),
+  bans: byId<HTMLUListElement>('bans'),
+  noBans: byId('no-bans'),
 };
 
 const clock = new ServerClock();
 const token = params.get('token');
 let inventory: Record<string, StockRow> = {};
 let orders: readonly Order[] = [];
+/** The room's bans in force, as last polled (names as the users had them when removed). */
+let bans: readonly Ban[] = [];
+
+interface Ban {
+  userId: string;
+  name: string;
+  until: number;
+}
 
 /** The streamer's video: the camera stream, what is muted, and the publisher's last state. */
 const video = {
@@ -82,8 +93,13 @@ const video = {
   ended: false,
   /** A camera problem to show (permission refused, no camera…); cleared by the next start. */
   problem: undefined as string | undefined,
+  /** Why the server ended the stream (an operator stopped it, the show ended), until the next start. */
+  stoppedBy: undefined as string | undefined,
   last: { state: 'idle' } as MediaStateEvent,
   retryAt: 0,
+  /** The room's client and the publisher on it (the room's state renders the panel too: an ended show stays off air). */
+  client: undefined as LivecartClient | undefined,
+  publisher: undefined as StreamPublisher | undefined,
 };
 
 
@@ -134,6 +150,7 @@ async function openRoom(token: string, roomId: string): Promise<void> {
   show(el.viewerLink, true);
   await clock.calibrate(client);
   startCountdowns(clock);
+  refresh = () => void poll(client, token, roomId);
   void poll(client, token, roomId);
   setInterval(() => void poll(client, token, roomId), POLL_MS);
 }
@@ -243,11 +260,22 @@ function readProductForm(): ProductInput | string {
 
 function wireVideo(client: LivecartClient): void {
   const publisher = new StreamPublisher(client);
+  video.client = client;
+  video.publisher = publisher;
   (window as unknown as { livecartPublisher: StreamPublisher }).livecartPublisher = publisher;
   publisher.on('state', (e) => {
     video.last = e;
     video.retryAt = e.retryAfterMs === undefined ? 0 : Date.now() + e.retryAfterMs;
+    // Idle with a reason: the server ended the stream (or refused it); the camera is let go.
+    if (e.state === 'idle' && e.reason !== undefined) {
+      video.stoppedBy = e.reason;
+      releaseCamera();
+    }
     renderVideo(publisher);
+  });
+  // The show ended: it cannot go back on air, so the camera is let go as well.
+  client.on('roomState', (e) => {
+    if (e.state === 'ended') releaseCamera();
   });
   el.startVideo.addEventListener('click', () => void startVideo(publisher));
   el.muteCamera.addEventListener('click', () => void toggleMute(publisher, 'video'));
@@ -261,6 +289,7 @@ async function startVideo(publisher: StreamPublisher): Promise<void> {
   video.asking = true;
   video.ended = false;
   video.problem = undefined;
+  video.stoppedBy = undefined;
   renderVideo(publisher);
   let camera: MediaStream;
   try {
@@ -329,6 +358,13 @@ async function toggleMute(publisher: StreamPublisher, kind: 'video' | 'audio'): 
   }
 }
 
+/** Stops the camera and the preview (the stream itself is already gone or going). */
+function releaseCamera(): void {
+  for (const track of video.camera?.getTracks() ?? []) track.stop();
+  video.camera = undefined;
+  el.preview.srcObject = null;
+}
+
 async function endStream(publisher: StreamPublisher): Promise<void> {
   const keyboard = document.activeElement === el.endStream;
   el.endStream.disabled = true;
@@ -367,10 +403,14 @@ function reasonOf(e: MediaStateEvent): string {
 function renderVideo(publisher: StreamPublisher): void {
   const e = video.last;
   const running = publisher.running;
+  const showEnded = video.client?.state.room?.state === 'ended';
   let state: string = e.state;
   let text: string;
   let detail: HTMLElement | string = '';
-  if (video.asking) {
+  if (showEnded) {
+    state = 'show-ended';
+    text = 'The show has ended: it cannot go back on air.';
+  } else if (video.asking) {
     state = 'asking';
     text = 'Asking for your camera and microphone…';
   } else if (video.problem !== undefined) {
@@ -379,8 +419,10 @@ function renderVideo(publisher: StreamPublisher): void {
   } else {
     switch (e.state) {
       case 'idle':
-        state = video.ended ? 'ended' : 'idle';
-        text = video.ended ? 'Stream ended. Viewers see that it ended.' : 'Camera off. Start video to go on air.';
+        state = video.ended || video.stoppedBy !== undefined ? 'ended' : 'idle';
+        text = video.stoppedBy !== undefined
+          ? `Stream ended: ${video.stoppedBy}. Viewers see that it ended.`
+          : video.ended ? 'Stream ended. Viewers see that it ended.' : 'Camera off. Start video to go on air.';
         break;
       case 'connecting':
         text = e.reason ? `Reconnecting the video (${e.reason})…` : 'Connecting the video…';
@@ -422,7 +464,7 @@ function renderVideo(publisher: StreamPublisher): void {
   const hasCamera = video.camera !== undefined;
   el.previewBox.dataset.state = !hasCamera ? 'off' : video.cameraMuted ? 'muted' : e.state === 'live' ? 'live' : 'preview';
   setText(el.previewNote, !hasCamera ? 'Camera off' : video.cameraMuted ? 'Camera muted' : '');
-  el.startVideo.disabled = video.asking || hasCamera || running;
+  el.startVideo.disabled = showEnded || video.asking || hasCamera || running;
   el.endStream.disabled = !(hasCamera || running);
   el.muteCamera.disabled = !hasCamera || (video.camera?.getVideoTracks().length ?? 0) === 0;
   el.muteMic.disabled = !hasCamera || (video.camera?.getAudioTracks().length ?? 0) === 0;
@@ -433,19 +475,24 @@ function renderVideo(publisher: StreamPublisher): void {
 // ------------------------------------------------------------------ polling
 
 let polling = false;
+/** Polls now (set once the room is open). */
+let refresh: (() => void) | undefined;
 async function poll(client: LivecartClient, token: string, roomId: string): Promise<void> {
   if (polling) return;
   polling = true;
   try {
     const base = `/api/rooms/${encodeURIComponent(roomId)}`;
-    const [inv, ord] = await Promise.all([
+    const [inv, ord, banned] = await Promise.all([
       api<{ inventory: Record<string, StockRow> }>(`${base}/inventory`, { token }),
       api<{ orders: Order[] }>(`${base}/orders`, { token }),
+      api<{ bans: Ban[] }>(`${base}/bans`, { token }),
     ]);
     inventory = inv.inventory;
     orders = ord.orders;
+    bans = banned.bans;
     renderNumbers(client);
     renderProducts(client, token, roomId);
+    renderBans(client, token, roomId);
   } catch (error) {
     console.warn('livecart: poll failed', error);
   } finally {
@@ -465,6 +512,7 @@ function renderAll(client: LivecartClient, token: string, roomId: string): void 
     el.goLive.disabled = room.state !== 'scheduled';
     el.endShow.disabled = room.state === 'ended';
   }
+  if (video.publisher !== undefined) renderVideo(video.publisher);
   renderNumbers(client);
   renderProducts(client, token, roomId);
   renderMuted(client);
@@ -489,10 +537,18 @@ function renderNumbers(client: LivecartClient): void {
 /** One row per product, built once and updated in place (a stock being typed is not wiped by a poll). */
 function renderProducts(client: LivecartClient, token: string, roomId: string): void {
   const products = client.state.products;
-  const pinned = client.state.popup?.product.sku;
+  const popup = client.state.popup;
+  const pinned = popup?.product.sku;
   show(el.noProducts, products.length === 0);
-  setText(el.pinnedNow, pinned ? `Pinned: ${client.state.popup?.product.title}` : 'Nothing pinned');
+  setText(el.pinnedNow, pinned ? `Pinned: ${popup?.product.title}` : 'Nothing pinned');
   show(el.unpin, pinned !== undefined);
+  // The card's countdown as viewers see it; a sold-out card has nothing left to count down to.
+  const soldOut = pinned !== undefined && (client.state.stock[pinned] ?? inventory[pinned]?.available ?? popup!.product.stock) === 0;
+  const timerKey = `${popup?.pinnedAt ?? ''}|${popup?.endsAt ?? ''}|${soldOut}`;
+  if (el.pinnedTimer.dataset.key !== timerKey) {
+    el.pinnedTimer.dataset.key = timerKey;
+    el.pinnedTimer.replaceChildren(popup?.endsAt !== undefined && !soldOut ? countdown(popup.endsAt, clock, { prefix: 'Offer ends in ', done: 'Offer ended' }) : '');
+  }
   for (const product of products) {
     let found = el.productRows.querySelector<HTMLTableRowElement>(`tr[data-sku="${CSS.escape(product.sku)}"]`);
     if (!found) {
@@ -576,7 +632,9 @@ function appendComment(client: LivecartClient, c: HistoryComment): void {
     h('span', { class: 'who' }, c.name),
     ' ',
     h('span', { class: 'text' }, c.text),
-    h('span', { class: 'actions' }, remove, mine ? null : h('button', { type: 'button', class: 'link', 'data-role': 'mute' })),
+    h('span', { class: 'actions' }, remove, mine ? null : h('button', { type: 'button', class: 'link', 'data-role': 'mute' }), mine ? null : h('button', {
+      type: 'button', class: 'link danger-link', 'aria-label': `Remove ${c.name} from the room`, onclick: () => kick(client, c.userId, c.name),
+    }, 'Remove')),
   );
   updateMuteButton(client, li);
   const stick = el.comments.scrollHeight - el.comments.scrollTop - el.comments.clientHeight < 40;
@@ -600,6 +658,48 @@ function moderate(client: LivecartClient, action: 'mute' | 'unmute', userId: str
   (action === 'mute' ? client.mute(userId) : client.unmute(userId)).then(
     () => say(el.status, `${name} ${action === 'mute' ? 'is muted' : 'may comment again'}.`, 'ok'),
     (error: unknown) => say(el.status, `Could not ${action} ${name}: ${errorText(error)}`, 'error'),
+  );
+}
+
+/** Removes a user (kick): their sockets close, what they held goes back on sale, and they stay out until the ban ends or is lifted. */
+function kick(client: LivecartClient, userId: string, name: string): void {
+  client.kick(userId).then(
+    ({ released }) => {
+      say(el.status, `${name} was removed from the room${released > 0 ? `; ${released} held ${released === 1 ? 'unit is' : 'units are'} back on sale` : ''}.`, 'ok');
+      refresh?.();
+    },
+    (error: unknown) => say(el.status, `Could not remove ${name}: ${errorText(error)}`, 'error'),
+  );
+}
+
+/** The users kept out of the room, by name, each with a button to let them back in. */
+function renderBans(client: LivecartClient, token: string, roomId: string): void {
+  show(el.noBans, bans.length === 0);
+  const key = bans.map((b) => `${b.userId}|${b.until}`).join(',');
+  if (el.bans.dataset.key === key) return;
+  el.bans.dataset.key = key;
+  el.bans.replaceChildren(
+    ...bans.map((ban) => h(
+      'li',
+      { 'data-user': ban.userId },
+      h('span', { class: 'who' }, ban.name),
+      ' ',
+      h('span', { class: 'muted small' }, `until ${new Date(ban.until).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`),
+      ' ',
+      h('button', {
+        type: 'button', class: 'link', 'aria-label': `Let ${ban.name} back in`, onclick: () => {
+          client.unban(ban.userId).then(
+            () => {
+              say(el.status, `${ban.name} may come back.`, 'ok');
+              bans = bans.filter((b) => b.userId !== ban.userId);
+              renderBans(client, token, roomId);
+              void poll(client, token, roomId);
+            },
+            (error: unknown) => say(el.status, `Could not let ${ban.name} back in: ${errorText(error)}`, 'error'),
+          );
+        },
+      }, 'Let back in'),
+    )),
   );
 }
 

@@ -44,6 +44,7 @@ const el = {
   cartButton: byId<HTMLButtonElement>('cart-button'),
   cartCount: byId('cart-count'),
   busy: byId('busy'),
+  removed: byId('removed'),
   video: byId('video'),
   player: byId<HTMLVideoElement>('player'),
   liveTag: byId('live-tag'),
@@ -99,6 +100,8 @@ const ui = {
   /** Quantity changes in flight, by sku. */
   busySkus: new Set<string>(),
   checkingOut: false,
+  /** A moderator removed this user from the room (closed with KICKED, or refused at join). */
+  removed: false,
 };
 
 /** The video area: what `StreamViewer` and the room's `stream` events said last. */
@@ -118,6 +121,7 @@ const media = {
   endReason: undefined as string | undefined,
   /** Set when the page cannot join at all (the video area says why). */
   blocked: undefined as string | undefined,
+  viewer: undefined as StreamViewer | undefined,
 };
 
 
@@ -171,6 +175,7 @@ function wire(client: LivecartClient, devTokenUsed: boolean): void {
       return;
     }
     if (isLivecartError(error) && error.name === 'ROOM_NOT_FOUND') media.blocked = `There is no room "${roomId}".`;
+    if (isLivecartError(error) && error.name === 'KICKED') removed();
     renderAll(client);
   });
 
@@ -264,6 +269,7 @@ function wire(client: LivecartClient, devTokenUsed: boolean): void {
 // ------------------------------------------------------------------ rendering
 
 function renderAll(client: LivecartClient): void {
+  el.like.disabled = ui.removed;
   renderRoom(client);
   renderViewers(client);
   renderLikes(client);
@@ -291,6 +297,7 @@ function renderRoom(client: LivecartClient): void {
 /** Watches the room's stream (the viewer retries and rebuilds by itself; the page only renders). */
 function startVideo(client: LivecartClient): void {
   const viewer = new StreamViewer(client);
+  media.viewer = viewer;
   (window as unknown as { livecartViewer: StreamViewer }).livecartViewer = viewer;
   viewer.on('state', (e) => {
     media.state = e.state;
@@ -347,6 +354,23 @@ function startVideo(client: LivecartClient): void {
   void viewer.start();
 }
 
+/**
+ * A moderator removed this user: the video stops, and the cart, like and comment controls go off
+ * (the server gave what they held back to stock and closes the room's cart to them until the ban ends).
+ */
+function removed(): void {
+  ui.removed = true;
+  media.viewer?.stop();
+  for (const track of media.tracks.values()) {
+    media.stream.removeTrack(track);
+    track.stop();
+  }
+  media.tracks.clear();
+  attachStream();
+  show(el.removed, true);
+  setText(el.removed, 'You were removed from this room by a moderator. The video is off, and you cannot buy or comment here; what you held in your cart went back on sale.');
+}
+
 /** Points the <video> at the current tracks (set again so the element picks up added or removed tracks). */
 function attachStream(): void {
   if (media.tracks.size === 0) {
@@ -380,7 +404,10 @@ function renderVideo(client: LivecartClient): void {
   let view: string;
   let text: string;
   let detail: HTMLElement | string = '';
-  if (media.blocked !== undefined) {
+  if (ui.removed) {
+    view = 'removed';
+    text = 'You were removed from this room';
+  } else if (media.blocked !== undefined) {
     view = 'unavailable';
     text = media.blocked;
   } else if (room === 'ended' && media.tracks.size === 0) {
@@ -476,12 +503,13 @@ function renderCard(client: LivecartClient): void {
   setText(el.cardStock, available === 0 ? 'Sold out' : `${formatNumber(available)} left`);
   if (before !== undefined && before !== String(available)) flash(el.cardStock);
 
-  // The card's countdown (endsAt), else the flash-sale window.
-  const timerKey = `${popup.endsAt ?? ''}|${product.saleStartsAt ?? ''}|${product.saleEndsAt ?? ''}`;
+  // The card's countdown (endsAt), else the flash-sale window; a sold-out card has nothing to count down to.
+  const timerKey = `${popup.endsAt ?? ''}|${product.saleStartsAt ?? ''}|${product.saleEndsAt ?? ''}|${available === 0}`;
   if (el.cardTimer.dataset.key !== timerKey) {
     el.cardTimer.dataset.key = timerKey;
     const now = clock.now();
-    if (popup.endsAt !== undefined) el.cardTimer.replaceChildren(countdown(popup.endsAt, clock, { prefix: 'Offer ends in ', done: 'Offer ended' }));
+    if (available === 0) el.cardTimer.replaceChildren();
+    else if (popup.endsAt !== undefined) el.cardTimer.replaceChildren(countdown(popup.endsAt, clock, { prefix: 'Offer ends in ', done: 'Offer ended' }));
     else if (product.saleStartsAt !== undefined && product.saleStartsAt > now) el.cardTimer.replaceChildren(countdown(product.saleStartsAt, clock, { prefix: 'Sale starts in ', done: 'On sale now' }));
     else if (product.saleEndsAt !== undefined) el.cardTimer.replaceChildren(countdown(product.saleEndsAt, clock, { prefix: 'Sale ends in ', done: 'Sale ended' }));
     else el.cardTimer.replaceChildren();
@@ -537,6 +565,9 @@ function renderAction(client: LivecartClient): void {
       if (answer?.startsAt !== undefined && answer.startsAt > clock.now()) {
         say(el.addStatus, 'Not on sale yet.', 'error');
         el.addTimer.replaceChildren(countdown(answer.startsAt, clock, { prefix: 'Starts in ', done: 'On sale now' }));
+      } else if (answer?.endsAt !== undefined && answer.endsAt === client.state.popup?.endsAt) {
+        say(el.addStatus, 'The offer has ended.', 'error');
+        el.addTimer.replaceChildren();
       } else {
         say(el.addStatus, 'The sale has ended.', 'error');
         el.addTimer.replaceChildren();
@@ -560,7 +591,11 @@ function renderButton(client: LivecartClient): void {
   let label = 'Add to cart';
   let disabled = false;
   let state = 'ready';
-  if (a && (a.state === 'adding' || a.state === 'queued' || a.state === 'retrying')) {
+  if (ui.removed) {
+    state = 'removed';
+    disabled = true;
+    label = 'Removed from the room';
+  } else if (a && (a.state === 'adding' || a.state === 'queued' || a.state === 'retrying')) {
     state = a.state;
     disabled = true;
     label = a.state === 'adding' ? 'Adding…' : a.state === 'queued' ? `In line #${a.position ?? '?'}` : 'Retrying…';
@@ -572,6 +607,11 @@ function renderButton(client: LivecartClient): void {
     state = 'sold_out';
     disabled = true;
     label = 'Sold out';
+  } else if (popup.endsAt !== undefined && popup.endsAt <= now) {
+    // The pop-up's countdown ended the offer: the server answers adds `not_on_sale` until it is pinned again.
+    state = 'not_on_sale';
+    disabled = true;
+    label = 'Offer ended';
   } else if (product.saleStartsAt !== undefined && product.saleStartsAt > now) {
     state = 'not_on_sale';
     disabled = true;
@@ -602,18 +642,20 @@ function renderCommentForm(client: LivecartClient): void {
   el.commentInput.disabled = blocked;
   el.commentSend.disabled = blocked || waitMs > 0;
   // Messages that describe a state are replaced when the state changes; a one-off refusal stays until the next send.
-  const state = muted
-    ? 'You are muted in this room.'
-    : ended
-      ? 'The show has ended; comments are closed.'
-      : commerceOnly
-        ? 'Comments are paused while the room is busy.'
-        : waitMs > 0
-          ? `You are commenting too fast: wait ${seconds(waitMs)}.`
-          : '';
+  const state = ui.removed
+    ? 'You were removed from this room.'
+    : muted
+      ? 'You are muted in this room.'
+      : ended
+        ? 'The show has ended; comments are closed.'
+        : commerceOnly
+          ? 'Comments are paused while the room is busy.'
+          : waitMs > 0
+            ? `You are commenting too fast: wait ${seconds(waitMs)}.`
+            : '';
   if (state) {
     el.commentStatus.dataset.source = 'state';
-    say(el.commentStatus, state, muted || waitMs > 0 ? 'error' : 'info');
+    say(el.commentStatus, state, ui.removed || muted || waitMs > 0 ? 'error' : 'info');
   } else if (el.commentStatus.dataset.source === 'state') {
     el.commentStatus.dataset.source = '';
     say(el.commentStatus, '');
@@ -647,7 +689,10 @@ function toggleCart(open: boolean): void {
 }
 
 function renderCart(client: LivecartClient): void {
-  const cart = client.state.cart;
+  // A removed user's lines went back to stock on the server: show none, and offer nothing to press.
+  const cart = ui.removed ? { ...client.state.cart, lines: [], totalCents: 0 } : client.state.cart;
+  // An ended show takes no new adds (nor raised or lowered quantities); removing a line and checking out still work.
+  const ended = client.state.room?.state === 'ended';
   // A "reserved" note on the card is stale once the line left the cart (ordered, removed, expired).
   const shown = ui.action;
   if (shown?.state === 'reserved' && !cart.lines.some((l) => l.sku === shown.sku)) {
@@ -658,9 +703,10 @@ function renderCart(client: LivecartClient): void {
   setText(el.cartCount, String(units));
   el.cartButton.setAttribute('aria-label', `Cart, ${units} ${units === 1 ? 'item' : 'items'}`);
   show(el.cartEmpty, cart.lines.length === 0);
+  setText(el.cartEmpty, ui.removed ? 'You were removed from this room: what you held went back on sale.' : 'Your cart is empty.');
   show(el.cartSummary, cart.lines.length > 0 || ui.checkingOut);
   setText(el.cartTotal, formatPrice(cart.totalCents, cart.currency ?? client.state.products[0]?.currency ?? 'USD'));
-  el.checkout.disabled = cart.lines.length === 0 || ui.checkingOut;
+  el.checkout.disabled = ui.removed || cart.lines.length === 0 || ui.checkingOut;
   setText(el.checkout, ui.checkingOut ? 'Checking out…' : 'Check out');
   el.cartLines.replaceChildren(
     ...cart.lines.map((line) => {
@@ -679,9 +725,9 @@ function renderCart(client: LivecartClient): void {
           h(
             'div',
             { class: 'qty' },
-            h('button', { type: 'button', class: 'ghost small-button', 'aria-label': `One fewer ${title}`, disabled: busy, onclick: () => void changeQuantity(client, line.sku, line.quantity - 1) }, '−'),
+            h('button', { type: 'button', class: 'ghost small-button', 'aria-label': `One fewer ${title}`, disabled: busy || ended, title: ended ? 'The show has ended: remove the line or check out' : undefined, onclick: () => void changeQuantity(client, line.sku, line.quantity - 1) }, '−'),
             h('output', { 'aria-label': `Quantity of ${title}`, 'data-testid': 'quantity' }, String(line.quantity)),
-            h('button', { type: 'button', class: 'ghost small-button', 'aria-label': `One more ${title}`, disabled: busy, onclick: () => void changeQuantity(client, line.sku, line.quantity + 1) }, '+'),
+            h('button', { type: 'button', class: 'ghost small-button', 'aria-label': `One more ${title}`, disabled: busy || ended, title: ended ? 'The show has ended: nothing new can be added' : undefined, onclick: () => void changeQuantity(client, line.sku, line.quantity + 1) }, '+'),
             h('button', { type: 'button', class: 'link', disabled: busy, onclick: () => void changeQuantity(client, line.sku, 0) }, 'Remove'),
           ),
         ),

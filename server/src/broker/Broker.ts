@@ -32,6 +32,7 @@ export type Delivery =
   | SequencedDelivery
   | { readonly kind: 'state'; readonly roomId: string; readonly lane: Lane; readonly frame: Uint8Array; readonly update: StateUpdate }
   | { readonly kind: 'direct'; readonly roomId: string; readonly userId: string; readonly frame: Uint8Array }
+  /** `until` 0: the user's ban was lifted. */
   | { readonly kind: 'kick'; readonly roomId: string; readonly userId: string; readonly until: number }
   /**
    * This node sequenced the room's events itself and lost its lease before the log had them all:
@@ -77,7 +78,7 @@ export interface Broker {
   publishState(roomId: string, lane: Lane, frame: Uint8Array, update: StateUpdate): void;
   /** A frame for one user's sockets in the room, on whichever nodes they are. */
   publishDirect(roomId: string, userId: string, frame: Uint8Array): void;
-  /** Close a user's sockets in the room on every node and keep them out until `until`. */
+  /** Close a user's sockets in the room on every node and keep them out until `until`; `until` 0 lifts their ban instead. */
   publishKick(roomId: string, userId: string, until: number): Promise<void>;
   /** This node hosts members of the room: start receiving its events. Resolves once subscribed. */
   subscribe(roomId: string): Promise<void>;

@@ -8,10 +8,28 @@ import { isReplay } from '../store/idempotency.ts';
 import type { Store } from '../store/Store.ts';
 import { StockAnnouncer, type StockPublisher } from './StockAnnouncer.ts';
 
-/** What commerce needs from the room layer: whether a room sells, and a way to tell its members. */
+/** What a cart request asks of its room (see `CommerceRooms.assertRoom`). */
+export interface RoomCheck {
+  readonly principal: Principal;
+  /**
+   * `add` reserves units (addToCart, setQuantity above 0); `release` gives them back (setQuantity
+   * 0, removeFromCart); `read` is getCart; `manage` a moderator's inventory, orders and stock.
+   */
+  readonly operation: 'add' | 'release' | 'read' | 'checkout' | 'manage';
+  /** The product of an `add` or `release`. */
+  readonly sku?: string;
+}
+
+/** What commerce needs from the room layer: the room's rules for a cart request, and a way to tell its members. */
 export interface CommerceRooms extends StockPublisher {
-  /** Throws ROOM_NOT_FOUND, or ROOM_ENDED when `forSale` and the show is over. */
-  assertRoom(roomId: string, forSale: boolean): Promise<void>;
+  /**
+   * The room's rules, checked first for every cart request (WebSocket and HTTP alike). Throws
+   * ROOM_NOT_FOUND; KICKED while the user is banned from the room (any operation but `manage`);
+   * ROOM_ENDED for an `add` once the show is over (checkout and releases still work). Resolves with
+   * the answer when the rules give it themselves: `not_on_sale` with `endsAt` for an `add` of a
+   * product whose pop-up offer ended. Otherwise undefined: go on.
+   */
+  assertRoom(roomId: string, check: RoomCheck): Promise<CartAnswer | undefined>;
   canModerate(principal: Principal, roomId: string): Promise<boolean>;
   notifyUser(roomId: string, userId: string, message: { t: 'reservationExpired'; sku: string; quantity: number }): void;
   /** The room's degrade level on this node (0 when not hosted here). */
@@ -78,11 +96,15 @@ export class CommerceService implements CartRules {
     this.#gate.stockChanged(roomId, sku, available);
   }
 
-  /** The room takes the request: it exists, and sells when the request would take stock. */
-  async check(_principal: Principal, roomId: string, request: CartRequest): Promise<CartAnswer | undefined> {
-    const forSale = request.t === 'addToCart' || (request.t === 'setQuantity' && request.quantity > 0);
-    await this.#rooms.assertRoom(roomId, forSale);
-    return undefined;
+  /** The room's rules for a cart request (see `CommerceRooms.assertRoom`): a refusal thrown, an answer the rules give themselves, or undefined. */
+  check(principal: Principal, roomId: string, request: CartRequest): Promise<CartAnswer | undefined> {
+    switch (request.t) {
+      case 'addToCart': return this.#rooms.assertRoom(roomId, { principal, operation: 'add', sku: request.sku });
+      case 'setQuantity': return this.#rooms.assertRoom(roomId, { principal, operation: request.quantity > 0 ? 'add' : 'release', sku: request.sku });
+      case 'removeFromCart': return this.#rooms.assertRoom(roomId, { principal, operation: 'release', sku: request.sku });
+      case 'getCart': return this.#rooms.assertRoom(roomId, { principal, operation: 'read' });
+      case 'checkout': return this.#rooms.assertRoom(roomId, { principal, operation: 'checkout' });
+    }
   }
 
   /** Tells the room what an answer changed, and the operators what happened. A replayed answer tells the room nothing new. */
@@ -132,6 +154,17 @@ export class CommerceService implements CartRules {
     return level;
   }
 
+  /** A kicked user's reservations in the room go back to stock, and the room hears the new stock; resolves with the units. */
+  async releaseUser(roomId: string, userId: string): Promise<number> {
+    let units = 0;
+    for (const line of await this.#store.releaseUser(roomId, userId)) {
+      units += line.quantity;
+      this.#announcer.changed(roomId, line.sku, line.available);
+      this.#gate.stockChanged(roomId, line.sku, line.available);
+    }
+    return units;
+  }
+
   /** Returns expired reservations to stock and tells their owners. Safe to run on every node. */
   async sweep(): Promise<number> {
     if (this.#sweeping) return 0;
@@ -165,7 +198,7 @@ export class CommerceService implements CartRules {
   }
 
   async #mustModerate(principal: Principal, roomId: string): Promise<void> {
-    await this.#rooms.assertRoom(roomId, false);
+    await this.#rooms.assertRoom(roomId, { principal, operation: 'manage' });
     if (!(await this.#rooms.canModerate(principal, roomId))) throw new ProtocolError('FORBIDDEN', 'only this room\'s streamer or an operator can do this');
   }
 }

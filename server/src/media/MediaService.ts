@@ -211,7 +211,7 @@ export class MediaService {
       for (const transport of [...media.transports.values()]) if (transport.appData.direction === 'send') { transport.close(); media.transports.delete(transport.id); }
       media.producers.clear();
     }
-    this.#announce(room, reason);
+    this.#announce(room, reason, true);
     this.#forgetIfIdle(room);
   }
 
@@ -230,7 +230,7 @@ export class MediaService {
     const pool = this.#requirePool();
     const info = await this.#rooms.roomInfo(roomId);
     if (info.streamerId !== principal.userId) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer can publish into it');
-    if (info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended');
+    if (info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
     // A new ingest replaces the room's stream (the streamer restarted their encoder): never two streams at once.
     if (this.#byRoom.get(roomId)?.producers.size) this.stopStream(roomId, 'the streamer restarted the stream');
     const room = this.#room(roomId);
@@ -402,6 +402,8 @@ export class MediaService {
     if (direction === 'send') {
       const info = await this.#rooms.roomInfo(roomId);
       if (info.streamerId !== member.principal.userId) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer can publish video');
+      // An ended show stays off air: its stream was stopped when it ended, and may not start again.
+      if (info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
       slot = await this.#origin(room, pool);
     } else {
       if (media.recvSlot !== undefined) {
@@ -453,6 +455,8 @@ export class MediaService {
     const media = this.#memberMedia(member, roomId);
     const transport = this.#transport(member, roomId, transportId);
     if (transport.appData.direction !== 'send') throw new ProtocolError('FORBIDDEN', 'produce needs a send transport (the room\'s streamer only)');
+    // A send transport made just before the show ended must not put it back on air.
+    if ((await this.#rooms.roomInfo(roomId)).state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
     const producer = await this.#mediasoupCall(() => transport.produce({ kind, rtpParameters: rtpParameters as unknown as types.RtpParameters, paused }));
     // One track per kind per streamer: a new camera (or microphone) replaces the old one.
     for (const old of media.producers.values()) if (old.kind === kind) old.close();
@@ -523,8 +527,8 @@ export class MediaService {
   }
 
   /** The stream changed: tell this node's members of the room that use media. */
-  #announce(room: RoomMedia, reason: string): void {
-    const frame = encode({ t: 'stream', ...room.stream(), reason });
+  #announce(room: RoomMedia, reason: string, stopped = false): void {
+    const frame = encode({ t: 'stream', ...room.stream(), reason, ...(stopped ? { stopped: true } : {}) });
     for (const media of room.members.values()) media.member.send(frame);
   }
 

@@ -24,8 +24,10 @@ export class Room {
   /** Available units by sku, as last announced (the store holds the truth). */
   readonly stock = new Map<string, number>();
   readonly muted: Set<string>;
-  /** userId → epoch ms until which the user may not rejoin. */
+  /** userId → epoch ms until which the user may neither rejoin nor use the room's cart. */
   readonly bans: Map<string, number>;
+  /** sku → when its pop-up offer ended or ends (see `RoomRecord.offerEnds`). */
+  readonly offerEnds: Map<string, number>;
   readonly #history: HistoryComment[] = [];
   readonly #historyLength: number;
   readonly #members = new Map<string, Set<Member>>();
@@ -61,6 +63,7 @@ export class Room {
     this.popup = record.popup;
     this.muted = new Set(record.muted);
     this.bans = new Map(Object.entries(record.bans));
+    this.offerEnds = new Map(Object.entries(record.offerEnds));
     this.likes = record.likes;
   }
 
@@ -90,6 +93,8 @@ export class Room {
       }
       case 'popup':
         this.popup = event.popup;
+        if (event.popup?.endsAt !== undefined) this.offerEnds.set(event.popup.product.sku, event.popup.endsAt);
+        else if (event.popup !== null) this.offerEnds.delete(event.popup.product.sku);
         break;
       case 'product':
         if (!this.catalog.has(event.product.sku)) this.stock.set(event.product.sku, event.product.stock);
@@ -154,6 +159,18 @@ export class Room {
   /** Sockets in the room on this node. */
   get memberCount(): number {
     return this.#memberCount;
+  }
+
+  /** Viewers' sockets in the room on this node: what "watching" counts (not the streamer and operators). */
+  get viewerCount(): number {
+    return this.#memberCount - this.#staffCount;
+  }
+
+  /** The user's name as this node knows it: from one of their sockets here, else their latest recent comment. */
+  nameOf(userId: string): string | undefined {
+    for (const member of this.#members.get(userId) ?? []) return member.principal.name;
+    for (let i = this.#history.length - 1; i >= 0; i--) if (this.#history[i]!.userId === userId) return this.#history[i]!.name;
+    return undefined;
   }
 
   isBanned(userId: string, now: number): boolean {

@@ -11,6 +11,19 @@ export interface RoomRecord {
   /** userId → epoch ms until which the user may not rejoin. */
   readonly bans: Readonly<Record<string, number>>;
   readonly likes: number;
+  /**
+   * sku → epoch ms when its pop-up offer ends: set by pinning it with a countdown, cleared by
+   * pinning it without one. Adds of the sku after that moment answer `not_on_sale`.
+   */
+  readonly offerEnds: Readonly<Record<string, number>>;
+}
+
+/** A user kept out of a room, as its moderators see it. */
+export interface Ban {
+  readonly userId: string;
+  /** The name the user had when kicked (their id when the server did not know it). */
+  readonly name: string;
+  readonly until: number;
 }
 
 /**
@@ -25,12 +38,17 @@ export interface RoomDirectory {
   list(): Promise<RoomInfo[]>;
   setState(roomId: string, state: RoomState): Promise<void>;
   putProduct(roomId: string, product: Product): Promise<void>;
+  /** Pins or unpins; pinning also sets (with `endsAt`) or clears (without) the product's `offerEnds`. */
   setPopup(roomId: string, popup: Popup | null): Promise<void>;
   setMuted(roomId: string, userId: string, muted: boolean): Promise<void>;
-  setBan(roomId: string, userId: string, until: number): Promise<void>;
+  setBan(roomId: string, userId: string, until: number, name: string): Promise<void>;
+  /** Lifts the user's ban; resolves whether one was in force at `now`. */
+  clearBan(roomId: string, userId: string, now: number): Promise<boolean>;
+  /** The bans in force at `now`, the soonest to end first. */
+  bans(roomId: string, now: number): Promise<Ban[]>;
   /** Adds taps; resolves with the room's total. */
   addLikes(roomId: string, taps: number): Promise<number>;
-  /** This node's member count; resolves with the total over nodes that reported within `freshMs`. */
+  /** This node's viewer count (viewers' sockets, not staff); resolves with the total over nodes that reported within `freshMs`. */
   reportViewers(roomId: string, nodeId: string, count: number, now: number, freshMs: number): Promise<number>;
   close(): Promise<void>;
 }

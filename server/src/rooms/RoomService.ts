@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  type CartAnswer,
   characterCount,
   CloseCode,
   type DirectMessage,
@@ -20,7 +21,7 @@ import {
 import type { Principal } from '../auth/TokenService.ts';
 import { type Broker, type Delivery, sequencedStep } from '../broker/Broker.ts';
 import type { ReplyPriority } from '../util/ReplyPriority.ts';
-import type { CommerceRooms } from '../commerce/CommerceService.ts';
+import type { CommerceRooms, RoomCheck } from '../commerce/CommerceService.ts';
 import type { Config } from '../config.ts';
 import { ProtocolError } from '../errors.ts';
 import { type DegradeLevel, type DegradeThresholds, type RoomSignals } from '../fanout/DegradePolicy.ts';
@@ -30,7 +31,7 @@ import type { Logger } from '../log.ts';
 import type { Store } from '../store/Store.ts';
 import type { Member } from './Member.ts';
 import { Room } from './Room.ts';
-import type { RoomDirectory } from './RoomDirectory.ts';
+import type { Ban, RoomDirectory } from './RoomDirectory.ts';
 import { TokenBucketLimiter } from './TokenBucketLimiter.ts';
 
 export type RoomSummary = RoomInfo & { viewers: number; likes: number };
@@ -96,6 +97,7 @@ export class RoomService implements CommerceRooms {
   /** Operator overrides, kept for rooms not hosted yet. */
   readonly #overrides = new Map<string, DegradeLevel>();
   #commerceSignals: CommerceSignals = () => ({ queueFill: 0, storeLatencyMs: 0 });
+  #releaseKicked: (roomId: string, userId: string) => Promise<number> = async () => 0;
   #onStock: ((roomId: string, sku: string, available: number) => void) | undefined;
   readonly #degradeListeners: Array<(roomId: string, level: DegradeLevel) => void> = [];
   readonly #endedListeners: Array<(roomId: string) => void> = [];
@@ -133,6 +135,11 @@ export class RoomService implements CommerceRooms {
 
   set commerceSignals(signals: CommerceSignals) {
     this.#commerceSignals = signals;
+  }
+
+  /** Gives a kicked user's reservations in the room back to stock (commerce, set by the wiring); resolves with the units. */
+  set releaseKicked(release: (roomId: string, userId: string) => Promise<number>) {
+    this.#releaseKicked = release;
   }
 
   close(): void {
@@ -231,7 +238,7 @@ export class RoomService implements CommerceRooms {
       popup: room.popup,
       products: [...room.catalog.values()],
       likes: room.likes,
-      viewers: Math.max(room.viewers, room.memberCount),
+      viewers: Math.max(room.viewers, room.viewerCount),
       muted: [...room.muted],
       stock: Object.fromEntries(room.stock),
       degradeLevel: room.degrade.level,
@@ -319,12 +326,36 @@ export class RoomService implements CommerceRooms {
         if (!room.bans.has(request.userId) && room.bans.size >= this.#config.maxMutedPerRoom) throw new ProtocolError('LIMIT_EXCEEDED', 'too many banned users in this room');
         const until = this.#now() + this.#config.kickBanMs;
         const closedHere = room.membersOf(request.userId).length;
-        await this.#directory.setBan(roomId, request.userId, until);
+        await this.#directory.setBan(roomId, request.userId, until, room.nameOf(request.userId) ?? request.userId);
+        this.#views.delete(roomId);
         await this.#broker.publishKick(roomId, request.userId, until);
-        this.#log.info({ roomId, userId: request.userId, by: principal.userId }, 'user kicked');
-        return { closed: closedHere };
+        // After the ban is in place, so no add of theirs can start after the release.
+        const released = await this.#releaseKicked(roomId, request.userId).catch((error: unknown) => {
+          this.#log.warn({ err: error, roomId, userId: request.userId }, 'kicked user\'s reservations not released; they expire by themselves');
+          return 0;
+        });
+        this.#log.info({ roomId, userId: request.userId, by: principal.userId, released }, 'user kicked');
+        return { closed: closedHere, released };
       }
+      case 'unban':
+        return { lifted: await this.liftBan(principal, roomId, request.userId) };
     }
+  }
+
+  /** The room's bans in force, for its moderators (names as the users had them when kicked). */
+  async bans(principal: Principal, roomId: string): Promise<Ban[]> {
+    this.#mustModerate(principal, await this.#view(roomId));
+    return this.#directory.bans(roomId, this.#now());
+  }
+
+  /** Lets a kicked user back in (and to the cart) at once; resolves whether a ban was in force. */
+  async liftBan(principal: Principal, roomId: string, userId: string): Promise<boolean> {
+    this.#mustModerate(principal, await this.#view(roomId));
+    const lifted = await this.#directory.clearBan(roomId, userId, this.#now());
+    this.#views.delete(roomId);
+    await this.#broker.publishKick(roomId, userId, 0);
+    this.#log.info({ roomId, userId, by: principal.userId, lifted }, 'ban lifted');
+    return lifted;
   }
 
   async #comment(room: Room, principal: Principal, text: string): Promise<number> {
@@ -340,9 +371,17 @@ export class RoomService implements CommerceRooms {
 
   // ------------------------------------------------------------------ for commerce
 
-  async assertRoom(roomId: string, forSale: boolean): Promise<void> {
+  async assertRoom(roomId: string, check: RoomCheck): Promise<CartAnswer | undefined> {
     const room = await this.#cachedView(roomId);
-    if (forSale && room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended');
+    if (check.operation === 'manage') return undefined;
+    const now = this.#now();
+    if (room.isBanned(check.principal.userId, now)) throw new ProtocolError('KICKED', 'you were removed from this room: its cart is closed to you until the ban ends');
+    if (check.operation !== 'add') return undefined;
+    // An ended show takes no new adds; what buyers already hold they may still check out or remove.
+    if (room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: nothing new can be added (checkout still works)');
+    const endsAt = check.sku === undefined ? undefined : room.offerEnds.get(check.sku);
+    if (endsAt !== undefined && now >= endsAt) return { status: 'not_on_sale', sku: check.sku!, endsAt };
+    return undefined;
   }
 
   /** Who owns the room and whether it is live (a view up to a few seconds old). */
@@ -512,6 +551,10 @@ export class RoomService implements CommerceRooms {
         for (const member of room.membersOf(delivery.userId)) member.send(delivery.frame);
         return;
       case 'kick':
+        if (delivery.until === 0) {
+          room.bans.delete(delivery.userId); // a lifted ban (`liftBan`)
+          return;
+        }
         room.bans.set(delivery.userId, delivery.until);
         for (const member of room.membersOf(delivery.userId)) member.close(CloseCode.KICKED, 'kicked by a moderator');
         return;
@@ -746,7 +789,7 @@ export class RoomService implements CommerceRooms {
     const now = this.#now();
     for (const room of [...this.#hosted.values()]) {
       try {
-        const total = await this.#directory.reportViewers(room.id, this.nodeId, room.memberCount, now, this.#config.viewerCountIntervalMs * 3);
+        const total = await this.#directory.reportViewers(room.id, this.nodeId, room.viewerCount, now, this.#config.viewerCountIntervalMs * 3);
         if (total !== room.viewers) this.#publishState(room.id, { t: 'viewers', count: total });
       } catch (error) {
         this.#log.debug({ err: error, roomId: room.id }, 'viewer report deferred');
@@ -760,6 +803,6 @@ export class RoomService implements CommerceRooms {
   }
 
   #summary(room: Room): RoomSummary {
-    return { ...room.info, viewers: Math.max(room.viewers, room.memberCount), likes: room.likes };
+    return { ...room.info, viewers: Math.max(room.viewers, room.viewerCount), likes: room.likes };
   }
 }

@@ -1,5 +1,5 @@
 import type { Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
-import type { RoomDirectory, RoomRecord } from '../rooms/RoomDirectory.ts';
+import type { Ban, RoomDirectory, RoomRecord } from '../rooms/RoomDirectory.ts';
 
 interface MutableRecord {
   info: RoomInfo;
@@ -8,6 +8,8 @@ interface MutableRecord {
   popup: Popup | null;
   muted: Set<string>;
   bans: Map<string, number>;
+  banNames: Map<string, string>;
+  offerEnds: Map<string, number>;
   likes: number;
   viewers: Map<string, { count: number; at: number }>;
 }
@@ -19,14 +21,14 @@ export class MemoryRoomDirectory implements RoomDirectory {
   async create(info: RoomInfo, epoch: string, maxRooms: number): Promise<'created' | 'exists' | 'full'> {
     if (this.#rooms.has(info.id)) return 'exists';
     if (this.#rooms.size >= maxRooms) return 'full';
-    this.#rooms.set(info.id, { info: { ...info }, epoch, catalog: new Map(), popup: null, muted: new Set(), bans: new Map(), likes: 0, viewers: new Map() });
+    this.#rooms.set(info.id, { info: { ...info }, epoch, catalog: new Map(), popup: null, muted: new Set(), bans: new Map(), banNames: new Map(), offerEnds: new Map(), likes: 0, viewers: new Map() });
     return 'created';
   }
 
   async get(roomId: string): Promise<RoomRecord | undefined> {
     const r = this.#rooms.get(roomId);
     if (r === undefined) return undefined;
-    return { info: { ...r.info }, epoch: r.epoch, catalog: [...r.catalog.values()], popup: r.popup, muted: [...r.muted], bans: Object.fromEntries(r.bans), likes: r.likes };
+    return { info: { ...r.info }, epoch: r.epoch, catalog: [...r.catalog.values()], popup: r.popup, muted: [...r.muted], bans: Object.fromEntries(r.bans), likes: r.likes, offerEnds: Object.fromEntries(r.offerEnds) };
   }
 
   async list(): Promise<RoomInfo[]> {
@@ -44,7 +46,10 @@ export class MemoryRoomDirectory implements RoomDirectory {
 
   async setPopup(roomId: string, popup: Popup | null): Promise<void> {
     const r = this.#rooms.get(roomId);
-    if (r) r.popup = popup;
+    if (r === undefined) return;
+    r.popup = popup;
+    if (popup?.endsAt !== undefined) r.offerEnds.set(popup.product.sku, popup.endsAt);
+    else if (popup !== null) r.offerEnds.delete(popup.product.sku);
   }
 
   async setMuted(roomId: string, userId: string, muted: boolean): Promise<void> {
@@ -53,8 +58,24 @@ export class MemoryRoomDirectory implements RoomDirectory {
     else r?.muted.delete(userId);
   }
 
-  async setBan(roomId: string, userId: string, until: number): Promise<void> {
+  async setBan(roomId: string, userId: string, until: number, name: string): Promise<void> {
     this.#rooms.get(roomId)?.bans.set(userId, until);
+    this.#rooms.get(roomId)?.banNames.set(userId, name);
+  }
+
+  async clearBan(roomId: string, userId: string, now: number): Promise<boolean> {
+    const r = this.#rooms.get(roomId);
+    const until = r?.bans.get(userId);
+    r?.bans.delete(userId);
+    r?.banNames.delete(userId);
+    return until !== undefined && until > now;
+  }
+
+  async bans(roomId: string, now: number): Promise<Ban[]> {
+    const r = this.#rooms.get(roomId);
+    const out: Ban[] = [];
+    for (const [userId, until] of r?.bans ?? []) if (until > now) out.push({ userId, name: r!.banNames.get(userId) ?? userId, until });
+    return out.sort((a, b) => a.until - b.until);
   }
 
   async addLikes(roomId: string, taps: number): Promise<number> {

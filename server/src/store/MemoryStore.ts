@@ -1,7 +1,7 @@
 import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
 import { ProtocolError } from '../errors.ts';
 import { Deque } from '../util/Deque.ts';
-import type { ExpiredReservation, InventoryItem, ReserveRequest, StockLevel, Store } from './Store.ts';
+import type { ExpiredReservation, InventoryItem, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
 import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
 
 interface Inventory extends StockLevel {
@@ -146,6 +146,16 @@ export class MemoryStore implements Store {
       ids.push(order.id);
       return { status: 'ordered', order };
     });
+  }
+
+  async releaseUser(roomId: string, userId: string): Promise<ReleasedLine[]> {
+    const cart = this.#carts.get(roomId + sep + userId);
+    const out: ReleasedLine[] = [];
+    for (const [sku, line] of [...(cart ?? [])]) {
+      const quantity = line.quantity;
+      out.push({ sku, quantity, available: this.#release(roomId, userId, sku) });
+    }
+    return out;
   }
 
   async sweepExpired(now: number, limit: number): Promise<ExpiredReservation[]> {

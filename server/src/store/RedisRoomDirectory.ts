@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
 import { redisCall } from './redisCall.ts';
-import type { RoomDirectory, RoomRecord } from '../rooms/RoomDirectory.ts';
+import type { Ban, RoomDirectory, RoomRecord } from '../rooms/RoomDirectory.ts';
 
 /**
  * Rooms shared by every node through Redis. Keys under the namespace `ns`:
@@ -10,6 +10,8 @@ import type { RoomDirectory, RoomRecord } from '../rooms/RoomDirectory.ts';
  *   ns:catalog:ID      hash sku → product JSON
  *   ns:muted:ID        set of user ids
  *   ns:bans:ID         hash user id → banned until (epoch ms)
+ *   ns:ban-names:ID    hash user id → the name moderators see in the ban list
+ *   ns:offers:ID       hash sku → when its pop-up offer ends (epoch ms)
  *   ns:viewers:ID      hash node id → "count|reportedAt"
  */
 const createScript = `
@@ -67,12 +69,15 @@ export class RedisRoomDirectory implements RoomDirectory {
         .hvals(this.#key('catalog', roomId))
         .smembers(this.#key('muted', roomId))
         .hgetall(this.#key('bans', roomId))
+        .hgetall(this.#key('offers', roomId))
         .exec(),
     );
     const room = results?.[0]?.[1] as Record<string, string> | undefined;
     if (room === undefined || room.info === undefined) return undefined;
     const bans: Record<string, number> = {};
     for (const [userId, until] of Object.entries((results?.[3]?.[1] as Record<string, string>) ?? {})) bans[userId] = Number(until);
+    const offerEnds: Record<string, number> = {};
+    for (const [sku, endsAt] of Object.entries((results?.[4]?.[1] as Record<string, string>) ?? {})) offerEnds[sku] = Number(endsAt);
     return {
       info: { ...(JSON.parse(room.info) as Omit<RoomInfo, 'state'>), state: room.state as RoomState },
       epoch: room.epoch ?? '',
@@ -81,6 +86,7 @@ export class RedisRoomDirectory implements RoomDirectory {
       muted: (results?.[2]?.[1] as string[]) ?? [],
       bans,
       likes: Number(room.likes ?? 0),
+      offerEnds,
     };
   }
 
@@ -107,7 +113,10 @@ export class RedisRoomDirectory implements RoomDirectory {
   }
 
   async setPopup(roomId: string, popup: Popup | null): Promise<void> {
-    await this.#call(() => this.#redis.hset(this.#key('room', roomId), 'popup', popup === null ? '' : JSON.stringify(popup)));
+    const multi = this.#redis.multi().hset(this.#key('room', roomId), 'popup', popup === null ? '' : JSON.stringify(popup));
+    if (popup?.endsAt !== undefined) multi.hset(this.#key('offers', roomId), popup.product.sku, popup.endsAt);
+    else if (popup !== null) multi.hdel(this.#key('offers', roomId), popup.product.sku);
+    await this.#call(() => multi.exec());
   }
 
   async setMuted(roomId: string, userId: string, muted: boolean): Promise<void> {
@@ -115,8 +124,24 @@ export class RedisRoomDirectory implements RoomDirectory {
     await this.#call(() => (muted ? this.#redis.sadd(key, userId) : this.#redis.srem(key, userId)));
   }
 
-  async setBan(roomId: string, userId: string, until: number): Promise<void> {
-    await this.#call(() => this.#redis.hset(this.#key('bans', roomId), userId, until));
+  async setBan(roomId: string, userId: string, until: number, name: string): Promise<void> {
+    await this.#call(() => this.#redis.multi().hset(this.#key('bans', roomId), userId, until).hset(this.#key('ban-names', roomId), userId, name).exec());
+  }
+
+  async clearBan(roomId: string, userId: string, now: number): Promise<boolean> {
+    const results = await this.#call(() => this.#redis.multi().hget(this.#key('bans', roomId), userId).hdel(this.#key('bans', roomId), userId).hdel(this.#key('ban-names', roomId), userId).exec());
+    const until = results?.[0]?.[1] as string | null | undefined;
+    return until !== null && until !== undefined && Number(until) > now;
+  }
+
+  async bans(roomId: string, now: number): Promise<Ban[]> {
+    const results = await this.#call(() => this.#redis.multi().hgetall(this.#key('bans', roomId)).hgetall(this.#key('ban-names', roomId)).exec());
+    const names = (results?.[1]?.[1] as Record<string, string> | undefined) ?? {};
+    const out: Ban[] = [];
+    for (const [userId, until] of Object.entries((results?.[0]?.[1] as Record<string, string> | undefined) ?? {})) {
+      if (Number(until) > now) out.push({ userId, name: names[userId] ?? userId, until: Number(until) });
+    }
+    return out.sort((a, b) => a.until - b.until);
   }
 
   async addLikes(roomId: string, taps: number): Promise<number> {

@@ -4,8 +4,8 @@ import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/in
 import { ProtocolError } from '../errors.ts';
 import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
 import { redisCall } from './redisCall.ts';
-import { checkoutScript, reserveScript, sweepScript } from './redisScripts.ts';
-import type { ExpiredReservation, InventoryItem, ReserveRequest, StockLevel, Store } from './Store.ts';
+import { checkoutScript, releaseUserScript, reserveScript, sweepScript } from './redisScripts.ts';
+import type { ExpiredReservation, InventoryItem, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
 
 export interface RedisStoreOptions {
   readonly url: string;
@@ -22,6 +22,7 @@ type ScriptCommands = {
   lcReserve(...args: Array<string | number>): Promise<string[]>;
   lcCheckout(...args: Array<string | number>): Promise<string>;
   lcSweep(...args: Array<string | number>): Promise<string>;
+  lcReleaseUser(...args: Array<string | number>): Promise<string>;
 };
 
 /** A client with the store's Lua scripts defined; shared with the Redis broker's publisher. */
@@ -39,6 +40,7 @@ export function createRedisClient(url: string, commandTimeoutMs: number): Redis 
   redis.defineCommand('lcReserve', { numberOfKeys: 0, lua: reserveScript });
   redis.defineCommand('lcCheckout', { numberOfKeys: 0, lua: checkoutScript });
   redis.defineCommand('lcSweep', { numberOfKeys: 0, lua: sweepScript });
+  redis.defineCommand('lcReleaseUser', { numberOfKeys: 0, lua: releaseUserScript });
   return redis as Redis & ScriptCommands;
 }
 
@@ -178,6 +180,11 @@ export class RedisStore implements Store {
     const newline = seen.indexOf('\n');
     if (newline >= 0 && seen.slice(0, newline) !== fingerprint) throw new ProtocolError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE);
     return orThrow(parseAnswer(`~${seen.slice(newline + 1)}`, ''));
+  }
+
+  async releaseUser(roomId: string, userId: string): Promise<ReleasedLine[]> {
+    const raw = await this.#call(() => this.redis.lcReleaseUser(this.#ns, 0, 0, roomId, userId));
+    return JSON.parse(raw) as ReleasedLine[];
   }
 
   async sweepExpired(now: number, limit: number): Promise<ExpiredReservation[]> {

@@ -31,6 +31,14 @@ export interface ReserveRequest {
   readonly ttlMs: number;
 }
 
+/** A line given back to stock (a kicked user's reservations). */
+export interface ReleasedLine {
+  readonly sku: string;
+  readonly quantity: number;
+  /** Available units of the sku after the release. */
+  readonly available: number;
+}
+
 export interface ExpiredReservation {
   readonly roomId: string;
   readonly userId: string;
@@ -76,6 +84,8 @@ export interface Store {
   cart(roomId: string, userId: string, now: number): Promise<Cart>;
   /** Turns all of the user's reservations in the room into one order, atomically, or none. */
   checkout(roomId: string, userId: string, key: string, now: number): Promise<CartAnswer>;
+  /** Returns every line the user holds in the room to stock (expired or not), atomically; answers what went back. */
+  releaseUser(roomId: string, userId: string): Promise<ReleasedLine[]>;
   /** Releases reservations that expired at `now` (at most `limit`), returning what was released. */
   sweepExpired(now: number, limit: number): Promise<ExpiredReservation[]>;
   order(orderId: string): Promise<Order | undefined>;

@@ -174,6 +174,19 @@ redis.call('XADD', ns .. ':order-stream', '*', 'id', id, 'order', json)
 return answer({ status = 'ordered', order = order })
 `;
 
+/** ARGV: ns, (unused), (unused), room, user. Returns a JSON array of the user's lines in the room, each released. */
+export const releaseUserScript = `${common}
+local room, user = ARGV[4], ARGV[5]
+local all = redis.call('HGETALL', ns .. ':cart:' .. room .. ':' .. user)
+local out = {}
+for i = 1, #all, 2 do
+  local q = parseLine(all[i + 1])
+  out[#out + 1] = { sku = all[i], quantity = q, available = release(room, user, all[i]) }
+end
+if #out == 0 then return '[]' end
+return cjson.encode(out)
+`;
+
 /** ARGV: ns, now, (unused), limit. Returns a JSON array of released reservations. */
 export const sweepScript = `${common}
 local limit = tonumber(ARGV[4])

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { productInputSchema, roomIdSchema, skuSchema } from '../../../protocol/src/index.ts';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { CartDesk } from '../admission/CartDesk.ts';
+import { ProtocolError } from '../errors.ts';
 import type { CommerceService } from '../commerce/CommerceService.ts';
 import type { RoomService } from '../rooms/RoomService.ts';
 import { type JsonRouter, parse, type RequestContext } from './JsonRouter.ts';
@@ -44,6 +45,12 @@ export function registerHttpApi(router: JsonRouter, deps: { tokens: TokenService
     const product = parse(productInputSchema, await ctx.body());
     return { status: 201, body: { product: await rooms.addProduct(principal, ctx.params[0]!, product) } };
   });
+  router.route('get', '/api/rooms/:id/bans', async (ctx) => ({
+    status: 200, body: { bans: await rooms.bans(await router.principal(ctx), ctx.params[0]!) },
+  }));
+  router.route('del', '/api/rooms/:id/bans/:userId', async (ctx) => ({
+    status: 200, body: { lifted: await rooms.liftBan(await router.principal(ctx), ctx.params[0]!, pathPart(ctx.params[1]!)) },
+  }));
 
   // Carts: the same requests as over the WebSocket, through the same desk, for HTTP-only clients and load tools.
   router.route('post', '/api/rooms/:id/cart/items', async (ctx) => {
@@ -84,6 +91,15 @@ export function registerHttpApi(router: JsonRouter, deps: { tokens: TokenService
     const body = parse(stockSchema, await ctx.body());
     return { status: 200, body: { stock: await commerce.setAvailable(principal, ctx.params[0]!, ctx.params[1]!, body.available) } };
   });
+}
+
+/** A percent-encoded path segment (user ids may hold any character). */
+function pathPart(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ProtocolError('BAD_REQUEST', 'malformed percent-encoding in the path');
+  }
 }
 
 /** Every mutating cart request needs an idempotency key: the header, or `key` in the body. */
