@@ -62,8 +62,10 @@ export class JsonRouter {
       res.onAborted(() => {
         aborted = true;
       });
-      const params = Array.from({ length: paramCount }, (_, i) => req.getParameter(i));
-      const query = new URLSearchParams(req.getQuery() ?? '');
+      const params: string[] = [];
+      for (let i = 0; i < paramCount; i++) params.push(req.getParameter(i) ?? '');
+      const rawQuery = req.getQuery() ?? '';
+      let query: URLSearchParams | undefined;
       const authorization = req.getHeader('authorization');
       const idempotencyKey = req.getHeader('idempotency-key');
       // Reading must start now (uWS streams the body right after this callback returns).
@@ -71,7 +73,9 @@ export class JsonRouter {
       bodyPromise.catch(() => undefined);
       const ctx: RequestContext = {
         params,
-        query,
+        get query() {
+          return (query ??= new URLSearchParams(rawQuery));
+        },
         authorization,
         idempotencyKey,
         body: async () => {
@@ -129,10 +133,10 @@ function readBody(res: HttpResponse, maxBytes: number): Promise<Buffer> {
         return;
       }
       // uWS neuters the chunk after this callback: copy it.
-      chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+      chunks.push(Buffer.from(chunk.slice(0)));
       if (isLast) {
         done = true;
-        resolve(Buffer.concat(chunks));
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
       }
     });
   });
