@@ -9,10 +9,11 @@ import type { CartGate } from './CartGate.ts';
 /** What the desk needs from commerce: the room's rules before a request, the news after its answer. */
 export interface CartRules {
   /**
-   * Throws the refusal (ROOM_NOT_FOUND, ROOM_ENDED, KICKED, …), or resolves with an answer that
-   * refuses (`not_on_sale`), or with undefined when the request may go on.
+   * Throws (or rejects with) the refusal (ROOM_NOT_FOUND, ROOM_ENDED, KICKED, …), or gives an
+   * answer that refuses (`not_on_sale`), or undefined when the request may go on. Synchronous when
+   * the room is at hand, so a request on a hosted room does not wait a microtask for it.
    */
-  check(principal: Principal, roomId: string, request: CartRequest): Promise<CartAnswer | undefined>;
+  check(principal: Principal, roomId: string, request: CartRequest): CartAnswer | undefined | Promise<CartAnswer | undefined>;
   /** Every answer, just before it is replied (stock news, metrics, logs). Must not throw. */
   answered(principal: Principal, roomId: string, request: CartRequest, answer: CartAnswer): void;
 }
@@ -98,15 +99,36 @@ export class CartDesk {
     return new Promise((resolve, reject) => this.submit(principal, roomId, request, (error, answer) => (answer === undefined ? reject(error) : resolve(answer))));
   }
 
-  async #serve(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival, fingerprint: string | undefined): Promise<CartAnswer> {
-    let refusal: CartAnswer | ProtocolError | undefined;
+  // Promise chains rather than async functions: this runs for every tap of a burst, and each
+  // await of a value at hand costs the tap microtask hops and allocations.
+  #serve(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival, fingerprint: string | undefined): Promise<CartAnswer> {
+    let ruled: CartAnswer | undefined | Promise<CartAnswer | undefined>;
     try {
-      refusal = await this.#rules.check(principal, roomId, request);
+      ruled = this.#rules.check(principal, roomId, request);
     } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      refusal = error;
+      return this.#refused(principal, roomId, request, fingerprint, error);
     }
-    const answer = refusal === undefined ? await this.#execute(principal, roomId, request, arrival) : await this.#recordedOr(principal, request, fingerprint, refusal);
+    if (ruled instanceof Promise) {
+      return ruled.then(
+        (answer) => this.#ruled(principal, roomId, request, arrival, fingerprint, answer),
+        (error: unknown) => this.#refused(principal, roomId, request, fingerprint, error),
+      );
+    }
+    return this.#ruled(principal, roomId, request, arrival, fingerprint, ruled);
+  }
+
+  /** After the room's rules: the request goes on (`ruled` undefined), or the rules answered it. */
+  #ruled(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival, fingerprint: string | undefined, ruled: CartAnswer | undefined): Promise<CartAnswer> {
+    const answer = ruled === undefined ? this.#execute(principal, roomId, request, arrival) : this.#recordedOr(principal, request, fingerprint, ruled);
+    return answer.then((a) => this.#answered(principal, roomId, request, a));
+  }
+
+  #refused(principal: Principal, roomId: string, request: CartRequest, fingerprint: string | undefined, error: unknown): Promise<CartAnswer> {
+    if (!(error instanceof ProtocolError)) return Promise.reject(error);
+    return this.#recordedOr(principal, request, fingerprint, error).then((a) => this.#answered(principal, roomId, request, a));
+  }
+
+  #answered(principal: Principal, roomId: string, request: CartRequest, answer: CartAnswer): CartAnswer {
     this.#rules.answered(principal, roomId, request, answer);
     return answer;
   }
@@ -127,7 +149,7 @@ export class CartDesk {
     return refusal;
   }
 
-  async #execute(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival): Promise<CartAnswer> {
+  #execute(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival): Promise<CartAnswer> {
     const userId = principal.userId;
     switch (request.t) {
       case 'addToCart':
@@ -138,7 +160,7 @@ export class CartDesk {
         return this.#gate.run(roomId, PRIORITY.change, () => this.#store.setQuantity({ ...change, now: this.#now() }), arrival);
       }
       case 'getCart':
-        return { status: 'cart', cart: await this.#gate.run(roomId, PRIORITY.read, () => this.#store.cart(roomId, userId, this.#now()), arrival) };
+        return this.#gate.run(roomId, PRIORITY.read, () => this.#store.cart(roomId, userId, this.#now()), arrival).then((cart): CartAnswer => ({ status: 'cart', cart }));
       case 'checkout':
         return this.#gate.run(roomId, PRIORITY.change, () => this.#store.checkout(roomId, userId, request.key, this.#now()), arrival);
     }
