@@ -36,6 +36,8 @@ export interface RunMetrics {
   otherTypes: Record<string, number>;
   /** Highest degrade level livecart announced during the measurement (0 = never degraded). */
   maxDegradeLevel: number;
+  /** livecart's degrade level changes as the first generator's viewers heard them: seconds from the first measured send (negative: warm-up), level, the server's reason. */
+  degradeChanges: Array<{ atS: number; level: number; reason: string }>;
   acksSent: number;
   /** Delivered frames / (last delivery − first send). */
   deliveriesPerSec: number;
@@ -220,6 +222,7 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
       otherFrames: sum((r) => r.otherFrames),
       otherTypes,
       maxDegradeLevel: Math.max(...results.map((r) => r.maxDegradeLevel)),
+      degradeChanges: (results[0]?.degradeChanges ?? []).map((c) => ({ atS: Math.round(c.atMs - phase.t0) / 1000, level: c.level, reason: c.reason })),
       acksSent: sum((r) => r.acksSent),
       deliveriesPerSec: lastRecvMs > phase.t0 ? delivered / ((lastRecvMs - phase.t0) / 1000) : 0,
       inWindowPerSec: inWindow / cfg.seconds,
@@ -264,6 +267,9 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
     const mismatches = sum((r) => r.sampleMismatches);
     if (mismatches) log(`${kind} #${run + 1}: WARNING: ${mismatches} latency samples disagreed with a full decode`);
     if (Object.keys(phase.errors).length) log(`${kind} #${run + 1}: streamer errors ${JSON.stringify(phase.errors)}`);
+    if (metrics.degradeChanges.length > 0) {
+      log(`${kind} #${run + 1}: degrade level changes (s from the first measured send): ${metrics.degradeChanges.map((c) => `${c.atS.toFixed(1)} s -> ${c.level} (${c.reason})`).join(', ')}`);
+    }
     if (metrics.maxDegradeLevel > 0) {
       log(`${kind} #${run + 1}: livecart degraded the room to level ${metrics.maxDegradeLevel} (chatter sampled/cut by design): missing frames are shed load, not a fan-out limit`);
     }
