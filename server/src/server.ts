@@ -103,7 +103,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const fanout = new Fanout({ publish: (topic, frame) => app.publish(topic, frame, true) }, {
     sampledCommentsPerSecond: config.sampledCommentsPerSecond, shardSize: config.fanoutShardSize, deliveriesPerTurn: config.fanoutDeliveriesPerTurn, turnTargetMs: config.fanoutTurnTargetMs, maxWaitingFrames: config.fanoutMaxWaitingFrames,
   }, Date.now, schedule);
-  const rooms = new RoomService({ config, broker, directory, store, fanout, replyPriority, eventLoopDelayMs: () => guard.eventLoopDelayMs, log: logger.child({ part: 'rooms' }) });
+  const rooms = new RoomService({ config, broker, directory, store, fanout, replyPriority, eventLoopDelayMs: () => guard.sustainedEventLoopDelayMs, log: logger.child({ part: 'rooms' }) });
   // One teller for both queues a cart request waits in (its room's turn, then admission): their notices share one budget per turn.
   const teller = new PositionTeller(config.admissionProgressFramesPerTurn, config.admissionProgressMs, schedule);
   const admission = config.admission

@@ -40,7 +40,7 @@ export type CommerceSignals = (roomId: string) => { queueFill: number; storeLate
 
 export interface RoomServiceDeps {
   readonly config: Config;
-  /** p99 event-loop delay of the node, ms. */
+  /** p99 event-loop delay of the node, ms, as it lasted (see `ProcessGuard.sustainedEventLoopDelayMs`). */
   readonly eventLoopDelayMs: () => number;
   readonly broker: Broker;
   readonly directory: RoomDirectory;
