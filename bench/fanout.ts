@@ -126,6 +126,10 @@ for (const r of runs) {
     warnings.push(`${r.server} #${r.run + 1}: disturbed: other processes took ${fmtPct(r.serverCoreForeignPct)} of the server core and ${fmtPct(r.loadCoreForeignPct)} of the load core, hypervisor steal ${fmtPct(r.serverCoreStealPct)} / ${fmtPct(r.loadCoreStealPct)}.`);
   }
   if (r.maxDegradeLevel > 0) warnings.push(`${r.server} #${r.run + 1}: livecart degraded the room to level ${r.maxDegradeLevel} (load shedding by design).`);
+  if (r.degradeChanges.length > 0) {
+    const changes = r.degradeChanges.map((c) => `${c.atS.toFixed(1)} s → ${c.level} (${c.reason})`).join(', ');
+    warnings.push(`${r.server} #${r.run + 1}: degrade level changes, seconds from the first measured send (negative: warm-up): ${changes}.`);
+  }
   if (r.joinFailed) warnings.push(`${r.server} #${r.run + 1}: ${r.joinFailed} viewers failed to join.`);
   if (!r.drainComplete) warnings.push(`${r.server} #${r.run + 1}: ${fmtInt(r.missing)} frames still missing at the end (${r.viewersShort} viewers short; ${r.closed} sockets closed).`);
   if (Object.keys(r.streamerErrors).length) warnings.push(`${r.server} #${r.run + 1}: streamer errors ${JSON.stringify(r.streamerErrors)}.`);
