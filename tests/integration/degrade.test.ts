@@ -71,6 +71,8 @@ describe('acks a client cannot forge', () => {
       await waitUntil(() => honest.every((c) => c.of('comment').length === texts.length), 5000, 'every comment at every honest viewer');
       const status = await roomStatus(server, operator, 'forged');
       expect(status).toMatchObject({ level: 0, reason: 'normal', signals: { viewerLagMs: 0, backloggedShare: 0 } });
+      // What the clients say, for operators: one voice per user (the forger's least-behind socket), the median of them.
+      expect(status.clientLagMs).toBeLessThan(1000);
     } finally {
       clearInterval(acks);
     }
