@@ -23,6 +23,8 @@ export interface FanoutConfig {
   acks: boolean;
   /** Keep livecart's load shedding (degrade levels, lag demotion) instead of turning it off. */
   livecartShedding: boolean;
+  /** Poll livecart's operator API during the measurement for the room's degrade signals. */
+  opsPoll: boolean;
   /** Niceness for the server and generator processes (negative = ahead of other work on the machine). */
   nice: number;
   concurrency: number;
@@ -60,6 +62,8 @@ const HELP = `Usage: npm run bench:fanout -- [options]
   --livecart-shedding      keep livecart's load shedding (degrade levels, ack-lag demotion); by default
                            the bench raises those thresholds to their maximum so both servers must
                            deliver every frame and the throughputs compare
+  --ops-poll               poll livecart's GET /api/ops/rooms every 250 ms while measuring and report
+                           the room's fan-out lag (p50/p90/max) and event-loop delay the server saw
   --no-acks                viewers do not send the SDK's once-a-second \`ack\`
   --out DIR                where to write fanout-<timestamp>.json (default bench/results)
 `;
@@ -85,6 +89,7 @@ export function parseConfig(argv: string[]): FanoutConfig {
       'src-ips': { type: 'boolean', default: false },
       'no-acks': { type: 'boolean', default: false },
       'livecart-shedding': { type: 'boolean', default: false },
+      'ops-poll': { type: 'boolean', default: false },
       nice: { type: 'string', default: '0' },
       concurrency: { type: 'string', default: '100' },
       'raw-max-backpressure': { type: 'string', default: String(4 * 1024 * 1024) },
@@ -123,6 +128,7 @@ export function parseConfig(argv: string[]): FanoutConfig {
     srcIps: values['src-ips']! || Number(values.viewers) > 20_000,
     acks: !values['no-acks'],
     livecartShedding: values['livecart-shedding']!,
+    opsPoll: values['ops-poll']!,
     nice: Math.floor(Number(values.nice) || 0),
     concurrency: Math.floor(num('concurrency', values.concurrency, 1)),
     rawMaxBackpressure: Math.floor(num('raw-max-backpressure', values['raw-max-backpressure'], 1024)),

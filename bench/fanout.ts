@@ -115,6 +115,8 @@ const lines = [
   '',
 ];
 const warnings: string[] = [];
+/** Per run: livecart's degrade changes and, with --ops-poll, the signals the server saw. */
+const notes: string[] = [];
 for (const r of runs) {
   if (r.generatorLimited) {
     warnings.push(
@@ -126,11 +128,19 @@ for (const r of runs) {
     warnings.push(`${r.server} #${r.run + 1}: disturbed: other processes took ${fmtPct(r.serverCoreForeignPct)} of the server core and ${fmtPct(r.loadCoreForeignPct)} of the load core, hypervisor steal ${fmtPct(r.serverCoreStealPct)} / ${fmtPct(r.loadCoreStealPct)}.`);
   }
   if (r.maxDegradeLevel > 0) warnings.push(`${r.server} #${r.run + 1}: livecart degraded the room to level ${r.maxDegradeLevel} (load shedding by design).`);
+  if (r.ops !== null) {
+    notes.push(`${r.server} #${r.run + 1}: the server's view (${r.ops.samples.length} polls of /api/ops/rooms): fan-out lag p50 ${fmt(r.ops.viewerLagMs.p50, 0)} / p90 ${fmt(r.ops.viewerLagMs.p90, 0)} / max ${fmt(r.ops.viewerLagMs.max, 0)} ms, lasting event-loop delay max ${fmt(r.ops.eventLoopDelayMsMax, 0)} ms.`);
+  }
+  if (r.degradeChanges.length > 0) {
+    const changes = r.degradeChanges.map((c) => `${c.atS.toFixed(1)} s → ${c.level} (${c.reason})`).join(', ');
+    notes.push(`${r.server} #${r.run + 1}: degrade level changes, seconds from the first measured send (negative: warm-up): ${changes}.`);
+  }
   if (r.joinFailed) warnings.push(`${r.server} #${r.run + 1}: ${r.joinFailed} viewers failed to join.`);
   if (!r.drainComplete) warnings.push(`${r.server} #${r.run + 1}: ${fmtInt(r.missing)} frames still missing at the end (${r.viewersShort} viewers short; ${r.closed} sockets closed).`);
   if (Object.keys(r.streamerErrors).length) warnings.push(`${r.server} #${r.run + 1}: streamer errors ${JSON.stringify(r.streamerErrors)}.`);
 }
 for (const f of failures) warnings.push(`${f.server} #${f.run + 1} failed: ${f.error.split('\n')[0]}`);
+if (notes.length) lines.push('Degrade levels:', ...notes.map((n) => `- ${n}`), '');
 if (warnings.length) lines.push('Warnings:', ...warnings.map((w) => `- ${w}`), '');
 process.stdout.write(lines.join('\n') + '\n');
 
@@ -153,6 +163,7 @@ writeFileSync(
       runs,
       failures,
       warnings,
+      notes,
     },
     null,
     2,

@@ -92,6 +92,8 @@ export interface GenResult {
   /** Non-event frames by type. */
   otherTypes: Record<string, number>;
   maxDegradeLevel: number;
+  /** Degrade level changes heard since the viewers joined (epoch ms of receipt, level, the server's reason). */
+  degradeChanges: Array<{ atMs: number; level: number; reason: string }>;
   acksSent: number;
 }
 

@@ -7,7 +7,8 @@ import { GeneratorPool } from './generatorPool.ts';
 import type { GenResult } from './ipc.ts';
 import { coreBusyPercent, coreIrqPercent, coreStealPercent, cpuSnapshot, processCpuPercent, processMemory } from './procStats.ts';
 import { ROOM_ID, nowMs } from './scenario.ts';
-import { setupLivecartRoom, startServer, streamerToken, type ServerKind } from './servers.ts';
+import { type OpsSummary, startOpsPoll } from './opsPoll.ts';
+import { setupLivecartRoom, signToken, startServer, streamerToken, type ServerKind } from './servers.ts';
 import { summarizeLatency } from './stats.ts';
 import { Streamer } from './streamer.ts';
 import { emptyQueues, maxQueues, socketQueues, type QueueSnapshot } from './socketQueues.ts';
@@ -36,6 +37,10 @@ export interface RunMetrics {
   otherTypes: Record<string, number>;
   /** Highest degrade level livecart announced during the measurement (0 = never degraded). */
   maxDegradeLevel: number;
+  /** livecart's degrade level changes as the first generator's viewers heard them: seconds from the first measured send (negative: warm-up), level, the server's reason. */
+  degradeChanges: Array<{ atS: number; level: number; reason: string }>;
+  /** `--ops-poll` (livecart): the room's degrade signals as the server saw them during the measurement. */
+  ops: OpsSummary | null;
   acksSent: number;
   /** Delivered frames / (last delivery − first send). */
   deliveriesPerSec: number;
@@ -148,9 +153,13 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
         });
       }, f * cfg.seconds * 1000),
     );
+    const opsPoll = cfg.opsPoll && kind === 'livecart'
+      ? startOpsPoll(`http://${cfg.host}:${port}`, await signToken(cfg.secret, 'bench-operator', 'Bench operator', 'operator'), ROOM_ID)
+      : null;
     const phase = await streamer.run(cfg.rate, cfg.seconds, cfg.drain * 1000, log);
     queueTimers.forEach(clearTimeout);
     const drain = await waitForDrain(pool, viewers * phase.okEvents, phase.sendEnd, cfg.drain, cfg.drainIdle);
+    const ops = opsPoll?.stop() ?? null;
     const cpuB = cpuSnapshot(pids);
     clearInterval(rssTimer);
     const mem = processMemory(server.pid);
@@ -220,6 +229,8 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
       otherFrames: sum((r) => r.otherFrames),
       otherTypes,
       maxDegradeLevel: Math.max(...results.map((r) => r.maxDegradeLevel)),
+      degradeChanges: (results[0]?.degradeChanges ?? []).map((c) => ({ atS: Math.round(c.atMs - phase.t0) / 1000, level: c.level, reason: c.reason })),
+      ops,
       acksSent: sum((r) => r.acksSent),
       deliveriesPerSec: lastRecvMs > phase.t0 ? delivered / ((lastRecvMs - phase.t0) / 1000) : 0,
       inWindowPerSec: inWindow / cfg.seconds,
@@ -264,6 +275,13 @@ export async function runOnce(cfg: FanoutConfig, kind: ServerKind, run: number, 
     const mismatches = sum((r) => r.sampleMismatches);
     if (mismatches) log(`${kind} #${run + 1}: WARNING: ${mismatches} latency samples disagreed with a full decode`);
     if (Object.keys(phase.errors).length) log(`${kind} #${run + 1}: streamer errors ${JSON.stringify(phase.errors)}`);
+    if (ops !== null) {
+      log(`${kind} #${run + 1}: server's view (${ops.samples.length} polls): fan-out lag p50 ${ops.viewerLagMs.p50.toFixed(0)} / p90 ${ops.viewerLagMs.p90.toFixed(0)} / max ${ops.viewerLagMs.max.toFixed(0)} ms, ` +
+        `lasting event-loop delay max ${ops.eventLoopDelayMsMax.toFixed(0)} ms, backlogged users max ${(ops.backloggedShareMax * 100).toFixed(0)}%`);
+    }
+    if (metrics.degradeChanges.length > 0) {
+      log(`${kind} #${run + 1}: degrade level changes (s from the first measured send): ${metrics.degradeChanges.map((c) => `${c.atS.toFixed(1)} s -> ${c.level} (${c.reason})`).join(', ')}`);
+    }
     if (metrics.maxDegradeLevel > 0) {
       log(`${kind} #${run + 1}: livecart degraded the room to level ${metrics.maxDegradeLevel} (chatter sampled/cut by design): missing frames are shed load, not a fan-out limit`);
     }

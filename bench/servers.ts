@@ -143,7 +143,7 @@ export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
   });
 }
 
-export function signToken(secret: string, userId: string, name: string, role: 'viewer' | 'streamer'): Promise<string> {
+export function signToken(secret: string, userId: string, name: string, role: 'viewer' | 'streamer' | 'operator'): Promise<string> {
   return new SignJWT({ name, role })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(userId)

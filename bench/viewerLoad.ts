@@ -41,6 +41,8 @@ let sampleMismatches = 0;
 let otherTypes: Record<string, number> = {};
 /** Highest degrade level livecart announced (welcome or `degrade` notice) since `measure`. */
 let maxDegradeLevel = 0;
+/** Every change of the level this generator heard (warm-up included), with its reason: one entry per change, not per viewer. */
+const degradeChanges: Array<{ atMs: number; level: number; reason: string }> = [];
 let acksSent = 0;
 const LC_MARKER = Buffer.from('lc:');
 
@@ -162,7 +164,10 @@ class Viewer {
     }
     const t = String(msg.t);
     otherTypes[t] = (otherTypes[t] ?? 0) + 1;
-    if (t === 'degrade' && typeof msg.level === 'number') maxDegradeLevel = Math.max(maxDegradeLevel, msg.level);
+    if (t === 'degrade' && typeof msg.level === 'number') {
+      maxDegradeLevel = Math.max(maxDegradeLevel, msg.level);
+      if (degradeChanges.at(-1)?.level !== msg.level) degradeChanges.push({ atMs: chunkNow, level: msg.level, reason: String((msg as { reason?: unknown }).reason ?? '') });
+    }
   }
 
   handshakeReply(buf: Buffer, s: number, len: number): void {
@@ -358,6 +363,7 @@ function finish(f: GenFinish): void {
     sampleMismatches,
     otherTypes,
     maxDegradeLevel,
+    degradeChanges,
     acksSent,
   };
   process.send?.(result, () => {

@@ -108,7 +108,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const fanout = new Fanout({ publish: (topic, frame) => app.publish(topic, frame, true) }, {
     sampledCommentsPerSecond: config.sampledCommentsPerSecond, shardSize: config.fanoutShardSize, deliveriesPerTurn: config.fanoutDeliveriesPerTurn, turnTargetMs: config.fanoutTurnTargetMs, maxWaitingFrames: config.fanoutMaxWaitingFrames,
   }, Date.now, schedule);
-  const rooms = new RoomService({ config, broker, directory, store, fanout, replyPriority, eventLoopDelayMs: () => guard.eventLoopDelayMs, log: logger.child({ part: 'rooms' }) });
+  const rooms = new RoomService({ config, broker, directory, store, fanout, replyPriority, eventLoopDelayMs: () => guard.sustainedEventLoopDelayMs, log: logger.child({ part: 'rooms' }) });
   const teller = new PositionTeller(config.admissionProgressFramesPerTurn, config.admissionProgressMs, schedule);
   const admission = config.admission
     ? new AdmissionController({

@@ -173,6 +173,47 @@ describe('Fanout pacing', () => {
     expect(pacer.stats.turnBudget).toBe(80);
   });
 
+  it('measures how far behind its own writes to a room run: the oldest frame each socket still waits for, within 90 % of the sockets', () => {
+    const pending: Array<() => void> = [];
+    let clock = 0;
+    const pacer = new FanoutPacer({ publish: () => true }, { shardSize: 10, deliveriesPerTurn: 10, turnTargetMs: 1000, maxWaitingPerRoom: 1000 }, (next) => pending.push(next), () => clock);
+    for (let i = 0; i < 100; i++) pacer.join('big', 'viewer'); // 10 shards, one shard per turn
+    const turn = (ms: number) => {
+      clock += ms;
+      for (const run of pending.splice(0)) run();
+    };
+    expect(pacer.lagMs('big')).toBe(0);
+    pacer.publish('big', 'commerce', new Uint8Array([1]), undefined, 7);
+    clock += 100;
+    expect(pacer.lagMs('big')).toBe(100); // no shard has it yet
+    for (let i = 0; i < 8; i++) turn(10); // 8 of 10 shards sent: the two behind are 20 % of the sockets
+    expect(pacer.lagMs('big')).toBe(180);
+    turn(10); // one shard behind: the tenth of the sockets furthest behind does not count
+    expect(pacer.lagMs('big')).toBe(0);
+    turn(10);
+    expect(pacer.lagMs('big')).toBe(0);
+    // Frames a shard is not sent (viewer chatter cut, the staff's chatter) are not waited for.
+    pacer.publish('big', 'staffChatter', new Uint8Array([2]), undefined, 8);
+    clock += 500;
+    expect(pacer.lagMs('big')).toBe(0);
+  });
+
+  it('tells up to which seq each unit of a room was sent, paced or not', () => {
+    const h = harness({ shardSize: 10, deliveriesPerTurn: 10 });
+    join(h.fanout, 'big', 30);
+    join(h.fanout, 'small', 5);
+    h.fanout.publish('small', 'chatter', 'comment', h.frame('s'), 0, undefined, 4);
+    expect(h.fanout.sentSeq('small', 'viewer', 0)).toBe(4); // a small room's frame goes out at once
+    h.fanout.publish('big', 'commerce', 'product', h.frame('p'), 0, undefined, 9);
+    h.fanout.publish('big', 'commerce', 'stock', h.frame('stock'), 0, 'stock'); // a state update has no seq
+    expect([0, 1, 2].map((shard) => h.fanout.sentSeq('big', 'viewer', shard))).toEqual([0, 0, 0]);
+    h.nextTurn();
+    expect([0, 1, 2].map((shard) => h.fanout.sentSeq('big', 'viewer', shard))).toEqual([9, 0, 0]);
+    while (h.pendingTurns() > 0) h.nextTurn();
+    expect([0, 1, 2].map((shard) => h.fanout.sentSeq('big', 'viewer', shard))).toEqual([9, 9, 9]);
+    expect(h.fanout.sentSeq('nowhere', 'viewer', 0)).toBe(0);
+  });
+
   it('forgets a room\'s waiting frames when it is no longer hosted', () => {
     const h = harness({ shardSize: 10, deliveriesPerTurn: 10 });
     join(h.fanout, 'r', 50);

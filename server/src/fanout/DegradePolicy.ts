@@ -8,13 +8,19 @@
  */
 export type DegradeLevel = 0 | 1 | 2 | 3;
 
-/** Measured pressure on a room (and on the node it lives on). */
+/**
+ * Measured pressure on a room (and on the node it lives on): what the node measures itself.
+ * Clients' acks are not among them; a client may only hurt itself.
+ */
 export interface RoomSignals {
-  /** p99 event-loop delay of the node over the last window, ms. */
+  /** p99 event-loop delay of the node, as it lasted over the last two windows (one long pause does not count), ms. */
   readonly eventLoopDelayMs: number;
-  /** p90 lag of the room's viewers measured from their acks, ms. */
+  /**
+   * How far behind this node's writes to the room's sockets run: for each socket, how long the
+   * oldest broadcast not yet written to it has waited here; the value 90 % of the sockets are within, ms.
+   */
   readonly viewerLagMs: number;
-  /** Share of the room's sockets whose outbound buffer is past the soft cap (0..1). */
+  /** Share of the room's users (each counted once) all of whose sockets are past the soft buffer cap (0..1). */
   readonly backloggedShare: number;
   /** Admission queue depth over its limit (0..1). */
   readonly queueFill: number;

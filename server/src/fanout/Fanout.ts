@@ -92,17 +92,18 @@ export class Fanout {
   /**
    * `type` is the frame's `t`. Returns who gets it, as `Audience` bits, so the room can tell what
    * each client was meant to receive when it measures the client's lag. A state update still
-   * waiting to go out is replaced by a newer one with the same `replaceKey`.
+   * waiting to go out is replaced by a newer one with the same `replaceKey`. `seq`: the room
+   * event's seq (state updates have none), so an ack can be held to what its socket was sent.
    */
-  publish(roomId: string, lane: Lane, type: string, frame: Uint8Array, level: DegradeLevel, replaceKey?: string): number {
+  publish(roomId: string, lane: Lane, type: string, frame: Uint8Array, level: DegradeLevel, replaceKey?: string, seq?: number): number {
     if (lane === 'commerce') {
       this.#count('commerce', frame, 1);
-      this.#pacer.publish(roomId, 'commerce', frame, replaceKey);
+      this.#pacer.publish(roomId, 'commerce', frame, replaceKey, seq);
       return Audience.commerce;
     }
     const toViewers = this.#toViewers(roomId, type, level);
     this.#count('chatter', frame, toViewers ? 2 : 1);
-    this.#pacer.publish(roomId, toViewers ? 'chatter' : 'staffChatter', frame, replaceKey);
+    this.#pacer.publish(roomId, toViewers ? 'chatter' : 'staffChatter', frame, replaceKey, seq);
     return toViewers ? Audience.staffChatter | Audience.viewerChatter : Audience.staffChatter;
   }
 
@@ -114,6 +115,16 @@ export class Fanout {
   /** Frames of `roomId` waiting for a later event-loop turn. */
   waiting(roomId: string): number {
     return this.#pacer.waiting(roomId);
+  }
+
+  /** The highest seq this node has sent the sockets of `role` on fan-out shard `shard` of `roomId` (0 when unknown). */
+  sentSeq(roomId: string, role: Role, shard: number): number {
+    return this.#pacer.sentSeq(roomId, role, shard);
+  }
+
+  /** How far behind this node's writes to the room's sockets run, ms (see `FanoutPacer.lagMs`). */
+  lagMs(roomId: string): number {
+    return this.#pacer.lagMs(roomId);
   }
 
   /** A room no longer hosted here. */

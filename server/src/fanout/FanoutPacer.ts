@@ -40,6 +40,8 @@ interface Unit {
   sockets: number;
   /** Absolute index (see `RoomQueue.base`) of the next waiting frame this unit has not been sent. */
   next: number;
+  /** The highest seq this unit's sockets have been sent (or passed, when the frame was not for them). */
+  sentSeq: number;
 }
 
 interface Job {
@@ -49,6 +51,10 @@ interface Job {
   frame: Uint8Array;
   /** Viewer chatter the room cut (degrade level 2) before every shard had it: only the staff still get it. */
   viewersCut: boolean;
+  /** The room event's seq (state updates have none). */
+  readonly seq: number | undefined;
+  /** When the frame reached the pacer (`now()`): how long a unit not yet sent it has been behind. */
+  readonly at: number;
 }
 
 class RoomQueue {
@@ -63,7 +69,7 @@ class RoomQueue {
   ready = false;
 
   constructor(readonly roomId: string) {
-    this.units = [{ commerceTopic: topicOf(roomId, 'commerce', 'streamer'), chatterTopic: topicOf(roomId, 'chatter', 'streamer'), staff: true, sockets: 0, next: 0 }];
+    this.units = [{ commerceTopic: topicOf(roomId, 'commerce', 'streamer'), chatterTopic: topicOf(roomId, 'chatter', 'streamer'), staff: true, sockets: 0, next: 0, sentSeq: 0 }];
   }
 
   get end(): number {
@@ -72,7 +78,7 @@ class RoomQueue {
 
   addShard(): number {
     const shard = this.units.length - 1;
-    this.units.push({ commerceTopic: topicOf(this.roomId, 'commerce', 'viewer', shard), chatterTopic: topicOf(this.roomId, 'chatter', 'viewer', shard), staff: false, sockets: 0, next: this.end });
+    this.units.push({ commerceTopic: topicOf(this.roomId, 'commerce', 'viewer', shard), chatterTopic: topicOf(this.roomId, 'chatter', 'viewer', shard), staff: false, sockets: 0, next: this.end, sentSeq: 0 });
     return shard;
   }
 
@@ -193,9 +199,10 @@ export class FanoutPacer {
 
   /**
    * Publishes `frame` to `audience`: now if the room has nothing waiting and the turn's budget
-   * allows, else unit by unit in later turns, after the room's waiting frames.
+   * allows, else unit by unit in later turns, after the room's waiting frames. `seq` is the room
+   * event's seq (none for state updates): what each unit was sent up to (`sentSeq`).
    */
-  publish(roomId: string, audience: FrameAudience, frame: Uint8Array, replaceKey?: string): void {
+  publish(roomId: string, audience: FrameAudience, frame: Uint8Array, replaceKey?: string, seq?: number): void {
     const room = this.#rooms.get(roomId);
     if (room === undefined) return;
     if (room.jobs.size === 0) {
@@ -203,19 +210,21 @@ export class FanoutPacer {
       // A room no bigger than a shard is never paced: its frame is as cheap as one unit's visit,
       // and a small room's chat must not wait for a big room's turn, nor for the turn's I/O to end.
       if (cost <= this.options.shardSize && this.direct?.(roomId, audience, frame) === true) {
+        this.#sentToAll(room, seq);
         this.#spent += cost;
         this.#scheduleTurn();
         return;
       }
       if (this.#spent + cost <= this.#budget || cost <= this.options.shardSize) {
-        this.#publishAll(room, { audience, replaceKey, frame, viewersCut: false });
+        this.#publishAll(room, { audience, replaceKey, frame, viewersCut: false, seq, at: 0 });
+        this.#sentToAll(room, seq);
         this.#spent += cost;
         this.#scheduleTurn();
         return;
       }
     }
     if (replaceKey !== undefined && this.#replace(room, replaceKey, frame)) return;
-    const job: Job = { audience, replaceKey, frame, viewersCut: false };
+    const job: Job = { audience, replaceKey, frame, viewersCut: false, seq, at: this.now() };
     if (room.jobs.size >= this.options.maxWaitingPerRoom) {
       this.#publishNow(room, job);
       return;
@@ -262,6 +271,51 @@ export class FanoutPacer {
     return this.#rooms.get(roomId)?.jobs.size ?? 0;
   }
 
+  /** The highest seq the unit of a socket with `role` on `shard` has been sent (0 when unknown). */
+  sentSeq(roomId: string, role: Role, shard: number): number {
+    return this.#rooms.get(roomId)?.units[role === 'viewer' ? shard + 1 : 0]?.sentSeq ?? 0;
+  }
+
+  /**
+   * How far behind this node's writes to the room's sockets run, ms: for each socket, how long
+   * the oldest frame its unit has not been sent yet has waited here; the value 90 % of the sockets
+   * are within. 0 when nothing waits (a room no bigger than a shard never waits).
+   */
+  lagMs(roomId: string): number {
+    const room = this.#rooms.get(roomId);
+    if (room === undefined || room.jobs.size === 0) return 0;
+    const now = this.now();
+    let sockets = 0;
+    const lags: Array<{ lag: number; sockets: number }> = [];
+    for (const unit of room.units) {
+      if (unit.sockets === 0) continue;
+      sockets += unit.sockets;
+      lags.push({ lag: this.#waitOf(room, unit, now), sockets: unit.sockets });
+    }
+    lags.sort((a, b) => b.lag - a.lag);
+    // Skip the tenth of the sockets furthest behind: the value the other nine tenths are within.
+    let skip = sockets * 0.1;
+    for (const { lag, sockets: n } of lags) {
+      skip -= n;
+      if (skip < 0) return lag;
+    }
+    return 0;
+  }
+
+  /** How long the oldest waiting frame meant for `unit` has waited (0: it is not behind). */
+  #waitOf(room: RoomQueue, unit: Unit, now: number): number {
+    for (let i = unit.next - room.base; i < room.jobs.size; i++) {
+      const job = room.jobs.at(i)!;
+      if (room.topicFor(job, unit) !== undefined) return Math.max(0, now - job.at);
+    }
+    return 0;
+  }
+
+  #sentToAll(room: RoomQueue, seq: number | undefined): void {
+    if (seq === undefined) return;
+    for (const unit of room.units) unit.sentSeq = seq;
+  }
+
   /** A room no longer hosted: its waiting frames have nobody to go to. */
   forget(roomId: string): void {
     const room = this.#rooms.get(roomId);
@@ -298,6 +352,13 @@ export class FanoutPacer {
     const from = unit.next - room.base;
     const to = room.jobs.size;
     unit.next = room.end;
+    for (let i = to - 1; i >= from; i--) {
+      const seq = room.jobs.at(i)!.seq;
+      if (seq !== undefined) {
+        unit.sentSeq = seq;
+        break;
+      }
+    }
     if (unit.sockets === 0) return;
     // Latest value wins: a state update is skipped when a newer one with its key follows.
     let superseded: Set<Job> | undefined;

@@ -16,6 +16,8 @@ export class ProcessGuard {
   readonly #histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   readonly #timer: NodeJS.Timeout;
   #eventLoopP99Ms = 0;
+  /** The p99 of the window before the last one. */
+  #previousP99Ms = 0;
   #eventLoopMaxMs = 0;
   #rssMb = 0;
   refusedConnections = 0;
@@ -29,6 +31,14 @@ export class ProcessGuard {
   /** p99 event-loop delay over the last window, ms. */
   get eventLoopDelayMs(): number {
     return this.#eventLoopP99Ms;
+  }
+
+  /**
+   * The lower p99 of the last two windows: a delay that lasted, not one long pause (a GC, one big
+   * write) that a single window's p99 reports as the whole window's.
+   */
+  get sustainedEventLoopDelayMs(): number {
+    return Math.min(this.#eventLoopP99Ms, this.#previousP99Ms);
   }
 
   get eventLoopMaxMs(): number {
@@ -57,6 +67,7 @@ export class ProcessGuard {
   #sample(): void {
     // The histogram counts from `resolution`: subtract it to get the delay itself.
     const count = this.#histogram.count;
+    this.#previousP99Ms = this.#eventLoopP99Ms;
     this.#eventLoopP99Ms = count > 0 ? Math.max(0, this.#histogram.percentile(99) / 1e6 - 10) : 0;
     this.#eventLoopMaxMs = count > 0 ? Math.max(0, this.#histogram.max / 1e6 - 10) : 0;
     this.#histogram.reset();

@@ -193,7 +193,7 @@ export class Metrics {
     gaugeOf(registers, 'livecart_room_series_omitted', 'Hosted rooms left without per-room series (beyond --metrics-max-rooms, fewest members first).', () => (this.#sources === undefined ? undefined : this.#rooms().omitted));
     this.#roomGauge('livecart_room_degrade_level', 'Degrade level of a hosted room: 0 normal, 1 comments sampled, 2 chatter cut for viewers, 3 commerce only.', (row) => row.level);
     this.#roomGauge('livecart_room_members', 'Sockets in a hosted room on this node.', (row) => row.members);
-    this.#roomGauge('livecart_room_viewer_lag_p90_seconds', 'Viewer lag p90 of a hosted room, from the clients\' acks.', (row) => row.viewerLagMs / 1000);
+    this.#roomGauge('livecart_room_viewer_lag_p90_seconds', 'How far behind this node\'s writes to a hosted room\'s sockets run (its fan-out lag), p90 over the sockets.', (row) => row.viewerLagMs / 1000);
     this.#roomGauge('livecart_admission_queue_depth', 'Cart requests waiting in a room\'s admission queues.', (row) => row.admission?.queued);
     this.#roomGauge('livecart_admission_store_latency_p99_seconds', 'Store latency p99 of a room\'s recent store calls.', (row) => seconds(row.admission?.storeLatencyMs.p99));
     this.#roomCounter('livecart_admission_admitted_total', 'Cart requests of a room sent to the store.', (a) => a.admitted);

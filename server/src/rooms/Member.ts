@@ -8,10 +8,14 @@ import type { Principal } from '../auth/TokenService.ts';
 export interface Member {
   readonly connectionId: number;
   readonly principal: Principal;
-  /** Measured from the client's acks: how far behind the room it is, ms, and when it last said. */
+  /** Measured from the client's acks: how far behind what this node sent it the client is, ms, and when it last said. */
   lagMs: number;
   lastAckAt: number;
-  /** The last seq the client said it processed. */
+  /**
+   * The last seq the client processed as far as this node believes it: the room's seq when it
+   * joined, then its acks, held between that and the last seq its socket was sent (never lower
+   * than before).
+   */
   ackedSeq: number;
   /** Subscribed to its role's chatter (false while demoted as slow). */
   readonly inChatter: boolean;

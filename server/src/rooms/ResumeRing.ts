@@ -39,15 +39,16 @@ export class ResumeRing {
   }
 
   /**
-   * When the first frame after `seq` that reached `audience` (bits) was delivered: the moment a
-   * client that acked `seq` started to be behind. Undefined when it is up to date (or the ring no
-   * longer holds that far back).
+   * When the first frame after `seq` (and at most `upTo`) that reached `audience` (bits) was
+   * delivered: the moment a client that acked `seq` started to be behind. Undefined when it is up
+   * to date (or the ring no longer holds that far back).
    */
-  firstDeliveredAfter(seq: number, audience: number): number | undefined {
+  firstDeliveredAfter(seq: number, audience: number, upTo = Number.POSITIVE_INFINITY): number | undefined {
     const oldest = this.oldestSeq;
     if (oldest === undefined) return undefined;
     for (let offset = Math.max(0, seq + 1 - oldest); offset < this.#size; offset++) {
       const index = (this.#start + offset) % this.capacity;
+      if (this.#seqs[index]! > upTo) return undefined;
       if ((this.#audiences[index]! & audience) !== 0) return this.#times[index];
     }
     return undefined;

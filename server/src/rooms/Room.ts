@@ -151,6 +151,11 @@ export class Room {
     for (const set of this.#members.values()) for (const member of set) visit(member);
   }
 
+  /** Calls `visit` once per user in the room on this node, with that user's sockets (one user, one voice). */
+  forEachUser(visit: (members: ReadonlySet<Member>) => void): void {
+    for (const set of this.#members.values()) visit(set);
+  }
+
   /** Streamer and operator sockets in the room on this node. */
   get staffCount(): number {
     return this.#staffCount;

@@ -42,7 +42,7 @@ export type CommerceSignals = (roomId: string) => { queueFill: number; storeLate
 
 export interface RoomServiceDeps {
   readonly config: Config;
-  /** p99 event-loop delay of the node, ms. */
+  /** p99 event-loop delay of the node, ms, as it lasted (see `ProcessGuard.sustainedEventLoopDelayMs`). */
   readonly eventLoopDelayMs: () => number;
   readonly broker: Broker;
   readonly directory: RoomDirectory;
@@ -53,9 +53,6 @@ export interface RoomServiceDeps {
   /** Tracks a small room's events while they wait for their seq (see `ReplyPriority`). */
   readonly replyPriority?: ReplyPriority;
 }
-
-/** How often clients ack (the SDK's default); lag below it is just the ack not being due yet. */
-const ACK_CADENCE_MS = 1000;
 
 /** How long a directory read of a room this node does not host may be reused for cart checks. */
 const VIEW_CACHE_MS = 1000;
@@ -83,7 +80,7 @@ export class RoomService implements CommerceRooms {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #hosted = new Map<string, Room>();
-  /** Reused by the degrade check for the members' lags (grows to the biggest room). */
+  /** Reused by the degrade check for the users' lags (grows to the biggest room). */
   #lagScratch = new Float64Array(1024);
   /** Rooms being bootstrapped: deliveries wait here until the room is built. */
   readonly #bootstrapping = new Map<string, { promise: Promise<Room>; buffer: Delivery[] }>();
@@ -224,6 +221,8 @@ export class RoomService implements CommerceRooms {
     const resumed = missed !== undefined;
     clearTimeout(room.idleTimer);
     room.addMember(member);
+    // Everything up to here comes with the welcome (and the replay): an ack cannot put it behind that.
+    member.ackedSeq = room.latestSeq;
     const welcome: Welcome = {
       t: 'welcome',
       id: hello.id,
@@ -258,17 +257,25 @@ export class RoomService implements CommerceRooms {
     }
   }
 
-  /** A client's ack: how far behind the room it is, measured against when this node delivered the next event. */
+  /**
+   * A client's ack: how far behind what this node sent it the client is, measured against when the
+   * node delivered the next event. A client may only hurt itself: the seq is held between what the
+   * socket had already (its join point, its previous ack) and the last seq its socket was sent, and
+   * the lag it shows can only drop this socket from chatter (`lagDemoteMs`); the room's degrade
+   * level never listens to acks.
+   */
   ack(member: Member, roomId: string, seq: number): void {
     const room = this.#hosted.get(roomId);
     if (room === undefined) return;
     const now = this.#now();
-    // Behind since the first event after `seq` that was sent to this client (chatter it was not
+    const sent = Math.max(member.ackedSeq, this.#fanout.sentSeq(roomId, member.principal.role, member.shard));
+    const acked = Math.min(Math.max(seq, member.ackedSeq), sent);
+    // Behind since the first event after `acked` that was sent to this client (chatter it was not
     // sent, sampled or cut, does not count against it).
-    const next = room.ring.firstDeliveredAfter(seq, audienceOf(member.principal.role, member.inChatter));
+    const next = acked < sent ? room.ring.firstDeliveredAfter(acked, audienceOf(member.principal.role, member.inChatter), sent) : undefined;
     member.lagMs = next === undefined ? 0 : Math.max(0, now - next);
     member.lastAckAt = now;
-    member.ackedSeq = seq;
+    member.ackedSeq = acked;
     member.lagging = member.lagMs > (member.lagging ? this.#config.lagDemoteMs / 2 : this.#config.lagDemoteMs);
   }
 
@@ -595,7 +602,7 @@ export class RoomService implements CommerceRooms {
     room.latestSeq = delivery.seq;
     if (delivery.event.t === 'soldOut') this.#onStock?.(room.id, delivery.event.sku, 0);
     if (delivery.event.t === 'roomState' && delivery.event.state === 'ended') for (const listener of this.#endedListeners) listener(room.id);
-    const audience = this.#fanout.publish(room.id, delivery.lane, delivery.event.t, delivery.frame, room.degrade.level);
+    const audience = this.#fanout.publish(room.id, delivery.lane, delivery.event.t, delivery.frame, room.degrade.level, undefined, delivery.seq);
     room.ring.push(delivery.seq, delivery.frame, this.#now(), audience);
     this.#countOut(room, audience);
   }
@@ -650,52 +657,51 @@ export class RoomService implements CommerceRooms {
     let sockets = 0;
     for (const room of this.#hosted.values()) sockets += room.memberCount;
     for (const room of this.#hosted.values()) {
-      const changed = room.degrade.update(this.#signals(room, now, sockets), this.#thresholds, now);
+      const changed = room.degrade.update(this.#measure(room, sockets).signals, this.#thresholds, now);
       if (changed) this.#announceDegrade(room);
     }
   }
 
   /**
-   * A slow event loop is the node's problem, but shedding helps only where the load comes from:
-   * it counts for rooms holding a large share of the node's sockets, so a hot room degrades
-   * while the small rooms next to it keep their chat.
+   * What the node measures itself, robust to a minority of clients: how far behind its own writes
+   * to the room's sockets run (the fan-out pacer), the share of the room's users whose every socket
+   * is past the soft buffer cap (one user, one voice), the event loop, the cart queue and the store.
+   * A slow event loop is the node's problem, but shedding helps only where the load comes from: it
+   * counts for rooms holding a large share of the node's sockets, so a hot room degrades while the
+   * small rooms next to it keep their chat. Clients' acks are not among the signals (see `ack`):
+   * `clientLagMs`, the median over the users of their least-behind socket's ack lag, is for operators only.
    */
-  #signals(room: Room, now: number, nodeSockets: number): RoomSignals {
+  #measure(room: Room, nodeSockets: number): { signals: RoomSignals; clientLagMs: number } {
     const sockets = room.memberCount;
     // Numeric typed-array sort: a 10,000-member room is measured several times a second, during a burst too.
     const lags = this.#lagScratch.length >= sockets ? this.#lagScratch : (this.#lagScratch = new Float64Array(Math.max(sockets, this.#lagScratch.length * 2)));
     let lagCount = 0;
-    // Most clients share a handful of (acked seq, audience) pairs: look each up once per check.
-    const firstDelivered = new Map<number, number | undefined>();
+    let users = 0;
     let backlogged = 0;
     const softBufferBytes = this.#config.softBufferBytes;
-    const latestSeq = room.latestSeq;
-    room.forEachMember((member) => {
-      if (member.bufferedBytes() > softBufferBytes) backlogged++;
-      if (member.lastAckAt === 0) return; // a client that does not ack tells nothing
-      // Behind now: events it has not acked were delivered this long ago, less the 1 s ack
-      // cadence. An idle client that is up to date is not lagging however long it stays silent.
-      let behindMs = 0;
-      if (member.ackedSeq < latestSeq) {
-        const key = member.ackedSeq * 8 + audienceOf(member.principal.role, member.inChatter);
-        let next = firstDelivered.get(key);
-        if (next === undefined && !firstDelivered.has(key)) {
-          next = room.ring.firstDeliveredAfter(member.ackedSeq, key & 7);
-          firstDelivered.set(key, next);
-        }
-        if (next !== undefined) behindMs = now - next - ACK_CADENCE_MS;
+    room.forEachUser((members) => {
+      users++;
+      let allBacklogged = true;
+      let leastLag = Number.POSITIVE_INFINITY;
+      for (const member of members) {
+        if (member.bufferedBytes() <= softBufferBytes) allBacklogged = false;
+        if (member.lastAckAt !== 0 && member.lagMs < leastLag) leastLag = member.lagMs;
       }
-      lags[lagCount++] = Math.max(member.lagMs, behindMs, 0);
+      if (allBacklogged) backlogged++;
+      if (leastLag !== Number.POSITIVE_INFINITY) lags[lagCount++] = leastLag;
     });
     const measured = lags.subarray(0, lagCount).sort();
     const commerce = this.#commerceSignals(room.id);
     const bigRoom = sockets >= Math.max(100, nodeSockets * 0.1);
     return {
-      eventLoopDelayMs: bigRoom ? this.#eventLoopDelayMs() : 0,
-      viewerLagMs: lagCount === 0 ? 0 : measured[Math.floor(lagCount * 0.9)]!,
-      backloggedShare: sockets === 0 ? 0 : backlogged / sockets,
-      queueFill: commerce.queueFill,
-      storeLatencyMs: commerce.storeLatencyMs,
+      signals: {
+        eventLoopDelayMs: bigRoom ? this.#eventLoopDelayMs() : 0,
+        viewerLagMs: this.#fanout.lagMs(room.id),
+        backloggedShare: users === 0 ? 0 : backlogged / users,
+        queueFill: commerce.queueFill,
+        storeLatencyMs: commerce.storeLatencyMs,
+      },
+      clientLagMs: lagCount === 0 ? 0 : measured[Math.floor(lagCount / 2)]!,
     };
   }
 
@@ -737,14 +743,16 @@ export class RoomService implements CommerceRooms {
   }
 
   /** For the operator console: each hosted room's level and what drives it. */
-  degradeStatus(): Array<{ roomId: string; level: DegradeLevel; reason: string; override: DegradeLevel | null; members: number; messagesIn: number; messagesOut: number; signals: RoomSignals }> {
-    const now = this.#now();
+  degradeStatus(): Array<{ roomId: string; level: DegradeLevel; reason: string; override: DegradeLevel | null; members: number; messagesIn: number; messagesOut: number; signals: RoomSignals; clientLagMs: number }> {
     let sockets = 0;
     for (const room of this.#hosted.values()) sockets += room.memberCount;
-    return [...this.#hosted.values()].map((room) => ({
-      roomId: room.id, level: room.degrade.level, reason: room.degrade.reason, override: room.degrade.override ?? null, members: room.memberCount,
-      messagesIn: room.messagesIn, messagesOut: room.messagesOut, signals: this.#signals(room, now, sockets),
-    }));
+    return [...this.#hosted.values()].map((room) => {
+      const { signals, clientLagMs } = this.#measure(room, sockets);
+      return {
+        roomId: room.id, level: room.degrade.level, reason: room.degrade.reason, override: room.degrade.override ?? null, members: room.memberCount,
+        messagesIn: room.messagesIn, messagesOut: room.messagesOut, signals, clientLagMs,
+      };
+    });
   }
 
   // ------------------------------------------------------------------ internals
