@@ -33,18 +33,23 @@ async function run(command: string, args: string[], cwd = root): Promise<Ran> {
   return { code, stdout, stderr };
 }
 
-/** Collects a child's output until `pattern` shows up in it (or the child exits, or 30 s pass). */
-async function waitFor(child: ChildProcess, pattern: RegExp): Promise<{ match: RegExpExecArray; output: () => string }> {
+/** A child's stdout and stderr as one text, and a wait for a pattern in it. */
+function watch(child: ChildProcess) {
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const match = pattern.exec(output);
-    if (match) return { match, output: () => output };
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${pattern} not seen (exit ${child.exitCode}): ${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return {
+    text: () => output,
+    async waitFor(pattern: RegExp): Promise<RegExpExecArray> {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const match = pattern.exec(output);
+        if (match) return match;
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${pattern} not seen (exit ${child.exitCode}): ${output}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
 }
 
 async function stop(child: ChildProcess): Promise<number | null> {
@@ -74,23 +79,23 @@ afterAll(() => {
 describe('production build', () => {
   it('the compiled server starts with plain node, logs JSON lines when stdout is no terminal, serves /healthz and the pages, and stops on SIGTERM', async () => {
     const child = spawn(process.execPath, [launcher, 'serve', '--port', '0', '--media', 'false'], { env: plainEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output = watch(child);
     try {
-      const { match, output } = await waitFor(child, /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/);
-      const url = match[1]!;
+      const url = (await output.waitFor(/"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/))[1]!;
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ ok: true });
       const viewer = await fetch(`${url}/viewer?room=demo`);
       expect(viewer.status, 'the pages are copied into the build (npm run build:web first)').toBe(200);
       expect(viewer.headers.get('content-type')).toContain('text/html');
-      await waitFor(child, /Viewer\s+http:\/\/\S+\/viewer/);
-      const logLines = output().split('\n').filter((line) => line.includes('"level"'));
+      await output.waitFor(/Viewer\s+http:\/\/\S+\/viewer/);
+      const logLines = output.text().split('\n').filter((line) => line.includes('"level"'));
       expect(logLines.length).toBeGreaterThan(0);
       for (const line of logLines) expect(() => JSON.parse(line), line).not.toThrow();
     } finally {
       expect(await stop(child)).toBe(0);
     }
-  });
+  }, 60_000);
 
   it('says to build first when build/ is missing', async () => {
     const bare = mkdtempSync(join(scratch, 'bare-'));
@@ -158,21 +163,22 @@ describe('production build', () => {
     const loaded = await run(process.execPath, ['--input-type=module', '-e', "const sdk = await import('livecart/client'); console.log(typeof sdk.connect, typeof sdk.LivecartError, sdk.PROTOCOL_VERSION)"], shop);
     expect(loaded.stderr).toBe('');
     expect(loaded.stdout.trim()).toMatch(/^function function \d+$/);
-  });
+  }, 120_000);
 
   it.runIf(existsSync('/usr/bin/script'))('logs are pretty, one line per entry, on a terminal', async () => {
     // util-linux `script` gives the server a pseudo-terminal as stdout, as a developer's shell does.
     const child = spawn('script', ['-qfec', `'${process.execPath}' '${launcher}' serve --port 0 --media false`, '/dev/null'], { env: plainEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const output = watch(child);
     try {
-      const { output } = await waitFor(child, /Viewer\s+http:\/\/\S+\/viewer/);
+      await output.waitFor(/Viewer\s+http:\/\/\S+\/viewer/);
       // eslint-disable-next-line no-control-regex
-      const text = output().replace(/\u001b\[[0-9;]*m/g, '');
+      const text = output.text().replace(/\u001b\[[0-9;]*m/g, '');
       expect(text).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: listening \{"url":"http:\/\/127\.0\.0\.1:\d+","devMode":true\}\r?$/m);
       expect(text).not.toContain('"level"');
     } finally {
       await stop(child);
     }
-  });
+  }, 60_000);
 
   it('.ci/run runs the README\'s test command, exactly', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
