@@ -33,6 +33,13 @@ if [ "${LIVECART_SKIP_MEDIA_BUILD:-0}" = 1 ]; then
   exit 0
 fi
 
+case "$ROOT" in
+  */node_modules/*)
+    # Installed as another project's dependency (a shop's front-end importing livecart/client): the
+    # worker is for running this server, which is done from a checkout of it.
+    log "livecart is installed as a dependency ($ROOT): not building the worker"; exit 0 ;;
+esac
+
 MS_DIR=$ROOT/node_modules/mediasoup
 if [ ! -f "$MS_DIR/package.json" ]; then
   log "node_modules/mediasoup is not installed (run npm install first)"; exit 1

@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx (no build step).
-import { register } from 'tsx/esm/api';
+// Runs the compiled server from build/ (`npm run build`): plain JavaScript, no TypeScript compiler at
+// run time. Development runs the sources directly instead: `npm run dev` (tsx, restarts on changes).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/main.ts');
+const main = new URL('../../build/server/src/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('livecart: no compiled server in build/ (run `npm run build` first; `npm start` builds and starts)\n');
+  process.exit(1);
+}
+await import(main.href);
