@@ -2,7 +2,9 @@
  * npm run bench:cart — add-to-cart load over HTTP (autocannon) and over the WebSocket.
  *
  * For each server (livecart with the memory store, livecart with Redis, and a raw uWS server that
- * only counts stock down: the ceiling), each load (HTTP, WebSocket) and each stock level (a hot
+ * only counts stock down: the ceiling), each load (HTTP: `--connections` autocannon connections;
+ * WebSocket: `--ws-connections` buyers' sockets with `--ws-window` requests in flight each, one
+ * like a buyer's tap by default) and each stock level (a hot
  * product with stock to spare, and one that sells out in the first second), a fresh server pinned
  * to core 0 takes `--users` buyers' add-to-carts from this process, pinned to core 1. Reports
  * req/s, p50/p99 latency, the answers by status, server CPU % and server CPU microseconds per
@@ -22,7 +24,8 @@ const { values: flags } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '100' },
-    'ws-window': { type: 'string', default: '8' },
+    'ws-connections': { type: 'string', default: '300' },
+    'ws-window': { type: 'string', default: '1' },
     users: { type: 'string', default: '5000' },
     runs: { type: 'string', default: '3' },
     stores: { type: 'string', default: 'memory,redis,raw' },
@@ -36,6 +39,7 @@ const { values: flags } = parseArgs({
 const serverArgs = flags['server-args']!.split(' ').filter(Boolean);
 const seconds = Number(flags.seconds);
 const connections = Number(flags.connections);
+const wsConnections = Number(flags['ws-connections']);
 const wsWindow = Number(flags['ws-window']);
 const userCount = Number(flags.users);
 const runs = Number(flags.runs);
@@ -120,14 +124,14 @@ async function runOnce(store: Target, load: Load, scenario: (typeof scenarios)[n
     const before = cpuSnapshot([server.pid, process.pid]);
     const result = load === 'http'
       ? await httpLoad(base, tokens)
-      : { ...(await wsCartLoad({ host: HOST, port, room: 'cart', sku: 'hot', tokens, connections, window: wsWindow, seconds })), errors: 0 };
+      : { ...(await wsCartLoad({ host: HOST, port, room: 'cart', sku: 'hot', tokens, connections: wsConnections, window: wsWindow, seconds })), errors: 0 };
     const after = cpuSnapshot([server.pid, process.pid]);
     const serverSeconds = (after.procs.get(server.pid) ?? Number.NaN) - (before.procs.get(server.pid) ?? Number.NaN);
     const inventory = store === 'raw' ? undefined : ((await call('GET', '/api/rooms/cart/inventory')).inventory as Record<string, { available: number; reserved: number; sold: number }>).hot!;
     const reserved = result.statuses['reserved'] ?? 0;
     // In flight at the deadline: up to `connections` HTTP requests (or connections × window WebSocket
     // ones) the server may have served without the generator reading the answer.
-    const slack = load === 'http' ? connections : connections * wsWindow;
+    const slack = load === 'http' ? connections : wsConnections * wsWindow;
     return {
       store,
       load,
@@ -150,7 +154,7 @@ async function runOnce(store: Target, load: Load, scenario: (typeof scenarios)[n
 }
 
 async function main(): Promise<void> {
-  const command = `npm run bench:cart -- --seconds ${seconds} --connections ${connections} --ws-window ${wsWindow} --users ${userCount} --runs ${runs} --stores ${stores.join(',')} --loads ${loads.join(',')} --scenarios ${scenarios.map((sc) => sc.id).join(',')}${serverArgs.length > 0 ? ` --server-args '${serverArgs.join(' ')}'` : ''}`;
+  const command = `npm run bench:cart -- --seconds ${seconds} --connections ${connections} --ws-connections ${wsConnections} --ws-window ${wsWindow} --users ${userCount} --runs ${runs} --stores ${stores.join(',')} --loads ${loads.join(',')} --scenarios ${scenarios.map((sc) => sc.id).join(',')}${serverArgs.length > 0 ? ` --server-args '${serverArgs.join(' ')}'` : ''}`;
   if (!pinProcess(process.pid, '1')) console.warn('warning: could not pin the generator to core 1 (taskset missing?)');
   console.log(`# bench:cart  ${new Date().toISOString()}\n${command}\n`);
   const tokens = await Promise.all(Array.from({ length: userCount }, (_, i) => signToken(SECRET, `buyer-${i}`, `Buyer ${i}`, 'viewer')));
@@ -195,7 +199,7 @@ async function main(): Promise<void> {
   if (generatorBound) console.log('\nnote: the generator (core 1) was above 90% of its core in some runs: there it, not the server, is the limit; compare server CPU per request.');
   mkdirSync(path.join(REPO_ROOT, 'bench/results'), { recursive: true });
   const file = path.join(REPO_ROOT, `bench/results/cart-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ command, seconds, connections, wsWindow, users: userCount, runs: all }, null, 2));
+  writeFileSync(file, JSON.stringify({ command, seconds, connections, wsConnections, wsWindow, users: userCount, runs: all }, null, 2));
   console.log(`\nresults: ${path.relative(REPO_ROOT, file)}`);
   if (all.some((r) => !r.stockExact)) process.exitCode = 1;
 }
