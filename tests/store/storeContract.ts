@@ -189,6 +189,12 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       const aliceX = expectStatus(await store.reserve(req({ userId: 'alice:x', sku: 'a', quantity: 2, key: suffix })), 'reserved');
       expect(aliceX.quantity).toBe(2);
       expect(aliceX.available).toBe(alice.available - 2);
+      // A user id outside ASCII: the record the store writes is the one it finds again.
+      const buyer = '买家😀';
+      const k2 = key();
+      const bought = expectStatus(await store.reserve(req({ userId: buyer, sku: 'b', quantity: 1, key: k2 })), 'reserved');
+      expect(await store.recorded(buyer, k2, 'add|r1|b|1')).toEqual(bought);
+      expect(await store.reserve(req({ userId: buyer, sku: 'b', quantity: 1, key: k2 }))).toEqual(bought);
     });
 
     it('answers a batch like the same requests one by one, with per-request errors in place', async () => {

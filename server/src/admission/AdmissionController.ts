@@ -437,18 +437,21 @@ export class AdmissionController {
       );
       return;
     }
-    this.#reserveBatch(batch, done);
+    this.#reserveBatch(batch, done, true);
   }
 
-  /** One store call for a batch of adds; `after` runs once the answers are out (or the call failed). */
-  #reserveBatch(batch: Entry[], after: () => void): void {
+  /**
+   * One store call for a batch of adds; `after` runs once the answers are out (or the call failed).
+   * `urgent`: the reply is read at the next poll (the turn's deferred work steps aside), since the
+   * sooner the last units are known taken, the sooner the room hears "sold out" and stops tapping.
+   * Calls for products already sold out are not: they would hold the small rooms' frames for nothing.
+   */
+  #reserveBatch(batch: Entry[], after: () => void, urgent: boolean): void {
     const now = this.#now();
     const requests = batch.map((e) => e.reserve!);
     for (const request of requests) request.now = now;
     const call = this.#store.reserveBatch(requests);
-    // Read the reply at the next poll: the sooner the last units are known taken, the sooner the
-    // room hears "sold out" and stops tapping.
-    this.#trackReply?.(call);
+    if (urgent) this.#trackReply?.(call);
     call.then(
       (answers) => {
         // Learn "sold out" before the next batch leaves, so it skips the queue.
@@ -482,7 +485,7 @@ export class AdmissionController {
       this.#laneScheduled = false;
       const lane = this.#soldOutLane;
       this.#soldOutLane = [];
-      for (let i = 0; i < lane.length; i += this.#options.batchMax) this.#reserveBatch(lane.slice(i, i + this.#options.batchMax), noop);
+      for (let i = 0; i < lane.length; i += this.#options.batchMax) this.#reserveBatch(lane.slice(i, i + this.#options.batchMax), noop, false);
     });
   }
 

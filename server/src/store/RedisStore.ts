@@ -214,8 +214,9 @@ export class RedisStore implements Store {
 
   async #reserveMany(requests: readonly ReserveRequest[], mode: 'add' | 'set'): Promise<Array<CartAnswer | ProtocolError>> {
     if (requests.length === 0) return [];
-    const args: Array<string | number> = [this.#ns, requests[0]!.now, this.#options.idempotencyTtlMs];
-    for (const r of requests) args.push(r.roomId, r.userId, r.sku, mode, r.quantity, recordName(r.userId, r.key), r.ttlMs, fingerprintOf(mode, r.roomId, r.sku, r.quantity));
+    // The script spells each request's record name and fingerprint itself (as idempotency.ts does): fewer arguments to encode here.
+    const args: Array<string | number> = [this.#ns, requests[0]!.now, this.#options.idempotencyTtlMs, mode];
+    for (const r of requests) args.push(r.roomId, r.userId, r.sku, r.quantity, r.key, r.ttlMs);
     const raw = await this.#call(() => this.redis.lcReserve(...args));
     return raw.map((json, i) => parseAnswer(json, `no product ${requests[i]!.sku} in room ${requests[i]!.roomId}`));
   }

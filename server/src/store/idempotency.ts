@@ -12,9 +12,12 @@ export function fingerprintOf(operation: KeyedOperation, roomId: string, sku = '
   return operation === 'checkout' ? `checkout|${roomId}` : `${operation}|${roomId}|${sku}|${quantity}`;
 }
 
-/** The record's name: the user id's length first, so no two (user, key) pairs share one (`a` + `b:c` against `a:b` + `c`). */
+/**
+ * The record's name: the user id's length in UTF-8 bytes first, so no two (user, key) pairs share
+ * one (`a` + `b:c` against `a:b` + `c`). Bytes, as the Redis scripts count it with `string.len`.
+ */
 export function recordName(userId: string, key: string): string {
-  return `${userId.length}:${userId}:${key}`;
+  return `${Buffer.byteLength(userId)}:${userId}:${key}`;
 }
 
 export const IDEMPOTENCY_MISMATCH_MESSAGE = 'this idempotency key was already used for a different request';

@@ -54,20 +54,37 @@ local function release(room, user, sku)
 end
 `;
 
-/** ARGV: ns, now, idemTtl, then 8 per request: room, user, sku, mode ('add'|'set'), quantity, record (idempotency key's name), ttlMs, fingerprint. Returns one JSON answer per request ('~' first: a recorded answer replayed). */
+/**
+ * ARGV: ns, now, idemTtl, mode ('add'|'set'), then 6 per request: room, user, sku, quantity, key,
+ * ttlMs. Returns one JSON answer per request ('~' first: a recorded answer replayed). A product's
+ * inventory fields are read once per call and its available count followed from the writes'
+ * replies: a batch's adds are mostly for one product.
+ */
 export const reserveScript = `${common}
-local function reserve(room, user, sku, mode, qty, ttl)
+local mode = ARGV[4]
+local products = {}
+
+local function product(inv)
+  local p = products[inv]
+  if p == nil then
+    local h = redis.call('HMGET', inv, 'avail', 'start', 'end', 'limit')
+    if not h[1] then return nil end
+    p = { avail = tonumber(h[1]), start = tonumber(h[2]), fin = tonumber(h[3]), limit = tonumber(h[4]) }
+    products[inv] = p
+  end
+  return p
+end
+
+local function reserve(room, user, sku, qty, ttl)
   local inv = ns .. ':inv:' .. room .. ':' .. sku
-  local h = redis.call('HMGET', inv, 'avail', 'start', 'end', 'limit')
-  if not h[1] then return { error = 'PRODUCT_NOT_FOUND' } end
-  local start, fin, limit = tonumber(h[2]), tonumber(h[3]), tonumber(h[4])
+  local p = product(inv)
+  if p == nil then return { error = 'PRODUCT_NOT_FOUND' } end
   local cart = ns .. ':cart:' .. room .. ':' .. user
   local line = redis.call('HGET', cart, sku)
   local held, exp = 0, 0
-  local avail = tonumber(h[1])
   if line then
     held, exp = parseLine(line)
-    if exp <= now then avail = release(room, user, sku); held = 0 end
+    if exp <= now then p.avail = release(room, user, sku); held = 0 end
   end
   local want = qty
   if mode == 'set' then
@@ -75,7 +92,7 @@ local function reserve(room, user, sku, mode, qty, ttl)
     if qty <= held then
       local d = held - qty
       if d > 0 then
-        avail = redis.call('HINCRBY', inv, 'avail', d)
+        p.avail = redis.call('HINCRBY', inv, 'avail', d)
         redis.call('HINCRBY', inv, 'res', -d)
       end
       if qty == 0 then
@@ -84,40 +101,42 @@ local function reserve(room, user, sku, mode, qty, ttl)
       else
         redis.call('HSET', cart, sku, qty .. '|' .. exp)
       end
-      return { status = 'released', sku = sku, quantity = qty, available = avail }
+      return { status = 'released', sku = sku, quantity = qty, available = p.avail }
     end
     want = qty - held
   end
-  if start and now < start then return { status = 'not_on_sale', sku = sku, startsAt = start } end
-  if fin and now >= fin then return { status = 'not_on_sale', sku = sku, endsAt = fin } end
-  if limit then
+  if p.start and now < p.start then return { status = 'not_on_sale', sku = sku, startsAt = p.start } end
+  if p.fin and now >= p.fin then return { status = 'not_on_sale', sku = sku, endsAt = p.fin } end
+  if p.limit then
     local bought = tonumber(redis.call('HGET', ns .. ':bought:' .. room .. ':' .. user, sku) or '0')
-    local allowed = limit - held - bought
-    if allowed <= 0 then return { status = 'limit_reached', sku = sku, limit = limit } end
+    local allowed = p.limit - held - bought
+    if allowed <= 0 then return { status = 'limit_reached', sku = sku, limit = p.limit } end
     if want > allowed then want = allowed end
   end
-  if avail <= 0 then return { status = 'sold_out', sku = sku } end
+  if p.avail <= 0 then return { status = 'sold_out', sku = sku } end
   local grant = want
-  if grant > avail then grant = avail end
-  avail = redis.call('HINCRBY', inv, 'avail', -grant)
+  if grant > p.avail then grant = p.avail end
+  p.avail = redis.call('HINCRBY', inv, 'avail', -grant)
   redis.call('HINCRBY', inv, 'res', grant)
   local expiresAt = now + ttl
   redis.call('HSET', cart, sku, (held + grant) .. '|' .. expiresAt)
   redis.call('ZADD', ns .. ':exp', expiresAt, room .. '\\t' .. sku .. '\\t' .. user)
-  return { status = 'reserved', sku = sku, quantity = held + grant, granted = grant, expiresAt = expiresAt, available = avail }
+  return { status = 'reserved', sku = sku, quantity = held + grant, granted = grant, expiresAt = expiresAt, available = p.avail }
 end
 
 local out = {}
-local i = 4
+local i = 5
 while i <= #ARGV do
-  local room, user, sku, mode, qty, record, ttl, fingerprint = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), ARGV[i + 5], tonumber(ARGV[i + 6]), ARGV[i + 7]
-  i = i + 8
-  local idem = ns .. ':idem:' .. record
+  local room, user, sku, qtyText, key, ttl = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5])
+  i = i + 6
+  -- The record's name and the request's fingerprint, as idempotency.ts spells them.
+  local idem = ns .. ':idem:' .. string.len(user) .. ':' .. user .. ':' .. key
+  local fingerprint = mode .. '|' .. room .. '|' .. sku .. '|' .. qtyText
   local seen = redis.call('GET', idem)
   if seen then
     out[#out + 1] = recordedAnswer(seen, fingerprint)
   else
-    local answer = reserve(room, user, sku, mode, qty, ttl)
+    local answer = reserve(room, user, sku, tonumber(qtyText), ttl)
     local encoded = cjson.encode(answer)
     if not answer.error then redis.call('SET', idem, fingerprint .. '\\n' .. encoded, 'PX', idemTtl) end
     out[#out + 1] = encoded
