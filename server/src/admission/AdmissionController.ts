@@ -32,7 +32,7 @@ export interface AdmissionOptions {
   readonly retryJitterMs: number;
   /** A product known sold out is answered locally for this long before the store is asked again. */
   readonly soldOutCacheMs: number;
-  /** Queued adds sent for their "sold out" answer per event-loop turn at most once their product sells out (each answer is a socket write). */
+  /** Answers of adds for sold-out products given per event-loop turn at most (each answer is a socket write). */
   readonly soldOutAnswersPerTurn: number;
   /** Requests sent to the store per event-loop turn at most: their answers are written right after the turn, so this bounds it. */
   readonly requestsPerTurn: number;
@@ -131,7 +131,7 @@ class RoomState {
  * - Once a product is sold out, adds skip the queue and the limit: they go to the store at once, in
  *   batches, where each key's recorded answer wins (a buyer who got the last unit and retries hears
  *   `reserved` again, never `sold_out`). The adds queued for it leave the queue at once and go
- *   there `soldOutAnswersPerTurn` a turn.
+ *   there too. The lane's answers go out `soldOutAnswersPerTurn` a turn.
  * - Full queue: OVERLOADED at once, retry-after from the room's drain rate plus jitter.
  */
 export class AdmissionController {
@@ -143,8 +143,8 @@ export class AdmissionController {
   readonly #rooms = new Map<string, RoomState>();
   readonly #queue = new FairQueue<Entry>(3);
   readonly #soldOut = new Map<string, number>();
-  /** Queued adds of a product that sold out, taken out of their queue and sent for their answer a turn's share at a time. */
-  readonly #soldOutDue: PerTurnQueue<Entry>;
+  /** Answers of the sold-out lane, given a turn's share at a time (each is a socket write). */
+  readonly #soldOutAnswers: PerTurnQueue<{ entry: Entry; ok: boolean; value: unknown }>;
   /** Adds of sold-out products waiting for the next store call of the sold-out lane (one run of the event loop's worth). */
   #soldOutLane: Entry[] = [];
   readonly #progressTimer: NodeJS.Timeout;
@@ -170,8 +170,8 @@ export class AdmissionController {
     this.#backlog = deps.backlog;
     this.#schedule = deps.schedule ?? setImmediate;
     this.#teller = deps.teller ?? new PositionTeller(256, 0);
-    this.#soldOutDue = new PerTurnQueue(deps.options.soldOutAnswersPerTurn, (entry) => {
-      this.#toSoldOutLane(entry);
+    this.#soldOutAnswers = new PerTurnQueue(deps.options.soldOutAnswersPerTurn, ({ entry, ok, value }) => {
+      this.#settle(entry, ok, value);
       return true;
     }, deps.schedule);
     this.#observer = deps.observer;
@@ -389,7 +389,7 @@ export class AdmissionController {
             taken++;
             this.#unqueued(room, entry);
             room.soldOutFast++;
-            this.#soldOutDue.push(entry);
+            this.#toSoldOutLane(entry);
             continue;
           }
           if (batch.length > 0 && (entry.reserve === undefined || batch.length >= max)) return batch;
@@ -437,38 +437,41 @@ export class AdmissionController {
       );
       return;
     }
-    this.#reserveBatch(batch, done, true);
+    this.#reserveBatch(batch, done, false);
   }
 
   /**
    * One store call for a batch of adds; `after` runs once the answers are out (or the call failed).
-   * `urgent`: the reply is read at the next poll (the turn's deferred work steps aside), since the
-   * sooner the last units are known taken, the sooner the room hears "sold out" and stops tapping.
-   * Calls for products already sold out are not: they would hold the small rooms' frames for nothing.
+   * A queue batch's reply is read at the next poll (the turn's deferred work steps aside) and
+   * answered at once: the sooner the last units are known taken, the sooner the room hears "sold
+   * out" and stops tapping. A sold-out-lane batch's is not waited for (it would hold the small
+   * rooms' frames for nothing), and its answers go out a turn's share at a time: a burst's taps
+   * reach the lane in clumps, and a clump answered in one turn held the loop for its writes.
    */
-  #reserveBatch(batch: Entry[], after: () => void, urgent: boolean): void {
+  #reserveBatch(batch: Entry[], after: () => void, lane: boolean): void {
     const now = this.#now();
     const requests = batch.map((e) => e.reserve!);
     for (const request of requests) request.now = now;
     const call = this.#store.reserveBatch(requests);
-    if (urgent) this.#trackReply?.(call);
+    if (!lane) this.#trackReply?.(call);
+    const answer = lane ? (entry: Entry, ok: boolean, value: unknown) => this.#soldOutAnswers.push({ entry, ok, value }) : (entry: Entry, ok: boolean, value: unknown) => this.#settle(entry, ok, value);
     call.then(
       (answers) => {
         // Learn "sold out" before the next batch leaves, so it skips the queue.
-        answers.forEach((answer, i) => {
+        answers.forEach((result, i) => {
           const entry = batch[i]!;
-          if (answer instanceof ProtocolError) {
-            this.#settle(entry, false, answer);
+          if (result instanceof ProtocolError) {
+            answer(entry, false, result);
             return;
           }
-          if (answer.status === 'sold_out' || (answer.status === 'reserved' && answer.available === 0)) this.#markSoldOut(entry.roomId, answer.sku);
-          this.#settle(entry, true, answer);
+          if (result.status === 'sold_out' || (result.status === 'reserved' && result.available === 0)) this.#markSoldOut(entry.roomId, result.sku);
+          answer(entry, true, result);
         });
         after();
       },
       (error: unknown) => {
         after();
-        for (const entry of batch) this.#settle(entry, false, error);
+        for (const entry of batch) answer(entry, false, error);
       },
     );
   }
@@ -485,16 +488,16 @@ export class AdmissionController {
       this.#laneScheduled = false;
       const lane = this.#soldOutLane;
       this.#soldOutLane = [];
-      for (let i = 0; i < lane.length; i += this.#options.batchMax) this.#reserveBatch(lane.slice(i, i + this.#options.batchMax), noop, false);
+      for (let i = 0; i < lane.length; i += this.#options.batchMax) this.#reserveBatch(lane.slice(i, i + this.#options.batchMax), noop, true);
     });
   }
 
   #markSoldOut(roomId: string, sku: string): void {
     const key = `${roomId}\u0000${sku}`;
     this.#soldOut.set(key, this.#now() + this.#options.soldOutCacheMs);
-    // The queued adds for it leave the queue now and get their answer over the next turns, a
-    // turn's share at a time: answered at once, a thousand of them were a thousand socket writes
-    // in one turn, and every small room's frames waited behind them.
+    // The queued adds for it leave the queue now for the sold-out lane, which answers them a
+    // turn's share at a time: answered at once, a thousand of them were a thousand socket writes in
+    // one turn, and every small room's frames waited behind them.
     const room = this.#rooms.get(roomId);
     const lanes = this.#queue.lanesOf(roomId);
     if (room === undefined || lanes === undefined || !room.perProduct.has(sku)) return;
@@ -504,7 +507,7 @@ export class AdmissionController {
       this.#unqueued(room, entry);
       room.soldOutFast++;
       taken++;
-      this.#soldOutDue.push(entry);
+      this.#toSoldOutLane(entry);
       return false;
     });
     this.#queue.taken(roomId, taken);
