@@ -29,7 +29,7 @@ export interface CommerceRooms extends StockPublisher {
    * the answer when the rules give it themselves: `not_on_sale` with `endsAt` for an `add` of a
    * product whose pop-up offer ended. Otherwise undefined: go on.
    */
-  assertRoom(roomId: string, check: RoomCheck): Promise<CartAnswer | undefined>;
+  assertRoom(roomId: string, check: RoomCheck): CartAnswer | undefined | Promise<CartAnswer | undefined>;
   canModerate(principal: Principal, roomId: string): Promise<boolean>;
   notifyUser(roomId: string, userId: string, message: { t: 'reservationExpired'; sku: string; quantity: number }): void;
   /** The room's degrade level on this node (0 when not hosted here). */
@@ -97,7 +97,7 @@ export class CommerceService implements CartRules {
   }
 
   /** The room's rules for a cart request (see `CommerceRooms.assertRoom`): a refusal thrown, an answer the rules give themselves, or undefined. */
-  check(principal: Principal, roomId: string, request: CartRequest): Promise<CartAnswer | undefined> {
+  check(principal: Principal, roomId: string, request: CartRequest): CartAnswer | undefined | Promise<CartAnswer | undefined> {
     switch (request.t) {
       case 'addToCart': return this.#rooms.assertRoom(roomId, { principal, operation: 'add', sku: request.sku });
       case 'setQuantity': return this.#rooms.assertRoom(roomId, { principal, operation: request.quantity > 0 ? 'add' : 'release', sku: request.sku });

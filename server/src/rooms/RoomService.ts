@@ -378,8 +378,13 @@ export class RoomService implements CommerceRooms {
 
   // ------------------------------------------------------------------ for commerce
 
-  async assertRoom(roomId: string, check: RoomCheck): Promise<CartAnswer | undefined> {
-    const room = await this.#cachedView(roomId);
+  /** Synchronous when the room is hosted here or its view is fresh: a hosted room's tap goes on within the turn that read it (and its budget). */
+  assertRoom(roomId: string, check: RoomCheck): CartAnswer | undefined | Promise<CartAnswer | undefined> {
+    const room = this.#viewAtHand(roomId);
+    return room === undefined ? this.#cachedView(roomId).then((view) => this.#cartRules(view, check)) : this.#cartRules(room, check);
+  }
+
+  #cartRules(room: Room, check: RoomCheck): CartAnswer | undefined {
     if (check.operation === 'manage') return undefined;
     const now = this.#now();
     if (room.isBanned(check.principal.userId, now)) throw new ProtocolError('KICKED', 'you were removed from this room: its cart is closed to you until the ban ends');
@@ -430,12 +435,18 @@ export class RoomService implements CommerceRooms {
    * For checks that tolerate a view up to `VIEW_CACHE_MS` old (is the room there, has it ended, who
    * owns it): saves a directory round trip per HTTP cart request. Room commands use `#view`.
    */
-  async #cachedView(roomId: string): Promise<Room> {
+  /** The room hosted here, or a view read less than VIEW_CACHE_MS ago. */
+  #viewAtHand(roomId: string): Room | undefined {
     const hosted = this.#hosted.get(roomId);
     if (hosted !== undefined) return hosted;
-    const now = this.#now();
     const cached = this.#views.get(roomId);
-    if (cached !== undefined && now - cached.at < VIEW_CACHE_MS) return cached.room;
+    return cached !== undefined && this.#now() - cached.at < VIEW_CACHE_MS ? cached.room : undefined;
+  }
+
+  async #cachedView(roomId: string): Promise<Room> {
+    const atHand = this.#viewAtHand(roomId);
+    if (atHand !== undefined) return atHand;
+    const now = this.#now();
     const room = await this.#view(roomId);
     if (this.#views.size >= this.#config.maxRooms) this.#views.clear();
     this.#views.set(roomId, { room, at: now });
