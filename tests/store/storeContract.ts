@@ -189,6 +189,17 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       const aliceX = expectStatus(await store.reserve(req({ userId: 'alice:x', sku: 'a', quantity: 2, key: suffix })), 'reserved');
       expect(aliceX.quantity).toBe(2);
       expect(aliceX.available).toBe(alice.available - 2);
+      // Adds of a product known sold out: each key's recorded answer, else sold_out recorded for it.
+      const lane = await store.soldOutBatch([
+        req({ userId: 'u1', sku: 'a', quantity: 1, key: k }),
+        req({ userId: 'u1', sku: 'a', quantity: 5, key: k }),
+        req({ userId: 'u9', sku: 'a', quantity: 1, key: k }),
+      ]);
+      expect(lane[0]).toEqual(first);
+      expect((lane[1] as ProtocolError).code).toBe('IDEMPOTENCY_MISMATCH');
+      expect(lane[2]).toEqual({ status: 'sold_out', sku: 'a' });
+      expect(await store.reserve(req({ userId: 'u9', sku: 'a', quantity: 1, key: k }))).toEqual({ status: 'sold_out', sku: 'a' });
+      expect(await store.stock('r1', 'a')).toEqual({ available: 6, reserved: 4, sold: 0 }); // nothing moved
       // A user id outside ASCII: the record the store writes is the one it finds again.
       const buyer = '买家😀';
       const k2 = key();

@@ -452,7 +452,7 @@ export class AdmissionController {
     const now = this.#now();
     const requests = batch.map((e) => e.reserve!);
     for (const request of requests) request.now = now;
-    const call = this.#store.reserveBatch(requests);
+    const call = lane ? this.#store.soldOutBatch(requests) : this.#store.reserveBatch(requests);
     if (!lane) this.#trackReply?.(call);
     const answer = lane ? (entry: Entry, ok: boolean, value: unknown) => this.#soldOutAnswers.push({ entry, ok, value }) : (entry: Entry, ok: boolean, value: unknown) => this.#settle(entry, ok, value);
     call.then(

@@ -83,6 +83,17 @@ export class MemoryStore implements Store {
     });
   }
 
+  async soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>> {
+    return requests.map((r) => {
+      try {
+        return this.#once(r.userId, r.key, fingerprintOf('add', r.roomId, r.sku, r.quantity), () => ({ status: 'sold_out', sku: r.sku }));
+      } catch (error) {
+        if (error instanceof ProtocolError) return error;
+        throw error;
+      }
+    });
+  }
+
   async setQuantity(request: ReserveRequest): Promise<CartAnswer> {
     return this.#once(request.userId, request.key, fingerprintOf('set', request.roomId, request.sku, request.quantity), () => {
       const inv = this.#inv(request.roomId, request.sku);

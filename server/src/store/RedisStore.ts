@@ -4,7 +4,7 @@ import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/in
 import { ProtocolError } from '../errors.ts';
 import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
 import { redisCall } from './redisCall.ts';
-import { checkoutScript, releaseUserScript, reserveScript, sweepScript } from './redisScripts.ts';
+import { checkoutScript, releaseUserScript, reserveScript, soldOutScript, sweepScript } from './redisScripts.ts';
 import type { ExpiredReservation, InventoryItem, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
 
 export interface RedisStoreOptions {
@@ -20,6 +20,7 @@ export interface RedisStoreOptions {
 
 type ScriptCommands = {
   lcReserve(...args: Array<string | number>): Promise<string[]>;
+  lcSoldOut(...args: Array<string | number>): Promise<string[]>;
   lcCheckout(...args: Array<string | number>): Promise<string>;
   lcSweep(...args: Array<string | number>): Promise<string>;
   lcReleaseUser(...args: Array<string | number>): Promise<string>;
@@ -38,6 +39,7 @@ export function createRedisClient(url: string, commandTimeoutMs: number): Redis 
   redis.on('error', () => undefined); // surfaced per command as UNAVAILABLE; reconnects by itself
   redis.on('connect', () => coalesceWrites(redis.stream));
   redis.defineCommand('lcReserve', { numberOfKeys: 0, lua: reserveScript });
+  redis.defineCommand('lcSoldOut', { numberOfKeys: 0, lua: soldOutScript });
   redis.defineCommand('lcCheckout', { numberOfKeys: 0, lua: checkoutScript });
   redis.defineCommand('lcSweep', { numberOfKeys: 0, lua: sweepScript });
   redis.defineCommand('lcReleaseUser', { numberOfKeys: 0, lua: releaseUserScript });
@@ -142,6 +144,14 @@ export class RedisStore implements Store {
 
   async reserveBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>> {
     return this.#reserveMany(requests, 'add');
+  }
+
+  async soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>> {
+    if (requests.length === 0) return [];
+    const args: Array<string | number> = [this.#ns, 0, this.#options.idempotencyTtlMs];
+    for (const r of requests) args.push(r.roomId, r.userId, r.sku, r.quantity, r.key);
+    const raw = await this.#call(() => this.redis.lcSoldOut(...args));
+    return raw.map((json, i): CartAnswer | ProtocolError => (json === '' ? { status: 'sold_out', sku: requests[i]!.sku } : parseAnswer(json, '')));
   }
 
   async setQuantity(request: ReserveRequest): Promise<CartAnswer> {

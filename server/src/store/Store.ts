@@ -79,6 +79,13 @@ export interface Store {
    * IDEMPOTENCY_MISMATCH when the key answered a request with another fingerprint (`fingerprintOf`).
    */
   recorded(userId: string, key: string, fingerprint: string): Promise<CartAnswer | undefined>;
+  /**
+   * Add-to-carts of a product the caller knows is sold out, in one round trip: each key's recorded
+   * answer when it has one (IDEMPOTENCY_MISMATCH in its slot for another request's key), else
+   * `sold_out`, recorded as the key's answer. Reads no stock: stock news tells the caller when the
+   * product is back.
+   */
+  soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>>;
   /** Sets the line to `quantity` (0 removes it), reserving or releasing the difference. */
   setQuantity(request: ReserveRequest): Promise<CartAnswer>;
   cart(roomId: string, userId: string, now: number): Promise<Cart>;

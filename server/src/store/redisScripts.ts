@@ -145,6 +145,30 @@ end
 return out
 `;
 
+/**
+ * ARGV: ns, (unused), idemTtl, then 5 per request: room, user, sku, quantity, key. For each, the
+ * key's recorded answer ('~' first) or a mismatch error, else an empty string: `sold_out` was
+ * recorded as the key's answer. Reads no stock (the caller knows the product is sold out).
+ */
+export const soldOutScript = `${common}
+local out = {}
+local i = 4
+while i <= #ARGV do
+  local room, user, sku, qtyText, key = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  i = i + 5
+  local idem = ns .. ':idem:' .. string.len(user) .. ':' .. user .. ':' .. key
+  local fingerprint = 'add|' .. room .. '|' .. sku .. '|' .. qtyText
+  local seen = redis.call('GET', idem)
+  if seen then
+    out[#out + 1] = recordedAnswer(seen, fingerprint)
+  else
+    redis.call('SET', idem, fingerprint .. '\\n' .. cjson.encode({ status = 'sold_out', sku = sku }), 'PX', idemTtl)
+    out[#out + 1] = ''
+  end
+end
+return out
+`;
+
 /** ARGV: ns, now, idemTtl, room, user, record (idempotency key's name), fingerprint. Returns one JSON answer ('~' first: replayed). */
 export const checkoutScript = `${common}
 local room, user, record, fingerprint = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
