@@ -54,11 +54,6 @@ export class CartDesk {
     this.#now = deps.now ?? Date.now;
   }
 
-  /** Requests in progress (pending answers), for operators. */
-  get pending(): number {
-    return this.#pending.size;
-  }
-
   /**
    * Serves `request` of `principal` in `roomId`; `reply` is called exactly once. `arrival` says when
    * the node read it (its deadline counts from there; default now) and who hears where it stands while queued.
