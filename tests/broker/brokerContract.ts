@@ -168,7 +168,7 @@ export function describeBrokerContract(name: string, factory: BrokerFactory): vo
       expect(ofRoom(a, 'r2')).toEqual([]);
     });
 
-    itFiltered('delivers nothing for a room after unsubscribe, and again after subscribing anew', async () => {
+    itFiltered('delivers nothing for a room after unsubscribe, and its events again once subscribed anew', async () => {
       const a = await node();
       await a.broker.subscribe('r1');
       await a.broker.subscribe('r2');
@@ -182,7 +182,7 @@ export function describeBrokerContract(name: string, factory: BrokerFactory): vo
       await a.broker.publishKick('r1', 'u1', 1);
       await publish(a, 'r2');
       await settled([a], 'r2', 1);
-      expect(ofRoom(a, 'r1').length).toBe(sequencedIn(a, 'r1').filter((d) => d.seq === 1).length);
+      expect(ofRoom(a, 'r1').every((d) => d.kind === 'sequenced' && d.seq === 1)).toBe(true);
       expect(a.deliveries.slice(before).map((d) => d.roomId)).toEqual(a.deliveries.slice(before).map(() => 'r2'));
       await a.broker.subscribe('r1');
       expect(await publish(a, 'r1')).toBe(3);
@@ -228,25 +228,25 @@ export function describeBrokerContract(name: string, factory: BrokerFactory): vo
       const a = await node();
       await a.broker.subscribe('r1');
       const frame = encode({ t: 'reservationExpired', sku: 'a', quantity: 2 });
-      a.broker.publishDirect('r1', 'üser-1', frame);
+      a.broker.publishDirect('r1', 'Üser-1', frame);
       a.broker.publishDirect('r1', 'u2', encode({ t: 'reservationExpired', sku: 'b', quantity: 1 }));
       await waitUntil(() => ofRoom(a, 'r1').length >= 2, 5000, 'two direct frames');
       const [first, second] = ofRoom(a, 'r1');
-      expect(first).toMatchObject({ kind: 'direct', roomId: 'r1', userId: 'üser-1' });
+      expect(first).toMatchObject({ kind: 'direct', roomId: 'r1', userId: 'Üser-1' });
       expect(bytes((first as { frame: Uint8Array }).frame)).toEqual(bytes(frame));
       expect(second).toMatchObject({ kind: 'direct', roomId: 'r1', userId: 'u2' });
       expect(decode((second as { frame: Uint8Array }).frame)).toEqual({ t: 'reservationExpired', sku: 'b', quantity: 1 });
     });
 
-    it('delivers kicks with the user and until (0 lifts the ban) once the publish resolved', async () => {
+    it('delivers kicks with the user and until (0 lifts the ban)', async () => {
       const a = await node();
       await a.broker.subscribe('r1');
       const until = 1_800_000_123_456;
-      await a.broker.publishKick('r1', 'üser-1', until);
+      await a.broker.publishKick('r1', 'Üser-1', until);
       await a.broker.publishKick('r1', 'u2', 0);
       await waitUntil(() => ofRoom(a, 'r1').length >= 2, 5000, 'two kicks');
       expect(ofRoom(a, 'r1')).toEqual([
-        { kind: 'kick', roomId: 'r1', userId: 'üser-1', until },
+        { kind: 'kick', roomId: 'r1', userId: 'Üser-1', until },
         { kind: 'kick', roomId: 'r1', userId: 'u2', until: 0 },
       ]);
     });
