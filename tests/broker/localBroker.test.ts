@@ -1,0 +1,10 @@
+import { LocalBroker } from '../../server/src/broker/LocalBroker.ts';
+import { describeBrokerContract } from './brokerContract.ts';
+
+// A single node: it is its own only node (no sibling) and issues every seq itself.
+describeBrokerContract('LocalBroker', {
+  create: async (ringSize) => new LocalBroker(ringSize),
+  sequencesLocally: true,
+  // subscribe/unsubscribe are no-ops: it delivers every room's events (RoomService drops those of rooms it does not host).
+  ignoresSubscriptions: true,
+});
