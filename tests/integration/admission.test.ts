@@ -10,10 +10,10 @@ describe('admission control under a burst', () => {
   let server: RunningServer;
   beforeAll(async () => {
     // Redis: real store round trips, so a burst really queues (the memory store answers within the
-    // same tick); one call of 4 adds at a time, so it queues for longer than a progress tick.
+    // same tick); one add per call, one call at a time, so it queues for longer than a progress tick.
     server = await startTestServer({
       redis: REDIS_URL, redisPrefix: uniquePrefix('burst'),
-      admissionInitialLimit: 1, admissionMaxLimit: 1, admissionBatchMax: 4, admissionProgressMs: 50,
+      admissionInitialLimit: 1, admissionMaxLimit: 1, admissionBatchMax: 1, admissionProgressMs: 50,
       commentRate: 1000, commentBurst: 1000, maxFramesPerSecond: 10_000, stockIntervalMs: 50,
     });
   });
