@@ -19,8 +19,10 @@ describe('admission control under a burst', () => {
   });
   afterAll(() => server.close());
 
-  it('2,000 taps from 500 viewers on 100 stock: exactly 100 reserved, every tap answered, small room unaffected', async () => {
-    await saleRoom(server, 'big', 100);
+  it('2,000 taps from 500 viewers on 300 stock: exactly 300 reserved, every tap answered, small room unaffected', async () => {
+    // 300 units at one add per store call: the sale lasts past the first progress tick (at 100 it
+    // could sell out, and the queue empty into the sold-out lane, before any tick).
+    await saleRoom(server, 'big', 300);
     const smallStreamer = await saleRoom(server, 'small', 10);
     const viewers = await Promise.all(Array.from({ length: 500 }, async (_, i) => (await RawClient.join(server.wsUrl, await viewerToken(server, `burst-${i}`), 'big')).client));
     const { client: smallHost } = await RawClient.join(server.wsUrl, smallStreamer, 'small');
@@ -60,8 +62,8 @@ describe('admission control under a burst', () => {
     for (const kind of new Set(answers.map((a) => a.status))) expect(['reserved', 'sold_out']).toContain(kind);
     // units held per viewer = the largest line quantity any of its answers reported
     const held = viewers.map((_, i) => Math.max(0, ...answers.slice(i * 4, i * 4 + 4).map((a) => (a.status === 'reserved' ? a.quantity ?? 0 : 0))));
-    expect(held.reduce((a, b) => a + b, 0)).toBe(100);
-    expect(await server.store.stock('big', 'hot')).toEqual({ available: 0, reserved: 100, sold: 0 });
+    expect(held.reduce((a, b) => a + b, 0)).toBe(300);
+    expect(await server.store.stock('big', 'hot')).toEqual({ available: 0, reserved: 300, sold: 0 });
     const stats = server.admission!.roomStats('big');
     expect(stats.deduplicated).toBeGreaterThan(0); // a tap resent with its key joined the pending one
     expect(stats.soldOutFast).toBeGreaterThan(0); // once sold out, the rest skipped the queue

@@ -60,7 +60,7 @@ export class CartDesk {
    */
   submit(principal: Principal, roomId: string, request: CartRequest, reply: CartReply, arrival: Arrival = { arrivedAt: this.#now() }): void {
     if (request.t === 'getCart') {
-      this.#serve(principal, roomId, request, arrival, undefined).then((answer) => reply(undefined, answer), (error: unknown) => reply(error));
+      this.#serve(principal, roomId, request, arrival, undefined, undefined).then((answer) => reply(undefined, answer), (error: unknown) => reply(error));
       return;
     }
     const fingerprint = fingerprintFor(roomId, request);
@@ -77,7 +77,7 @@ export class CartDesk {
     }
     const replies = [reply];
     this.#pending.set(name, { fingerprint, replies });
-    this.#serve(principal, roomId, request, arrival, fingerprint).then(
+    this.#serve(principal, roomId, request, arrival, fingerprint, name).then(
       (answer) => {
         this.#pending.delete(name);
         for (const r of replies) r(undefined, answer);
@@ -96,7 +96,7 @@ export class CartDesk {
 
   // Promise chains rather than async functions: this runs for every tap of a burst, and each
   // await of a value at hand costs the tap microtask hops and allocations.
-  #serve(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival, fingerprint: string | undefined): Promise<CartAnswer> {
+  #serve(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival, fingerprint: string | undefined, record: string | undefined): Promise<CartAnswer> {
     let ruled: CartAnswer | undefined | Promise<CartAnswer | undefined>;
     try {
       ruled = this.#rules.check(principal, roomId, request);
@@ -105,16 +105,16 @@ export class CartDesk {
     }
     if (ruled instanceof Promise) {
       return ruled.then(
-        (answer) => this.#ruled(principal, roomId, request, arrival, fingerprint, answer),
+        (answer) => this.#ruled(principal, roomId, request, arrival, fingerprint, record, answer),
         (error: unknown) => this.#refused(principal, roomId, request, fingerprint, error),
       );
     }
-    return this.#ruled(principal, roomId, request, arrival, fingerprint, ruled);
+    return this.#ruled(principal, roomId, request, arrival, fingerprint, record, ruled);
   }
 
   /** After the room's rules: the request goes on (`ruled` undefined), or the rules answered it. */
-  #ruled(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival, fingerprint: string | undefined, ruled: CartAnswer | undefined): Promise<CartAnswer> {
-    const answer = ruled === undefined ? this.#execute(principal, roomId, request, arrival) : this.#recordedOr(principal, request, fingerprint, ruled);
+  #ruled(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival, fingerprint: string | undefined, record: string | undefined, ruled: CartAnswer | undefined): Promise<CartAnswer> {
+    const answer = ruled === undefined ? this.#execute(principal, roomId, request, arrival, fingerprint, record) : this.#recordedOr(principal, request, fingerprint, ruled);
     return answer.then((a) => this.#answered(principal, roomId, request, a));
   }
 
@@ -144,14 +144,14 @@ export class CartDesk {
     return refusal;
   }
 
-  #execute(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival): Promise<CartAnswer> {
+  #execute(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival, fingerprint: string | undefined, record: string | undefined): Promise<CartAnswer> {
     const userId = principal.userId;
     switch (request.t) {
       case 'addToCart':
-        return this.#gate.reserve(this.#reserveRequest(userId, roomId, request.sku, request.quantity, request.key), arrival);
+        return this.#gate.reserve(this.#reserveRequest(userId, roomId, request.sku, request.quantity, request.key, fingerprint, record), arrival);
       case 'setQuantity':
       case 'removeFromCart': {
-        const change = this.#reserveRequest(userId, roomId, request.sku, request.t === 'setQuantity' ? request.quantity : 0, request.key);
+        const change = this.#reserveRequest(userId, roomId, request.sku, request.t === 'setQuantity' ? request.quantity : 0, request.key, fingerprint, record);
         return this.#gate.run(roomId, PRIORITY.change, () => this.#store.setQuantity({ ...change, now: this.#now() }), arrival);
       }
       case 'getCart':
@@ -161,8 +161,8 @@ export class CartDesk {
     }
   }
 
-  #reserveRequest(userId: string, roomId: string, sku: string, quantity: number, key: string): ReserveRequest {
-    return { roomId, userId, sku, quantity, key, now: this.#now(), ttlMs: this.#reservationTtlMs };
+  #reserveRequest(userId: string, roomId: string, sku: string, quantity: number, key: string, fingerprint: string | undefined, record: string | undefined): ReserveRequest {
+    return { roomId, userId, sku, quantity, key, now: this.#now(), ttlMs: this.#reservationTtlMs, record, fingerprint };
   }
 }
 

@@ -69,13 +69,13 @@ export class MemoryStore implements Store {
   }
 
   async reserve(request: ReserveRequest): Promise<CartAnswer> {
-    return this.#once(request.userId, request.key, fingerprintOf('add', request.roomId, request.sku, request.quantity), () => this.#reserve(request, request.quantity));
+    return this.#once(request, 'add', () => this.#reserve(request, request.quantity));
   }
 
   async reserveBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>> {
     return requests.map((r) => {
       try {
-        return this.#once(r.userId, r.key, fingerprintOf('add', r.roomId, r.sku, r.quantity), () => this.#reserve(r, r.quantity));
+        return this.#once(r, 'add', () => this.#reserve(r, r.quantity));
       } catch (error) {
         if (error instanceof ProtocolError) return error;
         throw error;
@@ -86,7 +86,7 @@ export class MemoryStore implements Store {
   async soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>> {
     return requests.map((r) => {
       try {
-        return this.#once(r.userId, r.key, fingerprintOf('add', r.roomId, r.sku, r.quantity), () => ({ status: 'sold_out', sku: r.sku }));
+        return this.#once(r, 'add', () => ({ status: 'sold_out', sku: r.sku }));
       } catch (error) {
         if (error instanceof ProtocolError) return error;
         throw error;
@@ -95,7 +95,7 @@ export class MemoryStore implements Store {
   }
 
   async setQuantity(request: ReserveRequest): Promise<CartAnswer> {
-    return this.#once(request.userId, request.key, fingerprintOf('set', request.roomId, request.sku, request.quantity), () => {
+    return this.#once(request, 'set', () => {
       const inv = this.#inv(request.roomId, request.sku);
       const cart = this.#carts.get(request.roomId + sep + request.userId);
       const line = this.#liveLine(cart, request.roomId, request.userId, request.sku, request.now);
@@ -126,7 +126,7 @@ export class MemoryStore implements Store {
   }
 
   async checkout(roomId: string, userId: string, key: string, now: number): Promise<CartAnswer> {
-    return this.#once(userId, key, fingerprintOf('checkout', roomId), () => {
+    return this.#record(recordName(userId, key), fingerprintOf('checkout', roomId), () => {
       const cartKey = roomId + sep + userId;
       const cart = this.#carts.get(cartKey);
       if (cart === undefined || cart.size === 0) return { status: 'cart_not_found' };
@@ -263,8 +263,13 @@ export class MemoryStore implements Store {
     return replayOf(seen.answer);
   }
 
-  #once(userId: string, key: string, fingerprint: string, run: () => CartAnswer): CartAnswer {
-    const name = recordName(userId, key);
+  /** `run` once per key: a request's record name and fingerprint, spelled here unless the caller did. */
+  #once(request: ReserveRequest, operation: 'add' | 'set', run: () => CartAnswer): CartAnswer {
+    const name = request.record ?? recordName(request.userId, request.key);
+    return this.#record(name, request.fingerprint ?? fingerprintOf(operation, request.roomId, request.sku, request.quantity), run);
+  }
+
+  #record(name: string, fingerprint: string, run: () => CartAnswer): CartAnswer {
     const seen = this.#seen(name, fingerprint);
     if (seen !== undefined) return seen;
     const answer = run();

@@ -28,6 +28,9 @@ export interface ReserveRequest {
   readonly key: string;
   /** When the store applies it (set as the request leaves for the store, after any queueing). */
   now: number;
+  /** The key's record name and the request's fingerprint (`idempotency.ts`), when the caller spelled them already. */
+  readonly record?: string | undefined;
+  readonly fingerprint?: string | undefined;
   readonly ttlMs: number;
 }
 
