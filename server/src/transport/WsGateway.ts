@@ -1,5 +1,4 @@
 import {
-  type CartRequest,
   type ClientMessage,
   clientMessageSchema,
   clientMessageTypes,
@@ -11,8 +10,6 @@ import {
   type ErrorCodeName,
   type Hello,
   isCartRequest,
-  type MediaRequest,
-  type RoomRequest,
 } from '../../../protocol/src/index.ts';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { Progress } from '../admission/PositionTeller.ts';
@@ -26,9 +23,6 @@ import type { RoomService } from '../rooms/RoomService.ts';
 import { PerTurnQueue } from '../util/PerTurnQueue.ts';
 import { Connection, type SendStats, type SocketData } from './Connection.ts';
 import uWS, { type TemplatedApp, type WebSocket } from './uws.ts';
-
-/** A request the node answers (everything but hello and the notices). */
-type ServerRequest = RoomRequest | CartRequest | MediaRequest;
 
 interface DeferredFrame {
   readonly connection: Connection;
