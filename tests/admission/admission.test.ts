@@ -43,8 +43,8 @@ class GatedStore extends MemoryStore {
   }
 }
 
-/** Adds taken in one synchronous run leave together, one microtask later: this lets them leave. */
-const dispatched = () => Promise.resolve();
+/** Adds taken in one turn of the loop leave together in its check phase: this lets them leave. */
+const dispatched = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const flush = async () => {
   for (let i = 0; i < 20; i++) await Promise.resolve();

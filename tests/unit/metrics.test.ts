@@ -139,7 +139,7 @@ describe('AdmissionController observer', () => {
     let release: (value: string) => void = () => undefined;
     const first = controller.run('r', PRIORITY.change, () => new Promise<string>((resolve) => (release = resolve)));
     const second = controller.run('r', PRIORITY.read, () => Promise.reject(new Error('store down'))); // waits behind the first (limit 1)
-    await Promise.resolve(); // requests made in one run are dispatched a microtask later
+    await new Promise<void>((resolve) => setImmediate(resolve)); // requests made in one turn are dispatched in its check phase
     now += 40;
     release('done');
     expect(await first).toBe('done');

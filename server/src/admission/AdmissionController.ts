@@ -331,14 +331,16 @@ export class AdmissionController {
   // ------------------------------------------------------------------ dispatch
 
   /**
-   * Dispatch waits one microtask, behind the continuations already queued: the requests that reach
-   * the controller in one run of the event loop then leave as one batch (one store call) instead
-   * of one call each while the limit has room. A store reply still pumps at once.
+   * Dispatch waits for the check phase of the loop's turn: by then the poll phase has read every
+   * socket that was ready, so the requests that arrived in this turn and the store replies that
+   * freed the limit leave together, as one store call per room (one write to Redis) instead of one
+   * call per reply. Each call is a syscall that also wakes the store, which costs more than the
+   * requests in it.
    */
   #schedulePump(): void {
     if (this.#pumpScheduled) return;
     this.#pumpScheduled = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       this.#pumpScheduled = false;
       this.#pump();
     });
@@ -421,7 +423,7 @@ export class AdmissionController {
       this.#observer?.storeCall?.(batch[0]!.roomId, now - started, batch.length);
       this.#limit.sample(now - started, inFlightAtStart, now);
       room.answered(batch.length, now);
-      this.#pump();
+      this.#schedulePump();
     };
     const single = batch[0]!;
     if (single.task !== undefined) {
