@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { connectWithin, createRedisClient, RedisStore } from '../../server/src/store/RedisStore.ts';
+import { connectWithin, createRedisClient } from '../../server/src/redis/client.ts';
+import { RedisStore } from '../../server/src/store/RedisStore.ts';
 import type { Store } from '../../server/src/store/Store.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { describeStoreContract } from './storeContract.ts';

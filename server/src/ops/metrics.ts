@@ -7,7 +7,6 @@ import type { CartObserver } from '../commerce/CommerceService.ts';
 import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import type { FanoutStats } from '../fanout/Fanout.ts';
 import type { MediaStatus } from '../media/MediaService.ts';
-import type { GatewayStats } from '../transport/WsGateway.ts';
 
 /**
  * Prometheus metrics, all in this file. The other modules keep the plain counters they already
@@ -22,9 +21,25 @@ import type { GatewayStats } from '../transport/WsGateway.ts';
  * series is `livecart_room_series_omitted`.
  */
 
+/** The WebSocket gateway's counters, as the metrics read them (the gateway's `stats` is one). */
+export interface GatewayCounters {
+  readonly connectionsOpen: number;
+  readonly connectionsTotal: number;
+  readonly framesIn: number;
+  readonly framesDeferred: number;
+  readonly framesDeferredWaiting: number;
+  readonly badFrames: number;
+  readonly chatterDemotions: number;
+  readonly framesSent: number;
+  readonly bytesSent: number;
+  readonly slowConsumerCloses: number;
+  /** Valid client messages by type. */
+  readonly messagesIn: Readonly<Record<string, number>>;
+}
+
 /** What the metrics read at scrape time. Structural, so tests can pass plain objects. */
 export interface MetricsSources {
-  readonly gateway: { readonly stats: GatewayStats };
+  readonly gateway: { readonly stats: GatewayCounters };
   readonly fanout: { readonly stats: FanoutStats };
   readonly rooms: {
     readonly hostedRoomIds: readonly string[];

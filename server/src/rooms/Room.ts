@@ -3,7 +3,7 @@ import type { RecentEvents } from '../broker/Broker.ts';
 import { DegradeState } from '../fanout/DegradePolicy.ts';
 import type { Member } from './Member.ts';
 import { ResumeRing } from './ResumeRing.ts';
-import type { RoomRecord } from './RoomDirectory.ts';
+import type { RoomRecord } from '../store/RoomDirectory.ts';
 
 export interface RoomLimits {
   readonly historyLength: number;

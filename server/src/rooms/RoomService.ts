@@ -31,7 +31,7 @@ import type { Logger } from '../log.ts';
 import type { Store } from '../store/Store.ts';
 import type { Member } from './Member.ts';
 import { Room } from './Room.ts';
-import type { Ban, RoomDirectory } from './RoomDirectory.ts';
+import type { Ban, RoomDirectory } from '../store/RoomDirectory.ts';
 import { TokenBucketLimiter } from './TokenBucketLimiter.ts';
 
 export type RoomSummary = RoomInfo & { viewers: number; likes: number };

@@ -1,5 +1,5 @@
 import type { Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
-import type { Ban, RoomDirectory, RoomRecord } from '../rooms/RoomDirectory.ts';
+import type { Ban, RoomDirectory, RoomRecord } from './RoomDirectory.ts';
 
 interface MutableRecord {
   info: RoomInfo;

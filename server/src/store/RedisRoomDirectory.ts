@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
-import { redisCall } from './redisCall.ts';
-import type { Ban, RoomDirectory, RoomRecord } from '../rooms/RoomDirectory.ts';
+import { redisCall } from '../redis/redisCall.ts';
+import type { Ban, RoomDirectory, RoomRecord } from './RoomDirectory.ts';
 
 /**
  * Rooms shared by every node through Redis. Keys under the namespace `ns`:

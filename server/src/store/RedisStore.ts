@@ -1,9 +1,9 @@
-import type { Socket } from 'node:net';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
 import { ProtocolError } from '../errors.ts';
+import { connectWithin, createRedisClient } from '../redis/client.ts';
+import { redisCall } from '../redis/redisCall.ts';
 import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
-import { redisCall } from './redisCall.ts';
 import { checkoutScript, releaseUserScript, reserveScript, soldOutScript, sweepScript } from './redisScripts.ts';
 import type { ExpiredReservation, InventoryItem, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
 
@@ -26,61 +26,14 @@ type ScriptCommands = {
   lcReleaseUser(...args: Array<string | number>): Promise<string>;
 };
 
-/** A client with the store's Lua scripts defined; shared with the Redis broker's publisher. */
-export function createRedisClient(url: string, commandTimeoutMs: number): Redis & ScriptCommands {
-  const redis = new Redis(url, {
-    // Fail fast while disconnected instead of queueing: a request must get an answer, not hang.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: commandTimeoutMs,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
-    lazyConnect: true,
-  });
-  redis.on('error', () => undefined); // surfaced per command as UNAVAILABLE; reconnects by itself
-  redis.on('connect', () => coalesceWrites(redis.stream));
+/** Defines the store's Lua scripts as commands of `redis`. */
+function withStoreScripts(redis: Redis): Redis & ScriptCommands {
   redis.defineCommand('lcReserve', { numberOfKeys: 0, lua: reserveScript });
   redis.defineCommand('lcSoldOut', { numberOfKeys: 0, lua: soldOutScript });
   redis.defineCommand('lcCheckout', { numberOfKeys: 0, lua: checkoutScript });
   redis.defineCommand('lcSweep', { numberOfKeys: 0, lua: sweepScript });
   redis.defineCommand('lcReleaseUser', { numberOfKeys: 0, lua: releaseUserScript });
   return redis as Redis & ScriptCommands;
-}
-
-/**
- * The commands one piece of code sends together leave in one socket write: ioredis writes each
- * command with its own `write` call, and in a burst those syscalls were most of what Redis mode
- * added to the node's busy turns.
- */
-function coalesceWrites(stream: Socket): void {
-  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
-  let corked = false;
-  stream.write = ((...args: unknown[]) => {
-    if (!corked) {
-      corked = true;
-      stream.cork();
-      process.nextTick(() => {
-        corked = false;
-        stream.uncork();
-      });
-    }
-    return write(...args);
-  }) as typeof stream.write;
-}
-
-/** Connects a lazy client, retrying for up to `waitMs`; disconnects it and throws when Redis stays unreachable. */
-export async function connectWithin(redis: Redis, url: string, waitMs = 5000): Promise<void> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      await redis.connect();
-      await redis.ping();
-      return;
-    } catch (error) {
-      redis.disconnect();
-      if (Date.now() > deadline) throw new Error(`cannot reach Redis at ${url}: ${(error as Error).message}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
 }
 
 export class RedisStore implements Store {
@@ -91,7 +44,7 @@ export class RedisStore implements Store {
   private constructor(options: RedisStoreOptions) {
     this.#options = options;
     this.#ns = options.prefix;
-    this.redis = createRedisClient(options.url, options.commandTimeoutMs);
+    this.redis = withStoreScripts(createRedisClient(options.url, options.commandTimeoutMs));
   }
 
   /** Connects (retrying for up to `waitMs`) so a misconfigured URL fails at start, not at the first sale. */

@@ -282,7 +282,7 @@ export class WsGateway {
       this.#requests.cart(connection, roomId, message, (error, answer) => {
         if (answer === undefined) this.#replyError(connection, message.id, error, message.t);
         else connection.send(encode({ t: 'ok', id: message.id, result: answer }));
-      }, readAt, this.#config.admission ? this.#progressOf(connection, message.id) : undefined);
+      }, readAt, this.#progressOf(connection, message.id));
       return;
     }
     this.#requests.handle(connection, roomId, message).then(
