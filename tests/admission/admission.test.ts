@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CartAnswer } from '../../protocol/src/index.ts';
 import { type AdmissionOptions, AdmissionController, PRIORITY } from '../../server/src/admission/AdmissionController.ts';
 import { VegasLimit } from '../../server/src/admission/VegasLimit.ts';
-import { ProtocolError } from '../../server/src/errors.ts';
+import { DomainError } from '../../server/src/DomainError.ts';
 import { MemoryStore } from '../../server/src/store/MemoryStore.ts';
 import type { ReserveRequest } from '../../server/src/store/Store.ts';
 import { ReplyPriority } from '../../server/src/util/ReplyPriority.ts';
@@ -78,7 +78,7 @@ describe('AdmissionController', () => {
     const queued = [1, 2, 3].map((i) => settle(add(`u${i}`)));
     const rejected = await settle(add('u4'));
     expect(rejected.ok).toBe(false);
-    const error = (rejected as { error: ProtocolError }).error;
+    const error = (rejected as { error: DomainError }).error;
     expect(error.code).toBe('OVERLOADED');
     expect(error.retryAfterMs).toBeGreaterThanOrEqual(250); // jitter 0.5 × 500 on top of the drain estimate
     expect(controller.roomStats('r1')).toMatchObject({ queued: 3, rejected: 1 });
@@ -97,7 +97,7 @@ describe('AdmissionController', () => {
     expect((await first).ok).toBe(true);
     const result = await late;
     expect(result.ok).toBe(false);
-    expect((result as { error: ProtocolError }).error.code).toBe('OVERLOADED');
+    expect((result as { error: DomainError }).error.code).toBe('OVERLOADED');
     expect(controller.roomStats('r1').expired).toBe(1);
     expect(await store.stock('r1', 'hot')).toEqual({ available: 99, reserved: 1, sold: 0 });
   });
@@ -128,7 +128,7 @@ describe('AdmissionController', () => {
     const checkout = task('checkout', PRIORITY.change); // queue is full (4): sheds the newest read
     const shed = await read2;
     expect(shed.ok).toBe(false);
-    expect((shed as { error: ProtocolError }).error.code).toBe('OVERLOADED');
+    expect((shed as { error: DomainError }).error.code).toBe('OVERLOADED');
     await store.open();
     await Promise.all([blocker, a1, a2, checkout, read]);
     expect(store.log).toEqual(['u0', 'checkout', 'u1,u2', 'read']);

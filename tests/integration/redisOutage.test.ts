@@ -1,17 +1,25 @@
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode } from '../../protocol/src/index.ts';
-import type { RunningServer } from '../../server/src/server.ts';
+import { CloseCode, ErrorCode } from '../../protocol/src/index.ts';
+import { type RunningServer, startServer } from '../../server/src/server.ts';
+import { UNAVAILABLE_MESSAGE } from '../../server/src/transport/wireErrors.ts';
 import { RawClient } from '../helpers/rawClient.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 import { OwnRedis } from '../helpers/redisServer.ts';
-import { http, startTestServer, viewerToken } from '../helpers/server.ts';
+import { http, NO_AUTO_DEGRADE, TEST_SECRET, viewerToken } from '../helpers/server.ts';
 
 describe('Redis goes down mid-sale', () => {
   let redis: OwnRedis;
   let server: RunningServer;
+  /** The server's warnings and errors, as JSON lines. */
+  const logged: string[] = [];
   beforeAll(async () => {
     redis = await OwnRedis.start();
-    server = await startTestServer({ redis: redis.url, redisPrefix: uniquePrefix('outage'), redisCommandTimeoutMs: 300, storeRetryAfterMs: 750, sweepIntervalMs: 100 });
+    const log = pino({ level: 'warn' }, { write: (line: string) => void logged.push(line) });
+    server = await startServer({
+      port: 0, host: '127.0.0.1', tokenSecret: TEST_SECRET, media: false, ...NO_AUTO_DEGRADE,
+      redis: redis.url, redisPrefix: uniquePrefix('outage'), redisCommandTimeoutMs: 300, storeRetryAfterMs: 750, sweepIntervalMs: 100,
+    }, log);
   });
   afterAll(async () => {
     await server.close();
@@ -44,13 +52,23 @@ describe('Redis goes down mid-sale', () => {
       expect(reply.code).toBe(ErrorCode.UNAVAILABLE);
       expect(reply.temporary).toBe(true);
       expect(reply.retryAfterMs).toBe(750);
+      expect(reply.message).toBe(UNAVAILABLE_MESSAGE); // the driver's words stay on the server
     }
     const httpDuring = await http(server, 'POST', '/api/rooms/outage/cart/items', await viewerToken(server, 'out-2'), { sku: 'hot', quantity: 1, key: 'h1' });
     expect(httpDuring.status).toBe(503);
-    expect(httpDuring.body.error).toMatchObject({ name: 'UNAVAILABLE', temporary: true, retryAfterMs: 750 });
+    expect(httpDuring.body.error).toMatchObject({ name: 'UNAVAILABLE', temporary: true, retryAfterMs: 750, message: UNAVAILABLE_MESSAGE });
     // with --redis the room's events travel through Redis too: a typed answer, not a hang
     const comment = await buyer.request({ t: 'comment', text: 'is it down?' });
     expect(comment.t === 'err' && comment.code).toBe(ErrorCode.UNAVAILABLE);
+    expect(comment.t === 'err' && comment.message).toBe(UNAVAILABLE_MESSAGE);
+    // a room not hosted here must be read from Redis to join: the hello is refused, and the socket closed, in the same words
+    const newcomer = await RawClient.open(server.wsUrl);
+    const refused = await newcomer.hello(await viewerToken(server, 'out-3'), 'elsewhere');
+    expect(refused).toMatchObject({ t: 'err', code: ErrorCode.UNAVAILABLE, message: UNAVAILABLE_MESSAGE });
+    expect(await newcomer.closed).toEqual({ code: CloseCode.TRY_AGAIN_LATER, reason: UNAVAILABLE_MESSAGE });
+    // the operator's log has what failed and why, the driver's message included
+    const warnings = logged.map((line) => JSON.parse(line) as { level: number; msg: string; err?: { message: string } });
+    expect(warnings.some((w) => w.msg === 'request failed: a backing service is unavailable' && /^(store|broker|room directory) unavailable: ./.test(w.err?.message ?? ''))).toBe(true);
 
     await redis.restart();
     let retried;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CartAnswer } from '../../protocol/src/index.ts';
-import { ProtocolError } from '../../server/src/errors.ts';
+import { DomainError } from '../../server/src/DomainError.ts';
 import type { InventoryItem, ReserveRequest, Store } from '../../server/src/store/Store.ts';
 
 export interface StoreFactory {
@@ -176,7 +176,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       await expect(store.setQuantity(req({ userId: 'u1', sku: 'a', quantity: 1, key: k }))).rejects.toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
       await expect(store.checkout('r1', 'u1', k, T0)).rejects.toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
       const batch = await store.reserveBatch([req({ userId: 'u1', sku: 'b', quantity: 1, key: k }), req({ userId: 'u1', sku: 'a', quantity: 1, key: k })]);
-      expect((batch[0] as ProtocolError).code).toBe('IDEMPOTENCY_MISMATCH');
+      expect((batch[0] as DomainError).code).toBe('IDEMPOTENCY_MISMATCH');
       expect(batch[1]).toEqual(first);
       // What the key answered, as the desk looks it up (a mismatch is an error there too).
       expect(await store.recorded('u1', k, 'add|r1|a|1')).toEqual(first);
@@ -196,7 +196,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         req({ userId: 'u9', sku: 'a', quantity: 1, key: k }),
       ]);
       expect(lane[0]).toEqual(first);
-      expect((lane[1] as ProtocolError).code).toBe('IDEMPOTENCY_MISMATCH');
+      expect((lane[1] as DomainError).code).toBe('IDEMPOTENCY_MISMATCH');
       expect(lane[2]).toEqual({ status: 'sold_out', sku: 'a' });
       expect(await store.reserve(req({ userId: 'u9', sku: 'a', quantity: 1, key: k }))).toEqual({ status: 'sold_out', sku: 'a' });
       expect(await store.stock('r1', 'a')).toEqual({ available: 6, reserved: 4, sold: 0 }); // nothing moved
@@ -217,8 +217,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         req({ userId: 'u3', sku: 'a', quantity: 1 }),
       ]);
       expect((answers[0] as CartAnswer).status).toBe('reserved');
-      expect(answers[1]).toBeInstanceOf(ProtocolError);
-      expect((answers[1] as ProtocolError).code).toBe('PRODUCT_NOT_FOUND');
+      expect(answers[1]).toBeInstanceOf(DomainError);
+      expect((answers[1] as DomainError).code).toBe('PRODUCT_NOT_FOUND');
       expect(answers[2]).toMatchObject({ status: 'reserved', granted: 1, available: 0 });
       expect(answers[3]).toMatchObject({ status: 'sold_out' });
     });

@@ -1,7 +1,7 @@
 import type { CartAnswer, RoomAdmissionStats } from '../../../protocol/src/index.ts';
 
 export type { RoomAdmissionStats };
-import { ProtocolError } from '../errors.ts';
+import { DomainError } from '../DomainError.ts';
 import type { ReserveRequest, Store } from '../store/Store.ts';
 import { PerTurnQueue } from '../util/PerTurnQueue.ts';
 import { FairQueue } from './FairQueue.ts';
@@ -314,10 +314,10 @@ export class AdmissionController {
     return false;
   }
 
-  #overloaded(room: RoomState, roomId: string, why: string): ProtocolError {
+  #overloaded(room: RoomState, roomId: string, why: string): DomainError {
     const drainMs = (this.#queue.sizeOf(roomId) / Math.max(room.drainRate, 1)) * 1000;
     const retryAfterMs = Math.round(Math.min(30_000, drainMs) + this.#random() * this.#options.retryJitterMs);
-    return new ProtocolError('OVERLOADED', why, retryAfterMs);
+    return new DomainError('OVERLOADED', why, { retryAfterMs });
   }
 
   #unqueued(room: RoomState, entry: Entry): void {
@@ -462,7 +462,7 @@ export class AdmissionController {
         // Learn "sold out" before the next batch leaves, so it skips the queue.
         answers.forEach((result, i) => {
           const entry = batch[i]!;
-          if (result instanceof ProtocolError) {
+          if (result instanceof DomainError) {
             answer(entry, false, result);
             return;
           }

@@ -1,5 +1,6 @@
 import type { CartAnswer, CartRequest } from '../../../protocol/src/index.ts';
 import type { Principal } from '../auth/TokenService.ts';
+import { DomainError } from '../DomainError.ts';
 import { ProtocolError } from '../errors.ts';
 import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName } from '../store/idempotency.ts';
 import type { ReserveRequest, Store } from '../store/Store.ts';
@@ -18,7 +19,7 @@ export interface CartRules {
   answered(principal: Principal, roomId: string, request: CartRequest, answer: CartAnswer): void;
 }
 
-/** Hears a request's one answer, or its error (a `ProtocolError` for every refusal). */
+/** Hears a request's one answer, or its error (a `DomainError`, or the room's `ProtocolError`, for every refusal). */
 export type CartReply = (error: unknown, answer?: CartAnswer) => void;
 
 interface Pending {
@@ -68,7 +69,7 @@ export class CartDesk {
     const pending = this.#pending.get(name);
     if (pending !== undefined) {
       if (pending.fingerprint !== fingerprint) {
-        reply(new ProtocolError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE));
+        reply(new DomainError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE));
         return;
       }
       pending.replies.push(reply);
@@ -119,7 +120,7 @@ export class CartDesk {
   }
 
   #refused(principal: Principal, roomId: string, request: CartRequest, fingerprint: string | undefined, error: unknown): Promise<CartAnswer> {
-    if (!(error instanceof ProtocolError)) return Promise.reject(error);
+    if (!isRefusal(error)) return Promise.reject(error);
     return this.#recordedOr(principal, request, fingerprint, error).then((a) => this.#answered(principal, roomId, request, a));
   }
 
@@ -129,18 +130,18 @@ export class CartDesk {
   }
 
   /** A key that already has an answer gets it even where the room now refuses (the show ended, the user was banned since). */
-  async #recordedOr(principal: Principal, request: CartRequest, fingerprint: string | undefined, refusal: CartAnswer | ProtocolError): Promise<CartAnswer> {
+  async #recordedOr(principal: Principal, request: CartRequest, fingerprint: string | undefined, refusal: CartAnswer | DomainError | ProtocolError): Promise<CartAnswer> {
     let recorded: CartAnswer | undefined;
     if (fingerprint !== undefined && request.t !== 'getCart') {
       try {
         recorded = await this.#store.recorded(principal.userId, request.key, fingerprint);
       } catch (error) {
         // The store unreachable: the refusal stands (the key has no new answer either way).
-        if (error instanceof ProtocolError && error.code === 'IDEMPOTENCY_MISMATCH') throw error;
+        if (error instanceof DomainError && error.code === 'IDEMPOTENCY_MISMATCH') throw error;
       }
     }
     if (recorded !== undefined) return recorded;
-    if (refusal instanceof ProtocolError) throw refusal;
+    if (isRefusal(refusal)) throw refusal;
     return refusal;
   }
 
@@ -164,6 +165,11 @@ export class CartDesk {
   #reserveRequest(userId: string, roomId: string, sku: string, quantity: number, key: string, fingerprint: string | undefined, record: string | undefined): ReserveRequest {
     return { roomId, userId, sku, quantity, key, now: this.#now(), ttlMs: this.#reservationTtlMs, record, fingerprint };
   }
+}
+
+/** A typed refusal: the domain's, or the room rules' (which speak the wire's codes); anything else is a fault. */
+function isRefusal(error: unknown): error is DomainError | ProtocolError {
+  return error instanceof DomainError || error instanceof ProtocolError;
 }
 
 /** What a keyed request asks for, as the store records it with its answer. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { ProtocolError } from '../errors.ts';
+import { DomainError } from '../DomainError.ts';
 import { decode, type Lane, readSeq, stampSeq, type SequencedEvent, type StateUpdate, type UnsequencedEvent } from '../../../protocol/src/index.ts';
 import { redisCall } from '../redis/redisCall.ts';
 import type { Broker, Delivery, RecentEvents, SequencedDelivery, SequencerStats } from './Broker.ts';
@@ -197,7 +197,7 @@ export class RedisBroker implements Broker {
       if (seq >= 0) return seq;
       // Shared with another node for now: do not take the lease back at once.
       this.#coolDown(roomId, LEASE_COOLDOWN_LEASES * this.#leaseMs);
-      if (Date.now() > giveUpAt) throw new ProtocolError('UNAVAILABLE', 'the room\'s sequencer lease is held by an unresponsive node', this.#options.retryAfterMs);
+      if (Date.now() > giveUpAt) throw new DomainError('UNAVAILABLE', 'the room\'s sequencer lease is held by an unresponsive node', { retryAfterMs: this.#options.retryAfterMs });
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
@@ -229,7 +229,7 @@ export class RedisBroker implements Broker {
     } finally {
       if (appended !== 1) this.#loseLease(roomId, lease);
     }
-    if (appended !== 1) throw new ProtocolError('UNAVAILABLE', 'this node lost the room\'s sequencer lease; retry', this.#options.retryAfterMs);
+    if (appended !== 1) throw new DomainError('UNAVAILABLE', 'this node lost the room\'s sequencer lease; retry', { retryAfterMs: this.#options.retryAfterMs });
     lease.confirmed = Math.max(lease.confirmed, seq);
     lease.confirmedAt = Math.max(lease.confirmedAt, sentAt);
     if (handlerError !== undefined) throw handlerError;

@@ -2,7 +2,7 @@ import type { CartAnswer, CartRequest, Order } from '../../../protocol/src/index
 import type { CartGate } from '../admission/CartGate.ts';
 import type { CartRules } from '../admission/CartDesk.ts';
 import type { Principal } from '../auth/TokenService.ts';
-import { ProtocolError } from '../errors.ts';
+import { DomainError } from '../DomainError.ts';
 import type { Logger } from '../log.ts';
 import { isReplay } from '../store/idempotency.ts';
 import type { Store } from '../store/Store.ts';
@@ -125,7 +125,7 @@ export class CommerceService implements CartRules {
   async order(principal: Principal, orderId: string): Promise<Order> {
     const order = await this.#store.order(orderId);
     if (order === undefined || (order.userId !== principal.userId && !(await this.#rooms.canModerate(principal, order.roomId)))) {
-      throw new ProtocolError('ORDER_NOT_FOUND', `no order ${orderId} of yours`);
+      throw new DomainError('ORDER_NOT_FOUND', `no order ${orderId} of yours`);
     }
     return order;
   }
@@ -199,6 +199,6 @@ export class CommerceService implements CartRules {
 
   async #mustModerate(principal: Principal, roomId: string): Promise<void> {
     await this.#rooms.assertRoom(roomId, { principal, operation: 'manage' });
-    if (!(await this.#rooms.canModerate(principal, roomId))) throw new ProtocolError('FORBIDDEN', 'only this room\'s streamer or an operator can do this');
+    if (!(await this.#rooms.canModerate(principal, roomId))) throw new DomainError('NOT_MODERATOR', 'only this room\'s streamer or an operator can do this');
   }
 }

@@ -1,5 +1,5 @@
 import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
-import { ProtocolError } from '../errors.ts';
+import { DomainError } from '../DomainError.ts';
 import { Deque } from '../util/Deque.ts';
 import type { ExpiredReservation, InventoryItem, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
 import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
@@ -47,7 +47,7 @@ export class MemoryStore implements Store {
   async addProduct(roomId: string, item: InventoryItem): Promise<void> {
     let room = this.#inventory.get(roomId);
     if (room === undefined) this.#inventory.set(roomId, (room = new Map()));
-    if (room.has(item.sku)) throw new ProtocolError('PRODUCT_EXISTS', `product ${item.sku} already has inventory`);
+    if (room.has(item.sku)) throw new DomainError('PRODUCT_EXISTS', `product ${item.sku} already has inventory`);
     room.set(item.sku, { item: { ...item }, available: item.stock, reserved: 0, sold: 0 });
   }
 
@@ -72,23 +72,23 @@ export class MemoryStore implements Store {
     return this.#once(request, 'add', () => this.#reserve(request, request.quantity));
   }
 
-  async reserveBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>> {
+  async reserveBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | DomainError>> {
     return requests.map((r) => {
       try {
         return this.#once(r, 'add', () => this.#reserve(r, r.quantity));
       } catch (error) {
-        if (error instanceof ProtocolError) return error;
+        if (error instanceof DomainError) return error;
         throw error;
       }
     });
   }
 
-  async soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>> {
+  async soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | DomainError>> {
     return requests.map((r) => {
       try {
         return this.#once(r, 'add', () => ({ status: 'sold_out', sku: r.sku }));
       } catch (error) {
-        if (error instanceof ProtocolError) return error;
+        if (error instanceof DomainError) return error;
         throw error;
       }
     });
@@ -135,7 +135,7 @@ export class MemoryStore implements Store {
         for (const sku of expired) this.#release(roomId, userId, sku);
         return { status: 'expired', skus: expired };
       }
-      if (this.#orders.size >= this.limits.maxOrders) throw new ProtocolError('UNAVAILABLE', 'the in-memory store is full of orders', 60_000);
+      if (this.#orders.size >= this.limits.maxOrders) throw new DomainError('UNAVAILABLE', 'the in-memory store is full of orders', { retryAfterMs: 60_000 });
       const lines: Order['lines'] = [];
       let totalCents = 0;
       let currency = '';
@@ -259,7 +259,7 @@ export class MemoryStore implements Store {
   #seen(name: string, fingerprint: string): CartAnswer | undefined {
     const seen = this.#idempotency.get(name);
     if (seen === undefined) return undefined;
-    if (seen.fingerprint !== fingerprint) throw new ProtocolError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE);
+    if (seen.fingerprint !== fingerprint) throw new DomainError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE);
     return replayOf(seen.answer);
   }
 
@@ -290,7 +290,7 @@ export class MemoryStore implements Store {
 
   #inv(roomId: string, sku: string): Inventory {
     const inv = this.#inventory.get(roomId)?.get(sku);
-    if (inv === undefined) throw new ProtocolError('PRODUCT_NOT_FOUND', `no product ${sku} in room ${roomId}`);
+    if (inv === undefined) throw new DomainError('PRODUCT_NOT_FOUND', `no product ${sku} in room ${roomId}`);
     return inv;
   }
 }

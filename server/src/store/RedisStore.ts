@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
-import { ProtocolError } from '../errors.ts';
+import { DomainError } from '../DomainError.ts';
 import { connectWithin, createRedisClient } from '../redis/client.ts';
 import { redisCall } from '../redis/redisCall.ts';
 import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
@@ -61,14 +61,14 @@ export class RedisStore implements Store {
     if (item.saleEndsAt !== undefined) fields.push('end', item.saleEndsAt);
     if (item.perCustomerLimit !== undefined) fields.push('limit', item.perCustomerLimit);
     const created = await this.#call(() => this.redis.hsetnx(key, 'avail', item.stock));
-    if (created === 0) throw new ProtocolError('PRODUCT_EXISTS', `product ${item.sku} already has inventory`);
+    if (created === 0) throw new DomainError('PRODUCT_EXISTS', `product ${item.sku} already has inventory`);
     await this.#call(() => this.redis.multi().hset(key, ...fields).sadd(`${this.#ns}:invs:${roomId}`, item.sku).exec());
   }
 
   async setAvailable(roomId: string, sku: string, available: number): Promise<StockLevel> {
     const key = this.#inv(roomId, sku);
     // Products are never deleted, so existence checked first stays true.
-    if ((await this.#call(() => this.redis.hexists(key, 'avail'))) === 0) throw new ProtocolError('PRODUCT_NOT_FOUND', `no product ${sku} in room ${roomId}`);
+    if ((await this.#call(() => this.redis.hexists(key, 'avail'))) === 0) throw new DomainError('PRODUCT_NOT_FOUND', `no product ${sku} in room ${roomId}`);
     const result = await this.#call(() => this.redis.multi().hset(key, 'avail', available).hmget(key, 'avail', 'res', 'sold').exec());
     return toLevel(result?.[1]?.[1] as Array<string | null>);
   }
@@ -95,16 +95,16 @@ export class RedisStore implements Store {
     return orThrow((await this.#reserveMany([request], 'add'))[0]!);
   }
 
-  async reserveBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>> {
+  async reserveBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | DomainError>> {
     return this.#reserveMany(requests, 'add');
   }
 
-  async soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>> {
+  async soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | DomainError>> {
     if (requests.length === 0) return [];
     const args: Array<string | number> = [this.#ns, 0, this.#options.idempotencyTtlMs];
     for (const r of requests) args.push(r.roomId, r.userId, r.sku, r.quantity, r.key);
     const raw = await this.#call(() => this.redis.lcSoldOut(...args));
-    return raw.map((json, i): CartAnswer | ProtocolError => (json === '' ? { status: 'sold_out', sku: requests[i]!.sku } : parseAnswer(json, '')));
+    return raw.map((json, i): CartAnswer | DomainError => (json === '' ? { status: 'sold_out', sku: requests[i]!.sku } : parseAnswer(json, '')));
   }
 
   async setQuantity(request: ReserveRequest): Promise<CartAnswer> {
@@ -141,7 +141,7 @@ export class RedisStore implements Store {
     const seen = await this.#call(() => this.redis.get(`${this.#ns}:idem:${recordName(userId, key)}`));
     if (seen === null) return undefined;
     const newline = seen.indexOf('\n');
-    if (newline >= 0 && seen.slice(0, newline) !== fingerprint) throw new ProtocolError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE);
+    if (newline >= 0 && seen.slice(0, newline) !== fingerprint) throw new DomainError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE);
     return orThrow(parseAnswer(`~${seen.slice(newline + 1)}`, ''));
   }
 
@@ -175,7 +175,7 @@ export class RedisStore implements Store {
     this.redis.disconnect();
   }
 
-  async #reserveMany(requests: readonly ReserveRequest[], mode: 'add' | 'set'): Promise<Array<CartAnswer | ProtocolError>> {
+  async #reserveMany(requests: readonly ReserveRequest[], mode: 'add' | 'set'): Promise<Array<CartAnswer | DomainError>> {
     if (requests.length === 0) return [];
     // The script spells each request's record name and fingerprint itself (as idempotency.ts does): fewer arguments to encode here.
     const args: Array<string | number> = [this.#ns, requests[0]!.now, this.#options.idempotencyTtlMs, mode];
@@ -194,15 +194,15 @@ export class RedisStore implements Store {
 }
 
 /** A script's JSON answer, or the error it stands for. */
-function parseAnswer(json: string, notFound: string): CartAnswer | ProtocolError {
+function parseAnswer(json: string, notFound: string): CartAnswer | DomainError {
   const replay = json.startsWith('~');
   const answer = JSON.parse(replay ? json.slice(1) : json) as CartAnswer | { error: 'PRODUCT_NOT_FOUND' | 'IDEMPOTENCY_MISMATCH' };
   if (!('error' in answer)) return replay ? replayOf(answer) : answer;
-  return answer.error === 'IDEMPOTENCY_MISMATCH' ? new ProtocolError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE) : new ProtocolError('PRODUCT_NOT_FOUND', notFound);
+  return answer.error === 'IDEMPOTENCY_MISMATCH' ? new DomainError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE) : new DomainError('PRODUCT_NOT_FOUND', notFound);
 }
 
-function orThrow(answer: CartAnswer | ProtocolError): CartAnswer {
-  if (answer instanceof ProtocolError) throw answer;
+function orThrow(answer: CartAnswer | DomainError): CartAnswer {
+  if (answer instanceof DomainError) throw answer;
   return answer;
 }
 

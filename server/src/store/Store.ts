@@ -1,5 +1,5 @@
 import type { Cart, CartAnswer, Order } from '../../../protocol/src/index.ts';
-import type { ProtocolError } from '../errors.ts';
+import type { DomainError } from '../DomainError.ts';
 
 /** What the store must know of a product to sell it. */
 export interface InventoryItem {
@@ -58,7 +58,7 @@ export interface ExpiredReservation {
  * Mutations take an idempotency `key`; a second call with the same user and key returns the
  * first answer without changing anything, and one for a different request (another fingerprint,
  * see `idempotency.ts`) fails with IDEMPOTENCY_MISMATCH. Answers are business outcomes (`CartAnswer`); a store
- * that cannot be reached rejects with `ProtocolError('UNAVAILABLE')`.
+ * that cannot be reached rejects with `DomainError('UNAVAILABLE')`.
  */
 export interface Store {
   /** Registers a product's inventory (stock, price, sale window, limit). Fails if the sku exists. */
@@ -76,7 +76,7 @@ export interface Store {
    * one by one. A request that fails alone (unknown product) gets its error in its slot; a store
    * failure rejects the whole batch.
    */
-  reserveBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>>;
+  reserveBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | DomainError>>;
   /**
    * The first answer recorded for the user's key, or undefined when the key has none. Throws
    * IDEMPOTENCY_MISMATCH when the key answered a request with another fingerprint (`fingerprintOf`).
@@ -88,7 +88,7 @@ export interface Store {
    * `sold_out`, recorded as the key's answer. Reads no stock: stock news tells the caller when the
    * product is back.
    */
-  soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | ProtocolError>>;
+  soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | DomainError>>;
   /** Sets the line to `quantity` (0 removes it), reserving or releasing the difference. */
   setQuantity(request: ReserveRequest): Promise<CartAnswer>;
   cart(roomId: string, userId: string, now: number): Promise<Cart>;

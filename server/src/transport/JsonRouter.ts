@@ -3,6 +3,7 @@ import type { Principal, TokenService } from '../auth/TokenService.ts';
 import { httpStatusOf, ProtocolError, toErrFrame } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.ts';
+import { FailureLog, toWireError } from './wireErrors.ts';
 
 export interface Reply {
   status: number;
@@ -34,6 +35,8 @@ const statusText: Record<number, string> = {
  * errors with the matching status (and Retry-After for temporary ones), never writes after an abort.
  */
 export class JsonRouter {
+  readonly #failures = new FailureLog();
+
   constructor(
     readonly app: TemplatedApp,
     readonly tokens: TokenService,
@@ -99,9 +102,10 @@ export class JsonRouter {
             res.cork(() => writeJson(res, 413, { error: { code: 413, name: 'PAYLOAD_TOO_LARGE', message: `body over ${this.maxBodyBytes} bytes`, temporary: false } }, true));
             return;
           }
-          if (!(error instanceof ProtocolError)) this.log.error({ err: error, route: pattern }, 'http request failed');
-          const frame = toErrFrame(error, undefined);
-          const name = error instanceof ProtocolError ? error.code : 'INTERNAL';
+          this.#failures.failed(this.log, error, { route: pattern });
+          const wire = toWireError(error);
+          const frame = toErrFrame(wire, undefined);
+          const name = wire.code;
           const body = { error: { code: frame.code, name, message: frame.message, temporary: frame.temporary, ...(frame.retryAfterMs === undefined ? {} : { retryAfterMs: frame.retryAfterMs }) } };
           res.cork(() => writeJson(res, httpStatusOf(name), body, false, frame.retryAfterMs));
         },

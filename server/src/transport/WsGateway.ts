@@ -23,6 +23,7 @@ import type { RoomService } from '../rooms/RoomService.ts';
 import { PerTurnQueue } from '../util/PerTurnQueue.ts';
 import { Connection, type SendStats, type SocketData } from './Connection.ts';
 import uWS, { type TemplatedApp, type WebSocket } from './uws.ts';
+import { FailureLog, toWireError } from './wireErrors.ts';
 
 interface DeferredFrame {
   readonly connection: Connection;
@@ -92,6 +93,7 @@ export class WsGateway {
   /** Where the backpressure scan goes on at its next slice. */
   #scanCursor: SetIterator<Connection> | undefined;
   #accepting = true;
+  readonly #failures = new FailureLog();
 
   constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; requests: RequestHandler; guard: ProcessGuard; log: Logger; schedule?: (run: () => void) => void }) {
     this.#config = deps.config;
@@ -315,18 +317,14 @@ export class WsGateway {
       if ((connection.state as string) === 'closed') return;
       this.#replyError(connection, hello.id, error, 'hello');
       // Every refused hello closes: the code says whether trying again can help.
-      const closeCode = (error instanceof ProtocolError ? helloCloseCodes[error.code] : undefined) ?? CloseCode.TRY_AGAIN_LATER;
-      connection.close(closeCode, error instanceof ProtocolError ? error.message.slice(0, 100) : 'try again later');
+      const wire = toWireError(error);
+      connection.close(helloCloseCodes[wire.code] ?? CloseCode.TRY_AGAIN_LATER, wire.code === 'INTERNAL' ? 'try again later' : wire.message.slice(0, 100));
     }
   }
 
   #replyError(connection: Connection, id: number | undefined, error: unknown, type: string): void {
-    if (error instanceof ProtocolError) {
-      connection.log.debug({ type, code: error.code }, 'request refused');
-    } else {
-      connection.log.error({ err: error, type }, 'request failed');
-    }
-    connection.send(encode(toErrFrame(error, id)));
+    this.#failures.failed(connection.log, error, { type });
+    connection.send(encode(toErrFrame(toWireError(error), id)));
   }
 
   /**

@@ -1,0 +1,34 @@
+/**
+ * Why an operation of the stores, the broker, admission or commerce failed, in the domain's words.
+ * Knows nothing of the wire: only the edge (`transport/wireErrors.ts`) turns a code into a wire
+ * code, an HTTP status and the message a client sees.
+ */
+export type DomainErrorCode =
+  /** A backing service (Redis, the in-memory store's capacity, a room's sequencer) cannot serve now: retry later. */
+  | 'UNAVAILABLE'
+  /** The room's queue cannot take the request, or it waited past its deadline: retry later. */
+  | 'OVERLOADED'
+  | 'PRODUCT_EXISTS'
+  | 'PRODUCT_NOT_FOUND'
+  | 'ORDER_NOT_FOUND'
+  /** The idempotency key already answered a different request. */
+  | 'IDEMPOTENCY_MISMATCH'
+  /** Only the room's streamer or an operator may do this. */
+  | 'NOT_MODERATOR';
+
+/**
+ * The message of an UNAVAILABLE error is for the operator's log (it may carry a driver's words);
+ * the client gets a fixed one. The other codes' messages are written for the client who asked.
+ */
+export class DomainError extends Error {
+  override readonly name = 'DomainError';
+  readonly code: DomainErrorCode;
+  /** For temporary failures: when trying again makes sense. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: DomainErrorCode, message: string, options: { retryAfterMs?: number | undefined; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
