@@ -30,14 +30,17 @@ const NO_SHEDDING: readonly (readonly [string, string])[] = [
 
 let helpText: string | null = null;
 
-/** The flags among `flags` that `livecart serve --help` lists (the server is still evolving). */
+/** The flags among `flags` that `livecart serve --help` or `--help-advanced` lists (the server is still evolving). */
 function supportedFlags(flags: readonly (readonly [string, string])[]): string[] {
   if (helpText === null) {
-    try {
-      helpText = execFileSync(process.execPath, ['--import', 'tsx', LIVECART_MAIN, 'serve', '--help'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
-    } catch {
-      helpText = '';
-    }
+    const help = (option: string) => {
+      try {
+        return execFileSync(process.execPath, ['--import', 'tsx', LIVECART_MAIN, 'serve', option], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
+      } catch {
+        return '';
+      }
+    };
+    helpText = help('--help') + help('--help-advanced');
   }
   const help = helpText;
   return flags.filter(([flag]) => new RegExp(`${flag}\\b`).test(help)).flat();

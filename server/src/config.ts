@@ -111,6 +111,23 @@ type Key = keyof z.infer<typeof configSchema>;
 const shape: Record<Key, z.ZodType> = configSchema.shape;
 
 export const configKeys = Object.keys(shape) as Key[];
+
+/**
+ * The options an operator sets, in the order `--help` and the README's table show them. The rest
+ * are internals whose defaults fit (event-loop budgets, controller gains, per-turn caps, intervals):
+ * `--help-advanced` lists them, and they are validated and settable the same way.
+ */
+const operatorKeys: readonly Key[] = [
+  'host', 'port', 'tokenSecret',
+  'redis', 'redisPrefix',
+  'maxFrameBytes', 'commentRate', 'commentBurst', 'commentMaxLength',
+  'maxRooms', 'maxMembersPerRoom', 'maxProductsPerRoom',
+  'admissionQueueLimit', 'admissionMaxWaitMs',
+  'reservationTtlMs', 'idempotencyTtlMs', 'kickBanMs',
+  'protectRssMb', 'metricsToken', 'logLevel',
+  'media', 'mediaListenIp', 'mediaAnnouncedAddress', 'mediaPortMin', 'mediaPortMax',
+];
+const advancedKeys: readonly Key[] = configKeys.filter((key) => !operatorKeys.includes(key));
 export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 export const envOf = (key: string): string => `LIVECART_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 
@@ -129,8 +146,8 @@ export function makeConfig(input: ConfigInput = {}): Config {
 }
 
 /** Reads config from CLI args (after the sub-command), env and an optional `--config file.json`. */
-export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): { config: Config; help: boolean } {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { config: { type: 'string' }, help: { type: 'boolean' } };
+export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): { config: Config; help: OptionGroup | undefined } {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { config: { type: 'string' }, help: { type: 'boolean' }, 'help-advanced': { type: 'boolean' } };
   for (const key of configKeys) options[flagOf(key)] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -138,7 +155,8 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   } catch (error) {
     throw new ConfigError(`${(error as Error).message}\nRun 'livecart serve --help' for the options.`);
   }
-  if (values.help === true) return { config: makeConfig({}), help: true };
+  if (values['help-advanced'] === true) return { config: makeConfig({}), help: 'advanced' };
+  if (values.help === true) return { config: makeConfig({}), help: 'operator' };
 
   const merged: Record<string, unknown> = {};
   const file = typeof values.config === 'string' ? values.config : env.LIVECART_CONFIG;
@@ -161,7 +179,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     const fromFlag = values[flagOf(key)];
     if (typeof fromFlag === 'string') merged[key] = fromFlag;
   }
-  return { config: makeConfig(merged as ConfigInput), help: false };
+  return { config: makeConfig(merged as ConfigInput), help: undefined };
 }
 
 function defaultOf(schema: z.ZodType): unknown {
@@ -169,25 +187,32 @@ function defaultOf(schema: z.ZodType): unknown {
   return result.success ? result.data : undefined;
 }
 
-/** One row per option: flag, env var, default, description. Used by --help and the README. */
-export function describeOptions(): Array<{ key: string; flag: string; env: string; defaultValue: unknown; description: string }> {
-  return configKeys.map((key) => {
+/** The options an operator sets, or the advanced rest. */
+export type OptionGroup = 'operator' | 'advanced';
+
+/** One row per option of the group: flag, env var, default, description. Used by --help, --help-advanced and the README. */
+export function describeOptions(group: OptionGroup): Array<{ key: string; flag: string; env: string; defaultValue: unknown; description: string }> {
+  return (group === 'operator' ? operatorKeys : advancedKeys).map((key) => {
     const schema = shape[key];
     return { key, flag: `--${flagOf(key)}`, env: envOf(key), defaultValue: defaultOf(schema), description: schema.description ?? '' };
   });
 }
 
-export function helpText(): string {
-  const rows = describeOptions().map((o) => {
+export function helpText(group: OptionGroup = 'operator'): string {
+  const rows = describeOptions(group).map((o) => {
     const def = o.defaultValue === undefined ? '(unset)' : JSON.stringify(o.defaultValue);
     return `  ${o.flag.padEnd(26)} ${o.description}\n  ${''.padEnd(26)} default ${def}; env ${o.env}`;
   });
+  const intro = group === 'operator'
+    ? ['Options (precedence: flag > env > --config file > default):']
+    : ['Advanced options: internals whose defaults fit most deployments; set and validated like the others', '(precedence: flag > env > --config file > default):'];
   return [
     'Usage: livecart serve [options]',
     '',
-    'Options (precedence: flag > env > --config file > default):',
-    '  --config FILE              JSON file with any of the options below (camelCase keys); env LIVECART_CONFIG',
-    '  --help                     Show this help',
+    ...intro,
+    '  --config FILE              JSON file with any option (camelCase keys); env LIVECART_CONFIG',
+    '  --help                     Show the options an operator sets',
+    `  --help-advanced            Show the ${advancedKeys.length} advanced options`,
     ...rows,
   ].join('\n');
 }

@@ -3,7 +3,7 @@ import { demoBanner, seedDemoRoom } from './demo.ts';
 import { createLogger } from './log.ts';
 import { startServer } from './server.ts';
 
-const usage = 'Usage: livecart serve [options]   (livecart serve --help for the options)';
+const usage = 'Usage: livecart serve [options]   (livecart serve --help for the options, --help-advanced for the internals)';
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -25,8 +25,8 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     throw error;
   }
-  if (loaded.help) {
-    process.stdout.write(`${helpText()}\n`);
+  if (loaded.help !== undefined) {
+    process.stdout.write(`${helpText(loaded.help)}\n`);
     return 0;
   }
   const { config } = loaded;

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { CloseCode } from '../../protocol/src/index.ts';
+import { describeOptions } from '../../server/src/config.ts';
 import { RawClient } from '../helpers/rawClient.ts';
 
 const cli = ['--import', 'tsx', 'server/src/main.ts'];
@@ -20,13 +21,21 @@ async function output(child: ChildProcess): Promise<{ code: number | null; stdou
 }
 
 describe('livecart CLI', () => {
-  it('lists every option with its default and env var in serve --help', async () => {
+  it('lists every option with its default and env var: an operator\'s in serve --help, the rest in serve --help-advanced', async () => {
     const { code, stdout } = await output(run(['serve', '--help']));
     expect(code).toBe(0);
-    for (const flag of ['--port', '--token-secret', '--max-frame-bytes', '--comment-rate', '--history-length', '--like-interval-ms', '--soft-buffer-bytes', '--hard-buffer-bytes']) {
-      expect(stdout).toContain(flag);
-    }
+    const advanced = await output(run(['serve', '--help-advanced']));
+    expect(advanced.code).toBe(0);
+    const listed = (text: string) => new Set([...text.matchAll(/^ {2}(--[a-z-]+) /gm)].map((m) => m[1]));
+    for (const flag of ['--port', '--token-secret', '--max-frame-bytes', '--comment-rate']) expect(listed(stdout)).toContain(flag);
+    for (const flag of ['--history-length', '--like-interval-ms', '--soft-buffer-bytes', '--hard-buffer-bytes']) expect(listed(advanced.stdout)).toContain(flag);
     expect(stdout).toContain('LIVECART_MAX_FRAME_BYTES');
+    expect(advanced.stdout).toContain('LIVECART_HISTORY_LENGTH');
+    for (const [group, text] of [['operator', stdout], ['advanced', advanced.stdout]] as const) {
+      const expected = describeOptions(group).map((o) => o.flag);
+      expect([...listed(text)].filter((flag) => !['--config', '--help', '--help-advanced'].includes(flag!))).toEqual(expected);
+    }
+    expect(describeOptions('operator').length).toBeLessThanOrEqual(30); // what an operator reads stays short
   });
 
   it('refuses invalid configuration with a clear message and exit code 2', async () => {

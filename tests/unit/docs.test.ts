@@ -25,9 +25,20 @@ describe('documentation', () => {
   });
 
   it('documents every config option with its flag and env var in the README', () => {
-    for (const option of describeOptions()) {
+    for (const option of [...describeOptions('operator'), ...describeOptions('advanced')]) {
       expect(readme, option.key).toContain(option.flag);
       expect(readme, option.key).toContain(option.env);
     }
+  });
+
+  it('lists the operator options in the README\'s table and the advanced ones in the advanced table', () => {
+    const flagsUnder = (header: string) => {
+      const start = readme.indexOf(header);
+      expect(start, header).toBeGreaterThanOrEqual(0);
+      const rows = readme.slice(start).split('\n').slice(2);
+      return rows.slice(0, rows.findIndex((line) => !line.startsWith('|'))).map((line) => /^\| `(--[a-z-]+)`/.exec(line)?.[1]);
+    };
+    expect(flagsUnder('| flag | env | default | meaning |')).toEqual(describeOptions('operator').map((o) => o.flag));
+    expect(flagsUnder('| advanced flag | env | default | meaning |')).toEqual(describeOptions('advanced').map((o) => o.flag));
   });
 });
