@@ -10,7 +10,7 @@ import { z } from 'zod';
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
 
-export const configSchema = z.object({
+const configSchema = z.object({
   host: z.string().min(1).default('127.0.0.1').describe('Interface to listen on (0.0.0.0 for all).'),
   port: int(0, 65535).default(8080).describe('TCP port for HTTP and WebSocket (0 = any free port).'),
   tokenSecret: z.string().min(16).optional().describe('HS256 secret for tokens. Unset = dev mode: a random secret, demo tokens printed, /api/dev/token enabled.'),
@@ -110,7 +110,7 @@ type Key = keyof z.infer<typeof configSchema>;
 // zod 4 keeps `.refine` on the object itself, so the shape (defaults, descriptions) stays reachable.
 const shape: Record<Key, z.ZodType> = configSchema.shape;
 
-export const configKeys = Object.keys(shape) as Key[];
+const configKeys = Object.keys(shape) as Key[];
 
 /**
  * The options an operator sets, in the order `--help` and the README's table show them. The rest
@@ -128,8 +128,8 @@ const operatorKeys: readonly Key[] = [
   'media', 'mediaListenIp', 'mediaAnnouncedAddress', 'mediaPortMin', 'mediaPortMax',
 ];
 const advancedKeys: readonly Key[] = configKeys.filter((key) => !operatorKeys.includes(key));
-export const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-export const envOf = (key: string): string => `LIVECART_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const envOf = (key: string): string => `LIVECART_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -1,8 +1,8 @@
 import type { Principal } from './auth/TokenService.ts';
 import type { RunningServer } from './server.ts';
 
-export const demoStreamer: Principal = { userId: 'streamer-1', name: 'Demo Streamer', role: 'streamer' };
-export const demoOperator: Principal = { userId: 'operator-1', name: 'Demo Operator', role: 'operator' };
+const demoStreamer: Principal = { userId: 'streamer-1', name: 'Demo Streamer', role: 'streamer' };
+const demoOperator: Principal = { userId: 'operator-1', name: 'Demo Operator', role: 'operator' };
 
 /** Dev mode: a live room with two products, one pinned, so the first start shows something. */
 export async function seedDemoRoom(server: RunningServer): Promise<string> {

@@ -14,7 +14,7 @@ export type LogFormat = 'pretty' | 'json';
  * Pretty when stdout is a terminal (development: `npm start`, `npm run dev`), JSON whenever it is
  * not: a pipe, a file, systemd's journal, a container's log driver, which is how production runs.
  */
-export function defaultLogFormat(): LogFormat {
+function defaultLogFormat(): LogFormat {
   return process.stdout.isTTY ? 'pretty' : 'json';
 }
 

@@ -12,8 +12,6 @@ import { VegasLimit } from './VegasLimit.ts';
 export type Priority = 0 | 1 | 2;
 export const PRIORITY = { change: 0, add: 1, read: 2 } as const;
 
-export type { Progress };
-
 export interface AdmissionOptions {
   /** Requests a room may have waiting at most; beyond, OVERLOADED with retry-after. */
   readonly queueLimit: number;

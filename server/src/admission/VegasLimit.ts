@@ -29,10 +29,6 @@ export class VegasLimit {
     return this.#limit;
   }
 
-  get minRttMs(): number {
-    return this.#minRtt;
-  }
-
   /** One completed call that took `rttMs` while `inFlight` calls (itself included) were out. */
   sample(rttMs: number, inFlight: number, now: number): void {
     const rtt = Math.max(rttMs, 0.05);

@@ -45,7 +45,7 @@ export interface CommerceOptions {
 }
 
 /** Which cart operation an answer belongs to (removeFromCart is a setQuantity to 0). */
-export type CartOperation = 'addToCart' | 'setQuantity' | 'checkout';
+type CartOperation = 'addToCart' | 'setQuantity' | 'checkout';
 
 /**
  * Optional: hears every cart answer (from WebSocket and HTTP alike), for metrics. Called

@@ -22,7 +22,7 @@ import type { MediaStatus } from '../media/MediaService.ts';
  */
 
 /** The WebSocket gateway's counters, as the metrics read them (the gateway's `stats` is one). */
-export interface GatewayCounters {
+interface GatewayCounters {
   readonly connectionsOpen: number;
   readonly connectionsTotal: number;
   readonly framesIn: number;

@@ -34,10 +34,6 @@ export class ResumeRing {
     return this.#size === 0 ? undefined : this.#seqs[this.#start];
   }
 
-  get newestSeq(): number | undefined {
-    return this.#size === 0 ? undefined : this.#seqs[(this.#start + this.#size - 1) % this.capacity];
-  }
-
   /**
    * When the first frame after `seq` (and at most `upTo`) that reached `audience` (bits) was
    * delivered: the moment a client that acked `seq` started to be behind. Undefined when it is up

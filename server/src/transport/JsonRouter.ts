@@ -5,7 +5,7 @@ import type { Logger } from '../log.ts';
 import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.ts';
 import { FailureLog, toWireError } from './wireErrors.ts';
 
-export interface Reply {
+interface Reply {
   status: number;
   body: unknown;
   /** Set for a non-JSON answer: `body` is then a string sent as is with this Content-Type (e.g. /metrics). */

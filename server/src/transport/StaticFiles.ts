@@ -13,7 +13,7 @@ import type { HttpResponse, TemplatedApp } from './uws.ts';
  * build changed (one stat of `viewer.html`), so a rebuild shows without a restart. Without a build,
  * the pages answer 503 with a page saying what to run.
  */
-export const WEB_DIST_DIR = fileURLToPath(new URL('../../../client/web/dist/', import.meta.url));
+const WEB_DIST_DIR = fileURLToPath(new URL('../../../client/web/dist/', import.meta.url));
 
 export const PAGES = ['viewer', 'streamer', 'operator'] as const;
 

@@ -144,10 +144,6 @@ export class WsGateway {
     this.#deferred = new PerTurnQueue(Number.POSITIVE_INFINITY, (held) => this.#handleHeld(held), deps.schedule ?? setImmediate, config.inboundTurnBudgetMs);
   }
 
-  get connectionCount(): number {
-    return this.#connections.size;
-  }
-
   /** Refuse new sockets and close the open ones with 4000 so clients reconnect elsewhere. */
   shutdown(): void {
     this.#accepting = false;
