@@ -190,9 +190,9 @@ function defaultOf(schema: z.ZodType): unknown {
 /** The options an operator sets, or the advanced rest. */
 export type OptionGroup = 'operator' | 'advanced';
 
-/** One row per option of the group: flag, env var, default, description. Used by --help, --help-advanced and the README. */
-export function describeOptions(group: OptionGroup): Array<{ key: string; flag: string; env: string; defaultValue: unknown; description: string }> {
-  return (group === 'operator' ? operatorKeys : advancedKeys).map((key) => {
+/** One row per option of the group (every option without one): flag, env var, default, description. Used by --help, --help-advanced and the README. */
+export function describeOptions(group?: OptionGroup): Array<{ key: string; flag: string; env: string; defaultValue: unknown; description: string }> {
+  return (group === undefined ? configKeys : group === 'operator' ? operatorKeys : advancedKeys).map((key) => {
     const schema = shape[key];
     return { key, flag: `--${flagOf(key)}`, env: envOf(key), defaultValue: defaultOf(schema), description: schema.description ?? '' };
   });
