@@ -146,15 +146,16 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
       })
     : undefined;
   const gate: CartGate = admission ?? new DirectGate(store);
-  const lifecycle = new RoomLifecycle(logger.child({ part: 'rooms' }));
-  const rooms = new RoomRegistry({ config, broker, directory, store, fanout, lifecycle, stockWatcher: gate, replyPriority, log: logger.child({ part: 'rooms' }) });
-  const rules = new RoomRules({ registry: rooms, directory, broker, log: logger.child({ part: 'rooms' }) });
+  const roomsLog = logger.child({ part: 'rooms' });
+  const lifecycle = new RoomLifecycle(roomsLog);
+  const rooms = new RoomRegistry({ config, broker, directory, store, fanout, lifecycle, stockWatcher: gate, replyPriority, log: roomsLog });
+  const rules = new RoomRules({ registry: rooms, directory, broker, log: roomsLog });
   const commerce = new CommerceService({ store, rooms: rules, options: config, gate, log: logger.child({ part: 'commerce' }), observer: metrics.cartObserver });
   const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs });
-  const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: logger.child({ part: 'rooms' }) });
-  const likes = new RoomLikes({ registry: rooms, directory, intervalMs: config.likeIntervalMs, log: logger.child({ part: 'rooms' }) });
+  const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: roomsLog });
+  const likes = new RoomLikes({ registry: rooms, directory, intervalMs: config.likeIntervalMs, log: roomsLog });
   const degrade = new DegradeMonitor({
-    rooms: { hostedRooms: () => rooms.hostedRooms(), hosted: (roomId) => rooms.hosted(roomId), assertExists: (roomId) => rooms.view(roomId) },
+    rooms,
     fanout,
     pressure: admission,
     eventLoopDelayMs: () => guard.sustainedEventLoopDelayMs,
@@ -179,8 +180,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   admission?.events.on('backlog', () => degrade.checkSoon());
   degrade.events.on('levelChanged', ({ roomId, level }) => media.setDegradeLevel(roomId, level));
 
-  // ---------------------------------------------------------------- start
-  degrade.start();
+  // ---------------------------------------------------------------- routes
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
   registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
   registerMediaHttpApi(router, { rooms: rules, media });
@@ -191,6 +191,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   });
   new StaticFiles(undefined, logger.child({ part: 'web' })).register(app);
   router.notFound();
+
+  // ---------------------------------------------------------------- start
+  degrade.start();
   const listener = await listen(app, config.host, config.port);
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   let closed = false;

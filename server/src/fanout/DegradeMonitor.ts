@@ -28,7 +28,7 @@ export interface MonitoredRooms {
   hostedRooms(): Iterable<MonitoredRoom>;
   hosted(roomId: string): MonitoredRoom | undefined;
   /** Resolves when the room exists (hosted here or not); throws ROOM_NOT_FOUND otherwise. */
-  assertExists(roomId: string): Promise<unknown>;
+  assertExists(roomId: string): Promise<void>;
 }
 
 /** Commerce's view of a room's pressure, for the degrade level (the admission controller's queue and store latency). */

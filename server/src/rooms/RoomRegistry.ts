@@ -134,6 +134,11 @@ export class RoomRegistry {
     return new Room(record, { historyLength: 0, resumeRingSize: 16 });
   }
 
+  /** Resolves when the room exists, hosted here or not; throws ROOM_NOT_FOUND. */
+  async assertExists(roomId: string): Promise<void> {
+    await this.view(roomId);
+  }
+
   /** The room hosted here, or a view read less than `VIEW_CACHE_MS` ago. */
   viewAtHand(roomId: string): Room | undefined {
     const hosted = this.#hosted.get(roomId);
