@@ -93,7 +93,10 @@ export class RoomRegistry {
     this.#broker.onReconnect(() => {
       for (const room of this.#hosted.values()) void this.#resync(room);
     });
-    this.#viewerTimer = setInterval(() => void this.#flushViewers(), this.#config.viewerCountIntervalMs).unref();
+    this.#viewerTimer = setInterval(() => {
+      this.#pruneViews();
+      void this.#flushViewers();
+    }, this.#config.viewerCountIntervalMs).unref();
   }
 
   close(): void {
@@ -159,6 +162,12 @@ export class RoomRegistry {
     if (this.#views.size >= this.#config.maxRooms) this.#views.clear();
     this.#views.set(roomId, { room, at: now });
     return room;
+  }
+
+  /** Views too old to be used again go: a room an HTTP buyer asked about once keeps nothing here. */
+  #pruneViews(): void {
+    const now = this.#now();
+    for (const [roomId, view] of this.#views) if (now - view.at >= VIEW_CACHE_MS) this.#views.delete(roomId);
   }
 
   /** A command changed the room's record: the next check reads it afresh. */
