@@ -21,7 +21,7 @@ import { LikeBatcher } from './LikeBatcher.ts';
 import { ListenerError, LivecartError, ProtocolViolation } from './LivecartError.ts';
 import { PendingRequests, type WaitingListener } from './PendingRequests.ts';
 import { RoomModel, type RoomSnapshot } from './RoomModel.ts';
-import { TypedEmitter, type Listener } from './TypedEmitter.ts';
+import { TypedEmitter, type Listener } from '../../protocol/src/TypedEmitter.ts';
 import { bytesOf, resolveWebSocket, WS_OPEN, type CloseEventLike, type MessageEventLike, type WebSocketConstructor, type WebSocketLike } from './transport.ts';
 import type {
   AckOptions,

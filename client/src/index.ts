@@ -15,7 +15,7 @@
  */
 export { connect, LivecartClient } from './LivecartClient.ts';
 export { isLivecartError, ListenerError, LivecartError, ProtocolViolation, type LivecartErrorInit, type LivecartErrorName } from './LivecartError.ts';
-export { TypedEmitter, type Listener, type ListenerErrorHandler, type TypedEmitterOptions } from './TypedEmitter.ts';
+export { TypedEmitter, type Listener, type ListenerErrorHandler, type TypedEmitterOptions } from '../../protocol/src/TypedEmitter.ts';
 export { Backoff, backoffCeiling, defaultBackoff, fullJitterDelay, type BackoffOptions } from './backoff.ts';
 export { LikeBatcher, type LikeBatcherOptions } from './LikeBatcher.ts';
 export { PendingRequests, type PendingRequestOptions, type WaitingListener } from './PendingRequests.ts';

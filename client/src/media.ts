@@ -2,7 +2,7 @@ import { Device, type types as ms } from 'mediasoup-client';
 import type { ConsumerInfo, MediaKind, StreamProducer } from '../../protocol/src/media.ts';
 import type { LivecartClient } from './LivecartClient.ts';
 import { isLivecartError } from './LivecartError.ts';
-import { TypedEmitter } from './TypedEmitter.ts';
+import { TypedEmitter } from '../../protocol/src/TypedEmitter.ts';
 
 /**
  * Video for livecart rooms, over the room's own WebSocket: `StreamPublisher` for the streamer,

@@ -3,3 +3,4 @@ export * from './messages.ts';
 export * from './codec.ts';
 export type * from './ops.ts';
 export * from './media.ts';
+export * from './TypedEmitter.ts';

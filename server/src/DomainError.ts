@@ -9,6 +9,10 @@ export type DomainErrorCode =
   /** The room's queue cannot take the request, or it waited past its deadline: retry later. */
   | 'OVERLOADED'
   | 'PRODUCT_EXISTS'
+  /** A room's cap (products, bans) is reached. */
+  | 'LIMIT_EXCEEDED'
+  /** A product in another currency than the room's catalog: one cart, one currency. */
+  | 'CURRENCY_MISMATCH'
   | 'PRODUCT_NOT_FOUND'
   | 'ORDER_NOT_FOUND'
   /** The idempotency key already answered a different request. */

@@ -7,10 +7,10 @@ const demoOperator: Principal = { userId: 'operator-1', name: 'Demo Operator', r
 /** Dev mode: a live room with two products, one pinned, so the first start shows something. */
 export async function seedDemoRoom(server: RunningServer): Promise<string> {
   const roomId = 'demo';
-  await server.rooms.createRoom(demoStreamer, { id: roomId, title: 'Demo live sale' });
-  await server.rooms.addProduct(demoStreamer, roomId, { sku: 'mug-1', title: 'Enamel mug', priceCents: 1299, currency: 'USD', stock: 100 });
-  await server.rooms.addProduct(demoStreamer, roomId, { sku: 'tee-1', title: 'Logo tee', priceCents: 2499, currency: 'USD', stock: 30 });
-  await server.rooms.setShowState(demoStreamer, roomId, 'live');
+  await server.commands.createRoom(demoStreamer, { id: roomId, title: 'Demo live sale' });
+  await server.commerce.addProduct(demoStreamer, roomId, { sku: 'mug-1', title: 'Enamel mug', priceCents: 1299, currency: 'USD', stock: 100 });
+  await server.commerce.addProduct(demoStreamer, roomId, { sku: 'tee-1', title: 'Logo tee', priceCents: 2499, currency: 'USD', stock: 30 });
+  await server.commands.setShowState(demoStreamer, roomId, 'live');
   return roomId;
 }
 

@@ -3,7 +3,8 @@ import type { CartDesk, CartReply } from './admission/CartDesk.ts';
 import type { Progress } from './admission/PositionTeller.ts';
 import type { MediaService } from './media/MediaService.ts';
 import type { Member } from './rooms/Member.ts';
-import type { RequestResult, RoomService } from './rooms/RoomService.ts';
+import type { RequestResult, RoomCommands } from './rooms/RoomCommands.ts';
+import type { RoomLikes } from './rooms/RoomLikes.ts';
 
 /** Serves one joined socket's requests. */
 export interface RequestHandler {
@@ -11,14 +12,17 @@ export interface RequestHandler {
   handle(member: Member, roomId: string, request: RoomRequest | MediaRequest): Promise<RequestResult>;
   /** A cart request read at `readAt`, through the cart desk; `reply` hears its one answer. `progress` hears where a queued request stands. */
   cart(member: Member, roomId: string, request: CartRequest, reply: CartReply, readAt: number, progress?: Progress): void;
+  /** `taps` likes (no reply). */
+  like(member: Member, roomId: string, taps: number): void;
   /** The socket left the room (closed): per-socket state elsewhere (media transports) goes. */
   left(member: Member, roomId: string): void;
 }
 
-/** Cart requests go to the cart desk, WebRTC signaling to media, the rest to the room layer. */
-export function routeRequests(rooms: RoomService, desk: CartDesk, media: MediaService): RequestHandler {
+/** Cart requests go to the cart desk, WebRTC signaling to media, likes to the like counter, the rest to the room commands. */
+export function routeRequests(commands: RoomCommands, likes: RoomLikes, desk: CartDesk, media: MediaService): RequestHandler {
   return {
-    handle: (member, roomId, request) => (isMediaRequest(request) ? media.handle(member, roomId, request) : rooms.handle(member, roomId, request)),
+    handle: (member, roomId, request) => (isMediaRequest(request) ? media.handle(member, roomId, request) : commands.handle(member, roomId, request)),
+    like: (_member, roomId, taps) => likes.like(roomId, taps),
     cart: (member, roomId, request, reply, readAt, progress) => desk.submit(member.principal, roomId, request, reply, { arrivedAt: readAt, progress }),
     left: (member, roomId) => media.memberLeft(member, roomId),
   };

@@ -11,6 +11,7 @@ import { LocalBroker } from './broker/LocalBroker.ts';
 import { RedisBroker } from './broker/RedisBroker.ts';
 import { CommerceService } from './commerce/CommerceService.ts';
 import { type Config, type ConfigInput, makeConfig } from './config.ts';
+import { DegradeMonitor } from './fanout/DegradeMonitor.ts';
 import { Fanout } from './fanout/Fanout.ts';
 import { createLogger, type Logger } from './log.ts';
 import { MediaService } from './media/MediaService.ts';
@@ -18,7 +19,11 @@ import { Metrics } from './ops/metrics.ts';
 import { ProcessGuard } from './ops/ProcessGuard.ts';
 import { connectWithin, createRedisClient } from './redis/client.ts';
 import { routeRequests } from './requests.ts';
-import { RoomService } from './rooms/RoomService.ts';
+import { RoomCommands } from './rooms/RoomCommands.ts';
+import { RoomLifecycle } from './rooms/RoomLifecycle.ts';
+import { RoomLikes } from './rooms/RoomLikes.ts';
+import { RoomRegistry } from './rooms/RoomRegistry.ts';
+import { RoomRules } from './rooms/RoomRules.ts';
 import { MemoryRoomDirectory } from './store/MemoryRoomDirectory.ts';
 import { MemoryStore } from './store/MemoryStore.ts';
 import { RedisRoomDirectory } from './store/RedisRoomDirectory.ts';
@@ -42,7 +47,13 @@ export interface RunningServer {
   /** ws://host:port/ws */
   readonly wsUrl: string;
   readonly tokens: TokenService;
-  readonly rooms: RoomService;
+  /** The rooms this node hosts and their members. */
+  readonly rooms: RoomRegistry;
+  /** What users ask of rooms (HTTP and WebSocket). */
+  readonly commands: RoomCommands;
+  /** Hosted, ended and unhosted rooms, as events. */
+  readonly lifecycle: RoomLifecycle;
+  readonly degrade: DegradeMonitor;
   readonly commerce: CommerceService;
   /** The one entry of every cart request (WebSocket and HTTP). */
   readonly desk: CartDesk;
@@ -93,10 +104,16 @@ async function createBackends(config: Config): Promise<{ store: Store; directory
   };
 }
 
-/** Wires the parts together: the one place that picks concrete classes. */
+/**
+ * Wires the parts together: the one place that picks concrete classes. Reads as the plan of the
+ * process: create the parts (each gets what it calls through its constructor), connect the ones
+ * that hear another's events, start, listen; `close` stops them in reverse order.
+ */
 export async function startServer(input: ConfigInput | Config = {}, log?: Logger): Promise<RunningServer> {
   const config = Object.isFrozen(input) ? (input as Config) : makeConfig(input);
   const logger = log ?? createLogger(config);
+
+  // ---------------------------------------------------------------- create
   const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
   const { store, directory, broker } = await createBackends(config);
   const app = createApp();
@@ -109,8 +126,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const fanout = new Fanout({ publish: (topic, frame) => app.publish(topic, frame, true) }, {
     sampledCommentsPerSecond: config.sampledCommentsPerSecond, shardSize: config.fanoutShardSize, deliveriesPerTurn: config.fanoutDeliveriesPerTurn, turnTargetMs: config.fanoutTurnTargetMs, maxWaitingFrames: config.fanoutMaxWaitingFrames,
   }, Date.now, schedule);
-  const rooms = new RoomService({ config, broker, directory, store, fanout, replyPriority, eventLoopDelayMs: () => guard.sustainedEventLoopDelayMs, log: logger.child({ part: 'rooms' }) });
   const teller = new PositionTeller(config.admissionProgressFramesPerTurn, config.admissionProgressMs, schedule);
+  const admissionLog = logger.child({ part: 'admission' });
   const admission = config.admission
     ? new AdmissionController({
         store,
@@ -125,31 +142,59 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
         schedule,
         trackReply: (reply) => replyPriority.track(reply),
         // Every quarter of what puts a room at level 1, its degrade level is checked at once: a flash sale's queue is no noise.
-        backlog: { every: Math.max(1, Math.floor((config.degradeQueueFill * config.admissionQueueLimit) / 4)), notify: () => rooms.checkDegradeSoon() },
+        backlogEvery: Math.max(1, Math.floor((config.degradeQueueFill * config.admissionQueueLimit) / 4)),
+        onListenerError: (error, event) => admissionLog.error({ err: error, event }, 'an admission listener threw'),
       })
     : undefined;
   const gate: CartGate = admission ?? new DirectGate(store);
-  const commerce = new CommerceService({ store, rooms, options: config, gate, log: logger.child({ part: 'commerce' }), observer: metrics.cartObserver });
+  const roomsLog = logger.child({ part: 'rooms' });
+  const lifecycle = new RoomLifecycle(roomsLog);
+  const rooms = new RoomRegistry({ config, broker, directory, store, fanout, lifecycle, stockWatcher: gate, replyPriority, log: roomsLog });
+  const rules = new RoomRules({ registry: rooms, directory, broker, log: roomsLog });
+  const commerce = new CommerceService({ store, rooms: rules, options: config, gate, log: logger.child({ part: 'commerce' }), observer: metrics.cartObserver });
   const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs });
-  rooms.onStockNews((roomId, sku, available) => commerce.stockNews(roomId, sku, available));
-  rooms.releaseKicked = (roomId, userId) => commerce.releaseUser(roomId, userId);
-  const media = await MediaService.start(config, rooms, logger.child({ part: 'media' }), availableParallelism());
-  rooms.onDegrade((roomId, level) => media.setDegradeLevel(roomId, level));
-  rooms.onShowEnded((roomId) => media.stopStream(roomId, 'the show has ended'));
-  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(rooms, desk, media), guard, schedule, log: logger.child({ part: 'ws' }) });
-  if (admission !== undefined) {
-    rooms.commerceSignals = (roomId) => {
-      const stats = admission.roomStats(roomId);
-      return { queueFill: stats.queueLimit === 0 ? 0 : stats.queued / stats.queueLimit, storeLatencyMs: stats.storeLatencyMs.p99 };
-    };
-  }
+  const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: roomsLog });
+  const likes = new RoomLikes({ registry: rooms, directory, intervalMs: config.likeIntervalMs, log: roomsLog });
+  const degrade = new DegradeMonitor({
+    rooms,
+    fanout,
+    pressure: admission,
+    eventLoopDelayMs: () => guard.sustainedEventLoopDelayMs,
+    options: {
+      checkMs: config.degradeCheckMs, softBufferBytes: config.softBufferBytes,
+      thresholds: {
+        eventLoopDelayMs: config.degradeEventLoopMs, viewerLagMs: config.degradeLagMs, backloggedShare: config.degradeBackloggedShare,
+        queueFill: config.degradeQueueFill, storeLatencyMs: config.degradeStoreLatencyMs, downAfterMs: config.degradeDownAfterMs,
+      },
+    },
+    log: logger.child({ part: 'degrade' }),
+  });
+  const media = await MediaService.start(config, rules, logger.child({ part: 'media' }), availableParallelism());
+  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media), guard, schedule, log: logger.child({ part: 'ws' }) });
+
+  // ---------------------------------------------------------------- connect
+  lifecycle.on('hosted', (room) => degrade.hosted(room));
+  lifecycle.on('ended', (roomId) => media.stopStream(roomId, 'the show has ended'));
+  lifecycle.forgetWhenEnded(degrade);
+  if (admission !== undefined) lifecycle.forgetWhenUnhosted(admission);
+  lifecycle.forgetWhenUnhosted(commerce);
+  admission?.events.on('backlog', () => degrade.checkSoon());
+  degrade.events.on('levelChanged', ({ roomId, level }) => media.setDegradeLevel(roomId, level));
+
+  // ---------------------------------------------------------------- routes
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
-  registerHttpApi(router, { tokens, rooms, commerce, desk });
-  registerMediaHttpApi(router, { rooms, media });
-  metrics.watch({ gateway, fanout, rooms, guard, admission, media, broker });
-  registerOpsApi(router, { rooms, admission, guard, gateway, fanout, store, metrics, media, broker });
+  registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
+  registerMediaHttpApi(router, { rooms: rules, media });
+  metrics.watch({ gateway, fanout, rooms, degrade, guard, admission, media, broker });
+  registerOpsApi(router, {
+    rooms, degrade, admission, guard, gateway, fanout, store, metrics, media, broker,
+    perRoomState: { rooms, likes, admission, degrade, commerce, fanout, media },
+  });
   new StaticFiles(undefined, logger.child({ part: 'web' })).register(app);
   router.notFound();
+
+  // ---------------------------------------------------------------- start
+  degrade.start();
   const listener = await listen(app, config.host, config.port);
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   let closed = false;
@@ -160,6 +205,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     wsUrl: `ws://${host}:${listener.port}/ws`,
     tokens,
     rooms,
+    commands,
+    lifecycle,
+    degrade,
     commerce,
     desk,
     store,
@@ -174,12 +222,15 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     close: async () => {
       if (closed) return;
       closed = true;
+      // ------------------------------------------------------------ stop, in reverse
       listener.close();
       gateway.shutdown();
       media.close();
+      degrade.close();
+      likes.close();
       commerce.close();
-      gate.close();
       rooms.close();
+      gate.close();
       guard.close();
       metrics.close();
       await broker.close();

@@ -310,7 +310,7 @@ describe('LivecartClient through outages', () => {
     const small = await startServer({ ...serverConfig, resumeRingSize: 16 });
     try {
       const principal = { userId: 'ring-streamer', name: 'Streamer', role: 'streamer' } as const;
-      small.rooms.createRoom(principal, { title: 'Ring', id: 'ring' });
+      small.commands.createRoom(principal, { title: 'Ring', id: 'ring' });
       const outage = { down: false };
       const viewer = connect({
         url: small.wsUrl,
@@ -362,7 +362,7 @@ describe('LivecartClient through outages', () => {
   it('keeps trying when the hello is refused for a temporary reason (room full: 4004)', async () => {
     const full = await startServer({ ...serverConfig, maxMembersPerRoom: 1 });
     try {
-      full.rooms.createRoom({ userId: 's', name: 's', role: 'streamer' }, { title: 'Full', id: 'full' });
+      full.commands.createRoom({ userId: 's', name: 's', role: 'streamer' }, { title: 'Full', id: 'full' });
       const first = connect({ url: full.wsUrl, token: await full.mintToken({ userId: 'ann', name: 'ann', role: 'viewer' }), room: 'full' });
       clients.push(first);
       await first.ready;
@@ -387,7 +387,7 @@ describe('LivecartClient through outages', () => {
 
   it('starts reconnecting when the server shuts down (4000)', async () => {
     const doomed = await startServer(serverConfig);
-    doomed.rooms.createRoom({ userId: 's', name: 's', role: 'streamer' }, { title: 'Doomed', id: 'doomed' });
+    doomed.commands.createRoom({ userId: 's', name: 's', role: 'streamer' }, { title: 'Doomed', id: 'doomed' });
     const viewer = connect({
       url: doomed.wsUrl,
       token: await doomed.mintToken({ userId: 'ann', name: 'ann', role: 'viewer' }),

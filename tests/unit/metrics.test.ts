@@ -30,8 +30,8 @@ function fakeSources(hosted: Array<{ roomId: string; members: number; level: Deg
       get hostedRoomIds() {
         return hosted.map((room) => room.roomId);
       },
-      degradeStatus: () => hosted.map((room) => ({ ...room, signals: { viewerLagMs: 1500 } })),
     },
+    degrade: { status: () => hosted.map((room) => ({ ...room, signals: { viewerLagMs: 1500 } })) },
     guard: { eventLoopDelayMs: 12, eventLoopMaxMs: 40, overloaded: false, refusedConnections: 0 },
     admission: { limit: 8, inFlight: 1, knownRoomStats: (roomId) => admissionStats(roomId, roomId.length) },
   };

@@ -1,4 +1,4 @@
-import type { CartAnswer, RoomAdmissionStats } from '../../../protocol/src/index.ts';
+import { type CartAnswer, type RoomAdmissionStats, TypedEmitter } from '../../../protocol/src/index.ts';
 
 export type { RoomAdmissionStats };
 import { DomainError } from '../DomainError.ts';
@@ -83,6 +83,8 @@ class RoomState {
   #answeredInWindow = 0;
   #windowStart: number;
   latencyEwma = 0;
+  /** The room is no longer hosted here: its state goes once nothing of it waits or runs. */
+  forgotten = false;
   readonly latencies = new Float64Array(256);
   latencyCount = 0;
 
@@ -132,7 +134,13 @@ class RoomState {
  *   there too. The lane's answers go out `soldOutAnswersPerTurn` a turn.
  * - Full queue: OVERLOADED at once, retry-after from the room's drain rate plus jitter.
  */
+export interface AdmissionEvents {
+  /** A room's queue reached another `backlogEvery` waiting requests (the degrade monitor checks at once). */
+  backlog: string;
+}
+
 export class AdmissionController {
+  readonly events: TypedEmitter<AdmissionEvents>;
   readonly #store: Store;
   readonly #options: AdmissionOptions;
   readonly #now: () => number;
@@ -140,7 +148,8 @@ export class AdmissionController {
   readonly #limit: VegasLimit;
   readonly #rooms = new Map<string, RoomState>();
   readonly #queue = new FairQueue<Entry>(3);
-  readonly #soldOut = new Map<string, number>();
+  /** roomId → sku → until when adds of it are answered by the sold-out lane. */
+  readonly #soldOut = new Map<string, Map<string, number>>();
   /** Answers of the sold-out lane, given a turn's share at a time (each is a socket write). */
   readonly #soldOutAnswers: PerTurnQueue<{ entry: Entry; ok: boolean; value: unknown }>;
   /** Adds of sold-out products waiting for the next store call of the sold-out lane (one run of the event loop's worth). */
@@ -150,7 +159,7 @@ export class AdmissionController {
   readonly #teller: PositionTeller;
   readonly #schedule: (run: () => void) => void;
   readonly #trackReply: (<T>(reply: Promise<T>) => Promise<T>) | undefined;
-  readonly #backlog: { every: number; notify: (roomId: string) => void } | undefined;
+  readonly #backlogEvery: number;
   #inFlight = 0;
   #pumpScheduled = false;
   #laneScheduled = false;
@@ -159,13 +168,14 @@ export class AdmissionController {
   #turnScheduled = false;
 
   /**
-   * `teller` sends the position notices. `backlog.notify` hears a room's queue reach every
-   * `backlog.every` waiting requests (the room layer checks its degrade level at once).
+   * `teller` sends the position notices. `events` tells a room's queue reaching every
+   * `backlogEvery` waiting requests (default: never); `onListenerError` hears a listener that threw.
    */
-  constructor(deps: { store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver; schedule?: (run: () => void) => void; trackReply?: <T>(reply: Promise<T>) => Promise<T>; backlog?: { every: number; notify: (roomId: string) => void } }) {
+  constructor(deps: { store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver; schedule?: (run: () => void) => void; trackReply?: <T>(reply: Promise<T>) => Promise<T>; backlogEvery?: number; onListenerError?: (error: unknown, event: string) => void }) {
     this.#store = deps.store;
     this.#trackReply = deps.trackReply;
-    this.#backlog = deps.backlog;
+    this.#backlogEvery = deps.backlogEvery ?? Number.POSITIVE_INFINITY;
+    this.events = new TypedEmitter<AdmissionEvents>(deps.onListenerError === undefined ? {} : { onListenerError: deps.onListenerError });
     this.#schedule = deps.schedule ?? setImmediate;
     this.#teller = deps.teller ?? new PositionTeller(256, 0);
     this.#soldOutAnswers = new PerTurnQueue(deps.options.soldOutAnswersPerTurn, ({ entry, ok, value }) => {
@@ -196,7 +206,7 @@ export class AdmissionController {
   /** Add-to-cart through the queue (batched), or straight to the store when the product is known sold out. */
   reserve(request: ReserveRequest, arrival?: Arrival): Promise<CartAnswer> {
     const room = this.#room(request.roomId);
-    if (this.#isSoldOut(`${request.roomId}\u0000${request.sku}`)) {
+    if (this.#isSoldOut(request.roomId, request.sku)) {
       room.soldOutFast++;
       return new Promise<CartAnswer>((resolve, reject) => {
         this.#toSoldOutLane(this.#entry(request.roomId, PRIORITY.add, request.sku, arrival, request, undefined, resolve as (v: unknown) => void, reject));
@@ -212,9 +222,31 @@ export class AdmissionController {
 
   /** Stock news from the room (or from answers): adds of sold-out products skip the queue for a while. */
   stockChanged(roomId: string, sku: string, available: number): void {
-    const key = `${roomId}\u0000${sku}`;
-    if (available > 0) this.#soldOut.delete(key);
+    if (available > 0) this.#forgetSoldOut(roomId, sku);
     else this.#markSoldOut(roomId, sku);
+  }
+
+  /**
+   * The room is no longer hosted here: its sold-out memory goes now, its state (counters, queue
+   * limit) once no request of it waits or runs. A request that comes later starts afresh.
+   */
+  forget(roomId: string): void {
+    this.#soldOut.delete(roomId);
+    const room = this.#rooms.get(roomId);
+    if (room === undefined) return;
+    room.forgotten = true;
+    this.#dropIfDrained(roomId, room);
+  }
+
+  perRoomState(): Record<string, number> {
+    return { rooms: this.#rooms.size, soldOut: this.#soldOut.size };
+  }
+
+  /** The room's pressure for its degrade level: queue fill and store latency p99 (creates nothing). */
+  pressureOf(roomId: string): { queueFill: number; storeLatencyMs: number } {
+    const room = this.#rooms.get(roomId);
+    if (room === undefined) return { queueFill: 0, storeLatencyMs: 0 };
+    return { queueFill: room.queueLimit === 0 ? 0 : this.#queue.sizeOf(roomId) / room.queueLimit, storeLatencyMs: Math.round(room.p99() * 100) / 100 };
   }
 
   /** A request of `roomId` joined one already pending with the same idempotency key. */
@@ -289,7 +321,7 @@ export class AdmissionController {
       }
       this.#queue.push(roomId, priority, entry);
       if (sku !== undefined) room.perProduct.set(sku, (room.perProduct.get(sku) ?? 0) + 1);
-      if (this.#backlog !== undefined && this.#queue.sizeOf(roomId) % this.#backlog.every === 0) this.#backlog.notify(roomId);
+      if (this.#queue.sizeOf(roomId) % this.#backlogEvery === 0) this.events.emit('backlog', roomId);
       // Waiting clients hear their position at the next progress tick, not at once: in a burst
       // most requests are answered before it, and every frame is a write to one socket.
       this.#schedulePump();
@@ -351,7 +383,10 @@ export class AdmissionController {
       if (roomId === undefined) return;
       const room = this.#rooms.get(roomId)!;
       const batch = this.#takeBatch(room, roomId, Math.min(this.#options.batchMax, this.#turnLeft));
-      if (batch.length === 0) continue;
+      if (batch.length === 0) {
+        if (room.forgotten) this.#dropIfDrained(roomId, room);
+        continue;
+      }
       this.#turnLeft -= batch.length;
       this.#dispatch(room, batch);
     }
@@ -384,7 +419,7 @@ export class AdmissionController {
             this.#settle(entry, false, this.#overloaded(room, roomId, 'waited too long in the queue'));
             continue;
           }
-          if (entry.reserve !== undefined && this.#isSoldOut(`${roomId}\u0000${entry.reserve.sku}`)) {
+          if (entry.reserve !== undefined && this.#isSoldOut(roomId, entry.reserve.sku)) {
             lane.shift();
             taken++;
             this.#unqueued(room, entry);
@@ -421,6 +456,7 @@ export class AdmissionController {
       this.#observer?.storeCall?.(batch[0]!.roomId, now - started, batch.length);
       this.#limit.sample(now - started, inFlightAtStart, now);
       room.answered(batch.length, now);
+      if (room.forgotten) this.#dropIfDrained(batch[0]!.roomId, room);
       this.#schedulePump();
     };
     const single = batch[0]!;
@@ -493,8 +529,9 @@ export class AdmissionController {
   }
 
   #markSoldOut(roomId: string, sku: string): void {
-    const key = `${roomId}\u0000${sku}`;
-    this.#soldOut.set(key, this.#now() + this.#options.soldOutCacheMs);
+    let skus = this.#soldOut.get(roomId);
+    if (skus === undefined) this.#soldOut.set(roomId, (skus = new Map()));
+    skus.set(sku, this.#now() + this.#options.soldOutCacheMs);
     // The queued adds for it leave the queue now for the sold-out lane, which answers them a
     // turn's share at a time: answered at once, a thousand of them were a thousand socket writes in
     // one turn, and every small room's frames waited behind them.
@@ -511,14 +548,26 @@ export class AdmissionController {
       return false;
     });
     this.#queue.taken(roomId, taken);
+    if (room.forgotten) this.#dropIfDrained(roomId, room);
   }
 
-  #isSoldOut(key: string): boolean {
-    const until = this.#soldOut.get(key);
+  #isSoldOut(roomId: string, sku: string): boolean {
+    const until = this.#soldOut.get(roomId)?.get(sku);
     if (until === undefined) return false;
     if (until > this.#now()) return true;
-    this.#soldOut.delete(key);
+    this.#forgetSoldOut(roomId, sku);
     return false;
+  }
+
+  #forgetSoldOut(roomId: string, sku: string): void {
+    const skus = this.#soldOut.get(roomId);
+    if (skus === undefined || !skus.delete(sku)) return;
+    if (skus.size === 0) this.#soldOut.delete(roomId);
+  }
+
+  /** A forgotten room's state goes once none of its requests waits or runs. */
+  #dropIfDrained(roomId: string, room: RoomState): void {
+    if (room.forgotten && room.inFlight === 0 && this.#queue.sizeOf(roomId) === 0 && this.#rooms.get(roomId) === room) this.#rooms.delete(roomId);
   }
 
   #room(roomId: string): RoomState {

@@ -1,4 +1,4 @@
-import type { CartAnswer, CartRequest, Order } from '../../../protocol/src/index.ts';
+import type { CartAnswer, CartRequest, Order, Product, ProductInput } from '../../../protocol/src/index.ts';
 import type { CartGate } from '../admission/CartGate.ts';
 import type { CartRules } from '../admission/CartDesk.ts';
 import type { Principal } from '../auth/TokenService.ts';
@@ -8,7 +8,7 @@ import { isReplay } from '../store/idempotency.ts';
 import type { Store } from '../store/Store.ts';
 import { StockAnnouncer, type StockPublisher } from './StockAnnouncer.ts';
 
-/** What a cart request asks of its room (see `CommerceRooms.assertRoom`). */
+/** What a cart request asks of its room (see `RoomRules.assertRoom`). */
 export interface RoomCheck {
   readonly principal: Principal;
   /**
@@ -20,17 +20,15 @@ export interface RoomCheck {
   readonly sku?: string;
 }
 
-/** What commerce needs from the room layer: the room's rules for a cart request, and a way to tell its members. */
+/** What commerce needs from the room layer (`RoomRules`): the room's rules for a cart request, its catalog, and a way to tell its members. */
 export interface CommerceRooms extends StockPublisher {
-  /**
-   * The room's rules, checked first for every cart request (WebSocket and HTTP alike). Throws
-   * ROOM_NOT_FOUND; KICKED while the user is banned from the room (any operation but `manage`);
-   * ROOM_ENDED for an `add` once the show is over (checkout and releases still work). Resolves with
-   * the answer when the rules give it themselves: `not_on_sale` with `endsAt` for an `add` of a
-   * product whose pop-up offer ended. Otherwise undefined: go on.
-   */
+  /** The room's rules, checked first for every cart request (see `RoomRules.assertRoom`). */
   assertRoom(roomId: string, check: RoomCheck): CartAnswer | undefined | Promise<CartAnswer | undefined>;
   canModerate(principal: Principal, roomId: string): Promise<boolean>;
+  /** The room's catalog, read afresh, for one of its moderators: throws ROOM_NOT_FOUND or FORBIDDEN. */
+  catalogFor(principal: Principal, roomId: string): Promise<ReadonlyMap<string, Product>>;
+  /** Puts a product in the room's catalog and tells the room. */
+  putProduct(roomId: string, product: Product): Promise<void>;
   notifyUser(roomId: string, userId: string, message: { t: 'reservationExpired'; sku: string; quantity: number }): void;
   /** The room's degrade level on this node (0 when not hosted here). */
   degradeLevelOf(roomId: string): number;
@@ -42,6 +40,7 @@ export interface CommerceOptions {
   readonly stockIntervalMs: number;
   /** Stock interval of a room at degrade level 2 or more. */
   readonly degradedStockIntervalMs: number;
+  readonly maxProductsPerRoom: number;
 }
 
 /** Which cart operation an answer belongs to (removeFromCart is a setQuantity to 0). */
@@ -57,7 +56,7 @@ export type CartObserver = (operation: CartOperation, answer: CartAnswer) => voi
 /**
  * The rules and the news of carts: which cart requests a room takes (`check`), what every answer
  * tells the room (stock, sold out) and the operators (metrics, order logs), the sweep of expired
- * reservations, orders and inventory for moderators. Cart requests themselves enter through the
+ * reservations, products, orders and inventory for moderators. Cart requests themselves enter through the
  * `CartDesk`, which calls `check` and `answered`. Knows nothing about sockets or HTTP.
  */
 export class CommerceService implements CartRules {
@@ -65,6 +64,7 @@ export class CommerceService implements CartRules {
   readonly #rooms: CommerceRooms;
   readonly #log: Logger;
   readonly #sweepBatch: number;
+  readonly #maxProductsPerRoom: number;
   readonly #now: () => number;
   readonly #announcer: StockAnnouncer;
   readonly #gate: Pick<CartGate, 'stockChanged'>;
@@ -80,6 +80,7 @@ export class CommerceService implements CartRules {
     this.#rooms = deps.rooms;
     this.#log = deps.log;
     this.#sweepBatch = deps.options.sweepBatch;
+    this.#maxProductsPerRoom = deps.options.maxProductsPerRoom;
     this.#now = deps.now ?? Date.now;
     const { stockIntervalMs, degradedStockIntervalMs } = deps.options;
     this.#announcer = new StockAnnouncer(deps.rooms, stockIntervalMs, (roomId) => (deps.rooms.degradeLevelOf(roomId) >= 2 ? Math.max(stockIntervalMs, degradedStockIntervalMs) : stockIntervalMs));
@@ -91,9 +92,32 @@ export class CommerceService implements CartRules {
     this.#announcer.close();
   }
 
-  /** Stock news from the room (possibly from another node): keeps the sold-out fast path honest. */
-  stockNews(roomId: string, sku: string, available: number): void {
-    this.#gate.stockChanged(roomId, sku, available);
+  /** The room is no longer hosted here: what the stock news keeps for it goes (once its pending news is out). */
+  forget(roomId: string): void {
+    this.#announcer.forget(roomId);
+  }
+
+  perRoomState(): Record<string, number> {
+    return { stockNews: this.#announcer.roomCount };
+  }
+
+  /**
+   * A new product for the room's catalog, by one of its moderators: its inventory goes into the
+   * store first (the store refuses a duplicate sku atomically, even across nodes), then the catalog
+   * and the room hear of it. One cart, one currency: a room sells in one.
+   */
+  async addProduct(principal: Principal, roomId: string, product: ProductInput): Promise<ProductInput> {
+    const catalog = await this.#rooms.catalogFor(principal, roomId);
+    if (catalog.has(product.sku)) throw new DomainError('PRODUCT_EXISTS', `product ${product.sku} is already in the catalog`);
+    if (catalog.size >= this.#maxProductsPerRoom) throw new DomainError('LIMIT_EXCEEDED', `a room holds at most ${this.#maxProductsPerRoom} products`);
+    const currency = catalog.values().next().value?.currency;
+    if (currency !== undefined && currency !== product.currency) throw new DomainError('CURRENCY_MISMATCH', `this room sells in ${currency}; one cart, one currency`);
+    await this.#store.addProduct(roomId, {
+      sku: product.sku, stock: product.stock, priceCents: product.priceCents, currency: product.currency,
+      saleStartsAt: product.saleStartsAt, saleEndsAt: product.saleEndsAt, perCustomerLimit: product.perCustomerLimit,
+    });
+    await this.#rooms.putProduct(roomId, product);
+    return product;
   }
 
   /** The room's rules for a cart request (see `CommerceRooms.assertRoom`): a refusal thrown, an answer the rules give themselves, or undefined. */

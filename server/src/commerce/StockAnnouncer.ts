@@ -12,9 +12,8 @@ export interface StockPublisher {
  * socket write per viewer.
  */
 export class StockAnnouncer {
-  readonly #pending = new Map<string, { roomId: string; sku: string; available: number }>();
-  readonly #lastSent = new Map<string, number>();
-  readonly #soldOut = new Set<string>();
+  /** Per room: the latest level of each product waiting to go out, when each last went out, and which were announced sold out. */
+  readonly #rooms = new Map<string, RoomNews>();
   readonly #timer: NodeJS.Timeout;
 
   constructor(
@@ -26,38 +25,58 @@ export class StockAnnouncer {
     this.#timer = setInterval(() => this.flush(), intervalMs).unref();
   }
 
+  /** Rooms with something kept here. */
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
+
   changed(roomId: string, sku: string, available: number): void {
-    const key = `${roomId}\u0000${sku}`;
-    this.#pending.set(key, { roomId, sku, available });
+    let room = this.#rooms.get(roomId);
+    if (room === undefined) this.#rooms.set(roomId, (room = { pending: new Map(), lastSent: new Map(), soldOut: new Set(), forgotten: false }));
+    room.pending.set(sku, available);
     if (available === 0) {
-      if (!this.#soldOut.has(key)) {
-        this.#soldOut.add(key);
+      if (!room.soldOut.has(sku)) {
+        room.soldOut.add(sku);
         this.publisher.publishSoldOut(roomId, sku);
       }
     } else {
-      this.#soldOut.delete(key);
+      room.soldOut.delete(sku);
     }
   }
 
   flush(): void {
     const now = this.now();
-    for (const [key, { roomId, sku, available }] of this.#pending) {
+    for (const [roomId, room] of this.#rooms) {
+      if (room.pending.size === 0) continue;
       // Half a base interval of slack: the timer's ticks are not exact.
-      if (now - (this.#lastSent.get(key) ?? -Infinity) < this.intervalFor(roomId) - this.intervalMs / 2) continue;
-      this.publisher.publishStock(roomId, sku, available);
-      this.#lastSent.set(key, now);
-      this.#pending.delete(key);
+      const interval = this.intervalFor(roomId) - this.intervalMs / 2;
+      for (const [sku, available] of room.pending) {
+        if (now - (room.lastSent.get(sku) ?? -Infinity) < interval) continue;
+        this.publisher.publishStock(roomId, sku, available);
+        room.lastSent.set(sku, now);
+        room.pending.delete(sku);
+      }
+      if (room.forgotten && room.pending.size === 0) this.#rooms.delete(roomId);
     }
   }
 
-  /** Products of a deleted room; keeps the sold-out memory bounded by live products. */
-  forgetRoom(roomId: string): void {
-    const prefix = `${roomId}\u0000`;
-    for (const key of this.#soldOut) if (key.startsWith(prefix)) this.#soldOut.delete(key);
-    for (const key of this.#lastSent.keys()) if (key.startsWith(prefix)) this.#lastSent.delete(key);
+  /** The room is no longer hosted here: what is kept for it goes, once its pending levels are out. */
+  forget(roomId: string): void {
+    const room = this.#rooms.get(roomId);
+    if (room === undefined) return;
+    if (room.pending.size === 0) this.#rooms.delete(roomId);
+    else room.forgotten = true;
   }
 
   close(): void {
     clearInterval(this.#timer);
   }
+}
+
+interface RoomNews {
+  readonly pending: Map<string, number>;
+  readonly lastSent: Map<string, number>;
+  readonly soldOut: Set<string>;
+  /** Dropped at the flush that empties `pending`. */
+  forgotten: boolean;
 }

@@ -127,6 +127,10 @@ export class Fanout {
     return this.#pacer.lagMs(roomId);
   }
 
+  perRoomState(): Record<string, number> {
+    return { pacedRooms: this.#pacer.roomCount, samplers: this.#samplers.size };
+  }
+
   /** A room no longer hosted here. */
   forget(roomId: string): void {
     this.#samplers.delete(roomId);

@@ -317,6 +317,11 @@ export class FanoutPacer {
   }
 
   /** A room no longer hosted: its waiting frames have nobody to go to. */
+  /** Rooms with pacing state here. */
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
+
   forget(roomId: string): void {
     const room = this.#rooms.get(roomId);
     if (room === undefined) return;

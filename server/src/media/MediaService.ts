@@ -122,6 +122,10 @@ export class MediaService {
     }
   }
 
+  perRoomState(): Record<string, number> {
+    return { rooms: this.#byRoom.size };
+  }
+
   get available(): boolean {
     return this.#pool !== undefined && this.#pool.workers.length > 0;
   }

@@ -41,10 +41,9 @@ interface GatewayCounters {
 export interface MetricsSources {
   readonly gateway: { readonly stats: GatewayCounters };
   readonly fanout: { readonly stats: FanoutStats };
-  readonly rooms: {
-    readonly hostedRoomIds: readonly string[];
-    degradeStatus(): ReadonlyArray<{ roomId: string; level: DegradeLevel; members: number; signals: { viewerLagMs: number } }>;
-  };
+  readonly rooms: { readonly hostedRoomIds: readonly string[] };
+  /** Each hosted room's degrade status (the degrade monitor). */
+  readonly degrade: { status(): ReadonlyArray<{ roomId: string; level: DegradeLevel; members: number; signals: { viewerLagMs: number } }> };
   readonly guard: { readonly eventLoopDelayMs: number; readonly eventLoopMaxMs: number; readonly overloaded: boolean; readonly refusedConnections: number };
   readonly admission: { readonly limit: number; readonly inFlight: number; knownRoomStats(roomId: string): RoomAdmissionStats | undefined } | undefined;
   readonly media?: { status(): MediaStatus };
@@ -257,7 +256,7 @@ export class Metrics {
   #takeSnapshot(): RoomSnapshot {
     const sources = this.#sources;
     if (sources === undefined) return { rows: [], omitted: 0 };
-    const status = [...sources.rooms.degradeStatus()].sort((a, b) => b.members - a.members || (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
+    const status = [...sources.degrade.status()].sort((a, b) => b.members - a.members || (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
     const chosen = status.slice(0, this.#options.maxRoomSeries);
     return {
       rows: chosen.map((room) => ({

@@ -1,6 +1,7 @@
 import type { HistoryComment, Popup, Product, RoomInfo, SequencedEvent } from '../../../protocol/src/index.ts';
 import type { RecentEvents } from '../broker/Broker.ts';
 import { DegradeState } from '../fanout/DegradePolicy.ts';
+import { Audience } from '../fanout/Fanout.ts';
 import type { Member } from './Member.ts';
 import { ResumeRing } from './ResumeRing.ts';
 import type { RoomRecord } from '../store/RoomDirectory.ts';
@@ -176,6 +177,16 @@ export class Room {
     for (const member of this.#members.get(userId) ?? []) return member.principal.name;
     for (let i = this.#history.length - 1; i >= 0; i--) if (this.#history[i]!.userId === userId) return this.#history[i]!.name;
     return undefined;
+  }
+
+  /** Deliveries of one fanned-out frame, by who it went to (`Fanout.publish`'s audience; an estimate: demoted sockets count too). */
+  countOut(audience: number): void {
+    this.messagesOut += (audience & (Audience.commerce | Audience.viewerChatter)) !== 0 ? this.#memberCount : this.#staffCount;
+  }
+
+  /** Bans that ended no longer count (against the room's cap on bans, say). */
+  pruneExpiredBans(now: number): void {
+    for (const [userId, until] of this.bans) if (until <= now) this.bans.delete(userId);
   }
 
   isBanned(userId: string, now: number): boolean {

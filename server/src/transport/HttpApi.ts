@@ -4,7 +4,7 @@ import type { TokenService } from '../auth/TokenService.ts';
 import type { CartDesk } from '../admission/CartDesk.ts';
 import { ProtocolError } from '../errors.ts';
 import type { CommerceService } from '../commerce/CommerceService.ts';
-import type { RoomService } from '../rooms/RoomService.ts';
+import type { RoomCommands } from '../rooms/RoomCommands.ts';
 import { type JsonRouter, parse, type RequestContext } from './JsonRouter.ts';
 
 const createRoomSchema = z.object({ title: z.string().min(1).max(200), id: roomIdSchema.optional() });
@@ -15,7 +15,7 @@ const keyOnlySchema = z.object({ key: idempotencyKeySchema.optional() }).optiona
 const stockSchema = z.object({ available: z.number().int().min(0).max(1_000_000_000) });
 
 /** The rooms, catalog and cart API (JSON over HTTP, same port as the WebSocket). */
-export function registerHttpApi(router: JsonRouter, deps: { tokens: TokenService; rooms: RoomService; commerce: CommerceService; desk: CartDesk }): void {
+export function registerHttpApi(router: JsonRouter, deps: { tokens: TokenService; rooms: RoomCommands; commerce: CommerceService; desk: CartDesk }): void {
   const { tokens, rooms, commerce, desk } = deps;
   router.route('get', '/healthz', async () => ({ status: 200, body: { ok: true } }));
   if (tokens.devMode) {
@@ -43,7 +43,7 @@ export function registerHttpApi(router: JsonRouter, deps: { tokens: TokenService
   router.route('post', '/api/rooms/:id/products', async (ctx) => {
     const principal = await router.principal(ctx);
     const product = parse(productInputSchema, await ctx.body());
-    return { status: 201, body: { product: await rooms.addProduct(principal, ctx.params[0]!, product) } };
+    return { status: 201, body: { product: await commerce.addProduct(principal, ctx.params[0]!, product) } };
   });
   router.route('get', '/api/rooms/:id/bans', async (ctx) => ({
     status: 200, body: { bans: await rooms.bans(await router.principal(ctx), ctx.params[0]!) },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ProtocolError } from '../errors.ts';
 import type { IngestEndpoint, MediaService } from '../media/MediaService.ts';
-import type { RoomService } from '../rooms/RoomService.ts';
+import type { RoomRules } from '../rooms/RoomRules.ts';
 import { type JsonRouter, parse } from './JsonRouter.ts';
 
 const ingestSchema = z.object({ video: z.boolean().default(true), audio: z.boolean().default(true) }).refine((k) => k.video || k.audio, { message: 'ask for video, audio or both' });
@@ -22,7 +22,7 @@ function ffmpegCommand(video: IngestEndpoint | undefined, audio: IngestEndpoint 
 }
 
 /** Media over HTTP: RTP ingest for streamers who publish from ffmpeg or OBS-like tools instead of the page. */
-export function registerMediaHttpApi(router: JsonRouter, deps: { rooms: RoomService; media: MediaService }): void {
+export function registerMediaHttpApi(router: JsonRouter, deps: { rooms: Pick<RoomRules, 'canModerate'>; media: MediaService }): void {
   const { rooms, media } = deps;
   router.route('post', '/api/rooms/:id/ingest', async (ctx) => {
     const principal = await router.principal(ctx);

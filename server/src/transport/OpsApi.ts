@@ -2,12 +2,14 @@ import { z } from 'zod';
 import type { AdmissionController } from '../admission/AdmissionController.ts';
 import type { Broker } from '../broker/Broker.ts';
 import { ProtocolError } from '../errors.ts';
+import type { DegradeMonitor } from '../fanout/DegradeMonitor.ts';
 import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import type { Fanout } from '../fanout/Fanout.ts';
 import type { MediaService } from '../media/MediaService.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { ProcessGuard } from '../ops/ProcessGuard.ts';
-import type { RoomService } from '../rooms/RoomService.ts';
+import type { ForgetsRooms } from '../rooms/RoomLifecycle.ts';
+import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import type { Store } from '../store/Store.ts';
 import { type JsonRouter, parse } from './JsonRouter.ts';
 import type { WsGateway } from './WsGateway.ts';
@@ -16,6 +18,9 @@ const degradeSchema = z.object({ level: z.union([z.literal(0), z.literal(1), z.l
 const roomLimitsSchema = z.object({ queueLimit: z.number().int().min(0).max(1_000_000) });
 const nodeLimitsSchema = z.object({ concurrency: z.number().int().min(1).max(4096) });
 
+/** The parts that keep state per room, by name: their map sizes are the node's `perRoomState`. */
+export type PerRoomStateHolders = Readonly<Record<string, Pick<ForgetsRooms, 'perRoomState'> | undefined>>;
+
 /**
  * Operator controls and node health: each room's admission and degrade state, per-room limits and
  * degrade level at run time, /readyz for load balancers and /metrics for Prometheus. Operator token
@@ -23,9 +28,12 @@ const nodeLimitsSchema = z.object({ concurrency: z.number().int().min(1).max(409
  */
 export function registerOpsApi(
   router: JsonRouter,
-  deps: { rooms: RoomService; admission: AdmissionController | undefined; guard: ProcessGuard; gateway: WsGateway; fanout: Fanout; store: Store; metrics: Metrics; media: MediaService; broker: Broker },
+  deps: {
+    rooms: RoomRegistry; degrade: DegradeMonitor; admission: AdmissionController | undefined; guard: ProcessGuard; gateway: WsGateway; fanout: Fanout; store: Store; metrics: Metrics; media: MediaService; broker: Broker;
+    perRoomState: PerRoomStateHolders;
+  },
 ): void {
-  const { rooms, admission, guard, gateway, fanout, store, metrics, media, broker } = deps;
+  const { rooms, degrade, admission, guard, gateway, fanout, store, metrics, media, broker } = deps;
 
   router.route('get', '/readyz', async () => {
     const storeOk = await store.ping().then(() => true, () => false);
@@ -46,7 +54,7 @@ export function registerOpsApi(
   router.route('get', '/api/ops/rooms', async (ctx) => {
     await router.operator(ctx);
     const admissionByRoom = new Map((admission?.stats() ?? []).map((s) => [s.roomId, s]));
-    const list = rooms.degradeStatus().map((room) => ({
+    const list = degrade.status().map((room) => ({
       ...room, admission: admissionByRoom.get(room.roomId) ?? null, sequencedHere: broker.sequencesLocally(room.roomId),
     }));
     return { status: 200, body: { rooms: list } };
@@ -64,6 +72,8 @@ export function registerOpsApi(
         fanout: fanout.stats,
         admission: admission === undefined ? null : { concurrencyLimit: admission.limit, inFlight: admission.inFlight },
         hostedRooms: rooms.hostedRoomIds.length,
+        // Sizes of every per-room map kept outside the hosted rooms: back to where they were once the rooms are gone.
+        perRoomState: Object.fromEntries(Object.entries(deps.perRoomState).flatMap(([part, holder]) => (holder === undefined ? [] : [[part, holder.perRoomState()]]))),
         sequencer: broker.sequencerStats,
         media: media.status(),
       },
@@ -73,7 +83,7 @@ export function registerOpsApi(
   router.route('put', '/api/ops/rooms/:id/degrade', async (ctx) => {
     await router.operator(ctx);
     const { level } = parse(degradeSchema, await ctx.body());
-    await rooms.setDegradeOverride(ctx.params[0]!, level === null ? undefined : (level as DegradeLevel));
+    await degrade.setOverride(ctx.params[0]!, level === null ? undefined : (level as DegradeLevel));
     return { status: 200, body: { roomId: ctx.params[0], override: level } };
   });
 

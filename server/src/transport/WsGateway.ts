@@ -19,7 +19,7 @@ import { backpressureAction } from '../fanout/Fanout.ts';
 import type { Logger } from '../log.ts';
 import type { RequestHandler } from '../requests.ts';
 import type { ProcessGuard } from '../ops/ProcessGuard.ts';
-import type { RoomService } from '../rooms/RoomService.ts';
+import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import { PerTurnQueue } from '../util/PerTurnQueue.ts';
 import { Connection, type SendStats, type SocketData } from './Connection.ts';
 import uWS, { type TemplatedApp, type WebSocket } from './uws.ts';
@@ -82,7 +82,7 @@ export class WsGateway {
   readonly #connections = new Set<Connection>();
   readonly #config: Config;
   readonly #tokens: TokenService;
-  readonly #rooms: RoomService;
+  readonly #rooms: RoomRegistry;
   readonly #requests: RequestHandler;
   readonly #guard: ProcessGuard;
   readonly #log: Logger;
@@ -95,7 +95,7 @@ export class WsGateway {
   #accepting = true;
   readonly #failures = new FailureLog();
 
-  constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomService; requests: RequestHandler; guard: ProcessGuard; log: Logger; schedule?: (run: () => void) => void }) {
+  constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomRegistry; requests: RequestHandler; guard: ProcessGuard; log: Logger; schedule?: (run: () => void) => void }) {
     this.#config = deps.config;
     this.#tokens = deps.tokens;
     this.#rooms = deps.rooms;
@@ -265,7 +265,7 @@ export class WsGateway {
       return;
     }
     if (message.t === 'like') {
-      this.#rooms.like(connection.roomId, message.n ?? 1);
+      this.#requests.like(connection, connection.roomId, message.n ?? 1);
       return;
     }
     if (message.t === 'ack') {

@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import {
+  characterCount,
+  type Popup,
+  type ProductInput,
+  type RoomInfo,
+  type RoomRequest,
+  type RoomState,
+} from '../../../protocol/src/index.ts';
+import type { Principal } from '../auth/TokenService.ts';
+import type { Broker } from '../broker/Broker.ts';
+import type { Config } from '../config.ts';
+import { ProtocolError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/Store.ts';
+import type { Member } from './Member.ts';
+import type { Room } from './Room.ts';
+import type { Ban, RoomDirectory } from '../store/RoomDirectory.ts';
+import type { RoomRegistry } from './RoomRegistry.ts';
+import { mustModerate } from './RoomRules.ts';
+import { TokenBucketLimiter } from './TokenBucketLimiter.ts';
+
+export type RoomSummary = RoomInfo & { viewers: number; likes: number };
+export type RequestResult = Record<string, unknown>;
+
+/** What room commands need from commerce: inventory for a new product, and a kicked user's reservations back to stock. */
+export interface RoomCommerce {
+  addProduct(principal: Principal, roomId: string, product: ProductInput): Promise<ProductInput>;
+  /** Resolves with the units given back. */
+  releaseUser(roomId: string, userId: string): Promise<number>;
+}
+
+export type CommandsConfig = Pick<Config, 'maxRooms' | 'maxMutedPerRoom' | 'kickBanMs' | 'commentMaxLength' | 'commentRate' | 'commentBurst' | 'rateLimiterMaxKeys'>;
+
+/**
+ * What users ask of rooms, over HTTP and the WebSocket: create, list and read rooms, start and end
+ * the show, comments, pins, moderation and bans. Each command checks who asks, writes the
+ * directory, then publishes its event through the registry; hosted rooms change when the event
+ * comes back, as on every other node. Products go through commerce (their inventory first).
+ */
+export class RoomCommands {
+  readonly #config: CommandsConfig;
+  readonly #registry: RoomRegistry;
+  readonly #directory: RoomDirectory;
+  readonly #store: Pick<Store, 'roomStock'>;
+  readonly #broker: Pick<Broker, 'publishKick'>;
+  readonly #commerce: RoomCommerce;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #commentLimiter: TokenBucketLimiter;
+
+  constructor(deps: {
+    config: CommandsConfig;
+    registry: RoomRegistry;
+    directory: RoomDirectory;
+    store: Pick<Store, 'roomStock'>;
+    broker: Pick<Broker, 'publishKick'>;
+    commerce: RoomCommerce;
+    log: Logger;
+    now?: () => number;
+  }) {
+    this.#config = deps.config;
+    this.#registry = deps.registry;
+    this.#directory = deps.directory;
+    this.#store = deps.store;
+    this.#broker = deps.broker;
+    this.#commerce = deps.commerce;
+    this.#log = deps.log;
+    this.#now = deps.now ?? Date.now;
+    this.#commentLimiter = new TokenBucketLimiter(deps.config.commentRate, deps.config.commentBurst, deps.config.rateLimiterMaxKeys, this.#now);
+  }
+
+  // ------------------------------------------------------------------ rooms (HTTP)
+
+  async createRoom(principal: Principal, input: { title: string; id?: string | undefined }): Promise<RoomInfo> {
+    if (principal.role === 'viewer') throw new ProtocolError('FORBIDDEN', 'only streamers and operators create rooms');
+    const id = input.id ?? `r-${randomBytes(5).toString('base64url')}`;
+    const info: RoomInfo = { id, title: input.title, streamerId: principal.userId, state: 'scheduled', createdAt: this.#now() };
+    const result = await this.#directory.create(info, randomBytes(6).toString('base64url'), this.#config.maxRooms);
+    if (result === 'exists') throw new ProtocolError('ROOM_EXISTS', `room ${id} already exists`);
+    if (result === 'full') throw new ProtocolError('LIMIT_EXCEEDED', `at most ${this.#config.maxRooms} rooms`);
+    this.#log.info({ roomId: id, streamerId: principal.userId }, 'room created');
+    return info;
+  }
+
+  async listRooms(): Promise<RoomSummary[]> {
+    return (await this.#directory.list()).map((info) => {
+      const room = this.#registry.hosted(info.id);
+      return room === undefined ? { ...info, viewers: 0, likes: 0 } : summary(room);
+    });
+  }
+
+  async snapshot(roomId: string): Promise<RoomSummary & { popup: Popup | null; products: ProductInput[]; stock: Record<string, number> }> {
+    const room = await this.#registry.view(roomId);
+    const stock = this.#registry.hosted(roomId) !== undefined ? Object.fromEntries(room.stock) : await this.#store.roomStock(roomId);
+    return { ...summary(room), popup: room.popup, products: [...room.catalog.values()], stock };
+  }
+
+  async setShowState(principal: Principal, roomId: string, state: Exclude<RoomState, 'scheduled'>): Promise<RoomInfo> {
+    const room = await this.#registry.view(roomId);
+    mustModerate(principal, room);
+    if (room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', `room ${roomId} has ended`);
+    if (room.info.state !== state) {
+      this.#registry.forgetView(roomId);
+      await this.#directory.setState(roomId, state);
+      await this.#registry.emit(roomId, { t: 'roomState', state });
+    }
+    return { ...room.info, state };
+  }
+
+  /** The room's bans in force, for its moderators (names as the users had them when kicked). */
+  async bans(principal: Principal, roomId: string): Promise<Ban[]> {
+    mustModerate(principal, await this.#registry.view(roomId));
+    return this.#directory.bans(roomId, this.#now());
+  }
+
+  /** Lets a kicked user back in (and to the cart) at once; resolves whether a ban was in force. */
+  async liftBan(principal: Principal, roomId: string, userId: string): Promise<boolean> {
+    mustModerate(principal, await this.#registry.view(roomId));
+    const lifted = await this.#directory.clearBan(roomId, userId, this.#now());
+    this.#registry.forgetView(roomId);
+    await this.#broker.publishKick(roomId, userId, 0);
+    this.#log.info({ roomId, userId, by: principal.userId, lifted }, 'ban lifted');
+    return lifted;
+  }
+
+  // ------------------------------------------------------------------ requests (WS)
+
+  async handle(member: Member, roomId: string, request: RoomRequest): Promise<RequestResult> {
+    const room = await this.#registry.view(roomId);
+    const { principal } = member;
+    switch (request.t) {
+      case 'ping':
+        return { now: this.#now() };
+      case 'comment':
+        return { seq: await this.#comment(room, principal, request.text) };
+      case 'addProduct':
+        return { product: await this.#commerce.addProduct(principal, roomId, request.product) };
+      case 'pin': {
+        mustModerate(principal, room);
+        const product = room.catalog.get(request.sku);
+        if (product === undefined) throw new ProtocolError('PRODUCT_NOT_FOUND', `no product ${request.sku} in this room`);
+        const now = this.#now();
+        if (request.endsAt !== undefined && request.endsAt <= now) throw new ProtocolError('BAD_REQUEST', 'endsAt must be in the future');
+        const popup: Popup = request.endsAt === undefined ? { product, pinnedAt: now } : { product, pinnedAt: now, endsAt: request.endsAt };
+        await this.#directory.setPopup(roomId, popup);
+        return { seq: await this.#registry.emit(roomId, { t: 'popup', popup }) };
+      }
+      case 'unpin':
+        mustModerate(principal, room);
+        if (room.popup === null) return { seq: room.latestSeq };
+        await this.#directory.setPopup(roomId, null);
+        return { seq: await this.#registry.emit(roomId, { t: 'popup', popup: null }) };
+      case 'deleteComment':
+        mustModerate(principal, room);
+        if (!room.hasComment(request.seq)) throw new ProtocolError('COMMENT_NOT_FOUND', `no recent comment with seq ${request.seq}`);
+        return { seq: await this.#registry.emit(roomId, { t: 'commentDeleted', commentSeq: request.seq }) };
+      case 'mute':
+      case 'unmute': {
+        mustModerate(principal, room);
+        const muted = request.t === 'mute';
+        if (muted && !room.muted.has(request.userId) && room.muted.size >= this.#config.maxMutedPerRoom) {
+          throw new ProtocolError('LIMIT_EXCEEDED', `at most ${this.#config.maxMutedPerRoom} muted users per room`);
+        }
+        if (room.muted.has(request.userId) === muted) return { seq: room.latestSeq };
+        await this.#directory.setMuted(roomId, request.userId, muted);
+        return { seq: await this.#registry.emit(roomId, { t: 'userMuted', userId: request.userId, muted }) };
+      }
+      case 'kick':
+        return this.#kick(principal, room, request.userId);
+      case 'unban':
+        return { lifted: await this.liftBan(principal, roomId, request.userId) };
+    }
+  }
+
+  async #kick(principal: Principal, room: Room, userId: string): Promise<RequestResult> {
+    mustModerate(principal, room);
+    const roomId = room.id;
+    if (userId === room.info.streamerId) throw new ProtocolError('FORBIDDEN', 'the room\'s streamer cannot be kicked');
+    const now = this.#now();
+    // Bans that ended do not count against the cap.
+    room.pruneExpiredBans(now);
+    if (!room.bans.has(userId) && room.bans.size >= this.#config.maxMutedPerRoom) throw new ProtocolError('LIMIT_EXCEEDED', 'too many banned users in this room');
+    const until = now + this.#config.kickBanMs;
+    const closedHere = room.membersOf(userId).length;
+    await this.#directory.setBan(roomId, userId, until, room.nameOf(userId) ?? userId);
+    this.#registry.forgetView(roomId);
+    await this.#broker.publishKick(roomId, userId, until);
+    // After the ban is in place, so no add of theirs can start after the release.
+    const released = await this.#commerce.releaseUser(roomId, userId).catch((error: unknown) => {
+      this.#log.warn({ err: error, roomId, userId }, 'kicked user\'s reservations not released; they expire by themselves');
+      return 0;
+    });
+    this.#log.info({ roomId, userId, by: principal.userId, released }, 'user kicked');
+    return { closed: closedHere, released };
+  }
+
+  async #comment(room: Room, principal: Principal, text: string): Promise<number> {
+    if (room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended');
+    if (room.degrade.level === 3 && principal.role === 'viewer') throw new ProtocolError('OVERLOADED', 'the room is busy: commerce only for now', 5000);
+    if (room.muted.has(principal.userId)) throw new ProtocolError('MUTED', 'you are muted in this room');
+    if (text.trim().length === 0) throw new ProtocolError('BAD_REQUEST', 'comment is empty');
+    if (characterCount(text) > this.#config.commentMaxLength) throw new ProtocolError('BAD_REQUEST', `comment longer than ${this.#config.commentMaxLength} characters`);
+    const waitMs = this.#commentLimiter.take(`${room.id}\u0000${principal.userId}`);
+    if (waitMs > 0) throw new ProtocolError('RATE_LIMITED', 'commenting too fast', waitMs);
+    return this.#registry.emit(room.id, { t: 'comment', userId: principal.userId, name: principal.name, text, ts: this.#now() });
+  }
+}
+
+function summary(room: Room): RoomSummary {
+  return { ...room.info, viewers: Math.max(room.viewers, room.viewerCount), likes: room.likes };
+}

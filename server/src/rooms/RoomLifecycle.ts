@@ -1,0 +1,40 @@
+import { TypedEmitter } from '../../../protocol/src/index.ts';
+import type { Logger } from '../log.ts';
+import type { Room } from './Room.ts';
+
+export interface RoomLifecycleEvents {
+  /** This node starts hosting the room: its first member is joining (the room has no members yet). */
+  hosted: Room;
+  /** The room's show ended (heard on every node that hosts it). */
+  ended: string;
+  /** This node no longer hosts the room (idle, reset, or ended with nobody left): per-room state kept for it elsewhere can go. */
+  unhosted: string;
+}
+
+/** A part that keeps state per room and lets a room's go when told. */
+export interface ForgetsRooms {
+  forget(roomId: string): void;
+  /** The sizes of its per-room maps, for operators (`GET /api/ops/node`). */
+  perRoomState(): Record<string, number>;
+}
+
+/**
+ * A room's life on this node, as events any number of parts subscribe to. Emitted when a room
+ * starts or stops being hosted here and when its show ends, never per message. A listener that
+ * throws is logged; the others still hear the event.
+ */
+export class RoomLifecycle extends TypedEmitter<RoomLifecycleEvents> {
+  constructor(log: Logger) {
+    super({ onListenerError: (error, event) => log.error({ err: error, event }, 'a room lifecycle listener threw') });
+  }
+
+  /** `part` forgets a room when this node no longer hosts it. */
+  forgetWhenUnhosted(part: Pick<ForgetsRooms, 'forget'>): void {
+    this.on('unhosted', (roomId) => part.forget(roomId));
+  }
+
+  /** `part` forgets a room when its show ends. */
+  forgetWhenEnded(part: Pick<ForgetsRooms, 'forget'>): void {
+    this.on('ended', (roomId) => part.forget(roomId));
+  }
+}

@@ -1,0 +1,475 @@
+import { randomBytes } from 'node:crypto';
+import {
+  CloseCode,
+  encode,
+  encodeSequenced,
+  type Hello,
+  laneOf,
+  PROTOCOL_VERSION,
+  type StateUpdate,
+  type UnsequencedEvent,
+  type Welcome,
+} from '../../../protocol/src/index.ts';
+import { type Broker, type Delivery, sequencedStep } from '../broker/Broker.ts';
+import type { Config } from '../config.ts';
+import { ProtocolError } from '../errors.ts';
+import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
+import { audienceOf, type Fanout } from '../fanout/Fanout.ts';
+import type { FrameAudience } from '../fanout/FanoutPacer.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/Store.ts';
+import type { ReplyPriority } from '../util/ReplyPriority.ts';
+import type { Member } from './Member.ts';
+import { Room } from './Room.ts';
+import type { RoomDirectory } from '../store/RoomDirectory.ts';
+import type { RoomLifecycle } from './RoomLifecycle.ts';
+
+/** Hears every stock level a hosted room learns (the admission controller answers adds of sold-out products apart). */
+export interface StockWatcher {
+  stockChanged(roomId: string, sku: string, available: number): void;
+}
+
+export type RegistryConfig = Pick<Config, 'maxRooms' | 'maxMembersPerRoom' | 'historyLength' | 'resumeRingSize' | 'lagDemoteMs' | 'fanoutShardSize' | 'viewerCountIntervalMs'>;
+
+/** How long a directory read of a room this node does not host may be reused for cart checks. */
+const VIEW_CACHE_MS = 1000;
+
+/** How long a room stays hosted after its last member on this node left (reconnects are cheap then). */
+const UNHOST_AFTER_MS = 30_000;
+
+/**
+ * The rooms this node hosts, and their members. A node *hosts* a room while it has members in it:
+ * it is subscribed to the room's events and keeps a `Room` built from the directory and the
+ * broker's recent events. The state of a hosted room changes only when its events come back from
+ * the broker (`#onDelivery`): the same path on one node or many. Delivers each event to the room's
+ * members (through fan-out) and tells the room's lifecycle when it is hosted, ended and unhosted.
+ */
+export class RoomRegistry {
+  readonly nodeId = randomBytes(6).toString('base64url');
+  readonly #config: RegistryConfig;
+  readonly #broker: Broker;
+  readonly #directory: RoomDirectory;
+  readonly #store: Pick<Store, 'roomStock'>;
+  readonly #fanout: Fanout;
+  readonly #lifecycle: RoomLifecycle;
+  readonly #stockWatcher: StockWatcher | undefined;
+  readonly #replyPriority: ReplyPriority | undefined;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #hosted = new Map<string, Room>();
+  /** Rooms being bootstrapped: deliveries wait here until the room is built. */
+  readonly #bootstrapping = new Map<string, { promise: Promise<Room>; buffer: Delivery[] }>();
+  /** Directory reads for rooms this node does not host, reused briefly (HTTP-only buyers hit the same room). */
+  readonly #views = new Map<string, { room: Room; at: number }>();
+  /** Per room reset here (see `#reset`): resumes from `from` on get a snapshot instead; its sockets saw seqs up to `seenUpTo`. At most `maxRooms`, oldest reset dropped first. */
+  readonly #resumeFloors = new Map<string, { from: number; seenUpTo: number }>();
+  readonly #viewerTimer: NodeJS.Timeout;
+
+  constructor(deps: {
+    config: RegistryConfig;
+    broker: Broker;
+    directory: RoomDirectory;
+    store: Pick<Store, 'roomStock'>;
+    fanout: Fanout;
+    lifecycle: RoomLifecycle;
+    stockWatcher?: StockWatcher | undefined;
+    /** Tracks a small room's events while they wait for their seq (see `ReplyPriority`). */
+    replyPriority?: ReplyPriority | undefined;
+    log: Logger;
+    now?: () => number;
+  }) {
+    this.#config = deps.config;
+    this.#broker = deps.broker;
+    this.#directory = deps.directory;
+    this.#store = deps.store;
+    this.#fanout = deps.fanout;
+    this.#lifecycle = deps.lifecycle;
+    this.#stockWatcher = deps.stockWatcher;
+    this.#replyPriority = deps.replyPriority;
+    this.#log = deps.log;
+    this.#now = deps.now ?? Date.now;
+    this.#fanout.directSender = (roomId, audience, frame) => this.#sendToMembers(roomId, audience, frame);
+    this.#broker.onDelivery((delivery) => this.#onDelivery(delivery));
+    this.#broker.onReconnect(() => {
+      for (const room of this.#hosted.values()) void this.#resync(room);
+    });
+    this.#viewerTimer = setInterval(() => {
+      this.#pruneViews();
+      void this.#flushViewers();
+    }, this.#config.viewerCountIntervalMs).unref();
+  }
+
+  close(): void {
+    clearInterval(this.#viewerTimer);
+    for (const room of this.#hosted.values()) clearTimeout(room.idleTimer);
+  }
+
+  /** Rooms this node currently hosts (has members in, or had very recently). */
+  get hostedRoomIds(): string[] {
+    return [...this.#hosted.keys()];
+  }
+
+  hostedRooms(): IterableIterator<Room> {
+    return this.#hosted.values();
+  }
+
+  hosted(roomId: string): Room | undefined {
+    return this.#hosted.get(roomId);
+  }
+
+  perRoomState(): Record<string, number> {
+    return { hosted: this.#hosted.size, bootstrapping: this.#bootstrapping.size, views: this.#views.size, resumeFloors: this.#resumeFloors.size };
+  }
+
+  /** The room's degrade level on this node (0 when not hosted here). */
+  degradeLevelOf(roomId: string): DegradeLevel {
+    return this.#hosted.get(roomId)?.degrade.level ?? 0;
+  }
+
+  // ------------------------------------------------------------------ views
+
+  /** The hosted room, or a fresh read of the directory for a room this node does not host. */
+  async view(roomId: string): Promise<Room> {
+    const hosted = this.#hosted.get(roomId);
+    if (hosted !== undefined) return hosted;
+    const record = await this.#directory.get(roomId);
+    if (record === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
+    return new Room(record, { historyLength: 0, resumeRingSize: 16 });
+  }
+
+  /** Resolves when the room exists, hosted here or not; throws ROOM_NOT_FOUND. */
+  async assertExists(roomId: string): Promise<void> {
+    await this.view(roomId);
+  }
+
+  /** The room hosted here, or a view read less than `VIEW_CACHE_MS` ago. */
+  viewAtHand(roomId: string): Room | undefined {
+    const hosted = this.#hosted.get(roomId);
+    if (hosted !== undefined) return hosted;
+    const cached = this.#views.get(roomId);
+    return cached !== undefined && this.#now() - cached.at < VIEW_CACHE_MS ? cached.room : undefined;
+  }
+
+  /**
+   * For checks that tolerate a view up to `VIEW_CACHE_MS` old (is the room there, has it ended, who
+   * owns it): saves a directory round trip per HTTP cart request. Room commands use `view`.
+   */
+  async cachedView(roomId: string): Promise<Room> {
+    const atHand = this.viewAtHand(roomId);
+    if (atHand !== undefined) return atHand;
+    const now = this.#now();
+    const room = await this.view(roomId);
+    if (this.#views.size >= this.#config.maxRooms) this.#views.clear();
+    this.#views.set(roomId, { room, at: now });
+    return room;
+  }
+
+  /** Views too old to be used again go: a room an HTTP buyer asked about once keeps nothing here. */
+  #pruneViews(): void {
+    const now = this.#now();
+    for (const [roomId, view] of this.#views) if (now - view.at >= VIEW_CACHE_MS) this.#views.delete(roomId);
+  }
+
+  /** A command changed the room's record: the next check reads it afresh. */
+  forgetView(roomId: string): void {
+    this.#views.delete(roomId);
+  }
+
+  // ------------------------------------------------------------------ publishing
+
+  /** Encodes once, publishes through the broker; resolves with the issued seq. */
+  emit(roomId: string, event: UnsequencedEvent): Promise<number> {
+    const local = this.#broker.sequencesLocally(roomId);
+    const published = this.#broker.publishSequenced(roomId, laneOf[event.t], encodeSequenced(event), event);
+    // A small room's event is written to its sockets as soon as its seq is back: let the turn's
+    // deferred work wait for that reply. A big room's goes out through the pacer over turns anyway.
+    const room = this.#hosted.get(roomId);
+    if (!local && this.#replyPriority !== undefined && room !== undefined && room.memberCount <= this.#config.fanoutShardSize) this.#replyPriority.track(published);
+    return published;
+  }
+
+  publishState(roomId: string, update: StateUpdate): void {
+    this.#broker.publishState(roomId, laneOf[update.t], encode(update), update);
+  }
+
+  // ------------------------------------------------------------------ membership
+
+  /** Completes a `hello`: sends `welcome`, replays missed events and subscribes in one tick, so no event slips between. */
+  async join(member: Member, hello: Hello): Promise<Room> {
+    if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError('UNSUPPORTED_VERSION', `server speaks protocol ${PROTOCOL_VERSION}, client ${hello.v}`);
+    let room = await this.#host(hello.room);
+    // The room may have been unhosted while we waited; everything below runs in one tick.
+    while (this.#hosted.get(hello.room) !== room) room = await this.#host(hello.room);
+    const { principal } = member;
+    if (room.isBanned(principal.userId, this.#now())) throw new ProtocolError('KICKED', 'you were removed from this room');
+    if (room.memberCount >= this.#config.maxMembersPerRoom) throw new ProtocolError('ROOM_FULL', 'this room is full on this node', 1000);
+
+    let missed: Uint8Array[] | undefined;
+    if (hello.resume !== undefined && hello.resume.epoch === room.epoch && hello.resume.seq < this.#resumeFloor(room)) missed = room.ring.since(hello.resume.seq, room.latestSeq);
+    const resumed = missed !== undefined;
+    clearTimeout(room.idleTimer);
+    room.addMember(member);
+    // Everything up to here comes with the welcome (and the replay): an ack cannot put it behind that.
+    member.ackedSeq = room.latestSeq;
+    const welcome: Welcome = {
+      t: 'welcome',
+      id: hello.id,
+      v: PROTOCOL_VERSION,
+      room: { ...room.info },
+      you: { userId: principal.userId, name: principal.name, role: principal.role },
+      seq: room.latestSeq,
+      epoch: room.epoch,
+      resumed,
+      historyLost: hello.resume !== undefined && !resumed,
+      comments: resumed ? [] : room.recentComments(),
+      popup: room.popup,
+      products: [...room.catalog.values()],
+      likes: room.likes,
+      viewers: Math.max(room.viewers, room.viewerCount),
+      muted: [...room.muted],
+      stock: Object.fromEntries(room.stock),
+      degradeLevel: room.degrade.level,
+    };
+    member.sendMany([encode(welcome), ...(missed ?? [])]);
+    member.subscribeRoom(room.id, this.#fanout.join(room.id, principal.role));
+    return room;
+  }
+
+  leave(member: Member, roomId: string): void {
+    const room = this.#hosted.get(roomId);
+    if (room === undefined || !room.removeMember(member)) return;
+    this.#fanout.leave(roomId, member.principal.role, member.shard);
+    if (room.memberCount === 0) this.#unhostWhenIdle(room);
+  }
+
+  /**
+   * A client's ack: how far behind what this node sent it the client is, measured against when the
+   * node delivered the next event. A client may only hurt itself: the seq is held between what the
+   * socket had already (its join point, its previous ack) and the last seq its socket was sent, and
+   * the lag it shows can only drop this socket from chatter (`lagDemoteMs`); the room's degrade
+   * level never listens to acks.
+   */
+  ack(member: Member, roomId: string, seq: number): void {
+    const room = this.#hosted.get(roomId);
+    if (room === undefined) return;
+    const now = this.#now();
+    const sent = Math.max(member.ackedSeq, this.#fanout.sentSeq(roomId, member.principal.role, member.shard));
+    const acked = Math.min(Math.max(seq, member.ackedSeq), sent);
+    // Behind since the first event after `acked` that was sent to this client (chatter it was not
+    // sent, sampled or cut, does not count against it).
+    const next = acked < sent ? room.ring.firstDeliveredAfter(acked, audienceOf(member.principal.role, member.inChatter), sent) : undefined;
+    member.lagMs = next === undefined ? 0 : Math.max(0, now - next);
+    member.lastAckAt = now;
+    member.ackedSeq = acked;
+    member.lagging = member.lagMs > (member.lagging ? this.#config.lagDemoteMs / 2 : this.#config.lagDemoteMs);
+  }
+
+  /** A client frame from one of the room's sockets (for the operator console's messages/s). */
+  countMessageIn(roomId: string): void {
+    const room = this.#hosted.get(roomId);
+    if (room !== undefined) room.messagesIn++;
+  }
+
+  // ------------------------------------------------------------------ hosting
+
+  #host(roomId: string): Promise<Room> {
+    const hosted = this.#hosted.get(roomId);
+    if (hosted !== undefined) return Promise.resolve(hosted);
+    const pending = this.#bootstrapping.get(roomId);
+    if (pending !== undefined) return pending.promise;
+    const buffer: Delivery[] = [];
+    const promise = this.#bootstrap(roomId, buffer).finally(() => this.#bootstrapping.delete(roomId));
+    this.#bootstrapping.set(roomId, { promise, buffer });
+    return promise;
+  }
+
+  /** Subscribe first, then read: whatever is published meanwhile waits in `buffer` and is applied after. */
+  async #bootstrap(roomId: string, buffer: Delivery[]): Promise<Room> {
+    await this.#broker.subscribe(roomId);
+    try {
+      const record = await this.#directory.get(roomId);
+      if (record === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
+      const [recent, stock] = await Promise.all([this.#broker.recent(roomId), this.#store.roomStock(roomId)]);
+      const room = new Room(record, { historyLength: this.#config.historyLength, resumeRingSize: this.#config.resumeRingSize });
+      room.loadRecent(recent, this.#now());
+      room.pruneExpiredBans(this.#now());
+      for (const [sku, available] of Object.entries(stock)) room.stock.set(sku, available);
+      this.#hosted.set(roomId, room);
+      this.#views.delete(roomId);
+      this.#lifecycle.emit('hosted', room);
+      for (const delivery of buffer) this.#deliver(room, delivery);
+      this.#log.debug({ roomId, seq: room.latestSeq }, 'room hosted');
+      return room;
+    } catch (error) {
+      await this.#broker.unsubscribe(roomId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Nobody is left in the room on this node: a live show stays hosted a while (reconnects are cheap
+   * then), an ended one goes once the current work is done (nobody comes back to watch it).
+   */
+  #unhostWhenIdle(room: Room): void {
+    clearTimeout(room.idleTimer);
+    room.idleTimer = setTimeout(() => this.#unhost(room), room.info.state === 'ended' ? 0 : UNHOST_AFTER_MS).unref();
+  }
+
+  #unhost(room: Room): void {
+    if (room.memberCount > 0 || this.#hosted.get(room.id) !== room) return;
+    this.#drop(room);
+    this.#log.debug({ roomId: room.id }, 'room unhosted');
+  }
+
+  /** The room is no longer hosted here: the next join hosts it afresh from the directory and the broker. */
+  #drop(room: Room): void {
+    clearTimeout(room.idleTimer);
+    this.#hosted.delete(room.id);
+    this.#fanout.forget(room.id);
+    this.#broker.unsubscribe(room.id).catch((error: unknown) => this.#log.warn({ err: error, roomId: room.id }, 'broker unsubscribe failed'));
+    this.#lifecycle.emit('unhosted', room.id);
+  }
+
+  /**
+   * A client that may have seen events a reset dropped (resuming from the floor on) gets a snapshot,
+   * not a resume. Once the room's ring has moved past every seq those sockets saw, such a resume
+   * fails anyway and the floor goes: the map holds only recent resets.
+   */
+  #resumeFloor(room: Room): number {
+    const floor = this.#resumeFloors.get(room.id);
+    if (floor === undefined) return Number.POSITIVE_INFINITY;
+    if (room.latestSeq - floor.seenUpTo <= this.#config.resumeRingSize) return floor.from;
+    this.#resumeFloors.delete(room.id);
+    return Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * The room's state here may hold events the log lost (see the 'reset' delivery): drop it, close
+   * its sockets so their clients come back to a room hosted afresh from the log, and send those that
+   * may have seen such events a fresh snapshot instead of a resume.
+   */
+  #reset(room: Room, fromSeq: number): void {
+    this.#log.warn({ roomId: room.id, fromSeq }, 'room reset: its events past the log were dropped');
+    const earlier = this.#resumeFloors.get(room.id);
+    // Newest last, so the bound below drops the oldest reset (a floor is otherwise pruned only when a resume asks).
+    this.#resumeFloors.delete(room.id);
+    this.#resumeFloors.set(room.id, { from: Math.min(fromSeq, earlier?.from ?? fromSeq), seenUpTo: Math.max(room.latestSeq, earlier?.seenUpTo ?? 0) });
+    if (this.#resumeFloors.size > this.#config.maxRooms) this.#resumeFloors.delete(this.#resumeFloors.keys().next().value!);
+    this.#drop(room);
+    const members: Member[] = [];
+    room.forEachMember((member) => members.push(member));
+    for (const member of members) member.close(CloseCode.RESYNC, 'the room was reset on this node; reconnect');
+  }
+
+  /** Refills events this node missed (broker reconnect, or a gap in seq), then applies what waited. */
+  async #resync(room: Room): Promise<void> {
+    if (room.resyncBuffer !== undefined) return;
+    const buffer: Delivery[] = [];
+    room.resyncBuffer = buffer;
+    try {
+      const recent = await this.#broker.recent(room.id);
+      for (const delivery of recent.events) if (delivery.seq > room.latestSeq) this.#applySequenced(room, delivery);
+    } catch (error) {
+      this.#log.warn({ err: error, roomId: room.id }, 'resync failed; next event retries');
+    } finally {
+      room.resyncBuffer = undefined;
+      for (const delivery of buffer) this.#deliver(room, delivery);
+    }
+  }
+
+  /** Each node reports its members per hosted room; the total over fresh reports is announced when it changes. */
+  async #flushViewers(): Promise<void> {
+    const now = this.#now();
+    for (const room of [...this.#hosted.values()]) {
+      try {
+        const total = await this.#directory.reportViewers(room.id, this.nodeId, room.viewerCount, now, this.#config.viewerCountIntervalMs * 3);
+        if (total !== room.viewers) this.publishState(room.id, { t: 'viewers', count: total });
+      } catch (error) {
+        this.#log.debug({ err: error, roomId: room.id }, 'viewer report deferred');
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ deliveries
+
+  #onDelivery(delivery: Delivery): void {
+    const pending = this.#bootstrapping.get(delivery.roomId);
+    if (pending !== undefined) {
+      pending.buffer.push(delivery);
+      return;
+    }
+    const room = this.#hosted.get(delivery.roomId);
+    if (room !== undefined) this.#deliver(room, delivery);
+  }
+
+  #deliver(room: Room, delivery: Delivery): void {
+    if (room.resyncBuffer !== undefined) {
+      room.resyncBuffer.push(delivery);
+      return;
+    }
+    switch (delivery.kind) {
+      case 'direct':
+        for (const member of room.membersOf(delivery.userId)) member.send(delivery.frame);
+        return;
+      case 'kick':
+        if (delivery.until === 0) {
+          room.bans.delete(delivery.userId); // a lifted ban (`liftBan`)
+          return;
+        }
+        room.bans.set(delivery.userId, delivery.until);
+        for (const member of room.membersOf(delivery.userId)) member.close(CloseCode.KICKED, 'kicked by a moderator');
+        return;
+      case 'reset':
+        this.#reset(room, delivery.fromSeq);
+        return;
+      case 'sequenced':
+        // Dropped: already applied (bootstrap overlap, broker reconnect, the broker's copy of an
+        // early delivery), or an early copy ahead of other nodes' events (the broker's copy follows them).
+        switch (sequencedStep(room.latestSeq, delivery)) {
+          case 'apply':
+            this.#applySequenced(room, delivery);
+            return;
+          case 'refill':
+            void this.#resync(room).then(() => this.#deliver(room, delivery));
+            return;
+          case 'drop':
+            return;
+        }
+        return;
+      case 'state': {
+        const update = delivery.update;
+        if (update.t === 'stock') {
+          room.stock.set(update.sku, update.available);
+          this.#stockWatcher?.stockChanged(room.id, update.sku, update.available);
+        } else if (update.t === 'likes') room.likes = update.total;
+        else if (update.t === 'viewers') room.viewers = update.count;
+        // A newer value replaces one still waiting to go out to a big room's shards.
+        const replaceKey = update.t === 'stock' ? `stock\u0000${update.sku}` : update.t;
+        room.countOut(this.#fanout.publish(room.id, delivery.lane, update.t, delivery.frame, room.degrade.level, replaceKey));
+        return;
+      }
+    }
+  }
+
+  #applySequenced(room: Room, delivery: Extract<Delivery, { kind: 'sequenced' }>): void {
+    room.apply(delivery.event);
+    room.latestSeq = delivery.seq;
+    if (delivery.event.t === 'soldOut') this.#stockWatcher?.stockChanged(room.id, delivery.event.sku, 0);
+    const ended = delivery.event.t === 'roomState' && delivery.event.state === 'ended';
+    if (ended) this.#lifecycle.emit('ended', room.id);
+    const audience = this.#fanout.publish(room.id, delivery.lane, delivery.event.t, delivery.frame, room.degrade.level, undefined, delivery.seq);
+    room.ring.push(delivery.seq, delivery.frame, this.#now(), audience);
+    room.countOut(audience);
+    if (ended && room.memberCount === 0) this.#unhostWhenIdle(room);
+  }
+
+  /** A small room's frame, written to each member it is for, as its topics would have (see `DirectSender`). */
+  #sendToMembers(roomId: string, audience: FrameAudience, frame: Uint8Array): boolean {
+    const room = this.#hosted.get(roomId);
+    if (room === undefined) return false;
+    room.forEachMember((member) => {
+      if (audience === 'commerce' || (member.inChatter && (audience === 'chatter' || member.principal.role !== 'viewer'))) member.send(frame);
+    });
+    return true;
+  }
+}

@@ -1,0 +1,105 @@
+import { type CartAnswer, type DirectMessage, encode, type Product, type RoomInfo } from '../../../protocol/src/index.ts';
+import type { Principal } from '../auth/TokenService.ts';
+import type { Broker } from '../broker/Broker.ts';
+import { ProtocolError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Room } from './Room.ts';
+import type { RoomCheck } from '../commerce/CommerceService.ts';
+import type { RoomDirectory } from '../store/RoomDirectory.ts';
+import type { RoomRegistry } from './RoomRegistry.ts';
+
+/** Throws FORBIDDEN unless `principal` is an operator or the room's streamer. */
+export function mustModerate(principal: Principal, room: Room): void {
+  if (principal.role === 'operator' || (principal.role === 'streamer' && principal.userId === room.info.streamerId)) return;
+  throw new ProtocolError('FORBIDDEN', principal.role === 'viewer' ? 'viewers cannot do this' : 'only this room\'s streamer or an operator can do this');
+}
+
+/**
+ * What the other domains ask of a room (commerce and media): its rules for a cart request, who
+ * owns it and who may moderate it, its catalog, and the news they have for its members (stock,
+ * sold out, a buyer's expired reservation). Reads the room hosted here, or the directory's.
+ */
+export class RoomRules {
+  readonly #registry: RoomRegistry;
+  readonly #directory: Pick<RoomDirectory, 'putProduct'>;
+  readonly #broker: Pick<Broker, 'publishDirect'>;
+  readonly #log: Logger;
+  readonly #now: () => number;
+
+  constructor(deps: { registry: RoomRegistry; directory: Pick<RoomDirectory, 'putProduct'>; broker: Pick<Broker, 'publishDirect'>; log: Logger; now?: () => number }) {
+    this.#registry = deps.registry;
+    this.#directory = deps.directory;
+    this.#broker = deps.broker;
+    this.#log = deps.log;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  /**
+   * The room's rules, checked first for every cart request (WebSocket and HTTP alike). Throws
+   * ROOM_NOT_FOUND; KICKED while the user is banned from the room (any operation but `manage`);
+   * ROOM_ENDED for an `add` once the show is over (checkout and releases still work). Resolves with
+   * the answer when the rules give it themselves: `not_on_sale` with `endsAt` for an `add` of a
+   * product whose pop-up offer ended. Otherwise undefined: go on.
+   *
+   * Synchronous when the room is hosted here or its view is fresh: a hosted room's tap goes on
+   * within the turn that read it (and its budget).
+   */
+  assertRoom(roomId: string, check: RoomCheck): CartAnswer | undefined | Promise<CartAnswer | undefined> {
+    const room = this.#registry.viewAtHand(roomId);
+    return room === undefined ? this.#registry.cachedView(roomId).then((view) => this.#cartRules(view, check)) : this.#cartRules(room, check);
+  }
+
+  /** Who owns the room and whether it is live (a view up to a few seconds old). */
+  async roomInfo(roomId: string): Promise<RoomInfo> {
+    return (await this.#registry.cachedView(roomId)).info;
+  }
+
+  async canModerate(principal: Principal, roomId: string): Promise<boolean> {
+    if (principal.role === 'operator') return true;
+    if (principal.role !== 'streamer') return false;
+    const room = await this.#registry.cachedView(roomId).catch(() => undefined);
+    return room?.info.streamerId === principal.userId;
+  }
+
+  /** The room's catalog, read afresh, for one of its moderators: throws ROOM_NOT_FOUND or FORBIDDEN. */
+  async catalogFor(principal: Principal, roomId: string): Promise<ReadonlyMap<string, Product>> {
+    const room = await this.#registry.view(roomId);
+    mustModerate(principal, room);
+    return room.catalog;
+  }
+
+  /** Puts a product in the room's catalog (its inventory is in the store already) and tells the room. */
+  async putProduct(roomId: string, product: Product): Promise<void> {
+    await this.#directory.putProduct(roomId, product);
+    await this.#registry.emit(roomId, { t: 'product', product });
+  }
+
+  /** The room's degrade level on this node (0 when not hosted here). */
+  degradeLevelOf(roomId: string): number {
+    return this.#registry.degradeLevelOf(roomId);
+  }
+
+  notifyUser(roomId: string, userId: string, message: DirectMessage): void {
+    this.#broker.publishDirect(roomId, userId, encode(message));
+  }
+
+  publishStock(roomId: string, sku: string, available: number): void {
+    this.#registry.publishState(roomId, { t: 'stock', sku, available });
+  }
+
+  publishSoldOut(roomId: string, sku: string): void {
+    this.#registry.emit(roomId, { t: 'soldOut', sku }).catch((error: unknown) => this.#log.warn({ err: error, roomId, sku }, 'sold-out announcement failed'));
+  }
+
+  #cartRules(room: Room, check: RoomCheck): CartAnswer | undefined {
+    if (check.operation === 'manage') return undefined;
+    const now = this.#now();
+    if (room.isBanned(check.principal.userId, now)) throw new ProtocolError('KICKED', 'you were removed from this room: its cart is closed to you until the ban ends');
+    if (check.operation !== 'add') return undefined;
+    // An ended show takes no new adds; what buyers already hold they may still check out or remove.
+    if (room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: nothing new can be added (checkout still works)');
+    const endsAt = check.sku === undefined ? undefined : room.offerEnds.get(check.sku);
+    if (endsAt !== undefined && now >= endsAt) return { status: 'not_on_sale', sku: check.sku!, endsAt };
+    return undefined;
+  }
+}

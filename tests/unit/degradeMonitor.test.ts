@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import { decode } from '../../protocol/src/index.ts';
+import { ProtocolError } from '../../server/src/errors.ts';
+import { DegradeMonitor, type MonitoredMember, type MonitoredRoom } from '../../server/src/fanout/DegradeMonitor.ts';
+import { type DegradeLevel, DegradeState } from '../../server/src/fanout/DegradePolicy.ts';
+import { captureLog, ERROR } from '../helpers/captureLog.ts';
+
+const thresholds = { eventLoopDelayMs: 100, viewerLagMs: 1000, backloggedShare: 0.2, queueFill: 0.1, storeLatencyMs: 100, downAfterMs: 1000 };
+
+/** A hosted room: users, each with their sockets. */
+class FakeRoom implements MonitoredRoom {
+  readonly degrade = new DegradeState();
+  messagesIn = 0;
+  messagesOut = 0;
+  constructor(readonly id: string, readonly users: MonitoredMember[][] = [[socket()]]) {}
+  get memberCount(): number {
+    return this.users.reduce((n, sockets) => n + sockets.length, 0);
+  }
+  forEachUser(visit: (members: ReadonlySet<MonitoredMember>) => void): void {
+    for (const sockets of this.users) visit(new Set(sockets));
+  }
+  countOut(): void {
+    this.messagesOut++;
+  }
+}
+
+function socket(bufferedBytes = 0, lagMs = 0, lastAckAt = 0): MonitoredMember {
+  return { lagMs, lastAckAt, bufferedBytes: () => bufferedBytes };
+}
+
+/** A monitor over fake rooms, a fake fan-out, fake commerce pressure and a clock the test moves. */
+function setup(rooms: FakeRoom[]) {
+  const clock = { now: 0 };
+  const hosted = new Map(rooms.map((room) => [room.id, room]));
+  const known = new Set(hosted.keys());
+  const pressure = new Map<string, { queueFill: number; storeLatencyMs: number }>();
+  const published: Array<{ roomId: string; frame: Record<string, unknown> }> = [];
+  const cut: string[] = [];
+  const scheduled: Array<() => void> = [];
+  const { log, lines } = captureLog();
+  const monitor = new DegradeMonitor({
+    rooms: {
+      hostedRooms: () => hosted.values(),
+      hosted: (roomId) => hosted.get(roomId),
+      assertExists: async (roomId) => {
+        if (!known.has(roomId)) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
+      },
+    },
+    fanout: {
+      lagMs: () => 0,
+      cutViewerChatter: (roomId) => void cut.push(roomId),
+      publish: (roomId, _lane, _type, frame) => {
+        published.push({ roomId, frame: decode(frame) as Record<string, unknown> });
+        return 1;
+      },
+    },
+    pressure: { pressureOf: (roomId) => pressure.get(roomId) ?? { queueFill: 0, storeLatencyMs: 0 } },
+    eventLoopDelayMs: () => 0,
+    options: { thresholds, checkMs: 100, softBufferBytes: 1000 },
+    log,
+    now: () => clock.now,
+    schedule: (run) => void scheduled.push(run),
+  });
+  return { monitor, clock, hosted, known, pressure, published, cut, scheduled, lines };
+}
+
+describe('DegradeMonitor', () => {
+  it('degrades the room whose cart queue fills at once, tells its sockets and listeners, leaves the room next to it alone, and steps down after calm', () => {
+    const hot = new FakeRoom('hot');
+    const calm = new FakeRoom('calm');
+    const { monitor, clock, pressure, published, cut } = setup([hot, calm]);
+    const heard: Array<{ roomId: string; level: DegradeLevel }> = [];
+    monitor.events.on('levelChanged', (change) => heard.push(change));
+
+    pressure.set('hot', { queueFill: 0.5, storeLatencyMs: 0 }); // 5x the threshold: level 3 (a count is believed at once)
+    monitor.check();
+    expect(hot.degrade.level).toBe(3);
+    expect(calm.degrade.level).toBe(0);
+    expect(heard).toEqual([{ roomId: 'hot', level: 3 }]);
+    expect(published).toEqual([{ roomId: 'hot', frame: { t: 'degrade', level: 3, reason: 'queueFill 0.5' } }]);
+    expect(cut).toEqual(['hot']);
+    expect(hot.messagesOut).toBe(1);
+
+    pressure.delete('hot');
+    clock.now = 500;
+    monitor.check();
+    expect(hot.degrade.level).toBe(3); // calm for less than downAfterMs
+    clock.now = 1500;
+    monitor.check();
+    expect(hot.degrade.level).toBe(2);
+    expect(heard.at(-1)).toEqual({ roomId: 'hot', level: 2 });
+    expect(monitor.status().map((s) => [s.roomId, s.level])).toEqual([['hot', 2], ['calm', 0]]);
+  });
+
+  it('logs a listener that throws; the other listeners still hear, and the loop goes on for every other room', () => {
+    const rooms = [new FakeRoom('a'), new FakeRoom('b'), new FakeRoom('c')];
+    const { monitor, pressure, published, lines } = setup(rooms);
+    monitor.events.on('levelChanged', () => {
+      throw new Error('media is broken');
+    });
+    const heard: string[] = [];
+    monitor.events.on('levelChanged', ({ roomId }) => heard.push(roomId));
+    for (const room of rooms) pressure.set(room.id, { queueFill: 0.2, storeLatencyMs: 0 });
+
+    expect(() => monitor.check()).not.toThrow();
+    expect(rooms.map((room) => room.degrade.level)).toEqual([2, 2, 2]);
+    expect(heard).toEqual(['a', 'b', 'c']);
+    expect(published.map((p) => p.roomId)).toEqual(['a', 'b', 'c']);
+    const errors = lines.filter((line) => line.level === ERROR);
+    expect(errors).toHaveLength(3);
+    expect(errors[0]).toMatchObject({ msg: 'a degrade listener threw', event: 'levelChanged', err: { message: 'media is broken' } });
+  });
+
+  it('keeps an operator override for a room not hosted yet, applies it when the room is hosted, and forgets it when the show ends', async () => {
+    const { monitor, known, published } = setup([]);
+    known.add('later');
+    await monitor.setOverride('later', 2);
+    await expect(monitor.setOverride('nowhere', 3)).rejects.toMatchObject({ code: 'ROOM_NOT_FOUND' });
+    expect(monitor.perRoomState()).toEqual({ overrides: 1 });
+    expect(published).toEqual([]); // nobody here to tell
+
+    const room = new FakeRoom('later');
+    monitor.hosted(room);
+    expect(room.degrade.level).toBe(2);
+    expect(room.degrade.reason).toBe('operator');
+
+    monitor.forget('later');
+    expect(monitor.perRoomState()).toEqual({ overrides: 0 });
+    const again = new FakeRoom('later');
+    monitor.hosted(again);
+    expect(again.degrade.level).toBe(0);
+  });
+
+  it('counts a user as backlogged only when every socket of theirs is, and shows the median ack lag without acting on it', () => {
+    const room = new FakeRoom('r', [
+      [socket(5000), socket(10)], // one socket still reads: not backlogged
+      [socket(5000, 9000, 1)], // backlogged, and far behind in acks
+      [socket(0, 100, 1)],
+      [socket(0)],
+    ]);
+    const { monitor, clock } = setup([room]);
+    const [status] = monitor.status();
+    expect(status?.signals.backloggedShare).toBe(0.25);
+    expect(status?.clientLagMs).toBe(9000); // median of the users that acked (100 and 9000): the upper one
+    monitor.check();
+    clock.now = 100;
+    monitor.check();
+    expect(room.degrade.level).toBe(1); // 0.25 over the 0.2 threshold: level 1, whatever the acks say
+  });
+
+  it('checks early at most once per fifth of the check interval', () => {
+    const room = new FakeRoom('r');
+    const { monitor, clock, pressure, scheduled } = setup([room]);
+    pressure.set('r', { queueFill: 0.15, storeLatencyMs: 0 });
+    clock.now = 1000;
+    monitor.checkSoon();
+    monitor.checkSoon();
+    expect(scheduled).toHaveLength(1);
+    scheduled.shift()!();
+    expect(room.degrade.level).toBe(1);
+    clock.now = 1010;
+    monitor.checkSoon();
+    expect(scheduled).toHaveLength(0); // checked 10 ms ago
+    clock.now = 1020;
+    monitor.checkSoon();
+    expect(scheduled).toHaveLength(1);
+  });
+});
