@@ -54,7 +54,7 @@ describe('CommerceService', () => {
     expect(await commerce.addProduct(streamer, 'r', mug)).toEqual(mug);
     expect(told).toEqual(['product r/mug stock=2']);
     await expect(commerce.addProduct(streamer, 'r', mug)).rejects.toMatchObject({ code: 'PRODUCT_EXISTS' });
-    await expect(commerce.addProduct(streamer, 'r', { ...mug, sku: 'tee', currency: 'EUR' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(commerce.addProduct(streamer, 'r', { ...mug, sku: 'tee', currency: 'EUR' })).rejects.toMatchObject({ code: 'CURRENCY_MISMATCH' });
     // Another node put inventory for this sku first: the store refuses, and the catalog is not touched.
     await store.addProduct('r', { sku: 'raced', stock: 1, priceCents: 1, currency: 'USD' });
     await expect(commerce.addProduct(streamer, 'r', { ...mug, sku: 'raced' })).rejects.toMatchObject({ code: 'PRODUCT_EXISTS' });
