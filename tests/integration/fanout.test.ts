@@ -21,11 +21,12 @@ describe('room fan-out', () => {
       expect(reply.t).toBe('ok');
       seqs.push(seqOf(reply));
     }
-    await waitUntil(() => viewers.every((v) => v.of('comment').length >= 5), 10_000, 'comments to arrive');
-    await new Promise((r) => setTimeout(r, 100)); // any duplicate would have arrived by now
+    // One more comment, awaited everywhere: a duplicate of an earlier one would have come before it.
+    seqs.push(seqOf(await host.request({ t: 'comment', text: 'last' })));
+    await waitUntil(() => viewers.every((v) => v.of('comment').some((c) => c.text === 'last')), 10_000, 'comments to arrive');
     for (const viewer of viewers) {
       const comments = viewer.of('comment');
-      expect(comments.map((c) => c.text)).toEqual(['hello 0', 'hello 1', 'hello 2', 'hello 3', 'hello 4']);
+      expect(comments.map((c) => c.text)).toEqual(['hello 0', 'hello 1', 'hello 2', 'hello 3', 'hello 4', 'last']);
       expect(comments.map((c) => c.seq)).toEqual(seqs);
     }
     for (const v of [...viewers, host]) v.close();
