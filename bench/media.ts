@@ -24,6 +24,8 @@
  *                 the SDK has no receive-without-decode option. Audio is left as is in both modes.
  *
  * Prints a table per step, the verdict and the command; writes bench/results/media-<timestamp>.md.
+ *
+ * `--layers` runs bench/mediaLayers.ts instead: the simulcast layer a viewer decodes at each degrade level.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';

@@ -52,7 +52,7 @@ const PHASES: Phase[] = [
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-type Stat = { type: string; kind?: string; frameWidth?: number; framesPerSecond?: number; rid?: string };
+type Stat = { type: string; kind?: string; ssrc?: number; frameWidth?: number; bytesSent?: number };
 
 export async function runLayers(o: LayerOptions, log: (line: string) => void): Promise<string> {
   // Installs @roamhq/wrtc as the browser globals before the SDK's media code loads.
@@ -81,9 +81,15 @@ export async function runLayers(o: LayerOptions, log: (line: string) => void): P
       (await viewer.stats())?.forEach((s: Stat) => { if (s.type === 'inbound-rtp' && s.kind === 'video') width = s.frameWidth ?? 0; });
       return width;
     };
+    /** Simulcast streams whose bytes grew since the last call (one outbound-rtp entry per layer). */
+    const bytesBySsrc = new Map<number, number>();
     const layersSent = async (): Promise<number> => {
       let layers = 0;
-      (await publisher.stats())?.forEach((s: Stat) => { if (s.type === 'outbound-rtp' && s.kind === 'video' && (s.framesPerSecond ?? 0) > 0) layers++; });
+      (await publisher.stats())?.forEach((s: Stat) => {
+        if (s.type !== 'outbound-rtp' || s.kind !== 'video' || s.ssrc === undefined) return;
+        if ((s.bytesSent ?? 0) > (bytesBySsrc.get(s.ssrc) ?? 0)) layers++;
+        bytesBySsrc.set(s.ssrc, s.bytesSent ?? 0);
+      });
       return layers;
     };
     const setLevel = async (level: number | null): Promise<void> => {
@@ -110,7 +116,6 @@ export async function runLayers(o: LayerOptions, log: (line: string) => void): P
       results.push(result);
       log(`level ${phase.level ?? 'auto'}: widths ${result.widths.join(' ')}`);
     }
-    camera.stop();
     viewer.dispose();
     client.close();
     publisherClient.close();
