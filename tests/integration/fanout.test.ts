@@ -131,7 +131,10 @@ describe('room fan-out paced over event-loop turns', () => {
     const sequenced = (client: RawClient) => client.messages.flatMap((m) => ('seq' in m && typeof m.seq === 'number' && m.t !== 'welcome' ? [m.seq] : []));
     const caughtUp = (client: RawClient, fromSeq = 0) => fromSeq >= last || sequenced(client).at(-1) === last;
     await waitUntil(() => early.every((c) => caughtUp(c)) && late.every((l) => caughtUp(l.client, l.fromSeq)), 15_000, 'the last event at every viewer');
-    await new Promise((r) => setTimeout(r, 100));
+    // One more event, awaited everywhere: a duplicate of an earlier one would have come before it.
+    const end = seqOf(await host.request({ t: 'comment', text: 'end' }));
+    seqs.push(end);
+    await waitUntil(() => [...early, ...late.map((l) => l.client)].every((c) => sequenced(c).at(-1) === end), 15_000, 'the end event at every viewer');
     for (const viewer of early) expect(sequenced(viewer)).toEqual(seqs);
     for (const { client, fromSeq } of late) {
       const got = sequenced(client).filter((seq) => seq > fromSeq); // older ones may arrive twice: the SDK skips seq <= its last
