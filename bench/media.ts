@@ -24,6 +24,8 @@
  *                 the SDK has no receive-without-decode option. Audio is left as is in both modes.
  *
  * Prints a table per step, the verdict and the command; writes bench/results/media-<timestamp>.md.
+ *
+ * `--layers` runs bench/mediaLayers.ts instead: the simulcast layer a viewer decodes at each degrade level.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -33,6 +35,7 @@ import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
 import { coreBusyPercent, coreStealPercent, cpuSnapshot, type CpuSnapshot, pinProcess, processCpuPercent } from './procStats.ts';
 import { REPO_ROOT, type RunningServer, setupLivecartRoom, signToken, startServer, stopChild, streamerToken } from './servers.ts';
+import { runLayers } from './mediaLayers.ts';
 import { fmt, fmtInt, markdownTable, median } from './stats.ts';
 
 const ROOM = 'bench';
@@ -243,6 +246,8 @@ const OPTIONS = {
   port: { type: 'string', default: '18700' },
   baseline: { type: 'boolean', default: true },
   generator: { type: 'boolean', default: false },
+  layers: { type: 'boolean', default: false },
+  'layer-seconds': { type: 'string', default: '20' },
   help: { type: 'boolean', default: false },
 } as const;
 
@@ -269,7 +274,11 @@ const HELP = `npm run bench:media -- [options]
                         costs ~1% of a core; on a saturated load core it would be starved and send
                         fewer frames, which the subscribers would then report as slow decoding)
   --port P              server port (18700; +1 per run)
-  --no-baseline         skip the 0-subscriber row (ingest only)`;
+  --no-baseline         skip the 0-subscriber row (ingest only)
+  --layers              instead: one streamer (960x540 camera, three simulcast layers) and one viewer;
+                        an operator sets the room to level 0, 2, 1, auto; prints the width the viewer
+                        decodes per level and the layers the streamer sent (bench/mediaLayers.ts)
+  --layer-seconds S     how long each level is held with --layers (20)`;
 
 interface Row {
   subscribers: number;
@@ -700,6 +709,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
+  if (f.layers) return layersMain(Number(f.port), f['server-core']!, Number(f['layer-seconds']), f['load-core']!);
   const o: Opts = {
     step: Number(f.step), max: Number(f.max), stepSeconds: Number(f['step-seconds']), settleSeconds: Number(f['settle-seconds']), runs: Number(f.runs),
     modes: f.modes!.split(',').map((m) => m.trim()) as Mode[], workerCpu: Number(f['worker-cpu']), loss: Number(f.loss), generatorCpu: Number(f['generator-cpu']),
@@ -791,6 +801,26 @@ async function main(): Promise<void> {
   const file = path.join(dir, `media-${stamp}.md`);
   writeFileSync(file, md + '\n');
   console.log(`\n${sections.join('\n\n')}\n\nLimiting factor: ${limitingFactor}\n${guidance}\n\n${command}\nreport: ${path.relative(REPO_ROOT, file)}`);
+}
+
+/** `--layers`: the received simulcast width per degrade level (bench/mediaLayers.ts), printed and written as a report. */
+async function layersMain(port: number, serverCore: string, phaseSeconds: number, loadCore: string): Promise<void> {
+  pinProcess(process.pid, loadCore);
+  const started = new Date();
+  const command = `npm run bench:media -- ${process.argv.slice(2).join(' ')}`.trim();
+  const lines: string[] = [];
+  const log = (line: string) => {
+    lines.push(line);
+    console.log(line);
+  };
+  const table = await runLayers({ port, serverCore, secret: SECRET, phaseSeconds }, log);
+  const md = [`# Media: simulcast layer per degrade level, ${started.toISOString()}`, `\`${command}\``, table, '## Log', '```\n' + lines.join('\n') + '\n```'].join('\n\n');
+  const dir = path.join(REPO_ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `media-layers-${started.toISOString().replace(/[:.]/g, '-')}.md`);
+  writeFileSync(file, md + '\n');
+  console.log(`\n${table}\n\n${command}\nreport: ${path.relative(REPO_ROOT, file)}`);
+  process.exit(0); // wrtc's threads would keep the process alive
 }
 
 await main();

@@ -5,6 +5,4 @@ import { describeBrokerContract } from './brokerContract.ts';
 describeBrokerContract('LocalBroker', {
   create: async (ringSize) => new LocalBroker(ringSize),
   sequencesLocally: true,
-  // subscribe/unsubscribe are no-ops: it delivers every room's events (the room registry drops those of rooms it does not host).
-  ignoresSubscriptions: true,
 });

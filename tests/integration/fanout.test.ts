@@ -21,11 +21,12 @@ describe('room fan-out', () => {
       expect(reply.t).toBe('ok');
       seqs.push(seqOf(reply));
     }
-    await waitUntil(() => viewers.every((v) => v.of('comment').length >= 5), 10_000, 'comments to arrive');
-    await new Promise((r) => setTimeout(r, 100)); // any duplicate would have arrived by now
+    // One more comment, awaited everywhere: a duplicate of an earlier one would have come before it.
+    seqs.push(seqOf(await host.request({ t: 'comment', text: 'last' })));
+    await waitUntil(() => viewers.every((v) => v.of('comment').some((c) => c.text === 'last')), 10_000, 'comments to arrive');
     for (const viewer of viewers) {
       const comments = viewer.of('comment');
-      expect(comments.map((c) => c.text)).toEqual(['hello 0', 'hello 1', 'hello 2', 'hello 3', 'hello 4']);
+      expect(comments.map((c) => c.text)).toEqual(['hello 0', 'hello 1', 'hello 2', 'hello 3', 'hello 4', 'last']);
       expect(comments.map((c) => c.seq)).toEqual(seqs);
     }
     for (const v of [...viewers, host]) v.close();
@@ -130,7 +131,10 @@ describe('room fan-out paced over event-loop turns', () => {
     const sequenced = (client: RawClient) => client.messages.flatMap((m) => ('seq' in m && typeof m.seq === 'number' && m.t !== 'welcome' ? [m.seq] : []));
     const caughtUp = (client: RawClient, fromSeq = 0) => fromSeq >= last || sequenced(client).at(-1) === last;
     await waitUntil(() => early.every((c) => caughtUp(c)) && late.every((l) => caughtUp(l.client, l.fromSeq)), 15_000, 'the last event at every viewer');
-    await new Promise((r) => setTimeout(r, 100));
+    // One more event, awaited everywhere: a duplicate of an earlier one would have come before it.
+    const end = seqOf(await host.request({ t: 'comment', text: 'end' }));
+    seqs.push(end);
+    await waitUntil(() => [...early, ...late.map((l) => l.client)].every((c) => sequenced(c).at(-1) === end), 15_000, 'the end event at every viewer');
     for (const viewer of early) expect(sequenced(viewer)).toEqual(seqs);
     for (const { client, fromSeq } of late) {
       const got = sequenced(client).filter((seq) => seq > fromSeq); // older ones may arrive twice: the SDK skips seq <= its last

@@ -45,8 +45,10 @@ describe('several nodes on one Redis', () => {
     for (let i = 0; i < 10; i++) expect((await host.request({ t: 'comment', text: `c${i}` })).t).toBe('ok');
     expect((await host.request({ t: 'pin', sku: 'hot' })).t).toBe('ok');
     await waitUntil(() => viewers.every((v) => v.of('popup').length === 1), 10_000, 'pop-up on every node');
-    await new Promise((r) => setTimeout(r, 200));
-    const expected = Array.from({ length: 10 }, (_, i) => `c${i}`);
+    // One more event, awaited everywhere: a duplicate of an earlier one would have come before it.
+    expect((await host.request({ t: 'comment', text: 'last' })).t).toBe('ok');
+    await waitUntil(() => viewers.every((v) => v.of('comment').some((c) => c.text === 'last')), 10_000, 'the last comment on every node');
+    const expected = [...Array.from({ length: 10 }, (_, i) => `c${i}`), 'last'];
     for (const v of viewers) {
       expect(v.of('comment').map((c) => c.text)).toEqual(expected);
       const seqs = v.messages.filter((m) => 'seq' in m && m.t !== 'welcome').map((m) => (m as { seq: number }).seq);

@@ -57,7 +57,7 @@ describe('reconnect and resume', () => {
     expect(w1.resumed).toBe(false);
     expect(w1.historyLost).toBe(true);
     expect(w1.comments.length).toBeGreaterThan(0); // a full snapshot
-    await new Promise((r) => setTimeout(r, 100));
+    expect((await tooOld.request({ t: 'ping' })).t).toBe('ok'); // a replay would have come before this reply
     expect(tooOld.of('comment')).toHaveLength(0); // nothing replayed
 
     const otherEpoch = await RawClient.open(server.wsUrl);

@@ -174,33 +174,29 @@ describe('video follows the room\'s degrade level', () => {
     const publisher = new StreamPublisher(host, { handlerName: NODE_HANDLER });
     await publisher.publish({ video: camera.track });
     const { client, viewer } = await watch(server.wsUrl, await viewerToken(server, 'layers-1'), 'layers-tv');
-    const width = async () => {
-      let w = 0;
-      (await viewer.stats())?.forEach((s: { type: string; kind?: string; frameWidth?: number }) => { if (s.type === 'inbound-rtp' && s.kind === 'video') w = s.frameWidth ?? 0; });
-      return w;
-    };
-    const preferred = () => server.media.videoLayers('layers-tv').map((l) => l.preferred);
+    const layers = () => server.media.videoLayers('layers-tv');
+    const preferred = () => layers().map((l) => l.preferred);
+    // What the consumer forwards: at most the cap (whatever the sender manages to send).
+    const forwardedAtMost = (cap: number) => layers().every((l) => l.current !== undefined && l.current <= cap);
     await eventually(() => preferred().length === 1, 'one video consumer');
     expect(preferred()).toEqual([2]); // level 0: any layer
-    // Whether the viewer actually gets a higher layer depends on the sender too: libwebrtc drops its
-    // upper simulcast layers when its encoder is short of CPU (a loaded test machine). The received
-    // width is checked only when the upper layers do arrive; the server-side cap always is.
-    const upperLayersArrived = await eventually(async () => (await width()) > 240, 'a layer above the lowest at level 0', 20_000).then(() => true, () => false);
+    await eventually(() => forwardedAtMost(2), 'the consumer forwarding a layer');
+    // The server-side cap only: what the viewer then decodes also depends on the sender's CPU
+    // (libwebrtc drops its upper layers when its encoder is short of it): `npm run bench:media -- --layers`.
     const setLevel = (level: number | null) => fetch(`${server.url}/api/ops/rooms/layers-tv/degrade`, { method: 'PUT', headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' }, body: JSON.stringify({ level }) });
     expect((await setLevel(2)).status).toBe(200);
     await eventually(() => preferred()[0] === 0, 'the consumer capped to the lowest layer at level 2');
-    if (upperLayersArrived) await eventually(async () => (await width()) <= 240, 'the lowest layer (1/4 width) at level 2', 45_000);
-    else console.warn('layer test: the sender never sent its upper simulcast layers (encoder short of CPU); checked the server-side cap only');
+    await eventually(() => forwardedAtMost(0), 'the lowest layer forwarded at level 2');
     expect((await setLevel(1)).status).toBe(200);
     await eventually(() => preferred()[0] === 1, 'the middle layer at most at level 1');
+    await eventually(() => forwardedAtMost(1), 'at most the middle layer forwarded at level 1');
     expect((await setLevel(null)).status).toBe(200);
     await eventually(() => preferred()[0] === 2, 'no cap again at level 0');
-    if (upperLayersArrived) await eventually(async () => (await width()) > 240, 'a higher layer again at level 0', 45_000);
     camera.stop();
     viewer.dispose();
     client.close();
     host.close();
-  }, 180_000);
+  }, 60_000);
 });
 
 describe('operators and a node without video', () => {

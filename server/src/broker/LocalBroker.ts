@@ -3,23 +3,42 @@ import { stampSeq } from '../../../protocol/src/index.ts';
 import { Deque } from '../util/Deque.ts';
 import type { Broker, Delivery, RecentEvents, SequencedDelivery, SequencerStats } from './Broker.ts';
 
-/** In-process broker for a single node: seq is a counter, delivery is a synchronous call. */
+interface LocalRoom {
+  seq: number;
+  readonly ring: Deque<SequencedDelivery>;
+  /** Whether this node hosts the room: only then are its events handed to `onDelivery`. */
+  subscribed: boolean;
+}
+
+/**
+ * In-process broker for a single node: seq is a counter, delivery is a synchronous call, and only
+ * rooms the node subscribed to are delivered, as with the Redis broker.
+ */
 export class LocalBroker implements Broker {
-  readonly #rooms = new Map<string, { seq: number; ring: Deque<SequencedDelivery> }>();
+  readonly #rooms = new Map<string, LocalRoom>();
   #handler: ((delivery: Delivery) => void) | undefined;
 
   /** `ringSize`: sequenced events kept per room for nodes (re)starting to host it. */
   constructor(readonly ringSize: number) {}
 
-  async publishSequenced(roomId: string, lane: Lane, frame: Uint8Array, event: UnsequencedEvent): Promise<number> {
+  #room(roomId: string): LocalRoom {
     let room = this.#rooms.get(roomId);
-    if (room === undefined) this.#rooms.set(roomId, (room = { seq: 0, ring: new Deque() }));
+    if (room === undefined) this.#rooms.set(roomId, (room = { seq: 0, ring: new Deque(), subscribed: false }));
+    return room;
+  }
+
+  #deliverIfSubscribed(delivery: Delivery): void {
+    if (this.#rooms.get(delivery.roomId)?.subscribed === true) this.#handler?.(delivery);
+  }
+
+  async publishSequenced(roomId: string, lane: Lane, frame: Uint8Array, event: UnsequencedEvent): Promise<number> {
+    const room = this.#room(roomId);
     const seq = ++room.seq;
     stampSeq(frame, seq);
     const delivery: SequencedDelivery = { kind: 'sequenced', roomId, lane, seq, frame, event: { ...event, seq } as SequencedEvent };
     room.ring.push(delivery);
     if (room.ring.size > this.ringSize) room.ring.shift();
-    this.#handler?.(delivery);
+    if (room.subscribed) this.#handler?.(delivery);
     return seq;
   }
 
@@ -31,19 +50,29 @@ export class LocalBroker implements Broker {
   }
 
   publishState(roomId: string, lane: Lane, frame: Uint8Array, update: StateUpdate): void {
-    this.#handler?.({ kind: 'state', roomId, lane, frame, update });
+    this.#deliverIfSubscribed({ kind: 'state', roomId, lane, frame, update });
   }
 
   publishDirect(roomId: string, userId: string, frame: Uint8Array): void {
-    this.#handler?.({ kind: 'direct', roomId, userId, frame });
+    this.#deliverIfSubscribed({ kind: 'direct', roomId, userId, frame });
   }
 
   async publishKick(roomId: string, userId: string, until: number): Promise<void> {
-    this.#handler?.({ kind: 'kick', roomId, userId, until });
+    this.#deliverIfSubscribed({ kind: 'kick', roomId, userId, until });
   }
 
-  async subscribe(): Promise<void> {}
-  async unsubscribe(): Promise<void> {}
+  /** Synchronous underneath: a publish right after the call (before awaiting it) is already delivered. */
+  async subscribe(roomId: string): Promise<void> {
+    this.#room(roomId).subscribed = true;
+  }
+
+  async unsubscribe(roomId: string): Promise<void> {
+    const room = this.#rooms.get(roomId);
+    if (room === undefined) return;
+    // A room that never had an event keeps nothing worth remembering.
+    if (room.seq === 0) this.#rooms.delete(roomId);
+    else room.subscribed = false;
+  }
 
   async recent(roomId: string): Promise<RecentEvents> {
     const room = this.#rooms.get(roomId);
