@@ -83,18 +83,22 @@ export class MediaService {
   readonly #rooms: MediaRooms;
   readonly #log: Logger;
   readonly #pool: WorkerPool | undefined;
+  /** Why there is no video, for operators (log, /readyz, ops API): may name paths and system errors. */
   readonly #unavailableReason: string | undefined;
+  /** Why there is no video, for clients: the same without the system's words. */
+  readonly #unavailableForClients: string | undefined;
   readonly #byRoom = new Map<string, RoomMedia>();
   readonly #statsTimer: NodeJS.Timeout | undefined;
   #bitrateIn = 0;
   #bitrateOut = 0;
 
-  private constructor(config: MediaConfig, rooms: MediaRooms, log: Logger, pool: WorkerPool | undefined, unavailableReason: string | undefined) {
+  private constructor(config: MediaConfig, rooms: MediaRooms, log: Logger, pool: WorkerPool | undefined, unavailable?: { reason: string; forClients: string }) {
     this.#config = config;
     this.#rooms = rooms;
     this.#log = log;
     this.#pool = pool;
-    this.#unavailableReason = unavailableReason;
+    this.#unavailableReason = unavailable?.reason;
+    this.#unavailableForClients = unavailable?.forClients;
     if (pool !== undefined) {
       pool.onDied((worker) => this.#workerDied(worker));
       this.#statsTimer = setInterval(() => void this.#sample(), config.mediaStatsIntervalMs).unref();
@@ -103,7 +107,10 @@ export class MediaService {
 
   /** Starts the workers. Never throws: without workers the service answers MEDIA_UNAVAILABLE and says why, loudly. */
   static async start(config: MediaConfig, rooms: MediaRooms, log: Logger, cpuCount: number): Promise<MediaService> {
-    if (!config.media) return new MediaService(config, rooms, log, undefined, 'video is switched off (--media false)');
+    if (!config.media) {
+      const off = 'video is switched off (--media false)';
+      return new MediaService(config, rooms, log, undefined, { reason: off, forClients: off });
+    }
     try {
       const pool = await WorkerPool.start({
         workers: config.mediaWorkers === 0 ? cpuCount : config.mediaWorkers,
@@ -114,11 +121,11 @@ export class MediaService {
         consumerLimit: config.mediaConsumerLimit,
         restartMs: config.mediaWorkerRestartMs,
       }, log);
-      return new MediaService(config, rooms, log, pool, undefined);
+      return new MediaService(config, rooms, log, pool);
     } catch (error) {
       const reason = `no mediasoup worker could start (${(error as Error).message}); run 'npm install' to build it (scripts/mediasoup-worker.sh)`;
       log.error({ err: error }, `VIDEO UNAVAILABLE: ${reason}. Comments and cart work; streamers are told "video unavailable".`);
-      return new MediaService(config, rooms, log, undefined, reason);
+      return new MediaService(config, rooms, log, undefined, { reason, forClients: 'no mediasoup worker could start on this node; the operator\'s log says why' });
     }
   }
 
@@ -316,7 +323,7 @@ export class MediaService {
 
   #requirePool(): WorkerPool {
     if (this.#pool === undefined || this.#pool.workers.length === 0) {
-      throw new ProtocolError('MEDIA_UNAVAILABLE', `video unavailable: ${this.#unavailableReason ?? 'media workers are restarting'}`, this.#pool === undefined ? 60_000 : 1000);
+      throw new ProtocolError('MEDIA_UNAVAILABLE', `video unavailable: ${this.#unavailableForClients ?? 'media workers are restarting'}`, this.#pool === undefined ? 60_000 : 1000);
     }
     return this.#pool;
   }
