@@ -28,6 +28,7 @@ const configSchema = z.object({
   resumeRingSize: int(16, 1_000_000).default(2048).describe('Sequenced events a room keeps for resume; older resumes get a "history lost" snapshot.'),
   likeIntervalMs: int(16, 60_000).default(250).describe('A room\'s like counter is broadcast at most once per interval.'),
   viewerCountIntervalMs: int(100, 60_000).default(1000).describe('A room\'s viewer count is broadcast at most once per interval.'),
+  forgetIdleRoomsMs: int(1000, 86_400_000).default(60_000).describe('What this node keeps for a room it does not host (admission counters, stock news of HTTP cart requests) goes after this long without a request.'),
   softBufferBytes: int(1024, 1 << 30).default(256 * 1024).describe('Outbound bytes buffered for a socket above which it is dropped from the chatter lane (back at half).'),
   hardBufferBytes: int(4096, 1 << 30).default(4 * 1024 * 1024).describe('Outbound bytes buffered for a socket above which it is closed with 4001 (slow consumer).'),
   backpressureScanMs: int(10, 10_000).default(200).describe('How often each socket\'s buffer is checked against the soft and hard caps (the sockets are checked an eighth at a time, so a sweep of a big node never holds the loop at once).'),

@@ -8,6 +8,8 @@ const ROOMS = 10_000;
 const BATCH = 250;
 /** Every SHOP_EVERY-th room also sells out its one unit over the WebSocket before it ends (admission, sold-out memory, stock news). */
 const SHOP_EVERY = 10;
+/** Every HTTP_EVERY-th room also gets a room next to it that no socket ever joins: buyers add to cart over HTTP only. */
+const HTTP_EVERY = 50;
 
 describe('rooms clean up after themselves', () => {
   let server: RunningServer | undefined;
@@ -18,7 +20,8 @@ describe('rooms clean up after themselves', () => {
 
   it(`hosts and closes ${ROOMS.toLocaleString('en')} rooms, and every per-room map on the node is back to its size before`, async () => {
     // A degrade check every 50 ms measures every hosted room many times while they are hosted.
-    server = await startTestServer({ maxRooms: ROOMS * 2, degradeCheckMs: 50 });
+    // What the node keeps for rooms it never hosts goes after a second without a request.
+    server = await startTestServer({ maxRooms: ROOMS * 2, degradeCheckMs: 50, forgetIdleRoomsMs: 1000 });
     const s = server;
     const operator = await s.mintToken({ userId: 'op', name: 'Op', role: 'operator' });
     const streamer = await s.mintToken({ userId: 'streamer', name: 'Streamer', role: 'streamer' });
@@ -28,6 +31,7 @@ describe('rooms clean up after themselves', () => {
     expect(before.perRoomState).toMatchObject({ rooms: { hosted: 0 }, admission: { rooms: 0, soldOut: 0 }, degrade: { overrides: 0 }, commerce: { stockNews: 0 }, fanout: { pacedRooms: 0 } });
 
     let during: Record<string, Record<string, number>> = {};
+    let httpDuring: Record<string, Record<string, number>> = {};
     const hostAndClose = async (i: number) => {
       const roomId = `gone-${i}`;
       const created = await http(s, 'POST', '/api/rooms', streamer, { title: roomId, id: roomId });
@@ -46,11 +50,22 @@ describe('rooms clean up after themselves', () => {
       expect((await http(s, 'POST', `/api/rooms/${roomId}/end`, streamer)).status).toBe(200);
       client.close();
       await client.closed;
+      if (i % HTTP_EVERY === 0) {
+        const httpRoom = `http-only-${i}`;
+        expect((await http(s, 'POST', '/api/rooms', streamer, { title: httpRoom, id: httpRoom })).status).toBe(201);
+        expect((await http(s, 'POST', `/api/rooms/${httpRoom}/products`, streamer, { sku: 'hot', title: 'Hot', priceCents: 100, currency: 'USD', stock: 1 })).status).toBe(201);
+        const added = await http(s, 'POST', `/api/rooms/${httpRoom}/cart/items`, viewer, { sku: 'hot', quantity: 1, key: `h-${i}` });
+        if (added.body.status !== 'reserved') throw new Error(JSON.stringify(added));
+        if (i === 0) httpDuring = (await node()).perRoomState;
+      }
     };
 
     for (let start = 0; start < ROOMS; start += BATCH) {
       await Promise.all(Array.from({ length: Math.min(BATCH, ROOMS - start) }, (_, k) => hostAndClose(start + k)));
     }
+    // The HTTP-only room is not hosted, and the node keeps its admission and stock news for a while.
+    expect(httpDuring['admission']?.['rooms'] ?? 0, 'admission state of a room no socket joined').toBeGreaterThan(0);
+    expect(httpDuring['commerce']?.['stockNews'] ?? 0, 'stock news of a room no socket joined').toBeGreaterThan(0);
     const kept = (part: string, map: string) => during[part]?.[map] ?? 0;
     for (const [part, map] of [['rooms', 'hosted'], ['admission', 'rooms'], ['admission', 'soldOut'], ['commerce', 'stockNews'], ['degrade', 'overrides'], ['fanout', 'pacedRooms']] as const) {
       expect(kept(part, map), `${part}.${map} while a room was there`).toBeGreaterThan(0);
@@ -62,6 +77,6 @@ describe('rooms clean up after themselves', () => {
     expect(after.perRoomState).toEqual(before.perRoomState);
     expect(after.hostedRooms).toBe(before.hostedRooms);
     // The rooms themselves are still there (ended), in the directory.
-    expect((await http(s, 'GET', '/api/rooms')).body.rooms).toHaveLength(ROOMS);
+    expect((await http(s, 'GET', '/api/rooms')).body.rooms).toHaveLength(ROOMS + ROOMS / HTTP_EVERY);
   }, 240_000);
 });

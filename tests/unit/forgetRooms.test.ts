@@ -123,4 +123,46 @@ describe('forgetting a room', () => {
     expect(forgotten).toEqual(['ended r1', 'unhosted r1']);
     expect(lines.filter((line) => line.level === ERROR)).toEqual([expect.objectContaining({ msg: 'a room lifecycle listener threw', event: 'unhosted', err: expect.objectContaining({ message: 'broken part' }) })]);
   });
+
+  it('rooms this node does not host: each part forgets the ones it kept quiet long enough, never a hosted or busy one', async () => {
+    const { log } = captureLog();
+    const clock = { now: 1_000_000 };
+    const store = new HeldStore();
+    for (const room of ['quiet', 'hosted', 'busy', 'limited']) await store.addProduct(room, { sku: 'hot', stock: 5, priceCents: 100, currency: 'USD' });
+    const admission = new AdmissionController({ store, options: { ...options, soldOutCacheMs: 1000 }, now: () => clock.now });
+    const announcer = new StockAnnouncer({ publishStock: () => undefined, publishSoldOut: () => undefined }, 60_000, undefined, () => clock.now);
+    const lifecycle = new RoomLifecycle(log);
+    lifecycle.forgetWhenUnhosted(admission);
+    lifecycle.forgetWhenUnhosted({ forget: (roomId) => announcer.forget(roomId), idleRooms: (ms) => announcer.idleRooms(ms) });
+    try {
+      const answers = ['quiet', 'hosted'].map((room) => admission.reserve(reserve(room, 'u1')));
+      await until(() => store.held === 2); // one store call per room
+      store.release();
+      await Promise.all(answers);
+      admission.setQueueLimit('limited', 10); // an operator's limit stays
+      admission.stockChanged('quiet', 'hot', 0); // sold out here for soldOutCacheMs
+      for (const room of ['quiet', 'hosted']) announcer.changed(room, 'hot', 4);
+      clock.now += 60_000;
+      announcer.flush();
+      const busy = admission.reserve(reserve('busy', 'u1')); // in flight while the sweep runs
+      await until(() => store.held === 1);
+      const isHosted = (roomId: string) => roomId === 'hosted';
+
+      lifecycle.forgetIdleNotHosted(isHosted, 30_000);
+      expect(admission.stats().map((r) => r.roomId).sort()).toEqual(['busy', 'hosted', 'limited']);
+      expect(admission.perRoomState()).toEqual({ rooms: 3, soldOut: 0 });
+      expect(announcer.roomCount).toBe(1); // 'hosted' only
+
+      store.release();
+      await busy;
+      lifecycle.forgetIdleNotHosted(isHosted, 30_000);
+      expect(admission.stats().map((r) => r.roomId).sort()).toEqual(['busy', 'hosted', 'limited']); // answered just now: not quiet yet
+      clock.now += 30_000;
+      lifecycle.forgetIdleNotHosted(isHosted, 30_000);
+      expect(admission.stats().map((r) => r.roomId).sort()).toEqual(['hosted', 'limited']);
+    } finally {
+      admission.close();
+      announcer.close();
+    }
+  });
 });

@@ -85,15 +85,19 @@ class RoomState {
   latencyEwma = 0;
   /** The room is no longer hosted here: its state goes once nothing of it waits or runs. */
   forgotten = false;
+  /** When a request of the room last came in or was answered. */
+  lastActiveAt: number;
   readonly latencies = new Float64Array(256);
   latencyCount = 0;
 
   constructor(queueLimit: number, now: number) {
     this.queueLimit = queueLimit;
     this.#windowStart = now;
+    this.lastActiveAt = now;
   }
 
   answered(count: number, now: number): void {
+    this.lastActiveAt = now;
     this.completed += count;
     this.#answeredInWindow += count;
     const elapsed = now - this.#windowStart;
@@ -240,6 +244,16 @@ export class AdmissionController {
 
   perRoomState(): Record<string, number> {
     return { rooms: this.#rooms.size, soldOut: this.#soldOut.size };
+  }
+
+  /** Rooms kept here with nothing waiting or running, no request for `idleForMs`, no sold-out mark still valid, and no operator limit. */
+  *idleRooms(idleForMs: number): Iterable<string> {
+    const now = this.#now();
+    const soldOutValid = (roomId: string) => [...(this.#soldOut.get(roomId)?.values() ?? [])].some((until) => until > now);
+    for (const [roomId, room] of this.#rooms) {
+      if (room.inFlight === 0 && this.#queue.sizeOf(roomId) === 0 && now - room.lastActiveAt >= idleForMs && room.queueLimit === this.#options.queueLimit && !soldOutValid(roomId)) yield roomId;
+    }
+    for (const roomId of this.#soldOut.keys()) if (!this.#rooms.has(roomId) && !soldOutValid(roomId)) yield roomId;
   }
 
   /** The room's pressure for its degrade level: queue fill and store latency p99 (creates nothing). */
@@ -573,6 +587,7 @@ export class AdmissionController {
   #room(roomId: string): RoomState {
     let room = this.#rooms.get(roomId);
     if (room === undefined) this.#rooms.set(roomId, (room = new RoomState(this.#options.queueLimit, this.#now())));
+    else room.lastActiveAt = this.#now();
     return room;
   }
 

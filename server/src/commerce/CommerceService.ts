@@ -101,6 +101,11 @@ export class CommerceService implements CartRules {
     return { stockNews: this.#announcer.roomCount };
   }
 
+  /** Rooms whose stock news has been quiet for `idleForMs`. */
+  idleRooms(idleForMs: number): Iterable<string> {
+    return this.#announcer.idleRooms(idleForMs);
+  }
+
   /**
    * A new product for the room's catalog, by one of its moderators: its inventory goes into the
    * store first (the store refuses a duplicate sku atomically, even across nodes), then the catalog

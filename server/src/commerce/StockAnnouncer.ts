@@ -32,7 +32,8 @@ export class StockAnnouncer {
 
   changed(roomId: string, sku: string, available: number): void {
     let room = this.#rooms.get(roomId);
-    if (room === undefined) this.#rooms.set(roomId, (room = { pending: new Map(), lastSent: new Map(), soldOut: new Set(), forgotten: false }));
+    if (room === undefined) this.#rooms.set(roomId, (room = { pending: new Map(), lastSent: new Map(), soldOut: new Set(), forgotten: false, changedAt: 0 }));
+    room.changedAt = this.now();
     room.pending.set(sku, available);
     if (available === 0) {
       if (!room.soldOut.has(sku)) {
@@ -68,6 +69,12 @@ export class StockAnnouncer {
     else room.forgotten = true;
   }
 
+  /** Rooms with nothing pending whose stock has not changed for `idleForMs`. */
+  *idleRooms(idleForMs: number): Iterable<string> {
+    const now = this.now();
+    for (const [roomId, room] of this.#rooms) if (room.pending.size === 0 && now - room.changedAt >= idleForMs) yield roomId;
+  }
+
   close(): void {
     clearInterval(this.#timer);
   }
@@ -79,4 +86,6 @@ interface RoomNews {
   readonly soldOut: Set<string>;
   /** Dropped at the flush that empties `pending`. */
   forgotten: boolean;
+  /** When a level of the room last changed. */
+  changedAt: number;
 }

@@ -16,6 +16,11 @@ export interface ForgetsRooms {
   forget(roomId: string): void;
   /** The sizes of its per-room maps, for operators (`GET /api/ops/node`). */
   perRoomState(): Record<string, number>;
+  /**
+   * Rooms it keeps something for that have been quiet for `idleForMs` (nothing waiting): a part
+   * that also serves rooms this node does not host (HTTP carts) lets the lifecycle forget those.
+   */
+  idleRooms?(idleForMs: number): Iterable<string>;
 }
 
 /**
@@ -24,13 +29,34 @@ export interface ForgetsRooms {
  * throws is logged; the others still hear the event.
  */
 export class RoomLifecycle extends TypedEmitter<RoomLifecycleEvents> {
+  readonly #log: Logger;
+  readonly #forgetWhenUnhosted: Array<Pick<ForgetsRooms, 'forget' | 'idleRooms'>> = [];
+
   constructor(log: Logger) {
     super({ onListenerError: (error, event) => log.error({ err: error, event }, 'a room lifecycle listener threw') });
+    this.#log = log;
   }
 
-  /** `part` forgets a room when this node no longer hosts it. */
-  forgetWhenUnhosted(part: Pick<ForgetsRooms, 'forget'>): void {
+  /** `part` forgets a room when this node no longer hosts it, or never hosted it and the part's state of it is idle (`forgetIdleNotHosted`). */
+  forgetWhenUnhosted(part: Pick<ForgetsRooms, 'forget' | 'idleRooms'>): void {
+    this.#forgetWhenUnhosted.push(part);
     this.on('unhosted', (roomId) => part.forget(roomId));
+  }
+
+  /**
+   * Rooms this node does not host still leave state behind (a buyer's HTTP cart request reaches
+   * any node): each part forgets those it has kept quiet for `idleForMs`.
+   */
+  forgetIdleNotHosted(isHosted: (roomId: string) => boolean, idleForMs: number): void {
+    for (const part of this.#forgetWhenUnhosted) {
+      if (part.idleRooms === undefined) continue;
+      try {
+        const idle = [...part.idleRooms(idleForMs)].filter((roomId) => !isHosted(roomId));
+        for (const roomId of idle) part.forget(roomId);
+      } catch (error) {
+        this.#log.error({ err: error }, 'a part could not forget its idle rooms');
+      }
+    }
   }
 
   /** `part` forgets a room when its show ends. */

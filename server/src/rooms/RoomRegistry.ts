@@ -29,7 +29,7 @@ export interface StockWatcher {
   stockChanged(roomId: string, sku: string, available: number): void;
 }
 
-export type RegistryConfig = Pick<Config, 'maxRooms' | 'maxMembersPerRoom' | 'historyLength' | 'resumeRingSize' | 'lagDemoteMs' | 'fanoutShardSize' | 'viewerCountIntervalMs'>;
+export type RegistryConfig = Pick<Config, 'maxRooms' | 'maxMembersPerRoom' | 'historyLength' | 'resumeRingSize' | 'lagDemoteMs' | 'fanoutShardSize' | 'viewerCountIntervalMs' | 'forgetIdleRoomsMs'>;
 
 /** How long a directory read of a room this node does not host may be reused for cart checks. */
 const VIEW_CACHE_MS = 1000;
@@ -95,6 +95,7 @@ export class RoomRegistry {
     });
     this.#viewerTimer = setInterval(() => {
       this.#pruneViews();
+      this.#lifecycle.forgetIdleNotHosted((roomId) => this.#hosted.has(roomId), this.#config.forgetIdleRoomsMs);
       void this.#flushViewers();
     }, this.#config.viewerCountIntervalMs).unref();
   }
