@@ -13,6 +13,12 @@ const DEFAULT_DEGRADE = {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Resolves once the server's degrade monitor has judged its rooms `n` more times. */
+async function degradeChecks(server: RunningServer, n: number): Promise<void> {
+  const target = server.degrade.checks + n;
+  await waitUntil(() => server.degrade.checks >= target, 10_000, `${n} degrade checks`);
+}
+
 const socketOf = (client: RawClient) => (client.ws as unknown as { _socket: Socket })._socket;
 
 /** The last seq a client processed, as the SDK acks it: its welcome's, then each sequenced event's. */
@@ -106,7 +112,7 @@ describe('acks a client cannot forge', () => {
         await sleep(25);
       }
       expect(small.gateway.stats.chatterDemotions).toBeGreaterThanOrEqual(3);
-      await sleep(300); // several degrade checks with the three sockets backlogged
+      await degradeChecks(small, 6); // with the three sockets backlogged
       expect((await roomStatus(small, await small.mintToken({ userId: 'op', name: 'Op', role: 'operator' }), 'stalled')).level).toBe(0);
       expect((await host.request({ t: 'comment', text: 'after' })).t).toBe('ok');
       await waitUntil(() => honest.every((c) => c.of('comment').length === sent + 1), 15_000, 'every comment at every reading viewer');
@@ -139,9 +145,12 @@ describe('degrading only when the node falls behind', () => {
     const { client: host } = await RawClient.join(server.wsUrl, streamer, 'paused');
     const audience = await viewers(server, 'paused', 120, 'paused');
     const watcher = audience[0]!;
-    await sleep(1200); // the joins' own delay leaves the guard's windows
+    // The joins' own delay leaves the guard's windows first.
+    await waitUntil(() => server.guard.sustainedEventLoopDelayMs < 70, 5000, 'a calm event loop after the joins');
+    const checksBefore = server.degrade.checks;
     block(400);
-    await sleep(1500); // six degrade checks, three guard windows
+    await sleep(1500); // three of the guard's windows: time passing is what this part tests
+    expect(server.degrade.checks - checksBefore).toBeGreaterThanOrEqual(6);
     expect(watcher.of('degrade')).toEqual([]);
     expect((await roomStatus(server, operator, 'paused')).level).toBe(0);
 

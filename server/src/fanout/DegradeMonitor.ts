@@ -85,6 +85,7 @@ export class DegradeMonitor {
   #timer: NodeJS.Timeout | undefined;
   #lastCheckAt = 0;
   #earlyCheckPending = false;
+  #checks = 0;
 
   /** `eventLoopDelayMs`: p99 event-loop delay of the node, ms, as it lasted (see `ProcessGuard.sustainedEventLoopDelayMs`). */
   constructor(deps: {
@@ -135,8 +136,14 @@ export class DegradeMonitor {
     });
   }
 
+  /** Checks done so far (operators and tests can tell that levels were judged again). */
+  get checks(): number {
+    return this.#checks;
+  }
+
   /** Measures each hosted room and moves its degrade level; a change is told to the room's sockets here. */
   check(): void {
+    this.#checks++;
     const now = this.#now();
     this.#lastCheckAt = now;
     const sockets = this.#nodeSockets();
