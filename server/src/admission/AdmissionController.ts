@@ -6,6 +6,7 @@ import type { ReserveRequest, Store } from '../store/Store.ts';
 import { PerTurnQueue } from '../util/PerTurnQueue.ts';
 import { FairQueue } from './FairQueue.ts';
 import { type Notice, PositionTeller, type Progress } from './PositionTeller.ts';
+import { RoomAdmissionState } from './RoomAdmissionState.ts';
 import { VegasLimit } from './VegasLimit.ts';
 
 /** 0: checkout and cart changes (users already holding stock); 1: new add-to-cart; 2: reads. Lower goes first, higher is shed first. */
@@ -53,7 +54,6 @@ export interface AdmissionObserver {
   storeCall?(roomId: string, ms: number, requests: number): void;
 }
 
-
 interface Entry extends Notice {
   readonly roomId: string;
   readonly priority: Priority;
@@ -69,57 +69,9 @@ interface Entry extends Notice {
   waiting: boolean;
 }
 
-class RoomState {
-  readonly perProduct = new Map<string, number>();
-  queueLimit: number;
-  inFlight = 0;
-  admitted = 0;
-  completed = 0;
-  rejected = 0;
-  expired = 0;
-  soldOutFast = 0;
-  deduplicated = 0;
-  drainRate = 0;
-  #answeredInWindow = 0;
-  #windowStart: number;
-  latencyEwma = 0;
-  /** The room is no longer hosted here: its state goes once nothing of it waits or runs. */
-  forgotten = false;
-  /** When a request of the room last came in or was answered. */
-  lastActiveAt: number;
-  readonly latencies = new Float64Array(256);
-  latencyCount = 0;
-
-  constructor(queueLimit: number, now: number) {
-    this.queueLimit = queueLimit;
-    this.#windowStart = now;
-    this.lastActiveAt = now;
-  }
-
-  answered(count: number, now: number): void {
-    this.lastActiveAt = now;
-    this.completed += count;
-    this.#answeredInWindow += count;
-    const elapsed = now - this.#windowStart;
-    if (elapsed >= 250) {
-      const rate = (this.#answeredInWindow * 1000) / elapsed;
-      this.drainRate = this.drainRate === 0 ? rate : 0.5 * this.drainRate + 0.5 * rate;
-      this.#answeredInWindow = 0;
-      this.#windowStart = now;
-    }
-  }
-
-  latency(ms: number): void {
-    this.latencyEwma = this.latencyEwma === 0 ? ms : 0.8 * this.latencyEwma + 0.2 * ms;
-    this.latencies[this.latencyCount++ % this.latencies.length] = ms;
-  }
-
-  p99(): number {
-    const n = Math.min(this.latencyCount, this.latencies.length);
-    if (n === 0) return 0;
-    const sorted = Array.from(this.latencies.subarray(0, n)).sort((a, b) => a - b);
-    return sorted[Math.min(n - 1, Math.floor(n * 0.99))]!;
-  }
+export interface AdmissionEvents {
+  /** A room's queue reached another `backlogEvery` waiting requests (the degrade monitor checks at once). */
+  backlog: string;
 }
 
 /**
@@ -138,10 +90,6 @@ class RoomState {
  *   there too. The lane's answers go out `soldOutAnswersPerTurn` a turn.
  * - Full queue: OVERLOADED at once, retry-after from the room's drain rate plus jitter.
  */
-export interface AdmissionEvents {
-  /** A room's queue reached another `backlogEvery` waiting requests (the degrade monitor checks at once). */
-  backlog: string;
-}
 
 export class AdmissionController {
   readonly events: TypedEmitter<AdmissionEvents>;
@@ -150,7 +98,7 @@ export class AdmissionController {
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #limit: VegasLimit;
-  readonly #rooms = new Map<string, RoomState>();
+  readonly #rooms = new Map<string, RoomAdmissionState>();
   readonly #queue = new FairQueue<Entry>(3);
   /** roomId → sku → until when adds of it are answered by the sold-out lane. */
   readonly #soldOut = new Map<string, Map<string, number>>();
@@ -320,7 +268,7 @@ export class AdmissionController {
     else entry.reject(value);
   }
 
-  #enqueue<T>(room: RoomState, roomId: string, priority: Priority, sku: string | undefined, arrival: Arrival | undefined, reserve: ReserveRequest | undefined, task: (() => Promise<unknown>) | undefined): Promise<T> {
+  #enqueue<T>(room: RoomAdmissionState, roomId: string, priority: Priority, sku: string | undefined, arrival: Arrival | undefined, reserve: ReserveRequest | undefined, task: (() => Promise<unknown>) | undefined): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const entry = this.#entry(roomId, priority, sku, arrival, reserve, task, resolve as (v: unknown) => void, reject);
       if (this.#queue.sizeOf(roomId) >= room.queueLimit && !this.#shedForHigher(room, roomId, priority)) {
@@ -343,7 +291,7 @@ export class AdmissionController {
   }
 
   /** A full queue still takes a more important request: the newest least important one makes room. */
-  #shedForHigher(room: RoomState, roomId: string, priority: Priority): boolean {
+  #shedForHigher(room: RoomAdmissionState, roomId: string, priority: Priority): boolean {
     const lanes = this.#queue.lanesOf(roomId);
     if (lanes === undefined) return false;
     for (let p = 2; p > priority; p--) {
@@ -358,13 +306,13 @@ export class AdmissionController {
     return false;
   }
 
-  #overloaded(room: RoomState, roomId: string, why: string): DomainError {
+  #overloaded(room: RoomAdmissionState, roomId: string, why: string): DomainError {
     const drainMs = (this.#queue.sizeOf(roomId) / Math.max(room.drainRate, 1)) * 1000;
     const retryAfterMs = Math.round(Math.min(30_000, drainMs) + this.#random() * this.#options.retryJitterMs);
     return new DomainError('OVERLOADED', why, { retryAfterMs });
   }
 
-  #unqueued(room: RoomState, entry: Entry): void {
+  #unqueued(room: RoomAdmissionState, entry: Entry): void {
     entry.waiting = false;
     if (entry.sku === undefined) return;
     const left = (room.perProduct.get(entry.sku) ?? 1) - 1;
@@ -415,7 +363,7 @@ export class AdmissionController {
   }
 
   /** The head of the room's most important non-empty class; adds of one room travel together. Stale entries are answered now. */
-  #takeBatch(room: RoomState, roomId: string, max: number): Entry[] {
+  #takeBatch(room: RoomAdmissionState, roomId: string, max: number): Entry[] {
     const lanes = this.#queue.lanesOf(roomId);
     if (lanes === undefined) return [];
     const now = this.#now();
@@ -456,7 +404,7 @@ export class AdmissionController {
     }
   }
 
-  #dispatch(room: RoomState, batch: Entry[]): void {
+  #dispatch(room: RoomAdmissionState, batch: Entry[]): void {
     this.#inFlight++;
     room.inFlight++;
     room.admitted += batch.length;
@@ -580,18 +528,18 @@ export class AdmissionController {
   }
 
   /** A forgotten room's state goes once none of its requests waits or runs. */
-  #dropIfDrained(roomId: string, room: RoomState): void {
+  #dropIfDrained(roomId: string, room: RoomAdmissionState): void {
     if (room.forgotten && room.inFlight === 0 && this.#queue.sizeOf(roomId) === 0 && this.#rooms.get(roomId) === room) this.#rooms.delete(roomId);
   }
 
-  #room(roomId: string): RoomState {
+  #room(roomId: string): RoomAdmissionState {
     let room = this.#rooms.get(roomId);
-    if (room === undefined) this.#rooms.set(roomId, (room = new RoomState(this.#options.queueLimit, this.#now())));
+    if (room === undefined) this.#rooms.set(roomId, (room = new RoomAdmissionState(this.#options.queueLimit, this.#now())));
     else room.lastActiveAt = this.#now();
     return room;
   }
 
-  #statsOf(roomId: string, r: RoomState): RoomAdmissionStats {
+  #statsOf(roomId: string, r: RoomAdmissionState): RoomAdmissionStats {
     return {
       roomId,
       queued: this.#queue.sizeOf(roomId),
