@@ -90,7 +90,6 @@ export interface AdmissionEvents {
  *   there too. The lane's answers go out `soldOutAnswersPerTurn` a turn.
  * - Full queue: OVERLOADED at once, retry-after from the room's drain rate plus jitter.
  */
-
 export class AdmissionController {
   readonly events: TypedEmitter<AdmissionEvents>;
   readonly #store: Store;
