@@ -183,7 +183,7 @@ export class RoomCommands {
     if (!room.bans.has(userId) && room.bans.size >= this.#config.maxMutedPerRoom) throw new ProtocolError('LIMIT_EXCEEDED', 'too many banned users in this room');
     const until = now + this.#config.kickBanMs;
     const closedHere = room.membersOf(userId).length;
-    await this.#directory.setBan(roomId, userId, until, room.nameOf(userId) ?? userId);
+    await this.#directory.setBan(roomId, userId, until, room.nameOf(userId) ?? userId, now);
     this.#registry.forgetView(roomId);
     await this.#broker.publishKick(roomId, userId, until);
     // After the ban is in place, so no add of theirs can start after the release.

@@ -58,9 +58,16 @@ export class MemoryRoomDirectory implements RoomDirectory {
     else r?.muted.delete(userId);
   }
 
-  async setBan(roomId: string, userId: string, until: number, name: string): Promise<void> {
-    this.#rooms.get(roomId)?.bans.set(userId, until);
-    this.#rooms.get(roomId)?.banNames.set(userId, name);
+  async setBan(roomId: string, userId: string, until: number, name: string, now: number): Promise<void> {
+    const r = this.#rooms.get(roomId);
+    if (r === undefined) return;
+    for (const [banned, ends] of r.bans) {
+      if (ends > now) continue;
+      r.bans.delete(banned);
+      r.banNames.delete(banned);
+    }
+    r.bans.set(userId, until);
+    r.banNames.set(userId, name);
   }
 
   async clearBan(roomId: string, userId: string, now: number): Promise<boolean> {

@@ -36,9 +36,25 @@ end
 return total
 `;
 
+// Sets a ban, and drops the bans that ended by now (and their names): a room's hash holds only bans in force.
+const banScript = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+local now = tonumber(ARGV[4])
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if tonumber(all[i + 1]) <= now then
+    redis.call('HDEL', KEYS[1], all[i])
+    redis.call('HDEL', KEYS[2], all[i])
+  end
+end
+return 1
+`;
+
 type DirectoryCommands = {
   lcRoomCreate(k1: string, k2: string, max: number, info: string, state: string, epoch: string, id: string): Promise<string>;
   lcRoomViewers(k1: string, node: string, count: number, now: number, fresh: number): Promise<number>;
+  lcSetBan(bans: string, names: string, userId: string, until: number, name: string, now: number): Promise<number>;
 };
 
 export class RedisRoomDirectory implements RoomDirectory {
@@ -50,6 +66,7 @@ export class RedisRoomDirectory implements RoomDirectory {
   constructor(redis: Redis, prefix: string, retryAfterMs: number) {
     redis.defineCommand('lcRoomCreate', { numberOfKeys: 2, lua: createScript });
     redis.defineCommand('lcRoomViewers', { numberOfKeys: 1, lua: viewersScript });
+    redis.defineCommand('lcSetBan', { numberOfKeys: 2, lua: banScript });
     this.#redis = redis as Redis & DirectoryCommands;
     this.#ns = prefix;
     this.#retryAfterMs = retryAfterMs;
@@ -124,8 +141,8 @@ export class RedisRoomDirectory implements RoomDirectory {
     await this.#call(() => (muted ? this.#redis.sadd(key, userId) : this.#redis.srem(key, userId)));
   }
 
-  async setBan(roomId: string, userId: string, until: number, name: string): Promise<void> {
-    await this.#call(() => this.#redis.multi().hset(this.#key('bans', roomId), userId, until).hset(this.#key('ban-names', roomId), userId, name).exec());
+  async setBan(roomId: string, userId: string, until: number, name: string, now: number): Promise<void> {
+    await this.#call(() => this.#redis.lcSetBan(this.#key('bans', roomId), this.#key('ban-names', roomId), userId, until, name, now));
   }
 
   async clearBan(roomId: string, userId: string, now: number): Promise<boolean> {

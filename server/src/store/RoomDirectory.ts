@@ -41,7 +41,8 @@ export interface RoomDirectory {
   /** Pins or unpins; pinning also sets (with `endsAt`) or clears (without) the product's `offerEnds`. */
   setPopup(roomId: string, popup: Popup | null): Promise<void>;
   setMuted(roomId: string, userId: string, muted: boolean): Promise<void>;
-  setBan(roomId: string, userId: string, until: number, name: string): Promise<void>;
+  /** Bans `userId` until `until`; the room's bans that ended by `now` go, so storage holds only bans in force. */
+  setBan(roomId: string, userId: string, until: number, name: string, now: number): Promise<void>;
   /** Lifts the user's ban; resolves whether one was in force at `now`. */
   clearBan(roomId: string, userId: string, now: number): Promise<boolean>;
   /** The bans in force at `now`, the soonest to end first. */
