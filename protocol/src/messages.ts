@@ -17,6 +17,8 @@ export const PROTOCOL_VERSION = 1;
 /** Hard ceilings of the wire format; the server's config sets the effective, usually smaller, limits. */
 export const WireLimits = {
   roomIdLength: 64,
+  userIdLength: 128,
+  nameLength: 64,
   textLength: 2000,
   skuLength: 64,
   titleLength: 200,
@@ -45,9 +47,40 @@ export function characterCount(text: string): number {
   return count;
 }
 
+/** A lone UTF-16 surrogate (half a pair): no character, and it would reach other clients as invalid UTF-8. */
+const LONE_SURROGATE = /\p{Cs}/u;
+export function isWellFormedText(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+const NOT_TEXT = 'not valid Unicode text (a lone surrogate)';
+
+/** `text` with every lone surrogate replaced by U+FFFD, for text the server keeps rather than refuses. */
+export function wellFormedText(text: string): string {
+  return isWellFormedText(text) ? text : text.replace(/\p{Cs}/gu, '\uFFFD');
+}
+
+/** `text` cut to at most `max` characters (code points), never inside a surrogate pair. */
+export function truncateCharacters(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = 0;
+  for (let kept = 0; kept < max && end < text.length; kept++) {
+    const unit = text.charCodeAt(end);
+    const pair = unit >= 0xd800 && unit <= 0xdbff && end + 1 < text.length && (text.charCodeAt(end + 1) & 0xfc00) === 0xdc00;
+    end += pair ? 2 : 1;
+  }
+  return text.slice(0, end);
+}
+
+/** A string of at most `max` characters as `characterCount` counts them (at least `min`), with no lone surrogate. */
+export function textSchema(max: number, min = 1, tooShort?: string) {
+  return z.string().min(min, tooShort)
+    .refine((text) => text.length <= max || characterCount(text) <= max, `at most ${max} characters`)
+    .refine(isWellFormedText, NOT_TEXT);
+}
+
 const requestId = z.number().int().nonnegative().max(0xffffffff);
 export const roomIdSchema = z.string().regex(/^[A-Za-z0-9_-]+$/, 'room id: letters, digits, _ and - only').min(1).max(WireLimits.roomIdLength);
-const userIdSchema = z.string().min(1).max(128);
+const userIdSchema = textSchema(WireLimits.userIdLength);
 export const skuSchema = z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'sku: letters, digits and _ . : - only').min(1).max(WireLimits.skuLength);
 const epochSchema = z.string().min(1).max(64);
 const timestampMs = z.number().int().nonnegative();
@@ -61,10 +94,10 @@ export type RoomState = z.infer<typeof roomStateSchema>;
 /** A product as a streamer defines it. Prices are integer minor units (cents) to avoid float money. */
 export const productInputSchema = z.object({
   sku: skuSchema,
-  title: z.string().min(1).max(WireLimits.titleLength),
+  title: textSchema(WireLimits.titleLength),
   priceCents: z.number().int().nonnegative().max(1_000_000_000),
   currency: z.string().regex(/^[A-Z]{3}$/, 'currency: ISO 4217 code such as USD'),
-  imageUrl: z.string().max(WireLimits.urlLength).optional(),
+  imageUrl: z.string().max(WireLimits.urlLength).refine(isWellFormedText, NOT_TEXT).optional(),
   /** Initial stock (units). Live stock is in `welcome.stock` and `stock` updates. */
   stock: z.number().int().nonnegative().max(1_000_000_000),
   /** Flash-sale window, epoch ms: outside it add-to-cart answers `not_on_sale`. */
@@ -105,7 +138,7 @@ export const historyCommentSchema = z.object({
 export type HistoryComment = z.infer<typeof historyCommentSchema>;
 
 /** Client-generated idempotency key: a retry with the same key gets the first answer and changes nothing. */
-const idempotencyKey = z.string().min(1).max(64);
+const idempotencyKey = textSchema(64);
 const quantity = z.number().int().min(0).max(10_000);
 
 export const cartLineSchema = z.object({
@@ -167,7 +200,7 @@ export const helloSchema = z.object({
 export const clientMessageSchema = z.discriminatedUnion('t', [
   helloSchema,
   z.object({ t: z.literal('ping'), id: requestId }),
-  z.object({ t: z.literal('comment'), id: requestId, text: z.string().min(1).refine((text) => characterCount(text) <= WireLimits.textLength, `at most ${WireLimits.textLength} characters`) }),
+  z.object({ t: z.literal('comment'), id: requestId, text: z.string().min(1).refine((text) => characterCount(text) <= WireLimits.textLength, `at most ${WireLimits.textLength} characters`).refine(isWellFormedText, NOT_TEXT) }),
   /** A notice: `n` taps coalesced by the client (default 1). No reply. */
   z.object({ t: z.literal('like'), n: z.number().int().min(1).max(WireLimits.likesPerNotice).optional() }),
   /** A notice, about once a second: the last `seq` the client has processed. Measures real lag, which kernel socket buffers hide. */

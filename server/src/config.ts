@@ -13,7 +13,7 @@ const bool = z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'fals
 const configSchema = z.object({
   host: z.string().min(1).default('127.0.0.1').describe('Interface to listen on (0.0.0.0 for all).'),
   port: int(0, 65535).default(8080).describe('TCP port for HTTP and WebSocket (0 = any free port).'),
-  tokenSecret: z.string().min(16).optional().describe('HS256 secret for tokens. Unset = dev mode: a random secret, demo tokens printed, /api/dev/token enabled.'),
+  tokenSecret: z.string().min(16).optional().describe('HS256 secret for tokens, at least 16 characters. Unset = dev mode: a random secret, demo tokens printed, /api/dev/token enabled.'),
   tokenTtlSec: int(60, 30 * 86400).default(86400).describe('Lifetime of tokens the server mints (demo and dev tokens).'),
   demoRoom: bool.default(true).describe('In dev mode, create a live "demo" room with two products at start.'),
   maxFrameBytes: int(256, 1 << 20).default(16 * 1024).describe('Largest WebSocket frame accepted; larger closes with 4504. Above 4x, uWS drops the connection without a close frame: the client sees 1006.'),
@@ -84,7 +84,7 @@ const configSchema = z.object({
   fanoutTurnTargetMs: int(1, 10_000).default(10).describe('The event-loop turn length the fan-out budget adapts to while a big room\'s broadcasts are waiting: when reads of a burst make turns longer, fewer broadcast writes go per turn (down to one shard), so the small rooms\' frames keep going out within about one such turn.'),
   fanoutMaxWaitingFrames: int(1, 1_000_000).default(1024).describe('Broadcast frames one room may have waiting for later event-loop turns; past it the room\'s backlog goes out at once (nothing is dropped; memory stays bounded).'),
   shutdownGraceMs: int(0, 60_000).default(1000).describe('On SIGTERM: time between closing sockets with 4000 and exiting.'),
-  metricsToken: z.string().min(16).optional().describe('Bearer token GET /metrics requires. Unset = /metrics is open to anyone who can reach the port (keep it on an internal network).'),
+  metricsToken: z.string().min(16).optional().describe('Bearer token GET /metrics requires, at least 16 characters. Unset = /metrics is open to anyone who can reach the port (keep it on an internal network).'),
   metricsMaxRooms: int(0, 100_000).default(100).describe('Hosted rooms (most members first) that get their own series on /metrics; the rest are counted in livecart_room_series_omitted.'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
   media: bool.default(true).describe('WebRTC video through mediasoup workers. false = no video (comments and cart only). When true but no worker can start, the server runs without video and says so in its log, /readyz and to streamers.'),

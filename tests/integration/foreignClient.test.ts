@@ -2,7 +2,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode, ErrorCode } from '../../protocol/src/index.ts';
 import type { RunningServer } from '../../server/src/server.ts';
-import { int, intFormats, pack, type Value } from '../helpers/msgpackBytes.ts';
+import { int, intFormats, pack, Raw, type Value } from '../helpers/msgpackBytes.ts';
 import { RawClient } from '../helpers/rawClient.ts';
 import { http, liveRoom, startTestServer, TEST_SECRET, viewerToken } from '../helpers/server.ts';
 
@@ -69,6 +69,47 @@ describe('a foreign client', () => {
     // The wire ceiling counts the same way.
     const wire = await viewer.request({ t: 'comment', text: '😀'.repeat(2001) });
     expect(wire).toMatchObject({ t: 'err', code: ErrorCode.BAD_REQUEST, message: expect.stringContaining('at most 2000 characters') });
+  });
+
+  it('has titles, user ids and names counted in characters too, and a name cut to 64 of them never inside an emoji', async () => {
+    const streamerToken = await server.mintToken({ userId: 'streamer-foreign', name: 'Streamer', role: 'streamer' });
+    const product = (sku: string, title: string) => http(server, 'POST', '/api/rooms/foreign/products', streamerToken, { sku, title, priceCents: 100, currency: 'USD', stock: 1 });
+    expect((await product('emoji-200', '😀'.repeat(200))).status).toBe(201);
+    const tooLong = await product('emoji-201', '😀'.repeat(201));
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.error.message).toContain('at most 200 characters');
+    expect((await http(server, 'POST', '/api/rooms', streamerToken, { title: '😀'.repeat(200) })).status).toBe(201);
+
+    const key = new TextEncoder().encode(TEST_SECRET);
+    const sign = (sub: string, name: string) => new SignJWT({ name, role: 'viewer' }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(key);
+    const sub = '😀'.repeat(128);
+    const { client, welcome } = await RawClient.join(server.wsUrl, await sign(sub, `${'a'.repeat(63)}😀b`), 'foreign');
+    expect(welcome.t === 'welcome' && welcome.you).toEqual({ userId: sub, name: `${'a'.repeat(63)}😀`, role: 'viewer' });
+    expect(await call(streamer, 410, { t: 'mute', id: 410, userId: sub })).toMatchObject({ t: 'ok' });
+    expect(await call(streamer, 411, { t: 'unmute', id: 411, userId: sub })).toMatchObject({ t: 'ok' });
+    client.close();
+    expect((await http(server, 'GET', '/api/rooms/foreign/cart', await sign('😀'.repeat(129), 'x'))).status).toBe(401);
+  });
+
+  it('lets no lone surrogate through to other clients, where it would arrive as invalid UTF-8', async () => {
+    // Over the WebSocket invalid UTF-8 (here "\ud83d" alone as CESU-8 bytes, as a careless encoder writes half an emoji) decodes to U+FFFD.
+    const sent = await call(viewer, 420, { t: 'comment', id: 420, text: new Raw([0xa5, 0x78, 0xed, 0xa0, 0xbd, 0x79]) });
+    expect(sent.t).toBe('ok');
+    const seen = await streamer.waitFor((m) => m.t === 'comment' && m.text.startsWith('x') && m.text.endsWith('y'));
+    expect(seen.t === 'comment' && /\p{Cs}/u.test(seen.text)).toBe(false);
+    // JSON can carry one ("\ud83d"): a title with one is refused over HTTP.
+    const streamerToken = await server.mintToken({ userId: 'streamer-foreign', name: 'Streamer', role: 'streamer' });
+    const product = await http(server, 'POST', '/api/rooms/foreign/products', streamerToken, { sku: 'half', title: 'x\ud83d', priceCents: 1, currency: 'USD', stock: 1 });
+    expect(product.status).toBe(400);
+    expect(product.body.error.message).toContain('lone surrogate');
+    expect((await http(server, 'POST', '/api/rooms', streamerToken, { title: '\udc00 sale' })).status).toBe(400);
+    // So can a token's claims: a display name is kept with its lone surrogates replaced; a user id with one is refused.
+    const key = new TextEncoder().encode(TEST_SECRET);
+    const sign = (sub: string, name: string) => new SignJWT({ name, role: 'viewer' }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(key);
+    const { client, welcome } = await RawClient.join(server.wsUrl, await sign('half-name', 'Ann\ud83d'), 'foreign');
+    expect(welcome.t === 'welcome' && welcome.you.name).toBe('Ann\ufffd');
+    client.close();
+    expect((await http(server, 'GET', '/api/rooms/foreign/cart', await sign('x\ud83d', 'x'))).status).toBe(401);
   });
 
   it('cannot use a token without an expiry, over WebSocket or HTTP', async () => {

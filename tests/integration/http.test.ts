@@ -114,4 +114,17 @@ describe('HTTP API reads', () => {
     }
     expect((await http(server, 'GET', `/api/orders/${order.id}`)).status).toBe(401);
   });
+
+  it('sets a room\'s queue limit for an operator, and answers ROOM_NOT_FOUND for a room that does not exist, keeping nothing for it', async () => {
+    await saleRoom(server, 'limited', 5);
+    const operator = await server.mintToken({ userId: 'op-limits', name: 'Op', role: 'operator' });
+    const perRoomAdmission = async () => (await http(server, 'GET', '/api/ops/node', operator)).body.perRoomState.admission;
+    const set = await http(server, 'PUT', '/api/ops/rooms/limited/limits', operator, { queueLimit: 7 });
+    expect(set).toMatchObject({ status: 200, body: { roomId: 'limited', queueLimit: 7, admission: true } });
+    const before = await perRoomAdmission();
+    const typo = await http(server, 'PUT', '/api/ops/rooms/no-such-room/limits', operator, { queueLimit: 7 });
+    expect(typo.status).toBe(404);
+    expect(typo.body.error).toMatchObject({ code: ErrorCode.ROOM_NOT_FOUND, name: 'ROOM_NOT_FOUND' });
+    expect(await perRoomAdmission()).toEqual(before);
+  });
 });

@@ -97,6 +97,23 @@ describe('production build', () => {
     }
   }, 60_000);
 
+  it('without its copy of the pages, the compiled server\'s pages say to run npm run build (what makes that copy)', async () => {
+    rmSync(join(scratch, 'build', 'client', 'web', 'dist'), { recursive: true, force: true });
+    const child = spawn(process.execPath, [launcher, 'serve', '--port', '0', '--media', 'false'], { env: plainEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output = watch(child);
+    try {
+      const url = (await output.waitFor(/"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/))[1]!;
+      const viewer = await fetch(`${url}/viewer?room=demo`);
+      expect(viewer.status).toBe(503);
+      const page = await viewer.text();
+      expect(page).toContain('<code>build/client/web/dist</code>');
+      expect(page).toContain('<code>npm run build</code>');
+      expect(await (await fetch(`${url}/assets/app.js`)).text()).toBe('pages not built: run npm run build\n');
+    } finally {
+      expect(await stop(child)).toBe(0);
+    }
+  }, 60_000);
+
   it('says to build first when build/ is missing', async () => {
     const bare = mkdtempSync(join(scratch, 'bare-'));
     mkdirSync(join(bare, 'server', 'bin'), { recursive: true });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
-import { type Role, roleSchema } from '../../../protocol/src/index.ts';
+import { characterCount, isWellFormedText, type Role, roleSchema, truncateCharacters, WireLimits, wellFormedText } from '../../../protocol/src/index.ts';
 import { ProtocolError } from '../errors.ts';
 
 /** Who a request comes from, as proven by a token. */
@@ -58,10 +58,10 @@ export class TokenService {
       throw new ProtocolError('UNAUTHORIZED', `token rejected: ${code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' ? message : code ?? 'invalid'}`);
     }
     const role = roleSchema.safeParse(payload.role);
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 128 || !role.success) {
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || characterCount(payload.sub) > WireLimits.userIdLength || !isWellFormedText(payload.sub) || !role.success) {
       throw new ProtocolError('UNAUTHORIZED', 'token lacks sub or a valid role');
     }
-    const name = typeof payload.name === 'string' && payload.name.length > 0 ? payload.name.slice(0, 64) : payload.sub;
+    const name = typeof payload.name === 'string' && payload.name.length > 0 ? truncateCharacters(wellFormedText(payload.name), WireLimits.nameLength) : payload.sub;
     const principal: Principal = { userId: payload.sub, name, role: role.data };
     if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!);
     this.#verified.set(token, { principal, exp: payload.exp! });

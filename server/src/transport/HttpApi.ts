@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { productInputSchema, roomIdSchema, skuSchema } from '../../../protocol/src/index.ts';
+import { productInputSchema, roomIdSchema, skuSchema, textSchema, truncateCharacters, WireLimits } from '../../../protocol/src/index.ts';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { CartDesk } from '../admission/CartDesk.ts';
 import { ProtocolError } from '../errors.ts';
@@ -7,8 +7,8 @@ import type { CommerceService } from '../commerce/CommerceService.ts';
 import type { RoomCommands } from '../rooms/RoomCommands.ts';
 import { type JsonRouter, parse, type RequestContext } from './JsonRouter.ts';
 
-const createRoomSchema = z.object({ title: z.string().min(1).max(200), id: roomIdSchema.optional() });
-const idempotencyKeySchema = z.string().min(1, 'an Idempotency-Key header (or "key" in the body) is required').max(64);
+const createRoomSchema = z.object({ title: textSchema(WireLimits.titleLength), id: roomIdSchema.optional() });
+const idempotencyKeySchema = textSchema(64, 1, 'an Idempotency-Key header (or "key" in the body) is required');
 const addItemSchema = z.object({ sku: skuSchema, quantity: z.number().int().min(1).max(10_000), key: idempotencyKeySchema.optional() });
 const setItemSchema = z.object({ quantity: z.number().int().min(0).max(10_000), key: idempotencyKeySchema.optional() });
 const keyOnlySchema = z.object({ key: idempotencyKeySchema.optional() }).optional();
@@ -21,7 +21,7 @@ export function registerHttpApi(router: JsonRouter, deps: { tokens: TokenService
   if (tokens.devMode) {
     // Dev mode only: lets anyone open the pages without setup. Never exists with a configured secret.
     router.route('get', '/api/dev/token', async (ctx) => {
-      const name = (ctx.query.get('name') ?? '').trim().slice(0, 40) || `viewer-${Math.floor(Math.random() * 1e6)}`;
+      const name = truncateCharacters((ctx.query.get('name') ?? '').trim(), 40) || `viewer-${Math.floor(Math.random() * 1e6)}`;
       const userId = `v-${crypto.randomUUID().slice(0, 8)}`;
       const token = await tokens.mint({ userId, name, role: 'viewer' });
       return { status: 200, body: { token, userId, name, role: 'viewer' } };

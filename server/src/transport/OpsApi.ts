@@ -90,6 +90,8 @@ export function registerOpsApi(
   router.route('put', '/api/ops/rooms/:id/limits', async (ctx) => {
     await router.operator(ctx);
     const { queueLimit } = parse(roomLimitsSchema, await ctx.body());
+    // As for a degrade override: a mistyped room is an error, not a limit kept for a room that never comes.
+    await rooms.assertExists(ctx.params[0]!);
     admission?.setQueueLimit(ctx.params[0]!, queueLimit);
     return { status: 200, body: { roomId: ctx.params[0], queueLimit, admission: admission !== undefined } };
   });

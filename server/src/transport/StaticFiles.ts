@@ -14,6 +14,10 @@ import type { HttpResponse, TemplatedApp } from './uws.ts';
  * the pages answer 503 with a page saying what to run.
  */
 const WEB_DIST_DIR = fileURLToPath(new URL('../../../client/web/dist/', import.meta.url));
+/** The compiled server (build/server/…) reads the copy of the pages `npm run build` puts in build/; the sources read Vite's output. */
+const COMPILED = import.meta.url.endsWith('.js');
+const BUILD_COMMAND = COMPILED ? 'npm run build' : 'npm run build:web';
+const DIST_NAME = COMPILED ? 'build/client/web/dist' : 'client/web/dist';
 
 export const PAGES = ['viewer', 'streamer', 'operator'] as const;
 
@@ -59,8 +63,8 @@ const MISSING_PAGE = `<!doctype html>
 <title>livecart: pages not built</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5">
 <h1>The web pages are not built</h1>
-<p>This server serves the viewer, streamer and operator pages from <code>client/web/dist</code>, which does not exist yet.</p>
-<p>Run <code>npm run build:web</code> in the livecart folder, then reload this page. (<code>npm start</code> and <code>npm test</code> build the pages for you.)</p>
+<p>This server serves the viewer, streamer and operator pages from <code>${DIST_NAME}</code>, which does not exist yet.</p>
+<p>Run <code>${BUILD_COMMAND}</code> in the livecart folder, then reload this page. (<code>npm start</code> and <code>npm test</code> build the pages for you.)</p>
 </body></html>
 `;
 
@@ -110,7 +114,7 @@ export class StaticFiles {
     const file = this.#files.get(url);
     if (file === undefined) {
       res.cork(() => {
-        res.writeStatus('404 Not Found').writeHeader('Content-Type', 'text/plain; charset=utf-8').writeHeader('Cache-Control', 'no-store').end(this.#stamp === -1 ? 'pages not built: run npm run build:web\n' : 'no such asset\n');
+        res.writeStatus('404 Not Found').writeHeader('Content-Type', 'text/plain; charset=utf-8').writeHeader('Cache-Control', 'no-store').end(this.#stamp === -1 ? `pages not built: run ${BUILD_COMMAND}\n` : 'no such asset\n');
       });
       return;
     }
@@ -130,7 +134,7 @@ export class StaticFiles {
     this.#files = stamp === -1 ? new Map() : this.#readAll();
     if (stamp === -1 && !this.#warned) {
       this.#warned = true;
-      this.log?.warn({ dir: this.dir }, 'web pages not built: run npm run build:web');
+      this.log?.warn({ dir: this.dir }, `web pages not built: run ${BUILD_COMMAND}`);
     } else if (stamp !== -1) {
       this.#warned = false;
       this.log?.debug({ dir: this.dir, files: this.#files.size }, 'web pages loaded');
