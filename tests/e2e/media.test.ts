@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 const open = (server: RunningServer, path: string, viewport = DESKTOP): Promise<Page> => openPage(browser, `${server.url}${path}`, problems, viewport);
-const { until, waitText, waitAttr } = pollers(20_000, 100);
+const { until, waitText, waitAttr, endShowOnStreamerPage } = pollers(20_000, 100);
 
 /** Video frames decoded so far by the page's StreamViewer (inbound-rtp of its receive transport). */
 function framesDecoded(page: Page): Promise<number> {
@@ -174,12 +174,7 @@ describe('video on the web pages in Chromium', () => {
     const viewer = await open(media, `/viewer?room=${room}&token=${await viewerToken(media, 'e2e-over')}`);
     await waitAttr('viewer playing', viewer.getByTestId('video'), 'data-media', 'playing');
 
-    await streamer.getByRole('button', { name: 'End show' }).click();
-    await streamer.getByRole('button', { name: 'Really end the show?' }).click();
-    await waitText('streamer ended', streamer.locator('#room-state'), 'Ended');
-    await waitAttr('streamer off air', streamer.getByTestId('media-state'), 'data-state', 'show-ended');
-    expect(await textOf(streamer.getByTestId('media-state'))).toBe('The show has ended: it cannot go back on air.');
-    expect(await streamer.getByRole('button', { name: 'Start video' }).isDisabled()).toBe(true);
+    await endShowOnStreamerPage(streamer);
     await waitAttr('camera released', streamer.locator('#preview-box'), 'data-state', 'off');
     await waitAttr('viewer sees the end', viewer.getByTestId('video'), 'data-media', 'ended');
     expect((await player(viewer)).tracks).toEqual([]);

@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 const open = (path: string, viewport = DESKTOP): Promise<Page> => openPage(browser, `${server.url}${path}`, problems, viewport);
-const { until, waitText, waitAttr } = pollers(15_000, 50);
+const { until, waitText, waitAttr, endShowOnStreamerPage } = pollers(15_000, 50);
 const waitVisible = (what: string, locator: Locator, visible = true) => until(what, () => locator.isVisible(), (v) => v === visible);
 
 async function shot(page: Page, name: string, options: { phone?: boolean; doc?: boolean } = {}): Promise<void> {
@@ -344,12 +344,7 @@ describe('web pages in Chromium', () => {
     await waitAttr('Bo reserved cap', bo.getByTestId('add-status'), 'data-state', 'reserved');
     expect(await streamer.getByRole('button', { name: 'Start video' }).isDisabled()).toBe(false);
 
-    await streamer.getByRole('button', { name: 'End show' }).click();
-    await streamer.getByRole('button', { name: 'Really end the show?' }).click();
-    await waitText('streamer ended', streamer.locator('#room-state'), 'Ended');
-    await waitAttr('streamer off air', streamer.getByTestId('media-state'), 'data-state', 'show-ended');
-    expect(await textOf(streamer.getByTestId('media-state'))).toBe('The show has ended: it cannot go back on air.');
-    expect(await streamer.getByRole('button', { name: 'Start video' }).isDisabled()).toBe(true);
+    await endShowOnStreamerPage(streamer);
     await waitText('Bo show ended', bo.getByTestId('add'), 'Show ended');
     await bo.locator('#cart-button').click();
     await waitVisible('Bo cart', bo.getByTestId('cart'));

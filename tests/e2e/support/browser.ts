@@ -66,11 +66,18 @@ export function pollers(defaultTimeoutMs: number, pollMs: number) {
     }
     throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}${error ? ` (${String(error)})` : ''}`);
   }
-  return {
-    until,
-    waitText: (what: string, locator: Locator, expected: string | RegExp) =>
-      until(what, () => textOf(locator), (t) => (typeof expected === 'string' ? t === expected : expected.test(t))),
-    waitAttr: (what: string, locator: Locator, name: string, expected: string) =>
-      until(what, () => locator.getAttribute(name, { timeout: 2000 }), (v) => v === expected),
-  };
+  const waitText = (what: string, locator: Locator, expected: string | RegExp) =>
+    until(what, () => textOf(locator), (t) => (typeof expected === 'string' ? t === expected : expected.test(t)));
+  const waitAttr = (what: string, locator: Locator, name: string, expected: string) =>
+    until(what, () => locator.getAttribute(name, { timeout: 2000 }), (v) => v === expected);
+  /** The streamer page ends the show (confirming), and then says it cannot go back on air and keeps Start video off. */
+  async function endShowOnStreamerPage(streamer: Page): Promise<void> {
+    await streamer.getByRole('button', { name: 'End show' }).click();
+    await streamer.getByRole('button', { name: 'Really end the show?' }).click();
+    await waitText('streamer ended', streamer.locator('#room-state'), 'Ended');
+    await waitAttr('streamer off air', streamer.getByTestId('media-state'), 'data-state', 'show-ended');
+    expect(await textOf(streamer.getByTestId('media-state'))).toBe('The show has ended: it cannot go back on air.');
+    expect(await streamer.getByRole('button', { name: 'Start video' }).isDisabled()).toBe(true);
+  }
+  return { until, waitText, waitAttr, endShowOnStreamerPage };
 }
