@@ -17,6 +17,8 @@ export type DomainErrorCode =
   | 'ORDER_NOT_FOUND'
   /** The idempotency key already answered a different request. */
   | 'IDEMPOTENCY_MISMATCH'
+  /** The user was removed from the room by a moderator and may not buy there until the ban ends. */
+  | 'KICKED'
   /** Only the room's streamer or an operator may do this. */
   | 'NOT_MODERATOR';
 

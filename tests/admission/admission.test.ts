@@ -185,6 +185,28 @@ describe('AdmissionController', () => {
     expect(await add('again')).toMatchObject({ status: 'reserved' });
   });
 
+  it('refuses a kicked user\'s waiting adds at once, and tells when the store calls under way have landed', async () => {
+    const { store, controller, add } = setup({ batchMax: 1 });
+    await store.addProduct('r1', { sku: 'hot', stock: 100, priceCents: 1, currency: 'USD' });
+    const underWay = settle(add('u0'));
+    await dispatched(); // in flight (limit 1)
+    const waiting = [settle(add('kicked')), settle(add('u2')), settle(add('kicked'))];
+    let landed = false;
+    const refused = controller.refuseUser('r1', 'kicked', new DomainError('KICKED', 'removed')).then(() => {
+      landed = true;
+    });
+    const [first, , third] = await Promise.all([waiting[0]!, Promise.resolve(), waiting[2]!]);
+    expect([first, third].map((r) => (r.ok ? 'ok' : (r.error as DomainError).code))).toEqual(['KICKED', 'KICKED']);
+    expect(controller.roomStats('r1')).toMatchObject({ queued: 1, rejected: 2 });
+    await dispatched();
+    expect(landed).toBe(false); // u0's call is still under way
+    await store.open();
+    await refused;
+    expect((await underWay).ok).toBe(true);
+    expect(await waiting[1]).toMatchObject({ ok: true, value: { status: 'reserved' } });
+    expect(store.log).toEqual(['u0', 'u2']); // nothing of the kicked user reached the store
+  });
+
   it('takes rooms in turn: a small room is not stuck behind a hot room\'s queue', async () => {
     const { store, add } = setup({ batchMax: 1 });
     await store.addProduct('hot-room', { sku: 'hot', stock: 1000, priceCents: 1, currency: 'USD' });

@@ -37,7 +37,14 @@ function setup() {
   const { log } = captureLog();
   const commerce = new CommerceService({
     store, rooms, log, now: () => clock.now,
-    gate: { stockChanged: (roomId, sku, available) => void gate.push(`${roomId}/${sku}=${available}`) },
+    gate: {
+      stockChanged: (roomId, sku, available) => void gate.push(`${roomId}/${sku}=${available}`),
+      // The gate answers the user's waiting adds and lets the calls under way finish: one more reservation lands meanwhile.
+      refuseUser: async (roomId, userId, error) => {
+        gate.push(`refuse ${userId}@${roomId}: ${(error as { code?: string }).code}`);
+        await store.reserve({ roomId, userId, sku: 'mug', quantity: 1, key: 'under-way', now: clock.now, ttlMs: 10_000 });
+      },
+    },
     options: { sweepIntervalMs: 3_600_000, sweepBatch: 100, stockIntervalMs: 3_600_000, degradedStockIntervalMs: 3_600_000, maxProductsPerRoom: 2 },
   });
   return { commerce, store, catalog, told, gate, clock };
@@ -92,5 +99,16 @@ describe('CommerceService', () => {
     expect(await reserve('u4', 'k4')).toMatchObject({ status: 'reserved', available: 1 });
     expect(await reserve('u5', 'k5')).toMatchObject({ status: 'reserved', available: 0 });
     expect(told.filter((t) => t.startsWith('sold out'))).toEqual(['sold out r/mug', 'sold out r/mug']);
+  });
+
+  it('releases a kicked user\'s reservations only after the gate refused their waiting adds and the calls under way landed', async () => {
+    const { commerce, store, gate, clock } = setup();
+    close = () => commerce.close();
+    await commerce.addProduct(streamer, 'r', mug);
+    await store.reserve({ roomId: 'r', userId: 'kicked', sku: 'mug', quantity: 1, key: 'first', now: clock.now, ttlMs: 10_000 });
+    gate.length = 0;
+    expect(await commerce.releaseUser('r', 'kicked')).toBe(2); // the reservation under way is released too
+    expect(gate).toEqual(['refuse kicked@r: KICKED', 'r/mug=2']);
+    expect(await store.stock('r', 'mug')).toEqual({ available: 2, reserved: 0, sold: 0 });
   });
 });

@@ -17,6 +17,7 @@ describe('domain errors at the edge', () => {
       PRODUCT_NOT_FOUND: ['PRODUCT_NOT_FOUND', 404],
       ORDER_NOT_FOUND: ['ORDER_NOT_FOUND', 404],
       IDEMPOTENCY_MISMATCH: ['IDEMPOTENCY_MISMATCH', 422],
+      KICKED: ['KICKED', 403],
       NOT_MODERATOR: ['FORBIDDEN', 403],
     };
     expect(Object.keys(wireCodeOf).sort()).toEqual(Object.keys(expected).sort());

@@ -112,6 +112,7 @@ export class AdmissionController {
   readonly #trackReply: (<T>(reply: Promise<T>) => Promise<T>) | undefined;
   readonly #backlogEvery: number;
   #inFlight = 0;
+  #callIds = 0;
   #pumpScheduled = false;
   #laneScheduled = false;
   /** Requests this turn may still send to the store; refilled by the next turn. */
@@ -208,6 +209,30 @@ export class AdmissionController {
     const room = this.#rooms.get(roomId);
     if (room === undefined) return { queueFill: 0, storeLatencyMs: 0 };
     return { queueFill: room.queueLimit === 0 ? 0 : this.#queue.sizeOf(roomId) / room.queueLimit, storeLatencyMs: Math.round(room.p99() * 100) / 100 };
+  }
+
+  /**
+   * The user may no longer buy in the room (kicked): their adds still waiting are answered `error`
+   * now, and the promise resolves once the room's store calls under way have settled, so that
+   * releasing the user's reservations afterwards leaves nothing behind.
+   */
+  refuseUser(roomId: string, userId: string, error: unknown): Promise<void> {
+    const room = this.#rooms.get(roomId);
+    if (room === undefined) return Promise.resolve();
+    const lanes = this.#queue.lanesOf(roomId);
+    let taken = 0;
+    for (const lane of lanes ?? []) {
+      lane.filter((entry) => {
+        if (entry.reserve?.userId !== userId) return true;
+        this.#unqueued(room, entry);
+        room.rejected++;
+        taken++;
+        this.#settle(entry, false, error);
+        return false;
+      });
+    }
+    if (taken > 0) this.#queue.taken(roomId, taken);
+    return room.afterCallsUnderWay();
   }
 
   /** A request of `roomId` joined one already pending with the same idempotency key. */
@@ -409,10 +434,13 @@ export class AdmissionController {
     room.admitted += batch.length;
     const started = this.#now();
     const inFlightAtStart = this.#inFlight;
+    const callId = ++this.#callIds;
+    room.callStarted(callId);
     const done = () => {
       const now = this.#now();
       this.#inFlight--;
       room.inFlight--;
+      room.callSettled(callId);
       room.latency(now - started);
       this.#observer?.storeCall?.(batch[0]!.roomId, now - started, batch.length);
       this.#limit.sample(now - started, inFlightAtStart, now);

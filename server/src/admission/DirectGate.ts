@@ -16,6 +16,9 @@ export class DirectGate implements CartGate {
 
   stockChanged(): void {}
 
+  /** Nothing waits here; calls under way are not tracked (the comparison mode keeps no state). */
+  async refuseUser(): Promise<void> {}
+
   joined(): void {}
 
   close(): void {}

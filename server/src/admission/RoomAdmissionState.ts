@@ -19,6 +19,10 @@ export class RoomAdmissionState {
   lastActiveAt: number;
   readonly latencies = new Float64Array(256);
   latencyCount = 0;
+  /** The room's store calls under way, by id. */
+  readonly #calls = new Set<number>();
+  /** Who waits for the calls that were under way when they asked (`afterCallsUnderWay`). */
+  #waiters: Array<{ calls: Set<number>; resolve: () => void }> = [];
 
   constructor(queueLimit: number, now: number) {
     this.queueLimit = queueLimit;
@@ -37,6 +41,27 @@ export class RoomAdmissionState {
       this.#answeredInWindow = 0;
       this.#windowStart = now;
     }
+  }
+
+  callStarted(id: number): void {
+    this.#calls.add(id);
+  }
+
+  callSettled(id: number): void {
+    this.#calls.delete(id);
+    if (this.#waiters.length === 0) return;
+    this.#waiters = this.#waiters.filter((waiter) => {
+      waiter.calls.delete(id);
+      if (waiter.calls.size > 0) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
+
+  /** Resolves once every store call of the room under way now has settled (later calls do not count). */
+  afterCallsUnderWay(): Promise<void> {
+    if (this.#calls.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ calls: new Set(this.#calls), resolve }));
   }
 
   latency(ms: number): void {

@@ -67,13 +67,13 @@ export class CommerceService implements CartRules {
   readonly #maxProductsPerRoom: number;
   readonly #now: () => number;
   readonly #announcer: StockAnnouncer;
-  readonly #gate: Pick<CartGate, 'stockChanged'>;
+  readonly #gate: Pick<CartGate, 'stockChanged' | 'refuseUser'>;
   readonly #observer: CartObserver | undefined;
   readonly #sweepTimer: NodeJS.Timeout;
   #sweeping = false;
 
   /** `gate` hears stock news (the admission controller answers adds of sold-out products apart). */
-  constructor(deps: { store: Store; rooms: CommerceRooms; options: CommerceOptions; log: Logger; gate: Pick<CartGate, 'stockChanged'>; now?: () => number; observer?: CartObserver }) {
+  constructor(deps: { store: Store; rooms: CommerceRooms; options: CommerceOptions; log: Logger; gate: Pick<CartGate, 'stockChanged' | 'refuseUser'>; now?: () => number; observer?: CartObserver }) {
     this.#store = deps.store;
     this.#observer = deps.observer;
     this.#gate = deps.gate;
@@ -183,8 +183,14 @@ export class CommerceService implements CartRules {
     return level;
   }
 
-  /** A kicked user's reservations in the room go back to stock, and the room hears the new stock; resolves with the units. */
+  /**
+   * A kicked user's reservations in the room go back to stock, and the room hears the new stock;
+   * resolves with the units. Their adds still waiting at the gate are refused first and the store
+   * calls under way are let finish, so none of them reserves after the release. Safe to run on
+   * every node that hears the kick.
+   */
   async releaseUser(roomId: string, userId: string): Promise<number> {
+    await this.#gate.refuseUser(roomId, userId, new DomainError('KICKED', 'you were removed from this room by a moderator'));
     let units = 0;
     for (const line of await this.#store.releaseUser(roomId, userId)) {
       units += line.quantity;
