@@ -130,6 +130,12 @@ describe('web pages in Chromium', () => {
     for (const [i, page] of [...viewers, streamer].entries()) {
       await waitText(`page ${i} sees Ann's comment`, page.getByTestId('comments').locator('li').last(), /Ann Hi from Ann!/);
     }
+    // The room's limit counts characters (300 by default): this cheer is 225 characters but 360 UTF-16 units, and the input takes it whole.
+    const cheer = '好看😍😍😍'.repeat(45);
+    await viewers[1]!.getByLabel('Say something', { exact: true }).fill(cheer);
+    expect(await viewers[1]!.getByLabel('Say something', { exact: true }).inputValue()).toBe(cheer);
+    await viewers[1]!.getByRole('button', { name: 'Send' }).click();
+    await waitText('Bo\'s emoji cheer at Ann', viewers[0]!.getByTestId('comments').locator('li').last(), new RegExp(`${cheer}$`, 'u'));
     for (let n = 0; n < 3; n++) await viewers[1]!.getByRole('button', { name: 'Like' }).click();
     await waitText('likes reach viewer 0', viewers[0]!.getByTestId('likes'), '3');
 
