@@ -51,6 +51,22 @@ describe('room rules for carts', () => {
     for (const c of [host, buyer]) c.close();
   });
 
+  it('an ended show or offer still lets a buyer hold less: lowering a line is a release, raising it an add', async () => {
+    const streamer = await saleRoom(server, 'hold-less', 10);
+    const buyerToken = await viewerToken(server, 'hold-less-buyer');
+    const { client: buyer } = await RawClient.join(server.wsUrl, buyerToken, 'hold-less');
+    expect(resultOf(await buyer.request({ t: 'addToCart', key: 'a', sku: 'hot', quantity: 3 }))).toMatchObject({ status: 'reserved', quantity: 3 });
+    expect((await http(server, 'POST', '/api/rooms/hold-less/end', streamer)).status).toBe(200);
+    await buyer.waitFor((m) => m.t === 'roomState' && m.state === 'ended');
+
+    expect(resultOf(await buyer.request({ t: 'setQuantity', key: 'lower', sku: 'hot', quantity: 2 }))).toMatchObject({ status: 'released', quantity: 2 });
+    expect(resultOf(await buyer.request({ t: 'setQuantity', key: 'raise', sku: 'hot', quantity: 3 }))).toEqual({ err: ErrorCode.ROOM_ENDED });
+    const httpLower = await http(server, 'PUT', '/api/rooms/hold-less/cart/items/hot', buyerToken, { quantity: 1, key: 'http-lower' });
+    expect(httpLower.body).toMatchObject({ status: 'released', quantity: 1 });
+    expect(await server.store.stock('hold-less', 'hot')).toEqual({ available: 9, reserved: 1, sold: 0 });
+    buyer.close();
+  });
+
   it('an ended show takes no new adds, over WebSocket or HTTP; paying for or removing what one holds still works', async () => {
     const streamer = await saleRoom(server, 'ended-cart', 10);
     await http(server, 'POST', '/api/rooms/ended-cart/products', streamer, { sku: 'cool', title: 'Cool item', priceCents: 500, currency: 'USD', stock: 10 });

@@ -129,11 +129,46 @@ export class CommerceService implements CartRules {
   check(principal: Principal, roomId: string, request: CartRequest): CartAnswer | undefined | Promise<CartAnswer | undefined> {
     switch (request.t) {
       case 'addToCart': return this.#rooms.assertRoom(roomId, { principal, operation: 'add', sku: request.sku });
-      case 'setQuantity': return this.#rooms.assertRoom(roomId, { principal, operation: request.quantity > 0 ? 'add' : 'release', sku: request.sku });
+      case 'setQuantity': return request.quantity === 0 ? this.#rooms.assertRoom(roomId, { principal, operation: 'release', sku: request.sku }) : this.#raiseOrLower(principal, roomId, request.sku, request.quantity);
       case 'removeFromCart': return this.#rooms.assertRoom(roomId, { principal, operation: 'release', sku: request.sku });
       case 'getCart': return this.#rooms.assertRoom(roomId, { principal, operation: 'read' });
       case 'checkout': return this.#rooms.assertRoom(roomId, { principal, operation: 'checkout' });
     }
+  }
+
+  /**
+   * A new quantity above 0 is an add when it raises the line. When the room refuses adds (the
+   * show or the product's offer ended), a quantity at or below what the user holds is a release:
+   * a buyer may still hold less.
+   */
+  #raiseOrLower(principal: Principal, roomId: string, sku: string, quantity: number): CartAnswer | undefined | Promise<CartAnswer | undefined> {
+    const orLower = (refused: () => CartAnswer) => this.#ifLowering(principal, roomId, sku, quantity, refused);
+    let asAdd: CartAnswer | undefined | Promise<CartAnswer | undefined>;
+    try {
+      asAdd = this.#rooms.assertRoom(roomId, { principal, operation: 'add', sku });
+    } catch (refusal) {
+      return orLower(() => {
+        throw refusal;
+      });
+    }
+    if (asAdd === undefined) return undefined;
+    if (asAdd instanceof Promise) {
+      return asAdd.then(
+        (answer) => (answer === undefined ? undefined : orLower(() => answer)),
+        (refusal: unknown) => orLower(() => {
+          throw refusal;
+        }),
+      );
+    }
+    const answer = asAdd;
+    return orLower(() => answer);
+  }
+
+  async #ifLowering(principal: Principal, roomId: string, sku: string, quantity: number, refused: () => CartAnswer): Promise<CartAnswer | undefined> {
+    const cart = await this.#store.cart(roomId, principal.userId, this.#now());
+    const held = cart.lines.find((line) => line.sku === sku)?.quantity ?? 0;
+    if (quantity > held) return refused();
+    return this.#rooms.assertRoom(roomId, { principal, operation: 'release', sku });
   }
 
   /** Tells the room what an answer changed, and the operators what happened. A replayed answer tells the room nothing new. */
