@@ -197,7 +197,10 @@ export class AdmissionController {
   /** Rooms kept here with nothing waiting or running, no request for `idleForMs`, no sold-out mark still valid, and no operator limit. */
   *idleRooms(idleForMs: number): Iterable<string> {
     const now = this.#now();
-    const soldOutValid = (roomId: string) => [...(this.#soldOut.get(roomId)?.values() ?? [])].some((until) => until > now);
+    const soldOutValid = (roomId: string) => {
+      for (const until of this.#soldOut.get(roomId)?.values() ?? []) if (until > now) return true;
+      return false;
+    };
     for (const [roomId, room] of this.#rooms) {
       if (room.inFlight === 0 && this.#queue.sizeOf(roomId) === 0 && now - room.lastActiveAt >= idleForMs && room.queueLimit === this.#options.queueLimit && !soldOutValid(roomId)) yield roomId;
     }
