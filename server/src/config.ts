@@ -38,7 +38,10 @@ const configSchema = z.object({
   maxMutedPerRoom: int(1, 1_000_000).default(10_000).describe('Muted or kicked users remembered per room at most.'),
   kickBanMs: int(0, 7 * 86400_000).default(600_000).describe('How long a kicked user may neither rejoin the room nor use its cart (a moderator may lift the ban sooner).'),
   rateLimiterMaxKeys: int(1000, 100_000_000).default(1_000_000).describe('Users tracked by the comment rate limiter at most (idle ones are pruned first).'),
-  redis: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional().describe('Redis URL. Set: inventory, carts and orders live in Redis and several nodes can serve the same rooms. Unset: embedded in-memory store, single node.'),
+  redis: z.string().regex(/^rediss?:\/\/[^,\s]+(,\s*rediss?:\/\/[^,\s]+)*$/, 'a redis:// or rediss:// URL, or several comma-separated (a cluster\'s seed nodes)').optional().describe('Redis URL. Set: inventory, carts and orders live in Redis and several nodes can serve the same rooms. Several comma-separated URLs are seed nodes of a Redis Cluster. Unset: embedded in-memory store, single node.'),
+  redisCluster: bool.default(false).describe('The Redis at --redis is a Redis Cluster (implied by several URLs): each room\'s keys live in one slot, and room events use sharded pub/sub (Redis 7).'),
+  orderReplicas: int(0, 16).optional().describe('Replicas that must hold an order before its buyer is told `ordered` (Redis WAIT); a buyer otherwise hears UNAVAILABLE and retries (the retry answers the same order). Default: 1 on a Redis Cluster, 0 on one Redis.'),
+  orderReplicaTimeoutMs: int(10, 60_000).default(500).describe('How long a checkout waits for --order-replicas to confirm the order.'),
   redisPrefix: z.string().regex(/^[A-Za-z0-9_:.-]+$/).min(1).max(64).default('livecart').describe('Namespace for every Redis key and channel, so deployments and test runs can share one Redis.'),
   sequencerLeaseMs: int(0, 600_000).default(3000).describe('With Redis: a node hosting a room takes the room\'s sequencer lease for this long (renewed while it holds it) when no other node holds it (as it starts hosting the room, or as it publishes there), and issues the room\'s seqs itself: its sockets get an event in the turn that made it, instead of a Redis round trip later (the log append follows, fenced on the lease). Another node publishing in the room asks it to let go first, and waits at most this long if the holder died. 0 = every seq from Redis.'),
   redisCommandTimeoutMs: int(10, 60_000).default(1000).describe('A Redis command slower than this fails as UNAVAILABLE (retry after) instead of hanging.'),
@@ -120,7 +123,7 @@ const configKeys = Object.keys(shape) as Key[];
  */
 const operatorKeys: readonly Key[] = [
   'host', 'port', 'tokenSecret',
-  'redis', 'redisPrefix',
+  'redis', 'redisCluster', 'redisPrefix', 'orderReplicas',
   'maxFrameBytes', 'commentRate', 'commentBurst', 'commentMaxLength',
   'maxRooms', 'maxMembersPerRoom', 'maxProductsPerRoom',
   'admissionQueueLimit', 'admissionMaxWaitMs',
@@ -152,7 +155,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   for (const key of configKeys) options[flagOf(key)] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+    values = parseArgs({ args: withBareSwitches(argv), options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
   } catch (error) {
     throw new ConfigError(`${(error as Error).message}\nRun 'livecart serve --help' for the options.`);
   }
@@ -181,6 +184,18 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     if (typeof fromFlag === 'string') merged[key] = fromFlag;
   }
   return { config: makeConfig(merged as ConfigInput), help: undefined };
+}
+
+/** A yes/no option given bare (`--redis-cluster`, then another flag or nothing) means true. */
+function withBareSwitches(argv: readonly string[]): string[] {
+  const switches = new Set(configKeys.filter((key) => typeof defaultOf(shape[key]) === 'boolean').map((key) => `--${flagOf(key)}`));
+  const out: string[] = [];
+  argv.forEach((arg, i) => {
+    out.push(arg);
+    const next = argv[i + 1];
+    if (switches.has(arg) && (next === undefined || next.startsWith('--'))) out.push('true');
+  });
+  return out;
 }
 
 function defaultOf(schema: z.ZodType): unknown {

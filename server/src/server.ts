@@ -17,7 +17,7 @@ import { createLogger, type Logger } from './log.ts';
 import { MediaService } from './media/MediaService.ts';
 import { Metrics } from './ops/metrics.ts';
 import { ProcessGuard } from './ops/ProcessGuard.ts';
-import { connectWithin, createRedisClient } from './redis/client.ts';
+import { connectWithin, createRedisClient, redisTarget } from './redis/client.ts';
 import { routeRequests } from './requests.ts';
 import { RoomCommands } from './rooms/RoomCommands.ts';
 import { RoomLifecycle } from './rooms/RoomLifecycle.ts';
@@ -81,16 +81,20 @@ async function createBackends(config: Config): Promise<{ store: Store; directory
       broker: new LocalBroker(config.resumeRingSize),
     };
   }
+  const target = redisTarget(config.redis, config.redisCluster);
   const store = await RedisStore.connect({
-    url: config.redis,
+    url: target,
     prefix: config.redisPrefix,
     idempotencyTtlMs: config.idempotencyTtlMs,
     commandTimeoutMs: config.redisCommandTimeoutMs,
     retryAfterMs: config.storeRetryAfterMs,
+    orderReplicas: config.orderReplicas ?? (target.cluster ? 1 : 0),
+    orderReplicaTimeoutMs: config.orderReplicaTimeoutMs,
+    sweepHorizonMs: config.reservationTtlMs,
   });
   // Room events and room state get a connection of their own: on the store's, a comment would wait
   // in Redis's pipeline behind a hot room's reservation batches, and every room would feel the burst.
-  const roomsRedis = createRedisClient(config.redis, config.redisCommandTimeoutMs);
+  const roomsRedis = createRedisClient(target, config.redisCommandTimeoutMs);
   try {
     await connectWithin(roomsRedis, config.redis);
   } catch (error) {
@@ -100,7 +104,7 @@ async function createBackends(config: Config): Promise<{ store: Store; directory
   return {
     store,
     directory: new RedisRoomDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
-    broker: new RedisBroker(roomsRedis, { url: config.redis, prefix: config.redisPrefix, ringSize: config.resumeRingSize, retryAfterMs: config.storeRetryAfterMs, sequencerLeaseMs: config.sequencerLeaseMs }),
+    broker: new RedisBroker(roomsRedis, { url: target, prefix: config.redisPrefix, ringSize: config.resumeRingSize, retryAfterMs: config.storeRetryAfterMs, sequencerLeaseMs: config.sequencerLeaseMs }),
   };
 }
 

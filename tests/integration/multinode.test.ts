@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
 import { RawClient, waitUntil } from '../helpers/rawClient.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { roomChannel } from '../../server/src/redis/keys.ts';
 
 async function call(node: Node, method: string, path: string, token?: string, body?: unknown) {
   const response = await fetch(`${node.url}${path}`, {
@@ -72,7 +73,7 @@ describe('several nodes on one Redis', () => {
   it('subscribes only the nodes that have members of a room', async () => {
     const [n1, n2, n3] = nodes as [Node, Node, Node];
     await call(n1, 'POST', '/api/rooms', streamer, { title: 'two nodes', id: 'pair' });
-    const channel = `${prefix}:ch:pair`;
+    const channel = roomChannel(prefix, 'pair');
     const numsub = async () => Number((await redis.pubsub('NUMSUB', channel))[1]);
     expect(await numsub()).toBe(0);
     const a = (await RawClient.join(n1.wsUrl, await viewer('p1'), 'pair')).client;
