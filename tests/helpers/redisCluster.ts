@@ -82,6 +82,23 @@ export class OwnRedisCluster {
     }
   }
 
+  /** The port of a replica of the master on `masterPort`. */
+  async replicaOf(masterPort: number): Promise<number> {
+    const info = await replicationInfo(masterPort);
+    const port = /slave\d+:ip=[^,]+,port=(\d+)/.exec(info)?.[1];
+    if (port === undefined) throw new Error(`master ${masterPort} has no replica`);
+    return Number(port);
+  }
+
+  /** SIGSTOP: the node freezes (its links stay open, nothing is answered or replicated) until `resume`. */
+  pause(port: number): void {
+    this.#nodes.find((n) => n.port === port)!.child.kill('SIGSTOP');
+  }
+
+  resume(port: number): void {
+    this.#nodes.find((n) => n.port === port)!.child.kill('SIGCONT');
+  }
+
   /** kill -9 of the master serving `key`'s slot; resolves with its port once the process is gone. */
   async killMasterOf(key: string): Promise<number> {
     const port = await this.masterOf(key);

@@ -1,4 +1,3 @@
-import type { ChainableCommander } from 'ioredis';
 import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
 import { DomainError } from '../DomainError.ts';
 import { connectWithin, createRedisClient, type RedisConnection, type RedisTarget } from '../redis/client.ts';
@@ -152,21 +151,30 @@ export class RedisStore implements Store {
   }
 
   async checkout(roomId: string, userId: string, key: string, now: number): Promise<CartAnswer> {
-    const args = [roomBase(this.#ns, roomId), roomId, now, this.#options.idempotencyTtlMs, userId, recordName(userId, key), fingerprintOf('checkout', roomId), newOrderId(roomId)] as const;
-    const replicas = this.#options.orderReplicas ?? 0;
-    if (replicas === 0) return orThrow(parseAnswer(await this.#call(() => this.redis.lcCheckout(...args)), ''));
-    // WAIT rides the pipeline to the node that ran the script (it has no key of its own) and covers
-    // the checkout's writes, a replayed answer's too: the buyer hears `ordered` only once a replica has it.
-    const pipeline = this.redis.pipeline() as ChainableCommander & { lcCheckout(...a: typeof args): ChainableCommander };
-    const results = await this.#call(() => pipeline.lcCheckout(...args).wait(replicas, this.#options.orderReplicaTimeoutMs ?? 500).exec());
-    const [scriptError, raw] = results?.[0] ?? [null, undefined];
-    const [waitError, acked] = results?.[1] ?? [null, undefined];
-    if (scriptError) throw new DomainError('UNAVAILABLE', `store unavailable: ${scriptError.message.slice(0, 120)}`, { retryAfterMs: this.#options.retryAfterMs, cause: scriptError });
-    const answer = orThrow(parseAnswer(raw as string, ''));
-    if (answer.status === 'ordered' && (waitError || Number(acked) < replicas)) {
-      throw new DomainError('UNAVAILABLE', `order ${answer.order.id} not yet on ${replicas} replica(s)`, { retryAfterMs: this.#options.retryAfterMs });
-    }
+    const base = roomBase(this.#ns, roomId);
+    const raw = await this.#call(() => this.redis.lcCheckout(base, roomId, now, this.#options.idempotencyTtlMs, userId, recordName(userId, key), fingerprintOf('checkout', roomId), newOrderId(roomId)));
+    const answer = orThrow(parseAnswer(raw, ''));
+    if (answer.status === 'ordered') await this.#replicated(roomId, answer.order.id);
     return answer;
+  }
+
+  /**
+   * Resolves once `orderReplicas` replicas of the room's master hold everything written there so
+   * far, the order too (written by this call or, for a replayed answer, by any node before). WAIT
+   * counts this connection's writes, so a small write of its own goes first; both ride a pipeline
+   * to the room's master. Past the timeout the buyer hears UNAVAILABLE and retries with its key.
+   */
+  async #replicated(roomId: string, orderId: string): Promise<void> {
+    const replicas = this.#options.orderReplicas ?? 0;
+    if (replicas === 0) return;
+    const results = await this.#call(() => this.redis.pipeline().set(roomKey(this.#ns, roomId, 'replicated'), orderId, 'PX', 60_000).wait(replicas, this.#options.orderReplicaTimeoutMs ?? 500).exec());
+    const [writeError] = results?.[0] ?? [null];
+    const [waitError, acked] = results?.[1] ?? [null, 0];
+    if (writeError || waitError || Number(acked) < replicas) {
+      // A slot that moved (a failover) answers MOVED inside a pipeline without ioredis following it.
+      if (/MOVED|ASK/.test(String(writeError?.message)) && 'refreshSlotsCache' in this.redis) this.redis.refreshSlotsCache();
+      throw new DomainError('UNAVAILABLE', `order ${orderId} not yet on ${replicas} replica(s)${writeError ? `: ${writeError.message.slice(0, 80)}` : ''}`, { retryAfterMs: this.#options.retryAfterMs });
+    }
   }
 
   async recorded(roomId: string, userId: string, key: string, fingerprint: string): Promise<CartAnswer | undefined> {
