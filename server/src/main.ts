@@ -39,9 +39,12 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
+    const stop = (signal: 'SIGTERM' | 'SIGINT') => {
       log.info({ signal }, 'shutting down');
-      void server.close().then(() => setTimeout(resolve, config.shutdownGraceMs).unref());
+      // SIGTERM (a process manager, an orchestrator) drains: the sockets move to the other nodes
+      // over the drain window. SIGINT (Ctrl-C at a terminal) stops now.
+      if (signal === 'SIGTERM') void server.drainAndClose().then(() => resolve());
+      else void server.close().then(() => setTimeout(resolve, config.shutdownGraceMs).unref());
       // A second signal means "now".
       process.once(signal, () => process.exit(1));
     };
