@@ -260,7 +260,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     drainAndClose: async () => {
       drain.start(config.drainWindowMs);
       const windowEndsAt = drain.windowEndsAt!;
-      const deadline = windowEndsAt + config.shutdownGraceMs;
+      // A drain an operator started long ago still gives what is in flight its grace.
+      const deadline = Math.max(windowEndsAt, Date.now()) + config.shutdownGraceMs;
       await drain.whenDrained(deadline);
       // The load balancer gets the whole window to see /readyz answer 503 before the port goes.
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, windowEndsAt - Date.now())));

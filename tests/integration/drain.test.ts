@@ -112,3 +112,36 @@ describe('a socket whose turn comes while its request is with the store', () => 
     expect(answer).toMatchObject({ t: 'ok', result: { status: 'reserved', granted: 1 } });
   });
 });
+
+describe('SIGTERM\'s drain (drainAndClose) with a checkout on its way to the store', () => {
+  let redis: OwnRedis;
+  let server: RunningServer;
+  beforeAll(async () => {
+    redis = await OwnRedis.start();
+    server = await startTestServer({ redis: redis.url, redisPrefix: uniquePrefix('drain-close'), redisCommandTimeoutMs: 10_000, drainWindowMs: 0, shutdownGraceMs: 5000 });
+  });
+  afterAll(async () => {
+    redis.resume();
+    await server.close();
+    await redis.kill();
+  });
+
+  it('answers it before the node closes: the order is placed and the buyer hears it', async () => {
+    await saleRoom(server, 'last', 5);
+    const buyer = await viewerToken(server, 'late-buyer');
+    expect((await http(server, 'POST', '/api/rooms/last/cart/items', buyer, { sku: 'hot', quantity: 2, key: 'a1' })).body.status).toBe('reserved');
+    redis.pause();
+    const checkout = http(server, 'POST', '/api/rooms/last/checkout', buyer, { key: 'pay-1' });
+    await waitUntil(() => (server.admission?.inFlight ?? 0) > 0, 5000, 'the checkout to reach the frozen store');
+    let closed = false;
+    const closing = server.drainAndClose().then(() => (closed = true));
+    // The window is 0 and the node has no socket: only the checkout holds it.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(closed).toBe(false);
+    redis.resume();
+    const answer = await checkout;
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'ordered', order: { lines: [{ sku: 'hot', quantity: 2 }] } });
+    await closing;
+  });
+});
