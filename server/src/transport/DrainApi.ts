@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { JsonRouter } from './JsonRouter.ts';
-import { parse } from './JsonRouter.ts';
+import { type JsonRouter, parse } from './JsonRouter.ts';
 import type { NodeDrain } from './NodeDrain.ts';
 
 /** The longest window an operator may ask for (as `--drain-window-ms` allows). */

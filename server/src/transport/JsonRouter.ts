@@ -36,6 +36,7 @@ const statusText: Record<number, string> = {
  */
 export class JsonRouter {
   readonly #failures = new FailureLog();
+  /** Requests being handled now (read, not yet answered). */
   #inFlight = 0;
   readonly #idleWaiters: Array<() => void> = [];
 
@@ -51,11 +52,6 @@ export class JsonRouter {
     const match = /^Bearer\s+(\S+)$/i.exec(ctx.authorization);
     if (!match) throw new ProtocolError('UNAUTHORIZED', 'missing Authorization: Bearer <token>');
     return this.tokens.verify(match[1]!);
-  }
-
-  /** Requests being handled now (read, not yet answered). */
-  get inFlight(): number {
-    return this.#inFlight;
   }
 
   /** Resolves once no request is being handled, or at `deadline` (epoch ms), whichever comes first. */
