@@ -86,7 +86,8 @@ const configSchema = z.object({
   fanoutDeliveriesPerTurn: int(1, 100_000_000).default(2048).describe('Socket writes of room broadcasts per event-loop turn at most (at least one shard; while a backlog lasts the budget adapts below this to --fanout-turn-target-ms); the rest waits for the next turn, rooms taking turns, so one big room\'s broadcast cannot hold up the small rooms\' frames.'),
   fanoutTurnTargetMs: int(1, 10_000).default(10).describe('The event-loop turn length the fan-out budget adapts to while a big room\'s broadcasts are waiting: when reads of a burst make turns longer, fewer broadcast writes go per turn (down to one shard), so the small rooms\' frames keep going out within about one such turn.'),
   fanoutMaxWaitingFrames: int(1, 1_000_000).default(1024).describe('Broadcast frames one room may have waiting for later event-loop turns; past it the room\'s backlog goes out at once (nothing is dropped; memory stays bounded).'),
-  shutdownGraceMs: int(0, 60_000).default(1000).describe('On SIGTERM: time between closing sockets with 4000 and exiting.'),
+  drainWindowMs: int(0, 3_600_000).default(10_000).describe('Draining (on SIGTERM, or POST /api/ops/drain): the node refuses new sockets, /readyz turns 503, and its open sockets are closed with 4006 MOVED spread evenly over this window, so their clients reconnect to the other nodes gradually, not all at once; each socket first gets the answers to the requests it sent. On SIGTERM the node exits at the end of the window. 0 = all at once.'),
+  shutdownGraceMs: int(0, 60_000).default(1000).describe('After the drain window, how long sockets still waiting for answers to their requests, and HTTP requests, are given before the node closes what is left (and, on SIGTERM, exits). On SIGINT: time between closing sockets with 4000 and exiting.'),
   metricsToken: z.string().min(16).optional().describe('Bearer token GET /metrics requires, at least 16 characters. Unset = /metrics is open to anyone who can reach the port (keep it on an internal network).'),
   metricsMaxRooms: int(0, 100_000).default(100).describe('Hosted rooms (most members first) that get their own series on /metrics; the rest are counted in livecart_room_series_omitted.'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
@@ -128,7 +129,7 @@ const operatorKeys: readonly Key[] = [
   'maxRooms', 'maxMembersPerRoom', 'maxProductsPerRoom',
   'admissionQueueLimit', 'admissionMaxWaitMs',
   'reservationTtlMs', 'idempotencyTtlMs', 'kickBanMs',
-  'protectRssMb', 'metricsToken', 'logLevel',
+  'protectRssMb', 'metricsToken', 'logLevel', 'drainWindowMs',
   'media', 'mediaListenIp', 'mediaAnnouncedAddress', 'mediaPortMin', 'mediaPortMax',
 ];
 const advancedKeys: readonly Key[] = configKeys.filter((key) => !operatorKeys.includes(key));

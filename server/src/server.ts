@@ -30,9 +30,11 @@ import { RedisRoomDirectory } from './store/RedisRoomDirectory.ts';
 import { RedisStore } from './store/RedisStore.ts';
 import type { RoomDirectory } from './store/RoomDirectory.ts';
 import type { Store } from './store/Store.ts';
+import { registerDrainApi } from './transport/DrainApi.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
 import { registerMediaHttpApi } from './transport/MediaHttpApi.ts';
+import { NodeDrain } from './transport/NodeDrain.ts';
 import { registerOpsApi } from './transport/OpsApi.ts';
 import { StaticFiles } from './transport/StaticFiles.ts';
 import { createApp, listen } from './transport/listen.ts';
@@ -59,6 +61,8 @@ export interface RunningServer {
   readonly desk: CartDesk;
   readonly store: Store;
   readonly gateway: WsGateway;
+  /** Takes the node out of service gradually (SIGTERM, POST /api/ops/drain). */
+  readonly drain: NodeDrain;
   readonly fanout: Fanout;
   readonly guard: ProcessGuard;
   readonly admission: AdmissionController | undefined;
@@ -70,6 +74,12 @@ export interface RunningServer {
   mintToken(claims: { userId: string; name: string; role: Principal['role'] }): Promise<string>;
   /** Stop accepting, close every socket with 4000 (server restarting), release the port. */
   close(): Promise<void>;
+  /**
+   * What SIGTERM does: drain over `drainWindowMs` (or go on with a drain under way), wait for the
+   * window to end, for every socket to move and for the HTTP answers in flight (at most
+   * `shutdownGraceMs` past the window), then `close()`.
+   */
+  drainAndClose(): Promise<void>;
 }
 
 /** Memory on a single node; Redis (store, room directory, broker) when `--redis` is set. */
@@ -175,6 +185,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   });
   const media = await MediaService.start(config, rules, logger.child({ part: 'media' }), availableParallelism());
   const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media), guard, schedule, log: logger.child({ part: 'ws' }) });
+  const drain = new NodeDrain({ gateway, graceMs: config.shutdownGraceMs, log: logger.child({ part: 'drain' }) });
 
   // ---------------------------------------------------------------- connect
   lifecycle.on('hosted', (room) => degrade.hosted(room));
@@ -193,7 +204,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerOpsApi(router, {
     rooms, degrade, admission, guard, gateway, fanout, store, metrics, media, broker,
     perRoomState: { rooms, likes, admission, degrade, commerce, fanout, media },
+    drain,
   });
+  registerDrainApi(router, drain, config.drainWindowMs);
   new StaticFiles(undefined, logger.child({ part: 'web' })).register(app);
   router.notFound();
 
@@ -202,6 +215,25 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const listener = await listen(app, config.host, config.port);
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    // ------------------------------------------------------------ stop, in reverse
+    listener.close();
+    drain.close();
+    gateway.shutdown();
+    media.close();
+    degrade.close();
+    likes.close();
+    commerce.close();
+    rooms.close();
+    gate.close();
+    guard.close();
+    metrics.close();
+    await broker.close();
+    await directory.close();
+    await store.close();
+  };
   return {
     config,
     port: listener.port,
@@ -216,6 +248,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     desk,
     store,
     gateway,
+    drain,
     fanout,
     guard,
     admission,
@@ -223,23 +256,18 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     metrics,
     log: logger,
     mintToken: ({ userId, name, role }) => tokens.mint({ userId, name, role }),
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      // ------------------------------------------------------------ stop, in reverse
+    close,
+    drainAndClose: async () => {
+      drain.start(config.drainWindowMs);
+      const windowEndsAt = drain.windowEndsAt!;
+      // A drain an operator started long ago still gives what is in flight its grace.
+      const deadline = Math.max(windowEndsAt, Date.now()) + config.shutdownGraceMs;
+      await drain.whenDrained(deadline);
+      // The load balancer gets the whole window to see /readyz answer 503 before the port goes.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, windowEndsAt - Date.now())));
       listener.close();
-      gateway.shutdown();
-      media.close();
-      degrade.close();
-      likes.close();
-      commerce.close();
-      rooms.close();
-      gate.close();
-      guard.close();
-      metrics.close();
-      await broker.close();
-      await directory.close();
-      await store.close();
+      await router.whenIdle(deadline);
+      await close();
     },
   };
 }

@@ -12,6 +12,7 @@ import type { ForgetsRooms } from '../rooms/RoomLifecycle.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import type { Store } from '../store/Store.ts';
 import { type JsonRouter, parse } from './JsonRouter.ts';
+import type { NodeDrain } from './NodeDrain.ts';
 import type { WsGateway } from './WsGateway.ts';
 
 const degradeSchema = z.object({ level: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.null()]) });
@@ -30,19 +31,20 @@ export function registerOpsApi(
   router: JsonRouter,
   deps: {
     rooms: RoomRegistry; degrade: DegradeMonitor; admission: AdmissionController | undefined; guard: ProcessGuard; gateway: WsGateway; fanout: Fanout; store: Store; metrics: Metrics; media: MediaService; broker: Broker;
-    perRoomState: PerRoomStateHolders;
+    perRoomState: PerRoomStateHolders; drain: NodeDrain;
   },
 ): void {
   const { rooms, degrade, admission, guard, gateway, fanout, store, metrics, media, broker } = deps;
 
   router.route('get', '/readyz', async () => {
     const storeOk = await store.ping().then(() => true, () => false);
-    const ready = storeOk && !guard.overloaded;
+    // A draining node answers 503 so the load balancer takes it out while its sockets move.
+    const ready = storeOk && !guard.overloaded && !deps.drain.draining;
     // Without video the node still serves comments and carts: ready, but it says so.
     const video = media.status();
     return {
       status: ready ? 200 : 503,
-      body: { ready, store: storeOk ? 'ok' : 'unreachable', protection: guard.reason, media: video.available ? 'ok' : `unavailable: ${video.reason}` },
+      body: { ready, draining: deps.drain.draining, store: storeOk ? 'ok' : 'unreachable', protection: guard.reason, media: video.available ? 'ok' : `unavailable: ${video.reason}` },
     };
   });
 
@@ -76,6 +78,7 @@ export function registerOpsApi(
         perRoomState: Object.fromEntries(Object.entries(deps.perRoomState).flatMap(([part, holder]) => (holder === undefined ? [] : [[part, holder.perRoomState()]]))),
         sequencer: broker.sequencerStats,
         media: media.status(),
+        drain: deps.drain.status(),
       },
     };
   });
