@@ -107,8 +107,10 @@ export async function startNodes(o: NodeOptions): Promise<LiveNode[]> {
 
 async function startNode(o: NodeOptions, index: number, port: number): Promise<LiveNode> {
   const main = path.join(BUILD_DIR, 'server/src/main.js');
+  // BENCH_SERVER_NODE_OPTIONS: extra node flags for the nodes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeOptions = (process.env['BENCH_SERVER_NODE_OPTIONS'] ?? '').split(' ').filter(Boolean);
   const args = [
-    process.execPath, main, 'serve', '--port', String(port), '--host', o.host, '--token-secret', o.secret,
+    process.execPath, ...nodeOptions, main, 'serve', '--port', String(port), '--host', o.host, '--token-secret', o.secret,
     '--redis', o.redisUrl, '--redis-prefix', o.prefix, '--log-level', 'warn', '--drain-window-ms', '0',
     ...o.extraArgs,
   ];
