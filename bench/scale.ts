@@ -42,6 +42,8 @@ const { values: flags } = parseArgs({
     // Servers and Redis on core 0, generators and this process on core 1; 'none' = let the kernel place them.
     pin: { type: 'string', default: '0,1' },
     concurrency: { type: 'string', default: '32' },
+    // A viewer a node refuses (503 while it protects itself) tries again until this many seconds after the join started.
+    'join-timeout-s': { type: 'string', default: '600' },
     'server-args': { type: 'string', default: '' },
     help: { type: 'boolean', default: false },
   },
@@ -64,6 +66,9 @@ const WINDOW_MS = Number(flags['window-ms']);
 const TWICE_EVERY = Number(flags['twice-every']);
 const KILL = flags.kill !== 'false';
 const KILL_AT_MS = Number(flags['kill-at-ms']);
+const JOIN_TIMEOUT_MS = Number(flags['join-timeout-s']) * 1000;
+/** A tap not answered definitely this long after it was made counts as "no answer". */
+const SALE_DEADLINE_MS = 120_000;
 const [SERVER_CORE, LOAD_CORE] = flags.pin === 'none' ? [undefined, undefined] : flags.pin!.split(',');
 const SERVER_ARGS = flags['server-args']!.split(/\s+/).filter((a) => a.length > 0);
 const SECRET = 'bench-secret-0123456789abcdef0123';
@@ -167,6 +172,7 @@ interface Row {
   viewersAsked: number;
   joined: number;
   joinFailed: number;
+  joinRetries: number;
   joinErrors: string[];
   joinSeconds: number;
   rssMbPerNode: number[];
@@ -180,7 +186,7 @@ interface Row {
   oversold: number;
   unsold: number;
   definitePct: number;
-  killed: { node: number; viewers: number; lost: number; reconnected: number; resumed: number; historyLost: number; eventsAfter: number; notBack: number; reconnect: ReturnType<typeof summary>; errors: string[] } | undefined;
+  killed: { node: number; viewers: number; lost: number; reconnected: number; resumed: number; historyLost: number; eventsAfter: number; notBack: number; attemptsFailed: number; reconnect: ReturnType<typeof summary>; errors: string[] } | undefined;
   finalPopup: { got: number; of: number; p99: number };
   cpu: Record<string, { servers: number; redis: number; generators: number; serverCore: number; loadCore: number; steal: number; seconds: number }>;
   generatorLimit: string[];
@@ -247,17 +253,31 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
     generators.forEach((g, i) => {
       const first = Math.floor((viewers * i) / generatorCount);
       const count = Math.floor((viewers * (i + 1)) / generatorCount) - first;
-      g.send({ t: 'start', endpoints: nodes.map((n) => ({ host: HOST, port: n.port })), secret: SECRET, room: ROOM, localAddress: `127.0.0.${11 + i}`, first, count, concurrency: Number(flags.concurrency) });
+      g.send({ t: 'start', endpoints: nodes.map((n) => ({ host: HOST, port: n.port })), secret: SECRET, room: ROOM, localAddress: `127.0.0.${11 + i}`, first, count, concurrency: Number(flags.concurrency), joinTimeoutMs: JOIN_TIMEOUT_MS });
     });
-    const joinWatch = setInterval(() => log(`${kind}:   open ${fmtInt(generators.reduce((s, g) => s + g.progress.open, 0))}`), 10_000);
+    const operatorToken = await signToken(SECRET, 'operator-scale', 'Operator', 'operator');
+    const nodeView = async () => {
+      const views = await Promise.all(nodes.filter((n) => n.alive).map(async (n) => {
+        try {
+          const res = await fetch(`http://${HOST}:${n.port}/api/ops/node`, { headers: { authorization: `Bearer ${operatorToken}` }, signal: AbortSignal.timeout(3000) });
+          const v = (await res.json()) as { eventLoopDelayMs: { p99: number }; connections: { connectionsOpen: number; slowConsumerCloses: number } };
+          return `${v.connections.connectionsOpen}/${fmt(v.eventLoopDelayMs.p99, 0)}ms${v.connections.slowConsumerCloses ? `/slow ${v.connections.slowConsumerCloses}` : ''}`;
+        } catch {
+          return 'no answer';
+        }
+      }));
+      return `nodes (sockets/loop p99): ${views.join(' ')}`;
+    };
+    const joinWatch = setInterval(() => void nodeView().then((v) => log(`${kind}:   open ${fmtInt(generators.reduce((s, g) => s + g.progress.open, 0))}; ${v}`)), 10_000);
     const joinedAll = await Promise.all(generators.map((g) => g.next('joined', 600_000)));
     clearInterval(joinWatch);
     measureCpu('join', cpuJoin0, cpuSnapshot(allPids()));
     const joinSeconds = (Date.now() - joinStart) / 1000;
     const joined = joinedAll.reduce((s, j) => s + j.joined, 0);
     const joinFailed = joinedAll.reduce((s, j) => s + j.failed, 0);
+    const joinRetries = joinedAll.reduce((s, j) => s + j.retries, 0);
     const joinErrors = [...new Set(joinedAll.flatMap((j) => j.errors))].slice(0, 5);
-    log(`${kind}: ${fmtInt(joined)} joined, ${fmtInt(joinFailed)} failed in ${fmt(joinSeconds, 1)} s ${joinErrors.join('; ')}`);
+    log(`${kind}: ${fmtInt(joined)} joined, ${fmtInt(joinFailed)} failed in ${fmt(joinSeconds, 1)} s (${fmtInt(joinRetries)} attempts refused or timed out and retried: ${joinErrors.join('; ')})`);
     if (joinFailed > 0) notes.push(`${fmtInt(joinFailed)} of ${fmtInt(viewers)} viewers could not join (${joinErrors.join('; ')})`);
     await sleep(3000);
     const rssMbPerNode = nodes.map((n) => processMemory(n.pid).rssMb);
@@ -302,10 +322,10 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
     const victimViewers = victim === undefined ? 0 : Math.floor(viewers / nodeCount); // viewer n is homed on node n % nodes
     log(`${kind}: flash sale of ${fmtInt(stock)} units: every viewer taps within ${WINDOW_MS} ms, every ${TWICE_EVERY}rd twice${victim ? `; kill -9 of node ${victim.index} at +${KILL_AT_MS} ms` : ''}`);
     const cpuSale0 = cpuSnapshot(allPids());
-    for (const g of generators) g.send({ t: 'tap', startAt, windowMs: WINDOW_MS, sku: FLASH, twiceEvery: TWICE_EVERY, deadlineMs: 120_000 });
+    for (const g of generators) g.send({ t: 'tap', startAt, windowMs: WINDOW_MS, sku: FLASH, twiceEvery: TWICE_EVERY, deadlineMs: SALE_DEADLINE_MS });
     const killed = victim === undefined ? Promise.resolve() : sleep(startAt + KILL_AT_MS - Date.now()).then(() => killNode(victim)).then(() => log(`${kind}: node ${victim.index} killed`));
-    const saleWatch = setInterval(() => log(`${kind}:   definite ${fmtInt(generators.reduce((s, g) => s + g.progress.definite, 0))}, open ${fmtInt(generators.reduce((s, g) => s + g.progress.open, 0))}`), 5000);
-    const sales = await Promise.all(generators.map((g) => g.next('saleDone', 300_000)));
+    const saleWatch = setInterval(() => void nodeView().then((v) => log(`${kind}:   definite ${fmtInt(generators.reduce((s, g) => s + g.progress.definite, 0))}, open ${fmtInt(generators.reduce((s, g) => s + g.progress.open, 0))}; ${v}`)), 5000);
+    const sales = await Promise.all(generators.map((g) => g.next('saleDone', SALE_DEADLINE_MS + WINDOW_MS + 60_000)));
     clearInterval(saleWatch);
     await killed;
     measureCpu('sale', cpuSale0, cpuSnapshot(allPids()));
@@ -353,7 +373,7 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
     for (const r of reports) for (const [k, v] of Object.entries(r.closeCodes)) closeCodes[k] = (closeCodes[k] ?? 0) + v;
     return {
       backend: kind === 'one' ? 'one Redis' : kind === 'cluster' ? 'Redis Cluster 3+3' : 'single node (one Redis)',
-      nodes: nodeCount, viewersAsked: viewers, joined, joinFailed, joinErrors, joinSeconds,
+      nodes: nodeCount, viewersAsked: viewers, joined, joinFailed, joinRetries, joinErrors, joinSeconds,
       rssMbPerNode, rssMbBaseline: rssBaseline,
       kbPerViewer: (rss * 1024) / joined, kbPerViewerIncrement: ((rss - rssBaseline) * 1024) / joined,
       popup: { ...summary(latencies), missing, pins: popupSeqs.length },
@@ -367,6 +387,7 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
         node: victim.index, viewers: victimViewers,
         lost: reports.reduce((s, r) => s + r.lost, 0), reconnected: reports.reduce((s, r) => s + r.reconnected, 0), resumed: reports.reduce((s, r) => s + r.resumed, 0),
         historyLost: reports.reduce((s, r) => s + r.historyLost, 0), eventsAfter: reports.reduce((s, r) => s + r.eventsAfterReconnect, 0), notBack: reports.reduce((s, r) => s + r.notBack, 0),
+        attemptsFailed: reports.reduce((s, r) => s + r.reconnectAttemptsFailed, 0),
         reconnect: summary(reports.flatMap((r) => r.reconnectMs)), errors: [...new Set(reports.flatMap((r) => r.reconnectErrors))].slice(0, 5),
       },
       finalPopup: { got: finalLat.length, of: joined, p99: summary(finalLat).p99 },
@@ -402,7 +423,7 @@ function details(r: Row): string {
   const lines = [
     `### ${r.backend}: ${r.nodes} node(s), ${fmtInt(r.joined)} of ${fmtInt(r.viewersAsked)} viewers`,
     '',
-    `- join: ${fmt(r.joinSeconds, 1)} s, ${fmtInt(r.joinFailed)} failed${r.joinErrors.length ? ` (${r.joinErrors.join('; ')})` : ''}`,
+    `- join: ${fmt(r.joinSeconds, 1)} s, ${fmtInt(r.joinFailed)} failed, ${fmtInt(r.joinRetries)} attempts refused or timed out and retried${r.joinErrors.length ? ` (${r.joinErrors.join('; ')})` : ''}`,
     `- memory: nodes' RSS ${r.rssMbPerNode.map((x) => fmt(x, 0)).join(' + ')} = ${fmt(r.rssMbPerNode.reduce((s, x) => s + x, 0), 0)} MB (idle before the viewers: ${fmt(r.rssMbBaseline, 0)} MB): **${fmt(r.kbPerViewer, 1)} KB per viewer** (${fmt(r.kbPerViewerIncrement, 1)} KB above the idle nodes); target ≤ 16 KB`,
     `- pop-ups: ${r.popup.pins} pins, ${fmtInt(r.popup.n)} deliveries, p50 ${fmtInt(r.popup.p50)} ms, p99 **${fmtInt(r.popup.p99)} ms**, max ${fmtInt(r.popup.max)} ms, missing ${fmtInt(r.popup.missing)}; target p99 < 1,000 ms`,
     `- flash sale of ${fmtInt(r.stock)} units: ${fmtInt(r.sale.taps)} taps (${fmtInt(r.sale.requests)} sent as requests, ${fmtInt(r.sale.retries)} retries after temporary errors, ${fmtInt(r.sale.resentAfterReconnect)} resent after a reconnect); finals ${Object.entries(r.sale.finals).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}`,
@@ -411,7 +432,7 @@ function details(r: Row): string {
   ];
   if (r.killed !== undefined) {
     const k = r.killed;
-    lines.push(`- kill -9 of node ${k.node} (~${fmtInt(k.viewers)} viewers homed there) at +${KILL_AT_MS} ms of the sale: ${fmtInt(k.lost)} connections lost, ${fmtInt(k.reconnected)} viewers reconnected to other nodes (reconnect p50 ${fmtInt(k.reconnect.p50)} / p99 ${fmtInt(k.reconnect.p99)} / max ${fmtInt(k.reconnect.max)} ms), ${fmtInt(k.resumed)} resumed (\`resumed: true\`), ${fmtInt(k.historyLost)} got \`historyLost\`, ${fmtInt(k.eventsAfter)} received events after their reconnect, ${fmtInt(k.notBack)} not back at the end${k.errors.length ? `; reconnect errors: ${k.errors.join('; ')}` : ''}`);
+    lines.push(`- kill -9 of node ${k.node} (~${fmtInt(k.viewers)} viewers homed there) at +${KILL_AT_MS} ms of the sale: ${fmtInt(k.lost)} connections lost, ${fmtInt(k.reconnected)} viewers reconnected to other nodes (reconnect p50 ${fmtInt(k.reconnect.p50)} / p99 ${fmtInt(k.reconnect.p99)} / max ${fmtInt(k.reconnect.max)} ms), ${fmtInt(k.resumed)} resumed (\`resumed: true\`), ${fmtInt(k.historyLost)} got \`historyLost\`, ${fmtInt(k.eventsAfter)} received events after their reconnect, ${fmtInt(k.notBack)} not back at the end; ${fmtInt(k.attemptsFailed)} reconnect attempts failed and were retried${k.errors.length ? `; reconnect errors: ${k.errors.join('; ')}` : ''}`);
   }
   lines.push(`- after the sale a last pop-up reached ${fmtInt(r.finalPopup.got)} of ${fmtInt(r.finalPopup.of)} viewers (p99 ${fmtInt(r.finalPopup.p99)} ms)`);
   lines.push(`- close codes heard: ${JSON.stringify(r.closeCodes)}`);

@@ -22,8 +22,7 @@ export interface Endpoint {
 }
 
 export type ToScaleLoad =
-  | { t: 'start'; endpoints: Endpoint[]; secret: string; room: string; localAddress: string; first: number; count: number; concurrency: number }
-  /** Record receipts of these sequenced pop-ups from now on (seq → receipt times). */
+  | { t: 'start'; endpoints: Endpoint[]; secret: string; room: string; localAddress: string; first: number; count: number; concurrency: number; joinTimeoutMs: number }
   | { t: 'tap'; startAt: number; windowMs: number; sku: string; twiceEvery: number; deadlineMs: number }
   | { t: 'report' }
   | { t: 'stop' };
@@ -49,7 +48,7 @@ export interface SaleResult {
 }
 
 export type FromScaleLoad =
-  | { t: 'joined'; joined: number; failed: number; errors: string[]; welcomeSeqMax: number }
+  | { t: 'joined'; joined: number; failed: number; retries: number; errors: string[]; welcomeSeqMax: number }
   | { t: 'progress'; open: number; popups: Record<number, number>; reconnected: number; definite: number }
   | { t: 'saleDone'; sale: SaleResult }
   | {
@@ -66,6 +65,8 @@ export type FromScaleLoad =
       /** Of the viewers that are still lost at the end. */
       notBack: number;
       reconnectErrors: string[];
+      /** Reconnect attempts that failed (refused, timed out) before one succeeded. */
+      reconnectAttemptsFailed: number;
       /** ms from losing the connection to the welcome on the new one. */
       reconnectMs: number[];
       closeCodes: Record<string, number>;
@@ -223,23 +224,21 @@ class Viewer {
   }
 
   onClose(socket: net.Socket): void {
-    if (this.socket !== socket || stopping) return;
-    const wasOpen = this.open;
+    // Only a live connection that is lost starts the reconnect loop; a failed attempt retries from reconnect().
+    if (this.socket !== socket || stopping || !this.open) return;
     this.open = false;
-    if (wasOpen) {
-      this.lostAt = Date.now();
-      this.attempts = 0;
-      lostCount++;
-    }
-    this.scheduleReconnect();
+    this.lostAt = Date.now();
+    this.attempts = 0;
+    lostCount++;
+    this.scheduleReconnect(0);
   }
 
-  scheduleReconnect(): void {
-    // Full-jitter exponential backoff (the SDK's shape), to the next endpoint in this viewer's order.
+  /** Full-jitter exponential backoff (the SDK's shape), at least `floorMs` (a node's Retry-After), to the next endpoint in this viewer's order. */
+  scheduleReconnect(floorMs: number): void {
     const cap = Math.min(8000, 1000 * 2 ** this.attempts);
     this.attempts++;
     this.at++;
-    setTimeout(() => void this.reconnect(), Math.random() * cap);
+    setTimeout(() => void this.reconnect(), floorMs + Math.random() * cap);
   }
 
   async reconnect(): Promise<void> {
@@ -249,13 +248,22 @@ class Viewer {
       this.reconnects++;
       reconnectMs.push(Date.now() - this.lostAt);
     } catch (error) {
+      reconnectAttemptsFailed++;
       if (reconnectErrors.length < 5) reconnectErrors.push((error as Error).message);
-      if (!this.open) this.scheduleReconnect();
+      if (!this.open) this.scheduleReconnect(retryAfterMs(error as Error));
     }
   }
 }
 
+/** A refused upgrade's Retry-After (the gateway sends 1 s while restarting, 5 s while overloaded), else 0. */
+function retryAfterMs(error: Error): number {
+  const seconds = /Retry-After: (\d+)/i.exec(error.message)?.[1];
+  return seconds === undefined ? 0 : Number(seconds) * 1000;
+}
+
 const viewers: Viewer[] = [];
+let joinRetries = 0;
+let reconnectAttemptsFailed = 0;
 let lostCount = 0;
 let resentAfterReconnect = 0;
 let definite = 0;
@@ -270,24 +278,35 @@ async function start(message: Extract<ToScaleLoad, { t: 'start' }>): Promise<voi
   let welcomeSeqMax = 0;
   let next = 0;
   const nodes = message.endpoints.length;
+  const joinDeadline = Date.now() + message.joinTimeoutMs;
   const worker = async () => {
     while (next < message.count) {
       const n = message.first + next++;
       const userId = `v${n}`;
-      try {
-        const token = await new SignJWT({ name: userId, role: 'viewer' }).setProtectedHeader({ alg: 'HS256' }).setSubject(userId).setExpirationTime('4h').sign(key);
-        const viewer = new Viewer(userId, token, n % nodes, nodes);
-        const welcome = await viewer.connect();
-        welcomeSeqMax = Math.max(welcomeSeqMax, Number(welcome.seq));
-        viewers.push(viewer);
-      } catch (error) {
-        failed++;
-        if (errors.length < 5) errors.push((error as Error).message);
+      const token = await new SignJWT({ name: userId, role: 'viewer' }).setProtectedHeader({ alg: 'HS256' }).setSubject(userId).setExpirationTime('4h').sign(key);
+      const viewer = new Viewer(userId, token, n % nodes, nodes);
+      // A node that refuses (503 while it protects itself, or no welcome in time) is tried again on
+      // its Retry-After, as a client would, until the join deadline.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const welcome = await viewer.connect();
+          welcomeSeqMax = Math.max(welcomeSeqMax, Number(welcome.seq));
+          viewers.push(viewer);
+          break;
+        } catch (error) {
+          if (errors.length < 5) errors.push((error as Error).message);
+          if (Date.now() > joinDeadline) {
+            failed++;
+            break;
+          }
+          joinRetries++;
+          await new Promise((r) => setTimeout(r, retryAfterMs(error as Error) + Math.random() * Math.min(8000, 1000 * 2 ** attempt)));
+        }
       }
     }
   };
   await Promise.all(Array.from({ length: message.concurrency }, worker));
-  send({ t: 'joined', joined: viewers.length, failed, errors, welcomeSeqMax });
+  send({ t: 'joined', joined: viewers.length, failed, retries: joinRetries, errors, welcomeSeqMax });
 }
 
 async function sale(message: Extract<ToScaleLoad, { t: 'tap' }>): Promise<void> {
@@ -311,13 +330,16 @@ async function sale(message: Extract<ToScaleLoad, { t: 'tap' }>): Promise<void> 
     }
     const body = { t: 'addToCart', key: `${viewer.userId}-flash`, sku: message.sku, quantity: 1 };
     requests++;
-    let reply = await viewer.request(body);
-    firstAnswerMs.push(Date.now() - tappedAt);
     const deadline = tappedAt + message.deadlineMs;
+    // A viewer that never gets back to a node has no answer by the deadline.
+    const noAnswer = { t: 'err', code: 'NO_ANSWER', temporary: false };
+    const ask = () => Promise.race([viewer.request(body), new Promise<Record<string, unknown>>((r) => setTimeout(() => r(noAnswer), Math.max(0, deadline - Date.now())).unref())]);
+    let reply = await ask();
+    if (reply !== noAnswer) firstAnswerMs.push(Date.now() - tappedAt);
     while (reply.t === 'err' && reply.temporary === true && Date.now() < deadline) {
       retries++;
       await new Promise((r) => setTimeout(r, Math.min(Number(reply.retryAfterMs ?? 500), 5000) * (0.5 + Math.random())));
-      reply = await viewer.request(body);
+      reply = await ask();
     }
     const status = reply.t === 'ok' ? String((reply.result as { status: string }).status) : `err ${String(reply.code)}`;
     count(status);
@@ -365,6 +387,7 @@ process.on('message', (message: ToScaleLoad) => {
         eventsAfterReconnect: back.filter((v) => v.eventAfterReconnect).length,
         notBack: viewers.filter((v) => !v.open).length,
         reconnectErrors,
+        reconnectAttemptsFailed,
         reconnectMs,
         closeCodes,
         loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },

@@ -163,7 +163,8 @@ export function connectWebSocket(
             return true;
           }
           if (!/^HTTP\/1\.1 101 /.test(head)) {
-            fail(new Error(`upgrade refused: ${head.slice(0, head.indexOf('\r\n'))}`));
+            const retryAfter = /\r\nRetry-After: *(\d+)/i.exec(head)?.[1];
+            fail(new Error(`upgrade refused: ${head.slice(0, head.indexOf('\r\n'))}${retryAfter === undefined ? '' : ` (Retry-After: ${retryAfter})`}`));
             return false;
           }
           upgraded = true;
