@@ -192,7 +192,16 @@ class Viewer {
 
   async connect(): Promise<Record<string, unknown>> {
     const { host, port } = this.endpoint;
-    const socket = await connectWebSocket({ host, port, localAddress: cfg.localAddress, readBuffer, timeoutMs: 30_000 }, (buf, n) => this.splitter.push(buf, n));
+    let socket: net.Socket;
+    for (let tries = 1; ; tries++) {
+      try {
+        socket = await connectWebSocket({ host, port, localAddress: cfg.localAddress, localPort: takePort(), readBuffer, timeoutMs: 30_000 }, (buf, n) => this.splitter.push(buf, n));
+        break;
+      } catch (error) {
+        // A port still held (TIME_WAIT of an earlier run): the next one.
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries >= 100) throw error;
+      }
+    }
     this.socket = socket;
     socket.on('error', () => undefined);
     socket.on('close', () => this.onClose(socket));
@@ -253,6 +262,18 @@ class Viewer {
       if (!this.open) this.scheduleReconnect(retryAfterMs(error as Error));
     }
   }
+}
+
+/**
+ * Source ports are chosen here, in turn from a random start in 10000–60999 (outside the kernel's
+ * ephemeral range), each address being this generator's own: bind() with port 0 searches the range
+ * for a free port, and that search slowed joins to ~100/s past ~7,000 sockets per address.
+ */
+let nextPort = 10_000 + Math.floor(Math.random() * 51_000);
+function takePort(): number {
+  const port = nextPort;
+  nextPort = nextPort >= 60_999 ? 10_000 : nextPort + 1;
+  return port;
 }
 
 /** A refused upgrade's Retry-After (the gateway sends 1 s while restarting, 5 s while overloaded), else 0. */
