@@ -20,7 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { decode, encode } from '../protocol/src/codec.ts';
-import { type CpuSnapshot, coreBusyPercent, coreStealPercent, cpuSnapshot, pinProcess, processCpuPercent, processMemory } from './procStats.ts';
+import { type CpuSnapshot, coreBusyPercent, coreIrqPercent, coreStealPercent, cpuSnapshot, pinProcess, processCpuPercent, processMemory } from './procStats.ts';
 import { type Backend, type LiveNode, buildServer, killNode, openFileLimits, startNodes, startOneRedis, startRedisCluster, stopNodes } from './scaleBackends.ts';
 import type { FromScaleLoad, SaleResult, ToScaleLoad } from './scaleLoad.ts';
 import { REPO_ROOT, signToken, stopChild } from './servers.ts';
@@ -188,7 +188,7 @@ interface Row {
   definitePct: number;
   killed: { node: number; viewers: number; lost: number; reconnected: number; resumed: number; historyLost: number; eventsAfter: number; notBack: number; attemptsFailed: number; reconnect: ReturnType<typeof summary>; errors: string[] } | undefined;
   finalPopup: { got: number; of: number; p99: number };
-  cpu: Record<string, { servers: number; redis: number; generators: number; serverCore: number; loadCore: number; steal: number; seconds: number }>;
+  cpu: Record<string, { servers: number; redis: number; generators: number; serverCore: number; loadCore: number; steal: number; irq: number; others: number; seconds: number }>;
   generatorLimit: string[];
   notes: string[];
   closeCodes: Record<string, number>;
@@ -235,17 +235,23 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
 
     // ---- join
     for (let i = 0; i < generatorCount; i++) generators.push(startGenerator(openFiles));
-    const allPids = () => [...nodes.filter((n) => n.alive).map((n) => n.pid), ...backend.pids, ...generators.map((g) => g.child.pid!)];
+    const allPids = () => [...nodes.filter((n) => n.alive).map((n) => n.pid), ...backend.pids, ...generators.map((g) => g.child.pid!), process.pid];
     const cpu: Row['cpu'] = {};
     const measureCpu = (name: string, a: CpuSnapshot, b: CpuSnapshot) => {
       const sum = (pids: number[]) => pids.reduce((s, pid) => s + (Number.isFinite(processCpuPercent(a, b, pid)) ? processCpuPercent(a, b, pid) : 0), 0);
-      cpu[name] = {
+      const entry = {
         servers: sum(nodes.map((n) => n.pid)), redis: sum(backend.pids), generators: sum(generators.map((g) => g.child.pid!)),
         serverCore: SERVER_CORE === undefined ? Number.NaN : coreBusyPercent(a, b, Number(SERVER_CORE)),
         loadCore: LOAD_CORE === undefined ? Number.NaN : coreBusyPercent(a, b, Number(LOAD_CORE)),
         steal: (coreStealPercent(a, b, 0) + coreStealPercent(a, b, 1)) / 2,
+        irq: coreIrqPercent(a, b, 0) + coreIrqPercent(a, b, 1),
+        others: 0,
         seconds: (b.at - a.at) / 1000,
       };
+      // What the two cores did besides this bench's processes and the kernel's interrupts (the network stack): other work on the machine.
+      const busy = coreBusyPercent(a, b, 0) + coreBusyPercent(a, b, 1);
+      entry.others = Math.max(0, busy - entry.servers - entry.redis - entry.generators - entry.irq - processCpuPercent(a, b, process.pid));
+      cpu[name] = entry;
     };
     log(`${kind}: joining ${fmtInt(viewers)} viewers from ${generatorCount} generators`);
     const joinStart = Date.now();
@@ -259,14 +265,19 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
     const nodeView = async () => {
       const views = await Promise.all(nodes.filter((n) => n.alive).map(async (n) => {
         try {
-          const res = await fetch(`http://${HOST}:${n.port}/api/ops/node`, { headers: { authorization: `Bearer ${operatorToken}` }, signal: AbortSignal.timeout(3000) });
-          const v = (await res.json()) as { eventLoopDelayMs: { p99: number }; connections: { connectionsOpen: number; slowConsumerCloses: number } };
-          return `${v.connections.connectionsOpen}/${fmt(v.eventLoopDelayMs.p99, 0)}ms${v.connections.slowConsumerCloses ? `/slow ${v.connections.slowConsumerCloses}` : ''}`;
+          const get = (url: string) => fetch(`http://${HOST}:${n.port}${url}`, { headers: { authorization: `Bearer ${operatorToken}` }, signal: AbortSignal.timeout(3000) }).then((r) => r.json());
+          const [v, r] = (await Promise.all([get('/api/ops/node'), get('/api/ops/rooms')])) as [
+            { eventLoopDelayMs: { p99: number }; connections: { connectionsOpen: number; slowConsumerCloses: number; framesDeferredWaiting: number }; admission: { concurrencyLimit: number; inFlight: number } | null },
+            { rooms: Array<{ roomId: string; level: number; admission: { queued: number; admitted: number; rejected: number; expired: number } | null }> },
+          ];
+          const room = r.rooms.find((x) => x.roomId === ROOM);
+          const a = room?.admission;
+          return `${v.connections.connectionsOpen}/${fmt(v.eventLoopDelayMs.p99, 0)}ms/L${room?.level ?? '-'}${v.connections.framesDeferredWaiting ? `/held ${v.connections.framesDeferredWaiting}` : ''}${a ? `/q${a.queued} a${a.admitted} r${a.rejected} x${a.expired} lim${v.admission?.concurrencyLimit}` : ''}${v.connections.slowConsumerCloses ? `/slow ${v.connections.slowConsumerCloses}` : ''}`;
         } catch {
           return 'no answer';
         }
       }));
-      return `nodes (sockets/loop p99): ${views.join(' ')}`;
+      return `nodes (sockets/loop p99/level/held/admission): ${views.join(' ')}`;
     };
     const joinWatch = setInterval(() => void nodeView().then((v) => log(`${kind}:   open ${fmtInt(generators.reduce((s, g) => s + g.progress.open, 0))}; ${v}`)), 10_000);
     const joinedAll = await Promise.all(generators.map((g) => g.next('joined', 600_000)));
@@ -324,9 +335,11 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
     const cpuSale0 = cpuSnapshot(allPids());
     for (const g of generators) g.send({ t: 'tap', startAt, windowMs: WINDOW_MS, sku: FLASH, twiceEvery: TWICE_EVERY, deadlineMs: SALE_DEADLINE_MS });
     const killed = victim === undefined ? Promise.resolve() : sleep(startAt + KILL_AT_MS - Date.now()).then(() => killNode(victim)).then(() => log(`${kind}: node ${victim.index} killed`));
+    const saleWatch0 = setTimeout(() => void nodeView().then((v) => log(`${kind}:   +${Date.now() - startAt} ms ${v}`)), startAt - Date.now() + 1500);
     const saleWatch = setInterval(() => void nodeView().then((v) => log(`${kind}:   definite ${fmtInt(generators.reduce((s, g) => s + g.progress.definite, 0))}, open ${fmtInt(generators.reduce((s, g) => s + g.progress.open, 0))}; ${v}`)), 5000);
     const sales = await Promise.all(generators.map((g) => g.next('saleDone', SALE_DEADLINE_MS + WINDOW_MS + 60_000)));
     clearInterval(saleWatch);
+    clearTimeout(saleWatch0);
     await killed;
     measureCpu('sale', cpuSale0, cpuSnapshot(allPids()));
     // Everyone back before the last pop-up (or 60 s).
@@ -436,8 +449,8 @@ function details(r: Row): string {
   }
   lines.push(`- after the sale a last pop-up reached ${fmtInt(r.finalPopup.got)} of ${fmtInt(r.finalPopup.of)} viewers (p99 ${fmtInt(r.finalPopup.p99)} ms)`);
   lines.push(`- close codes heard: ${JSON.stringify(r.closeCodes)}`);
-  const cpuRows = Object.entries(r.cpu).map(([phase, c]) => [phase, fmt(c.seconds, 1), fmt(c.servers, 0), fmt(c.redis, 0), fmt(c.generators, 0), fmt(c.serverCore, 0), fmt(c.loadCore, 0), fmt(c.steal, 1)]);
-  lines.push('', markdownTable(['phase', 's', 'servers CPU % (sum)', 'Redis CPU %', 'generators CPU % (sum)', 'server core busy %', 'load core busy %', 'steal %'], cpuRows));
+  const cpuRows = Object.entries(r.cpu).map(([phase, c]) => [phase, fmt(c.seconds, 1), fmt(c.servers, 0), fmt(c.redis, 0), fmt(c.generators, 0), fmt(c.irq, 0), fmt(c.others, 0), fmt(c.serverCore, 0), fmt(c.loadCore, 0), fmt(c.steal, 1)]);
+  lines.push('', markdownTable(['phase', 's', 'servers CPU % (sum)', 'Redis CPU %', 'generators CPU % (sum)', 'interrupts % (both cores)', 'other work % (both cores)', 'server core busy %', 'load core busy %', 'steal %'], cpuRows));
   for (const g of r.generatorLimit) lines.push(`- **${g}**`);
   for (const n of r.notes) lines.push(`- **${n}**`);
   return lines.join('\n');
