@@ -381,6 +381,7 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
     const reserved = inventory?.reserved ?? Number.NaN;
     const soldUnits = inventory?.sold ?? 0;
     const genLimit: string[] = [];
+    for (const [phase, c] of Object.entries(cpu)) if (c.others > 20) genLimit.push(`${phase}: other work on the machine took ${fmt(c.others, 0)} % of a core: a disturbed measurement`);
     for (const [phase, c] of Object.entries(cpu)) if (c.loadCore >= 90 || c.generators >= 90 * (LOAD_CORE === undefined ? 2 : 1)) genLimit.push(`${phase}: the load core was ${fmt(c.loadCore, 0)} % busy (generators ${fmt(c.generators, 0)} % of a core): the generators may be the limit`);
     const closeCodes: Record<string, number> = {};
     for (const r of reports) for (const [k, v] of Object.entries(r.closeCodes)) closeCodes[k] = (closeCodes[k] ?? 0) + v;
@@ -419,7 +420,7 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
 function table(rows: readonly Row[]): string {
   const ms = (x: number) => fmtInt(x);
   return markdownTable(
-    ['backend', 'nodes', 'viewers held', 'pop-up p50 / p99 ms (missing)', 'RSS KB / viewer (sum of nodes)', 'taps', 'oversold', 'unsold', 'definite', 'first answer p99 ms', 'killed node: viewers lost → back, resumed, events after', 'stock exact', 'server CPU % (sale)', 'Redis CPU %', 'generator CPU %'],
+    ['backend', 'nodes', 'viewers held', 'pop-up p50 / p99 ms (missing)', 'RSS KB / viewer (sum of nodes)', 'taps', 'oversold', 'unsold', 'definite', 'first answer p99 ms', 'killed node: viewers lost → back, resumed, events after', 'stock exact', 'server CPU % (sale)', 'Redis CPU %', 'generator CPU %', 'other work on the machine %'],
     rows.map((r) => [
       r.backend, String(r.nodes), `${fmtInt(r.joined)} of ${fmtInt(r.viewersAsked)}`,
       `${ms(r.popup.p50)} / ${ms(r.popup.p99)} (${fmtInt(r.popup.missing)})`,
@@ -427,7 +428,7 @@ function table(rows: readonly Row[]): string {
       fmtInt(r.sale.taps), fmtInt(r.oversold), fmtInt(r.unsold), `${fmt(r.definitePct, 2)} %`, ms(r.sale.firstAnswer.p99),
       r.killed === undefined ? '–' : `${fmtInt(r.killed.lost)} → ${fmtInt(r.killed.reconnected)}, ${fmtInt(r.killed.resumed)}, ${fmtInt(r.killed.eventsAfter)}`,
       r.inventory !== undefined && r.inventory.reserved === r.sale.units && r.inventory.available === 0 && r.oversold === 0 ? 'yes' : 'NO',
-      fmt(r.cpu.sale?.servers ?? Number.NaN, 0), fmt(r.cpu.sale?.redis ?? Number.NaN, 0), fmt(r.cpu.sale?.generators ?? Number.NaN, 0),
+      fmt(r.cpu.sale?.servers ?? Number.NaN, 0), fmt(r.cpu.sale?.redis ?? Number.NaN, 0), fmt(r.cpu.sale?.generators ?? Number.NaN, 0), fmt(r.cpu.sale?.others ?? Number.NaN, 0),
     ]),
   );
 }
