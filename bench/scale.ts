@@ -448,6 +448,12 @@ function details(r: Row): string {
     const k = r.killed;
     lines.push(`- kill -9 of node ${k.node} (~${fmtInt(k.viewers)} viewers homed there) at +${KILL_AT_MS} ms of the sale: ${fmtInt(k.lost)} connections lost, ${fmtInt(k.reconnected)} viewers reconnected to other nodes (reconnect p50 ${fmtInt(k.reconnect.p50)} / p99 ${fmtInt(k.reconnect.p99)} / max ${fmtInt(k.reconnect.max)} ms), ${fmtInt(k.resumed)} resumed (\`resumed: true\`), ${fmtInt(k.historyLost)} got \`historyLost\`, ${fmtInt(k.eventsAfter)} received events after their reconnect, ${fmtInt(k.notBack)} not back at the end; ${fmtInt(k.attemptsFailed)} reconnect attempts failed and were retried${k.errors.length ? `; reconnect errors: ${k.errors.join('; ')}` : ''}`);
   }
+  const pop = r.cpu.popups;
+  if (pop !== undefined && r.popup.n > 0) {
+    // The pop-up phase is almost only deliveries (plus 1 s pauses): CPU per delivery, and what one pop-up to the whole room costs each side.
+    const perDelivery = (pct: number) => (pct / 100) * pop.seconds / r.popup.n * 1e6;
+    lines.push(`- one pop-up to ${fmtInt(r.joined)} viewers costs the generators ${fmt((perDelivery(pop.generators) * r.joined) / 1e6, 2)} CPU-s (${fmt(perDelivery(pop.generators), 1)} µs per delivery, on ${LOAD_CORE === undefined ? 'both cores' : 'one core'}) and the nodes ${fmt((perDelivery(pop.servers) * r.joined) / 1e6, 2)} CPU-s (${fmt(perDelivery(pop.servers), 1)} µs per delivery, on ${SERVER_CORE === undefined ? 'both cores' : 'one core'}), besides the kernel's loopback work: whichever side needs more than a second per pop-up bounds the p99`);
+  }
   lines.push(`- after the sale a last pop-up reached ${fmtInt(r.finalPopup.got)} of ${fmtInt(r.finalPopup.of)} viewers (p99 ${fmtInt(r.finalPopup.p99)} ms)`);
   lines.push(`- close codes heard: ${JSON.stringify(r.closeCodes)}`);
   const cpuRows = Object.entries(r.cpu).map(([phase, c]) => [phase, fmt(c.seconds, 1), fmt(c.servers, 0), fmt(c.redis, 0), fmt(c.generators, 0), fmt(c.irq, 0), fmt(c.others, 0), fmt(c.serverCore, 0), fmt(c.loadCore, 0), fmt(c.steal, 1)]);

@@ -192,6 +192,7 @@ class Viewer {
 
   async connect(): Promise<Record<string, unknown>> {
     const { host, port } = this.endpoint;
+    const again = this.epoch !== '';
     let socket: net.Socket;
     for (let tries = 1; ; tries++) {
       try {
@@ -218,7 +219,7 @@ class Viewer {
       throw new Error(`${String(frame.code)}: ${String(frame.message)}`);
     }
     if (frame.historyLost === true || this.epoch === '') this.lastSeq = Number(frame.seq);
-    if (this.epoch !== '') {
+    if (again) {
       if (frame.resumed === true) this.resumed++;
       if (frame.historyLost === true) this.historyLost++;
     }
@@ -227,7 +228,7 @@ class Viewer {
     // A request whose answer was lost with the old connection goes again, with the same key.
     for (const [id, p] of this.pending) {
       socket.write(maskedFrame(OP_BINARY, encode({ ...p.body, id })));
-      resentAfterReconnect += this.reconnects > 0 ? 1 : 0;
+      if (again) resentAfterReconnect++;
     }
     return frame;
   }
