@@ -14,6 +14,7 @@ import type net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SignJWT } from 'jose';
 import { decode, encode } from '../protocol/src/codec.ts';
+import { ErrorCode } from '../protocol/src/codes.ts';
 import { FrameSplitter, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, connectWebSocket, maskedFrame } from './wsClient.ts';
 
 export interface Endpoint {
@@ -283,6 +284,9 @@ function retryAfterMs(error: Error): number {
   return seconds === undefined ? 0 : Number(seconds) * 1000;
 }
 
+const codeNames = new Map<unknown, string>(Object.entries(ErrorCode).map(([name, code]) => [code, name]));
+const codeName = (code: unknown): string => codeNames.get(code) ?? String(code);
+
 const viewers: Viewer[] = [];
 let joinRetries = 0;
 let reconnectAttemptsFailed = 0;
@@ -363,7 +367,7 @@ async function sale(message: Extract<ToScaleLoad, { t: 'tap' }>): Promise<void> 
       await new Promise((r) => setTimeout(r, Math.min(Number(reply.retryAfterMs ?? 500), 5000) * (0.5 + Math.random())));
       reply = await ask();
     }
-    const status = reply.t === 'ok' ? String((reply.result as { status: string }).status) : `err ${String(reply.code)}`;
+    const status = reply.t === 'ok' ? String((reply.result as { status: string }).status) : `err ${codeName(reply.code)}${reply.temporary === true ? ' (still temporary at the deadline)' : ''}`;
     count(status);
     if (status === 'reserved' || status === 'sold_out') {
       definite++;
