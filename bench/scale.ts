@@ -78,13 +78,12 @@ const FLASH = 'flash';
 const POPUP_SKUS = ['popup-a', 'popup-b'];
 /** A socket per viewer, the node's listening socket, its Redis links, files: what a node needs beyond its viewers. */
 const NODE_FD_RESERVE = 200;
-/** Ports per source address (the ephemeral range: bind() to an address takes a port of its own). */
-const EPHEMERAL = (() => {
+/** Ports a generator has on its source address: from 1024 up to the kernel's ephemeral range (scaleLoad.ts chooses them). */
+const PORTS_PER_ADDRESS = (() => {
   try {
-    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    return hi! - lo! + 1;
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) - 1024;
   } catch {
-    return 28_232;
+    return 31_744;
   }
 })();
 
@@ -201,10 +200,10 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
   const generatorCount = Math.max(1, Math.min(GENERATORS, Math.ceil(viewers / 2000)));
   const notes: string[] = [];
   const openFiles = limits.hard;
-  // What fits: every process may hold `openFiles` files; each source address has EPHEMERAL ports.
+  // What fits: every process may hold `openFiles` files; each generator has PORTS_PER_ADDRESS source ports.
   const perGenerator = Math.ceil(viewers / generatorCount);
   if (perGenerator + 100 > openFiles) notes.push(`each generator would hold ${perGenerator} sockets, over the open-file limit ${openFiles}: use more --generators`);
-  if (perGenerator > EPHEMERAL * 0.9) notes.push(`each generator would need ${perGenerator} ports of its source address (${EPHEMERAL} in the ephemeral range): use more --generators`);
+  if (perGenerator > PORTS_PER_ADDRESS * 0.8) notes.push(`each generator would need ${perGenerator} ports of its source address (${PORTS_PER_ADDRESS} below the ephemeral range, reconnects included): use more --generators`);
   const perNode = Math.ceil(viewers / nodeCount);
   if (perNode + NODE_FD_RESERVE > openFiles) notes.push(`each node would hold ${perNode} sockets, over the open-file limit ${openFiles}: use more --nodes`);
   const doKill = KILL && nodeCount > 1;
@@ -465,7 +464,7 @@ function details(r: Row): string {
 
 async function main(): Promise<void> {
   const limits = openFileLimits();
-  log(`open files: soft ${limits.soft}, hard ${limits.hard} (children get ${limits.hard}); ephemeral ports per source address: ${EPHEMERAL}`);
+  log(`open files: soft ${limits.soft}, hard ${limits.hard} (children get ${limits.hard}); source ports per generator: ${PORTS_PER_ADDRESS}`);
   log(command);
   log('building the server (scripts/build.mjs)');
   buildServer();

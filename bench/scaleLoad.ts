@@ -10,6 +10,7 @@
  *
  * Driven by scale.ts over IPC.
  */
+import { readFileSync } from 'node:fs';
 import type net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SignJWT } from 'jose';
@@ -267,14 +268,24 @@ class Viewer {
 }
 
 /**
- * Source ports are chosen here, in turn from a random start in 10000–60999 (outside the kernel's
- * ephemeral range), each address being this generator's own: bind() with port 0 searches the range
- * for a free port, and that search slowed joins to ~100/s past ~7,000 sockets per address.
+ * Source ports are chosen here, in turn from a random start below the kernel's ephemeral range
+ * (1024 up to it), each address being this generator's own: bind() with port 0 searches for a
+ * free port, and that search slowed joins to ~100/s past ~7,000 sockets per address. Below the
+ * range, because a port bound explicitly is one that no connect() on the machine picks any more:
+ * inside it, 100,000 of them left the machine's other clients without ports (EADDRNOTAVAIL).
  */
-let nextPort = 10_000 + Math.floor(Math.random() * 51_000);
+const [PORT_LOW, PORT_HIGH] = ((): [number, number] => {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return [1024, Math.max(2048, low - 1)];
+  } catch {
+    return [1024, 32_767];
+  }
+})();
+let nextPort = PORT_LOW + Math.floor(Math.random() * (PORT_HIGH - PORT_LOW + 1));
 function takePort(): number {
   const port = nextPort;
-  nextPort = nextPort >= 60_999 ? 10_000 : nextPort + 1;
+  nextPort = nextPort >= PORT_HIGH ? PORT_LOW : nextPort + 1;
   return port;
 }
 
