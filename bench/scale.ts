@@ -180,7 +180,7 @@ interface Row {
   kbPerViewerIncrement: number;
   popup: { n: number; p50: number; p99: number; max: number; missing: number; pins: number };
   stock: number;
-  sale: SaleResult & { firstAnswer: ReturnType<typeof summary>; definite: ReturnType<typeof summary> };
+  sale: SaleResult & { firstAnswer: ReturnType<typeof summary>; firstAnswerMoved: ReturnType<typeof summary>; firstAnswerStayed: ReturnType<typeof summary>; definite: ReturnType<typeof summary> };
   inventory: { available: number; reserved: number; sold: number } | undefined;
   oversold: number;
   unsold: number;
@@ -372,7 +372,7 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
     for (const s of sale) for (const [k, v] of Object.entries(s.finals)) finals[k] = (finals[k] ?? 0) + v;
     const merged: SaleResult = {
       taps: sale.reduce((s, x) => s + x.taps, 0), requests: sale.reduce((s, x) => s + x.requests, 0), retries: sale.reduce((s, x) => s + x.retries, 0), finals,
-      firstAnswerMs: [], definiteMs: [],
+      firstAnswerMs: [], firstAnswerMovedMs: [], firstAnswerStayedMs: [], definiteMs: [],
       buyers: sale.reduce((s, x) => s + x.buyers, 0), units: sale.reduce((s, x) => s + x.units, 0), doubleHeld: sale.reduce((s, x) => s + x.doubleHeld, 0),
       resentAfterReconnect: sale.reduce((s, x) => s + x.resentAfterReconnect, 0),
     };
@@ -391,7 +391,10 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
       kbPerViewer: (rss * 1024) / joined, kbPerViewerIncrement: ((rss - rssBaseline) * 1024) / joined,
       popup: { ...summary(latencies), missing, pins: popupSeqs.length },
       stock,
-      sale: { ...merged, firstAnswer: summary(sale.flatMap((s) => s.firstAnswerMs)), definite: summary(sale.flatMap((s) => s.definiteMs)) },
+      sale: {
+        ...merged, firstAnswer: summary(sale.flatMap((s) => s.firstAnswerMs)), definite: summary(sale.flatMap((s) => s.definiteMs)),
+        firstAnswerMoved: summary(sale.flatMap((s) => s.firstAnswerMovedMs)), firstAnswerStayed: summary(sale.flatMap((s) => s.firstAnswerStayedMs)),
+      },
       inventory,
       oversold: Math.max(0, reserved + soldUnits - stock),
       unsold: inventory?.available ?? Number.NaN,
@@ -419,12 +422,12 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
 function table(rows: readonly Row[]): string {
   const ms = (x: number) => fmtInt(x);
   return markdownTable(
-    ['backend', 'nodes', 'viewers held', 'pop-up p50 / p99 ms (missing)', 'RSS KB / viewer (sum of nodes)', 'taps', 'oversold', 'unsold', 'definite', 'first answer p99 ms', 'killed node: viewers lost → back, resumed, events after', 'stock exact', 'server CPU % (sale)', 'Redis CPU %', 'generator CPU %', 'other work on the machine %'],
+    ['backend', 'nodes', 'viewers held', 'pop-up p50 / p99 ms (missing)', 'RSS KB / viewer (sum of nodes)', 'taps', 'oversold', 'unsold', 'definite', 'first answer p99 ms (viewers whose node stayed)', 'killed node: viewers lost → back, resumed, events after', 'stock exact', 'server CPU % (sale)', 'Redis CPU %', 'generator CPU %', 'other work on the machine %'],
     rows.map((r) => [
       r.backend, String(r.nodes), `${fmtInt(r.joined)} of ${fmtInt(r.viewersAsked)}`,
       `${ms(r.popup.p50)} / ${ms(r.popup.p99)} (${fmtInt(r.popup.missing)})`,
       `${fmt(r.kbPerViewer, 1)} (${fmt(r.kbPerViewerIncrement, 1)} above idle)`,
-      fmtInt(r.sale.taps), fmtInt(r.oversold), fmtInt(r.unsold), `${fmt(r.definitePct, 2)} %`, ms(r.sale.firstAnswer.p99),
+      fmtInt(r.sale.taps), fmtInt(r.oversold), fmtInt(r.unsold), `${fmt(r.definitePct, 2)} %`, `${ms(r.sale.firstAnswer.p99)} (${ms(r.sale.firstAnswerStayed.p99)})`,
       r.killed === undefined ? '–' : `${fmtInt(r.killed.lost)} → ${fmtInt(r.killed.reconnected)}, ${fmtInt(r.killed.resumed)}, ${fmtInt(r.killed.eventsAfter)}`,
       r.inventory !== undefined && r.inventory.reserved === r.sale.units && r.inventory.available === 0 && r.oversold === 0 ? 'yes' : 'NO',
       fmt(r.cpu.sale?.servers ?? Number.NaN, 0), fmt(r.cpu.sale?.redis ?? Number.NaN, 0), fmt(r.cpu.sale?.generators ?? Number.NaN, 0), fmt(r.cpu.sale?.others ?? Number.NaN, 0),
@@ -440,7 +443,7 @@ function details(r: Row): string {
     `- memory: nodes' RSS ${r.rssMbPerNode.map((x) => fmt(x, 0)).join(' + ')} = ${fmt(r.rssMbPerNode.reduce((s, x) => s + x, 0), 0)} MB (idle before the viewers: ${fmt(r.rssMbBaseline, 0)} MB): **${fmt(r.kbPerViewer, 1)} KB per viewer** (${fmt(r.kbPerViewerIncrement, 1)} KB above the idle nodes); target ≤ 16 KB`,
     `- pop-ups: ${r.popup.pins} pins, ${fmtInt(r.popup.n)} deliveries, p50 ${fmtInt(r.popup.p50)} ms, p99 **${fmtInt(r.popup.p99)} ms**, max ${fmtInt(r.popup.max)} ms, missing ${fmtInt(r.popup.missing)}; target p99 < 1,000 ms`,
     `- flash sale of ${fmtInt(r.stock)} units: ${fmtInt(r.sale.taps)} taps (${fmtInt(r.sale.requests)} sent as requests, ${fmtInt(r.sale.retries)} retries after temporary errors, ${fmtInt(r.sale.resentAfterReconnect)} resent after a reconnect); finals ${Object.entries(r.sale.finals).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}`,
-    `- first answer p50 ${fmtInt(r.sale.firstAnswer.p50)} / p99 **${fmtInt(r.sale.firstAnswer.p99)}** / max ${fmtInt(r.sale.firstAnswer.max)} ms (target p99 < 3,000); definite answer p50 ${fmtInt(r.sale.definite.p50)} / p99 ${fmtInt(r.sale.definite.p99)} / max ${fmtInt(r.sale.definite.max)} ms; definite ${fmt(r.definitePct, 2)} %`,
+    `- first answer p50 ${fmtInt(r.sale.firstAnswer.p50)} / p99 **${fmtInt(r.sale.firstAnswer.p99)}** / max ${fmtInt(r.sale.firstAnswer.max)} ms (target p99 < 3,000); viewers whose node stayed p50 ${fmtInt(r.sale.firstAnswerStayed.p50)} / p99 **${fmtInt(r.sale.firstAnswerStayed.p99)}** (${fmtInt(r.sale.firstAnswerStayed.n)} taps), viewers whose node was killed p50 ${fmtInt(r.sale.firstAnswerMoved.p50)} / p99 ${fmtInt(r.sale.firstAnswerMoved.p99)} (${fmtInt(r.sale.firstAnswerMoved.n)} taps); definite answer p50 ${fmtInt(r.sale.definite.p50)} / p99 ${fmtInt(r.sale.definite.p99)} / max ${fmtInt(r.sale.definite.max)} ms; definite ${fmt(r.definitePct, 2)} %`,
     `- stock: ${r.inventory === undefined ? 'n/a' : `available ${fmtInt(r.inventory.available)}, reserved ${fmtInt(r.inventory.reserved)}, sold ${fmtInt(r.inventory.sold)}`}; buyers told \`reserved\`: ${fmtInt(r.sale.buyers)} holding ${fmtInt(r.sale.units)} units; viewers told they hold more than 1 (a double tap counted twice): ${fmtInt(r.sale.doubleHeld)}; oversold ${fmtInt(r.oversold)}, unsold ${fmtInt(r.unsold)}`,
   ];
   if (r.killed !== undefined) {

@@ -38,6 +38,9 @@ export interface SaleResult {
   finals: Record<string, number>;
   /** ms from a tap to its first answer from the server (temporary errors included). */
   firstAnswerMs: number[];
+  /** The same, split: viewers whose node died under them (they waited for their reconnect), and the others. */
+  firstAnswerMovedMs: number[];
+  firstAnswerStayedMs: number[];
   /** ms from a tap to its definite answer. */
   definiteMs: number[];
   /** Viewers told `reserved`, and the units they were told they hold (the largest `quantity` each). */
@@ -349,6 +352,8 @@ async function start(message: Extract<ToScaleLoad, { t: 'start' }>): Promise<voi
 async function sale(message: Extract<ToScaleLoad, { t: 'tap' }>): Promise<void> {
   const finals: Record<string, number> = {};
   const firstAnswerMs: number[] = [];
+  const firstAnswerMovedMs: number[] = [];
+  const firstAnswerStayedMs: number[] = [];
   const definiteMs: number[] = [];
   let taps = 0;
   let requests = 0;
@@ -372,7 +377,10 @@ async function sale(message: Extract<ToScaleLoad, { t: 'tap' }>): Promise<void> 
     const noAnswer = { t: 'err', code: 'NO_ANSWER', temporary: false };
     const ask = () => Promise.race([viewer.request(body), new Promise<Record<string, unknown>>((r) => setTimeout(() => r(noAnswer), Math.max(0, deadline - Date.now())).unref())]);
     let reply = await ask();
-    if (reply !== noAnswer) firstAnswerMs.push(Date.now() - tappedAt);
+    if (reply !== noAnswer) {
+      firstAnswerMs.push(Date.now() - tappedAt);
+      (viewer.lostAt > 0 ? firstAnswerMovedMs : firstAnswerStayedMs).push(Date.now() - tappedAt);
+    }
     while (reply.t === 'err' && reply.temporary === true && Date.now() < deadline) {
       retries++;
       await new Promise((r) => setTimeout(r, Math.min(Number(reply.retryAfterMs ?? 500), 5000) * (0.5 + Math.random())));
@@ -397,7 +405,7 @@ async function sale(message: Extract<ToScaleLoad, { t: 'tap' }>): Promise<void> 
   send({
     t: 'saleDone',
     sale: {
-      taps, requests, retries, finals, firstAnswerMs, definiteMs,
+      taps, requests, retries, finals, firstAnswerMs, firstAnswerMovedMs, firstAnswerStayedMs, definiteMs,
       buyers: buyers.length, units: buyers.reduce((s, v) => s + v.held, 0), doubleHeld: buyers.filter((v) => v.held > 1).length, resentAfterReconnect,
     },
   });
