@@ -1,12 +1,13 @@
 import type { Redis } from 'ioredis';
-import type { Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
+import type { DegradeLevelValue, Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
 import { redisCall } from '../redis/redisCall.ts';
-import type { Ban, RoomDirectory, RoomRecord } from './RoomDirectory.ts';
+import type { Ban, RoomDirectory, RoomRecord, RoomSettings, RoomSettingsChange } from './RoomDirectory.ts';
 
 /**
  * Rooms shared by every node through Redis. Keys under the namespace `ns`:
  *   ns:room-ids        set of room ids
- *   ns:room:ID         hash info (JSON), state, epoch, popup (JSON or ""), likes
+ *   ns:room:ID         hash info (JSON), state, epoch, popup (JSON or ""), likes, and the operators'
+ *                      settings: settingsVersion, degradeOverride and queueLimit ("" or absent: none)
  *   ns:catalog:ID      hash sku → product JSON
  *   ns:muted:ID        set of user ids
  *   ns:bans:ID         hash user id → banned until (epoch ms)
@@ -51,7 +52,18 @@ end
 return 1
 `;
 
+// An operator's change to a room's settings: only for a room that exists, and the version grows with it.
+// ARGV: field, value pairs. Returns { version, degradeOverride, queueLimit }, or nil.
+const settingsScript = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local version = redis.call('HINCRBY', KEYS[1], 'settingsVersion', 1)
+local values = redis.call('HMGET', KEYS[1], 'degradeOverride', 'queueLimit')
+return { version, values[1] or '', values[2] or '' }
+`;
+
 type DirectoryCommands = {
+  lcRoomSettings(room: string, ...fieldValues: string[]): Promise<[number, string, string] | null>;
   lcRoomCreate(k1: string, k2: string, max: number, info: string, state: string, epoch: string, id: string): Promise<string>;
   lcRoomViewers(k1: string, node: string, count: number, now: number, fresh: number): Promise<number>;
   lcSetBan(bans: string, names: string, userId: string, until: number, name: string, now: number): Promise<number>;
@@ -67,6 +79,7 @@ export class RedisRoomDirectory implements RoomDirectory {
     redis.defineCommand('lcRoomCreate', { numberOfKeys: 2, lua: createScript });
     redis.defineCommand('lcRoomViewers', { numberOfKeys: 1, lua: viewersScript });
     redis.defineCommand('lcSetBan', { numberOfKeys: 2, lua: banScript });
+    redis.defineCommand('lcRoomSettings', { numberOfKeys: 1, lua: settingsScript });
     this.#redis = redis as Redis & DirectoryCommands;
     this.#ns = prefix;
     this.#retryAfterMs = retryAfterMs;
@@ -104,6 +117,7 @@ export class RedisRoomDirectory implements RoomDirectory {
       bans,
       likes: Number(room.likes ?? 0),
       offerEnds,
+      settings: settingsOf(room.settingsVersion, room.degradeOverride, room.queueLimit),
     };
   }
 
@@ -165,6 +179,14 @@ export class RedisRoomDirectory implements RoomDirectory {
     return this.#call(() => this.#redis.hincrby(this.#key('room', roomId), 'likes', taps));
   }
 
+  async updateSettings(roomId: string, change: RoomSettingsChange): Promise<RoomSettings | undefined> {
+    const fieldValues: string[] = [];
+    if (change.degradeOverride !== undefined) fieldValues.push('degradeOverride', change.degradeOverride === null ? '' : String(change.degradeOverride));
+    if (change.queueLimit !== undefined) fieldValues.push('queueLimit', change.queueLimit === null ? '' : String(change.queueLimit));
+    const result = await this.#call(() => this.#redis.lcRoomSettings(this.#key('room', roomId), ...fieldValues));
+    return result === null ? undefined : settingsOf(result[0], result[1], result[2]);
+  }
+
   async reportViewers(roomId: string, nodeId: string, count: number, now: number, freshMs: number): Promise<number> {
     return Number(await this.#call(() => this.#redis.lcRoomViewers(this.#key('viewers', roomId), nodeId, count, now, freshMs)));
   }
@@ -178,4 +200,13 @@ export class RedisRoomDirectory implements RoomDirectory {
   #call<T>(run: () => Promise<T>): Promise<T> {
     return redisCall(run, this.#retryAfterMs, 'room directory');
   }
+}
+
+/** The settings as the room's hash holds them ("" or absent: not set). */
+function settingsOf(version: string | number | undefined, degradeOverride: string | undefined, queueLimit: string | undefined): RoomSettings {
+  return {
+    version: Number(version ?? 0),
+    degradeOverride: degradeOverride === undefined || degradeOverride === '' ? null : (Number(degradeOverride) as DegradeLevelValue),
+    queueLimit: queueLimit === undefined || queueLimit === '' ? null : Number(queueLimit),
+  };
 }
