@@ -245,8 +245,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
       closed = true;
       // ------------------------------------------------------------ stop, in reverse
       listener.close();
-      // Its record goes first, while Redis is still at hand: operators see it gone at once.
-      await registry.close();
+      // The node's record goes while Redis is still at hand: operators see it gone at once.
+      const unregistered = registry.close();
       gateway.shutdown();
       media.close();
       degrade.close();
@@ -256,6 +256,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
       gate.close();
       guard.close();
       metrics.close();
+      await unregistered;
       await broker.close();
       await directory.close();
       await store.close();
