@@ -16,7 +16,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { wsCartLoad } from './cartWsLoad.ts';
-import { cpuSnapshot, pinProcess, processCpuPercent, processMemory } from './procStats.ts';
+import { Redis } from 'ioredis';
+import { coreBusyPercent, cpuSnapshot, pinProcess, processCpuPercent, processMemory } from './procStats.ts';
 import { REPO_ROOT, signToken, startServer, stopChild } from './servers.ts';
 import { fmt, fmtInt, markdownTable, median } from './stats.ts';
 
@@ -69,6 +70,10 @@ interface RunResult {
   /** Server CPU microseconds per answered request. */
   serverUsPerRequest: number;
   generatorCpu: number;
+  /** CPU % of the redis-server process (Redis runs unpinned, on whichever core is free). */
+  redisCpu: number;
+  /** Busy % of both cores together (200 = the machine is full). */
+  machineBusy: number;
   serverRssMb: number;
   stockExact: boolean;
   inventory: { available: number; reserved: number; sold: number } | undefined;
@@ -105,6 +110,18 @@ async function httpLoad(base: string, tokens: readonly string[]) {
   return { reqPerSec: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, statuses, answered };
 }
 
+/** The pid of the redis-server behind `url` (from INFO), or undefined when it is not on this machine's /proc. */
+async function redisServerPid(url: string): Promise<number | undefined> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await redis.connect();
+    const pid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
+    return Number.isFinite(pid) && processMemory(pid).rssMb > 0 ? pid : undefined;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function runOnce(store: Target, load: Load, scenario: (typeof scenarios)[number], run: number, tokens: readonly string[], streamer: string): Promise<RunResult> {
   const port = Number(flags.port) + run;
   const extra = [...(store === 'redis' ? ['--redis', flags.redis!, '--redis-prefix', `bench-cart:${process.pid}:${Date.now()}`] : []), ...serverArgs];
@@ -121,11 +138,13 @@ async function runOnce(store: Target, load: Load, scenario: (typeof scenarios)[n
       await call('POST', '/api/rooms/cart/products', { sku: 'hot', title: 'Hot item', priceCents: 999, currency: 'USD', stock: scenario.stock });
       await call('POST', '/api/rooms/cart/start');
     }
-    const before = cpuSnapshot([server.pid, process.pid]);
+    const redisPid = store === 'redis' ? await redisServerPid(flags.redis!) : undefined;
+    const pids = [server.pid, process.pid, ...(redisPid === undefined ? [] : [redisPid])];
+    const before = cpuSnapshot(pids);
     const result = load === 'http'
       ? await httpLoad(base, tokens)
       : { ...(await wsCartLoad({ host: HOST, port, room: 'cart', sku: 'hot', tokens, connections: wsConnections, window: wsWindow, seconds })), errors: 0 };
-    const after = cpuSnapshot([server.pid, process.pid]);
+    const after = cpuSnapshot(pids);
     const serverSeconds = (after.procs.get(server.pid) ?? Number.NaN) - (before.procs.get(server.pid) ?? Number.NaN);
     const inventory = store === 'raw' ? undefined : ((await call('GET', '/api/rooms/cart/inventory')).inventory as Record<string, { available: number; reserved: number; sold: number }>).hot!;
     const reserved = result.statuses['reserved'] ?? 0;
@@ -144,6 +163,8 @@ async function runOnce(store: Target, load: Load, scenario: (typeof scenarios)[n
       serverCpu: processCpuPercent(before, after, server.pid),
       serverUsPerRequest: (serverSeconds * 1e6) / Math.max(1, result.answered),
       generatorCpu: processCpuPercent(before, after, process.pid),
+      redisCpu: redisPid === undefined ? Number.NaN : processCpuPercent(before, after, redisPid),
+      machineBusy: coreBusyPercent(before, after, 0) + coreBusyPercent(before, after, 1),
       serverRssMb: processMemory(server.pid).rssMb,
       stockExact: inventory === undefined || (inventory.available + inventory.reserved + inventory.sold === scenario.stock && inventory.reserved >= reserved && inventory.reserved <= reserved + slack),
       inventory,
@@ -167,7 +188,7 @@ async function main(): Promise<void> {
         for (const store of stores) {
           const r = await runOnce(store, load, scenario, run, tokens, streamer);
           all.push(r);
-          console.log(`${label[store]} / ${load} / ${scenario.name} run ${run + 1}: ${fmtInt(r.reqPerSec)} req/s, p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, server CPU ${fmt(r.serverCpu)}% (${fmt(r.serverUsPerRequest)} µs/request), generator CPU ${fmt(r.generatorCpu)}%, stock exact: ${r.stockExact} ${JSON.stringify(r.statuses)}`);
+          console.log(`${label[store]} / ${load} / ${scenario.name} run ${run + 1}: ${fmtInt(r.reqPerSec)} req/s, p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, server CPU ${fmt(r.serverCpu)}% (${fmt(r.serverUsPerRequest)} µs/request), generator CPU ${fmt(r.generatorCpu)}%, Redis CPU ${fmt(r.redisCpu)}%, machine busy ${fmt(r.machineBusy)}/200%, stock exact: ${r.stockExact} ${JSON.stringify(r.statuses)}`);
         }
       }
     }
@@ -187,13 +208,15 @@ async function main(): Promise<void> {
           fmt(median(rs.map((r) => r.serverCpu)), 0),
           fmt(median(rs.map((r) => r.serverUsPerRequest)), 1),
           `${fmt(generator, 0)}${generator > 90 ? ' (limit)' : ''}`,
+          store === 'redis' ? fmt(median(rs.map((r) => r.redisCpu)), 0) : 'n/a',
+          fmt(median(rs.map((r) => r.machineBusy)), 0),
           fmt(median(rs.map((r) => r.serverRssMb)), 0),
           store === 'raw' ? 'n/a' : rs.every((r) => r.stockExact && r.errors === 0) ? 'yes' : 'NO',
         ];
       }),
     ),
   );
-  const table = markdownTable(['server', 'load', 'product stock', 'req/s (median)', 'p50 ms', 'p99 ms', 'server CPU %', 'server CPU µs / request', 'generator CPU %', 'server RSS MB', 'exact stock, no errors'], rows);
+  const table = markdownTable(['server', 'load', 'product stock', 'req/s (median)', 'p50 ms', 'p99 ms', 'server CPU %', 'server CPU µs / request', 'generator CPU %', 'Redis CPU %', 'both cores busy % (of 200)', 'server RSS MB', 'exact stock, no errors'], rows);
   console.log(`\n${table}\n\n${command}`);
   const generatorBound = all.some((r) => r.generatorCpu > 90);
   if (generatorBound) console.log('\nnote: the generator (core 1) was above 90% of its core in some runs: there it, not the server, is the limit; compare server CPU per request.');

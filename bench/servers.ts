@@ -91,6 +91,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       LIVECART_HOST: o.host,
       LIVECART_TOKEN_SECRET: o.secret,
       LIVECART_LOG_LEVEL: 'warn',
+      // stopChild's SIGTERM ends the run: no drain window to wait out.
+      LIVECART_DRAIN_WINDOW_MS: '0',
     },
   });
   let tail = '';

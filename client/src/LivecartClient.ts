@@ -45,6 +45,7 @@ type MediaBody = MediaRequest extends infer R ? (R extends MediaRequest ? Omit<R
 type KeyedCartType = 'addToCart' | 'setQuantity' | 'removeFromCart' | 'checkout';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+const DEFAULT_MOVE_JITTER_MS = 250;
 const DEFAULT_ACK: Readonly<AckOptions> = Object.freeze({ intervalMs: 1000, keepaliveMs: 5000 });
 /** Final `cartAction` states named after an `addToCart` answer's status. */
 const ANSWER_STATES: ReadonlySet<string> = new Set<CartActionState>(['reserved', 'sold_out', 'limit_reached', 'not_on_sale']);
@@ -68,6 +69,12 @@ export class LivecartClient {
   readonly #pending: PendingRequests<ClientRequest>;
   readonly #likes: LikeBatcher;
   readonly #backoff: Backoff | undefined;
+  /** The endpoints to connect to, in turn; `#endpoint` indexes the current one. */
+  readonly #endpoints: readonly string[];
+  #endpoint = 0;
+  readonly #moveJitterMs: number;
+  /** `MOVED` closes since the last `welcome`: past one per endpoint, every node drains and the backoff applies. */
+  #movesSinceWelcome = 0;
   readonly #requestTimeoutMs: number;
   readonly #retry: Readonly<RetryOptions>;
   /** Aborted when the client stops: ends pending retry waits. */
@@ -104,6 +111,10 @@ export class LivecartClient {
 
   constructor(options: ConnectOptions) {
     this.#options = Object.freeze({ ...options });
+    this.#endpoints = Object.freeze(typeof options.url === 'string' ? [options.url] : [...options.url]);
+    if (this.#endpoints.length === 0 || !this.#endpoints.every((url) => typeof url === 'string' && url !== '')) throw new TypeError('url: a WebSocket URL, or a non-empty list of them');
+    this.#moveJitterMs = options.moveJitterMs ?? DEFAULT_MOVE_JITTER_MS;
+    if (!(this.#moveJitterMs >= 0)) throw new RangeError('moveJitterMs must be non-negative');
     this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#retry = options.retry === false ? resolveRetryOptions({ maxAttempts: 1 }) : resolveRetryOptions(options.retry);
     this.#ack = options.ack === false ? undefined : resolveAckOptions(options.ack);
@@ -157,6 +168,11 @@ export class LivecartClient {
   /** True once the client stopped for good. */
   get closed(): boolean {
     return this.#stopped;
+  }
+
+  /** The endpoint of the current connection (or of the next attempt while reconnecting). */
+  get url(): string {
+    return this.#endpoints[this.#endpoint]!;
   }
 
   on<K extends keyof LivecartEvents & string>(event: K, listener: Listener<LivecartEvents[K]>): () => void {
@@ -341,9 +357,9 @@ export class LivecartClient {
     try {
       this.#WebSocket ??= await resolveWebSocket(this.#options.WebSocket);
       if (this.#stopped) return;
-      socket = new this.#WebSocket(this.#options.url);
+      socket = new this.#WebSocket(this.url);
     } catch (error) {
-      this.#stop(1006, 'cannot open a WebSocket', LivecartError.of('UNAVAILABLE', `cannot open a WebSocket to ${this.#options.url}: ${(error as Error).message}`, false));
+      this.#stop(1006, 'cannot open a WebSocket', LivecartError.of('UNAVAILABLE', `cannot open a WebSocket to ${this.url}: ${(error as Error).message}`, false));
       return;
     }
     socket.binaryType = 'arraybuffer';
@@ -425,14 +441,30 @@ export class LivecartClient {
   }
 
   #retryOrStop(retry: boolean, code: number, reason: string, error: LivecartError): void {
-    const next = retry ? this.#backoff?.next() : undefined;
+    const next = retry ? this.#nextAttempt(code) : undefined;
     if (!next) {
       const gaveUp = retry && this.#backoff !== undefined;
       this.#stop(code, reason, gaveUp ? LivecartError.of('UNAVAILABLE', `gave up after ${this.#backoff!.attempt} reconnect attempts (last: ${error.message})`, false) : error);
       return;
     }
+    // Every reconnect goes to the next endpoint: the one just lost may be draining or down.
+    this.#endpoint = (this.#endpoint + 1) % this.#endpoints.length;
     this.#reconnectTimer = setTimeout(() => void this.#open(), next.delayMs);
-    this.#emitter.emit('reconnecting', { attempt: next.attempt, delayMs: next.delayMs, code, reason });
+    this.#emitter.emit('reconnecting', { attempt: next.attempt, delayMs: next.delayMs, code, reason, url: this.url });
+  }
+
+  /**
+   * When to try again after a close with `code`: a node that drains (`MOVED`) spreads its closes
+   * itself, so its clients come back at once, with a small jitter, unless every endpoint said
+   * `MOVED` since the last welcome; anything else waits for the backoff.
+   */
+  #nextAttempt(code: number): { attempt: number; delayMs: number } | undefined {
+    if (this.#backoff === undefined) return undefined;
+    if (code === CloseCode.MOVED && this.#movesSinceWelcome < this.#endpoints.length) {
+      this.#movesSinceWelcome++;
+      return { attempt: this.#movesSinceWelcome, delayMs: Math.floor(Math.random() * this.#moveJitterMs) };
+    }
+    return this.#backoff.next();
   }
 
   /** Stops for good. */
@@ -565,6 +597,7 @@ export class LivecartClient {
     this.#joined = true;
     this.#helloError = undefined;
     this.#backoff?.reset();
+    this.#movesSinceWelcome = 0;
     const degradeLevel = this.#state.degradeLevel;
     const kind = this.#state.applyWelcome(welcome);
     // Stock that came back while we were away arrives in the snapshot, not as a `stock` update.

@@ -8,8 +8,13 @@ import type { CartAnswer, ClientRequest, DirectMessage, Product, SequencedEvent,
 import type { ConsumeResult, MediaCapabilitiesResult, ProduceResult, RestartIceResult, StreamState, TransportResult } from '../../protocol/src/media.ts';
 
 export interface ConnectOptions {
-  /** WebSocket URL of the server, e.g. `ws://127.0.0.1:8080/ws`. */
-  url: string;
+  /**
+   * WebSocket URL of the server, e.g. `ws://127.0.0.1:8080/ws` (behind a load balancer, its one
+   * address). Or several endpoints of one deployment, its nodes: the client connects to the first
+   * and goes to the next (round robin) at each reconnect, so it leaves a node that drains (4006
+   * `MOVED`) or fell over for another. Shuffle the list to spread clients over the nodes.
+   */
+  url: string | readonly string[];
   /** A livecart JWT (HS256, claims `sub`, `name`, `role`). */
   token: string;
   /** Room id to join. */
@@ -18,6 +23,13 @@ export interface ConnectOptions {
   WebSocket?: WebSocketConstructor;
   /** Reconnect backoff (full jitter); `false` never reconnects. Default `{ baseMs: 500, maxMs: 30000 }`, unlimited attempts. */
   reconnect?: Partial<BackoffOptions> | false;
+  /**
+   * After a 4006 `MOVED` close (the node drains), the client reconnects, to the next endpoint,
+   * after a random delay below this instead of the backoff: the server already spreads its
+   * closes over its drain window. Once every endpoint answered `MOVED` without a `welcome` in
+   * between, the backoff applies again. Default 250 ms.
+   */
+  moveJitterMs?: number;
   /** A request without a reply after this long is rejected (temporary `UNAVAILABLE`). Also bounds the handshake. Default 10 000. */
   requestTimeoutMs?: number;
   /** Comments kept in `state.comments`. Default 200. */
@@ -120,6 +132,8 @@ export interface ReconnectingEvent {
   /** Close code of the lost connection (1006 when it never opened or dropped without a close frame). */
   code: number;
   reason: string;
+  /** The endpoint the next attempt goes to. */
+  url: string;
 }
 
 export interface ClosedEvent {

@@ -75,7 +75,7 @@ export const errorCodeInfo: Readonly<Record<ErrorCodeName, ErrorCodeInfo>> = {
   UNAVAILABLE: { code: ErrorCode.UNAVAILABLE, temporary: true, meaning: 'A dependency (the store) is temporarily unreachable; retry after `retryAfterMs`.' },
 };
 
-/** Close codes. 4000–4499: reconnect with backoff. 4500–4999: terminal, do not reconnect. */
+/** Close codes. 4000–4499: reconnect with backoff (MOVED: at once, to another node). 4500–4999: terminal, do not reconnect. */
 export const CloseCode = {
   SERVER_RESTARTING: 4000,
   SLOW_CONSUMER: 4001,
@@ -83,6 +83,7 @@ export const CloseCode = {
   FLOODING: 4003,
   TRY_AGAIN_LATER: 4004,
   RESYNC: 4005,
+  MOVED: 4006,
   PROTOCOL_ERROR: 4500,
   UNAUTHORIZED: 4501,
   UNSUPPORTED_VERSION: 4502,
@@ -100,6 +101,7 @@ export const closeCodeInfo: Readonly<Record<CloseCodeName, { readonly code: numb
   FLOODING: { code: CloseCode.FLOODING, meaning: 'The socket sent more frames per second than allowed; reconnect after backing off.' },
   TRY_AGAIN_LATER: { code: CloseCode.TRY_AGAIN_LATER, meaning: 'Refused for a temporary reason (room full on this node, store unavailable, node above its memory or event-loop watermark); reconnect after backing off.' },
   RESYNC: { code: CloseCode.RESYNC, meaning: 'The node lost the room\'s event order (its sequencer lease in Redis) and dropped what it may have sent past the log; reconnect: the welcome carries a fresh snapshot.' },
+  MOVED: { code: CloseCode.MOVED, meaning: 'This node is draining (it is being taken out of service): reconnect at once, with a small jitter rather than the backoff, to another node, and resume. A draining node also closes new sockets with it as soon as they open.' },
   PROTOCOL_ERROR: { code: CloseCode.PROTOCOL_ERROR, meaning: 'A frame was not valid MessagePack, not binary, not a map, or held a MessagePack extension; or the `hello` did not match its schema: the client is broken.' },
   UNAUTHORIZED: { code: CloseCode.UNAUTHORIZED, meaning: 'The `hello` token was rejected; get a new token before connecting again.' },
   UNSUPPORTED_VERSION: { code: CloseCode.UNSUPPORTED_VERSION, meaning: 'The client\'s protocol version is not supported; upgrade the client.' },

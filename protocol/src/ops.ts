@@ -81,7 +81,7 @@ export interface NodeRecord {
   heartbeatAt: number;
   /** How often it writes its record. */
   heartbeatMs: number;
-  /** The node takes no new rooms or sockets (always false until draining exists). */
+  /** The node is draining: it moves its sockets to other nodes and takes no new ones (`POST /api/ops/drain`, SIGTERM). */
   draining: boolean;
   /** WebSocket connections open. */
   sockets: number;

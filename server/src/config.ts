@@ -38,7 +38,10 @@ const configSchema = z.object({
   maxMutedPerRoom: int(1, 1_000_000).default(10_000).describe('Muted or kicked users remembered per room at most.'),
   kickBanMs: int(0, 7 * 86400_000).default(600_000).describe('How long a kicked user may neither rejoin the room nor use its cart (a moderator may lift the ban sooner).'),
   rateLimiterMaxKeys: int(1000, 100_000_000).default(1_000_000).describe('Users tracked by the comment rate limiter at most (idle ones are pruned first).'),
-  redis: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional().describe('Redis URL. Set: inventory, carts and orders live in Redis and several nodes can serve the same rooms. Unset: embedded in-memory store, single node.'),
+  redis: z.string().regex(/^rediss?:\/\/[^,\s]+(,\s*rediss?:\/\/[^,\s]+)*$/, 'a redis:// or rediss:// URL, or several comma-separated (a cluster\'s seed nodes)').optional().describe('Redis URL. Set: inventory, carts and orders live in Redis and several nodes can serve the same rooms. Several comma-separated URLs are seed nodes of a Redis Cluster. Unset: embedded in-memory store, single node.'),
+  redisCluster: bool.default(false).describe('The Redis at --redis is a Redis Cluster (implied by several URLs): each room\'s keys live in one slot, and room events use sharded pub/sub (Redis 7).'),
+  orderReplicas: int(0, 16).optional().describe('Replicas that must hold an order before its buyer is told `ordered` (Redis WAIT); a buyer otherwise hears UNAVAILABLE and retries (the retry answers the same order). Default: 1 on a Redis Cluster, 0 on one Redis.'),
+  orderReplicaTimeoutMs: int(10, 60_000).default(500).describe('How long a checkout waits for --order-replicas to confirm the order.'),
   redisPrefix: z.string().regex(/^[A-Za-z0-9_:.-]+$/).min(1).max(64).default('livecart').describe('Namespace for every Redis key and channel, so deployments and test runs can share one Redis.'),
   sequencerLeaseMs: int(0, 600_000).default(3000).describe('With Redis: a node hosting a room takes the room\'s sequencer lease for this long (renewed while it holds it) when no other node holds it (as it starts hosting the room, or as it publishes there), and issues the room\'s seqs itself: its sockets get an event in the turn that made it, instead of a Redis round trip later (the log append follows, fenced on the lease). Another node publishing in the room asks it to let go first, and waits at most this long if the holder died. 0 = every seq from Redis.'),
   publicUrl: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'an http:// or https:// URL').optional().describe('The address operators (and the other nodes\' consoles) reach this node at, shown in the node registry. Unset = http://HOST:PORT as it listens (the machine\'s host name when --host is 0.0.0.0).'),
@@ -88,7 +91,8 @@ const configSchema = z.object({
   fanoutDeliveriesPerTurn: int(1, 100_000_000).default(2048).describe('Socket writes of room broadcasts per event-loop turn at most (at least one shard; while a backlog lasts the budget adapts below this to --fanout-turn-target-ms); the rest waits for the next turn, rooms taking turns, so one big room\'s broadcast cannot hold up the small rooms\' frames.'),
   fanoutTurnTargetMs: int(1, 10_000).default(10).describe('The event-loop turn length the fan-out budget adapts to while a big room\'s broadcasts are waiting: when reads of a burst make turns longer, fewer broadcast writes go per turn (down to one shard), so the small rooms\' frames keep going out within about one such turn.'),
   fanoutMaxWaitingFrames: int(1, 1_000_000).default(1024).describe('Broadcast frames one room may have waiting for later event-loop turns; past it the room\'s backlog goes out at once (nothing is dropped; memory stays bounded).'),
-  shutdownGraceMs: int(0, 60_000).default(1000).describe('On SIGTERM: time between closing sockets with 4000 and exiting.'),
+  drainWindowMs: int(0, 3_600_000).default(10_000).describe('Draining (on SIGTERM, or POST /api/ops/drain): the node refuses new sockets, /readyz turns 503, and its open sockets are closed with 4006 MOVED spread evenly over this window, so their clients reconnect to the other nodes gradually, not all at once; each socket first gets the answers to the requests it sent. On SIGTERM the node exits at the end of the window. 0 = all at once.'),
+  shutdownGraceMs: int(0, 60_000).default(1000).describe('After the drain window, how long sockets still waiting for answers to their requests, and HTTP requests, are given before the node closes what is left (and, on SIGTERM, exits). On SIGINT: time between closing sockets with 4000 and exiting.'),
   metricsToken: z.string().min(16).optional().describe('Bearer token GET /metrics requires, at least 16 characters. Unset = /metrics is open to anyone who can reach the port (keep it on an internal network).'),
   metricsMaxRooms: int(0, 100_000).default(100).describe('Hosted rooms (most members first) that get their own series on /metrics; the rest are counted in livecart_room_series_omitted.'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
@@ -126,12 +130,12 @@ const configKeys = Object.keys(shape) as Key[];
  */
 const operatorKeys: readonly Key[] = [
   'host', 'port', 'tokenSecret',
-  'redis', 'redisPrefix', 'publicUrl',
+  'redis', 'redisCluster', 'redisPrefix', 'orderReplicas', 'publicUrl',
   'maxFrameBytes', 'commentRate', 'commentBurst', 'commentMaxLength',
   'maxRooms', 'maxMembersPerRoom', 'maxProductsPerRoom',
   'admissionQueueLimit', 'admissionMaxWaitMs',
   'reservationTtlMs', 'idempotencyTtlMs', 'kickBanMs',
-  'protectRssMb', 'metricsToken', 'logLevel',
+  'protectRssMb', 'metricsToken', 'logLevel', 'drainWindowMs',
   'media', 'mediaListenIp', 'mediaAnnouncedAddress', 'mediaPortMin', 'mediaPortMax',
 ];
 const advancedKeys: readonly Key[] = configKeys.filter((key) => !operatorKeys.includes(key));
@@ -158,7 +162,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   for (const key of configKeys) options[flagOf(key)] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+    values = parseArgs({ args: withBareSwitches(argv), options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
   } catch (error) {
     throw new ConfigError(`${(error as Error).message}\nRun 'livecart serve --help' for the options.`);
   }
@@ -187,6 +191,18 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     if (typeof fromFlag === 'string') merged[key] = fromFlag;
   }
   return { config: makeConfig(merged as ConfigInput), help: undefined };
+}
+
+/** A yes/no option given bare (`--redis-cluster`, then another flag or nothing) means true. */
+function withBareSwitches(argv: readonly string[]): string[] {
+  const switches = new Set(configKeys.filter((key) => typeof defaultOf(shape[key]) === 'boolean').map((key) => `--${flagOf(key)}`));
+  const out: string[] = [];
+  argv.forEach((arg, i) => {
+    out.push(arg);
+    const next = argv[i + 1];
+    if (switches.has(arg) && (next === undefined || next.startsWith('--'))) out.push('true');
+  });
+  return out;
 }
 
 function defaultOf(schema: z.ZodType): unknown {

@@ -39,14 +39,21 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'shutting down');
-      void server.close().then(() => setTimeout(resolve, config.shutdownGraceMs).unref());
+    let stopping = false;
+    // One listener for good: between removing a `once` listener and adding the next, a signal
+    // would meet the default action and kill the process mid-drain.
+    const stop = (signal: 'SIGTERM' | 'SIGINT') => {
       // A second signal means "now".
-      process.once(signal, () => process.exit(1));
+      if (stopping) process.exit(1);
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      // SIGTERM (a process manager, an orchestrator) drains: the sockets move to the other nodes
+      // over the drain window. SIGINT (Ctrl-C at a terminal) stops now.
+      if (signal === 'SIGTERM') void server.drainAndClose().then(() => resolve());
+      else void server.close().then(() => setTimeout(resolve, config.shutdownGraceMs).unref());
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
   });
   return 0;
 }

@@ -18,7 +18,7 @@ import { MediaService } from './media/MediaService.ts';
 import { Metrics } from './ops/metrics.ts';
 import { NodeRegistry } from './ops/NodeRegistry.ts';
 import { ProcessGuard } from './ops/ProcessGuard.ts';
-import { connectWithin, createRedisClient } from './redis/client.ts';
+import { connectWithin, createRedisClient, redisTarget } from './redis/client.ts';
 import { routeRequests } from './requests.ts';
 import { RoomCommands } from './rooms/RoomCommands.ts';
 import { RoomLifecycle } from './rooms/RoomLifecycle.ts';
@@ -35,9 +35,11 @@ import { RedisStore } from './store/RedisStore.ts';
 import type { RoomDirectory } from './store/RoomDirectory.ts';
 import type { Store } from './store/Store.ts';
 import { registerClusterOpsApi } from './transport/ClusterOpsApi.ts';
+import { registerDrainApi } from './transport/DrainApi.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
 import { registerMediaHttpApi } from './transport/MediaHttpApi.ts';
+import { NodeDrain } from './transport/NodeDrain.ts';
 import { registerOpsApi } from './transport/OpsApi.ts';
 import { StaticFiles } from './transport/StaticFiles.ts';
 import { createApp, listen } from './transport/listen.ts';
@@ -66,6 +68,8 @@ export interface RunningServer {
   readonly desk: CartDesk;
   readonly store: Store;
   readonly gateway: WsGateway;
+  /** Takes the node out of service gradually (SIGTERM, POST /api/ops/drain). */
+  readonly drain: NodeDrain;
   readonly fanout: Fanout;
   readonly guard: ProcessGuard;
   readonly admission: AdmissionController | undefined;
@@ -77,6 +81,12 @@ export interface RunningServer {
   mintToken(claims: { userId: string; name: string; role: Principal['role'] }): Promise<string>;
   /** Stop accepting, close every socket with 4000 (server restarting), release the port. */
   close(): Promise<void>;
+  /**
+   * What SIGTERM does: drain over `drainWindowMs` (or go on with a drain under way), wait for the
+   * window to end, for every socket to move and for the HTTP answers in flight (at most
+   * `shutdownGraceMs` past the window), then `close()`.
+   */
+  drainAndClose(): Promise<void>;
 }
 
 /** Memory on a single node; Redis (store, room directory, broker, node registry) when `--redis` is set. */
@@ -89,16 +99,20 @@ async function createBackends(config: Config): Promise<{ store: Store; directory
       nodes: new MemoryNodeDirectory(),
     };
   }
+  const target = redisTarget(config.redis, config.redisCluster);
   const store = await RedisStore.connect({
-    url: config.redis,
+    url: target,
     prefix: config.redisPrefix,
     idempotencyTtlMs: config.idempotencyTtlMs,
     commandTimeoutMs: config.redisCommandTimeoutMs,
     retryAfterMs: config.storeRetryAfterMs,
+    orderReplicas: config.orderReplicas ?? (target.cluster ? 1 : 0),
+    orderReplicaTimeoutMs: config.orderReplicaTimeoutMs,
+    sweepHorizonMs: config.reservationTtlMs,
   });
   // Room events and room state get a connection of their own: on the store's, a comment would wait
   // in Redis's pipeline behind a hot room's reservation batches, and every room would feel the burst.
-  const roomsRedis = createRedisClient(config.redis, config.redisCommandTimeoutMs);
+  const roomsRedis = createRedisClient(target, config.redisCommandTimeoutMs);
   try {
     await connectWithin(roomsRedis, config.redis);
   } catch (error) {
@@ -108,7 +122,7 @@ async function createBackends(config: Config): Promise<{ store: Store; directory
   return {
     store,
     directory: new RedisRoomDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
-    broker: new RedisBroker(roomsRedis, { url: config.redis, prefix: config.redisPrefix, ringSize: config.resumeRingSize, retryAfterMs: config.storeRetryAfterMs, sequencerLeaseMs: config.sequencerLeaseMs }),
+    broker: new RedisBroker(roomsRedis, { url: target, prefix: config.redisPrefix, ringSize: config.resumeRingSize, retryAfterMs: config.storeRetryAfterMs, sequencerLeaseMs: config.sequencerLeaseMs }),
     nodes: new RedisNodeDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
   };
 }
@@ -182,10 +196,11 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   });
   const media = await MediaService.start(config, rules, logger.child({ part: 'media' }), availableParallelism());
   const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media), guard, schedule, log: logger.child({ part: 'ws' }) });
+  const drain = new NodeDrain({ gateway, graceMs: config.shutdownGraceMs, log: logger.child({ part: 'drain' }) });
   const registry = new NodeRegistry({
     directory: nodes,
     nodeId: rooms.nodeId,
-    sources: { rooms, gateway, guard, admission },
+    sources: { rooms, gateway, guard, admission, drain },
     options: { heartbeatMs: config.nodeHeartbeatMs, downAfterBeats: config.nodeDownAfterBeats, forgetAfterBeats: config.nodeForgetAfterBeats, maxRooms: config.nodeRecordMaxRooms },
     log: logger.child({ part: 'registry' }),
   });
@@ -207,7 +222,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerOpsApi(router, {
     rooms, admission, guard, gateway, fanout, store, metrics, media, broker,
     perRoomState: { rooms, likes, admission, commerce, fanout, media },
+    drain,
   });
+  registerDrainApi(router, drain, config.drainWindowMs);
   registerClusterOpsApi(router, { registry, commands, degrade, admission, broker });
   new StaticFiles(undefined, logger.child({ part: 'web' })).register(app);
   router.notFound();
@@ -218,6 +235,28 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   registry.start(config.publicUrl ?? `http://${advertisedHost(config.host)}:${listener.port}`);
   let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    // ------------------------------------------------------------ stop, in reverse
+    listener.close();
+    // The node's record goes while Redis is still at hand: operators see it gone at once.
+    const unregistered = registry.close();
+    drain.close();
+    gateway.shutdown();
+    media.close();
+    degrade.close();
+    likes.close();
+    commerce.close();
+    rooms.close();
+    gate.close();
+    guard.close();
+    metrics.close();
+    await unregistered;
+    await broker.close();
+    await directory.close();
+    await store.close();
+  };
   return {
     config,
     port: listener.port,
@@ -233,6 +272,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     desk,
     store,
     gateway,
+    drain,
     fanout,
     guard,
     admission,
@@ -240,26 +280,18 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     metrics,
     log: logger,
     mintToken: ({ userId, name, role }) => tokens.mint({ userId, name, role }),
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      // ------------------------------------------------------------ stop, in reverse
+    close,
+    drainAndClose: async () => {
+      drain.start(config.drainWindowMs);
+      const windowEndsAt = drain.windowEndsAt!;
+      // A drain an operator started long ago still gives what is in flight its grace.
+      const deadline = Math.max(windowEndsAt, Date.now()) + config.shutdownGraceMs;
+      await drain.whenDrained(deadline);
+      // The load balancer gets the whole window to see /readyz answer 503 before the port goes.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, windowEndsAt - Date.now())));
       listener.close();
-      // The node's record goes while Redis is still at hand: operators see it gone at once.
-      const unregistered = registry.close();
-      gateway.shutdown();
-      media.close();
-      degrade.close();
-      likes.close();
-      commerce.close();
-      rooms.close();
-      gate.close();
-      guard.close();
-      metrics.close();
-      await unregistered;
-      await broker.close();
-      await directory.close();
-      await store.close();
+      await router.whenIdle(deadline);
+      await close();
     },
   };
 }

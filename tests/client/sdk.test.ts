@@ -217,7 +217,7 @@ describe('LivecartClient against the real server', () => {
     for (let i = 0; i < 5; i++) posted.push((await streamer.comment(`after ${i}`)).seq);
     await until(() => received.length >= posted.length, 'every comment');
 
-    expect(reconnecting).toEqual([{ attempt: 1, delayMs: expect.any(Number), code: 4000, reason: 'connection dropped for test' }]);
+    expect(reconnecting).toEqual([{ attempt: 1, delayMs: expect.any(Number), code: 4000, reason: 'connection dropped for test', url: server.wsUrl }]);
     expect(reconnecting[0]!.delayMs).toBeLessThan(50);
     expect(welcomes[1]).toMatchObject({ resumed: true, historyLost: false, epoch: welcomes[0]!.epoch });
     expect(received).toEqual(posted);

@@ -9,6 +9,9 @@ export interface Node {
   readonly child: ChildProcess;
 }
 
+/** `stopNodes` sends SIGTERM, which drains over this window (a test may pass its own `--drain-window-ms`). */
+const STOP_DRAIN_WINDOW_MS = 200;
+
 /** Real server processes (the CLI) sharing one Redis, as a deployment would run them. */
 export async function startNodes(count: number, redisUrl: string, prefix: string, extraArgs: string[] = []): Promise<Node[]> {
   return Promise.all(Array.from({ length: count }, () => startNode(redisUrl, prefix, extraArgs)));
@@ -17,7 +20,7 @@ export async function startNodes(count: number, redisUrl: string, prefix: string
 async function startNode(redisUrl: string, prefix: string, extraArgs: string[]): Promise<Node> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'server/src/main.ts', 'serve', '--port', '0', '--redis', redisUrl, '--redis-prefix', prefix, '--token-secret', TEST_SECRET, '--log-level', 'info', '--degrade-event-loop-ms', '600000', '--degrade-lag-ms', '600000', ...extraArgs],
+    ['--import', 'tsx', 'server/src/main.ts', 'serve', '--port', '0', '--redis', redisUrl, '--redis-prefix', prefix, '--token-secret', TEST_SECRET, '--log-level', 'info', '--degrade-event-loop-ms', '600000', '--degrade-lag-ms', '600000', '--drain-window-ms', String(STOP_DRAIN_WINDOW_MS), ...extraArgs],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let output = '';

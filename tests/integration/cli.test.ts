@@ -20,6 +20,22 @@ async function output(child: ChildProcess): Promise<{ code: number | null; stdou
   return { code, stdout, stderr };
 }
 
+/** `serve` in dev mode on a free port, once it printed its banner: its WebSocket URL and the first demo viewer's token. */
+async function startDevServer(args: string[]) {
+  const child = run(['serve', '--port', '0', '--log-level', 'warn', ...args]);
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const deadline = Date.now() + 15_000;
+  while (!/viewer token \(viewer-1\): (\S+)/.test(stdout)) {
+    if (Date.now() > deadline) throw new Error(`no banner: ${stdout}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const wsUrl = /WebSocket\s+(\S+)/.exec(stdout)![1]!;
+  const token = /viewer token \(viewer-1\): (\S+)/.exec(stdout)![1]!;
+  return { child, stdout: () => stdout, wsUrl, token, exited };
+}
+
 describe('livecart CLI', () => {
   it('lists every option with its default and env var: an operator\'s in serve --help, the rest in serve --help-advanced', async () => {
     const { code, stdout } = await output(run(['serve', '--help']));
@@ -49,30 +65,27 @@ describe('livecart CLI', () => {
     expect(env.stderr).toContain('hardBufferBytes');
   });
 
-  it('starts in dev mode, prints URLs and demo tokens, and on SIGTERM closes clients with 4000 and exits 0', async () => {
-    const child = run(['serve', '--port', '0', '--log-level', 'warn']);
-    let stdout = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    const exited = once(child, 'exit');
-    const deadline = Date.now() + 15_000;
-    while (!/viewer token \(viewer-1\): (\S+)/.test(stdout)) {
-      if (Date.now() > deadline) throw new Error(`no banner: ${stdout}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const wsUrl = /WebSocket\s+(\S+)/.exec(stdout)![1]!;
-    const token = /viewer token \(viewer-1\): (\S+)/.exec(stdout)![1]!;
-    expect(stdout).toMatch(/Viewer\s+http:\/\/\S+\/viewer/);
-    expect(stdout).toMatch(/Streamer\s+http:\/\/\S+\/streamer/);
-    expect(stdout).toMatch(/Video\s+\d+ mediasoup workers?;/); // the worker npm install built
-    expect(stdout).toMatch(/Operator\s+http:\/\/\S+\/operator/);
+  it('starts in dev mode, prints URLs and demo tokens, and on SIGTERM moves clients away with 4006 and exits 0', async () => {
+    const { child, stdout, wsUrl, token, exited } = await startDevServer(['--drain-window-ms', '300']);
+    expect(stdout()).toMatch(/Viewer\s+http:\/\/\S+\/viewer/);
+    expect(stdout()).toMatch(/Streamer\s+http:\/\/\S+\/streamer/);
+    expect(stdout()).toMatch(/Video\s+\d+ mediasoup workers?;/); // the worker npm install built
+    expect(stdout()).toMatch(/Operator\s+http:\/\/\S+\/operator/);
     const httpUrl = wsUrl.replace('ws://', 'http://').replace('/ws', '');
     const dev = await fetch(`${httpUrl}/api/dev/token?name=Ann`);
     expect(dev.status).toBe(200);
     const { client, welcome } = await RawClient.join(wsUrl, token, 'demo');
     expect(welcome.t === 'welcome' && welcome.products.length).toBe(2);
     child.kill('SIGTERM');
+    expect((await client.closed).code).toBe(CloseCode.MOVED);
+    expect((await exited)[0]).toBe(0);
+  });
+
+  it('on SIGINT closes clients with 4000 (server restarting) and exits 0 without a drain window', async () => {
+    const { child, wsUrl, token, exited } = await startDevServer(['--drain-window-ms', '600000', '--media', 'false']);
+    const { client } = await RawClient.join(wsUrl, token, 'demo');
+    child.kill('SIGINT');
     expect((await client.closed).code).toBe(CloseCode.SERVER_RESTARTING);
-    const [code] = (await exited) as [number | null];
-    expect(code).toBe(0);
+    expect((await exited)[0]).toBe(0);
   });
 });

@@ -12,6 +12,7 @@ import { globalKey } from '../../server/src/redis/keys.ts';
 import { type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
 import { RawClient, waitUntil } from '../helpers/rawClient.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { OwnRedisCluster } from '../helpers/redisCluster.ts';
 import { http, saleRoom, startTestServer, viewerToken } from '../helpers/server.ts';
 
 const HEARTBEAT_MS = 200;
@@ -27,6 +28,12 @@ async function call(node: Node, method: string, path: string, token?: string, bo
   });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
+
+/** Where the nodes meet: the suite's Redis, or a Redis Cluster of the file's own (settings then travel on sharded channels). */
+const backends = [
+  { name: 'one Redis', start: async () => ({ url: REDIS_URL, stop: async () => undefined }) },
+  { name: 'a Redis Cluster', start: async () => OwnRedisCluster.start() },
+];
 
 const operatorToken = () => tokens.mint({ userId: 'cluster-op', name: 'Op', role: 'operator' });
 const viewer = (n: number | string) => tokens.mint({ userId: `cv-${n}`, name: `V${n}`, role: 'viewer' });
@@ -115,20 +122,23 @@ describe('the node registry', () => {
   }, 60_000);
 });
 
-describe('rooms and their settings across nodes', () => {
+describe.each(backends)('rooms and their settings across nodes on $name', (backend) => {
   const prefix = uniquePrefix('clusterops');
+  let redis: { url: string; stop(): Promise<void> };
   let nodes: Node[];
   let operator: string;
   let streamer: string;
   const clients: RawClient[] = [];
   beforeAll(async () => {
-    nodes = await startNodes(3, REDIS_URL, prefix, registryArgs);
+    redis = await backend.start();
+    nodes = await startNodes(3, redis.url, prefix, registryArgs);
     operator = await operatorToken();
     streamer = await tokens.mint({ userId: 'co-streamer', name: 'S', role: 'streamer' });
   }, 60_000);
   afterAll(async () => {
     for (const client of clients) client.close();
-    await stopNodes(nodes);
+    await stopNodes(nodes ?? []);
+    await redis?.stop();
   });
 
   async function room(roomId: string, stock = 0): Promise<void> {

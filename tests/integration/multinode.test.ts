@@ -1,8 +1,51 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { roomChannel } from '../../server/src/redis/keys.ts';
 import { type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
 import { RawClient, waitUntil } from '../helpers/rawClient.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { OwnRedisCluster } from '../helpers/redisCluster.ts';
+
+/** Where the nodes meet: the suite's Redis, or a Redis Cluster of the file's own. */
+interface Backend {
+  readonly name: string;
+  start(): Promise<{ url: string; stop(): Promise<void>; subscribers(channel: string): Promise<number>; channels(pattern: string): Promise<string[]> }>;
+}
+
+const oneRedis: Backend = {
+  name: 'one Redis',
+  start: async () => {
+    const redis = new Redis(REDIS_URL);
+    return {
+      url: REDIS_URL,
+      stop: async () => redis.disconnect(),
+      subscribers: async (channel) => Number((await redis.pubsub('NUMSUB', channel))[1]),
+      channels: async (pattern) => (await redis.pubsub('CHANNELS', pattern)) as string[],
+    };
+  },
+};
+
+const redisCluster: Backend = {
+  name: 'Redis Cluster (3 masters, 3 replicas)',
+  start: async () => {
+    const cluster = await OwnRedisCluster.start();
+    // Sharded channels are counted on the master that owns their slot.
+    const onOwner = async <T>(channel: string, run: (redis: Redis) => Promise<T>): Promise<T> => {
+      const redis = new Redis(await cluster.masterOf(channel));
+      try {
+        return await run(redis);
+      } finally {
+        redis.disconnect();
+      }
+    };
+    return {
+      url: cluster.url,
+      stop: () => cluster.stop(),
+      subscribers: (channel) => onOwner(channel, async (r) => Number(((await r.call('PUBSUB', 'SHARDNUMSUB', channel)) as unknown[])[1])),
+      channels: (pattern) => onOwner(pattern.replace('*', ''), async (r) => (await r.call('PUBSUB', 'SHARDCHANNELS', pattern)) as string[]),
+    };
+  },
+};
 
 async function call(node: Node, method: string, path: string, token?: string, body?: unknown) {
   const response = await fetch(`${node.url}${path}`, {
@@ -15,19 +58,19 @@ async function call(node: Node, method: string, path: string, token?: string, bo
 
 const viewer = (n: number | string) => tokens.mint({ userId: `mv-${n}`, name: `V${n}`, role: 'viewer' });
 
-describe('several nodes on one Redis', () => {
+describe.each([oneRedis, redisCluster])('three nodes on $name', (backend) => {
   const prefix = uniquePrefix('cluster');
   let nodes: Node[];
-  let redis: Redis;
+  let redis: Awaited<ReturnType<Backend['start']>>;
   let streamer: string;
   beforeAll(async () => {
-    nodes = await startNodes(3, REDIS_URL, prefix, ['--comment-rate', '1000', '--comment-burst', '1000', '--stock-interval-ms', '50', '--max-frames-per-second', '10000']);
-    redis = new Redis(REDIS_URL);
+    redis = await backend.start();
+    nodes = await startNodes(3, redis.url, prefix, ['--comment-rate', '1000', '--comment-burst', '1000', '--stock-interval-ms', '50', '--max-frames-per-second', '10000']);
     streamer = await tokens.mint({ userId: 'm-streamer', name: 'S', role: 'streamer' });
   }, 60_000);
   afterAll(async () => {
-    redis.disconnect();
-    await stopNodes(nodes);
+    await stopNodes(nodes ?? []);
+    await redis?.stop();
   });
 
   it('delivers comments and pop-ups from node 1 to viewers on every node exactly once, in order; stock from node 3 reaches everyone', async () => {
@@ -72,8 +115,8 @@ describe('several nodes on one Redis', () => {
   it('subscribes only the nodes that have members of a room', async () => {
     const [n1, n2, n3] = nodes as [Node, Node, Node];
     await call(n1, 'POST', '/api/rooms', streamer, { title: 'two nodes', id: 'pair' });
-    const channel = `${prefix}:ch:pair`;
-    const numsub = async () => Number((await redis.pubsub('NUMSUB', channel))[1]);
+    const channel = roomChannel(prefix, 'pair');
+    const numsub = () => redis.subscribers(channel);
     expect(await numsub()).toBe(0);
     const a = (await RawClient.join(n1.wsUrl, await viewer('p1'), 'pair')).client;
     const b = (await RawClient.join(n2.wsUrl, await viewer('p2'), 'pair')).client;
@@ -83,7 +126,7 @@ describe('several nodes on one Redis', () => {
     await a.waitFor((m) => m.t === 'roomState' && m.state === 'live');
     await b.waitFor((m) => m.t === 'roomState' && m.state === 'live');
     expect(await numsub()).toBe(2);
-    const channels = (await redis.pubsub('CHANNELS', `${prefix}:ch:*`)) as string[];
+    const channels = await redis.channels(`${prefix}:ch:{r:pair}*`);
     expect(channels).toContain(channel);
     a.close();
     b.close();

@@ -6,6 +6,7 @@ import type { RunningServer } from '../../server/src/server.ts';
 import { RawClient, waitUntil } from '../helpers/rawClient.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { http, liveRoom, startTestServer, viewerToken } from '../helpers/server.ts';
+import { roomKey } from '../../server/src/redis/keys.ts';
 
 /** A metric's value from the node's /metrics text (no labels). */
 async function metric(server: RunningServer, name: string): Promise<number> {
@@ -36,7 +37,7 @@ describe('a node that loses its sequencer lease resets the room', () => {
     expect((await host.request({ t: 'comment', text: 'logged' })).t).toBe('ok');
     await first.client.waitFor((m) => m.t === 'comment' && m.text === 'logged');
     const loggedSeq = first.client.of('comment')[0]!.seq;
-    expect(await redis.get(`${prefix}:lease:lease`)).not.toBeNull(); // this node holds the room's lease
+    expect(await redis.get(roomKey(prefix, 'lease', 'lease'))).not.toBeNull(); // this node holds the room's lease
     expect(await metric(server, 'livecart_sequencer_leases')).toBe(1);
     expect(await metric(server, 'livecart_sequencer_local_events_total')).toBeGreaterThanOrEqual(1);
     expect(await metric(server, 'livecart_sequencer_resets_total')).toBe(0);
@@ -47,7 +48,7 @@ describe('a node that loses its sequencer lease resets the room', () => {
     expect((await http(server, 'GET', '/api/ops/node', operator)).body.sequencer).toMatchObject({ leasesHeld: 1, resets: 0 });
 
     // Another node takes the room over (this one stalled past its lease, say), for a short while.
-    await redis.set(`${prefix}:lease:lease`, 'another-node', 'PX', 300);
+    await redis.set(roomKey(prefix, 'lease', 'lease'), 'another-node', 'PX', 300);
     const failed = await host.request({ t: 'comment', text: 'dropped' });
     expect(failed.t === 'err' && failed.code).toBe(ErrorCode.UNAVAILABLE);
     // The viewer got the dropped comment before the append failed, then its socket was closed.
@@ -78,7 +79,7 @@ describe('a node that loses its sequencer lease resets the room', () => {
     await again.waitFor((m) => m.t === 'comment' && m.text === 'after');
     await other.waitFor((m) => m.t === 'comment' && m.text === 'after');
     expect(again.of('comment').at(-1)!.seq).toBe(loggedSeq + 1);
-    await waitUntil(async () => (await redis.get(`${prefix}:seq:lease`)) === String(loggedSeq + 1), 2000, 'log seq');
+    await waitUntil(async () => (await redis.get(roomKey(prefix, 'lease', 'seq'))) === String(loggedSeq + 1), 2000, 'log seq');
   });
 
   it('the SDK reconnects by itself after RESYNC and replaces its comments with the log\'s', async () => {
@@ -96,7 +97,7 @@ describe('a node that loses its sequencer lease resets the room', () => {
       viewer.on('reconnecting', (r) => reconnecting.push(r));
       viewer.on('historyLost', (w) => lost.push(w));
 
-      await redis.set(`${prefix}:lease:lease-sdk`, 'another-node', 'PX', 300);
+      await redis.set(roomKey(prefix, 'lease-sdk', 'lease'), 'another-node', 'PX', 300);
       await expect(host.comment('dropped')).rejects.toMatchObject({ name: 'UNAVAILABLE', temporary: true });
       await waitUntil(() => lost.length === 1, 5000, 'the snapshot after the reset');
       expect(reconnecting[0]).toMatchObject({ code: CloseCode.RESYNC });

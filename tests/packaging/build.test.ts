@@ -78,7 +78,7 @@ afterAll(() => {
 
 describe('production build', () => {
   it('the compiled server starts with plain node, logs JSON lines when stdout is no terminal, serves /healthz and the pages, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [launcher, 'serve', '--port', '0', '--media', 'false'], { env: plainEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [launcher, 'serve', '--port', '0', '--media', 'false', '--drain-window-ms', '0'], { env: plainEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     const output = watch(child);
     try {
       const url = (await output.waitFor(/"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/))[1]!;
@@ -99,7 +99,7 @@ describe('production build', () => {
 
   it('without its copy of the pages, the compiled server\'s pages say to run npm run build (what makes that copy)', async () => {
     rmSync(join(scratch, 'build', 'client', 'web', 'dist'), { recursive: true, force: true });
-    const child = spawn(process.execPath, [launcher, 'serve', '--port', '0', '--media', 'false'], { env: plainEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [launcher, 'serve', '--port', '0', '--media', 'false', '--drain-window-ms', '0'], { env: plainEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     const output = watch(child);
     try {
       const url = (await output.waitFor(/"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/))[1]!;

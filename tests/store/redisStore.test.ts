@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { connectWithin, createRedisClient } from '../../server/src/redis/client.ts';
 import { RedisStore } from '../../server/src/store/RedisStore.ts';
@@ -21,7 +22,7 @@ describeStoreContract('RedisStore', {
 
 describe('the Redis client', () => {
   it('sends the commands issued together in one socket write, and each still gets its own answer', async () => {
-    const redis = createRedisClient(REDIS_URL, 2000);
+    const redis = createRedisClient(REDIS_URL, 2000) as Redis;
     try {
       await connectWithin(redis, REDIS_URL);
       const stream = redis.stream as unknown as { _write: (...args: unknown[]) => void; _writev?: (...args: unknown[]) => void };

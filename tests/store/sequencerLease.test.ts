@@ -5,6 +5,7 @@ import type { Delivery, SequencedDelivery } from '../../server/src/broker/Broker
 import { RedisBroker } from '../../server/src/broker/RedisBroker.ts';
 import { waitUntil } from '../helpers/rawClient.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { roomKey } from '../../server/src/redis/keys.ts';
 
 const comment = (text: string): UnsequencedEvent => ({ t: 'comment', userId: 'u1', name: 'U1', text, ts: 1 });
 const textOf = (delivery: SequencedDelivery) => (delivery.event as Extract<SequencedEvent, { t: 'comment' }>).text;
@@ -44,8 +45,8 @@ describe('RedisBroker sequencer lease: the node hosting a room issues its seqs',
 
   /** The room's log in Redis: the comments' texts by seq. */
   async function log(prefix: string, roomId: string) {
-    const ring = await redis.lrangeBuffer(`${prefix}:ring:${roomId}`, 0, -1);
-    return { seq: Number(await redis.get(`${prefix}:seq:${roomId}`)), texts: ring.map((m) => (decode(m.subarray(2)) as { text: string }).text) };
+    const ring = await redis.lrangeBuffer(roomKey(prefix, roomId, 'ring'), 0, -1);
+    return { seq: Number(await redis.get(roomKey(prefix, roomId, 'seq'))), texts: ring.map((m) => (decode(m.subarray(2)) as { text: string }).text) };
   }
 
   it('delivers on the holder in the publishing call, before Redis answers, and the append puts it in the log for every node', async () => {
@@ -94,9 +95,9 @@ describe('RedisBroker sequencer lease: the node hosting a room issues its seqs',
     await waitUntil(() => a.broker.sequencesLocally('r1'), 2000, 'lease taken');
     await b.broker.subscribe('r1'); // refused: a holds it
     await a.broker.unsubscribe('r1'); // a stops hosting: its lease is freed
-    await waitUntil(async () => (await redis.exists(`${prefix}:lease:r1`)) === 0, 2000, 'lease freed');
+    await waitUntil(async () => (await redis.exists(roomKey(prefix, 'r1', 'lease'))) === 0, 2000, 'lease freed');
     await new Promise((r) => setTimeout(r, 400)); // past b's wait after the refusal, and several renewal ticks
-    expect(await redis.exists(`${prefix}:lease:r1`)).toBe(0);
+    expect(await redis.exists(roomKey(prefix, 'r1', 'lease'))).toBe(0);
     expect(await b.broker.publishSequenced('r1', 'chatter', encodeSequenced(comment('b')), comment('b'))).toBe(1);
     await waitUntil(() => b.broker.sequencesLocally('r1'), 2000, 'the publishing node takes the lease');
   });
@@ -104,7 +105,7 @@ describe('RedisBroker sequencer lease: the node hosting a room issues its seqs',
   it('a lease held by a node that died runs out, and the others go on', async () => {
     const prefix = uniquePrefix('lease');
     const setAt = Date.now();
-    await redis.set(`${prefix}:lease:r1`, 'a-node-that-died', 'PX', 300);
+    await redis.set(roomKey(prefix, 'r1', 'lease'), 'a-node-that-died', 'PX', 300);
     const b = node(prefix);
     await b.broker.subscribe('r1');
     expect(await b.broker.publishSequenced('r1', 'chatter', encodeSequenced(comment('after')), comment('after'))).toBe(1);
@@ -120,7 +121,7 @@ describe('RedisBroker sequencer lease: the node hosting a room issues its seqs',
     await waitUntil(() => a.broker.sequencesLocally('r1'), 2000, 'lease taken');
     expect(await a.broker.publishSequenced('r1', 'chatter', encodeSequenced(comment('kept')), comment('kept'))).toBe(1);
     // Another node took the room over (a's lease ran out while it stalled, say).
-    await redis.set(`${prefix}:lease:r1`, 'the-new-holder', 'PX', 5000);
+    await redis.set(roomKey(prefix, 'r1', 'lease'), 'the-new-holder', 'PX', 5000);
     const lost = a.broker.publishSequenced('r1', 'chatter', encodeSequenced(comment('unlogged')), comment('unlogged'));
     expect(a.deliveries.at(-1)).toMatchObject({ seq: 2, early: true }); // its sockets saw it already
     await expect(lost).rejects.toMatchObject({ code: 'UNAVAILABLE' });
@@ -161,6 +162,6 @@ describe('RedisBroker sequencer lease: the node hosting a room issues its seqs',
     const published = a.broker.publishSequenced('r1', 'chatter', encodeSequenced(comment('x')), comment('x'));
     expect(a.deliveries).toEqual([]);
     expect(await published).toBe(1);
-    expect(await redis.exists(`${prefix}:lease:r1`)).toBe(0);
+    expect(await redis.exists(roomKey(prefix, 'r1', 'lease'))).toBe(0);
   });
 });

@@ -179,9 +179,9 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect((batch[0] as DomainError).code).toBe('IDEMPOTENCY_MISMATCH');
       expect(batch[1]).toEqual(first);
       // What the key answered, as the desk looks it up (a mismatch is an error there too).
-      expect(await store.recorded('u1', k, 'add|r1|a|1')).toEqual(first);
-      expect(await store.recorded('u1', `${k}-never`, 'add|r1|a|1')).toBeUndefined();
-      await expect(store.recorded('u1', k, 'add|r1|a|2')).rejects.toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
+      expect(await store.recorded('r1', 'u1', k, 'add|r1|a|1')).toEqual(first);
+      expect(await store.recorded('r1', 'u1', `${k}-never`, 'add|r1|a|1')).toBeUndefined();
+      await expect(store.recorded('r1', 'u1', k, 'add|r1|a|2')).rejects.toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
       expect(await store.stock('r1', 'a')).toEqual({ available: 9, reserved: 1, sold: 0 });
       // User `alice` with key `x:y` and user `alice:x` with key `y` are two records, not one.
       const suffix = key();
@@ -204,7 +204,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       const buyer = '买家😀';
       const k2 = key();
       const bought = expectStatus(await store.reserve(req({ userId: buyer, sku: 'b', quantity: 1, key: k2 })), 'reserved');
-      expect(await store.recorded(buyer, k2, 'add|r1|b|1')).toEqual(bought);
+      expect(await store.recorded('r1', buyer, k2, 'add|r1|b|1')).toEqual(bought);
       expect(await store.reserve(req({ userId: buyer, sku: 'b', quantity: 1, key: k2 }))).toEqual(bought);
     });
 

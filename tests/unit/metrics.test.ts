@@ -17,7 +17,7 @@ function admissionStats(roomId: string, admitted: number): RoomAdmissionStats {
 /** Plain objects standing in for the server's parts; `hosted` is what the room layer reports. */
 function fakeSources(hosted: Array<{ roomId: string; members: number; level: DegradeLevel }>): MetricsSources {
   const gateway: GatewayStats = {
-    connectionsOpen: 4, connectionsTotal: 9, framesIn: 20, framesDeferred: 6, framesDeferredWaiting: 2, badFrames: 1, framesSent: 30, bytesSent: 3000, slowConsumerCloses: 2, chatterDemotions: 3, messagesIn: { comment: 5 },
+    connectionsOpen: 4, connectionsTotal: 9, framesIn: 20, framesDeferred: 6, framesDeferredWaiting: 2, badFrames: 1, framesSent: 30, bytesSent: 3000, slowConsumerCloses: 2, chatterDemotions: 3, movedCloses: 7, messagesIn: { comment: 5 },
   };
   const fanout: FanoutStats = {
     framesPublished: 7, bytesPublished: 700, publishesWithoutSubscribers: 0, framesPaced: 0, framesReplaced: 0, framesWaiting: 0, framesUrgent: 0, turnBudget: 2048, chatterSampled: 4, chatterDropped: 6,
@@ -54,6 +54,7 @@ describe('Metrics', () => {
     expect(must(s, 'livecart_chatter_dropped_total')).toBe(6);
     expect(must(s, 'livecart_slow_consumer_closes_total')).toBe(2);
     expect(must(s, 'livecart_chatter_demotions_total')).toBe(3);
+    expect(must(s, 'livecart_connections_moved_total')).toBe(7);
     expect(must(s, 'livecart_event_loop_delay_p99_seconds')).toBeCloseTo(0.012);
     expect(must(s, 'livecart_room_degrade_level', { room: 'a' })).toBe(2);
     expect(must(s, 'livecart_room_viewer_lag_p90_seconds', { room: 'a' })).toBe(1.5);

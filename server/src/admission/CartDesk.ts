@@ -66,7 +66,9 @@ export class CartDesk {
     }
     const fingerprint = fingerprintFor(roomId, request);
     const name = recordName(principal.userId, request.key);
-    const pending = this.#pending.get(name);
+    // Keys are scoped to a user and a room, as the store's records are.
+    const pendingName = `${roomId} ${name}`;
+    const pending = this.#pending.get(pendingName);
     if (pending !== undefined) {
       if (pending.fingerprint !== fingerprint) {
         reply(new DomainError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE));
@@ -77,14 +79,14 @@ export class CartDesk {
       return;
     }
     const replies = [reply];
-    this.#pending.set(name, { fingerprint, replies });
+    this.#pending.set(pendingName, { fingerprint, replies });
     this.#serve(principal, roomId, request, arrival, fingerprint, name).then(
       (answer) => {
-        this.#pending.delete(name);
+        this.#pending.delete(pendingName);
         for (const r of replies) r(undefined, answer);
       },
       (error: unknown) => {
-        this.#pending.delete(name);
+        this.#pending.delete(pendingName);
         for (const r of replies) r(error);
       },
     );
@@ -115,13 +117,13 @@ export class CartDesk {
 
   /** After the room's rules: the request goes on (`ruled` undefined), or the rules answered it. */
   #ruled(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival, fingerprint: string | undefined, record: string | undefined, ruled: CartAnswer | undefined): Promise<CartAnswer> {
-    const answer = ruled === undefined ? this.#execute(principal, roomId, request, arrival, fingerprint, record) : this.#recordedOr(principal, request, fingerprint, ruled);
+    const answer = ruled === undefined ? this.#execute(principal, roomId, request, arrival, fingerprint, record) : this.#recordedOr(principal, roomId, request, fingerprint, ruled);
     return answer.then((a) => this.#answered(principal, roomId, request, a));
   }
 
   #refused(principal: Principal, roomId: string, request: CartRequest, fingerprint: string | undefined, error: unknown): Promise<CartAnswer> {
     if (!isRefusal(error)) return Promise.reject(error);
-    return this.#recordedOr(principal, request, fingerprint, error).then((a) => this.#answered(principal, roomId, request, a));
+    return this.#recordedOr(principal, roomId, request, fingerprint, error).then((a) => this.#answered(principal, roomId, request, a));
   }
 
   #answered(principal: Principal, roomId: string, request: CartRequest, answer: CartAnswer): CartAnswer {
@@ -130,11 +132,11 @@ export class CartDesk {
   }
 
   /** A key that already has an answer gets it even where the room now refuses (the show ended, the user was banned since). */
-  async #recordedOr(principal: Principal, request: CartRequest, fingerprint: string | undefined, refusal: CartAnswer | DomainError | ProtocolError): Promise<CartAnswer> {
+  async #recordedOr(principal: Principal, roomId: string, request: CartRequest, fingerprint: string | undefined, refusal: CartAnswer | DomainError | ProtocolError): Promise<CartAnswer> {
     let recorded: CartAnswer | undefined;
     if (fingerprint !== undefined && request.t !== 'getCart') {
       try {
-        recorded = await this.#store.recorded(principal.userId, request.key, fingerprint);
+        recorded = await this.#store.recorded(roomId, principal.userId, request.key, fingerprint);
       } catch (error) {
         // The store unreachable: the refusal stands (the key has no new answer either way).
         if (error instanceof DomainError && error.code === 'IDEMPOTENCY_MISMATCH') throw error;

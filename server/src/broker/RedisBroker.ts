@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { DomainError } from '../DomainError.ts';
 import { decode, type Lane, readSeq, type RoomSettings, stampSeq, type SequencedEvent, type StateUpdate, type UnsequencedEvent } from '../../../protocol/src/index.ts';
+import { createSubscriber, type RedisConnection, type RedisTarget, redisTarget } from '../redis/client.ts';
+import { roomChannel, roomKey, roomOfChannel } from '../redis/keys.ts';
 import { redisCall } from '../redis/redisCall.ts';
 import type { Broker, Delivery, RecentEvents, SequencedDelivery, SequencerStats } from './Broker.ts';
 
@@ -12,10 +13,10 @@ import type { Broker, Delivery, RecentEvents, SequencedDelivery, SequencerStats 
  * the room's channel) and returns -1: the caller retries.
  * KEYS: seq counter, ring list, lease. ARGV: channel, message head ("q" + lane), frame, ring size, node id.
  */
-const publishScript = `
+const publishScript = (publish: string) => `
 local owner = redis.call('GET', KEYS[3])
 if owner and owner ~= ARGV[5] then
-  redis.call('PUBLISH', ARGV[1], 'r' .. ARGV[5])
+  redis.call('${publish}', ARGV[1], 'r' .. ARGV[5])
   return -1
 end
 local seq = redis.call('INCR', KEYS[1])
@@ -23,7 +24,7 @@ local frame = ARGV[3]
 local msg = ARGV[2] .. string.sub(frame, 1, 6) .. struct.pack('>I4', seq) .. string.sub(frame, 11)
 redis.call('RPUSH', KEYS[2], msg)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
-redis.call('PUBLISH', ARGV[1], msg)
+redis.call('${publish}', ARGV[1], msg)
 return seq
 `;
 
@@ -39,13 +40,13 @@ return -1
  * Renews the lease. Returns 1, or 0 when fenced off.
  * KEYS: seq counter, ring list, lease. ARGV: channel, message ("q" + lane + stamped frame), ring size, node id, seq, lease ms.
  */
-const appendScript = `
+const appendScript = (publish: string) => `
 if redis.call('GET', KEYS[3]) ~= ARGV[4] then return 0 end
 if tonumber(redis.call('GET', KEYS[1]) or '0') + 1 ~= tonumber(ARGV[5]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[5])
 redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
-redis.call('PUBLISH', ARGV[1], ARGV[2])
+redis.call('${publish}', ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
 return 1
 `;
@@ -79,7 +80,8 @@ const laneCode: Record<Lane, string> = { commerce: 'c', chatter: 'x' };
 const laneOfCode = (code: number): Lane => (code === 0x63 ? 'commerce' : 'chatter');
 
 export interface RedisBrokerOptions {
-  readonly url: string;
+  /** A redis:// URL (one server) or a target (one server or a cluster's seeds). */
+  readonly url: string | RedisTarget;
   readonly prefix: string;
   readonly ringSize: number;
   readonly retryAfterMs: number;
@@ -98,17 +100,20 @@ const LEASE_COOLDOWN_LEASES = 10;
 
 /**
  * Cross-node fan-out over Redis pub/sub, one channel per room. A node subscribes only to the rooms
- * it has members in (unlike Socket.IO's adapter, which sends everything to every node).
+ * it has members in (unlike Socket.IO's adapter, which sends everything to every node). On Redis
+ * Cluster the channels are sharded (SPUBLISH/SSUBSCRIBE): a room's messages stay on the shard that
+ * owns the room's slot instead of being broadcast to every shard.
  *
  * Messages on a room channel: "q" lane frame (sequenced), "s" lane frame (state update),
  * "d" len(2) userId frame (direct), "k" until(8) userId (kick), "r" nodeId (let go of the lease),
  * "o" settings JSON (an operator changed the room's settings).
  */
 export class RedisBroker implements Broker {
-  readonly #publisher: Redis & BrokerCommands;
-  readonly #subscriber: Redis;
+  readonly #publisher: RedisConnection & BrokerCommands;
+  readonly #subscriber: RedisConnection;
   readonly #options: RedisBrokerOptions;
-  readonly #channelPrefix: string;
+  /** Sharded pub/sub (a cluster) or the classic kind (one Redis, any version). */
+  readonly #sharded: boolean;
   readonly #subscribed = new Set<string>();
   #handler: ((delivery: Delivery) => void) | undefined;
   readonly #nodeId = randomBytes(9).toString('base64url');
@@ -125,24 +130,26 @@ export class RedisBroker implements Broker {
   #wasReady = false;
 
   /** `publisher` is the node's connection for room events (shared with the room directory, closed here); the broker opens its own subscriber. */
-  constructor(publisher: Redis, options: RedisBrokerOptions) {
-    publisher.defineCommand('lcPublish', { numberOfKeys: 3, lua: publishScript });
+  constructor(publisher: RedisConnection, options: RedisBrokerOptions) {
+    const target = typeof options.url === 'string' ? redisTarget(options.url) : options.url;
+    this.#sharded = target.cluster;
+    const publish = this.#sharded ? 'SPUBLISH' : 'PUBLISH';
+    publisher.defineCommand('lcPublish', { numberOfKeys: 3, lua: publishScript(publish) });
     publisher.defineCommand('lcAcquire', { numberOfKeys: 2, lua: acquireScript });
-    publisher.defineCommand('lcAppend', { numberOfKeys: 3, lua: appendScript });
+    publisher.defineCommand('lcAppend', { numberOfKeys: 3, lua: appendScript(publish) });
     publisher.defineCommand('lcLease', { numberOfKeys: 1, lua: leaseScript });
     this.#leaseMs = options.sequencerLeaseMs ?? 0;
     if (this.#leaseMs > 0) this.#renewTimer = setInterval(() => this.#renewLeases(), this.#leaseMs / 3).unref();
-    this.#publisher = publisher as Redis & BrokerCommands;
+    this.#publisher = publisher as RedisConnection & BrokerCommands;
     this.#options = options;
-    this.#channelPrefix = `${options.prefix}:ch:`;
-    this.#subscriber = new Redis(options.url, { retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000), maxRetriesPerRequest: 0 });
+    this.#subscriber = createSubscriber(target);
     this.#subscriber.on('error', () => undefined);
     this.#subscriber.on('ready', () => {
       // ioredis resubscribes by itself; what was published meanwhile must be refilled from the rings.
       if (this.#wasReady) this.#reconnectHandler?.();
       this.#wasReady = true;
     });
-    this.#subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel, message));
+    this.#subscriber.on(this.#sharded ? 'smessageBuffer' : 'messageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel, message));
   }
 
   get sequencerStats(): SequencerStats {
@@ -320,16 +327,17 @@ export class RedisBroker implements Broker {
     const head = Buffer.alloc(9);
     head.write('k');
     head.writeDoubleBE(until, 1);
-    await redisCall(() => this.#publisher.publish(this.#channel(roomId), Buffer.concat([head, Buffer.from(userId)])), this.#options.retryAfterMs, 'broker');
+    await redisCall(() => this.#publish(this.#channel(roomId), Buffer.concat([head, Buffer.from(userId)])), this.#options.retryAfterMs, 'broker');
   }
 
   async publishSettings(roomId: string, settings: RoomSettings): Promise<void> {
-    await redisCall(() => this.#publisher.publish(this.#channel(roomId), `o${JSON.stringify(settings)}`), this.#options.retryAfterMs, 'broker');
+    await redisCall(() => this.#publish(this.#channel(roomId), Buffer.from(`o${JSON.stringify(settings)}`)), this.#options.retryAfterMs, 'broker');
   }
 
   async subscribe(roomId: string): Promise<void> {
     if (this.#subscribed.has(roomId)) return;
-    await redisCall(() => this.#subscriber.subscribe(this.#channel(roomId)), this.#options.retryAfterMs, 'broker');
+    const channel = this.#channel(roomId);
+    await redisCall(() => (this.#sharded ? this.#subscriber.ssubscribe(channel) : this.#subscriber.subscribe(channel)), this.#options.retryAfterMs, 'broker');
     this.#subscribed.add(roomId);
     void this.#acquire(roomId);
   }
@@ -338,7 +346,8 @@ export class RedisBroker implements Broker {
     if (!this.#subscribed.delete(roomId)) return;
     this.#cooldownUntil.delete(roomId);
     if (this.#leases.has(roomId)) void this.#release(roomId);
-    await redisCall(() => this.#subscriber.unsubscribe(this.#channel(roomId)), this.#options.retryAfterMs, 'broker');
+    const channel = this.#channel(roomId);
+    await redisCall(() => (this.#sharded ? this.#subscriber.sunsubscribe(channel) : this.#subscriber.unsubscribe(channel)), this.#options.retryAfterMs, 'broker');
   }
 
   async recent(roomId: string): Promise<RecentEvents> {
@@ -370,8 +379,8 @@ export class RedisBroker implements Broker {
   }
 
   #onMessage(channel: Buffer, message: Buffer): void {
-    const roomId = channel.toString('utf8', Buffer.byteLength(this.#channelPrefix));
-    if (!this.#subscribed.has(roomId) || message.length < 2) return;
+    const roomId = roomOfChannel(this.#options.prefix, channel.toString('utf8'));
+    if (roomId === undefined || !this.#subscribed.has(roomId) || message.length < 2) return;
     const handler = this.#handler;
     if (handler === undefined) return;
     switch (message[0]) {
@@ -413,15 +422,19 @@ export class RedisBroker implements Broker {
 
   #fireAndForget(roomId: string, message: Buffer): void {
     // Latest-value updates: a lost one is replaced by the next; never block or throw for them.
-    this.#publisher.publish(this.#channel(roomId), message).catch(() => undefined);
+    this.#publish(this.#channel(roomId), message).catch(() => undefined);
+  }
+
+  #publish(channel: string, message: Buffer): Promise<unknown> {
+    return this.#sharded ? this.#publisher.spublish(channel, message) : this.#publisher.publish(channel, message);
   }
 
   #channel(roomId: string): string {
-    return this.#channelPrefix + roomId;
+    return roomChannel(this.#options.prefix, roomId);
   }
 
   #key(kind: string, roomId: string): string {
-    return `${this.#options.prefix}:${kind}:${roomId}`;
+    return roomKey(this.#options.prefix, roomId, kind);
   }
 }
 

@@ -17,6 +17,8 @@ export interface NodeSources {
   readonly gateway: { readonly stats: { readonly connectionsOpen: number } };
   readonly guard: { readonly eventLoopDelayMs: number; readonly rssMb: number; readonly overloaded: boolean };
   readonly admission: { readonly inFlight: number } | undefined;
+  /** Whether the node is draining (moving its sockets to other nodes, taking no new ones). */
+  readonly drain?: { readonly draining: boolean };
 }
 
 export interface NodeRegistryOptions {
@@ -111,7 +113,7 @@ export class NodeRegistry {
 
   /** This node's record as of now, its rooms capped at `maxRooms` (most viewers first). */
   record(maxRooms = this.#options.maxRooms): NodeRecord {
-    const { rooms, gateway, guard, admission } = this.#sources;
+    const { rooms, gateway, guard, admission, drain } = this.#sources;
     const entries: NodeRoomEntry[] = [];
     const roomsByLevel: [number, number, number, number] = [0, 0, 0, 0];
     for (const room of rooms.hostedRooms()) {
@@ -126,7 +128,7 @@ export class NodeRegistry {
       startedAt: this.startedAt,
       heartbeatAt: this.#now(),
       heartbeatMs: this.#options.heartbeatMs,
-      draining: false,
+      draining: drain?.draining ?? false,
       sockets: gateway.stats.connectionsOpen,
       rooms: listed,
       roomsOmitted: entries.length - listed.length,

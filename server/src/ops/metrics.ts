@@ -33,6 +33,7 @@ interface GatewayCounters {
   readonly framesSent: number;
   readonly bytesSent: number;
   readonly slowConsumerCloses: number;
+  readonly movedCloses: number;
   /** Valid client messages by type. */
   readonly messagesIn: Readonly<Record<string, number>>;
 }
@@ -168,6 +169,7 @@ export class Metrics {
     counterOf(registers, 'livecart_chatter_sampled_total', 'Comments not sent to viewers because their room was sampling (degrade level 1).', () => fanout()?.chatterSampled);
     counterOf(registers, 'livecart_chatter_dropped_total', 'Chatter not sent to viewers because their room was at degrade level 2 or 3.', () => fanout()?.chatterDropped);
     counterOf(registers, 'livecart_slow_consumer_closes_total', 'Sockets closed as slow consumers (4001).', () => gateway()?.slowConsumerCloses);
+    counterOf(registers, 'livecart_connections_moved_total', 'Sockets closed with 4006 MOVED: sent to another node while this one drains.', () => gateway()?.movedCloses);
     counterOf(registers, 'livecart_chatter_demotions_total', 'Sockets dropped from the chatter lane (buffer past the soft cap, or acks lagging).', () => gateway()?.chatterDemotions);
 
     gaugeOf(registers, 'livecart_event_loop_delay_p99_seconds', 'Event-loop delay p99 over the process guard\'s last window (what protection and degradation act on).', () => seconds(guard()?.eventLoopDelayMs));

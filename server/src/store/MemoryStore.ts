@@ -3,6 +3,7 @@ import { DomainError } from '../DomainError.ts';
 import { Deque } from '../util/Deque.ts';
 import type { ExpiredReservation, InventoryItem, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
 import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
+import { newOrderId } from './orderIds.ts';
 
 interface Inventory extends StockLevel {
   item: InventoryItem;
@@ -35,12 +36,11 @@ export class MemoryStore implements Store {
   readonly #inventory = new Map<string, Map<string, Inventory>>(); // room → sku → inventory
   readonly #carts = new Map<string, Map<string, Line>>(); // room␀user → sku → line
   readonly #bought = new Map<string, number>(); // room␀user␀sku → units
-  readonly #idempotency = new Map<string, { answer: CartAnswer; fingerprint: string; at: number }>(); // recordName(user, key)
+  readonly #idempotency = new Map<string, { answer: CartAnswer; fingerprint: string; at: number }>(); // room + ' ' + recordName(user, key): a key is scoped to its user and room
   /** Record names in insertion (age) order, for pruning: iterating the map from its head would skip every deleted entry there. */
   readonly #idempotencyAge = new Deque<{ name: string; at: number }>();
   readonly #orders = new Map<string, Order>();
   readonly #ordersByRoom = new Map<string, string[]>();
-  #orderCounter = 0;
 
   constructor(readonly limits: MemoryStoreLimits) {}
 
@@ -126,7 +126,7 @@ export class MemoryStore implements Store {
   }
 
   async checkout(roomId: string, userId: string, key: string, now: number): Promise<CartAnswer> {
-    return this.#record(recordName(userId, key), fingerprintOf('checkout', roomId), () => {
+    return this.#record(roomId, recordName(userId, key), fingerprintOf('checkout', roomId), () => {
       const cartKey = roomId + sep + userId;
       const cart = this.#carts.get(cartKey);
       if (cart === undefined || cart.size === 0) return { status: 'cart_not_found' };
@@ -150,7 +150,7 @@ export class MemoryStore implements Store {
         currency = inv.item.currency;
       }
       this.#carts.delete(cartKey);
-      const order: Order = { id: `o-${++this.#orderCounter}`, roomId, userId, lines, totalCents, currency, createdAt: now };
+      const order: Order = { id: newOrderId(roomId), roomId, userId, lines, totalCents, currency, createdAt: now };
       this.#orders.set(order.id, order);
       let ids = this.#ordersByRoom.get(roomId);
       if (ids === undefined) this.#ordersByRoom.set(roomId, (ids = []));
@@ -252,12 +252,12 @@ export class MemoryStore implements Store {
     if (cart?.size === 0) this.#carts.delete(cartKey);
   }
 
-  async recorded(userId: string, key: string, fingerprint: string): Promise<CartAnswer | undefined> {
-    return this.#seen(recordName(userId, key), fingerprint);
+  async recorded(roomId: string, userId: string, key: string, fingerprint: string): Promise<CartAnswer | undefined> {
+    return this.#seen(`${roomId} ${recordName(userId, key)}`, fingerprint);
   }
 
-  #seen(name: string, fingerprint: string): CartAnswer | undefined {
-    const seen = this.#idempotency.get(name);
+  #seen(scopedName: string, fingerprint: string): CartAnswer | undefined {
+    const seen = this.#idempotency.get(scopedName);
     if (seen === undefined) return undefined;
     if (seen.fingerprint !== fingerprint) throw new DomainError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE);
     return replayOf(seen.answer);
@@ -266,10 +266,11 @@ export class MemoryStore implements Store {
   /** `run` once per key: a request's record name and fingerprint, spelled here unless the caller did. */
   #once(request: ReserveRequest, operation: 'add' | 'set', run: () => CartAnswer): CartAnswer {
     const name = request.record ?? recordName(request.userId, request.key);
-    return this.#record(name, request.fingerprint ?? fingerprintOf(operation, request.roomId, request.sku, request.quantity), run);
+    return this.#record(request.roomId, name, request.fingerprint ?? fingerprintOf(operation, request.roomId, request.sku, request.quantity), run);
   }
 
-  #record(name: string, fingerprint: string, run: () => CartAnswer): CartAnswer {
+  #record(roomId: string, recordName: string, fingerprint: string, run: () => CartAnswer): CartAnswer {
+    const name = `${roomId} ${recordName}`;
     const seen = this.#seen(name, fingerprint);
     if (seen !== undefined) return seen;
     const answer = run();

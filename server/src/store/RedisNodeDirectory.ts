@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/client.ts';
 import { globalKey } from '../redis/keys.ts';
 import { redisCall } from '../redis/redisCall.ts';
 import type { NodeDirectory, NodeRecord } from './NodeDirectory.ts';
@@ -21,14 +21,14 @@ type NodeCommands = {
  * touched alone by every call.
  */
 export class RedisNodeDirectory implements NodeDirectory {
-  readonly #redis: Redis & NodeCommands;
+  readonly #redis: RedisConnection & NodeCommands;
   readonly #key: string;
   readonly #retryAfterMs: number;
 
   /** Shares the node's connection for room state (closed by its owner). */
-  constructor(redis: Redis, prefix: string, retryAfterMs: number) {
+  constructor(redis: RedisConnection, prefix: string, retryAfterMs: number) {
     redis.defineCommand('lcRemoveStaleNode', { numberOfKeys: 1, lua: removeStaleScript });
-    this.#redis = redis as Redis & NodeCommands;
+    this.#redis = redis as RedisConnection & NodeCommands;
     this.#key = globalKey(prefix, 'nodes');
     this.#retryAfterMs = retryAfterMs;
   }

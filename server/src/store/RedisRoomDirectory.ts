@@ -1,25 +1,24 @@
-import type { Redis } from 'ioredis';
 import type { DegradeLevelValue, Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
+import type { RedisConnection } from '../redis/client.ts';
+import { globalKey, roomKey } from '../redis/keys.ts';
 import { redisCall } from '../redis/redisCall.ts';
 import type { Ban, RoomDirectory, RoomRecord, RoomSettings, RoomSettingsChange } from './RoomDirectory.ts';
 
 /**
- * Rooms shared by every node through Redis. Keys under the namespace `ns`:
- *   ns:room-ids        set of room ids
- *   ns:room:ID         hash info (JSON), state, epoch, popup (JSON or ""), likes, and the operators'
- *                      settings: settingsVersion, degradeOverride and queueLimit ("" or absent: none)
- *   ns:catalog:ID      hash sku → product JSON
- *   ns:muted:ID        set of user ids
- *   ns:bans:ID         hash user id → banned until (epoch ms)
- *   ns:ban-names:ID    hash user id → the name moderators see in the ban list
- *   ns:offers:ID       hash sku → when its pop-up offer ends (epoch ms)
- *   ns:viewers:ID      hash node id → "count|reportedAt"
+ * Rooms shared by every node through Redis. Keys of a room (redis/keys.ts, in the room's slot):
+ *   ns:{r:ID}:room       hash info (JSON), state, epoch, popup (JSON or ""), likes, and the operators'
+ *                        settings: settingsVersion, degradeOverride and queueLimit ("" or absent: none)
+ *   ns:{r:ID}:catalog    hash sku → product JSON
+ *   ns:{r:ID}:muted      set of user ids
+ *   ns:{r:ID}:bans       hash user id → banned until (epoch ms)
+ *   ns:{r:ID}:ban-names  hash user id → the name moderators see in the ban list
+ *   ns:{r:ID}:offers     hash sku → when its pop-up offer ends (epoch ms)
+ *   ns:{r:ID}:viewers    hash node id → "count|reportedAt"
+ * and one key of its own: ns:room-ids, the set of room ids.
  */
 const createScript = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'exists' end
-if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 'full' end
-redis.call('HSET', KEYS[1], 'info', ARGV[2], 'state', ARGV[3], 'epoch', ARGV[4], 'popup', '', 'likes', 0)
-redis.call('SADD', KEYS[2], ARGV[5])
+redis.call('HSET', KEYS[1], 'info', ARGV[1], 'state', ARGV[2], 'epoch', ARGV[3], 'popup', '', 'likes', 0)
 return 'created'
 `;
 
@@ -64,31 +63,39 @@ return { version, values[1] or '', values[2] or '' }
 
 type DirectoryCommands = {
   lcRoomSettings(room: string, ...fieldValues: string[]): Promise<[number, string, string] | null>;
-  lcRoomCreate(k1: string, k2: string, max: number, info: string, state: string, epoch: string, id: string): Promise<string>;
+  lcRoomCreate(room: string, info: string, state: string, epoch: string): Promise<string>;
   lcRoomViewers(k1: string, node: string, count: number, now: number, fresh: number): Promise<number>;
   lcSetBan(bans: string, names: string, userId: string, until: number, name: string, now: number): Promise<number>;
 };
 
 export class RedisRoomDirectory implements RoomDirectory {
-  readonly #redis: Redis & DirectoryCommands;
+  readonly #redis: RedisConnection & DirectoryCommands;
   readonly #ns: string;
   readonly #retryAfterMs: number;
 
   /** Shares the store's connection: one client per node for commands. */
-  constructor(redis: Redis, prefix: string, retryAfterMs: number) {
-    redis.defineCommand('lcRoomCreate', { numberOfKeys: 2, lua: createScript });
+  constructor(redis: RedisConnection, prefix: string, retryAfterMs: number) {
+    redis.defineCommand('lcRoomCreate', { numberOfKeys: 1, lua: createScript });
     redis.defineCommand('lcRoomViewers', { numberOfKeys: 1, lua: viewersScript });
     redis.defineCommand('lcSetBan', { numberOfKeys: 2, lua: banScript });
     redis.defineCommand('lcRoomSettings', { numberOfKeys: 1, lua: settingsScript });
-    this.#redis = redis as Redis & DirectoryCommands;
+    this.#redis = redis as RedisConnection & DirectoryCommands;
     this.#ns = prefix;
     this.#retryAfterMs = retryAfterMs;
   }
 
+  /**
+   * The room's hash and the room list live in different slots on a cluster, so the cap is checked
+   * before the create: rooms created at the same instant on several nodes can pass it together.
+   */
   async create(info: RoomInfo, epoch: string, maxRooms: number): Promise<'created' | 'exists' | 'full'> {
     const { state, ...rest } = info;
-    const result = await this.#call(() => this.#redis.lcRoomCreate(this.#key('room', info.id), `${this.#ns}:room-ids`, maxRooms, JSON.stringify(rest), state, epoch, info.id));
-    return result as 'created' | 'exists' | 'full';
+    const ids = globalKey(this.#ns, 'room-ids');
+    const [count, exists] = await this.#call(() => Promise.all([this.#redis.scard(ids), this.#redis.exists(this.#key('room', info.id))]));
+    if (exists === 0 && count >= maxRooms) return 'full';
+    const result = await this.#call(() => this.#redis.lcRoomCreate(this.#key('room', info.id), JSON.stringify(rest), state, epoch));
+    if (result === 'created') await this.#call(() => this.#redis.sadd(ids, info.id));
+    return result as 'created' | 'exists';
   }
 
   async get(roomId: string): Promise<RoomRecord | undefined> {
@@ -122,13 +129,12 @@ export class RedisRoomDirectory implements RoomDirectory {
   }
 
   async list(): Promise<RoomInfo[]> {
-    const ids = await this.#call(() => this.#redis.smembers(`${this.#ns}:room-ids`));
+    const ids = await this.#call(() => this.#redis.smembers(globalKey(this.#ns, 'room-ids')));
     if (ids.length === 0) return [];
-    const pipeline = this.#redis.pipeline();
-    for (const id of ids) pipeline.hmget(this.#key('room', id), 'info', 'state');
-    const results = await this.#call(() => pipeline.exec());
+    // One command per room (rooms live in different slots): ioredis sends those of one turn together.
+    const results = await this.#call(() => Promise.all(ids.map((id) => this.#redis.hmget(this.#key('room', id), 'info', 'state'))));
     const out: RoomInfo[] = [];
-    for (const [, value] of results ?? []) {
+    for (const value of results) {
       const [info, state] = value as [string | null, string | null];
       if (info !== null) out.push({ ...(JSON.parse(info) as Omit<RoomInfo, 'state'>), state: state as RoomState });
     }
@@ -194,7 +200,7 @@ export class RedisRoomDirectory implements RoomDirectory {
   async close(): Promise<void> {}
 
   #key(kind: string, roomId: string): string {
-    return `${this.#ns}:${kind}:${roomId}`;
+    return roomKey(this.#ns, roomId, kind);
   }
 
   #call<T>(run: () => Promise<T>): Promise<T> {

@@ -1,14 +1,16 @@
-import type { Redis } from 'ioredis';
 import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
 import { DomainError } from '../DomainError.ts';
-import { connectWithin, createRedisClient } from '../redis/client.ts';
+import { connectWithin, createRedisClient, type RedisConnection, type RedisTarget } from '../redis/client.ts';
+import { globalKey, roomBase, roomKey } from '../redis/keys.ts';
 import { redisCall } from '../redis/redisCall.ts';
 import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
+import { newOrderId, roomOfOrder } from './orderIds.ts';
 import { checkoutScript, releaseUserScript, reserveScript, soldOutScript, sweepScript } from './redisScripts.ts';
 import type { ExpiredReservation, InventoryItem, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
 
 export interface RedisStoreOptions {
-  readonly url: string;
+  /** A redis:// URL (one server) or a target (one server or a cluster's seeds). */
+  readonly url: string | RedisTarget;
   /** Key namespace, so deployments and test runs can share one Redis. */
   readonly prefix: string;
   readonly idempotencyTtlMs: number;
@@ -16,7 +18,20 @@ export interface RedisStoreOptions {
   readonly commandTimeoutMs: number;
   /** Told to clients when Redis is unreachable. */
   readonly retryAfterMs: number;
+  /**
+   * Replicas that must hold an order before its buyer hears `ordered` (Redis `WAIT`); 0 = the
+   * master's word is enough. Replication is asynchronous: without this, a master that dies right
+   * after a checkout can take the order with it when its replica takes over.
+   */
+  readonly orderReplicas?: number;
+  /** How long a checkout waits for those replicas; past it the buyer hears UNAVAILABLE and retries (the retry answers the same order). */
+  readonly orderReplicaTimeoutMs?: number;
+  /** A room with products is looked at by the sweep at least this often, reservations or not (at most the longest reservation TTL is sensible). */
+  readonly sweepHorizonMs?: number;
 }
+
+/** How many rooms one sweep looks at, at most. */
+const ROOMS_PER_SWEEP = 64;
 
 type ScriptCommands = {
   lcReserve(...args: Array<string | number>): Promise<string[]>;
@@ -26,18 +41,18 @@ type ScriptCommands = {
   lcReleaseUser(...args: Array<string | number>): Promise<string>;
 };
 
-/** Defines the store's Lua scripts as commands of `redis`. */
-function withStoreScripts(redis: Redis): Redis & ScriptCommands {
-  redis.defineCommand('lcReserve', { numberOfKeys: 0, lua: reserveScript });
-  redis.defineCommand('lcSoldOut', { numberOfKeys: 0, lua: soldOutScript });
-  redis.defineCommand('lcCheckout', { numberOfKeys: 0, lua: checkoutScript });
-  redis.defineCommand('lcSweep', { numberOfKeys: 0, lua: sweepScript });
-  redis.defineCommand('lcReleaseUser', { numberOfKeys: 0, lua: releaseUserScript });
-  return redis as Redis & ScriptCommands;
+/** Defines the store's Lua scripts as commands of `redis`; each takes its room's key base as its one key (it routes the call to the room's slot). */
+function withStoreScripts(redis: RedisConnection): RedisConnection & ScriptCommands {
+  redis.defineCommand('lcReserve', { numberOfKeys: 1, lua: reserveScript });
+  redis.defineCommand('lcSoldOut', { numberOfKeys: 1, lua: soldOutScript });
+  redis.defineCommand('lcCheckout', { numberOfKeys: 1, lua: checkoutScript });
+  redis.defineCommand('lcSweep', { numberOfKeys: 1, lua: sweepScript });
+  redis.defineCommand('lcReleaseUser', { numberOfKeys: 1, lua: releaseUserScript });
+  return redis as RedisConnection & ScriptCommands;
 }
 
 export class RedisStore implements Store {
-  readonly redis: Redis & ScriptCommands;
+  readonly redis: RedisConnection & ScriptCommands;
   readonly #ns: string;
   readonly #options: RedisStoreOptions;
 
@@ -50,7 +65,7 @@ export class RedisStore implements Store {
   /** Connects (retrying for up to `waitMs`) so a misconfigured URL fails at start, not at the first sale. */
   static async connect(options: RedisStoreOptions, waitMs = 5000): Promise<RedisStore> {
     const store = new RedisStore(options);
-    await connectWithin(store.redis, options.url, waitMs);
+    await connectWithin(store.redis, typeof options.url === 'string' ? options.url : options.url.seeds.join(','), waitMs);
     return store;
   }
 
@@ -60,9 +75,11 @@ export class RedisStore implements Store {
     if (item.saleStartsAt !== undefined) fields.push('start', item.saleStartsAt);
     if (item.saleEndsAt !== undefined) fields.push('end', item.saleEndsAt);
     if (item.perCustomerLimit !== undefined) fields.push('limit', item.perCustomerLimit);
+    // The sweep's list first: a room never has reservations the sweep does not know of.
+    await this.#call(() => this.redis.zadd(globalKey(this.#ns, 'sweep-rooms'), 'NX', 0, roomId));
     const created = await this.#call(() => this.redis.hsetnx(key, 'avail', item.stock));
     if (created === 0) throw new DomainError('PRODUCT_EXISTS', `product ${item.sku} already has inventory`);
-    await this.#call(() => this.redis.multi().hset(key, ...fields).sadd(`${this.#ns}:invs:${roomId}`, item.sku).exec());
+    await this.#call(() => this.redis.multi().hset(key, ...fields).sadd(roomKey(this.#ns, roomId, 'invs'), item.sku).exec());
   }
 
   async setAvailable(roomId: string, sku: string, available: number): Promise<StockLevel> {
@@ -79,7 +96,7 @@ export class RedisStore implements Store {
   }
 
   async roomStock(roomId: string): Promise<Record<string, number>> {
-    const skus = await this.#call(() => this.redis.smembers(`${this.#ns}:invs:${roomId}`));
+    const skus = await this.#call(() => this.redis.smembers(roomKey(this.#ns, roomId, 'invs')));
     if (skus.length === 0) return {};
     const pipeline = this.redis.pipeline();
     for (const sku of skus) pipeline.hget(this.#inv(roomId, sku), 'avail');
@@ -100,11 +117,12 @@ export class RedisStore implements Store {
   }
 
   async soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | DomainError>> {
-    if (requests.length === 0) return [];
-    const args: Array<string | number> = [this.#ns, 0, this.#options.idempotencyTtlMs];
-    for (const r of requests) args.push(r.roomId, r.userId, r.sku, r.quantity, r.key);
-    const raw = await this.#call(() => this.redis.lcSoldOut(...args));
-    return raw.map((json, i): CartAnswer | DomainError => (json === '' ? { status: 'sold_out', sku: requests[i]!.sku } : parseAnswer(json, '')));
+    return this.#perRoom(requests, async (roomId, inRoom) => {
+      const args: Array<string | number> = [roomBase(this.#ns, roomId), roomId, 0, this.#options.idempotencyTtlMs];
+      for (const r of inRoom) args.push(r.userId, r.sku, r.quantity, r.key);
+      const raw = await this.#call(() => this.redis.lcSoldOut(...args));
+      return raw.map((json, i): CartAnswer | DomainError => (json === '' ? { status: 'sold_out', sku: inRoom[i]!.sku } : parseAnswer(json, '')));
+    });
   }
 
   async setQuantity(request: ReserveRequest): Promise<CartAnswer> {
@@ -112,7 +130,7 @@ export class RedisStore implements Store {
   }
 
   async cart(roomId: string, userId: string, now: number): Promise<Cart> {
-    const all = await this.#call(() => this.redis.hgetall(`${this.#ns}:cart:${roomId}:${userId}`));
+    const all = await this.#call(() => this.redis.hgetall(roomKey(this.#ns, roomId, `cart:${userId}`)));
     const entries = Object.entries(all)
       .map(([sku, line]) => ({ sku, ...parseLine(line) }))
       .filter((l) => l.expiresAt > now);
@@ -133,12 +151,34 @@ export class RedisStore implements Store {
   }
 
   async checkout(roomId: string, userId: string, key: string, now: number): Promise<CartAnswer> {
-    const raw = await this.#call(() => this.redis.lcCheckout(this.#ns, now, this.#options.idempotencyTtlMs, roomId, userId, recordName(userId, key), fingerprintOf('checkout', roomId)));
-    return orThrow(parseAnswer(raw, ''));
+    const base = roomBase(this.#ns, roomId);
+    const raw = await this.#call(() => this.redis.lcCheckout(base, roomId, now, this.#options.idempotencyTtlMs, userId, recordName(userId, key), fingerprintOf('checkout', roomId), newOrderId(roomId)));
+    const answer = orThrow(parseAnswer(raw, ''));
+    if (answer.status === 'ordered') await this.#replicated(roomId, answer.order.id);
+    return answer;
   }
 
-  async recorded(userId: string, key: string, fingerprint: string): Promise<CartAnswer | undefined> {
-    const seen = await this.#call(() => this.redis.get(`${this.#ns}:idem:${recordName(userId, key)}`));
+  /**
+   * Resolves once `orderReplicas` replicas of the room's master hold everything written there so
+   * far, the order too (written by this call or, for a replayed answer, by any node before). WAIT
+   * counts this connection's writes, so a small write of its own goes first; both ride a pipeline
+   * to the room's master. Past the timeout the buyer hears UNAVAILABLE and retries with its key.
+   */
+  async #replicated(roomId: string, orderId: string): Promise<void> {
+    const replicas = this.#options.orderReplicas ?? 0;
+    if (replicas === 0) return;
+    const results = await this.#call(() => this.redis.pipeline().set(roomKey(this.#ns, roomId, 'replicated'), orderId, 'PX', 60_000).wait(replicas, this.#options.orderReplicaTimeoutMs ?? 500).exec());
+    const [writeError] = results?.[0] ?? [null];
+    const [waitError, acked] = results?.[1] ?? [null, 0];
+    if (writeError || waitError || Number(acked) < replicas) {
+      // A slot that moved (a failover) answers MOVED inside a pipeline without ioredis following it.
+      if (/MOVED|ASK/.test(String(writeError?.message)) && 'refreshSlotsCache' in this.redis) this.redis.refreshSlotsCache();
+      throw new DomainError('UNAVAILABLE', `order ${orderId} not yet on ${replicas} replica(s)${writeError ? `: ${writeError.message.slice(0, 80)}` : ''}`, { retryAfterMs: this.#options.retryAfterMs });
+    }
+  }
+
+  async recorded(roomId: string, userId: string, key: string, fingerprint: string): Promise<CartAnswer | undefined> {
+    const seen = await this.#call(() => this.redis.get(roomKey(this.#ns, roomId, `idem:${recordName(userId, key)}`)));
     if (seen === null) return undefined;
     const newline = seen.indexOf('\n');
     if (newline >= 0 && seen.slice(0, newline) !== fingerprint) throw new DomainError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE);
@@ -146,24 +186,37 @@ export class RedisStore implements Store {
   }
 
   async releaseUser(roomId: string, userId: string): Promise<ReleasedLine[]> {
-    const raw = await this.#call(() => this.redis.lcReleaseUser(this.#ns, 0, 0, roomId, userId));
+    const raw = await this.#call(() => this.redis.lcReleaseUser(roomBase(this.#ns, roomId), roomId, 0, 0, userId));
     return JSON.parse(raw) as ReleasedLine[];
   }
 
+  /**
+   * Rooms are swept when `ns:sweep-rooms` says they are due; each room's sweep says when it is due
+   * next (its earliest reservation expiry, at most a horizon away). Every room with products stays
+   * in the list, so no reservation escapes the sweep whatever node made it or died since.
+   */
   async sweepExpired(now: number, limit: number): Promise<ExpiredReservation[]> {
-    const raw = await this.#call(() => this.redis.lcSweep(this.#ns, now, 0, limit));
-    return JSON.parse(raw) as ExpiredReservation[];
+    const due = await this.#call(() => this.redis.zrangebyscore(globalKey(this.#ns, 'sweep-rooms'), '-inf', now, 'LIMIT', 0, ROOMS_PER_SWEEP));
+    const swept = await Promise.all(due.map(async (roomId) => {
+      const raw = await this.#call(() => this.redis.lcSweep(roomBase(this.#ns, roomId), roomId, now, 0, limit, this.#sweepHorizonMs));
+      const { released, next } = JSON.parse(raw) as { released: ExpiredReservation[]; next: number };
+      await this.#call(() => this.redis.zadd(globalKey(this.#ns, 'sweep-rooms'), next, roomId));
+      return released;
+    }));
+    return swept.flat();
   }
 
   async order(orderId: string): Promise<Order | undefined> {
-    const json = await this.#call(() => this.redis.hget(`${this.#ns}:orders`, orderId));
+    const roomId = roomOfOrder(orderId);
+    if (roomId === undefined) return undefined;
+    const json = await this.#call(() => this.redis.hget(roomKey(this.#ns, roomId, 'orders'), orderId));
     return json === null ? undefined : (JSON.parse(json) as Order);
   }
 
   async orders(roomId: string): Promise<Order[]> {
-    const ids = await this.#call(() => this.redis.lrange(`${this.#ns}:room-orders:${roomId}`, 0, -1));
+    const ids = await this.#call(() => this.redis.lrange(roomKey(this.#ns, roomId, 'order-ids'), 0, -1));
     if (ids.length === 0) return [];
-    const jsons = await this.#call(() => this.redis.hmget(`${this.#ns}:orders`, ...ids));
+    const jsons = await this.#call(() => this.redis.hmget(roomKey(this.#ns, roomId, 'orders'), ...ids));
     return jsons.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as Order);
   }
 
@@ -176,12 +229,32 @@ export class RedisStore implements Store {
   }
 
   async #reserveMany(requests: readonly ReserveRequest[], mode: 'add' | 'set'): Promise<Array<CartAnswer | DomainError>> {
+    return this.#perRoom(requests, async (roomId, inRoom) => {
+      // The script spells each request's record name and fingerprint itself (as idempotency.ts does): fewer arguments to encode here.
+      const args: Array<string | number> = [roomBase(this.#ns, roomId), roomId, inRoom[0]!.now, this.#options.idempotencyTtlMs, mode];
+      for (const r of inRoom) args.push(r.userId, r.sku, r.quantity, r.key, r.ttlMs);
+      const raw = await this.#call(() => this.redis.lcReserve(...args));
+      return raw.map((json, i) => parseAnswer(json, `no product ${inRoom[i]!.sku} in room ${roomId}`));
+    });
+  }
+
+  /** One script call per room (a script stays in its room's slot), answers in the requests' order. A batch is almost always one room. */
+  async #perRoom<A>(requests: readonly ReserveRequest[], run: (roomId: string, inRoom: readonly ReserveRequest[]) => Promise<A[]>): Promise<A[]> {
     if (requests.length === 0) return [];
-    // The script spells each request's record name and fingerprint itself (as idempotency.ts does): fewer arguments to encode here.
-    const args: Array<string | number> = [this.#ns, requests[0]!.now, this.#options.idempotencyTtlMs, mode];
-    for (const r of requests) args.push(r.roomId, r.userId, r.sku, r.quantity, r.key, r.ttlMs);
-    const raw = await this.#call(() => this.redis.lcReserve(...args));
-    return raw.map((json, i) => parseAnswer(json, `no product ${requests[i]!.sku} in room ${requests[i]!.roomId}`));
+    const roomId = requests[0]!.roomId;
+    if (requests.every((r) => r.roomId === roomId)) return run(roomId, requests);
+    const byRoom = new Map<string, number[]>();
+    requests.forEach((r, i) => byRoom.set(r.roomId, [...(byRoom.get(r.roomId) ?? []), i]));
+    const out = new Array<A>(requests.length);
+    await Promise.all([...byRoom].map(async ([room, indexes]) => {
+      const answers = await run(room, indexes.map((i) => requests[i]!));
+      indexes.forEach((index, j) => (out[index] = answers[j]!));
+    }));
+    return out;
+  }
+
+  get #sweepHorizonMs(): number {
+    return this.#options.sweepHorizonMs ?? 600_000;
   }
 
   #call<T>(run: () => Promise<T>): Promise<T> {
@@ -189,7 +262,7 @@ export class RedisStore implements Store {
   }
 
   #inv(roomId: string, sku: string): string {
-    return `${this.#ns}:inv:${roomId}:${sku}`;
+    return roomKey(this.#ns, roomId, `inv:${sku}`);
   }
 }
 

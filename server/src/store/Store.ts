@@ -78,10 +78,11 @@ export interface Store {
    */
   reserveBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | DomainError>>;
   /**
-   * The first answer recorded for the user's key, or undefined when the key has none. Throws
-   * IDEMPOTENCY_MISMATCH when the key answered a request with another fingerprint (`fingerprintOf`).
+   * The first answer recorded for the user's key in the room, or undefined when the key has none.
+   * Throws IDEMPOTENCY_MISMATCH when the key answered a request with another fingerprint
+   * (`fingerprintOf`). Keys are scoped to a user and a room: the room's data stays in one place.
    */
-  recorded(userId: string, key: string, fingerprint: string): Promise<CartAnswer | undefined>;
+  recorded(roomId: string, userId: string, key: string, fingerprint: string): Promise<CartAnswer | undefined>;
   /**
    * Add-to-carts of a product the caller knows is sold out, in one round trip: each key's recorded
    * answer when it has one (IDEMPOTENCY_MISMATCH in its slot for another request's key), else

@@ -32,6 +32,10 @@ export class Connection implements Member {
   helloTimer: NodeJS.Timeout | undefined;
   /** This socket's frames read but held for a later turn (the gateway keeps its order by holding the rest too). */
   framesDeferred = 0;
+  /** Requests read from this socket whose answer is not sent yet. */
+  requestsInFlight = 0;
+  /** The node drains and this socket's turn came: it closes with MOVED once its answers are out. */
+  moving = false;
   #principal: Principal | undefined;
   #log: Logger | undefined;
   #framesInWindow = 0;

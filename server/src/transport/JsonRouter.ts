@@ -36,6 +36,9 @@ const statusText: Record<number, string> = {
  */
 export class JsonRouter {
   readonly #failures = new FailureLog();
+  /** Requests being handled now (read, not yet answered). */
+  #inFlight = 0;
+  readonly #idleWaiters: Array<() => void> = [];
 
   constructor(
     readonly app: TemplatedApp,
@@ -49,6 +52,18 @@ export class JsonRouter {
     const match = /^Bearer\s+(\S+)$/i.exec(ctx.authorization);
     if (!match) throw new ProtocolError('UNAUTHORIZED', 'missing Authorization: Bearer <token>');
     return this.tokens.verify(match[1]!);
+  }
+
+  /** Resolves once no request is being handled, or at `deadline` (epoch ms), whichever comes first. */
+  whenIdle(deadline: number): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      this.#idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** An operator token; FORBIDDEN for any other role. */
@@ -91,6 +106,7 @@ export class JsonRouter {
           }
         },
       };
+      this.#inFlight++;
       handler(ctx).then(
         (reply) => {
           if (aborted) return;
@@ -109,8 +125,12 @@ export class JsonRouter {
           const body = { error: { code: frame.code, name, message: frame.message, temporary: frame.temporary, ...(frame.retryAfterMs === undefined ? {} : { retryAfterMs: frame.retryAfterMs }) } };
           res.cork(() => writeJson(res, httpStatusOf(name), body, false, frame.retryAfterMs));
         },
-      );
+      ).finally(() => this.#settled());
     });
+  }
+
+  #settled(): void {
+    if (--this.#inFlight === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
   /** Everything not routed: a JSON 404. Register last. */

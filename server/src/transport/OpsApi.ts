@@ -10,6 +10,7 @@ import type { ForgetsRooms } from '../rooms/RoomLifecycle.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
 import type { Store } from '../store/Store.ts';
 import { type JsonRouter, parse } from './JsonRouter.ts';
+import type { NodeDrain } from './NodeDrain.ts';
 import type { WsGateway } from './WsGateway.ts';
 
 const nodeLimitsSchema = z.object({ concurrency: z.number().int().min(1).max(4096) });
@@ -27,19 +28,20 @@ export function registerOpsApi(
   router: JsonRouter,
   deps: {
     rooms: RoomRegistry; admission: AdmissionController | undefined; guard: ProcessGuard; gateway: WsGateway; fanout: Fanout; store: Store; metrics: Metrics; media: MediaService; broker: Broker;
-    perRoomState: PerRoomStateHolders;
+    perRoomState: PerRoomStateHolders; drain: NodeDrain;
   },
 ): void {
   const { rooms, admission, guard, gateway, fanout, store, metrics, media, broker } = deps;
 
   router.route('get', '/readyz', async () => {
     const storeOk = await store.ping().then(() => true, () => false);
-    const ready = storeOk && !guard.overloaded;
+    // A draining node answers 503 so the load balancer takes it out while its sockets move.
+    const ready = storeOk && !guard.overloaded && !deps.drain.draining;
     // Without video the node still serves comments and carts: ready, but it says so.
     const video = media.status();
     return {
       status: ready ? 200 : 503,
-      body: { ready, store: storeOk ? 'ok' : 'unreachable', protection: guard.reason, media: video.available ? 'ok' : `unavailable: ${video.reason}` },
+      body: { ready, draining: deps.drain.draining, store: storeOk ? 'ok' : 'unreachable', protection: guard.reason, media: video.available ? 'ok' : `unavailable: ${video.reason}` },
     };
   });
 
@@ -64,6 +66,7 @@ export function registerOpsApi(
         perRoomState: Object.fromEntries(Object.entries(deps.perRoomState).flatMap(([part, holder]) => (holder === undefined ? [] : [[part, holder.perRoomState()]]))),
         sequencer: broker.sequencerStats,
         media: media.status(),
+        drain: deps.drain.status(),
       },
     };
   });

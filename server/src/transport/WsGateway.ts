@@ -67,6 +67,8 @@ export interface GatewayStats extends SendStats {
   framesDeferredWaiting: number;
   badFrames: number;
   chatterDemotions: number;
+  /** Sockets closed with MOVED: their turn came while the node drained, or they opened on a draining node. */
+  movedCloses: number;
   /** Valid client messages by type `t` (the keys are the protocol's message types, a bounded set). */
   messagesIn: Record<string, number>;
 }
@@ -77,7 +79,7 @@ export interface GatewayStats extends SendStats {
  */
 export class WsGateway {
   readonly stats: GatewayStats = {
-    connectionsOpen: 0, connectionsTotal: 0, framesIn: 0, framesDeferred: 0, framesDeferredWaiting: 0, badFrames: 0, framesSent: 0, bytesSent: 0, slowConsumerCloses: 0, chatterDemotions: 0, messagesIn: {},
+    connectionsOpen: 0, connectionsTotal: 0, framesIn: 0, framesDeferred: 0, framesDeferredWaiting: 0, badFrames: 0, framesSent: 0, bytesSent: 0, slowConsumerCloses: 0, chatterDemotions: 0, movedCloses: 0, messagesIn: {},
   };
   readonly #connections = new Set<Connection>();
   readonly #config: Config;
@@ -93,6 +95,9 @@ export class WsGateway {
   /** Where the backpressure scan goes on at its next slice. */
   #scanCursor: SetIterator<Connection> | undefined;
   #accepting = true;
+  /** The node drains: a socket that opens is closed with MOVED at once. */
+  #sendingElsewhere = false;
+  readonly #emptyWaiters: Array<() => void> = [];
   readonly #failures = new FailureLog();
 
   constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomRegistry; requests: RequestHandler; guard: ProcessGuard; log: Logger; schedule?: (run: () => void) => void }) {
@@ -151,12 +156,74 @@ export class WsGateway {
     for (const connection of [...this.#connections]) connection.close(CloseCode.SERVER_RESTARTING, 'server restarting');
   }
 
+  /**
+   * From now on a socket that opens is closed with MOVED at once: a typed "go to another node"
+   * that a client can act on, where a refused upgrade would only show it a failed connection.
+   */
+  sendNewSocketsElsewhere(): void {
+    this.#sendingElsewhere = true;
+  }
+
+  /** The sockets open now, oldest first. */
+  openConnections(): Connection[] {
+    return [...this.#connections];
+  }
+
+  /**
+   * Sends `connection` to another node: closes it with MOVED once the answers to the requests it
+   * sent are out (at once when none is pending), so nothing it was told "accepted" goes unanswered.
+   */
+  move(connection: Connection): void {
+    if (connection.state === 'closed' || connection.moving) return;
+    connection.moving = true;
+    this.#moveWhenAnswered(connection);
+  }
+
+  /** Closes every socket still open with MOVED now, answered or not. */
+  moveAllNow(): void {
+    for (const connection of [...this.#connections]) this.#closeMoved(connection);
+  }
+
+  /** Resolves once no socket is open. */
+  whenEmpty(): Promise<void> {
+    if (this.#connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#emptyWaiters.push(resolve));
+  }
+
+  #moveWhenAnswered(connection: Connection): void {
+    if (connection.moving && connection.requestsInFlight === 0 && connection.framesDeferred === 0) this.#closeMoved(connection);
+  }
+
+  #closeMoved(connection: Connection): void {
+    if (connection.state === 'closed') return;
+    this.stats.movedCloses++;
+    connection.close(CloseCode.MOVED, 'node draining: reconnect to another node');
+  }
+
+  /** One request of `connection` got its answer. */
+  #answered(connection: Connection): void {
+    connection.requestsInFlight--;
+    if (connection.moving) this.#moveSoon(connection);
+  }
+
+  /**
+   * `#moveWhenAnswered` once the code that sent the answer is done: answers go out from inside the
+   * cart desk's and the rooms' loops, which a close (leaving the room) must not run into.
+   */
+  #moveSoon(connection: Connection): void {
+    queueMicrotask(() => this.#moveWhenAnswered(connection));
+  }
+
   #open(ws: WebSocket<SocketData>): void {
     const connection = new Connection(this.#nextConnectionId++, ws, this.stats, this.#log);
     ws.getUserData().connection = connection;
     this.#connections.add(connection);
     this.stats.connectionsOpen++;
     this.stats.connectionsTotal++;
+    if (this.#sendingElsewhere) {
+      this.#closeMoved(connection);
+      return;
+    }
     connection.helloTimer = setTimeout(() => connection.close(CloseCode.HELLO_TIMEOUT, 'no hello'), this.#config.helloTimeoutMs);
   }
 
@@ -175,6 +242,7 @@ export class WsGateway {
       this.#requests.left(connection, connection.roomId);
     }
     connection.log.debug({ code }, 'socket closed');
+    if (this.#connections.size === 0) for (const wake of this.#emptyWaiters.splice(0)) wake();
   }
 
   #message(connection: Connection, data: ArrayBuffer, isBinary: boolean): void {
@@ -214,7 +282,10 @@ export class WsGateway {
   #handleHeld(held: DeferredFrame): boolean {
     this.stats.framesDeferredWaiting--;
     held.connection.framesDeferred--;
-    if (held.connection.state !== 'closed') this.#handle(held.connection, held.bytes, held.readAt);
+    if (held.connection.state !== 'closed') {
+      this.#handle(held.connection, held.bytes, held.readAt);
+      if (held.connection.moving) this.#moveSoon(held.connection);
+    }
     return true;
   }
 
@@ -275,17 +346,25 @@ export class WsGateway {
     const roomId = connection.roomId;
     // Per-request helpers are methods and inline arrows, not named closures: this runs once per tap
     // of a burst, and every named closure costs a defineProperty under the dev loader.
+    connection.requestsInFlight++;
     if (isCartRequest(message)) {
       // The cart desk does everything else (idempotency, the room's rules, its turn, the deadline, notices).
       this.#requests.cart(connection, roomId, message, (error, answer) => {
         if (answer === undefined) this.#replyError(connection, message.id, error, message.t);
         else connection.send(encode({ t: 'ok', id: message.id, result: answer }));
+        this.#answered(connection);
       }, readAt, this.#progressOf(connection, message.id));
       return;
     }
     this.#requests.handle(connection, roomId, message).then(
-      (result) => connection.send(encode({ t: 'ok', id: message.id, result })),
-      (error: unknown) => this.#replyError(connection, message.id, error, message.t),
+      (result) => {
+        connection.send(encode({ t: 'ok', id: message.id, result }));
+        this.#answered(connection);
+      },
+      (error: unknown) => {
+        this.#replyError(connection, message.id, error, message.t);
+        this.#answered(connection);
+      },
     );
   }
 

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Broker } from '../../server/src/broker/Broker.ts';
+import { RedisBroker } from '../../server/src/broker/RedisBroker.ts';
+import { connectWithin, createRedisClient, redisTarget } from '../../server/src/redis/client.ts';
+import { RedisStore } from '../../server/src/store/RedisStore.ts';
+import type { Store } from '../../server/src/store/Store.ts';
+import { describeBrokerContract } from '../broker/brokerContract.ts';
+import { uniquePrefix } from '../helpers/redis.ts';
+import { OwnRedisCluster } from '../helpers/redisCluster.ts';
+import { describeStoreContract } from './storeContract.ts';
+
+// One real cluster (3 masters, 3 replicas) for the file: the same contracts as on one Redis.
+let cluster: OwnRedisCluster;
+beforeAll(async () => {
+  cluster = await OwnRedisCluster.start();
+}, 60_000);
+afterAll(() => cluster?.stop());
+
+const target = () => redisTarget(cluster.url);
+const storeOptions = (prefix: string) => ({ url: target(), prefix, idempotencyTtlMs: 86_400_000, commandTimeoutMs: 2000, retryAfterMs: 1000, orderReplicas: 1, orderReplicaTimeoutMs: 1000 });
+const storePrefixes = new WeakMap<Store, string>();
+
+describeStoreContract('RedisStore on Redis Cluster', {
+  create: async () => {
+    const prefix = uniquePrefix('cluster-store');
+    const store = await RedisStore.connect(storeOptions(prefix));
+    storePrefixes.set(store, prefix);
+    return store;
+  },
+  sibling: async (store) => RedisStore.connect(storeOptions(storePrefixes.get(store)!)),
+});
+
+function clusterBrokers(sequencerLeaseMs: number) {
+  const prefixes = new WeakMap<Broker, string>();
+  const connect = async (prefix: string, ringSize: number) => {
+    const publisher = createRedisClient(target(), 2000);
+    await connectWithin(publisher, cluster.url);
+    const broker = new RedisBroker(publisher, { url: target(), prefix, ringSize, retryAfterMs: 1000, sequencerLeaseMs });
+    prefixes.set(broker, prefix);
+    return broker;
+  };
+  return {
+    create: (ringSize: number) => connect(uniquePrefix('cluster-broker'), ringSize),
+    sibling: (broker: Broker, ringSize: number) => connect(prefixes.get(broker)!, ringSize),
+    sequencesLocally: sequencerLeaseMs > 0,
+  };
+}
+
+describeBrokerContract('RedisBroker on Redis Cluster (every seq from Redis)', clusterBrokers(0));
+describeBrokerContract('RedisBroker on Redis Cluster with a sequencer lease', clusterBrokers(3000));
+
+describe('rooms on Redis Cluster', () => {
+  it('spreads rooms over the shards, and each room\'s keys stay in one slot', async () => {
+    const prefix = uniquePrefix('cluster-slots');
+    const store = await RedisStore.connect(storeOptions(prefix));
+    try {
+      const masters = new Set<number>();
+      for (let i = 0; i < 12; i++) {
+        const room = `room-${i}`;
+        await store.addProduct(room, { sku: 'a', stock: 5, priceCents: 100, currency: 'USD' });
+        const answer = await store.reserve({ roomId: room, userId: 'u', sku: 'a', quantity: 1, key: `k${i}`, now: Date.now(), ttlMs: 60_000 });
+        expect(answer.status).toBe('reserved');
+        expect((await store.checkout(room, 'u', `c${i}`, Date.now())).status).toBe('ordered');
+        masters.add(await cluster.masterOf(`${prefix}:{r:${room}}:inv:a`));
+      }
+      expect(masters.size).toBeGreaterThan(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
