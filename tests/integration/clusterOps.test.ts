@@ -68,7 +68,7 @@ describe('the node registry', () => {
     await stopNodes(nodes);
   });
 
-  it('lists every live node with its address, rooms and load; a node killed with -9 shows as down after the staleness bound, then goes; one stopped cleanly goes at once', async () => {
+  it('lists every live node with its address, rooms and load; a node killed with -9 shows as down after the staleness bound, then goes; a drained one says so, and goes at once when it stops', async () => {
     const [n1, n2, n3] = nodes as [Node, Node, Node];
     const operator = await operatorToken();
     const streamer = await tokens.mint({ userId: 'reg-streamer', name: 'S', role: 'streamer' });
@@ -115,7 +115,9 @@ describe('the node registry', () => {
     expect((await nodesSeenBy(n2, operator)).map((n) => n.nodeId)).not.toContain(id3);
     expect((await nodesSeenBy(n1, operator)).every((n) => !n.down)).toBe(true);
 
-    // SIGTERM: the node removes its record before it exits.
+    // A drained node says so in its record; stopped, it removes its record before it exits.
+    expect((await call(n2, 'POST', '/api/ops/drain', operator, { windowMs: 0 })).body).toMatchObject({ started: true });
+    await waitUntil(async () => (await nodesSeenBy(n1, operator)).find((n) => n.nodeId === id2)?.draining === true, 5000, 'node 2 draining, as node 1 sees it');
     watcher.close();
     await stopNodes([n2]);
     expect((await nodesSeenBy(n1, operator)).map((n) => n.nodeId)).not.toContain(id2);

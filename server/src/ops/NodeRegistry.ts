@@ -57,7 +57,7 @@ export class NodeRegistry {
   readonly #log: Logger;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
-  /** The write under way, which `close` waits for before it removes the record. */
+  /** The write under way (one at a time), which `close` waits for before it removes the record. */
   #writing: Promise<void> | undefined;
   #closed = false;
   #beats = 0;
@@ -88,9 +88,14 @@ export class NodeRegistry {
     void this.beat();
   }
 
-  /** Writes this node's record; every so often also removes records past `forgetAfterBeats`. Never throws. */
+  /**
+   * Writes this node's record; every so often also removes records past `forgetAfterBeats`. Never
+   * throws. A beat while the previous write is still under way (Redis slow) is skipped: writes
+   * never pile up, and `close` has one write to wait for.
+   */
   beat(): Promise<void> {
     if (this.#closed) return Promise.resolve();
+    if (this.#writing !== undefined) return this.#writing;
     const writing = this.#write().finally(() => {
       if (this.#writing === writing) this.#writing = undefined;
     });
