@@ -44,6 +44,11 @@ const configSchema = z.object({
   orderReplicaTimeoutMs: int(10, 60_000).default(500).describe('How long a checkout waits for --order-replicas to confirm the order.'),
   redisPrefix: z.string().regex(/^[A-Za-z0-9_:.-]+$/).min(1).max(64).default('livecart').describe('Namespace for every Redis key and channel, so deployments and test runs can share one Redis.'),
   sequencerLeaseMs: int(0, 600_000).default(3000).describe('With Redis: a node hosting a room takes the room\'s sequencer lease for this long (renewed while it holds it) when no other node holds it (as it starts hosting the room, or as it publishes there), and issues the room\'s seqs itself: its sockets get an event in the turn that made it, instead of a Redis round trip later (the log append follows, fenced on the lease). Another node publishing in the room asks it to let go first, and waits at most this long if the holder died. 0 = every seq from Redis.'),
+  publicUrl: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'an http:// or https:// URL').optional().describe('The address operators (and the other nodes\' consoles) reach this node at, shown in the node registry. Unset = http://HOST:PORT as it listens (the machine\'s host name when --host is 0.0.0.0).'),
+  nodeHeartbeatMs: int(100, 60_000).default(1000).describe('How often a node writes its record (health, rooms, load) into the node registry (Redis, or memory on a single node).'),
+  nodeDownAfterBeats: int(2, 1000).default(3).describe('A node whose record is older than this many of its heartbeat intervals shows as down in the registry.'),
+  nodeForgetAfterBeats: int(3, 100_000).default(60).describe('A node whose record is older than this many of its heartbeat intervals is dropped from the registry (a node that stops cleanly drops its record at once).'),
+  nodeRecordMaxRooms: int(0, 100_000).default(200).describe('Hosted rooms a node lists in its registry record at most (most viewers first); the rest are counted as omitted. Bounds the record each heartbeat writes.'),
   redisCommandTimeoutMs: int(10, 60_000).default(1000).describe('A Redis command slower than this fails as UNAVAILABLE (retry after) instead of hanging.'),
   storeRetryAfterMs: int(10, 60_000).default(1000).describe('Retry-after told to clients while the store is unreachable.'),
   reservationTtlMs: int(1000, 24 * 3600_000).default(600_000).describe('How long add-to-cart holds stock before it returns by itself.'),
@@ -106,7 +111,8 @@ const configSchema = z.object({
   mediaWorkerRestartMs: int(0, 60_000).default(500).describe('Delay before a died media worker is replaced.'),
   mediaStatsIntervalMs: int(500, 600_000).default(5000).describe('How often worker CPU and transport bitrates are sampled for /metrics and the operator console.'),
   mediaWorkerLogLevel: z.enum(['debug', 'warn', 'error', 'none']).default('warn').describe('mediasoup worker log level (its lines go to this server\'s log).'),
-}).refine((c) => c.mediaPortMax > c.mediaPortMin, { message: 'mediaPortMax must be above mediaPortMin', path: ['mediaPortMax'] }).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] });
+}).refine((c) => c.mediaPortMax > c.mediaPortMin, { message: 'mediaPortMax must be above mediaPortMin', path: ['mediaPortMax'] }).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] })
+  .refine((c) => c.nodeForgetAfterBeats > c.nodeDownAfterBeats, { message: 'nodeForgetAfterBeats must be above nodeDownAfterBeats', path: ['nodeForgetAfterBeats'] });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 export type ConfigInput = z.input<typeof configSchema>;
@@ -124,7 +130,7 @@ const configKeys = Object.keys(shape) as Key[];
  */
 const operatorKeys: readonly Key[] = [
   'host', 'port', 'tokenSecret',
-  'redis', 'redisCluster', 'redisPrefix', 'orderReplicas',
+  'redis', 'redisCluster', 'redisPrefix', 'orderReplicas', 'publicUrl',
   'maxFrameBytes', 'commentRate', 'commentBurst', 'commentMaxLength',
   'maxRooms', 'maxMembersPerRoom', 'maxProductsPerRoom',
   'admissionQueueLimit', 'admissionMaxWaitMs',

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { AdmissionController } from './admission/AdmissionController.ts';
 import { CartDesk } from './admission/CartDesk.ts';
 import type { CartGate } from './admission/CartGate.ts';
@@ -16,6 +16,7 @@ import { Fanout } from './fanout/Fanout.ts';
 import { createLogger, type Logger } from './log.ts';
 import { MediaService } from './media/MediaService.ts';
 import { Metrics } from './ops/metrics.ts';
+import { NodeRegistry } from './ops/NodeRegistry.ts';
 import { ProcessGuard } from './ops/ProcessGuard.ts';
 import { connectWithin, createRedisClient, redisTarget } from './redis/client.ts';
 import { routeRequests } from './requests.ts';
@@ -24,12 +25,16 @@ import { RoomLifecycle } from './rooms/RoomLifecycle.ts';
 import { RoomLikes } from './rooms/RoomLikes.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
 import { RoomRules } from './rooms/RoomRules.ts';
+import { MemoryNodeDirectory } from './store/MemoryNodeDirectory.ts';
 import { MemoryRoomDirectory } from './store/MemoryRoomDirectory.ts';
 import { MemoryStore } from './store/MemoryStore.ts';
+import type { NodeDirectory } from './store/NodeDirectory.ts';
+import { RedisNodeDirectory } from './store/RedisNodeDirectory.ts';
 import { RedisRoomDirectory } from './store/RedisRoomDirectory.ts';
 import { RedisStore } from './store/RedisStore.ts';
 import type { RoomDirectory } from './store/RoomDirectory.ts';
 import type { Store } from './store/Store.ts';
+import { registerClusterOpsApi } from './transport/ClusterOpsApi.ts';
 import { registerDrainApi } from './transport/DrainApi.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
@@ -56,6 +61,8 @@ export interface RunningServer {
   /** Hosted, ended and unhosted rooms, as events. */
   readonly lifecycle: RoomLifecycle;
   readonly degrade: DegradeMonitor;
+  /** This node's record in the node registry, and every node's (`GET /api/ops/nodes`). */
+  readonly registry: NodeRegistry;
   readonly commerce: CommerceService;
   /** The one entry of every cart request (WebSocket and HTTP). */
   readonly desk: CartDesk;
@@ -82,13 +89,14 @@ export interface RunningServer {
   drainAndClose(): Promise<void>;
 }
 
-/** Memory on a single node; Redis (store, room directory, broker) when `--redis` is set. */
-async function createBackends(config: Config): Promise<{ store: Store; directory: RoomDirectory; broker: Broker }> {
+/** Memory on a single node; Redis (store, room directory, broker, node registry) when `--redis` is set. */
+async function createBackends(config: Config): Promise<{ store: Store; directory: RoomDirectory; broker: Broker; nodes: NodeDirectory }> {
   if (config.redis === undefined) {
     return {
       store: new MemoryStore({ idempotencyTtlMs: config.idempotencyTtlMs, maxIdempotencyKeys: config.maxIdempotencyKeys, maxOrders: config.memoryMaxOrders }),
       directory: new MemoryRoomDirectory(),
       broker: new LocalBroker(config.resumeRingSize),
+      nodes: new MemoryNodeDirectory(),
     };
   }
   const target = redisTarget(config.redis, config.redisCluster);
@@ -115,6 +123,7 @@ async function createBackends(config: Config): Promise<{ store: Store; directory
     store,
     directory: new RedisRoomDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
     broker: new RedisBroker(roomsRedis, { url: target, prefix: config.redisPrefix, ringSize: config.resumeRingSize, retryAfterMs: config.storeRetryAfterMs, sequencerLeaseMs: config.sequencerLeaseMs }),
+    nodes: new RedisNodeDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
   };
 }
 
@@ -129,7 +138,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
 
   // ---------------------------------------------------------------- create
   const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
-  const { store, directory, broker } = await createBackends(config);
+  const { store, directory, broker, nodes } = await createBackends(config);
   const app = createApp();
   const metrics = new Metrics({ maxRoomSeries: config.metricsMaxRooms, token: config.metricsToken });
   const guard = new ProcessGuard({ protectRssMb: config.protectRssMb, protectEventLoopMs: config.protectEventLoopMs, windowMs: 500 });
@@ -158,6 +167,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
         // Every quarter of what puts a room at level 1, its degrade level is checked at once: a flash sale's queue is no noise.
         backlogEvery: Math.max(1, Math.floor((config.degradeQueueFill * config.admissionQueueLimit) / 4)),
         onListenerError: (error, event) => admissionLog.error({ err: error, event }, 'an admission listener threw'),
+        // An operator's limit for the room, the same on every node (set before any request comes).
+        queueLimits: (roomId) => rooms.queueLimitOf(roomId),
       })
     : undefined;
   const gate: CartGate = admission ?? new DirectGate(store);
@@ -186,11 +197,18 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const media = await MediaService.start(config, rules, logger.child({ part: 'media' }), availableParallelism());
   const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media), guard, schedule, log: logger.child({ part: 'ws' }) });
   const drain = new NodeDrain({ gateway, graceMs: config.shutdownGraceMs, log: logger.child({ part: 'drain' }) });
+  const registry = new NodeRegistry({
+    directory: nodes,
+    nodeId: rooms.nodeId,
+    sources: { rooms, gateway, guard, admission, drain },
+    options: { heartbeatMs: config.nodeHeartbeatMs, downAfterBeats: config.nodeDownAfterBeats, forgetAfterBeats: config.nodeForgetAfterBeats, maxRooms: config.nodeRecordMaxRooms },
+    log: logger.child({ part: 'registry' }),
+  });
 
   // ---------------------------------------------------------------- connect
   lifecycle.on('hosted', (room) => degrade.hosted(room));
+  lifecycle.on('settingsChanged', (room) => degrade.settingsChanged(room));
   lifecycle.on('ended', (roomId) => media.stopStream(roomId, 'the show has ended'));
-  lifecycle.forgetWhenEnded(degrade);
   if (admission !== undefined) lifecycle.forgetWhenUnhosted(admission);
   lifecycle.forgetWhenUnhosted(commerce);
   admission?.events.on('backlog', () => degrade.checkSoon());
@@ -202,11 +220,12 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerMediaHttpApi(router, { rooms: rules, media });
   metrics.watch({ gateway, fanout, rooms, degrade, guard, admission, media, broker });
   registerOpsApi(router, {
-    rooms, degrade, admission, guard, gateway, fanout, store, metrics, media, broker,
-    perRoomState: { rooms, likes, admission, degrade, commerce, fanout, media },
+    rooms, admission, guard, gateway, fanout, store, metrics, media, broker,
+    perRoomState: { rooms, likes, admission, commerce, fanout, media },
     drain,
   });
   registerDrainApi(router, drain, config.drainWindowMs);
+  registerClusterOpsApi(router, { registry, commands, degrade, admission, broker });
   new StaticFiles(undefined, logger.child({ part: 'web' })).register(app);
   router.notFound();
 
@@ -214,12 +233,15 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   degrade.start();
   const listener = await listen(app, config.host, config.port);
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  registry.start(config.publicUrl ?? `http://${advertisedHost(config.host)}:${listener.port}`);
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     // ------------------------------------------------------------ stop, in reverse
     listener.close();
+    // The node's record goes while Redis is still at hand: operators see it gone at once.
+    const unregistered = registry.close();
     drain.close();
     gateway.shutdown();
     media.close();
@@ -230,6 +252,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     gate.close();
     guard.close();
     metrics.close();
+    await unregistered;
     await broker.close();
     await directory.close();
     await store.close();
@@ -244,6 +267,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     commands,
     lifecycle,
     degrade,
+    registry,
     commerce,
     desk,
     store,
@@ -270,4 +294,10 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
       await close();
     },
   };
+}
+
+/** The host other machines reach a node at when it listens on every interface: the machine's name. */
+function advertisedHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return hostname();
+  return host.includes(':') ? `[${host}]` : host;
 }
