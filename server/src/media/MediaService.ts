@@ -17,8 +17,14 @@ import { ProtocolError } from '../errors.ts';
 import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import type { Logger } from '../log.ts';
 import type { Member } from '../rooms/Member.ts';
+import { spatialLayerFor } from './mediaCodecs.ts';
+import { countMedia, type MediaStatus, sampleBitrates, transportsOf } from './MediaStats.ts';
 import { MemberMedia, RoomMedia, type RouterSlot } from './RoomMedia.ts';
+import { RoomRouters } from './RoomRouters.ts';
+import { type IngestEndpoint, openRtpIngest } from './RtpIngest.ts';
 import { type PooledWorker, WorkerPool } from './WorkerPool.ts';
+
+export type { IngestEndpoint, MediaStatus };
 
 /** What media needs from the room layer. */
 export interface MediaRooms {
@@ -33,45 +39,6 @@ export type MediaConfig = Pick<
   | 'mediaWorkerRestartMs' | 'mediaStatsIntervalMs' | 'mediaWorkerLogLevel' | 'mediaTransportsPerSocket'
 >;
 
-export interface MediaStatus {
-  available: boolean;
-  /** Why video is unavailable (absent when available). */
-  reason?: string;
-  workers: Array<{ index: number; pid: number; consumers: number; routers: number; cpu: number }>;
-  workerDeaths: number;
-  rooms: number;
-  routers: number;
-  transports: number;
-  producers: number;
-  consumers: number;
-  bitrateInBps: number;
-  bitrateOutBps: number;
-}
-
-export interface IngestEndpoint {
-  ip: string;
-  port: number;
-  rtcpPort: number;
-  payloadType: number;
-  ssrc: number;
-  producerId: string;
-}
-
-const mediaCodecs: types.RouterRtpCodecCapability[] = [
-  { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
-  { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, parameters: { 'x-google-start-bitrate': 600 } },
-  { kind: 'video', mimeType: 'video/H264', clockRate: 90000, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 } },
-];
-
-/** RTP ingest (ffmpeg / OBS-like senders): fixed payload types and SSRCs the sender is told to use. */
-const INGEST = {
-  video: { payloadType: 102, ssrc: 22222222, codec: { mimeType: 'video/VP8', payloadType: 102, clockRate: 90000 } },
-  audio: { payloadType: 101, ssrc: 11111111, codec: { mimeType: 'audio/opus', payloadType: 101, clockRate: 48000, channels: 2, parameters: { 'sprop-stereo': 1 } } },
-} as const;
-
-/** Highest simulcast layer viewers get at each room degrade level: video steps down before chatter is cut further. */
-const spatialLayerFor = (level: DegradeLevel): number => (level === 0 ? 2 : level === 1 ? 1 : 0);
-
 /**
  * The media plane: the only code that talks to mediasoup (with WorkerPool). Rooms get a router on
  * the least-loaded worker; the streamer produces on it; viewers consume from it until its worker
@@ -83,6 +50,8 @@ export class MediaService {
   readonly #rooms: MediaRooms;
   readonly #log: Logger;
   readonly #pool: WorkerPool | undefined;
+  /** Where rooms' routers live on the workers (absent without a pool). */
+  readonly #routers: RoomRouters | undefined;
   /** Why there is no video, for operators (log, /readyz, ops API): may name paths and system errors. */
   readonly #unavailableReason: string | undefined;
   /** Why there is no video, for clients: the same without the system's words. */
@@ -97,6 +66,7 @@ export class MediaService {
     this.#rooms = rooms;
     this.#log = log;
     this.#pool = pool;
+    this.#routers = pool === undefined ? undefined : new RoomRouters(pool, { listenIp: config.mediaListenIp, announcedAddress: config.mediaAnnouncedAddress, videoFullRetryMs: config.mediaVideoFullRetryMs }, log);
     this.#unavailableReason = unavailable?.reason;
     this.#unavailableForClients = unavailable?.forClients;
     if (pool !== undefined) {
@@ -152,16 +122,16 @@ export class MediaService {
   // ------------------------------------------------------------------ signaling
 
   async handle(member: Member, roomId: string, request: MediaRequest): Promise<Record<string, unknown>> {
-    const pool = this.#requirePool();
+    const routers = this.#requireRouters();
     switch (request.t) {
       case 'mediaCapabilities': {
         const room = this.#room(roomId);
-        const origin = await this.#origin(room, pool);
+        const origin = await routers.origin(room);
         if (!room.members.has(member)) room.members.set(member, new MemberMedia(member, roomId));
         return { routerRtpCapabilities: origin.router.rtpCapabilities as unknown as Record<string, unknown>, stream: room.stream() } satisfies MediaCapabilitiesResult;
       }
       case 'createTransport':
-        return this.#createTransport(member, roomId, request.direction, pool);
+        return this.#createTransport(member, roomId, request.direction, routers);
       case 'connectTransport': {
         const transport = this.#transport(member, roomId, request.transportId);
         await this.#mediasoupCall(() => transport.connect({ dtlsParameters: request.dtlsParameters as types.DtlsParameters }));
@@ -238,37 +208,21 @@ export class MediaService {
 
   /** RTP ingest from a tool such as ffmpeg: plain transports on the room's origin router, returns where to send. */
   async createIngest(principal: Principal, roomId: string, kinds: { video: boolean; audio: boolean }): Promise<{ video?: IngestEndpoint; audio?: IngestEndpoint }> {
-    const pool = this.#requirePool();
+    const routers = this.#requireRouters();
     const info = await this.#rooms.roomInfo(roomId);
     if (info.streamerId !== principal.userId) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer can publish into it');
     if (info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
     // A new ingest replaces the room's stream (the streamer restarted their encoder): never two streams at once.
     if (this.#byRoom.get(roomId)?.producers.size) this.stopStream(roomId, 'the streamer restarted the stream');
     const room = this.#room(roomId);
-    const origin = await this.#origin(room, pool);
+    const origin = await routers.origin(room);
     const result: { video?: IngestEndpoint; audio?: IngestEndpoint } = {};
     for (const kind of ['video', 'audio'] as const) {
       if (!kinds[kind]) continue;
-      const spec = INGEST[kind];
-      const transport = await origin.router.createPlainTransport({
-        listenInfo: this.#listenInfo('udp', origin.worker),
-        rtcpMux: false,
-        comedia: true,
-      });
-      room.ingest.push(transport);
-      const producer = await transport.produce({
-        kind,
-        rtpParameters: { codecs: [spec.codec as types.RtpCodecParameters], encodings: [{ ssrc: spec.ssrc }] },
-      });
-      await this.#adoptProducer(room, producer);
-      result[kind] = {
-        ip: transport.tuple.localAddress ?? transport.tuple.localIp,
-        port: transport.tuple.localPort,
-        rtcpPort: transport.rtcpTuple?.localPort ?? transport.tuple.localPort + 1,
-        payloadType: spec.payloadType,
-        ssrc: spec.ssrc,
-        producerId: producer.id,
-      };
+      const track = await openRtpIngest(origin, kind, routers.listenInfo('udp', origin.worker));
+      room.ingest.push(track.transport);
+      await this.#adoptProducer(room, track.producer);
+      result[kind] = track.endpoint;
     }
     this.#announce(room, 'RTP ingest started');
     return result;
@@ -291,29 +245,12 @@ export class MediaService {
   }
 
   status(): MediaStatus {
-    let routers = 0;
-    let transports = 0;
-    let producers = 0;
-    let consumers = 0;
-    for (const room of this.#byRoom.values()) {
-      routers += room.slots.size;
-      producers += room.producers.size;
-      transports += room.ingest.length;
-      for (const media of room.members.values()) {
-        transports += media.transports.size;
-        consumers += media.consumers.size;
-      }
-    }
     return {
       available: this.available,
       ...(this.available ? {} : { reason: this.#unavailableReason ?? 'every media worker died; replacements are starting' }),
       workers: (this.#pool?.workers ?? []).map((w) => ({ index: w.index, pid: w.pid, consumers: w.load, routers: w.routers, cpu: w.cpu })),
       workerDeaths: this.#pool?.deaths ?? 0,
-      rooms: this.#byRoom.size,
-      routers,
-      transports,
-      producers,
-      consumers,
+      ...countMedia(this.#byRoom.values()),
       bitrateInBps: this.#bitrateIn,
       bitrateOutBps: this.#bitrateOut,
     };
@@ -321,11 +258,11 @@ export class MediaService {
 
   // ------------------------------------------------------------------ internals
 
-  #requirePool(): WorkerPool {
-    if (this.#pool === undefined || this.#pool.workers.length === 0) {
+  #requireRouters(): RoomRouters {
+    if (this.#routers === undefined || this.#pool === undefined || this.#pool.workers.length === 0) {
       throw new ProtocolError('MEDIA_UNAVAILABLE', `video unavailable: ${this.#unavailableForClients ?? 'media workers are restarting'}`, this.#pool === undefined ? 60_000 : 1000);
     }
-    return this.#pool;
+    return this.#routers;
   }
 
   #room(roomId: string): RoomMedia {
@@ -356,52 +293,7 @@ export class MediaService {
     }
   }
 
-  #origin(room: RoomMedia, pool: WorkerPool): Promise<RouterSlot> {
-    return this.#placed(room, async () => {
-      if (room.origin !== undefined) return room.origin;
-      const worker = pool.leastLoaded(0);
-      if (worker === undefined) throw new ProtocolError('VIDEO_FULL', 'every media worker is full', this.#retryMs());
-      room.origin = await this.#openRouter(room, worker);
-      return room.origin;
-    });
-  }
-
-  /** Runs router placement for a room one at a time. */
-  #placed<T>(room: RoomMedia, step: () => Promise<T>): Promise<T> {
-    const next = room.placement.then(step, step);
-    room.placement = next.catch(() => undefined);
-    return next;
-  }
-
-  async #openRouter(room: RoomMedia, worker: PooledWorker): Promise<RouterSlot> {
-    const router = await worker.worker.createRouter({ mediaCodecs });
-    const slot: RouterSlot = { router, worker };
-    worker.routers++;
-    room.slots.set(worker, slot);
-    return slot;
-  }
-
-  /** A viewer's router: one of the room's with room for it, else a new one on another worker (producers piped in), else VIDEO_FULL. */
-  #recvSlot(room: RoomMedia, pool: WorkerPool, need: number): Promise<RouterSlot> {
-    return this.#placed(room, async () => {
-      let best: RouterSlot | undefined;
-      for (const slot of room.slots.values()) {
-        if (!slot.worker.alive || slot.worker.load + need > pool.consumerLimit) continue;
-        if (best === undefined || slot.worker.load < best.worker.load) best = slot;
-      }
-      if (best !== undefined) return best;
-      const worker = pool.leastLoaded(need, new Set(room.slots.keys()));
-      if (worker === undefined) throw new ProtocolError('VIDEO_FULL', 'video is full on this node; you stay in the room, video retries', this.#retryMs());
-      const slot = await this.#openRouter(room, worker);
-      if (room.origin !== undefined) {
-        for (const producer of room.producers.values()) await room.origin.router.pipeToRouter({ producerId: producer.id, router: slot.router });
-      }
-      this.#log.info({ roomId: room.roomId, worker: worker.index, routers: room.slots.size }, 'room piped to another media worker');
-      return slot;
-    });
-  }
-
-  async #createTransport(member: Member, roomId: string, direction: 'send' | 'recv', pool: WorkerPool): Promise<TransportResult> {
+  async #createTransport(member: Member, roomId: string, direction: 'send' | 'recv', routers: RoomRouters): Promise<TransportResult> {
     const media = this.#memberMedia(member, roomId);
     // Each transport holds ports and worker memory: a socket gets a few (one per direction, plus
     // replacements while an old one closes), never an unbounded number.
@@ -415,20 +307,20 @@ export class MediaService {
       if (info.streamerId !== member.principal.userId) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer can publish video');
       // An ended show stays off air: its stream was stopped when it ended, and may not start again.
       if (info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
-      slot = await this.#origin(room, pool);
+      slot = await routers.origin(room);
     } else {
       if (media.recvSlot !== undefined) {
         slot = media.recvSlot; // a second receive transport (ICE trouble): same router, same reservation
       } else {
         const need = Math.max(1, room.producers.size);
-        slot = await this.#recvSlot(room, pool, need);
+        slot = await routers.recvSlot(room, need);
         slot.worker.load += need;
         media.recvSlot = slot;
         media.reserved = need;
       }
     }
     const transport = await slot.router.createWebRtcTransport({
-      listenInfos: [this.#listenInfo('udp', slot.worker), this.#listenInfo('tcp', slot.worker)],
+      listenInfos: [routers.listenInfo('udp', slot.worker), routers.listenInfo('tcp', slot.worker)],
       preferUdp: true,
       initialAvailableOutgoingBitrate: this.#config.mediaInitialOutgoingBitrate,
       appData: { direction },
@@ -450,15 +342,6 @@ export class MediaService {
       iceParameters: transport.iceParameters as unknown as Record<string, unknown>,
       iceCandidates: transport.iceCandidates as unknown as Array<Record<string, unknown>>,
       dtlsParameters: transport.dtlsParameters as unknown as Record<string, unknown>,
-    };
-  }
-
-  #listenInfo(protocol: 'udp' | 'tcp', worker: PooledWorker): types.TransportListenInfo {
-    return {
-      protocol,
-      ip: this.#config.mediaListenIp,
-      ...(this.#config.mediaAnnouncedAddress === undefined ? {} : { announcedAddress: this.#config.mediaAnnouncedAddress }),
-      portRange: worker.portRange,
     };
   }
 
@@ -485,12 +368,7 @@ export class MediaService {
     producer.observer.once('close', () => {
       if (room.producers.delete(producer.id)) this.#announce(room, `${producer.kind} ended`);
     });
-    await this.#placed(room, async () => {
-      for (const slot of room.slots.values()) {
-        if (slot === room.origin) continue;
-        await room.origin!.router.pipeToRouter({ producerId: producer.id, router: slot.router });
-      }
-    });
+    await this.#routers?.spread(room, producer);
   }
 
   async #consume(member: Member, roomId: string, transportId: string, rtpCapabilities: Record<string, unknown>): Promise<ConsumeResult> {
@@ -549,10 +427,6 @@ export class MediaService {
     this.#byRoom.delete(room.roomId);
   }
 
-  #retryMs(): number {
-    return this.#config.mediaVideoFullRetryMs + Math.round(Math.random() * this.#config.mediaVideoFullRetryMs * 0.5);
-  }
-
   /**
    * A worker died. Rooms whose origin was on it lose their stream: every member rebuilds (the
    * streamer publishes again). Rooms that only had viewers on it: those viewers rebuild elsewhere.
@@ -579,22 +453,8 @@ export class MediaService {
   async #sample(): Promise<void> {
     if (this.#pool === undefined) return;
     await this.#pool.sampleCpu();
-    let bitrateIn = 0;
-    let bitrateOut = 0;
-    const transports: types.Transport[] = [];
-    for (const room of this.#byRoom.values()) {
-      transports.push(...room.ingest);
-      for (const media of room.members.values()) transports.push(...media.transports.values());
-    }
-    await Promise.all(transports.map(async (t) => {
-      if (t.closed) return;
-      const stats = (await t.getStats().catch(() => [])) as ReadonlyArray<{ recvBitrate?: number; sendBitrate?: number }>;
-      for (const s of stats) {
-        bitrateIn += s.recvBitrate ?? 0;
-        bitrateOut += s.sendBitrate ?? 0;
-      }
-    }));
-    this.#bitrateIn = bitrateIn;
-    this.#bitrateOut = bitrateOut;
+    const { inBps, outBps } = await sampleBitrates(transportsOf(this.#byRoom.values()));
+    this.#bitrateIn = inBps;
+    this.#bitrateOut = outBps;
   }
 }
