@@ -17,14 +17,34 @@ import { ProtocolError } from '../errors.ts';
 import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import type { Logger } from '../log.ts';
 import type { Member } from '../rooms/Member.ts';
+import type { MediaOriginDirectory } from '../store/MediaOriginDirectory.ts';
+import { MediaCluster, type PipeService } from './MediaCluster.ts';
 import { spatialLayerFor } from './mediaCodecs.ts';
 import { countMedia, type MediaStatus, sampleBitrates, transportsOf } from './MediaStats.ts';
 import { MemberMedia, RoomMedia, type RouterSlot } from './RoomMedia.ts';
 import { RoomRouters } from './RoomRouters.ts';
+import type { PipeLink } from './PipeLink.ts';
 import { type IngestEndpoint, openRtpIngest } from './RtpIngest.ts';
 import { type PooledWorker, WorkerPool } from './WorkerPool.ts';
 
-export type { IngestEndpoint, MediaStatus };
+export type { IngestEndpoint, MediaStatus, PipeService };
+
+/** What carries a room's video across nodes: where origins are recorded, how nodes are told, how they call each other. */
+export interface MediaClusterDeps {
+  readonly nodeId: string;
+  readonly origins: MediaOriginDirectory;
+  readonly notices: { publishMedia(roomId: string): void };
+  readonly link: PipeLink;
+}
+
+/** Without workers there is nothing to pipe: every pipe call is refused. */
+const NO_PIPES: PipeService = {
+  open: () => Promise.reject(new ProtocolError('MEDIA_UNAVAILABLE', 'no video on this node')),
+  consume: () => Promise.reject(new ProtocolError('MEDIA_UNAVAILABLE', 'no video on this node')),
+  keepalive: () => { throw new ProtocolError('MEDIA_NOT_FOUND', 'no video on this node'); },
+  close: () => undefined,
+  stopStream: () => undefined,
+};
 
 /** What media needs from the room layer. */
 export interface MediaRooms {
@@ -37,13 +57,15 @@ export type MediaConfig = Pick<
   | 'media' | 'mediaWorkers' | 'mediaWorkerBin' | 'mediaListenIp' | 'mediaAnnouncedAddress' | 'mediaPortMin' | 'mediaPortMax'
   | 'mediaConsumerLimit' | 'mediaVideoFullRetryMs' | 'mediaMaxIncomingBitrate' | 'mediaInitialOutgoingBitrate'
   | 'mediaWorkerRestartMs' | 'mediaStatsIntervalMs' | 'mediaWorkerLogLevel' | 'mediaTransportsPerSocket'
+  | 'mediaPipeListenIp' | 'mediaPipeAnnouncedIp' | 'mediaPipeSrtp' | 'mediaPipesPerRoom' | 'mediaPipeKeepaliveMs'
 >;
 
 /**
  * The media plane: the only code that talks to mediasoup (with WorkerPool). Rooms get a router on
  * the least-loaded worker; the streamer produces on it; viewers consume from it until its worker
  * reaches `mediaConsumerLimit`, then the producers are piped to a router on another worker and new
- * viewers land there. Media state is per node (a viewer watches through the node it is connected to).
+ * viewers land there. A viewer watches through the node it is connected to; when the room's stream
+ * is published on another node, MediaCluster pipes it in from there.
  */
 export class MediaService {
   readonly #config: MediaConfig;
@@ -52,6 +74,8 @@ export class MediaService {
   readonly #pool: WorkerPool | undefined;
   /** Where rooms' routers live on the workers (absent without a pool). */
   readonly #routers: RoomRouters | undefined;
+  /** The room's video across nodes (absent without a pool). */
+  readonly #cluster: MediaCluster | undefined;
   /** Why there is no video, for operators (log, /readyz, ops API): may name paths and system errors. */
   readonly #unavailableReason: string | undefined;
   /** Why there is no video, for clients: the same without the system's words. */
@@ -61,12 +85,37 @@ export class MediaService {
   #bitrateIn = 0;
   #bitrateOut = 0;
 
-  private constructor(config: MediaConfig, rooms: MediaRooms, log: Logger, pool: WorkerPool | undefined, unavailable?: { reason: string; forClients: string }) {
+  private constructor(config: MediaConfig, rooms: MediaRooms, log: Logger, pool: WorkerPool | undefined, cluster: MediaClusterDeps, unavailable?: { reason: string; forClients: string }) {
     this.#config = config;
     this.#rooms = rooms;
     this.#log = log;
     this.#pool = pool;
     this.#routers = pool === undefined ? undefined : new RoomRouters(pool, { listenIp: config.mediaListenIp, announcedAddress: config.mediaAnnouncedAddress, videoFullRetryMs: config.mediaVideoFullRetryMs }, log);
+    this.#cluster = this.#routers === undefined ? undefined : new MediaCluster({
+      ...cluster,
+      routers: this.#routers,
+      host: {
+        room: (roomId) => this.#byRoom.get(roomId),
+        rooms: () => this.#byRoom.values(),
+        adopt: (room, producer) => this.#adoptProducer(room, producer, false),
+        announce: (room, reason, stopped) => this.#announce(room, reason, stopped),
+        stopHere: (roomId, reason) => this.stopStream(roomId, reason),
+        forgetIfIdle: (room) => this.#forgetIfIdle(room),
+      },
+      options: {
+        nodeId: cluster.nodeId,
+        keepaliveMs: config.mediaPipeKeepaliveMs,
+        pipesPerRoom: config.mediaPipesPerRoom,
+        srtp: config.mediaPipeSrtp,
+        listenInfo: (worker) => ({
+          protocol: 'udp',
+          ip: config.mediaPipeListenIp ?? config.mediaListenIp,
+          ...(config.mediaPipeAnnouncedIp === undefined ? {} : { announcedAddress: config.mediaPipeAnnouncedIp }),
+          portRange: worker.portRange,
+        }),
+      },
+      log: log.child({ part: 'media-cluster' }),
+    });
     this.#unavailableReason = unavailable?.reason;
     this.#unavailableForClients = unavailable?.forClients;
     if (pool !== undefined) {
@@ -76,10 +125,10 @@ export class MediaService {
   }
 
   /** Starts the workers. Never throws: without workers the service answers MEDIA_UNAVAILABLE and says why, loudly. */
-  static async start(config: MediaConfig, rooms: MediaRooms, log: Logger, cpuCount: number): Promise<MediaService> {
+  static async start(config: MediaConfig, rooms: MediaRooms, log: Logger, cpuCount: number, cluster: MediaClusterDeps): Promise<MediaService> {
     if (!config.media) {
       const off = 'video is switched off (--media false)';
-      return new MediaService(config, rooms, log, undefined, { reason: off, forClients: off });
+      return new MediaService(config, rooms, log, undefined, cluster, { reason: off, forClients: off });
     }
     try {
       const pool = await WorkerPool.start({
@@ -91,11 +140,11 @@ export class MediaService {
         consumerLimit: config.mediaConsumerLimit,
         restartMs: config.mediaWorkerRestartMs,
       }, log);
-      return new MediaService(config, rooms, log, pool);
+      return new MediaService(config, rooms, log, pool, cluster);
     } catch (error) {
       const reason = `no mediasoup worker could start (${(error as Error).message}); run 'npm install' to build it (scripts/mediasoup-worker.sh)`;
       log.error({ err: error }, `VIDEO UNAVAILABLE: ${reason}. Comments and cart work; streamers are told "video unavailable".`);
-      return new MediaService(config, rooms, log, undefined, { reason, forClients: 'no mediasoup worker could start on this node; the operator\'s log says why' });
+      return new MediaService(config, rooms, log, undefined, cluster, { reason, forClients: 'no mediasoup worker could start on this node; the operator\'s log says why' });
     }
   }
 
@@ -112,8 +161,24 @@ export class MediaService {
     return this.#pool?.workers.map((w) => w.pid) ?? [];
   }
 
+  /** Calls of other nodes on this one's media (pipes of a room's stream). */
+  get pipes(): PipeService {
+    return this.#cluster?.pipes ?? NO_PIPES;
+  }
+
+  /** The node listens: other nodes reach it at `url` for the rooms whose stream it publishes. */
+  listening(url: string): void {
+    this.#cluster?.listening(url);
+  }
+
+  /** The broker says a room's media origin changed. */
+  originChanged(roomId: string): void {
+    this.#cluster?.noticed(roomId);
+  }
+
   close(): void {
     clearInterval(this.#statsTimer);
+    this.#cluster?.close();
     for (const room of this.#byRoom.values()) room.closeRouters();
     this.#byRoom.clear();
     this.#pool?.close();
@@ -128,6 +193,7 @@ export class MediaService {
         const room = this.#room(roomId);
         const origin = await routers.origin(room);
         if (!room.members.has(member)) room.members.set(member, new MemberMedia(member, roomId));
+        await this.#cluster?.follow(room); // the stream may be published on another node
         return { routerRtpCapabilities: origin.router.rtpCapabilities as unknown as Record<string, unknown>, stream: room.stream() } satisfies MediaCapabilitiesResult;
       }
       case 'createTransport':
@@ -152,7 +218,9 @@ export class MediaService {
         if (producer === undefined) throw new ProtocolError('MEDIA_NOT_FOUND', `no producer ${request.producerId} of this socket`);
         if (request.paused) await producer.pause();
         else await producer.resume();
-        this.#announce(this.#room(roomId), request.paused ? `${producer.kind} muted` : `${producer.kind} unmuted`);
+        const room = this.#room(roomId);
+        this.#announce(room, request.paused ? `${producer.kind} muted` : `${producer.kind} unmuted`);
+        this.#cluster?.ownStreamChanged(room);
         return {};
       }
       case 'restartIce': {
@@ -161,7 +229,7 @@ export class MediaService {
       }
       case 'stopStream':
         if (!(await this.#rooms.canModerate(member.principal, roomId))) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer or an operator can stop the stream');
-        this.stopStream(roomId, member.principal.role === 'operator' ? 'stopped by an operator' : 'the streamer ended the stream');
+        await this.stopStreamEverywhere(roomId, member.principal.role === 'operator' ? 'stopped by an operator' : 'the streamer ended the stream');
         return {};
     }
   }
@@ -175,17 +243,24 @@ export class MediaService {
     const wasProducing = media.producers.size > 0;
     for (const id of media.producers.keys()) room.producers.delete(id);
     media.release();
-    if (wasProducing) this.#announce(room, 'the streamer left');
+    if (wasProducing) {
+      this.#announce(room, 'the streamer left');
+      this.#cluster?.ownStreamChanged(room);
+    }
     this.#forgetIfIdle(room);
   }
 
-  /** Ends the room's stream on this node: every producer (and so every consumer) closes. */
+  /**
+   * Ends the room's stream on this node: every producer (and so every consumer) closes, a copy
+   * piped in from another node too. Where the stream is published, the other nodes hear it ended.
+   */
   stopStream(roomId: string, reason: string): void {
     const room = this.#byRoom.get(roomId);
     if (room === undefined) return;
     // Forget them first: each producer's own close listener then stays quiet, and the room hears one reason.
     const producers = [...room.producers.values()];
     room.producers.clear();
+    this.#cluster?.forget(room);
     for (const producer of producers) producer.close();
     for (const transport of room.ingest.splice(0)) transport.close();
     for (const media of room.members.values()) {
@@ -193,7 +268,14 @@ export class MediaService {
       media.producers.clear();
     }
     this.#announce(room, reason, true);
+    this.#cluster?.ownStreamChanged(room);
     this.#forgetIfIdle(room);
+  }
+
+  /** A moderator ends the room's stream: on the node it is published on, which tells every other node. */
+  async stopStreamEverywhere(roomId: string, reason: string): Promise<void> {
+    if (this.#cluster === undefined) this.stopStream(roomId, reason);
+    else await this.#cluster.stopAtOrigin(roomId, reason);
   }
 
   /** The room's degrade level moved: cap viewers' simulcast layer (lower video before chatter is cut further). */
@@ -213,8 +295,9 @@ export class MediaService {
     if (info.streamerId !== principal.userId) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer can publish into it');
     if (info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
     // A new ingest replaces the room's stream (the streamer restarted their encoder): never two streams at once.
-    if (this.#byRoom.get(roomId)?.producers.size) this.stopStream(roomId, 'the streamer restarted the stream');
+    if (this.#byRoom.get(roomId)?.ownProducers().length) this.stopStream(roomId, 'the streamer restarted the stream');
     const room = this.#room(roomId);
+    this.#cluster?.becomeOrigin(room);
     const origin = await routers.origin(room);
     const result: { video?: IngestEndpoint; audio?: IngestEndpoint } = {};
     for (const kind of ['video', 'audio'] as const) {
@@ -225,6 +308,7 @@ export class MediaService {
       result[kind] = track.endpoint;
     }
     this.#announce(room, 'RTP ingest started');
+    this.#cluster?.ownStreamChanged(room);
     return result;
   }
 
@@ -251,6 +335,7 @@ export class MediaService {
       workers: (this.#pool?.workers ?? []).map((w) => ({ index: w.index, pid: w.pid, consumers: w.load, routers: w.routers, cpu: w.cpu })),
       workerDeaths: this.#pool?.deaths ?? 0,
       ...countMedia(this.#byRoom.values()),
+      ...(this.#cluster?.counts() ?? { pipesServed: 0, roomsRelayed: 0 }),
       bitrateInBps: this.#bitrateIn,
       bitrateOutBps: this.#bitrateOut,
     };
@@ -351,22 +436,28 @@ export class MediaService {
     if (transport.appData.direction !== 'send') throw new ProtocolError('FORBIDDEN', 'produce needs a send transport (the room\'s streamer only)');
     // A send transport made just before the show ended must not put it back on air.
     if ((await this.#rooms.roomInfo(roomId)).state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
+    const room = this.#room(roomId);
+    this.#cluster?.becomeOrigin(room); // a copy piped in from another node gives way to this publish
     const producer = await this.#mediasoupCall(() => transport.produce({ kind, rtpParameters: rtpParameters as unknown as types.RtpParameters, paused }));
     // One track per kind per streamer: a new camera (or microphone) replaces the old one.
     for (const old of media.producers.values()) if (old.kind === kind) old.close();
     media.producers.set(producer.id, producer);
     producer.observer.once('close', () => media.producers.delete(producer.id));
-    const room = this.#room(roomId);
     await this.#adoptProducer(room, producer);
     this.#announce(room, `${kind} live`);
+    this.#cluster?.ownStreamChanged(room);
     return { producerId: producer.id };
   }
 
-  /** A new producer of the room: piped to every other router of the room, so their viewers can consume it. */
-  async #adoptProducer(room: RoomMedia, producer: types.Producer): Promise<void> {
+  /**
+   * A new producer of the room (`own`: published here; else piped in from another node): piped to
+   * every other router of the room, so their viewers can consume it.
+   */
+  async #adoptProducer(room: RoomMedia, producer: types.Producer, own = true): Promise<void> {
     room.producers.set(producer.id, producer);
     producer.observer.once('close', () => {
       if (room.producers.delete(producer.id)) this.#announce(room, `${producer.kind} ended`);
+      if (own) this.#cluster?.ownStreamChanged(room);
     });
     await this.#routers?.spread(room, producer);
   }
@@ -422,7 +513,9 @@ export class MediaService {
   }
 
   #forgetIfIdle(room: RoomMedia): void {
-    if (room.members.size > 0 || room.producers.size > 0 || room.ingest.length > 0) return;
+    if (room.members.size > 0 || room.ownProducers().length > 0 || room.ingest.length > 0 || room.served.size > 0) return;
+    if (this.#byRoom.get(room.roomId) !== room) return;
+    this.#cluster?.forget(room);
     room.closeRouters();
     this.#byRoom.delete(room.roomId);
   }
@@ -441,8 +534,10 @@ export class MediaService {
         media.release();
         room.members.delete(media.member);
       }
-      if (originLost) room.closeRouters();
-      else room.slots.delete(worker);
+      if (originLost) {
+        room.closeRouters();
+        this.#cluster?.ownStreamChanged(room); // the claim goes with the producers; the streamer publishes again
+      } else room.slots.delete(worker);
       const frame = encode({ t: 'mediaReset', reason: 'a media worker restarted' });
       for (const media of affected) media.member.send(frame);
       this.#log.warn({ roomId: room.roomId, originLost, members: affected.length }, 'room media reset after a worker died');

@@ -13,6 +13,10 @@ export interface MediaStatus {
   transports: number;
   producers: number;
   consumers: number;
+  /** Pipes feeding rooms' streams from this node to other nodes. */
+  pipesServed: number;
+  /** Rooms whose stream is piped in from another node. */
+  roomsRelayed: number;
   bitrateInBps: number;
   bitrateOutBps: number;
 }
