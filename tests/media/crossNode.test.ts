@@ -120,3 +120,59 @@ describe('video across nodes', () => {
     expect(await mediaOf(n4, operator)).toMatchObject({ roomsRelayed: 1 });
   }, 120_000);
 });
+
+describe('a tree of relays', () => {
+  const prefix = uniquePrefix('media-tree');
+  let nodes: Node[];
+  const closers: Array<() => void> = [];
+
+  beforeAll(async () => {
+    // Each node feeds one other node at most: the third node is fed by the second.
+    nodes = await startNodes(3, REDIS_URL, prefix, (i) => [
+      '--media-workers', '1', '--media-port-min', String(41500 + i * 100), '--media-port-max', String(41599 + i * 100),
+      '--media-pipe-keepalive-ms', String(KEEPALIVE_MS), '--media-pipes-per-room', '1',
+    ]);
+  }, 60_000);
+  afterAll(async () => {
+    for (const close of closers) close();
+    await stopNodes(nodes);
+  });
+
+  it('a node past the origin\'s pipe limit is fed by a relay, and by the origin again once that relay dies; unsigned pipe calls are refused', async () => {
+    const [n1, n2, n3] = nodes as [Node, Node, Node];
+    const streamerToken = await tokens.mint({ userId: 't-streamer', name: 'S', role: 'streamer' });
+    const operator = await tokens.mint({ userId: 't-ops', name: 'Ops', role: 'operator' });
+    expect((await call(n1, 'POST', '/api/rooms', streamerToken, { title: 'tree', id: 'tree' })).status).toBe(201);
+    expect((await call(n1, 'POST', '/api/rooms/tree/start', streamerToken)).status).toBe(200);
+    const host = connect({ url: n1.wsUrl, token: streamerToken, room: 'tree' });
+    await host.ready;
+    const camera = syntheticCamera(160, 120);
+    const publisher = new StreamPublisher(host, { handlerName: NODE_HANDLER });
+    closers.push(() => { publisher.dispose(); camera.stop(); host.close(); });
+    await publisher.publish({ video: camera.track });
+
+    const onN2 = await watcher('tree-n2', [n2.wsUrl], 'tree');
+    await decodesMore(onN2, 10, 'frames piped from node 1');
+    const onN3 = await watcher('tree-n3', [n3.wsUrl], 'tree');
+    for (const w of [onN2, onN3]) closers.push(() => { w.viewer.dispose(); w.client.close(); });
+    await decodesMore(onN3, 10, 'frames piped through node 2');
+    expect(await mediaOf(n1, operator)).toMatchObject({ pipesServed: 1 });
+    expect(await mediaOf(n2, operator)).toMatchObject({ pipesServed: 1, roomsRelayed: 1 });
+    expect(await mediaOf(n3, operator)).toMatchObject({ pipesServed: 0, roomsRelayed: 1 });
+
+    // Node-to-node calls must be signed with the deployment's secret.
+    const open = { roomId: 'tree', nodeId: 'intruder', url: 'http://127.0.0.1:9', endpoint: { ip: '127.0.0.1', port: 9 } };
+    for (const authorization of ['', `LivecartNode ${Date.now()}.${'0'.repeat(64)}`, `Bearer ${operator}`]) {
+      const refused = await fetch(`${n1.url}/internal/media/pipes/open`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(open) });
+      expect(refused.status).toBe(401);
+    }
+    expect(await mediaOf(n1, operator)).toMatchObject({ pipesServed: 1 });
+
+    // The relay in the middle dies: node 3 is fed by the origin once the origin closed the dead node's pipe.
+    onN3.tracks = 0;
+    await kill(n2);
+    await eventually(() => onN3.tracks > 0, 'node 3 piping from node 1 again', 20_000);
+    await decodesMore(onN3, 10, 'frames piped from node 1 after node 2 died');
+    expect(await mediaOf(n1, operator)).toMatchObject({ pipesServed: 1 });
+  }, 90_000);
+});
