@@ -174,5 +174,10 @@ describe('a tree of relays', () => {
     await eventually(() => onN3.tracks > 0, 'node 3 piping from node 1 again', 20_000);
     await decodesMore(onN3, 10, 'frames piped from node 1 after node 2 died');
     expect(await mediaOf(n1, operator)).toMatchObject({ pipesServed: 1 });
+
+    // An operator on a relay node stops the stream: it ends where it is published, and so everywhere.
+    expect((await call(n3, 'DELETE', '/api/rooms/tree/ingest', operator)).status).toBe(200);
+    await eventually(() => publisher.state === 'idle' && onN3.viewer.state === 'waiting', 'the stream stopped on the origin and on node 3');
+    await eventually(async () => (await mediaOf(n1, operator)).pipesServed === 0 && (await mediaOf(n3, operator)).roomsRelayed === 0, 'the pipe closed');
   }, 90_000);
 });

@@ -193,7 +193,10 @@ export class MediaService {
         const room = this.#room(roomId);
         const origin = await routers.origin(room);
         if (!room.members.has(member)) room.members.set(member, new MemberMedia(member, roomId));
-        await this.#cluster?.follow(room); // the stream may be published on another node
+        // The stream may be published on another node: pipe it in before answering. A streamer is
+        // about to publish, not to watch, and need not wait for a node that may be gone.
+        const following = this.#cluster?.follow(room);
+        if (member.principal.role !== 'streamer') await following;
         return { routerRtpCapabilities: origin.router.rtpCapabilities as unknown as Record<string, unknown>, stream: room.stream() } satisfies MediaCapabilitiesResult;
       }
       case 'createTransport':
