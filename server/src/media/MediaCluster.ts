@@ -220,6 +220,7 @@ export class MediaCluster {
 
   /** Follows the room's origin as the directory has it now. */
   async #sync(room: RoomMedia): Promise<void> {
+    if (this.#host.room(room.roomId) !== room) return; // forgotten while this step waited
     await this.#relay.keepalive(room);
     let origin;
     try {
