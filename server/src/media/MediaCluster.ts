@@ -21,7 +21,8 @@ export interface ClusterHost {
   rooms(): Iterable<RoomMedia>;
   /** Puts a producer into the room (piped to its other routers; its close is told to the room). */
   adopt(room: RoomMedia, producer: types.Producer): Promise<void>;
-  announce(room: RoomMedia, reason: string, stopped?: boolean): void;
+  /** Tells the room's members on this node what its stream is now. */
+  announce(room: RoomMedia, reason: string): void;
   /** Ends the stream published on this node (every local producer closes). */
   stopHere(roomId: string, reason: string): void;
   forgetIfIdle(room: RoomMedia): void;

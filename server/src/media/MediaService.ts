@@ -21,9 +21,9 @@ import type { MediaOriginDirectory } from '../store/MediaOriginDirectory.ts';
 import { MediaCluster, type PipeService } from './MediaCluster.ts';
 import { spatialLayerFor } from './mediaCodecs.ts';
 import { countMedia, type MediaStatus, sampleBitrates, transportsOf } from './MediaStats.ts';
+import type { PipeLink } from './PipeLink.ts';
 import { MemberMedia, RoomMedia, type RouterSlot } from './RoomMedia.ts';
 import { RoomRouters } from './RoomRouters.ts';
-import type { PipeLink } from './PipeLink.ts';
 import { type IngestEndpoint, openRtpIngest } from './RtpIngest.ts';
 import { type PooledWorker, WorkerPool } from './WorkerPool.ts';
 
@@ -98,7 +98,7 @@ export class MediaService {
         room: (roomId) => this.#byRoom.get(roomId),
         rooms: () => this.#byRoom.values(),
         adopt: (room, producer) => this.#adoptProducer(room, producer, false),
-        announce: (room, reason, stopped) => this.#announce(room, reason, stopped),
+        announce: (room, reason) => this.#announce(room, reason),
         stopHere: (roomId, reason) => this.stopStream(roomId, reason),
         forgetIfIdle: (room) => this.#forgetIfIdle(room),
       },
