@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
@@ -8,6 +9,7 @@ import { z } from 'zod';
  * frozen. No other file reads `process.env`.
  */
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const ipAddress = z.string().refine((v) => isIP(v) !== 0, 'an IPv4 or IPv6 address');
 const bool = z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
 
 const configSchema = z.object({
@@ -111,8 +113,21 @@ const configSchema = z.object({
   mediaWorkerRestartMs: int(0, 60_000).default(500).describe('Delay before a died media worker is replaced.'),
   mediaStatsIntervalMs: int(500, 600_000).default(5000).describe('How often worker CPU and transport bitrates are sampled for /metrics and the operator console.'),
   mediaWorkerLogLevel: z.enum(['debug', 'warn', 'error', 'none']).default('warn').describe('mediasoup worker log level (its lines go to this server\'s log).'),
+  mediaPipeListenIp: ipAddress.optional().describe('IP the pipe transports that carry a room\'s video between nodes bind to (UDP, in the --media-port-min/max range). Unset = --media-listen-ip. With several machines, an address the other nodes reach (or 0.0.0.0 with --media-pipe-announced-ip).'),
+  mediaPipeAnnouncedIp: ipAddress.optional().describe('IP the other nodes send a room\'s video to, when it is not --media-pipe-listen-ip (NAT, or bound to 0.0.0.0).'),
+  mediaPipeSrtp: bool.default(true).describe('Encrypt video between nodes (SRTP on the pipe transports). false = plain RTP, for a network between nodes that is trusted.'),
+  mediaPipesPerRoom: int(1, 1000).default(8).describe('Other nodes one node feeds a room\'s video to directly, at most (each pipe carries every simulcast layer); a node asking past it is sent to the nodes already fed, which feed it in turn (a tree).'),
+  mediaPipeKeepaliveMs: int(200, 60_000).default(2000).describe('How often a node fed a room\'s video tells the node feeding it that it still wants it, and checks the room\'s media origin in Redis; a pipe not kept alive for 3 intervals is closed.'),
+  mediaPipeTimeoutMs: int(100, 60_000).default(3000).describe('How long a node-to-node media call (open a pipe, consume, keepalive) may take before the node feeding is taken as unreachable.'),
 }).refine((c) => c.mediaPortMax > c.mediaPortMin, { message: 'mediaPortMax must be above mediaPortMin', path: ['mediaPortMax'] }).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] })
-  .refine((c) => c.nodeForgetAfterBeats > c.nodeDownAfterBeats, { message: 'nodeForgetAfterBeats must be above nodeDownAfterBeats', path: ['nodeForgetAfterBeats'] });
+  .refine((c) => c.nodeForgetAfterBeats > c.nodeDownAfterBeats, { message: 'nodeForgetAfterBeats must be above nodeDownAfterBeats', path: ['nodeForgetAfterBeats'] })
+  .refine((c) => c.mediaPipeAnnouncedIp !== undefined || !isUnspecified(c.mediaPipeListenIp ?? c.mediaListenIp), { message: 'the pipe transports listen on every interface: set mediaPipeAnnouncedIp to the address the other nodes reach this one at', path: ['mediaPipeAnnouncedIp'] })
+  .refine((c) => c.mediaPipeListenIp !== undefined || c.mediaPipeAnnouncedIp !== undefined || isIP(c.mediaListenIp) !== 0, { message: 'mediaListenIp is not an IP address: set mediaPipeListenIp for the pipe transports between nodes', path: ['mediaPipeListenIp'] });
+
+/** 0.0.0.0 or ::, which cannot be given to another node as an address. */
+function isUnspecified(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::' || ip === '::0';
+}
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 export type ConfigInput = z.input<typeof configSchema>;
@@ -137,6 +152,7 @@ const operatorKeys: readonly Key[] = [
   'reservationTtlMs', 'idempotencyTtlMs', 'kickBanMs',
   'protectRssMb', 'metricsToken', 'logLevel', 'drainWindowMs',
   'media', 'mediaListenIp', 'mediaAnnouncedAddress', 'mediaPortMin', 'mediaPortMax',
+  'mediaPipeListenIp',
 ];
 const advancedKeys: readonly Key[] = configKeys.filter((key) => !operatorKeys.includes(key));
 const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
 import { AdmissionController } from './admission/AdmissionController.ts';
 import { CartDesk } from './admission/CartDesk.ts';
 import type { CartGate } from './admission/CartGate.ts';
 import { DirectGate } from './admission/DirectGate.ts';
 import { PositionTeller } from './admission/PositionTeller.ts';
+import { NodeSignature } from './auth/NodeSignature.ts';
 import type { Principal } from './auth/TokenService.ts';
 import { TokenService } from './auth/TokenService.ts';
 import type { Broker } from './broker/Broker.ts';
@@ -25,10 +27,13 @@ import { RoomLifecycle } from './rooms/RoomLifecycle.ts';
 import { RoomLikes } from './rooms/RoomLikes.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
 import { RoomRules } from './rooms/RoomRules.ts';
+import type { MediaOriginDirectory } from './store/MediaOriginDirectory.ts';
+import { MemoryMediaOriginDirectory } from './store/MemoryMediaOriginDirectory.ts';
 import { MemoryNodeDirectory } from './store/MemoryNodeDirectory.ts';
 import { MemoryRoomDirectory } from './store/MemoryRoomDirectory.ts';
 import { MemoryStore } from './store/MemoryStore.ts';
 import type { NodeDirectory } from './store/NodeDirectory.ts';
+import { RedisMediaOriginDirectory } from './store/RedisMediaOriginDirectory.ts';
 import { RedisNodeDirectory } from './store/RedisNodeDirectory.ts';
 import { RedisRoomDirectory } from './store/RedisRoomDirectory.ts';
 import { RedisStore } from './store/RedisStore.ts';
@@ -39,6 +44,8 @@ import { registerDrainApi } from './transport/DrainApi.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
 import { registerMediaHttpApi } from './transport/MediaHttpApi.ts';
+import { registerMediaPipeApi } from './transport/MediaPipeApi.ts';
+import { MediaPipeClient } from './transport/MediaPipeClient.ts';
 import { NodeDrain } from './transport/NodeDrain.ts';
 import { registerOpsApi } from './transport/OpsApi.ts';
 import { StaticFiles } from './transport/StaticFiles.ts';
@@ -89,14 +96,15 @@ export interface RunningServer {
   drainAndClose(): Promise<void>;
 }
 
-/** Memory on a single node; Redis (store, room directory, broker, node registry) when `--redis` is set. */
-async function createBackends(config: Config): Promise<{ store: Store; directory: RoomDirectory; broker: Broker; nodes: NodeDirectory }> {
+/** Memory on a single node; Redis (store, room directory, broker, node registry, media origins) when `--redis` is set. */
+async function createBackends(config: Config): Promise<{ store: Store; directory: RoomDirectory; broker: Broker; nodes: NodeDirectory; origins: MediaOriginDirectory }> {
   if (config.redis === undefined) {
     return {
       store: new MemoryStore({ idempotencyTtlMs: config.idempotencyTtlMs, maxIdempotencyKeys: config.maxIdempotencyKeys, maxOrders: config.memoryMaxOrders }),
       directory: new MemoryRoomDirectory(),
       broker: new LocalBroker(config.resumeRingSize),
       nodes: new MemoryNodeDirectory(),
+      origins: new MemoryMediaOriginDirectory(),
     };
   }
   const target = redisTarget(config.redis, config.redisCluster);
@@ -124,6 +132,7 @@ async function createBackends(config: Config): Promise<{ store: Store; directory
     directory: new RedisRoomDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
     broker: new RedisBroker(roomsRedis, { url: target, prefix: config.redisPrefix, ringSize: config.resumeRingSize, retryAfterMs: config.storeRetryAfterMs, sequencerLeaseMs: config.sequencerLeaseMs }),
     nodes: new RedisNodeDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
+    origins: new RedisMediaOriginDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
   };
 }
 
@@ -138,7 +147,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
 
   // ---------------------------------------------------------------- create
   const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
-  const { store, directory, broker, nodes } = await createBackends(config);
+  const { store, directory, broker, nodes, origins } = await createBackends(config);
+  // Nodes of one deployment share the token secret; in dev mode (a random one) nodes cannot call each other.
+  const nodeSignature = new NodeSignature(config.tokenSecret ?? randomBytes(32).toString('base64url'));
   const app = createApp();
   const metrics = new Metrics({ maxRoomSeries: config.metricsMaxRooms, token: config.metricsToken });
   const guard = new ProcessGuard({ protectRssMb: config.protectRssMb, protectEventLoopMs: config.protectEventLoopMs, windowMs: 500 });
@@ -194,7 +205,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     },
     log: logger.child({ part: 'degrade' }),
   });
-  const media = await MediaService.start(config, rules, logger.child({ part: 'media' }), availableParallelism());
+  const media = await MediaService.start(config, rules, logger.child({ part: 'media' }), availableParallelism(), {
+    nodeId: rooms.nodeId, origins, notices: broker, link: new MediaPipeClient(nodeSignature, config.mediaPipeTimeoutMs),
+  });
   const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media), guard, schedule, log: logger.child({ part: 'ws' }) });
   const drain = new NodeDrain({ gateway, graceMs: config.shutdownGraceMs, log: logger.child({ part: 'drain' }) });
   const registry = new NodeRegistry({
@@ -209,6 +222,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   lifecycle.on('hosted', (room) => degrade.hosted(room));
   lifecycle.on('settingsChanged', (room) => degrade.settingsChanged(room));
   lifecycle.on('ended', (roomId) => media.stopStream(roomId, 'the show has ended'));
+  lifecycle.on('mediaChanged', (roomId) => media.originChanged(roomId));
   if (admission !== undefined) lifecycle.forgetWhenUnhosted(admission);
   lifecycle.forgetWhenUnhosted(commerce);
   admission?.events.on('backlog', () => degrade.checkSoon());
@@ -218,6 +232,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
   registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
   registerMediaHttpApi(router, { rooms: rules, media });
+  registerMediaPipeApi(router, { pipes: media.pipes, signature: nodeSignature });
   metrics.watch({ gateway, fanout, rooms, degrade, guard, admission, media, broker });
   registerOpsApi(router, {
     rooms, admission, guard, gateway, fanout, store, metrics, media, broker,
@@ -233,7 +248,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   degrade.start();
   const listener = await listen(app, config.host, config.port);
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
-  registry.start(config.publicUrl ?? `http://${advertisedHost(config.host)}:${listener.port}`);
+  const nodeUrl = config.publicUrl ?? `http://${advertisedHost(config.host)}:${listener.port}`;
+  registry.start(nodeUrl);
+  media.listening(nodeUrl);
   let closed = false;
   const close = async () => {
     if (closed) return;

@@ -271,6 +271,18 @@ export function describeBrokerContract(name: string, factory: BrokerFactory): vo
       expect(ofRoom(a, 'r1')).toEqual([]); // a does not host the room
     });
 
+    itCrossNode('tells the nodes hosting a room that its media origin changed, and nowhere else', async () => {
+      const a = await node();
+      const b = await siblingOf(a);
+      await b.broker.subscribe('r1');
+      a.broker.publishMedia('r2'); // hosted nowhere
+      a.broker.publishMedia('r1');
+      await waitUntil(() => ofRoom(b, 'r1').length >= 1, 5000, 'the media notice on the other node');
+      expect(ofRoom(b, 'r1')).toEqual([{ kind: 'media', roomId: 'r1' }]);
+      expect(ofRoom(b, 'r2')).toEqual([]);
+      expect(ofRoom(a, 'r1')).toEqual([]); // a does not host the room
+    });
+
     it('keeps rooms apart: seqs, deliveries and rings of one room never show in another', async () => {
       const a = await node();
       // A room id that is the other's prefix.

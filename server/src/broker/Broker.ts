@@ -36,6 +36,8 @@ export type Delivery =
   | { readonly kind: 'kick'; readonly roomId: string; readonly userId: string; readonly until: number }
   /** An operator changed the room's settings (the directory holds them); newer versions replace older ones. */
   | { readonly kind: 'settings'; readonly roomId: string; readonly settings: RoomSettings }
+  /** The room's media origin changed (a stream started, changed or stopped somewhere): the record is in the media origin directory. */
+  | { readonly kind: 'media'; readonly roomId: string }
   /**
    * This node sequenced the room's events itself and lost its lease before the log had them all:
    * its sockets may have seen events from `fromSeq` on that are in no one else's history.
@@ -84,6 +86,8 @@ export interface Broker {
   publishKick(roomId: string, userId: string, until: number): Promise<void>;
   /** The room's settings as an operator just set them, to every node hosting the room (best effort: a node that starts hosting reads them from the directory). */
   publishSettings(roomId: string, settings: RoomSettings): Promise<void>;
+  /** Tells every node hosting the room that its media origin changed (best effort: nodes also re-read it now and then). */
+  publishMedia(roomId: string): void;
   /** This node hosts members of the room: start receiving its events. Resolves once subscribed. */
   subscribe(roomId: string): Promise<void>;
   /** No members left on this node. */

@@ -65,6 +65,10 @@ export class LocalBroker implements Broker {
     this.#deliverIfSubscribed({ kind: 'settings', roomId, settings });
   }
 
+  publishMedia(roomId: string): void {
+    this.#deliverIfSubscribed({ kind: 'media', roomId });
+  }
+
   /** Synchronous underneath: a publish right after the call (before awaiting it) is already delivered. */
   async subscribe(roomId: string): Promise<void> {
     this.#room(roomId).subscribed = true;

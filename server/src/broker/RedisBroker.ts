@@ -106,7 +106,7 @@ const LEASE_COOLDOWN_LEASES = 10;
  *
  * Messages on a room channel: "q" lane frame (sequenced), "s" lane frame (state update),
  * "d" len(2) userId frame (direct), "k" until(8) userId (kick), "r" nodeId (let go of the lease),
- * "o" settings JSON (an operator changed the room's settings).
+ * "o" settings JSON (an operator changed the room's settings), "m" (the room's media origin changed).
  */
 export class RedisBroker implements Broker {
   readonly #publisher: RedisConnection & BrokerCommands;
@@ -334,6 +334,10 @@ export class RedisBroker implements Broker {
     await redisCall(() => this.#publish(this.#channel(roomId), Buffer.from(`o${JSON.stringify(settings)}`)), this.#options.retryAfterMs, 'broker');
   }
 
+  publishMedia(roomId: string): void {
+    this.#fireAndForget(roomId, Buffer.from('m-'));
+  }
+
   async subscribe(roomId: string): Promise<void> {
     if (this.#subscribed.has(roomId)) return;
     const channel = this.#channel(roomId);
@@ -405,6 +409,9 @@ export class RedisBroker implements Broker {
         if (settings !== undefined) handler({ kind: 'settings', roomId, settings });
         break;
       }
+      case 0x6d: // m
+        handler({ kind: 'media', roomId });
+        break;
       case 0x72: // r: another node wants to publish in a room whose lease this node may hold
         if (message.toString('utf8', 1) !== this.#nodeId && this.#leases.has(roomId)) {
           this.#coolDown(roomId, LEASE_COOLDOWN_LEASES * this.#leaseMs);

@@ -17,8 +17,34 @@ import { ProtocolError } from '../errors.ts';
 import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import type { Logger } from '../log.ts';
 import type { Member } from '../rooms/Member.ts';
+import type { MediaOriginDirectory } from '../store/MediaOriginDirectory.ts';
+import { MediaCluster, type PipeService } from './MediaCluster.ts';
+import { spatialLayerFor } from './mediaCodecs.ts';
+import { countMedia, type MediaStatus, sampleBitrates, transportsOf } from './MediaStats.ts';
+import type { PipeLink } from './PipeLink.ts';
 import { MemberMedia, RoomMedia, type RouterSlot } from './RoomMedia.ts';
+import { RoomRouters } from './RoomRouters.ts';
+import { type IngestEndpoint, openRtpIngest } from './RtpIngest.ts';
 import { type PooledWorker, WorkerPool } from './WorkerPool.ts';
+
+export type { IngestEndpoint, MediaStatus, PipeService };
+
+/** What carries a room's video across nodes: where origins are recorded, how nodes are told, how they call each other. */
+export interface MediaClusterDeps {
+  readonly nodeId: string;
+  readonly origins: MediaOriginDirectory;
+  readonly notices: { publishMedia(roomId: string): void };
+  readonly link: PipeLink;
+}
+
+/** Without workers there is nothing to pipe: every pipe call is refused. */
+const NO_PIPES: PipeService = {
+  open: () => Promise.reject(new ProtocolError('MEDIA_UNAVAILABLE', 'no video on this node')),
+  consume: () => Promise.reject(new ProtocolError('MEDIA_UNAVAILABLE', 'no video on this node')),
+  keepalive: () => { throw new ProtocolError('MEDIA_NOT_FOUND', 'no video on this node'); },
+  close: () => undefined,
+  stopStream: () => undefined,
+};
 
 /** What media needs from the room layer. */
 export interface MediaRooms {
@@ -31,58 +57,25 @@ export type MediaConfig = Pick<
   | 'media' | 'mediaWorkers' | 'mediaWorkerBin' | 'mediaListenIp' | 'mediaAnnouncedAddress' | 'mediaPortMin' | 'mediaPortMax'
   | 'mediaConsumerLimit' | 'mediaVideoFullRetryMs' | 'mediaMaxIncomingBitrate' | 'mediaInitialOutgoingBitrate'
   | 'mediaWorkerRestartMs' | 'mediaStatsIntervalMs' | 'mediaWorkerLogLevel' | 'mediaTransportsPerSocket'
+  | 'mediaPipeListenIp' | 'mediaPipeAnnouncedIp' | 'mediaPipeSrtp' | 'mediaPipesPerRoom' | 'mediaPipeKeepaliveMs'
 >;
-
-export interface MediaStatus {
-  available: boolean;
-  /** Why video is unavailable (absent when available). */
-  reason?: string;
-  workers: Array<{ index: number; pid: number; consumers: number; routers: number; cpu: number }>;
-  workerDeaths: number;
-  rooms: number;
-  routers: number;
-  transports: number;
-  producers: number;
-  consumers: number;
-  bitrateInBps: number;
-  bitrateOutBps: number;
-}
-
-export interface IngestEndpoint {
-  ip: string;
-  port: number;
-  rtcpPort: number;
-  payloadType: number;
-  ssrc: number;
-  producerId: string;
-}
-
-const mediaCodecs: types.RouterRtpCodecCapability[] = [
-  { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
-  { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, parameters: { 'x-google-start-bitrate': 600 } },
-  { kind: 'video', mimeType: 'video/H264', clockRate: 90000, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 } },
-];
-
-/** RTP ingest (ffmpeg / OBS-like senders): fixed payload types and SSRCs the sender is told to use. */
-const INGEST = {
-  video: { payloadType: 102, ssrc: 22222222, codec: { mimeType: 'video/VP8', payloadType: 102, clockRate: 90000 } },
-  audio: { payloadType: 101, ssrc: 11111111, codec: { mimeType: 'audio/opus', payloadType: 101, clockRate: 48000, channels: 2, parameters: { 'sprop-stereo': 1 } } },
-} as const;
-
-/** Highest simulcast layer viewers get at each room degrade level: video steps down before chatter is cut further. */
-const spatialLayerFor = (level: DegradeLevel): number => (level === 0 ? 2 : level === 1 ? 1 : 0);
 
 /**
  * The media plane: the only code that talks to mediasoup (with WorkerPool). Rooms get a router on
  * the least-loaded worker; the streamer produces on it; viewers consume from it until its worker
  * reaches `mediaConsumerLimit`, then the producers are piped to a router on another worker and new
- * viewers land there. Media state is per node (a viewer watches through the node it is connected to).
+ * viewers land there. A viewer watches through the node it is connected to; when the room's stream
+ * is published on another node, MediaCluster pipes it in from there.
  */
 export class MediaService {
   readonly #config: MediaConfig;
   readonly #rooms: MediaRooms;
   readonly #log: Logger;
   readonly #pool: WorkerPool | undefined;
+  /** Where rooms' routers live on the workers (absent without a pool). */
+  readonly #routers: RoomRouters | undefined;
+  /** The room's video across nodes (absent without a pool). */
+  readonly #cluster: MediaCluster | undefined;
   /** Why there is no video, for operators (log, /readyz, ops API): may name paths and system errors. */
   readonly #unavailableReason: string | undefined;
   /** Why there is no video, for clients: the same without the system's words. */
@@ -92,11 +85,37 @@ export class MediaService {
   #bitrateIn = 0;
   #bitrateOut = 0;
 
-  private constructor(config: MediaConfig, rooms: MediaRooms, log: Logger, pool: WorkerPool | undefined, unavailable?: { reason: string; forClients: string }) {
+  private constructor(config: MediaConfig, rooms: MediaRooms, log: Logger, pool: WorkerPool | undefined, cluster: MediaClusterDeps, unavailable?: { reason: string; forClients: string }) {
     this.#config = config;
     this.#rooms = rooms;
     this.#log = log;
     this.#pool = pool;
+    this.#routers = pool === undefined ? undefined : new RoomRouters(pool, { listenIp: config.mediaListenIp, announcedAddress: config.mediaAnnouncedAddress, videoFullRetryMs: config.mediaVideoFullRetryMs }, log);
+    this.#cluster = this.#routers === undefined ? undefined : new MediaCluster({
+      ...cluster,
+      routers: this.#routers,
+      host: {
+        room: (roomId) => this.#byRoom.get(roomId),
+        rooms: () => this.#byRoom.values(),
+        adopt: (room, producer) => this.#adoptProducer(room, producer, false),
+        announce: (room, reason) => this.#announce(room, reason),
+        stopHere: (roomId, reason) => this.stopStream(roomId, reason),
+        forgetIfIdle: (room) => this.#forgetIfIdle(room),
+      },
+      options: {
+        nodeId: cluster.nodeId,
+        keepaliveMs: config.mediaPipeKeepaliveMs,
+        pipesPerRoom: config.mediaPipesPerRoom,
+        srtp: config.mediaPipeSrtp,
+        listenInfo: (worker) => ({
+          protocol: 'udp',
+          ip: config.mediaPipeListenIp ?? config.mediaListenIp,
+          ...(config.mediaPipeAnnouncedIp === undefined ? {} : { announcedAddress: config.mediaPipeAnnouncedIp }),
+          portRange: worker.portRange,
+        }),
+      },
+      log: log.child({ part: 'media-cluster' }),
+    });
     this.#unavailableReason = unavailable?.reason;
     this.#unavailableForClients = unavailable?.forClients;
     if (pool !== undefined) {
@@ -106,10 +125,10 @@ export class MediaService {
   }
 
   /** Starts the workers. Never throws: without workers the service answers MEDIA_UNAVAILABLE and says why, loudly. */
-  static async start(config: MediaConfig, rooms: MediaRooms, log: Logger, cpuCount: number): Promise<MediaService> {
+  static async start(config: MediaConfig, rooms: MediaRooms, log: Logger, cpuCount: number, cluster: MediaClusterDeps): Promise<MediaService> {
     if (!config.media) {
       const off = 'video is switched off (--media false)';
-      return new MediaService(config, rooms, log, undefined, { reason: off, forClients: off });
+      return new MediaService(config, rooms, log, undefined, cluster, { reason: off, forClients: off });
     }
     try {
       const pool = await WorkerPool.start({
@@ -121,11 +140,11 @@ export class MediaService {
         consumerLimit: config.mediaConsumerLimit,
         restartMs: config.mediaWorkerRestartMs,
       }, log);
-      return new MediaService(config, rooms, log, pool);
+      return new MediaService(config, rooms, log, pool, cluster);
     } catch (error) {
       const reason = `no mediasoup worker could start (${(error as Error).message}); run 'npm install' to build it (scripts/mediasoup-worker.sh)`;
       log.error({ err: error }, `VIDEO UNAVAILABLE: ${reason}. Comments and cart work; streamers are told "video unavailable".`);
-      return new MediaService(config, rooms, log, undefined, { reason, forClients: 'no mediasoup worker could start on this node; the operator\'s log says why' });
+      return new MediaService(config, rooms, log, undefined, cluster, { reason, forClients: 'no mediasoup worker could start on this node; the operator\'s log says why' });
     }
   }
 
@@ -142,8 +161,24 @@ export class MediaService {
     return this.#pool?.workers.map((w) => w.pid) ?? [];
   }
 
+  /** Calls of other nodes on this one's media (pipes of a room's stream). */
+  get pipes(): PipeService {
+    return this.#cluster?.pipes ?? NO_PIPES;
+  }
+
+  /** The node listens: other nodes reach it at `url` for the rooms whose stream it publishes. */
+  listening(url: string): void {
+    this.#cluster?.listening(url);
+  }
+
+  /** The broker says a room's media origin changed. */
+  originChanged(roomId: string): void {
+    this.#cluster?.noticed(roomId);
+  }
+
   close(): void {
     clearInterval(this.#statsTimer);
+    this.#cluster?.close();
     for (const room of this.#byRoom.values()) room.closeRouters();
     this.#byRoom.clear();
     this.#pool?.close();
@@ -152,16 +187,20 @@ export class MediaService {
   // ------------------------------------------------------------------ signaling
 
   async handle(member: Member, roomId: string, request: MediaRequest): Promise<Record<string, unknown>> {
-    const pool = this.#requirePool();
+    const routers = this.#requireRouters();
     switch (request.t) {
       case 'mediaCapabilities': {
         const room = this.#room(roomId);
-        const origin = await this.#origin(room, pool);
+        const origin = await routers.origin(room);
         if (!room.members.has(member)) room.members.set(member, new MemberMedia(member, roomId));
+        // The stream may be published on another node: pipe it in before answering. A streamer is
+        // about to publish, not to watch, and need not wait for a node that may be gone.
+        const following = this.#cluster?.follow(room);
+        if (member.principal.role !== 'streamer') await following;
         return { routerRtpCapabilities: origin.router.rtpCapabilities as unknown as Record<string, unknown>, stream: room.stream() } satisfies MediaCapabilitiesResult;
       }
       case 'createTransport':
-        return this.#createTransport(member, roomId, request.direction, pool);
+        return this.#createTransport(member, roomId, request.direction, routers);
       case 'connectTransport': {
         const transport = this.#transport(member, roomId, request.transportId);
         await this.#mediasoupCall(() => transport.connect({ dtlsParameters: request.dtlsParameters as types.DtlsParameters }));
@@ -182,7 +221,9 @@ export class MediaService {
         if (producer === undefined) throw new ProtocolError('MEDIA_NOT_FOUND', `no producer ${request.producerId} of this socket`);
         if (request.paused) await producer.pause();
         else await producer.resume();
-        this.#announce(this.#room(roomId), request.paused ? `${producer.kind} muted` : `${producer.kind} unmuted`);
+        const room = this.#room(roomId);
+        this.#announce(room, request.paused ? `${producer.kind} muted` : `${producer.kind} unmuted`);
+        this.#cluster?.ownStreamChanged(room);
         return {};
       }
       case 'restartIce': {
@@ -191,7 +232,7 @@ export class MediaService {
       }
       case 'stopStream':
         if (!(await this.#rooms.canModerate(member.principal, roomId))) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer or an operator can stop the stream');
-        this.stopStream(roomId, member.principal.role === 'operator' ? 'stopped by an operator' : 'the streamer ended the stream');
+        await this.stopStreamEverywhere(roomId, member.principal.role === 'operator' ? 'stopped by an operator' : 'the streamer ended the stream');
         return {};
     }
   }
@@ -205,17 +246,24 @@ export class MediaService {
     const wasProducing = media.producers.size > 0;
     for (const id of media.producers.keys()) room.producers.delete(id);
     media.release();
-    if (wasProducing) this.#announce(room, 'the streamer left');
+    if (wasProducing) {
+      this.#announce(room, 'the streamer left');
+      this.#cluster?.ownStreamChanged(room);
+    }
     this.#forgetIfIdle(room);
   }
 
-  /** Ends the room's stream on this node: every producer (and so every consumer) closes. */
+  /**
+   * Ends the room's stream on this node: every producer (and so every consumer) closes, a copy
+   * piped in from another node too. Where the stream is published, the other nodes hear it ended.
+   */
   stopStream(roomId: string, reason: string): void {
     const room = this.#byRoom.get(roomId);
     if (room === undefined) return;
     // Forget them first: each producer's own close listener then stays quiet, and the room hears one reason.
     const producers = [...room.producers.values()];
     room.producers.clear();
+    this.#cluster?.forget(room);
     for (const producer of producers) producer.close();
     for (const transport of room.ingest.splice(0)) transport.close();
     for (const media of room.members.values()) {
@@ -223,7 +271,14 @@ export class MediaService {
       media.producers.clear();
     }
     this.#announce(room, reason, true);
+    this.#cluster?.ownStreamChanged(room);
     this.#forgetIfIdle(room);
+  }
+
+  /** A moderator ends the room's stream: on the node it is published on, which tells every other node. */
+  async stopStreamEverywhere(roomId: string, reason: string): Promise<void> {
+    if (this.#cluster === undefined) this.stopStream(roomId, reason);
+    else await this.#cluster.stopAtOrigin(roomId, reason);
   }
 
   /** The room's degrade level moved: cap viewers' simulcast layer (lower video before chatter is cut further). */
@@ -238,39 +293,25 @@ export class MediaService {
 
   /** RTP ingest from a tool such as ffmpeg: plain transports on the room's origin router, returns where to send. */
   async createIngest(principal: Principal, roomId: string, kinds: { video: boolean; audio: boolean }): Promise<{ video?: IngestEndpoint; audio?: IngestEndpoint }> {
-    const pool = this.#requirePool();
+    const routers = this.#requireRouters();
     const info = await this.#rooms.roomInfo(roomId);
     if (info.streamerId !== principal.userId) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer can publish into it');
     if (info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
     // A new ingest replaces the room's stream (the streamer restarted their encoder): never two streams at once.
-    if (this.#byRoom.get(roomId)?.producers.size) this.stopStream(roomId, 'the streamer restarted the stream');
+    if (this.#byRoom.get(roomId)?.ownProducers().length) this.stopStream(roomId, 'the streamer restarted the stream');
     const room = this.#room(roomId);
-    const origin = await this.#origin(room, pool);
+    this.#cluster?.becomeOrigin(room);
+    const origin = await routers.origin(room);
     const result: { video?: IngestEndpoint; audio?: IngestEndpoint } = {};
     for (const kind of ['video', 'audio'] as const) {
       if (!kinds[kind]) continue;
-      const spec = INGEST[kind];
-      const transport = await origin.router.createPlainTransport({
-        listenInfo: this.#listenInfo('udp', origin.worker),
-        rtcpMux: false,
-        comedia: true,
-      });
-      room.ingest.push(transport);
-      const producer = await transport.produce({
-        kind,
-        rtpParameters: { codecs: [spec.codec as types.RtpCodecParameters], encodings: [{ ssrc: spec.ssrc }] },
-      });
-      await this.#adoptProducer(room, producer);
-      result[kind] = {
-        ip: transport.tuple.localAddress ?? transport.tuple.localIp,
-        port: transport.tuple.localPort,
-        rtcpPort: transport.rtcpTuple?.localPort ?? transport.tuple.localPort + 1,
-        payloadType: spec.payloadType,
-        ssrc: spec.ssrc,
-        producerId: producer.id,
-      };
+      const track = await openRtpIngest(origin, kind, routers.listenInfo('udp', origin.worker));
+      room.ingest.push(track.transport);
+      await this.#adoptProducer(room, track.producer);
+      result[kind] = track.endpoint;
     }
     this.#announce(room, 'RTP ingest started');
+    this.#cluster?.ownStreamChanged(room);
     return result;
   }
 
@@ -291,29 +332,13 @@ export class MediaService {
   }
 
   status(): MediaStatus {
-    let routers = 0;
-    let transports = 0;
-    let producers = 0;
-    let consumers = 0;
-    for (const room of this.#byRoom.values()) {
-      routers += room.slots.size;
-      producers += room.producers.size;
-      transports += room.ingest.length;
-      for (const media of room.members.values()) {
-        transports += media.transports.size;
-        consumers += media.consumers.size;
-      }
-    }
     return {
       available: this.available,
       ...(this.available ? {} : { reason: this.#unavailableReason ?? 'every media worker died; replacements are starting' }),
       workers: (this.#pool?.workers ?? []).map((w) => ({ index: w.index, pid: w.pid, consumers: w.load, routers: w.routers, cpu: w.cpu })),
       workerDeaths: this.#pool?.deaths ?? 0,
-      rooms: this.#byRoom.size,
-      routers,
-      transports,
-      producers,
-      consumers,
+      ...countMedia(this.#byRoom.values()),
+      ...(this.#cluster?.counts() ?? { pipesServed: 0, roomsRelayed: 0 }),
       bitrateInBps: this.#bitrateIn,
       bitrateOutBps: this.#bitrateOut,
     };
@@ -321,11 +346,11 @@ export class MediaService {
 
   // ------------------------------------------------------------------ internals
 
-  #requirePool(): WorkerPool {
-    if (this.#pool === undefined || this.#pool.workers.length === 0) {
+  #requireRouters(): RoomRouters {
+    if (this.#routers === undefined || this.#pool === undefined || this.#pool.workers.length === 0) {
       throw new ProtocolError('MEDIA_UNAVAILABLE', `video unavailable: ${this.#unavailableForClients ?? 'media workers are restarting'}`, this.#pool === undefined ? 60_000 : 1000);
     }
-    return this.#pool;
+    return this.#routers;
   }
 
   #room(roomId: string): RoomMedia {
@@ -356,52 +381,7 @@ export class MediaService {
     }
   }
 
-  #origin(room: RoomMedia, pool: WorkerPool): Promise<RouterSlot> {
-    return this.#placed(room, async () => {
-      if (room.origin !== undefined) return room.origin;
-      const worker = pool.leastLoaded(0);
-      if (worker === undefined) throw new ProtocolError('VIDEO_FULL', 'every media worker is full', this.#retryMs());
-      room.origin = await this.#openRouter(room, worker);
-      return room.origin;
-    });
-  }
-
-  /** Runs router placement for a room one at a time. */
-  #placed<T>(room: RoomMedia, step: () => Promise<T>): Promise<T> {
-    const next = room.placement.then(step, step);
-    room.placement = next.catch(() => undefined);
-    return next;
-  }
-
-  async #openRouter(room: RoomMedia, worker: PooledWorker): Promise<RouterSlot> {
-    const router = await worker.worker.createRouter({ mediaCodecs });
-    const slot: RouterSlot = { router, worker };
-    worker.routers++;
-    room.slots.set(worker, slot);
-    return slot;
-  }
-
-  /** A viewer's router: one of the room's with room for it, else a new one on another worker (producers piped in), else VIDEO_FULL. */
-  #recvSlot(room: RoomMedia, pool: WorkerPool, need: number): Promise<RouterSlot> {
-    return this.#placed(room, async () => {
-      let best: RouterSlot | undefined;
-      for (const slot of room.slots.values()) {
-        if (!slot.worker.alive || slot.worker.load + need > pool.consumerLimit) continue;
-        if (best === undefined || slot.worker.load < best.worker.load) best = slot;
-      }
-      if (best !== undefined) return best;
-      const worker = pool.leastLoaded(need, new Set(room.slots.keys()));
-      if (worker === undefined) throw new ProtocolError('VIDEO_FULL', 'video is full on this node; you stay in the room, video retries', this.#retryMs());
-      const slot = await this.#openRouter(room, worker);
-      if (room.origin !== undefined) {
-        for (const producer of room.producers.values()) await room.origin.router.pipeToRouter({ producerId: producer.id, router: slot.router });
-      }
-      this.#log.info({ roomId: room.roomId, worker: worker.index, routers: room.slots.size }, 'room piped to another media worker');
-      return slot;
-    });
-  }
-
-  async #createTransport(member: Member, roomId: string, direction: 'send' | 'recv', pool: WorkerPool): Promise<TransportResult> {
+  async #createTransport(member: Member, roomId: string, direction: 'send' | 'recv', routers: RoomRouters): Promise<TransportResult> {
     const media = this.#memberMedia(member, roomId);
     // Each transport holds ports and worker memory: a socket gets a few (one per direction, plus
     // replacements while an old one closes), never an unbounded number.
@@ -415,20 +395,20 @@ export class MediaService {
       if (info.streamerId !== member.principal.userId) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer can publish video');
       // An ended show stays off air: its stream was stopped when it ended, and may not start again.
       if (info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
-      slot = await this.#origin(room, pool);
+      slot = await routers.origin(room);
     } else {
       if (media.recvSlot !== undefined) {
         slot = media.recvSlot; // a second receive transport (ICE trouble): same router, same reservation
       } else {
         const need = Math.max(1, room.producers.size);
-        slot = await this.#recvSlot(room, pool, need);
+        slot = await routers.recvSlot(room, need);
         slot.worker.load += need;
         media.recvSlot = slot;
         media.reserved = need;
       }
     }
     const transport = await slot.router.createWebRtcTransport({
-      listenInfos: [this.#listenInfo('udp', slot.worker), this.#listenInfo('tcp', slot.worker)],
+      listenInfos: [routers.listenInfo('udp', slot.worker), routers.listenInfo('tcp', slot.worker)],
       preferUdp: true,
       initialAvailableOutgoingBitrate: this.#config.mediaInitialOutgoingBitrate,
       appData: { direction },
@@ -453,44 +433,36 @@ export class MediaService {
     };
   }
 
-  #listenInfo(protocol: 'udp' | 'tcp', worker: PooledWorker): types.TransportListenInfo {
-    return {
-      protocol,
-      ip: this.#config.mediaListenIp,
-      ...(this.#config.mediaAnnouncedAddress === undefined ? {} : { announcedAddress: this.#config.mediaAnnouncedAddress }),
-      portRange: worker.portRange,
-    };
-  }
-
   async #produce(member: Member, roomId: string, transportId: string, kind: MediaKind, rtpParameters: Record<string, unknown>, paused: boolean): Promise<ProduceResult> {
     const media = this.#memberMedia(member, roomId);
     const transport = this.#transport(member, roomId, transportId);
     if (transport.appData.direction !== 'send') throw new ProtocolError('FORBIDDEN', 'produce needs a send transport (the room\'s streamer only)');
     // A send transport made just before the show ended must not put it back on air.
     if ((await this.#rooms.roomInfo(roomId)).state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
+    const room = this.#room(roomId);
+    this.#cluster?.becomeOrigin(room); // a copy piped in from another node gives way to this publish
     const producer = await this.#mediasoupCall(() => transport.produce({ kind, rtpParameters: rtpParameters as unknown as types.RtpParameters, paused }));
     // One track per kind per streamer: a new camera (or microphone) replaces the old one.
     for (const old of media.producers.values()) if (old.kind === kind) old.close();
     media.producers.set(producer.id, producer);
     producer.observer.once('close', () => media.producers.delete(producer.id));
-    const room = this.#room(roomId);
     await this.#adoptProducer(room, producer);
     this.#announce(room, `${kind} live`);
+    this.#cluster?.ownStreamChanged(room);
     return { producerId: producer.id };
   }
 
-  /** A new producer of the room: piped to every other router of the room, so their viewers can consume it. */
-  async #adoptProducer(room: RoomMedia, producer: types.Producer): Promise<void> {
+  /**
+   * A new producer of the room (`own`: published here; else piped in from another node): piped to
+   * every other router of the room, so their viewers can consume it.
+   */
+  async #adoptProducer(room: RoomMedia, producer: types.Producer, own = true): Promise<void> {
     room.producers.set(producer.id, producer);
     producer.observer.once('close', () => {
       if (room.producers.delete(producer.id)) this.#announce(room, `${producer.kind} ended`);
+      if (own) this.#cluster?.ownStreamChanged(room);
     });
-    await this.#placed(room, async () => {
-      for (const slot of room.slots.values()) {
-        if (slot === room.origin) continue;
-        await room.origin!.router.pipeToRouter({ producerId: producer.id, router: slot.router });
-      }
-    });
+    await this.#routers?.spread(room, producer);
   }
 
   async #consume(member: Member, roomId: string, transportId: string, rtpCapabilities: Record<string, unknown>): Promise<ConsumeResult> {
@@ -544,13 +516,11 @@ export class MediaService {
   }
 
   #forgetIfIdle(room: RoomMedia): void {
-    if (room.members.size > 0 || room.producers.size > 0 || room.ingest.length > 0) return;
+    if (room.members.size > 0 || room.ownProducers().length > 0 || room.ingest.length > 0 || room.served.size > 0) return;
+    if (this.#byRoom.get(room.roomId) !== room) return;
+    this.#cluster?.forget(room);
     room.closeRouters();
     this.#byRoom.delete(room.roomId);
-  }
-
-  #retryMs(): number {
-    return this.#config.mediaVideoFullRetryMs + Math.round(Math.random() * this.#config.mediaVideoFullRetryMs * 0.5);
   }
 
   /**
@@ -567,8 +537,10 @@ export class MediaService {
         media.release();
         room.members.delete(media.member);
       }
-      if (originLost) room.closeRouters();
-      else room.slots.delete(worker);
+      if (originLost) {
+        room.closeRouters();
+        this.#cluster?.ownStreamChanged(room); // the claim goes with the producers; the streamer publishes again
+      } else room.slots.delete(worker);
       const frame = encode({ t: 'mediaReset', reason: 'a media worker restarted' });
       for (const media of affected) media.member.send(frame);
       this.#log.warn({ roomId: room.roomId, originLost, members: affected.length }, 'room media reset after a worker died');
@@ -579,22 +551,8 @@ export class MediaService {
   async #sample(): Promise<void> {
     if (this.#pool === undefined) return;
     await this.#pool.sampleCpu();
-    let bitrateIn = 0;
-    let bitrateOut = 0;
-    const transports: types.Transport[] = [];
-    for (const room of this.#byRoom.values()) {
-      transports.push(...room.ingest);
-      for (const media of room.members.values()) transports.push(...media.transports.values());
-    }
-    await Promise.all(transports.map(async (t) => {
-      if (t.closed) return;
-      const stats = (await t.getStats().catch(() => [])) as ReadonlyArray<{ recvBitrate?: number; sendBitrate?: number }>;
-      for (const s of stats) {
-        bitrateIn += s.recvBitrate ?? 0;
-        bitrateOut += s.sendBitrate ?? 0;
-      }
-    }));
-    this.#bitrateIn = bitrateIn;
-    this.#bitrateOut = bitrateOut;
+    const { inBps, outBps } = await sampleBitrates(transportsOf(this.#byRoom.values()));
+    this.#bitrateIn = inBps;
+    this.#bitrateOut = outBps;
   }
 }

@@ -7,6 +7,8 @@ export interface RoomLifecycleEvents {
   hosted: Room;
   /** An operator changed the room's settings (heard on every node that hosts it); `room.settings` holds them. */
   settingsChanged: Room;
+  /** The room's media origin changed (a stream started, changed or stopped on some node; heard on every node that hosts the room). */
+  mediaChanged: string;
   /** The room's show ended (heard on every node that hosts it). */
   ended: string;
   /** This node no longer hosts the room (idle, reset, or ended with nobody left): per-room state kept for it elsewhere can go. */

@@ -445,6 +445,9 @@ export class RoomRegistry {
       case 'settings':
         this.takeSettings(room.id, delivery.settings);
         return;
+      case 'media':
+        this.#lifecycle.emit('mediaChanged', room.id);
+        return;
       case 'sequenced':
         // Dropped: already applied (bootstrap overlap, broker reconnect, the broker's copy of an
         // early delivery), or an early copy ahead of other nodes' events (the broker's copy follows them).

@@ -21,6 +21,8 @@ export interface RequestContext {
   readonly idempotencyKey: string;
   /** Parsed JSON body (resolves to undefined for an empty body). */
   body(): Promise<unknown>;
+  /** The body's bytes as received (for signed calls). */
+  rawBody(): Promise<Buffer>;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<Reply>;
@@ -96,6 +98,7 @@ export class JsonRouter {
         },
         authorization,
         idempotencyKey,
+        rawBody: () => bodyPromise,
         body: async () => {
           const bytes = await bodyPromise;
           if (bytes.length === 0) return undefined;

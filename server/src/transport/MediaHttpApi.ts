@@ -33,7 +33,7 @@ export function registerMediaHttpApi(router: JsonRouter, deps: { rooms: Pick<Roo
   router.route('del', '/api/rooms/:id/ingest', async (ctx) => {
     const principal = await router.principal(ctx);
     if (!(await rooms.canModerate(principal, ctx.params[0]!))) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer or an operator can stop its stream');
-    media.stopStream(ctx.params[0]!, principal.role === 'operator' ? 'stopped by an operator' : 'the streamer ended the stream');
+    await media.stopStreamEverywhere(ctx.params[0]!, principal.role === 'operator' ? 'stopped by an operator' : 'the streamer ended the stream');
     return { status: 200, body: { stopped: true } };
   });
 }
