@@ -111,6 +111,13 @@ const configSchema = z.object({
   mediaWorkerRestartMs: int(0, 60_000).default(500).describe('Delay before a died media worker is replaced.'),
   mediaStatsIntervalMs: int(500, 600_000).default(5000).describe('How often worker CPU and transport bitrates are sampled for /metrics and the operator console.'),
   mediaWorkerLogLevel: z.enum(['debug', 'warn', 'error', 'none']).default('warn').describe('mediasoup worker log level (its lines go to this server\'s log).'),
+  whipConnectTimeoutMs: int(1000, 600_000).default(15_000).describe('A WHIP session whose publisher has not connected (ICE and DTLS) this long after its answer is closed, so an encoder that never connects does not hold the room\'s stream.'),
+  rtmpPort: int(0, 65535).default(0).describe('TCP port of the RTMP listener for encoders without WHIP (rtmp://HOST:PORT/ROOM with the room\'s stream key); 0 = off. Each live RTMP stream runs one ffmpeg that transcodes it to VP8 and Opus.'),
+  rtmpMaxConnections: int(1, 10_000).default(16).describe('RTMP connections at once (publishing or still shaking hands); more are closed at once. Each live one runs an ffmpeg.'),
+  rtmpPublishTimeoutMs: int(1000, 600_000).default(10_000).describe('Time an RTMP connection has from connecting to an accepted publish (handshake, connect, a valid stream key) before it is closed.'),
+  rtmpMaxMessageBytes: int(65_536, 64 << 20).default(4 << 20).describe('Largest RTMP message (one video frame, for example) accepted; a larger one closes the connection.'),
+  rtmpVideoBitrate: int(100_000, 50_000_000).default(2_500_000).describe('Bits per second of the VP8 video the RTMP relay makes of an RTMP stream.'),
+  rtmpFfmpegBin: z.string().min(1).default('ffmpeg').describe('The ffmpeg the RTMP relay runs (a path, or a name on the PATH).'),
 }).refine((c) => c.mediaPortMax > c.mediaPortMin, { message: 'mediaPortMax must be above mediaPortMin', path: ['mediaPortMax'] }).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] })
   .refine((c) => c.nodeForgetAfterBeats > c.nodeDownAfterBeats, { message: 'nodeForgetAfterBeats must be above nodeDownAfterBeats', path: ['nodeForgetAfterBeats'] });
 
@@ -137,6 +144,7 @@ const operatorKeys: readonly Key[] = [
   'reservationTtlMs', 'idempotencyTtlMs', 'kickBanMs',
   'protectRssMb', 'metricsToken', 'logLevel', 'drainWindowMs',
   'media', 'mediaListenIp', 'mediaAnnouncedAddress', 'mediaPortMin', 'mediaPortMax',
+  'rtmpPort',
 ];
 const advancedKeys: readonly Key[] = configKeys.filter((key) => !operatorKeys.includes(key));
 const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

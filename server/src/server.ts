@@ -15,6 +15,7 @@ import { DegradeMonitor } from './fanout/DegradeMonitor.ts';
 import { Fanout } from './fanout/Fanout.ts';
 import { createLogger, type Logger } from './log.ts';
 import { MediaService } from './media/MediaService.ts';
+import { WhipIngest } from './media/WhipIngest.ts';
 import { Metrics } from './ops/metrics.ts';
 import { NodeRegistry } from './ops/NodeRegistry.ts';
 import { ProcessGuard } from './ops/ProcessGuard.ts';
@@ -25,6 +26,7 @@ import { RoomLifecycle } from './rooms/RoomLifecycle.ts';
 import { RoomLikes } from './rooms/RoomLikes.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
 import { RoomRules } from './rooms/RoomRules.ts';
+import { StreamKeys } from './rooms/StreamKeys.ts';
 import { MemoryNodeDirectory } from './store/MemoryNodeDirectory.ts';
 import { MemoryRoomDirectory } from './store/MemoryRoomDirectory.ts';
 import { MemoryStore } from './store/MemoryStore.ts';
@@ -42,6 +44,7 @@ import { registerMediaHttpApi } from './transport/MediaHttpApi.ts';
 import { NodeDrain } from './transport/NodeDrain.ts';
 import { registerOpsApi } from './transport/OpsApi.ts';
 import { StaticFiles } from './transport/StaticFiles.ts';
+import { registerWhipHttpApi } from './transport/WhipHttpApi.ts';
 import { createApp, listen } from './transport/listen.ts';
 import { WsGateway } from './transport/WsGateway.ts';
 import { ReplyPriority } from './util/ReplyPriority.ts';
@@ -75,6 +78,8 @@ export interface RunningServer {
   readonly admission: AdmissionController | undefined;
   /** WebRTC media (mediasoup); `media.available` is false when no worker could start. */
   readonly media: MediaService;
+  /** WHIP sessions (encoders publishing over WebRTC-HTTP ingest). */
+  readonly whip: WhipIngest;
   /** This server's Prometheus registry and observers (one per instance). */
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -195,6 +200,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     log: logger.child({ part: 'degrade' }),
   });
   const media = await MediaService.start(config, rules, logger.child({ part: 'media' }), availableParallelism());
+  const streamKeys = new StreamKeys({ secret: config.tokenSecret, directory, rooms: rules });
+  const whip = new WhipIngest(media, { connectTimeoutMs: config.whipConnectTimeoutMs, maxIncomingBitrate: config.mediaMaxIncomingBitrate }, logger.child({ part: 'whip' }));
   const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media), guard, schedule, log: logger.child({ part: 'ws' }) });
   const drain = new NodeDrain({ gateway, graceMs: config.shutdownGraceMs, log: logger.child({ part: 'drain' }) });
   const registry = new NodeRegistry({
@@ -209,6 +216,11 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   lifecycle.on('hosted', (room) => degrade.hosted(room));
   lifecycle.on('settingsChanged', (room) => degrade.settingsChanged(room));
   lifecycle.on('ended', (roomId) => media.stopStream(roomId, 'the show has ended'));
+  // A stream published from outside a socket (WHIP, RTMP, RTP ingest) into a room nobody here was
+  // in heard no end: the room's first member here finds it ended, and the stream stops then.
+  lifecycle.on('hosted', (room) => {
+    if (room.info.state === 'ended') media.stopStream(room.id, 'the show has ended');
+  });
   if (admission !== undefined) lifecycle.forgetWhenUnhosted(admission);
   lifecycle.forgetWhenUnhosted(commerce);
   admission?.events.on('backlog', () => degrade.checkSoon());
@@ -217,7 +229,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   // ---------------------------------------------------------------- routes
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
   registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
-  registerMediaHttpApi(router, { rooms: rules, media });
+  registerMediaHttpApi(router, { rooms: rules, media, streamKeys, urls: { publicUrl: config.publicUrl, rtmpPort: config.rtmpPort } });
+  registerWhipHttpApi(router, { whip, streamKeys, rooms: rules });
   metrics.watch({ gateway, fanout, rooms, degrade, guard, admission, media, broker });
   registerOpsApi(router, {
     rooms, admission, guard, gateway, fanout, store, metrics, media, broker,
@@ -277,6 +290,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     guard,
     admission,
     media,
+    whip,
     metrics,
     log: logger,
     mintToken: ({ userId, name, role }) => tokens.mint({ userId, name, role }),
