@@ -15,6 +15,7 @@ import { DegradeMonitor } from './fanout/DegradeMonitor.ts';
 import { Fanout } from './fanout/Fanout.ts';
 import { createLogger, type Logger } from './log.ts';
 import { MediaService } from './media/MediaService.ts';
+import { RtmpIngest } from './media/RtmpIngest.ts';
 import { WhipIngest } from './media/WhipIngest.ts';
 import { Metrics } from './ops/metrics.ts';
 import { NodeRegistry } from './ops/NodeRegistry.ts';
@@ -80,6 +81,8 @@ export interface RunningServer {
   readonly media: MediaService;
   /** WHIP sessions (encoders publishing over WebRTC-HTTP ingest). */
   readonly whip: WhipIngest;
+  /** The RTMP listener (`--rtmp-port`), undefined when it is off. */
+  readonly rtmp: RtmpIngest | undefined;
   /** This server's Prometheus registry and observers (one per instance). */
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -244,6 +247,10 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
 
   // ---------------------------------------------------------------- start
   degrade.start();
+  const rtmp = config.rtmpPort === 0 ? undefined : await RtmpIngest.start({
+    host: config.host, port: config.rtmpPort, maxConnections: config.rtmpMaxConnections, publishTimeoutMs: config.rtmpPublishTimeoutMs,
+    maxMessageBytes: config.rtmpMaxMessageBytes, videoBitrate: config.rtmpVideoBitrate, ffmpegBin: config.rtmpFfmpegBin,
+  }, { media, streamKeys, rooms: rules }, logger.child({ part: 'rtmp' }));
   const listener = await listen(app, config.host, config.port);
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   registry.start(config.publicUrl ?? `http://${advertisedHost(config.host)}:${listener.port}`);
@@ -257,6 +264,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     const unregistered = registry.close();
     drain.close();
     gateway.shutdown();
+    rtmp?.close();
     media.close();
     degrade.close();
     likes.close();
@@ -291,6 +299,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     admission,
     media,
     whip,
+    rtmp,
     metrics,
     log: logger,
     mintToken: ({ userId, name, role }) => tokens.mint({ userId, name, role }),
