@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../../client/src/index.ts';
+import { StreamPublisher } from '../../client/src/media.ts';
 import type { MediaKind } from '../../protocol/src/media.ts';
 import type { RunningServer } from '../../server/src/server.ts';
 import { http, saleRoom, startTestServer, viewerToken } from '../helpers/server.ts';
-import { eventually, framesDecoded, watch } from '../helpers/webrtc.ts';
+import { eventually, framesDecoded, NODE_HANDLER, syntheticCamera, watch } from '../helpers/webrtc.ts';
 import { whipOffer, whipPublish } from '../helpers/whip.ts';
 
 /**
@@ -119,6 +121,41 @@ describe('WHIP ingest (a Node WebRTC peer as OBS)', () => {
     } finally {
       first.dispose();
       second?.dispose();
+      viewer.dispose();
+      client.close();
+    }
+  }, 60_000);
+
+  it('the streamer page and an encoder replace each other\'s stream, never two at once', async () => {
+    const streamer = await saleRoom(server, 'obs-page', 1);
+    const endpoint = `${server.url}/api/rooms/obs-page/whip`;
+    const { viewer, client } = await watch(server.wsUrl, await viewerToken(server, 'page-1'), 'obs-page');
+    const host = connect({ url: server.wsUrl, token: streamer, room: 'obs-page' });
+    await host.ready;
+    const camera = syntheticCamera(160, 120);
+    const page = new StreamPublisher(host, { handlerName: NODE_HANDLER });
+    const encoder = await whipPublish(endpoint, streamer, { audio: false });
+    let again: Awaited<ReturnType<typeof whipPublish>> | undefined;
+    try {
+      await eventually(async () => (await framesDecoded(viewer)) > 5, 'frames from the encoder');
+      // The page goes live: the encoder's session closes, the room has the page's one track.
+      await page.publish({ video: camera.track });
+      expect(server.whip.size).toBe(0);
+      expect(server.media.status().producers).toBe(1);
+      const before = await framesDecoded(viewer);
+      await eventually(async () => (await framesDecoded(viewer)) > before + 5, 'frames from the page');
+      // The encoder comes back: the page's stream stops (its publisher hears it was ended on purpose).
+      again = await whipPublish(endpoint, streamer, { audio: false });
+      await eventually(() => page.state === 'idle', 'the page publisher stopped');
+      expect(server.whip.size).toBe(1);
+      expect(server.media.status().producers).toBe(1);
+      const after = await framesDecoded(viewer);
+      await eventually(async () => (await framesDecoded(viewer)) > after + 5, 'frames from the encoder again');
+    } finally {
+      encoder.dispose();
+      again?.dispose();
+      camera.stop();
+      host.close();
       viewer.dispose();
       client.close();
     }
