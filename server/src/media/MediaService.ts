@@ -320,11 +320,12 @@ export class MediaService {
       this.#forgetIfIdle(room);
       throw error;
     }
-    // The show may have ended while the stream was being built: it stays off air.
-    if ((await this.#rooms.roomInfo(roomId)).state === 'ended' || this.#byRoom.get(roomId) !== room) {
+    // The show may have ended, or the room's media been reset, while the stream was being built.
+    const ended = (await this.#rooms.roomInfo(roomId)).state === 'ended';
+    if (ended || this.#byRoom.get(roomId) !== room) {
       for (const transport of stream.transports) transport.close();
-      this.#forgetIfIdle(room);
-      throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
+      if (this.#byRoom.get(roomId) === room) this.#forgetIfIdle(room);
+      throw ended ? new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air') : new ProtocolError('MEDIA_UNAVAILABLE', 'the room\'s media restarted while the stream was being set up: publish again', 1000);
     }
     for (const transport of stream.transports) {
       room.ingest.push(transport);

@@ -67,9 +67,17 @@ export function readWhipOffer(text: string, routerCapabilities: types.RtpCapabil
   } catch (error) {
     throw bad((error as Error).message);
   }
-  const extended = ortc.getExtendedRtpCapabilities(offered, routerCapabilities as unknown as ClientRtpCapabilities, false);
+  try {
+    return { tracks: tracksOf(media, offered, routerCapabilities), remoteDtls, extmapAllowMixed: sdp.extmapAllowMixed !== undefined };
+  } catch (error) {
+    throw error instanceof ProtocolError ? error : bad((error as Error).message);
+  }
+}
 
-  const tracks = media.map((m): OfferedTrack => {
+/** Each media section as the producer to make: the first codec both sides have (the router's order), its header extensions, its encodings. */
+function tracksOf(media: sdpTransform.MediaDescription[], offered: ClientRtpCapabilities, routerCapabilities: types.RtpCapabilities): OfferedTrack[] {
+  const extended = ortc.getExtendedRtpCapabilities(offered, routerCapabilities as unknown as ClientRtpCapabilities, false);
+  return media.map((m): OfferedTrack => {
     const kind = m.type as 'audio' | 'video';
     const sending = ortc.getSendingRtpParameters(kind, extended);
     if (sending.codecs.length === 0) {
@@ -84,7 +92,6 @@ export function readWhipOffer(text: string, routerCapabilities: types.RtpCapabil
     sending.encodings = encodingsOf(m, sending);
     return { kind, rtpParameters: sending as unknown as types.RtpParameters, answerRtpParameters: answer, offerMedia: m };
   });
-  return { tracks, remoteDtls, extmapAllowMixed: sdp.extmapAllowMixed !== undefined };
 }
 
 /**

@@ -146,7 +146,7 @@ export class RtmpRelay {
       for (const transport of this.#transports) transport.close();
       return;
     }
-    for (const transport of this.#transports) transport.observer.once('close', () => this.end('the stream was replaced or stopped', ''));
+    for (const transport of this.#transports) transport.observer.once('close', () => this.end('the stream was replaced or stopped', 'the stream was stopped'));
 
     const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-f', 'flv', '-i', 'pipe:0'];
     stream.transports.forEach((transport, i) => {
