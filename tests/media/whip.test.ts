@@ -31,7 +31,7 @@ async function post(url: string, headers: Record<string, string>, body: string) 
 describe('WHIP ingest (a Node WebRTC peer as OBS)', () => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await startTestServer({ media: true, mediaWorkers: 1 });
+    server = await startTestServer({ media: true, mediaWorkers: 1, whipConnectTimeoutMs: 3000 });
   });
   afterAll(() => server?.close());
 
@@ -228,4 +228,22 @@ describe('WHIP ingest (a Node WebRTC peer as OBS)', () => {
     }
     await eventually(() => server.media.status().rooms === 0, 'room media released');
   }, 60_000);
+
+  it('closes a session whose publisher never connects, after whipConnectTimeoutMs', async () => {
+    const streamer = await saleRoom(server, 'obs-silent', 1);
+    const { sdp, dispose } = await whipOffer({ audio: false });
+    dispose(); // the answer is never applied: no ICE, no DTLS
+    const created = await post(`${server.url}/api/rooms/obs-silent/whip`, { 'content-type': 'application/sdp', authorization: `Bearer ${streamer}` }, sdp);
+    expect(created.status).toBe(201);
+    expect(created.text).toMatch(/^v=0\r\n/);
+    expect(created.text).toMatch(/a=ice-lite/);
+    expect(created.text).toMatch(/a=setup:passive/);
+    expect(created.text).toMatch(/a=candidate:.* udp /);
+    const before = server.whip.size;
+    expect(before).toBeGreaterThanOrEqual(1);
+    const started = Date.now();
+    await eventually(() => server.whip.size === before - 1, 'the silent session closed', 15_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(server.media.placement('obs-silent')).toBeUndefined(); // nothing of the room's media is left
+  }, 30_000);
 });
