@@ -234,7 +234,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
   registerMediaHttpApi(router, { rooms: rules, media, streamKeys, urls: { publicUrl: config.publicUrl, rtmpPort: config.rtmpPort } });
   registerWhipHttpApi(router, { whip, streamKeys, rooms: rules });
-  metrics.watch({ gateway, fanout, rooms, degrade, guard, admission, media, broker });
+  metrics.watch({ gateway, fanout, rooms, degrade, guard, admission, media, broker, encoders: { get whipSessions() { return whip.size; }, get rtmpRelays() { return rtmp?.relays ?? 0; } } });
   registerOpsApi(router, {
     rooms, admission, guard, gateway, fanout, store, metrics, media, broker,
     perRoomState: { rooms, likes, admission, commerce, fanout, media },

@@ -79,6 +79,7 @@ describe.skipIf(!hasFfmpeg)('RTMP ingest (ffmpeg as the encoder, Node viewers)',
       await eventually(async () => (await framesDecoded(viewer)) > before + 15, 'decoded frames still rising');
       await eventually(async () => (await packetsReceived(viewer, 'audio')) > 0, 'audio packets at the viewer');
       expect(server.media.status().producers).toBe(2);
+      expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^livecart_rtmp_relays 1$/m);
 
       // The encoder stops (ffmpeg closes its stream on SIGINT): the stream ends for viewers, the relay goes.
       encoder.child.kill('SIGINT');

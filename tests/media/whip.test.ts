@@ -57,6 +57,7 @@ describe('WHIP ingest (a Node WebRTC peer as OBS)', () => {
       expect(publisher.resource).toMatch(new RegExp(`^${server.url}/api/rooms/obs/whip/[0-9a-f-]{36}$`));
       expect(server.whip.size).toBe(1);
       expect(server.media.status()).toMatchObject({ producers: 2 });
+      expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^livecart_whip_sessions 1$/m);
       await eventually(() => viewers.every((v) => v.viewer.state === 'live' && v.viewer.tracks.length === 2), 'both viewers consuming video and audio');
       const decoded = () => Promise.all(viewers.map((v) => framesDecoded(v.viewer)));
       await eventually(async () => (await decoded()).every((f) => f >= 15), 'frames decoded by both viewers', 20_000);
