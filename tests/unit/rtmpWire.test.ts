@@ -62,6 +62,19 @@ describe('RTMP chunk reader', () => {
     expect(messages.map((m) => [m.typeId, m.timestamp, m.payload.length])).toEqual([[1, 0, 4], [9, 0x01020304, 3000]]);
   });
 
+  it('holds a big chunk\'s pieces until it is complete, and takes a higher limit from when it is raised', () => {
+    const reader = new RtmpChunkReader(1000, 1 << 20);
+    const size = Buffer.alloc(4);
+    size.writeUInt32BE(1 << 16);
+    expect(reader.push(chunk(0, 2, { length: 4, typeId: 1 }, size))).toHaveLength(1);
+    const frame = chunk(0, 6, { length: 50_000, typeId: 9, streamId: 1 }, Buffer.alloc(50_000, 3));
+    expect(() => new RtmpChunkReader(1000, 1 << 20).push(Buffer.concat([chunk(0, 2, { length: 4, typeId: 1 }, size), frame]))).toThrow(/over the limit/);
+    reader.maxMessageBytes = 1 << 20; // the publish was accepted
+    const messages = [];
+    for (let at = 0; at < frame.length; at += 1000) messages.push(...reader.push(frame.subarray(at, at + 1000)));
+    expect(messages.map((m) => m.payload.length)).toEqual([50_000]);
+  });
+
   it('refuses a message over the limit, a chunk size over it, and a stream that starts without a full header', () => {
     expect(() => new RtmpChunkReader(1000).push(chunk(0, 4, { length: 1001, typeId: 9 }, Buffer.alloc(0)))).toThrow(/over the limit/);
     const size = Buffer.alloc(4);

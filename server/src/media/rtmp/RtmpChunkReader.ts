@@ -33,31 +33,51 @@ interface ChunkStream {
  * no more than that in messages still arriving. Malformed input throws RangeError.
  */
 export class RtmpChunkReader {
-  readonly #maxMessageBytes: number;
+  #maxMessageBytes: number;
+  readonly #maxChunkSize: number;
   readonly #streams = new Map<number, ChunkStream>();
   #chunkSize = 128;
-  #pending: Buffer = Buffer.alloc(0);
+  /** Bytes of a chunk not complete yet, kept apart until the chunk is (no copy per read of a big chunk). */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  /** Bytes the incomplete chunk needs in all, once its header said (0 while unknown). */
+  #needed = 0;
   #inProgressBytes = 0;
 
-  constructor(maxMessageBytes: number) {
+  /** `maxChunkSize`: the largest chunk size the peer may set (a chunk never holds more than its message). */
+  constructor(maxMessageBytes: number, maxChunkSize = maxMessageBytes) {
     this.#maxMessageBytes = maxMessageBytes;
+    this.#maxChunkSize = maxChunkSize;
+  }
+
+  /** Changes the largest message accepted from now on. */
+  set maxMessageBytes(bytes: number) {
+    this.#maxMessageBytes = bytes;
   }
 
   /** Adds bytes from the socket; returns the messages they complete, in order. */
   push(data: Buffer): RtmpMessage[] {
-    const bytes = this.#pending.length === 0 ? data : Buffer.concat([this.#pending, data]);
+    this.#pending.push(data);
+    this.#pendingBytes += data.length;
+    if (this.#pendingBytes < this.#needed) return [];
+    const bytes = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending);
     const out: RtmpMessage[] = [];
     let offset = 0;
+    this.#needed = 0;
     for (;;) {
       const used = this.#chunk(bytes, offset, out);
-      if (used === 0) break;
+      if (used <= 0) {
+        this.#needed = -used;
+        break;
+      }
       offset += used;
     }
-    this.#pending = offset === bytes.length ? Buffer.alloc(0) : Buffer.from(bytes.subarray(offset));
+    this.#pending = offset === bytes.length ? [] : [Buffer.from(bytes.subarray(offset))];
+    this.#pendingBytes = bytes.length - offset;
     return out;
   }
 
-  /** Reads one chunk at `offset`; returns its size, or 0 when the bytes so far do not hold all of it. */
+  /** Reads one chunk at `offset`; returns its size, or minus the size it needs (0 when not known yet) when the bytes so far do not hold all of it. */
   #chunk(bytes: Buffer, offset: number, out: RtmpMessage[]): number {
     let at = offset;
     if (bytes.length - at < 1) return 0;
@@ -106,7 +126,7 @@ export class RtmpChunkReader {
     if (!startsMessage && fmt !== 3) throw new RangeError(`a type ${fmt} header on chunk stream ${csid} in the middle of a message`);
     if (length > this.#maxMessageBytes) throw new RangeError(`a message of ${length} bytes (over the limit of ${this.#maxMessageBytes})`);
     const take = Math.min(this.#chunkSize, length - stream.received);
-    if (bytes.length - at < take) return 0;
+    if (bytes.length - at < take) return -(at + take - offset);
 
     // The whole chunk is here: commit its header to the chunk stream.
     this.#streams.set(csid, stream);
@@ -136,7 +156,7 @@ export class RtmpChunkReader {
     if (typeId === SET_CHUNK_SIZE) {
       if (payload.length < 4) throw new RangeError('short Set Chunk Size');
       const size = payload.readUInt32BE(0) & 0x7fffffff;
-      if (size < 1 || size > this.#maxMessageBytes) throw new RangeError(`chunk size ${size} out of range`);
+      if (size < 1 || size > this.#maxChunkSize) throw new RangeError(`chunk size ${size} out of range`);
       this.#chunkSize = size;
     } else if (typeId === ABORT) {
       if (payload.length < 4) throw new RangeError('short Abort');

@@ -11,6 +11,11 @@ const OUT_CHUNK_SIZE = 4096;
 const WINDOW_ACK_SIZE = 2_500_000;
 /** The one message stream a publisher gets from createStream. */
 const PUBLISH_STREAM_ID = 1;
+/**
+ * Largest message before a publish is accepted: the commands up to it are a few hundred bytes, so
+ * a peer without a stream key cannot make the server hold (or copy) a frame-sized message.
+ */
+const BEFORE_PUBLISH_MAX_MESSAGE_BYTES = 16 * 1024;
 
 const MSG = { setChunkSize: 1, ack: 3, userControl: 4, windowAckSize: 5, setPeerBandwidth: 6, audio: 8, video: 9, dataAmf3: 15, commandAmf3: 17, dataAmf0: 18, commandAmf0: 20 } as const;
 
@@ -48,11 +53,13 @@ export class RtmpConnection {
   #ackedAt = 0;
   #peerWindow = WINDOW_ACK_SIZE;
   #outChunkSize = 128;
+  readonly #maxMessageBytes: number;
 
   constructor(socket: Socket, maxMessageBytes: number, handlers: RtmpHandlers) {
     this.#socket = socket;
     this.#handlers = handlers;
-    this.#reader = new RtmpChunkReader(maxMessageBytes);
+    this.#reader = new RtmpChunkReader(Math.min(maxMessageBytes, BEFORE_PUBLISH_MAX_MESSAGE_BYTES), maxMessageBytes);
+    this.#maxMessageBytes = maxMessageBytes;
     socket.on('data', (data: Buffer) => {
       try {
         this.#read(data);
@@ -169,6 +176,7 @@ export class RtmpConnection {
           () => {
             if (this.#state !== 'authorising') return;
             this.#state = 'publishing';
+            this.#reader.maxMessageBytes = this.#maxMessageBytes;
             const begin = Buffer.alloc(6); // user control: Stream Begin
             begin.writeUInt32BE(target, 2);
             this.#send(2, MSG.userControl, 0, begin);
