@@ -119,6 +119,13 @@ const configSchema = z.object({
   mediaPipesPerRoom: int(1, 1000).default(8).describe('Other nodes one node feeds a room\'s video to directly, at most (each pipe carries every simulcast layer); a node asking past it is sent to the nodes already fed, which feed it in turn (a tree).'),
   mediaPipeKeepaliveMs: int(200, 60_000).default(2000).describe('How often a node fed a room\'s video tells the node feeding it that it still wants it, and checks the room\'s media origin in Redis; a pipe not kept alive for 3 intervals is closed.'),
   mediaPipeTimeoutMs: int(100, 60_000).default(3000).describe('How long a node-to-node media call (open a pipe, consume, keepalive) may take before the node feeding is taken as unreachable.'),
+  whipConnectTimeoutMs: int(1000, 600_000).default(15_000).describe('A WHIP session whose publisher has not connected (ICE and DTLS) this long after its answer is closed, so an encoder that never connects does not hold the room\'s stream.'),
+  rtmpPort: int(0, 65535).default(0).describe('TCP port of the RTMP listener for encoders without WHIP (rtmp://HOST:PORT/ROOM with the room\'s stream key); 0 = off. Each live RTMP stream runs one ffmpeg that transcodes it to VP8 and Opus.'),
+  rtmpMaxConnections: int(1, 10_000).default(16).describe('RTMP connections at once (publishing or still shaking hands); more are closed at once. Each live one runs an ffmpeg.'),
+  rtmpPublishTimeoutMs: int(1000, 600_000).default(10_000).describe('Time an RTMP connection has from connecting to an accepted publish (handshake, connect, a valid stream key) before it is closed.'),
+  rtmpMaxMessageBytes: int(65_536, 64 << 20).default(4 << 20).describe('Largest RTMP message (one video frame, for example) accepted; a larger one closes the connection.'),
+  rtmpVideoBitrate: int(100_000, 50_000_000).default(2_500_000).describe('Bits per second of the VP8 video the RTMP relay makes of an RTMP stream.'),
+  rtmpFfmpegBin: z.string().min(1).default('ffmpeg').describe('The ffmpeg the RTMP relay runs (a path, or a name on the PATH).'),
 }).refine((c) => c.mediaPortMax > c.mediaPortMin, { message: 'mediaPortMax must be above mediaPortMin', path: ['mediaPortMax'] }).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] })
   .refine((c) => c.nodeForgetAfterBeats > c.nodeDownAfterBeats, { message: 'nodeForgetAfterBeats must be above nodeDownAfterBeats', path: ['nodeForgetAfterBeats'] })
   .refine((c) => c.mediaPipeAnnouncedIp !== undefined || !isUnspecified(c.mediaPipeListenIp ?? c.mediaListenIp), { message: 'the pipe transports listen on every interface: set mediaPipeAnnouncedIp to the address the other nodes reach this one at', path: ['mediaPipeAnnouncedIp'] })
@@ -152,7 +159,7 @@ const operatorKeys: readonly Key[] = [
   'reservationTtlMs', 'idempotencyTtlMs', 'kickBanMs',
   'protectRssMb', 'metricsToken', 'logLevel', 'drainWindowMs',
   'media', 'mediaListenIp', 'mediaAnnouncedAddress', 'mediaPortMin', 'mediaPortMax',
-  'mediaPipeListenIp',
+  'rtmpPort',
 ];
 const advancedKeys: readonly Key[] = configKeys.filter((key) => !operatorKeys.includes(key));
 const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -17,6 +17,8 @@ import { DegradeMonitor } from './fanout/DegradeMonitor.ts';
 import { Fanout } from './fanout/Fanout.ts';
 import { createLogger, type Logger } from './log.ts';
 import { MediaService } from './media/MediaService.ts';
+import { RtmpIngest } from './media/RtmpIngest.ts';
+import { WhipIngest } from './media/WhipIngest.ts';
 import { Metrics } from './ops/metrics.ts';
 import { NodeRegistry } from './ops/NodeRegistry.ts';
 import { ProcessGuard } from './ops/ProcessGuard.ts';
@@ -29,6 +31,7 @@ import { RoomRegistry } from './rooms/RoomRegistry.ts';
 import { RoomRules } from './rooms/RoomRules.ts';
 import type { MediaOriginDirectory } from './store/MediaOriginDirectory.ts';
 import { MemoryMediaOriginDirectory } from './store/MemoryMediaOriginDirectory.ts';
+import { StreamKeys } from './rooms/StreamKeys.ts';
 import { MemoryNodeDirectory } from './store/MemoryNodeDirectory.ts';
 import { MemoryRoomDirectory } from './store/MemoryRoomDirectory.ts';
 import { MemoryStore } from './store/MemoryStore.ts';
@@ -49,6 +52,7 @@ import { MediaPipeClient } from './transport/MediaPipeClient.ts';
 import { NodeDrain } from './transport/NodeDrain.ts';
 import { registerOpsApi } from './transport/OpsApi.ts';
 import { StaticFiles } from './transport/StaticFiles.ts';
+import { registerWhipHttpApi } from './transport/WhipHttpApi.ts';
 import { createApp, listen } from './transport/listen.ts';
 import { WsGateway } from './transport/WsGateway.ts';
 import { ReplyPriority } from './util/ReplyPriority.ts';
@@ -82,6 +86,10 @@ export interface RunningServer {
   readonly admission: AdmissionController | undefined;
   /** WebRTC media (mediasoup); `media.available` is false when no worker could start. */
   readonly media: MediaService;
+  /** WHIP sessions (encoders publishing over WebRTC-HTTP ingest). */
+  readonly whip: WhipIngest;
+  /** The RTMP listener (`--rtmp-port`), undefined when it is off. */
+  readonly rtmp: RtmpIngest | undefined;
   /** This server's Prometheus registry and observers (one per instance). */
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -208,6 +216,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const media = await MediaService.start(config, rules, logger.child({ part: 'media' }), availableParallelism(), {
     nodeId: rooms.nodeId, origins, notices: broker, link: new MediaPipeClient(nodeSignature, config.mediaPipeTimeoutMs),
   });
+  const streamKeys = new StreamKeys({ secret: config.tokenSecret, directory, rooms: rules });
+  const whip = new WhipIngest(media, { connectTimeoutMs: config.whipConnectTimeoutMs, maxIncomingBitrate: config.mediaMaxIncomingBitrate }, logger.child({ part: 'whip' }));
   const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media), guard, schedule, log: logger.child({ part: 'ws' }) });
   const drain = new NodeDrain({ gateway, graceMs: config.shutdownGraceMs, log: logger.child({ part: 'drain' }) });
   const registry = new NodeRegistry({
@@ -223,6 +233,11 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   lifecycle.on('settingsChanged', (room) => degrade.settingsChanged(room));
   lifecycle.on('ended', (roomId) => media.stopStream(roomId, 'the show has ended'));
   lifecycle.on('mediaChanged', (roomId) => media.originChanged(roomId));
+  // A stream published from outside a socket (WHIP, RTMP, RTP ingest) into a room nobody here was
+  // in heard no end: the room's first member here finds it ended, and the stream stops then.
+  lifecycle.on('hosted', (room) => {
+    if (room.info.state === 'ended') media.stopStream(room.id, 'the show has ended');
+  });
   if (admission !== undefined) lifecycle.forgetWhenUnhosted(admission);
   lifecycle.forgetWhenUnhosted(commerce);
   admission?.events.on('backlog', () => degrade.checkSoon());
@@ -231,9 +246,10 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   // ---------------------------------------------------------------- routes
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
   registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
-  registerMediaHttpApi(router, { rooms: rules, media });
+  registerMediaHttpApi(router, { rooms: rules, media, streamKeys, urls: { publicUrl: config.publicUrl, rtmpPort: config.rtmpPort } });
   registerMediaPipeApi(router, { pipes: media.pipes, signature: nodeSignature });
-  metrics.watch({ gateway, fanout, rooms, degrade, guard, admission, media, broker });
+  registerWhipHttpApi(router, { whip, streamKeys, rooms: rules });
+  metrics.watch({ gateway, fanout, rooms, degrade, guard, admission, media, broker, encoders: { get whipSessions() { return whip.size; }, get rtmpRelays() { return rtmp?.relays ?? 0; } } });
   registerOpsApi(router, {
     rooms, admission, guard, gateway, fanout, store, metrics, media, broker,
     perRoomState: { rooms, likes, admission, commerce, fanout, media },
@@ -246,6 +262,10 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
 
   // ---------------------------------------------------------------- start
   degrade.start();
+  const rtmp = config.rtmpPort === 0 ? undefined : await RtmpIngest.start({
+    host: config.host, port: config.rtmpPort, maxConnections: config.rtmpMaxConnections, publishTimeoutMs: config.rtmpPublishTimeoutMs,
+    maxMessageBytes: config.rtmpMaxMessageBytes, videoBitrate: config.rtmpVideoBitrate, ffmpegBin: config.rtmpFfmpegBin,
+  }, { media, streamKeys, rooms: rules }, logger.child({ part: 'rtmp' }));
   const listener = await listen(app, config.host, config.port);
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const nodeUrl = config.publicUrl ?? `http://${advertisedHost(config.host)}:${listener.port}`;
@@ -261,6 +281,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     const unregistered = registry.close();
     drain.close();
     gateway.shutdown();
+    rtmp?.close();
     media.close();
     degrade.close();
     likes.close();
@@ -294,6 +315,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     guard,
     admission,
     media,
+    whip,
+    rtmp,
     metrics,
     log: logger,
     mintToken: ({ userId, name, role }) => tokens.mint({ userId, name, role }),

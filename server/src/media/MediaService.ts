@@ -60,6 +60,18 @@ export type MediaConfig = Pick<
   | 'mediaPipeListenIp' | 'mediaPipeAnnouncedIp' | 'mediaPipeSrtp' | 'mediaPipesPerRoom' | 'mediaPipeKeepaliveMs'
 >;
 
+/** Where an outside publisher (WHIP, the RTMP relay) builds its transport: the room's origin router. */
+export interface IngestSite {
+  readonly router: types.Router;
+  listenInfo(protocol: 'udp' | 'tcp'): types.TransportListenInfo;
+}
+
+/** A stream published from outside a room socket: its transports and the producers on them. */
+export interface ExternalStream {
+  readonly transports: readonly types.Transport[];
+  readonly producers: readonly types.Producer[];
+}
+
 /**
  * The media plane: the only code that talks to mediasoup (with WorkerPool). Rooms get a router on
  * the least-loaded worker; the streamer produces on it; viewers consume from it until its worker
@@ -315,6 +327,63 @@ export class MediaService {
     return result;
   }
 
+  /**
+   * Publishing from outside a room socket (WHIP, the RTMP relay), for the room's streamer: `check`
+   * vets the request against the router's capabilities before anything on air is touched; then the
+   * room's stream stops, `open` builds transports and producers on the origin router, and they
+   * become the stream, piped to the room's other routers. They close with the stream (stopStream,
+   * the next stream, the show's end, the origin worker's death); a transport that closes by itself
+   * takes its producers off air.
+   */
+  async publishExternal<T extends ExternalStream>(principal: Principal, roomId: string, publisher: {
+    label: string;
+    check(rtpCapabilities: types.RtpCapabilities): void;
+    open(site: IngestSite): Promise<T>;
+  }): Promise<T> {
+    const routers = this.#requireRouters();
+    const info = await this.#rooms.roomInfo(roomId);
+    if (info.streamerId !== principal.userId) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer can publish into it');
+    if (info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
+    let room = this.#room(roomId);
+    try {
+      publisher.check((await routers.origin(room)).router.rtpCapabilities);
+    } catch (error) {
+      this.#forgetIfIdle(room);
+      throw error;
+    }
+    if (room.ownProducers().length > 0 || room.ingest.length > 0) this.stopStream(roomId, 'the streamer restarted the stream');
+    room = this.#room(roomId);
+    this.#cluster?.becomeOrigin(room);
+    const origin = await routers.origin(room);
+    let stream: T;
+    try {
+      stream = await this.#mediasoupCall(() => publisher.open({ router: origin.router, listenInfo: (protocol) => routers.listenInfo(protocol, origin.worker) }));
+    } catch (error) {
+      this.#forgetIfIdle(room);
+      throw error;
+    }
+    // The show may have ended, or the room's media been reset, while the stream was being built.
+    const ended = (await this.#rooms.roomInfo(roomId)).state === 'ended';
+    if (ended || this.#byRoom.get(roomId) !== room) {
+      for (const transport of stream.transports) transport.close();
+      if (this.#byRoom.get(roomId) === room) this.#forgetIfIdle(room);
+      throw ended ? new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air') : new ProtocolError('MEDIA_UNAVAILABLE', 'the room\'s media restarted while the stream was being set up: publish again', 1000);
+    }
+    for (const transport of stream.transports) {
+      room.ingest.push(transport);
+      transport.observer.once('close', () => {
+        const at = room.ingest.indexOf(transport);
+        if (at < 0) return; // closed with the stream, which forgets the room itself
+        room.ingest.splice(at, 1);
+        if (this.#byRoom.get(roomId) === room) this.#forgetIfIdle(room);
+      });
+    }
+    for (const producer of stream.producers) await this.#adoptProducer(room, producer);
+    this.#announce(room, `${publisher.label} started`);
+    this.#cluster?.ownStreamChanged(room);
+    return stream;
+  }
+
   /** Where a room's media runs on this node: the origin worker (producers) and every worker with a router of it. */
   placement(roomId: string): { originPid: number | undefined; workerPids: number[]; members: number } | undefined {
     const room = this.#byRoom.get(roomId);
@@ -442,8 +511,10 @@ export class MediaService {
     const room = this.#room(roomId);
     this.#cluster?.becomeOrigin(room); // a copy piped in from another node gives way to this publish
     const producer = await this.#mediasoupCall(() => transport.produce({ kind, rtpParameters: rtpParameters as unknown as types.RtpParameters, paused }));
-    // One track per kind per streamer: a new camera (or microphone) replaces the old one.
+    // One track per kind per streamer: a new camera (or microphone) replaces the old one, and the
+    // page replaces a stream the streamer published from outside (RTP ingest, WHIP, RTMP).
     for (const old of media.producers.values()) if (old.kind === kind) old.close();
+    for (const ingest of this.#room(roomId).ingest.splice(0)) ingest.close();
     media.producers.set(producer.id, producer);
     producer.observer.once('close', () => media.producers.delete(producer.id));
     await this.#adoptProducer(room, producer);

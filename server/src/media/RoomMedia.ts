@@ -69,8 +69,8 @@ export class RoomMedia {
   readonly slots = new Map<PooledWorker, RouterSlot>();
   /** The stream's producers (on the origin router; piped ones keep the same id elsewhere). */
   readonly producers = new Map<string, types.Producer>();
-  /** RTP ingest transports (ffmpeg, OBS-like tools), closed with the stream. */
-  readonly ingest: types.PlainTransport[] = [];
+  /** Transports of streams published from outside a socket (RTP ingest, WHIP, the RTMP relay), closed with the stream. */
+  readonly ingest: types.Transport[] = [];
   readonly members = new Map<Member, MemberMedia>();
   level: DegradeLevel = 0;
   /** Serializes router placement, so concurrent joins do not each open a router on the same worker. */

@@ -48,6 +48,8 @@ export interface MetricsSources {
   readonly guard: { readonly eventLoopDelayMs: number; readonly eventLoopMaxMs: number; readonly overloaded: boolean; readonly refusedConnections: number };
   readonly admission: { readonly limit: number; readonly inFlight: number; knownRoomStats(roomId: string): RoomAdmissionStats | undefined } | undefined;
   readonly media?: { status(): MediaStatus };
+  /** Streams from encoders on this node: WHIP sessions and RTMP relays (each an ffmpeg). */
+  readonly encoders?: { readonly whipSessions: number; readonly rtmpRelays: number };
   readonly broker?: { readonly sequencerStats: SequencerStats };
 }
 
@@ -205,6 +207,8 @@ export class Metrics {
     gaugeOf(registers, 'livecart_media_pipes_served', 'Pipes feeding rooms\' streams from this node to other nodes (each carries every simulcast layer of the room).', () => media()?.pipesServed);
     gaugeOf(registers, 'livecart_media_rooms_relayed', 'Rooms whose stream this node pipes in from another node (the room\'s origin, or a node it feeds).', () => media()?.roomsRelayed);
     gaugeOf(registers, 'livecart_media_bitrate_in_bps', 'Bits per second received by all media transports (last sample).', () => media()?.bitrateInBps);
+    gaugeOf(registers, 'livecart_whip_sessions', 'WHIP sessions open (encoders publishing into rooms over WebRTC-HTTP ingest).', () => this.#sources?.encoders?.whipSessions);
+    gaugeOf(registers, 'livecart_rtmp_relays', 'RTMP streams relayed into rooms (one ffmpeg each).', () => this.#sources?.encoders?.rtmpRelays);
     gaugeOf(registers, 'livecart_media_bitrate_out_bps', 'Bits per second sent by all media transports (last sample).', () => media()?.bitrateOutBps);
 
     // ---------------------------------------------------------------- per hosted room

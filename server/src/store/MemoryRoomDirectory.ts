@@ -13,6 +13,7 @@ interface MutableRecord {
   likes: number;
   viewers: Map<string, { count: number; at: number }>;
   settings: RoomSettings;
+  streamKeyGeneration: number;
 }
 
 /** Rooms of a single node, in process. */
@@ -22,7 +23,7 @@ export class MemoryRoomDirectory implements RoomDirectory {
   async create(info: RoomInfo, epoch: string, maxRooms: number): Promise<'created' | 'exists' | 'full'> {
     if (this.#rooms.has(info.id)) return 'exists';
     if (this.#rooms.size >= maxRooms) return 'full';
-    this.#rooms.set(info.id, { info: { ...info }, epoch, catalog: new Map(), popup: null, muted: new Set(), bans: new Map(), banNames: new Map(), offerEnds: new Map(), likes: 0, viewers: new Map(), settings: NO_ROOM_SETTINGS });
+    this.#rooms.set(info.id, { info: { ...info }, epoch, catalog: new Map(), popup: null, muted: new Set(), bans: new Map(), banNames: new Map(), offerEnds: new Map(), likes: 0, viewers: new Map(), settings: NO_ROOM_SETTINGS, streamKeyGeneration: 0 });
     return 'created';
   }
 
@@ -91,6 +92,16 @@ export class MemoryRoomDirectory implements RoomDirectory {
     if (r === undefined) return 0;
     r.likes += taps;
     return r.likes;
+  }
+
+  async streamKeyGeneration(roomId: string): Promise<number | undefined> {
+    return this.#rooms.get(roomId)?.streamKeyGeneration;
+  }
+
+  async rotateStreamKey(roomId: string): Promise<number | undefined> {
+    const r = this.#rooms.get(roomId);
+    if (r === undefined) return undefined;
+    return ++r.streamKeyGeneration;
   }
 
   async updateSettings(roomId: string, change: RoomSettingsChange): Promise<RoomSettings | undefined> {

@@ -7,7 +7,8 @@ import type { Ban, RoomDirectory, RoomRecord, RoomSettings, RoomSettingsChange }
 /**
  * Rooms shared by every node through Redis. Keys of a room (redis/keys.ts, in the room's slot):
  *   ns:{r:ID}:room       hash info (JSON), state, epoch, popup (JSON or ""), likes, and the operators'
- *                        settings: settingsVersion, degradeOverride and queueLimit ("" or absent: none)
+ *                        settings: settingsVersion, degradeOverride and queueLimit ("" or absent: none);
+ *                        streamKeyGeneration (absent: 0)
  *   ns:{r:ID}:catalog    hash sku → product JSON
  *   ns:{r:ID}:muted      set of user ids
  *   ns:{r:ID}:bans       hash user id → banned until (epoch ms)
@@ -61,7 +62,14 @@ local values = redis.call('HMGET', KEYS[1], 'degradeOverride', 'queueLimit')
 return { version, values[1] or '', values[2] or '' }
 `;
 
+// A new stream key generation, only for a room that exists.
+const rotateKeyScript = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
+return redis.call('HINCRBY', KEYS[1], 'streamKeyGeneration', 1)
+`;
+
 type DirectoryCommands = {
+  lcRotateStreamKey(room: string): Promise<number | null>;
   lcRoomSettings(room: string, ...fieldValues: string[]): Promise<[number, string, string] | null>;
   lcRoomCreate(room: string, info: string, state: string, epoch: string): Promise<string>;
   lcRoomViewers(k1: string, node: string, count: number, now: number, fresh: number): Promise<number>;
@@ -79,6 +87,7 @@ export class RedisRoomDirectory implements RoomDirectory {
     redis.defineCommand('lcRoomViewers', { numberOfKeys: 1, lua: viewersScript });
     redis.defineCommand('lcSetBan', { numberOfKeys: 2, lua: banScript });
     redis.defineCommand('lcRoomSettings', { numberOfKeys: 1, lua: settingsScript });
+    redis.defineCommand('lcRotateStreamKey', { numberOfKeys: 1, lua: rotateKeyScript });
     this.#redis = redis as RedisConnection & DirectoryCommands;
     this.#ns = prefix;
     this.#retryAfterMs = retryAfterMs;
@@ -183,6 +192,16 @@ export class RedisRoomDirectory implements RoomDirectory {
 
   async addLikes(roomId: string, taps: number): Promise<number> {
     return this.#call(() => this.#redis.hincrby(this.#key('room', roomId), 'likes', taps));
+  }
+
+  async streamKeyGeneration(roomId: string): Promise<number | undefined> {
+    const [info, generation] = await this.#call(() => this.#redis.hmget(this.#key('room', roomId), 'info', 'streamKeyGeneration'));
+    return info === null ? undefined : Number(generation ?? 0);
+  }
+
+  async rotateStreamKey(roomId: string): Promise<number | undefined> {
+    const generation = await this.#call(() => this.#redis.lcRotateStreamKey(this.#key('room', roomId)));
+    return generation === null ? undefined : Number(generation);
   }
 
   async updateSettings(roomId: string, change: RoomSettingsChange): Promise<RoomSettings | undefined> {

@@ -64,6 +64,13 @@ export interface RoomDirectory {
    * resolves with the settings now in force, or undefined when there is no such room.
    */
   updateSettings(roomId: string, change: RoomSettingsChange): Promise<RoomSettings | undefined>;
+  /**
+   * The generation of the room's stream key (0 until it is first rotated), or undefined when there
+   * is no such room. The key itself is derived from it and the server's secret, never stored.
+   */
+  streamKeyGeneration(roomId: string): Promise<number | undefined>;
+  /** Moves the room to a new stream key generation; resolves with it, or undefined when there is no such room. */
+  rotateStreamKey(roomId: string): Promise<number | undefined>;
   /** This node's viewer count (viewers' sockets, not staff); resolves with the total over nodes that reported within `freshMs`. */
   reportViewers(roomId: string, nodeId: string, count: number, now: number, freshMs: number): Promise<number>;
   close(): Promise<void>;
