@@ -43,6 +43,7 @@ import { registerClusterOpsApi } from './transport/ClusterOpsApi.ts';
 import { registerDrainApi } from './transport/DrainApi.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
+import { registerHlsHttpApi } from './transport/HlsHttpApi.ts';
 import { registerMediaHttpApi } from './transport/MediaHttpApi.ts';
 import { registerMediaPipeApi } from './transport/MediaPipeApi.ts';
 import { MediaPipeClient } from './transport/MediaPipeClient.ts';
@@ -233,6 +234,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
   registerMediaHttpApi(router, { rooms: rules, media });
   registerMediaPipeApi(router, { pipes: media.pipes, signature: nodeSignature });
+  registerHlsHttpApi(app, {
+    hls: media.hls, nodeId: rooms.nodeId, origins, proxyTimeoutMs: config.hlsProxyTimeoutMs, cacheEntries: config.hlsProxyCacheEntries, log: logger.child({ part: 'hls-http' }),
+  });
   metrics.watch({ gateway, fanout, rooms, degrade, guard, admission, media, broker });
   registerOpsApi(router, {
     rooms, admission, guard, gateway, fanout, store, metrics, media, broker,
