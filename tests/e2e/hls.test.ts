@@ -81,6 +81,13 @@ describe.skipIf(!hasFfmpeg)('HLS fallback on the viewer page in Chromium', () =>
     await waitAttr('second viewer on WebRTC', second.getByTestId('video'), 'data-media', 'playing');
     await until('WebRTC picture', () => player(second), (p) => !p.paused && p.width > 0 && p.webrtc);
     expect(await textOf(second.getByTestId('transport'))).toBe('Live (WebRTC)');
+
+    // A muted camera sends nothing: the rendition stops, and comes back with the camera.
+    const playlist = () => fetch(`${server.url}/hls/${room}/index.m3u8`).then((r) => r.status);
+    await streamer.getByRole('button', { name: 'Mute camera' }).click();
+    await until('rendition stopped while the camera is muted', playlist, (status) => status === 404);
+    await streamer.getByRole('button', { name: 'Unmute camera' }).click();
+    await until('rendition back with the camera', playlist, (status) => status === 200);
     expect(problems).toEqual([]);
   }, 120_000);
 });

@@ -35,8 +35,9 @@ interface Slot {
 
 /**
  * HLS renditions of the rooms whose stream is published on this node (their media origin): one
- * ffmpeg per room with a live video track, started when the stream settles, restarted when its
- * tracks change or ffmpeg dies, stopped (its folder removed) when the stream ends.
+ * ffmpeg per room with a live, unmuted video track, started when the stream settles, restarted when
+ * its tracks change or ffmpeg dies, stopped (its folder removed) when the stream ends or the camera
+ * is muted.
  */
 export class HlsOrigin implements HlsSource {
   readonly #options: HlsOriginOptions;
@@ -94,7 +95,8 @@ export class HlsOrigin implements HlsSource {
 
   async #sync(room: RoomMedia, slot: Slot): Promise<void> {
     const own = room.origin === undefined ? [] : room.ownProducers().filter((p) => !p.closed);
-    const video = own.find((p) => p.kind === 'video');
+    // A muted camera sends nothing, and ffmpeg gives up on silent input: the rendition waits for it.
+    const video = own.find((p) => p.kind === 'video' && !p.paused);
     const audio = own.find((p) => p.kind === 'audio');
     const wanted = video === undefined || this.#closed || this.#disabled !== undefined ? [] : [video, ...(audio === undefined ? [] : [audio])];
     const current = slot.rendition;

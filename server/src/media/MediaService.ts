@@ -242,6 +242,7 @@ export class MediaService {
         const room = this.#room(roomId);
         this.#announce(room, request.paused ? `${producer.kind} muted` : `${producer.kind} unmuted`);
         this.#cluster?.ownStreamChanged(room);
+        this.#hls?.changed(room);
         return {};
       }
       case 'restartIce': {
