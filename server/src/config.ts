@@ -163,7 +163,7 @@ const operatorKeys: readonly Key[] = [
   'reservationTtlMs', 'idempotencyTtlMs', 'kickBanMs',
   'protectRssMb', 'metricsToken', 'logLevel', 'drainWindowMs',
   'media', 'mediaListenIp', 'mediaAnnouncedAddress', 'mediaPortMin', 'mediaPortMax',
-  'mediaPipeListenIp', 'hls', 'hlsDir',
+  'mediaPipeListenIp', 'hlsDir',
 ];
 const advancedKeys: readonly Key[] = configKeys.filter((key) => !operatorKeys.includes(key));
 const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
