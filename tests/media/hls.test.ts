@@ -103,6 +103,12 @@ describe.skipIf(!hasFfmpeg)('HLS rendition of a stream (ffmpeg RTP ingest, two n
       expect(Number(video!.nb_read_frames)).toBeGreaterThan(5);
       expect(streams.find((s) => s.codec_type === 'audio')).toMatchObject({ codec_name: 'aac' });
 
+      // Operators see the rendition on the origin only.
+      const operator = await tokens.mint({ userId: 'hls-ops', name: 'Ops', role: 'operator' });
+      const renditions = await Promise.all([origin, other].map(async (node) => ((await call(node, 'GET', '/api/ops/node', operator)).body.media as { hlsRenditions: number }).hlsRenditions));
+      expect(renditions).toEqual([1, 0]);
+      expect(await (await fetch(`${origin.url}/metrics`)).text()).toMatch(/^livecart_media_hls_renditions 1$/m);
+
       // The playlist slides on.
       await eventually(async () => parsePlaylist(await (await fetch(playlistUrl)).text()).sequence > first.sequence + 1, 'the playlist advancing', 15_000);
 

@@ -60,6 +60,13 @@ export class HlsOrigin implements HlsSource {
     slot.timer = setTimeout(() => { slot.timer = undefined; slot.busy = slot.busy.then(() => this.#sync(room, slot)); }, this.#options.settleMs).unref();
   }
 
+  /** Renditions running (ffmpeg started, not stopped). */
+  get count(): number {
+    let running = 0;
+    for (const slot of this.#rooms.values()) if (slot.rendition !== undefined && !slot.rendition.stopped) running++;
+    return running;
+  }
+
   renders(roomId: string): boolean {
     const rendition = this.#rooms.get(roomId)?.rendition;
     return rendition !== undefined && !rendition.stopped;

@@ -358,6 +358,7 @@ export class MediaService {
       workerDeaths: this.#pool?.deaths ?? 0,
       ...countMedia(this.#byRoom.values()),
       ...(this.#cluster?.counts() ?? { pipesServed: 0, roomsRelayed: 0 }),
+      hlsRenditions: this.#hls?.count ?? 0,
       bitrateInBps: this.#bitrateIn,
       bitrateOutBps: this.#bitrateOut,
     };
