@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/src/server.ts';
 import { liveRoom, startTestServer, viewerToken } from '../helpers/server.ts';
-import { ARTIFACTS, launchChromium, openPage, PHONE, pollers, textOf } from './support/browser.ts';
+import { ARTIFACTS, launchChromium, openPage, pollers, publishShot, textOf } from './support/browser.ts';
 
 const hasFfmpeg = existsSync('/usr/bin/ffmpeg');
 if (!hasFfmpeg) console.warn('tests/e2e/hls.test.ts skipped: /usr/bin/ffmpeg is missing (apt-get install ffmpeg)');
@@ -75,6 +75,7 @@ describe.skipIf(!hasFfmpeg)('HLS fallback on the viewer page in Chromium', () =>
     expect(await second.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
     expect(server.media.status().consumers).toBe(2); // still only the first viewer's seat on WebRTC
     await second.screenshot({ path: join(ARTIFACTS, 'viewer-hls-phone.png'), fullPage: true });
+    publishShot('viewer-hls-phone.png');
 
     // The first viewer leaves: the seat frees, the second viewer moves to WebRTC on its next try.
     await first.context().close();

@@ -48,7 +48,7 @@ export class HlsPlayer {
     return this.#playing;
   }
 
-  /** Seconds behind the live edge of the playlist (rounded), while playing. */
+  /** Seconds behind live (rounded, estimated from the playlist's edge), while playing. */
   get behindSeconds(): number | undefined {
     return this.#behind;
   }
@@ -129,7 +129,8 @@ export class HlsPlayer {
   #measure(): void {
     if (!this.#playing) return;
     let behind: number | undefined;
-    if (this.#hls !== undefined) behind = this.#hls.latency;
+    // Behind the playlist's edge, plus the segment being written (a segment is listed once complete).
+    if (this.#hls !== undefined) behind = this.#hls.latency + (this.#hls.levels[this.#hls.currentLevel]?.details?.targetduration ?? 0);
     else if (this.#video.seekable.length > 0) behind = this.#video.seekable.end(this.#video.seekable.length - 1) - this.#video.currentTime;
     const rounded = behind === undefined || !Number.isFinite(behind) ? undefined : Math.max(1, Math.round(behind));
     if (rounded !== this.#behind) {
