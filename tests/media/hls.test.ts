@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,6 +39,13 @@ describe.skipIf(!hasFfmpeg)('HLS rendition of a stream (ffmpeg RTP ingest, two n
   let nodes: Node[];
 
   beforeAll(async () => {
+    // Left behind by a node killed earlier (untouched for minutes), and a file that is not a rendition's.
+    const stale = join(dirs[0]!, 'mxaaaaaa1b2c3d');
+    mkdirSync(stale);
+    writeFileSync(join(stale, 'index.m3u8'), '#EXTM3U\n');
+    const old = new Date(Date.now() - 10 * 60_000);
+    utimesSync(join(stale, 'index.m3u8'), old, old);
+    writeFileSync(join(dirs[0]!, 'notes.txt'), 'the operator\'s');
     nodes = await startNodes(2, REDIS_URL, prefix, (i) => [
       '--media-workers', '1', '--media-port-min', String(43000 + i * 100), '--media-port-max', String(43099 + i * 100), '--hls-dir', dirs[i]!,
     ]);
@@ -133,7 +140,8 @@ describe.skipIf(!hasFfmpeg)('HLS rendition of a stream (ffmpeg RTP ingest, two n
       // The streamer stops: the playlist goes on neither node, and the origin's folder is removed.
       expect((await call(origin, 'DELETE', '/api/rooms/hls-room/ingest', streamer)).status).toBe(200);
       await eventually(async () => (await Promise.all([origin, other].map((n) => fetch(`${n.url}/hls/hls-room/index.m3u8`)))).every((r) => r.status === 404), 'the playlist gone on both nodes');
-      await eventually(() => readdirSync(dirs[0]!).length === 0, 'the rendition\'s folder removed');
+      // Its folder is removed, and so was the one left behind; nothing else is touched.
+      await eventually(() => readdirSync(dirs[0]!).join() === 'notes.txt', 'the rendition\'s folder removed');
     } finally {
       ingest.kill();
     }

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.ts';
-import { HlsRendition, type HlsRenditionOptions, PLAYLIST_NAME, SEGMENT_NAME } from './HlsRendition.ts';
+import { HlsRendition, type HlsRenditionOptions, PLAYLIST_NAME, RENDITION_FOLDER, SEGMENT_NAME } from './HlsRendition.ts';
 import type { RoomMedia } from './RoomMedia.ts';
 
 export interface HlsOriginOptions extends HlsRenditionOptions {
@@ -45,6 +45,7 @@ export class HlsOrigin implements HlsSource {
   readonly #rooms = new Map<string, Slot>();
   #disabled: string | undefined;
   #closed = false;
+  #swept = false;
 
   constructor(options: HlsOriginOptions, log: Logger) {
     this.#options = options;
@@ -89,7 +90,7 @@ export class HlsOrigin implements HlsSource {
     this.#closed = true;
     for (const slot of this.#rooms.values()) {
       clearTimeout(slot.timer);
-      void slot.rendition?.stop();
+      slot.rendition?.stopNow();
     }
     this.#rooms.clear();
   }
@@ -116,6 +117,10 @@ export class HlsOrigin implements HlsSource {
     }
     try {
       await mkdir(this.#options.dir, { recursive: true });
+      if (!this.#swept) {
+        this.#swept = true;
+        await this.#sweep();
+      }
       const rendition = await HlsRendition.start(room.origin, wanted, this.#options, this.#log);
       slot.rendition = rendition;
       this.#log.info({ roomId: room.roomId, folder: rendition.folder }, 'HLS rendition started');
@@ -133,12 +138,29 @@ export class HlsOrigin implements HlsSource {
     }
   }
 
+  /**
+   * Removes renditions left behind by a process that was killed: a live rendition rewrites its
+   * playlist every segment, so a folder untouched for a minute belongs to no running ffmpeg.
+   */
+  async #sweep(): Promise<void> {
+    const entries = await readdir(this.#options.dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (!entry.isDirectory() || !RENDITION_FOLDER.test(entry.name)) continue;
+      const folder = join(this.#options.dir, entry.name);
+      const changed = await stat(join(folder, PLAYLIST_NAME)).catch(() => stat(folder)).then((s) => s.mtimeMs, () => Date.now());
+      if (Date.now() - changed > STALE_FOLDER_MS) await rm(folder, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
   #disable(reason: string): void {
     if (this.#disabled !== undefined) return;
     this.#disabled = reason;
     this.#log.error(`HLS UNAVAILABLE: ${reason}. Viewers past WebRTC capacity wait for a seat instead.`);
   }
 }
+
+/** How long a rendition's folder may stay unchanged before another node's sweep takes it for left behind. */
+const STALE_FOLDER_MS = 60_000;
 
 function sameIds(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((id, i) => id === b[i]);

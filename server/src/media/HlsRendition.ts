@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { types } from 'mediasoup';
@@ -25,6 +25,8 @@ interface FedTrack {
 /** Segment names: the rendition's id, a dash, the media sequence number (monotonic: it starts at the clock's seconds). */
 export const SEGMENT_NAME = /^[a-z0-9]{1,16}-\d{1,16}\.ts$/;
 export const PLAYLIST_NAME = 'index.m3u8';
+/** A rendition's folder: its id and a random suffix (only such folders are ever removed from the HLS folder). */
+export const RENDITION_FOLDER = /^[a-z0-9]{8,30}$/;
 
 /**
  * One room's HLS rendition on its media origin: each track (one video, at most one audio) is
@@ -96,6 +98,20 @@ export class HlsRendition {
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
     await this.exited;
     await rm(this.folder, { recursive: true, force: true }).catch((error: unknown) => this.#log.warn({ err: error, folder: this.folder }, 'HLS folder could not be removed'));
+  }
+
+  /** The process is closing: ffmpeg is killed and the folder removed before this returns. */
+  stopNow(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#keyFrames);
+    for (const track of this.#tracks) track.transport.close();
+    this.#child.kill('SIGKILL');
+    try {
+      rmSync(this.folder, { recursive: true, force: true });
+    } catch (error) {
+      this.#log.warn({ err: error, folder: this.folder }, 'HLS folder could not be removed');
+    }
   }
 
   get stopped(): boolean {
