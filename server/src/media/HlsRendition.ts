@@ -67,23 +67,26 @@ export class HlsRendition {
     const folder = join(options.dir, `${id}${Math.random().toString(36).slice(2, 8)}`);
     await mkdir(folder, { recursive: true });
     const tracks: FedTrack[] = [];
+    const opened: types.PlainTransport[] = [];
+    let child: ChildProcess | undefined;
     try {
       for (const producer of producers) {
         const port = await freePortPair();
         const transport = await slot.router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1', portRange: slot.worker.portRange }, rtcpMux: false, comedia: false });
-        tracks.push({ transport, consumer: undefined as unknown as types.Consumer, port });
+        opened.push(transport);
         await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
         const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: slot.router.rtpCapabilities, paused: true });
-        tracks[tracks.length - 1] = { transport, consumer, port };
+        tracks.push({ transport, consumer, port });
       }
       const sdpPath = join(folder, 'input.sdp');
       await writeFile(sdpPath, sdpOf(tracks));
-      const child = spawn(options.ffmpegBin, ffmpegArgs(sdpPath, folder, id, tracks.some((t) => t.consumer.kind === 'audio'), options), { stdio: ['ignore', 'ignore', 'pipe'] });
+      child = spawn(options.ffmpegBin, ffmpegArgs(sdpPath, folder, id, tracks.some((t) => t.consumer.kind === 'audio'), options), { stdio: ['ignore', 'ignore', 'pipe'] });
       const rendition = new HlsRendition(id, folder, producers.map((p) => p.id), tracks, child, log);
       await rendition.#resume();
       return rendition;
     } catch (error) {
-      for (const track of tracks) track.transport.close();
+      for (const transport of opened) transport.close();
+      child?.kill('SIGKILL');
       await rm(folder, { recursive: true, force: true });
       throw error;
     }

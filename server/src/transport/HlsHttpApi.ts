@@ -1,7 +1,7 @@
 import { roomIdSchema } from '../../../protocol/src/index.ts';
 import type { Logger } from '../log.ts';
-import { PLAYLIST_NAME, SEGMENT_NAME } from '../media/HlsRendition.ts';
 import type { HlsFile, HlsSource } from '../media/HlsOrigin.ts';
+import { PLAYLIST_NAME, SEGMENT_NAME } from '../media/HlsRendition.ts';
 import type { MediaOriginDirectory } from '../store/MediaOriginDirectory.ts';
 import type { HttpResponse, TemplatedApp } from './uws.ts';
 
