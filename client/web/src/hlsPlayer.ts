@@ -2,7 +2,7 @@
  * Plays a room's HLS rendition (GET /hls/ROOM/index.m3u8) in a <video>: through hls.js where the
  * browser has Media Source Extensions, natively where it plays HLS itself (Safari, iOS). The viewer
  * page uses it while WebRTC is full. A playlist that is not there yet (the rendition starting) or a
- * broken load is tried again every `retryMs` until `stop()`. hls.js is loaded only when needed
+ * broken load is tried again after `retryMs`, then less and less often, until `stop()`. hls.js is loaded only when needed
  * (its own chunk): most viewers watch over WebRTC.
  */
 import type Hls from 'hls.js';
@@ -17,6 +17,8 @@ export interface HlsPlayerOptions {
   readonly onChange: () => void;
 }
 
+const MAX_RETRY_MS = 20_000;
+
 export class HlsPlayer {
   readonly #video: HTMLVideoElement;
   readonly #url: string;
@@ -27,6 +29,8 @@ export class HlsPlayer {
   #active = false;
   #playing = false;
   #behind: number | undefined;
+  /** Failed loads in a row: the wait between tries doubles (a server without HLS is not asked every 2 s). */
+  #failures = 0;
 
   constructor(video: HTMLVideoElement, url: string, options: HlsPlayerOptions) {
     this.#video = video;
@@ -56,6 +60,7 @@ export class HlsPlayer {
   start(): void {
     if (this.#active) return;
     this.#active = true;
+    this.#failures = 0;
     this.#video.addEventListener('playing', this.#onPlaying);
     this.#tick = setInterval(() => this.#measure(), 1000);
     void this.#load();
@@ -82,6 +87,7 @@ export class HlsPlayer {
   readonly #onPlaying = (): void => {
     if (this.#playing) return;
     this.#playing = true;
+    this.#failures = 0;
     this.#measure();
     this.#options.onChange();
   };
@@ -123,7 +129,8 @@ export class HlsPlayer {
     if (wasPlaying) this.#options.onChange();
     if (!this.#active) return;
     clearTimeout(this.#retry);
-    this.#retry = setTimeout(() => { if (this.#active) void this.#load(); }, this.#options.retryMs ?? 2000);
+    const wait = Math.min(MAX_RETRY_MS, (this.#options.retryMs ?? 2000) * 2 ** Math.min(this.#failures++, 4));
+    this.#retry = setTimeout(() => { if (this.#active) void this.#load(); }, wait);
   }
 
   #measure(): void {
