@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
@@ -126,6 +128,15 @@ const configSchema = z.object({
   rtmpMaxMessageBytes: int(65_536, 64 << 20).default(4 << 20).describe('Largest RTMP message (one video frame, for example) accepted; a larger one closes the connection.'),
   rtmpVideoBitrate: int(100_000, 50_000_000).default(2_500_000).describe('Bits per second of the VP8 video the RTMP relay makes of an RTMP stream.'),
   rtmpFfmpegBin: z.string().min(1).default('ffmpeg').describe('The ffmpeg the RTMP relay runs (a path, or a name on the PATH).'),
+  hls: bool.default(true).describe('An HLS rendition of each stream (ffmpeg on the room\'s media origin), played by viewers past WebRTC capacity (VIDEO_FULL) and servable through a CDN from GET /hls/ROOM/index.m3u8 on any node. false = no HLS: those viewers wait for a seat.'),
+  hlsDir: z.string().refine((p) => isAbsolute(p), 'an absolute path').refine((p) => resolve(p) !== '/', 'not the root folder').refine((p) => !p.includes('\0'), 'no NUL character').default(join(tmpdir(), 'livecart-hls')).describe('Folder the HLS playlists and segments are written to (one subfolder per stream, removed when it ends). An absolute path; created if missing.'),
+  hlsFfmpegBin: z.string().min(1).default('ffmpeg').describe('The ffmpeg program that makes the HLS rendition (Debian\'s ffmpeg package). A path, or a name looked up in PATH.'),
+  hlsSegmentSeconds: int(1, 6).default(1).describe('Length of an HLS segment in seconds (a key frame starts each): viewers on HLS are about 3 segments behind live.'),
+  hlsListSize: int(3, 30).default(6).describe('Segments an HLS playlist lists (a sliding window; older segments are deleted).'),
+  hlsSettleMs: int(0, 10_000).default(300).describe('How long a stream\'s tracks must hold still before ffmpeg starts or restarts on them (an ingest adds video, then audio).'),
+  hlsRestartMs: int(100, 60_000).default(2000).describe('Delay before an HLS rendition whose ffmpeg died is started again.'),
+  hlsProxyTimeoutMs: int(100, 60_000).default(3000).describe('How long a node may take to fetch a room\'s HLS file from the room\'s media origin (nodes that are not the origin proxy it).'),
+  hlsProxyCacheEntries: int(0, 10_000).default(64).describe('HLS segments a node that is not the origin keeps in memory, so its viewers (or CDN pulls) fetch each from the origin once; 0 = none.'),
 }).refine((c) => c.mediaPortMax > c.mediaPortMin, { message: 'mediaPortMax must be above mediaPortMin', path: ['mediaPortMax'] }).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] })
   .refine((c) => c.nodeForgetAfterBeats > c.nodeDownAfterBeats, { message: 'nodeForgetAfterBeats must be above nodeDownAfterBeats', path: ['nodeForgetAfterBeats'] })
   .refine((c) => c.mediaPipeAnnouncedIp !== undefined || !isUnspecified(c.mediaPipeListenIp ?? c.mediaListenIp), { message: 'the pipe transports listen on every interface: set mediaPipeAnnouncedIp to the address the other nodes reach this one at', path: ['mediaPipeAnnouncedIp'] })
@@ -160,6 +171,7 @@ const operatorKeys: readonly Key[] = [
   'protectRssMb', 'metricsToken', 'logLevel', 'drainWindowMs',
   'media', 'mediaListenIp', 'mediaAnnouncedAddress', 'mediaPortMin', 'mediaPortMax',
   'rtmpPort',
+  'hlsDir',
 ];
 const advancedKeys: readonly Key[] = configKeys.filter((key) => !operatorKeys.includes(key));
 const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

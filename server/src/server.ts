@@ -44,6 +44,7 @@ import type { RoomDirectory } from './store/RoomDirectory.ts';
 import type { Store } from './store/Store.ts';
 import { registerClusterOpsApi } from './transport/ClusterOpsApi.ts';
 import { registerDrainApi } from './transport/DrainApi.ts';
+import { registerHlsHttpApi } from './transport/HlsHttpApi.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
 import { registerMediaHttpApi } from './transport/MediaHttpApi.ts';
@@ -250,6 +251,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerMediaPipeApi(router, { pipes: media.pipes, signature: nodeSignature });
   registerWhipHttpApi(router, { whip, streamKeys, rooms: rules });
   metrics.watch({ gateway, fanout, rooms, degrade, guard, admission, media, broker, encoders: { get whipSessions() { return whip.size; }, get rtmpRelays() { return rtmp?.relays ?? 0; } } });
+  registerHlsHttpApi(app, {
+    hls: media.hls, nodeId: rooms.nodeId, origins, proxyTimeoutMs: config.hlsProxyTimeoutMs, cacheEntries: config.hlsProxyCacheEntries, log: logger.child({ part: 'hls-http' }),
+  });
   registerOpsApi(router, {
     rooms, admission, guard, gateway, fanout, store, metrics, media, broker,
     perRoomState: { rooms, likes, admission, commerce, fanout, media },

@@ -18,6 +18,7 @@ import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import type { Logger } from '../log.ts';
 import type { Member } from '../rooms/Member.ts';
 import type { MediaOriginDirectory } from '../store/MediaOriginDirectory.ts';
+import { HlsOrigin, type HlsSource } from './HlsOrigin.ts';
 import { MediaCluster, type PipeService } from './MediaCluster.ts';
 import { spatialLayerFor } from './mediaCodecs.ts';
 import { countMedia, type MediaStatus, sampleBitrates, transportsOf } from './MediaStats.ts';
@@ -27,7 +28,7 @@ import { RoomRouters } from './RoomRouters.ts';
 import { type IngestEndpoint, openRtpIngest } from './RtpIngest.ts';
 import { type PooledWorker, WorkerPool } from './WorkerPool.ts';
 
-export type { IngestEndpoint, MediaStatus, PipeService };
+export type { HlsSource, IngestEndpoint, MediaStatus, PipeService };
 
 /** What carries a room's video across nodes: where origins are recorded, how nodes are told, how they call each other. */
 export interface MediaClusterDeps {
@@ -58,6 +59,7 @@ export type MediaConfig = Pick<
   | 'mediaConsumerLimit' | 'mediaVideoFullRetryMs' | 'mediaMaxIncomingBitrate' | 'mediaInitialOutgoingBitrate'
   | 'mediaWorkerRestartMs' | 'mediaStatsIntervalMs' | 'mediaWorkerLogLevel' | 'mediaTransportsPerSocket'
   | 'mediaPipeListenIp' | 'mediaPipeAnnouncedIp' | 'mediaPipeSrtp' | 'mediaPipesPerRoom' | 'mediaPipeKeepaliveMs'
+  | 'hls' | 'hlsDir' | 'hlsFfmpegBin' | 'hlsSegmentSeconds' | 'hlsListSize' | 'hlsSettleMs' | 'hlsRestartMs'
 >;
 
 /** Where an outside publisher (WHIP, the RTMP relay) builds its transport: the room's origin router. */
@@ -88,6 +90,8 @@ export class MediaService {
   readonly #routers: RoomRouters | undefined;
   /** The room's video across nodes (absent without a pool). */
   readonly #cluster: MediaCluster | undefined;
+  /** HLS renditions of the streams published here (absent without a pool, or with --hls false). */
+  readonly #hls: HlsOrigin | undefined;
   /** Why there is no video, for operators (log, /readyz, ops API): may name paths and system errors. */
   readonly #unavailableReason: string | undefined;
   /** Why there is no video, for clients: the same without the system's words. */
@@ -128,6 +132,14 @@ export class MediaService {
       },
       log: log.child({ part: 'media-cluster' }),
     });
+    this.#hls = this.#routers === undefined || !config.hls ? undefined : new HlsOrigin({
+      dir: config.hlsDir,
+      ffmpegBin: config.hlsFfmpegBin,
+      segmentSeconds: config.hlsSegmentSeconds,
+      listSize: config.hlsListSize,
+      settleMs: config.hlsSettleMs,
+      restartMs: config.hlsRestartMs,
+    }, log.child({ part: 'hls' }));
     this.#unavailableReason = unavailable?.reason;
     this.#unavailableForClients = unavailable?.forClients;
     if (pool !== undefined) {
@@ -178,6 +190,11 @@ export class MediaService {
     return this.#cluster?.pipes ?? NO_PIPES;
   }
 
+  /** The HLS renditions this node makes (the rooms it is the media origin of); none without video or HLS. */
+  get hls(): HlsSource {
+    return this.#hls ?? { read: async () => undefined, renders: () => false };
+  }
+
   /** The node listens: other nodes reach it at `url` for the rooms whose stream it publishes. */
   listening(url: string): void {
     this.#cluster?.listening(url);
@@ -191,6 +208,7 @@ export class MediaService {
   close(): void {
     clearInterval(this.#statsTimer);
     this.#cluster?.close();
+    this.#hls?.close();
     for (const room of this.#byRoom.values()) room.closeRouters();
     this.#byRoom.clear();
     this.#pool?.close();
@@ -236,6 +254,7 @@ export class MediaService {
         const room = this.#room(roomId);
         this.#announce(room, request.paused ? `${producer.kind} muted` : `${producer.kind} unmuted`);
         this.#cluster?.ownStreamChanged(room);
+        this.#hls?.changed(room);
         return {};
       }
       case 'restartIce': {
@@ -408,6 +427,7 @@ export class MediaService {
       workerDeaths: this.#pool?.deaths ?? 0,
       ...countMedia(this.#byRoom.values()),
       ...(this.#cluster?.counts() ?? { pipesServed: 0, roomsRelayed: 0 }),
+      hlsRenditions: this.#hls?.count ?? 0,
       bitrateInBps: this.#bitrateIn,
       bitrateOutBps: this.#bitrateOut,
     };
@@ -531,8 +551,12 @@ export class MediaService {
     room.producers.set(producer.id, producer);
     producer.observer.once('close', () => {
       if (room.producers.delete(producer.id)) this.#announce(room, `${producer.kind} ended`);
-      if (own) this.#cluster?.ownStreamChanged(room);
+      if (own) {
+        this.#cluster?.ownStreamChanged(room);
+        this.#hls?.changed(room);
+      }
     });
+    if (own) this.#hls?.changed(room);
     await this.#routers?.spread(room, producer);
   }
 

@@ -17,6 +17,8 @@ export interface MediaStatus {
   pipesServed: number;
   /** Rooms whose stream is piped in from another node. */
   roomsRelayed: number;
+  /** Rooms whose HLS rendition this node makes (ffmpeg running; it is their media origin). */
+  hlsRenditions: number;
   bitrateInBps: number;
   bitrateOutBps: number;
 }
