@@ -120,6 +120,8 @@ export interface ConnectOptions {
   port: number;
   path?: string;
   localAddress?: string;
+  /** Source port (with `localAddress`): a chosen port binds at once, where the kernel's search for a free one slows down past a few thousand sockets per address. */
+  localPort?: number;
   /** Shared receive buffer (reads are synchronous, so many sockets can share one). */
   readBuffer?: Buffer;
   timeoutMs?: number;
@@ -147,6 +149,7 @@ export function connectWebSocket(
       host: opts.host,
       port: opts.port,
       ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      ...(opts.localPort ? { localPort: opts.localPort } : {}),
       noDelay: true,
       onread: {
         buffer: readBuffer,
@@ -163,7 +166,8 @@ export function connectWebSocket(
             return true;
           }
           if (!/^HTTP\/1\.1 101 /.test(head)) {
-            fail(new Error(`upgrade refused: ${head.slice(0, head.indexOf('\r\n'))}`));
+            const retryAfter = /\r\nRetry-After: *(\d+)/i.exec(head)?.[1];
+            fail(new Error(`upgrade refused: ${head.slice(0, head.indexOf('\r\n'))}${retryAfter === undefined ? '' : ` (Retry-After: ${retryAfter})`}`));
             return false;
           }
           upgraded = true;

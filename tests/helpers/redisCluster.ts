@@ -55,6 +55,11 @@ export class OwnRedisCluster {
     return this.#nodes.map((n) => `redis://127.0.0.1:${n.port}`);
   }
 
+  /** The live redis-server processes (a bench pins them and reads their CPU). */
+  get pids(): number[] {
+    return this.#live().map((n) => n.child.pid!);
+  }
+
   #spawn(port: number): ChildProcess {
     return spawn(
       'redis-server',

@@ -373,3 +373,41 @@ describe('a hot room\'s viewers\' frames', () => {
     for (const c of [host, viewer, calm]) c.close();
   });
 });
+
+describe('a hot room\'s held frames on a slow event loop', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    // About one held frame a turn, and a turn of at least 5 ms (below).
+    server = await startTestServer({ inboundTurnBudgetMs: 0.001, inboundMaxHoldMs: 100, maxFramesPerSecond: 10_000 });
+  });
+  afterAll(() => server.close());
+
+  it('are held no longer than inboundMaxHoldMs, so a burst does not wait one slow turn per frame', async () => {
+    const operator = await server.mintToken({ userId: 'op', name: 'Op', role: 'operator' });
+    await saleRoom(server, 'slow-in', 10);
+    const { client: viewer } = await RawClient.join(server.wsUrl, await viewerToken(server, 'slow-in-v'), 'slow-in');
+    await http(server, 'PUT', '/api/ops/rooms/slow-in/degrade', operator, { level: 1 });
+    await viewer.waitFor((m) => m.t === 'degrade' && m.level === 1);
+    // Every event-loop turn costs 5 ms more, as on a core shared with other busy processes.
+    let stalling = true;
+    const stall = (): void => {
+      const until = performance.now() + 5;
+      while (performance.now() < until);
+      if (stalling) setImmediate(stall);
+    };
+    setImmediate(stall);
+    try {
+      const before = server.gateway.stats.framesDeferred;
+      const sentAt = performance.now();
+      const replies = await Promise.all(Array.from({ length: 300 }, () => viewer.request({ t: 'ping' })));
+      const tookMs = performance.now() - sentAt;
+      expect(replies.every((reply) => reply.t === 'ok')).toBe(true);
+      expect(server.gateway.stats.framesDeferred - before).toBe(300);
+      // One frame per 5 ms turn would take 1.5 s; held at most 100 ms, the rest go in the turn after.
+      expect(tookMs).toBeLessThan(800);
+    } finally {
+      stalling = false;
+    }
+    viewer.close();
+  });
+});

@@ -153,6 +153,26 @@ describe.each([oneRedis, redisCluster])('three nodes on $name', (backend) => {
     for (const c of [host, again]) c.close();
   });
 
+  it('tells a viewer the room\'s viewer count at most once per interval, however many nodes host the room', async () => {
+    await call(nodes[0]!, 'POST', '/api/rooms', streamer, { title: 'count', id: 'count' });
+    const { client: watcher } = await RawClient.join(nodes[0]!.wsUrl, await viewer('count-watcher'), 'count');
+    // Joins on every node for 3 s: each node's share of the room changes every interval (1 s).
+    const startedAt = Date.now();
+    const joined: RawClient[] = [];
+    for (let i = 0; Date.now() - startedAt < 3000; i++) {
+      joined.push((await RawClient.join(nodes[i % 3]!.wsUrl, await viewer(`count-${i}`), 'count')).client);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const window = Date.now() - startedAt;
+    const heard = watcher.of('viewers').length;
+    // One count per interval of the window, plus one for the timer's phase.
+    expect(heard).toBeGreaterThan(0);
+    expect(heard).toBeLessThanOrEqual(Math.ceil(window / 1000) + 1);
+    // And it converges on the total over the nodes.
+    await waitUntil(() => watcher.of('viewers').some((m) => m.count === joined.length + 1), 10_000, `viewer count ${joined.length + 1}`);
+    for (const c of [watcher, ...joined]) c.close();
+  });
+
   it('never oversells with two nodes taking the requests: 300 buyers × 1–3 units for 100 units', async () => {
     const [n1, n2] = nodes as [Node, Node, Node];
     await call(n1, 'POST', '/api/rooms', streamer, { title: 'race', id: 'race2' });

@@ -41,4 +41,19 @@ describe('PerTurnQueue', () => {
     while (slow.pending() > 0) slow.nextTurn();
     expect(slow.handledIn).toEqual([1, 2, 3]);
   });
+
+  it('handles items that are overdue past the budget, in the same turn, in order', () => {
+    const turns: Array<() => void> = [];
+    const handled: number[] = [];
+    // Items are their enqueue times; an item enqueued at 0 or earlier is overdue.
+    const queue = new PerTurnQueue<number>(Number.POSITIVE_INFINITY, (item) => (handled.push(item), true), (run) => turns.push(run), 0.001, (item) => item <= 0);
+    for (const item of [-3, -2, -1, 0, 1, 2]) queue.push(item);
+    for (const run of turns.splice(0)) run();
+    // The four overdue ones went in one turn despite a budget below one item; then the budget holds again: one a turn.
+    expect(handled).toEqual([-3, -2, -1, 0]);
+    for (const run of turns.splice(0)) run();
+    expect(handled).toEqual([-3, -2, -1, 0, 1]);
+    for (const run of turns.splice(0)) run();
+    expect(handled).toEqual([-3, -2, -1, 0, 1, 2]);
+  });
 });

@@ -397,13 +397,19 @@ export class RoomRegistry {
     }
   }
 
-  /** Each node reports its members per hosted room; the total over fresh reports is announced when it changes. */
+  /**
+   * Each node reports its members per hosted room and tells its own members the total over fresh
+   * reports when it changed. Not published through the broker: every node of the room computes the
+   * total each interval, so a room on N nodes would hear N counts per interval.
+   */
   async #flushViewers(): Promise<void> {
     const now = this.#now();
     for (const room of [...this.#hosted.values()]) {
       try {
         const total = await this.#directory.reportViewers(room.id, this.nodeId, room.viewerCount, now, this.#config.viewerCountIntervalMs * 3);
-        if (total !== room.viewers) this.publishState(room.id, { t: 'viewers', count: total });
+        if (total === room.viewers || this.#hosted.get(room.id) !== room) continue;
+        const update = { t: 'viewers', count: total } as const;
+        this.#deliver(room, { kind: 'state', roomId: room.id, lane: laneOf.viewers, frame: encode(update), update });
       } catch (error) {
         this.#log.debug({ err: error, roomId: room.id }, 'viewer report deferred');
       }

@@ -90,7 +90,7 @@ export class WsGateway {
   readonly #log: Logger;
   readonly #scanTimer: NodeJS.Timeout;
   #nextConnectionId = 1;
-  /** Viewers' frames of hot rooms, read but not yet handled, in arrival order (so in each socket's order), `inboundTurnBudgetMs` of them per turn. */
+  /** Viewers' frames of hot rooms, read but not yet handled, in arrival order (so in each socket's order), `inboundTurnBudgetMs` of them per turn, and every one held `inboundMaxHoldMs`. */
   readonly #deferred: PerTurnQueue<DeferredFrame>;
   /** Where the backpressure scan goes on at its next slice. */
   #scanCursor: SetIterator<Connection> | undefined;
@@ -146,7 +146,11 @@ export class WsGateway {
       close: (ws, code, message) => this.#close(ws.getUserData().connection, code, message),
     });
     this.#scanTimer = setInterval(() => this.#scan(), Math.max(1, config.backpressureScanMs / SCAN_SLICES)).unref();
-    this.#deferred = new PerTurnQueue(Number.POSITIVE_INFINITY, (held) => this.#handleHeld(held), deps.schedule ?? setImmediate, config.inboundTurnBudgetMs);
+    this.#deferred = new PerTurnQueue(
+      Number.POSITIVE_INFINITY, (held) => this.#handleHeld(held), deps.schedule ?? setImmediate, config.inboundTurnBudgetMs,
+      // Held no longer than this: a cart request's wait in its room's queue counts from the read.
+      (held) => Date.now() - held.readAt >= config.inboundMaxHoldMs,
+    );
   }
 
   /** Refuse new sockets and close the open ones with 4000 so clients reconnect elsewhere. */
