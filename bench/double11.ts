@@ -212,8 +212,8 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
   const settleDeadline = Date.now() + 60_000;
   for (;;) {
     const view = await call('GET', '/api/ops/rooms', operator0).catch(() => undefined);
-    const big = (view?.rooms as Array<{ roomId: string; level: number }> | undefined)?.find((r) => r.roomId === 'big');
-    if ((big !== undefined && big.level === 0) || Date.now() > settleDeadline) break;
+    const big = (view?.rooms as Array<{ roomId: string; local: { level: number } | null }> | undefined)?.find((r) => r.roomId === 'big')?.local;
+    if ((big != null && big.level === 0) || Date.now() > settleDeadline) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   // The operator view is polled from the start of "before": its own cost to the server is then the
@@ -227,7 +227,7 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
     try {
       const [roomsView, node] = await Promise.all([call('GET', '/api/ops/rooms', operator), call('GET', '/api/ops/node', operator)]);
       const at = Date.now();
-      const big = (roomsView.rooms as Array<Record<string, any>>).find((r) => r.roomId === 'big');
+      const big = (roomsView.rooms as Array<Record<string, any>>).find((r) => r.roomId === 'big')?.local;
       const a = big?.admission ?? { queued: 0, admitted: 0, rejected: 0, expired: 0, soldOutFast: 0 };
       if (at < startAt) return; // before the burst: the load, not the numbers
       eventLoopP99Max = Math.max(eventLoopP99Max, node.eventLoopDelayMs.p99);

@@ -31,9 +31,9 @@ export function startOpsPoll(baseUrl: string, token: string, roomId: string, int
       const at = performance.now() - began;
       try {
         const res = await fetch(`${baseUrl}/api/ops/rooms`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(2000) });
-        const body = (await res.json()) as { rooms?: Array<{ roomId: string; level: number; signals: { viewerLagMs: number; eventLoopDelayMs: number; backloggedShare: number } }> };
-        const room = body.rooms?.find((r) => r.roomId === roomId);
-        if (room !== undefined) samples.push({ at: Math.round(at), level: room.level, ...room.signals });
+        const body = (await res.json()) as { rooms?: Array<{ roomId: string; local: { level: number; signals: { viewerLagMs: number; eventLoopDelayMs: number; backloggedShare: number } } | null }> };
+        const room = body.rooms?.find((r) => r.roomId === roomId)?.local; // the polled node's own view of the room
+        if (room != null) samples.push({ at: Math.round(at), level: room.level, ...room.signals });
       } catch {
         // a busy server answers late or not at all: that sample is missing
       }

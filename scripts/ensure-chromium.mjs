@@ -42,17 +42,20 @@ function installed(name) {
 }
 
 const missingFonts = executable('/usr/bin/dpkg-query') ? fonts.filter((name) => !installed(name)) : [];
+// ffmpeg: the media tests' encoder stand-in, and what the HLS rendition and the RTMP relay run. The
+// worker's build installs it too, but a machine that reuses a cached worker skips that build.
+const missingTools = executable('/usr/bin/ffmpeg') ? [] : ['ffmpeg'];
 const hasChromium = executable(path);
-if (hasChromium && missingFonts.length === 0) {
+if (hasChromium && missingFonts.length === 0 && missingTools.length === 0) {
   console.log(`ensure-chromium: ${path} is installed`);
   process.exit(0);
 }
-const packages = [...(hasChromium ? [] : ['chromium']), ...missingFonts];
+const packages = [...(hasChromium ? [] : ['chromium']), ...missingFonts, ...missingTools];
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const hasApt = executable('/usr/bin/apt-get');
 if (hasChromium && (!isRoot || !hasApt)) {
-  console.warn(`ensure-chromium: fonts missing (${missingFonts.join(' ')}); Chinese or emoji text in the pages shows as boxes`);
+  console.warn(`ensure-chromium: missing and not installable here: ${[...missingFonts, ...missingTools].join(' ')} (without the fonts, Chinese or emoji text shows as boxes; without ffmpeg, HLS, RTMP and the media ingest tests cannot run)`);
   process.exit(0);
 }
 if (!isRoot || !hasApt) {

@@ -20,6 +20,8 @@ export default defineConfig({
     target: 'es2022',
     sourcemap: true,
     reportCompressedSize: false,
+    // hls.js is one chunk of about 600 kB, loaded only by a viewer who falls back to HLS.
+    chunkSizeWarningLimit: 700,
     rollupOptions: {
       input: { viewer: page('viewer'), streamer: page('streamer'), operator: page('operator') },
       onwarn(warning, warn) {

@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
@@ -8,6 +11,7 @@ import { z } from 'zod';
  * frozen. No other file reads `process.env`.
  */
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const ipAddress = z.string().refine((v) => isIP(v) !== 0, 'an IPv4 or IPv6 address');
 const bool = z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
 
 const configSchema = z.object({
@@ -44,6 +48,11 @@ const configSchema = z.object({
   orderReplicaTimeoutMs: int(10, 60_000).default(500).describe('How long a checkout waits for --order-replicas to confirm the order.'),
   redisPrefix: z.string().regex(/^[A-Za-z0-9_:.-]+$/).min(1).max(64).default('livecart').describe('Namespace for every Redis key and channel, so deployments and test runs can share one Redis.'),
   sequencerLeaseMs: int(0, 600_000).default(3000).describe('With Redis: a node hosting a room takes the room\'s sequencer lease for this long (renewed while it holds it) when no other node holds it (as it starts hosting the room, or as it publishes there), and issues the room\'s seqs itself: its sockets get an event in the turn that made it, instead of a Redis round trip later (the log append follows, fenced on the lease). Another node publishing in the room asks it to let go first, and waits at most this long if the holder died. 0 = every seq from Redis.'),
+  publicUrl: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'an http:// or https:// URL').optional().describe('The address operators (and the other nodes\' consoles) reach this node at, shown in the node registry. Unset = http://HOST:PORT as it listens (the machine\'s host name when --host is 0.0.0.0).'),
+  nodeHeartbeatMs: int(100, 60_000).default(1000).describe('How often a node writes its record (health, rooms, load) into the node registry (Redis, or memory on a single node).'),
+  nodeDownAfterBeats: int(2, 1000).default(3).describe('A node whose record is older than this many of its heartbeat intervals shows as down in the registry.'),
+  nodeForgetAfterBeats: int(3, 100_000).default(60).describe('A node whose record is older than this many of its heartbeat intervals is dropped from the registry (a node that stops cleanly drops its record at once).'),
+  nodeRecordMaxRooms: int(0, 100_000).default(200).describe('Hosted rooms a node lists in its registry record at most (most viewers first); the rest are counted as omitted. Bounds the record each heartbeat writes.'),
   redisCommandTimeoutMs: int(10, 60_000).default(1000).describe('A Redis command slower than this fails as UNAVAILABLE (retry after) instead of hanging.'),
   storeRetryAfterMs: int(10, 60_000).default(1000).describe('Retry-after told to clients while the store is unreachable.'),
   reservationTtlMs: int(1000, 24 * 3600_000).default(600_000).describe('How long add-to-cart holds stock before it returns by itself.'),
@@ -107,7 +116,37 @@ const configSchema = z.object({
   mediaWorkerRestartMs: int(0, 60_000).default(500).describe('Delay before a died media worker is replaced.'),
   mediaStatsIntervalMs: int(500, 600_000).default(5000).describe('How often worker CPU and transport bitrates are sampled for /metrics and the operator console.'),
   mediaWorkerLogLevel: z.enum(['debug', 'warn', 'error', 'none']).default('warn').describe('mediasoup worker log level (its lines go to this server\'s log).'),
-}).refine((c) => c.mediaPortMax > c.mediaPortMin, { message: 'mediaPortMax must be above mediaPortMin', path: ['mediaPortMax'] }).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] });
+  mediaPipeListenIp: ipAddress.optional().describe('IP the pipe transports that carry a room\'s video between nodes bind to (UDP, in the --media-port-min/max range). Unset = --media-listen-ip. With several machines, an address the other nodes reach (or 0.0.0.0 with --media-pipe-announced-ip).'),
+  mediaPipeAnnouncedIp: ipAddress.optional().describe('IP the other nodes send a room\'s video to, when it is not --media-pipe-listen-ip (NAT, or bound to 0.0.0.0).'),
+  mediaPipeSrtp: bool.default(true).describe('Encrypt video between nodes (SRTP on the pipe transports). false = plain RTP, for a network between nodes that is trusted.'),
+  mediaPipesPerRoom: int(1, 1000).default(8).describe('Other nodes one node feeds a room\'s video to directly, at most (each pipe carries every simulcast layer); a node asking past it is sent to the nodes already fed, which feed it in turn (a tree).'),
+  mediaPipeKeepaliveMs: int(200, 60_000).default(2000).describe('How often a node fed a room\'s video tells the node feeding it that it still wants it, and checks the room\'s media origin in Redis; a pipe not kept alive for 3 intervals is closed.'),
+  mediaPipeTimeoutMs: int(100, 60_000).default(3000).describe('How long a node-to-node media call (open a pipe, consume, keepalive) may take before the node feeding is taken as unreachable.'),
+  whipConnectTimeoutMs: int(1000, 600_000).default(15_000).describe('A WHIP session whose publisher has not connected (ICE and DTLS) this long after its answer is closed, so an encoder that never connects does not hold the room\'s stream.'),
+  rtmpPort: int(0, 65535).default(0).describe('TCP port of the RTMP listener for encoders without WHIP (rtmp://HOST:PORT/ROOM with the room\'s stream key); 0 = off. Each live RTMP stream runs one ffmpeg that transcodes it to VP8 and Opus.'),
+  rtmpMaxConnections: int(1, 10_000).default(16).describe('RTMP connections at once (publishing or still shaking hands); more are closed at once. Each live one runs an ffmpeg.'),
+  rtmpPublishTimeoutMs: int(1000, 600_000).default(10_000).describe('Time an RTMP connection has from connecting to an accepted publish (handshake, connect, a valid stream key) before it is closed.'),
+  rtmpMaxMessageBytes: int(65_536, 64 << 20).default(4 << 20).describe('Largest RTMP message (one video frame, for example) accepted; a larger one closes the connection.'),
+  rtmpVideoBitrate: int(100_000, 50_000_000).default(2_500_000).describe('Bits per second of the VP8 video the RTMP relay makes of an RTMP stream.'),
+  rtmpFfmpegBin: z.string().min(1).default('ffmpeg').describe('The ffmpeg the RTMP relay runs (a path, or a name on the PATH).'),
+  hls: bool.default(true).describe('An HLS rendition of each stream (ffmpeg on the room\'s media origin), played by viewers past WebRTC capacity (VIDEO_FULL) and servable through a CDN from GET /hls/ROOM/index.m3u8 on any node. false = no HLS: those viewers wait for a seat.'),
+  hlsDir: z.string().refine((p) => isAbsolute(p), 'an absolute path').refine((p) => resolve(p) !== '/', 'not the root folder').refine((p) => !p.includes('\0'), 'no NUL character').default(join(tmpdir(), 'livecart-hls')).describe('Folder the HLS playlists and segments are written to (one subfolder per stream, removed when it ends). An absolute path; created if missing.'),
+  hlsFfmpegBin: z.string().min(1).default('ffmpeg').describe('The ffmpeg program that makes the HLS rendition (Debian\'s ffmpeg package). A path, or a name looked up in PATH.'),
+  hlsSegmentSeconds: int(1, 6).default(1).describe('Length of an HLS segment in seconds (a key frame starts each): viewers on HLS are about 3 segments behind live.'),
+  hlsListSize: int(3, 30).default(6).describe('Segments an HLS playlist lists (a sliding window; older segments are deleted).'),
+  hlsSettleMs: int(0, 10_000).default(300).describe('How long a stream\'s tracks must hold still before ffmpeg starts or restarts on them (an ingest adds video, then audio).'),
+  hlsRestartMs: int(100, 60_000).default(2000).describe('Delay before an HLS rendition whose ffmpeg died is started again.'),
+  hlsProxyTimeoutMs: int(100, 60_000).default(3000).describe('How long a node may take to fetch a room\'s HLS file from the room\'s media origin (nodes that are not the origin proxy it).'),
+  hlsProxyCacheEntries: int(0, 10_000).default(64).describe('HLS segments a node that is not the origin keeps in memory, so its viewers (or CDN pulls) fetch each from the origin once; 0 = none.'),
+}).refine((c) => c.mediaPortMax > c.mediaPortMin, { message: 'mediaPortMax must be above mediaPortMin', path: ['mediaPortMax'] }).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] })
+  .refine((c) => c.nodeForgetAfterBeats > c.nodeDownAfterBeats, { message: 'nodeForgetAfterBeats must be above nodeDownAfterBeats', path: ['nodeForgetAfterBeats'] })
+  .refine((c) => c.mediaPipeAnnouncedIp !== undefined || !isUnspecified(c.mediaPipeListenIp ?? c.mediaListenIp), { message: 'the pipe transports listen on every interface: set mediaPipeAnnouncedIp to the address the other nodes reach this one at', path: ['mediaPipeAnnouncedIp'] })
+  .refine((c) => c.mediaPipeListenIp !== undefined || c.mediaPipeAnnouncedIp !== undefined || isIP(c.mediaListenIp) !== 0, { message: 'mediaListenIp is not an IP address: set mediaPipeListenIp for the pipe transports between nodes', path: ['mediaPipeListenIp'] });
+
+/** 0.0.0.0 or ::, which cannot be given to another node as an address. */
+function isUnspecified(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::' || ip === '::0';
+}
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 export type ConfigInput = z.input<typeof configSchema>;
@@ -125,13 +164,15 @@ const configKeys = Object.keys(shape) as Key[];
  */
 const operatorKeys: readonly Key[] = [
   'host', 'port', 'tokenSecret',
-  'redis', 'redisCluster', 'redisPrefix', 'orderReplicas',
+  'redis', 'redisCluster', 'redisPrefix', 'orderReplicas', 'publicUrl',
   'maxFrameBytes', 'commentRate', 'commentBurst', 'commentMaxLength',
   'maxRooms', 'maxMembersPerRoom', 'maxProductsPerRoom',
   'admissionQueueLimit', 'admissionMaxWaitMs',
   'reservationTtlMs', 'idempotencyTtlMs', 'kickBanMs',
   'protectRssMb', 'metricsToken', 'logLevel', 'drainWindowMs',
   'media', 'mediaListenIp', 'mediaAnnouncedAddress', 'mediaPortMin', 'mediaPortMax',
+  'rtmpPort',
+  'hlsDir',
 ];
 const advancedKeys: readonly Key[] = configKeys.filter((key) => !operatorKeys.includes(key));
 const flagOf = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -1,9 +1,11 @@
-import { availableParallelism } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism, hostname } from 'node:os';
 import { AdmissionController } from './admission/AdmissionController.ts';
 import { CartDesk } from './admission/CartDesk.ts';
 import type { CartGate } from './admission/CartGate.ts';
 import { DirectGate } from './admission/DirectGate.ts';
 import { PositionTeller } from './admission/PositionTeller.ts';
+import { NodeSignature } from './auth/NodeSignature.ts';
 import type { Principal } from './auth/TokenService.ts';
 import { TokenService } from './auth/TokenService.ts';
 import type { Broker } from './broker/Broker.ts';
@@ -15,7 +17,10 @@ import { DegradeMonitor } from './fanout/DegradeMonitor.ts';
 import { Fanout } from './fanout/Fanout.ts';
 import { createLogger, type Logger } from './log.ts';
 import { MediaService } from './media/MediaService.ts';
+import { RtmpIngest } from './media/RtmpIngest.ts';
+import { WhipIngest } from './media/WhipIngest.ts';
 import { Metrics } from './ops/metrics.ts';
+import { NodeRegistry } from './ops/NodeRegistry.ts';
 import { ProcessGuard } from './ops/ProcessGuard.ts';
 import { connectWithin, createRedisClient, redisTarget } from './redis/client.ts';
 import { routeRequests } from './requests.ts';
@@ -24,19 +29,31 @@ import { RoomLifecycle } from './rooms/RoomLifecycle.ts';
 import { RoomLikes } from './rooms/RoomLikes.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
 import { RoomRules } from './rooms/RoomRules.ts';
+import type { MediaOriginDirectory } from './store/MediaOriginDirectory.ts';
+import { MemoryMediaOriginDirectory } from './store/MemoryMediaOriginDirectory.ts';
+import { StreamKeys } from './rooms/StreamKeys.ts';
+import { MemoryNodeDirectory } from './store/MemoryNodeDirectory.ts';
 import { MemoryRoomDirectory } from './store/MemoryRoomDirectory.ts';
 import { MemoryStore } from './store/MemoryStore.ts';
+import type { NodeDirectory } from './store/NodeDirectory.ts';
+import { RedisMediaOriginDirectory } from './store/RedisMediaOriginDirectory.ts';
+import { RedisNodeDirectory } from './store/RedisNodeDirectory.ts';
 import { RedisRoomDirectory } from './store/RedisRoomDirectory.ts';
 import { RedisStore } from './store/RedisStore.ts';
 import type { RoomDirectory } from './store/RoomDirectory.ts';
 import type { Store } from './store/Store.ts';
+import { registerClusterOpsApi } from './transport/ClusterOpsApi.ts';
 import { registerDrainApi } from './transport/DrainApi.ts';
+import { registerHlsHttpApi } from './transport/HlsHttpApi.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
 import { registerMediaHttpApi } from './transport/MediaHttpApi.ts';
+import { registerMediaPipeApi } from './transport/MediaPipeApi.ts';
+import { MediaPipeClient } from './transport/MediaPipeClient.ts';
 import { NodeDrain } from './transport/NodeDrain.ts';
 import { registerOpsApi } from './transport/OpsApi.ts';
 import { StaticFiles } from './transport/StaticFiles.ts';
+import { registerWhipHttpApi } from './transport/WhipHttpApi.ts';
 import { createApp, listen } from './transport/listen.ts';
 import { WsGateway } from './transport/WsGateway.ts';
 import { ReplyPriority } from './util/ReplyPriority.ts';
@@ -56,6 +73,8 @@ export interface RunningServer {
   /** Hosted, ended and unhosted rooms, as events. */
   readonly lifecycle: RoomLifecycle;
   readonly degrade: DegradeMonitor;
+  /** This node's record in the node registry, and every node's (`GET /api/ops/nodes`). */
+  readonly registry: NodeRegistry;
   readonly commerce: CommerceService;
   /** The one entry of every cart request (WebSocket and HTTP). */
   readonly desk: CartDesk;
@@ -68,6 +87,10 @@ export interface RunningServer {
   readonly admission: AdmissionController | undefined;
   /** WebRTC media (mediasoup); `media.available` is false when no worker could start. */
   readonly media: MediaService;
+  /** WHIP sessions (encoders publishing over WebRTC-HTTP ingest). */
+  readonly whip: WhipIngest;
+  /** The RTMP listener (`--rtmp-port`), undefined when it is off. */
+  readonly rtmp: RtmpIngest | undefined;
   /** This server's Prometheus registry and observers (one per instance). */
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -82,13 +105,15 @@ export interface RunningServer {
   drainAndClose(): Promise<void>;
 }
 
-/** Memory on a single node; Redis (store, room directory, broker) when `--redis` is set. */
-async function createBackends(config: Config): Promise<{ store: Store; directory: RoomDirectory; broker: Broker }> {
+/** Memory on a single node; Redis (store, room directory, broker, node registry, media origins) when `--redis` is set. */
+async function createBackends(config: Config): Promise<{ store: Store; directory: RoomDirectory; broker: Broker; nodes: NodeDirectory; origins: MediaOriginDirectory }> {
   if (config.redis === undefined) {
     return {
       store: new MemoryStore({ idempotencyTtlMs: config.idempotencyTtlMs, maxIdempotencyKeys: config.maxIdempotencyKeys, maxOrders: config.memoryMaxOrders }),
       directory: new MemoryRoomDirectory(),
       broker: new LocalBroker(config.resumeRingSize),
+      nodes: new MemoryNodeDirectory(),
+      origins: new MemoryMediaOriginDirectory(),
     };
   }
   const target = redisTarget(config.redis, config.redisCluster);
@@ -115,6 +140,8 @@ async function createBackends(config: Config): Promise<{ store: Store; directory
     store,
     directory: new RedisRoomDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
     broker: new RedisBroker(roomsRedis, { url: target, prefix: config.redisPrefix, ringSize: config.resumeRingSize, retryAfterMs: config.storeRetryAfterMs, sequencerLeaseMs: config.sequencerLeaseMs }),
+    nodes: new RedisNodeDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
+    origins: new RedisMediaOriginDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
   };
 }
 
@@ -129,7 +156,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
 
   // ---------------------------------------------------------------- create
   const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
-  const { store, directory, broker } = await createBackends(config);
+  const { store, directory, broker, nodes, origins } = await createBackends(config);
+  // Nodes of one deployment share the token secret; in dev mode (a random one) nodes cannot call each other.
+  const nodeSignature = new NodeSignature(config.tokenSecret ?? randomBytes(32).toString('base64url'));
   const app = createApp();
   const metrics = new Metrics({ maxRoomSeries: config.metricsMaxRooms, token: config.metricsToken });
   const guard = new ProcessGuard({ protectRssMb: config.protectRssMb, protectEventLoopMs: config.protectEventLoopMs, windowMs: 500 });
@@ -158,6 +187,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
         // Every quarter of what puts a room at level 1, its degrade level is checked at once: a flash sale's queue is no noise.
         backlogEvery: Math.max(1, Math.floor((config.degradeQueueFill * config.admissionQueueLimit) / 4)),
         onListenerError: (error, event) => admissionLog.error({ err: error, event }, 'an admission listener threw'),
+        // An operator's limit for the room, the same on every node (set before any request comes).
+        queueLimits: (roomId) => rooms.queueLimitOf(roomId),
       })
     : undefined;
   const gate: CartGate = admission ?? new DirectGate(store);
@@ -183,14 +214,31 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     },
     log: logger.child({ part: 'degrade' }),
   });
-  const media = await MediaService.start(config, rules, logger.child({ part: 'media' }), availableParallelism());
+  const media = await MediaService.start(config, rules, logger.child({ part: 'media' }), availableParallelism(), {
+    nodeId: rooms.nodeId, origins, notices: broker, link: new MediaPipeClient(nodeSignature, config.mediaPipeTimeoutMs),
+  });
+  const streamKeys = new StreamKeys({ secret: config.tokenSecret, directory, rooms: rules });
+  const whip = new WhipIngest(media, { connectTimeoutMs: config.whipConnectTimeoutMs, maxIncomingBitrate: config.mediaMaxIncomingBitrate }, logger.child({ part: 'whip' }));
   const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media), guard, schedule, log: logger.child({ part: 'ws' }) });
   const drain = new NodeDrain({ gateway, graceMs: config.shutdownGraceMs, log: logger.child({ part: 'drain' }) });
+  const registry = new NodeRegistry({
+    directory: nodes,
+    nodeId: rooms.nodeId,
+    sources: { rooms, gateway, guard, admission, drain },
+    options: { heartbeatMs: config.nodeHeartbeatMs, downAfterBeats: config.nodeDownAfterBeats, forgetAfterBeats: config.nodeForgetAfterBeats, maxRooms: config.nodeRecordMaxRooms },
+    log: logger.child({ part: 'registry' }),
+  });
 
   // ---------------------------------------------------------------- connect
   lifecycle.on('hosted', (room) => degrade.hosted(room));
+  lifecycle.on('settingsChanged', (room) => degrade.settingsChanged(room));
   lifecycle.on('ended', (roomId) => media.stopStream(roomId, 'the show has ended'));
-  lifecycle.forgetWhenEnded(degrade);
+  lifecycle.on('mediaChanged', (roomId) => media.originChanged(roomId));
+  // A stream published from outside a socket (WHIP, RTMP, RTP ingest) into a room nobody here was
+  // in heard no end: the room's first member here finds it ended, and the stream stops then.
+  lifecycle.on('hosted', (room) => {
+    if (room.info.state === 'ended') media.stopStream(room.id, 'the show has ended');
+  });
   if (admission !== undefined) lifecycle.forgetWhenUnhosted(admission);
   lifecycle.forgetWhenUnhosted(commerce);
   admission?.events.on('backlog', () => degrade.checkSoon());
@@ -199,29 +247,45 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   // ---------------------------------------------------------------- routes
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
   registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
-  registerMediaHttpApi(router, { rooms: rules, media });
-  metrics.watch({ gateway, fanout, rooms, degrade, guard, admission, media, broker });
+  registerMediaHttpApi(router, { rooms: rules, media, streamKeys, urls: { publicUrl: config.publicUrl, rtmpPort: config.rtmpPort } });
+  registerMediaPipeApi(router, { pipes: media.pipes, signature: nodeSignature });
+  registerWhipHttpApi(router, { whip, streamKeys, rooms: rules });
+  metrics.watch({ gateway, fanout, rooms, degrade, guard, admission, media, broker, encoders: { get whipSessions() { return whip.size; }, get rtmpRelays() { return rtmp?.relays ?? 0; } } });
+  registerHlsHttpApi(app, {
+    hls: media.hls, nodeId: rooms.nodeId, origins, proxyTimeoutMs: config.hlsProxyTimeoutMs, cacheEntries: config.hlsProxyCacheEntries, log: logger.child({ part: 'hls-http' }),
+  });
   registerOpsApi(router, {
-    rooms, degrade, admission, guard, gateway, fanout, store, metrics, media, broker,
-    perRoomState: { rooms, likes, admission, degrade, commerce, fanout, media },
+    rooms, admission, guard, gateway, fanout, store, metrics, media, broker,
+    perRoomState: { rooms, likes, admission, commerce, fanout, media },
     drain,
   });
   registerDrainApi(router, drain, config.drainWindowMs);
+  registerClusterOpsApi(router, { registry, commands, degrade, admission, broker });
   new StaticFiles(undefined, logger.child({ part: 'web' })).register(app);
   router.notFound();
 
   // ---------------------------------------------------------------- start
   degrade.start();
+  const rtmp = config.rtmpPort === 0 ? undefined : await RtmpIngest.start({
+    host: config.host, port: config.rtmpPort, maxConnections: config.rtmpMaxConnections, publishTimeoutMs: config.rtmpPublishTimeoutMs,
+    maxMessageBytes: config.rtmpMaxMessageBytes, videoBitrate: config.rtmpVideoBitrate, ffmpegBin: config.rtmpFfmpegBin,
+  }, { media, streamKeys, rooms: rules }, logger.child({ part: 'rtmp' }));
   const listener = await listen(app, config.host, config.port);
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  const nodeUrl = config.publicUrl ?? `http://${advertisedHost(config.host)}:${listener.port}`;
+  registry.start(nodeUrl);
+  media.listening(nodeUrl);
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     // ------------------------------------------------------------ stop, in reverse
     listener.close();
+    // The node's record goes while Redis is still at hand: operators see it gone at once.
+    const unregistered = registry.close();
     drain.close();
     gateway.shutdown();
+    rtmp?.close();
     media.close();
     degrade.close();
     likes.close();
@@ -230,6 +294,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     gate.close();
     guard.close();
     metrics.close();
+    await unregistered;
     await broker.close();
     await directory.close();
     await store.close();
@@ -244,6 +309,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     commands,
     lifecycle,
     degrade,
+    registry,
     commerce,
     desk,
     store,
@@ -253,6 +319,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     guard,
     admission,
     media,
+    whip,
+    rtmp,
     metrics,
     log: logger,
     mintToken: ({ userId, name, role }) => tokens.mint({ userId, name, role }),
@@ -270,4 +338,10 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
       await close();
     },
   };
+}
+
+/** The host other machines reach a node at when it listens on every interface: the machine's name. */
+function advertisedHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return hostname();
+  return host.includes(':') ? `[${host}]` : host;
 }

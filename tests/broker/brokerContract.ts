@@ -244,6 +244,45 @@ export function describeBrokerContract(name: string, factory: BrokerFactory): vo
       ]);
     });
 
+    it('delivers a room\'s settings to the nodes hosting it, and nowhere else', async () => {
+      const a = await node();
+      await a.broker.subscribe('r1');
+      const fixed = { version: 3, degradeOverride: 2 as const, queueLimit: 0 };
+      const cleared = { version: 4, degradeOverride: null, queueLimit: null };
+      await a.broker.publishSettings('r2', fixed); // not hosted here
+      await a.broker.publishSettings('r1', fixed);
+      await a.broker.publishSettings('r1', cleared);
+      await waitUntil(() => ofRoom(a, 'r1').length >= 2, 5000, 'two settings deliveries');
+      expect(ofRoom(a, 'r1')).toEqual([
+        { kind: 'settings', roomId: 'r1', settings: fixed },
+        { kind: 'settings', roomId: 'r1', settings: cleared },
+      ]);
+      expect(ofRoom(a, 'r2')).toEqual([]);
+    });
+
+    itCrossNode('delivers a room\'s settings published by one node to another node hosting it', async () => {
+      const a = await node();
+      const b = await siblingOf(a);
+      await b.broker.subscribe('r1');
+      const settings = { version: 1, degradeOverride: 3 as const, queueLimit: 7 };
+      await a.broker.publishSettings('r1', settings);
+      await waitUntil(() => ofRoom(b, 'r1').length >= 1, 5000, 'settings on the other node');
+      expect(ofRoom(b, 'r1')).toEqual([{ kind: 'settings', roomId: 'r1', settings }]);
+      expect(ofRoom(a, 'r1')).toEqual([]); // a does not host the room
+    });
+
+    itCrossNode('tells the nodes hosting a room that its media origin changed, and nowhere else', async () => {
+      const a = await node();
+      const b = await siblingOf(a);
+      await b.broker.subscribe('r1');
+      a.broker.publishMedia('r2'); // hosted nowhere
+      a.broker.publishMedia('r1');
+      await waitUntil(() => ofRoom(b, 'r1').length >= 1, 5000, 'the media notice on the other node');
+      expect(ofRoom(b, 'r1')).toEqual([{ kind: 'media', roomId: 'r1' }]);
+      expect(ofRoom(b, 'r2')).toEqual([]);
+      expect(ofRoom(a, 'r1')).toEqual([]); // a does not host the room
+    });
+
     it('keeps rooms apart: seqs, deliveries and rings of one room never show in another', async () => {
       const a = await node();
       // A room id that is the other's prefix.

@@ -12,9 +12,9 @@ export interface Node {
 /** `stopNodes` sends SIGTERM, which drains over this window (a test may pass its own `--drain-window-ms`). */
 const STOP_DRAIN_WINDOW_MS = 200;
 
-/** Real server processes (the CLI) sharing one Redis, as a deployment would run them. */
-export async function startNodes(count: number, redisUrl: string, prefix: string, extraArgs: string[] = []): Promise<Node[]> {
-  return Promise.all(Array.from({ length: count }, () => startNode(redisUrl, prefix, extraArgs)));
+/** Real server processes (the CLI) sharing one Redis, as a deployment would run them; `extraArgs` may differ per node (by index). */
+export async function startNodes(count: number, redisUrl: string, prefix: string, extraArgs: string[] | ((index: number) => string[]) = []): Promise<Node[]> {
+  return Promise.all(Array.from({ length: count }, (_, index) => startNode(redisUrl, prefix, typeof extraArgs === 'function' ? extraArgs(index) : extraArgs)));
 }
 
 async function startNode(redisUrl: string, prefix: string, extraArgs: string[]): Promise<Node> {

@@ -14,7 +14,8 @@ export const NO_AUTO_DEGRADE: ConfigInput = {
 /** A real server on a free port, quiet logs. */
 export function startTestServer(overrides: ConfigInput = {}): Promise<RunningServer> {
   // Video off unless a test asks for it: mediasoup workers are separate processes, started only where media is tested.
-  return startServer({ port: 0, host: '127.0.0.1', tokenSecret: TEST_SECRET, logLevel: 'silent', media: false, ...NO_AUTO_DEGRADE, ...overrides });
+  // HLS (an ffmpeg encoding each stream) likewise: only the HLS tests turn it on.
+  return startServer({ port: 0, host: '127.0.0.1', tokenSecret: TEST_SECRET, logLevel: 'silent', media: false, hls: false, ...NO_AUTO_DEGRADE, ...overrides });
 }
 
 export async function http(server: RunningServer, method: string, path: string, token?: string, body?: unknown) {

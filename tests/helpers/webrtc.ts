@@ -19,6 +19,7 @@ interface Wrtc {
   nonstandard: {
     RTCVideoSource: new () => { createTrack(): MediaStreamTrack; onFrame(frame: { width: number; height: number; data: Uint8ClampedArray }): void };
     RTCVideoSink: new (track: MediaStreamTrack) => { onframe: (() => void) | null; stop(): void };
+    RTCAudioSource: new () => { createTrack(): MediaStreamTrack; onData(data: { samples: Int16Array; sampleRate: number; bitsPerSample: number; channelCount: number; numberOfFrames: number }): void };
   };
 }
 
@@ -41,6 +42,19 @@ export function syntheticCamera(width = 320, height = 240): { track: MediaStream
     frame.fill(128, width * height);
     source.onFrame({ width, height, data: frame });
   }, 33);
+  return { track, stop: () => { clearInterval(timer); track.stop(); } };
+}
+
+/** A synthetic microphone: a 440 Hz tone, 10 ms frames of 48 kHz mono. */
+export function syntheticMicrophone(): { track: MediaStreamTrack; stop(): void } {
+  const source = new wrtc.nonstandard.RTCAudioSource();
+  const track = source.createTrack();
+  const samples = new Int16Array(480);
+  let t = 0;
+  const timer = setInterval(() => {
+    for (let i = 0; i < samples.length; i++, t++) samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * t) / 48_000));
+    source.onData({ samples, sampleRate: 48_000, bitsPerSample: 16, channelCount: 1, numberOfFrames: samples.length });
+  }, 10);
   return { track, stop: () => { clearInterval(timer); track.stop(); } };
 }
 

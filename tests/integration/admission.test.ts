@@ -142,7 +142,9 @@ describe('degradation', () => {
     await host.request({ t: 'comment', text: 'calm' });
     await viewer.waitFor((m) => m.t === 'comment' && m.text === 'calm');
     const ops = await http(server, 'GET', '/api/ops/rooms', operator);
-    const shop = ops.body.rooms.find((r: { roomId: string }) => r.roomId === 'shop');
+    const shopRoom = ops.body.rooms.find((r: { roomId: string }) => r.roomId === 'shop');
+    expect(shopRoom).toMatchObject({ settings: { degradeOverride: null }, nodes: [{ level: 0 }] });
+    const shop = shopRoom.local; // this node's detail of the room
     expect(shop).toMatchObject({ level: 0, override: null, admission: { roomId: 'shop' } });
     // the console's messages/s come from these counters: frames in from the room's sockets, deliveries out
     expect(shop.messagesIn).toBeGreaterThanOrEqual(5); // 3 from the host, 2 from the viewer
@@ -206,7 +208,7 @@ describe('degradation', () => {
     if (welcome.t !== 'welcome') throw new Error('no welcome');
     viewer.send({ t: 'ack', seq: welcome.seq }); // up to date, then silent (the SDK acks an idle room every 5 s)
     await new Promise((r) => setTimeout(r, 2600)); // far past degradeLagMs (200) with no new events
-    const idle = (await http(server, 'GET', '/api/ops/rooms', operator)).body.rooms.find((r: { roomId: string }) => r.roomId === 'idle');
+    const idle = (await http(server, 'GET', '/api/ops/rooms', operator)).body.rooms.find((r: { roomId: string }) => r.roomId === 'idle').local;
     expect(idle).toMatchObject({ level: 0, signals: { viewerLagMs: 0 } });
     // Chatter cut for viewers by the operator: comments go on, the viewer acks only what it got.
     await http(server, 'PUT', '/api/ops/rooms/idle/degrade', operator, { level: 2 });
@@ -218,7 +220,7 @@ describe('degradation', () => {
     await http(server, 'PUT', '/api/ops/rooms/idle/degrade', operator, { level: null });
     await viewer.waitFor((m) => m.t === 'degrade' && m.level === 0);
     await new Promise((r) => setTimeout(r, 400)); // several checks: still normal, not lagging
-    const status = (await http(server, 'GET', '/api/ops/rooms', operator)).body.rooms.find((r: { roomId: string }) => r.roomId === 'idle');
+    const status = (await http(server, 'GET', '/api/ops/rooms', operator)).body.rooms.find((r: { roomId: string }) => r.roomId === 'idle').local;
     expect(status.level).toBe(0);
     expect(status.signals.viewerLagMs).toBe(0);
     await host.request({ t: 'comment', text: 'for everyone' });
@@ -286,7 +288,7 @@ describe('cart requests waiting in their room\'s queue', () => {
     const watch = setInterval(() => {
       void http(server, 'GET', '/api/ops/rooms', operator).then((ops) => {
         const room = ops.body.rooms.find((r: { roomId: string }) => r.roomId === 'turns');
-        waitingSeen = Math.max(waitingSeen, room?.admission?.queued ?? 0);
+        waitingSeen = Math.max(waitingSeen, room?.local?.admission?.queued ?? 0);
       });
     }, 5);
     const answers = viewers.flatMap((v) => Array.from({ length: 10 }, (_, k) => v.request({ t: 'addToCart', key: `k${k}`, sku: 'hot', quantity: 1 })));

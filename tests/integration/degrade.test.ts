@@ -29,8 +29,8 @@ function lastSeq(client: RawClient): number {
 }
 
 async function roomStatus(server: RunningServer, operator: string, roomId: string) {
-  const rooms = (await http(server, 'GET', '/api/ops/rooms', operator)).body.rooms as Array<{ roomId: string; level: number; reason: string; signals: Record<string, number>; clientLagMs: number }>;
-  return rooms.find((r) => r.roomId === roomId)!;
+  const rooms = (await http(server, 'GET', '/api/ops/rooms', operator)).body.rooms as Array<{ roomId: string; local: { level: number; reason: string; signals: Record<string, number>; clientLagMs: number } }>;
+  return rooms.find((r) => r.roomId === roomId)!.local;
 }
 
 async function viewers(server: RunningServer, roomId: string, count: number, prefix: string) {

@@ -44,7 +44,7 @@ describe('a node that loses its sequencer lease resets the room', () => {
     // The operator sees which rooms this node keeps the order of.
     const operator = await server.mintToken({ userId: 'lease-op', name: 'Op', role: 'operator' });
     const opsRooms = await http(server, 'GET', '/api/ops/rooms', operator);
-    expect(opsRooms.body.rooms.find((r: { roomId: string }) => r.roomId === 'lease')).toMatchObject({ sequencedHere: true });
+    expect(opsRooms.body.rooms.find((r: { roomId: string }) => r.roomId === 'lease')).toMatchObject({ local: { sequencedHere: true } });
     expect((await http(server, 'GET', '/api/ops/node', operator)).body.sequencer).toMatchObject({ leasesHeld: 1, resets: 0 });
 
     // Another node takes the room over (this one stalled past its lease, say), for a short while.

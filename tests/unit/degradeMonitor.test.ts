@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { decode } from '../../protocol/src/index.ts';
-import { ProtocolError } from '../../server/src/errors.ts';
 import { DegradeMonitor, type MonitoredMember, type MonitoredRoom } from '../../server/src/fanout/DegradeMonitor.ts';
 import { type DegradeLevel, DegradeState } from '../../server/src/fanout/DegradePolicy.ts';
 import { captureLog, ERROR } from '../helpers/captureLog.ts';
@@ -10,6 +9,7 @@ const thresholds = { eventLoopDelayMs: 100, viewerLagMs: 1000, backloggedShare: 
 /** A hosted room: users, each with their sockets. */
 class FakeRoom implements MonitoredRoom {
   readonly degrade = new DegradeState();
+  settings: { degradeOverride: DegradeLevel | null } = { degradeOverride: null };
   messagesIn = 0;
   messagesOut = 0;
   constructor(readonly id: string, readonly users: MonitoredMember[][] = [[socket()]]) {}
@@ -32,20 +32,13 @@ function socket(bufferedBytes = 0, lagMs = 0, lastAckAt = 0): MonitoredMember {
 function setup(rooms: FakeRoom[]) {
   const clock = { now: 0 };
   const hosted = new Map(rooms.map((room) => [room.id, room]));
-  const known = new Set(hosted.keys());
   const pressure = new Map<string, { queueFill: number; storeLatencyMs: number }>();
   const published: Array<{ roomId: string; frame: Record<string, unknown> }> = [];
   const cut: string[] = [];
   const scheduled: Array<() => void> = [];
   const { log, lines } = captureLog();
   const monitor = new DegradeMonitor({
-    rooms: {
-      hostedRooms: () => hosted.values(),
-      hosted: (roomId) => hosted.get(roomId),
-      assertExists: async (roomId) => {
-        if (!known.has(roomId)) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
-      },
-    },
+    rooms: { hostedRooms: () => hosted.values() },
     fanout: {
       lagMs: () => 0,
       cutViewerChatter: (roomId) => void cut.push(roomId),
@@ -61,7 +54,7 @@ function setup(rooms: FakeRoom[]) {
     now: () => clock.now,
     schedule: (run) => void scheduled.push(run),
   });
-  return { monitor, clock, hosted, known, pressure, published, cut, scheduled, lines };
+  return { monitor, clock, hosted, pressure, published, cut, scheduled, lines };
 }
 
 describe('DegradeMonitor', () => {
@@ -111,24 +104,28 @@ describe('DegradeMonitor', () => {
     expect(errors[0]).toMatchObject({ msg: 'a degrade listener threw', event: 'levelChanged', err: { message: 'media is broken' } });
   });
 
-  it('keeps an operator override for a room not hosted yet, applies it when the room is hosted, and forgets it when the show ends', async () => {
-    const { monitor, known, published } = setup([]);
-    known.add('later');
-    await monitor.setOverride('later', 2);
-    await expect(monitor.setOverride('nowhere', 3)).rejects.toMatchObject({ code: 'ROOM_NOT_FOUND' });
-    expect(monitor.perRoomState()).toEqual({ overrides: 1 });
-    expect(published).toEqual([]); // nobody here to tell
-
+  it('takes the override from the room\'s settings when it starts hosting the room and when they change, and tells the sockets a new level only', () => {
+    const { monitor, hosted, published } = setup([]);
     const room = new FakeRoom('later');
+    room.settings = { degradeOverride: 2 };
     monitor.hosted(room);
+    hosted.set(room.id, room);
     expect(room.degrade.level).toBe(2);
     expect(room.degrade.reason).toBe('operator');
+    expect(published).toEqual([]); // hosting: the welcome carries the level
 
-    monitor.forget('later');
-    expect(monitor.perRoomState()).toEqual({ overrides: 0 });
-    const again = new FakeRoom('later');
-    monitor.hosted(again);
-    expect(again.degrade.level).toBe(0);
+    room.settings = { degradeOverride: 3 };
+    monitor.settingsChanged(room);
+    expect(published.map((p) => p.frame)).toEqual([{ t: 'degrade', level: 3, reason: 'operator' }]);
+    monitor.settingsChanged(room); // the same settings again (the broker's copy): nothing new to tell
+    expect(published).toHaveLength(1);
+
+    room.settings = { degradeOverride: null };
+    monitor.settingsChanged(room);
+    expect(room.degrade.level).toBe(0);
+    expect(published.map((p) => p.frame).at(-1)).toEqual({ t: 'degrade', level: 0, reason: 'normal' });
+    monitor.check();
+    expect(room.degrade.level).toBe(0); // automatic again
   });
 
   it('counts a user as backlogged only when every socket of theirs is, and shows the median ack lag without acting on it', () => {

@@ -44,7 +44,7 @@ describe('forgetting a room', () => {
     await store.addProduct('busy', { sku: 'hot', stock: 5, priceCents: 100, currency: 'USD' });
     const admission = new AdmissionController({ store, options });
     try {
-      admission.setQueueLimit('idle', 50); // an operator limit: creates the room's state
+      admission.roomStats('idle'); // creates the room's state
       admission.stockChanged('idle', 'hot', 0); // sold-out memory
       expect(admission.perRoomState()).toEqual({ rooms: 1, soldOut: 1 });
       admission.forget('idle');
@@ -129,17 +129,17 @@ describe('forgetting a room', () => {
     const clock = { now: 1_000_000 };
     const store = new HeldStore();
     for (const room of ['quiet', 'hosted', 'busy', 'limited']) await store.addProduct(room, { sku: 'hot', stock: 5, priceCents: 100, currency: 'USD' });
-    const admission = new AdmissionController({ store, options: { ...options, soldOutCacheMs: 1000 }, now: () => clock.now });
+    // The operator's limit of 'limited' lives with the room (its settings), not in what this node keeps.
+    const admission = new AdmissionController({ store, options: { ...options, soldOutCacheMs: 1000 }, now: () => clock.now, queueLimits: (roomId) => (roomId === 'limited' ? 10 : undefined) });
     const announcer = new StockAnnouncer({ publishStock: () => undefined, publishSoldOut: () => undefined }, 60_000, undefined, () => clock.now);
     const lifecycle = new RoomLifecycle(log);
     lifecycle.forgetWhenUnhosted(admission);
     lifecycle.forgetWhenUnhosted({ forget: (roomId) => announcer.forget(roomId), idleRooms: (ms) => announcer.idleRooms(ms) });
     try {
-      const answers = ['quiet', 'hosted'].map((room) => admission.reserve(reserve(room, 'u1')));
-      await until(() => store.held === 2); // one store call per room
+      const answers = ['quiet', 'hosted', 'limited'].map((room) => admission.reserve(reserve(room, 'u1')));
+      await until(() => store.held === 3); // one store call per room
       store.release();
       await Promise.all(answers);
-      admission.setQueueLimit('limited', 10); // an operator's limit stays
       admission.stockChanged('quiet', 'hot', 0); // sold out here for soldOutCacheMs
       for (const room of ['quiet', 'hosted']) announcer.changed(room, 'hot', 4);
       clock.now += 60_000;
@@ -149,17 +149,18 @@ describe('forgetting a room', () => {
       const isHosted = (roomId: string) => roomId === 'hosted';
 
       lifecycle.forgetIdleNotHosted(isHosted, 30_000);
-      expect(admission.stats().map((r) => r.roomId).sort()).toEqual(['busy', 'hosted', 'limited']);
-      expect(admission.perRoomState()).toEqual({ rooms: 3, soldOut: 0 });
+      expect(admission.stats().map((r) => r.roomId).sort()).toEqual(['busy', 'hosted']);
+      expect(admission.perRoomState()).toEqual({ rooms: 2, soldOut: 0 });
       expect(announcer.roomCount).toBe(1); // 'hosted' only
 
       store.release();
       await busy;
       lifecycle.forgetIdleNotHosted(isHosted, 30_000);
-      expect(admission.stats().map((r) => r.roomId).sort()).toEqual(['busy', 'hosted', 'limited']); // answered just now: not quiet yet
+      expect(admission.stats().map((r) => r.roomId).sort()).toEqual(['busy', 'hosted']); // answered just now: not quiet yet
       clock.now += 30_000;
       lifecycle.forgetIdleNotHosted(isHosted, 30_000);
-      expect(admission.stats().map((r) => r.roomId).sort()).toEqual(['hosted', 'limited']);
+      expect(admission.stats().map((r) => r.roomId).sort()).toEqual(['hosted']);
+      expect(admission.roomStats('limited').queueLimit).toBe(10); // back with the room's own limit
     } finally {
       admission.close();
       announcer.close();

@@ -30,6 +30,8 @@ const layers: ReadonlyArray<readonly string[]> = [
 const libraries: ReadonlyArray<{ name: string; allowed: (unit: string, file: string) => boolean; where: string }> = [
   { name: '@trufflesuite/uws-js-unofficial', allowed: (unit) => unit === 'transport', where: 'transport/' },
   { name: 'mediasoup', allowed: (unit) => unit === 'media', where: 'media/' },
+  { name: 'mediasoup-client', allowed: (unit) => unit === 'media', where: 'media/' }, // its SDP layer, for WHIP
+  { name: 'sdp-transform', allowed: (unit) => unit === 'media', where: 'media/' },
   { name: 'ioredis', allowed: (unit, file) => unit === 'redis' || ((unit === 'store' || unit === 'broker') && /^Redis/.test(file.split('/').at(-1)!)), where: 'redis/, store/Redis*, broker/Redis*' },
 ];
 

@@ -4,12 +4,15 @@
  * pinned card with live stock, add-to-cart progress (`cartAction`), the cart and checkout, the
  * room's busy state (`degradeLevel`) and the connection state. The video plays through
  * `StreamViewer` (client/src/media.ts) in a muted, autoplaying <video> (with an Unmute button).
+ * When WebRTC is full on this server (VIDEO_FULL) the same <video> plays the room's HLS rendition
+ * (`HlsPlayer`, a few seconds behind) while the viewer keeps retrying; a freed seat moves it back.
  *
  * Test hooks (read by tests/e2e, nothing else): `window.livecart` is the LivecartClient and
  * `window.livecartViewer` the StreamViewer (its `stats()` gives the inbound-rtp counters).
  */
 import { connect, isLivecartError, type CartActionEvent, type HistoryComment, type LivecartClient, type Product } from '../../src/index.ts';
 import { StreamViewer, type MediaState } from '../../src/media.ts';
+import { HlsPlayer } from './hlsPlayer.ts';
 import {
   api,
   ApiError,
@@ -48,6 +51,7 @@ const el = {
   video: byId('video'),
   player: byId<HTMLVideoElement>('player'),
   liveTag: byId('live-tag'),
+  transport: byId('transport'),
   videoState: byId('video-state'),
   videoDetail: byId('video-detail'),
   micOff: byId('mic-off'),
@@ -122,6 +126,8 @@ const media = {
   /** Set when the page cannot join at all (the video area says why). */
   blocked: undefined as string | undefined,
   viewer: undefined as StreamViewer | undefined,
+  /** The HLS rendition, played while WebRTC is full. */
+  hls: undefined as HlsPlayer | undefined,
 };
 
 
@@ -298,6 +304,7 @@ function renderRoom(client: LivecartClient): void {
 function startVideo(client: LivecartClient): void {
   const viewer = new StreamViewer(client);
   media.viewer = viewer;
+  if (HlsPlayer.supported) media.hls = new HlsPlayer(el.player, `/hls/${encodeURIComponent(roomId)}/index.m3u8`, { onChange: () => renderVideo(client) });
   (window as unknown as { livecartViewer: StreamViewer }).livecartViewer = viewer;
   viewer.on('state', (e) => {
     media.state = e.state;
@@ -374,6 +381,7 @@ function removed(): void {
 /** Points the <video> at the current tracks (set again so the element picks up added or removed tracks). */
 function attachStream(): void {
   if (media.tracks.size === 0) {
+    if (media.hls?.active) return; // the <video> plays HLS meanwhile
     el.player.srcObject = null;
     return;
   }
@@ -399,6 +407,7 @@ function reasonText(reason: string | undefined): string {
  */
 function renderVideo(client: LivecartClient): void {
   const room = client.state.room?.state;
+  followCapacity(room);
   const hasVideo = [...media.tracks.values()].some((t) => t.kind === 'video');
   const hasAudio = [...media.tracks.values()].some((t) => t.kind === 'audio');
   let view: string;
@@ -413,6 +422,9 @@ function renderVideo(client: LivecartClient): void {
   } else if (room === 'ended' && media.tracks.size === 0) {
     view = 'ended';
     text = 'The show has ended';
+  } else if (media.hls?.playing && media.tracks.size === 0) {
+    view = 'hls';
+    text = 'Playing (HLS)';
   } else if (media.state === 'unavailable') {
     view = 'unavailable';
     text = 'Video unavailable';
@@ -420,7 +432,7 @@ function renderVideo(client: LivecartClient): void {
   } else if (media.state === 'full') {
     view = 'full';
     text = 'Video full';
-    detail = retryLine('Too many people are watching on this server. You stay in the room: comments and shopping work. ');
+    detail = retryLine(`Too many people are watching on this server. You stay in the room: comments and shopping work. ${media.hls?.active ? 'Trying the HLS stream… ' : ''}`);
   } else if (media.state === 'retrying') {
     view = 'retrying';
     text = 'Video interrupted';
@@ -449,11 +461,32 @@ function renderVideo(client: LivecartClient): void {
     el.videoDetail.dataset.for = `${view}|${media.retryAt}|${detailText}`;
     el.videoDetail.replaceChildren(detail);
   }
-  show(el.liveTag, room === 'live' && (view === 'playing' || view === 'camera-off' || view === 'audio-only'));
+  const webrtc = view === 'playing' || view === 'camera-off' || view === 'audio-only';
+  show(el.liveTag, room === 'live' && (webrtc || view === 'hls'));
+  show(el.transport, webrtc || view === 'hls');
+  const behind = media.hls?.behindSeconds;
+  setText(el.transport, view === 'hls' ? `HLS${behind === undefined ? '' : `, ~${behind} s behind live`}` : 'Live (WebRTC)');
+  el.transport.dataset.transport = view === 'hls' ? 'hls' : 'webrtc';
   show(el.micOff, hasAudio && media.micOff);
-  show(el.unmute, hasAudio);
+  show(el.unmute, hasAudio || view === 'hls');
   setText(el.unmute, el.player.muted ? 'Unmute' : 'Mute');
   el.unmute.setAttribute('aria-label', el.player.muted ? 'Unmute the stream' : 'Mute the stream');
+}
+
+/**
+ * WebRTC full: the HLS rendition plays meanwhile (the viewer keeps retrying for a seat). Tracks
+ * arriving over WebRTC, the stream or the show ending, or a removal stop it.
+ */
+function followCapacity(room: string | undefined): void {
+  const hls = media.hls;
+  if (hls === undefined) return;
+  const webrtcPlaying = media.tracks.size > 0;
+  const over = ui.removed || room === 'ended' || media.ended || media.state === 'idle' || media.state === 'waiting';
+  if (!webrtcPlaying && !over && media.state === 'full') hls.start();
+  else if (hls.active && (webrtcPlaying || over)) {
+    hls.stop();
+    attachStream();
+  }
 }
 
 function renderViewers(client: LivecartClient): void {

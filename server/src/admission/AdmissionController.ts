@@ -111,6 +111,7 @@ export class AdmissionController {
   readonly #schedule: (run: () => void) => void;
   readonly #trackReply: (<T>(reply: Promise<T>) => Promise<T>) | undefined;
   readonly #backlogEvery: number;
+  readonly #queueLimits: ((roomId: string) => number | undefined) | undefined;
   #inFlight = 0;
   #callIds = 0;
   #pumpScheduled = false;
@@ -122,9 +123,15 @@ export class AdmissionController {
   /**
    * `teller` sends the position notices. `events` tells a room's queue reaching every
    * `backlogEvery` waiting requests (default: never); `onListenerError` hears a listener that threw.
+   * `queueLimits` tells the queue limit an operator set for a room (the same on every node), or
+   * undefined for `options.queueLimit`; it is asked at every request, so a change holds at once.
    */
-  constructor(deps: { store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver; schedule?: (run: () => void) => void; trackReply?: <T>(reply: Promise<T>) => Promise<T>; backlogEvery?: number; onListenerError?: (error: unknown, event: string) => void }) {
+  constructor(deps: {
+    store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver; schedule?: (run: () => void) => void;
+    trackReply?: <T>(reply: Promise<T>) => Promise<T>; backlogEvery?: number; onListenerError?: (error: unknown, event: string) => void; queueLimits?: (roomId: string) => number | undefined;
+  }) {
     this.#store = deps.store;
+    this.#queueLimits = deps.queueLimits;
     this.#trackReply = deps.trackReply;
     this.#backlogEvery = deps.backlogEvery ?? Number.POSITIVE_INFINITY;
     this.events = new TypedEmitter<AdmissionEvents>(deps.onListenerError === undefined ? {} : { onListenerError: deps.onListenerError });
@@ -194,7 +201,7 @@ export class AdmissionController {
     return { rooms: this.#rooms.size, soldOut: this.#soldOut.size };
   }
 
-  /** Rooms kept here with nothing waiting or running, no request for `idleForMs`, no sold-out mark still valid, and no operator limit. */
+  /** Rooms kept here with nothing waiting or running, no request for `idleForMs` and no sold-out mark still valid. */
   *idleRooms(idleForMs: number): Iterable<string> {
     const now = this.#now();
     const soldOutValid = (roomId: string) => {
@@ -202,7 +209,7 @@ export class AdmissionController {
       return false;
     };
     for (const [roomId, room] of this.#rooms) {
-      if (room.inFlight === 0 && this.#queue.sizeOf(roomId) === 0 && now - room.lastActiveAt >= idleForMs && room.queueLimit === this.#options.queueLimit && !soldOutValid(roomId)) yield roomId;
+      if (room.inFlight === 0 && this.#queue.sizeOf(roomId) === 0 && now - room.lastActiveAt >= idleForMs && !soldOutValid(roomId)) yield roomId;
     }
     for (const roomId of this.#soldOut.keys()) if (!this.#rooms.has(roomId) && !soldOutValid(roomId)) yield roomId;
   }
@@ -211,7 +218,8 @@ export class AdmissionController {
   pressureOf(roomId: string): { queueFill: number; storeLatencyMs: number } {
     const room = this.#rooms.get(roomId);
     if (room === undefined) return { queueFill: 0, storeLatencyMs: 0 };
-    return { queueFill: room.queueLimit === 0 ? 0 : this.#queue.sizeOf(roomId) / room.queueLimit, storeLatencyMs: Math.round(room.p99() * 100) / 100 };
+    const queueLimit = this.#queueLimitOf(roomId);
+    return { queueFill: queueLimit === 0 ? 0 : this.#queue.sizeOf(roomId) / queueLimit, storeLatencyMs: Math.round(room.p99() * 100) / 100 };
   }
 
   /**
@@ -257,11 +265,7 @@ export class AdmissionController {
     return room === undefined ? undefined : this.#statsOf(roomId, room);
   }
 
-  /** Operator controls. */
-  setQueueLimit(roomId: string, queueLimit: number): void {
-    this.#room(roomId).queueLimit = Math.max(0, Math.floor(queueLimit));
-  }
-
+  /** Operator control: the store concurrency limit now (it keeps adapting from there). */
   setConcurrencyLimit(limit: number): void {
     this.#limit.set(limit);
   }
@@ -298,7 +302,7 @@ export class AdmissionController {
   #enqueue<T>(room: RoomAdmissionState, roomId: string, priority: Priority, sku: string | undefined, arrival: Arrival | undefined, reserve: ReserveRequest | undefined, task: (() => Promise<unknown>) | undefined): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const entry = this.#entry(roomId, priority, sku, arrival, reserve, task, resolve as (v: unknown) => void, reject);
-      if (this.#queue.sizeOf(roomId) >= room.queueLimit && !this.#shedForHigher(room, roomId, priority)) {
+      if (this.#queue.sizeOf(roomId) >= this.#queueLimitOf(roomId) && !this.#shedForHigher(room, roomId, priority)) {
         room.rejected++;
         this.#settle(entry, false, this.#overloaded(room, roomId, 'the room\'s queue is full'));
         return;
@@ -562,9 +566,13 @@ export class AdmissionController {
     if (room.forgotten && room.inFlight === 0 && this.#queue.sizeOf(roomId) === 0 && this.#rooms.get(roomId) === room) this.#rooms.delete(roomId);
   }
 
+  #queueLimitOf(roomId: string): number {
+    return this.#queueLimits?.(roomId) ?? this.#options.queueLimit;
+  }
+
   #room(roomId: string): RoomAdmissionState {
     let room = this.#rooms.get(roomId);
-    if (room === undefined) this.#rooms.set(roomId, (room = new RoomAdmissionState(this.#options.queueLimit, this.#now())));
+    if (room === undefined) this.#rooms.set(roomId, (room = new RoomAdmissionState(this.#now())));
     else room.lastActiveAt = this.#now();
     return room;
   }
@@ -582,7 +590,7 @@ export class AdmissionController {
       deduplicated: r.deduplicated,
       drainRate: Math.round(r.drainRate),
       storeLatencyMs: { ewma: Math.round(r.latencyEwma * 100) / 100, p99: Math.round(r.p99() * 100) / 100 },
-      queueLimit: r.queueLimit,
+      queueLimit: this.#queueLimitOf(roomId),
     };
   }
 }

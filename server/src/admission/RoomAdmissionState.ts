@@ -1,7 +1,6 @@
-/** What the admission controller keeps for one room: its queue limit, requests per product, counters, drain rate and store latency. */
+/** What the admission controller keeps for one room: requests per product, counters, drain rate and store latency. */
 export class RoomAdmissionState {
   readonly perProduct = new Map<string, number>();
-  queueLimit: number;
   inFlight = 0;
   admitted = 0;
   completed = 0;
@@ -24,8 +23,7 @@ export class RoomAdmissionState {
   /** Who waits for the calls that were under way when they asked (`afterCallsUnderWay`). */
   #waiters: Array<{ calls: Set<number>; resolve: () => void }> = [];
 
-  constructor(queueLimit: number, now: number) {
-    this.queueLimit = queueLimit;
+  constructor(now: number) {
     this.#windowStart = now;
     this.lastActiveAt = now;
   }

@@ -1,4 +1,4 @@
-import type { Lane, SequencedEvent, StateUpdate, UnsequencedEvent } from '../../../protocol/src/index.ts';
+import type { Lane, RoomSettings, SequencedEvent, StateUpdate, UnsequencedEvent } from '../../../protocol/src/index.ts';
 
 export interface SequencedDelivery {
   readonly kind: 'sequenced';
@@ -34,6 +34,10 @@ export type Delivery =
   | { readonly kind: 'direct'; readonly roomId: string; readonly userId: string; readonly frame: Uint8Array }
   /** `until` 0: the user's ban was lifted. */
   | { readonly kind: 'kick'; readonly roomId: string; readonly userId: string; readonly until: number }
+  /** An operator changed the room's settings (the directory holds them); newer versions replace older ones. */
+  | { readonly kind: 'settings'; readonly roomId: string; readonly settings: RoomSettings }
+  /** The room's media origin changed (a stream started, changed or stopped somewhere): the record is in the media origin directory. */
+  | { readonly kind: 'media'; readonly roomId: string }
   /**
    * This node sequenced the room's events itself and lost its lease before the log had them all:
    * its sockets may have seen events from `fromSeq` on that are in no one else's history.
@@ -80,6 +84,10 @@ export interface Broker {
   publishDirect(roomId: string, userId: string, frame: Uint8Array): void;
   /** Close a user's sockets in the room on every node and keep them out until `until`; `until` 0 lifts their ban instead. */
   publishKick(roomId: string, userId: string, until: number): Promise<void>;
+  /** The room's settings as an operator just set them, to every node hosting the room (best effort: a node that starts hosting reads them from the directory). */
+  publishSettings(roomId: string, settings: RoomSettings): Promise<void>;
+  /** Tells every node hosting the room that its media origin changed (best effort: nodes also re-read it now and then). */
+  publishMedia(roomId: string): void;
   /** This node hosts members of the room: start receiving its events. Resolves once subscribed. */
   subscribe(roomId: string): Promise<void>;
   /** No members left on this node. */

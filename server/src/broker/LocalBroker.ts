@@ -1,4 +1,4 @@
-import type { Lane, SequencedEvent, StateUpdate, UnsequencedEvent } from '../../../protocol/src/index.ts';
+import type { Lane, RoomSettings, SequencedEvent, StateUpdate, UnsequencedEvent } from '../../../protocol/src/index.ts';
 import { stampSeq } from '../../../protocol/src/index.ts';
 import { Deque } from '../util/Deque.ts';
 import type { Broker, Delivery, RecentEvents, SequencedDelivery, SequencerStats } from './Broker.ts';
@@ -59,6 +59,14 @@ export class LocalBroker implements Broker {
 
   async publishKick(roomId: string, userId: string, until: number): Promise<void> {
     this.#deliverIfSubscribed({ kind: 'kick', roomId, userId, until });
+  }
+
+  async publishSettings(roomId: string, settings: RoomSettings): Promise<void> {
+    this.#deliverIfSubscribed({ kind: 'settings', roomId, settings });
+  }
+
+  publishMedia(roomId: string): void {
+    this.#deliverIfSubscribed({ kind: 'media', roomId });
   }
 
   /** Synchronous underneath: a publish right after the call (before awaiting it) is already delivered. */

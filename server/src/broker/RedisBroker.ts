@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DomainError } from '../DomainError.ts';
-import { decode, type Lane, readSeq, stampSeq, type SequencedEvent, type StateUpdate, type UnsequencedEvent } from '../../../protocol/src/index.ts';
+import { decode, type Lane, readSeq, type RoomSettings, stampSeq, type SequencedEvent, type StateUpdate, type UnsequencedEvent } from '../../../protocol/src/index.ts';
 import { createSubscriber, type RedisConnection, type RedisTarget, redisTarget } from '../redis/client.ts';
 import { roomChannel, roomKey, roomOfChannel } from '../redis/keys.ts';
 import { redisCall } from '../redis/redisCall.ts';
@@ -105,7 +105,8 @@ const LEASE_COOLDOWN_LEASES = 10;
  * owns the room's slot instead of being broadcast to every shard.
  *
  * Messages on a room channel: "q" lane frame (sequenced), "s" lane frame (state update),
- * "d" len(2) userId frame (direct), "k" until(8) userId (kick), "r" nodeId (let go of the lease).
+ * "d" len(2) userId frame (direct), "k" until(8) userId (kick), "r" nodeId (let go of the lease),
+ * "o" settings JSON (an operator changed the room's settings), "m" (the room's media origin changed).
  */
 export class RedisBroker implements Broker {
   readonly #publisher: RedisConnection & BrokerCommands;
@@ -329,6 +330,14 @@ export class RedisBroker implements Broker {
     await redisCall(() => this.#publish(this.#channel(roomId), Buffer.concat([head, Buffer.from(userId)])), this.#options.retryAfterMs, 'broker');
   }
 
+  async publishSettings(roomId: string, settings: RoomSettings): Promise<void> {
+    await redisCall(() => this.#publish(this.#channel(roomId), Buffer.from(`o${JSON.stringify(settings)}`)), this.#options.retryAfterMs, 'broker');
+  }
+
+  publishMedia(roomId: string): void {
+    this.#fireAndForget(roomId, Buffer.from('m-'));
+  }
+
   async subscribe(roomId: string): Promise<void> {
     if (this.#subscribed.has(roomId)) return;
     const channel = this.#channel(roomId);
@@ -395,6 +404,14 @@ export class RedisBroker implements Broker {
       case 0x6b: // k
         handler({ kind: 'kick', roomId, until: message.readDoubleBE(1), userId: message.toString('utf8', 9) });
         break;
+      case 0x6f: { // o
+        const settings = parseSettings(message.toString('utf8', 1));
+        if (settings !== undefined) handler({ kind: 'settings', roomId, settings });
+        break;
+      }
+      case 0x6d: // m
+        handler({ kind: 'media', roomId });
+        break;
       case 0x72: // r: another node wants to publish in a room whose lease this node may hold
         if (message.toString('utf8', 1) !== this.#nodeId && this.#leases.has(roomId)) {
           this.#coolDown(roomId, LEASE_COOLDOWN_LEASES * this.#leaseMs);
@@ -425,5 +442,18 @@ export class RedisBroker implements Broker {
 
   #key(kind: string, roomId: string): string {
     return roomKey(this.#options.prefix, roomId, kind);
+  }
+}
+
+/** Settings another node published (perhaps another version of livecart): taken only if they read as settings. */
+function parseSettings(json: string): RoomSettings | undefined {
+  try {
+    const settings = JSON.parse(json) as Partial<RoomSettings> | null;
+    const level = settings?.degradeOverride;
+    const limit = settings?.queueLimit;
+    if (typeof settings?.version !== 'number' || !(level === null || level === 0 || level === 1 || level === 2 || level === 3) || !(limit === null || (Number.isInteger(limit) && limit! >= 0))) return undefined;
+    return { version: settings.version, degradeOverride: level, queueLimit: limit ?? null };
+  } catch {
+    return undefined;
   }
 }

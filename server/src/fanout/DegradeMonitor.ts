@@ -15,6 +15,8 @@ export interface MonitoredRoom {
   readonly id: string;
   readonly memberCount: number;
   readonly degrade: DegradeState;
+  /** The operators' settings of the room, the same on every node. */
+  readonly settings: { readonly degradeOverride: DegradeLevel | null };
   readonly messagesIn: number;
   readonly messagesOut: number;
   /** Once per user in the room on this node, with that user's sockets. */
@@ -26,9 +28,6 @@ export interface MonitoredRoom {
 /** The rooms this node hosts, as the monitor needs them. */
 export interface MonitoredRooms {
   hostedRooms(): Iterable<MonitoredRoom>;
-  hosted(roomId: string): MonitoredRoom | undefined;
-  /** Resolves when the room exists (hosted here or not); throws ROOM_NOT_FOUND otherwise. */
-  assertExists(roomId: string): Promise<void>;
 }
 
 /** Commerce's view of a room's pressure, for the degrade level (the admission controller's queue and store latency). */
@@ -66,7 +65,8 @@ const noPressure = { queueFill: 0, storeLatencyMs: 0 };
 /**
  * Measures each hosted room and moves its degrade level (`DegradeState`, kept on the room so the
  * delivery path reads it without a lookup); tells a change to the room's sockets and to whoever
- * listens. Holds the operators' overrides, also for rooms not hosted here yet.
+ * listens. An operator's override comes with the room's settings (`MonitoredRoom.settings`), the
+ * same on every node.
  */
 export class DegradeMonitor {
   readonly events: TypedEmitter<DegradeEvents>;
@@ -78,8 +78,6 @@ export class DegradeMonitor {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #schedule: (run: () => void) => void;
-  /** Operator overrides, kept for rooms not hosted yet. */
-  readonly #overrides = new Map<string, DegradeLevel>();
   /** Reused by each measurement for the users' lags (grows to the biggest room). */
   #lagScratch = new Float64Array(1024);
   #timer: NodeJS.Timeout | undefined;
@@ -152,31 +150,16 @@ export class DegradeMonitor {
     }
   }
 
-  /** A room this node starts hosting takes the operator's override, if one is set. */
+  /** A room this node starts hosting takes the operators' override from its settings. */
   hosted(room: MonitoredRoom): void {
-    const override = this.#overrides.get(room.id);
-    if (override !== undefined) room.degrade.setOverride(override);
+    room.degrade.setOverride(room.settings.degradeOverride ?? undefined);
   }
 
-  /** Operator control: a fixed level, or `undefined` for automatic. */
-  async setOverride(roomId: string, level: DegradeLevel | undefined): Promise<void> {
-    await this.#rooms.assertExists(roomId);
-    if (level === undefined) this.#overrides.delete(roomId);
-    else this.#overrides.set(roomId, level);
-    const room = this.#rooms.hosted(roomId);
-    if (room === undefined) return;
+  /** The room's settings changed (an operator, on any node): its override holds at once, and a new level is told to its sockets here. */
+  settingsChanged(room: MonitoredRoom): void {
     const before = room.degrade.level;
-    room.degrade.setOverride(level);
+    room.degrade.setOverride(room.settings.degradeOverride ?? undefined);
     if (room.degrade.level !== before) this.#announce(room);
-  }
-
-  /** The room's show ended: its override goes. */
-  forget(roomId: string): void {
-    this.#overrides.delete(roomId);
-  }
-
-  perRoomState(): Record<string, number> {
-    return { overrides: this.#overrides.size };
   }
 
   /** For the operator console: each hosted room's level and what drives it. */

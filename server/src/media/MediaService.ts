@@ -17,8 +17,35 @@ import { ProtocolError } from '../errors.ts';
 import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import type { Logger } from '../log.ts';
 import type { Member } from '../rooms/Member.ts';
+import type { MediaOriginDirectory } from '../store/MediaOriginDirectory.ts';
+import { HlsOrigin, type HlsSource } from './HlsOrigin.ts';
+import { MediaCluster, type PipeService } from './MediaCluster.ts';
+import { spatialLayerFor } from './mediaCodecs.ts';
+import { countMedia, type MediaStatus, sampleBitrates, transportsOf } from './MediaStats.ts';
+import type { PipeLink } from './PipeLink.ts';
 import { MemberMedia, RoomMedia, type RouterSlot } from './RoomMedia.ts';
+import { RoomRouters } from './RoomRouters.ts';
+import { type IngestEndpoint, openRtpIngest } from './RtpIngest.ts';
 import { type PooledWorker, WorkerPool } from './WorkerPool.ts';
+
+export type { HlsSource, IngestEndpoint, MediaStatus, PipeService };
+
+/** What carries a room's video across nodes: where origins are recorded, how nodes are told, how they call each other. */
+export interface MediaClusterDeps {
+  readonly nodeId: string;
+  readonly origins: MediaOriginDirectory;
+  readonly notices: { publishMedia(roomId: string): void };
+  readonly link: PipeLink;
+}
+
+/** Without workers there is nothing to pipe: every pipe call is refused. */
+const NO_PIPES: PipeService = {
+  open: () => Promise.reject(new ProtocolError('MEDIA_UNAVAILABLE', 'no video on this node')),
+  consume: () => Promise.reject(new ProtocolError('MEDIA_UNAVAILABLE', 'no video on this node')),
+  keepalive: () => { throw new ProtocolError('MEDIA_NOT_FOUND', 'no video on this node'); },
+  close: () => undefined,
+  stopStream: () => undefined,
+};
 
 /** What media needs from the room layer. */
 export interface MediaRooms {
@@ -31,58 +58,40 @@ export type MediaConfig = Pick<
   | 'media' | 'mediaWorkers' | 'mediaWorkerBin' | 'mediaListenIp' | 'mediaAnnouncedAddress' | 'mediaPortMin' | 'mediaPortMax'
   | 'mediaConsumerLimit' | 'mediaVideoFullRetryMs' | 'mediaMaxIncomingBitrate' | 'mediaInitialOutgoingBitrate'
   | 'mediaWorkerRestartMs' | 'mediaStatsIntervalMs' | 'mediaWorkerLogLevel' | 'mediaTransportsPerSocket'
+  | 'mediaPipeListenIp' | 'mediaPipeAnnouncedIp' | 'mediaPipeSrtp' | 'mediaPipesPerRoom' | 'mediaPipeKeepaliveMs'
+  | 'hls' | 'hlsDir' | 'hlsFfmpegBin' | 'hlsSegmentSeconds' | 'hlsListSize' | 'hlsSettleMs' | 'hlsRestartMs'
 >;
 
-export interface MediaStatus {
-  available: boolean;
-  /** Why video is unavailable (absent when available). */
-  reason?: string;
-  workers: Array<{ index: number; pid: number; consumers: number; routers: number; cpu: number }>;
-  workerDeaths: number;
-  rooms: number;
-  routers: number;
-  transports: number;
-  producers: number;
-  consumers: number;
-  bitrateInBps: number;
-  bitrateOutBps: number;
+/** Where an outside publisher (WHIP, the RTMP relay) builds its transport: the room's origin router. */
+export interface IngestSite {
+  readonly router: types.Router;
+  listenInfo(protocol: 'udp' | 'tcp'): types.TransportListenInfo;
 }
 
-export interface IngestEndpoint {
-  ip: string;
-  port: number;
-  rtcpPort: number;
-  payloadType: number;
-  ssrc: number;
-  producerId: string;
+/** A stream published from outside a room socket: its transports and the producers on them. */
+export interface ExternalStream {
+  readonly transports: readonly types.Transport[];
+  readonly producers: readonly types.Producer[];
 }
-
-const mediaCodecs: types.RouterRtpCodecCapability[] = [
-  { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
-  { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, parameters: { 'x-google-start-bitrate': 600 } },
-  { kind: 'video', mimeType: 'video/H264', clockRate: 90000, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 } },
-];
-
-/** RTP ingest (ffmpeg / OBS-like senders): fixed payload types and SSRCs the sender is told to use. */
-const INGEST = {
-  video: { payloadType: 102, ssrc: 22222222, codec: { mimeType: 'video/VP8', payloadType: 102, clockRate: 90000 } },
-  audio: { payloadType: 101, ssrc: 11111111, codec: { mimeType: 'audio/opus', payloadType: 101, clockRate: 48000, channels: 2, parameters: { 'sprop-stereo': 1 } } },
-} as const;
-
-/** Highest simulcast layer viewers get at each room degrade level: video steps down before chatter is cut further. */
-const spatialLayerFor = (level: DegradeLevel): number => (level === 0 ? 2 : level === 1 ? 1 : 0);
 
 /**
  * The media plane: the only code that talks to mediasoup (with WorkerPool). Rooms get a router on
  * the least-loaded worker; the streamer produces on it; viewers consume from it until its worker
  * reaches `mediaConsumerLimit`, then the producers are piped to a router on another worker and new
- * viewers land there. Media state is per node (a viewer watches through the node it is connected to).
+ * viewers land there. A viewer watches through the node it is connected to; when the room's stream
+ * is published on another node, MediaCluster pipes it in from there.
  */
 export class MediaService {
   readonly #config: MediaConfig;
   readonly #rooms: MediaRooms;
   readonly #log: Logger;
   readonly #pool: WorkerPool | undefined;
+  /** Where rooms' routers live on the workers (absent without a pool). */
+  readonly #routers: RoomRouters | undefined;
+  /** The room's video across nodes (absent without a pool). */
+  readonly #cluster: MediaCluster | undefined;
+  /** HLS renditions of the streams published here (absent without a pool, or with --hls false). */
+  readonly #hls: HlsOrigin | undefined;
   /** Why there is no video, for operators (log, /readyz, ops API): may name paths and system errors. */
   readonly #unavailableReason: string | undefined;
   /** Why there is no video, for clients: the same without the system's words. */
@@ -92,11 +101,45 @@ export class MediaService {
   #bitrateIn = 0;
   #bitrateOut = 0;
 
-  private constructor(config: MediaConfig, rooms: MediaRooms, log: Logger, pool: WorkerPool | undefined, unavailable?: { reason: string; forClients: string }) {
+  private constructor(config: MediaConfig, rooms: MediaRooms, log: Logger, pool: WorkerPool | undefined, cluster: MediaClusterDeps, unavailable?: { reason: string; forClients: string }) {
     this.#config = config;
     this.#rooms = rooms;
     this.#log = log;
     this.#pool = pool;
+    this.#routers = pool === undefined ? undefined : new RoomRouters(pool, { listenIp: config.mediaListenIp, announcedAddress: config.mediaAnnouncedAddress, videoFullRetryMs: config.mediaVideoFullRetryMs }, log);
+    this.#cluster = this.#routers === undefined ? undefined : new MediaCluster({
+      ...cluster,
+      routers: this.#routers,
+      host: {
+        room: (roomId) => this.#byRoom.get(roomId),
+        rooms: () => this.#byRoom.values(),
+        adopt: (room, producer) => this.#adoptProducer(room, producer, false),
+        announce: (room, reason) => this.#announce(room, reason),
+        stopHere: (roomId, reason) => this.stopStream(roomId, reason),
+        forgetIfIdle: (room) => this.#forgetIfIdle(room),
+      },
+      options: {
+        nodeId: cluster.nodeId,
+        keepaliveMs: config.mediaPipeKeepaliveMs,
+        pipesPerRoom: config.mediaPipesPerRoom,
+        srtp: config.mediaPipeSrtp,
+        listenInfo: (worker) => ({
+          protocol: 'udp',
+          ip: config.mediaPipeListenIp ?? config.mediaListenIp,
+          ...(config.mediaPipeAnnouncedIp === undefined ? {} : { announcedAddress: config.mediaPipeAnnouncedIp }),
+          portRange: worker.portRange,
+        }),
+      },
+      log: log.child({ part: 'media-cluster' }),
+    });
+    this.#hls = this.#routers === undefined || !config.hls ? undefined : new HlsOrigin({
+      dir: config.hlsDir,
+      ffmpegBin: config.hlsFfmpegBin,
+      segmentSeconds: config.hlsSegmentSeconds,
+      listSize: config.hlsListSize,
+      settleMs: config.hlsSettleMs,
+      restartMs: config.hlsRestartMs,
+    }, log.child({ part: 'hls' }));
     this.#unavailableReason = unavailable?.reason;
     this.#unavailableForClients = unavailable?.forClients;
     if (pool !== undefined) {
@@ -106,10 +149,10 @@ export class MediaService {
   }
 
   /** Starts the workers. Never throws: without workers the service answers MEDIA_UNAVAILABLE and says why, loudly. */
-  static async start(config: MediaConfig, rooms: MediaRooms, log: Logger, cpuCount: number): Promise<MediaService> {
+  static async start(config: MediaConfig, rooms: MediaRooms, log: Logger, cpuCount: number, cluster: MediaClusterDeps): Promise<MediaService> {
     if (!config.media) {
       const off = 'video is switched off (--media false)';
-      return new MediaService(config, rooms, log, undefined, { reason: off, forClients: off });
+      return new MediaService(config, rooms, log, undefined, cluster, { reason: off, forClients: off });
     }
     try {
       const pool = await WorkerPool.start({
@@ -121,11 +164,11 @@ export class MediaService {
         consumerLimit: config.mediaConsumerLimit,
         restartMs: config.mediaWorkerRestartMs,
       }, log);
-      return new MediaService(config, rooms, log, pool);
+      return new MediaService(config, rooms, log, pool, cluster);
     } catch (error) {
       const reason = `no mediasoup worker could start (${(error as Error).message}); run 'npm install' to build it (scripts/mediasoup-worker.sh)`;
       log.error({ err: error }, `VIDEO UNAVAILABLE: ${reason}. Comments and cart work; streamers are told "video unavailable".`);
-      return new MediaService(config, rooms, log, undefined, { reason, forClients: 'no mediasoup worker could start on this node; the operator\'s log says why' });
+      return new MediaService(config, rooms, log, undefined, cluster, { reason, forClients: 'no mediasoup worker could start on this node; the operator\'s log says why' });
     }
   }
 
@@ -142,8 +185,30 @@ export class MediaService {
     return this.#pool?.workers.map((w) => w.pid) ?? [];
   }
 
+  /** Calls of other nodes on this one's media (pipes of a room's stream). */
+  get pipes(): PipeService {
+    return this.#cluster?.pipes ?? NO_PIPES;
+  }
+
+  /** The HLS renditions this node makes (the rooms it is the media origin of); none without video or HLS. */
+  get hls(): HlsSource {
+    return this.#hls ?? { read: async () => undefined, renders: () => false };
+  }
+
+  /** The node listens: other nodes reach it at `url` for the rooms whose stream it publishes. */
+  listening(url: string): void {
+    this.#cluster?.listening(url);
+  }
+
+  /** The broker says a room's media origin changed. */
+  originChanged(roomId: string): void {
+    this.#cluster?.noticed(roomId);
+  }
+
   close(): void {
     clearInterval(this.#statsTimer);
+    this.#cluster?.close();
+    this.#hls?.close();
     for (const room of this.#byRoom.values()) room.closeRouters();
     this.#byRoom.clear();
     this.#pool?.close();
@@ -152,16 +217,20 @@ export class MediaService {
   // ------------------------------------------------------------------ signaling
 
   async handle(member: Member, roomId: string, request: MediaRequest): Promise<Record<string, unknown>> {
-    const pool = this.#requirePool();
+    const routers = this.#requireRouters();
     switch (request.t) {
       case 'mediaCapabilities': {
         const room = this.#room(roomId);
-        const origin = await this.#origin(room, pool);
+        const origin = await routers.origin(room);
         if (!room.members.has(member)) room.members.set(member, new MemberMedia(member, roomId));
+        // The stream may be published on another node: pipe it in before answering. A streamer is
+        // about to publish, not to watch, and need not wait for a node that may be gone.
+        const following = this.#cluster?.follow(room);
+        if (member.principal.role !== 'streamer') await following;
         return { routerRtpCapabilities: origin.router.rtpCapabilities as unknown as Record<string, unknown>, stream: room.stream() } satisfies MediaCapabilitiesResult;
       }
       case 'createTransport':
-        return this.#createTransport(member, roomId, request.direction, pool);
+        return this.#createTransport(member, roomId, request.direction, routers);
       case 'connectTransport': {
         const transport = this.#transport(member, roomId, request.transportId);
         await this.#mediasoupCall(() => transport.connect({ dtlsParameters: request.dtlsParameters as types.DtlsParameters }));
@@ -182,7 +251,10 @@ export class MediaService {
         if (producer === undefined) throw new ProtocolError('MEDIA_NOT_FOUND', `no producer ${request.producerId} of this socket`);
         if (request.paused) await producer.pause();
         else await producer.resume();
-        this.#announce(this.#room(roomId), request.paused ? `${producer.kind} muted` : `${producer.kind} unmuted`);
+        const room = this.#room(roomId);
+        this.#announce(room, request.paused ? `${producer.kind} muted` : `${producer.kind} unmuted`);
+        this.#cluster?.ownStreamChanged(room);
+        this.#hls?.changed(room);
         return {};
       }
       case 'restartIce': {
@@ -191,7 +263,7 @@ export class MediaService {
       }
       case 'stopStream':
         if (!(await this.#rooms.canModerate(member.principal, roomId))) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer or an operator can stop the stream');
-        this.stopStream(roomId, member.principal.role === 'operator' ? 'stopped by an operator' : 'the streamer ended the stream');
+        await this.stopStreamEverywhere(roomId, member.principal.role === 'operator' ? 'stopped by an operator' : 'the streamer ended the stream');
         return {};
     }
   }
@@ -205,17 +277,24 @@ export class MediaService {
     const wasProducing = media.producers.size > 0;
     for (const id of media.producers.keys()) room.producers.delete(id);
     media.release();
-    if (wasProducing) this.#announce(room, 'the streamer left');
+    if (wasProducing) {
+      this.#announce(room, 'the streamer left');
+      this.#cluster?.ownStreamChanged(room);
+    }
     this.#forgetIfIdle(room);
   }
 
-  /** Ends the room's stream on this node: every producer (and so every consumer) closes. */
+  /**
+   * Ends the room's stream on this node: every producer (and so every consumer) closes, a copy
+   * piped in from another node too. Where the stream is published, the other nodes hear it ended.
+   */
   stopStream(roomId: string, reason: string): void {
     const room = this.#byRoom.get(roomId);
     if (room === undefined) return;
     // Forget them first: each producer's own close listener then stays quiet, and the room hears one reason.
     const producers = [...room.producers.values()];
     room.producers.clear();
+    this.#cluster?.forget(room);
     for (const producer of producers) producer.close();
     for (const transport of room.ingest.splice(0)) transport.close();
     for (const media of room.members.values()) {
@@ -223,7 +302,14 @@ export class MediaService {
       media.producers.clear();
     }
     this.#announce(room, reason, true);
+    this.#cluster?.ownStreamChanged(room);
     this.#forgetIfIdle(room);
+  }
+
+  /** A moderator ends the room's stream: on the node it is published on, which tells every other node. */
+  async stopStreamEverywhere(roomId: string, reason: string): Promise<void> {
+    if (this.#cluster === undefined) this.stopStream(roomId, reason);
+    else await this.#cluster.stopAtOrigin(roomId, reason);
   }
 
   /** The room's degrade level moved: cap viewers' simulcast layer (lower video before chatter is cut further). */
@@ -238,40 +324,83 @@ export class MediaService {
 
   /** RTP ingest from a tool such as ffmpeg: plain transports on the room's origin router, returns where to send. */
   async createIngest(principal: Principal, roomId: string, kinds: { video: boolean; audio: boolean }): Promise<{ video?: IngestEndpoint; audio?: IngestEndpoint }> {
-    const pool = this.#requirePool();
+    const routers = this.#requireRouters();
     const info = await this.#rooms.roomInfo(roomId);
     if (info.streamerId !== principal.userId) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer can publish into it');
     if (info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
     // A new ingest replaces the room's stream (the streamer restarted their encoder): never two streams at once.
-    if (this.#byRoom.get(roomId)?.producers.size) this.stopStream(roomId, 'the streamer restarted the stream');
+    if (this.#byRoom.get(roomId)?.ownProducers().length) this.stopStream(roomId, 'the streamer restarted the stream');
     const room = this.#room(roomId);
-    const origin = await this.#origin(room, pool);
+    this.#cluster?.becomeOrigin(room);
+    const origin = await routers.origin(room);
     const result: { video?: IngestEndpoint; audio?: IngestEndpoint } = {};
     for (const kind of ['video', 'audio'] as const) {
       if (!kinds[kind]) continue;
-      const spec = INGEST[kind];
-      const transport = await origin.router.createPlainTransport({
-        listenInfo: this.#listenInfo('udp', origin.worker),
-        rtcpMux: false,
-        comedia: true,
-      });
-      room.ingest.push(transport);
-      const producer = await transport.produce({
-        kind,
-        rtpParameters: { codecs: [spec.codec as types.RtpCodecParameters], encodings: [{ ssrc: spec.ssrc }] },
-      });
-      await this.#adoptProducer(room, producer);
-      result[kind] = {
-        ip: transport.tuple.localAddress ?? transport.tuple.localIp,
-        port: transport.tuple.localPort,
-        rtcpPort: transport.rtcpTuple?.localPort ?? transport.tuple.localPort + 1,
-        payloadType: spec.payloadType,
-        ssrc: spec.ssrc,
-        producerId: producer.id,
-      };
+      const track = await openRtpIngest(origin, kind, routers.listenInfo('udp', origin.worker));
+      room.ingest.push(track.transport);
+      await this.#adoptProducer(room, track.producer);
+      result[kind] = track.endpoint;
     }
     this.#announce(room, 'RTP ingest started');
+    this.#cluster?.ownStreamChanged(room);
     return result;
+  }
+
+  /**
+   * Publishing from outside a room socket (WHIP, the RTMP relay), for the room's streamer: `check`
+   * vets the request against the router's capabilities before anything on air is touched; then the
+   * room's stream stops, `open` builds transports and producers on the origin router, and they
+   * become the stream, piped to the room's other routers. They close with the stream (stopStream,
+   * the next stream, the show's end, the origin worker's death); a transport that closes by itself
+   * takes its producers off air.
+   */
+  async publishExternal<T extends ExternalStream>(principal: Principal, roomId: string, publisher: {
+    label: string;
+    check(rtpCapabilities: types.RtpCapabilities): void;
+    open(site: IngestSite): Promise<T>;
+  }): Promise<T> {
+    const routers = this.#requireRouters();
+    const info = await this.#rooms.roomInfo(roomId);
+    if (info.streamerId !== principal.userId) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer can publish into it');
+    if (info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
+    let room = this.#room(roomId);
+    try {
+      publisher.check((await routers.origin(room)).router.rtpCapabilities);
+    } catch (error) {
+      this.#forgetIfIdle(room);
+      throw error;
+    }
+    if (room.ownProducers().length > 0 || room.ingest.length > 0) this.stopStream(roomId, 'the streamer restarted the stream');
+    room = this.#room(roomId);
+    this.#cluster?.becomeOrigin(room);
+    const origin = await routers.origin(room);
+    let stream: T;
+    try {
+      stream = await this.#mediasoupCall(() => publisher.open({ router: origin.router, listenInfo: (protocol) => routers.listenInfo(protocol, origin.worker) }));
+    } catch (error) {
+      this.#forgetIfIdle(room);
+      throw error;
+    }
+    // The show may have ended, or the room's media been reset, while the stream was being built.
+    const ended = (await this.#rooms.roomInfo(roomId)).state === 'ended';
+    if (ended || this.#byRoom.get(roomId) !== room) {
+      for (const transport of stream.transports) transport.close();
+      if (this.#byRoom.get(roomId) === room) this.#forgetIfIdle(room);
+      throw ended ? new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air') : new ProtocolError('MEDIA_UNAVAILABLE', 'the room\'s media restarted while the stream was being set up: publish again', 1000);
+    }
+    for (const transport of stream.transports) {
+      room.ingest.push(transport);
+      transport.observer.once('close', () => {
+        const at = room.ingest.indexOf(transport);
+        if (at < 0) return; // closed with the stream, which forgets the room itself
+        room.ingest.splice(at, 1);
+        if (this.#byRoom.get(roomId) === room) this.#forgetIfIdle(room);
+      });
+    }
+    for (const producer of stream.producers) await this.#adoptProducer(room, producer);
+    this.#announce(room, `${publisher.label} started`);
+    this.#cluster?.ownStreamChanged(room);
+    return stream;
   }
 
   /** Where a room's media runs on this node: the origin worker (producers) and every worker with a router of it. */
@@ -291,29 +420,14 @@ export class MediaService {
   }
 
   status(): MediaStatus {
-    let routers = 0;
-    let transports = 0;
-    let producers = 0;
-    let consumers = 0;
-    for (const room of this.#byRoom.values()) {
-      routers += room.slots.size;
-      producers += room.producers.size;
-      transports += room.ingest.length;
-      for (const media of room.members.values()) {
-        transports += media.transports.size;
-        consumers += media.consumers.size;
-      }
-    }
     return {
       available: this.available,
       ...(this.available ? {} : { reason: this.#unavailableReason ?? 'every media worker died; replacements are starting' }),
       workers: (this.#pool?.workers ?? []).map((w) => ({ index: w.index, pid: w.pid, consumers: w.load, routers: w.routers, cpu: w.cpu })),
       workerDeaths: this.#pool?.deaths ?? 0,
-      rooms: this.#byRoom.size,
-      routers,
-      transports,
-      producers,
-      consumers,
+      ...countMedia(this.#byRoom.values()),
+      ...(this.#cluster?.counts() ?? { pipesServed: 0, roomsRelayed: 0 }),
+      hlsRenditions: this.#hls?.count ?? 0,
       bitrateInBps: this.#bitrateIn,
       bitrateOutBps: this.#bitrateOut,
     };
@@ -321,11 +435,11 @@ export class MediaService {
 
   // ------------------------------------------------------------------ internals
 
-  #requirePool(): WorkerPool {
-    if (this.#pool === undefined || this.#pool.workers.length === 0) {
+  #requireRouters(): RoomRouters {
+    if (this.#routers === undefined || this.#pool === undefined || this.#pool.workers.length === 0) {
       throw new ProtocolError('MEDIA_UNAVAILABLE', `video unavailable: ${this.#unavailableForClients ?? 'media workers are restarting'}`, this.#pool === undefined ? 60_000 : 1000);
     }
-    return this.#pool;
+    return this.#routers;
   }
 
   #room(roomId: string): RoomMedia {
@@ -356,52 +470,7 @@ export class MediaService {
     }
   }
 
-  #origin(room: RoomMedia, pool: WorkerPool): Promise<RouterSlot> {
-    return this.#placed(room, async () => {
-      if (room.origin !== undefined) return room.origin;
-      const worker = pool.leastLoaded(0);
-      if (worker === undefined) throw new ProtocolError('VIDEO_FULL', 'every media worker is full', this.#retryMs());
-      room.origin = await this.#openRouter(room, worker);
-      return room.origin;
-    });
-  }
-
-  /** Runs router placement for a room one at a time. */
-  #placed<T>(room: RoomMedia, step: () => Promise<T>): Promise<T> {
-    const next = room.placement.then(step, step);
-    room.placement = next.catch(() => undefined);
-    return next;
-  }
-
-  async #openRouter(room: RoomMedia, worker: PooledWorker): Promise<RouterSlot> {
-    const router = await worker.worker.createRouter({ mediaCodecs });
-    const slot: RouterSlot = { router, worker };
-    worker.routers++;
-    room.slots.set(worker, slot);
-    return slot;
-  }
-
-  /** A viewer's router: one of the room's with room for it, else a new one on another worker (producers piped in), else VIDEO_FULL. */
-  #recvSlot(room: RoomMedia, pool: WorkerPool, need: number): Promise<RouterSlot> {
-    return this.#placed(room, async () => {
-      let best: RouterSlot | undefined;
-      for (const slot of room.slots.values()) {
-        if (!slot.worker.alive || slot.worker.load + need > pool.consumerLimit) continue;
-        if (best === undefined || slot.worker.load < best.worker.load) best = slot;
-      }
-      if (best !== undefined) return best;
-      const worker = pool.leastLoaded(need, new Set(room.slots.keys()));
-      if (worker === undefined) throw new ProtocolError('VIDEO_FULL', 'video is full on this node; you stay in the room, video retries', this.#retryMs());
-      const slot = await this.#openRouter(room, worker);
-      if (room.origin !== undefined) {
-        for (const producer of room.producers.values()) await room.origin.router.pipeToRouter({ producerId: producer.id, router: slot.router });
-      }
-      this.#log.info({ roomId: room.roomId, worker: worker.index, routers: room.slots.size }, 'room piped to another media worker');
-      return slot;
-    });
-  }
-
-  async #createTransport(member: Member, roomId: string, direction: 'send' | 'recv', pool: WorkerPool): Promise<TransportResult> {
+  async #createTransport(member: Member, roomId: string, direction: 'send' | 'recv', routers: RoomRouters): Promise<TransportResult> {
     const media = this.#memberMedia(member, roomId);
     // Each transport holds ports and worker memory: a socket gets a few (one per direction, plus
     // replacements while an old one closes), never an unbounded number.
@@ -415,20 +484,20 @@ export class MediaService {
       if (info.streamerId !== member.principal.userId) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer can publish video');
       // An ended show stays off air: its stream was stopped when it ended, and may not start again.
       if (info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
-      slot = await this.#origin(room, pool);
+      slot = await routers.origin(room);
     } else {
       if (media.recvSlot !== undefined) {
         slot = media.recvSlot; // a second receive transport (ICE trouble): same router, same reservation
       } else {
         const need = Math.max(1, room.producers.size);
-        slot = await this.#recvSlot(room, pool, need);
+        slot = await routers.recvSlot(room, need);
         slot.worker.load += need;
         media.recvSlot = slot;
         media.reserved = need;
       }
     }
     const transport = await slot.router.createWebRtcTransport({
-      listenInfos: [this.#listenInfo('udp', slot.worker), this.#listenInfo('tcp', slot.worker)],
+      listenInfos: [routers.listenInfo('udp', slot.worker), routers.listenInfo('tcp', slot.worker)],
       preferUdp: true,
       initialAvailableOutgoingBitrate: this.#config.mediaInitialOutgoingBitrate,
       appData: { direction },
@@ -453,44 +522,42 @@ export class MediaService {
     };
   }
 
-  #listenInfo(protocol: 'udp' | 'tcp', worker: PooledWorker): types.TransportListenInfo {
-    return {
-      protocol,
-      ip: this.#config.mediaListenIp,
-      ...(this.#config.mediaAnnouncedAddress === undefined ? {} : { announcedAddress: this.#config.mediaAnnouncedAddress }),
-      portRange: worker.portRange,
-    };
-  }
-
   async #produce(member: Member, roomId: string, transportId: string, kind: MediaKind, rtpParameters: Record<string, unknown>, paused: boolean): Promise<ProduceResult> {
     const media = this.#memberMedia(member, roomId);
     const transport = this.#transport(member, roomId, transportId);
     if (transport.appData.direction !== 'send') throw new ProtocolError('FORBIDDEN', 'produce needs a send transport (the room\'s streamer only)');
     // A send transport made just before the show ended must not put it back on air.
     if ((await this.#rooms.roomInfo(roomId)).state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: it cannot go back on air');
+    const room = this.#room(roomId);
+    this.#cluster?.becomeOrigin(room); // a copy piped in from another node gives way to this publish
     const producer = await this.#mediasoupCall(() => transport.produce({ kind, rtpParameters: rtpParameters as unknown as types.RtpParameters, paused }));
-    // One track per kind per streamer: a new camera (or microphone) replaces the old one.
+    // One track per kind per streamer: a new camera (or microphone) replaces the old one, and the
+    // page replaces a stream the streamer published from outside (RTP ingest, WHIP, RTMP).
     for (const old of media.producers.values()) if (old.kind === kind) old.close();
+    for (const ingest of this.#room(roomId).ingest.splice(0)) ingest.close();
     media.producers.set(producer.id, producer);
     producer.observer.once('close', () => media.producers.delete(producer.id));
-    const room = this.#room(roomId);
     await this.#adoptProducer(room, producer);
     this.#announce(room, `${kind} live`);
+    this.#cluster?.ownStreamChanged(room);
     return { producerId: producer.id };
   }
 
-  /** A new producer of the room: piped to every other router of the room, so their viewers can consume it. */
-  async #adoptProducer(room: RoomMedia, producer: types.Producer): Promise<void> {
+  /**
+   * A new producer of the room (`own`: published here; else piped in from another node): piped to
+   * every other router of the room, so their viewers can consume it.
+   */
+  async #adoptProducer(room: RoomMedia, producer: types.Producer, own = true): Promise<void> {
     room.producers.set(producer.id, producer);
     producer.observer.once('close', () => {
       if (room.producers.delete(producer.id)) this.#announce(room, `${producer.kind} ended`);
-    });
-    await this.#placed(room, async () => {
-      for (const slot of room.slots.values()) {
-        if (slot === room.origin) continue;
-        await room.origin!.router.pipeToRouter({ producerId: producer.id, router: slot.router });
+      if (own) {
+        this.#cluster?.ownStreamChanged(room);
+        this.#hls?.changed(room);
       }
     });
+    if (own) this.#hls?.changed(room);
+    await this.#routers?.spread(room, producer);
   }
 
   async #consume(member: Member, roomId: string, transportId: string, rtpCapabilities: Record<string, unknown>): Promise<ConsumeResult> {
@@ -544,13 +611,11 @@ export class MediaService {
   }
 
   #forgetIfIdle(room: RoomMedia): void {
-    if (room.members.size > 0 || room.producers.size > 0 || room.ingest.length > 0) return;
+    if (room.members.size > 0 || room.ownProducers().length > 0 || room.ingest.length > 0 || room.served.size > 0) return;
+    if (this.#byRoom.get(room.roomId) !== room) return;
+    this.#cluster?.forget(room);
     room.closeRouters();
     this.#byRoom.delete(room.roomId);
-  }
-
-  #retryMs(): number {
-    return this.#config.mediaVideoFullRetryMs + Math.round(Math.random() * this.#config.mediaVideoFullRetryMs * 0.5);
   }
 
   /**
@@ -567,8 +632,10 @@ export class MediaService {
         media.release();
         room.members.delete(media.member);
       }
-      if (originLost) room.closeRouters();
-      else room.slots.delete(worker);
+      if (originLost) {
+        room.closeRouters();
+        this.#cluster?.ownStreamChanged(room); // the claim goes with the producers; the streamer publishes again
+      } else room.slots.delete(worker);
       const frame = encode({ t: 'mediaReset', reason: 'a media worker restarted' });
       for (const media of affected) media.member.send(frame);
       this.#log.warn({ roomId: room.roomId, originLost, members: affected.length }, 'room media reset after a worker died');
@@ -579,22 +646,8 @@ export class MediaService {
   async #sample(): Promise<void> {
     if (this.#pool === undefined) return;
     await this.#pool.sampleCpu();
-    let bitrateIn = 0;
-    let bitrateOut = 0;
-    const transports: types.Transport[] = [];
-    for (const room of this.#byRoom.values()) {
-      transports.push(...room.ingest);
-      for (const media of room.members.values()) transports.push(...media.transports.values());
-    }
-    await Promise.all(transports.map(async (t) => {
-      if (t.closed) return;
-      const stats = (await t.getStats().catch(() => [])) as ReadonlyArray<{ recvBitrate?: number; sendBitrate?: number }>;
-      for (const s of stats) {
-        bitrateIn += s.recvBitrate ?? 0;
-        bitrateOut += s.sendBitrate ?? 0;
-      }
-    }));
-    this.#bitrateIn = bitrateIn;
-    this.#bitrateOut = bitrateOut;
+    const { inBps, outBps } = await sampleBitrates(transportsOf(this.#byRoom.values()));
+    this.#bitrateIn = inBps;
+    this.#bitrateOut = outBps;
   }
 }

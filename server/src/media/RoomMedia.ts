@@ -10,6 +10,33 @@ export interface RouterSlot {
   readonly worker: PooledWorker;
 }
 
+/** Where this node's copy of a room's stream comes from, when the room's origin is another node. */
+export interface Upstream {
+  /** The node feeding this one (the origin, or a node it feeds), and where it is reached. */
+  readonly nodeId: string;
+  readonly url: string;
+  /** The origin claim this copy follows (a new claim means piping again). */
+  readonly originNodeId: string;
+  readonly originVersion: number;
+  /** The pipe's id on the feeding node. */
+  readonly pipeId: string;
+  readonly transport: types.PipeTransport;
+  /** The piped producers (the origin's ids), also in `RoomMedia.producers`. */
+  readonly producers: Map<string, types.Producer>;
+}
+
+/** A pipe through which this node feeds its copy of a room's stream to another node. */
+export interface ServedPipe {
+  readonly id: string;
+  readonly nodeId: string;
+  readonly url: string;
+  readonly transport: types.PipeTransport;
+  readonly worker: PooledWorker;
+  /** Pipe consumers by producer id. */
+  readonly consumers: Map<string, types.Consumer>;
+  lastSeen: number;
+}
+
 /** One socket's media: its transports, what it consumes and (a streamer) what it produces. */
 export class MemberMedia {
   readonly transports = new Map<string, types.WebRtcTransport>();
@@ -42,14 +69,32 @@ export class RoomMedia {
   readonly slots = new Map<PooledWorker, RouterSlot>();
   /** The stream's producers (on the origin router; piped ones keep the same id elsewhere). */
   readonly producers = new Map<string, types.Producer>();
-  /** RTP ingest transports (ffmpeg, OBS-like tools), closed with the stream. */
-  readonly ingest: types.PlainTransport[] = [];
+  /** Transports of streams published from outside a socket (RTP ingest, WHIP, the RTMP relay), closed with the stream. */
+  readonly ingest: types.Transport[] = [];
   readonly members = new Map<Member, MemberMedia>();
   level: DegradeLevel = 0;
   /** Serializes router placement, so concurrent joins do not each open a router on the same worker. */
   placement: Promise<unknown> = Promise.resolve();
+  /** Set while the room's origin is another node: where its producers are piped from. */
+  upstream: Upstream | undefined;
+  /** Pipes feeding other nodes' copies of the stream, by id. */
+  readonly served = new Map<string, ServedPipe>();
+  /** This node's claim (its version) on the room's media origin, while it publishes the room's stream. */
+  claim: number | undefined;
+  /** The producers last written into the claim (JSON), so only a change is told to the other nodes. */
+  claimed = '';
+  /** When following the origin last failed (a new viewer does not retry sooner than the next check). */
+  followFailedAt = 0;
+  /** Serializes the room's steps across nodes (claims, following the origin). */
+  cluster: Promise<unknown> = Promise.resolve();
 
   constructor(readonly roomId: string) {}
+
+  /** The producers published on this node (not piped in from another node). */
+  ownProducers(): types.Producer[] {
+    const piped = this.upstream?.producers;
+    return [...this.producers.values()].filter((p) => piped === undefined || !piped.has(p.id));
+  }
 
   stream(): StreamState {
     const producers = [...this.producers.values()].map((p) => ({ producerId: p.id, kind: p.kind as MediaKind, paused: p.paused }));
@@ -66,5 +111,7 @@ export class RoomMedia {
     this.origin = undefined;
     this.producers.clear();
     this.ingest.length = 0;
+    this.upstream = undefined;
+    this.served.clear();
   }
 }

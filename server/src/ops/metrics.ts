@@ -48,6 +48,8 @@ export interface MetricsSources {
   readonly guard: { readonly eventLoopDelayMs: number; readonly eventLoopMaxMs: number; readonly overloaded: boolean; readonly refusedConnections: number };
   readonly admission: { readonly limit: number; readonly inFlight: number; knownRoomStats(roomId: string): RoomAdmissionStats | undefined } | undefined;
   readonly media?: { status(): MediaStatus };
+  /** Streams from encoders on this node: WHIP sessions and RTMP relays (each an ffmpeg). */
+  readonly encoders?: { readonly whipSessions: number; readonly rtmpRelays: number };
   readonly broker?: { readonly sequencerStats: SequencerStats };
 }
 
@@ -202,7 +204,12 @@ export class Metrics {
     gaugeOf(registers, 'livecart_media_consumers', 'Consumers (viewers\' tracks) open.', () => media()?.consumers);
     labelledGaugeOf(registers, 'livecart_media_worker_consumers', 'Consumers a worker carries (reserved or open), by worker index.', 'worker', () => media()?.workers.map((w) => [String(w.index), w.consumers]));
     labelledGaugeOf(registers, 'livecart_media_worker_cpu_ratio', 'CPU a worker used over the last --media-stats-interval-ms, as a share of one core.', 'worker', () => media()?.workers.map((w) => [String(w.index), w.cpu]));
+    gaugeOf(registers, 'livecart_media_pipes_served', 'Pipes feeding rooms\' streams from this node to other nodes (each carries every simulcast layer of the room).', () => media()?.pipesServed);
+    gaugeOf(registers, 'livecart_media_hls_renditions', 'Rooms whose HLS rendition this node makes (one ffmpeg each; the node is their media origin).', () => media()?.hlsRenditions);
+    gaugeOf(registers, 'livecart_media_rooms_relayed', 'Rooms whose stream this node pipes in from another node (the room\'s origin, or a node it feeds).', () => media()?.roomsRelayed);
     gaugeOf(registers, 'livecart_media_bitrate_in_bps', 'Bits per second received by all media transports (last sample).', () => media()?.bitrateInBps);
+    gaugeOf(registers, 'livecart_whip_sessions', 'WHIP sessions open (encoders publishing into rooms over WebRTC-HTTP ingest).', () => this.#sources?.encoders?.whipSessions);
+    gaugeOf(registers, 'livecart_rtmp_relays', 'RTMP streams relayed into rooms (one ffmpeg each).', () => this.#sources?.encoders?.rtmpRelays);
     gaugeOf(registers, 'livecart_media_bitrate_out_bps', 'Bits per second sent by all media transports (last sample).', () => media()?.bitrateOutBps);
 
     // ---------------------------------------------------------------- per hosted room

@@ -1,4 +1,4 @@
-import type { HistoryComment, Popup, Product, RoomInfo, SequencedEvent } from '../../../protocol/src/index.ts';
+import type { HistoryComment, Popup, Product, RoomInfo, RoomSettings, SequencedEvent } from '../../../protocol/src/index.ts';
 import type { RecentEvents } from '../broker/Broker.ts';
 import { DegradeState } from '../fanout/DegradePolicy.ts';
 import { Audience } from '../fanout/Fanout.ts';
@@ -46,7 +46,9 @@ export class Room {
   resyncBuffer: unknown[] | undefined;
   /** Pending unhost after the last member left. */
   idleTimer: NodeJS.Timeout | undefined;
-  /** This node's degrade level for the room (each node judges its own load). */
+  /** What operators set for the room, the same on every node (see `RoomRegistry.takeSettings`). */
+  settings: RoomSettings;
+  /** This node's degrade level for the room (each node judges its own load, unless an operator fixed it). */
   readonly degrade = new DegradeState();
   /** Counts like flushes, so a degraded room flushes only every few. */
   likeTicks = 0;
@@ -66,6 +68,7 @@ export class Room {
     this.bans = new Map(Object.entries(record.bans));
     this.offerEnds = new Map(Object.entries(record.offerEnds));
     this.likes = record.likes;
+    this.settings = record.settings;
   }
 
   /**

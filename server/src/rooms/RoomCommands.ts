@@ -5,6 +5,7 @@ import {
   type ProductInput,
   type RoomInfo,
   type RoomRequest,
+  type RoomSettings,
   type RoomState,
 } from '../../../protocol/src/index.ts';
 import type { Principal } from '../auth/TokenService.ts';
@@ -15,7 +16,7 @@ import type { Logger } from '../log.ts';
 import type { Store } from '../store/Store.ts';
 import type { Member } from './Member.ts';
 import type { Room } from './Room.ts';
-import type { Ban, RoomDirectory } from '../store/RoomDirectory.ts';
+import type { Ban, RoomDirectory, RoomSettingsChange } from '../store/RoomDirectory.ts';
 import type { RoomRegistry } from './RoomRegistry.ts';
 import { mustModerate } from './RoomRules.ts';
 import { TokenBucketLimiter } from './TokenBucketLimiter.ts';
@@ -43,7 +44,7 @@ export class RoomCommands {
   readonly #registry: RoomRegistry;
   readonly #directory: RoomDirectory;
   readonly #store: Pick<Store, 'roomStock'>;
-  readonly #broker: Pick<Broker, 'publishKick'>;
+  readonly #broker: Pick<Broker, 'publishKick' | 'publishSettings'>;
   readonly #commerce: RoomCommerce;
   readonly #log: Logger;
   readonly #now: () => number;
@@ -54,7 +55,7 @@ export class RoomCommands {
     registry: RoomRegistry;
     directory: RoomDirectory;
     store: Pick<Store, 'roomStock'>;
-    broker: Pick<Broker, 'publishKick'>;
+    broker: Pick<Broker, 'publishKick' | 'publishSettings'>;
     commerce: RoomCommerce;
     log: Logger;
     now?: () => number;
@@ -122,6 +123,22 @@ export class RoomCommands {
     await this.#broker.publishKick(roomId, userId, 0);
     this.#log.info({ roomId, userId, by: principal.userId, lifted }, 'ban lifted');
     return lifted;
+  }
+
+  /**
+   * An operator's change to the room's settings (degrade override, queue limit), for every node:
+   * kept in the directory (nodes that start hosting the room read it there), taken here at once,
+   * then told to the nodes hosting the room. Throws ROOM_NOT_FOUND; a failed announcement throws
+   * UNAVAILABLE with the change kept (set it again to tell the nodes).
+   */
+  async changeSettings(principal: Principal, roomId: string, change: RoomSettingsChange): Promise<RoomSettings> {
+    if (principal.role !== 'operator') throw new ProtocolError('FORBIDDEN', 'operators only');
+    const settings = await this.#directory.updateSettings(roomId, change);
+    if (settings === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
+    this.#registry.takeSettings(roomId, settings);
+    await this.#broker.publishSettings(roomId, settings);
+    this.#log.info({ roomId, by: principal.userId, settings }, 'room settings changed');
+    return settings;
   }
 
   // ------------------------------------------------------------------ requests (WS)

@@ -5,6 +5,10 @@ import type { Room } from './Room.ts';
 export interface RoomLifecycleEvents {
   /** This node starts hosting the room: its first member is joining (the room has no members yet). */
   hosted: Room;
+  /** An operator changed the room's settings (heard on every node that hosts it); `room.settings` holds them. */
+  settingsChanged: Room;
+  /** The room's media origin changed (a stream started, changed or stopped on some node; heard on every node that hosts the room). */
+  mediaChanged: string;
   /** The room's show ended (heard on every node that hosts it). */
   ended: string;
   /** This node no longer hosts the room (idle, reset, or ended with nobody left): per-room state kept for it elsewhere can go. */
@@ -25,8 +29,8 @@ export interface ForgetsRooms {
 
 /**
  * A room's life on this node, as events any number of parts subscribe to. Emitted when a room
- * starts or stops being hosted here and when its show ends, never per message. A listener that
- * throws is logged; the others still hear the event.
+ * starts or stops being hosted here, when its show ends and when an operator changes its settings,
+ * never per message. A listener that throws is logged; the others still hear the event.
  */
 export class RoomLifecycle extends TypedEmitter<RoomLifecycleEvents> {
   readonly #log: Logger;

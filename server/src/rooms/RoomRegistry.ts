@@ -6,6 +6,7 @@ import {
   type Hello,
   laneOf,
   PROTOCOL_VERSION,
+  type RoomSettings,
   type StateUpdate,
   type UnsequencedEvent,
   type Welcome,
@@ -174,6 +175,24 @@ export class RoomRegistry {
   /** A command changed the room's record: the next check reads it afresh. */
   forgetView(roomId: string): void {
     this.#views.delete(roomId);
+  }
+
+  /**
+   * An operator's settings for the room (from this node's command, or another's through the
+   * broker): a hosted room takes them if they are newer than its own, and its lifecycle tells the
+   * parts that apply them. A view of a room not hosted here is read afresh next time.
+   */
+  takeSettings(roomId: string, settings: RoomSettings): void {
+    this.#views.delete(roomId);
+    const room = this.#hosted.get(roomId);
+    if (room === undefined || settings.version <= room.settings.version) return;
+    room.settings = settings;
+    this.#lifecycle.emit('settingsChanged', room);
+  }
+
+  /** The room's queue limit an operator set (a hosted room's, or a fresh view's), or undefined: the node's default. */
+  queueLimitOf(roomId: string): number | undefined {
+    return this.viewAtHand(roomId)?.settings.queueLimit ?? undefined;
   }
 
   // ------------------------------------------------------------------ publishing
@@ -428,6 +447,12 @@ export class RoomRegistry {
         return;
       case 'reset':
         this.#reset(room, delivery.fromSeq);
+        return;
+      case 'settings':
+        this.takeSettings(room.id, delivery.settings);
+        return;
+      case 'media':
+        this.#lifecycle.emit('mediaChanged', room.id);
         return;
       case 'sequenced':
         // Dropped: already applied (bootstrap overlap, broker reconnect, the broker's copy of an

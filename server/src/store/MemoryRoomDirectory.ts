@@ -1,5 +1,5 @@
 import type { Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
-import type { Ban, RoomDirectory, RoomRecord } from './RoomDirectory.ts';
+import { type Ban, NO_ROOM_SETTINGS, type RoomDirectory, type RoomRecord, type RoomSettings, type RoomSettingsChange } from './RoomDirectory.ts';
 
 interface MutableRecord {
   info: RoomInfo;
@@ -12,6 +12,8 @@ interface MutableRecord {
   offerEnds: Map<string, number>;
   likes: number;
   viewers: Map<string, { count: number; at: number }>;
+  settings: RoomSettings;
+  streamKeyGeneration: number;
 }
 
 /** Rooms of a single node, in process. */
@@ -21,14 +23,14 @@ export class MemoryRoomDirectory implements RoomDirectory {
   async create(info: RoomInfo, epoch: string, maxRooms: number): Promise<'created' | 'exists' | 'full'> {
     if (this.#rooms.has(info.id)) return 'exists';
     if (this.#rooms.size >= maxRooms) return 'full';
-    this.#rooms.set(info.id, { info: { ...info }, epoch, catalog: new Map(), popup: null, muted: new Set(), bans: new Map(), banNames: new Map(), offerEnds: new Map(), likes: 0, viewers: new Map() });
+    this.#rooms.set(info.id, { info: { ...info }, epoch, catalog: new Map(), popup: null, muted: new Set(), bans: new Map(), banNames: new Map(), offerEnds: new Map(), likes: 0, viewers: new Map(), settings: NO_ROOM_SETTINGS, streamKeyGeneration: 0 });
     return 'created';
   }
 
   async get(roomId: string): Promise<RoomRecord | undefined> {
     const r = this.#rooms.get(roomId);
     if (r === undefined) return undefined;
-    return { info: { ...r.info }, epoch: r.epoch, catalog: [...r.catalog.values()], popup: r.popup, muted: [...r.muted], bans: Object.fromEntries(r.bans), likes: r.likes, offerEnds: Object.fromEntries(r.offerEnds) };
+    return { info: { ...r.info }, epoch: r.epoch, catalog: [...r.catalog.values()], popup: r.popup, muted: [...r.muted], bans: Object.fromEntries(r.bans), likes: r.likes, offerEnds: Object.fromEntries(r.offerEnds), settings: r.settings };
   }
 
   async list(): Promise<RoomInfo[]> {
@@ -90,6 +92,27 @@ export class MemoryRoomDirectory implements RoomDirectory {
     if (r === undefined) return 0;
     r.likes += taps;
     return r.likes;
+  }
+
+  async streamKeyGeneration(roomId: string): Promise<number | undefined> {
+    return this.#rooms.get(roomId)?.streamKeyGeneration;
+  }
+
+  async rotateStreamKey(roomId: string): Promise<number | undefined> {
+    const r = this.#rooms.get(roomId);
+    if (r === undefined) return undefined;
+    return ++r.streamKeyGeneration;
+  }
+
+  async updateSettings(roomId: string, change: RoomSettingsChange): Promise<RoomSettings | undefined> {
+    const r = this.#rooms.get(roomId);
+    if (r === undefined) return undefined;
+    r.settings = Object.freeze({
+      version: r.settings.version + 1,
+      degradeOverride: change.degradeOverride === undefined ? r.settings.degradeOverride : change.degradeOverride,
+      queueLimit: change.queueLimit === undefined ? r.settings.queueLimit : change.queueLimit,
+    });
+    return r.settings;
   }
 
   async reportViewers(roomId: string, nodeId: string, count: number, now: number, freshMs: number): Promise<number> {

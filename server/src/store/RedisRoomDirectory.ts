@@ -1,12 +1,14 @@
-import type { Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
+import type { DegradeLevelValue, Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
 import type { RedisConnection } from '../redis/client.ts';
 import { globalKey, roomKey } from '../redis/keys.ts';
 import { redisCall } from '../redis/redisCall.ts';
-import type { Ban, RoomDirectory, RoomRecord } from './RoomDirectory.ts';
+import type { Ban, RoomDirectory, RoomRecord, RoomSettings, RoomSettingsChange } from './RoomDirectory.ts';
 
 /**
  * Rooms shared by every node through Redis. Keys of a room (redis/keys.ts, in the room's slot):
- *   ns:{r:ID}:room       hash info (JSON), state, epoch, popup (JSON or ""), likes
+ *   ns:{r:ID}:room       hash info (JSON), state, epoch, popup (JSON or ""), likes, and the operators'
+ *                        settings: settingsVersion, degradeOverride and queueLimit ("" or absent: none);
+ *                        streamKeyGeneration (absent: 0)
  *   ns:{r:ID}:catalog    hash sku → product JSON
  *   ns:{r:ID}:muted      set of user ids
  *   ns:{r:ID}:bans       hash user id → banned until (epoch ms)
@@ -50,7 +52,25 @@ end
 return 1
 `;
 
+// An operator's change to a room's settings: only for a room that exists, and the version grows with it.
+// ARGV: field, value pairs. Returns { version, degradeOverride, queueLimit }, or nil.
+const settingsScript = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local version = redis.call('HINCRBY', KEYS[1], 'settingsVersion', 1)
+local values = redis.call('HMGET', KEYS[1], 'degradeOverride', 'queueLimit')
+return { version, values[1] or '', values[2] or '' }
+`;
+
+// A new stream key generation, only for a room that exists.
+const rotateKeyScript = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
+return redis.call('HINCRBY', KEYS[1], 'streamKeyGeneration', 1)
+`;
+
 type DirectoryCommands = {
+  lcRotateStreamKey(room: string): Promise<number | null>;
+  lcRoomSettings(room: string, ...fieldValues: string[]): Promise<[number, string, string] | null>;
   lcRoomCreate(room: string, info: string, state: string, epoch: string): Promise<string>;
   lcRoomViewers(k1: string, node: string, count: number, now: number, fresh: number): Promise<number>;
   lcSetBan(bans: string, names: string, userId: string, until: number, name: string, now: number): Promise<number>;
@@ -66,6 +86,8 @@ export class RedisRoomDirectory implements RoomDirectory {
     redis.defineCommand('lcRoomCreate', { numberOfKeys: 1, lua: createScript });
     redis.defineCommand('lcRoomViewers', { numberOfKeys: 1, lua: viewersScript });
     redis.defineCommand('lcSetBan', { numberOfKeys: 2, lua: banScript });
+    redis.defineCommand('lcRoomSettings', { numberOfKeys: 1, lua: settingsScript });
+    redis.defineCommand('lcRotateStreamKey', { numberOfKeys: 1, lua: rotateKeyScript });
     this.#redis = redis as RedisConnection & DirectoryCommands;
     this.#ns = prefix;
     this.#retryAfterMs = retryAfterMs;
@@ -111,6 +133,7 @@ export class RedisRoomDirectory implements RoomDirectory {
       bans,
       likes: Number(room.likes ?? 0),
       offerEnds,
+      settings: settingsOf(room.settingsVersion, room.degradeOverride, room.queueLimit),
     };
   }
 
@@ -171,6 +194,24 @@ export class RedisRoomDirectory implements RoomDirectory {
     return this.#call(() => this.#redis.hincrby(this.#key('room', roomId), 'likes', taps));
   }
 
+  async streamKeyGeneration(roomId: string): Promise<number | undefined> {
+    const [info, generation] = await this.#call(() => this.#redis.hmget(this.#key('room', roomId), 'info', 'streamKeyGeneration'));
+    return info === null ? undefined : Number(generation ?? 0);
+  }
+
+  async rotateStreamKey(roomId: string): Promise<number | undefined> {
+    const generation = await this.#call(() => this.#redis.lcRotateStreamKey(this.#key('room', roomId)));
+    return generation === null ? undefined : Number(generation);
+  }
+
+  async updateSettings(roomId: string, change: RoomSettingsChange): Promise<RoomSettings | undefined> {
+    const fieldValues: string[] = [];
+    if (change.degradeOverride !== undefined) fieldValues.push('degradeOverride', change.degradeOverride === null ? '' : String(change.degradeOverride));
+    if (change.queueLimit !== undefined) fieldValues.push('queueLimit', change.queueLimit === null ? '' : String(change.queueLimit));
+    const result = await this.#call(() => this.#redis.lcRoomSettings(this.#key('room', roomId), ...fieldValues));
+    return result === null ? undefined : settingsOf(result[0], result[1], result[2]);
+  }
+
   async reportViewers(roomId: string, nodeId: string, count: number, now: number, freshMs: number): Promise<number> {
     return Number(await this.#call(() => this.#redis.lcRoomViewers(this.#key('viewers', roomId), nodeId, count, now, freshMs)));
   }
@@ -184,4 +225,13 @@ export class RedisRoomDirectory implements RoomDirectory {
   #call<T>(run: () => Promise<T>): Promise<T> {
     return redisCall(run, this.#retryAfterMs, 'room directory');
   }
+}
+
+/** The settings as the room's hash holds them ("" or absent: not set). */
+function settingsOf(version: string | number | undefined, degradeOverride: string | undefined, queueLimit: string | undefined): RoomSettings {
+  return {
+    version: Number(version ?? 0),
+    degradeOverride: degradeOverride === undefined || degradeOverride === '' ? null : (Number(degradeOverride) as DegradeLevelValue),
+    queueLimit: queueLimit === undefined || queueLimit === '' ? null : Number(queueLimit),
+  };
 }

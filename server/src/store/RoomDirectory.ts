@@ -1,4 +1,6 @@
-import type { Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
+import type { Popup, Product, RoomInfo, RoomSettings, RoomState } from '../../../protocol/src/index.ts';
+
+export type { RoomSettings };
 
 /** Everything a node needs to start hosting a room, besides its recent events. */
 export interface RoomRecord {
@@ -16,7 +18,15 @@ export interface RoomRecord {
    * pinning it without one. Adds of the sku after that moment answer `not_on_sale`.
    */
   readonly offerEnds: Readonly<Record<string, number>>;
+  /** What operators set for the room (degrade override, queue limit), in force on every node. */
+  readonly settings: RoomSettings;
 }
+
+/** A room's settings before any operator set them. */
+export const NO_ROOM_SETTINGS: RoomSettings = Object.freeze({ version: 0, degradeOverride: null, queueLimit: null });
+
+/** The fields of an operator's change; the others keep their values. */
+export type RoomSettingsChange = Partial<Pick<RoomSettings, 'degradeOverride' | 'queueLimit'>>;
 
 /** A user kept out of a room, as its moderators see it. */
 export interface Ban {
@@ -49,6 +59,18 @@ export interface RoomDirectory {
   bans(roomId: string, now: number): Promise<Ban[]>;
   /** Adds taps; resolves with the room's total. */
   addLikes(roomId: string, taps: number): Promise<number>;
+  /**
+   * Applies an operator's change to the room's settings and bumps their version, in one step;
+   * resolves with the settings now in force, or undefined when there is no such room.
+   */
+  updateSettings(roomId: string, change: RoomSettingsChange): Promise<RoomSettings | undefined>;
+  /**
+   * The generation of the room's stream key (0 until it is first rotated), or undefined when there
+   * is no such room. The key itself is derived from it and the server's secret, never stored.
+   */
+  streamKeyGeneration(roomId: string): Promise<number | undefined>;
+  /** Moves the room to a new stream key generation; resolves with it, or undefined when there is no such room. */
+  rotateStreamKey(roomId: string): Promise<number | undefined>;
   /** This node's viewer count (viewers' sockets, not staff); resolves with the total over nodes that reported within `freshMs`. */
   reportViewers(roomId: string, nodeId: string, count: number, now: number, freshMs: number): Promise<number>;
   close(): Promise<void>;

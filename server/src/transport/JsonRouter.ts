@@ -10,6 +10,8 @@ interface Reply {
   body: unknown;
   /** Set for a non-JSON answer: `body` is then a string sent as is with this Content-Type (e.g. /metrics). */
   contentType?: string;
+  /** More response headers (e.g. WHIP's Location). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** What a handler may use. uWS's request object dies at the first await, so everything is read up front. */
@@ -19,14 +21,27 @@ export interface RequestContext {
   readonly authorization: string;
   /** `Idempotency-Key` header, or empty. */
   readonly idempotencyKey: string;
+  /** `Content-Type` header, or empty. */
+  readonly contentType: string;
+  /** `Host` header, or empty. */
+  readonly host: string;
   /** Parsed JSON body (resolves to undefined for an empty body). */
   body(): Promise<unknown>;
+  /** The body's bytes as received (for signed calls). */
+  rawBody(): Promise<Buffer>;
+  /** The body as UTF-8 text (for routes that take another format than JSON, e.g. SDP). */
+  text(): Promise<string>;
+}
+
+/** Headers a route adds to every answer, errors included (e.g. CORS for browser clients of another origin). */
+export interface RouteOptions {
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<Reply>;
 
 const statusText: Record<number, string> = {
-  200: '200 OK', 201: '201 Created', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found',
+  200: '200 OK', 201: '201 Created', 204: '204 No Content', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
   409: '409 Conflict', 413: '413 Payload Too Large', 429: '429 Too Many Requests', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
 };
 
@@ -73,7 +88,8 @@ export class JsonRouter {
     return principal;
   }
 
-  route(method: 'get' | 'post' | 'put' | 'del', pattern: string, handler: Handler): void {
+  route(method: 'get' | 'post' | 'put' | 'patch' | 'del' | 'options', pattern: string, handler: Handler, options: RouteOptions = {}): void {
+    const routeHeaders = options.headers ?? {};
     const paramCount = (pattern.match(/:/g) ?? []).length;
     this.app[method](pattern, (res: HttpResponse, req: HttpRequest) => {
       let aborted = false;
@@ -86,8 +102,10 @@ export class JsonRouter {
       let query: URLSearchParams | undefined;
       const authorization = req.getHeader('authorization');
       const idempotencyKey = req.getHeader('idempotency-key');
+      const contentType = req.getHeader('content-type');
+      const host = req.getHeader('host');
       // Reading must start now (uWS streams the body right after this callback returns).
-      const bodyPromise = method === 'post' || method === 'put' ? readBody(res, this.maxBodyBytes) : Promise.resolve(Buffer.alloc(0));
+      const bodyPromise = method === 'post' || method === 'put' || method === 'patch' ? readBody(res, this.maxBodyBytes) : Promise.resolve(Buffer.alloc(0));
       bodyPromise.catch(() => undefined);
       const ctx: RequestContext = {
         params,
@@ -96,6 +114,10 @@ export class JsonRouter {
         },
         authorization,
         idempotencyKey,
+        rawBody: () => bodyPromise,
+        contentType,
+        host,
+        text: async () => (await bodyPromise).toString('utf8'),
         body: async () => {
           const bytes = await bodyPromise;
           if (bytes.length === 0) return undefined;
@@ -110,12 +132,13 @@ export class JsonRouter {
       handler(ctx).then(
         (reply) => {
           if (aborted) return;
-          res.cork(() => (reply.contentType === undefined ? writeJson(res, reply.status, reply.body) : writeText(res, reply.status, reply.contentType, String(reply.body))));
+          const headers = reply.headers === undefined ? routeHeaders : { ...routeHeaders, ...reply.headers };
+          res.cork(() => (reply.contentType === undefined ? writeJson(res, reply.status, reply.body, false, undefined, headers) : writeText(res, reply.status, reply.contentType, String(reply.body), headers)));
         },
         (error: unknown) => {
           if (aborted) return;
           if (error instanceof BodyTooLarge) {
-            res.cork(() => writeJson(res, 413, { error: { code: 413, name: 'PAYLOAD_TOO_LARGE', message: `body over ${this.maxBodyBytes} bytes`, temporary: false } }, true));
+            res.cork(() => writeJson(res, 413, { error: { code: 413, name: 'PAYLOAD_TOO_LARGE', message: `body over ${this.maxBodyBytes} bytes`, temporary: false } }, true, undefined, routeHeaders));
             return;
           }
           this.#failures.failed(this.log, error, { route: pattern });
@@ -123,7 +146,7 @@ export class JsonRouter {
           const frame = toErrFrame(wire, undefined);
           const name = wire.code;
           const body = { error: { code: frame.code, name, message: frame.message, temporary: frame.temporary, ...(frame.retryAfterMs === undefined ? {} : { retryAfterMs: frame.retryAfterMs }) } };
-          res.cork(() => writeJson(res, httpStatusOf(name), body, false, frame.retryAfterMs));
+          res.cork(() => writeJson(res, httpStatusOf(name), body, false, frame.retryAfterMs, routeHeaders));
         },
       ).finally(() => this.#settled());
     });
@@ -176,13 +199,15 @@ export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return result.data;
 }
 
-function writeText(res: HttpResponse, status: number, contentType: string, body: string): void {
+function writeText(res: HttpResponse, status: number, contentType: string, body: string, headers: Readonly<Record<string, string>> = {}): void {
   res.writeStatus(statusText[status] ?? `${status} Status`).writeHeader('Content-Type', contentType).writeHeader('Cache-Control', 'no-store');
+  for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
   res.end(body);
 }
 
-function writeJson(res: HttpResponse, status: number, body: unknown, closeConnection = false, retryAfterMs?: number): void {
+function writeJson(res: HttpResponse, status: number, body: unknown, closeConnection = false, retryAfterMs?: number, headers: Readonly<Record<string, string>> = {}): void {
   res.writeStatus(statusText[status] ?? `${status} Status`).writeHeader('Content-Type', 'application/json').writeHeader('Cache-Control', 'no-store');
+  for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
   if (retryAfterMs !== undefined) res.writeHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   res.end(JSON.stringify(body), closeConnection);
 }

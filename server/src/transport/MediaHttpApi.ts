@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { ProtocolError } from '../errors.ts';
 import type { IngestEndpoint, MediaService } from '../media/MediaService.ts';
 import type { RoomRules } from '../rooms/RoomRules.ts';
-import { type JsonRouter, parse } from './JsonRouter.ts';
+import type { StreamKeys } from '../rooms/StreamKeys.ts';
+import { type JsonRouter, parse, type RequestContext } from './JsonRouter.ts';
 
 const ingestSchema = z.object({ video: z.boolean().default(true), audio: z.boolean().default(true) }).refine((k) => k.video || k.audio, { message: 'ask for video, audio or both' });
 
@@ -21,9 +22,31 @@ function ffmpegCommand(video: IngestEndpoint | undefined, audio: IngestEndpoint 
   return parts.join(' ');
 }
 
-/** Media over HTTP: RTP ingest for streamers who publish from ffmpeg or OBS-like tools instead of the page. */
-export function registerMediaHttpApi(router: JsonRouter, deps: { rooms: Pick<RoomRules, 'canModerate'>; media: MediaService }): void {
-  const { rooms, media } = deps;
+/** Where an encoder publishes a room: WHIP's endpoint and bearer token, RTMP's server and stream key (null when RTMP is off). */
+function encoderSettings(ctx: RequestContext, roomId: string, key: string, urls: { publicUrl: string | undefined; rtmpPort: number }) {
+  const base = urls.publicUrl?.replace(/\/+$/, '') ?? `http://${ctx.host || '127.0.0.1'}`;
+  const host = new URL(base).hostname;
+  return {
+    key,
+    whip: { url: `${base}/api/rooms/${roomId}/whip`, bearerToken: key },
+    rtmp: urls.rtmpPort === 0 ? null : { server: `rtmp://${host.includes(':') ? `[${host}]` : host}:${urls.rtmpPort}/${roomId}`, streamKey: key },
+  };
+}
+
+/**
+ * Media over HTTP: RTP ingest for streamers who publish from ffmpeg instead of the page, and the
+ * room's stream key with the settings an encoder (OBS) publishes with over WHIP or RTMP.
+ */
+export function registerMediaHttpApi(router: JsonRouter, deps: { rooms: Pick<RoomRules, 'canModerate'>; media: MediaService; streamKeys: StreamKeys; urls: { publicUrl: string | undefined; rtmpPort: number } }): void {
+  const { rooms, media, streamKeys, urls } = deps;
+  router.route('get', '/api/rooms/:id/stream-key', async (ctx) => {
+    const roomId = ctx.params[0]!;
+    return { status: 200, body: encoderSettings(ctx, roomId, await streamKeys.keyFor(await router.principal(ctx), roomId), urls) };
+  });
+  router.route('post', '/api/rooms/:id/stream-key/rotate', async (ctx) => {
+    const roomId = ctx.params[0]!;
+    return { status: 200, body: encoderSettings(ctx, roomId, await streamKeys.rotate(await router.principal(ctx), roomId), urls) };
+  });
   router.route('post', '/api/rooms/:id/ingest', async (ctx) => {
     const principal = await router.principal(ctx);
     const kinds = parse(ingestSchema, (await ctx.body()) ?? {});
@@ -33,7 +56,7 @@ export function registerMediaHttpApi(router: JsonRouter, deps: { rooms: Pick<Roo
   router.route('del', '/api/rooms/:id/ingest', async (ctx) => {
     const principal = await router.principal(ctx);
     if (!(await rooms.canModerate(principal, ctx.params[0]!))) throw new ProtocolError('FORBIDDEN', 'only the room\'s streamer or an operator can stop its stream');
-    media.stopStream(ctx.params[0]!, principal.role === 'operator' ? 'stopped by an operator' : 'the streamer ended the stream');
+    await media.stopStreamEverywhere(ctx.params[0]!, principal.role === 'operator' ? 'stopped by an operator' : 'the streamer ended the stream');
     return { status: 200, body: { stopped: true } };
   });
 }

@@ -2,8 +2,6 @@ import { z } from 'zod';
 import type { AdmissionController } from '../admission/AdmissionController.ts';
 import type { Broker } from '../broker/Broker.ts';
 import { ProtocolError } from '../errors.ts';
-import type { DegradeMonitor } from '../fanout/DegradeMonitor.ts';
-import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import type { Fanout } from '../fanout/Fanout.ts';
 import type { MediaService } from '../media/MediaService.ts';
 import type { Metrics } from '../ops/metrics.ts';
@@ -15,26 +13,25 @@ import { type JsonRouter, parse } from './JsonRouter.ts';
 import type { NodeDrain } from './NodeDrain.ts';
 import type { WsGateway } from './WsGateway.ts';
 
-const degradeSchema = z.object({ level: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.null()]) });
-const roomLimitsSchema = z.object({ queueLimit: z.number().int().min(0).max(1_000_000) });
 const nodeLimitsSchema = z.object({ concurrency: z.number().int().min(1).max(4096) });
 
 /** The parts that keep state per room, by name: their map sizes are the node's `perRoomState`. */
 export type PerRoomStateHolders = Readonly<Record<string, Pick<ForgetsRooms, 'perRoomState'> | undefined>>;
 
 /**
- * Operator controls and node health: each room's admission and degrade state, per-room limits and
- * degrade level at run time, /readyz for load balancers and /metrics for Prometheus. Operator token
- * required (not /readyz; /metrics wants the metrics token when one is configured).
+ * This node's health and controls: its load, per-room state sizes and store concurrency limit,
+ * /readyz for load balancers and /metrics for Prometheus. Operator token required (not /readyz;
+ * /metrics wants the metrics token when one is configured). Rooms and their settings across nodes:
+ * `ClusterOpsApi`.
  */
 export function registerOpsApi(
   router: JsonRouter,
   deps: {
-    rooms: RoomRegistry; degrade: DegradeMonitor; admission: AdmissionController | undefined; guard: ProcessGuard; gateway: WsGateway; fanout: Fanout; store: Store; metrics: Metrics; media: MediaService; broker: Broker;
+    rooms: RoomRegistry; admission: AdmissionController | undefined; guard: ProcessGuard; gateway: WsGateway; fanout: Fanout; store: Store; metrics: Metrics; media: MediaService; broker: Broker;
     perRoomState: PerRoomStateHolders; drain: NodeDrain;
   },
 ): void {
-  const { rooms, degrade, admission, guard, gateway, fanout, store, metrics, media, broker } = deps;
+  const { rooms, admission, guard, gateway, fanout, store, metrics, media, broker } = deps;
 
   router.route('get', '/readyz', async () => {
     const storeOk = await store.ping().then(() => true, () => false);
@@ -51,15 +48,6 @@ export function registerOpsApi(
   router.route('get', '/metrics', async (ctx) => {
     if (!metrics.allows(ctx.authorization)) throw new ProtocolError('UNAUTHORIZED', 'missing or wrong metrics token (Authorization: Bearer <token>)');
     return { status: 200, body: await metrics.scrape(), contentType: metrics.contentType };
-  });
-
-  router.route('get', '/api/ops/rooms', async (ctx) => {
-    await router.operator(ctx);
-    const admissionByRoom = new Map((admission?.stats() ?? []).map((s) => [s.roomId, s]));
-    const list = degrade.status().map((room) => ({
-      ...room, admission: admissionByRoom.get(room.roomId) ?? null, sequencedHere: broker.sequencesLocally(room.roomId),
-    }));
-    return { status: 200, body: { rooms: list } };
   });
 
   router.route('get', '/api/ops/node', async (ctx) => {
@@ -81,22 +69,6 @@ export function registerOpsApi(
         drain: deps.drain.status(),
       },
     };
-  });
-
-  router.route('put', '/api/ops/rooms/:id/degrade', async (ctx) => {
-    await router.operator(ctx);
-    const { level } = parse(degradeSchema, await ctx.body());
-    await degrade.setOverride(ctx.params[0]!, level === null ? undefined : (level as DegradeLevel));
-    return { status: 200, body: { roomId: ctx.params[0], override: level } };
-  });
-
-  router.route('put', '/api/ops/rooms/:id/limits', async (ctx) => {
-    await router.operator(ctx);
-    const { queueLimit } = parse(roomLimitsSchema, await ctx.body());
-    // As for a degrade override: a mistyped room is an error, not a limit kept for a room that never comes.
-    await rooms.assertExists(ctx.params[0]!);
-    admission?.setQueueLimit(ctx.params[0]!, queueLimit);
-    return { status: 200, body: { roomId: ctx.params[0], queueLimit, admission: admission !== undefined } };
   });
 
   router.route('put', '/api/ops/limits', async (ctx) => {

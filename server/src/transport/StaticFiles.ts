@@ -45,7 +45,7 @@ const pageHeaders: ReadonlyArray<[string, string]> = [
   ['Cache-Control', 'no-cache'],
   ['Referrer-Policy', 'no-referrer'],
   ['X-Content-Type-Options', 'nosniff'],
-  ['Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"],
+  ['Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; media-src 'self' blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"],
 ];
 const assetHeaders: ReadonlyArray<[string, string]> = [
   // Vite names assets by content hash: a new build makes new names.
