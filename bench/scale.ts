@@ -14,14 +14,14 @@
  *      stock must be exact: available 0, reserved = the units buyers were told `reserved`.
  * Prints a table and writes bench/results/scale-<stamp>.md (+ .json).
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { decode, encode } from '../protocol/src/codec.ts';
 import { type CpuSnapshot, coreBusyPercent, coreIrqPercent, coreStealPercent, cpuSnapshot, pinProcess, processCpuPercent, processMemory } from './procStats.ts';
-import { type Backend, type LiveNode, buildServer, killNode, openFileLimits, startNodes, startOneRedis, startRedisCluster, stopNodes } from './scaleBackends.ts';
+import { type Backend, type LiveNode, buildServer, killNode, openFileLimits, startNodes, startOneRedis, startRedisCluster, stopNodes, withOpenFiles } from './scaleBackends.ts';
 import type { FromScaleLoad, SaleResult, ToScaleLoad } from './scaleLoad.ts';
 import { REPO_ROOT, signToken, stopChild } from './servers.ts';
 import { fmt, fmtInt, markdownTable, percentileSorted } from './stats.ts';
@@ -51,7 +51,8 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(`npm run bench:scale -- [--viewers 100000] [--nodes 7] [--generators 8] [--backends one,cluster,single]
   [--baseline-viewers 10000] [--stock 10000] [--popups 5] [--window-ms 2000] [--twice-every 3]
-  [--kill true] [--kill-at-ms 1000] [--pin 0,1|none] [--concurrency 32] [--server-args '...']`);
+  [--kill true] [--kill-at-ms 1000] [--pin 0,1|none] [--concurrency 32] [--join-timeout-s 600] [--server-args '...']
+Hold /tmp/bench.lock for runs above ~20,000 viewers. See bench/README.md.`);
   process.exit(0);
 }
 
@@ -105,9 +106,10 @@ interface Generator {
 }
 
 function startGenerator(openFiles: number): Generator {
-  const child = fork(path.join(REPO_ROOT, 'bench/scaleLoad.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // prlimit execs node, which finds the IPC channel the spawn set up: the soft open-file limit raised to the hard one.
+  const [cmd, ...args] = withOpenFiles(openFiles, [process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'bench/scaleLoad.ts')]);
+  const child = spawn(cmd!, args, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   if (LOAD_CORE !== undefined) pinProcess(child.pid!, LOAD_CORE);
-  void openFiles;
   const waiting = new Map<string, (m: FromScaleLoad) => void>();
   const g: Generator = {
     child,
