@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { OwnRedisCluster } from '../tests/helpers/redisCluster.ts';
+import { OwnRedisCluster, waitForPing } from '../tests/helpers/redisCluster.ts';
 import { freePort } from '../tests/helpers/redisServer.ts';
 import { pinProcess } from './procStats.ts';
 import { REPO_ROOT, pinned, stopChild } from './servers.ts';
@@ -38,24 +38,6 @@ export interface Backend {
   readonly url: string;
   readonly pids: number[];
   stop(): Promise<void>;
-}
-
-async function waitForPing(port: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const probe = new Redis(port, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      await probe.ping();
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not start`);
-      await new Promise((r) => setTimeout(r, 50));
-    } finally {
-      probe.disconnect();
-    }
-  }
 }
 
 /** A redis-server of the bench's own on a free port (no persistence: the bench kills server nodes, not Redis). */

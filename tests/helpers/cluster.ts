@@ -49,3 +49,13 @@ export async function stopNodes(nodes: readonly Node[]): Promise<void> {
 }
 
 export const tokens = new TokenService(TEST_SECRET, 3600);
+
+/** An HTTP call to a node's API as JSON, with a bearer token when given; answers status and parsed body. */
+export async function call(node: Pick<Node, 'url'>, method: string, path: string, token?: string, body?: unknown) {
+  const response = await fetch(`${node.url}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}

@@ -175,7 +175,8 @@ async function replicationInfo(port: number): Promise<string> {
   }
 }
 
-async function waitForPing(port: number): Promise<void> {
+/** Resolves once a redis-server answers PING on `port` (10 s at most). */
+export async function waitForPing(port: number): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const probe = new Redis(port, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Order } from '../../protocol/src/index.ts';
 import { roomBase, roomKey } from '../../server/src/redis/keys.ts';
 import { RedisStore } from '../../server/src/store/RedisStore.ts';
-import { type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
+import { call, type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 import { OwnRedisCluster } from '../helpers/redisCluster.ts';
 
@@ -124,15 +124,6 @@ describe('Redis Cluster failover', () => {
     }, 90_000);
   });
 });
-
-async function call(node: Node, method: string, path: string, token: string, body?: unknown) {
-  const response = await fetch(`${node.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
 
 /** A client's retry loop: a 503 (or 429) with retry-after is asked again with the same key after the time it was told. */
 async function untilAnswered(send: () => Promise<{ status: number; body: Record<string, any> }>, onRetry: () => void): Promise<Record<string, any>> {

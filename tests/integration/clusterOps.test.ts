@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, type ClusterRoom, type NodeStatus } from '../../protocol/src/index.ts';
 import { globalKey } from '../../server/src/redis/keys.ts';
-import { type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
+import { call, type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
 import { RawClient, waitUntil } from '../helpers/rawClient.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { OwnRedisCluster } from '../helpers/redisCluster.ts';
@@ -19,15 +19,6 @@ const HEARTBEAT_MS = 200;
 const DOWN_AFTER_BEATS = 3;
 const FORGET_AFTER_BEATS = 10;
 const registryArgs = ['--node-heartbeat-ms', String(HEARTBEAT_MS), '--node-down-after-beats', String(DOWN_AFTER_BEATS), '--node-forget-after-beats', String(FORGET_AFTER_BEATS)];
-
-async function call(node: Node, method: string, path: string, token?: string, body?: unknown) {
-  const response = await fetch(`${node.url}${path}`, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
 
 /** Where the nodes meet: the suite's Redis, or a Redis Cluster of the file's own (settings then travel on sharded channels). */
 const backends = [

@@ -8,7 +8,7 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AddToCartAnswer, type CheckoutAnswer, CloseCode, connect, type LivecartClient } from '../../client/src/index.ts';
-import { type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
+import { call, type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
 import { RawClient, waitUntil } from '../helpers/rawClient.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 
@@ -20,15 +20,6 @@ const PUBLISH_EVERY_MS = 250;
 const MAX_SHARE_PER_TENTH = 0.5;
 /** No load shedding: a sampled comment, or a viewer dropped from chatter, would be a gap that is not the drain's. */
 const QUIET = ['--comment-rate', '1000', '--comment-burst', '1000', '--max-frames-per-second', '10000', '--degrade-backlogged-share', '1', '--degrade-queue-fill', '1', '--degrade-store-latency-ms', '600000', '--lag-demote-ms', '600000'];
-
-async function call(node: Node, method: string, path: string, token?: string, body?: unknown) {
-  const response = await fetch(`${node.url}${path}`, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

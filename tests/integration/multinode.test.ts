@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roomChannel } from '../../server/src/redis/keys.ts';
-import { type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
+import { call, type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
 import { RawClient, waitUntil } from '../helpers/rawClient.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { OwnRedisCluster } from '../helpers/redisCluster.ts';
@@ -46,15 +46,6 @@ const redisCluster: Backend = {
     };
   },
 };
-
-async function call(node: Node, method: string, path: string, token?: string, body?: unknown) {
-  const response = await fetch(`${node.url}${path}`, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
 
 const viewer = (n: number | string) => tokens.mint({ userId: `mv-${n}`, name: `V${n}`, role: 'viewer' });
 

@@ -8,20 +8,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type LivecartClient } from '../../client/src/index.ts';
 import { StreamPublisher, StreamViewer } from '../../client/src/media.ts';
-import { type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
+import { call, type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { eventually, framesDecoded, NODE_HANDLER, syntheticCamera } from '../helpers/webrtc.ts';
 
 const KEEPALIVE_MS = 400;
-
-async function call(node: Node, method: string, path: string, token: string, body?: unknown) {
-  const response = await fetch(`${node.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
 
 interface Watcher {
   readonly name: string;
