@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { connect, type LivecartClient } from '../../client/src/index.ts';
 import { StreamViewer } from '../../client/src/media.ts';
+import type { MediaKind } from '../../protocol/src/media.ts';
 import { waitUntil } from './rawClient.ts';
 
 /**
@@ -69,6 +70,16 @@ export async function framesDecoded(viewer: StreamViewer): Promise<number> {
 }
 
 /** Polls until `check` holds (stats reads are async and cost a round trip: every 100 ms). */
+/** RTP packets of `kind` a viewer's transport has received so far (audio has no frames to count). */
+export async function packetsReceived(viewer: { stats(): Promise<RTCStatsReport | undefined> }, kind: MediaKind): Promise<number> {
+  const report = await viewer.stats();
+  let packets = 0;
+  report?.forEach((s: { type: string; kind?: string; packetsReceived?: number }) => {
+    if (s.type === 'inbound-rtp' && s.kind === kind) packets += s.packetsReceived ?? 0;
+  });
+  return packets;
+}
+
 export function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
   return waitUntil(check, timeoutMs, what, 100);
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaKind } from '../../protocol/src/media.ts';
 import type { RunningServer } from '../../server/src/server.ts';
 import { http, saleRoom, startTestServer, viewerToken } from '../helpers/server.ts';
-import { eventually, framesDecoded, watch } from '../helpers/webrtc.ts';
+import { eventually, framesDecoded, packetsReceived, watch } from '../helpers/webrtc.ts';
 
 /**
  * RTMP ingest, with ffmpeg as the encoder (H.264 + AAC in FLV, as OBS sends): it publishes to
@@ -40,15 +40,6 @@ function publish(url: string, seconds: number): { child: ChildProcess; exited: P
   child.stderr!.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-2000); });
   const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
   return { child, exited };
-}
-
-async function packetsReceived(viewer: { stats(): Promise<RTCStatsReport | undefined> }, kind: MediaKind): Promise<number> {
-  const report = await viewer.stats();
-  let packets = 0;
-  report?.forEach((s: { type: string; kind?: string; packetsReceived?: number }) => {
-    if (s.type === 'inbound-rtp' && s.kind === kind) packets += s.packetsReceived ?? 0;
-  });
-  return packets;
 }
 
 describe.skipIf(!hasFfmpeg)('RTMP ingest (ffmpeg as the encoder, Node viewers)', () => {

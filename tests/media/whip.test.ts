@@ -4,7 +4,7 @@ import { StreamPublisher } from '../../client/src/media.ts';
 import type { MediaKind } from '../../protocol/src/media.ts';
 import type { RunningServer } from '../../server/src/server.ts';
 import { http, saleRoom, startTestServer, viewerToken } from '../helpers/server.ts';
-import { eventually, framesDecoded, NODE_HANDLER, syntheticCamera, watch } from '../helpers/webrtc.ts';
+import { eventually, framesDecoded, packetsReceived, NODE_HANDLER, syntheticCamera, watch } from '../helpers/webrtc.ts';
 import { whipOffer, whipPublish } from '../helpers/whip.ts';
 
 /**
@@ -12,15 +12,6 @@ import { whipOffer, whipPublish } from '../helpers/whip.ts';
  * the room's endpoint with the stream key (or the streamer's token) as bearer token, and Node
  * viewers of the room decode what it sends, like a stream from the streamer page.
  */
-
-async function packetsReceived(viewer: { stats(): Promise<RTCStatsReport | undefined> }, kind: MediaKind): Promise<number> {
-  const report = await viewer.stats();
-  let packets = 0;
-  report?.forEach((s: { type: string; kind?: string; packetsReceived?: number }) => {
-    if (s.type === 'inbound-rtp' && s.kind === kind) packets += s.packetsReceived ?? 0;
-  });
-  return packets;
-}
 
 async function post(url: string, headers: Record<string, string>, body: string) {
   const response = await fetch(url, { method: 'POST', headers, body });

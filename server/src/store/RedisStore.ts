@@ -244,7 +244,11 @@ export class RedisStore implements Store {
     const roomId = requests[0]!.roomId;
     if (requests.every((r) => r.roomId === roomId)) return run(roomId, requests);
     const byRoom = new Map<string, number[]>();
-    requests.forEach((r, i) => byRoom.set(r.roomId, [...(byRoom.get(r.roomId) ?? []), i]));
+    requests.forEach((r, i) => {
+      const indexes = byRoom.get(r.roomId);
+      if (indexes === undefined) byRoom.set(r.roomId, [i]);
+      else indexes.push(i);
+    });
     const out = new Array<A>(requests.length);
     await Promise.all([...byRoom].map(async ([room, indexes]) => {
       const answers = await run(room, indexes.map((i) => requests[i]!));
