@@ -164,6 +164,39 @@ describe.each([oneRedis, redisCluster])('three nodes on $name', (backend) => {
     for (const c of [watcher, ...joined]) c.close();
   });
 
+  it('tells a viewer a product\'s stock and the like total at most once per interval, however many nodes change them', async () => {
+    await call(nodes[0]!, 'POST', '/api/rooms', streamer, { title: 'paced', id: 'paced' });
+    await call(nodes[0]!, 'POST', '/api/rooms/paced/products', streamer, { sku: 'tee', title: 'Tee', priceCents: 100, currency: 'USD', stock: 10_000 });
+    await call(nodes[0]!, 'POST', '/api/rooms/paced/start', streamer);
+    const { client: watcher } = await RawClient.join(nodes[0]!.wsUrl, await viewer('paced-watcher'), 'paced');
+    const likers = await Promise.all(nodes.map(async (node, i) => (await RawClient.join(node.wsUrl, await viewer(`paced-liker-${i}`), 'paced')).client));
+    // Adds and likes on every node for 2 s: each node changes the stock and the likes every 20 ms.
+    const startedAt = Date.now();
+    let adds = 0;
+    let likes = 0;
+    while (Date.now() - startedAt < 2000) {
+      await Promise.all(nodes.map(async (node, i) => {
+        const token = await viewer(`paced-buyer-${adds}`);
+        adds++;
+        expect((await call(node, 'POST', '/api/rooms/paced/cart/items', token, { sku: 'tee', quantity: 1, key: `k${adds}` })).body.status).toBe('reserved');
+        likers[i]!.send({ t: 'like' });
+        likes++;
+      }));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The last values arrive (one interval later at most).
+    await waitUntil(() => watcher.of('stock').at(-1)?.available === 10_000 - adds, 5000, `stock ${10_000 - adds}`);
+    await waitUntil(() => watcher.of('likes').at(-1)?.total === likes, 5000, `likes ${likes}`);
+    const window = Date.now() - startedAt;
+    // --stock-interval-ms 50; likes at the default 250 ms. One more for the timer's phase.
+    expect(watcher.of('stock').length).toBeLessThanOrEqual(Math.ceil(window / 50) + 1);
+    expect(watcher.of('likes').length).toBeLessThanOrEqual(Math.ceil(window / 250) + 1);
+    // Like totals never go back, though nodes' totals cross on the way.
+    const totals = watcher.of('likes').map((m) => m.total as number);
+    expect(totals).toEqual([...totals].sort((a, b) => a - b));
+    for (const c of [watcher, ...likers]) c.close();
+  });
+
   it('never oversells with two nodes taking the requests: 300 buyers × 1–3 units for 100 units', async () => {
     const [n1, n2] = nodes as [Node, Node, Node];
     await call(n1, 'POST', '/api/rooms', streamer, { title: 'race', id: 'race2' });

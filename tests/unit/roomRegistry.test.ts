@@ -13,7 +13,7 @@ import { captureLog } from '../helpers/captureLog.ts';
 import { waitUntil } from '../helpers/rawClient.ts';
 
 const config = {
-  maxRooms: 100, maxMembersPerRoom: 100, historyLength: 50, resumeRingSize: 64, lagDemoteMs: 3000, fanoutShardSize: 256, viewerCountIntervalMs: 60_000, forgetIdleRoomsMs: 60_000,
+  maxRooms: 100, maxMembersPerRoom: 100, historyLength: 50, resumeRingSize: 64, lagDemoteMs: 3000, fanoutShardSize: 256, viewerCountIntervalMs: 60_000, forgetIdleRoomsMs: 60_000, stockIntervalMs: 250, degradedStockIntervalMs: 1000, likeIntervalMs: 250,
   maxMutedPerRoom: 10, kickBanMs: 10_000, commentMaxLength: 100, commentRate: 1, commentBurst: 5, rateLimiterMaxKeys: 1000,
 };
 const streamer: Principal = { userId: 'boss', name: 'Boss', role: 'streamer' };
@@ -62,7 +62,7 @@ describe('RoomRegistry', () => {
       await waitUntil(() => events.length === 4, 1000, 'the ended room unhosted');
       expect(events.at(-1)).toBe('unhosted show');
       expect(registry.hostedRoomIds).toEqual(['live']); // a live room waits for its viewers to come back
-      expect(registry.perRoomState()).toEqual({ hosted: 1, bootstrapping: 0, views: 0, resumeFloors: 0 });
+      expect(registry.perRoomState()).toEqual({ hosted: 1, bootstrapping: 0, views: 0, resumeFloors: 0, statePacedRooms: 0 });
       expect(fanout.perRoomState().pacedRooms).toBe(1);
     } finally {
       registry.close();

@@ -6,6 +6,7 @@ import { DomainError } from '../DomainError.ts';
 import type { Logger } from '../log.ts';
 import { isReplay } from '../store/idempotency.ts';
 import type { Store } from '../store/Store.ts';
+import { stockIntervalMs } from '../fanout/stateIntervals.ts';
 import { StockAnnouncer, type StockPublisher } from './StockAnnouncer.ts';
 
 /** What a cart request asks of its room (see `RoomRules.assertRoom`). */
@@ -82,8 +83,8 @@ export class CommerceService implements CartRules {
     this.#sweepBatch = deps.options.sweepBatch;
     this.#maxProductsPerRoom = deps.options.maxProductsPerRoom;
     this.#now = deps.now ?? Date.now;
-    const { stockIntervalMs, degradedStockIntervalMs } = deps.options;
-    this.#announcer = new StockAnnouncer(deps.rooms, stockIntervalMs, (roomId) => (deps.rooms.degradeLevelOf(roomId) >= 2 ? Math.max(stockIntervalMs, degradedStockIntervalMs) : stockIntervalMs));
+    const options = deps.options;
+    this.#announcer = new StockAnnouncer(deps.rooms, options.stockIntervalMs, (roomId) => stockIntervalMs(options, deps.rooms.degradeLevelOf(roomId)));
     this.#sweepTimer = setInterval(() => void this.sweep(), deps.options.sweepIntervalMs).unref();
   }
 

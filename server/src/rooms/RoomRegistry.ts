@@ -24,13 +24,15 @@ import type { Member } from './Member.ts';
 import { Room } from './Room.ts';
 import type { RoomDirectory } from '../store/RoomDirectory.ts';
 import type { RoomLifecycle } from './RoomLifecycle.ts';
+import { likeIntervalMs, stockIntervalMs } from '../fanout/stateIntervals.ts';
+import { StatePacer } from '../fanout/StatePacer.ts';
 
 /** Hears every stock level a hosted room learns (the admission controller answers adds of sold-out products apart). */
 export interface StockWatcher {
   stockChanged(roomId: string, sku: string, available: number): void;
 }
 
-export type RegistryConfig = Pick<Config, 'maxRooms' | 'maxMembersPerRoom' | 'historyLength' | 'resumeRingSize' | 'lagDemoteMs' | 'fanoutShardSize' | 'viewerCountIntervalMs' | 'forgetIdleRoomsMs'>;
+export type RegistryConfig = Pick<Config, 'maxRooms' | 'maxMembersPerRoom' | 'historyLength' | 'resumeRingSize' | 'lagDemoteMs' | 'fanoutShardSize' | 'viewerCountIntervalMs' | 'forgetIdleRoomsMs' | 'stockIntervalMs' | 'degradedStockIntervalMs' | 'likeIntervalMs'>;
 
 /** How long a directory read of a room this node does not host may be reused for cart checks. */
 const VIEW_CACHE_MS = 1000;
@@ -52,6 +54,7 @@ export class RoomRegistry {
   readonly #directory: RoomDirectory;
   readonly #store: Pick<Store, 'roomStock'>;
   readonly #fanout: Fanout;
+  readonly #statePacer: StatePacer;
   readonly #lifecycle: RoomLifecycle;
   readonly #stockWatcher: StockWatcher | undefined;
   readonly #replyPriority: ReplyPriority | undefined;
@@ -89,6 +92,7 @@ export class RoomRegistry {
     this.#replyPriority = deps.replyPriority;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
+    this.#statePacer = new StatePacer(this.#now);
     this.#fanout.directSender = (roomId, audience, frame) => this.#sendToMembers(roomId, audience, frame);
     this.#broker.onDelivery((delivery) => this.#onDelivery(delivery));
     this.#broker.onReconnect(() => {
@@ -103,6 +107,7 @@ export class RoomRegistry {
 
   close(): void {
     clearInterval(this.#viewerTimer);
+    this.#statePacer.close();
     for (const room of this.#hosted.values()) clearTimeout(room.idleTimer);
   }
 
@@ -120,7 +125,7 @@ export class RoomRegistry {
   }
 
   perRoomState(): Record<string, number> {
-    return { hosted: this.#hosted.size, bootstrapping: this.#bootstrapping.size, views: this.#views.size, resumeFloors: this.#resumeFloors.size };
+    return { hosted: this.#hosted.size, bootstrapping: this.#bootstrapping.size, views: this.#views.size, resumeFloors: this.#resumeFloors.size, statePacedRooms: this.#statePacer.roomCount };
   }
 
   /** The room's degrade level on this node (0 when not hosted here). */
@@ -346,6 +351,7 @@ export class RoomRegistry {
     clearTimeout(room.idleTimer);
     this.#hosted.delete(room.id);
     this.#fanout.forget(room.id);
+    this.#statePacer.forget(room.id);
     this.#broker.unsubscribe(room.id).catch((error: unknown) => this.#log.warn({ err: error, roomId: room.id }, 'broker unsubscribe failed'));
     this.#lifecycle.emit('unhosted', room.id);
   }
@@ -470,14 +476,26 @@ export class RoomRegistry {
         return;
       case 'state': {
         const update = delivery.update;
+        if (update.t === 'viewers' || update.t === 'degrade') {
+          // This node's own news, told at its own pace (#flushViewers, the degrade monitor).
+          if (update.t === 'viewers') room.viewers = update.count;
+          room.countOut(this.#fanout.publish(room.id, delivery.lane, update.t, delivery.frame, room.degrade.level, update.t));
+          return;
+        }
         if (update.t === 'stock') {
           room.stock.set(update.sku, update.available);
           this.#stockWatcher?.stockChanged(room.id, update.sku, update.available);
-        } else if (update.t === 'likes') room.likes = update.total;
-        else if (update.t === 'viewers') room.viewers = update.count;
-        // A newer value replaces one still waiting to go out to a big room's shards.
+        } else {
+          // Totals from several nodes may cross on the way: a lower one is older.
+          if (update.total < room.likes) return;
+          room.likes = update.total;
+        }
+        // A newer value replaces one still waiting, here and in a big room's shards.
         const replaceKey = update.t === 'stock' ? `stock\u0000${update.sku}` : update.t;
-        room.countOut(this.#fanout.publish(room.id, delivery.lane, update.t, delivery.frame, room.degrade.level, replaceKey));
+        const intervalMs = update.t === 'stock' ? stockIntervalMs(this.#config, room.degrade.level) : likeIntervalMs(this.#config, room.degrade.level);
+        this.#statePacer.offer(room.id, replaceKey, intervalMs, () => {
+          if (this.#hosted.get(room.id) === room) room.countOut(this.#fanout.publish(room.id, delivery.lane, update.t, delivery.frame, room.degrade.level, replaceKey));
+        });
         return;
       }
     }
