@@ -259,6 +259,18 @@ describe('VegasLimit', () => {
     expect(limit.limit).toBeLessThanOrEqual(6);
   });
 
+  it('reads a slow call whose time was mostly the node\'s own busy loop as no queue at the store: grows when used, never shrinks, keeps the floor', () => {
+    const limit = new VegasLimit({ initial: 4, min: 1, max: 50, alpha: 3, beta: 6, minRttWindowMs: 60_000 });
+    limit.sample(2, 4, 0); // the floor: 2 ms
+    for (let i = 0; i < 10; i++) limit.sample(300, limit.limit, 10 + i, 0.9);
+    expect(limit.limit).toBe(15);
+    limit.sample(300, 1, 30, 0.9); // unused: no growth
+    expect(limit.limit).toBe(15);
+    // The floor was not moved by those: a 20 ms call of an idle loop is still a queue.
+    for (let i = 0; i < 5; i++) limit.sample(20, limit.limit, 40 + i, 0.1);
+    expect(limit.limit).toBe(10);
+  });
+
   it('adapts inside the controller: a fast store raises the limit, a slow one lowers it', async () => {
     let now = 0;
     let latency = 1;
@@ -269,7 +281,8 @@ describe('VegasLimit', () => {
         return store.reserveBatch(requests);
       },
     });
-    const controller = new AdmissionController({ store: slow, options: options({ initialLimit: 4, batchMax: 1, queueLimit: 10_000, productQueueLimit: 10_000, maxWaitMs: 1e9 }), now: () => now });
+    const idleLoop = { mark: () => ({ idle: 0, active: 0, utilization: 0 }), shareSince: () => 0 };
+    const controller = new AdmissionController({ store: slow, options: options({ initialLimit: 4, batchMax: 1, queueLimit: 10_000, productQueueLimit: 10_000, maxWaitMs: 1e9 }), now: () => now, loopBusy: idleLoop });
     await store.addProduct('r1', { sku: 'hot', stock: 1e9, priceCents: 1, currency: 'USD' });
     await Promise.all(Array.from({ length: 400 }, (_, i) => controller.reserve({ roomId: 'r1', userId: `u${i}`, sku: 'hot', quantity: 1, key: `k${i}`, now, ttlMs: 1000 })));
     const raised = controller.limit;
@@ -277,6 +290,31 @@ describe('VegasLimit', () => {
     latency = 50;
     await Promise.all(Array.from({ length: 400 }, (_, i) => controller.reserve({ roomId: 'r1', userId: `v${i}`, sku: 'hot', quantity: 1, key: `j${i}`, now, ttlMs: 1000 })));
     expect(controller.limit).toBeLessThan(raised);
+    controller.close();
+  });
+
+  it('grows the limit when calls are slow because the node\'s own loop is busy, not the store', async () => {
+    let now = 0;
+    let latency = 0.5;
+    let share = 0;
+    const store = new MemoryStore({ idempotencyTtlMs: 60_000, maxIdempotencyKeys: 100_000, maxOrders: 100_000 });
+    const slow = Object.assign(Object.create(store) as MemoryStore, {
+      reserveBatch: async (requests: readonly ReserveRequest[]) => {
+        now += latency;
+        return store.reserveBatch(requests);
+      },
+    });
+    const loop = { mark: () => ({ idle: 0, active: 0, utilization: 0 }), shareSince: () => share };
+    const controller = new AdmissionController({ store: slow, options: options({ initialLimit: 4, batchMax: 1, queueLimit: 10_000, productQueueLimit: 10_000, maxWaitMs: 1e9 }), now: () => now, loopBusy: loop });
+    await store.addProduct('r1', { sku: 'hot', stock: 1e9, priceCents: 1, currency: 'USD' });
+    const burst = (tag: string) => Promise.all(Array.from({ length: 400 }, (_, i) => controller.reserve({ roomId: 'r1', userId: `${tag}${i}`, sku: 'hot', quantity: 1, key: `${tag}${i}`, now, ttlMs: 1000 })));
+    await burst('a'); // the floor: 0.5 ms
+    const before = controller.limit;
+    // Now every reply waits 200 ms in the socket while the node's loop is busy (95 % of the time).
+    latency = 200;
+    share = 0.95;
+    await burst('b');
+    expect(controller.limit).toBeGreaterThan(before);
     controller.close();
   });
 });

@@ -3,6 +3,7 @@ import { type CartAnswer, type RoomAdmissionStats, TypedEmitter } from '../../..
 export type { RoomAdmissionStats };
 import { DomainError } from '../DomainError.ts';
 import type { ReserveRequest, Store } from '../store/Store.ts';
+import { eventLoopBusy, type LoopBusy } from '../util/loopBusy.ts';
 import { PerTurnQueue } from '../util/PerTurnQueue.ts';
 import { FairQueue } from './FairQueue.ts';
 import { type Notice, PositionTeller, type Progress } from './PositionTeller.ts';
@@ -97,6 +98,7 @@ export class AdmissionController {
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #limit: VegasLimit;
+  readonly #loopBusy: LoopBusy;
   readonly #rooms = new Map<string, RoomAdmissionState>();
   readonly #queue = new FairQueue<Entry>(3);
   /** roomId → sku → until when adds of it are answered by the sold-out lane. */
@@ -129,7 +131,9 @@ export class AdmissionController {
   constructor(deps: {
     store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver; schedule?: (run: () => void) => void;
     trackReply?: <T>(reply: Promise<T>) => Promise<T>; backlogEvery?: number; onListenerError?: (error: unknown, event: string) => void; queueLimits?: (roomId: string) => number | undefined;
+    loopBusy?: LoopBusy;
   }) {
+    this.#loopBusy = deps.loopBusy ?? eventLoopBusy;
     this.#store = deps.store;
     this.#queueLimits = deps.queueLimits;
     this.#trackReply = deps.trackReply;
@@ -440,6 +444,7 @@ export class AdmissionController {
     room.inFlight++;
     room.admitted += batch.length;
     const started = this.#now();
+    const loopMark = this.#loopBusy.mark();
     const inFlightAtStart = this.#inFlight;
     const callId = ++this.#callIds;
     room.callStarted(callId);
@@ -450,7 +455,7 @@ export class AdmissionController {
       room.callSettled(callId);
       room.latency(now - started);
       this.#observer?.storeCall?.(batch[0]!.roomId, now - started, batch.length);
-      this.#limit.sample(now - started, inFlightAtStart, now);
+      this.#limit.sample(now - started, inFlightAtStart, now, this.#loopBusy.shareSince(loopMark));
       room.answered(batch.length, now);
       if (room.forgotten) this.#dropIfDrained(batch[0]!.roomId, room);
       this.#schedulePump();
