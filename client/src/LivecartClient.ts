@@ -69,7 +69,7 @@ export class LivecartClient {
   readonly #pending: PendingRequests<ClientRequest>;
   readonly #likes: LikeBatcher;
   readonly #backoff: Backoff | undefined;
-  /** The endpoints to connect to, in turn; `#endpoint` indexes the current one. */
+  /** The endpoints to connect to, in turn (this client's own order); `#endpoint` indexes the current one. */
   readonly #endpoints: readonly string[];
   #endpoint = 0;
   readonly #moveJitterMs: number;
@@ -111,8 +111,9 @@ export class LivecartClient {
 
   constructor(options: ConnectOptions) {
     this.#options = Object.freeze({ ...options });
-    this.#endpoints = Object.freeze(typeof options.url === 'string' ? [options.url] : [...options.url]);
-    if (this.#endpoints.length === 0 || !this.#endpoints.every((url) => typeof url === 'string' && url !== '')) throw new TypeError('url: a WebSocket URL, or a non-empty list of them');
+    const endpoints = typeof options.url === 'string' ? [options.url] : [...options.url];
+    if (endpoints.length === 0 || !endpoints.every((url) => typeof url === 'string' && url !== '')) throw new TypeError('url: a WebSocket URL, or a non-empty list of them');
+    this.#endpoints = Object.freeze(options.shuffleEndpoints === false ? endpoints : shuffled(endpoints));
     this.#moveJitterMs = options.moveJitterMs ?? DEFAULT_MOVE_JITTER_MS;
     if (!(this.#moveJitterMs >= 0)) throw new RangeError('moveJitterMs must be non-negative');
     this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -447,7 +448,7 @@ export class LivecartClient {
       this.#stop(code, reason, gaveUp ? LivecartError.of('UNAVAILABLE', `gave up after ${this.#backoff!.attempt} reconnect attempts (last: ${error.message})`, false) : error);
       return;
     }
-    // Every reconnect goes to the next endpoint: the one just lost may be draining or down.
+    // Every reconnect goes to the next endpoint in this client's order: the one just lost may be draining or down.
     this.#endpoint = (this.#endpoint + 1) % this.#endpoints.length;
     this.#reconnectTimer = setTimeout(() => void this.#open(), next.delayMs);
     this.#emitter.emit('reconnecting', { attempt: next.attempt, delayMs: next.delayMs, code, reason, url: this.url });
@@ -777,4 +778,13 @@ function isUnappliedRefusal(error: unknown): boolean {
 /** msgpack has no `undefined`: drop such keys rather than send nil for an optional field. */
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** A random order of `items` (Fisher–Yates). */
+function shuffled<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
 }

@@ -10,11 +10,18 @@ import type { ConsumeResult, MediaCapabilitiesResult, ProduceResult, RestartIceR
 export interface ConnectOptions {
   /**
    * WebSocket URL of the server, e.g. `ws://127.0.0.1:8080/ws` (behind a load balancer, its one
-   * address). Or several endpoints of one deployment, its nodes: the client connects to the first
-   * and goes to the next (round robin) at each reconnect, so it leaves a node that drains (4006
-   * `MOVED`) or fell over for another. Shuffle the list to spread clients over the nodes.
+   * address). Or several endpoints of one deployment, its nodes: the client goes round them, one
+   * at each reconnect, so it leaves a node that drains (4006 `MOVED`) or fell over for another
+   * (see `shuffleEndpoints`).
    */
   url: string | readonly string[];
+  /**
+   * With several `url`s: each client goes round them in an order of its own, drawn at random when
+   * it is created, so clients spread over the nodes and a lost node's clients spread over the
+   * others instead of all landing on its neighbour in the list. `false` keeps the list's order
+   * (the first is tried first). Default true.
+   */
+  shuffleEndpoints?: boolean;
   /** A livecart JWT (HS256, claims `sub`, `name`, `role`). */
   token: string;
   /** Room id to join. */
@@ -24,7 +31,7 @@ export interface ConnectOptions {
   /** Reconnect backoff (full jitter); `false` never reconnects. Default `{ baseMs: 500, maxMs: 30000 }`, unlimited attempts. */
   reconnect?: Partial<BackoffOptions> | false;
   /**
-   * After a 4006 `MOVED` close (the node drains), the client reconnects, to the next endpoint,
+   * After a 4006 `MOVED` close (the node drains), the client reconnects, to its next endpoint,
    * after a random delay below this instead of the backoff: the server already spreads its
    * closes over its drain window. Once every endpoint answered `MOVED` without a `welcome` in
    * between, the backoff applies again. Default 250 ms.

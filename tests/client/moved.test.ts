@@ -1,7 +1,7 @@
 /**
  * The SDK's side of a draining node, over scripted sockets with fake timers: several endpoints,
- * the prompt reconnect after 4006 MOVED (to the next endpoint, resuming), and the backoff again
- * once every endpoint answered MOVED.
+ * each client's own order of them, the prompt reconnect after 4006 MOVED (to the next endpoint,
+ * resuming), and the backoff again once every endpoint answered MOVED.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CloseCode, connect, type ConnectOptions, type LivecartClient, type ReconnectingEvent } from '../../client/src/index.ts';
@@ -35,7 +35,7 @@ async function welcomeLatest(seq: number, resumed = false): Promise<ScriptedSock
 }
 
 function start(options: Partial<ConnectOptions> = {}) {
-  const client = connect({ url: [...URLS], token: 't', room: 'r1', WebSocket: ScriptedSocket, reconnect: LONG_BACKOFF, requestTimeoutMs: 5000, ...options });
+  const client = connect({ url: [...URLS], shuffleEndpoints: false, token: 't', room: 'r1', WebSocket: ScriptedSocket, reconnect: LONG_BACKOFF, requestTimeoutMs: 5000, ...options });
   clients.push(client);
   const reconnecting: ReconnectingEvent[] = [];
   client.on('reconnecting', (r) => reconnecting.push(r));
@@ -125,6 +125,30 @@ describe('several endpoints and MOVED', () => {
     expect(resent.key).toBe(sent.key);
     next.receive({ t: 'ok', id: resent.id, result: { status: 'reserved', sku: 'mug', quantity: 1, granted: 1, expiresAt: 9e12, available: 4 } });
     await expect(answer).resolves.toMatchObject({ status: 'reserved' });
+  });
+
+  it('by default each client goes round the endpoints in an order of its own: clients spread over the nodes, and a lost node\'s clients over the others', async () => {
+    const urls = ['ws://n1/ws', 'ws://n2/ws', 'ws://n3/ws', 'ws://n4/ws'];
+    const count = (sockets: readonly ScriptedSocket[]) => urls.map((url) => sockets.filter((s) => s.url === url).length);
+    for (let i = 0; i < 800; i++) clients.push(connect({ url: urls, token: 't', room: 'r1', WebSocket: ScriptedSocket, reconnect: { baseMs: 10, maxMs: 10 } }));
+    await advance(0);
+    const first = [...ScriptedSocket.all];
+    // 800 over 4: 200 each expected, and far outside 130–270 only by a broken shuffle.
+    for (const n of count(first)) {
+      expect(n).toBeGreaterThan(130);
+      expect(n).toBeLessThan(270);
+    }
+    // Node 1 falls over: its clients go to the three others, about a third each.
+    const lost = first.filter((s) => s.url === urls[0]);
+    for (const socket of lost) socket.drop(1006, '');
+    await advance(10);
+    const moved = count(ScriptedSocket.all.slice(first.length));
+    expect(moved[0]).toBe(0);
+    expect(moved.reduce((a, b) => a + b, 0)).toBe(lost.length);
+    for (const n of moved.slice(1)) {
+      expect(n).toBeGreaterThan(lost.length / 3 - 30);
+      expect(n).toBeLessThan(lost.length / 3 + 30);
+    }
   });
 
   it('refuses an empty list of endpoints and a negative jitter', () => {

@@ -79,7 +79,7 @@ describe('draining one node of three', () => {
       const batch = await Promise.all(Array.from({ length: Math.min(300, VIEWERS - start) }, async (_, k) => {
         const i = start + k;
         // Acks far apart: 3,000 clients in one test process are a crowd of their own to serve.
-        const client = connect({ url: endpointsOf(i), token: await tokens.mint({ userId: `dv-${i}`, name: `V${i}`, role: 'viewer' }), room: 'drain', ack: { intervalMs: 5000, keepaliveMs: 30_000 } });
+        const client = connect({ url: endpointsOf(i), shuffleEndpoints: false, token: await tokens.mint({ userId: `dv-${i}`, name: `V${i}`, role: 'viewer' }), room: 'drain', ack: { intervalMs: 5000, keepaliveMs: 30_000 } });
         clients.push(client);
         const seen = watch(client, i % 3);
         seen.firstSeq = (await client.ready).seq;

@@ -75,7 +75,7 @@ describe('video across nodes', () => {
     expect((await call(n1, 'POST', '/api/rooms/across/start', streamerToken)).status).toBe(200);
 
     // The streamer publishes on node 1 (node 3 is where it goes if node 1 dies).
-    const host = connect({ url: [n1.wsUrl, n3.wsUrl], token: streamerToken, room: 'across', reconnect: { baseMs: 50, maxMs: 200 } });
+    const host = connect({ url: [n1.wsUrl, n3.wsUrl], shuffleEndpoints: false, token: streamerToken, room: 'across', reconnect: { baseMs: 50, maxMs: 200 } });
     await host.ready;
     const camera = syntheticCamera(160, 120);
     const publisher = new StreamPublisher(host, { handlerName: NODE_HANDLER, retryMs: 300 });
