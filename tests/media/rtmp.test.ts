@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect as tcpConnect, createServer } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaKind } from '../../protocol/src/media.ts';
 import type { RunningServer } from '../../server/src/server.ts';
+import { freePort } from '../helpers/redisServer.ts';
 import { http, saleRoom, startTestServer, viewerToken } from '../helpers/server.ts';
 import { eventually, framesDecoded, packetsReceived, watch } from '../helpers/webrtc.ts';
 
@@ -15,17 +16,6 @@ import { eventually, framesDecoded, packetsReceived, watch } from '../helpers/we
 const FFMPEG = '/usr/bin/ffmpeg';
 const hasFfmpeg = existsSync(FFMPEG);
 if (!hasFfmpeg) console.warn(`tests/media/rtmp.test.ts skipped: ${FFMPEG} is missing (apt-get install ffmpeg)`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** ffmpeg publishing a test pattern and a tone for `seconds` to `url`; resolves its exit code and last error lines when it quits. */
 function publish(url: string, seconds: number): { child: ChildProcess; exited: Promise<{ code: number | null; stderr: string }> } {

@@ -12,6 +12,7 @@
 import { connect, type HistoryComment, type LivecartClient, type Order, type ProductInput } from '../../src/index.ts';
 import { StreamPublisher, type MediaStateEvent } from '../../src/media.ts';
 import { api, byId, countdown, errorText, fatal, formatNumber, formatPrice, h, params, parsePriceCents, say, ServerClock, setText, show, startCountdowns, trackConnection, wsUrl } from './common.ts';
+import { wireEncoderSettings } from './encoderSettings.ts';
 
 const POLL_MS = 2000;
 const MAX_COMMENTS_SHOWN = 100;
@@ -138,6 +139,7 @@ async function openRoom(token: string, roomId: string): Promise<void> {
   });
   wire(client, token, roomId);
   wireVideo(client);
+  wireEncoderSettings(token, roomId);
   try {
     await client.ready;
   } catch (error) {
