@@ -241,7 +241,11 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   // ---------------------------------------------------------------- connect
   lifecycle.on('hosted', (room) => degrade.hosted(room));
   lifecycle.on('settingsChanged', (room) => degrade.settingsChanged(room));
-  lifecycle.on('ended', (roomId) => media.stopStream(roomId, 'the show has ended'));
+  lifecycle.on('ended', (roomId) => {
+    media.stopStream(roomId, 'the show has ended');
+    // An encoder may publish on a node where nobody is in the room (it hears no end): its node is told.
+    media.stopStreamEverywhere(roomId, 'the show has ended').catch((error: unknown) => logger.warn({ err: error, roomId }, 'the ended show\'s stream could not be stopped on its node'));
+  });
   lifecycle.on('mediaChanged', (roomId) => media.originChanged(roomId));
   // A stream published from outside a socket (WHIP, RTMP, RTP ingest) into a room nobody here was
   // in heard no end: the room's first member here finds it ended, and the stream stops then.

@@ -157,8 +157,13 @@ export class ShowRecorder implements RecordingSource {
       if (segments.length === 0) return;
       const info = await this.#rooms.roomInfo(following.roomId);
       if (info.state !== 'live') {
-        // Before the show: a rehearsal, not part of it. After it: the stream is being stopped.
+        // Before the show: a rehearsal, not part of it. After it: the show's recording is complete,
+        // whether or not its stream has stopped yet.
         for (const segment of segments) following.skipped.add(segment.uri);
+        if (info.state === 'ended' && following.recording?.open === true) {
+          await following.recording.endPart();
+          await this.#announce(following);
+        }
         return;
       }
       const recording = await this.#recordingOf(following, String(info.createdAt));
