@@ -70,7 +70,6 @@ describe.skipIf(!hasFfmpeg)('the shoppable replay on the viewer page in Chromium
 
     // A visitor after the show: the replay plays, where "The show has ended" would have been.
     const page = await openPage(browser, `${server.url}/viewer?room=${room}&token=${await viewerToken(server, 'late-visitor')}`, problems, PHONE);
-    page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${new URL(r.url()).pathname}`); });
     await waitAttr('the replay playing', page.getByTestId('video'), 'data-media', 'replay');
     const started = await until('the replay\'s picture moving', () => player(page), (p) => !p.paused && p.width > 0 && p.time > 0.5);
     await until('the replay\'s clock rising', () => player(page), (p) => p.time > started.time + 1);

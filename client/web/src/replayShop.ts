@@ -7,11 +7,7 @@
  */
 import { isLivecartError, type LivecartClient, type Product, type ReplayInfo, type ReplayMoment } from '../../src/index.ts';
 import { HlsPlayer } from './hlsPlayer.ts';
-import { api, ApiError, errorText, formatDuration, formatNumber, formatPrice, h, placeholderImage, say, setText, show } from './common.ts';
-
-/** Tries for the recording after a 404: the show may have ended a moment ago, its recording still closing. */
-const NOT_FOUND_RETRIES = 3;
-const RETRY_MS = 2000;
+import { api, errorText, formatDuration, formatNumber, formatPrice, h, placeholderImage, say, setText, show } from './common.ts';
 
 export interface ReplayElements {
   readonly section: HTMLElement;
@@ -84,7 +80,7 @@ export class ReplayShop {
     this.#started = true;
     this.#loading = true;
     this.#onChange();
-    void this.#load(0);
+    void this.#load();
   }
 
   /** Stops playing (the user was removed from the room) and takes the list away. */
@@ -115,15 +111,12 @@ export class ReplayShop {
         : 'Watch the replay: tap a product to jump to its moment in the show.');
   }
 
-  async #load(attempt: number): Promise<void> {
+  async #load(): Promise<void> {
     try {
+      // A recorded show has its recording listed from its first segment on: no answer to wait for.
       this.#info = await api<ReplayInfo>(`/api/rooms/${encodeURIComponent(this.#roomId)}/replay`);
-    } catch (error) {
-      if (error instanceof ApiError && error.errorName === 'REPLAY_NOT_FOUND' && attempt < NOT_FOUND_RETRIES) {
-        setTimeout(() => void this.#load(attempt + 1), RETRY_MS);
-        return;
-      }
-      // No recording (or the server could not say): the products are still there to buy.
+    } catch {
+      // No recording (REPLAY_NOT_FOUND), or the server could not say: the products are still there to buy.
     }
     this.#loading = false;
     this.#build();
