@@ -119,7 +119,8 @@ describe('ShowRecorder sweep', () => {
     writeFileSync(join(dir, 'notes.txt'), 'the operator\'s');
     mkdirSync(join(dir, 'not a room', '1'), { recursive: true });
     const directory = new MemoryRecordingDirectory();
-    await directory.put('room-b', { nodeId: 'n1', url: 'http://n1', show: '200', recording: true, parts: [{ at: 1_000, offsetMs: 0, durationMs: 1000 }] }, 60_000);
+    // Written by this node before a restart: another node id, the same address.
+    await directory.put('room-b', { nodeId: 'n0', url: 'http://n1:8080', show: '200', recording: true, parts: [{ at: 1_000, offsetMs: 0, durationMs: 1000 }] }, 60_000);
     const { log } = captureLog();
 
     const recorder = new ShowRecorder(
@@ -127,6 +128,7 @@ describe('ShowRecorder sweep', () => {
       { rooms: { roomInfo: () => Promise.reject(new Error('not asked')) }, directory },
       log,
     );
+    recorder.listening('http://n1:8080');
     try {
       // At start: the old one goes at once, the one left open is closed (and its record says so).
       await eventually(() => !existsSync(join(dir, 'room-c')), 'the recording past its retention deleted at start');

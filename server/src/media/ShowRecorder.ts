@@ -45,6 +45,10 @@ interface Following {
    * Measured on the first segments seen: a segment is listed about when its last frame arrived.
    */
   skewMs: number | undefined;
+  /** The room as last read: a store that cannot answer for a while does not stop the recording. */
+  room: RoomInfo | undefined;
+  /** The last write of the record failed (said once, not per segment). */
+  unannounced: boolean;
 }
 
 /**
@@ -60,7 +64,7 @@ export class ShowRecorder implements RecordingSource {
   readonly #directory: RecordingDirectory;
   readonly #log: Logger;
   readonly #following = new Map<string, Following>();
-  readonly #sweeper: NodeJS.Timeout;
+  #sweeper: NodeJS.Timeout | undefined;
   #url: string | undefined;
   #sweeping: Promise<void> | undefined;
   #closed = false;
@@ -70,24 +74,25 @@ export class ShowRecorder implements RecordingSource {
     this.#rooms = deps.rooms;
     this.#directory = deps.directory;
     this.#log = log;
-    this.#sweeper = setInterval(() => void this.sweep(), options.sweepMs).unref();
-    void this.sweep();
   }
 
   get dir(): string {
     return this.#options.dir;
   }
 
-  /** The node listens at `url`: the other nodes fetch its recordings there. */
+  /** The node listens at `url`: the other nodes fetch its recordings there. The sweeps start (the first one now). */
   listening(url: string): void {
     this.#url = url;
+    if (this.#sweeper !== undefined || this.#closed) return;
+    this.#sweeper = setInterval(() => void this.sweep(), this.#options.sweepMs).unref();
+    void this.sweep();
   }
 
   /** A rendition of the room started writing into `folder`. */
   follow(roomId: string, folder: string): void {
     if (this.#closed || this.#following.has(folder)) return;
     const following: Following = {
-      roomId, folder, busy: Promise.resolve(), recording: undefined, show: undefined, skipped: new Set(), skewMs: undefined,
+      roomId, folder, busy: Promise.resolve(), recording: undefined, show: undefined, skipped: new Set(), skewMs: undefined, room: undefined, unannounced: false,
       timer: setInterval(() => {
         following.busy = following.busy.then(() => this.#catchUp(following));
       }, Math.max(250, this.#options.segmentSeconds * 500)).unref(),
@@ -155,7 +160,11 @@ export class ShowRecorder implements RecordingSource {
       following.skewMs ??= listed.reduce<number | undefined>((min, s) => (s.programDateTime === undefined ? min : Math.min(min ?? Infinity, now - (s.programDateTime + s.durationS * 1000))), undefined);
       const segments = listed.filter((s) => SEGMENT_NAME.test(s.uri) && !following.skipped.has(s.uri) && following.recording?.has(s.uri) !== true);
       if (segments.length === 0) return;
-      const info = await this.#rooms.roomInfo(following.roomId);
+      const info = await this.#rooms.roomInfo(following.roomId).catch((error: unknown) => {
+        if (following.room === undefined) throw error;
+        return following.room;
+      });
+      following.room = info;
       if (info.state !== 'live') {
         // Before the show: a rehearsal, not part of it. After it: the show's recording is complete,
         // whether or not its stream has stopped yet.
@@ -193,9 +202,13 @@ export class ShowRecorder implements RecordingSource {
     const { recording, show } = following;
     if (recording === undefined || show === undefined || this.#url === undefined) return;
     const record = { nodeId: this.#options.nodeId, url: this.#url, show, recording: recording.open, parts: recording.parts() };
-    await this.#directory.put(following.roomId, record, this.#options.retentionMs).catch((error: unknown) => {
-      this.#log.warn({ err: error, roomId: following.roomId }, 'recording could not be announced; retrying with its next segment');
-    });
+    try {
+      await this.#directory.put(following.roomId, record, this.#options.retentionMs);
+      following.unannounced = false;
+    } catch (error) {
+      if (!following.unannounced) this.#log.warn({ err: error, roomId: following.roomId }, 'recording could not be announced; retrying with its next segments');
+      following.unannounced = true;
+    }
   }
 
   async #sweep(): Promise<void> {
@@ -225,8 +238,9 @@ export class ShowRecorder implements RecordingSource {
     const recording = await ShowRecording.open(folder, this.#options.segmentSeconds + 1);
     await recording.beginPart();
     await recording.endPart();
+    // The record is this node's if it names this node, or its address (the node id changes with each start).
     const record = await this.#directory.get(roomId).catch(() => undefined);
-    if (record?.nodeId === this.#options.nodeId && record.show === show) await this.#directory.put(roomId, { ...record, recording: false }, this.#options.retentionMs).catch(() => undefined);
+    if (record !== undefined && (record.nodeId === this.#options.nodeId || record.url === this.#url) && record.show === show) await this.#directory.put(roomId, { ...record, recording: false }, this.#options.retentionMs).catch(() => undefined);
     this.#log.info({ roomId, show }, 'recording left open by a stopped process closed');
   }
 }
