@@ -33,8 +33,8 @@ interface Following {
   readonly roomId: string;
   readonly folder: string;
   readonly timer: NodeJS.Timeout;
-  /** Catch-ups run one after another. */
-  busy: Promise<void>;
+  /** The catch-up under way (one at a time: a slow one is not queued behind). */
+  busy: Promise<void> | undefined;
   recording: ShowRecording | undefined;
   show: string | undefined;
   /** Segments listed while the room was not live (before the show): never recorded. */
@@ -92,9 +92,9 @@ export class ShowRecorder implements RecordingSource {
   follow(roomId: string, folder: string): void {
     if (this.#closed || this.#following.has(folder)) return;
     const following: Following = {
-      roomId, folder, busy: Promise.resolve(), recording: undefined, show: undefined, skipped: new Set(), skewMs: undefined, room: undefined, unannounced: false,
+      roomId, folder, busy: undefined, recording: undefined, show: undefined, skipped: new Set(), skewMs: undefined, room: undefined, unannounced: false,
       timer: setInterval(() => {
-        following.busy = following.busy.then(() => this.#catchUp(following));
+        following.busy ??= this.#catchUp(following).finally(() => { following.busy = undefined; });
       }, Math.max(250, this.#options.segmentSeconds * 500)).unref(),
     };
     this.#following.set(folder, following);
@@ -157,6 +157,9 @@ export class ShowRecorder implements RecordingSource {
       if (text === undefined) return; // no segment written yet
       const listed = parseMediaPlaylist(text).segments;
       const now = Date.now();
+      // Only names still in the live window can come up again.
+      const inWindow = new Set(listed.map((s) => s.uri));
+      for (const uri of following.skipped) if (!inWindow.has(uri)) following.skipped.delete(uri);
       following.skewMs ??= listed.reduce<number | undefined>((min, s) => (s.programDateTime === undefined ? min : Math.min(min ?? Infinity, now - (s.programDateTime + s.durationS * 1000))), undefined);
       const segments = listed.filter((s) => SEGMENT_NAME.test(s.uri) && !following.skipped.has(s.uri) && following.recording?.has(s.uri) !== true);
       if (segments.length === 0) return;
