@@ -182,7 +182,8 @@ export class ShowRecorder implements RecordingSource {
       await recording.beginPart();
       for (const segment of segments) {
         // Without a program date time, the segment was written about now.
-        const at = segment.programDateTime === undefined ? now - segment.durationS * 1000 : segment.programDateTime + (following.skewMs ?? 0);
+        // Whole milliseconds, as the playlist keeps it (a recording read back has the same times).
+        const at = Math.round(segment.programDateTime === undefined ? now - segment.durationS * 1000 : segment.programDateTime + (following.skewMs ?? 0));
         if (!(await recording.add({ uri: segment.uri, durationS: segment.durationS, at }, join(following.folder, segment.uri)))) {
           this.#log.warn({ roomId: following.roomId, segment: segment.uri }, 'a segment left the live window before it was recorded');
         }
