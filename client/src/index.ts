@@ -50,6 +50,8 @@ export {
   type Popup,
   type Product,
   type ProductInput,
+  type ReplayInfo,
+  type ReplayMoment,
   type RoomInfo,
   type RoomState,
   type Welcome,

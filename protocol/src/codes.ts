@@ -40,6 +40,7 @@ export const ErrorCode = {
   MEDIA_NOT_FOUND: 1021,
   ORDER_NOT_FOUND: 1022,
   IDEMPOTENCY_MISMATCH: 1023,
+  REPLAY_NOT_FOUND: 1024,
   INTERNAL: 1500,
   UNAVAILABLE: 1501,
 } as const;
@@ -55,7 +56,7 @@ export const errorCodeInfo: Readonly<Record<ErrorCodeName, ErrorCodeInfo>> = {
   UNAUTHORIZED: { code: ErrorCode.UNAUTHORIZED, temporary: false, meaning: 'The token is missing, malformed, expired or not signed by this server.' },
   FORBIDDEN: { code: ErrorCode.FORBIDDEN, temporary: false, meaning: 'The caller\'s role may not do this (e.g. a viewer pinning a product, a streamer moderating another streamer\'s room).' },
   ROOM_NOT_FOUND: { code: ErrorCode.ROOM_NOT_FOUND, temporary: false, meaning: 'No room with that id exists on this server.' },
-  ROOM_ENDED: { code: ErrorCode.ROOM_ENDED, temporary: false, meaning: 'The show has ended: no new adds to the cart (addToCart, raising a quantity), comments or video; buyers may still check out, remove lines and read their cart.' },
+  ROOM_ENDED: { code: ErrorCode.ROOM_ENDED, temporary: false, meaning: 'The show has ended: no comments or video; and no new adds to the cart (addToCart, raising a quantity) when the server closes the shop with the show (`--replay-sales false`); buyers may still check out, remove lines and read their cart.' },
   RATE_LIMITED: { code: ErrorCode.RATE_LIMITED, temporary: true, meaning: 'Too many requests of this kind from this user; retry after `retryAfterMs`.' },
   MUTED: { code: ErrorCode.MUTED, temporary: false, meaning: 'A moderator muted this user in this room; their comments are refused.' },
   PRODUCT_NOT_FOUND: { code: ErrorCode.PRODUCT_NOT_FOUND, temporary: false, meaning: 'No product with that sku in this room\'s catalog.' },
@@ -71,6 +72,7 @@ export const errorCodeInfo: Readonly<Record<ErrorCodeName, ErrorCodeInfo>> = {
   MEDIA_NOT_FOUND: { code: ErrorCode.MEDIA_NOT_FOUND, temporary: false, meaning: 'No transport, producer or consumer with that id belongs to this socket (it closed, or the worker was replaced: wait for `mediaReset`).' },
   ORDER_NOT_FOUND: { code: ErrorCode.ORDER_NOT_FOUND, temporary: false, meaning: 'No order with that id that the caller may see (unknown, or another user\'s: the two are not told apart).' },
   IDEMPOTENCY_MISMATCH: { code: ErrorCode.IDEMPOTENCY_MISMATCH, temporary: false, meaning: 'The idempotency key was already used by this user for a different request (another operation, room, sku or quantity); use a new key for a new action.' },
+  REPLAY_NOT_FOUND: { code: ErrorCode.REPLAY_NOT_FOUND, temporary: false, meaning: 'The room has no recording to replay: nothing was streamed while it was live, recording is off, or the recording was removed past its retention.' },
   INTERNAL: { code: ErrorCode.INTERNAL, temporary: true, meaning: 'The server failed unexpectedly; details are in its log, never on the wire.' },
   UNAVAILABLE: { code: ErrorCode.UNAVAILABLE, temporary: true, meaning: 'A dependency (the store) is temporarily unreachable; retry after `retryAfterMs`.' },
 };

@@ -12,6 +12,8 @@ import { z } from 'zod';
  */
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const ipAddress = z.string().refine((v) => isIP(v) !== 0, 'an IPv4 or IPv6 address');
+/** A folder the server writes in: absolute, never the root. */
+const folderPath = z.string().refine((p) => isAbsolute(p), 'an absolute path').refine((p) => resolve(p) !== '/', 'not the root folder').refine((p) => !p.includes('\0'), 'no NUL character');
 const bool = z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
 
 const configSchema = z.object({
@@ -130,14 +132,20 @@ const configSchema = z.object({
   rtmpVideoBitrate: int(100_000, 50_000_000).default(2_500_000).describe('Bits per second of the VP8 video the RTMP relay makes of an RTMP stream.'),
   rtmpFfmpegBin: z.string().min(1).default('ffmpeg').describe('The ffmpeg the RTMP relay runs (a path, or a name on the PATH).'),
   hls: bool.default(true).describe('An HLS rendition of each stream (ffmpeg on the room\'s media origin), played by viewers past WebRTC capacity (VIDEO_FULL) and servable through a CDN from GET /hls/ROOM/index.m3u8 on any node. false = no HLS: those viewers wait for a seat.'),
-  hlsDir: z.string().refine((p) => isAbsolute(p), 'an absolute path').refine((p) => resolve(p) !== '/', 'not the root folder').refine((p) => !p.includes('\0'), 'no NUL character').default(join(tmpdir(), 'livecart-hls')).describe('Folder the HLS playlists and segments are written to (one subfolder per stream, removed when it ends). An absolute path; created if missing.'),
+  hlsDir: folderPath.default(join(tmpdir(), 'livecart-hls')).describe('Folder the HLS playlists and segments are written to (one subfolder per stream, removed when it ends; recordings keep what they need apart, see --recording-dir). An absolute path; created if missing.'),
   hlsFfmpegBin: z.string().min(1).default('ffmpeg').describe('The ffmpeg program that makes the HLS rendition (Debian\'s ffmpeg package). A path, or a name looked up in PATH.'),
   hlsSegmentSeconds: int(1, 6).default(1).describe('Length of an HLS segment in seconds (a key frame starts each): viewers on HLS are about 3 segments behind live.'),
   hlsListSize: int(3, 30).default(6).describe('Segments an HLS playlist lists (a sliding window; older segments are deleted).'),
   hlsSettleMs: int(0, 10_000).default(300).describe('How long a stream\'s tracks must hold still before ffmpeg starts or restarts on them (an ingest adds video, then audio).'),
   hlsRestartMs: int(100, 60_000).default(2000).describe('Delay before an HLS rendition whose ffmpeg died is started again.'),
-  hlsProxyTimeoutMs: int(100, 60_000).default(3000).describe('How long a node may take to fetch a room\'s HLS file from the room\'s media origin (nodes that are not the origin proxy it).'),
-  hlsProxyCacheEntries: int(0, 10_000).default(64).describe('HLS segments a node that is not the origin keeps in memory, so its viewers (or CDN pulls) fetch each from the origin once; 0 = none.'),
+  hlsProxyTimeoutMs: int(100, 60_000).default(3000).describe('How long a node may take to fetch a room\'s HLS file, live or recorded, from the node that has it (nodes that are not the room\'s media origin, or did not record its show, proxy it).'),
+  hlsProxyCacheEntries: int(0, 10_000).default(64).describe('HLS segments (live or recorded) a node keeps in memory of those it fetched from another node, so its viewers (or CDN pulls) fetch each from there once; 0 = none.'),
+  recording: bool.default(true).describe('Record each show for its replay: while a room is live, its media origin keeps every segment of its HLS rendition (so this needs --hls) in a VOD playlist; after the show the viewer page plays it with the products pinned along it. false = no recordings.'),
+  recordingDir: folderPath.optional().describe('Folder the shows\' recordings are kept in (a ROOM/SHOW subfolder each: the VOD playlist and its segments, hard links to the HLS segments when both folders are on one file system, else copies). Unset = a "recordings" folder in --hls-dir. An absolute path; created if missing.'),
+  recordingRetentionHours: z.coerce.number().positive().max(24 * 3650).default(168).describe('A recording is deleted this long after it last changed (the show\'s end), by a sweep at start and every --recording-sweep-ms. Fractions allowed.'),
+  recordingSweepMs: int(100, 86_400_000).default(600_000).describe('How often the recordings older than --recording-retention-hours are looked for and deleted.'),
+  replayTimelineMaxPins: int(1, 100_000).default(1000).describe('Pins a room keeps for its replay\'s product timeline, at most (the latest; each pin is one moment on the timeline).'),
+  replaySales: bool.default(true).describe('An ended show\'s products stay on sale (its replay is a shop): adds are answered as during the show (stock, limits, sale windows, pop-up offers that ended). false = an ended show takes no new adds (ROOM_ENDED); checkout and removals work either way.'),
 }).refine((c) => c.mediaPortMax > c.mediaPortMin, { message: 'mediaPortMax must be above mediaPortMin', path: ['mediaPortMax'] }).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] })
   .refine((c) => c.nodeForgetAfterBeats > c.nodeDownAfterBeats, { message: 'nodeForgetAfterBeats must be above nodeDownAfterBeats', path: ['nodeForgetAfterBeats'] })
   .refine((c) => c.mediaPipeAnnouncedIp !== undefined || !isUnspecified(c.mediaPipeListenIp ?? c.mediaListenIp), { message: 'the pipe transports listen on every interface: set mediaPipeAnnouncedIp to the address the other nodes reach this one at', path: ['mediaPipeAnnouncedIp'] })

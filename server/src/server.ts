@@ -28,16 +28,20 @@ import { RoomCommands } from './rooms/RoomCommands.ts';
 import { RoomLifecycle } from './rooms/RoomLifecycle.ts';
 import { RoomLikes } from './rooms/RoomLikes.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
+import { ReplayService } from './rooms/ReplayService.ts';
 import { RoomRules } from './rooms/RoomRules.ts';
 import type { MediaOriginDirectory } from './store/MediaOriginDirectory.ts';
 import { MemoryMediaOriginDirectory } from './store/MemoryMediaOriginDirectory.ts';
 import { StreamKeys } from './rooms/StreamKeys.ts';
 import { MemoryNodeDirectory } from './store/MemoryNodeDirectory.ts';
+import { MemoryRecordingDirectory } from './store/MemoryRecordingDirectory.ts';
 import { MemoryRoomDirectory } from './store/MemoryRoomDirectory.ts';
 import { MemoryStore } from './store/MemoryStore.ts';
 import type { NodeDirectory } from './store/NodeDirectory.ts';
+import type { RecordingDirectory } from './store/RecordingDirectory.ts';
 import { RedisMediaOriginDirectory } from './store/RedisMediaOriginDirectory.ts';
 import { RedisNodeDirectory } from './store/RedisNodeDirectory.ts';
+import { RedisRecordingDirectory } from './store/RedisRecordingDirectory.ts';
 import { RedisRoomDirectory } from './store/RedisRoomDirectory.ts';
 import { RedisStore } from './store/RedisStore.ts';
 import type { RoomDirectory } from './store/RoomDirectory.ts';
@@ -48,10 +52,12 @@ import { registerHlsHttpApi } from './transport/HlsHttpApi.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
 import { registerMediaHttpApi } from './transport/MediaHttpApi.ts';
+import { MediaFileProxy } from './transport/MediaFileProxy.ts';
 import { registerMediaPipeApi } from './transport/MediaPipeApi.ts';
 import { MediaPipeClient } from './transport/MediaPipeClient.ts';
 import { NodeDrain } from './transport/NodeDrain.ts';
 import { registerOpsApi } from './transport/OpsApi.ts';
+import { registerReplayHttpApi } from './transport/ReplayHttpApi.ts';
 import { StaticFiles } from './transport/StaticFiles.ts';
 import { registerWhipHttpApi } from './transport/WhipHttpApi.ts';
 import { createApp, listen } from './transport/listen.ts';
@@ -105,8 +111,8 @@ export interface RunningServer {
   drainAndClose(): Promise<void>;
 }
 
-/** Memory on a single node; Redis (store, room directory, broker, node registry, media origins) when `--redis` is set. */
-async function createBackends(config: Config): Promise<{ store: Store; directory: RoomDirectory; broker: Broker; nodes: NodeDirectory; origins: MediaOriginDirectory }> {
+/** Memory on a single node; Redis (store, room directory, broker, node registry, media origins, recordings) when `--redis` is set. */
+async function createBackends(config: Config): Promise<{ store: Store; directory: RoomDirectory; broker: Broker; nodes: NodeDirectory; origins: MediaOriginDirectory; recordings: RecordingDirectory }> {
   if (config.redis === undefined) {
     return {
       store: new MemoryStore({ idempotencyTtlMs: config.idempotencyTtlMs, maxIdempotencyKeys: config.maxIdempotencyKeys, maxOrders: config.memoryMaxOrders }),
@@ -114,6 +120,7 @@ async function createBackends(config: Config): Promise<{ store: Store; directory
       broker: new LocalBroker(config.resumeRingSize),
       nodes: new MemoryNodeDirectory(),
       origins: new MemoryMediaOriginDirectory(),
+      recordings: new MemoryRecordingDirectory(),
     };
   }
   const target = redisTarget(config.redis, config.redisCluster);
@@ -142,6 +149,7 @@ async function createBackends(config: Config): Promise<{ store: Store; directory
     broker: new RedisBroker(roomsRedis, { url: target, prefix: config.redisPrefix, ringSize: config.resumeRingSize, retryAfterMs: config.storeRetryAfterMs, sequencerLeaseMs: config.sequencerLeaseMs }),
     nodes: new RedisNodeDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
     origins: new RedisMediaOriginDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
+    recordings: new RedisRecordingDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
   };
 }
 
@@ -156,7 +164,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
 
   // ---------------------------------------------------------------- create
   const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
-  const { store, directory, broker, nodes, origins } = await createBackends(config);
+  const { store, directory, broker, nodes, origins, recordings } = await createBackends(config);
   // Nodes of one deployment share the token secret; in dev mode (a random one) nodes cannot call each other.
   const nodeSignature = new NodeSignature(config.tokenSecret ?? randomBytes(32).toString('base64url'));
   const app = createApp();
@@ -195,10 +203,11 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const roomsLog = logger.child({ part: 'rooms' });
   const lifecycle = new RoomLifecycle(roomsLog);
   const rooms = new RoomRegistry({ config, broker, directory, store, fanout, lifecycle, stockWatcher: gate, replyPriority, log: roomsLog });
-  const rules = new RoomRules({ registry: rooms, directory, broker, log: roomsLog });
+  const rules = new RoomRules({ registry: rooms, directory, broker, replaySales: config.replaySales, log: roomsLog });
   const commerce = new CommerceService({ store, rooms: rules, options: config, gate, log: logger.child({ part: 'commerce' }), observer: metrics.cartObserver });
   const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs });
   const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: roomsLog });
+  const replays = new ReplayService({ registry: rooms, directory, recordings, store, onSale: config.replaySales });
   const likes = new RoomLikes({ registry: rooms, directory, intervalMs: config.likeIntervalMs, log: roomsLog });
   const degrade = new DegradeMonitor({
     rooms,
@@ -215,7 +224,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     log: logger.child({ part: 'degrade' }),
   });
   const media = await MediaService.start(config, rules, logger.child({ part: 'media' }), availableParallelism(), {
-    nodeId: rooms.nodeId, origins, notices: broker, link: new MediaPipeClient(nodeSignature, config.mediaPipeTimeoutMs),
+    nodeId: rooms.nodeId, origins, notices: broker, link: new MediaPipeClient(nodeSignature, config.mediaPipeTimeoutMs), recordings,
   });
   const streamKeys = new StreamKeys({ secret: config.tokenSecret, directory, rooms: rules });
   const whip = new WhipIngest(media, { connectTimeoutMs: config.whipConnectTimeoutMs, maxIncomingBitrate: config.mediaMaxIncomingBitrate }, logger.child({ part: 'whip' }));
@@ -232,7 +241,11 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   // ---------------------------------------------------------------- connect
   lifecycle.on('hosted', (room) => degrade.hosted(room));
   lifecycle.on('settingsChanged', (room) => degrade.settingsChanged(room));
-  lifecycle.on('ended', (roomId) => media.stopStream(roomId, 'the show has ended'));
+  lifecycle.on('ended', (roomId) => {
+    media.stopStream(roomId, 'the show has ended');
+    // An encoder may publish on a node where nobody is in the room (it hears no end): its node is told.
+    media.stopStreamEverywhere(roomId, 'the show has ended').catch((error: unknown) => logger.warn({ err: error, roomId }, 'the ended show\'s stream could not be stopped on its node'));
+  });
   lifecycle.on('mediaChanged', (roomId) => media.originChanged(roomId));
   // A stream published from outside a socket (WHIP, RTMP, RTP ingest) into a room nobody here was
   // in heard no end: the room's first member here finds it ended, and the stream stops then.
@@ -251,9 +264,10 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerMediaPipeApi(router, { pipes: media.pipes, signature: nodeSignature });
   registerWhipHttpApi(router, { whip, streamKeys, rooms: rules });
   metrics.watch({ gateway, fanout, rooms, degrade, guard, admission, media, broker, encoders: { get whipSessions() { return whip.size; }, get rtmpRelays() { return rtmp?.relays ?? 0; } } });
-  registerHlsHttpApi(app, {
-    hls: media.hls, nodeId: rooms.nodeId, origins, proxyTimeoutMs: config.hlsProxyTimeoutMs, cacheEntries: config.hlsProxyCacheEntries, log: logger.child({ part: 'hls-http' }),
-  });
+  // Live renditions and recordings other nodes hold are fetched through one proxy, one segment cache.
+  const mediaFiles = new MediaFileProxy({ nodeId: rooms.nodeId, timeoutMs: config.hlsProxyTimeoutMs, cacheEntries: config.hlsProxyCacheEntries }, logger.child({ part: 'hls-http' }));
+  registerHlsHttpApi(app, { hls: media.hls, nodeId: rooms.nodeId, origins, proxy: mediaFiles });
+  registerReplayHttpApi(router, { replays, local: media.recordings, recordings, nodeId: rooms.nodeId, proxy: mediaFiles });
   registerOpsApi(router, {
     rooms, admission, guard, gateway, fanout, store, metrics, media, broker,
     perRoomState: { rooms, likes, admission, commerce, fanout, media },

@@ -62,7 +62,6 @@ describe.skipIf(!hasFfmpeg)('HLS fallback on the viewer page in Chromium', () =>
 
     // The second viewer is refused a seat: it plays the HLS rendition instead.
     const second = await openPage(browser, `${server.url}/viewer?room=${room}&token=${await viewerToken(server, 'hls-2')}`, problems, { width: 360, height: 740 });
-    second.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${new URL(r.url()).pathname}`); });
     await waitAttr('second viewer on HLS', second.getByTestId('video'), 'data-media', 'hls');
     expect(await textOf(second.getByTestId('video-state'))).toBe('Playing (HLS)');
     const onHls = await until('HLS picture moving', () => player(second), (p) => !p.paused && p.width > 0 && p.time > 1 && !p.webrtc);

@@ -6,7 +6,7 @@
  * banner, stop getting comments, and still see the card update. Then the room's rules: a pop-up's
  * countdown ends the offer, a sold-out card stops counting, a removed viewer's page says so and its
  * holds go back on sale, the streamer lets them back in from a list of names, and an ended show
- * stays off air while its buyers still check out.
+ * stays off air while its products stay on sale and its buyers check out.
  *
  * Screenshots go to tests/artifacts/ (gitignored). The key ones are copied to docs/screenshots/
  * when missing there, or always with LIVECART_UPDATE_SCREENSHOTS=1.
@@ -343,7 +343,7 @@ describe('web pages in Chromium', () => {
     for (const page of [streamer, ann, bo]) await page.context().close();
   }, 60_000);
 
-  it('an ended show stays off air on the streamer page; a buyer still pays for what they hold', async () => {
+  it('an ended show stays off air on the streamer page; without a recording its products stay on sale in a list, and a buyer pays for all', async () => {
     const { streamerToken, streamer, viewers } = await rulesRoom('rules-end', ['Bo']);
     const [bo] = viewers as [Page];
     await pinFor(streamer, 'cap', undefined);
@@ -353,14 +353,25 @@ describe('web pages in Chromium', () => {
     expect(await streamer.getByRole('button', { name: 'Start video' }).isDisabled()).toBe(false);
 
     await endShowOnStreamerPage(streamer);
-    await waitText('Bo show ended', bo.getByTestId('add'), 'Show ended');
+    // No video, so no recording: the show has ended, and its products are listed, on sale as in the show.
+    await waitVisible('Bo shop', bo.getByTestId('replay'));
+    await waitAttr('Bo video ended', bo.getByTestId('video'), 'data-media', 'ended');
+    expect(await bo.locator('#card').isVisible()).toBe(false);
+    expect(await textOf(bo.locator('#replay-note'))).toBe('The show has ended. Its products are still on sale.');
+    const items = bo.getByTestId('moment');
+    expect(await items.evaluateAll((lis) => lis.map((li) => li.getAttribute('data-sku')))).toEqual(['mug', 'cap']);
+    await waitText('Bo sees the cap sold out', items.nth(1).locator('.stock'), 'Sold out');
+    expect(await bo.getByRole('button', { name: 'Add Cotton cap to cart' }).isDisabled()).toBe(true);
+    await bo.getByRole('button', { name: 'Add Stoneware mug to cart' }).click();
+    await waitText('Bo reserved a mug after the show', items.nth(0).getByRole('status'), 'Reserved: 1 in your cart.');
     await bo.locator('#cart-button').click();
     await waitVisible('Bo cart', bo.getByTestId('cart'));
-    expect(await bo.getByRole('button', { name: 'One more Cotton cap' }).isDisabled()).toBe(true);
+    expect(await bo.getByRole('button', { name: 'One more Stoneware mug' }).isDisabled()).toBe(false);
     expect(await bo.getByTestId('checkout').isDisabled()).toBe(false);
     await bo.getByTestId('checkout').click();
     await waitText('Bo paid', bo.getByTestId('cart-status'), /^Thank you! Order \S+ is confirmed\.$/);
-    expect((await http(server, 'GET', '/api/rooms/rules-end/inventory', streamerToken)).body.inventory.cap).toEqual({ available: 0, reserved: 0, sold: 1 });
+    const { inventory } = (await http(server, 'GET', '/api/rooms/rules-end/inventory', streamerToken)).body;
+    expect([inventory.cap, inventory.mug]).toEqual([{ available: 0, reserved: 0, sold: 1 }, { available: 4, reserved: 0, sold: 1 }]);
     expect(problems).toEqual([]);
     for (const page of [streamer, bo]) await page.context().close();
   }, 60_000);

@@ -1,6 +1,7 @@
 /**
  * The room's rules for carts, on a real server with real sockets: a pop-up's countdown ends its
- * offer, an ended show takes no new adds (checkout and removal still work), a kicked user's
+ * offer, an ended show sells on the show's terms (its replay is a shop) or, with the shop closed
+ * with the show, takes no new adds (checkout and removal still work), a kicked user's
  * reservations go back to stock and the cart stays closed to them over HTTP until a moderator lifts
  * the ban, and "watching" counts viewers only. Both edges (WebSocket and HTTP) pass the same check.
  */
@@ -16,9 +17,43 @@ const resultOf = (reply: { t: string; result?: unknown; code?: number }) => (rep
 describe('room rules for carts', () => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await startTestServer({ stockIntervalMs: 20, viewerCountIntervalMs: 100, maxFramesPerSecond: 10_000 });
+    // The shop closes with the show (--replay-sales false); the replay's sales have a server of their own below.
+    server = await startTestServer({ stockIntervalMs: 20, viewerCountIntervalMs: 100, maxFramesPerSecond: 10_000, replaySales: false });
   });
   afterAll(() => server.close());
+
+  it('by default an ended show sells on as during the show: against current stock, limits and ended offers kept, over WebSocket and HTTP', async () => {
+    const replayShop = await startTestServer({ maxFramesPerSecond: 10_000 });
+    try {
+      const streamer = await saleRoom(replayShop, 'replay-shop', 3, { perCustomerLimit: 2 });
+      await http(replayShop, 'POST', '/api/rooms/replay-shop/products', streamer, { sku: 'cool', title: 'Cool item', priceCents: 500, currency: 'USD', stock: 10 });
+      const { client: host } = await RawClient.join(replayShop.wsUrl, streamer, 'replay-shop');
+      const endsAt = Date.now() + 300;
+      expect((await host.request({ t: 'pin', sku: 'cool', endsAt })).t).toBe('ok');
+      await waitUntil(() => Date.now() > endsAt, 2000, 'the countdown to end');
+      expect((await http(replayShop, 'POST', '/api/rooms/replay-shop/end', streamer)).status).toBe(200);
+      const buyerToken = await viewerToken(replayShop, 'replay-buyer');
+      const { client: buyer, welcome } = await RawClient.join(replayShop.wsUrl, buyerToken, 'replay-shop'); // a late visitor
+      expect(welcome.t === 'welcome' && welcome.room.state).toBe('ended');
+
+      const reserved = resultOf(await buyer.request({ t: 'addToCart', key: 'a', sku: 'hot', quantity: 1 }));
+      expect(reserved).toMatchObject({ status: 'reserved', quantity: 1, available: 2 });
+      expect(resultOf(await buyer.request({ t: 'setQuantity', key: 'b', sku: 'hot', quantity: 2 }))).toMatchObject({ status: 'reserved', quantity: 2 });
+      expect((await http(replayShop, 'POST', '/api/rooms/replay-shop/cart/items', buyerToken, { sku: 'hot', quantity: 1, key: 'c' })).body).toEqual({ status: 'limit_reached', sku: 'hot', limit: 2 });
+      expect(resultOf(await buyer.request({ t: 'addToCart', key: 'a', sku: 'hot', quantity: 1 }))).toEqual(reserved); // a retry keeps its first answer
+      // The pop-up offer that ended in the show stays ended.
+      expect(resultOf(await buyer.request({ t: 'addToCart', key: 'd', sku: 'cool', quantity: 1 }))).toEqual({ status: 'not_on_sale', sku: 'cool', endsAt });
+      const other = await viewerToken(replayShop, 'replay-other');
+      expect((await http(replayShop, 'POST', '/api/rooms/replay-shop/cart/items', other, { sku: 'hot', quantity: 5, key: 'e' })).body).toMatchObject({ status: 'reserved', quantity: 1, granted: 1, available: 0 });
+      expect((await http(replayShop, 'POST', '/api/rooms/replay-shop/checkout', buyerToken, { key: 'pay' })).body).toMatchObject({ status: 'ordered', order: { lines: [{ sku: 'hot', quantity: 2 }] } });
+      expect(await replayShop.store.stock('replay-shop', 'hot')).toEqual({ available: 0, reserved: 1, sold: 2 });
+      // Comments stay closed.
+      expect(resultOf(await buyer.request({ t: 'comment', text: 'late' }))).toEqual({ err: ErrorCode.ROOM_ENDED });
+      for (const c of [host, buyer]) c.close();
+    } finally {
+      await replayShop.close();
+    }
+  });
 
   it('a pop-up countdown ends the offer: adds answer not_on_sale with endsAt until the product is pinned again', async () => {
     const streamer = await saleRoom(server, 'offer', 10);
@@ -51,7 +86,7 @@ describe('room rules for carts', () => {
     for (const c of [host, buyer]) c.close();
   });
 
-  it('an ended show or offer still lets a buyer hold less: lowering a line is a release, raising it an add', async () => {
+  it('an ended show (shop closed with it) or offer still lets a buyer hold less: lowering a line is a release, raising it an add', async () => {
     const streamer = await saleRoom(server, 'hold-less', 10);
     const buyerToken = await viewerToken(server, 'hold-less-buyer');
     const { client: buyer } = await RawClient.join(server.wsUrl, buyerToken, 'hold-less');
@@ -67,7 +102,7 @@ describe('room rules for carts', () => {
     buyer.close();
   });
 
-  it('an ended show takes no new adds, over WebSocket or HTTP; paying for or removing what one holds still works', async () => {
+  it('with the shop closed with the show, an ended show takes no new adds, over WebSocket or HTTP; paying for or removing what one holds still works', async () => {
     const streamer = await saleRoom(server, 'ended-cart', 10);
     await http(server, 'POST', '/api/rooms/ended-cart/products', streamer, { sku: 'cool', title: 'Cool item', priceCents: 500, currency: 'USD', stock: 10 });
     const buyerToken = await viewerToken(server, 'ended-buyer');

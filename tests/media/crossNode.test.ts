@@ -60,6 +60,7 @@ describe('video across nodes', () => {
     nodes = await startNodes(4, REDIS_URL, prefix, (i) => [
       '--media-workers', '1', '--media-port-min', String(41000 + i * 100), '--media-port-max', String(41099 + i * 100),
       '--media-pipe-keepalive-ms', String(KEEPALIVE_MS), '--media-video-full-retry-ms', '300',
+      '--recording', 'false', // no show recorded into the shared HLS folder (recordings: recording.test.ts)
     ]);
   }, 60_000);
   afterAll(async () => {
@@ -121,7 +122,7 @@ describe('a tree of relays', () => {
     // Each node feeds one other node at most: the third node is fed by the second.
     nodes = await startNodes(3, REDIS_URL, prefix, (i) => [
       '--media-workers', '1', '--media-port-min', String(41500 + i * 100), '--media-port-max', String(41599 + i * 100),
-      '--media-pipe-keepalive-ms', String(KEEPALIVE_MS), '--media-pipes-per-room', '1',
+      '--media-pipe-keepalive-ms', String(KEEPALIVE_MS), '--media-pipes-per-room', '1', '--recording', 'false',
     ]);
   }, 60_000);
   afterAll(async () => {

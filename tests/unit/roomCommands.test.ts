@@ -13,7 +13,7 @@ import { captureLog } from '../helpers/captureLog.ts';
 
 const config = {
   maxRooms: 100, maxMembersPerRoom: 100, historyLength: 50, resumeRingSize: 64, lagDemoteMs: 3000, fanoutShardSize: 256, viewerCountIntervalMs: 60_000, forgetIdleRoomsMs: 60_000, stockIntervalMs: 250, degradedStockIntervalMs: 1000, likeIntervalMs: 250,
-  maxMutedPerRoom: 2, kickBanMs: 10_000, commentMaxLength: 10, commentRate: 1, commentBurst: 2, rateLimiterMaxKeys: 1000,
+  maxMutedPerRoom: 2, kickBanMs: 10_000, commentMaxLength: 10, commentRate: 1, commentBurst: 2, rateLimiterMaxKeys: 1000, replayTimelineMaxPins: 2,
 };
 
 /** A room request without its id (each member of the union on its own). */
@@ -105,7 +105,7 @@ describe('RoomCommands', () => {
     expect(await ask(streamer, { t: 'unban', userId: 'a' })).toEqual({ lifted: false }); // ended already
   });
 
-  it('pins a product of the catalog with a future end; a new product goes through commerce', async () => {
+  it('pins a product of the catalog with a future end, each pin logged for the replay; a new product goes through commerce', async () => {
     const { ask, registry, calls, directory, clock } = await setup();
     close = () => registry.close();
     const mug: ProductInput = { sku: 'mug', title: 'Mug', priceCents: 100, currency: 'USD', stock: 3 };
@@ -119,6 +119,13 @@ describe('RoomCommands', () => {
     expect((await directory.get('show'))?.popup).toEqual({ product: mug, pinnedAt: clock.now, endsAt: clock.now + 5000 });
     expect(await ask(streamer, { t: 'unpin' })).toEqual({ seq: 2 });
     expect(await ask(streamer, { t: 'unpin' })).toEqual({ seq: 0 }); // nothing pinned: nothing published (the view is the directory's)
+    // Every pin goes into the room's pin log (the replay's timeline), which keeps the latest two here; refused pins do not.
+    const pinnedAt = clock.now;
+    for (const step of [1000, 2000]) {
+      clock.now = pinnedAt + step;
+      await ask(streamer, { t: 'pin', sku: 'mug' });
+    }
+    expect(await directory.pins('show')).toEqual([{ sku: 'mug', at: pinnedAt + 1000 }, { sku: 'mug', at: pinnedAt + 2000 }]);
   });
 });
 

@@ -1,9 +1,10 @@
 /**
- * Plays a room's HLS rendition (GET /hls/ROOM/index.m3u8) in a <video>: through hls.js where the
- * browser has Media Source Extensions, natively where it plays HLS itself (Safari, iOS). The viewer
- * page uses it while WebRTC is full. A playlist that is not there yet (the rendition starting) or a
- * broken load is tried again after `retryMs`, then less and less often, until `stop()`. hls.js is loaded only when needed
- * (its own chunk): most viewers watch over WebRTC.
+ * Plays HLS in a <video>: a room's live rendition (GET /hls/ROOM/index.m3u8), which the viewer page
+ * plays while WebRTC is full, or a show's recording (`replay`: from its start, seekable), which it
+ * plays after the show. Through hls.js where the browser has Media Source Extensions, natively
+ * where it plays HLS itself (Safari, iOS). A playlist that is not there yet (the rendition
+ * starting) or a broken load is tried again after `retryMs`, then less and less often, until
+ * `stop()`. hls.js is loaded only when needed (its own chunk): most viewers watch over WebRTC.
  */
 import type Hls from 'hls.js';
 
@@ -13,6 +14,8 @@ const native = (): boolean => document.createElement('video').canPlayType('appli
 
 export interface HlsPlayerOptions {
   readonly retryMs?: number;
+  /** A recording: played from its start, never measured against a live edge. */
+  readonly replay?: boolean;
   /** Called when playback starts, stops or its delay behind live changes. */
   readonly onChange: () => void;
 }
@@ -55,6 +58,12 @@ export class HlsPlayer {
   /** Seconds behind live (rounded, estimated from the playlist's edge), while playing. */
   get behindSeconds(): number | undefined {
     return this.#behind;
+  }
+
+  /** Moves playback to `seconds` into the stream, and plays. */
+  seek(seconds: number): void {
+    this.#video.currentTime = seconds;
+    this.#video.play().catch(() => undefined);
   }
 
   start(): void {
@@ -104,7 +113,7 @@ export class HlsPlayer {
       }
       if (!this.#active || this.#hls !== undefined) return;
       // No worker: the pages' Content-Security-Policy allows scripts from this origin only.
-      const hls = new Player({ enableWorker: false, liveSyncDurationCount: 2, manifestLoadingMaxRetry: 0, levelLoadingMaxRetry: 2 });
+      const hls = new Player({ enableWorker: false, liveSyncDurationCount: 2, manifestLoadingMaxRetry: 0, levelLoadingMaxRetry: 2, ...(this.#options.replay ? { startPosition: 0 } : {}) });
       this.#hls = hls;
       hls.on(Player.Events.ERROR, (_event, data) => {
         if (data.fatal) this.#again();
@@ -134,7 +143,7 @@ export class HlsPlayer {
   }
 
   #measure(): void {
-    if (!this.#playing) return;
+    if (!this.#playing || this.#options.replay) return;
     let behind: number | undefined;
     // Behind the playlist's edge, plus the segment being written (a segment is listed once complete).
     if (this.#hls !== undefined) behind = this.#hls.latency + (this.#hls.levels[this.#hls.currentLevel]?.details?.targetduration ?? 0);

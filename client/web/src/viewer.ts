@@ -6,6 +6,8 @@
  * `StreamViewer` (client/src/media.ts) in a muted, autoplaying <video> (with an Unmute button).
  * When WebRTC is full on this server (VIDEO_FULL) the same <video> plays the room's HLS rendition
  * (`HlsPlayer`, a few seconds behind) while the viewer keeps retrying; a freed seat moves it back.
+ * Once the show has ended (or for a visitor who comes later) the <video> plays its recording and
+ * "Shop the show" lists its products at their moments (`ReplayShop`).
  *
  * Test hooks (read by tests/e2e, nothing else): `window.livecart` is the LivecartClient and
  * `window.livecartViewer` the StreamViewer (its `stats()` gives the inbound-rtp counters).
@@ -13,6 +15,7 @@
 import { connect, isLivecartError, type CartActionEvent, type HistoryComment, type LivecartClient, type Product } from '../../src/index.ts';
 import { StreamViewer, type MediaState } from '../../src/media.ts';
 import { HlsPlayer } from './hlsPlayer.ts';
+import { ReplayShop } from './replayShop.ts';
 import {
   api,
   ApiError,
@@ -69,6 +72,9 @@ const el = {
   addStatus: byId('add-status'),
   addTimer: byId('add-timer'),
   noCard: byId('no-card'),
+  replay: byId('replay'),
+  replayNote: byId('replay-note'),
+  replayMoments: byId<HTMLOListElement>('replay-moments'),
   chatPaused: byId('chat-paused'),
   comments: byId<HTMLOListElement>('comments'),
   commentForm: byId<HTMLFormElement>('comment-form'),
@@ -128,6 +134,8 @@ const media = {
   viewer: undefined as StreamViewer | undefined,
   /** The HLS rendition, played while WebRTC is full. */
   hls: undefined as HlsPlayer | undefined,
+  /** The show's recording and its shop, once the show has ended. */
+  replay: undefined as ReplayShop | undefined,
 };
 
 
@@ -210,6 +218,7 @@ function wire(client: LivecartClient, devTokenUsed: boolean): void {
   client.on('product', () => renderCard(client));
   client.on('stock', () => renderCard(client));
   client.on('soldOut', () => renderCard(client));
+  for (const event of ['stock', 'soldOut', 'product', 'cartChanged'] as const) client.on(event, () => media.replay?.render());
   client.on('degrade', () => renderAll(client));
   client.on('cartAction', (a) => {
     if (a.sku !== client.state.popup?.product.sku) return;
@@ -295,7 +304,24 @@ function renderRoom(client: LivecartClient): void {
   document.title = `${room.title} · livecart`;
   el.roomState.dataset.state = room.state;
   setText(el.roomState, room.state === 'live' ? 'Live' : room.state === 'ended' ? 'Ended' : 'Starting soon');
+  if (room.state === 'ended') startReplay(client);
   renderVideo(client);
+}
+
+/** The show is over: the live video lets go, its recording plays instead, and its products stay on sale. */
+function startReplay(client: LivecartClient): void {
+  if (media.replay !== undefined || ui.removed) return;
+  media.viewer?.stop();
+  media.replay = new ReplayShop({
+    client, roomId, video: el.player, now: () => clock.now(),
+    elements: { section: el.replay, note: el.replayNote, list: el.replayMoments },
+    onChange: () => {
+      renderVideo(client);
+      renderCard(client);
+      renderCart(client);
+    },
+  });
+  media.replay.start();
 }
 
 // ------------------------------------------------------------------ video
@@ -358,7 +384,8 @@ function startVideo(client: LivecartClient): void {
     if (!el.player.muted) el.player.play().catch(() => undefined);
     renderVideo(client);
   });
-  void viewer.start();
+  // A visitor after the show gets its replay, not a live stream.
+  if (client.state.room?.state !== 'ended') void viewer.start();
 }
 
 /**
@@ -368,6 +395,7 @@ function startVideo(client: LivecartClient): void {
 function removed(): void {
   ui.removed = true;
   media.viewer?.stop();
+  media.replay?.stop();
   for (const track of media.tracks.values()) {
     media.stream.removeTrack(track);
     track.stop();
@@ -381,7 +409,7 @@ function removed(): void {
 /** Points the <video> at the current tracks (set again so the element picks up added or removed tracks). */
 function attachStream(): void {
   if (media.tracks.size === 0) {
-    if (media.hls?.active) return; // the <video> plays HLS meanwhile
+    if (media.hls?.active || media.replay?.active) return; // the <video> plays HLS meanwhile
     el.player.srcObject = null;
     return;
   }
@@ -403,7 +431,7 @@ function reasonText(reason: string | undefined): string {
 
 /**
  * The video area from the room's state and the viewer's: `data-media` is one of connecting,
- * waiting, playing, camera-off, audio-only, full, unavailable, retrying, ended (tests read it).
+ * waiting, playing, camera-off, audio-only, full, unavailable, retrying, ended, replay (tests read it).
  */
 function renderVideo(client: LivecartClient): void {
   const room = client.state.room?.state;
@@ -419,9 +447,13 @@ function renderVideo(client: LivecartClient): void {
   } else if (media.blocked !== undefined) {
     view = 'unavailable';
     text = media.blocked;
+  } else if (media.replay?.playing) {
+    view = 'replay';
+    text = 'Replay of the show';
   } else if (room === 'ended' && media.tracks.size === 0) {
     view = 'ended';
     text = 'The show has ended';
+    if (media.replay?.loading || media.replay?.active) detail = 'Loading its replay…';
   } else if (media.hls?.playing && media.tracks.size === 0) {
     view = 'hls';
     text = 'Playing (HLS)';
@@ -461,6 +493,8 @@ function renderVideo(client: LivecartClient): void {
     el.videoDetail.dataset.for = `${view}|${media.retryAt}|${detailText}`;
     el.videoDetail.replaceChildren(detail);
   }
+  // The recording is for scrubbing: the browser's own controls (seek bar, sound) replace the chips.
+  el.player.controls = view === 'replay';
   const webrtc = view === 'playing' || view === 'camera-off' || view === 'audio-only';
   show(el.liveTag, room === 'live' && (webrtc || view === 'hls'));
   show(el.transport, webrtc || view === 'hls');
@@ -516,9 +550,11 @@ function renderBusy(client: LivecartClient): void {
 
 function renderCard(client: LivecartClient): void {
   const popup = client.state.popup;
-  show(el.card, popup !== null);
-  show(el.noCard, popup === null);
-  if (!popup) return;
+  // After the show its products are listed with the replay, the live card no more.
+  const replaying = media.replay !== undefined;
+  show(el.card, popup !== null && !replaying);
+  show(el.noCard, popup === null && !replaying);
+  if (!popup || replaying) return;
   const product = currentProduct(client) ?? popup.product;
   el.card.dataset.sku = product.sku;
   const image = product.imageUrl || placeholderImage(product.title, product.sku);
@@ -724,8 +760,8 @@ function toggleCart(open: boolean): void {
 function renderCart(client: LivecartClient): void {
   // A removed user's lines went back to stock on the server: show none, and offer nothing to press.
   const cart = ui.removed ? { ...client.state.cart, lines: [], totalCents: 0 } : client.state.cart;
-  // An ended show takes no new adds (nor raised or lowered quantities); removing a line and checking out still work.
-  const ended = client.state.room?.state === 'ended';
+  // An ended show whose shop closed takes no new adds (nor raised or lowered quantities); removing a line and checking out still work.
+  const ended = client.state.room?.state === 'ended' && media.replay?.onSale !== true;
   // A "reserved" note on the card is stale once the line left the cart (ordered, removed, expired).
   const shown = ui.action;
   if (shown?.state === 'reserved' && !cart.lines.some((l) => l.sku === shown.sku)) {

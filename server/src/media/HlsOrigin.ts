@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from '../log.ts';
 import { HlsRendition, type HlsRenditionOptions, PLAYLIST_NAME, RENDITION_FOLDER, SEGMENT_NAME } from './HlsRendition.ts';
 import type { RoomMedia } from './RoomMedia.ts';
+import type { ShowRecorder } from './ShowRecorder.ts';
 
 export interface HlsOriginOptions extends HlsRenditionOptions {
   /** How long the room's stream must hold still before ffmpeg (re)starts: an ingest adds video, then audio. */
@@ -43,13 +44,16 @@ export class HlsOrigin implements HlsSource {
   readonly #options: HlsOriginOptions;
   readonly #log: Logger;
   readonly #rooms = new Map<string, Slot>();
+  /** Keeps the segments of live shows (absent with --recording false). */
+  readonly #recorder: ShowRecorder | undefined;
   #disabled: string | undefined;
   #closed = false;
   #swept = false;
 
-  constructor(options: HlsOriginOptions, log: Logger) {
+  constructor(options: HlsOriginOptions, log: Logger, recorder?: ShowRecorder) {
     this.#options = options;
     this.#log = log;
+    this.#recorder = recorder;
     if (options.ffmpegBin.includes('/') && !existsSync(options.ffmpegBin)) this.#disable(`${options.ffmpegBin} does not exist (apt-get install ffmpeg)`);
   }
 
@@ -88,6 +92,7 @@ export class HlsOrigin implements HlsSource {
 
   close(): void {
     this.#closed = true;
+    this.#recorder?.close();
     for (const slot of this.#rooms.values()) {
       clearTimeout(slot.timer);
       slot.rendition?.stopNow();
@@ -110,7 +115,7 @@ export class HlsOrigin implements HlsSource {
     const current = slot.rendition;
     if (current !== undefined && !current.stopped && sameIds(current.producerIds, wanted.map((p) => p.id))) return;
     slot.rendition = undefined;
-    await current?.stop();
+    await current?.stop(this.#keepSegments);
     if (wanted.length === 0 || room.origin === undefined) {
       if (this.#rooms.get(room.roomId) === slot && slot.timer === undefined) this.#rooms.delete(room.roomId);
       return;
@@ -123,13 +128,15 @@ export class HlsOrigin implements HlsSource {
       }
       const rendition = await HlsRendition.start(room.origin, wanted, this.#options, this.#log);
       slot.rendition = rendition;
+      this.#recorder?.follow(room.roomId, rendition.folder);
       this.#log.info({ roomId: room.roomId, folder: rendition.folder }, 'HLS rendition started');
       void rendition.exited.then((why) => {
         if (rendition.stopped || slot.rendition !== rendition) return;
         if (why.includes('could not start')) this.#disable(why);
         else this.#log.warn({ roomId: room.roomId, why }, 'HLS rendition stopped unexpectedly; restarting');
         slot.rendition = undefined;
-        void rendition.stop();
+        // In the slot's turn: the next rendition of the room starts after this one's segments are kept.
+        slot.busy = slot.busy.then(() => rendition.stop(this.#keepSegments));
         if (this.#disabled === undefined) setTimeout(() => this.changed(room), this.#options.restartMs).unref();
       });
     } catch (error) {
@@ -137,6 +144,9 @@ export class HlsOrigin implements HlsSource {
       setTimeout(() => this.changed(room), this.#options.restartMs).unref();
     }
   }
+
+  /** A stopped rendition's last segments go into its show's recording before its folder is removed. */
+  readonly #keepSegments = (folder: string): Promise<void> => this.#recorder?.finish(folder) ?? Promise.resolve();
 
   /**
    * Removes renditions left behind by a process that was killed: a live rendition rewrites its
@@ -147,6 +157,7 @@ export class HlsOrigin implements HlsSource {
     for (const entry of entries) {
       if (!entry.isDirectory() || !RENDITION_FOLDER.test(entry.name)) continue;
       const folder = join(this.#options.dir, entry.name);
+      if (resolve(folder) === this.#recorder?.dir) continue; // the recordings may live in the HLS folder
       const changed = await stat(join(folder, PLAYLIST_NAME)).catch(() => stat(folder)).then((s) => s.mtimeMs, () => Date.now());
       if (Date.now() - changed > STALE_FOLDER_MS) await rm(folder, { recursive: true, force: true }).catch(() => undefined);
     }

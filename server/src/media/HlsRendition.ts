@@ -92,14 +92,18 @@ export class HlsRendition {
     }
   }
 
-  /** Stops ffmpeg, closes the transports and removes the folder. */
-  async stop(): Promise<void> {
+  /**
+   * Stops ffmpeg, closes the transports and removes the folder; `beforeRemove` runs once ffmpeg
+   * has exited (what it wrote is final) and before the folder goes.
+   */
+  async stop(beforeRemove?: (folder: string) => Promise<void>): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#keyFrames);
     for (const track of this.#tracks) track.transport.close();
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
     await this.exited;
+    await beforeRemove?.(this.folder).catch((error: unknown) => this.#log.warn({ err: error, folder: this.folder }, 'HLS rendition\'s last segments not kept'));
     await rm(this.folder, { recursive: true, force: true }).catch((error: unknown) => this.#log.warn({ err: error, folder: this.folder }, 'HLS folder could not be removed'));
   }
 

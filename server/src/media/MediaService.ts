@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import type { types } from 'mediasoup';
 import {
   type ConsumeResult,
@@ -18,6 +19,7 @@ import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import type { Logger } from '../log.ts';
 import type { Member } from '../rooms/Member.ts';
 import type { MediaOriginDirectory } from '../store/MediaOriginDirectory.ts';
+import type { RecordingDirectory } from '../store/RecordingDirectory.ts';
 import { HlsOrigin, type HlsSource } from './HlsOrigin.ts';
 import { MediaCluster, type PipeService } from './MediaCluster.ts';
 import { spatialLayerFor } from './mediaCodecs.ts';
@@ -26,9 +28,10 @@ import type { PipeLink } from './PipeLink.ts';
 import { MemberMedia, RoomMedia, type RouterSlot } from './RoomMedia.ts';
 import { RoomRouters } from './RoomRouters.ts';
 import { type IngestEndpoint, openRtpIngest } from './RtpIngest.ts';
+import { type RecordingSource, ShowRecorder } from './ShowRecorder.ts';
 import { type PooledWorker, WorkerPool } from './WorkerPool.ts';
 
-export type { HlsSource, IngestEndpoint, MediaStatus, PipeService };
+export type { HlsSource, IngestEndpoint, MediaStatus, PipeService, RecordingSource };
 
 /** What carries a room's video across nodes: where origins are recorded, how nodes are told, how they call each other. */
 export interface MediaClusterDeps {
@@ -36,6 +39,8 @@ export interface MediaClusterDeps {
   readonly origins: MediaOriginDirectory;
   readonly notices: { publishMedia(roomId: string): void };
   readonly link: PipeLink;
+  /** Where the shows recorded on this node are announced. */
+  readonly recordings: RecordingDirectory;
 }
 
 /** Without workers there is nothing to pipe: every pipe call is refused. */
@@ -60,6 +65,7 @@ export type MediaConfig = Pick<
   | 'mediaWorkerRestartMs' | 'mediaStatsIntervalMs' | 'mediaWorkerLogLevel' | 'mediaTransportsPerSocket'
   | 'mediaPipeListenIp' | 'mediaPipeAnnouncedIp' | 'mediaPipeSrtp' | 'mediaPipesPerRoom' | 'mediaPipeKeepaliveMs'
   | 'hls' | 'hlsDir' | 'hlsFfmpegBin' | 'hlsSegmentSeconds' | 'hlsListSize' | 'hlsSettleMs' | 'hlsRestartMs'
+  | 'recording' | 'recordingDir' | 'recordingRetentionHours' | 'recordingSweepMs'
 >;
 
 /** Where an outside publisher (WHIP, the RTMP relay) builds its transport: the room's origin router. */
@@ -92,6 +98,8 @@ export class MediaService {
   readonly #cluster: MediaCluster | undefined;
   /** HLS renditions of the streams published here (absent without a pool, or with --hls false). */
   readonly #hls: HlsOrigin | undefined;
+  /** Recordings of the shows rendered here (absent without HLS, or with --recording false). */
+  readonly #recorder: ShowRecorder | undefined;
   /** Why there is no video, for operators (log, /readyz, ops API): may name paths and system errors. */
   readonly #unavailableReason: string | undefined;
   /** Why there is no video, for clients: the same without the system's words. */
@@ -132,6 +140,13 @@ export class MediaService {
       },
       log: log.child({ part: 'media-cluster' }),
     });
+    this.#recorder = this.#routers === undefined || !config.hls || !config.recording ? undefined : new ShowRecorder({
+      dir: resolve(config.recordingDir ?? join(config.hlsDir, 'recordings')),
+      retentionMs: config.recordingRetentionHours * 3_600_000,
+      sweepMs: config.recordingSweepMs,
+      segmentSeconds: config.hlsSegmentSeconds,
+      nodeId: cluster.nodeId,
+    }, { rooms, directory: cluster.recordings }, log.child({ part: 'recording' }));
     this.#hls = this.#routers === undefined || !config.hls ? undefined : new HlsOrigin({
       dir: config.hlsDir,
       ffmpegBin: config.hlsFfmpegBin,
@@ -139,7 +154,7 @@ export class MediaService {
       listSize: config.hlsListSize,
       settleMs: config.hlsSettleMs,
       restartMs: config.hlsRestartMs,
-    }, log.child({ part: 'hls' }));
+    }, log.child({ part: 'hls' }), this.#recorder);
     this.#unavailableReason = unavailable?.reason;
     this.#unavailableForClients = unavailable?.forClients;
     if (pool !== undefined) {
@@ -195,9 +210,15 @@ export class MediaService {
     return this.#hls ?? { read: async () => undefined, renders: () => false };
   }
 
-  /** The node listens: other nodes reach it at `url` for the rooms whose stream it publishes. */
+  /** The recordings of the shows this node rendered; none without video, HLS or recording. */
+  get recordings(): RecordingSource {
+    return this.#recorder ?? { read: async () => undefined };
+  }
+
+  /** The node listens: other nodes reach it at `url` for the rooms whose stream it publishes, and their recordings. */
   listening(url: string): void {
     this.#cluster?.listening(url);
+    this.#recorder?.listening(url);
   }
 
   /** The broker says a room's media origin changed. */

@@ -31,7 +31,7 @@ export interface RoomCommerce {
   releaseUser(roomId: string, userId: string): Promise<number>;
 }
 
-export type CommandsConfig = Pick<Config, 'maxRooms' | 'maxMutedPerRoom' | 'kickBanMs' | 'commentMaxLength' | 'commentRate' | 'commentBurst' | 'rateLimiterMaxKeys'>;
+export type CommandsConfig = Pick<Config, 'maxRooms' | 'maxMutedPerRoom' | 'kickBanMs' | 'commentMaxLength' | 'commentRate' | 'commentBurst' | 'rateLimiterMaxKeys' | 'replayTimelineMaxPins'>;
 
 /**
  * What users ask of rooms, over HTTP and the WebSocket: create, list and read rooms, start and end
@@ -160,13 +160,13 @@ export class RoomCommands {
         const now = this.#now();
         if (request.endsAt !== undefined && request.endsAt <= now) throw new ProtocolError('BAD_REQUEST', 'endsAt must be in the future');
         const popup: Popup = request.endsAt === undefined ? { product, pinnedAt: now } : { product, pinnedAt: now, endsAt: request.endsAt };
-        await this.#directory.setPopup(roomId, popup);
+        await this.#directory.setPopup(roomId, popup, this.#config.replayTimelineMaxPins);
         return { seq: await this.#registry.emit(roomId, { t: 'popup', popup }) };
       }
       case 'unpin':
         mustModerate(principal, room);
         if (room.popup === null) return { seq: room.latestSeq };
-        await this.#directory.setPopup(roomId, null);
+        await this.#directory.setPopup(roomId, null, this.#config.replayTimelineMaxPins);
         return { seq: await this.#registry.emit(roomId, { t: 'popup', popup: null }) };
       case 'deleteComment':
         mustModerate(principal, room);

@@ -25,9 +25,12 @@ export class RoomRules {
   readonly #broker: Pick<Broker, 'publishDirect'>;
   readonly #log: Logger;
   readonly #now: () => number;
+  /** An ended show's products stay on sale (`--replay-sales`). */
+  readonly #replaySales: boolean;
 
-  constructor(deps: { registry: RoomRegistry; directory: Pick<RoomDirectory, 'putProduct'>; broker: Pick<Broker, 'publishDirect'>; log: Logger; now?: () => number }) {
+  constructor(deps: { registry: RoomRegistry; directory: Pick<RoomDirectory, 'putProduct'>; broker: Pick<Broker, 'publishDirect'>; replaySales: boolean; log: Logger; now?: () => number }) {
     this.#registry = deps.registry;
+    this.#replaySales = deps.replaySales;
     this.#directory = deps.directory;
     this.#broker = deps.broker;
     this.#log = deps.log;
@@ -37,7 +40,8 @@ export class RoomRules {
   /**
    * The room's rules, checked first for every cart request (WebSocket and HTTP alike). Throws
    * ROOM_NOT_FOUND; KICKED while the user is banned from the room (any operation but `manage`);
-   * ROOM_ENDED for an `add` once the show is over (checkout and releases still work). Resolves with
+   * ROOM_ENDED for an `add` once the show is over, unless its replay sells (checkout and releases
+   * always work). Resolves with
    * the answer when the rules give it themselves: `not_on_sale` with `endsAt` for an `add` of a
    * product whose pop-up offer ended. Otherwise undefined: go on.
    *
@@ -96,8 +100,9 @@ export class RoomRules {
     const now = this.#now();
     if (room.isBanned(check.principal.userId, now)) throw new ProtocolError('KICKED', 'you were removed from this room: its cart is closed to you until the ban ends');
     if (check.operation !== 'add') return undefined;
-    // An ended show takes no new adds; what buyers already hold they may still check out or remove.
-    if (room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', 'the show has ended: nothing new can be added (checkout still works)');
+    // An ended show's replay sells on the same terms as the show did (pop-up offers that ended stay
+    // ended); a shop closed with the show takes no new adds, and what buyers hold they may still pay for.
+    if (room.info.state === 'ended' && !this.#replaySales) throw new ProtocolError('ROOM_ENDED', 'the show has ended: nothing new can be added (checkout still works)');
     const endsAt = check.sku === undefined ? undefined : room.offerEnds.get(check.sku);
     if (endsAt !== undefined && now >= endsAt) return { status: 'not_on_sale', sku: check.sku!, endsAt };
     return undefined;

@@ -1,5 +1,5 @@
 import type { Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
-import { type Ban, NO_ROOM_SETTINGS, type RoomDirectory, type RoomRecord, type RoomSettings, type RoomSettingsChange } from './RoomDirectory.ts';
+import { type Ban, NO_ROOM_SETTINGS, type PinRecord, type RoomDirectory, type RoomRecord, type RoomSettings, type RoomSettingsChange } from './RoomDirectory.ts';
 
 interface MutableRecord {
   info: RoomInfo;
@@ -10,6 +10,7 @@ interface MutableRecord {
   bans: Map<string, number>;
   banNames: Map<string, string>;
   offerEnds: Map<string, number>;
+  pins: PinRecord[];
   likes: number;
   viewers: Map<string, { count: number; at: number }>;
   settings: RoomSettings;
@@ -23,7 +24,7 @@ export class MemoryRoomDirectory implements RoomDirectory {
   async create(info: RoomInfo, epoch: string, maxRooms: number): Promise<'created' | 'exists' | 'full'> {
     if (this.#rooms.has(info.id)) return 'exists';
     if (this.#rooms.size >= maxRooms) return 'full';
-    this.#rooms.set(info.id, { info: { ...info }, epoch, catalog: new Map(), popup: null, muted: new Set(), bans: new Map(), banNames: new Map(), offerEnds: new Map(), likes: 0, viewers: new Map(), settings: NO_ROOM_SETTINGS, streamKeyGeneration: 0 });
+    this.#rooms.set(info.id, { info: { ...info }, epoch, catalog: new Map(), popup: null, muted: new Set(), bans: new Map(), banNames: new Map(), offerEnds: new Map(), pins: [], likes: 0, viewers: new Map(), settings: NO_ROOM_SETTINGS, streamKeyGeneration: 0 });
     return 'created';
   }
 
@@ -46,12 +47,19 @@ export class MemoryRoomDirectory implements RoomDirectory {
     this.#rooms.get(roomId)?.catalog.set(product.sku, product);
   }
 
-  async setPopup(roomId: string, popup: Popup | null): Promise<void> {
+  async setPopup(roomId: string, popup: Popup | null, keepPins: number): Promise<void> {
     const r = this.#rooms.get(roomId);
     if (r === undefined) return;
     r.popup = popup;
-    if (popup?.endsAt !== undefined) r.offerEnds.set(popup.product.sku, popup.endsAt);
-    else if (popup !== null) r.offerEnds.delete(popup.product.sku);
+    if (popup === null) return;
+    if (popup.endsAt !== undefined) r.offerEnds.set(popup.product.sku, popup.endsAt);
+    else r.offerEnds.delete(popup.product.sku);
+    r.pins.push({ sku: popup.product.sku, at: popup.pinnedAt });
+    if (r.pins.length > keepPins) r.pins.splice(0, r.pins.length - keepPins);
+  }
+
+  async pins(roomId: string): Promise<PinRecord[]> {
+    return [...(this.#rooms.get(roomId)?.pins ?? [])];
   }
 
   async setMuted(roomId: string, userId: string, muted: boolean): Promise<void> {

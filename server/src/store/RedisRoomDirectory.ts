@@ -2,7 +2,7 @@ import type { DegradeLevelValue, Popup, Product, RoomInfo, RoomState } from '../
 import type { RedisConnection } from '../redis/client.ts';
 import { globalKey, roomKey } from '../redis/keys.ts';
 import { redisCall } from '../redis/redisCall.ts';
-import type { Ban, RoomDirectory, RoomRecord, RoomSettings, RoomSettingsChange } from './RoomDirectory.ts';
+import type { Ban, PinRecord, RoomDirectory, RoomRecord, RoomSettings, RoomSettingsChange } from './RoomDirectory.ts';
 
 /**
  * Rooms shared by every node through Redis. Keys of a room (redis/keys.ts, in the room's slot):
@@ -14,6 +14,7 @@ import type { Ban, RoomDirectory, RoomRecord, RoomSettings, RoomSettingsChange }
  *   ns:{r:ID}:bans       hash user id → banned until (epoch ms)
  *   ns:{r:ID}:ban-names  hash user id → the name moderators see in the ban list
  *   ns:{r:ID}:offers     hash sku → when its pop-up offer ends (epoch ms)
+ *   ns:{r:ID}:pins       list of "AT|SKU", the pin log (oldest first, the latest kept)
  *   ns:{r:ID}:viewers    hash node id → "count|reportedAt"
  * and one key of its own: ns:room-ids, the set of room ids.
  */
@@ -158,11 +159,23 @@ export class RedisRoomDirectory implements RoomDirectory {
     await this.#call(() => this.#redis.hset(this.#key('catalog', roomId), product.sku, JSON.stringify(product)));
   }
 
-  async setPopup(roomId: string, popup: Popup | null): Promise<void> {
+  async setPopup(roomId: string, popup: Popup | null, keepPins: number): Promise<void> {
     const multi = this.#redis.multi().hset(this.#key('room', roomId), 'popup', popup === null ? '' : JSON.stringify(popup));
-    if (popup?.endsAt !== undefined) multi.hset(this.#key('offers', roomId), popup.product.sku, popup.endsAt);
-    else if (popup !== null) multi.hdel(this.#key('offers', roomId), popup.product.sku);
+    if (popup !== null) {
+      if (popup.endsAt !== undefined) multi.hset(this.#key('offers', roomId), popup.product.sku, popup.endsAt);
+      else multi.hdel(this.#key('offers', roomId), popup.product.sku);
+      multi.rpush(this.#key('pins', roomId), `${popup.pinnedAt}|${popup.product.sku}`).ltrim(this.#key('pins', roomId), -keepPins, -1);
+    }
     await this.#call(() => multi.exec());
+  }
+
+  async pins(roomId: string): Promise<PinRecord[]> {
+    const entries = await this.#call(() => this.#redis.lrange(this.#key('pins', roomId), 0, -1));
+    return entries.flatMap((entry) => {
+      const bar = entry.indexOf('|');
+      const at = Number(entry.slice(0, bar));
+      return bar > 0 && Number.isFinite(at) ? [{ sku: entry.slice(bar + 1), at }] : [];
+    });
   }
 
   async setMuted(roomId: string, userId: string, muted: boolean): Promise<void> {

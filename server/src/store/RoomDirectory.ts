@@ -28,6 +28,13 @@ export const NO_ROOM_SETTINGS: RoomSettings = Object.freeze({ version: 0, degrad
 /** The fields of an operator's change; the others keep their values. */
 export type RoomSettingsChange = Partial<Pick<RoomSettings, 'degradeOverride' | 'queueLimit'>>;
 
+/** A product pinned in a room, and when. */
+export interface PinRecord {
+  readonly sku: string;
+  /** The pin's `pinnedAt` (epoch ms). */
+  readonly at: number;
+}
+
 /** A user kept out of a room, as its moderators see it. */
 export interface Ban {
   readonly userId: string;
@@ -48,8 +55,13 @@ export interface RoomDirectory {
   list(): Promise<RoomInfo[]>;
   setState(roomId: string, state: RoomState): Promise<void>;
   putProduct(roomId: string, product: Product): Promise<void>;
-  /** Pins or unpins; pinning also sets (with `endsAt`) or clears (without) the product's `offerEnds`. */
-  setPopup(roomId: string, popup: Popup | null): Promise<void>;
+  /**
+   * Pins or unpins; pinning also sets (with `endsAt`) or clears (without) the product's `offerEnds`,
+   * and adds the pin to the room's pin log, which keeps the latest `keepPins` (the replay's timeline).
+   */
+  setPopup(roomId: string, popup: Popup | null, keepPins: number): Promise<void>;
+  /** The room's pin log, oldest first. */
+  pins(roomId: string): Promise<PinRecord[]>;
   setMuted(roomId: string, userId: string, muted: boolean): Promise<void>;
   /** Bans `userId` until `until`; the room's bans that ended by `now` go, so storage holds only bans in force. */
   setBan(roomId: string, userId: string, until: number, name: string, now: number): Promise<void>;

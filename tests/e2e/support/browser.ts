@@ -24,14 +24,25 @@ export async function launchChromium(extraArgs: readonly string[]): Promise<Brow
   return chromium.launch({ executablePath: CHROMIUM, args: [...BASE_ARGS, ...extraArgs] });
 }
 
-/** A page in a fresh context; uncaught errors and console errors land in `problems` (tests expect it empty). */
+/** Answers a page gets in normal use: asking for an ended show's replay, 404 says it has none (the page lists its products). */
+const EXPECTED_MISSES = [/^\/api\/rooms\/[^/]+\/replay$/];
+
+/**
+ * A page in a fresh context; uncaught errors, console errors and failed loads (by path, but for the
+ * expected misses) land in `problems` (tests expect it empty).
+ */
 export async function openPage(browser: Browser, url: string, problems: string[], viewport = DESKTOP): Promise<Page> {
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const where = new URL(url).pathname;
   page.on('pageerror', (error) => problems.push(`${where}: uncaught ${error.message}`));
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`${where}: console error ${message.text()}`);
+    // A failed load is reported below, with its path.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource: the server responded with a status of')) problems.push(`${where}: console error ${message.text()}`);
+  });
+  page.on('response', (response) => {
+    const path = new URL(response.url()).pathname;
+    if (response.status() >= 400 && !EXPECTED_MISSES.some((miss) => miss.test(path))) problems.push(`${where}: ${response.status()} ${path}`);
   });
   const response = await page.goto(url);
   expect(response?.status(), url).toBe(200);
