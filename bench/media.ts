@@ -41,7 +41,7 @@ const OPTIONS = {
   modes: { type: 'string', default: 'receive-only,plain' },
   step: { type: 'string', default: '40' },
   'decode-step': { type: 'string' },
-  'plain-step': { type: 'string', default: '150' },
+  'plain-step': { type: 'string', default: '200' },
   max: { type: 'string', default: '400' },
   'plain-max': { type: 'string', default: '2000' },
   'plain-srtp': { type: 'boolean', default: true },
@@ -55,11 +55,11 @@ const OPTIONS = {
   'consumer-limit': { type: 'string', default: '100000' },
   'stats-interval-ms': { type: 'string', default: '5000' },
   baseline: { type: 'boolean', default: true },
-  'pipe-rooms': { type: 'string', default: '4' },
+  'pipe-rooms': { type: 'string', default: '8' },
   'pipe-viewers': { type: 'string', default: '2' },
   'hls-start': { type: 'string', default: '250' },
   'hls-factor': { type: 'string', default: '2' },
-  'hls-max': { type: 'string', default: '8000' },
+  'hls-max': { type: 'string', default: '16000' },
   'hls-targets': { type: 'string', default: 'origin,proxy' },
   'hls-node-cpu': { type: 'string', default: '90' },
   'server-args': { type: 'string', default: '' },
@@ -87,7 +87,7 @@ const HELP = `npm run bench:media -- [options]
                         not (Node + @roamhq/wrtc), or plain RTP viewers into a UDP sink
   --step N              WebRTC subscribers added per step (40)
   --decode-step N       the step in decode mode (--step); one core decodes for only ~25 subscribers here
-  --plain-step N        plain viewers added per step (150; 2 consumers each)
+  --plain-step N        plain viewers added per step (200; 2 consumers each)
   --max N / --plain-max N   stop after this many WebRTC subscribers / plain viewers (400 / 2000)
   --no-plain-srtp       plain viewers without SRTP (WebRTC always encrypts)
   --worker-cpu PCT      stop when the worker uses this much of a core (95)
@@ -100,10 +100,10 @@ const HELP = `npm run bench:media -- [options]
   --no-baseline         skip the 0-subscriber row (ingest only)
   --port P              server port (18700; +1 per run)
  pipe:
-  --pipe-rooms N        rooms (streams) on node 1, each piped to node 2 (4)
+  --pipe-rooms N        rooms (streams) on node 1, each piped to node 2 (8)
   --pipe-viewers N      receive-only WebRTC viewers per room (2)
  hls:
-  --hls-start N / --hls-factor F / --hls-max N   players: N, then ×F per step, up to N (250 / 2 / 8000)
+  --hls-start N / --hls-factor F / --hls-max N   players: N, then ×F per step, up to N (250 / 2 / 16000)
   --hls-targets LIST    origin,proxy (both): players on the room's media origin, or on the other node
   --hls-node-cpu PCT    stop when the serving node's process uses this much of a core (90)
  pipe and hls:
@@ -135,7 +135,7 @@ function summary(consumers: ConsumersReport | undefined, pipe: PipeReport | unde
     rows.push([
       `HLS players one node serves (${f.target === 'origin' ? 'the origin' : 'a proxying node'})`,
       h === undefined ? 'none held' : `${fmtInt(h.players)} players: ${fmtInt(h.segmentRps)} segments/s, ${fmtInt(h.playlistRps)} playlists/s, ${fmt(h.bytesPerSecond / 1e6, 1)} MB/s`,
-      h === undefined ? '–' : `node ${fmt(h.servingCpu, 0)}% of a core, ${fmt(h.servingUsPerRequest, 0)} µs per request; segment p50/p99 ${fmt(h.segmentP50, 0)}/${fmt(h.segmentP99, 0)} ms, playlist ${fmt(h.playlistP50, 0)}/${fmt(h.playlistP99, 0)} ms`,
+      h === undefined ? '–' : `node ${fmt(h.servingCpu, 0)}% of a core, ${fmt(h.servingUsPerRequest, 0)} µs per request (an extra one ≈ ${fmt(f.marginalUs, 1)} µs); segment p50/p99 ${fmt(h.segmentP50, 0)}/${fmt(h.segmentP99, 0)} ms, playlist ${fmt(h.playlistP50, 0)}/${fmt(h.playlistP99, 0)} ms`,
       f.limits.join(' | '),
     ]);
   }

@@ -30,7 +30,7 @@ import {
   coreBusyPercent, coreStealPercent, cpuAffinity, cpuSnapshot, type CpuSnapshot, processCpuPercent, processSysSeconds, threadCpuSeconds,
 } from './procStats.ts';
 import { REPO_ROOT, type RunningServer, setupLivecartRoom, signToken, startServer, streamerToken } from './servers.ts';
-import { fmt, fmtInt, markdownTable, median } from './stats.ts';
+import { fmt, fmtInt, linearFit, markdownTable, median } from './stats.ts';
 
 export type ConsumerMode = ViewerMode | 'plain';
 
@@ -393,15 +393,9 @@ function medianRows(results: RunResult[]): Row[] {
 
 /** Least-squares worker CPU % per consumer over the measured rows. */
 function workerFit(rows: Row[]): { perConsumer: number; intercept: number; atLimit: (limit: number) => number } | undefined {
-  const pts = rows.filter((r) => Number.isFinite(r.workerCpu) && Number.isFinite(r.consumers));
-  if (pts.length < 2 || !pts.some((p) => p.consumers > 0)) return undefined;
-  const mx = pts.reduce((s, p) => s + p.consumers, 0) / pts.length;
-  const my = pts.reduce((s, p) => s + p.workerCpu, 0) / pts.length;
-  const sxx = pts.reduce((s, p) => s + (p.consumers - mx) ** 2, 0);
-  if (sxx === 0) return undefined;
-  const slope = pts.reduce((s, p) => s + (p.consumers - mx) * (p.workerCpu - my), 0) / sxx;
-  const intercept = my - slope * mx;
-  return { perConsumer: slope, intercept, atLimit: (limit) => (limit - intercept) / slope };
+  if (!rows.some((r) => r.consumers > 0)) return undefined;
+  const fit = linearFit(rows.map((r) => ({ x: r.consumers, y: r.workerCpu })));
+  return fit === undefined ? undefined : { perConsumer: fit.slope, intercept: fit.intercept, atLimit: (limit) => (limit - fit.intercept) / fit.slope };
 }
 
 /** One line per mode for the report's summary table. */

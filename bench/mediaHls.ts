@@ -20,7 +20,7 @@ import { type IngestKind, type RunningIngest, startRtpIngest } from './mediaStre
 import { childPids, coreBusyPercent, cpuSnapshot, processCpuPercent, processCpuSeconds } from './procStats.ts';
 import { startOneRedis } from './scaleBackends.ts';
 import { killOnExit, REPO_ROOT, type RunningServer, setupLivecartRoom, signToken, startNodesOnRedis, streamerToken } from './servers.ts';
-import { fmt, fmtInt, markdownTable, median, percentileSorted } from './stats.ts';
+import { fmt, fmtInt, linearFit, markdownTable, median, percentileSorted } from './stats.ts';
 
 export type HlsTarget = 'origin' | 'proxy';
 
@@ -85,6 +85,8 @@ interface TargetResult {
 export interface HlsFigure {
   target: HlsTarget;
   held: HlsRow | undefined;
+  /** The serving node's CPU per extra request, µs (least squares over the steps: without the node's idle work). */
+  marginalUs: number;
   /** The limit that stopped the ramp, per run. */
   limits: string[];
 }
@@ -263,9 +265,10 @@ export async function runHls(o: HlsOptions, log: (line: string) => void): Promis
     const rows = counts.map((n) => medianRow(results.flatMap((r) => r.rows.filter((x) => x.players === n))));
     const heldRows = results.map((r) => r.rows.filter((x) => x.limits.length === 0).at(-1)).filter((r): r is HlsRow => r !== undefined);
     const held = heldRows.length === 0 ? undefined : medianRow(heldRows);
-    figures.push({ target, held, limits: results.map((r) => r.verdict) });
+    const marginalUs = median(results.map((r) => (linearFit(r.rows.map((x) => ({ x: x.segmentRps + x.playlistRps, y: x.servingCpu })))?.slope ?? Number.NaN) * 1e4));
+    figures.push({ target, held, marginalUs, limits: results.map((r) => r.verdict) });
     const what = target === 'origin' ? 'node 1, the room\'s media origin (files from its own disk)' : 'node 2, not the origin (fetches from node 1, keeps recent segments in memory; playlists are fetched from node 1 on every request, a concurrent one shared)';
-    sections.push(`### Through ${what}${results.length > 1 ? ` (medians of ${results.length} runs per player count)` : ''}\n\n${markdownTable(header, rows.map(rowCells))}\n\nHeld: ${held === undefined ? 'no step within every limit' : `**${fmtInt(held.players)} players** (${fmtInt(held.segmentRps)} segments/s, ${fmtInt(held.playlistRps)} playlists/s, ${fmt(held.bytesPerSecond / 1e6, 1)} MB/s, serving node ${fmt(held.servingCpu, 0)}% of a core at ${fmt(held.servingUsPerRequest, 0)} µs per request)`}; stopped by: ${results.map((r) => r.verdict).join(' | ')}.`);
+    sections.push(`### Through ${what}${results.length > 1 ? ` (medians of ${results.length} runs per player count)` : ''}\n\n${markdownTable(header, rows.map(rowCells))}\n\nHeld: ${held === undefined ? 'no step within every limit' : `**${fmtInt(held.players)} players** (${fmtInt(held.segmentRps)} segments/s, ${fmtInt(held.playlistRps)} playlists/s, ${fmt(held.bytesPerSecond / 1e6, 1)} MB/s, serving node ${fmt(held.servingCpu, 0)}% of a core at ${fmt(held.servingUsPerRequest, 0)} µs per request)`}; stopped by: ${results.map((r) => r.verdict).join(' | ')}. An extra request costs the serving node ≈ ${fmt(marginalUs, 1)} µs of CPU (least squares of its CPU over the requests per second of the steps${results.length > 1 ? ', median of the runs' : ''}).`);
   }
   const markdown = [
     '## HLS viewers per node',

@@ -53,3 +53,15 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
   return lines.join('\n');
 }
+
+/** Least-squares line y ≈ intercept + slope·x through the finite points; undefined with fewer than two distinct x. */
+export function linearFit(points: ReadonlyArray<{ x: number; y: number }>): { slope: number; intercept: number } | undefined {
+  const pts = points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  if (pts.length < 2) return undefined;
+  const mx = pts.reduce((s, p) => s + p.x, 0) / pts.length;
+  const my = pts.reduce((s, p) => s + p.y, 0) / pts.length;
+  const sxx = pts.reduce((s, p) => s + (p.x - mx) ** 2, 0);
+  if (sxx === 0) return undefined;
+  const slope = pts.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0) / sxx;
+  return { slope, intercept: my - slope * mx };
+}
