@@ -47,6 +47,7 @@ const OPTIONS = {
   'plain-srtp': { type: 'boolean', default: true },
   'worker-cpu': { type: 'string', default: '95' },
   loss: { type: 'string', default: '1' },
+  delivery: { type: 'string', default: '97' },
   'generator-cpu': { type: 'string', default: '90' },
   generators: { type: 'string', default: '1' },
   'join-concurrency': { type: 'string', default: '8' },
@@ -92,6 +93,8 @@ const HELP = `npm run bench:media -- [options]
   --no-plain-srtp       plain viewers without SRTP (WebRTC always encrypts)
   --worker-cpu PCT      stop when the worker uses this much of a core (95)
   --loss PCT            stop when subscribers lose more than this share of video packets or frames (1)
+  --delivery PCT        stop when a subscriber gets less than this share of the audio packets per second it got
+                        at the first step (97)
   --generator-cpu PCT   stop when the generator process or its core is this busy (90)
   --generators N        WebRTC generator processes, all on the load core (1)
   --join-concurrency N  joins in flight per generator (8)
@@ -174,7 +177,7 @@ async function main(): Promise<void> {
 
   const consumers = parts.includes('consumers') ? await runConsumers({
     ...common, step: Number(f.step), decodeStep: Number(f['decode-step'] ?? f.step), plainStep: Number(f['plain-step']), max: Number(f.max), plainMax: Number(f['plain-max']),
-    modes: list<ConsumerMode>(f.modes!, ['decode', 'receive-only', 'plain'], '--modes'), workerCpu: Number(f['worker-cpu']), loss: Number(f.loss),
+    modes: list<ConsumerMode>(f.modes!, ['decode', 'receive-only', 'plain'], '--modes'), workerCpu: Number(f['worker-cpu']), loss: Number(f.loss), delivery: Number(f.delivery),
     generators: Number(f.generators), joinConcurrency: Number(f['join-concurrency']), consumerLimit: Number(f['consumer-limit']), statsIntervalMs: Number(f['stats-interval-ms']),
     port: Number(f.port), baseline: f.baseline!, plainSrtp: f['plain-srtp']!,
   }, log) : undefined;

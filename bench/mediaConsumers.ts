@@ -37,7 +37,9 @@ export type ConsumerMode = ViewerMode | 'plain';
 export interface ConsumerOptions {
   step: number; decodeStep: number; plainStep: number; max: number; plainMax: number;
   stepSeconds: number; settleSeconds: number; runs: number; modes: ConsumerMode[];
-  workerCpu: number; loss: number; generatorCpu: number; generators: number; joinConcurrency: number;
+  workerCpu: number; loss: number; generatorCpu: number;
+  /** Stop when a subscriber receives less than this share of the audio packets it got at the first step, %. */
+  delivery: number; generators: number; joinConcurrency: number;
   ingest: IngestKind; videoSize: string; consumerLimit: number; statsIntervalMs: number;
   serverCore: string; loadCore: string; ffmpegCore: string; port: number; baseline: boolean;
   /** plain: SRTP on the plain transports (as WebRTC). */
@@ -75,6 +77,8 @@ interface Row {
   /** Audio packets per second; in receive-only mode estimated from the transports (libwebrtc drops unknown audio before counting it). */
   audioPps: number;
   audioLost: number;
+  /** Audio packets per subscriber per second against the run's first step with subscribers, % (audio's rate is constant: 50 a second). */
+  deliveryPct: number;
   /** Share of the worker's CPU spent in the kernel (on loopback, sendmsg also runs the receiving side's network stack). */
   workerSysShare: number;
   /** mediasoup's bandwidth probation packets per second, all subscribers. */
@@ -156,7 +160,7 @@ async function plainLoad(server: RunningServer, ingest: RunningIngest, o: Consum
       const added = await host.request<PlainAdded>({
         t: 'plain', producerIds: [ingest.video.producerId, ingest.audio.producerId], sinks: ready.ports.map((port) => ({ ip: ready.ip, port })),
         count: ids.length, srtp: o.plainSrtp, portRange: PLAIN_PORTS,
-      }, 'plain-added', 120_000);
+      }, 'plain-added', 60_000);
       consumers = added.consumers;
       viewers += added.ok;
       kinds = { ...kinds, ...added.payloadTypes };
@@ -249,10 +253,18 @@ async function runOnce(mode: ConsumerMode, run: number, portOffset: number, o: C
     for (let step = 0; ; step++) {
       let joinFailures = 0;
       if (step > 0 || !o.baseline) {
-        const target = Math.min(max, subscribers + stepOf);
-        const added = await load.add(Array.from({ length: target - subscribers }, () => nextId++));
-        joinFailures = added.failed;
-        errors.push(...added.errors);
+        const target = Math.min(max, subscribers + nextStep(stepOf, rows.at(-1), o.workerCpu));
+        try {
+          const added = await load.add(Array.from({ length: target - subscribers }, () => nextId++));
+          joinFailures = added.failed;
+          errors.push(...added.errors);
+        } catch (error) {
+          // A worker at its limit answers the server's requests late, or not before the bench gives up.
+          verdict = `${target - subscribers} more subscribers could not be added: ${(error as Error).message}`;
+          limitedBy = 'joins';
+          log(`  ${mode} run ${run + 1}: ${verdict}`);
+          break;
+        }
         subscribers = target;
         await sleep(o.settleSeconds * 1000);
       }
@@ -269,6 +281,9 @@ async function runOnce(mode: ConsumerMode, run: number, portOffset: number, o: C
       const limits: string[] = [];
       if (row.workerCpu >= o.workerCpu) limits.push(`worker CPU ${fmt(row.workerCpu, 0)}% ≥ ${o.workerCpu}%`);
       if (subscribers > 0 && row.videoPps === 0) limits.push('no video reached the subscribers');
+      const firstRow = rows.find((r) => r.subscribers > 0);
+      row.deliveryPct = firstRow === undefined ? 100 : (100 * (row.audioPps / subscribers)) / (firstRow.audioPps / firstRow.subscribers);
+      if (subscribers > 0 && row.deliveryPct < o.delivery) limits.push(`delivery ${fmt(row.deliveryPct, 1)}% < ${o.delivery}% of the first step's audio packets per subscriber`);
       if (subscribers > 0 && row.videoLostPct > o.loss) limits.push(`video packets lost ${fmt(row.videoLostPct, 2)}% > ${o.loss}%`);
       if (subscribers > 0 && mode === 'decode' && row.droppedPct > o.loss) limits.push(`frames dropped ${fmt(row.droppedPct, 2)}% > ${o.loss}%`);
       if (subscribers > 0 && mode === 'decode' && row.fpsMedian < 0.9 * SOURCE_FPS) limits.push(`decoding too slow: ${fmt(row.fpsMedian, 1)} fps < 90% of ${SOURCE_FPS}`);
@@ -299,6 +314,17 @@ async function runOnce(mode: ConsumerMode, run: number, portOffset: number, o: C
     await ingest?.stop();
     await server?.stop();
   }
+}
+
+/**
+ * Subscribers to add next: `step`, or fewer once the worker nears its limit (half the headroom at
+ * the last row's cost per subscriber, at least an eighth of a step), so the bound is found closely
+ * without a step that buries the worker.
+ */
+function nextStep(step: number, last: Row | undefined, workerLimit: number): number {
+  if (last === undefined || last.subscribers === 0 || !(last.workerCpu > 0)) return step;
+  const perSubscriber = last.workerCpu / last.subscribers;
+  return Math.max(Math.ceil(step / 8), Math.min(step, Math.round((workerLimit - last.workerCpu) / perSubscriber / 2)));
 }
 
 function busiestThreads(a: Map<string, number>, b: Map<string, number>, seconds: number): string {
@@ -346,6 +372,7 @@ function measure(
     videoMbps: (d((s) => s.video.bytes) * 8) / seconds / 1e6,
     audioPps: (mode === 'receive-only' ? d((s) => s.transportPackets - s.video.packets - s.probatorPackets) : d((s) => s.audio.packets)) / seconds,
     audioLost: mode === 'receive-only' ? Number.NaN : d((s) => s.audio.lost),
+    deliveryPct: 100,
     workerSysShare: (processSysSeconds(pids.worker) - workerSysA) / Math.max(1e-9, ((cpuB.procs.get(pids.worker) ?? Number.NaN) - (cpuA.procs.get(pids.worker) ?? Number.NaN))),
     probatorPps: d((s) => s.probatorPackets) / seconds,
     sinkDrops: d((s) => s.sinkDrops),
@@ -360,12 +387,12 @@ function measure(
   };
 }
 
-const header = (o: ConsumerOptions) => ['subscribers', 'consumers on the worker', 'worker CPU % (ops)', 'server node CPU %', `core ${o.serverCore} busy %`, 'generator CPU %', 'ffmpeg CPU %', `core ${o.loadCore} busy %`, 'video pkt/s received (all)', 'video lost (%)', 'audio pkt/s (lost)', 'fps/subscriber median (min)', 'frames dropped', 'video Mbit/s received', 'limit'];
+const header = (o: ConsumerOptions) => ['subscribers', 'consumers on the worker', 'worker CPU % (ops)', 'server node CPU %', `core ${o.serverCore} busy %`, 'generator CPU %', 'ffmpeg CPU %', `core ${o.loadCore} busy %`, 'video pkt/s received (all)', 'video lost (%)', 'audio pkt/s (lost)', 'delivery %', 'fps/subscriber median (min)', 'frames dropped', 'video Mbit/s received', 'limit'];
 
 function rowCells(r: Row): string[] {
   return [
     fmtInt(r.subscribers), fmtInt(r.consumers), `${fmt(r.workerCpu, 1)} (${fmt(r.workerCpuOps, 0)})`, fmt(r.serverCpu, 1), fmt(r.serverCoreBusy, 0), fmt(r.generatorCpu, 1), fmt(r.ffmpegCpu, 1), fmt(r.loadCoreBusy, 0),
-    fmtInt(r.videoPps), `${fmtInt(r.videoLost)} (${fmt(r.videoLostPct, 2)})`, `${fmtInt(r.audioPps)} (${fmtInt(r.audioLost)})`, `${fmt(r.fpsMedian, 1)} (${fmt(r.fpsMin, 1)})`, fmtInt(r.framesDropped), fmt(r.videoMbps, 1),
+    fmtInt(r.videoPps), `${fmtInt(r.videoLost)} (${fmt(r.videoLostPct, 2)})`, `${fmtInt(r.audioPps)} (${fmtInt(r.audioLost)})`, fmt(r.deliveryPct, 1), `${fmt(r.fpsMedian, 1)} (${fmt(r.fpsMin, 1)})`, fmtInt(r.framesDropped), fmt(r.videoMbps, 1),
     r.limits.join('; ') || '–',
   ];
 }
@@ -383,7 +410,7 @@ function medianRows(results: RunResult[]): Row[] {
       subscribers: n, live: m((x) => x.live), consumers: m((x) => x.consumers), workerCpu: m((x) => x.workerCpu), workerCpuOps: m((x) => x.workerCpuOps), serverCpu: m((x) => x.serverCpu),
       generatorCpu: m((x) => x.generatorCpu), ffmpegCpu: m((x) => x.ffmpegCpu), orchestratorCpu: m((x) => x.orchestratorCpu), serverCoreBusy: m((x) => x.serverCoreBusy), loadCoreBusy: m((x) => x.loadCoreBusy),
       steal: m((x) => x.steal), videoPps: m((x) => x.videoPps), videoLost: m((x) => x.videoLost), videoLostPct: m((x) => x.videoLostPct), videoMbps: m((x) => x.videoMbps), audioPps: m((x) => x.audioPps),
-      audioLost: m((x) => x.audioLost), fpsMedian: m((x) => x.fpsMedian), fpsMin: m((x) => x.fpsMin), framesDropped: m((x) => x.framesDropped), droppedPct: m((x) => x.droppedPct),
+      audioLost: m((x) => x.audioLost), deliveryPct: m((x) => x.deliveryPct), fpsMedian: m((x) => x.fpsMedian), fpsMin: m((x) => x.fpsMin), framesDropped: m((x) => x.framesDropped), droppedPct: m((x) => x.droppedPct),
       workerSysShare: m((x) => x.workerSysShare), probatorPps: m((x) => x.probatorPps), sinkDrops: m((x) => x.sinkDrops),
       bitrateOutMbps: m((x) => x.bitrateOutMbps), joinFailures: m((x) => x.joinFailures), generatorThreads: rows.at(-1)!.generatorThreads,
       limits: rows.length === 1 ? rows[0]!.limits : [...new Set(rows.flatMap((x) => x.limits.map(limitKind)))].map((kind) => `${kind} (${rows.filter((x) => x.limits.some((l) => limitKind(l) === kind)).length} of ${rows.length} runs)`),
@@ -474,12 +501,12 @@ export async function runConsumers(o: ConsumerOptions, log: (line: string) => vo
   const processes = first === undefined ? '' : `Server command (${first.mode}): \`${first.command}\`\n\nCPU affinity (from /proc/PID/status):\n\n${markdownTable(['process', 'cpus'], Object.entries(first.affinity).map(([k, v]) => [k, v]))}\n\nmediasoup worker binary: ${first.workerCrypto}`;
   const markdown = [
     `## Consumers per worker`,
-    `Ingest: ${o.ingest === 'copy' ? 'a 20 s clip encoded once with the server\'s suggested settings, looped with `-c copy`' : 'the server\'s suggested ffmpeg command (live libvpx encode)'}: ${o.videoSize} VP8 800 kbit/s target, 30 fps, key frame every 2 s, Opus 64 kbit/s, into \`POST /api/rooms/${ROOM}/ingest\`, ffmpeg on core ${o.ffmpegCore}. Steps of +${o.step} subscribers (decode +${o.decodeStep}, plain +${o.plainStep}), ${o.settleSeconds} s settle then ${o.stepSeconds} s measured; limits: worker ${o.workerCpu}% of a core, loss ${o.loss}%, generator ${o.generatorCpu}%. Plain viewers: a PlainTransport each${o.plainSrtp ? ' with SRTP (AES_CM_128_HMAC_SHA1_80)' : ' (no SRTP)'}, video + audio consumers, into a UDP sink on core ${o.loadCore}.`,
+    `Ingest: ${o.ingest === 'copy' ? 'a 20 s clip encoded once with the server\'s suggested settings, looped with `-c copy`' : 'the server\'s suggested ffmpeg command (live libvpx encode)'}: ${o.videoSize} VP8 800 kbit/s target, 30 fps, key frame every 2 s, Opus 64 kbit/s, into \`POST /api/rooms/${ROOM}/ingest\`, ffmpeg on core ${o.ffmpegCore}. Steps of +${o.step} subscribers (decode +${o.decodeStep}, plain +${o.plainStep}), ${o.settleSeconds} s settle then ${o.stepSeconds} s measured; limits: worker ${o.workerCpu}% of a core, loss ${o.loss}%, delivery under ${o.delivery}%, generator ${o.generatorCpu}%; near the worker's limit a step adds half the headroom at the last step's cost per subscriber. Plain viewers: a PlainTransport each${o.plainSrtp ? ' with SRTP (AES_CM_128_HMAC_SHA1_80)' : ' (no SRTP)'}, video + audio consumers, into a UDP sink on core ${o.loadCore}.`,
     processes,
     sections.join('\n\n'),
     `### Verdict\n\n${verdicts.map((v) => `- ${v}`).join('\n')}\n\nLimiting factor:\n${limitLines}\n\n${guidance}`,
     `### Columns`,
-    '- worker CPU %: the mediasoup worker process (utime+stime from /proc over the window, 100 = one core); in brackets the server\'s own figure (`/api/ops/node` → `media.workers[0].cpu`, sampled every --media-stats-interval-ms).\n- consumers on the worker: its reserved/open consumers (`media.workers[0].consumers`); plain mode: the plain consumers the bench opened (the server does not count them).\n- server node CPU %: the livecart Node process alone (the worker is a separate process).\n- generator CPU %: the generator process(es), all threads (libwebrtc\'s network, worker and decoder threads included); plain mode: the UDP sink.\n- video pkt/s, lost, audio pkt/s: inbound-rtp of every subscriber summed over the window (mediasoup-client\'s probator stream excluded); plain mode: what the sink read, and the gaps in each stream\'s sequence numbers. Lost counts packets never received. In receive-only mode libwebrtc drops the audio before counting it, so audio pkt/s is the transports\' packets minus video and probator (RTCP included) and its loss is n/a.\n- fps/subscriber: framesDecoded per second per subscriber, median and minimum (0 in receive-only and plain modes by design).\n- A saturated generator reads fewer packets without reporting them lost (they wait in its socket buffers and task queues, and inbound-rtp only counts sequence gaps among packets it has processed), so fewer pkt/s per subscriber than the same step in receive-only mode also means the generator fell behind.',
+    '- worker CPU %: the mediasoup worker process (utime+stime from /proc over the window, 100 = one core); in brackets the server\'s own figure (`/api/ops/node` → `media.workers[0].cpu`, sampled every --media-stats-interval-ms).\n- consumers on the worker: its reserved/open consumers (`media.workers[0].consumers`); plain mode: the plain consumers the bench opened (the server does not count them).\n- server node CPU %: the livecart Node process alone (the worker is a separate process).\n- generator CPU %: the generator process(es), all threads (libwebrtc\'s network, worker and decoder threads included); plain mode: the UDP sink.\n- video pkt/s, lost, audio pkt/s: inbound-rtp of every subscriber summed over the window (mediasoup-client\'s probator stream excluded); plain mode: what the sink read, and the gaps in each stream\'s sequence numbers. Lost counts packets never received. delivery %: audio packets per subscriber per second against the run\'s first step (Opus sends 50 a second: fewer means the worker, or the generator, fell behind without a gap in the sequence numbers yet, the packets waiting in a socket buffer). In receive-only mode libwebrtc drops the audio before counting it, so audio pkt/s is the transports\' packets minus video and probator (RTCP included) and its loss is n/a.\n- fps/subscriber: framesDecoded per second per subscriber, median and minimum (0 in receive-only and plain modes by design).\n- A saturated generator reads fewer packets without reporting them lost (they wait in its socket buffers and task queues, and inbound-rtp only counts sequence gaps among packets it has processed), so fewer pkt/s per subscriber than the same step in receive-only mode also means the generator fell behind.',
   ].join('\n\n');
   return { markdown, figures };
 }
