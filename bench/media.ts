@@ -61,6 +61,7 @@ const OPTIONS = {
   'hls-start': { type: 'string', default: '250' },
   'hls-factor': { type: 'string', default: '2' },
   'hls-max': { type: 'string', default: '16000' },
+  'hls-refine': { type: 'string', default: '1' },
   'hls-targets': { type: 'string', default: 'origin,proxy' },
   'hls-node-cpu': { type: 'string', default: '90' },
   'server-args': { type: 'string', default: '' },
@@ -106,7 +107,9 @@ const HELP = `npm run bench:media -- [options]
   --pipe-rooms N        rooms (streams) on node 1, each piped to node 2 (8)
   --pipe-viewers N      receive-only WebRTC viewers per room (2)
  hls:
-  --hls-start N / --hls-factor F / --hls-max N   players: N, then ×F per step, up to N (250 / 2 / 16000)
+  --hls-start N / --hls-factor F / --hls-max N   players: N, then ×F per step, up to N (250 / 2 / 16000;
+                        one process may hold 20,000 open files here: the generator's and the node's sockets)
+  --hls-refine N        steps past the first limit, each halving the gap to the last count held (1)
   --hls-targets LIST    origin,proxy (both): players on the room's media origin, or on the other node
   --hls-node-cpu PCT    stop when the serving node's process uses this much of a core (90)
  pipe and hls:
@@ -139,7 +142,7 @@ function summary(consumers: ConsumersReport | undefined, pipe: PipeReport | unde
       `HLS players one node serves (${f.target === 'origin' ? 'the origin' : 'a proxying node'})`,
       h === undefined ? 'none held' : `${fmtInt(h.players)} players: ${fmtInt(h.segmentRps)} segments/s, ${fmtInt(h.playlistRps)} playlists/s, ${fmt(h.bytesPerSecond / 1e6, 1)} MB/s`,
       h === undefined ? '–' : `node ${fmt(h.servingCpu, 0)}% of a core, ${fmt(h.servingUsPerRequest, 0)} µs per request (an extra one ≈ ${fmt(f.marginalUs, 1)} µs); segment p50/p99 ${fmt(h.segmentP50, 0)}/${fmt(h.segmentP99, 0)} ms, playlist ${fmt(h.playlistP50, 0)}/${fmt(h.playlistP99, 0)} ms`,
-      f.limits.join(' | '),
+      f.limits,
     ]);
   }
   return markdownTable(['figure', 'at the bound', 'cost', 'stopped by (next step)'], rows);
@@ -185,7 +188,7 @@ async function main(): Promise<void> {
     ...common, seconds: common.stepSeconds, rooms: Number(f['pipe-rooms']), viewers: Number(f['pipe-viewers']), joinConcurrency: Number(f['join-concurrency']), serverArgs,
   }, log) : undefined;
   const hls = parts.includes('hls') ? await runHls({
-    ...common, start: Number(f['hls-start']), factor: Number(f['hls-factor']), max: Number(f['hls-max']), targets: list<HlsTarget>(f['hls-targets']!, ['origin', 'proxy'], '--hls-targets'),
+    ...common, start: Number(f['hls-start']), factor: Number(f['hls-factor']), max: Number(f['hls-max']), refine: Number(f['hls-refine']), targets: list<HlsTarget>(f['hls-targets']!, ['origin', 'proxy'], '--hls-targets'),
     nodeCpu: Number(f['hls-node-cpu']), serverArgs,
   }, log) : undefined;
 

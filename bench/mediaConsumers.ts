@@ -30,7 +30,7 @@ import {
   coreBusyPercent, coreStealPercent, cpuAffinity, cpuSnapshot, type CpuSnapshot, processCpuPercent, processSysSeconds, threadCpuSeconds,
 } from './procStats.ts';
 import { REPO_ROOT, type RunningServer, setupLivecartRoom, signToken, startServer, streamerToken } from './servers.ts';
-import { fmt, fmtInt, linearFit, markdownTable, median } from './stats.ts';
+import { fmt, fmtInt, limitTally, linearFit, markdownTable, median } from './stats.ts';
 
 export type ConsumerMode = ViewerMode | 'plain';
 
@@ -397,9 +397,6 @@ function rowCells(r: Row): string[] {
   ];
 }
 
-/** "worker CPU 81% ≥ 80%" → "worker CPU". */
-const limitKind = (limit: string): string => limit.split(/[\d:(]/)[0]!.trim();
-
 /** Per subscriber count, the median of each figure over the runs that measured it. */
 function medianRows(results: RunResult[]): Row[] {
   const counts = [...new Set(results.flatMap((r) => r.rows.map((x) => x.subscribers)))].sort((x, y) => x - y);
@@ -413,7 +410,7 @@ function medianRows(results: RunResult[]): Row[] {
       audioLost: m((x) => x.audioLost), deliveryPct: m((x) => x.deliveryPct), fpsMedian: m((x) => x.fpsMedian), fpsMin: m((x) => x.fpsMin), framesDropped: m((x) => x.framesDropped), droppedPct: m((x) => x.droppedPct),
       workerSysShare: m((x) => x.workerSysShare), probatorPps: m((x) => x.probatorPps), sinkDrops: m((x) => x.sinkDrops),
       bitrateOutMbps: m((x) => x.bitrateOutMbps), joinFailures: m((x) => x.joinFailures), generatorThreads: rows.at(-1)!.generatorThreads,
-      limits: rows.length === 1 ? rows[0]!.limits : [...new Set(rows.flatMap((x) => x.limits.map(limitKind)))].map((kind) => `${kind} (${rows.filter((x) => x.limits.some((l) => limitKind(l) === kind)).length} of ${rows.length} runs)`),
+      limits: rows.length === 1 ? rows[0]!.limits : [limitTally(rows.map((x) => x.limits))].filter(Boolean),
     };
   });
 }

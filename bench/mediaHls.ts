@@ -20,7 +20,7 @@ import { type IngestKind, type RunningIngest, startRtpIngest } from './mediaStre
 import { childPids, coreBusyPercent, cpuSnapshot, processCpuPercent, processCpuSeconds } from './procStats.ts';
 import { startOneRedis } from './scaleBackends.ts';
 import { killOnExit, REPO_ROOT, type RunningServer, setupLivecartRoom, signToken, startNodesOnRedis, streamerToken } from './servers.ts';
-import { fmt, fmtInt, linearFit, markdownTable, median, percentileSorted } from './stats.ts';
+import { fmt, fmtInt, limitTally, linearFit, markdownTable, median, percentileSorted } from './stats.ts';
 
 export type HlsTarget = 'origin' | 'proxy';
 
@@ -28,6 +28,8 @@ export interface HlsOptions {
   start: number;
   factor: number;
   max: number;
+  /** Steps between the last count held and the first that was not, each halving the gap. */
+  refine: number;
   stepSeconds: number;
   settleSeconds: number;
   runs: number;
@@ -87,8 +89,8 @@ export interface HlsFigure {
   held: HlsRow | undefined;
   /** The serving node's CPU per extra request, µs (least squares over the steps: without the node's idle work). */
   marginalUs: number;
-  /** The limit that stopped the ramp, per run. */
-  limits: string[];
+  /** The limits that stopped the ramp, tallied over the runs. */
+  limits: string;
 }
 
 export interface HlsReport {
@@ -122,8 +124,10 @@ async function rampTarget(target: HlsTarget, nodes: [RunningServer, RunningServe
   try {
     await loader.next('ready', 60_000);
     const all = [serving.pid, other.pid, pids.worker, pids.hlsFfmpeg, loader.pid];
-    for (let players = o.start; ; players = Math.round(players * o.factor)) {
-      players = Math.min(players, o.max);
+    let held: number | undefined;
+    let failedAt: number | undefined;
+    let refinements = o.refine;
+    for (let players = Math.min(o.start, o.max); ;) {
       const playing = await loader.request<FromHlsLoad & { t: 'playing' }>({ t: 'players', count: players, host: HOST, port: serving.port, room: ROOM }, 'playing', 120_000);
       await sleep(o.settleSeconds * 1000);
       const a = await loader.request<HlsLoadSample>({ t: 'sample' }, 'sample');
@@ -169,14 +173,24 @@ async function rampTarget(target: HlsTarget, nodes: [RunningServer, RunningServe
       if (generatorBusy >= o.generatorCpu) limits.push(`generator saturated (process ${fmt(row.generatorCpu, 0)}%, load core ${fmt(row.loadCoreBusy, 0)}% ≥ ${o.generatorCpu}%)`);
       rows.push(row);
       log(`  hls ${target}: ${fmtInt(players)} players, ${fmtInt(row.segmentRps)} segments/s + ${fmtInt(row.playlistRps)} playlists/s, ${fmt(row.bytesPerSecond / 1e6, 1)} MB/s, node ${fmt(row.servingCpu, 0)}% (${fmt(row.servingUsPerRequest, 0)} µs/request), other node ${fmt(row.otherCpu, 0)}%, HLS ffmpeg ${fmt(row.hlsFfmpegCpu, 0)}%, cores ${fmt(row.serverCoreBusy, 0)}%/${fmt(row.loadCoreBusy, 0)}%, generator ${fmt(row.generatorCpu, 0)}%, segment p50/p99 ${fmt(row.segmentP50, 0)}/${fmt(row.segmentP99, 0)} ms, playlist p50/p99 ${fmt(row.playlistP50, 0)}/${fmt(row.playlistP99, 0)} ms${limits.length ? `  ← ${limits.join('; ')}` : ''}`);
-      if (limits.length > 0) {
+      if (limits.length === 0) {
+        held = Math.max(held ?? 0, players);
+      } else if (failedAt === undefined || players < failedAt) {
+        failedAt = players;
         verdict = limits.join('; ');
-        break;
       }
-      if (players >= o.max) {
-        verdict = `reached the most players asked for (${o.max}) without hitting a limit`;
-        break;
+      if (failedAt === undefined) {
+        if (players >= o.max) {
+          verdict = `reached --hls-max (${o.max}) without hitting a limit`;
+          break;
+        }
+        players = Math.min(o.max, Math.round(players * o.factor));
+        continue;
       }
+      // Past the first limit: halve the gap between the last step held and the lowest that was not.
+      const between = held === undefined ? undefined : Math.round((held + failedAt) / 2);
+      if (refinements-- <= 0 || between === undefined || between <= held! || between >= failedAt) break;
+      players = between;
     }
   } finally {
     await loader.request({ t: 'stop' }, 'stopped', 10_000).catch(() => undefined);
@@ -223,8 +237,6 @@ async function runOnce(run: number, o: HlsOptions, log: (line: string) => void):
   }
 }
 
-const limitKind = (limit: string): string => limit.split(/[\d:(≥>]/)[0]!.trim() || limit.replace(/^[\d,]+ /, '');
-
 function rowCells(r: HlsRow): string[] {
   return [
     fmtInt(r.players), fmtInt(r.segmentRps), fmtInt(r.playlistRps), fmt(r.bytesPerSecond / 1e6, 1), fmt(r.meanSegmentKb, 0), fmt(r.servingCpu, 0), fmt(r.servingUsPerRequest, 0), fmt(r.otherCpu, 0), fmt(r.hlsFfmpegCpu, 0),
@@ -239,7 +251,7 @@ function medianRow(rows: HlsRow[]): HlsRow {
     servingCpu: m((r) => r.servingCpu), otherCpu: m((r) => r.otherCpu), servingUsPerRequest: m((r) => r.servingUsPerRequest), hlsFfmpegCpu: m((r) => r.hlsFfmpegCpu), workerCpu: m((r) => r.workerCpu),
     serverCoreBusy: m((r) => r.serverCoreBusy), loadCoreBusy: m((r) => r.loadCoreBusy), generatorCpu: m((r) => r.generatorCpu), segmentP50: m((r) => r.segmentP50), segmentP99: m((r) => r.segmentP99),
     playlistP50: m((r) => r.playlistP50), playlistP99: m((r) => r.playlistP99), errors: m((r) => r.errors), missed: m((r) => r.missed),
-    limits: rows.length === 1 ? rows[0]!.limits : [...new Set(rows.flatMap((r) => r.limits.map(limitKind)))].map((k) => `${k} (${rows.filter((r) => r.limits.some((l) => limitKind(l) === k)).length} of ${rows.length} runs)`),
+    limits: rows.length === 1 ? rows[0]!.limits : [limitTally(rows.map((r) => r.limits))].filter(Boolean),
   };
 }
 
@@ -263,16 +275,16 @@ export async function runHls(o: HlsOptions, log: (line: string) => void): Promis
     if (results.length === 0) continue;
     const counts = [...new Set(results.flatMap((r) => r.rows.map((x) => x.players)))].sort((a, b) => a - b);
     const rows = counts.map((n) => medianRow(results.flatMap((r) => r.rows.filter((x) => x.players === n))));
-    const heldRows = results.map((r) => r.rows.filter((x) => x.limits.length === 0).at(-1)).filter((r): r is HlsRow => r !== undefined);
+    const heldRows = results.map((r) => r.rows.filter((x) => x.limits.length === 0).sort((x, y) => y.players - x.players)[0]).filter((r): r is HlsRow => r !== undefined);
     const held = heldRows.length === 0 ? undefined : medianRow(heldRows);
-    const marginalUs = median(results.map((r) => (linearFit(r.rows.map((x) => ({ x: x.segmentRps + x.playlistRps, y: x.servingCpu })))?.slope ?? Number.NaN) * 1e4));
-    figures.push({ target, held, marginalUs, limits: results.map((r) => r.verdict) });
+    const marginalUs = median(results.map((r) => (linearFit(r.rows.filter((x) => x.limits.length === 0).map((x) => ({ x: x.segmentRps + x.playlistRps, y: x.servingCpu })))?.slope ?? Number.NaN) * 1e4));
+    figures.push({ target, held, marginalUs, limits: limitTally(results.map((r) => r.verdict.split('; '))) });
     const what = target === 'origin' ? 'node 1, the room\'s media origin (files from its own disk)' : 'node 2, not the origin (fetches from node 1, keeps recent segments in memory; playlists are fetched from node 1 on every request, a concurrent one shared)';
-    sections.push(`### Through ${what}${results.length > 1 ? ` (medians of ${results.length} runs per player count)` : ''}\n\n${markdownTable(header, rows.map(rowCells))}\n\nHeld: ${held === undefined ? 'no step within every limit' : `**${fmtInt(held.players)} players** (${fmtInt(held.segmentRps)} segments/s, ${fmtInt(held.playlistRps)} playlists/s, ${fmt(held.bytesPerSecond / 1e6, 1)} MB/s, serving node ${fmt(held.servingCpu, 0)}% of a core at ${fmt(held.servingUsPerRequest, 0)} µs per request)`}; stopped by: ${results.map((r) => r.verdict).join(' | ')}. An extra request costs the serving node ≈ ${fmt(marginalUs, 1)} µs of CPU (least squares of its CPU over the requests per second of the steps${results.length > 1 ? ', median of the runs' : ''}).`);
+    sections.push(`### Through ${what}${results.length > 1 ? ` (medians of ${results.length} runs per player count)` : ''}\n\n${markdownTable(header, rows.map(rowCells))}\n\nHeld: ${held === undefined ? 'no step within every limit' : `**${fmtInt(held.players)} players** (${fmtInt(held.segmentRps)} segments/s, ${fmtInt(held.playlistRps)} playlists/s, ${fmt(held.bytesPerSecond / 1e6, 1)} MB/s, serving node ${fmt(held.servingCpu, 0)}% of a core at ${fmt(held.servingUsPerRequest, 0)} µs per request)`}; stopped by: ${results.map((r) => r.verdict).join(' | ')}. An extra request costs the serving node ≈ ${fmt(marginalUs, 1)} µs of CPU (least squares of its CPU over the requests per second of the steps within every limit${results.length > 1 ? ', median of the runs' : ''}).`);
   }
   const markdown = [
     '## HLS viewers per node',
-    `Two nodes on a redis-server of the bench's own, one mediasoup worker each, nodes and Redis on core ${o.serverCore}; ffmpeg streams into room \`${ROOM}\` on node 1 (${o.ingest === 'copy' ? 'the clip looped with -c copy' : 'live libvpx'}, ${o.videoSize}, ffmpeg on core ${o.ffmpegCore}), and node 1 renders its HLS rendition with the server's defaults (its ffmpeg, libx264 veryfast, a child of node 1 on core ${o.serverCore}; target duration ${fmt(segmentSeconds, 0)} s). The players (bench/hlsLoad.ts, one process on core ${o.loadCore}) reload the playlist every target duration and fetch each new segment once, starting 3 segments behind live, over one keep-alive connection each. ${fmtInt(o.start)} players, ×${o.factor} per step up to ${fmtInt(o.max)}; ${o.settleSeconds} s settle, ${o.stepSeconds} s measured. Limits: serving node ${o.nodeCpu}% of a core, segment fetch p99 > the target duration, any failed request or missed segment, generator ${o.generatorCpu}%.`,
+    `Two nodes on a redis-server of the bench's own, one mediasoup worker each, nodes and Redis on core ${o.serverCore}; ffmpeg streams into room \`${ROOM}\` on node 1 (${o.ingest === 'copy' ? 'the clip looped with -c copy' : 'live libvpx'}, ${o.videoSize}, ffmpeg on core ${o.ffmpegCore}), and node 1 renders its HLS rendition with the server's defaults (its ffmpeg, libx264 veryfast, a child of node 1 on core ${o.serverCore}; target duration ${fmt(segmentSeconds, 0)} s). The players (bench/hlsLoad.ts, one process on core ${o.loadCore}) reload the playlist every target duration and fetch each new segment once, starting 3 segments behind live, over one keep-alive connection each. ${fmtInt(o.start)} players, ×${o.factor} per step up to ${fmtInt(o.max)}, then ${o.refine} step(s) halving the gap between the last count held and the first that was not; ${o.settleSeconds} s settle, ${o.stepSeconds} s measured. Limits: serving node ${o.nodeCpu}% of a core, segment fetch p99 > the target duration, any failed request or missed segment, generator ${o.generatorCpu}%.`,
     ...sections,
     'Columns: segments/s, playlists/s and MB/s out are what the players received (MB/s counts headers and bodies); µs node CPU / request is the serving node process\'s CPU time over the window ÷ the requests it answered; "other node" is the origin while the proxy serves (the proxy\'s fetches land there); fetch latency runs from the request written to the last byte read.',
   ].join('\n\n');

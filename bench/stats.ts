@@ -65,3 +65,21 @@ export function linearFit(points: ReadonlyArray<{ x: number; y: number }>): { sl
   const slope = pts.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0) / sxx;
   return { slope, intercept: my - slope * mx };
 }
+
+/** The kind of a limit without its figures: "worker CPU 81% ≥ 80%" → "worker CPU", "12 failed requests" → "failed requests". */
+export function limitKind(limit: string): string {
+  const words: string[] = [];
+  for (const word of limit.split(/\s+/)) {
+    const figure = /^[\d,.]+%?$/.test(word) || /^[<>≥≤(]/.test(word);
+    if (figure && words.length > 0) break;
+    if (!figure) words.push(word);
+  }
+  return words.join(' ').replace(/[:;,]$/, '');
+}
+
+/** How often each kind of limit stopped the runs, e.g. "node CPU (2 of 3 runs), segment fetch p99 (1 of 3 runs)"; one run: its limits as they are. */
+export function limitTally(perRun: ReadonlyArray<readonly string[]>): string {
+  if (perRun.length === 1) return perRun[0]!.join('; ');
+  const kinds = [...new Set(perRun.flatMap((limits) => limits.map(limitKind)))];
+  return kinds.map((kind) => `${kind} (${perRun.filter((limits) => limits.some((l) => limitKind(l) === kind)).length} of ${perRun.length} runs)`).join(', ');
+}
