@@ -296,7 +296,9 @@ async function runOnce(mode: ConsumerMode, run: number, portOffset: number, o: C
       log(`  ${mode} run ${run + 1}: ${fmtInt(subscribers)} subscribers, ${fmtInt(row.consumers)} consumers, worker ${fmt(row.workerCpu, 0)}% (ops ${fmt(row.workerCpuOps, 0)}%, ${fmt(100 * row.workerSysShare, 0)}% of it kernel), server ${fmt(row.serverCpu, 0)}%, generator ${fmt(row.generatorCpu, 0)}%, ffmpeg ${fmt(row.ffmpegCpu, 0)}%, cores ${fmt(row.serverCoreBusy, 0)}%/${fmt(row.loadCoreBusy, 0)}%, video ${fmtInt(row.videoPps)} pkt/s lost ${fmtInt(row.videoLost)}, audio ${fmtInt(row.audioPps)} pkt/s, probation ${fmtInt(row.probatorPps)} pkt/s, ${fmt(row.fpsMedian, 1)} fps/sub (min ${fmt(row.fpsMin, 1)}); generator threads: ${row.generatorThreads}${limits.length ? `  ← ${limits.join('; ')}` : ''}`);
       if (limits.length > 0) {
         verdict = limits.join('; ');
-        limitedBy = row.workerCpu >= o.workerCpu ? 'worker' : genBusy >= o.generatorCpu || row.sinkDrops > 0 ? 'generator' : limits.some((l) => l.startsWith('subscribers not live')) ? 'joins' : limits.some((l) => l.startsWith('no video')) ? 'error' : 'loss';
+        // Loss with a busy generator and a worker far from its limit is the generator falling behind.
+        const generatorLoss = genBusy >= 0.8 * o.generatorCpu && row.workerCpu < 0.8 * o.workerCpu;
+        limitedBy = row.workerCpu >= o.workerCpu ? 'worker' : genBusy >= o.generatorCpu || row.sinkDrops > 0 || generatorLoss ? 'generator' : limits.some((l) => l.startsWith('subscribers not live')) ? 'joins' : limits.some((l) => l.startsWith('no video')) ? 'error' : 'loss';
         break;
       }
       if (subscribers >= max) {
