@@ -130,7 +130,8 @@ function summary(consumers: ConsumersReport | undefined, pipe: PipeReport | unde
   const rows: string[][] = [];
   for (const f of consumers?.figures ?? []) {
     const kind = f.mode === 'plain' ? 'plain RTP viewers (SRTP) into a UDP sink' : `WebRTC subscribers (${f.mode})`;
-    rows.push([`consumers per worker, ${kind}`, `${fmtInt(f.consumers)} consumers (${fmtInt(f.subscribers)} viewers) at ${fmt(f.workerCpu, 0)}% of a core`, `${fmt(f.perConsumer, 3)}% of a core per consumer; generator ${fmt(f.generatorCpu, 0)}%`, f.limit]);
+    const runs = f.consumersPerRun.length > 1 ? ` (runs: ${f.consumersPerRun.map(fmtInt).join(' / ')})` : '';
+    rows.push([`consumers per worker, ${kind}`, `${fmtInt(f.consumers)} consumers${runs} (${fmtInt(f.subscribers)} viewers) at ${fmt(f.workerCpu, 0)}% of a core`, `${fmt(f.perConsumer, 3)}% of a core per consumer; generator ${fmt(f.generatorCpu, 0)}%`, f.limit]);
   }
   if (pipe !== undefined) {
     const c = pipe.cost;
@@ -140,7 +141,7 @@ function summary(consumers: ConsumersReport | undefined, pipe: PipeReport | unde
     const h = f.held;
     rows.push([
       `HLS players one node serves (${f.target === 'origin' ? 'the origin' : 'a proxying node'})`,
-      h === undefined ? 'none held' : `${fmtInt(h.players)} players: ${fmtInt(h.segmentRps)} segments/s, ${fmtInt(h.playlistRps)} playlists/s, ${fmt(h.bytesPerSecond / 1e6, 1)} MB/s`,
+      h === undefined ? 'none held' : `${fmtInt(h.players)} players${f.heldPerRun.length > 1 ? ` (runs: ${f.heldPerRun.map(fmtInt).join(' / ')})` : ''}: ${fmtInt(h.segmentRps)} segments/s, ${fmtInt(h.playlistRps)} playlists/s, ${fmt(h.bytesPerSecond / 1e6, 1)} MB/s`,
       h === undefined ? '–' : `node ${fmt(h.servingCpu, 0)}% of a core, ${fmt(h.servingUsPerRequest, 0)} µs per request (an extra one ≈ ${fmt(f.marginalUs, 1)} µs); segment p50/p99 ${fmt(h.segmentP50, 0)}/${fmt(h.segmentP99, 0)} ms, playlist ${fmt(h.playlistP50, 0)}/${fmt(h.playlistP99, 0)} ms`,
       f.limits,
     ]);

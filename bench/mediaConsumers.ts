@@ -430,6 +430,8 @@ export interface ConsumerFigure {
   /** Subscribers and consumers at the highest step within every limit (median over runs). */
   subscribers: number;
   consumers: number;
+  /** Consumers held in each run. */
+  consumersPerRun: number[];
   workerCpu: number;
   perConsumer: number;
   generatorCpu: number;
@@ -474,10 +476,10 @@ export async function runConsumers(o: ConsumerOptions, log: (line: string) => vo
     const genLine = perSub.length === 0 ? '' :
       ` Generator: ≈ ${fmt(perSub[0]!.generatorCpu / perSub[0]!.subscribers, 2)}% of a core per subscriber at ${perSub[0]!.subscribers} subscribers${perSub[0]!.generatorCpu >= o.generatorCpu ? ' (already saturated: a lower bound; try a smaller --decode-step)' : ''}, so one core carries ≈ ${fmtInt((100 * perSub[0]!.subscribers) / Math.max(1e-9, perSub[0]!.generatorCpu))} of them.`;
     const held = median(within.map((r) => r?.subscribers ?? 0));
-    const verdict = `**${mode}**: ${fmtInt(held)} subscribers was the highest step within every limit${o.runs > 1 ? ` (median of ${ok.length} runs)` : ''}; stopped by: ${mainLimit} — ${ok.map((r) => r.verdict).join(' | ')}. At the last step the worker used ${fmt(last.workerCpu, 1)}% of a core for ${fmtInt(last.consumers)} consumers (${fmt(100 * last.workerSysShare, 0)}% of it in the kernel). ${fitLine}${genLine}`;
+    const verdict = `**${mode}**: ${fmtInt(held)} subscribers was the highest step within every limit${o.runs > 1 ? ` (median of ${ok.length} runs: ${within.map((r) => fmtInt(r?.subscribers ?? 0)).join(' / ')})` : ''}; stopped by: ${mainLimit} — ${ok.map((r) => r.verdict).join(' | ')}. At the last step the worker used ${fmt(last.workerCpu, 1)}% of a core for ${fmtInt(last.consumers)} consumers (${fmt(100 * last.workerSysShare, 0)}% of it in the kernel). ${fitLine}${genLine}`;
     verdicts.push(verdict);
     figures.push({
-      mode, subscribers: held, consumers: median(within.map((r) => r?.consumers ?? 0)), workerCpu: median(within.map((r) => r?.workerCpu ?? Number.NaN)),
+      mode, subscribers: held, consumers: median(within.map((r) => r?.consumers ?? 0)), consumersPerRun: within.map((r) => r?.consumers ?? 0), workerCpu: median(within.map((r) => r?.workerCpu ?? Number.NaN)),
       perConsumer: fit?.perConsumer ?? Number.NaN, generatorCpu: median(within.map((r) => r?.generatorCpu ?? Number.NaN)), limit: mainLimit,
     });
     const threads = last.generatorThreads === '' ? '' : `\n\nGenerator threads at the last step (share of a core): ${last.generatorThreads}.`;

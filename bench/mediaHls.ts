@@ -87,6 +87,8 @@ interface TargetResult {
 export interface HlsFigure {
   target: HlsTarget;
   held: HlsRow | undefined;
+  /** Players held in each run. */
+  heldPerRun: number[];
   /** The serving node's CPU per extra request, µs (least squares over the steps: without the node's idle work). */
   marginalUs: number;
   /** The limits that stopped the ramp, tallied over the runs. */
@@ -278,7 +280,7 @@ export async function runHls(o: HlsOptions, log: (line: string) => void): Promis
     const heldRows = results.map((r) => r.rows.filter((x) => x.limits.length === 0).sort((x, y) => y.players - x.players)[0]).filter((r): r is HlsRow => r !== undefined);
     const held = heldRows.length === 0 ? undefined : medianRow(heldRows);
     const marginalUs = median(results.map((r) => (linearFit(r.rows.filter((x) => x.limits.length === 0).map((x) => ({ x: x.segmentRps + x.playlistRps, y: x.servingCpu })))?.slope ?? Number.NaN) * 1e4));
-    figures.push({ target, held, marginalUs, limits: limitTally(results.map((r) => r.verdict.split('; '))) });
+    figures.push({ target, held, heldPerRun: heldRows.map((r) => r.players), marginalUs, limits: limitTally(results.map((r) => r.verdict.split('; '))) });
     const what = target === 'origin' ? 'node 1, the room\'s media origin (files from its own disk)' : 'node 2, not the origin (fetches from node 1, keeps recent segments in memory; playlists are fetched from node 1 on every request, a concurrent one shared)';
     sections.push(`### Through ${what}${results.length > 1 ? ` (medians of ${results.length} runs per player count)` : ''}\n\n${markdownTable(header, rows.map(rowCells))}\n\nHeld: ${held === undefined ? 'no step within every limit' : `**${fmtInt(held.players)} players** (${fmtInt(held.segmentRps)} segments/s, ${fmtInt(held.playlistRps)} playlists/s, ${fmt(held.bytesPerSecond / 1e6, 1)} MB/s, serving node ${fmt(held.servingCpu, 0)}% of a core at ${fmt(held.servingUsPerRequest, 0)} µs per request)`}; stopped by: ${results.map((r) => r.verdict).join(' | ')}. An extra request costs the serving node ≈ ${fmt(marginalUs, 1)} µs of CPU (least squares of its CPU over the requests per second of the steps within every limit${results.length > 1 ? ', median of the runs' : ''}).`);
   }
