@@ -130,8 +130,8 @@ function summary(consumers: ConsumersReport | undefined, pipe: PipeReport | unde
   const rows: string[][] = [];
   for (const f of consumers?.figures ?? []) {
     const kind = f.mode === 'plain' ? 'plain RTP viewers (SRTP) into a UDP sink' : `WebRTC subscribers (${f.mode})`;
-    const runs = f.consumersPerRun.length > 1 ? ` (runs: ${f.consumersPerRun.map(fmtInt).join(' / ')})` : '';
-    rows.push([`consumers per worker, ${kind}`, `${fmtInt(f.consumers)} consumers${runs} (${fmtInt(f.subscribers)} viewers) at ${fmt(f.workerCpu, 0)}% of a core`, `${fmt(f.perConsumer, 3)}% of a core per consumer; generator ${fmt(f.generatorCpu, 0)}%`, f.limit]);
+    const runs = f.consumersPerRun.length > 1 ? `; runs: ${f.consumersPerRun.map(fmtInt).join(' / ')}` : '';
+    rows.push([`consumers per worker, ${kind}`, `${fmtInt(f.consumers)} consumers (${fmtInt(f.subscribers)} viewers${runs}) at ${fmt(f.workerCpu, 0)}% of a core`, `${fmt(f.perConsumer, 3)}% of a core per consumer; generator ${fmt(f.generatorCpu, 0)}%`, f.limit]);
   }
   if (pipe !== undefined) {
     const c = pipe.cost;
