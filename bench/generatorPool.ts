@@ -1,11 +1,12 @@
 /**
  * Spawns the load-generator children (viewerLoad.ts) pinned to the load core, and talks to them
- * over IPC: join, start measuring, watch progress, collect results.
+ * over IPC: join, start measuring, watch progress, collect results. `IpcChild` is the same for the
+ * other benches' children (request, answer by message kind).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { FromGenerator, GenJoined, GenProgress, GenResult, GenStart, ToGenerator } from './ipc.ts';
-import { pinned, stopChild } from './servers.ts';
+import { killOnExit, pinned, stopChild } from './servers.ts';
 
 const GENERATOR = path.join(import.meta.dirname, 'viewerLoad.ts');
 
@@ -122,5 +123,62 @@ export class GeneratorPool {
 
   async stop(): Promise<void> {
     await Promise.all(this.generators.map((g) => stopChild(g.child, 3000)));
+  }
+}
+
+/**
+ * A bench child process answering requests over IPC. Messages carry their kind in `t`; a request
+ * names the kind of its answer; `{ t: 'error', message }` from the child fails every waiter.
+ */
+export class IpcChild<To extends { t: string }, From extends { t: string }> {
+  readonly child: ChildProcess;
+  #waiting: Array<{ t: string; resolve: (m: From) => void; reject: (e: Error) => void }> = [];
+  #failure: Error | undefined;
+
+  constructor(child: ChildProcess, readonly name: string) {
+    this.child = child;
+    child.on('message', (raw) => {
+      const m = raw as From | { t: 'error'; message: string };
+      if (m.t === 'error') return this.#fail(new Error(`${name}: ${(m as { message: string }).message}`));
+      const i = this.#waiting.findIndex((w) => w.t === m.t);
+      if (i >= 0) this.#waiting.splice(i, 1)[0]!.resolve(m as From);
+    });
+    child.on('exit', (code, signal) => this.#fail(new Error(`${name} exited with ${signal ?? code}`)));
+  }
+
+  /** `node --import tsx SCRIPT ARGS…` pinned to `core`, with an IPC channel. */
+  static spawn<To extends { t: string }, From extends { t: string }>(core: string, script: string, args: readonly string[] = [], env: Record<string, string> = {}): IpcChild<To, From> {
+    const [cmd, argv] = pinned(core, [process.execPath, '--import', 'tsx', script, ...args]);
+    const child = killOnExit(spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } }));
+    return new IpcChild<To, From>(child, path.basename(script, '.ts'));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    for (const w of this.#waiting.splice(0)) w.reject(error);
+  }
+
+  /** The next message of kind `t`. */
+  next<T extends From>(t: T['t'], timeoutMs = 300_000): Promise<T> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.name}: no ${t} within ${timeoutMs} ms`)), timeoutMs);
+      const done = (f: () => void) => { clearTimeout(timer); f(); };
+      this.#waiting.push({ t, resolve: (m) => done(() => resolve(m as T)), reject: (e) => done(() => reject(e)) });
+    });
+  }
+
+  request<T extends From>(message: To, reply: T['t'], timeoutMs?: number): Promise<T> {
+    const answer = this.next<T>(reply, timeoutMs);
+    this.child.send(message);
+    return answer;
+  }
+
+  stop(graceMs = 3000): Promise<void> {
+    return stopChild(this.child, graceMs);
   }
 }

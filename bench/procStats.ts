@@ -2,7 +2,7 @@
  * Reads CPU time and memory of processes and cores from /proc (Linux only).
  * CPU is sampled as cumulative clock ticks; a percentage is the tick delta over a wall-clock delta.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 
@@ -26,6 +26,66 @@ export function processCpuSeconds(pid: number): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** Cumulative system (kernel) CPU seconds of a process, or NaN if it is gone. */
+export function processSysSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) / clkTck;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Cumulative CPU seconds per thread name of some processes (trailing digits dropped: libwebrtc numbers its threads). */
+export function threadCpuSeconds(pids: readonly number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of pids) {
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      try {
+        const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim().replace(/\d+$/, '');
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(name, (out.get(name) ?? 0) + (Number(rest[11]) + Number(rest[12])) / clkTck);
+      } catch {
+        // thread gone
+      }
+    }
+  }
+  return out;
+}
+
+/** The CPUs a process may run on (`Cpus_allowed_list`), or 'gone'. */
+export function cpuAffinity(pid: number): string {
+  try {
+    return /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
+  } catch {
+    return 'gone';
+  }
+}
+
+/** The processes whose parent is `pid` and whose command name is `name` (any name when unset). */
+export function childPids(pid: number, name?: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && (name === undefined || comm === name)) out.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return out;
 }
 
 export interface MemInfo {

@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
+import { freePort } from '../tests/helpers/redisServer.ts';
 import { PRODUCTS, ROOM_ID, ROOM_TITLE, STREAMER } from './scenario.ts';
 
 export type ServerKind = 'livecart' | 'raw';
@@ -67,10 +68,12 @@ export interface ServerOptions {
   extraArgs: readonly string[];
   /** livecart: raise every load-shedding threshold to its maximum (flags the server does not know are skipped). */
   disableShedding?: boolean;
+  /** livecart: a script that runs the server as `server/src/main.ts serve` does, instead of it (with an IPC channel to the bench). */
+  hostScript?: string;
 }
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
-  const script = o.kind === 'livecart' ? LIVECART_MAIN : RAW_MAIN;
+  const script = o.kind === 'livecart' ? (o.hostScript ?? LIVECART_MAIN) : RAW_MAIN;
   const args =
     o.kind === 'livecart'
       ? ['serve', '--port', String(o.port), '--host', o.host, '--token-secret', o.secret,
@@ -84,7 +87,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const [cmd, argv] = pinned(o.core, [process.execPath, ...extra, '--import', 'tsx', script, ...args]);
   const child = spawn(cmd, argv, {
     cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: o.hostScript === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'ipc'],
     env: {
       ...process.env,
       LIVECART_PORT: String(o.port),
@@ -161,8 +164,8 @@ export function streamerToken(secret: string): Promise<string> {
   return signToken(secret, STREAMER.userId, STREAMER.name, 'streamer');
 }
 
-/** Creates the bench room and its catalog on livecart, and starts the show. */
-export async function setupLivecartRoom(host: string, port: number, token: string, log: (line: string) => void): Promise<void> {
+/** Creates a bench room (`ROOM_ID` unless told) and its catalog on livecart, and starts the show. */
+export async function setupLivecartRoom(host: string, port: number, token: string, log: (line: string) => void, roomId = ROOM_ID): Promise<void> {
   const base = `http://${host}:${port}`;
   const call = async (method: string, url: string, body?: unknown): Promise<{ status: number; text: string }> => {
     const res = await fetch(base + url, {
@@ -172,12 +175,46 @@ export async function setupLivecartRoom(host: string, port: number, token: strin
     });
     return { status: res.status, text: await res.text() };
   };
-  const room = await call('POST', '/api/rooms', { title: ROOM_TITLE, id: ROOM_ID });
+  const room = await call('POST', '/api/rooms', { title: ROOM_TITLE, id: roomId });
   if (room.status !== 201 && room.status !== 409) throw new Error(`POST /api/rooms: ${room.status} ${room.text}`);
   for (const product of PRODUCTS) {
-    const r = await call('POST', `/api/rooms/${ROOM_ID}/products`, product);
-    if (r.status !== 201 && r.status !== 409) throw new Error(`POST /api/rooms/${ROOM_ID}/products: ${r.status} ${r.text}`);
+    const r = await call('POST', `/api/rooms/${roomId}/products`, product);
+    if (r.status !== 201 && r.status !== 409) throw new Error(`POST /api/rooms/${roomId}/products: ${r.status} ${r.text}`);
   }
-  const started = await call('POST', `/api/rooms/${ROOM_ID}/start`);
-  if (started.status >= 300) log(`note: POST /api/rooms/${ROOM_ID}/start answered ${started.status} ${started.text.slice(0, 200)}`);
+  const started = await call('POST', `/api/rooms/${roomId}/start`);
+  if (started.status >= 300) log(`note: POST /api/rooms/${roomId}/start answered ${started.status} ${started.text.slice(0, 200)}`);
+}
+
+/** livecart nodes on one Redis (`--redis`, a key prefix of their own), on free ports; `extraArgs(i)` per node. */
+export async function startNodesOnRedis(o: { count: number; host: string; core: string; secret: string; redisUrl: string; prefix: string; extraArgs: (index: number) => string[] }): Promise<RunningServer[]> {
+  const ports: number[] = [];
+  while (ports.length < o.count) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
+  const started = await Promise.allSettled(ports.map((port, i) => startServer({
+    kind: 'livecart', port, host: o.host, core: o.core, secret: o.secret, rawMaxBackpressure: 0,
+    extraArgs: ['--redis', o.redisUrl, '--redis-prefix', o.prefix, ...o.extraArgs(i)],
+  })));
+  const nodes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure !== undefined) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw failure.reason;
+  }
+  return nodes;
+}
+
+const orphans = new Set<ChildProcess>();
+let killOnExitHooked = false;
+
+/** Kills `child` (SIGKILL) if it still runs when this process exits (a bench that is interrupted must exit for it). */
+export function killOnExit<T extends ChildProcess>(child: T): T {
+  if (!killOnExitHooked) {
+    killOnExitHooked = true;
+    process.once('exit', () => { for (const c of orphans) c.kill('SIGKILL'); });
+  }
+  orphans.add(child);
+  child.once('exit', () => orphans.delete(child));
+  return child;
 }

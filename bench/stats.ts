@@ -53,3 +53,33 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
   return lines.join('\n');
 }
+
+/** Least-squares line y ≈ intercept + slope·x through the finite points; undefined with fewer than two distinct x. */
+export function linearFit(points: ReadonlyArray<{ x: number; y: number }>): { slope: number; intercept: number } | undefined {
+  const pts = points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  if (pts.length < 2) return undefined;
+  const mx = pts.reduce((s, p) => s + p.x, 0) / pts.length;
+  const my = pts.reduce((s, p) => s + p.y, 0) / pts.length;
+  const sxx = pts.reduce((s, p) => s + (p.x - mx) ** 2, 0);
+  if (sxx === 0) return undefined;
+  const slope = pts.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0) / sxx;
+  return { slope, intercept: my - slope * mx };
+}
+
+/** The kind of a limit without its figures: "worker CPU 81% ≥ 80%" → "worker CPU", "12 failed requests" → "failed requests". */
+export function limitKind(limit: string): string {
+  const words: string[] = [];
+  for (const word of limit.split(/\s+/)) {
+    const figure = /^[\d,.]+%?$/.test(word) || /^[<>≥≤(]/.test(word);
+    if (figure && words.length > 0) break;
+    if (!figure) words.push(word);
+  }
+  return words.join(' ').replace(/[:;,]$/, '');
+}
+
+/** How often each kind of limit stopped the runs, e.g. "node CPU (2 of 3 runs), segment fetch p99 (1 of 3 runs)"; one run: its limits as they are. */
+export function limitTally(perRun: ReadonlyArray<readonly string[]>): string {
+  if (perRun.length === 1) return perRun[0]!.join('; ');
+  const kinds = [...new Set(perRun.flatMap((limits) => limits.map(limitKind)))];
+  return kinds.map((kind) => `${kind} (${perRun.filter((limits) => limits.some((l) => limitKind(l) === kind)).length} of ${perRun.length} runs)`).join(', ');
+}
