@@ -40,6 +40,7 @@ export const ErrorCode = {
   MEDIA_NOT_FOUND: 1021,
   ORDER_NOT_FOUND: 1022,
   IDEMPOTENCY_MISMATCH: 1023,
+  ORDER_STATUS_CONFLICT: 1025,
   INTERNAL: 1500,
   UNAVAILABLE: 1501,
 } as const;
@@ -71,6 +72,7 @@ export const errorCodeInfo: Readonly<Record<ErrorCodeName, ErrorCodeInfo>> = {
   MEDIA_NOT_FOUND: { code: ErrorCode.MEDIA_NOT_FOUND, temporary: false, meaning: 'No transport, producer or consumer with that id belongs to this socket (it closed, or the worker was replaced: wait for `mediaReset`).' },
   ORDER_NOT_FOUND: { code: ErrorCode.ORDER_NOT_FOUND, temporary: false, meaning: 'No order with that id that the caller may see (unknown, or another user\'s: the two are not told apart).' },
   IDEMPOTENCY_MISMATCH: { code: ErrorCode.IDEMPOTENCY_MISMATCH, temporary: false, meaning: 'The idempotency key was already used by this user for a different request (another operation, room, sku or quantity); use a new key for a new action.' },
+  ORDER_STATUS_CONFLICT: { code: ErrorCode.ORDER_STATUS_CONFLICT, temporary: false, meaning: 'The order cannot go to that status from the one it is in (placed → paid or cancelled; paid → shipped or cancelled; shipped → delivered; delivered and cancelled are final). The message names both. A status the order already reached is no conflict: the call answers the order unchanged.' },
   INTERNAL: { code: ErrorCode.INTERNAL, temporary: true, meaning: 'The server failed unexpectedly; details are in its log, never on the wire.' },
   UNAVAILABLE: { code: ErrorCode.UNAVAILABLE, temporary: true, meaning: 'A dependency (the store) is temporarily unreachable; retry after `retryAfterMs`.' },
 };

@@ -3,4 +3,5 @@ export * from './messages.ts';
 export * from './codec.ts';
 export type * from './ops.ts';
 export * from './media.ts';
+export * from './orders.ts';
 export * from './TypedEmitter.ts';
