@@ -138,7 +138,20 @@ const configSchema = z.object({
   hlsRestartMs: int(100, 60_000).default(2000).describe('Delay before an HLS rendition whose ffmpeg died is started again.'),
   hlsProxyTimeoutMs: int(100, 60_000).default(3000).describe('How long a node may take to fetch a room\'s HLS file from the room\'s media origin (nodes that are not the origin proxy it).'),
   hlsProxyCacheEntries: int(0, 10_000).default(64).describe('HLS segments a node that is not the origin keeps in memory, so its viewers (or CDN pulls) fetch each from the origin once; 0 = none.'),
+  ordersPerUser: int(1, 100_000).default(500).describe('A buyer\'s newest orders their list (GET /api/me/orders, the orders page) keeps, at most; older orders stay in the shop\'s records (GET /api/rooms/:id/orders).'),
+  demoPayments: bool.optional().describe('Demo mode for the payment step: every order is marked paid right after checkout with a demo payment (`payment: { demo: true }`; no money moves, and the pages say "Demo: no payment taken"). Unset = on in dev mode (no --token-secret), off otherwise. Never with real buyers: then the shop\'s backend confirms payments (POST /api/orders/:id/payment).'),
+  webhookUrl: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'an http:// or https:// URL').optional().describe('The shop backend\'s endpoint: every order event (placed, paid, shipped, delivered, cancelled) is POSTed there as JSON, signed with --webhook-secret, retried with backoff until a 2xx. Unset = no webhooks.'),
+  webhookSecret: z.string().min(16).optional().describe('Key of the webhooks\' HMAC-SHA256 signature (header Livecart-Signature: t=…,v1=…), at least 16 characters. Required with --webhook-url.'),
+  webhookTimeoutMs: int(100, 120_000).default(10_000).describe('How long a webhook POST may take before the attempt counts as failed.'),
+  webhookMaxAttempts: int(1, 100).default(16).describe('Attempts a webhook delivery gets at most; after the last failed one it is logged as failed and dropped.'),
+  webhookRetryBaseMs: int(10, 3_600_000).default(2000).describe('Wait after a webhook delivery\'s first failed attempt; each further failure doubles it (with jitter), up to --webhook-retry-max-ms. With the defaults the attempts span about 6 hours.'),
+  webhookRetryMaxMs: int(10, 86_400_000).default(3_600_000).describe('Longest wait between two attempts of a webhook delivery.'),
+  webhookConcurrency: int(1, 1000).default(8).describe('Webhook POSTs one node has under way at once, at most.'),
+  webhookPollMs: int(50, 60_000).default(500).describe('How often a node looks for webhook deliveries that are due (retries, other nodes\' events whose node died); its own order events go out at once.'),
+  webhookLogSize: int(1, 100_000).default(1000).describe('Deliveries the operators\' webhook log (GET /api/ops/webhooks) keeps, the most recently attempted.'),
 }).refine((c) => c.mediaPortMax > c.mediaPortMin, { message: 'mediaPortMax must be above mediaPortMin', path: ['mediaPortMax'] }).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] })
+  .refine((c) => c.webhookUrl === undefined || c.webhookSecret !== undefined, { message: 'webhooks are signed: set webhookSecret with webhookUrl', path: ['webhookSecret'] })
+  .refine((c) => c.webhookRetryMaxMs >= c.webhookRetryBaseMs, { message: 'webhookRetryMaxMs must be at least webhookRetryBaseMs', path: ['webhookRetryMaxMs'] })
   .refine((c) => c.nodeForgetAfterBeats > c.nodeDownAfterBeats, { message: 'nodeForgetAfterBeats must be above nodeDownAfterBeats', path: ['nodeForgetAfterBeats'] })
   .refine((c) => c.mediaPipeAnnouncedIp !== undefined || !isUnspecified(c.mediaPipeListenIp ?? c.mediaListenIp), { message: 'the pipe transports listen on every interface: set mediaPipeAnnouncedIp to the address the other nodes reach this one at', path: ['mediaPipeAnnouncedIp'] })
   .refine((c) => c.mediaPipeListenIp !== undefined || c.mediaPipeAnnouncedIp !== undefined || isIP(c.mediaListenIp) !== 0, { message: 'mediaListenIp is not an IP address: set mediaPipeListenIp for the pipe transports between nodes', path: ['mediaPipeListenIp'] });
