@@ -144,7 +144,7 @@ const configSchema = z.object({
   webhookSecret: z.string().min(16).optional().describe('Key of the webhooks\' HMAC-SHA256 signature (header Livecart-Signature: t=…,v1=…), at least 16 characters. Required with --webhook-url.'),
   webhookTimeoutMs: int(100, 120_000).default(10_000).describe('How long a webhook POST may take before the attempt counts as failed.'),
   webhookMaxAttempts: int(1, 100).default(16).describe('Attempts a webhook delivery gets at most; after the last failed one it is logged as failed and dropped.'),
-  webhookRetryBaseMs: int(10, 3_600_000).default(2000).describe('Wait after a webhook delivery\'s first failed attempt; each further failure doubles it (with jitter), up to --webhook-retry-max-ms. With the defaults the attempts span about 6 hours.'),
+  webhookRetryBaseMs: int(10, 3_600_000).default(2000).describe('Wait after a webhook delivery\'s first failed attempt; each further failure doubles it (with jitter), up to --webhook-retry-max-ms. With the defaults the 16 attempts span 2.5 to 5 hours.'),
   webhookRetryMaxMs: int(10, 86_400_000).default(3_600_000).describe('Longest wait between two attempts of a webhook delivery.'),
   webhookConcurrency: int(1, 1000).default(8).describe('Webhook POSTs one node has under way at once, at most.'),
   webhookPollMs: int(50, 60_000).default(500).describe('How often a node looks for webhook deliveries that are due (retries, other nodes\' events whose node died); its own order events go out at once.'),

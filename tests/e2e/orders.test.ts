@@ -58,6 +58,7 @@ async function checkoutOnViewerPage(page: Page): Promise<string> {
   await page.getByTestId('add').click();
   await until('reserved', () => page.getByTestId('add-status').getAttribute('data-state'), (s) => s === 'reserved');
   await page.locator('#cart-button').click();
+  await until('the cart drawer', () => page.getByTestId('cart').isVisible(), (v) => v);
   await page.getByTestId('checkout').click();
   const status = await waitText('order placed', page.getByTestId('cart-status'), /^Thank you! Order o-\S+ is placed\.$/);
   return /Order (o-\S+) is placed/.exec(status)![1]!;

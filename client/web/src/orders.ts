@@ -44,6 +44,8 @@ const orders = new Map<string, Order>();
 const rooms = new Map<string, RoomView | Promise<RoomView>>();
 /** The followers, by room. */
 const followers = new Map<string, LivecartClient>();
+/** Orders whose history the buyer opened: a re-render keeps it open. */
+const openHistories = new Set<string>();
 let loaded = false;
 
 async function main(): Promise<void> {
@@ -188,7 +190,14 @@ function card(order: Order, flash: boolean): HTMLLIElement {
         h('span', {}, `${line.quantity} × ${view.products.get(line.sku)?.title ?? line.sku}`),
         h('span', {}, formatPrice(line.priceCents * line.quantity, order.currency))))),
     h('p', { class: 'order-total' }, h('span', {}, 'Total'), h('strong', { 'data-testid': 'order-total' }, formatPrice(order.totalCents, order.currency))),
-    h('details', { class: 'history' },
+    h('details', {
+      class: 'history',
+      open: openHistories.has(order.id),
+      ontoggle: (event: Event) => {
+        if ((event.currentTarget as HTMLDetailsElement).open) openHistories.add(order.id);
+        else openHistories.delete(order.id);
+      },
+    },
       h('summary', {}, 'History'),
       h('ol', {}, ...order.history.map((step) => h('li', {}, `${new Date(step.at).toLocaleString()} — ${stepNames[step.status]}${step.note ? ` · ${step.note}` : ''}`)))),
     h('p', { class: 'small' }, h('a', { href: withToken(`/viewer?room=${encodeURIComponent(order.roomId)}`) }, 'Back to the show')),
