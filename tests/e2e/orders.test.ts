@@ -44,7 +44,7 @@ const { until, waitText } = pollers(15_000, 50);
 
 /** A live room with its product `hot` pinned (by the streamer's SDK connection). */
 async function pinnedRoom(on: RunningServer, roomId: string): Promise<string> {
-  const streamer = await saleRoom(on, roomId, 10);
+  const streamer = await saleRoom(on, roomId, 10, { title: 'Linen tote bag', priceCents: 2450 }, 'Spring market live');
   const client = connect({ url: on.wsUrl, token: streamer, room: roomId });
   clients.push(client);
   await client.ready;
@@ -54,7 +54,7 @@ async function pinnedRoom(on: RunningServer, roomId: string): Promise<string> {
 
 /** The buyer adds the pinned product and checks out on the viewer page; answers the order shown. */
 async function checkoutOnViewerPage(page: Page): Promise<string> {
-  await waitText('the card', page.locator('#card-title'), 'Hot item');
+  await waitText('the card', page.locator('#card-title'), 'Linen tote bag');
   await page.getByTestId('add').click();
   await until('reserved', () => page.getByTestId('add-status').getAttribute('data-state'), (s) => s === 'reserved');
   await page.locator('#cart-button').click();
@@ -72,7 +72,7 @@ async function overflowing(page: Page): Promise<string[]> {
 describe('"My orders" in Chromium at phone width', () => {
   it('follows an order from checkout to shipped, live and after a reload; the shop backend got every event signed', async () => {
     const streamer = await pinnedRoom(server, 'orders-show');
-    const otherShop = await saleRoom(server, 'orders-other', 5);
+    const otherShop = await saleRoom(server, 'orders-other', 5, { title: 'Stoneware mug' }, 'Ceramics night');
     const ann = await viewerToken(server, 'orders-ann');
     // An earlier order in another shop, placed over HTTP.
     await http(server, 'POST', '/api/rooms/orders-other/cart/items', ann, { sku: 'hot', quantity: 2, key: 'e2e-add' });
@@ -82,6 +82,7 @@ describe('"My orders" in Chromium at phone width', () => {
     const orderId = await checkoutOnViewerPage(viewer);
     expect(await textOf(viewer.getByTestId('order-status'))).toBe('Order placed — awaiting payment');
     expect(await viewer.getByTestId('order').textContent()).not.toMatch(/paid/i);
+    await shot(viewer, 'viewer-awaiting-payment-phone');
 
     // The shop's backend confirms the payment: the viewer page says so, live.
     const paid = await http(server, 'POST', `/api/orders/${orderId}/payment`, streamer, { reference: 'pi_e2e' });
@@ -156,7 +157,7 @@ describe('"My orders" in Chromium at phone width', () => {
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.evaluate(() => window.scrollTo(0, 0));
-  await sleep(150); // let the flash settle
+  await sleep(900); // let a card's flash end
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   publishShot(`${name}.png`);
 }

@@ -177,11 +177,11 @@ function card(order: Order, flash: boolean): HTMLLIElement {
     h('div', { class: 'order-card-head' },
       h('div', {},
         h('h2', {}, view.title),
-        h('p', { class: 'muted small order-ref' }, `${new Date(order.createdAt).toLocaleString()} · Order ${shortId(order.id)}`),
+        h('p', { class: 'muted small' }, h('span', {}, `${when(order.createdAt)} · `), h('span', { class: 'order-ref' }, `Order ${shortId(order.id)}`)),
       ),
       h('span', { class: 'order-badge', 'data-status': order.status, 'data-testid': 'order-badge' }, stepNames[order.status]),
     ),
-    h('p', { class: 'order-status-line', 'data-testid': 'order-status' }, statusHeadline(order)),
+    h('p', { class: 'order-status-line', 'data-testid': 'order-status' }, statusHeadline(order), latestNote(order)),
     demo === undefined ? null : h('p', { class: 'demo-note', 'data-testid': 'demo-note' }, demo),
     h('ol', { class: 'progress', 'aria-label': 'Progress' },
       ...steps.map((status) => h('li', { 'data-done': reached.has(status), 'data-current': status === order.status }, stepNames[status]))),
@@ -199,7 +199,7 @@ function card(order: Order, flash: boolean): HTMLLIElement {
       },
     },
       h('summary', {}, 'History'),
-      h('ol', {}, ...order.history.map((step) => h('li', {}, `${new Date(step.at).toLocaleString()} — ${stepNames[step.status]}${step.note ? ` · ${step.note}` : ''}`)))),
+      h('ol', {}, ...order.history.map((step) => h('li', {}, `${when(step.at)} — ${stepNames[step.status]}${step.note ? ` · ${step.note}` : ''}`)))),
     h('p', { class: 'small' }, h('a', { href: withToken(`/viewer?room=${encodeURIComponent(order.roomId)}`) }, 'Back to the show')),
   );
 }
@@ -211,6 +211,17 @@ function renderLive(): void {
   const state = clients.length === 0 ? 'idle' : joined === clients.length ? 'live' : 'reconnecting';
   el.live.dataset.state = state;
   setText(el.live, state === 'live' ? '● Live' : state === 'reconnecting' ? 'Reconnecting…' : '');
+}
+
+/** The shop's note on the step the order is at (a tracking number), as a separate span. */
+function latestNote(order: Order): HTMLSpanElement | null {
+  const note = order.history.at(-1)?.note;
+  return note === undefined ? null : h('span', { class: 'order-note' }, ` · ${note}`);
+}
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+function when(at: number): string {
+  return dateFormat.format(at);
 }
 
 /** The order id's random part, shortened: enough for a buyer to tell orders apart. */
