@@ -381,7 +381,8 @@ export class LivecartClient {
       if (this.#socket !== socket) return;
       const hello: Hello = { t: 'hello', id: helloId, v: PROTOCOL_VERSION, token: this.#options.token, room: this.#options.room };
       const resume = this.#state.resumePoint;
-      if (resume) hello.resume = resume;
+      if (this.#options.follow === 'orders') hello.follow = 'orders';
+      else if (resume) hello.resume = resume;
       this.#sendOn(socket, hello);
     };
     socket.onmessage = (event: MessageEventLike) => {
@@ -553,6 +554,9 @@ export class LivecartClient {
         }
         return;
       }
+      case 'orderUpdated':
+        if (this.#state.applyOrder(message.order)) this.#emitter.emit('orderUpdated', { order: message.order });
+        return;
       case 'reservationExpired': {
         const changed = this.#state.cart.expire(message.sku);
         this.#emitter.emit('reservationExpired', { sku: message.sku, quantity: message.quantity });
@@ -622,7 +626,13 @@ export class LivecartClient {
 
   #onCartAnswer(request: CartRequest, answer: CartAnswer): void {
     if (answer.status === 'sold_out') this.#markSoldOut(answer.sku);
-    if (this.#state.cart.applyAnswer(request, answer)) this.#emitter.emit('cartChanged', this.#state.cart);
+    const changed = this.#state.cart.applyAnswer(request, answer);
+    // A demo payment's news may have come first: the order keeps its newest state.
+    if (answer.status === 'ordered') {
+      this.#state.applyOrder(answer.order);
+      this.#state.cart.lastOrder = this.#state.orders[answer.order.id];
+    }
+    if (changed) this.#emitter.emit('cartChanged', this.#state.cart);
   }
 
   #markSoldOut(sku: string): void {
@@ -636,7 +646,8 @@ export class LivecartClient {
 
   #startAcks(): void {
     this.#stopAcks();
-    if (!this.#ack) return;
+    // A follower gets no room events: nothing to acknowledge.
+    if (!this.#ack || this.#options.follow === 'orders') return;
     // The server knows the welcome's position (for a resumed one, the seq sent in `hello`).
     this.#ackedSeq = this.#state.lastSeq;
     this.#ticksSinceAck = 0;

@@ -1,4 +1,4 @@
-import type { HistoryComment, Popup, Product, RoomInfo, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
+import type { HistoryComment, Order, Popup, Product, RoomInfo, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
 import { CartModel, type CartView } from './CartModel.ts';
 
 /** A read-only view of what the client knows about its room. Collections are replaced, never mutated, on change. */
@@ -24,6 +24,11 @@ export interface RoomSnapshot {
   readonly stock: Readonly<Record<string, number>>;
   /** This user's cart in the room, as far as the client knows (see `CartModel`). */
   readonly cart: CartView;
+  /**
+   * This user's orders in the room that the client heard of (its checkouts' answers and
+   * `orderUpdated`), by id, each as last heard. Not the full list: `GET /api/me/orders` has that.
+   */
+  readonly orders: Readonly<Record<string, Order>>;
   /**
    * The room's degrade level: 0 normal, 1 chatter sampled, 2 chatter off for viewers, 3 commerce
    * only. From `welcome`, then `degrade` updates.
@@ -59,6 +64,7 @@ export class RoomModel implements RoomSnapshot {
   muted: ReadonlySet<string> = new Set();
   stock: Readonly<Record<string, number>> = {};
   degradeLevel = 0;
+  orders: Readonly<Record<string, Order>> = {};
   readonly cart: CartModel;
   /** The `seq` of the welcome `stock` came from: events up to it are already reflected in it. */
   #stockSeq = 0;
@@ -150,6 +156,18 @@ export class RoomModel implements RoomSnapshot {
         this.degradeLevel = update.level;
         break;
     }
+  }
+
+  /**
+   * Takes news of one of the user's orders; false (nothing changes) when it is not newer than what
+   * is known. An order only moves forward, so the one with the longer history is the newer.
+   */
+  applyOrder(order: Order): boolean {
+    const known = this.orders[order.id];
+    if (known !== undefined && known.history.length >= order.history.length) return false;
+    this.orders = { ...this.orders, [order.id]: order };
+    if (this.cart.lastOrder?.id === order.id) this.cart.lastOrder = order;
+    return true;
   }
 
   #setStock(sku: string, available: number): void {

@@ -12,6 +12,7 @@
  *   client.state.cart.lines; client.state.stock;      // kept current from answers and room updates
  *   await client.checkout();                  // { status: 'ordered', order } (retries reuse one idempotency key)
  *   client.on('cartAction', (a) => render(a.key, a.state));  // adding, queued, retrying, reserved, sold_out, …
+ *   client.on('orderUpdated', ({ order }) => render(order.status));  // paid, shipped, delivered, cancelled
  */
 export { connect, LivecartClient } from './LivecartClient.ts';
 export { isLivecartError, ListenerError, LivecartError, ProtocolViolation, type LivecartErrorInit, type LivecartErrorName } from './LivecartError.ts';
@@ -41,12 +42,17 @@ export {
   ErrorCode,
   PROTOCOL_VERSION,
   shouldReconnect,
+  isFinalOrderStatus,
+  orderTransitions,
   type Cart,
   type CartAnswer,
   type CartLine,
   type ErrorCodeName,
   type HistoryComment,
   type Order,
+  type OrderPayment,
+  type OrderStatus,
+  type OrderStep,
   type Popup,
   type Product,
   type ProductInput,

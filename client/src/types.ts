@@ -26,6 +26,14 @@ export interface ConnectOptions {
   token: string;
   /** Room id to join. */
   room: string;
+  /**
+   * `'orders'`: follow this user's orders in the room only, as a "My orders" page does. The socket
+   * gets the `welcome` and the user's own news (`orderUpdated`, `reservationExpired`) but no room
+   * broadcasts (comments, stock, pop-ups), is not counted among the viewers, works for a user
+   * kicked from the room, and never resumes (each reconnect is a fresh join: read the orders again
+   * over HTTP then, since news sent while away is not replayed). No acks are sent.
+   */
+  follow?: 'orders';
   /** WebSocket implementation; default `globalThis.WebSocket`, else the `ws` package (Node 20). */
   WebSocket?: WebSocketConstructor;
   /** Reconnect backoff (full jitter); `false` never reconnects. Default `{ baseMs: 500, maxMs: 30000 }`, unlimited attempts. */
@@ -78,6 +86,8 @@ export type SoldOutEvent = EventOf<'soldOut'>;
 export type StockEvent = Omit<Extract<StateUpdate, { t: 'stock' }>, 't'>;
 /** One of this user's reservations ran out; its units went back to stock and its cart line is gone. */
 export type ReservationExpiredEvent = Omit<Extract<DirectMessage, { t: 'reservationExpired' }>, 't'>;
+/** One of this user's orders in the room changed (placed, paid, shipped, delivered, cancelled): the order as it is now. */
+export type OrderUpdatedEvent = Omit<Extract<DirectMessage, { t: 'orderUpdated' }>, 't'>;
 
 /**
  * The room's degrade level: 0 normal, 1 chatter sampled, 2 chatter off for viewers, 3 commerce
@@ -173,6 +183,13 @@ export interface LivecartEvents {
   soldOut: SoldOutEvent;
   /** One of this user's reservations expired (`state.cart` no longer holds it). */
   reservationExpired: ReservationExpiredEvent;
+  /**
+   * One of this user's orders in the room moved on (`state.orders` is already updated): placed (on
+   * this or another of the user's sockets), paid (the shop's payment step, or a demo payment:
+   * `order.payment.demo`), shipped, delivered or cancelled. Older news than what the client holds is
+   * not emitted.
+   */
+  orderUpdated: OrderUpdatedEvent;
   /** `state.cart` changed: an answer to a cart request, an expiry, or a refresh after a reconnect. */
   cartChanged: CartView;
   /** The room's degrade level changed (`state.degradeLevel` is already updated). */

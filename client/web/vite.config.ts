@@ -1,6 +1,6 @@
 /**
- * Builds the three pages (viewer, streamer, operator) into client/web/dist, which the server serves
- * at /viewer, /streamer, /operator and /assets/* (server/src/transport/StaticFiles.ts).
+ * Builds the pages (viewer, streamer, operator, orders) into client/web/dist, which the server serves
+ * at /viewer, /streamer, /operator, /orders and /assets/* (server/src/transport/StaticFiles.ts).
  * `npm run build:web` runs it; `npm start` and `npm test` build first.
  */
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,7 @@ export default defineConfig({
     // hls.js is one chunk of about 600 kB, loaded only by a viewer who falls back to HLS.
     chunkSizeWarningLimit: 700,
     rollupOptions: {
-      input: { viewer: page('viewer'), streamer: page('streamer'), operator: page('operator') },
+      input: { viewer: page('viewer'), streamer: page('streamer'), operator: page('operator'), orders: page('orders') },
       onwarn(warning, warn) {
         // zod's sources carry `@__PURE__` comments in places Rollup cannot use; harmless, and not ours.
         if (warning.code === 'INVALID_ANNOTATION' && warning.id?.includes('node_modules')) return;

@@ -4,4 +4,5 @@ export * from './codec.ts';
 export type * from './ops.ts';
 export * from './media.ts';
 export type * from './replay.ts';
+export * from './orders.ts';
 export * from './TypedEmitter.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mediaRequestSchemas, mediaRequestTypes, mediaServerMessageSchemas } from './media.ts';
+import { orderPaymentSchema, orderStatusSchema, orderStepSchema } from './orders.ts';
 
 /**
  * The wire contract. Every frame is one MessagePack map with a string field `t` naming its type.
@@ -161,6 +162,12 @@ export const orderSchema = z.object({
   totalCents: z.number().int().nonnegative(),
   currency: z.string(),
   createdAt: timestampMs,
+  /** Where the order stands (see `orderTransitions`); `placed` at checkout. */
+  status: orderStatusSchema,
+  /** Every status it reached, oldest first: `placed` at `createdAt`, then each change. */
+  history: z.array(orderStepSchema).min(1),
+  /** Set by the payment step only (`paid`): a demo payment or the shop's confirmation. */
+  payment: orderPaymentSchema.optional(),
 });
 export type Order = z.infer<typeof orderSchema>;
 
@@ -195,6 +202,12 @@ export const helloSchema = z.object({
   room: roomIdSchema,
   /** Resume after a reconnect: the last `seq` processed and the room `epoch` it belongs to. */
   resume: z.object({ seq: z.number().int().nonnegative(), epoch: epochSchema }).optional(),
+  /**
+   * `orders`: this socket only follows the user's own news in the room (`orderUpdated`,
+   * `reservationExpired`), as a "My orders" page does: no room broadcasts, not counted among the
+   * viewers, no resume, and a user kicked from the room may still follow their orders there.
+   */
+  follow: z.literal('orders').optional(),
 });
 
 export const clientMessageSchema = z.discriminatedUnion('t', [
@@ -329,6 +342,8 @@ export const directMessageSchema = z.discriminatedUnion('t', [
    * `position` (1 = next) and should be answered in about `etaMs`. The final `ok`/`err` follows.
    */
   z.object({ t: z.literal('queued'), id: z.number().int().nonnegative(), position: z.number().int().positive(), etaMs: z.number().int().nonnegative() }),
+  /** One of the user's orders in the room changed (placed, paid, shipped, delivered, cancelled): the order as it is now. */
+  z.object({ t: z.literal('orderUpdated'), order: orderSchema }),
 ]);
 export type DirectMessage = z.infer<typeof directMessageSchema>;
 

@@ -15,6 +15,8 @@ export type DomainErrorCode =
   | 'CURRENCY_MISMATCH'
   | 'PRODUCT_NOT_FOUND'
   | 'ORDER_NOT_FOUND'
+  /** The order cannot go to the status asked from the one it is in. */
+  | 'ORDER_STATUS_CONFLICT'
   /** The idempotency key already answered a different request. */
   | 'IDEMPOTENCY_MISMATCH'
   /** The user was removed from the room by a moderator and may not buy there until the ban ends. */

@@ -26,6 +26,7 @@ export async function demoBanner(server: RunningServer, roomId: string | undefin
     `  Viewer       ${server.url}/viewer${roomId ? `?room=${roomId}` : ''}`,
     `  Streamer     ${server.url}/streamer?token=${streamer}${roomId ? `&room=${roomId}` : ''}`,
     `  Operator     ${server.url}/operator?token=${operator}`,
+    `  My orders    ${server.url}/orders${server.config.demoPayments === false ? '' : '  (every order is marked paid as a demo: no payment is taken)'}`,
     `  Dev tokens   ${server.url}/api/dev/token?name=Ann  (viewer tokens on demand)`,
     `  Video        ${videoLine(server)}`,
     '',

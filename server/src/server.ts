@@ -12,6 +12,7 @@ import type { Broker } from './broker/Broker.ts';
 import { LocalBroker } from './broker/LocalBroker.ts';
 import { RedisBroker } from './broker/RedisBroker.ts';
 import { CommerceService } from './commerce/CommerceService.ts';
+import { OrderService } from './commerce/OrderService.ts';
 import { type Config, type ConfigInput, makeConfig } from './config.ts';
 import { DegradeMonitor } from './fanout/DegradeMonitor.ts';
 import { Fanout } from './fanout/Fanout.ts';
@@ -37,6 +38,7 @@ import { MemoryNodeDirectory } from './store/MemoryNodeDirectory.ts';
 import { MemoryRecordingDirectory } from './store/MemoryRecordingDirectory.ts';
 import { MemoryRoomDirectory } from './store/MemoryRoomDirectory.ts';
 import { MemoryStore } from './store/MemoryStore.ts';
+import { MemoryWebhookOutbox } from './store/MemoryWebhookOutbox.ts';
 import type { NodeDirectory } from './store/NodeDirectory.ts';
 import type { RecordingDirectory } from './store/RecordingDirectory.ts';
 import { RedisMediaOriginDirectory } from './store/RedisMediaOriginDirectory.ts';
@@ -44,8 +46,10 @@ import { RedisNodeDirectory } from './store/RedisNodeDirectory.ts';
 import { RedisRecordingDirectory } from './store/RedisRecordingDirectory.ts';
 import { RedisRoomDirectory } from './store/RedisRoomDirectory.ts';
 import { RedisStore } from './store/RedisStore.ts';
+import { RedisWebhookOutbox } from './store/RedisWebhookOutbox.ts';
 import type { RoomDirectory } from './store/RoomDirectory.ts';
 import type { Store } from './store/Store.ts';
+import type { WebhookOutbox } from './store/WebhookOutbox.ts';
 import { registerClusterOpsApi } from './transport/ClusterOpsApi.ts';
 import { registerDrainApi } from './transport/DrainApi.ts';
 import { registerHlsHttpApi } from './transport/HlsHttpApi.ts';
@@ -58,11 +62,13 @@ import { MediaPipeClient } from './transport/MediaPipeClient.ts';
 import { NodeDrain } from './transport/NodeDrain.ts';
 import { registerOpsApi } from './transport/OpsApi.ts';
 import { registerReplayHttpApi } from './transport/ReplayHttpApi.ts';
+import { registerOrdersHttpApi } from './transport/OrdersHttpApi.ts';
 import { StaticFiles } from './transport/StaticFiles.ts';
 import { registerWhipHttpApi } from './transport/WhipHttpApi.ts';
 import { createApp, listen } from './transport/listen.ts';
 import { WsGateway } from './transport/WsGateway.ts';
 import { ReplyPriority } from './util/ReplyPriority.ts';
+import { WebhookDispatcher } from './webhooks/WebhookDispatcher.ts';
 
 export interface RunningServer {
   readonly config: Config;
@@ -82,6 +88,10 @@ export interface RunningServer {
   /** This node's record in the node registry, and every node's (`GET /api/ops/nodes`). */
   readonly registry: NodeRegistry;
   readonly commerce: CommerceService;
+  /** Orders after checkout: the shop's steps, the buyer's list, the news of each change. */
+  readonly orders: OrderService;
+  /** Delivers order events to `--webhook-url`; undefined without one. */
+  readonly webhooks: WebhookDispatcher | undefined;
   /** The one entry of every cart request (WebSocket and HTTP). */
   readonly desk: CartDesk;
   readonly store: Store;
@@ -111,11 +121,25 @@ export interface RunningServer {
   drainAndClose(): Promise<void>;
 }
 
-/** Memory on a single node; Redis (store, room directory, broker, node registry, media origins, recordings) when `--redis` is set. */
-async function createBackends(config: Config): Promise<{ store: Store; directory: RoomDirectory; broker: Broker; nodes: NodeDirectory; origins: MediaOriginDirectory; recordings: RecordingDirectory }> {
+interface Backends {
+  store: Store;
+  directory: RoomDirectory;
+  broker: Broker;
+  nodes: NodeDirectory;
+  origins: MediaOriginDirectory;
+  recordings: RecordingDirectory;
+  /** The store's webhook outbox, when `--webhook-url` is set. */
+  outbox: WebhookOutbox | undefined;
+}
+
+/** Memory on a single node; Redis (store, room directory, broker, node registry, media origins, recordings, webhook outbox) when `--redis` is set. */
+async function createBackends(config: Config): Promise<Backends> {
+  const webhooks = config.webhookUrl !== undefined;
   if (config.redis === undefined) {
+    const outbox = webhooks ? new MemoryWebhookOutbox(config.webhookLogSize) : undefined;
     return {
-      store: new MemoryStore({ idempotencyTtlMs: config.idempotencyTtlMs, maxIdempotencyKeys: config.maxIdempotencyKeys, maxOrders: config.memoryMaxOrders }),
+      store: new MemoryStore({ idempotencyTtlMs: config.idempotencyTtlMs, maxIdempotencyKeys: config.maxIdempotencyKeys, maxOrders: config.memoryMaxOrders, ordersPerUser: config.ordersPerUser }, outbox),
+      outbox,
       directory: new MemoryRoomDirectory(),
       broker: new LocalBroker(config.resumeRingSize),
       nodes: new MemoryNodeDirectory(),
@@ -133,6 +157,8 @@ async function createBackends(config: Config): Promise<{ store: Store; directory
     orderReplicas: config.orderReplicas ?? (target.cluster ? 1 : 0),
     orderReplicaTimeoutMs: config.orderReplicaTimeoutMs,
     sweepHorizonMs: config.reservationTtlMs,
+    webhooks,
+    ordersPerUser: config.ordersPerUser,
   });
   // Room events and room state get a connection of their own: on the store's, a comment would wait
   // in Redis's pipeline behind a hot room's reservation batches, and every room would feel the burst.
@@ -150,6 +176,8 @@ async function createBackends(config: Config): Promise<{ store: Store; directory
     nodes: new RedisNodeDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
     origins: new RedisMediaOriginDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
     recordings: new RedisRecordingDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
+    // Off the store's connection: a delivery's claim must not wait behind a flash sale's reservations.
+    outbox: webhooks ? new RedisWebhookOutbox(roomsRedis, { prefix: config.redisPrefix, logSize: config.webhookLogSize, retryAfterMs: config.storeRetryAfterMs }) : undefined,
   };
 }
 
@@ -164,7 +192,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
 
   // ---------------------------------------------------------------- create
   const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
-  const { store, directory, broker, nodes, origins, recordings } = await createBackends(config);
+  const { store, directory, broker, nodes, origins, recordings, outbox } = await createBackends(config);
   // Nodes of one deployment share the token secret; in dev mode (a random one) nodes cannot call each other.
   const nodeSignature = new NodeSignature(config.tokenSecret ?? randomBytes(32).toString('base64url'));
   const app = createApp();
@@ -204,7 +232,18 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const lifecycle = new RoomLifecycle(roomsLog);
   const rooms = new RoomRegistry({ config, broker, directory, store, fanout, lifecycle, stockWatcher: gate, replyPriority, log: roomsLog });
   const rules = new RoomRules({ registry: rooms, directory, broker, replaySales: config.replaySales, log: roomsLog });
-  const commerce = new CommerceService({ store, rooms: rules, options: config, gate, log: logger.child({ part: 'commerce' }), observer: metrics.cartObserver });
+  const webhooks = outbox === undefined || config.webhookUrl === undefined || config.webhookSecret === undefined ? undefined : new WebhookDispatcher({
+    outbox,
+    options: {
+      url: config.webhookUrl, secret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs, maxAttempts: config.webhookMaxAttempts,
+      retryBaseMs: config.webhookRetryBaseMs, retryMaxMs: config.webhookRetryMaxMs, concurrency: config.webhookConcurrency, pollMs: config.webhookPollMs,
+    },
+    log: logger.child({ part: 'webhooks' }),
+  });
+  const commerceLog = logger.child({ part: 'commerce' });
+  const commerce: CommerceService = new CommerceService({ store, rooms: rules, options: config, gate, log: commerceLog, observer: metrics.cartObserver, orders: { placed: (order) => orders.placed(order) } });
+  // Dev mode pays every order as a demo unless told otherwise: the pages say so.
+  const orders = new OrderService({ store, rooms: rules, stock: commerce, webhooks, options: { demoPayments: config.demoPayments ?? config.tokenSecret === undefined }, log: commerceLog });
   const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs });
   const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: roomsLog });
   const replays = new ReplayService({ registry: rooms, directory, recordings, store, onSale: config.replaySales });
@@ -260,10 +299,11 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   // ---------------------------------------------------------------- routes
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
   registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
+  registerOrdersHttpApi(router, { orders, outbox, limits: config, webhookUrl: config.webhookUrl });
   registerMediaHttpApi(router, { rooms: rules, media, streamKeys, urls: { publicUrl: config.publicUrl, rtmpPort: config.rtmpPort } });
   registerMediaPipeApi(router, { pipes: media.pipes, signature: nodeSignature });
   registerWhipHttpApi(router, { whip, streamKeys, rooms: rules });
-  metrics.watch({ gateway, fanout, rooms, degrade, guard, admission, media, broker, encoders: { get whipSessions() { return whip.size; }, get rtmpRelays() { return rtmp?.relays ?? 0; } } });
+  metrics.watch({ gateway, fanout, rooms, degrade, guard, admission, media, broker, webhooks, encoders: { get whipSessions() { return whip.size; }, get rtmpRelays() { return rtmp?.relays ?? 0; } } });
   // Live renditions and recordings other nodes hold are fetched through one proxy, one segment cache.
   const mediaFiles = new MediaFileProxy({ nodeId: rooms.nodeId, timeoutMs: config.hlsProxyTimeoutMs, cacheEntries: config.hlsProxyCacheEntries }, logger.child({ part: 'hls-http' }));
   registerHlsHttpApi(app, { hls: media.hls, nodeId: rooms.nodeId, origins, proxy: mediaFiles });
@@ -289,6 +329,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const nodeUrl = config.publicUrl ?? `http://${advertisedHost(config.host)}:${listener.port}`;
   registry.start(nodeUrl);
   media.listening(nodeUrl);
+  webhooks?.start();
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -300,6 +341,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     drain.close();
     gateway.shutdown();
     rtmp?.close();
+    const webhooksStopped = webhooks?.close();
     media.close();
     degrade.close();
     likes.close();
@@ -309,6 +351,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     guard.close();
     metrics.close();
     await unregistered;
+    await webhooksStopped;
     await broker.close();
     await directory.close();
     await store.close();
@@ -325,6 +368,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     degrade,
     registry,
     commerce,
+    orders,
+    webhooks,
     desk,
     store,
     gateway,

@@ -65,7 +65,7 @@ describe('CartModel', () => {
   it('empties on ordered (and keeps the order) and on cart_not_found for checkout', () => {
     const cart = model();
     cart.applyAnswer(add('mug'), reserved('mug', 2));
-    const order: Order = { id: 'o-1', roomId: 'r', userId: 'u', lines: [{ sku: 'mug', quantity: 2, priceCents: 1200 }], totalCents: 2400, currency: 'USD', createdAt: 1 };
+    const order: Order = { id: 'o-1', roomId: 'r', userId: 'u', lines: [{ sku: 'mug', quantity: 2, priceCents: 1200 }], totalCents: 2400, currency: 'USD', createdAt: 1, status: 'placed', history: [{ status: 'placed', at: 1 }] };
     expect(cart.applyAnswer(checkout, { status: 'ordered', order })).toBe(true);
     expect(cart).toMatchObject({ lines: [], totalCents: 0, lastOrder: order });
     cart.applyAnswer(add('mug'), reserved('mug', 1));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RoomModel, type Welcome } from '../../client/src/index.ts';
+import { RoomModel, type Order, type OrderStatus, type Welcome } from '../../client/src/index.ts';
 
 const product = { sku: 'mug', title: 'Mug', priceCents: 1200, currency: 'USD', stock: 5 };
 
@@ -136,5 +136,19 @@ describe('RoomModel', () => {
     expect(model.cart).toMatchObject({ totalCents: 2400, currency: 'USD' });
     model.applyWelcome(welcome({ historyLost: true, seq: 40, epoch: 'e2' }));
     expect(model.cart.lines).toHaveLength(1);
+  });
+
+  it('keeps each order as last heard: an order only moves forward, so an older copy changes nothing', () => {
+    const model = new RoomModel();
+    const at = (...statuses: OrderStatus[]): Order => ({
+      id: 'o-r1.abc', roomId: 'r1', userId: 'u1', lines: [{ sku: 'mug', quantity: 1, priceCents: 1200 }], totalCents: 1200, currency: 'USD', createdAt: 1,
+      status: statuses.at(-1)!, history: statuses.map((status, i) => ({ status, at: 1 + i })),
+    });
+    expect(model.applyOrder(at('placed', 'paid'))).toBe(true);
+    expect(model.applyOrder(at('placed'))).toBe(false); // the checkout's answer, arriving after the demo payment's news
+    expect(model.orders['o-r1.abc']?.status).toBe('paid');
+    model.cart.applyAnswer({ t: 'checkout', id: 1, key: 'k' }, { status: 'ordered', order: at('placed') });
+    expect(model.applyOrder(at('placed', 'paid', 'shipped'))).toBe(true);
+    expect(model.cart.lastOrder?.status).toBe('shipped');
   });
 });

@@ -41,10 +41,10 @@ export function viewerToken(server: RunningServer, n: number | string) {
   return server.mintToken({ userId: `viewer-${n}`, name: `Viewer ${n}`, role: 'viewer' });
 }
 
-/** A live room with one product `hot` of `stock` units (plus any product fields in `extra`); returns the streamer's token. */
-export async function saleRoom(server: RunningServer, roomId: string, stock: number, extra: Record<string, unknown> = {}): Promise<string> {
+/** A live room (titled `title`) with one product `hot` of `stock` units (plus any product fields in `extra`); returns the streamer's token. */
+export async function saleRoom(server: RunningServer, roomId: string, stock: number, extra: Record<string, unknown> = {}, title = roomId): Promise<string> {
   const streamer = await server.mintToken({ userId: `s-${roomId}`, name: 'S', role: 'streamer' });
-  await http(server, 'POST', '/api/rooms', streamer, { title: roomId, id: roomId });
+  await http(server, 'POST', '/api/rooms', streamer, { title, id: roomId });
   const added = await http(server, 'POST', `/api/rooms/${roomId}/products`, streamer, { sku: 'hot', title: 'Hot item', priceCents: 1999, currency: 'USD', stock, ...extra });
   if (added.status !== 201) throw new Error(JSON.stringify(added));
   await http(server, 'POST', `/api/rooms/${roomId}/start`, streamer);

@@ -23,7 +23,7 @@ async function serve(root: string): Promise<{ url: string; close: () => void }> 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'livecart-web-'));
   mkdirSync(join(dir, 'assets'));
-  for (const page of ['viewer', 'streamer', 'operator']) writeFileSync(join(dir, `${page}.html`), `<!doctype html><title>${page}</title>`);
+  for (const page of ['viewer', 'streamer', 'operator', 'orders']) writeFileSync(join(dir, `${page}.html`), `<!doctype html><title>${page}</title>`);
   writeFileSync(join(dir, 'assets', 'app-1.js'), 'console.log(1)');
   writeFileSync(join(dir, 'assets', 'app-1.css'), 'body{}');
   writeFileSync(join(dir, 'assets', 'app-1.js.map'), '{}');
@@ -43,7 +43,7 @@ afterAll(() => {
 
 describe('StaticFiles', () => {
   it('serves each page at /name, /name/ and /name.html as uncached HTML with a no-referrer policy', async () => {
-    for (const path of ['/viewer', '/viewer/', '/viewer.html', '/streamer', '/operator']) {
+    for (const path of ['/viewer', '/viewer/', '/viewer.html', '/streamer', '/operator', '/orders']) {
       const response = await fetch(`${base}${path}`);
       expect(response.status, path).toBe(200);
       expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');

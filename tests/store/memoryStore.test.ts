@@ -1,6 +1,15 @@
 import { MemoryStore } from '../../server/src/store/MemoryStore.ts';
+import { MemoryWebhookOutbox } from '../../server/src/store/MemoryWebhookOutbox.ts';
+import { describeOrderContract } from './orderContract.ts';
 import { describeStoreContract } from './storeContract.ts';
 
 describeStoreContract('MemoryStore', {
   create: async () => new MemoryStore({ idempotencyTtlMs: 86_400_000, maxIdempotencyKeys: 100_000, maxOrders: 100_000 }),
+});
+
+describeOrderContract('MemoryStore', {
+  create: async () => {
+    const outbox = new MemoryWebhookOutbox(100);
+    return { store: new MemoryStore({ idempotencyTtlMs: 86_400_000, maxIdempotencyKeys: 100_000, maxOrders: 100_000 }, outbox), outbox };
+  },
 });

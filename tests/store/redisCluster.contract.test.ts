@@ -3,10 +3,12 @@ import type { Broker } from '../../server/src/broker/Broker.ts';
 import { RedisBroker } from '../../server/src/broker/RedisBroker.ts';
 import { connectWithin, createRedisClient, redisTarget } from '../../server/src/redis/client.ts';
 import { RedisStore } from '../../server/src/store/RedisStore.ts';
+import { RedisWebhookOutbox } from '../../server/src/store/RedisWebhookOutbox.ts';
 import type { Store } from '../../server/src/store/Store.ts';
 import { describeBrokerContract } from '../broker/brokerContract.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 import { OwnRedisCluster } from '../helpers/redisCluster.ts';
+import { describeOrderContract } from './orderContract.ts';
 import { describeStoreContract } from './storeContract.ts';
 
 // One real cluster (3 masters, 3 replicas) for the file: the same contracts as on one Redis.
@@ -28,6 +30,15 @@ describeStoreContract('RedisStore on Redis Cluster', {
     return store;
   },
   sibling: async (store) => RedisStore.connect(storeOptions(storePrefixes.get(store)!)),
+});
+
+// A user's order list and the webhook room index live in other slots than the rooms': written apart, one single-key command each.
+describeOrderContract('RedisStore on Redis Cluster', {
+  create: async () => {
+    const prefix = uniquePrefix('cluster-orders');
+    const store = await RedisStore.connect({ ...storeOptions(prefix), webhooks: true });
+    return { store, outbox: new RedisWebhookOutbox(store.redis, { prefix, logSize: 100, retryAfterMs: 1000 }) };
+  },
 });
 
 function clusterBrokers(sequencerLeaseMs: number) {

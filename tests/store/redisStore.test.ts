@@ -2,8 +2,10 @@ import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { connectWithin, createRedisClient } from '../../server/src/redis/client.ts';
 import { RedisStore } from '../../server/src/store/RedisStore.ts';
+import { RedisWebhookOutbox } from '../../server/src/store/RedisWebhookOutbox.ts';
 import type { Store } from '../../server/src/store/Store.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { describeOrderContract } from './orderContract.ts';
 import { describeStoreContract } from './storeContract.ts';
 
 const options = (prefix: string) => ({ url: REDIS_URL, prefix, idempotencyTtlMs: 86_400_000, commandTimeoutMs: 2000, retryAfterMs: 1000 });
@@ -18,6 +20,14 @@ describeStoreContract('RedisStore', {
   },
   // A second connection on the same keys: another node racing for the same stock.
   sibling: async (store) => RedisStore.connect(options(prefixes.get(store)!)),
+});
+
+describeOrderContract('RedisStore', {
+  create: async () => {
+    const prefix = uniquePrefix('orders');
+    const store = await RedisStore.connect({ ...options(prefix), webhooks: true });
+    return { store, outbox: new RedisWebhookOutbox(store.redis, { prefix, logSize: 100, retryAfterMs: 1000 }) };
+  },
 });
 
 describe('the Redis client', () => {

@@ -16,7 +16,7 @@ const layers: ReadonlyArray<readonly string[]> = [
   ['redis'], //               the Redis client and call wrapper the store and the broker share
   ['store', 'broker'], //     durable state (stock, carts, orders, rooms) and room events between nodes
   ['admission', 'fanout'], // the cart desk and its gate; how room frames go out
-  ['commerce'], //            the rules and news of carts
+  ['commerce', 'webhooks'], // the rules and news of carts and orders; order events delivered to the shop's backend
   ['rooms'], //               hosting, membership, commands
   ['media'], //               WebRTC through mediasoup
   ['ops', 'requests.ts'], //  metrics and process protection; requests routed to the domain

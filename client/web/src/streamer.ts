@@ -527,7 +527,8 @@ function renderNumbers(client: LivecartClient): void {
     reserved += row.reserved;
     sold += row.sold;
   }
-  const revenue = orders.reduce((sum, o) => sum + o.totalCents, 0);
+  // A cancelled order's units went back to stock: it is neither sold nor revenue.
+  const revenue = orders.reduce((sum, o) => sum + (o.status === 'cancelled' ? 0 : o.totalCents), 0);
   setText(el.nViewers, formatNumber(client.state.viewers));
   setText(el.nLikes, formatNumber(client.state.likes));
   setText(el.nReserved, formatNumber(reserved));

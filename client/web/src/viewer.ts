@@ -37,6 +37,7 @@ import {
   trackConnection,
   wsUrl,
 } from './common.ts';
+import { statusLine } from './orderStatus.ts';
 
 const TOKEN_KEY = 'livecart.viewerToken';
 const MAX_COMMENTS_SHOWN = 100;
@@ -95,6 +96,7 @@ const el = {
   orderId: byId('order-id'),
   orderLines: byId<HTMLUListElement>('order-lines'),
   orderTotal: byId('order-total'),
+  orderStatus: byId('order-status'),
 };
 
 const clock = new ServerClock();
@@ -145,6 +147,8 @@ async function main(): Promise<void> {
   if (token === undefined) return;
   const client = connect({ url: wsUrl(), token, room: roomId });
   (window as unknown as { livecart: LivecartClient }).livecart = client;
+  // The orders page reads this tab's token itself; one given in the URL goes along.
+  if (given !== null) for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>('a[href="/orders"]'))) link.href = `/orders?token=${encodeURIComponent(given)}`;
   wire(client, given === null);
   try {
     await client.ready;
@@ -226,6 +230,9 @@ function wire(client: LivecartClient, devTokenUsed: boolean): void {
     renderCard(client);
   });
   client.on('cartChanged', () => renderCart(client));
+  client.on('orderUpdated', ({ order }) => {
+    if (client.state.cart.lastOrder?.id === order.id) setText(el.orderStatus, statusLine(order));
+  });
   client.on('reservationExpired', (e) => {
     say(el.cartStatus, `Your hold on ${titleOf(client, e.sku)} ran out; it went back on sale.`, 'error');
     if (ui.action?.sku === e.sku && ui.action.state === 'reserved') ui.action = undefined;
@@ -852,8 +859,10 @@ async function checkout(client: LivecartClient): Promise<void> {
       setText(el.orderId, `Order ${order.id}`);
       el.orderLines.replaceChildren(...order.lines.map((l) => h('li', {}, `${l.quantity} × ${titleOf(client, l.sku)} · ${formatPrice(l.priceCents * l.quantity, order.currency)}`)));
       setText(el.orderTotal, formatPrice(order.totalCents, order.currency));
+      // Paid only once the payment step says so (orderUpdated): a demo payment says it is one.
+      setText(el.orderStatus, statusLine(client.state.cart.lastOrder ?? order));
       show(el.order, true);
-      say(el.cartStatus, `Thank you! Order ${order.id} is confirmed.`, 'ok');
+      say(el.cartStatus, `Thank you! Order ${order.id} is placed.`, 'ok');
       el.orderTitle.focus();
     } else if (answer.status === 'expired') {
       say(el.cartStatus, `Nothing was ordered: your hold on ${answer.skus.map((s) => titleOf(client, s)).join(', ')} ran out.`, 'error');

@@ -5,7 +5,7 @@ import type { Principal } from '../auth/TokenService.ts';
 import { DomainError } from '../DomainError.ts';
 import type { Logger } from '../log.ts';
 import { isReplay } from '../store/idempotency.ts';
-import type { Store } from '../store/Store.ts';
+import type { ReleasedLine, Store } from '../store/Store.ts';
 import { stockIntervalMs } from '../fanout/stateIntervals.ts';
 import { StockAnnouncer, type StockPublisher } from './StockAnnouncer.ts';
 
@@ -70,13 +70,18 @@ export class CommerceService implements CartRules {
   readonly #announcer: StockAnnouncer;
   readonly #gate: Pick<CartGate, 'stockChanged' | 'refuseUser'>;
   readonly #observer: CartObserver | undefined;
+  readonly #orders: { placed(order: Order): void } | undefined;
   readonly #sweepTimer: NodeJS.Timeout;
   #sweeping = false;
 
-  /** `gate` hears stock news (the admission controller answers adds of sold-out products apart). */
-  constructor(deps: { store: Store; rooms: CommerceRooms; options: CommerceOptions; log: Logger; gate: Pick<CartGate, 'stockChanged' | 'refuseUser'>; now?: () => number; observer?: CartObserver }) {
+  /** `gate` hears stock news (the admission controller answers adds of sold-out products apart); `orders` hears of each new order (`OrderService.placed`). */
+  constructor(deps: {
+    store: Store; rooms: CommerceRooms; options: CommerceOptions; log: Logger; gate: Pick<CartGate, 'stockChanged' | 'refuseUser'>; now?: () => number; observer?: CartObserver;
+    orders?: { placed(order: Order): void };
+  }) {
     this.#store = deps.store;
     this.#observer = deps.observer;
+    this.#orders = deps.orders;
     this.#gate = deps.gate;
     this.#rooms = deps.rooms;
     this.#log = deps.log;
@@ -181,6 +186,7 @@ export class CommerceService implements CartRules {
       if (answer.available > 0) this.#gate.stockChanged(roomId, answer.sku, answer.available);
     } else if (answer.status === 'ordered') {
       this.#log.info({ roomId, orderId: answer.order.id, userId: principal.userId, totalCents: answer.order.totalCents }, 'order placed');
+      this.#orders?.placed(answer.order);
     } else if (answer.status === 'expired') {
       void this.#announceStock(roomId, answer.skus);
     }
@@ -219,6 +225,14 @@ export class CommerceService implements CartRules {
     return level;
   }
 
+  /** A cancelled order's units are back in stock: the room hears it, and adds of a product that was sold out go on. */
+  restocked(roomId: string, lines: readonly ReleasedLine[]): void {
+    for (const line of lines) {
+      this.#announcer.changed(roomId, line.sku, line.available);
+      this.#gate.stockChanged(roomId, line.sku, line.available);
+    }
+  }
+
   /**
    * A kicked user's reservations in the room go back to stock, and the room hears the new stock;
    * resolves with the units. Their adds still waiting at the gate are refused first and the store
@@ -227,13 +241,9 @@ export class CommerceService implements CartRules {
    */
   async releaseUser(roomId: string, userId: string): Promise<number> {
     await this.#gate.refuseUser(roomId, userId, new DomainError('KICKED', 'you were removed from this room by a moderator'));
-    let units = 0;
-    for (const line of await this.#store.releaseUser(roomId, userId)) {
-      units += line.quantity;
-      this.#announcer.changed(roomId, line.sku, line.available);
-      this.#gate.stockChanged(roomId, line.sku, line.available);
-    }
-    return units;
+    const released = await this.#store.releaseUser(roomId, userId);
+    this.restocked(roomId, released);
+    return released.reduce((units, line) => units + line.quantity, 0);
   }
 
   /** Returns expired reservations to stock and tells their owners. Safe to run on every node. */

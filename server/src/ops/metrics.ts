@@ -7,6 +7,7 @@ import type { CartObserver } from '../commerce/CommerceService.ts';
 import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import type { FanoutStats } from '../fanout/Fanout.ts';
 import type { MediaStatus } from '../media/MediaService.ts';
+import type { WebhookStats } from '../webhooks/WebhookDispatcher.ts';
 
 /**
  * Prometheus metrics, all in this file. The other modules keep the plain counters they already
@@ -51,6 +52,8 @@ export interface MetricsSources {
   /** Streams from encoders on this node: WHIP sessions and RTMP relays (each an ffmpeg). */
   readonly encoders?: { readonly whipSessions: number; readonly rtmpRelays: number };
   readonly broker?: { readonly sequencerStats: SequencerStats };
+  /** The webhook dispatcher, when the node has a webhook endpoint. */
+  readonly webhooks?: { readonly stats: WebhookStats } | undefined;
 }
 
 export interface MetricsOptions {
@@ -189,6 +192,13 @@ export class Metrics {
 
     gaugeOf(registers, 'livecart_admission_concurrency_limit', 'Concurrent store calls the admission controller allows now (adapted from store latency).', () => admission()?.limit);
     gaugeOf(registers, 'livecart_admission_in_flight', 'Store calls in flight from the admission controller.', () => admission()?.inFlight);
+
+    const webhooks = () => this.#sources?.webhooks?.stats;
+    labelledCounterOf(registers, 'livecart_webhook_attempts_total', 'Webhook POSTs this node made, by outcome: delivered (2xx), retrying (failed, another attempt follows) or failed (the last attempt failed: the delivery was dropped).', 'outcome', () => {
+      const stats = webhooks();
+      return stats === undefined ? undefined : [['delivered', stats.delivered], ['retrying', stats.retrying], ['failed', stats.failed]];
+    });
+    gaugeOf(registers, 'livecart_webhook_in_flight', 'Webhook POSTs under way on this node now.', () => webhooks()?.inFlight);
 
     // ---------------------------------------------------------------- media (mediasoup)
     const media = () => this.#sources?.media?.status();

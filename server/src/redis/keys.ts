@@ -14,6 +14,14 @@ export function roomKey(ns: string, roomId: string, kind: string): string {
   return `${roomBase(ns, roomId)}:${kind}`;
 }
 
+/**
+ * `ns:{u:USER}:kind`: a user's own key (their order list), in a slot of the user's, never the
+ * room's: it is written apart from the room's scripts, one single-key command at a time.
+ */
+export function userKey(ns: string, userId: string, kind: string): string {
+  return `${ns}:{u:${userId}}:${kind}`;
+}
+
 /** A key that belongs to no room (one slot of its own on a cluster). */
 export function globalKey(ns: string, kind: string): string {
   return `${ns}:${kind}`;

@@ -34,6 +34,13 @@ export class Room {
   readonly #members = new Map<string, Set<Member>>();
   #memberCount = 0;
   #staffCount = 0;
+  /**
+   * Sockets that follow their user's orders only (hello `follow: "orders"`): they hear the user's
+   * direct messages and nothing the room broadcasts, and no count of the room's sockets includes
+   * them, so every walk over the members (fan-out, degrade checks, viewer counts) leaves them out.
+   */
+  readonly #followers = new Map<string, Set<Member>>();
+  #followerCount = 0;
   /** Client frames from this room's sockets, and frames delivered to them by fan-out (counters, for operators). */
   messagesIn = 0;
   messagesOut = 0;
@@ -128,19 +135,13 @@ export class Room {
   }
 
   addMember(member: Member): void {
-    let set = this.#members.get(member.principal.userId);
-    if (set === undefined) this.#members.set(member.principal.userId, (set = new Set()));
-    if (!set.has(member)) {
-      set.add(member);
-      this.#memberCount++;
-      if (member.principal.role !== 'viewer') this.#staffCount++;
-    }
+    if (!addTo(this.#members, member)) return;
+    this.#memberCount++;
+    if (member.principal.role !== 'viewer') this.#staffCount++;
   }
 
   removeMember(member: Member): boolean {
-    const set = this.#members.get(member.principal.userId);
-    if (set === undefined || !set.delete(member)) return false;
-    if (set.size === 0) this.#members.delete(member.principal.userId);
+    if (!removeFrom(this.#members, member)) return false;
     this.#memberCount--;
     if (member.principal.role !== 'viewer') this.#staffCount--;
     return true;
@@ -148,6 +149,34 @@ export class Room {
 
   membersOf(userId: string): readonly Member[] {
     return [...(this.#members.get(userId) ?? [])];
+  }
+
+  addFollower(member: Member): void {
+    if (addTo(this.#followers, member)) this.#followerCount++;
+  }
+
+  removeFollower(member: Member): boolean {
+    if (!removeFrom(this.#followers, member)) return false;
+    this.#followerCount--;
+    return true;
+  }
+
+  /** The user's sockets here that follow their orders only. */
+  followersOf(userId: string): readonly Member[] {
+    return [...(this.#followers.get(userId) ?? [])];
+  }
+
+  forEachFollower(visit: (member: Member) => void): void {
+    for (const set of this.#followers.values()) for (const member of set) visit(member);
+  }
+
+  get followerCount(): number {
+    return this.#followerCount;
+  }
+
+  /** No socket of any kind in the room on this node. */
+  get isEmpty(): boolean {
+    return this.#memberCount === 0 && this.#followerCount === 0;
   }
 
   /** Calls `visit` for every socket in the room on this node. A loop, not a generator: the degrade check walks a 10,000-member room several times a second, and a generator's resumes were most of its cost. */
@@ -199,4 +228,21 @@ export class Room {
     this.bans.delete(userId);
     return false;
   }
+}
+
+/** Adds `member` to its user's set; false when it was there. */
+function addTo(sockets: Map<string, Set<Member>>, member: Member): boolean {
+  let set = sockets.get(member.principal.userId);
+  if (set === undefined) sockets.set(member.principal.userId, (set = new Set()));
+  if (set.has(member)) return false;
+  set.add(member);
+  return true;
+}
+
+/** Takes `member` out of its user's set; false when it was not there. */
+function removeFrom(sockets: Map<string, Set<Member>>, member: Member): boolean {
+  const set = sockets.get(member.principal.userId);
+  if (set === undefined || !set.delete(member)) return false;
+  if (set.size === 0) sockets.delete(member.principal.userId);
+  return true;
 }

@@ -225,18 +225,31 @@ export class RoomRegistry {
     let room = await this.#host(hello.room);
     // The room may have been unhosted while we waited; everything below runs in one tick.
     while (this.#hosted.get(hello.room) !== room) room = await this.#host(hello.room);
-    const { principal } = member;
-    if (room.isBanned(principal.userId, this.#now())) throw new ProtocolError('KICKED', 'you were removed from this room');
-    if (room.memberCount >= this.#config.maxMembersPerRoom) throw new ProtocolError('ROOM_FULL', 'this room is full on this node', 1000);
+    const following = hello.follow === 'orders';
+    // A kicked buyer may still follow their orders in the room.
+    if (!following && room.isBanned(member.principal.userId, this.#now())) throw new ProtocolError('KICKED', 'you were removed from this room');
+    if (room.memberCount + room.followerCount >= this.#config.maxMembersPerRoom) throw new ProtocolError('ROOM_FULL', 'this room is full on this node', 1000);
+    clearTimeout(room.idleTimer);
+    if (following) {
+      // The user's own news only: no broadcasts, no resume.
+      room.addFollower(member);
+      member.send(encode(this.#welcome(room, member, hello, false)));
+      return room;
+    }
 
     let missed: Uint8Array[] | undefined;
     if (hello.resume !== undefined && hello.resume.epoch === room.epoch && hello.resume.seq < this.#resumeFloor(room)) missed = room.ring.since(hello.resume.seq, room.latestSeq);
-    const resumed = missed !== undefined;
-    clearTimeout(room.idleTimer);
     room.addMember(member);
     // Everything up to here comes with the welcome (and the replay): an ack cannot put it behind that.
     member.ackedSeq = room.latestSeq;
-    const welcome: Welcome = {
+    member.sendMany([encode(this.#welcome(room, member, hello, missed !== undefined)), ...(missed ?? [])]);
+    member.subscribeRoom(room.id, this.#fanout.join(room.id, member.principal.role));
+    return room;
+  }
+
+  #welcome(room: Room, member: Member, hello: Hello, resumed: boolean): Welcome {
+    const { principal } = member;
+    return {
       t: 'welcome',
       id: hello.id,
       v: PROTOCOL_VERSION,
@@ -245,7 +258,7 @@ export class RoomRegistry {
       seq: room.latestSeq,
       epoch: room.epoch,
       resumed,
-      historyLost: hello.resume !== undefined && !resumed,
+      historyLost: hello.resume !== undefined && !resumed && hello.follow === undefined,
       comments: resumed ? [] : room.recentComments(),
       popup: room.popup,
       products: [...room.catalog.values()],
@@ -255,16 +268,14 @@ export class RoomRegistry {
       stock: Object.fromEntries(room.stock),
       degradeLevel: room.degrade.level,
     };
-    member.sendMany([encode(welcome), ...(missed ?? [])]);
-    member.subscribeRoom(room.id, this.#fanout.join(room.id, principal.role));
-    return room;
   }
 
   leave(member: Member, roomId: string): void {
     const room = this.#hosted.get(roomId);
-    if (room === undefined || !room.removeMember(member)) return;
-    this.#fanout.leave(roomId, member.principal.role, member.shard);
-    if (room.memberCount === 0) this.#unhostWhenIdle(room);
+    if (room === undefined) return;
+    if (room.removeMember(member)) this.#fanout.leave(roomId, member.principal.role, member.shard);
+    else if (!room.removeFollower(member)) return;
+    if (room.isEmpty) this.#unhostWhenIdle(room);
   }
 
   /**
@@ -341,7 +352,7 @@ export class RoomRegistry {
   }
 
   #unhost(room: Room): void {
-    if (room.memberCount > 0 || this.#hosted.get(room.id) !== room) return;
+    if (!room.isEmpty || this.#hosted.get(room.id) !== room) return;
     this.#drop(room);
     this.#log.debug({ roomId: room.id }, 'room unhosted');
   }
@@ -384,6 +395,7 @@ export class RoomRegistry {
     this.#drop(room);
     const members: Member[] = [];
     room.forEachMember((member) => members.push(member));
+    room.forEachFollower((member) => members.push(member));
     for (const member of members) member.close(CloseCode.RESYNC, 'the room was reset on this node; reconnect');
   }
 
@@ -442,6 +454,7 @@ export class RoomRegistry {
     switch (delivery.kind) {
       case 'direct':
         for (const member of room.membersOf(delivery.userId)) member.send(delivery.frame);
+        for (const member of room.followersOf(delivery.userId)) member.send(delivery.frame);
         return;
       case 'kick':
         if (delivery.until === 0) {
@@ -510,7 +523,7 @@ export class RoomRegistry {
     const audience = this.#fanout.publish(room.id, delivery.lane, delivery.event.t, delivery.frame, room.degrade.level, undefined, delivery.seq);
     room.ring.push(delivery.seq, delivery.frame, this.#now(), audience);
     room.countOut(audience);
-    if (ended && room.memberCount === 0) this.#unhostWhenIdle(room);
+    if (ended && room.isEmpty) this.#unhostWhenIdle(room);
   }
 
   /** A small room's frame, written to each member it is for, as its topics would have (see `DirectSender`). */

@@ -1,9 +1,12 @@
 import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
 import { DomainError } from '../DomainError.ts';
 import { Deque } from '../util/Deque.ts';
-import type { ExpiredReservation, InventoryItem, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
+import type { ExpiredReservation, InventoryItem, OrderAdvance, OrderChange, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
 import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
+import type { MemoryWebhookOutbox } from './MemoryWebhookOutbox.ts';
 import { newOrderId } from './orderIds.ts';
+import { stepOrder } from './orderSteps.ts';
+import { deliveryOf, newDeliveryId } from './WebhookOutbox.ts';
 
 interface Inventory extends StockLevel {
   item: InventoryItem;
@@ -24,6 +27,8 @@ export interface MemoryStoreLimits {
   readonly maxIdempotencyKeys: number;
   /** Orders held in memory at most; checkout answers UNAVAILABLE beyond (use Redis for real volume). */
   readonly maxOrders: number;
+  /** A user's newest orders listed by `userOrders`, at most. */
+  readonly ordersPerUser?: number | undefined;
 }
 
 const sep = '\u0000';
@@ -41,8 +46,14 @@ export class MemoryStore implements Store {
   readonly #idempotencyAge = new Deque<{ name: string; at: number }>();
   readonly #orders = new Map<string, Order>();
   readonly #ordersByRoom = new Map<string, string[]>();
+  /** Each user's order ids, oldest first, the newest `ordersPerUser` at most. */
+  readonly #ordersByUser = new Map<string, string[]>();
+  readonly #outbox: MemoryWebhookOutbox | undefined;
 
-  constructor(readonly limits: MemoryStoreLimits) {}
+  /** With an `outbox`, every order event (placed, each status change) is appended to it in the step that makes it. */
+  constructor(readonly limits: MemoryStoreLimits, outbox?: MemoryWebhookOutbox) {
+    this.#outbox = outbox;
+  }
 
   async addProduct(roomId: string, item: InventoryItem): Promise<void> {
     let room = this.#inventory.get(roomId);
@@ -150,11 +161,16 @@ export class MemoryStore implements Store {
         currency = inv.item.currency;
       }
       this.#carts.delete(cartKey);
-      const order: Order = { id: newOrderId(roomId), roomId, userId, lines, totalCents, currency, createdAt: now };
+      const order: Order = { id: newOrderId(roomId), roomId, userId, lines, totalCents, currency, createdAt: now, status: 'placed', history: [{ status: 'placed', at: now }] };
       this.#orders.set(order.id, order);
       let ids = this.#ordersByRoom.get(roomId);
       if (ids === undefined) this.#ordersByRoom.set(roomId, (ids = []));
       ids.push(order.id);
+      let mine = this.#ordersByUser.get(userId);
+      if (mine === undefined) this.#ordersByUser.set(userId, (mine = []));
+      mine.push(order.id);
+      if (mine.length > (this.limits.ordersPerUser ?? Number.POSITIVE_INFINITY)) mine.shift();
+      this.#outbox?.append(deliveryOf(newDeliveryId(), order, now), now);
       return { status: 'ordered', order };
     });
   }
@@ -190,6 +206,32 @@ export class MemoryStore implements Store {
 
   async orders(roomId: string): Promise<Order[]> {
     return (this.#ordersByRoom.get(roomId) ?? []).map((id) => this.#orders.get(id)!);
+  }
+
+  async advanceOrder(orderId: string, change: OrderChange): Promise<OrderAdvance> {
+    const order = this.#orders.get(orderId);
+    if (order === undefined) throw new DomainError('ORDER_NOT_FOUND', `no order ${orderId}`);
+    const next = stepOrder(order, change);
+    if (next === undefined) return { order, changed: false, restocked: [] };
+    const restocked: ReleasedLine[] = [];
+    if (next.status === 'cancelled') {
+      for (const line of order.lines) {
+        const inv = this.#inv(order.roomId, line.sku);
+        inv.available += line.quantity;
+        inv.sold -= line.quantity;
+        const boughtKey = order.roomId + sep + order.userId + sep + line.sku;
+        this.#bought.set(boughtKey, (this.#bought.get(boughtKey) ?? 0) - line.quantity);
+        restocked.push({ sku: line.sku, quantity: line.quantity, available: inv.available });
+      }
+    }
+    this.#orders.set(orderId, next);
+    this.#outbox?.append(deliveryOf(newDeliveryId(), next, change.at), change.at);
+    return { order: next, changed: true, restocked };
+  }
+
+  async userOrders(userId: string, limit: number): Promise<Order[]> {
+    if (limit <= 0) return [];
+    return (this.#ordersByUser.get(userId) ?? []).slice(-limit).reverse().map((id) => this.#orders.get(id)!);
   }
 
   async ping(): Promise<void> {}

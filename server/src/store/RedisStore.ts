@@ -1,12 +1,14 @@
 import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
 import { DomainError } from '../DomainError.ts';
 import { connectWithin, createRedisClient, type RedisConnection, type RedisTarget } from '../redis/client.ts';
-import { globalKey, roomBase, roomKey } from '../redis/keys.ts';
+import { globalKey, roomBase, roomKey, userKey } from '../redis/keys.ts';
 import { redisCall } from '../redis/redisCall.ts';
 import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
 import { newOrderId, roomOfOrder } from './orderIds.ts';
-import { checkoutScript, releaseUserScript, reserveScript, soldOutScript, sweepScript } from './redisScripts.ts';
-import type { ExpiredReservation, InventoryItem, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
+import { statusConflict, withStatus } from './orderSteps.ts';
+import { advanceOrderScript, checkoutScript, releaseUserScript, reserveScript, soldOutScript, sweepScript } from './redisScripts.ts';
+import type { ExpiredReservation, InventoryItem, OrderAdvance, OrderChange, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
+import { newDeliveryId } from './WebhookOutbox.ts';
 
 export interface RedisStoreOptions {
   /** A redis:// URL (one server) or a target (one server or a cluster's seeds). */
@@ -28,7 +30,14 @@ export interface RedisStoreOptions {
   readonly orderReplicaTimeoutMs?: number;
   /** A room with products is looked at by the sweep at least this often, reservations or not (at most the longest reservation TTL is sensible). */
   readonly sweepHorizonMs?: number;
+  /** Every order event goes into its room's webhook outbox (RedisWebhookOutbox delivers it). */
+  readonly webhooks?: boolean;
+  /** A user's newest orders their list keeps, at most. */
+  readonly ordersPerUser?: number;
 }
+
+/** The room index of webhook outboxes (see RedisWebhookOutbox). */
+export const WEBHOOK_ROOMS_KIND = 'webhook-rooms';
 
 /** How many rooms one sweep looks at, at most. */
 const ROOMS_PER_SWEEP = 64;
@@ -39,6 +48,7 @@ type ScriptCommands = {
   lcCheckout(...args: Array<string | number>): Promise<string>;
   lcSweep(...args: Array<string | number>): Promise<string>;
   lcReleaseUser(...args: Array<string | number>): Promise<string>;
+  lcAdvanceOrder(...args: Array<string | number>): Promise<string>;
 };
 
 /** Defines the store's Lua scripts as commands of `redis`; each takes its room's key base as its one key (it routes the call to the room's slot). */
@@ -48,6 +58,7 @@ function withStoreScripts(redis: RedisConnection): RedisConnection & ScriptComma
   redis.defineCommand('lcCheckout', { numberOfKeys: 1, lua: checkoutScript });
   redis.defineCommand('lcSweep', { numberOfKeys: 1, lua: sweepScript });
   redis.defineCommand('lcReleaseUser', { numberOfKeys: 1, lua: releaseUserScript });
+  redis.defineCommand('lcAdvanceOrder', { numberOfKeys: 1, lua: advanceOrderScript });
   return redis as RedisConnection & ScriptCommands;
 }
 
@@ -152,10 +163,76 @@ export class RedisStore implements Store {
 
   async checkout(roomId: string, userId: string, key: string, now: number): Promise<CartAnswer> {
     const base = roomBase(this.#ns, roomId);
-    const raw = await this.#call(() => this.redis.lcCheckout(base, roomId, now, this.#options.idempotencyTtlMs, userId, recordName(userId, key), fingerprintOf('checkout', roomId), newOrderId(roomId)));
+    const raw = await this.#call(() => this.redis.lcCheckout(
+      base, roomId, now, this.#options.idempotencyTtlMs, userId, recordName(userId, key), fingerprintOf('checkout', roomId), newOrderId(roomId), this.#webhookFlag, newDeliveryId(),
+    ));
     const answer = orThrow(parseAnswer(raw, ''));
-    if (answer.status === 'ordered') await this.#replicated(roomId, answer.order.id);
+    if (answer.status === 'ordered') await Promise.all([this.#replicated(roomId, answer.order.id), this.#indexOrder(answer.order, now)]);
     return answer;
+  }
+
+  async advanceOrder(orderId: string, change: OrderChange): Promise<OrderAdvance> {
+    const roomId = roomOfOrder(orderId);
+    if (roomId === undefined) throw new DomainError('ORDER_NOT_FOUND', `no order ${orderId}`);
+    const raw = await this.#call(() => this.redis.lcAdvanceOrder(
+      roomBase(this.#ns, roomId), roomId, change.at, 0, orderId, change.status, change.note ?? '',
+      change.status === 'paid' ? JSON.stringify(change.payment ?? { demo: false }) : '', this.#webhookFlag, newDeliveryId(),
+    ));
+    const result = JSON.parse(raw) as { changed: boolean; order: Order; restocked?: ReleasedLine[] | Record<string, never> } | { error: 'ORDER_NOT_FOUND' | 'ORDER_STATUS_CONFLICT'; status?: Order['status'] };
+    if ('error' in result) {
+      if (result.error === 'ORDER_NOT_FOUND') throw new DomainError('ORDER_NOT_FOUND', `no order ${orderId}`);
+      throw statusConflict(orderId, result.status!, change.status);
+    }
+    // Indexed again even when unchanged: a caller retrying after a lost answer re-does what its first call could not finish.
+    await Promise.all([result.changed ? this.#replicated(roomId, orderId) : undefined, this.#indexWebhooks(roomId, change.at)]);
+    // cjson writes an empty array as {}.
+    return { order: result.order, changed: result.changed, restocked: Array.isArray(result.restocked) ? result.restocked : [] };
+  }
+
+  async userOrders(userId: string, limit: number): Promise<Order[]> {
+    if (limit <= 0) return [];
+    const ids = await this.#call(() => this.redis.zrevrange(userKey(this.#ns, userId, 'orders'), 0, limit - 1));
+    const byRoom = new Map<string, string[]>();
+    for (const id of ids) {
+      const roomId = roomOfOrder(id);
+      if (roomId === undefined) continue;
+      const inRoom = byRoom.get(roomId);
+      if (inRoom === undefined) byRoom.set(roomId, [id]);
+      else inRoom.push(id);
+    }
+    const found = new Map<string, Order>();
+    await Promise.all([...byRoom].map(async ([roomId, inRoom]) => {
+      const jsons = await this.#call(() => this.redis.hmget(roomKey(this.#ns, roomId, 'orders'), ...inRoom));
+      jsons.forEach((json, i) => {
+        if (json !== null) found.set(inRoom[i]!, withStatus(JSON.parse(json) as Order));
+      });
+    }));
+    return ids.flatMap((id) => found.get(id) ?? []);
+  }
+
+  /**
+   * The user's list and the webhook room index, each one single-key command after the order's
+   * script (they live in other slots than the room's). Done for a replayed checkout too, so a
+   * buyer's retry after a node died between the script and these writes completes them: an order
+   * whose checkout was answered is in its buyer's list and its room in the webhook index.
+   */
+  async #indexOrder(order: Order, now: number): Promise<void> {
+    const key = userKey(this.#ns, order.userId, 'orders');
+    const kept = this.#options.ordersPerUser ?? 1000;
+    await Promise.all([
+      this.#call(() => this.redis.multi().zadd(key, order.createdAt, order.id).zremrangebyrank(key, 0, -(kept + 1)).exec()),
+      this.#indexWebhooks(order.roomId, now),
+    ]);
+  }
+
+  /** The room's outbox wants attention by `at` (ZADD LT: an earlier time a dispatcher set stays). */
+  async #indexWebhooks(roomId: string, at: number): Promise<void> {
+    if (this.#options.webhooks !== true) return;
+    await this.#call(() => this.redis.zadd(globalKey(this.#ns, WEBHOOK_ROOMS_KIND), 'LT', at, roomId));
+  }
+
+  get #webhookFlag(): string {
+    return this.#options.webhooks === true ? '1' : '0';
   }
 
   /**
@@ -210,14 +287,14 @@ export class RedisStore implements Store {
     const roomId = roomOfOrder(orderId);
     if (roomId === undefined) return undefined;
     const json = await this.#call(() => this.redis.hget(roomKey(this.#ns, roomId, 'orders'), orderId));
-    return json === null ? undefined : (JSON.parse(json) as Order);
+    return json === null ? undefined : withStatus(JSON.parse(json) as Order);
   }
 
   async orders(roomId: string): Promise<Order[]> {
     const ids = await this.#call(() => this.redis.lrange(roomKey(this.#ns, roomId, 'order-ids'), 0, -1));
     if (ids.length === 0) return [];
     const jsons = await this.#call(() => this.redis.hmget(roomKey(this.#ns, roomId, 'orders'), ...ids));
-    return jsons.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as Order);
+    return jsons.filter((j): j is string => j !== null).map((j) => withStatus(JSON.parse(j) as Order));
   }
 
   async ping(): Promise<void> {

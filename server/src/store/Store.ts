@@ -1,4 +1,4 @@
-import type { Cart, CartAnswer, Order } from '../../../protocol/src/index.ts';
+import type { Cart, CartAnswer, Order, OrderPayment, OrderStatus } from '../../../protocol/src/index.ts';
 import type { DomainError } from '../DomainError.ts';
 
 /** What the store must know of a product to sell it. */
@@ -51,6 +51,25 @@ export interface ExpiredReservation {
   readonly available: number;
 }
 
+/** A step asked of an order (the legal ones: `orderTransitions`). */
+export interface OrderChange {
+  readonly status: OrderStatus;
+  /** When it happens (epoch ms): the history step's `at`. */
+  readonly at: number;
+  readonly note?: string | undefined;
+  /** The payment step's record, with `paid` only. */
+  readonly payment?: OrderPayment | undefined;
+}
+
+export interface OrderAdvance {
+  /** The order as it is now. */
+  readonly order: Order;
+  /** False when the order had reached that status already: nothing changed, nothing was told. */
+  readonly changed: boolean;
+  /** A cancel's units, given back to stock (empty for any other step). */
+  readonly restocked: readonly ReleasedLine[];
+}
+
 /**
  * The source of truth for stock, carts and orders. Every mutation is atomic: under any
  * interleaving (one node or many), available + reserved + sold of a product equals its stock.
@@ -101,6 +120,20 @@ export interface Store {
   sweepExpired(now: number, limit: number): Promise<ExpiredReservation[]>;
   order(orderId: string): Promise<Order | undefined>;
   orders(roomId: string): Promise<Order[]>;
+  /**
+   * Moves an order to `change.status`, atomically with its history, the webhook outbox (when the
+   * store keeps one) and, for a cancel, its units going back to stock (and off the buyer's bought
+   * count). A status the order reached before is answered with the order unchanged (`changed`
+   * false): every step is idempotent. Throws ORDER_NOT_FOUND, or ORDER_STATUS_CONFLICT for a step
+   * `orderTransitions` does not allow.
+   */
+  advanceOrder(orderId: string, change: OrderChange): Promise<OrderAdvance>;
+  /**
+   * The user's orders over every room, newest first, at most `limit` (the store lists a user's
+   * newest `ordersPerUser` at most). The list is an index written after each order's own atomic
+   * step (see the implementations): an order whose checkout was answered is in it.
+   */
+  userOrders(userId: string, limit: number): Promise<Order[]>;
   /** Resolves when the store answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

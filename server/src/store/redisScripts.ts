@@ -1,3 +1,5 @@
+import { luaOrderTransitions } from './orderSteps.ts';
+
 /**
  * Lua scripts of the Redis store. Each runs atomically in Redis, so one call is one consistent step
  * whatever other nodes do. Loaded once and called by SHA (ioredis `defineCommand`).
@@ -14,9 +16,14 @@
  *                    user id's length, so user and key cannot run into each other (idempotency.ts)
  *   :orders          hash  order id → order JSON (durable record)
  *   :order-ids       list  order ids of the room, in order
- *   :order-stream    stream of the room's orders (for downstream consumers)
- * One key outside any room, never touched by a script: `ns:sweep-rooms`, a zset of room ids scored by
- * when the room's reservations want sweeping next (RedisStore keeps it).
+ *   :order-stream    stream of the room's orders and their status changes (for downstream consumers)
+ *   :wh              hash  delivery id → webhook delivery JSON (the outbox: an order event not yet delivered)
+ *   :wh-due          zset  delivery id scored by when its next attempt is due
+ *   :wh-tries        hash  delivery id → attempts claimed so far
+ * Keys outside any room, never touched by these scripts (RedisStore and RedisWebhookOutbox write
+ * them one command at a time): `ns:sweep-rooms`, a zset of room ids scored by when the room's
+ * reservations want sweeping next; `ns:webhook-rooms`, room ids scored by when their outbox wants
+ * attention; `ns:{u:USER}:orders`, a user's order ids scored by creation.
  */
 
 const common = `
@@ -54,6 +61,15 @@ local function release(user, sku)
   end
   redis.call('ZREM', base .. ':exp', sku .. '\\t' .. user)
   return avail
+end
+`;
+
+/** Appends an order event to the room's webhook outbox, due at `at` (see WebhookOutbox.ts's `deliveryOf`). */
+const webhookAppend = `
+local function appendWebhook(order, at, deliveryId)
+  local delivery = { id = deliveryId, type = 'order.' .. order.status, roomId = order.roomId, orderId = order.id, createdAt = at, order = order }
+  redis.call('HSET', base .. ':wh', deliveryId, cjson.encode(delivery))
+  redis.call('ZADD', base .. ':wh-due', at, deliveryId)
 end
 `;
 
@@ -174,10 +190,11 @@ return out
 
 /**
  * KEYS: room base. ARGV: room, now, idemTtl, user, record (idempotency key's name), fingerprint,
- * order id (made by the caller: not guessable, names its room). Returns one JSON answer ('~' first: replayed).
+ * order id (made by the caller: not guessable, names its room), webhooks ('1': append the event to
+ * the outbox), delivery id. Returns one JSON answer ('~' first: replayed).
  */
-export const checkoutScript = `${common}
-local user, record, fingerprint, id = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+export const checkoutScript = `${common}${webhookAppend}
+local user, record, fingerprint, id, webhooks, deliveryId = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local idem = base .. ':idem:' .. record
 local seen = redis.call('GET', idem)
 if seen then return recordedAnswer(seen, fingerprint) end
@@ -214,12 +231,58 @@ for i = 1, #all, 2 do
   total = total + q * price
 end
 redis.call('DEL', cart)
-local order = { id = id, roomId = room, userId = user, lines = lines, totalCents = total, currency = currency, createdAt = now }
+local order = { id = id, roomId = room, userId = user, lines = lines, totalCents = total, currency = currency, createdAt = now, status = 'placed', history = { { status = 'placed', at = now } } }
 local json = cjson.encode(order)
 redis.call('HSET', base .. ':orders', id, json)
 redis.call('RPUSH', base .. ':order-ids', id)
-redis.call('XADD', base .. ':order-stream', '*', 'id', id, 'order', json)
+redis.call('XADD', base .. ':order-stream', '*', 'id', id, 'status', 'placed', 'order', json)
+if webhooks == '1' then appendWebhook(order, now, deliveryId) end
 return answer({ status = 'ordered', order = order })
+`;
+
+/**
+ * KEYS: room base. ARGV: room, now, (unused), order id, status, note ('' = none), payment JSON
+ * (with 'paid'), webhooks ('1': append the event to the outbox), delivery id. The step
+ * `orderTransitions` allows, atomically with the outbox and, for a cancel, the units going back to
+ * stock. Returns JSON { changed, order, restocked } or { error, status }.
+ */
+export const advanceOrderScript = `${common}${webhookAppend}
+local transitions = ${luaOrderTransitions()}
+local id, target, note, payment, webhooks, deliveryId = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local json = redis.call('HGET', base .. ':orders', id)
+if not json then return '{"error":"ORDER_NOT_FOUND"}' end
+local order = cjson.decode(json)
+if not order.status then
+  -- stored before orders had a status: placed, never changed since
+  order.status = 'placed'
+  order.history = { { status = 'placed', at = order.createdAt } }
+end
+local unchanged = cjson.encode({ changed = false, order = order })
+if order.status == target then return unchanged end
+for _, step in ipairs(order.history) do
+  if step.status == target then return unchanged end
+end
+if not transitions[order.status][target] then return cjson.encode({ error = 'ORDER_STATUS_CONFLICT', status = order.status }) end
+order.status = target
+local step = { status = target, at = now }
+if note ~= '' then step.note = note end
+order.history[#order.history + 1] = step
+if target == 'paid' then order.payment = cjson.decode(payment) end
+local restocked = {}
+if target == 'cancelled' then
+  for _, line in ipairs(order.lines) do
+    local inv = base .. ':inv:' .. line.sku
+    local avail = redis.call('HINCRBY', inv, 'avail', line.quantity)
+    redis.call('HINCRBY', inv, 'sold', -line.quantity)
+    redis.call('HINCRBY', base .. ':bought:' .. order.userId, line.sku, -line.quantity)
+    restocked[#restocked + 1] = { sku = line.sku, quantity = line.quantity, available = avail }
+  end
+end
+json = cjson.encode(order)
+redis.call('HSET', base .. ':orders', id, json)
+redis.call('XADD', base .. ':order-stream', '*', 'id', id, 'status', target, 'order', json)
+if webhooks == '1' then appendWebhook(order, now, deliveryId) end
+return cjson.encode({ changed = true, order = order, restocked = restocked })
 `;
 
 /** KEYS: room base. ARGV: room, (unused), (unused), user. Returns a JSON array of the user's lines in the room, each released. */

@@ -6,7 +6,7 @@ import type { HttpResponse, TemplatedApp } from './uws.ts';
 
 /**
  * The web pages, served from the Vite build in `client/web/dist` (`npm run build:web`; `npm start`
- * and `npm test` build first): GET /viewer, /streamer, /operator and their hashed /assets/*. This
+ * and `npm test` build first): GET /viewer, /streamer, /operator, /orders and their hashed /assets/*. This
  * is the only code that reads `dist`.
  *
  * The files are read into memory once and served from there; a page request re-reads them when the
@@ -19,7 +19,7 @@ const COMPILED = import.meta.url.endsWith('.js');
 const BUILD_COMMAND = COMPILED ? 'npm run build' : 'npm run build:web';
 const DIST_NAME = COMPILED ? 'build/client/web/dist' : 'client/web/dist';
 
-export const PAGES = ['viewer', 'streamer', 'operator'] as const;
+export const PAGES = ['viewer', 'streamer', 'operator', 'orders'] as const;
 
 const contentTypes: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
