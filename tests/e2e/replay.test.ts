@@ -107,7 +107,7 @@ describe.skipIf(!hasFfmpeg)('the shoppable replay on the viewer page in Chromium
     await page.getByRole('button', { name: /^Cart/ }).click();
     expect(await page.locator('.cart-line').getAttribute('data-sku')).toBe('sku-2');
     await page.getByTestId('checkout').click();
-    await waitText('the order confirmed', page.locator('#order-title'), 'Order confirmed');
+    await waitText('the order placed', page.locator('#order-title'), 'Order placed');
     expect(await server.store.stock(room, 'sku-2')).toEqual({ available: 4, reserved: 0, sold: 1 });
     expect(problems).toEqual([]);
   }, 120_000);
