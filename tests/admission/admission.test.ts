@@ -271,48 +271,43 @@ describe('VegasLimit', () => {
     expect(limit.limit).toBe(10);
   });
 
-  it('adapts inside the controller: a fast store raises the limit, a slow one lowers it', async () => {
-    let now = 0;
-    let latency = 1;
+  /** A controller over a memory store whose every reservation call takes `clock.latency` (fake time), with the loop `clock.busy` of the time busy. */
+  async function timedController() {
+    const clock = { now: 0, latency: 0, busy: 0 };
     const store = new MemoryStore({ idempotencyTtlMs: 60_000, maxIdempotencyKeys: 100_000, maxOrders: 100_000 });
-    const slow = Object.assign(Object.create(store) as MemoryStore, {
+    const timed = Object.assign(Object.create(store) as MemoryStore, {
       reserveBatch: async (requests: readonly ReserveRequest[]) => {
-        now += latency;
+        clock.now += clock.latency;
         return store.reserveBatch(requests);
       },
     });
-    const idleLoop = { mark: () => ({ idle: 0, active: 0, utilization: 0 }), shareSince: () => 0 };
-    const controller = new AdmissionController({ store: slow, options: options({ initialLimit: 4, batchMax: 1, queueLimit: 10_000, productQueueLimit: 10_000, maxWaitMs: 1e9 }), now: () => now, loopBusy: idleLoop });
+    const loopBusy = { mark: () => ({ idle: 0, active: 0, utilization: 0 }), shareSince: () => clock.busy };
+    const controller = new AdmissionController({ store: timed, options: options({ initialLimit: 4, batchMax: 1, queueLimit: 10_000, productQueueLimit: 10_000, maxWaitMs: 1e9 }), now: () => clock.now, loopBusy });
     await store.addProduct('r1', { sku: 'hot', stock: 1e9, priceCents: 1, currency: 'USD' });
-    await Promise.all(Array.from({ length: 400 }, (_, i) => controller.reserve({ roomId: 'r1', userId: `u${i}`, sku: 'hot', quantity: 1, key: `k${i}`, now, ttlMs: 1000 })));
+    const burst = (tag: string) => Promise.all(Array.from({ length: 400 }, (_, i) => controller.reserve({ roomId: 'r1', userId: `${tag}${i}`, sku: 'hot', quantity: 1, key: `${tag}${i}`, now: clock.now, ttlMs: 1000 })));
+    return { clock, controller, burst };
+  }
+
+  it('adapts inside the controller: a fast store raises the limit, a slow one lowers it', async () => {
+    const { clock, controller, burst } = await timedController();
+    clock.latency = 1;
+    await burst('u');
     const raised = controller.limit;
     expect(raised).toBeGreaterThan(4);
-    latency = 50;
-    await Promise.all(Array.from({ length: 400 }, (_, i) => controller.reserve({ roomId: 'r1', userId: `v${i}`, sku: 'hot', quantity: 1, key: `j${i}`, now, ttlMs: 1000 })));
+    clock.latency = 50;
+    await burst('v');
     expect(controller.limit).toBeLessThan(raised);
     controller.close();
   });
 
   it('grows the limit when calls are slow because the node\'s own loop is busy, not the store', async () => {
-    let now = 0;
-    let latency = 0.5;
-    let share = 0;
-    const store = new MemoryStore({ idempotencyTtlMs: 60_000, maxIdempotencyKeys: 100_000, maxOrders: 100_000 });
-    const slow = Object.assign(Object.create(store) as MemoryStore, {
-      reserveBatch: async (requests: readonly ReserveRequest[]) => {
-        now += latency;
-        return store.reserveBatch(requests);
-      },
-    });
-    const loop = { mark: () => ({ idle: 0, active: 0, utilization: 0 }), shareSince: () => share };
-    const controller = new AdmissionController({ store: slow, options: options({ initialLimit: 4, batchMax: 1, queueLimit: 10_000, productQueueLimit: 10_000, maxWaitMs: 1e9 }), now: () => now, loopBusy: loop });
-    await store.addProduct('r1', { sku: 'hot', stock: 1e9, priceCents: 1, currency: 'USD' });
-    const burst = (tag: string) => Promise.all(Array.from({ length: 400 }, (_, i) => controller.reserve({ roomId: 'r1', userId: `${tag}${i}`, sku: 'hot', quantity: 1, key: `${tag}${i}`, now, ttlMs: 1000 })));
+    const { clock, controller, burst } = await timedController();
+    clock.latency = 0.5;
     await burst('a'); // the floor: 0.5 ms
     const before = controller.limit;
     // Now every reply waits 200 ms in the socket while the node's loop is busy (95 % of the time).
-    latency = 200;
-    share = 0.95;
+    clock.latency = 200;
+    clock.busy = 0.95;
     await burst('b');
     expect(controller.limit).toBeGreaterThan(before);
     controller.close();
