@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort } from './redisServer.ts';
+import { isFree } from './redisServer.ts';
 
 const run = promisify(execFile);
 
@@ -31,9 +31,11 @@ export class OwnRedisCluster {
       const count = masters * (1 + replicasPerMaster);
       const ports: number[] = [];
       while (ports.length < count) {
-        const port = await freePort();
-        // The cluster bus listens on port + 10000: both must be free and distinct.
-        if (port + 10000 < 65536 && !ports.includes(port)) ports.push(port);
+        // The cluster bus listens on port + 10000: both must be free and distinct. Both are taken
+        // below the kernel's ephemeral range (32768 up), where no outgoing connection's port can
+        // take the bus port between this check and redis-server's bind.
+        const port = 20000 + Math.floor(Math.random() * 2768);
+        if (!ports.includes(port) && (await isFree(port)) && (await isFree(port + 10000))) ports.push(port);
       }
       for (const port of ports) cluster.#nodes.push({ port, child: cluster.#spawn(port) });
       await Promise.all(ports.map((port) => waitForPing(port)));

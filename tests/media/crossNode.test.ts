@@ -24,7 +24,7 @@ interface Watcher {
 }
 
 async function watcher(name: string, urls: string[], room: string): Promise<Watcher> {
-  const client = connect({ url: urls, token: await tokens.mint({ userId: name, name, role: 'viewer' }), room, reconnect: { baseMs: 50, maxMs: 200 } });
+  const client = connect({ url: urls, shuffleEndpoints: false, token: await tokens.mint({ userId: name, name, role: 'viewer' }), room, reconnect: { baseMs: 50, maxMs: 200 } });
   await client.ready;
   const viewer = new StreamViewer(client, { handlerName: NODE_HANDLER, retryMs: 300 });
   const w: Watcher = { name, client, viewer, tracks: 0, rebuilt: false };
