@@ -24,11 +24,11 @@ const headersOf: Record<HlsFile['kind'], ReadonlyArray<[string, string]>> = {
  * origin record), keeping recent segments in memory, so a CDN may pull from any node.
  */
 export function registerHlsHttpApi(app: TemplatedApp, deps: HlsHttpDeps): void {
-  const fromOrigin = async (roomId: string, name: string): Promise<HlsFile | undefined> => {
-    const origin = await deps.origins.get(roomId);
-    if (origin === undefined || origin.nodeId === deps.nodeId) return undefined;
-    return deps.proxy.get(`${origin.url.replace(/\/+$/, '')}/hls/${roomId}/${name}`, name === PLAYLIST_NAME ? 'playlist' : 'segment');
-  };
+  const fromOrigin = (roomId: string, name: string): Promise<HlsFile | undefined> =>
+    deps.proxy.get(`/hls/${roomId}/${name}`, name === PLAYLIST_NAME ? 'playlist' : 'segment', async () => {
+      const origin = await deps.origins.get(roomId);
+      return origin === undefined || origin.nodeId === deps.nodeId ? undefined : origin.url;
+    });
 
   app.get('/hls/:room/:file', (res, req) => {
     const roomId = req.getParameter(0) ?? '';

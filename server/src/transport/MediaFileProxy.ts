@@ -30,23 +30,27 @@ export class MediaFileProxy {
     this.#log = log;
   }
 
-  /** The file at `url` (a `kind` file), or undefined when that node has none or cannot be reached (logged). */
-  get(url: string, kind: HlsFile['kind']): Promise<HlsFile | undefined> {
-    const cached = this.#segments.get(url);
+  /**
+   * The file at `path` on the node `baseUrl` names (resolved only when the file is neither cached
+   * nor being fetched: most requests never look the node up), or undefined when no node has it or
+   * it cannot be reached (logged). Segment names are unique per rendition, so a path names one file.
+   */
+  get(path: string, kind: HlsFile['kind'], baseUrl: () => Promise<string | undefined>): Promise<HlsFile | undefined> {
+    const cached = this.#segments.get(path);
     if (cached !== undefined) return Promise.resolve(cached);
-    let pending = this.#inFlight.get(url);
+    let pending = this.#inFlight.get(path);
     if (pending === undefined) {
-      pending = this.#fetch(url, kind).then((file) => {
+      pending = baseUrl().then((base) => (base === undefined ? undefined : this.#fetch(`${base.replace(/\/+$/, '')}${path}`, kind))).then((file) => {
         if (file?.kind === 'segment' && this.#cacheEntries > 0) {
-          this.#segments.set(url, file);
+          this.#segments.set(path, file);
           if (this.#segments.size > this.#cacheEntries) this.#segments.delete(this.#segments.keys().next().value!);
         }
         return file;
       }).catch((error: unknown) => {
-        this.#log.warn({ err: error, url }, 'HLS file could not be fetched from the node that has it');
+        this.#log.warn({ err: error, path }, 'HLS file could not be fetched from the node that has it');
         return undefined;
-      }).finally(() => this.#inFlight.delete(url));
-      this.#inFlight.set(url, pending);
+      }).finally(() => this.#inFlight.delete(path));
+      this.#inFlight.set(path, pending);
     }
     return pending;
   }

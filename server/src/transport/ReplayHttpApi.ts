@@ -37,11 +37,11 @@ function headersOf(file: HlsFile): ReadonlyArray<[string, string]> {
 export function registerReplayHttpApi(router: JsonRouter, deps: ReplayHttpDeps): void {
   router.route('get', '/api/rooms/:id/replay', async (ctx) => ({ status: 200, body: await deps.replays.replay(parse(roomIdSchema, ctx.params[0])) }));
 
-  const fromRecorder = async (roomId: string, show: string, name: string): Promise<HlsFile | undefined> => {
-    const record = await deps.recordings.get(roomId);
-    if (record === undefined || record.nodeId === deps.nodeId || record.show !== show) return undefined;
-    return deps.proxy.get(`${record.url.replace(/\/+$/, '')}/replay/${roomId}/${show}/${name}`, name === PLAYLIST_NAME ? 'playlist' : 'segment');
-  };
+  const fromRecorder = (roomId: string, show: string, name: string): Promise<HlsFile | undefined> =>
+    deps.proxy.get(`/replay/${roomId}/${show}/${name}`, name === PLAYLIST_NAME ? 'playlist' : 'segment', async () => {
+      const record = await deps.recordings.get(roomId);
+      return record === undefined || record.nodeId === deps.nodeId || record.show !== show ? undefined : record.url;
+    });
 
   router.app.get('/replay/:room/:show/:file', (res, req) => {
     const roomId = req.getParameter(0) ?? '';
