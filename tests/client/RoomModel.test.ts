@@ -10,7 +10,7 @@ function welcome(over: Partial<Welcome> = {}): Welcome {
     you: { userId: 'u1', name: 'Ann', role: 'viewer' },
     seq: 10, epoch: 'e1', resumed: false, historyLost: false,
     comments: [{ seq: 9, userId: 'u2', name: 'Bob', text: 'hi', ts: 1 }],
-    popup: null, products: [product], likes: 3, viewers: 2, muted: [], stock: { mug: 5 }, degradeLevel: 0,
+    popup: null, products: [product], likes: 3, viewers: 2, muted: [], stock: { mug: 5 }, degradeLevel: 0, moderators: [], pinnedComment: null,
     ...over,
   };
 }

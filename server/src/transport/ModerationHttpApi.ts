@@ -4,7 +4,7 @@ import { ProtocolError } from '../errors.ts';
 import type { ModerationCommands } from '../rooms/ModerationCommands.ts';
 import { type JsonRouter, parse } from './JsonRouter.ts';
 
-const filterSchema = z.object({ words: z.array(z.string().max(ModerationLimits.filterWordLength * 2)).max(ModerationLimits.filterWords) });
+const filterSchema = z.object({ words: z.array(z.string().max(ModerationLimits.filterWordLength * 2).refine((word) => !/\p{Cs}/u.test(word), 'not valid Unicode text (a lone surrogate)')).max(ModerationLimits.filterWords) });
 
 /**
  * A room's moderation over HTTP, for a shop's backend and the streamer page: the same commands as
