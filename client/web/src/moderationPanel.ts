@@ -114,6 +114,7 @@ export class ModerationPanel {
         { 'data-user': m.userId },
         h('span', { class: 'who' }, m.name),
         m.name === m.userId ? null : h('span', { class: 'muted small' }, ` ${m.userId}`),
+        ' ',
         this.#options.owner ? h('button', { type: 'button', class: 'link', 'aria-label': `Remove ${m.name} as moderator`, onclick: () => this.#setModerator(m.userId, m.name, false) }, 'Remove') : null,
       )),
     );
