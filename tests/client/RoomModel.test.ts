@@ -152,3 +152,24 @@ describe('RoomModel', () => {
     expect(model.cart.lastOrder?.status).toBe('shipped');
   });
 });
+
+describe('RoomModel moderation state', () => {
+  it('takes moderators and the pinned comment from a fresh welcome, then from their events; a resumed welcome keeps them for the replay', () => {
+    const pinned = { seq: 9, userId: 'u2', name: 'Bob', text: 'hi', ts: 1, pinnedAt: 2, pinnedBy: 's1' };
+    const model = new RoomModel();
+    model.applyWelcome(welcome({ moderators: [{ userId: 'm1', name: 'Mia' }], pinnedComment: pinned }));
+    expect(model.moderators).toEqual([{ userId: 'm1', name: 'Mia' }]);
+    expect(model.pinnedComment).toEqual(pinned);
+    expect(model.applyEvent({ t: 'moderators', seq: 11, moderators: [] })).toBe(true);
+    expect(model.applyEvent({ t: 'commentPinned', seq: 12, pinned: null })).toBe(true);
+    expect(model.moderators).toEqual([]);
+    expect(model.pinnedComment).toBeNull();
+    // A duplicate is ignored.
+    expect(model.applyEvent({ t: 'commentPinned', seq: 12, pinned })).toBe(false);
+    expect(model.pinnedComment).toBeNull();
+    // A resume keeps what the client had: the replayed events bring it up to date.
+    model.applyWelcome(welcome({ seq: 20, resumed: true, moderators: [{ userId: 'x', name: 'X' }], pinnedComment: pinned }));
+    expect(model.moderators).toEqual([]);
+    expect(model.pinnedComment).toBeNull();
+  });
+});

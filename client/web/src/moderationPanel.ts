@@ -65,7 +65,7 @@ export class ModerationPanel {
     const filterForm = h('form', { class: 'filter-form', onsubmit: (event: Event) => {
       event.preventDefault();
       this.#saveFilter();
-    } }, h('label', { for: 'filter-words' }, 'Comments with these words are not shown to anyone (any case; Chinese too).'), this.#filterInput, h('div', { class: 'row' }, h('button', { type: 'submit', 'data-testid': 'save-filter' }, 'Save filter'), this.#filterCount));
+    } }, h('label', { for: 'filter-words', class: 'small' }, 'Comments with these words are not shown to anyone (any case; Chinese too).'), this.#filterInput, h('div', { class: 'row' }, h('button', { type: 'submit', 'data-testid': 'save-filter' }, 'Save filter'), this.#filterCount));
 
     this.element = h(
       'section',
