@@ -22,6 +22,7 @@ export const ModerationLimits = {
   filterWords: 1000,
 } as const;
 
+// messages.ts imports this file, so its schema helpers cannot be imported here: the few needed are restated.
 const requestId = z.number().int().nonnegative().max(0xffffffff);
 const seq = z.number().int().nonnegative();
 const timestampMs = z.number().int().nonnegative();
