@@ -231,6 +231,34 @@ export class LivecartClient {
     return this.#request<'unban'>({ t: 'unban', userId });
   }
 
+  // Moderation (protocol/src/moderation.ts): the streamer appoints moderators; the streamer and
+  // moderators set the keyword filter and pin a comment. `state.moderators` and
+  // `state.pinnedComment` follow the room's `moderators` and `commentPinned` events.
+
+  /** Streamer: appoints (`moderator` true, the default) or removes a moderator of the room, by user id. */
+  setModerator(userId: string, moderator = true): Promise<RequestResults['setModerator']> {
+    return this.#request<'setModerator'>({ t: 'setModerator', userId, moderator });
+  }
+
+  /** Moderators: replaces the room's keyword filter (an empty list clears it); resolves with the words kept. */
+  setFilter(words: readonly string[]): Promise<RequestResults['setFilter']> {
+    return this.#request<'setFilter'>({ t: 'setFilter', words: [...words] });
+  }
+
+  /** Moderators: pins the comment whose event seq is `seq` at the top of the room. */
+  pinComment(seq: number): Promise<RequestResults['pinComment']> {
+    return this.#request<'pinComment'>({ t: 'pinComment', seq });
+  }
+
+  unpinComment(): Promise<RequestResults['unpinComment']> {
+    return this.#request<'unpinComment'>({ t: 'unpinComment' });
+  }
+
+  /** Moderators: the room's moderators, keyword filter and pinned comment. */
+  moderation(): Promise<RequestResults['getModeration']> {
+    return this.#request<'getModeration'>({ t: 'getModeration' });
+  }
+
   // Commerce. Each call is one user action: it gets one idempotency key, and the automatic retries
   // after temporary failures (see `ConnectOptions.retry`) resend that same key, so the server
   // applies the action at most once. `state.cart` is updated before the promise resolves.
@@ -570,6 +598,8 @@ export class LivecartClient {
       case 'roomState':
       case 'userMuted':
       case 'soldOut':
+      case 'moderators':
+      case 'commentPinned':
         if (!this.#joined || !this.#state.applyEvent(message)) return;
         // A replayed soldOut older than the welcome's stock snapshot does not zero it: trust the stock.
         if (message.t === 'soldOut' && this.#state.stock[message.sku] === 0) this.#markSoldOut(message.sku);
@@ -756,6 +786,12 @@ function emitEvent(emitter: TypedEmitter<LivecartEvents>, event: SequencedEvent)
       break;
     case 'soldOut':
       emitter.emit('soldOut', event);
+      break;
+    case 'moderators':
+      emitter.emit('moderators', event);
+      break;
+    case 'commentPinned':
+      emitter.emit('commentPinned', event);
       break;
   }
 }

@@ -1,3 +1,4 @@
+import type { Moderator, PinnedComment } from '../../protocol/src/moderation.ts';
 import type { HistoryComment, Order, Popup, Product, RoomInfo, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
 import { CartModel, type CartView } from './CartModel.ts';
 
@@ -34,6 +35,10 @@ export interface RoomSnapshot {
    * only. From `welcome`, then `degrade` updates.
    */
   readonly degradeLevel: number;
+  /** The room's moderators (appointed by its streamer), from `welcome`, then `moderators` events. */
+  readonly moderators: readonly Moderator[];
+  /** The room's pinned comment, from `welcome`, then `commentPinned` events. */
+  readonly pinnedComment: PinnedComment | null;
 }
 
 export type WelcomeKind = 'fresh' | 'resumed' | 'historyLost';
@@ -64,6 +69,8 @@ export class RoomModel implements RoomSnapshot {
   muted: ReadonlySet<string> = new Set();
   stock: Readonly<Record<string, number>> = {};
   degradeLevel = 0;
+  moderators: readonly Moderator[] = [];
+  pinnedComment: PinnedComment | null = null;
   orders: Readonly<Record<string, Order>> = {};
   readonly cart: CartModel;
   /** The `seq` of the welcome `stock` came from: events up to it are already reflected in it. */
@@ -95,6 +102,9 @@ export class RoomModel implements RoomSnapshot {
     if (kind !== 'resumed') {
       this.lastSeq = welcome.seq;
       this.popup = welcome.popup;
+      // A server older than these fields sends none.
+      this.moderators = welcome.moderators ?? [];
+      this.pinnedComment = welcome.pinnedComment ?? null;
       this.products = [...welcome.products];
       this.comments = this.#bound([...welcome.comments]);
     }
@@ -136,6 +146,12 @@ export class RoomModel implements RoomSnapshot {
       }
       case 'soldOut':
         if (event.seq > this.#stockSeq) this.#setStock(event.sku, 0);
+        break;
+      case 'moderators':
+        this.moderators = event.moderators;
+        break;
+      case 'commentPinned':
+        this.pinnedComment = event.pinned;
         break;
     }
     return true;

@@ -61,4 +61,7 @@ export {
   type RoomInfo,
   type RoomState,
   type Welcome,
+  type Moderator,
+  type ModerationState,
+  type PinnedComment,
 } from '../../protocol/src/index.ts';

@@ -5,6 +5,7 @@ import type { LikeBatcherOptions } from './LikeBatcher.ts';
 import type { WebSocketConstructor } from './transport.ts';
 import type { LivecartError } from './LivecartError.ts';
 import type { CartAnswer, ClientRequest, DirectMessage, Product, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
+import type { Moderator, ModerationState } from '../../protocol/src/moderation.ts';
 import type { ConsumeResult, MediaCapabilitiesResult, ProduceResult, RestartIceResult, StreamState, TransportResult } from '../../protocol/src/media.ts';
 
 export interface ConnectOptions {
@@ -80,6 +81,10 @@ export type PopupEvent = EventOf<'popup'>;
 export type ProductEvent = EventOf<'product'>;
 export type RoomStateEvent = EventOf<'roomState'>;
 export type UserMutedEvent = EventOf<'userMuted'>;
+/** The room's moderators changed: `moderators` is the whole list now (`state.moderators` is already updated). */
+export type ModeratorsEvent = EventOf<'moderators'>;
+/** The room's pinned comment changed: `pinned` is the new one, or null (`state.pinnedComment` is already updated). */
+export type CommentPinnedEvent = EventOf<'commentPinned'>;
 /** A product's available stock reached 0 (announced once, at once). */
 export type SoldOutEvent = EventOf<'soldOut'>;
 /** A product's available stock (coalesced by the server, latest wins). */
@@ -173,6 +178,8 @@ export interface LivecartEvents {
   product: ProductEvent;
   roomState: RoomStateEvent;
   userMuted: UserMutedEvent;
+  moderators: ModeratorsEvent;
+  commentPinned: CommentPinnedEvent;
   /** The room's like total (coalesced by the server). */
   likes: { total: number };
   /** The room's viewer count (coalesced by the server). */
@@ -273,6 +280,11 @@ export interface RequestResults {
   unmute: SeqResult;
   kick: KickResult;
   unban: UnbanResult;
+  setModerator: { moderators: Moderator[] };
+  setFilter: { words: string[] };
+  pinComment: SeqResult;
+  unpinComment: SeqResult;
+  getModeration: ModerationState;
   addToCart: AddToCartAnswer;
   setQuantity: SetQuantityAnswer;
   removeFromCart: RemoveFromCartAnswer;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { mediaRequestSchemas, mediaRequestTypes, mediaServerMessageSchemas } from './media.ts';
 import { orderPaymentSchema, orderStatusSchema, orderStepSchema } from './orders.ts';
+import { moderationEventSchemas, moderationRequestSchemas, moderatorSchema, pinnedCommentSchema } from './moderation.ts';
 
 /**
  * The wire contract. Every frame is one MessagePack map with a string field `t` naming its type.
@@ -233,6 +234,7 @@ export const clientMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('getCart'), id: requestId }),
   z.object({ t: z.literal('checkout'), id: requestId, key: idempotencyKey }),
   ...mediaRequestSchemas,
+  ...moderationRequestSchemas,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type ClientMessageType = ClientMessage['t'];
@@ -280,6 +282,10 @@ export const welcomeSchema = z.object({
   stock: z.record(z.string(), z.number().int().nonnegative()),
   /** The room's degrade level at joining (see `degrade`). */
   degradeLevel: z.number().int().min(0).max(3),
+  /** The room's moderators (see protocol/src/moderation.ts). */
+  moderators: z.array(moderatorSchema),
+  /** The room's pinned comment, or null. */
+  pinnedComment: pinnedCommentSchema.nullable(),
 });
 export type Welcome = z.infer<typeof welcomeSchema>;
 
@@ -313,6 +319,7 @@ export const sequencedEventSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('userMuted'), seq, userId: userIdSchema, muted: z.boolean() }),
   /** Announced once, immediately, when a product's available stock reaches 0. */
   z.object({ t: z.literal('soldOut'), seq, sku: skuSchema }),
+  ...moderationEventSchemas,
 ]);
 export type SequencedEvent = z.infer<typeof sequencedEventSchema>;
 /** A sequenced event before the broker stamps its `seq`. */
@@ -375,4 +382,6 @@ export const laneOf: Readonly<Record<SequencedEvent['t'] | StateUpdate['t'], Lan
   soldOut: 'commerce',
   stock: 'commerce',
   degrade: 'commerce',
+  moderators: 'commerce',
+  commentPinned: 'commerce',
 };

@@ -54,6 +54,7 @@ import { registerClusterOpsApi } from './transport/ClusterOpsApi.ts';
 import { registerDrainApi } from './transport/DrainApi.ts';
 import { registerHlsHttpApi } from './transport/HlsHttpApi.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
+import { registerModerationHttpApi } from './transport/ModerationHttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
 import { registerMediaHttpApi } from './transport/MediaHttpApi.ts';
 import { MediaFileProxy } from './transport/MediaFileProxy.ts';
@@ -299,6 +300,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   // ---------------------------------------------------------------- routes
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
   registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
+  registerModerationHttpApi(router, { moderation: commands.moderation });
   registerOrdersHttpApi(router, { orders, outbox, limits: config, webhookUrl: config.webhookUrl });
   registerMediaHttpApi(router, { rooms: rules, media, streamKeys, urls: { publicUrl: config.publicUrl, rtmpPort: config.rtmpPort } });
   registerMediaPipeApi(router, { pipes: media.pipes, signature: nodeSignature });

@@ -8,7 +8,9 @@ import type { Store } from '../../server/src/store/Store.ts';
 import { describeBrokerContract } from '../broker/brokerContract.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 import { OwnRedisCluster } from '../helpers/redisCluster.ts';
+import { describeModerationContract } from './moderationContract.ts';
 import { describeOrderContract } from './orderContract.ts';
+import { RedisRoomDirectory } from '../../server/src/store/RedisRoomDirectory.ts';
 import { describeStoreContract } from './storeContract.ts';
 
 // One real cluster (3 masters, 3 replicas) for the file: the same contracts as on one Redis.
@@ -39,6 +41,18 @@ describeOrderContract('RedisStore on Redis Cluster', {
     const store = await RedisStore.connect({ ...storeOptions(prefix), webhooks: true });
     return { store, outbox: new RedisWebhookOutbox(store.redis, { prefix, logSize: 100, retryAfterMs: 1000 }) };
   },
+});
+
+// A room's moderation keys (moderators, filter, pinned comment) in the room's slot.
+const moderationStores: RedisStore[] = [];
+afterAll(async () => {
+  for (const store of moderationStores.splice(0)) await store.close();
+});
+describeModerationContract('Redis Cluster', async () => {
+  const prefix = uniquePrefix('cluster-moderation');
+  const store = await RedisStore.connect(storeOptions(prefix));
+  moderationStores.push(store);
+  return new RedisRoomDirectory(store.redis, prefix, 1000);
 });
 
 function clusterBrokers(sequencerLeaseMs: number) {

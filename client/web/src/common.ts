@@ -161,6 +161,8 @@ export function errorText(error: unknown): string {
         return `Too fast: try again in ${seconds(error.retryAfterMs ?? 1000)}.`;
       case 'MUTED':
         return 'You are muted in this room.';
+      case 'COMMENT_FILTERED':
+        return 'Your comment was not posted: it contains a word this room does not allow.';
       case 'OVERLOADED':
         return `The room is very busy${error.retryAfterMs ? `: try again in ${seconds(error.retryAfterMs)}` : ''}.`;
       case 'ROOM_ENDED':

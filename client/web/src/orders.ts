@@ -9,13 +9,13 @@
  * reconnect (news sent meanwhile is not replayed), every `POLL_MS`, and when the tab comes back
  * into view, it reads the list again: that covers orders in rooms it does not follow.
  *
- * The token is the URL's, else the one the viewer page keeps for this tab.
+ * The token is the URL's, else the one the viewer page keeps for this browser (identity.ts).
  */
 import { connect, isFinalOrderStatus, isLivecartError, type LivecartClient, type Order, type Product } from '../../src/index.ts';
 import { api, ApiError, byId, errorText, formatPrice, h, params, say, setText, show, wsUrl } from './common.ts';
 import { demoNote, PROGRESS_STEPS, statusHeadline, stepNames } from './orderStatus.ts';
+import { keptIdentity } from './identity.ts';
 
-const TOKEN_KEY = 'livecart.viewerToken';
 /** Rooms followed live at once, at most (one socket each). */
 const MAX_FOLLOWED_ROOMS = 5;
 /** How often the list is read again. */
@@ -37,7 +37,7 @@ interface RoomView {
 }
 
 const givenToken = params.get('token');
-const token = givenToken ?? sessionStorage.getItem(TOKEN_KEY);
+const token = givenToken ?? keptIdentity()?.token ?? null;
 /** Every order known, by id, each as last heard. */
 const orders = new Map<string, Order>();
 /** Room titles and products, read once per room. */

@@ -13,6 +13,7 @@ import { connect, type HistoryComment, type LivecartClient, type Order, type Pro
 import { StreamPublisher, type MediaStateEvent } from '../../src/media.ts';
 import { api, byId, countdown, errorText, fatal, formatNumber, formatPrice, h, params, parsePriceCents, say, ServerClock, setText, show, startCountdowns, trackConnection, wsUrl } from './common.ts';
 import { wireEncoderSettings } from './encoderSettings.ts';
+import { ModerationPanel, pinCommentButton } from './moderationPanel.ts';
 
 const POLL_MS = 2000;
 const MAX_COMMENTS_SHOWN = 100;
@@ -138,6 +139,7 @@ async function openRoom(token: string, roomId: string): Promise<void> {
     }
   });
   wire(client, token, roomId);
+  el.chat.append(new ModerationPanel(client, { owner: true, token, roomId, status: el.status }).element);
   wireVideo(client);
   wireEncoderSettings(token, roomId);
   try {
@@ -635,7 +637,7 @@ function appendComment(client: LivecartClient, c: HistoryComment): void {
     h('span', { class: 'who' }, c.name),
     ' ',
     h('span', { class: 'text' }, c.text),
-    h('span', { class: 'actions' }, remove, mine ? null : h('button', { type: 'button', class: 'link', 'data-role': 'mute' }), mine ? null : h('button', {
+    h('span', { class: 'actions' }, pinCommentButton(client, c, el.status), remove, mine ? null : h('button', { type: 'button', class: 'link', 'data-role': 'mute' }), mine ? null : h('button', {
       type: 'button', class: 'link danger-link', 'aria-label': `Remove ${c.name} from the room`, onclick: () => kick(client, c.userId, c.name),
     }, 'Remove')),
   );

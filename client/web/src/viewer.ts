@@ -1,6 +1,6 @@
 /**
- * The viewer page: /viewer?room=demo[&token=…][&name=…]. Without a token it asks the server for a
- * dev token (dev mode only). Everything live comes from the SDK: room state, comments, likes, the
+ * The viewer page: /viewer?room=demo[&token=…][&name=…]. The viewer's identity (the URL's token, else
+ * the one kept for this browser, else a dev token in dev mode) comes from identity.ts. Everything live comes from the SDK: room state, comments, likes, the
  * pinned card with live stock, add-to-cart progress (`cartAction`), the cart and checkout, the
  * room's busy state (`degradeLevel`) and the connection state. The video plays through
  * `StreamViewer` (client/src/media.ts) in a muted, autoplaying <video> (with an Unmute button).
@@ -18,7 +18,6 @@ import { HlsPlayer } from './hlsPlayer.ts';
 import { ReplayShop } from './replayShop.ts';
 import {
   api,
-  ApiError,
   byId,
   countdown,
   errorText,
@@ -38,8 +37,9 @@ import {
   wsUrl,
 } from './common.ts';
 import { statusLine } from './orderStatus.ts';
+import { forgetIdentity, viewerIdentity } from './identity.ts';
+import { mountViewerModeration } from './viewerModeration.ts';
 
-const TOKEN_KEY = 'livecart.viewerToken';
 const MAX_COMMENTS_SHOWN = 100;
 const roomId = params.get('room') ?? 'demo';
 
@@ -143,13 +143,18 @@ const media = {
 
 async function main(): Promise<void> {
   const given = params.get('token');
-  const token = given ?? (await devToken());
-  if (token === undefined) return;
+  const identity = await viewerIdentity();
+  if (identity === undefined) {
+    fatal('This server does not hand out guest tokens (it runs with a token secret).', `Open this page with a token from the shop: /viewer?room=${roomId}&token=…`);
+    return;
+  }
+  const token = identity.token;
   const client = connect({ url: wsUrl(), token, room: roomId });
   (window as unknown as { livecart: LivecartClient }).livecart = client;
   // The orders page reads this tab's token itself; one given in the URL goes along.
   if (given !== null) for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>('a[href="/orders"]'))) link.href = `/orders?token=${encodeURIComponent(given)}`;
-  wire(client, given === null);
+  wire(client, identity.dev ? token : undefined);
+  mountViewerModeration(client, { comments: el.comments, token, roomId, status: el.commentStatus });
   try {
     await client.ready;
   } catch {
@@ -165,29 +170,11 @@ async function main(): Promise<void> {
   }
 }
 
-/** A dev-mode viewer token, kept for this tab so a reload keeps the same user (and cart). */
-async function devToken(): Promise<string | undefined> {
-  const stored = sessionStorage.getItem(TOKEN_KEY);
-  if (stored) return stored;
-  const name = params.get('name') ?? `Guest ${Math.floor(1000 + Math.random() * 9000)}`;
-  try {
-    const { token } = await api<{ token: string }>(`/api/dev/token?name=${encodeURIComponent(name)}`);
-    sessionStorage.setItem(TOKEN_KEY, token);
-    return token;
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) {
-      fatal('This server does not hand out guest tokens (it runs with a token secret).', `Open this page with a token: /viewer?room=${roomId}&token=…`);
-      return undefined;
-    }
-    throw error;
-  }
-}
-
-function wire(client: LivecartClient, devTokenUsed: boolean): void {
+function wire(client: LivecartClient, devToken: string | undefined): void {
   trackConnection(client, el.conn, (_text, error) => {
-    if (isLivecartError(error) && error.name === 'UNAUTHORIZED' && devTokenUsed && !sessionStorage.getItem('livecart.retried')) {
-      // The server restarted with a new dev secret: get a new token once.
-      sessionStorage.removeItem(TOKEN_KEY);
+    if (isLivecartError(error) && error.name === 'UNAUTHORIZED' && devToken !== undefined && !sessionStorage.getItem('livecart.retried')) {
+      // The server restarted with a new dev secret: get a new token once (a shop's token is never replaced here).
+      forgetIdentity(devToken);
       sessionStorage.setItem('livecart.retried', '1');
       location.reload();
       return;

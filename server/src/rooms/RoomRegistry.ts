@@ -11,7 +11,8 @@ import {
   type UnsequencedEvent,
   type Welcome,
 } from '../../../protocol/src/index.ts';
-import { type Broker, type Delivery, sequencedStep } from '../broker/Broker.ts';
+import { type Broker, type Delivery, type KeywordFilter, sequencedStep } from '../broker/Broker.ts';
+import { CommentFilter } from './CommentFilter.ts';
 import type { Config } from '../config.ts';
 import { ProtocolError } from '../errors.ts';
 import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
@@ -195,6 +196,13 @@ export class RoomRegistry {
     this.#lifecycle.emit('settingsChanged', room);
   }
 
+  /** A moderator's keyword filter for the room (from this node's command or another's): a hosted room takes it if newer than its own. */
+  takeFilter(roomId: string, filter: KeywordFilter): void {
+    this.#views.delete(roomId);
+    const room = this.#hosted.get(roomId);
+    if (room !== undefined && filter.version > room.filter.version) room.filter = new CommentFilter(filter);
+  }
+
   /** The room's queue limit an operator set (a hosted room's, or a fresh view's), or undefined: the node's default. */
   queueLimitOf(roomId: string): number | undefined {
     return this.viewAtHand(roomId)?.settings.queueLimit ?? undefined;
@@ -267,6 +275,8 @@ export class RoomRegistry {
       muted: [...room.muted],
       stock: Object.fromEntries(room.stock),
       degradeLevel: room.degrade.level,
+      moderators: [...room.moderators],
+      pinnedComment: room.pinnedComment,
     };
   }
 
@@ -472,6 +482,9 @@ export class RoomRegistry {
         return;
       case 'media':
         this.#lifecycle.emit('mediaChanged', room.id);
+        return;
+      case 'filter':
+        this.takeFilter(room.id, delivery.filter);
         return;
       case 'sequenced':
         // Dropped: already applied (bootstrap overlap, broker reconnect, the broker's copy of an

@@ -15,6 +15,21 @@ export function mustModerate(principal: Principal, room: Room): void {
 }
 
 /**
+ * Throws FORBIDDEN unless `principal` may moderate the room's chat: an operator, the room's
+ * streamer, or one of the room's moderators (comments, mutes, kicks and bans, the pinned comment,
+ * the keyword filter; never products or the show itself).
+ */
+export function mustModerateChat(principal: Principal, room: Room): void {
+  if (room.isModerator(principal.userId)) return;
+  mustModerate(principal, room);
+}
+
+/** Whether `principal` is the room's streamer or an operator (above its moderators). */
+export function ownsRoom(principal: Principal, room: Room): boolean {
+  return principal.role === 'operator' || (principal.role === 'streamer' && principal.userId === room.info.streamerId);
+}
+
+/**
  * What the other domains ask of a room (commerce and media): its rules for a cart request, who
  * owns it and who may moderate it, its catalog, and the news they have for its members (stock,
  * sold out, a buyer's expired reservation). Reads the room hosted here, or the directory's.
