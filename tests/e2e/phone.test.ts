@@ -220,6 +220,7 @@ describe('phone-first pages, in Chinese and English', () => {
     const preview = await box(page.locator('#preview-box'));
     expect(inside(await box(page.getByTestId('comments')), preview)).toBe(true);
     // The show's controls come first, in view without scrolling.
+    await page.evaluate(() => window.scrollTo(0, 0));
     expect(inside(await box(page.getByRole('button', { name: 'End show' })), SCREEN)).toBe(true);
     expect(await page.locator('#products').isVisible()).toBe(false);
     await shot(page, 'streamer-phone.png');

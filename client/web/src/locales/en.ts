@@ -4,6 +4,9 @@
  * then in zh-CN.ts (the compiler says when one is missing there).
  */
 export const en = {
+  'title.viewer': 'livecart · live',
+  'title.streamer': 'livecart · streamer',
+  'title.orders': 'livecart · my orders',
   'lang.label': 'Language',
   'nav.myOrders': 'My orders',
   'page.cannotOpen': 'Cannot open this page',
@@ -339,4 +342,20 @@ export const en = {
   'studio.nobodyMuted': 'Nobody is muted.',
   'studio.removedUsers': 'Removed users',
   'studio.nobodyRemoved': 'Nobody is removed.',
+
+  'encoder.readFailed': 'Cannot read the stream key: {why}',
+  'encoder.hide': 'Hide',
+  'encoder.show': 'Show',
+  'encoder.confirmRotate': 'Make a new stream key? An encoder using the old one is refused from its next connection.',
+  'encoder.rotated': 'New stream key: paste it into your encoder.',
+  'encoder.rotateFailed': 'Cannot rotate the stream key: {why}',
+  'encoder.copied': 'Copied.',
+  'encoder.pressCopy': 'Press Ctrl+C (⌘C) to copy.',
+  'encoder.summary': 'Stream from OBS or an encoder',
+  'encoder.copy': 'Copy',
+  'encoder.whipUrl': 'WHIP URL',
+  'encoder.streamKey': 'Stream key',
+  'encoder.rtmpServer': 'RTMP server',
+  'encoder.newKey': 'New stream key',
+  'encoder.keepSecret': 'Keep the key secret: anyone with it can go on air in this room. A new key stops the old one.',
 } as const;

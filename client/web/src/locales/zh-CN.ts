@@ -2,6 +2,9 @@
 import type { en } from './en.ts';
 
 export const zhCN: Readonly<Record<keyof typeof en, string>> = {
+  'title.viewer': 'livecart · 直播',
+  'title.streamer': 'livecart · 主播',
+  'title.orders': 'livecart · 我的订单',
   'lang.label': '语言',
   'nav.myOrders': '我的订单',
   'page.cannotOpen': '无法打开此页面',
@@ -335,5 +338,19 @@ export const zhCN: Readonly<Record<keyof typeof en, string>> = {
   'studio.mutedUsers': '被禁言的用户',
   'studio.nobodyMuted': '没有人被禁言。',
   'studio.removedUsers': '被移出的用户',
-  'studio.nobodyRemoved': '没有人被移出。',
+  'studio.nobodyRemoved': '没有人被移出。',  'encoder.readFailed': '无法读取推流密钥：{why}',
+  'encoder.hide': '隐藏',
+  'encoder.show': '显示',
+  'encoder.confirmRotate': '生成新的推流密钥？使用旧密钥的编码器下次连接时将被拒绝。',
+  'encoder.rotated': '新的推流密钥：请粘贴到你的编码器中。',
+  'encoder.rotateFailed': '无法更换推流密钥：{why}',
+  'encoder.copied': '已复制。',
+  'encoder.pressCopy': '按 Ctrl+C（⌘C）复制。',
+  'encoder.summary': '用 OBS 或编码器推流',
+  'encoder.copy': '复制',
+  'encoder.whipUrl': 'WHIP 地址',
+  'encoder.streamKey': '推流密钥',
+  'encoder.rtmpServer': 'RTMP 服务器',
+  'encoder.newKey': '新推流密钥',
+  'encoder.keepSecret': '请保管好密钥：任何拥有它的人都能在本直播间上播。新密钥会使旧密钥失效。',
 };
