@@ -142,8 +142,8 @@ function plurals(): Intl.PluralRules {
 /**
  * A price: `minor` is an integer count of the currency's minor unit (cents for USD, fen for CNY,
  * yen for JPY: Intl knows each currency's digits), shown the way the page's language writes it
- * ("$12.00" in English, "US$12.00" in Chinese, "¥12.00" for CNY). An unknown currency code shows
- * the amount with two decimals and the code.
+ * ("$12.00" in English, "US$12.00" in Chinese, "¥12.00" for CNY). A code Intl does not know gets
+ * two decimals; a string that is no currency code shows the amount with two decimals and the string.
  */
 export function formatMoney(minor: number, currency = 'USD'): string {
   let format: Intl.NumberFormat;
