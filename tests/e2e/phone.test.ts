@@ -7,7 +7,7 @@
  * - The viewer's video fills the screen with the comments over it (bottom left) and the pinned card
  *   floating; the cart opens as a bottom sheet; the busy notice and the muted notice stay in view
  *   while the page scrolls; "Connected" is not shown while healthy and the connection state is
- *   shown when the server goes away.
+ *   shown when the browser goes offline and when the server goes away.
  * - The streamer page has no horizontal overflow at phone width, its comments sit over the camera
  *   preview, and its products open in one tap (a sheet), where a product is pinned.
  *
@@ -195,6 +195,13 @@ describe('phone-first pages, in Chinese and English', () => {
       expect(await page.getByTestId('busy-banner').isVisible()).toBe(true);
       await page.evaluate(() => window.scrollTo(0, 0));
       expect(problems).toEqual([]);
+
+      // The browser goes offline: the state says so; back online, it is hidden again.
+      await page.context().setOffline(true);
+      await until('offline shown', () => page.locator('#conn').isVisible(), (v) => v);
+      expect(await textOf(page.locator('#conn'))).toMatch(/^(Offline|Reconnecting)/);
+      await page.context().setOffline(false);
+      await until('healthy again', async () => [await page.locator('#conn').getAttribute('data-state'), await page.locator('#conn').isVisible()], ([state, shown]) => state === 'connected' && !shown, 20_000);
 
       // The server goes away: now the connection state shows, in view.
       await own.close();
