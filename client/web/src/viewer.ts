@@ -285,8 +285,8 @@ function wire(client: LivecartClient, devTokenUsed: boolean): void {
     );
   });
 
-  el.cartButton.addEventListener('click', () => cartSheet.toggle());
-  el.cartClose.addEventListener('click', () => cartSheet.close());
+  el.cartButton.addEventListener('click', () => toggleCart(!el.cart.hidden ? false : true));
+  el.cartClose.addEventListener('click', () => toggleCart(false));
   el.checkout.addEventListener('click', () => void checkout(client));
 }
 
@@ -753,8 +753,12 @@ function appendComment(client: LivecartClient, c: HistoryComment, scroll = true)
 
 // ------------------------------------------------------------------ cart
 
-/** The cart: a bottom sheet on phones, a side panel on wide screens (src/sheet.ts). */
+/** The cart: a bottom sheet on phones, a side panel on wide screens (src/sheet.ts: focus, Escape, the backdrop). */
 const cartSheet = new Sheet(el.cart, { opener: el.cartButton, focus: el.cartTitle });
+
+function toggleCart(open: boolean): void {
+  cartSheet.toggle(open);
+}
 
 function renderCart(client: LivecartClient): void {
   // A removed user's lines went back to stock on the server: show none, and offer nothing to press.
