@@ -3,7 +3,7 @@
  * the dictionaries' placeholders, counted texts, and prices in the currency's own minor units.
  */
 import { describe, expect, it } from 'vitest';
-import { chooseLocale, formatMoney, locale, setLocale, t, tn } from '../../client/web/src/i18n.ts';
+import { chooseLocale, formatMoney, locale, parseMoney, setLocale, t, tn } from '../../client/web/src/i18n.ts';
 import { en } from '../../client/web/src/locales/en.ts';
 import { zhCN } from '../../client/web/src/locales/zh-CN.ts';
 
@@ -47,5 +47,16 @@ describe('the pages\' languages', () => {
     expect(formatMoney(1200, 'XQQ').replace(/\s/g, ' ')).toBe('XQQ 12.00'); // a code Intl does not know: two digits
     expect(formatMoney(1200, 'bad!')).toBe('12.00 bad!'); // not a currency code at all
     setLocale('en');
+  });
+
+  it('reads a typed price in the currency\'s minor unit', () => {
+    expect(parseMoney('25', 'USD')).toBe(2500);
+    expect(parseMoney('25,5', 'USD')).toBe(2550);
+    expect(parseMoney('19.99', 'CNY')).toBe(1999);
+    expect(parseMoney('1200', 'JPY')).toBe(1200);
+    expect(parseMoney('12.5', 'JPY')).toBeNaN(); // the yen has no decimals
+    expect(parseMoney('1.234', 'BHD')).toBe(1234);
+    expect(parseMoney('1.234', 'USD')).toBeNaN();
+    expect(parseMoney('abc', 'USD')).toBeNaN();
   });
 });

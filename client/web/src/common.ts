@@ -3,7 +3,7 @@
  * texts shown for the SDK's errors. Plain DOM, no framework; everything here runs in the browser.
  */
 import { CloseCode, isLivecartError, type LivecartClient } from '../../src/index.ts';
-import { formatMoney, formatNumber as formatLocaleNumber, t } from './i18n.ts';
+import { formatMoney, formatNumber as formatLocaleNumber, parseMoney, t } from './i18n.ts';
 
 export const params = new URLSearchParams(location.search);
 
@@ -229,9 +229,7 @@ export function placeholderImage(title: string, sku: string): string {
   return `data:image/svg+xml,${encodeURIComponent(svg)}`;
 }
 
-/** Parses "25", "25.5", "25,50" as cents; NaN when not a price. */
-export function parsePriceCents(text: string): number {
-  const normalized = text.trim().replace(',', '.');
-  if (!/^\d+(\.\d{1,2})?$/.test(normalized)) return Number.NaN;
-  return Math.round(Number(normalized) * 100);
+/** Parses "25", "25.5", "25,50" as an integer amount in `currency`'s minor unit (cents for USD); NaN when not a price. */
+export function parsePriceCents(text: string, currency = 'USD'): number {
+  return parseMoney(text, currency);
 }

@@ -152,8 +152,28 @@ export function formatMoney(minor: number, currency = 'USD'): string {
   } catch {
     return `${cached('money:?', () => new Intl.NumberFormat(current, { minimumFractionDigits: 2, maximumFractionDigits: 2 })).format(minor / 100)} ${currency}`;
   }
-  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
-  return format.format(minor / 10 ** digits);
+  return format.format(minor / 10 ** currencyDigits(currency));
+}
+
+/** The digits of a currency's minor unit (USD 2, JPY 0, BHD 3), from Intl; 2 for a code Intl cannot take. */
+export function currencyDigits(currency: string): number {
+  try {
+    return cached(`digits:${currency}`, () => new Intl.NumberFormat('en', { style: 'currency', currency })).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    return 2;
+  }
+}
+
+/**
+ * A price typed by a person ("25", "25.5", "25,50") as an integer amount in the currency's minor
+ * unit (2500 for USD, 25 for JPY); NaN when it is not a price in that currency (too many decimals).
+ */
+export function parseMoney(text: string, currency = 'USD'): number {
+  const digits = currencyDigits(currency);
+  const normalized = text.trim().replace(',', '.');
+  const pattern = digits === 0 ? /^\d+$/ : new RegExp(`^\\d+(\\.\\d{1,${digits}})?$`);
+  if (!pattern.test(normalized)) return Number.NaN;
+  return Math.round(Number(normalized) * 10 ** digits);
 }
 
 export function formatNumber(n: number, digits = 0): string {

@@ -239,7 +239,7 @@ async function showState(token: string, roomId: string, action: 'start' | 'end')
 
 function readProductForm(): ProductInput | string {
   const value = (id: string) => byId<HTMLInputElement>(id).value.trim();
-  const priceCents = parsePriceCents(value('p-price'));
+  const priceCents = parsePriceCents(value('p-price'), value('p-currency').toUpperCase());
   if (Number.isNaN(priceCents)) return t('studio.badPrice');
   const stock = Number(value('p-stock'));
   if (!Number.isInteger(stock) || stock < 0) return t('studio.badStock');
