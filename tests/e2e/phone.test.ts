@@ -8,6 +8,7 @@
  *   floating; the cart opens as a bottom sheet; the busy notice and the muted notice stay in view
  *   while the page scrolls; "Connected" is not shown while healthy and the connection state is
  *   shown when the browser goes offline and when the server goes away.
+ * - The orders page and the operator console come up in Chinese for that browser too.
  * - The streamer page has no horizontal overflow at phone width, its comments sit over the camera
  *   preview, and its products open in one tap (a sheet), where a product is pinned.
  *
@@ -127,6 +128,21 @@ describe('phone-first pages, in Chinese and English', () => {
     const token = await server.mintToken({ userId: 'phone-cny-buyer', name: '韩梅梅', role: 'viewer' });
     const page = await open(`${server.url}/viewer?room=phone-cny&token=${token}`, problems, 'zh-CN');
     await waitText('a yuan price', page.locator('#card-price'), '¥12.00');
+    expect(problems).toEqual([]);
+  }, 30_000);
+
+  it('the orders page and the operator console speak Chinese too', async () => {
+    const problems: string[] = [];
+    const buyer = await server.mintToken({ userId: 'phone-orders-zh', name: '王芳', role: 'viewer' });
+    const orders = await open(`${server.url}/orders?token=${buyer}`, problems, 'zh-CN');
+    await waitText('no orders, in Chinese', orders.getByTestId('empty').locator('h2'), '还没有订单');
+    expect(await textOf(orders.locator('h1'))).toBe('我的订单');
+    expect(await orders.evaluate(() => document.title)).toBe('livecart · 我的订单');
+    const operator = await server.mintToken({ userId: 'phone-ops-zh', name: 'Ops', role: 'operator' });
+    const console_ = await open(`${server.url}/operator?token=${operator}`, problems, 'zh-CN');
+    expect(await textOf(console_.locator('h1'))).toBe('运维控制台');
+    await waitText('a node up, in Chinese', console_.locator('[data-cell="state"]').first(), '在线');
+    expect(await console_.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
     expect(problems).toEqual([]);
   }, 30_000);
 
