@@ -15,6 +15,7 @@ import { connect, isFinalOrderStatus, isLivecartError, type LivecartClient, type
 import { api, ApiError, byId, errorText, formatPrice, h, params, say, setText, show, wsUrl } from './common.ts';
 import { demoNote, PROGRESS_STEPS, statusHeadline, stepNames } from './orderStatus.ts';
 import { keptIdentity } from './identity.ts';
+import { formatDateTime, formatTime, startI18n, t } from './i18n.ts';
 
 /** Rooms followed live at once, at most (one socket each). */
 const MAX_FOLLOWED_ROOMS = 5;
@@ -49,6 +50,7 @@ const openHistories = new Set<string>();
 let loaded = false;
 
 async function main(): Promise<void> {
+  startI18n();
   (window as unknown as { livecartOrders: { followedRooms(): string[] } }).livecartOrders = { followedRooms: () => [...followers.keys()] };
   el.shopLink.href = withToken('/viewer?room=demo');
   if (token === null) {
@@ -70,17 +72,17 @@ async function load(): Promise<void> {
     const { orders: list } = await api<{ orders: Order[] }>(`/api/me/orders?limit=${LIST_LIMIT}`, { token: token! });
     for (const order of list) take(order);
     loaded = true;
-    setText(el.updated, `Updated ${new Date().toLocaleTimeString()}`);
+    setText(el.updated, t('orders.updated', { at: formatTime(Date.now()) }));
     await Promise.all(list.map((order) => roomOf(order.roomId)));
     render();
     follow();
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
-      say(el.status, 'Your sign-in token was not accepted: open this page from a show\'s page, or with ?token=…', 'error');
+      say(el.status, t('orders.badToken'), 'error');
       stopFollowing();
       return;
     }
-    say(el.status, `Could not load your orders: ${errorText(error)}`, 'error');
+    say(el.status, t('orders.loadFailed', { why: errorText(error) }), 'error');
   }
 }
 
@@ -134,14 +136,14 @@ function openFollower(roomId: string): LivecartClient {
   client.on('reconnecting', () => renderLive());
   client.on('closed', (e) => {
     followers.delete(roomId);
-    if (isLivecartError(e.error) && e.error.name === 'UNAUTHORIZED') say(el.status, 'Your sign-in token was not accepted.', 'error');
+    if (isLivecartError(e.error) && e.error.name === 'UNAUTHORIZED') say(el.status, t('error.unauthorized'), 'error');
     renderLive();
   });
   client.on('orderUpdated', ({ order }) => {
     if (!take(order)) return;
     void Promise.resolve(roomOf(order.roomId)).then(() => {
       render(order.id);
-      say(el.status, `Order ${shortId(order.id)}: ${statusHeadline(order)}${demoNote(order) ? ` (${demoNote(order)})` : ''}.`, 'ok');
+      say(el.status, t('orders.changed', { id: shortId(order.id), status: `${statusHeadline(order)}${demoNote(order) ? ` (${demoNote(order)})` : ''}` }), 'ok');
       if (isFinalOrderStatus(order.status)) follow();
     });
   });
@@ -177,19 +179,19 @@ function card(order: Order, flash: boolean): HTMLLIElement {
     h('div', { class: 'order-card-head' },
       h('div', {},
         h('h2', {}, view.title),
-        h('p', { class: 'muted small' }, h('span', {}, `${when(order.createdAt)} · `), h('span', { class: 'order-ref' }, `Order ${shortId(order.id)}`)),
+        h('p', { class: 'muted small' }, h('span', {}, `${when(order.createdAt)} · `), h('span', { class: 'order-ref' }, t('order.id', { id: shortId(order.id) }))),
       ),
       h('span', { class: 'order-badge', 'data-status': order.status, 'data-testid': 'order-badge' }, stepNames[order.status]),
     ),
     h('p', { class: 'order-status-line', 'data-testid': 'order-status' }, statusHeadline(order), latestNote(order)),
     demo === undefined ? null : h('p', { class: 'demo-note', 'data-testid': 'demo-note' }, demo),
-    h('ol', { class: 'progress', 'aria-label': 'Progress' },
+    h('ol', { class: 'progress', 'aria-label': t('orders.progress') },
       ...steps.map((status) => h('li', { 'data-done': reached.has(status), 'data-current': status === order.status }, stepNames[status]))),
     h('ul', { class: 'order-lines' },
       ...order.lines.map((line) => h('li', {},
         h('span', {}, `${line.quantity} × ${view.products.get(line.sku)?.title ?? line.sku}`),
         h('span', {}, formatPrice(line.priceCents * line.quantity, order.currency))))),
-    h('p', { class: 'order-total' }, h('span', {}, 'Total'), h('strong', { 'data-testid': 'order-total' }, formatPrice(order.totalCents, order.currency))),
+    h('p', { class: 'order-total' }, h('span', {}, t('cart.total')), h('strong', { 'data-testid': 'order-total' }, formatPrice(order.totalCents, order.currency))),
     h('details', {
       class: 'history',
       open: openHistories.has(order.id),
@@ -198,9 +200,9 @@ function card(order: Order, flash: boolean): HTMLLIElement {
         else openHistories.delete(order.id);
       },
     },
-      h('summary', {}, 'History'),
+      h('summary', {}, t('orders.history')),
       h('ol', {}, ...order.history.map((step) => h('li', {}, `${when(step.at)} — ${stepNames[step.status]}${step.note ? ` · ${step.note}` : ''}`)))),
-    h('p', { class: 'small' }, h('a', { href: withToken(`/viewer?room=${encodeURIComponent(order.roomId)}`) }, 'Back to the show')),
+    h('p', { class: 'small' }, h('a', { href: withToken(`/viewer?room=${encodeURIComponent(order.roomId)}`) }, t('orders.backToShow'))),
   );
 }
 
@@ -210,7 +212,7 @@ function renderLive(): void {
   const joined = clients.filter((client) => client.connected).length;
   const state = clients.length === 0 ? 'idle' : joined === clients.length ? 'live' : 'reconnecting';
   el.live.dataset.state = state;
-  setText(el.live, state === 'live' ? '● Live' : state === 'reconnecting' ? 'Reconnecting…' : '');
+  setText(el.live, state === 'live' ? t('orders.live') : state === 'reconnecting' ? t('conn.reconnecting') : '');
 }
 
 /** The shop's note on the step the order is at (a tracking number), as a separate span. */
@@ -219,9 +221,8 @@ function latestNote(order: Order): HTMLSpanElement | null {
   return note === undefined ? null : h('span', { class: 'order-note' }, ` · ${note}`);
 }
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 function when(at: number): string {
-  return dateFormat.format(at);
+  return formatDateTime(at);
 }
 
 /** The order id's random part, shortened: enough for a buyer to tell orders apart. */
