@@ -44,6 +44,7 @@ export {
   shouldReconnect,
   isFinalOrderStatus,
   orderTransitions,
+  couponActive,
   couponDiscount,
   type Cart,
   type Coupon,

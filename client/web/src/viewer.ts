@@ -38,6 +38,7 @@ import {
   wsUrl,
 } from './common.ts';
 import { statusLine } from './orderStatus.ts';
+import { mountCouponCard, type CouponView } from './couponCard.ts';
 
 const TOKEN_KEY = 'livecart.viewerToken';
 const MAX_COMMENTS_SHOWN = 100;
@@ -141,6 +142,9 @@ const media = {
 };
 
 
+/** The room's coupon card and the coupon's lines in the cart and the order (couponCard.ts). */
+let coupons: CouponView | undefined;
+
 async function main(): Promise<void> {
   const given = params.get('token');
   const token = given ?? (await devToken());
@@ -150,6 +154,8 @@ async function main(): Promise<void> {
   // The orders page reads this tab's token itself; one given in the URL goes along.
   if (given !== null) for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>('a[href="/orders"]'))) link.href = `/orders?token=${encodeURIComponent(given)}`;
   wire(client, given === null);
+  coupons = mountCouponCard(client, { anchor: el.card, cartSummary: el.cartSummary, cartTotal: el.cartTotal, orderTotalRow: el.orderTotal.parentElement! });
+  renderCart(client);
   try {
     await client.ready;
   } catch {
@@ -810,6 +816,7 @@ function renderCart(client: LivecartClient): void {
       );
     }),
   );
+  coupons?.renderCart(cart);
   renderButton(client);
 }
 
@@ -859,6 +866,7 @@ async function checkout(client: LivecartClient): Promise<void> {
       setText(el.orderId, `Order ${order.id}`);
       el.orderLines.replaceChildren(...order.lines.map((l) => h('li', {}, `${l.quantity} × ${titleOf(client, l.sku)} · ${formatPrice(l.priceCents * l.quantity, order.currency)}`)));
       setText(el.orderTotal, formatPrice(order.totalCents, order.currency));
+      coupons?.renderOrder(order);
       // Paid only once the payment step says so (orderUpdated): a demo payment says it is one.
       setText(el.orderStatus, statusLine(client.state.cart.lastOrder ?? order));
       show(el.order, true);
