@@ -5,14 +5,21 @@
  * The server prices the order at checkout (the buyer's best claimed coupon applies by itself); the
  * cart's figures are the same rule applied here ahead of it.
  */
-import { couponActive, couponDiscount, isLivecartError, type Cart, type ClaimCouponAnswer, type CouponCard, type CouponClaim, type LivecartClient, type Order } from '../../src/index.ts';
+import { couponActive, couponDiscount, isLivecartError, type ClaimCouponAnswer, type CouponCard, type CouponClaim, type LivecartClient, type Order } from '../../src/index.ts';
 import { errorText, formatPrice, h, say, setText, show } from './common.ts';
 import { pricingRows } from './orderPricing.ts';
 import './couponCard.css';
 
+/** What the coupon's lines need of a cart: its lines, its total at the prices held, its currency. */
+export interface CartFigures {
+  readonly lines: readonly unknown[];
+  readonly totalCents: number;
+  readonly currency?: string | undefined;
+}
+
 export interface CouponView {
   /** The cart drawer's money lines for `cart` (call after the page rendered the cart). */
-  renderCart(cart: Cart): void;
+  renderCart(cart: CartFigures): void;
   /** The order confirmation's subtotal and discount lines. */
   renderOrder(order: Order): void;
 }
@@ -23,7 +30,7 @@ export function mountCouponCard(client: LivecartClient, parts: { anchor: HTMLEle
   /** Coupons this buyer holds, with their terms (from the card or the claim's answer). */
   const known = new Map<string, CouponCard['coupon']>();
   let claiming = false;
-  let lastCart: Cart | undefined;
+  let lastCart: CartFigures | undefined;
 
   const title = h('h2', { id: 'coupon-title' });
   const terms = h('p', { class: 'muted small', 'data-testid': 'coupon-terms' });
@@ -111,7 +118,7 @@ export function mountCouponCard(client: LivecartClient, parts: { anchor: HTMLEle
     if (lastCart !== undefined) renderCart(lastCart);
   }
 
-  function renderCart(cart: Cart): void {
+  function renderCart(cart: CartFigures): void {
     lastCart = cart;
     const cur = cart.currency ?? currency();
     const subtotal = cart.totalCents;
@@ -130,8 +137,8 @@ export function mountCouponCard(client: LivecartClient, parts: { anchor: HTMLEle
     }
     const rows: HTMLElement[] = [];
     if (cart.lines.length > 0 && best !== undefined) {
-      rows.push(h('p', { class: 'price-line' }, h('span', {}, 'Subtotal'), h('span', { 'data-testid': 'cart-subtotal' }, formatPrice(subtotal, cur))));
-      rows.push(h('p', { class: 'price-line discount' }, h('span', {}, `Coupon ${best.id}`), h('span', { 'data-testid': 'cart-discount' }, `−${formatPrice(best.discount, cur)}`)));
+      rows.push(h('p', { class: 'price-line' }, h('span', {}, 'Subtotal'), ' ', h('span', { 'data-testid': 'cart-subtotal' }, formatPrice(subtotal, cur))));
+      rows.push(h('p', { class: 'price-line discount' }, h('span', {}, `Coupon ${best.id}`), ' ', h('span', { 'data-testid': 'cart-discount' }, `−${formatPrice(best.discount, cur)}`)));
       setText(parts.cartTotal, formatPrice(subtotal - best.discount, cur));
     } else if (cart.lines.length > 0 && short !== undefined) {
       rows.push(h('p', { class: 'muted small', 'data-testid': 'cart-coupon-hint' }, `Add ${formatPrice(short.missing, cur)} more to use coupon ${short.id}.`));

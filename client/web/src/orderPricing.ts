@@ -9,9 +9,9 @@ import './orderPricing.css';
 export function pricingRows(order: Order): HTMLElement[] {
   if (order.subtotalCents === undefined || !order.discountCents) return [];
   return [
-    h('p', { class: 'price-line', 'data-testid': 'order-subtotal' }, h('span', {}, 'Subtotal'), h('span', {}, formatPrice(order.subtotalCents, order.currency))),
+    h('p', { class: 'price-line', 'data-testid': 'order-subtotal' }, h('span', {}, 'Subtotal'), ' ', h('span', {}, formatPrice(order.subtotalCents, order.currency))),
     h('p', { class: 'price-line discount', 'data-testid': 'order-discount' },
-      h('span', {}, order.couponId === undefined ? 'Discount' : `Coupon ${order.couponId}`),
+      h('span', {}, order.couponId === undefined ? 'Discount' : `Coupon ${order.couponId}`), ' ',
       h('span', {}, `−${formatPrice(order.discountCents, order.currency)}`)),
   ];
 }

@@ -155,7 +155,6 @@ async function main(): Promise<void> {
   if (given !== null) for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>('a[href="/orders"]'))) link.href = `/orders?token=${encodeURIComponent(given)}`;
   wire(client, given === null);
   coupons = mountCouponCard(client, { anchor: el.card, cartSummary: el.cartSummary, cartTotal: el.cartTotal, orderTotalRow: el.orderTotal.parentElement! });
-  renderCart(client);
   try {
     await client.ready;
   } catch {
