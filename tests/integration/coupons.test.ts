@@ -81,6 +81,8 @@ describe.each<[string, () => ConfigInput]>([
         expect(pair.map((a) => a.status)).toEqual(['coupons_gone', 'coupons_gone']);
       }
     }
+    // Every claim went through the room's admission queue, as add-to-carts do.
+    expect(server.admission!.knownRoomStats(roomId)!.admitted).toBeGreaterThanOrEqual(2 * BUYERS);
     // The terms come with every answer (the minimum spend among them).
     expect(answers.every((a) => a.coupon.minSpendCents === 2000)).toBe(true);
 
