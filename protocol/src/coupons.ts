@@ -31,7 +31,7 @@ export const COUPONS_PER_ROOM_MAX = 1000;
 /** A coupon as a streamer defines it: exactly one of `amountOffCents` and `percentOff`. */
 export const couponInputSchema = z.object({
   id: couponIdSchema,
-  /** Shown on the coupon card; defaults to a description of the discount. */
+  /** Shown on the coupon card under the discount (pages describe the discount themselves). */
   title: z.string().min(1).max(80).optional(),
   amountOffCents: z.number().int().min(1).max(1_000_000_000).optional(),
   /** Whole percent, 1–100. */
@@ -54,7 +54,7 @@ export type CouponInput = z.input<typeof couponInputSchema>;
 export const couponSchema = z.object({
   id: couponIdSchema,
   roomId: z.string(),
-  title: z.string(),
+  title: z.string().optional(),
   amountOffCents: z.number().int().positive().optional(),
   percentOff: z.number().int().min(1).max(100).optional(),
   minSpendCents: z.number().int().nonnegative(),

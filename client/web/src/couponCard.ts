@@ -33,6 +33,7 @@ export function mountCouponCard(client: LivecartClient, parts: { anchor: HTMLEle
   let lastCart: CartFigures | undefined;
 
   const title = h('h2', { id: 'coupon-title' });
+  const subtitle = h('p', { class: 'coupon-subtitle', 'data-testid': 'coupon-title' });
   const terms = h('p', { class: 'muted small', 'data-testid': 'coupon-terms' });
   const left = h('p', { class: 'coupon-left', 'data-testid': 'coupon-left' });
   const button = h('button', { type: 'button', class: 'primary', 'data-testid': 'coupon-claim' }, 'Claim');
@@ -40,7 +41,7 @@ export function mountCouponCard(client: LivecartClient, parts: { anchor: HTMLEle
   const code = h('span', { class: 'coupon-code', 'data-testid': 'coupon-code' });
   const section = h('section', { class: 'coupon-card', 'aria-labelledby': 'coupon-title', 'data-testid': 'coupon-card', hidden: true },
     h('div', { class: 'coupon-stub', 'aria-hidden': 'true' }, 'COUPON'),
-    h('div', { class: 'coupon-body' }, h('p', { class: 'eyebrow' }, 'Coupon · ', code), title, terms, left, button, status));
+    h('div', { class: 'coupon-body' }, h('p', { class: 'eyebrow' }, 'Coupon · ', code), title, subtitle, terms, left, button, status));
   parts.anchor.after(section);
 
   const cartRows = h('div', { class: 'coupon-rows', 'data-testid': 'cart-pricing' });
@@ -56,9 +57,10 @@ export function mountCouponCard(client: LivecartClient, parts: { anchor: HTMLEle
     if (card === null) return;
     const { coupon } = card;
     setText(code, coupon.id);
-    setText(title, coupon.title);
-    const off = coupon.percentOff !== undefined ? `${coupon.percentOff}% off` : `${formatPrice(coupon.amountOffCents ?? 0, currency())} off`;
-    setText(terms, coupon.minSpendCents > 0 ? `${off} orders of ${formatPrice(coupon.minSpendCents, currency())} or more · one per buyer` : `${off} · one per buyer`);
+    setText(title, coupon.percentOff !== undefined ? `${coupon.percentOff}% off` : `${formatPrice(coupon.amountOffCents ?? 0, currency())} off`);
+    setText(subtitle, coupon.title ?? '');
+    show(subtitle, coupon.title !== undefined);
+    setText(terms, coupon.minSpendCents > 0 ? `On orders of ${formatPrice(coupon.minSpendCents, currency())} or more · one per buyer` : 'On any order · one per buyer');
     const mine = claims.get(coupon.id);
     setText(left, card.left === 0 ? 'All claimed' : `${card.left} left`);
     section.dataset.left = String(card.left);

@@ -72,7 +72,7 @@ export class CouponService {
     const coupon: Coupon = {
       id: input.id,
       roomId,
-      title: input.title ?? defaultTitle(input),
+      ...(input.title === undefined ? {} : { title: input.title }),
       ...(input.amountOffCents === undefined ? {} : { amountOffCents: input.amountOffCents }),
       ...(input.percentOff === undefined ? {} : { percentOff: input.percentOff }),
       minSpendCents: input.minSpendCents,
@@ -168,7 +168,3 @@ export class CouponService {
   }
 }
 
-function defaultTitle(input: CouponInputParsed): string {
-  const off = input.percentOff !== undefined ? `${input.percentOff}% off` : `${((input.amountOffCents ?? 0) / 100).toFixed(2)} off`;
-  return input.minSpendCents > 0 ? `${off} orders of ${(input.minSpendCents / 100).toFixed(2)} or more` : off;
-}
