@@ -246,7 +246,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const coupons = new CouponService({
     store,
     rooms: { canModerate: (principal, roomId) => rules.canModerate(principal, roomId), assertRoom: (roomId, check) => rules.assertRoom(roomId, check), announceCoupon: (roomId, card) => rooms.emit(roomId, { t: 'coupon', card }) },
-    options: { maxCouponsPerRoom: config.maxCouponsPerRoom, stockIntervalMs: config.stockIntervalMs, pinnedCacheMs: 5000 },
+    options: { maxCouponsPerRoom: config.maxCouponsPerRoom, stockIntervalMs: config.stockIntervalMs, pinnedCacheMs: 5000, cardReadMs: 1000 },
     log: commerceLog,
   });
   const commerce: CommerceService = new CommerceService({

@@ -22,6 +22,8 @@ export interface CouponOptions {
   readonly stockIntervalMs: number;
   /** How long this node trusts what it read of a room's pinned coupon (another node may re-pin it). */
   readonly pinnedCacheMs: number;
+  /** Viewers' reads of the pinned card within this long of the last one are answered from it. */
+  readonly cardReadMs: number;
 }
 
 type CouponInputParsed = z.output<typeof couponInputSchema>;
@@ -100,7 +102,7 @@ export class CouponService {
   /** The room's pinned card and the caller's claims there; the room's moderators get every coupon too. */
   async read(principal: Principal, roomId: string): Promise<{ pinned: CouponCard | null; claims: CouponClaim[]; coupons?: CouponCard[] }> {
     await this.#rooms.assertRoom(roomId, { principal, operation: 'read' });
-    const [pinned, claims, moderates] = await Promise.all([this.#store.pinnedCoupon(roomId), this.#store.userClaims(roomId, principal.userId), this.#rooms.canModerate(principal, roomId)]);
+    const [pinned, claims, moderates] = await Promise.all([this.#pinnedCard(roomId), this.#store.userClaims(roomId, principal.userId), this.#rooms.canModerate(principal, roomId)]);
     return moderates ? { pinned, claims, coupons: await this.#store.roomCoupons(roomId) } : { pinned, claims };
   }
 
@@ -133,6 +135,19 @@ export class CouponService {
   *idleRooms(idleForMs: number): Iterable<string> {
     const now = this.#now();
     for (const [roomId, news] of this.#pinned) if (news.timer === undefined && now - news.readAt >= idleForMs) yield roomId;
+  }
+
+  /**
+   * The pinned card, read from the store at most once per `cardReadMs` per room on this node: a show's
+   * start brings every viewer's read at once. A card a little old is fine: `left` only goes down,
+   * and the `coupon` events that follow bring it down.
+   */
+  async #pinnedCard(roomId: string): Promise<CouponCard | null> {
+    const news = this.#pinned.get(roomId);
+    if (news !== undefined && this.#now() - news.readAt < this.#options.cardReadMs) return news.card;
+    const card = await this.#store.pinnedCoupon(roomId);
+    this.#news(roomId, card);
+    return card;
   }
 
   #news(roomId: string, card: CouponCard | null): PinnedNews {
