@@ -1,7 +1,8 @@
 /**
  * Coupons end to end over the real server: 200 SDK buyers race for 50 (exactly 50 claimed, every
  * claim answered, one per buyer), the card's "left" reaching the room live, claims over HTTP with an
- * idempotent retry, and a winner's checkout priced with the coupon. On memory and on Redis.
+ * idempotent retry, and a winner's checkout priced with the coupon. On memory and on Redis, and on
+ * two nodes sharing one Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type ClaimCouponAnswer, type LivecartClient } from '../../client/src/index.ts';
@@ -132,3 +133,38 @@ describe.each<[string, () => ConfigInput]>([
     expect(checkout.body).toMatchObject({ status: 'ordered', order: { subtotalCents: 7500, discountCents: 750, totalCents: 6750, couponId: 'TEN' } });
   }, 30_000);
 }, 90_000);
+
+describe('coupons on two nodes sharing one Redis', () => {
+  let nodes: RunningServer[] = [];
+  const clients: LivecartClient[] = [];
+  beforeAll(async () => {
+    const prefix = uniquePrefix('coupons-2n');
+    nodes = await Promise.all([0, 1].map(() => startTestServer({ redis: REDIS_URL, redisPrefix: prefix })));
+  });
+  afterAll(async () => {
+    for (const client of clients) client.close();
+    await Promise.all(nodes.map((node) => node.close()));
+  });
+
+  it('200 buyers over two nodes race for 50: exactly 50 claimed, one per buyer; both nodes\' viewers see none left', async () => {
+    const [a, b] = nodes as [RunningServer, RunningServer];
+    const roomId = `two-${Math.random().toString(36).slice(2, 8)}`;
+    const streamer = await a.mintToken({ userId: `s-${roomId}`, name: 'S', role: 'streamer' });
+    expect((await http(a, 'POST', '/api/rooms', streamer, { title: roomId, id: roomId })).status).toBe(201);
+    expect((await http(a, 'POST', `/api/rooms/${roomId}/coupons`, streamer, { id: 'DUO', percentOff: 20, total: COUPONS })).status).toBe(201);
+    expect((await http(b, 'PUT', `/api/rooms/${roomId}/coupons/pinned`, streamer, { couponId: 'DUO' })).status).toBe(200);
+    const buyers = await Promise.all(Array.from({ length: BUYERS }, async (_, i) => {
+      const node = i % 2 === 0 ? a : b;
+      const token = await node.mintToken({ userId: `d${i}`, name: `d${i}`, role: 'viewer' });
+      const client = connect({ url: node.wsUrl, token, room: roomId, reconnect: { baseMs: 20, maxMs: 50 }, retry: { baseMs: 20, maxMs: 200 } });
+      clients.push(client);
+      await client.ready;
+      return client;
+    }));
+    const answers = await Promise.all(buyers.map((client) => client.claimCoupon('DUO')));
+    expect(answers.filter((x) => x.status === 'coupon_claimed')).toHaveLength(COUPONS);
+    expect(answers.filter((x) => x.status === 'coupons_gone')).toHaveLength(BUYERS - COUPONS);
+    expect(new Set(answers.flatMap((x) => (x.status === 'coupon_claimed' ? [x.claim.userId] : []))).size).toBe(COUPONS);
+    await waitUntil(() => buyers[0]!.state.coupon?.left === 0 && buyers[1]!.state.coupon?.left === 0, 5000, 'both nodes\' viewers see 0 left');
+  }, 60_000);
+});
