@@ -1,4 +1,5 @@
 import type { Moderator, PinnedComment } from '../../protocol/src/moderation.ts';
+import type { CouponCard } from '../../protocol/src/coupons.ts';
 import type { HistoryComment, Order, Popup, Product, RoomInfo, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
 import { CartModel, type CartView } from './CartModel.ts';
 
@@ -15,6 +16,8 @@ export interface RoomSnapshot {
   readonly likes: number;
   readonly viewers: number;
   readonly popup: Popup | null;
+  /** The room's pinned coupon card (from `coupon` events, or `coupons()`), or null. */
+  readonly coupon: CouponCard | null;
   /** The most recent comments, oldest first, at most `maxComments`. */
   readonly comments: readonly HistoryComment[];
   /** The room's catalog, in the order the products were first seen. */
@@ -64,6 +67,7 @@ export class RoomModel implements RoomSnapshot {
   likes = 0;
   viewers = 0;
   popup: Popup | null = null;
+  coupon: CouponCard | null = null;
   comments: readonly HistoryComment[] = [];
   products: readonly Product[] = [];
   muted: ReadonlySet<string> = new Set();
@@ -153,8 +157,17 @@ export class RoomModel implements RoomSnapshot {
       case 'commentPinned':
         this.pinnedComment = event.pinned;
         break;
+      case 'coupon':
+        this.takeCoupon(event.card);
+        break;
     }
     return true;
+  }
+
+  /** A coupon card heard (event or read): the same coupon's `left` only goes down (nodes' news may cross). */
+  takeCoupon(card: CouponCard | null): void {
+    const same = card !== null && this.coupon !== null && this.coupon.coupon.id === card.coupon.id;
+    this.coupon = same ? { coupon: card.coupon, left: Math.min(card.left, this.coupon!.left) } : card;
   }
 
   applyUpdate(update: StateUpdate): void {

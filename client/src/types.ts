@@ -6,6 +6,7 @@ import type { WebSocketConstructor } from './transport.ts';
 import type { LivecartError } from './LivecartError.ts';
 import type { CartAnswer, ClientRequest, DirectMessage, Product, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
 import type { Moderator, ModerationState } from '../../protocol/src/moderation.ts';
+import type { Coupon, CouponCard, CouponClaim } from '../../protocol/src/coupons.ts';
 import type { ConsumeResult, MediaCapabilitiesResult, ProduceResult, RestartIceResult, StreamState, TransportResult } from '../../protocol/src/media.ts';
 
 export interface ConnectOptions {
@@ -79,6 +80,8 @@ export type CommentEvent = EventOf<'comment'>;
 export type CommentDeletedEvent = EventOf<'commentDeleted'>;
 export type PopupEvent = EventOf<'popup'>;
 export type ProductEvent = EventOf<'product'>;
+/** The room's pinned coupon card changed (pinned, unpinned, or fewer left): `state.coupon` is already updated. */
+export type CouponEvent = EventOf<'coupon'>;
 export type RoomStateEvent = EventOf<'roomState'>;
 export type UserMutedEvent = EventOf<'userMuted'>;
 /** The room's moderators changed: `moderators` is the whole list now (`state.moderators` is already updated). */
@@ -176,6 +179,7 @@ export interface LivecartEvents {
   commentDeleted: CommentDeletedEvent;
   popup: PopupEvent;
   product: ProductEvent;
+  coupon: CouponEvent;
   roomState: RoomStateEvent;
   userMuted: UserMutedEvent;
   moderators: ModeratorsEvent;
@@ -265,8 +269,23 @@ export type AddToCartAnswer = ReservedAnswer | SoldOutAnswer | LimitReachedAnswe
 /** Raising a line reserves (`reserved` or a refusal), lowering it releases; `cart_not_found` when the line is gone (e.g. expired). */
 export type SetQuantityAnswer = ReservedAnswer | ReleasedAnswer | SoldOutAnswer | LimitReachedAnswer | NotOnSaleAnswer | CartNotFoundAnswer;
 export type RemoveFromCartAnswer = ReleasedAnswer | CartNotFoundAnswer;
-/** `ordered`, or nothing was ordered: `expired` (those lines went back to stock) or `cart_not_found` (empty cart). */
-export type CheckoutAnswer = OrderedAnswer | ExpiredAnswer | CartNotFoundAnswer;
+export type CouponClaimedAnswer = AnswerOf<'coupon_claimed'>;
+export type CouponAlreadyClaimedAnswer = AnswerOf<'coupon_already_claimed'>;
+export type CouponsGoneAnswer = AnswerOf<'coupons_gone'>;
+export type CouponNotActiveAnswer = AnswerOf<'coupon_not_active'>;
+export type CouponNotApplicableAnswer = AnswerOf<'coupon_not_applicable'>;
+/** `ordered`, or nothing was ordered: `expired` (those lines went back to stock), `cart_not_found` (empty cart) or `coupon_not_applicable` (the coupon named does not apply). */
+export type CheckoutAnswer = OrderedAnswer | ExpiredAnswer | CartNotFoundAnswer | CouponNotApplicableAnswer;
+/** `coupon_claimed` (one of the N is yours), `coupon_already_claimed` (with your claim), `coupons_gone` or `coupon_not_active`. */
+export type ClaimCouponAnswer = CouponClaimedAnswer | CouponAlreadyClaimedAnswer | CouponsGoneAnswer | CouponNotActiveAnswer;
+export interface CouponsResult {
+  /** The room's pinned coupon card, or null. */
+  pinned: CouponCard | null;
+  /** This user's claims in the room. */
+  claims: CouponClaim[];
+  /** Every coupon of the room, for its moderators only. */
+  coupons?: CouponCard[];
+}
 
 /** What each request's `ok` carries. */
 export interface RequestResults {
@@ -290,6 +309,11 @@ export interface RequestResults {
   removeFromCart: RemoveFromCartAnswer;
   getCart: CartContentsAnswer;
   checkout: CheckoutAnswer;
+  claimCoupon: ClaimCouponAnswer;
+  createCoupon: { coupon: Coupon };
+  pinCoupon: SeqResult;
+  unpinCoupon: SeqResult;
+  getCoupons: CouponsResult;
   mediaCapabilities: MediaCapabilitiesResult;
   createTransport: TransportResult;
   connectTransport: Record<string, never>;

@@ -5,5 +5,6 @@ export type * from './ops.ts';
 export * from './media.ts';
 export type * from './replay.ts';
 export * from './orders.ts';
+export * from './coupons.ts';
 export * from './TypedEmitter.ts';
 export * from './moderation.ts';

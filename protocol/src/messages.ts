@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { mediaRequestSchemas, mediaRequestTypes, mediaServerMessageSchemas } from './media.ts';
 import { orderPaymentSchema, orderStatusSchema, orderStepSchema } from './orders.ts';
 import { moderationEventSchemas, moderationRequestSchemas, moderatorSchema, pinnedCommentSchema } from './moderation.ts';
+import { couponAnswerSchemas, couponEventSchemas, couponIdSchema, couponRequestSchemas, couponRequestTypes } from './coupons.ts';
 
 /**
  * The wire contract. Every frame is one MessagePack map with a string field `t` naming its type.
@@ -159,8 +160,16 @@ export const orderSchema = z.object({
   id: z.string(),
   roomId: roomIdSchema,
   userId: userIdSchema,
-  lines: z.array(z.object({ sku: skuSchema, quantity: z.number().int().positive(), priceCents: z.number().int().nonnegative() })),
+  /** `priceCents` is what each unit cost; `listPriceCents` the product's list price when it has one (a sale price shows it struck through). */
+  lines: z.array(z.object({ sku: skuSchema, quantity: z.number().int().positive(), priceCents: z.number().int().nonnegative(), listPriceCents: z.number().int().nonnegative().optional() })),
+  /** What the buyer pays: `subtotalCents − discountCents` (coupons.ts prices it). */
   totalCents: z.number().int().nonnegative(),
+  /** Σ quantity × priceCents (absent only on orders placed before coupons existed). */
+  subtotalCents: z.number().int().nonnegative().optional(),
+  /** The coupon's discount, 0 without one. */
+  discountCents: z.number().int().nonnegative().optional(),
+  /** The coupon this order used (its id is the code buyers see). */
+  couponId: couponIdSchema.optional(),
   currency: z.string(),
   createdAt: timestampMs,
   /** Where the order stands (see `orderTransitions`); `placed` at checkout. */
@@ -188,6 +197,7 @@ export const cartAnswerSchema = z.discriminatedUnion('status', [
   z.object({ status: z.literal('ordered'), order: orderSchema }),
   /** Checkout refused because these lines expired; they went back to stock and nothing was ordered. */
   z.object({ status: z.literal('expired'), skus: z.array(skuSchema) }),
+  ...couponAnswerSchemas,
 ]);
 export type CartAnswer = z.infer<typeof cartAnswerSchema>;
 
@@ -232,22 +242,29 @@ export const clientMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('setQuantity'), id: requestId, key: idempotencyKey, sku: skuSchema, quantity }),
   z.object({ t: z.literal('removeFromCart'), id: requestId, key: idempotencyKey, sku: skuSchema }),
   z.object({ t: z.literal('getCart'), id: requestId }),
-  z.object({ t: z.literal('checkout'), id: requestId, key: idempotencyKey }),
+  /** `couponId`: apply that claimed coupon (else the buyer's best claimed coupon applies, see coupons.ts). */
+  z.object({ t: z.literal('checkout'), id: requestId, key: idempotencyKey, couponId: couponIdSchema.optional() }),
   ...mediaRequestSchemas,
   ...moderationRequestSchemas,
+  ...couponRequestSchemas,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type ClientMessageType = ClientMessage['t'];
 export type ClientRequest = Extract<ClientMessage, { id: number }>;
 export type Hello = z.infer<typeof helloSchema>;
 /** Requests served by the commerce layer (cart and checkout); the rest are room requests. */
-export type CartRequest = Extract<ClientRequest, { t: 'addToCart' | 'setQuantity' | 'removeFromCart' | 'getCart' | 'checkout' }>;
+export type CartRequest = Extract<ClientRequest, { t: 'addToCart' | 'setQuantity' | 'removeFromCart' | 'getCart' | 'checkout' | 'claimCoupon' }>;
+/** Coupon management and reads, served by the coupon service (protocol/src/coupons.ts); claims are cart requests. */
+export type CouponRequest = Extract<ClientRequest, { t: 'createCoupon' | 'pinCoupon' | 'unpinCoupon' | 'getCoupons' }>;
 /** WebRTC signaling, served by the media layer (protocol/src/media.ts). */
 export type MediaRequest = Extract<ClientRequest, { t: (typeof mediaRequestSchemas)[number]['shape']['t']['value'] }>;
-export type RoomRequest = Exclude<ClientRequest, Hello | CartRequest | MediaRequest>;
-const cartTypes: ReadonlySet<string> = new Set<CartRequest['t']>(['addToCart', 'setQuantity', 'removeFromCart', 'getCart', 'checkout']);
+export type RoomRequest = Exclude<ClientRequest, Hello | CartRequest | MediaRequest | CouponRequest>;
+const cartTypes: ReadonlySet<string> = new Set<CartRequest['t']>(['addToCart', 'setQuantity', 'removeFromCart', 'getCart', 'checkout', 'claimCoupon']);
 export function isCartRequest(request: ClientRequest): request is CartRequest {
   return cartTypes.has(request.t);
+}
+export function isCouponRequest(request: ClientRequest): request is CouponRequest {
+  return couponRequestTypes.has(request.t);
 }
 export function isMediaRequest(request: ClientRequest): request is MediaRequest {
   return mediaRequestTypes.has(request.t);
@@ -320,6 +337,7 @@ export const sequencedEventSchema = z.discriminatedUnion('t', [
   /** Announced once, immediately, when a product's available stock reaches 0. */
   z.object({ t: z.literal('soldOut'), seq, sku: skuSchema }),
   ...moderationEventSchemas,
+  ...couponEventSchemas,
 ]);
 export type SequencedEvent = z.infer<typeof sequencedEventSchema>;
 /** A sequenced event before the broker stamps its `seq`. */
@@ -380,6 +398,7 @@ export const laneOf: Readonly<Record<SequencedEvent['t'] | StateUpdate['t'], Lan
   product: 'commerce',
   roomState: 'commerce',
   soldOut: 'commerce',
+  coupon: 'commerce',
   stock: 'commerce',
   degrade: 'commerce',
   moderators: 'commerce',

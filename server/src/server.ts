@@ -12,6 +12,7 @@ import type { Broker } from './broker/Broker.ts';
 import { LocalBroker } from './broker/LocalBroker.ts';
 import { RedisBroker } from './broker/RedisBroker.ts';
 import { CommerceService } from './commerce/CommerceService.ts';
+import { CouponService } from './commerce/CouponService.ts';
 import { OrderService } from './commerce/OrderService.ts';
 import { type Config, type ConfigInput, makeConfig } from './config.ts';
 import { DegradeMonitor } from './fanout/DegradeMonitor.ts';
@@ -53,6 +54,7 @@ import type { WebhookOutbox } from './store/WebhookOutbox.ts';
 import { registerClusterOpsApi } from './transport/ClusterOpsApi.ts';
 import { registerDrainApi } from './transport/DrainApi.ts';
 import { registerHlsHttpApi } from './transport/HlsHttpApi.ts';
+import { registerCouponsHttpApi } from './transport/CouponsHttpApi.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
 import { registerModerationHttpApi } from './transport/ModerationHttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
@@ -242,7 +244,15 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     log: logger.child({ part: 'webhooks' }),
   });
   const commerceLog = logger.child({ part: 'commerce' });
-  const commerce: CommerceService = new CommerceService({ store, rooms: rules, options: config, gate, log: commerceLog, observer: metrics.cartObserver, orders: { placed: (order) => orders.placed(order) } });
+  const coupons = new CouponService({
+    store,
+    rooms: { canModerate: (principal, roomId) => rules.canModerate(principal, roomId), assertRoom: (roomId, check) => rules.assertRoom(roomId, check), announceCoupon: (roomId, card) => rooms.emit(roomId, { t: 'coupon', card }) },
+    options: { maxCouponsPerRoom: config.maxCouponsPerRoom, stockIntervalMs: config.stockIntervalMs, pinnedCacheMs: 5000, cardReadMs: 1000 },
+    log: commerceLog,
+  });
+  const commerce: CommerceService = new CommerceService({
+    store, rooms: rules, options: config, gate, log: commerceLog, observer: metrics.cartObserver, orders: { placed: (order) => orders.placed(order) }, coupons,
+  });
   // Dev mode pays every order as a demo unless told otherwise: the pages say so.
   const orders = new OrderService({ store, rooms: rules, stock: commerce, webhooks, options: { demoPayments: config.demoPayments ?? config.tokenSecret === undefined }, log: commerceLog });
   const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs });
@@ -268,7 +278,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   });
   const streamKeys = new StreamKeys({ secret: config.tokenSecret, directory, rooms: rules });
   const whip = new WhipIngest(media, { connectTimeoutMs: config.whipConnectTimeoutMs, maxIncomingBitrate: config.mediaMaxIncomingBitrate }, logger.child({ part: 'whip' }));
-  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media), guard, schedule, log: logger.child({ part: 'ws' }) });
+  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media, coupons), guard, schedule, log: logger.child({ part: 'ws' }) });
   const drain = new NodeDrain({ gateway, graceMs: config.shutdownGraceMs, log: logger.child({ part: 'drain' }) });
   const registry = new NodeRegistry({
     directory: nodes,
@@ -294,6 +304,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   });
   if (admission !== undefined) lifecycle.forgetWhenUnhosted(admission);
   lifecycle.forgetWhenUnhosted(commerce);
+  lifecycle.forgetWhenUnhosted(coupons);
   admission?.events.on('backlog', () => degrade.checkSoon());
   degrade.events.on('levelChanged', ({ roomId, level }) => media.setDegradeLevel(roomId, level));
 
@@ -301,6 +312,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
   registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
   registerModerationHttpApi(router, { moderation: commands.moderation });
+  registerCouponsHttpApi(router, { coupons, desk });
   registerOrdersHttpApi(router, { orders, outbox, limits: config, webhookUrl: config.webhookUrl });
   registerMediaHttpApi(router, { rooms: rules, media, streamKeys, urls: { publicUrl: config.publicUrl, rtmpPort: config.rtmpPort } });
   registerMediaPipeApi(router, { pipes: media.pipes, signature: nodeSignature });
@@ -348,6 +360,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     degrade.close();
     likes.close();
     commerce.close();
+    coupons.close();
     rooms.close();
     gate.close();
     guard.close();

@@ -9,6 +9,7 @@ import { describeBrokerContract } from '../broker/brokerContract.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 import { OwnRedisCluster } from '../helpers/redisCluster.ts';
 import { describeModerationContract } from './moderationContract.ts';
+import { describeCouponContract } from './couponContract.ts';
 import { describeOrderContract } from './orderContract.ts';
 import { RedisRoomDirectory } from '../../server/src/store/RedisRoomDirectory.ts';
 import { describeStoreContract } from './storeContract.ts';
@@ -27,6 +28,16 @@ const storePrefixes = new WeakMap<Store, string>();
 describeStoreContract('RedisStore on Redis Cluster', {
   create: async () => {
     const prefix = uniquePrefix('cluster-store');
+    const store = await RedisStore.connect(storeOptions(prefix));
+    storePrefixes.set(store, prefix);
+    return store;
+  },
+  sibling: async (store) => RedisStore.connect(storeOptions(storePrefixes.get(store)!)),
+});
+
+describeCouponContract('RedisStore on Redis Cluster', {
+  create: async () => {
+    const prefix = uniquePrefix('cluster-coupons');
     const store = await RedisStore.connect(storeOptions(prefix));
     storePrefixes.set(store, prefix);
     return store;

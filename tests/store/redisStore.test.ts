@@ -5,6 +5,7 @@ import { RedisStore } from '../../server/src/store/RedisStore.ts';
 import { RedisWebhookOutbox } from '../../server/src/store/RedisWebhookOutbox.ts';
 import type { Store } from '../../server/src/store/Store.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { describeCouponContract } from './couponContract.ts';
 import { describeOrderContract } from './orderContract.ts';
 import { describeStoreContract } from './storeContract.ts';
 
@@ -19,6 +20,16 @@ describeStoreContract('RedisStore', {
     return store;
   },
   // A second connection on the same keys: another node racing for the same stock.
+  sibling: async (store) => RedisStore.connect(options(prefixes.get(store)!)),
+});
+
+describeCouponContract('RedisStore', {
+  create: async () => {
+    const prefix = uniquePrefix('coupons');
+    const store = await RedisStore.connect(options(prefix));
+    prefixes.set(store, prefix);
+    return store;
+  },
   sibling: async (store) => RedisStore.connect(options(prefixes.get(store)!)),
 });
 

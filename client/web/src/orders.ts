@@ -11,6 +11,7 @@
  *
  * The token is the URL's, else the one the viewer page keeps for this browser (identity.ts).
  */
+import { pricingRows } from './orderPricing.ts';
 import { connect, isFinalOrderStatus, isLivecartError, type LivecartClient, type Order, type Product } from '../../src/index.ts';
 import { api, ApiError, byId, errorText, formatPrice, h, params, say, setText, show, wsUrl } from './common.ts';
 import { demoNote, PROGRESS_STEPS, statusHeadline, stepNames } from './orderStatus.ts';
@@ -191,6 +192,7 @@ function card(order: Order, flash: boolean): HTMLLIElement {
       ...order.lines.map((line) => h('li', {},
         h('span', {}, `${line.quantity} × ${view.products.get(line.sku)?.title ?? line.sku}`),
         h('span', {}, formatPrice(line.priceCents * line.quantity, order.currency))))),
+    ...pricingRows(order),
     h('p', { class: 'order-total' }, h('span', {}, t('cart.total')), h('strong', { 'data-testid': 'order-total' }, formatPrice(order.totalCents, order.currency))),
     h('details', {
       class: 'history',

@@ -9,6 +9,7 @@
  * Test hooks (read by tests/e2e, nothing else): `window.livecart` is the LivecartClient and
  * `window.livecartPublisher` the StreamPublisher.
  */
+import { mountCouponPanel } from './streamerCoupons.ts';
 import { connect, type HistoryComment, type LivecartClient, type Order, type ProductInput } from '../../src/index.ts';
 import { StreamPublisher, type MediaStateEvent } from '../../src/media.ts';
 import { api, byId, countdown, errorText, fatal, formatNumber, formatPrice, h, params, parsePriceCents, say, ServerClock, setText, show, startCountdowns, trackConnection, wsUrl } from './common.ts';
@@ -152,6 +153,7 @@ async function openRoom(token: string, roomId: string): Promise<void> {
     return;
   }
   for (const section of [el.controls, el.camera, el.products, el.chat]) show(section, true);
+  mountCouponPanel(client, el.products);
   el.viewerLink.href = `/viewer?room=${encodeURIComponent(roomId)}`;
   show(el.viewerLink, true);
   await clock.calibrate(client);

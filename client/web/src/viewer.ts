@@ -42,6 +42,7 @@ import { mountViewerModeration } from './viewerModeration.ts';
 import { startI18n, t, tn } from './i18n.ts';
 import { startViewerLayout } from './viewerLayout.ts';
 import { Sheet } from './sheet.ts';
+import { mountCouponCard, type CouponView } from './couponCard.ts';
 
 const MAX_COMMENTS_SHOWN = 100;
 const roomId = params.get('room') ?? 'demo';
@@ -144,6 +145,9 @@ const media = {
 };
 
 
+/** The room's coupon card and the coupon's lines in the cart and the order (couponCard.ts). */
+let coupons: CouponView | undefined;
+
 async function main(): Promise<void> {
   startI18n();
   startViewerLayout();
@@ -160,6 +164,7 @@ async function main(): Promise<void> {
   if (given !== null) for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>('a[href="/orders"]'))) link.href = `/orders?token=${encodeURIComponent(given)}`;
   wire(client, identity.dev ? token : undefined);
   mountViewerModeration(client, { comments: el.comments, token, roomId, status: el.commentStatus });
+  coupons = mountCouponCard(client, { anchor: el.card, cartSummary: el.cartSummary, cartTotal: el.cartTotal, orderTotalRow: el.orderTotal.parentElement! });
   try {
     await client.ready;
   } catch {
@@ -793,6 +798,7 @@ function renderCart(client: LivecartClient): void {
       );
     }),
   );
+  coupons?.renderCart(cart);
   renderButton(client);
 }
 
@@ -842,6 +848,7 @@ async function checkout(client: LivecartClient): Promise<void> {
       setText(el.orderId, t('order.id', { id: order.id }));
       el.orderLines.replaceChildren(...order.lines.map((l) => h('li', {}, `${l.quantity} × ${titleOf(client, l.sku)} · ${formatPrice(l.priceCents * l.quantity, order.currency)}`)));
       setText(el.orderTotal, formatPrice(order.totalCents, order.currency));
+      coupons?.renderOrder(order);
       // Paid only once the payment step says so (orderUpdated): a demo payment says it is one.
       setText(el.orderStatus, statusLine(client.state.cart.lastOrder ?? order));
       show(el.order, true);

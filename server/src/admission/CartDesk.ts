@@ -2,10 +2,11 @@ import type { CartAnswer, CartRequest } from '../../../protocol/src/index.ts';
 import type { Principal } from '../auth/TokenService.ts';
 import { DomainError } from '../DomainError.ts';
 import { ProtocolError } from '../errors.ts';
-import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName } from '../store/idempotency.ts';
+import { checkoutFingerprint, claimFingerprint, fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName } from '../store/idempotency.ts';
 import type { ReserveRequest, Store } from '../store/Store.ts';
 import { type Arrival, PRIORITY } from './AdmissionController.ts';
 import type { CartGate } from './CartGate.ts';
+import { ClaimBatcher } from './ClaimBatcher.ts';
 
 /** What the desk needs from commerce: the room's rules before a request, the news after its answer. */
 export interface CartRules {
@@ -46,6 +47,7 @@ export class CartDesk {
   readonly #now: () => number;
   /** Requests in progress by idempotency record; each is bounded by the gate's queues and deadline. */
   readonly #pending = new Map<string, Pending>();
+  readonly #claims: ClaimBatcher;
 
   constructor(deps: { store: Store; gate: CartGate; rules: CartRules; reservationTtlMs: number; now?: () => number }) {
     this.#store = deps.store;
@@ -53,6 +55,7 @@ export class CartDesk {
     this.#rules = deps.rules;
     this.#reservationTtlMs = deps.reservationTtlMs;
     this.#now = deps.now ?? Date.now;
+    this.#claims = new ClaimBatcher(deps.store);
   }
 
   /**
@@ -160,7 +163,10 @@ export class CartDesk {
       case 'getCart':
         return this.#gate.run(roomId, PRIORITY.read, () => this.#store.cart(roomId, userId, this.#now()), arrival).then((cart): CartAnswer => ({ status: 'cart', cart }));
       case 'checkout':
-        return this.#gate.run(roomId, PRIORITY.change, () => this.#store.checkout(roomId, userId, request.key, this.#now()), arrival);
+        return this.#gate.run(roomId, PRIORITY.change, () => this.#store.checkout(roomId, userId, request.key, this.#now(), request.couponId), arrival);
+      case 'claimCoupon':
+        // A claim is an add's peer: same class, same fair turn and deadline; the claims a turn lets go travel to the store together.
+        return this.#gate.run(roomId, PRIORITY.add, () => this.#claims.claim({ roomId, userId, couponId: request.couponId, key: request.key, now: this.#now() }), arrival);
     }
   }
 
@@ -180,6 +186,7 @@ function fingerprintFor(roomId: string, request: Exclude<CartRequest, { t: 'getC
     case 'addToCart': return fingerprintOf('add', roomId, request.sku, request.quantity);
     case 'setQuantity': return fingerprintOf('set', roomId, request.sku, request.quantity);
     case 'removeFromCart': return fingerprintOf('set', roomId, request.sku, 0);
-    case 'checkout': return fingerprintOf('checkout', roomId);
+    case 'checkout': return checkoutFingerprint(roomId, request.couponId);
+    case 'claimCoupon': return claimFingerprint(roomId, request.couponId);
   }
 }

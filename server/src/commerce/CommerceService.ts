@@ -71,6 +71,7 @@ export class CommerceService implements CartRules {
   readonly #gate: Pick<CartGate, 'stockChanged' | 'refuseUser'>;
   readonly #observer: CartObserver | undefined;
   readonly #orders: { placed(order: Order): void } | undefined;
+  readonly #coupons: { claimed(roomId: string, couponId: string, left: number): void } | undefined;
   readonly #sweepTimer: NodeJS.Timeout;
   #sweeping = false;
 
@@ -78,7 +79,10 @@ export class CommerceService implements CartRules {
   constructor(deps: {
     store: Store; rooms: CommerceRooms; options: CommerceOptions; log: Logger; gate: Pick<CartGate, 'stockChanged' | 'refuseUser'>; now?: () => number; observer?: CartObserver;
     orders?: { placed(order: Order): void };
+    /** Hears each new coupon claim (`CouponService.claimed`: the room's card shows what is left). */
+    coupons?: { claimed(roomId: string, couponId: string, left: number): void };
   }) {
+    this.#coupons = deps.coupons;
     this.#store = deps.store;
     this.#observer = deps.observer;
     this.#orders = deps.orders;
@@ -124,7 +128,7 @@ export class CommerceService implements CartRules {
     const currency = catalog.values().next().value?.currency;
     if (currency !== undefined && currency !== product.currency) throw new DomainError('CURRENCY_MISMATCH', `this room sells in ${currency}; one cart, one currency`);
     await this.#store.addProduct(roomId, {
-      sku: product.sku, stock: product.stock, priceCents: product.priceCents, currency: product.currency,
+      sku: product.sku, stock: product.stock, priceCents: product.priceCents, listPriceCents: listPriceOf(product), currency: product.currency,
       saleStartsAt: product.saleStartsAt, saleEndsAt: product.saleEndsAt, perCustomerLimit: product.perCustomerLimit,
     });
     await this.#rooms.putProduct(roomId, product);
@@ -139,6 +143,8 @@ export class CommerceService implements CartRules {
       case 'removeFromCart': return this.#rooms.assertRoom(roomId, { principal, operation: 'release', sku: request.sku });
       case 'getCart': return this.#rooms.assertRoom(roomId, { principal, operation: 'read' });
       case 'checkout': return this.#rooms.assertRoom(roomId, { principal, operation: 'checkout' });
+      // The coupon's own window says when it may be claimed; the room's rules only keep banned users out.
+      case 'claimCoupon': return this.#rooms.assertRoom(roomId, { principal, operation: 'read' });
     }
   }
 
@@ -179,8 +185,9 @@ export class CommerceService implements CartRules {
 
   /** Tells the room what an answer changed, and the operators what happened. A replayed answer tells the room nothing new. */
   answered(principal: Principal, roomId: string, request: CartRequest, answer: CartAnswer): void {
-    if (request.t !== 'getCart') this.#observer?.(request.t === 'removeFromCart' ? 'setQuantity' : request.t, answer);
+    if (request.t !== 'getCart' && request.t !== 'claimCoupon') this.#observer?.(request.t === 'removeFromCart' ? 'setQuantity' : request.t, answer);
     if (isReplay(answer)) return;
+    if (answer.status === 'coupon_claimed') this.#coupons?.claimed(roomId, answer.coupon.id, answer.left);
     if (answer.status === 'reserved' || answer.status === 'released') {
       this.#announcer.changed(roomId, answer.sku, answer.available);
       if (answer.available > 0) this.#gate.stockChanged(roomId, answer.sku, answer.available);
@@ -282,4 +289,10 @@ export class CommerceService implements CartRules {
     await this.#rooms.assertRoom(roomId, { principal, operation: 'manage' });
     if (!(await this.#rooms.canModerate(principal, roomId))) throw new DomainError('NOT_MODERATOR', 'only this room\'s streamer or an operator can do this');
   }
+}
+
+/** A product's list price when its definition has one (the shop's product pages add it), for the order lines. */
+function listPriceOf(product: ProductInput): number | undefined {
+  const list = (product as { listPriceCents?: unknown }).listPriceCents;
+  return typeof list === 'number' && Number.isInteger(list) && list >= 0 ? list : undefined;
 }
