@@ -61,4 +61,9 @@ export {
   type RoomInfo,
   type RoomState,
   type Welcome,
+  findSku,
+  priceOfSku,
+  inventorySkusOf,
+  type ProductVariant,
+  type ShopWindow,
 } from '../../protocol/src/index.ts';

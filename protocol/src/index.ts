@@ -6,3 +6,5 @@ export * from './media.ts';
 export type * from './replay.ts';
 export * from './orders.ts';
 export * from './TypedEmitter.ts';
+export * from './productDetails.ts';
+export type * from './shop.ts';

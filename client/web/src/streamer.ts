@@ -113,7 +113,7 @@ function showCreate(token: string, id = ''): void {
     const title = el.createName.value.trim();
     const id = el.createId.value.trim();
     say(el.status, 'Creating the room…');
-    api<{ room: { id: string } }>('/api/rooms', { method: 'POST', token, body: id ? { title, id } : { title } }).then(
+    api<{ room: { id: string } }>('/api/rooms', { method: 'POST', token, body: id ? { title, id, shop: true } : { title, shop: true } }).then(
       ({ room }) => {
         const url = new URL(location.href);
         url.searchParams.set('room', room.id);

@@ -16,6 +16,7 @@ import { connect, isLivecartError, type CartActionEvent, type HistoryComment, ty
 import { StreamViewer, type MediaState } from '../../src/media.ts';
 import { HlsPlayer } from './hlsPlayer.ts';
 import { ReplayShop } from './replayShop.ts';
+import { ProductSheet, skuTitle } from './productSheet.ts';
 import {
   api,
   ApiError,
@@ -150,6 +151,7 @@ async function main(): Promise<void> {
   // The orders page reads this tab's token itself; one given in the URL goes along.
   if (given !== null) for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>('a[href="/orders"]'))) link.href = `/orders?token=${encodeURIComponent(given)}`;
   wire(client, given === null);
+  mountProducts(client);
   try {
     await client.ready;
   } catch {
@@ -787,7 +789,7 @@ function renderCart(client: LivecartClient): void {
   el.cartLines.replaceChildren(
     ...cart.lines.map((line) => {
       const product = client.state.products.find((p) => p.sku === line.sku);
-      const title = product?.title ?? line.sku;
+      const title = skuTitle(client.state.products, line.sku);
       const busy = ui.busySkus.has(line.sku);
       return h(
         'li',
@@ -889,7 +891,20 @@ function availableOf(client: LivecartClient, product: Product): number {
 }
 
 function titleOf(client: LivecartClient, sku: string): string {
-  return client.state.products.find((p) => p.sku === sku)?.title ?? sku;
+  return skuTitle(client.state.products, sku);
+}
+
+/** The room's products as a sheet (a "Products" button by the cart), and the pinned card's title opens its product page. */
+function mountProducts(client: LivecartClient): void {
+  const sheet = new ProductSheet(client, { title: 'Products in this show', openCart: () => {
+    sheet.close();
+    toggleCart(true);
+  } });
+  sheet.mountButton(el.cartButton.parentElement!, el.cartButton);
+  el.cardTitle.addEventListener('click', () => {
+    const sku = client.state.popup?.product.sku;
+    if (sku !== undefined) sheet.openProduct(sku);
+  });
 }
 
 function flash(target: HTMLElement): void {

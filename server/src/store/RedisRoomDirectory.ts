@@ -16,6 +16,7 @@ import type { Ban, PinRecord, RoomDirectory, RoomRecord, RoomSettings, RoomSetti
  *   ns:{r:ID}:offers     hash sku → when its pop-up offer ends (epoch ms)
  *   ns:{r:ID}:pins       list of "AT|SKU", the pin log (oldest first, the latest kept)
  *   ns:{r:ID}:viewers    hash node id → "count|reportedAt"
+ *   ns:{r:ID}:shows      list of the show ids linked to the shop ID, newest first (shops only)
  * and one key of its own: ns:room-ids, the set of room ids.
  */
 const createScript = `
@@ -230,6 +231,15 @@ export class RedisRoomDirectory implements RoomDirectory {
   }
 
   async close(): Promise<void> {}
+
+  async linkShow(shopId: string, roomId: string, keep: number): Promise<void> {
+    const key = this.#key('shows', shopId);
+    await this.#call(() => this.#redis.multi().lrem(key, 0, roomId).lpush(key, roomId).ltrim(key, 0, keep - 1).exec());
+  }
+
+  async shows(shopId: string): Promise<string[]> {
+    return this.#call(() => this.#redis.lrange(this.#key('shows', shopId), 0, -1));
+  }
 
   #key(kind: string, roomId: string): string {
     return roomKey(this.#ns, roomId, kind);

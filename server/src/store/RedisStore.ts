@@ -86,6 +86,7 @@ export class RedisStore implements Store {
     if (item.saleStartsAt !== undefined) fields.push('start', item.saleStartsAt);
     if (item.saleEndsAt !== undefined) fields.push('end', item.saleEndsAt);
     if (item.perCustomerLimit !== undefined) fields.push('limit', item.perCustomerLimit);
+    if (item.listPriceCents !== undefined) fields.push('list', item.listPriceCents);
     // The sweep's list first: a room never has reservations the sweep does not know of.
     await this.#call(() => this.redis.zadd(globalKey(this.#ns, 'sweep-rooms'), 'NX', 0, roomId));
     const created = await this.#call(() => this.redis.hsetnx(key, 'avail', item.stock));

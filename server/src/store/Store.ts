@@ -10,6 +10,8 @@ export interface InventoryItem {
   readonly saleStartsAt?: number | undefined;
   readonly saleEndsAt?: number | undefined;
   readonly perCustomerLimit?: number | undefined;
+  /** The regular price shown struck through next to the sale price `priceCents` (kept with the inventory; totals use `priceCents`). */
+  readonly listPriceCents?: number | undefined;
 }
 
 export interface StockLevel {
