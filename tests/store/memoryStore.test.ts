@@ -2,6 +2,7 @@ import { MemoryStore } from '../../server/src/store/MemoryStore.ts';
 import { MemoryWebhookOutbox } from '../../server/src/store/MemoryWebhookOutbox.ts';
 import { describeOrderContract } from './orderContract.ts';
 import { describeStoreContract } from './storeContract.ts';
+import { describeVariantContract } from './variantContract.ts';
 
 describeStoreContract('MemoryStore', {
   create: async () => new MemoryStore({ idempotencyTtlMs: 86_400_000, maxIdempotencyKeys: 100_000, maxOrders: 100_000 }),
@@ -12,4 +13,8 @@ describeOrderContract('MemoryStore', {
     const outbox = new MemoryWebhookOutbox(100);
     return { store: new MemoryStore({ idempotencyTtlMs: 86_400_000, maxIdempotencyKeys: 100_000, maxOrders: 100_000 }, outbox), outbox };
   },
+});
+
+describeVariantContract('MemoryStore', {
+  create: async () => new MemoryStore({ idempotencyTtlMs: 86_400_000, maxIdempotencyKeys: 100_000, maxOrders: 100_000 }),
 });

@@ -10,6 +10,7 @@ import { uniquePrefix } from '../helpers/redis.ts';
 import { OwnRedisCluster } from '../helpers/redisCluster.ts';
 import { describeOrderContract } from './orderContract.ts';
 import { describeStoreContract } from './storeContract.ts';
+import { describeVariantContract } from './variantContract.ts';
 
 // One real cluster (3 masters, 3 replicas) for the file: the same contracts as on one Redis.
 let cluster: OwnRedisCluster;
@@ -25,6 +26,16 @@ const storePrefixes = new WeakMap<Store, string>();
 describeStoreContract('RedisStore on Redis Cluster', {
   create: async () => {
     const prefix = uniquePrefix('cluster-store');
+    const store = await RedisStore.connect(storeOptions(prefix));
+    storePrefixes.set(store, prefix);
+    return store;
+  },
+  sibling: async (store) => RedisStore.connect(storeOptions(storePrefixes.get(store)!)),
+});
+
+describeVariantContract('RedisStore on Redis Cluster', {
+  create: async () => {
+    const prefix = uniquePrefix('cluster-variants');
     const store = await RedisStore.connect(storeOptions(prefix));
     storePrefixes.set(store, prefix);
     return store;

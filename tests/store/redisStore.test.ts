@@ -7,6 +7,7 @@ import type { Store } from '../../server/src/store/Store.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { describeOrderContract } from './orderContract.ts';
 import { describeStoreContract } from './storeContract.ts';
+import { describeVariantContract } from './variantContract.ts';
 
 const options = (prefix: string) => ({ url: REDIS_URL, prefix, idempotencyTtlMs: 86_400_000, commandTimeoutMs: 2000, retryAfterMs: 1000 });
 const prefixes = new WeakMap<Store, string>();
@@ -19,6 +20,16 @@ describeStoreContract('RedisStore', {
     return store;
   },
   // A second connection on the same keys: another node racing for the same stock.
+  sibling: async (store) => RedisStore.connect(options(prefixes.get(store)!)),
+});
+
+describeVariantContract('RedisStore', {
+  create: async () => {
+    const prefix = uniquePrefix('variants');
+    const store = await RedisStore.connect(options(prefix));
+    prefixes.set(store, prefix);
+    return store;
+  },
   sibling: async (store) => RedisStore.connect(options(prefixes.get(store)!)),
 });
 
