@@ -33,7 +33,7 @@ export function productDetailFields(parts: DetailSchemaParts) {
     /** The sku buyers add to the cart for this variant (distinct from every other sku of the room). */
     sku: parts.sku,
     /** What the buyer picks, such as `{ size: "M", colour: "Red" }`. */
-    options: z.record(parts.text(ProductDetailLimits.optionLength), parts.text(ProductDetailLimits.optionLength))
+    options: z.record(z.string().min(1).max(ProductDetailLimits.optionLength), parts.text(ProductDetailLimits.optionLength))
       .refine((o) => Object.keys(o).length >= 1 && Object.keys(o).length <= ProductDetailLimits.variantOptions, `1 to ${ProductDetailLimits.variantOptions} options`),
     /** Units of this variant at the start. */
     stock: parts.units,

@@ -2,13 +2,12 @@
  * The room's products as a sheet (the viewer page) or inline (the shop window), and a product's own
  * page: its pictures (a generated tile when one is missing or broken), description, sale price with
  * the list price struck through, and its variants (size, colour…) with the stock of each. Adds go
- * through the SDK like the pinned card's; the sheet renders from the client's state, so stock
+ * through the SDK like the pinned card's (styles: productSheet.css, linked by the pages); the sheet renders from the client's state, so stock
  * news and cart changes show at once.
  */
 import { findSku, type LivecartClient, type Product, type ProductVariant } from '../../src/index.ts';
 import { errorText, formatPrice, h, setText, show } from './common.ts';
 import { productImage } from './productImage.ts';
-import './productSheet.css';
 
 export interface ProductSheetOptions {
   /** Opens the page's cart (the sheet's "View cart"). */
@@ -229,7 +228,7 @@ export class ProductSheet {
           : answer.status === 'sold_out' ? { text: 'Sold out', kind: 'error' as const }
           : answer.status === 'limit_reached' ? { text: `Limit reached: ${answer.limit} per customer`, kind: 'error' as const }
           : answer.status === 'not_on_sale' ? { text: 'Not on sale right now', kind: 'error' as const }
-          : { text: answer.status, kind: 'info' as const };
+          : { text: 'Done', kind: 'info' as const };
         this.#status.set(sku, said);
         this.render();
       },

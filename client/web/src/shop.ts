@@ -49,9 +49,9 @@ async function main(): Promise<void> {
     fatal('Which shop? Open this page as /shop?streamer=ID.');
     return;
   }
-  let window: ShopWindow;
+  let shopWindow: ShopWindow;
   try {
-    window = await api<ShopWindow>(`/api/shops/${encodeURIComponent(streamer)}`);
+    shopWindow = await api<ShopWindow>(`/api/shops/${encodeURIComponent(streamer)}`);
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
       fatal('This streamer has no shop yet.');
@@ -59,17 +59,17 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  setText(el.title, window.shop.title);
-  document.title = `${window.shop.title} · livecart`;
-  renderLive(window);
+  setText(el.title, shopWindow.shop.title);
+  document.title = `${shopWindow.shop.title} · livecart`;
+  renderLive(shopWindow);
   const given = params.get('token');
   const token = given ?? (await devToken());
   if (token === undefined) return;
   if (given !== null) for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>('a[href="/orders"]'))) link.href = `/orders?token=${encodeURIComponent(given)}`;
-  const client = connect({ url: wsUrl(), token, room: window.shop.id });
+  const client = connect({ url: wsUrl(), token, room: shopWindow.shop.id });
   (globalThis as unknown as { livecart: LivecartClient }).livecart = client;
   trackConnection(client, el.conn);
-  const sheet = new ProductSheet(client, { title: window.shop.title, openCart: () => {
+  const sheet = new ProductSheet(client, { title: shopWindow.shop.title, openCart: () => {
     sheet.close();
     toggleCart(true);
   } });
@@ -91,12 +91,12 @@ async function main(): Promise<void> {
 }
 
 /** The streamer's show, when one is live: a way in; otherwise the note that the shop is open anyway. */
-function renderLive(window: ShopWindow): void {
-  show(el.live, window.live !== null);
-  show(el.offline, window.live === null);
-  if (window.live !== null) {
-    el.live.href = `/viewer?room=${encodeURIComponent(window.live.id)}`;
-    setText(el.live, `● Live now: ${window.live.title} — watch and shop`);
+function renderLive(shopWindow: ShopWindow): void {
+  show(el.live, shopWindow.live !== null);
+  show(el.offline, shopWindow.live === null);
+  if (shopWindow.live !== null) {
+    el.live.href = `/viewer?room=${encodeURIComponent(shopWindow.live.id)}`;
+    setText(el.live, `● Live now: ${shopWindow.live.title} — watch and shop`);
   }
 }
 
