@@ -95,7 +95,9 @@ describe('a shop window and its live show on two nodes (Redis)', () => {
     const inventory = await http(a, 'GET', `/api/rooms/${shopId}/inventory`, streamer);
     expect(inventory.body.inventory).toEqual({ hot: { available: 0, reserved: 0, sold: 40 } });
     expect((await http(b, 'GET', '/api/rooms/friday-live/inventory', streamer)).body.inventory).toEqual({ hot: { available: 0, reserved: 0, sold: 40 } });
-    await waitUntil(() => inLive.state.stock.hot === 0 && inShop.state.stock.hot === 0, 5000, 'both places hear the sell-out');
+    await waitUntil(() => inLive.state.stock.hot === 0 && inShop.state.stock.hot === 0, 5000, 'both places hear the sell-out').catch((error: unknown) => {
+      throw new Error(`${String(error)}: show ${inLive.state.stock.hot}, shop ${inShop.state.stock.hot}`);
+    });
 
     // A buyer in the show finds the order in My orders, and a late add anywhere is sold out.
     const showBuyer = winners.find((i) => roomOf(i) === 'friday-live')!;

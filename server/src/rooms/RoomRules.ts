@@ -32,9 +32,9 @@ export class RoomRules {
   /** Per room: variant sku → its product's sku, rebuilt when the catalog grows. */
   readonly #variantIndex = new WeakMap<Room, { size: number; products: Map<string, string> }>();
   /** Who hears a shop's news besides the shop (its linked shows); without it, each room hears its own only. */
-  readonly #links: Pick<ShopLinks, 'toAudience'> | undefined;
+  readonly #links: Pick<ShopLinks, 'toAudience' | 'linked'> | undefined;
 
-  constructor(deps: { registry: RoomRegistry; directory: Pick<RoomDirectory, 'putProduct'>; broker: Pick<Broker, 'publishDirect'>; replaySales: boolean; log: Logger; now?: () => number; links?: Pick<ShopLinks, 'toAudience'> }) {
+  constructor(deps: { registry: RoomRegistry; directory: Pick<RoomDirectory, 'putProduct'>; broker: Pick<Broker, 'publishDirect'>; replaySales: boolean; log: Logger; now?: () => number; links?: Pick<ShopLinks, 'toAudience' | 'linked'> }) {
     this.#registry = deps.registry;
     this.#links = deps.links;
     this.#replaySales = deps.replaySales;
@@ -67,7 +67,14 @@ export class RoomRules {
   scopeOf(roomId: string): string | Promise<string> {
     if (isShopId(roomId)) return roomId;
     const room = this.#registry.viewAtHand(roomId);
-    return room === undefined ? this.#registry.cachedView(roomId).then((view) => commerceScopeOf(view.info)) : commerceScopeOf(room.info);
+    return room === undefined ? this.#registry.cachedView(roomId).then((view) => this.#scopeOfShow(view)) : this.#scopeOfShow(room);
+  }
+
+  /** A show linked to its shop hears the shop's news from the first request of it seen here on. */
+  #scopeOfShow(room: Room): string {
+    const scope = commerceScopeOf(room.info);
+    if (scope !== room.id) this.#links?.linked(scope, room.id);
+    return scope;
   }
 
   /** Who owns the room and whether it is live (a view up to a few seconds old). */

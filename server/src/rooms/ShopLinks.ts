@@ -31,9 +31,10 @@ export class ShopLinks {
     send(scopeId);
     if (!isShopId(scopeId)) return;
     const known = this.#shows.get(scopeId);
-    if (known !== undefined && known.loading === undefined) {
+    // A list at hand, even one being read again, is used at once: news never waits behind a read but the first.
+    if (known !== undefined && (known.loading === undefined || known.at > 0 || known.ids.length > 0)) {
       for (const id of known.ids) send(id);
-      if (this.#now() - known.at > this.#freshMs) void this.#load(scopeId);
+      if (this.#now() - known.at > this.#freshMs && known.loading === undefined) this.#load(scopeId).catch(() => undefined);
       return;
     }
     (known?.loading ?? this.#load(scopeId)).then(
@@ -44,10 +45,15 @@ export class ShopLinks {
     );
   }
 
-  /** A show was linked on this node: its shop's news reaches it from now on. */
+  /**
+   * A show is linked to the shop (linked on this node, or a request of it was seen here): its shop's
+   * news reaches it from now on, without waiting for the next read of the list.
+   */
   linked(shopId: string, roomId: string): void {
     const known = this.#shows.get(shopId);
-    if (known !== undefined && !known.ids.includes(roomId)) known.ids = [roomId, ...known.ids];
+    // Known but never read (`at` 0): the next news reads the list in the background.
+    if (known === undefined) this.#shows.set(shopId, { ids: [roomId], at: 0, loading: undefined });
+    else if (!known.ids.includes(roomId)) known.ids = [roomId, ...known.ids];
   }
 
   /** Number of shops whose show list is kept here. */
