@@ -101,6 +101,8 @@ const el = {
 };
 
 const clock = new ServerClock();
+/** Product picture URLs that failed to load here: the card shows the tile instead. */
+const brokenImages = new Set<string>();
 
 /** Per-page state the SDK does not hold. */
 const ui = {
@@ -566,7 +568,7 @@ function renderCard(client: LivecartClient): void {
   if (!popup || replaying) return;
   const product = currentProduct(client) ?? popup.product;
   el.card.dataset.sku = product.sku;
-  const image = product.imageUrl || placeholderImage(product.title, product.sku);
+  const image = product.imageUrl && !brokenImages.has(product.imageUrl) ? product.imageUrl : placeholderImage(product.title, product.sku);
   if (el.cardImage.getAttribute('src') !== image) el.cardImage.src = image;
   el.cardImage.alt = product.title;
   setText(el.cardTitle, product.title);
@@ -904,6 +906,20 @@ function mountProducts(client: LivecartClient): void {
   el.cardTitle.addEventListener('click', () => {
     const sku = client.state.popup?.product.sku;
     if (sku !== undefined) sheet.openProduct(sku);
+  });
+  // A pinned product with variants is bought by one of them: its card opens its page to pick one.
+  el.add.addEventListener('click', (event) => {
+    const product = client.state.popup?.product;
+    if (product?.variants === undefined) return;
+    event.stopImmediatePropagation();
+    sheet.openProduct(product.sku);
+  }, { capture: true });
+  // A picture that fails to load shows the product's tile (and is not tried again).
+  el.cardImage.addEventListener('error', () => {
+    const product = client.state.popup?.product;
+    if (product === undefined) return;
+    brokenImages.add(el.cardImage.getAttribute('src') ?? '');
+    el.cardImage.src = placeholderImage(product.title, product.sku);
   });
 }
 
