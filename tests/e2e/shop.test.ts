@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../../client/src/index.ts';
 import type { RunningServer } from '../../server/src/server.ts';
 import { http, startTestServer, viewerToken } from '../helpers/server.ts';
 import { ARTIFACTS, launchChromium, openPage, PHONE, pollers, publishShot, sleep, textOf } from './support/browser.ts';
@@ -177,6 +178,24 @@ describe('the viewer page\'s product list', () => {
     // The shop window hears the show's sale.
     expect((await http(server, 'GET', `/api/shops/${STREAMER_ID}`)).body.stock.tote).toBe(10);
     expect((await http(server, 'GET', `/api/shops/${STREAMER_ID}`)).body.live).toMatchObject({ id: 'makers-live' });
+
+    // The pinned card: a broken picture shows the tile; a product with variants opens its page to pick one.
+    await sheet.getByTestId('product-sheet-close').click();
+    const host = connect({ url: server.wsUrl, token: streamer, room: 'makers-live' });
+    try {
+      await host.ready;
+      await host.pin('tote');
+      await waitText('the card', page.locator('#card-title'), 'Linen tote bag');
+      await until('the card\'s tile', () => page.locator('#card-image').getAttribute('src'), (src) => src?.startsWith('data:image/svg+xml,') === true);
+      await host.pin('tee');
+      await waitText('the tee\'s card', page.locator('#card-title'), 'Logo tee');
+      await page.getByTestId('add').click();
+      await until('the product page from the card', () => page.getByTestId('product-page').isVisible(), (v) => v);
+      expect(await page.getByTestId('product-page').getAttribute('data-sku')).toBe('tee');
+      expect(await textOf(page.getByTestId('cart-count'))).toBe('1');
+    } finally {
+      host.close();
+    }
     expect(problems).toEqual([]);
     await page.context().close();
   }, 90_000);
