@@ -144,6 +144,20 @@ describe('a shop window and its live show on two nodes (Redis)', () => {
     expect((await http(a, 'GET', `/api/rooms/${shopId}/inventory`, streamer)).body.inventory).toEqual({
       'tee-s': { available: 2, reserved: 0, sold: 0 }, 'tee-m': { available: 1, reserved: 2, sold: 0 },
     });
+    // One cart per shop: a line added in the show is in the window's cart. A key is the shop's: a
+    // retry gets its first answer in the show or in the window; another request with it is refused.
+    const same = key('same');
+    const first = await http(a, 'POST', '/api/rooms/tees-show/cart/items', viewer, { sku: 'tee-s', quantity: 1, key: same });
+    expect(first.body).toMatchObject({ status: 'reserved', sku: 'tee-s', available: 1 });
+    expect((await http(b, 'POST', '/api/rooms/tees-show/cart/items', viewer, { sku: 'tee-s', quantity: 1, key: same })).body).toEqual(first.body);
+    const reused = await http(b, 'POST', `/api/rooms/${shopId}/cart/items`, viewer, { sku: 'tee-s', quantity: 1, key: same });
+    expect(reused.body).toEqual(first.body);
+    const other = await http(b, 'POST', `/api/rooms/${shopId}/cart/items`, viewer, { sku: 'tee-s', quantity: 2, key: same });
+    expect(other.body.error?.name, JSON.stringify(other.body)).toBe('IDEMPOTENCY_MISMATCH');
+    const cart = await http(b, 'GET', `/api/rooms/${shopId}/cart`, viewer);
+    expect(cart.body.cart).toMatchObject({ roomId: shopId, totalCents: 2 * 2200 + 2000 });
+    expect(cart.body.cart.lines.map((l: { sku: string; quantity: number }) => `${l.sku}×${l.quantity}`).sort()).toEqual(['tee-m×2', 'tee-s×1']);
+
     // A variant's list price must not be below its sale price; a variant sku may not repeat.
     const bad = await http(a, 'POST', '/api/shop/products', streamer, { sku: 'x', title: 'X', priceCents: 500, listPriceCents: 400, currency: 'USD', stock: 1 });
     expect(bad.body.error.name).toBe('BAD_REQUEST');

@@ -124,14 +124,15 @@ export class CartDesk {
   /** After the room's rules: the request goes on (`ruled` undefined), or the rules answered it. */
   #ruled(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival, fingerprint: string | undefined, record: string | undefined, ruled: CartAnswer | undefined): Promise<CartAnswer> {
     return this.#scoped(roomId, (scope) => {
-      const answer = ruled === undefined ? this.#execute(principal, scope, request, arrival, fingerprint, record) : this.#recordedOr(principal, scope, request, fingerprint, ruled);
+      const inScope = scopedFingerprint(roomId, scope, request, fingerprint);
+      const answer = ruled === undefined ? this.#execute(principal, scope, request, arrival, inScope, record) : this.#recordedOr(principal, scope, request, inScope, ruled);
       return answer.then((a) => this.#answered(principal, scope, request, a));
     });
   }
 
   #refused(principal: Principal, roomId: string, request: CartRequest, fingerprint: string | undefined, error: unknown): Promise<CartAnswer> {
     if (!isRefusal(error)) return Promise.reject(error);
-    return this.#scoped(roomId, (scope) => this.#recordedOr(principal, scope, request, fingerprint, error).then((a) => this.#answered(principal, scope, request, a)));
+    return this.#scoped(roomId, (scope) => this.#recordedOr(principal, scope, request, scopedFingerprint(roomId, scope, request, fingerprint), error).then((a) => this.#answered(principal, scope, request, a)));
   }
 
   /** Runs `serve` with the room's commerce scope (the room itself when it has none, or when the room cannot be read: its refusal stands). */
@@ -186,6 +187,11 @@ export class CartDesk {
 /** A typed refusal: the domain's, or the room rules' (which speak the wire's codes); anything else is a fault. */
 function isRefusal(error: unknown): error is DomainError | ProtocolError {
   return error instanceof DomainError || error instanceof ProtocolError;
+}
+
+/** A request's fingerprint where its store records live: a show linked to its shop records its keys as the shop's. */
+function scopedFingerprint(roomId: string, scope: string, request: CartRequest, fingerprint: string | undefined): string | undefined {
+  return fingerprint === undefined || scope === roomId || request.t === 'getCart' ? fingerprint : fingerprintFor(scope, request);
 }
 
 /** What a keyed request asks for, as the store records it with its answer. */
