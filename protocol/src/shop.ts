@@ -12,7 +12,7 @@ import type { Product, RoomInfo } from './messages.ts';
 export interface ShopWindow {
   /** The shop's room (`kind: "shop"`, state `live`). */
   shop: RoomInfo;
-  /** Every product of the shop, newest last. */
+  /** Every product of the shop (in no set order). */
   products: Product[];
   /** Units available now, by sku (variants' skus included). */
   stock: Record<string, number>;
