@@ -198,5 +198,11 @@ describe('the viewer page\'s product list', () => {
     }
     expect(problems).toEqual([]);
     await page.context().close();
+
+    // The streamer page of a linked show leads to the shop window.
+    const studio = await openPage(browser, `${server.url}/streamer?token=${streamer}&room=makers-live`, problems, PHONE);
+    await until('the shop link', () => studio.getByTestId('shop-link').getAttribute('href'), (href) => href === `/shop?streamer=${STREAMER_ID}`);
+    expect(problems).toEqual([]);
+    await studio.context().close();
   }, 90_000);
 });

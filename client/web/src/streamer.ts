@@ -150,6 +150,9 @@ async function openRoom(token: string, roomId: string): Promise<void> {
   for (const section of [el.controls, el.camera, el.products, el.chat]) show(section, true);
   el.viewerLink.href = `/viewer?room=${encodeURIComponent(roomId)}`;
   show(el.viewerLink, true);
+  const room = client.state.room;
+  // A show linked to the streamer's shop sells from it: its window is one click away.
+  if (room?.shopId !== undefined) el.viewerLink.after(' ', h('a', { class: 'toplink', href: `/shop?streamer=${encodeURIComponent(room.streamerId)}`, target: '_blank', rel: 'noopener', 'data-testid': 'shop-link' }, 'Open shop window'));
   await clock.calibrate(client);
   startCountdowns(clock);
   refresh = () => void poll(client, token, roomId);
