@@ -189,6 +189,7 @@ describe('the viewer page\'s product list', () => {
       await until('the card\'s tile', () => page.locator('#card-image').getAttribute('src'), (src) => src?.startsWith('data:image/svg+xml,') === true);
       await host.pin('tee');
       await waitText('the tee\'s card', page.locator('#card-title'), 'Logo tee');
+      await waitText('the card counts the variants\' stock', page.getByTestId('stock'), /^13 left/);
       await page.getByTestId('add').click();
       await until('the product page from the card', () => page.getByTestId('product-page').isVisible(), (v) => v);
       expect(await page.getByTestId('product-page').getAttribute('data-sku')).toBe('tee');

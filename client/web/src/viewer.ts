@@ -16,7 +16,7 @@ import { connect, isLivecartError, type CartActionEvent, type HistoryComment, ty
 import { StreamViewer, type MediaState } from '../../src/media.ts';
 import { HlsPlayer } from './hlsPlayer.ts';
 import { ReplayShop } from './replayShop.ts';
-import { ProductSheet, skuTitle } from './productSheet.ts';
+import { ProductSheet, skuTitle, unitsLeft } from './productSheet.ts';
 import {
   api,
   ApiError,
@@ -889,6 +889,8 @@ function currentProduct(client: LivecartClient): Product | undefined {
 }
 
 function availableOf(client: LivecartClient, product: Product): number {
+  // A product with variants has the stock of its variants.
+  if (product.variants !== undefined) return unitsLeft(product, client.state.stock) ?? product.stock;
   return client.state.stock[product.sku] ?? product.stock;
 }
 
