@@ -1,6 +1,7 @@
 import type { Moderator, PinnedComment } from '../../protocol/src/moderation.ts';
 import type { CouponCard } from '../../protocol/src/coupons.ts';
 import type { HistoryComment, Order, Popup, Product, RoomInfo, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
+import { priceOfSku } from '../../protocol/src/productDetails.ts';
 import { CartModel, type CartView } from './CartModel.ts';
 
 /** A read-only view of what the client knows about its room. Collections are replaced, never mutated, on change. */
@@ -83,7 +84,7 @@ export class RoomModel implements RoomSnapshot {
   constructor(maxComments = 200) {
     if (!(maxComments >= 0)) throw new RangeError('maxComments must be non-negative');
     this.maxComments = Math.floor(maxComments);
-    this.cart = new CartModel((sku) => this.products.find((p) => p.sku === sku));
+    this.cart = new CartModel((sku) => priceOfSku(this.products, sku));
   }
 
   /** The resume point to send in `hello`, or undefined before the first `welcome`. */

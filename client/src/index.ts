@@ -70,4 +70,9 @@ export {
   type Moderator,
   type ModerationState,
   type PinnedComment,
+  findSku,
+  priceOfSku,
+  inventorySkusOf,
+  type ProductVariant,
+  type ShopWindow,
 } from '../../protocol/src/index.ts';

@@ -8,3 +8,5 @@ export * from './orders.ts';
 export * from './coupons.ts';
 export * from './TypedEmitter.ts';
 export * from './moderation.ts';
+export * from './productDetails.ts';
+export type * from './shop.ts';

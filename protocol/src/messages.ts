@@ -3,6 +3,7 @@ import { mediaRequestSchemas, mediaRequestTypes, mediaServerMessageSchemas } fro
 import { orderPaymentSchema, orderStatusSchema, orderStepSchema } from './orders.ts';
 import { moderationEventSchemas, moderationRequestSchemas, moderatorSchema, pinnedCommentSchema } from './moderation.ts';
 import { couponAnswerSchemas, couponEventSchemas, couponIdSchema, couponRequestSchemas, couponRequestTypes } from './coupons.ts';
+import { productDetailFields, productDetailIssues } from './productDetails.ts';
 
 /**
  * The wire contract. Every frame is one MessagePack map with a string field `t` naming its type.
@@ -108,8 +109,15 @@ export const productInputSchema = z.object({
   saleEndsAt: timestampMs.optional(),
   /** Units one customer may hold reserved plus bought, at most. */
   perCustomerLimit: z.number().int().min(1).max(1_000_000).optional(),
+  /** The product page's fields (description, list price, images, variants): `productDetails.ts`. */
+  ...productDetailFields({
+    sku: skuSchema, text: (max) => textSchema(max), cents: z.number().int().nonnegative().max(1_000_000_000), units: z.number().int().nonnegative().max(1_000_000_000),
+    url: z.string().max(WireLimits.urlLength).refine(isWellFormedText, NOT_TEXT),
+  }),
 }).refine((p) => p.saleStartsAt === undefined || p.saleEndsAt === undefined || p.saleEndsAt > p.saleStartsAt, {
   message: 'saleEndsAt must be after saleStartsAt', path: ['saleEndsAt'],
+}).superRefine((p, ctx) => {
+  for (const issue of productDetailIssues(p)) ctx.addIssue({ code: 'custom', ...issue });
 });
 export type ProductInput = z.infer<typeof productInputSchema>;
 export type Product = ProductInput;
@@ -128,6 +136,10 @@ export const roomInfoSchema = z.object({
   streamerId: userIdSchema,
   state: roomStateSchema,
   createdAt: timestampMs,
+  /** `shop`: a streamer's shop window (`shop.ts`), open for good; absent for a show. */
+  kind: z.literal('shop').optional(),
+  /** A show linked to its streamer's shop: its products are the shop's, one inventory and one cart. */
+  shopId: roomIdSchema.optional(),
 });
 export type RoomInfo = z.infer<typeof roomInfoSchema>;
 

@@ -32,6 +32,9 @@ import { RoomLikes } from './rooms/RoomLikes.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
 import { ReplayService } from './rooms/ReplayService.ts';
 import { RoomRules } from './rooms/RoomRules.ts';
+import { ShopLinks } from './rooms/ShopLinks.ts';
+import { ShopWindows } from './rooms/ShopWindows.ts';
+import { commerceScopeOf } from './commerce/commerceScope.ts';
 import type { MediaOriginDirectory } from './store/MediaOriginDirectory.ts';
 import { MemoryMediaOriginDirectory } from './store/MemoryMediaOriginDirectory.ts';
 import { StreamKeys } from './rooms/StreamKeys.ts';
@@ -66,6 +69,7 @@ import { NodeDrain } from './transport/NodeDrain.ts';
 import { registerOpsApi } from './transport/OpsApi.ts';
 import { registerReplayHttpApi } from './transport/ReplayHttpApi.ts';
 import { registerOrdersHttpApi } from './transport/OrdersHttpApi.ts';
+import { registerShopHttpApi } from './transport/ShopHttpApi.ts';
 import { StaticFiles } from './transport/StaticFiles.ts';
 import { registerWhipHttpApi } from './transport/WhipHttpApi.ts';
 import { createApp, listen } from './transport/listen.ts';
@@ -234,7 +238,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const roomsLog = logger.child({ part: 'rooms' });
   const lifecycle = new RoomLifecycle(roomsLog);
   const rooms = new RoomRegistry({ config, broker, directory, store, fanout, lifecycle, stockWatcher: gate, replyPriority, log: roomsLog });
-  const rules = new RoomRules({ registry: rooms, directory, broker, replaySales: config.replaySales, log: roomsLog });
+  const shopLinks = new ShopLinks({ directory, freshMs: config.shopLinksFreshMs, log: roomsLog });
+  const rules = new RoomRules({ registry: rooms, directory, broker, replaySales: config.replaySales, log: roomsLog, links: shopLinks });
+  const shops = new ShopWindows({ registry: rooms, directory, store, links: shopLinks, options: config, log: roomsLog });
   const webhooks = outbox === undefined || config.webhookUrl === undefined || config.webhookSecret === undefined ? undefined : new WebhookDispatcher({
     outbox,
     options: {
@@ -246,7 +252,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const commerceLog = logger.child({ part: 'commerce' });
   const coupons = new CouponService({
     store,
-    rooms: { canModerate: (principal, roomId) => rules.canModerate(principal, roomId), assertRoom: (roomId, check) => rules.assertRoom(roomId, check), announceCoupon: (roomId, card) => rooms.emit(roomId, { t: 'coupon', card }) },
+    rooms: { canModerate: (principal, roomId) => rules.canModerate(principal, roomId), assertRoom: (roomId, check) => rules.assertRoom(roomId, check), announceCoupon: (roomId, card) => rooms.emit(roomId, { t: 'coupon', card }), scopeOf: (roomId) => rules.scopeOf(roomId) },
     options: { maxCouponsPerRoom: config.maxCouponsPerRoom, stockIntervalMs: config.stockIntervalMs, pinnedCacheMs: 5000, cardReadMs: 1000 },
     log: commerceLog,
   });
@@ -256,13 +262,14 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   // Dev mode pays every order as a demo unless told otherwise: the pages say so.
   const orders = new OrderService({ store, rooms: rules, stock: commerce, webhooks, options: { demoPayments: config.demoPayments ?? config.tokenSecret === undefined }, log: commerceLog });
   const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs });
-  const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: roomsLog });
+  const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: roomsLog, shops });
   const replays = new ReplayService({ registry: rooms, directory, recordings, store, onSale: config.replaySales });
   const likes = new RoomLikes({ registry: rooms, directory, intervalMs: config.likeIntervalMs, log: roomsLog });
   const degrade = new DegradeMonitor({
     rooms,
     fanout,
-    pressure: admission,
+    // A show linked to its shop waits in the shop's queue.
+    pressure: admission && { pressureOf: (roomId: string) => admission.pressureOf(commerceScopeOf(rooms.hosted(roomId)?.info ?? { id: roomId })) },
     eventLoopDelayMs: () => guard.sustainedEventLoopDelayMs,
     options: {
       checkMs: config.degradeCheckMs, softBufferBytes: config.softBufferBytes,
@@ -313,6 +320,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
   registerModerationHttpApi(router, { moderation: commands.moderation });
   registerCouponsHttpApi(router, { coupons, desk });
+  registerShopHttpApi(router, { shops, commerce });
   registerOrdersHttpApi(router, { orders, outbox, limits: config, webhookUrl: config.webhookUrl });
   registerMediaHttpApi(router, { rooms: rules, media, streamKeys, urls: { publicUrl: config.publicUrl, rtmpPort: config.rtmpPort } });
   registerMediaPipeApi(router, { pipes: media.pipes, signature: nodeSignature });

@@ -3,6 +3,7 @@ import { MemoryWebhookOutbox } from '../../server/src/store/MemoryWebhookOutbox.
 import { describeCouponContract } from './couponContract.ts';
 import { describeOrderContract } from './orderContract.ts';
 import { describeStoreContract } from './storeContract.ts';
+import { describeVariantContract } from './variantContract.ts';
 
 describeStoreContract('MemoryStore', {
   create: async () => new MemoryStore({ idempotencyTtlMs: 86_400_000, maxIdempotencyKeys: 100_000, maxOrders: 100_000 }),
@@ -16,5 +17,9 @@ describeOrderContract('MemoryStore', {
 });
 
 describeCouponContract('MemoryStore', {
+  create: async () => new MemoryStore({ idempotencyTtlMs: 86_400_000, maxIdempotencyKeys: 100_000, maxOrders: 100_000 }),
+});
+
+describeVariantContract('MemoryStore', {
   create: async () => new MemoryStore({ idempotencyTtlMs: 86_400_000, maxIdempotencyKeys: 100_000, maxOrders: 100_000 }),
 });

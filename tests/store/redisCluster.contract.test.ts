@@ -13,6 +13,7 @@ import { describeCouponContract } from './couponContract.ts';
 import { describeOrderContract } from './orderContract.ts';
 import { RedisRoomDirectory } from '../../server/src/store/RedisRoomDirectory.ts';
 import { describeStoreContract } from './storeContract.ts';
+import { describeVariantContract } from './variantContract.ts';
 
 // One real cluster (3 masters, 3 replicas) for the file: the same contracts as on one Redis.
 let cluster: OwnRedisCluster;
@@ -104,4 +105,14 @@ describe('rooms on Redis Cluster', () => {
       await store.close();
     }
   });
+});
+
+describeVariantContract('RedisStore on Redis Cluster', {
+  create: async () => {
+    const prefix = uniquePrefix('cluster-variants');
+    const store = await RedisStore.connect(storeOptions(prefix));
+    storePrefixes.set(store, prefix);
+    return store;
+  },
+  sibling: async (store) => RedisStore.connect(storeOptions(storePrefixes.get(store)!)),
 });

@@ -8,6 +8,7 @@ import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
 import { describeCouponContract } from './couponContract.ts';
 import { describeOrderContract } from './orderContract.ts';
 import { describeStoreContract } from './storeContract.ts';
+import { describeVariantContract } from './variantContract.ts';
 
 const options = (prefix: string) => ({ url: REDIS_URL, prefix, idempotencyTtlMs: 86_400_000, commandTimeoutMs: 2000, retryAfterMs: 1000 });
 const prefixes = new WeakMap<Store, string>();
@@ -65,4 +66,14 @@ describe('the Redis client', () => {
       redis.disconnect();
     }
   });
+});
+
+describeVariantContract('RedisStore', {
+  create: async () => {
+    const prefix = uniquePrefix('variants');
+    const store = await RedisStore.connect(options(prefix));
+    prefixes.set(store, prefix);
+    return store;
+  },
+  sibling: async (store) => RedisStore.connect(options(prefixes.get(store)!)),
 });

@@ -117,7 +117,7 @@ function showCreate(token: string, id = ''): void {
     const title = el.createName.value.trim();
     const id = el.createId.value.trim();
     say(el.status, t('studio.creating'));
-    api<{ room: { id: string } }>('/api/rooms', { method: 'POST', token, body: id ? { title, id } : { title } }).then(
+    api<{ room: { id: string } }>('/api/rooms', { method: 'POST', token, body: id ? { title, id, shop: true } : { title, shop: true } }).then(
       ({ room }) => {
         const url = new URL(location.href);
         url.searchParams.set('room', room.id);
@@ -156,6 +156,9 @@ async function openRoom(token: string, roomId: string): Promise<void> {
   mountCouponPanel(client, el.products);
   el.viewerLink.href = `/viewer?room=${encodeURIComponent(roomId)}`;
   show(el.viewerLink, true);
+  const room = client.state.room;
+  // A show linked to the streamer's shop sells from it: its window is one click away.
+  if (room?.shopId !== undefined) el.viewerLink.after(' ', h('a', { class: 'toplink', href: `/shop?streamer=${encodeURIComponent(room.streamerId)}`, target: '_blank', rel: 'noopener', 'data-testid': 'shop-link' }, 'Open shop window'));
   await clock.calibrate(client);
   startCountdowns(clock);
   refresh = () => void poll(client, token, roomId);

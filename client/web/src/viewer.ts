@@ -16,6 +16,7 @@ import { connect, isLivecartError, type CartActionEvent, type HistoryComment, ty
 import { StreamViewer, type MediaState } from '../../src/media.ts';
 import { HlsPlayer } from './hlsPlayer.ts';
 import { ReplayShop } from './replayShop.ts';
+import { ProductSheet, skuTitle, unitsLeft } from './productSheet.ts';
 import {
   api,
   byId,
@@ -104,6 +105,8 @@ const el = {
 };
 
 const clock = new ServerClock();
+/** Product picture URLs that failed to load here: the card shows the tile instead. */
+const brokenImages = new Set<string>();
 
 /** Per-page state the SDK does not hold. */
 const ui = {
@@ -165,6 +168,7 @@ async function main(): Promise<void> {
   wire(client, identity.dev ? token : undefined);
   mountViewerModeration(client, { comments: el.comments, token, roomId, status: el.commentStatus });
   coupons = mountCouponCard(client, { anchor: el.card, cartSummary: el.cartSummary, cartTotal: el.cartTotal, orderTotalRow: el.orderTotal.parentElement! });
+  mountProducts(client);
   try {
     await client.ready;
   } catch {
@@ -554,7 +558,7 @@ function renderCard(client: LivecartClient): void {
   if (!popup || replaying) return;
   const product = currentProduct(client) ?? popup.product;
   el.card.dataset.sku = product.sku;
-  const image = product.imageUrl || placeholderImage(product.title, product.sku);
+  const image = product.imageUrl && !brokenImages.has(product.imageUrl) ? product.imageUrl : placeholderImage(product.title, product.sku);
   if (el.cardImage.getAttribute('src') !== image) el.cardImage.src = image;
   el.cardImage.alt = product.title;
   setText(el.cardTitle, product.title);
@@ -775,7 +779,7 @@ function renderCart(client: LivecartClient): void {
   el.cartLines.replaceChildren(
     ...cart.lines.map((line) => {
       const product = client.state.products.find((p) => p.sku === line.sku);
-      const title = product?.title ?? line.sku;
+      const title = skuTitle(client.state.products, line.sku);
       const busy = ui.busySkus.has(line.sku);
       return h(
         'li',
@@ -875,11 +879,40 @@ function currentProduct(client: LivecartClient): Product | undefined {
 }
 
 function availableOf(client: LivecartClient, product: Product): number {
+  // A product with variants has the stock of its variants.
+  if (product.variants !== undefined) return unitsLeft(product, client.state.stock) ?? product.stock;
   return client.state.stock[product.sku] ?? product.stock;
 }
 
 function titleOf(client: LivecartClient, sku: string): string {
-  return client.state.products.find((p) => p.sku === sku)?.title ?? sku;
+  return skuTitle(client.state.products, sku);
+}
+
+/** The room's products as a sheet (a "Products" button by the cart), and the pinned card's title opens its product page. */
+function mountProducts(client: LivecartClient): void {
+  const sheet = new ProductSheet(client, { title: 'Products in this show', openCart: () => {
+    sheet.close();
+    toggleCart(true);
+  } });
+  sheet.mountButton(el.cartButton.parentElement!, el.cartButton);
+  el.cardTitle.addEventListener('click', () => {
+    const sku = client.state.popup?.product.sku;
+    if (sku !== undefined) sheet.openProduct(sku);
+  });
+  // A pinned product with variants is bought by one of them: its card opens its page to pick one.
+  el.add.addEventListener('click', (event) => {
+    const product = client.state.popup?.product;
+    if (product?.variants === undefined) return;
+    event.stopImmediatePropagation();
+    sheet.openProduct(product.sku);
+  }, { capture: true });
+  // A picture that fails to load shows the product's tile (and is not tried again).
+  el.cardImage.addEventListener('error', () => {
+    const product = client.state.popup?.product;
+    if (product === undefined) return;
+    brokenImages.add(el.cardImage.getAttribute('src') ?? '');
+    el.cardImage.src = placeholderImage(product.title, product.sku);
+  });
 }
 
 function flash(target: HTMLElement): void {

@@ -13,6 +13,12 @@ export interface CouponRooms {
   assertRoom(roomId: string, check: RoomCheck): unknown;
   /** Publishes the room's `coupon` event (the pinned card, or null); resolves with its seq. */
   announceCoupon(roomId: string, card: CouponCard | null): Promise<number>;
+  /**
+   * Where the room's commerce lives in the store (a show linked to a shop: the shop; see
+   * `commerceScope.ts`): its coupons live there too, so a claim and the checkout that applies it
+   * meet in one place. Absent: the room itself.
+   */
+  scopeOf?(roomId: string): string | Promise<string>;
 }
 
 export interface CouponOptions {
@@ -69,8 +75,10 @@ export class CouponService {
     }
   }
 
+  /** `roomId` (the room whose card announces it) is kept in the coupon; it is stored in the room's commerce scope. */
   async create(principal: Principal, roomId: string, input: CouponInputParsed): Promise<Coupon> {
     await this.#mustModerate(principal, roomId);
+    const scope = await this.#scopeOf(roomId);
     const coupon: Coupon = {
       id: input.id,
       roomId,
@@ -83,7 +91,7 @@ export class CouponService {
       ...(input.endsAt === undefined ? {} : { endsAt: input.endsAt }),
       createdAt: this.#now(),
     };
-    await this.#store.createCoupon(roomId, coupon, this.#options.maxCouponsPerRoom);
+    await this.#store.createCoupon(scope, coupon, this.#options.maxCouponsPerRoom);
     this.#log.info({ roomId, couponId: coupon.id, total: coupon.total, by: principal.userId }, 'coupon created');
     return coupon;
   }
@@ -91,9 +99,10 @@ export class CouponService {
   /** Pins `couponId` (null: unpins) and tells the room; resolves with the event's seq. */
   async pin(principal: Principal, roomId: string, couponId: string | null): Promise<number> {
     await this.#mustModerate(principal, roomId);
-    await this.#store.pinCoupon(roomId, couponId);
-    const card = couponId === null ? null : await this.#store.pinnedCoupon(roomId);
-    const news = this.#news(roomId, card);
+    const scope = await this.#scopeOf(roomId);
+    await this.#store.pinCoupon(scope, couponId);
+    const card = couponId === null ? null : await this.#store.pinnedCoupon(scope);
+    const news = this.#news(scope, card);
     news.pendingLeft = undefined;
     news.sentAt = this.#now();
     return this.#rooms.announceCoupon(roomId, card);
@@ -102,11 +111,12 @@ export class CouponService {
   /** The room's pinned card and the caller's claims there; the room's moderators get every coupon too. */
   async read(principal: Principal, roomId: string): Promise<{ pinned: CouponCard | null; claims: CouponClaim[]; coupons?: CouponCard[] }> {
     await this.#rooms.assertRoom(roomId, { principal, operation: 'read' });
-    const [pinned, claims, moderates] = await Promise.all([this.#pinnedCard(roomId), this.#store.userClaims(roomId, principal.userId), this.#rooms.canModerate(principal, roomId)]);
-    return moderates ? { pinned, claims, coupons: await this.#store.roomCoupons(roomId) } : { pinned, claims };
+    const scope = await this.#scopeOf(roomId);
+    const [pinned, claims, moderates] = await Promise.all([this.#pinnedCard(scope), this.#store.userClaims(scope, principal.userId), this.#rooms.canModerate(principal, roomId)]);
+    return moderates ? { pinned, claims, coupons: await this.#store.roomCoupons(scope) } : { pinned, claims };
   }
 
-  /** A claim took one of the coupon's N: the room's card shows the new `left` (at most once per interval). */
+  /** A claim in `scope` (the commerce scope) took one of the coupon's N: the card shows the new `left` in the room that pinned it (at most once per interval). */
   claimed(roomId: string, couponId: string, left: number): void {
     const news = this.#pinned.get(roomId);
     if (news === undefined || this.#now() - news.readAt > this.#options.pinnedCacheMs) {
@@ -175,6 +185,10 @@ export class CouponService {
       this.#rooms.announceCoupon(roomId, news.card).catch((error: unknown) => this.#log.warn({ err: error, roomId }, 'coupon card update failed'));
     }, wait);
     news.timer.unref();
+  }
+
+  async #scopeOf(roomId: string): Promise<string> {
+    return (await this.#rooms.scopeOf?.(roomId)) ?? roomId;
   }
 
   async #mustModerate(principal: Principal, roomId: string): Promise<void> {

@@ -8,6 +8,8 @@ import {
   type RoomSettings,
   type RoomState,
 } from '../../../protocol/src/index.ts';
+import { commerceScopeOf, isShopId, SHOP_ID_PREFIX } from '../commerce/commerceScope.ts';
+import type { ShopWindows } from './ShopWindows.ts';
 import type { Principal } from '../auth/TokenService.ts';
 import type { Broker } from '../broker/Broker.ts';
 import type { Config } from '../config.ts';
@@ -52,6 +54,7 @@ export class RoomCommands {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #commentLimiter: TokenBucketLimiter;
+  readonly #shops: Pick<ShopWindows, 'open' | 'link'> | undefined;
 
   constructor(deps: {
     config: CommandsConfig;
@@ -62,7 +65,10 @@ export class RoomCommands {
     commerce: RoomCommerce;
     log: Logger;
     now?: () => number;
+    /** Streamers' shops, for shows created with `shop: true`. */
+    shops?: Pick<ShopWindows, 'open' | 'link'>;
   }) {
+    this.#shops = deps.shops;
     this.#config = deps.config;
     this.#registry = deps.registry;
     this.#directory = deps.directory;
@@ -77,13 +83,18 @@ export class RoomCommands {
 
   // ------------------------------------------------------------------ rooms (HTTP)
 
-  async createRoom(principal: Principal, input: { title: string; id?: string | undefined }): Promise<RoomInfo> {
+  /** With `shop: true` the show is linked to the streamer's shop (opened on first use): it sells the shop's products from the shop's inventory. */
+  async createRoom(principal: Principal, input: { title: string; id?: string | undefined; shop?: boolean | undefined }): Promise<RoomInfo> {
     if (principal.role === 'viewer') throw new ProtocolError('FORBIDDEN', 'only streamers and operators create rooms');
     const id = input.id ?? `r-${randomBytes(5).toString('base64url')}`;
-    const info: RoomInfo = { id, title: input.title, streamerId: principal.userId, state: 'scheduled', createdAt: this.#now() };
+    if (isShopId(id)) throw new ProtocolError('BAD_REQUEST', `id: room ids starting with ${SHOP_ID_PREFIX} are kept for shops`);
+    if (input.shop === true && this.#shops === undefined) throw new ProtocolError('BAD_REQUEST', 'shop: this server has no shops');
+    const shopId = input.shop === true ? await this.#shops!.open(principal) : undefined;
+    const info: RoomInfo = { id, title: input.title, streamerId: principal.userId, state: 'scheduled', createdAt: this.#now(), ...(shopId === undefined ? {} : { shopId }) };
     const result = await this.#directory.create(info, randomBytes(6).toString('base64url'), this.#config.maxRooms);
     if (result === 'exists') throw new ProtocolError('ROOM_EXISTS', `room ${id} already exists`);
     if (result === 'full') throw new ProtocolError('LIMIT_EXCEEDED', `at most ${this.#config.maxRooms} rooms`);
+    if (shopId !== undefined) await this.#shops!.link(shopId, id);
     this.#log.info({ roomId: id, streamerId: principal.userId }, 'room created');
     return info;
   }
@@ -97,13 +108,14 @@ export class RoomCommands {
 
   async snapshot(roomId: string): Promise<RoomSummary & { popup: Popup | null; products: ProductInput[]; stock: Record<string, number> }> {
     const room = await this.#registry.view(roomId);
-    const stock = this.#registry.hosted(roomId) !== undefined ? Object.fromEntries(room.stock) : await this.#store.roomStock(roomId);
+    const stock = this.#registry.hosted(roomId) !== undefined ? Object.fromEntries(room.stock) : await this.#store.roomStock(commerceScopeOf(room.info));
     return { ...summary(room), popup: room.popup, products: [...room.catalog.values()], stock };
   }
 
   async setShowState(principal: Principal, roomId: string, state: Exclude<RoomState, 'scheduled'>): Promise<RoomInfo> {
     const room = await this.#registry.view(roomId);
     mustModerate(principal, room);
+    if (room.info.kind === 'shop') throw new ProtocolError('BAD_REQUEST', 'a shop is always open: it has no show to start or end');
     if (room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', `room ${roomId} has ended`);
     if (room.info.state !== state) {
       this.#registry.forgetView(roomId);

@@ -1,3 +1,4 @@
+import { commerceScopeOf } from '../commerce/commerceScope.ts';
 import { randomBytes } from 'node:crypto';
 import {
   CloseCode,
@@ -335,7 +336,7 @@ export class RoomRegistry {
     try {
       const record = await this.#directory.get(roomId);
       if (record === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
-      const [recent, stock] = await Promise.all([this.#broker.recent(roomId), this.#store.roomStock(roomId)]);
+      const [recent, stock] = await Promise.all([this.#broker.recent(roomId), this.#store.roomStock(commerceScopeOf(record.info))]);
       const room = new Room(record, { historyLength: this.#config.historyLength, resumeRingSize: this.#config.resumeRingSize });
       room.loadRecent(recent, this.#now());
       room.pruneExpiredBans(this.#now());
@@ -510,7 +511,7 @@ export class RoomRegistry {
         }
         if (update.t === 'stock') {
           room.stock.set(update.sku, update.available);
-          this.#stockWatcher?.stockChanged(room.id, update.sku, update.available);
+          this.#stockWatcher?.stockChanged(commerceScopeOf(room.info), update.sku, update.available);
         } else {
           // Totals from several nodes may cross on the way: a lower one is older.
           if (update.total < room.likes) return;
@@ -530,7 +531,7 @@ export class RoomRegistry {
   #applySequenced(room: Room, delivery: Extract<Delivery, { kind: 'sequenced' }>): void {
     room.apply(delivery.event);
     room.latestSeq = delivery.seq;
-    if (delivery.event.t === 'soldOut') this.#stockWatcher?.stockChanged(room.id, delivery.event.sku, 0);
+    if (delivery.event.t === 'soldOut') this.#stockWatcher?.stockChanged(commerceScopeOf(room.info), delivery.event.sku, 0);
     const ended = delivery.event.t === 'roomState' && delivery.event.state === 'ended';
     if (ended) this.#lifecycle.emit('ended', room.id);
     const audience = this.#fanout.publish(room.id, delivery.lane, delivery.event.t, delivery.frame, room.degrade.level, undefined, delivery.seq);

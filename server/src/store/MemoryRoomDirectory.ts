@@ -21,6 +21,8 @@ interface MutableRecord {
 /** Rooms of a single node, in process. */
 export class MemoryRoomDirectory implements RoomDirectory {
   readonly #rooms = new Map<string, MutableRecord>();
+  /** Shop id → its linked shows, newest first. */
+  readonly #shows = new Map<string, string[]>();
 
   async create(info: RoomInfo, epoch: string, maxRooms: number): Promise<'created' | 'exists' | 'full'> {
     if (this.#rooms.has(info.id)) return 'exists';
@@ -158,6 +160,15 @@ export class MemoryRoomDirectory implements RoomDirectory {
       else total += v.count;
     }
     return total;
+  }
+
+  async linkShow(shopId: string, roomId: string, keep: number): Promise<void> {
+    const shows = [roomId, ...(this.#shows.get(shopId) ?? []).filter((id) => id !== roomId)].slice(0, keep);
+    this.#shows.set(shopId, shows);
+  }
+
+  async shows(shopId: string): Promise<string[]> {
+    return [...(this.#shows.get(shopId) ?? [])];
   }
 
   async close(): Promise<void> {}

@@ -18,6 +18,7 @@ import type { Ban, KeywordFilterRecord, PinRecord, RoomDirectory, RoomModeration
  *   ns:{r:ID}:viewers    hash node id → "count|reportedAt"
  *   ns:{r:ID}:moderators hash user id → JSON { name, at } (at: the order of appointment)
  *   ns:{r:ID}:moderation hash filter (JSON list of words), filterVersion, pinned (JSON pinned comment, absent: none)
+ *   ns:{r:ID}:shows      list of the show ids linked to the shop ID, newest first (shops only)
  * and one key of its own: ns:room-ids, the set of room ids.
  */
 const createScript = `
@@ -270,6 +271,15 @@ export class RedisRoomDirectory implements RoomDirectory {
   }
 
   async close(): Promise<void> {}
+
+  async linkShow(shopId: string, roomId: string, keep: number): Promise<void> {
+    const key = this.#key('shows', shopId);
+    await this.#call(() => this.#redis.multi().lrem(key, 0, roomId).lpush(key, roomId).ltrim(key, 0, keep - 1).exec());
+  }
+
+  async shows(shopId: string): Promise<string[]> {
+    return this.#call(() => this.#redis.lrange(this.#key('shows', shopId), 0, -1));
+  }
 
   #key(kind: string, roomId: string): string {
     return roomKey(this.#ns, roomId, kind);

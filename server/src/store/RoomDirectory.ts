@@ -111,5 +111,9 @@ export interface RoomDirectory {
   rotateStreamKey(roomId: string): Promise<number | undefined>;
   /** This node's viewer count (viewers' sockets, not staff); resolves with the total over nodes that reported within `freshMs`. */
   reportViewers(roomId: string, nodeId: string, count: number, now: number, freshMs: number): Promise<number>;
+  /** Links a show to a shop (a room of kind `shop`): the shop's list keeps the latest `keep` shows, newest first. */
+  linkShow(shopId: string, roomId: string, keep: number): Promise<void>;
+  /** The shows linked to a shop, newest first. */
+  shows(shopId: string): Promise<string[]>;
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { couponIdSchema, productInputSchema, roomIdSchema, skuSchema, textSchema, truncateCharacters, WireLimits } from '../../../protocol/src/index.ts';
+import { couponIdSchema, inventorySkusOf, productInputSchema, roomIdSchema, skuSchema, textSchema, truncateCharacters, WireLimits } from '../../../protocol/src/index.ts';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { CartDesk } from '../admission/CartDesk.ts';
 import { ProtocolError } from '../errors.ts';
@@ -7,7 +7,7 @@ import type { CommerceService } from '../commerce/CommerceService.ts';
 import type { RoomCommands } from '../rooms/RoomCommands.ts';
 import { type JsonRouter, parse, type RequestContext } from './JsonRouter.ts';
 
-const createRoomSchema = z.object({ title: textSchema(WireLimits.titleLength), id: roomIdSchema.optional() });
+const createRoomSchema = z.object({ title: textSchema(WireLimits.titleLength), id: roomIdSchema.optional(), shop: z.boolean().optional() });
 const idempotencyKeySchema = textSchema(64, 1, 'an Idempotency-Key header (or "key" in the body) is required');
 const addItemSchema = z.object({ sku: skuSchema, quantity: z.number().int().min(1).max(10_000), key: idempotencyKeySchema.optional() });
 const setItemSchema = z.object({ quantity: z.number().int().min(0).max(10_000), key: idempotencyKeySchema.optional() });
@@ -85,7 +85,7 @@ export function registerHttpApi(router: JsonRouter, deps: { tokens: TokenService
   }));
   router.route('get', '/api/rooms/:id/inventory', async (ctx) => {
     const principal = await router.principal(ctx);
-    const skus = (await rooms.snapshot(ctx.params[0]!)).products.map((p) => p.sku);
+    const skus = (await rooms.snapshot(ctx.params[0]!)).products.flatMap((p) => inventorySkusOf(p));
     return { status: 200, body: { inventory: await commerce.inventory(principal, ctx.params[0]!, skus) } };
   });
   router.route('put', '/api/rooms/:id/products/:sku/stock', async (ctx) => {
