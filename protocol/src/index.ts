@@ -6,3 +6,4 @@ export * from './media.ts';
 export type * from './replay.ts';
 export * from './orders.ts';
 export * from './TypedEmitter.ts';
+export * from './shows.ts';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { mediaRequestSchemas, mediaRequestTypes, mediaServerMessageSchemas } from './media.ts';
 import { orderPaymentSchema, orderStatusSchema, orderStepSchema } from './orders.ts';
+import { showServerMessageSchemas } from './shows.ts';
 
 /**
  * The wire contract. Every frame is one MessagePack map with a string field `t` naming its type.
@@ -126,6 +127,8 @@ export const roomInfoSchema = z.object({
   streamerId: userIdSchema,
   state: roomStateSchema,
   createdAt: timestampMs,
+  /** A scheduled show's announced start (epoch ms), set when the room was created with one (see shows.ts). */
+  startsAt: timestampMs.optional(),
 });
 export type RoomInfo = z.infer<typeof roomInfoSchema>;
 
@@ -355,6 +358,7 @@ export const serverMessageSchema = z.discriminatedUnion('t', [
   ...stateUpdateSchema.options,
   ...directMessageSchema.options,
   ...mediaServerMessageSchemas,
+  ...showServerMessageSchemas,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 

@@ -14,6 +14,7 @@
 import { connect, isFinalOrderStatus, isLivecartError, type LivecartClient, type Order, type Product } from '../../src/index.ts';
 import { api, ApiError, byId, errorText, formatPrice, h, params, say, setText, show, wsUrl } from './common.ts';
 import { demoNote, PROGRESS_STEPS, statusHeadline, stepNames } from './orderStatus.ts';
+import { followShowNotices } from './showNotices.ts';
 
 const TOKEN_KEY = 'livecart.viewerToken';
 /** Rooms followed live at once, at most (one socket each). */
@@ -124,6 +125,7 @@ function follow(): void {
 
 function openFollower(roomId: string): LivecartClient {
   const client = connect({ url: wsUrl(), token: token!, room: roomId, follow: 'orders' });
+  followShowNotices(client, { token: givenToken ?? undefined });
   let welcomed = false;
   client.on('welcome', () => {
     // News sent while this socket was away is not replayed: read the list again.

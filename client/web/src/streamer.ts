@@ -13,6 +13,7 @@ import { connect, type HistoryComment, type LivecartClient, type Order, type Pro
 import { StreamPublisher, type MediaStateEvent } from '../../src/media.ts';
 import { api, byId, countdown, errorText, fatal, formatNumber, formatPrice, h, params, parsePriceCents, say, ServerClock, setText, show, startCountdowns, trackConnection, wsUrl } from './common.ts';
 import { wireEncoderSettings } from './encoderSettings.ts';
+import { mountShowScheduler } from './showScheduler.ts';
 
 const POLL_MS = 2000;
 const MAX_COMMENTS_SHOWN = 100;
@@ -722,6 +723,7 @@ function renderMuted(client: LivecartClient): void {
 if (!token) {
   fatal('This page needs a streamer token.', 'Open it as /streamer?token=… (in dev mode the server prints one when it starts).');
 } else {
+  mountShowScheduler(token);
   const room = params.get('room');
   if (room) void openRoom(token, room);
   else showCreate(token);

@@ -38,6 +38,8 @@ import {
   wsUrl,
 } from './common.ts';
 import { statusLine } from './orderStatus.ts';
+import { followShowNotices } from './showNotices.ts';
+import { mountShowPreview } from './showPreview.ts';
 
 const TOKEN_KEY = 'livecart.viewerToken';
 const MAX_COMMENTS_SHOWN = 100;
@@ -147,6 +149,8 @@ async function main(): Promise<void> {
   if (token === undefined) return;
   const client = connect({ url: wsUrl(), token, room: roomId });
   (window as unknown as { livecart: LivecartClient }).livecart = client;
+  mountShowPreview(client, { token, roomId, clock });
+  followShowNotices(client, { currentRoom: roomId, token: given ?? undefined });
   // The orders page reads this tab's token itself; one given in the URL goes along.
   if (given !== null) for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>('a[href="/orders"]'))) link.href = `/orders?token=${encodeURIComponent(given)}`;
   wire(client, given === null);

@@ -7,6 +7,7 @@ import {
   type RoomRequest,
   type RoomSettings,
   type RoomState,
+  SHOW_MAX_LEAD_MS,
 } from '../../../protocol/src/index.ts';
 import type { Principal } from '../auth/TokenService.ts';
 import type { Broker } from '../broker/Broker.ts';
@@ -49,6 +50,8 @@ export class RoomCommands {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #commentLimiter: TokenBucketLimiter;
+  /** Told when a room goes from `scheduled` to `live` (the shows' reminders). */
+  showWentLive: ((room: RoomInfo) => void) | undefined;
 
   constructor(deps: {
     config: CommandsConfig;
@@ -73,10 +76,13 @@ export class RoomCommands {
 
   // ------------------------------------------------------------------ rooms (HTTP)
 
-  async createRoom(principal: Principal, input: { title: string; id?: string | undefined }): Promise<RoomInfo> {
+  /** With `startsAt` the room is a scheduled show (shows.ts): it must be in the future, at most `SHOW_MAX_LEAD_MS` ahead. */
+  async createRoom(principal: Principal, input: { title: string; id?: string | undefined; startsAt?: number | undefined }): Promise<RoomInfo> {
     if (principal.role === 'viewer') throw new ProtocolError('FORBIDDEN', 'only streamers and operators create rooms');
     const id = input.id ?? `r-${randomBytes(5).toString('base64url')}`;
-    const info: RoomInfo = { id, title: input.title, streamerId: principal.userId, state: 'scheduled', createdAt: this.#now() };
+    const now = this.#now();
+    if (input.startsAt !== undefined && (input.startsAt <= now || input.startsAt - now > SHOW_MAX_LEAD_MS)) throw new ProtocolError('BAD_REQUEST', 'startsAt must be in the future, at most a year ahead');
+    const info: RoomInfo = { id, title: input.title, streamerId: principal.userId, state: 'scheduled', createdAt: now, ...(input.startsAt === undefined ? {} : { startsAt: input.startsAt }) };
     const result = await this.#directory.create(info, randomBytes(6).toString('base64url'), this.#config.maxRooms);
     if (result === 'exists') throw new ProtocolError('ROOM_EXISTS', `room ${id} already exists`);
     if (result === 'full') throw new ProtocolError('LIMIT_EXCEEDED', `at most ${this.#config.maxRooms} rooms`);
@@ -101,10 +107,12 @@ export class RoomCommands {
     const room = await this.#registry.view(roomId);
     mustModerate(principal, room);
     if (room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', `room ${roomId} has ended`);
-    if (room.info.state !== state) {
+    const before = room.info.state;
+    if (before !== state) {
       this.#registry.forgetView(roomId);
       await this.#directory.setState(roomId, state);
       await this.#registry.emit(roomId, { t: 'roomState', state });
+      if (state === 'live' && before === 'scheduled') this.showWentLive?.({ ...room.info, state });
     }
     return { ...room.info, state };
   }

@@ -1,0 +1,41 @@
+import type { ReminderAdd, ReminderDirectory } from './ReminderDirectory.ts';
+
+/** Reminders of a single node, in process. */
+export class MemoryReminderDirectory implements ReminderDirectory {
+  readonly #rooms = new Map<string, Set<string>>();
+
+  async add(roomId: string, userId: string, max: number): Promise<{ result: ReminderAdd; count: number }> {
+    let users = this.#rooms.get(roomId);
+    if (users?.has(userId) === true) return { result: 'exists', count: users.size };
+    if ((users?.size ?? 0) >= max) return { result: 'full', count: users?.size ?? 0 };
+    if (users === undefined) this.#rooms.set(roomId, (users = new Set()));
+    users.add(userId);
+    return { result: 'added', count: users.size };
+  }
+
+  async remove(roomId: string, userId: string): Promise<{ removed: boolean; count: number }> {
+    const users = this.#rooms.get(roomId);
+    const removed = users?.delete(userId) ?? false;
+    if (users?.size === 0) this.#rooms.delete(roomId);
+    return { removed, count: users?.size ?? 0 };
+  }
+
+  async status(roomId: string, userId: string): Promise<{ reminded: boolean; count: number }> {
+    const users = this.#rooms.get(roomId);
+    return { reminded: users?.has(userId) ?? false, count: users?.size ?? 0 };
+  }
+
+  async counts(roomIds: readonly string[]): Promise<number[]> {
+    return roomIds.map((roomId) => this.#rooms.get(roomId)?.size ?? 0);
+  }
+
+  async remindedOf(roomIds: readonly string[], userId: string): Promise<boolean[]> {
+    return roomIds.map((roomId) => this.#rooms.get(roomId)?.has(userId) ?? false);
+  }
+
+  async users(roomId: string): Promise<string[]> {
+    return [...(this.#rooms.get(roomId) ?? [])];
+  }
+
+  async close(): Promise<void> {}
+}
