@@ -126,7 +126,7 @@ describe.each(setups)('scheduled shows (%s)', (_name, setup) => {
 
   it('counts a reminder set twice once, removes it idempotently, caps a show\'s reminders, and refuses them where no show is to come', async () => {
     const { streamer } = await scheduleShow(a, 'remind', 'remind-s');
-    const [ann, bo, cy, di] = await Promise.all(['ann', 'bo', 'cy', 'di'].map((n) => viewerToken(a, `remind-${n}`)));
+    const [ann, bo, cy, di] = (await Promise.all(['ann', 'bo', 'cy', 'di'].map((n) => viewerToken(a, `remind-${n}`)))) as [string, string, string, string];
     expect(await setReminder({ baseUrl: a.url, token: ann }, 'remind', true)).toEqual({ roomId: 'remind', reminded: true, reminders: 1 });
     expect(await setReminder({ baseUrl: b.url, token: ann }, 'remind', true)).toEqual({ roomId: 'remind', reminded: true, reminders: 1 });
     expect(await reminderOf({ baseUrl: b.url, token: ann }, 'remind')).toEqual({ roomId: 'remind', reminded: true, reminders: 1 });
@@ -152,7 +152,7 @@ describe.each(setups)('scheduled shows (%s)', (_name, setup) => {
     const { streamer, startsAt } = await scheduleShow(a, 'golive', 'golive-s');
     const next = await scheduleShow(a, 'golive-next', 'golive-s');
     await saleRoom(a, 'golive-elsewhere', 5);
-    const [ann, bo, cy] = await Promise.all(['ann', 'bo', 'cy'].map((n) => viewerToken(a, `golive-${n}`)));
+    const [ann, bo, cy] = (await Promise.all(['ann', 'bo', 'cy'].map((n) => viewerToken(a, `golive-${n}`)))) as [string, string, string];
     await setReminder({ baseUrl: a.url, token: ann }, 'golive', true);
     await setReminder({ baseUrl: a.url, token: cy }, 'golive', true);
     await setReminder({ baseUrl: a.url, token: cy }, 'golive', false);

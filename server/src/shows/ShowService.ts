@@ -86,6 +86,7 @@ export class ShowService {
 
   /** The show went live (from `scheduled`): every user with a reminder is told, on every node. */
   async wentLive(info: RoomInfo): Promise<void> {
+    if (info.startsAt === undefined) return; // no show was announced: nobody could set a reminder
     const userIds = await this.#reminders.users(info.id);
     if (userIds.length === 0) return;
     const notice: ShowLive = { t: 'showLive', roomId: info.id, title: info.title, streamerId: info.streamerId, ...(info.startsAt === undefined ? {} : { startsAt: info.startsAt }) };
