@@ -53,6 +53,7 @@ describe('scheduled shows in Chromium at phone width', () => {
     for (const [sku, title, priceCents] of [['tote', 'Linen tote bag', 2450], ['mug', 'Stoneware mug', 1800]] as const) {
       expect((await http(server, 'POST', '/api/rooms/friday-drop/products', streamer, { sku, title, priceCents, currency: 'USD', stock: 20 })).status).toBe(201);
     }
+    expect((await http(server, 'POST', '/api/rooms', streamer, { title: 'Sunday brunch edit', id: 'sunday-brunch', startsAt: startsAt + 2 * 86_400_000 })).status).toBe(201);
     await saleRoom(server, 'warmup', 5, { title: 'Scented candle' }, 'Warm-up live');
     const ann = await viewerToken(server, 'shows-ann');
     const bo = await viewerToken(server, 'shows-bo');
@@ -73,12 +74,18 @@ describe('scheduled shows in Chromium at phone width', () => {
     // The server agrees: an add before the start is not on sale, with the start time.
     expect((await http(server, 'POST', '/api/rooms/friday-drop/cart/items', ann, { sku: 'mug', quantity: 1, key: 'early' })).body).toEqual({ status: 'not_on_sale', sku: 'mug', startsAt });
 
+    // The streamer's other upcoming show is listed below.
+    const upcoming = page.getByTestId('upcoming-shows');
+    await until('the streamer\'s other shows', () => upcoming.isVisible(), (v) => v);
+    expect(await upcoming.locator('li').count()).toBe(1);
+    expect(await textOf(upcoming.locator('li'))).toContain('Sunday brunch edit');
+
     const remind = page.getByTestId('remind-me');
     await until('the reminder state is read', () => remind.isEnabled(), (v) => v);
     await remind.click();
     await until('reminder set', () => remind.getAttribute('aria-pressed'), (v) => v === 'true');
     await waitText('reminder said', page.getByTestId('remind-status'), /tell you on any livecart page/);
-    expect((await http(server, 'GET', '/api/streamers/shows-streamer/shows')).body.shows.map((s: { id: string; reminders: number }) => [s.id, s.reminders])).toEqual([['friday-drop', 1]]);
+    expect((await http(server, 'GET', '/api/streamers/shows-streamer/shows')).body.shows.map((s: { id: string; reminders: number }) => [s.id, s.reminders])).toEqual([['friday-drop', 1], ['sunday-brunch', 0]]);
     expect(await overflowing(page)).toEqual([]);
     await shot(page, 'viewer-scheduled-phone');
 
