@@ -4,14 +4,15 @@
  * streamer starts), and "Remind me" (POST / DELETE /api/rooms/:id/reminder), which has the user
  * told on any livecart page they have open when the show goes live. When the streamer starts the
  * show, the room's `roomState` event hides the preview and the page goes on as a live room,
- * without a reload. Below, on every room page, the streamer's other live and upcoming shows.
+ * without a reload. Below, on every room page, the streamer's other live and upcoming shows (read
+ * when the page joins and when the room's state changes).
  */
 import type { LivecartClient, Product, ReminderState, Show } from '../../src/index.ts';
 import { api, countdown, errorText, formatPrice, h, placeholderImage, say, type ServerClock, setText, show } from './common.ts';
 import './shows.css';
 
-/** How often the upcoming list and the reminder count are read again. */
-const REFRESH_MS = 15_000;
+/** How often the reminder count is read again while the show is still to come. */
+const REFRESH_MS = 30_000;
 
 export function mountShowPreview(client: LivecartClient, options: { token: string; roomId: string; clock: ServerClock }): void {
   const { token, roomId, clock } = options;
@@ -119,10 +120,8 @@ export function mountShowPreview(client: LivecartClient, options: { token: strin
     void renderUpcoming();
   });
   for (const event of ['product', 'stock', 'soldOut'] as const) client.on(event, () => scheduled() && render());
-  setInterval(() => {
-    void readReminder();
-    void renderUpcoming();
-  }, REFRESH_MS);
+  // The upcoming list is read at each welcome and room state change only: a crowd's pages do not poll it.
+  setInterval(() => void readReminder(), REFRESH_MS);
 }
 
 function waiting(count: number): string {

@@ -15,6 +15,12 @@ export type ShowsConfig = Pick<Config, 'maxRemindersPerRoom'>;
 const NOTICE_BATCH_USERS = 500;
 
 /**
+ * How long one read of the room list serves every streamer's upcoming list: a crowd opening a
+ * show's page at once costs the node one read of the directory a second, not one per viewer.
+ */
+const LIST_REUSE_MS = 1000;
+
+/**
  * Scheduled shows: a streamer's upcoming and live shows, viewers' reminders, and the notice each
  * reminded user gets on every socket of theirs, on every node, when the show goes live.
  */
@@ -25,6 +31,8 @@ export class ShowService {
   readonly #reminders: ReminderDirectory;
   readonly #notices: UserNotices;
   readonly #log: Logger;
+  readonly #now: () => number;
+  #list: { at: number; rooms: Promise<RoomInfo[]> } | undefined;
 
   constructor(deps: {
     config: ShowsConfig;
@@ -33,6 +41,7 @@ export class ShowService {
     reminders: ReminderDirectory;
     notices: UserNotices;
     log: Logger;
+    now?: () => number;
   }) {
     this.#config = deps.config;
     this.#directory = deps.directory;
@@ -40,15 +49,17 @@ export class ShowService {
     this.#reminders = deps.reminders;
     this.#notices = deps.notices;
     this.#log = deps.log;
+    this.#now = deps.now ?? Date.now;
     this.#notices.onNotice((userIds, frame) => this.#deliver(userIds, frame));
   }
 
   /**
    * The streamer's shows that are live or still to come: live ones first, then the scheduled ones,
    * soonest first. Each with its reminder count, and with a `principal`, whether they set one.
+   * The rooms may be up to `LIST_REUSE_MS` old (a show this node started is seen at once).
    */
   async shows(streamerId: string, principal?: Principal): Promise<Show[]> {
-    const rooms = (await this.#directory.list()).filter((room) => room.streamerId === streamerId && (room.state === 'live' || (room.state === 'scheduled' && room.startsAt !== undefined)));
+    const rooms = (await this.#rooms()).filter((room) => room.streamerId === streamerId && (room.state === 'live' || (room.state === 'scheduled' && room.startsAt !== undefined)));
     rooms.sort((a, b) => (a.state === b.state ? (a.startsAt ?? a.createdAt) - (b.startsAt ?? b.createdAt) : a.state === 'live' ? -1 : 1));
     const ids = rooms.map((room) => room.id);
     const [counts, reminded] = await Promise.all([this.#reminders.counts(ids), principal === undefined ? undefined : this.#reminders.remindedOf(ids, principal.userId)]);
@@ -86,6 +97,7 @@ export class ShowService {
 
   /** The show went live (from `scheduled`): every user with a reminder is told, on every node. */
   async wentLive(info: RoomInfo): Promise<void> {
+    this.#list = undefined;
     if (info.startsAt === undefined) return; // no show was announced: nobody could set a reminder
     const userIds = await this.#reminders.users(info.id);
     if (userIds.length === 0) return;
@@ -93,6 +105,20 @@ export class ShowService {
     const frame = encode(notice);
     for (let at = 0; at < userIds.length; at += NOTICE_BATCH_USERS) await this.#notices.publish(userIds.slice(at, at + NOTICE_BATCH_USERS), frame);
     this.#log.info({ roomId: info.id, reminded: userIds.length }, 'show live: reminded users told');
+  }
+
+  /** The room list, read at most once per `LIST_REUSE_MS` (a failed read is not kept). */
+  #rooms(): Promise<RoomInfo[]> {
+    const now = this.#now();
+    if (this.#list === undefined || now - this.#list.at >= LIST_REUSE_MS) {
+      const rooms = this.#directory.list();
+      const list = { at: now, rooms };
+      this.#list = list;
+      rooms.catch(() => {
+        if (this.#list === list) this.#list = undefined;
+      });
+    }
+    return this.#list.rooms;
   }
 
   /** Hands the notice to this node's sockets of the users named, in every room hosted here. */
