@@ -340,8 +340,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   router.notFound();
 
   // ---------------------------------------------------------------- start
-  degrade.start();
+  // Before the node takes requests: a show started through it must reach its own sockets too.
   await notices.start();
+  degrade.start();
   const rtmp = config.rtmpPort === 0 ? undefined : await RtmpIngest.start({
     host: config.host, port: config.rtmpPort, maxConnections: config.rtmpMaxConnections, publishTimeoutMs: config.rtmpPublishTimeoutMs,
     maxMessageBytes: config.rtmpMaxMessageBytes, videoBitrate: config.rtmpVideoBitrate, ffmpegBin: config.rtmpFfmpegBin,
