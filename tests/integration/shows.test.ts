@@ -181,12 +181,16 @@ describe.each(setups)('scheduled shows (%s)', (_name, setup) => {
     expect(cyRoom.notices.map((n) => n.roomId)).toEqual(['golive-next']);
     expect(annRoom.notices.map((n) => n.roomId)).toEqual(['golive', 'golive-next']);
 
-    // Starting a live show again tells nobody again.
+    // Starting a live show again tells nobody again; a show started through both nodes at once tells its users once.
+    const twice = await scheduleShow(a, 'golive-twice', 'golive-s');
+    await setReminder({ baseUrl: a.url, token: ann }, 'golive-twice', true);
+    await Promise.all([http(a, 'POST', '/api/rooms/golive-twice/start', twice.streamer), http(b, 'POST', '/api/rooms/golive-twice/start', twice.streamer)]);
+    await waitUntil(() => annRoom.notices.some((n) => n.roomId === 'golive-twice'), 5000, 'the notice of the show started twice');
     await http(a, 'POST', '/api/rooms/golive/start', streamer);
     const probe = await scheduleShow(a, 'golive-probe', 'golive-s');
     await setReminder({ baseUrl: a.url, token: ann }, 'golive-probe', true);
     await http(a, 'POST', '/api/rooms/golive-probe/start', probe.streamer);
     await waitUntil(() => annRoom.notices.some((n) => n.roomId === 'golive-probe'), 5000, 'the probe notice');
-    expect(annRoom.notices.map((n) => n.roomId)).toEqual(['golive', 'golive-next', 'golive-probe']);
+    expect(annRoom.notices.map((n) => n.roomId)).toEqual(['golive', 'golive-next', 'golive-twice', 'golive-probe']);
   });
 });

@@ -33,6 +33,15 @@ export function describeReminderContract(name: string, factory: {
       await reminders.close();
     });
 
+    it('gives a room\'s go-live notice to one claim only, however many race for it', async () => {
+      const reminders = await factory.reminders();
+      const claims = await Promise.all(Array.from({ length: 10 }, () => reminders.claimNotice('live-show')));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await reminders.claimNotice('live-show')).toBe(false);
+      expect(await reminders.claimNotice('other-show')).toBe(true);
+      await reminders.close();
+    });
+
     it('holds at most the cap per room: a user already counted is still answered as set', async () => {
       const reminders = await factory.reminders();
       expect(await reminders.add('capped', 'u1', 2)).toEqual({ result: 'added', count: 1 });

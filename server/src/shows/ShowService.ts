@@ -99,6 +99,7 @@ export class ShowService {
   async wentLive(info: RoomInfo): Promise<void> {
     this.#list = undefined;
     if (info.startsAt === undefined) return; // no show was announced: nobody could set a reminder
+    if (!(await this.#reminders.claimNotice(info.id))) return; // another start (another node) tells them
     const userIds = await this.#reminders.users(info.id);
     if (userIds.length === 0) return;
     const notice: ShowLive = { t: 'showLive', roomId: info.id, title: info.title, streamerId: info.streamerId, ...(info.startsAt === undefined ? {} : { startsAt: info.startsAt }) };

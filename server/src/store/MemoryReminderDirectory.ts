@@ -3,6 +3,7 @@ import type { ReminderAdd, ReminderDirectory } from './ReminderDirectory.ts';
 /** Reminders of a single node, in process. */
 export class MemoryReminderDirectory implements ReminderDirectory {
   readonly #rooms = new Map<string, Set<string>>();
+  readonly #noticed = new Set<string>();
 
   async add(roomId: string, userId: string, max: number): Promise<{ result: ReminderAdd; count: number }> {
     let users = this.#rooms.get(roomId);
@@ -31,6 +32,12 @@ export class MemoryReminderDirectory implements ReminderDirectory {
 
   async remindedOf(roomIds: readonly string[], userId: string): Promise<boolean[]> {
     return roomIds.map((roomId) => this.#rooms.get(roomId)?.has(userId) ?? false);
+  }
+
+  async claimNotice(roomId: string): Promise<boolean> {
+    if (this.#noticed.has(roomId)) return false;
+    this.#noticed.add(roomId);
+    return true;
   }
 
   async users(roomId: string): Promise<string[]> {

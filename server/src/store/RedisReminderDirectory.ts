@@ -5,7 +5,7 @@ import type { ReminderAdd, ReminderDirectory } from './ReminderDirectory.ts';
 
 /**
  * Reminders shared by every node through Redis: one set per room, `ns:{r:ID}:reminders` (user
- * ids), in the room's slot. Rooms live in different slots on a cluster, so reads over several
+ * ids), and `ns:{r:ID}:reminders-sent` once its go-live notice was claimed, in the room's slot. Rooms live in different slots on a cluster, so reads over several
  * rooms are one command per room (ioredis sends those of one turn together).
  */
 // Adds unless the set holds `max` already; returns { result, count }.
@@ -56,6 +56,10 @@ export class RedisReminderDirectory implements ReminderDirectory {
   async remindedOf(roomIds: readonly string[], userId: string): Promise<boolean[]> {
     const answers = await this.#call(() => Promise.all(roomIds.map((roomId) => this.#redis.sismember(this.#key(roomId), userId))));
     return answers.map((answer) => Number(answer) === 1);
+  }
+
+  async claimNotice(roomId: string): Promise<boolean> {
+    return (await this.#call(() => this.#redis.set(roomKey(this.#ns, roomId, 'reminders-sent'), '1', 'NX'))) === 'OK';
   }
 
   async users(roomId: string): Promise<string[]> {

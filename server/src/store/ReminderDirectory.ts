@@ -17,6 +17,11 @@ export interface ReminderDirectory {
   counts(roomIds: readonly string[]): Promise<number[]>;
   /** Whether the user has a reminder for each room, in the order asked. */
   remindedOf(roomIds: readonly string[], userId: string): Promise<boolean[]>;
+  /**
+   * Claims the room's go-live notice: true for the first caller only, on any node, so a show
+   * started twice at once (two nodes, a retried request) tells its reminded users once.
+   */
+  claimNotice(roomId: string): Promise<boolean>;
   /** Every user with a reminder for the room (at most the `max` it was filled to). */
   users(roomId: string): Promise<string[]>;
   close(): Promise<void>;
