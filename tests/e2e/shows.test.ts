@@ -57,6 +57,7 @@ describe('scheduled shows in Chromium at phone width', () => {
     await saleRoom(server, 'warmup', 5, { title: 'Scented candle' }, 'Warm-up live');
     const ann = await viewerToken(server, 'shows-ann');
     const bo = await viewerToken(server, 'shows-bo');
+    const cy = await viewerToken(server, 'shows-cy');
 
     // Before the start: title, countdown, products shown but not on sale, and "Remind me".
     const page = await openPage(browser, `${server.url}/viewer?room=friday-drop&token=${ann}`, problems, PHONE);
@@ -89,6 +90,11 @@ describe('scheduled shows in Chromium at phone width', () => {
     expect(await overflowing(page)).toEqual([]);
     await shot(page, 'viewer-scheduled-phone');
 
+    // Cy (a reminder too, set over HTTP) has only "My orders" open: the page follows her reminded show.
+    await http(server, 'POST', '/api/rooms/friday-drop/reminder', cy);
+    const orders = await openPage(browser, `${server.url}/orders?token=${cy}`, problems, PHONE);
+    await until('the orders page follows the show', () => orders.evaluate(() => (window as unknown as { livecartOrders: { followedRooms(): string[] } }).livecartOrders.followedRooms()), (rooms) => rooms.includes('friday-drop'));
+
     // Bo stays on the show's page (no reminder): it turns live without a reload.
     const stay = await openPage(browser, `${server.url}/viewer?room=friday-drop&token=${bo}`, problems, PHONE);
     await until('Bo\'s preview', () => stay.getByTestId('show-preview').isVisible(), (v) => v);
@@ -106,6 +112,10 @@ describe('scheduled shows in Chromium at phone width', () => {
     await until('the go-live notice', () => notice.isVisible(), (v) => v);
     expect(await textOf(notice)).toContain('Friday night drop is live now');
     await shot(page, 'show-live-notice-phone');
+
+    await until('the notice on the orders page', () => orders.getByTestId('show-live-notice').isVisible(), (v) => v);
+    expect(await orders.getByTestId('show-live-link').getAttribute('href')).toBe(`/viewer?room=friday-drop&token=${encodeURIComponent(cy)}`);
+    await orders.context().close();
 
     await waitText('Bo\'s page turned live', stay.locator('#room-state'), 'Live');
     expect(await stay.getByTestId('show-preview').isVisible()).toBe(false);

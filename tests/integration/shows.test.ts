@@ -139,12 +139,17 @@ describe.each(setups)('scheduled shows (%s)', (_name, setup) => {
     expect(await setReminder({ baseUrl: b.url, token: cy }, 'remind', false)).toEqual({ roomId: 'remind', reminded: false, reminders: 2 });
     expect(await setReminder({ baseUrl: a.url, token: cy }, 'remind', false)).toEqual({ roomId: 'remind', reminded: false, reminders: 2 });
     expect((await setReminder({ baseUrl: a.url, token: di }, 'remind', true)).reminders).toBe(3);
+    // Each user's shows still to come, for their pages to follow.
+    expect((await http(b, 'GET', '/api/me/reminders', ann)).body.shows.map((s: { id: string; reminders: number; reminded: boolean }) => [s.id, s.reminders, s.reminded])).toEqual([['remind', 3, true]]);
+    expect((await http(b, 'GET', '/api/me/reminders', cy)).body.shows).toEqual([]);
+    expect((await http(b, 'GET', '/api/me/reminders')).status).toBe(401);
 
     expect((await http(a, 'POST', '/api/rooms/remind/reminder')).status).toBe(401);
     expect((await http(a, 'POST', '/api/rooms/no-such-show/reminder', ann)).body.error.name).toBe('ROOM_NOT_FOUND');
     await http(a, 'POST', '/api/rooms', streamer, { title: 'Plain', id: 'remind-plain' });
     expect((await http(a, 'POST', '/api/rooms/remind-plain/reminder', ann)).body.error).toMatchObject({ name: 'BAD_REQUEST', message: expect.stringContaining('startsAt') });
     await http(a, 'POST', '/api/rooms/remind/start', streamer);
+    expect((await http(a, 'GET', '/api/me/reminders', ann)).body.shows).toEqual([]); // live now: nothing to wait for
     expect((await http(b, 'POST', '/api/rooms/remind/reminder', ann)).body.error).toMatchObject({ name: 'BAD_REQUEST', message: expect.stringContaining('live') });
   });
 

@@ -29,6 +29,9 @@ export function describeReminderContract(name: string, factory: {
       expect(await reminders.remove('show', 'ann')).toEqual({ removed: false, count: 1 });
       expect(await reminders.users('show')).toEqual(['bo']);
       expect(await reminders.users('none')).toEqual([]);
+      expect((await reminders.roomsOf('ann')).sort()).toEqual(['other']);
+      expect(await reminders.roomsOf('bo')).toEqual(['show']);
+      expect(await reminders.roomsOf('nobody')).toEqual([]);
       expect(await reminders.remove('none', 'ann')).toEqual({ removed: false, count: 0 });
       await reminders.close();
     });
@@ -47,6 +50,7 @@ export function describeReminderContract(name: string, factory: {
       expect(await reminders.add('capped', 'u1', 2)).toEqual({ result: 'added', count: 1 });
       expect(await reminders.add('capped', 'u2', 2)).toEqual({ result: 'added', count: 2 });
       expect(await reminders.add('capped', 'u3', 2)).toEqual({ result: 'full', count: 2 });
+      expect(await reminders.roomsOf('u3')).toEqual([]);
       expect(await reminders.add('capped', 'u2', 2)).toEqual({ result: 'exists', count: 2 });
       // Racing adds never pass the cap.
       const raced = await Promise.all(Array.from({ length: 20 }, (_, i) => reminders.add('race', `r${i}`, 5)));

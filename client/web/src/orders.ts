@@ -9,12 +9,15 @@
  * reconnect (news sent meanwhile is not replayed), every `POLL_MS`, and when the tab comes back
  * into view, it reads the list again: that covers orders in rooms it does not follow.
  *
+ * Shows the buyer set a reminder for and that are still to come are followed the same way (within
+ * the same limit, after the orders' rooms): the page hears when one goes live and says so.
+ *
  * The token is the URL's, else the one the viewer page keeps for this tab.
  */
 import { connect, isFinalOrderStatus, isLivecartError, type LivecartClient, type Order, type Product } from '../../src/index.ts';
 import { api, ApiError, byId, errorText, formatPrice, h, params, say, setText, show, wsUrl } from './common.ts';
 import { demoNote, PROGRESS_STEPS, statusHeadline, stepNames } from './orderStatus.ts';
-import { followShowNotices } from './showNotices.ts';
+import { followShowNotices, remindedShowIds } from './showNotices.ts';
 
 const TOKEN_KEY = 'livecart.viewerToken';
 /** Rooms followed live at once, at most (one socket each). */
@@ -45,6 +48,8 @@ const orders = new Map<string, Order>();
 const rooms = new Map<string, RoomView | Promise<RoomView>>();
 /** The followers, by room. */
 const followers = new Map<string, LivecartClient>();
+/** Scheduled shows the buyer set a reminder for, soonest first, as last read. */
+let remindedRooms: string[] = [];
 /** Orders whose history the buyer opened: a re-render keeps it open. */
 const openHistories = new Set<string>();
 let loaded = false;
@@ -68,7 +73,8 @@ async function main(): Promise<void> {
 /** Reads the list again and takes what is newer than what the page holds. */
 async function load(): Promise<void> {
   try {
-    const { orders: list } = await api<{ orders: Order[] }>(`/api/me/orders?limit=${LIST_LIMIT}`, { token: token! });
+    const [{ orders: list }, reminded] = await Promise.all([api<{ orders: Order[] }>(`/api/me/orders?limit=${LIST_LIMIT}`, { token: token! }), remindedShowIds(token!)]);
+    remindedRooms = reminded;
     for (const order of list) take(order);
     loaded = true;
     setText(el.updated, `Updated ${new Date().toLocaleTimeString()}`);
@@ -114,6 +120,7 @@ function follow(): void {
     if (wanted.length >= MAX_FOLLOWED_ROOMS) break;
     wanted.push(order.roomId);
   }
+  for (const roomId of remindedRooms) if (wanted.length < MAX_FOLLOWED_ROOMS && !wanted.includes(roomId)) wanted.push(roomId);
   for (const [roomId, client] of followers) {
     if (wanted.includes(roomId)) continue;
     client.close();

@@ -5,7 +5,8 @@
  * show once; the show's own room page shows none (it turns live by itself).
  */
 import type { LivecartClient, ShowLiveEvent } from '../../src/index.ts';
-import { h } from './common.ts';
+import type { Show } from '../../src/index.ts';
+import { api, h } from './common.ts';
 import './shows.css';
 
 /** Shows already announced on this page, by room id. */
@@ -23,6 +24,15 @@ export function followShowNotices(client: LivecartClient, options: { currentRoom
     announced.add(notice.roomId);
     announce(notice, options.token);
   });
+}
+
+/** The shows still to come that the user set a reminder for, soonest first (none when the read fails). */
+export async function remindedShowIds(token: string): Promise<string[]> {
+  try {
+    return (await api<{ shows: Show[] }>('/api/me/reminders', { token })).shows.map((s) => s.id);
+  } catch {
+    return [];
+  }
 }
 
 function announce(notice: ShowLiveEvent, token: string | undefined): void {

@@ -95,6 +95,20 @@ export class ShowService {
     return { roomId, reminded, reminders: count };
   }
 
+  /** The scheduled shows the user set a reminder for and that have not started yet, soonest first. */
+  async remindedShows(principal: Principal): Promise<Show[]> {
+    const ids = await this.#reminders.roomsOf(principal.userId);
+    // Read afresh (not the shared list, which may be a second old): the user just set one, maybe.
+    const views = await Promise.all(ids.map((id) => this.#registry.view(id).then((room) => room.info, (error: unknown) => {
+      if (error instanceof ProtocolError && error.code === 'ROOM_NOT_FOUND') return undefined;
+      throw error;
+    })));
+    const rooms = views.filter((room): room is RoomInfo => room !== undefined && room.state === 'scheduled' && room.startsAt !== undefined);
+    rooms.sort((a, b) => a.startsAt! - b.startsAt!);
+    const counts = await this.#reminders.counts(rooms.map((room) => room.id));
+    return rooms.map((room, i) => ({ ...room, reminders: counts[i]!, reminded: true }));
+  }
+
   /** The show went live (from `scheduled`): every user with a reminder is told, on every node. */
   async wentLive(info: RoomInfo): Promise<void> {
     this.#list = undefined;

@@ -4,6 +4,7 @@ import type { ReminderAdd, ReminderDirectory } from './ReminderDirectory.ts';
 export class MemoryReminderDirectory implements ReminderDirectory {
   readonly #rooms = new Map<string, Set<string>>();
   readonly #noticed = new Set<string>();
+  readonly #byUser = new Map<string, Set<string>>();
 
   async add(roomId: string, userId: string, max: number): Promise<{ result: ReminderAdd; count: number }> {
     let users = this.#rooms.get(roomId);
@@ -11,6 +12,9 @@ export class MemoryReminderDirectory implements ReminderDirectory {
     if ((users?.size ?? 0) >= max) return { result: 'full', count: users?.size ?? 0 };
     if (users === undefined) this.#rooms.set(roomId, (users = new Set()));
     users.add(userId);
+    let rooms = this.#byUser.get(userId);
+    if (rooms === undefined) this.#byUser.set(userId, (rooms = new Set()));
+    rooms.add(roomId);
     return { result: 'added', count: users.size };
   }
 
@@ -18,6 +22,9 @@ export class MemoryReminderDirectory implements ReminderDirectory {
     const users = this.#rooms.get(roomId);
     const removed = users?.delete(userId) ?? false;
     if (users?.size === 0) this.#rooms.delete(roomId);
+    const rooms = this.#byUser.get(userId);
+    rooms?.delete(roomId);
+    if (rooms?.size === 0) this.#byUser.delete(userId);
     return { removed, count: users?.size ?? 0 };
   }
 
@@ -32,6 +39,10 @@ export class MemoryReminderDirectory implements ReminderDirectory {
 
   async remindedOf(roomIds: readonly string[], userId: string): Promise<boolean[]> {
     return roomIds.map((roomId) => this.#rooms.get(roomId)?.has(userId) ?? false);
+  }
+
+  async roomsOf(userId: string): Promise<string[]> {
+    return [...(this.#byUser.get(userId) ?? [])];
   }
 
   async claimNotice(roomId: string): Promise<boolean> {

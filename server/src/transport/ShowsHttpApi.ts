@@ -14,6 +14,9 @@ export function registerShowsHttpApi(router: JsonRouter, deps: { shows: ShowServ
   router.route('get', '/api/streamers/:streamerId/shows', async (ctx) => ({
     status: 200, body: { shows: await shows.shows(pathPart(ctx.params[0]!), await optionalPrincipal(router, ctx)) },
   }));
+  router.route('get', '/api/me/reminders', async (ctx) => ({
+    status: 200, body: { shows: await shows.remindedShows(await router.principal(ctx)) },
+  }));
   router.route('get', '/api/rooms/:id/reminder', async (ctx) => ({
     status: 200, body: await shows.reminder(await router.principal(ctx), ctx.params[0]!),
   }));
