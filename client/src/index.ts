@@ -38,7 +38,7 @@ export {
   type RetryOptions,
 } from './idempotentRetry.ts';
 export { resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './transport.ts';
-export { reminderOf, scheduleShow, setReminder, upcomingShows, type HttpTarget } from './shows.ts';
+export { myReminders, reminderOf, scheduleShow, setReminder, upcomingShows, type HttpTarget } from './shows.ts';
 export type * from './types.ts';
 export {
   CloseCode,

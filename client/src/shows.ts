@@ -34,6 +34,11 @@ export async function setReminder(target: HttpTarget, roomId: string, on: boolea
   return call<ReminderState>(target, on ? 'POST' : 'DELETE', `/api/rooms/${encodeURIComponent(roomId)}/reminder`);
 }
 
+/** The scheduled shows the caller set a reminder for that have not started yet, soonest first. */
+export async function myReminders(target: HttpTarget): Promise<Show[]> {
+  return (await call<{ shows: Show[] }>(target, 'GET', '/api/me/reminders')).shows;
+}
+
 /** Whether the caller has a reminder for the show, and how many users do. */
 export async function reminderOf(target: HttpTarget, roomId: string): Promise<ReminderState> {
   return call<ReminderState>(target, 'GET', `/api/rooms/${encodeURIComponent(roomId)}/reminder`);

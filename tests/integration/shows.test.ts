@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type LivecartClient, type ShowLiveEvent } from '../../client/src/index.ts';
-import { reminderOf, setReminder, upcomingShows } from '../../client/src/shows.ts';
+import { myReminders, reminderOf, setReminder, upcomingShows } from '../../client/src/shows.ts';
 import type { RunningServer } from '../../server/src/server.ts';
 import { waitUntil } from '../helpers/rawClient.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
@@ -140,7 +140,7 @@ describe.each(setups)('scheduled shows (%s)', (_name, setup) => {
     expect(await setReminder({ baseUrl: a.url, token: cy }, 'remind', false)).toEqual({ roomId: 'remind', reminded: false, reminders: 2 });
     expect((await setReminder({ baseUrl: a.url, token: di }, 'remind', true)).reminders).toBe(3);
     // Each user's shows still to come, for their pages to follow.
-    expect((await http(b, 'GET', '/api/me/reminders', ann)).body.shows.map((s: { id: string; reminders: number; reminded: boolean }) => [s.id, s.reminders, s.reminded])).toEqual([['remind', 3, true]]);
+    expect((await myReminders({ baseUrl: b.url, token: ann })).map((s) => [s.id, s.reminders, s.reminded])).toEqual([['remind', 3, true]]);
     expect((await http(b, 'GET', '/api/me/reminders', cy)).body.shows).toEqual([]);
     expect((await http(b, 'GET', '/api/me/reminders')).status).toBe(401);
 
