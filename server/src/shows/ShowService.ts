@@ -56,10 +56,12 @@ export class ShowService {
   /**
    * The streamer's shows that are live or still to come: live ones first, then the scheduled ones,
    * soonest first. Each with its reminder count, and with a `principal`, whether they set one.
-   * The rooms may be up to `LIST_REUSE_MS` old (a show this node started is seen at once).
+   * The rooms may be up to `LIST_REUSE_MS` old (a show this node started is seen at once); the
+   * streamer asking for their own list reads it afresh (the show they just scheduled is there).
    */
   async shows(streamerId: string, principal?: Principal): Promise<Show[]> {
-    const rooms = (await this.#rooms()).filter((room) => room.streamerId === streamerId && (room.state === 'live' || (room.state === 'scheduled' && room.startsAt !== undefined)));
+    const all = principal?.userId === streamerId ? await this.#directory.list() : await this.#rooms();
+    const rooms = all.filter((room) => room.streamerId === streamerId && (room.state === 'live' || (room.state === 'scheduled' && room.startsAt !== undefined)));
     rooms.sort((a, b) => (a.state === b.state ? (a.startsAt ?? a.createdAt) - (b.startsAt ?? b.createdAt) : a.state === 'live' ? -1 : 1));
     const ids = rooms.map((room) => room.id);
     const [counts, reminded] = await Promise.all([this.#reminders.counts(ids), principal === undefined ? undefined : this.#reminders.remindedOf(ids, principal.userId)]);
