@@ -648,6 +648,11 @@ export class LivecartClient {
       case 'mediaReset':
         this.#emitter.emit('mediaReset', { reason: message.reason });
         return;
+      case 'showLive': {
+        const { t: _t, ...event } = message;
+        this.#emitter.emit('showLive', event);
+        return;
+      }
       default:
         // A type a newer server added: ignore it (forward compatibility).
         return;

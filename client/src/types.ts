@@ -8,6 +8,7 @@ import type { CartAnswer, ClientRequest, DirectMessage, Product, SequencedEvent,
 import type { Moderator, ModerationState } from '../../protocol/src/moderation.ts';
 import type { Coupon, CouponCard, CouponClaim } from '../../protocol/src/coupons.ts';
 import type { ConsumeResult, MediaCapabilitiesResult, ProduceResult, RestartIceResult, StreamState, TransportResult } from '../../protocol/src/media.ts';
+import type { ShowLive } from '../../protocol/src/shows.ts';
 
 export interface ConnectOptions {
   /**
@@ -96,6 +97,8 @@ export type StockEvent = Omit<Extract<StateUpdate, { t: 'stock' }>, 't'>;
 export type ReservationExpiredEvent = Omit<Extract<DirectMessage, { t: 'reservationExpired' }>, 't'>;
 /** One of this user's orders in the room changed (placed, paid, shipped, delivered, cancelled): the order as it is now. */
 export type OrderUpdatedEvent = Omit<Extract<DirectMessage, { t: 'orderUpdated' }>, 't'>;
+/** A show this user set a reminder for went live: `{ roomId, title, streamerId, startsAt? }`. */
+export type ShowLiveEvent = Omit<ShowLive, 't'>;
 
 /**
  * The room's degrade level: 0 normal, 1 chatter sampled, 2 chatter off for viewers, 3 commerce
@@ -201,6 +204,11 @@ export interface LivecartEvents {
    * not emitted.
    */
   orderUpdated: OrderUpdatedEvent;
+  /**
+   * A show this user set a reminder for (`setReminder`) went live: on every socket of the user, in
+   * any room (`follow: 'orders'` sockets too), once. Link to `roomId` to take them there.
+   */
+  showLive: ShowLiveEvent;
   /** `state.cart` changed: an answer to a cart request, an expiry, or a refresh after a reconnect. */
   cartChanged: CartView;
   /** The room's degrade level changed (`state.degradeLevel` is already updated). */

@@ -10,3 +10,4 @@ export * from './TypedEmitter.ts';
 export * from './moderation.ts';
 export * from './productDetails.ts';
 export type * from './shop.ts';
+export * from './shows.ts';

@@ -4,6 +4,7 @@ import { orderPaymentSchema, orderStatusSchema, orderStepSchema } from './orders
 import { moderationEventSchemas, moderationRequestSchemas, moderatorSchema, pinnedCommentSchema } from './moderation.ts';
 import { couponAnswerSchemas, couponEventSchemas, couponIdSchema, couponRequestSchemas, couponRequestTypes } from './coupons.ts';
 import { productDetailFields, productDetailIssues } from './productDetails.ts';
+import { showServerMessageSchemas } from './shows.ts';
 
 /**
  * The wire contract. Every frame is one MessagePack map with a string field `t` naming its type.
@@ -140,6 +141,8 @@ export const roomInfoSchema = z.object({
   kind: z.literal('shop').optional(),
   /** A show linked to its streamer's shop: its products are the shop's, one inventory and one cart. */
   shopId: roomIdSchema.optional(),
+  /** A scheduled show's announced start (epoch ms), set when the room was created with one (see shows.ts). */
+  startsAt: timestampMs.optional(),
 });
 export type RoomInfo = z.infer<typeof roomInfoSchema>;
 
@@ -392,6 +395,7 @@ export const serverMessageSchema = z.discriminatedUnion('t', [
   ...stateUpdateSchema.options,
   ...directMessageSchema.options,
   ...mediaServerMessageSchemas,
+  ...showServerMessageSchemas,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 

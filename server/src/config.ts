@@ -163,6 +163,7 @@ const configSchema = z.object({
   webhookConcurrency: int(1, 1000).default(8).describe('Webhook POSTs one node has under way at once, at most.'),
   webhookPollMs: int(50, 60_000).default(500).describe('How often a node looks for webhook deliveries that are due (retries, other nodes\' events whose node died); its own order events go out at once.'),
   webhookLogSize: int(1, 100_000).default(1000).describe('Deliveries the operators\' webhook log (GET /api/ops/webhooks) keeps, the most recently attempted.'),
+  maxRemindersPerRoom: int(1, 10_000_000).default(100_000).describe('Viewers who may set "remind me" for one scheduled show, at most (POST /api/rooms/:id/reminder answers LIMIT_EXCEEDED above). When the show starts, each of them gets a showLive notice on every socket of theirs.'),
 }).refine((c) => c.mediaPortMax > c.mediaPortMin, { message: 'mediaPortMax must be above mediaPortMin', path: ['mediaPortMax'] }).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] })
   .refine((c) => c.webhookUrl === undefined || c.webhookSecret !== undefined, { message: 'webhooks are signed: set webhookSecret with webhookUrl', path: ['webhookSecret'] })
   .refine((c) => c.webhookRetryMaxMs >= c.webhookRetryBaseMs, { message: 'webhookRetryMaxMs must be at least webhookRetryBaseMs', path: ['webhookRetryMaxMs'] })

@@ -11,6 +11,9 @@ import { TokenService } from './auth/TokenService.ts';
 import type { Broker } from './broker/Broker.ts';
 import { LocalBroker } from './broker/LocalBroker.ts';
 import { RedisBroker } from './broker/RedisBroker.ts';
+import { LocalUserNotices } from './broker/LocalUserNotices.ts';
+import { RedisUserNotices } from './broker/RedisUserNotices.ts';
+import type { UserNotices } from './broker/UserNotices.ts';
 import { CommerceService } from './commerce/CommerceService.ts';
 import { CouponService } from './commerce/CouponService.ts';
 import { OrderService } from './commerce/OrderService.ts';
@@ -51,6 +54,11 @@ import { RedisRecordingDirectory } from './store/RedisRecordingDirectory.ts';
 import { RedisRoomDirectory } from './store/RedisRoomDirectory.ts';
 import { RedisStore } from './store/RedisStore.ts';
 import { RedisWebhookOutbox } from './store/RedisWebhookOutbox.ts';
+import { MemoryReminderDirectory } from './store/MemoryReminderDirectory.ts';
+import { RedisReminderDirectory } from './store/RedisReminderDirectory.ts';
+import type { ReminderDirectory } from './store/ReminderDirectory.ts';
+import { ShowService } from './shows/ShowService.ts';
+import { registerShowsHttpApi } from './transport/ShowsHttpApi.ts';
 import type { RoomDirectory } from './store/RoomDirectory.ts';
 import type { Store } from './store/Store.ts';
 import type { WebhookOutbox } from './store/WebhookOutbox.ts';
@@ -97,6 +105,8 @@ export interface RunningServer {
   readonly commerce: CommerceService;
   /** Orders after checkout: the shop's steps, the buyer's list, the news of each change. */
   readonly orders: OrderService;
+  /** Scheduled shows: upcoming lists, reminders, and the go-live notices. */
+  readonly shows: ShowService;
   /** Delivers order events to `--webhook-url`; undefined without one. */
   readonly webhooks: WebhookDispatcher | undefined;
   /** The one entry of every cart request (WebSocket and HTTP). */
@@ -137,6 +147,8 @@ interface Backends {
   recordings: RecordingDirectory;
   /** The store's webhook outbox, when `--webhook-url` is set. */
   outbox: WebhookOutbox | undefined;
+  reminders: ReminderDirectory;
+  notices: UserNotices;
 }
 
 /** Memory on a single node; Redis (store, room directory, broker, node registry, media origins, recordings, webhook outbox) when `--redis` is set. */
@@ -152,6 +164,8 @@ async function createBackends(config: Config): Promise<Backends> {
       nodes: new MemoryNodeDirectory(),
       origins: new MemoryMediaOriginDirectory(),
       recordings: new MemoryRecordingDirectory(),
+      reminders: new MemoryReminderDirectory(),
+      notices: new LocalUserNotices(),
     };
   }
   const target = redisTarget(config.redis, config.redisCluster);
@@ -185,6 +199,8 @@ async function createBackends(config: Config): Promise<Backends> {
     recordings: new RedisRecordingDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
     // Off the store's connection: a delivery's claim must not wait behind a flash sale's reservations.
     outbox: webhooks ? new RedisWebhookOutbox(roomsRedis, { prefix: config.redisPrefix, logSize: config.webhookLogSize, retryAfterMs: config.storeRetryAfterMs }) : undefined,
+    reminders: new RedisReminderDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
+    notices: new RedisUserNotices(roomsRedis, { target, prefix: config.redisPrefix, retryAfterMs: config.storeRetryAfterMs }),
   };
 }
 
@@ -199,7 +215,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
 
   // ---------------------------------------------------------------- create
   const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
-  const { store, directory, broker, nodes, origins, recordings, outbox } = await createBackends(config);
+  const { store, directory, broker, nodes, origins, recordings, outbox, reminders, notices } = await createBackends(config);
   // Nodes of one deployment share the token secret; in dev mode (a random one) nodes cannot call each other.
   const nodeSignature = new NodeSignature(config.tokenSecret ?? randomBytes(32).toString('base64url'));
   const app = createApp();
@@ -263,6 +279,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const orders = new OrderService({ store, rooms: rules, stock: commerce, webhooks, options: { demoPayments: config.demoPayments ?? config.tokenSecret === undefined }, log: commerceLog });
   const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs });
   const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: roomsLog, shops });
+  const shows = new ShowService({ config, directory, registry: rooms, reminders, notices, log: roomsLog });
   const replays = new ReplayService({ registry: rooms, directory, recordings, store, onSale: config.replaySales });
   const likes = new RoomLikes({ registry: rooms, directory, intervalMs: config.likeIntervalMs, log: roomsLog });
   const degrade = new DegradeMonitor({
@@ -314,6 +331,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   lifecycle.forgetWhenUnhosted(coupons);
   admission?.events.on('backlog', () => degrade.checkSoon());
   degrade.events.on('levelChanged', ({ roomId, level }) => media.setDegradeLevel(roomId, level));
+  commands.showWentLive = (room) => {
+    shows.wentLive(room).catch((error: unknown) => roomsLog.warn({ err: error, roomId: room.id }, 'the show\'s reminders could not be sent'));
+  };
 
   // ---------------------------------------------------------------- routes
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
@@ -322,6 +342,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerCouponsHttpApi(router, { coupons, desk });
   registerShopHttpApi(router, { shops, commerce });
   registerOrdersHttpApi(router, { orders, outbox, limits: config, webhookUrl: config.webhookUrl });
+  registerShowsHttpApi(router, { shows });
   registerMediaHttpApi(router, { rooms: rules, media, streamKeys, urls: { publicUrl: config.publicUrl, rtmpPort: config.rtmpPort } });
   registerMediaPipeApi(router, { pipes: media.pipes, signature: nodeSignature });
   registerWhipHttpApi(router, { whip, streamKeys, rooms: rules });
@@ -341,6 +362,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   router.notFound();
 
   // ---------------------------------------------------------------- start
+  // Before the node takes requests: a show started through it must reach its own sockets too.
+  await notices.start();
   degrade.start();
   const rtmp = config.rtmpPort === 0 ? undefined : await RtmpIngest.start({
     host: config.host, port: config.rtmpPort, maxConnections: config.rtmpMaxConnections, publishTimeoutMs: config.rtmpPublishTimeoutMs,
@@ -375,6 +398,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     metrics.close();
     await unregistered;
     await webhooksStopped;
+    await notices.close();
     await broker.close();
     await directory.close();
     await store.close();
@@ -392,6 +416,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     registry,
     commerce,
     orders,
+    shows,
     webhooks,
     desk,
     store,

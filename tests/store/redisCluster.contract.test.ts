@@ -14,6 +14,9 @@ import { describeOrderContract } from './orderContract.ts';
 import { RedisRoomDirectory } from '../../server/src/store/RedisRoomDirectory.ts';
 import { describeStoreContract } from './storeContract.ts';
 import { describeVariantContract } from './variantContract.ts';
+import { RedisUserNotices } from '../../server/src/broker/RedisUserNotices.ts';
+import { RedisReminderDirectory } from '../../server/src/store/RedisReminderDirectory.ts';
+import { describeReminderContract } from './reminderContract.ts';
 
 // One real cluster (3 masters, 3 replicas) for the file: the same contracts as on one Redis.
 let cluster: OwnRedisCluster;
@@ -85,6 +88,27 @@ function clusterBrokers(sequencerLeaseMs: number) {
 
 describeBrokerContract('RedisBroker on Redis Cluster (every seq from Redis)', clusterBrokers(0));
 describeBrokerContract('RedisBroker on Redis Cluster with a sequencer lease', clusterBrokers(3000));
+
+// Reminders in each room's slot; the notice channel sharded on a slot of its own.
+describeReminderContract('Redis Cluster', {
+  reminders: async () => {
+    const redis = createRedisClient(target(), 2000);
+    await connectWithin(redis, cluster.url);
+    const reminders = new RedisReminderDirectory(redis, uniquePrefix('cluster-reminders'), 1000);
+    return Object.assign(reminders, { close: async () => redis.disconnect() });
+  },
+  notices: async () => {
+    const prefix = uniquePrefix('cluster-notices');
+    const node = async () => {
+      const redis = createRedisClient(target(), 2000);
+      await connectWithin(redis, cluster.url);
+      const notices = new RedisUserNotices(redis, { target: target(), prefix, retryAfterMs: 1000 });
+      const close = notices.close.bind(notices);
+      return Object.assign(notices, { close: async () => { await close(); redis.disconnect(); } });
+    };
+    return [await node(), await node()];
+  },
+});
 
 describe('rooms on Redis Cluster', () => {
   it('spreads rooms over the shards, and each room\'s keys stay in one slot', async () => {

@@ -9,6 +9,9 @@
  * reconnect (news sent meanwhile is not replayed), every `POLL_MS`, and when the tab comes back
  * into view, it reads the list again: that covers orders in rooms it does not follow.
  *
+ * Shows the buyer set a reminder for and that are still to come are followed the same way (within
+ * the same limit, after the orders' rooms): the page hears when one goes live and says so.
+ *
  * The token is the URL's, else the one the viewer page keeps for this browser (identity.ts).
  */
 import { pricingRows } from './orderPricing.ts';
@@ -17,6 +20,7 @@ import { api, ApiError, byId, errorText, formatPrice, h, params, say, setText, s
 import { demoNote, PROGRESS_STEPS, statusHeadline, stepNames } from './orderStatus.ts';
 import { keptIdentity } from './identity.ts';
 import { formatDateTime, formatTime, startI18n, t } from './i18n.ts';
+import { followShowNotices, remindedShowIds } from './showNotices.ts';
 
 /** Rooms followed live at once, at most (one socket each). */
 const MAX_FOLLOWED_ROOMS = 5;
@@ -46,6 +50,8 @@ const orders = new Map<string, Order>();
 const rooms = new Map<string, RoomView | Promise<RoomView>>();
 /** The followers, by room. */
 const followers = new Map<string, LivecartClient>();
+/** Scheduled shows the buyer set a reminder for, soonest first, as last read. */
+let remindedRooms: string[] = [];
 /** Orders whose history the buyer opened: a re-render keeps it open. */
 const openHistories = new Set<string>();
 let loaded = false;
@@ -70,7 +76,8 @@ async function main(): Promise<void> {
 /** Reads the list again and takes what is newer than what the page holds. */
 async function load(): Promise<void> {
   try {
-    const { orders: list } = await api<{ orders: Order[] }>(`/api/me/orders?limit=${LIST_LIMIT}`, { token: token! });
+    const [{ orders: list }, reminded] = await Promise.all([api<{ orders: Order[] }>(`/api/me/orders?limit=${LIST_LIMIT}`, { token: token! }), remindedShowIds(token!)]);
+    remindedRooms = reminded;
     for (const order of list) take(order);
     loaded = true;
     setText(el.updated, t('orders.updated', { at: formatTime(Date.now()) }));
@@ -116,6 +123,7 @@ function follow(): void {
     if (wanted.length >= MAX_FOLLOWED_ROOMS) break;
     wanted.push(order.roomId);
   }
+  for (const roomId of remindedRooms) if (wanted.length < MAX_FOLLOWED_ROOMS && !wanted.includes(roomId)) wanted.push(roomId);
   for (const [roomId, client] of followers) {
     if (wanted.includes(roomId)) continue;
     client.close();
@@ -127,6 +135,7 @@ function follow(): void {
 
 function openFollower(roomId: string): LivecartClient {
   const client = connect({ url: wsUrl(), token: token!, room: roomId, follow: 'orders' });
+  followShowNotices(client, { token: givenToken ?? undefined });
   let welcomed = false;
   client.on('welcome', () => {
     // News sent while this socket was away is not replayed: read the list again.

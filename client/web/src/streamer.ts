@@ -17,6 +17,7 @@ import { wireEncoderSettings } from './encoderSettings.ts';
 import { ModerationPanel, pinCommentButton } from './moderationPanel.ts';
 import { formatDateTime, formatTime, startI18n, t, tn } from './i18n.ts';
 import { startStreamerLayout } from './streamerLayout.ts';
+import { mountShowScheduler } from './showScheduler.ts';
 
 const POLL_MS = 2000;
 const MAX_COMMENTS_SHOWN = 100;
@@ -732,6 +733,7 @@ startStreamerLayout();
 if (!token) {
   fatal(t('studio.needsToken'), t('studio.needsTokenDetail'));
 } else {
+  mountShowScheduler(token);
   const room = params.get('room');
   if (room) void openRoom(token, room);
   else showCreate(token);

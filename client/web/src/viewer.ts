@@ -44,6 +44,8 @@ import { startI18n, t, tn } from './i18n.ts';
 import { startViewerLayout } from './viewerLayout.ts';
 import { Sheet } from './sheet.ts';
 import { mountCouponCard, type CouponView } from './couponCard.ts';
+import { followShowNotices } from './showNotices.ts';
+import { mountShowPreview } from './showPreview.ts';
 
 const MAX_COMMENTS_SHOWN = 100;
 const roomId = params.get('room') ?? 'demo';
@@ -163,6 +165,8 @@ async function main(): Promise<void> {
   const token = identity.token;
   const client = connect({ url: wsUrl(), token, room: roomId });
   (window as unknown as { livecart: LivecartClient }).livecart = client;
+  mountShowPreview(client, { token, roomId, clock });
+  followShowNotices(client, { currentRoom: roomId, token: given ?? undefined });
   // The orders page reads this tab's token itself; one given in the URL goes along.
   if (given !== null) for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>('a[href="/orders"]'))) link.href = `/orders?token=${encodeURIComponent(given)}`;
   wire(client, identity.dev ? token : undefined);

@@ -7,6 +7,7 @@ import {
   type RoomRequest,
   type RoomSettings,
   type RoomState,
+  SHOW_MAX_LEAD_MS,
 } from '../../../protocol/src/index.ts';
 import { commerceScopeOf, isShopId, SHOP_ID_PREFIX } from '../commerce/commerceScope.ts';
 import type { ShopWindows } from './ShopWindows.ts';
@@ -55,6 +56,8 @@ export class RoomCommands {
   readonly #now: () => number;
   readonly #commentLimiter: TokenBucketLimiter;
   readonly #shops: Pick<ShopWindows, 'open' | 'link'> | undefined;
+  /** Told when a room goes from `scheduled` to `live` (the shows' reminders). */
+  showWentLive: ((room: RoomInfo) => void) | undefined;
 
   constructor(deps: {
     config: CommandsConfig;
@@ -83,14 +86,22 @@ export class RoomCommands {
 
   // ------------------------------------------------------------------ rooms (HTTP)
 
-  /** With `shop: true` the show is linked to the streamer's shop (opened on first use): it sells the shop's products from the shop's inventory. */
-  async createRoom(principal: Principal, input: { title: string; id?: string | undefined; shop?: boolean | undefined }): Promise<RoomInfo> {
+  /**
+   * With `shop: true` the show is linked to the streamer's shop (opened on first use): it sells the shop's products from the shop's inventory.
+   * With `startsAt` the room is a scheduled show (shows.ts): it must be in the future, at most `SHOW_MAX_LEAD_MS` ahead.
+   */
+  async createRoom(principal: Principal, input: { title: string; id?: string | undefined; shop?: boolean | undefined; startsAt?: number | undefined }): Promise<RoomInfo> {
     if (principal.role === 'viewer') throw new ProtocolError('FORBIDDEN', 'only streamers and operators create rooms');
     const id = input.id ?? `r-${randomBytes(5).toString('base64url')}`;
     if (isShopId(id)) throw new ProtocolError('BAD_REQUEST', `id: room ids starting with ${SHOP_ID_PREFIX} are kept for shops`);
     if (input.shop === true && this.#shops === undefined) throw new ProtocolError('BAD_REQUEST', 'shop: this server has no shops');
+    const now = this.#now();
+    if (input.startsAt !== undefined && (input.startsAt <= now || input.startsAt - now > SHOW_MAX_LEAD_MS)) throw new ProtocolError('BAD_REQUEST', 'startsAt must be in the future, at most a year ahead');
     const shopId = input.shop === true ? await this.#shops!.open(principal) : undefined;
-    const info: RoomInfo = { id, title: input.title, streamerId: principal.userId, state: 'scheduled', createdAt: this.#now(), ...(shopId === undefined ? {} : { shopId }) };
+    const info: RoomInfo = {
+      id, title: input.title, streamerId: principal.userId, state: 'scheduled', createdAt: now,
+      ...(shopId === undefined ? {} : { shopId }), ...(input.startsAt === undefined ? {} : { startsAt: input.startsAt }),
+    };
     const result = await this.#directory.create(info, randomBytes(6).toString('base64url'), this.#config.maxRooms);
     if (result === 'exists') throw new ProtocolError('ROOM_EXISTS', `room ${id} already exists`);
     if (result === 'full') throw new ProtocolError('LIMIT_EXCEEDED', `at most ${this.#config.maxRooms} rooms`);
@@ -117,10 +128,12 @@ export class RoomCommands {
     mustModerate(principal, room);
     if (room.info.kind === 'shop') throw new ProtocolError('BAD_REQUEST', 'a shop is always open: it has no show to start or end');
     if (room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', `room ${roomId} has ended`);
-    if (room.info.state !== state) {
+    const before = room.info.state;
+    if (before !== state) {
       this.#registry.forgetView(roomId);
       await this.#directory.setState(roomId, state);
       await this.#registry.emit(roomId, { t: 'roomState', state });
+      if (state === 'live' && before === 'scheduled') this.showWentLive?.({ ...room.info, state });
     }
     return { ...room.info, state };
   }

@@ -64,8 +64,9 @@ export class RoomRules {
    * ROOM_NOT_FOUND; KICKED while the user is banned from the room (any operation but `manage`);
    * ROOM_ENDED for an `add` once the show is over, unless its replay sells (checkout and releases
    * always work). Resolves with
-   * the answer when the rules give it themselves: `not_on_sale` with `endsAt` for an `add` of a
-   * product whose pop-up offer ended. Otherwise undefined: go on.
+   * the answer when the rules give it themselves: `not_on_sale` with `startsAt` for an `add` in a
+   * scheduled show not started yet, with `endsAt` for an `add` of a product whose pop-up offer
+   * ended. Otherwise undefined: go on.
    *
    * Synchronous when the room is hosted here or its view is fresh: a hosted room's tap goes on
    * within the turn that read it (and its budget).
@@ -163,6 +164,8 @@ export class RoomRules {
     // An ended show's replay sells on the same terms as the show did (pop-up offers that ended stay
     // ended); a shop closed with the show takes no new adds, and what buyers hold they may still pay for.
     if (room.info.state === 'ended' && !this.#replaySales) throw new ProtocolError('ROOM_ENDED', 'the show has ended: nothing new can be added (checkout still works)');
+    // A scheduled show's catalog is its preview: on sale once the streamer starts it.
+    if (room.info.state === 'scheduled' && room.info.startsAt !== undefined) return { status: 'not_on_sale', sku: check.sku!, startsAt: room.info.startsAt };
     const endsAt = check.sku === undefined || room.offerEnds.size === 0 ? undefined : room.offerEnds.get(check.sku) ?? room.offerEnds.get(this.#productOf(room, check.sku));
     if (endsAt !== undefined && now >= endsAt) return { status: 'not_on_sale', sku: check.sku!, endsAt };
     return undefined;

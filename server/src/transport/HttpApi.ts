@@ -7,7 +7,8 @@ import type { CommerceService } from '../commerce/CommerceService.ts';
 import type { RoomCommands } from '../rooms/RoomCommands.ts';
 import { type JsonRouter, parse, type RequestContext } from './JsonRouter.ts';
 
-const createRoomSchema = z.object({ title: textSchema(WireLimits.titleLength), id: roomIdSchema.optional(), shop: z.boolean().optional() });
+/** `shop: true` links the show to the streamer's shop; `startsAt` (epoch ms, in the future) makes the room a scheduled show. */
+const createRoomSchema = z.object({ title: textSchema(WireLimits.titleLength), id: roomIdSchema.optional(), shop: z.boolean().optional(), startsAt: z.number().int().positive().optional() });
 const idempotencyKeySchema = textSchema(64, 1, 'an Idempotency-Key header (or "key" in the body) is required');
 const addItemSchema = z.object({ sku: skuSchema, quantity: z.number().int().min(1).max(10_000), key: idempotencyKeySchema.optional() });
 const setItemSchema = z.object({ quantity: z.number().int().min(0).max(10_000), key: idempotencyKeySchema.optional() });
