@@ -57,7 +57,7 @@ import { RedisWebhookOutbox } from './store/RedisWebhookOutbox.ts';
 import { MemoryReminderDirectory } from './store/MemoryReminderDirectory.ts';
 import { RedisReminderDirectory } from './store/RedisReminderDirectory.ts';
 import type { ReminderDirectory } from './store/ReminderDirectory.ts';
-import { ShowService } from './shows/ShowService.ts';
+import { ShowService } from './rooms/ShowService.ts';
 import { registerShowsHttpApi } from './transport/ShowsHttpApi.ts';
 import type { RoomDirectory } from './store/RoomDirectory.ts';
 import type { Store } from './store/Store.ts';

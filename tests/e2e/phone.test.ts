@@ -99,7 +99,7 @@ describe('phone-first pages, in Chinese and English', () => {
     await waitText('the card, in Chinese', page.getByTestId('add'), '加入购物车');
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
     expect(await textOf(page.locator('#card-price'))).toBe('US$12.00');
-    expect(await textOf(page.locator('.eyebrow'))).toBe('主播推荐');
+    expect(await textOf(page.locator('[data-i18n="viewer.pinned"]'))).toBe('主播推荐');
     expect(await textOf(page.locator('#cart-button'))).toMatch(/^购物车 0$/);
     expect(await page.getByTestId('language').inputValue()).toBe('zh-CN');
     await waitText('the stock, in Chinese', page.getByTestId('stock'), '剩余 20 件');
@@ -116,7 +116,7 @@ describe('phone-first pages, in Chinese and English', () => {
     await page.reload();
     await waitText('English after a reload', page.getByTestId('stock'), '19 left');
     expect(await page.getByTestId('language').inputValue()).toBe('en');
-    expect(await textOf(page.locator('.eyebrow'))).toBe('Pinned by the streamer');
+    expect(await textOf(page.locator('[data-i18n="viewer.pinned"]'))).toBe('Pinned by the streamer');
     await until('the comments', () => page.getByTestId('comments').locator('li').count(), (n) => n === 3);
     await shot(page, 'viewer-phone-en.png');
     expect(problems).toEqual([]);

@@ -166,4 +166,30 @@ describe('a shop window and its live show on two nodes (Redis)', () => {
     const taken = await http(a, 'POST', '/api/shop/products', streamer, { sku: 'z', title: 'Z', priceCents: 500, currency: 'USD', stock: 1, variants: [{ sku: 'tee-s', options: { size: 'S' }, stock: 1 }] });
     expect(taken.body.error.name).toBe('PRODUCT_EXISTS');
   });
+
+  it('coupons of a linked show are its shop\'s: claimed in the show on one node, applied at checkout in the shop window on the other', async () => {
+    const streamerId = 'coupon shop owner';
+    const streamer = await a.mintToken({ userId: streamerId, name: 'Cleo', role: 'streamer' });
+    const added = await http(a, 'POST', '/api/shop/products', streamer, { sku: 'mug', title: 'Mug', priceCents: 2500, currency: 'USD', stock: 10 });
+    expect(added.status).toBe(201);
+    const shopId = added.body.shopId as string;
+    expect((await http(a, 'POST', '/api/rooms', streamer, { title: 'Coupon live', id: 'coupon-live', shop: true })).status).toBe(201);
+    expect((await http(a, 'POST', '/api/rooms/coupon-live/products', streamer, { sku: 'mug', title: 'Mug', priceCents: 2500, currency: 'USD', stock: 0 })).status).toBe(201);
+    expect((await http(a, 'POST', '/api/rooms/coupon-live/start', streamer)).status).toBe(200);
+    expect((await http(a, 'POST', '/api/rooms/coupon-live/coupons', streamer, { id: 'LIVE5', amountOffCents: 500, minSpendCents: 2000, total: 1 })).status).toBe(201);
+    expect((await http(a, 'PUT', '/api/rooms/coupon-live/coupons/pinned', streamer, { couponId: 'LIVE5' })).status).toBe(200);
+
+    const buyer = await a.mintToken({ userId: 'coupon-buyer', name: 'Bo', role: 'viewer' });
+    const other = await a.mintToken({ userId: 'coupon-other', name: 'Al', role: 'viewer' });
+    const claim = await http(a, 'POST', '/api/rooms/coupon-live/coupons/LIVE5/claim', buyer, { key: key('claim') });
+    expect(claim.body).toMatchObject({ status: 'coupon_claimed', left: 0 });
+    // The one coupon is gone for the whole shop: the window on the other node says so too.
+    expect((await http(b, 'POST', `/api/rooms/${shopId}/coupons/LIVE5/claim`, other, { key: key('claim') })).body).toMatchObject({ status: 'coupons_gone' });
+    // The buyer's show cart is the shop's cart; the checkout in the window applies the show's coupon.
+    expect((await http(a, 'POST', '/api/rooms/coupon-live/cart/items', buyer, { sku: 'mug', quantity: 1, key: key('add') })).body).toMatchObject({ status: 'reserved' });
+    const order = await http(b, 'POST', `/api/rooms/${shopId}/checkout`, buyer, { key: key('pay') });
+    expect(order.body).toMatchObject({ status: 'ordered', order: { roomId: shopId, subtotalCents: 2500, discountCents: 500, totalCents: 2000, couponId: 'LIVE5' } });
+    // The show's viewers read the card with none left.
+    expect((await http(b, 'GET', '/api/rooms/coupon-live/coupons', other)).body).toMatchObject({ pinned: { coupon: { id: 'LIVE5', roomId: 'coupon-live' }, left: 0 } });
+  });
 });

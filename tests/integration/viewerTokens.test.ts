@@ -36,8 +36,8 @@ describe('viewer tokens minted by a shop\'s backend, as the README shows', () =>
     const { stdout } = await promisify(execFile)(process.execPath, [script, 'shop-customer-42', 'Ann 安'], { cwd: ROOT, env: { ...process.env, LIVECART_TOKEN_SECRET: TEST_SECRET } });
     const token = stdout.trim();
     expect(token.split('.')).toHaveLength(3);
-    await liveRoom(server, 'shop-tokens');
-    const { client, welcome } = await RawClient.join(server.wsUrl, token, 'shop-tokens');
+    await liveRoom(server, 'tokens-room');
+    const { client, welcome } = await RawClient.join(server.wsUrl, token, 'tokens-room');
     expect(welcome.t === 'welcome' && welcome.you).toEqual({ userId: 'shop-customer-42', name: 'Ann 安', role: 'viewer' });
     client.close();
     expect((await http(server, 'GET', '/api/me/orders', token)).status).toBe(200);

@@ -99,7 +99,10 @@ export class CommerceService implements CartRules {
     this.#maxProductsPerRoom = deps.options.maxProductsPerRoom;
     this.#now = deps.now ?? Date.now;
     const options = deps.options;
-    this.#announcer = new StockAnnouncer(deps.rooms, options.stockIntervalMs, (roomId) => stockIntervalMs(options, deps.rooms.degradeLevelOf(roomId)));
+    this.#announcer = new StockAnnouncer(deps.rooms, options.stockIntervalMs, (roomId) => stockIntervalMs(options, deps.rooms.degradeLevelOf(roomId)), this.#now, {
+      read: async (scope, sku) => (await this.#store.stock(scope, sku))?.available,
+      onError: (error) => this.#log.warn({ err: error }, 'a product\'s stock could not be read back to settle its level'),
+    });
     this.#sweepTimer = setInterval(() => void this.sweep(), deps.options.sweepIntervalMs).unref();
   }
 

@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/TokenService.ts';
 import { ProtocolError } from '../errors.ts';
-import type { ShowService } from '../shows/ShowService.ts';
+import type { ShowService } from '../rooms/ShowService.ts';
 import type { JsonRouter, RequestContext } from './JsonRouter.ts';
 
 /**

@@ -4,8 +4,8 @@ import type { UserNotices } from '../broker/UserNotices.ts';
 import type { Config } from '../config.ts';
 import { ProtocolError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { Member } from '../rooms/Member.ts';
-import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
+import type { Member } from './Member.ts';
+import type { RoomRegistry } from './RoomRegistry.ts';
 import type { ReminderDirectory } from '../store/ReminderDirectory.ts';
 import type { RoomDirectory } from '../store/RoomDirectory.ts';
 
