@@ -7,6 +7,7 @@
  */
 import { couponActive, couponDiscount, isLivecartError, type ClaimCouponAnswer, type CouponCard, type CouponClaim, type LivecartClient, type Order } from '../../src/index.ts';
 import { errorText, formatPrice, h, say, setText, show } from './common.ts';
+import { formatNumber, t } from './i18n.ts';
 import { pricingRows } from './orderPricing.ts';
 import './couponCard.css';
 
@@ -36,12 +37,12 @@ export function mountCouponCard(client: LivecartClient, parts: { anchor: HTMLEle
   const subtitle = h('p', { class: 'coupon-subtitle', 'data-testid': 'coupon-title' });
   const terms = h('p', { class: 'muted small', 'data-testid': 'coupon-terms' });
   const left = h('p', { class: 'coupon-left', 'data-testid': 'coupon-left' });
-  const button = h('button', { type: 'button', class: 'primary', 'data-testid': 'coupon-claim' }, 'Claim');
+  const button = h('button', { type: 'button', class: 'primary', 'data-testid': 'coupon-claim' }, t('coupon.claim'));
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'coupon-status' });
   const code = h('span', { class: 'coupon-code', 'data-testid': 'coupon-code' });
   const section = h('section', { class: 'coupon-card', 'aria-labelledby': 'coupon-title', 'data-testid': 'coupon-card', hidden: true },
-    h('div', { class: 'coupon-stub', 'aria-hidden': 'true' }, 'COUPON'),
-    h('div', { class: 'coupon-body' }, h('p', { class: 'eyebrow' }, 'Coupon · ', code), title, subtitle, terms, left, button, status));
+    h('div', { class: 'coupon-stub', 'aria-hidden': 'true' }, t('coupon.stub')),
+    h('div', { class: 'coupon-body' }, h('p', { class: 'eyebrow' }, t('coupon.eyebrow'), code), title, subtitle, terms, left, button, status));
   parts.anchor.after(section);
 
   const cartRows = h('div', { class: 'coupon-rows', 'data-testid': 'cart-pricing' });
@@ -57,35 +58,35 @@ export function mountCouponCard(client: LivecartClient, parts: { anchor: HTMLEle
     if (card === null) return;
     const { coupon } = card;
     setText(code, coupon.id);
-    setText(title, coupon.percentOff !== undefined ? `${coupon.percentOff}% off` : `${formatPrice(coupon.amountOffCents ?? 0, currency())} off`);
+    setText(title, offText(coupon, currency()));
     setText(subtitle, coupon.title ?? '');
     show(subtitle, coupon.title !== undefined);
-    setText(terms, coupon.minSpendCents > 0 ? `On orders of ${formatPrice(coupon.minSpendCents, currency())} or more · one per buyer` : 'On any order · one per buyer');
+    setText(terms, coupon.minSpendCents > 0 ? t('coupon.minSpendTerms', { amount: formatPrice(coupon.minSpendCents, currency()) }) : t('coupon.anyOrderTerms'));
     const mine = claims.get(coupon.id);
-    setText(left, card.left === 0 ? 'All claimed' : `${card.left} left`);
+    setText(left, card.left === 0 ? t('coupon.allClaimed') : t('coupon.left', { n: formatNumber(card.left) }));
     section.dataset.left = String(card.left);
     const active = couponActive(coupon, Date.now());
     button.disabled = claiming || mine !== undefined || card.left === 0 || !active;
-    setText(button, mine !== undefined ? (mine.orderId === undefined ? 'Claimed' : 'Used') : claiming ? 'Claiming…' : card.left === 0 ? 'All claimed' : active ? 'Claim' : 'Not active');
+    setText(button, t(mine !== undefined ? (mine.orderId === undefined ? 'coupon.claimed' : 'coupon.used') : claiming ? 'coupon.claiming' : card.left === 0 ? 'coupon.allClaimed' : active ? 'coupon.claim' : 'coupon.notActive'));
   }
 
   function took(answer: ClaimCouponAnswer): void {
     known.set(answer.coupon.id, answer.coupon);
-    const minSpend = answer.coupon.minSpendCents > 0 ? ` It applies to orders of ${formatPrice(answer.coupon.minSpendCents, currency())} or more.` : '';
+    const minSpend = answer.coupon.minSpendCents > 0 ? t('coupon.appliesFrom', { amount: formatPrice(answer.coupon.minSpendCents, currency()) }) : '';
     switch (answer.status) {
       case 'coupon_claimed':
         claims.set(answer.coupon.id, answer.claim);
-        say(status, `Claimed! ${answer.coupon.id} comes off your next checkout.${minSpend}`, 'ok');
+        say(status, t('coupon.claimedOk', { id: answer.coupon.id, min: minSpend }), 'ok');
         break;
       case 'coupon_already_claimed':
         claims.set(answer.coupon.id, answer.claim);
-        say(status, answer.claim.orderId === undefined ? `You already claimed ${answer.coupon.id}.${minSpend}` : `You used ${answer.coupon.id} already.`, 'ok');
+        say(status, answer.claim.orderId === undefined ? t('coupon.alreadyClaimed', { id: answer.coupon.id, min: minSpend }) : t('coupon.alreadyUsed', { id: answer.coupon.id }), 'ok');
         break;
       case 'coupons_gone':
-        say(status, 'All claimed: none left.', 'error');
+        say(status, t('coupon.gone'), 'error');
         break;
       case 'coupon_not_active':
-        say(status, 'This coupon is not active right now.', 'error');
+        say(status, t('coupon.inactive'), 'error');
         break;
     }
   }
@@ -94,12 +95,12 @@ export function mountCouponCard(client: LivecartClient, parts: { anchor: HTMLEle
     const card = client.state.coupon;
     if (card === null || claiming) return;
     claiming = true;
-    say(status, 'Claiming…');
+    say(status, t('coupon.claiming'));
     render();
     try {
       took(await client.claimCoupon(card.coupon.id));
     } catch (error) {
-      say(status, isLivecartError(error) && error.name === 'COUPON_NOT_FOUND' ? 'This coupon no longer exists.' : errorText(error), 'error');
+      say(status, isLivecartError(error) && error.name === 'COUPON_NOT_FOUND' ? t('coupon.notFound') : errorText(error), 'error');
     } finally {
       claiming = false;
       render();
@@ -139,11 +140,11 @@ export function mountCouponCard(client: LivecartClient, parts: { anchor: HTMLEle
     }
     const rows: HTMLElement[] = [];
     if (cart.lines.length > 0 && best !== undefined) {
-      rows.push(h('p', { class: 'price-line' }, h('span', {}, 'Subtotal'), ' ', h('span', { 'data-testid': 'cart-subtotal' }, formatPrice(subtotal, cur))));
-      rows.push(h('p', { class: 'price-line discount' }, h('span', {}, `Coupon ${best.id}`), ' ', h('span', { 'data-testid': 'cart-discount' }, `−${formatPrice(best.discount, cur)}`)));
+      rows.push(h('p', { class: 'price-line' }, h('span', {}, t('pricing.subtotal')), ' ', h('span', { 'data-testid': 'cart-subtotal' }, formatPrice(subtotal, cur))));
+      rows.push(h('p', { class: 'price-line discount' }, h('span', {}, t('coupon.line', { id: best.id })), ' ', h('span', { 'data-testid': 'cart-discount' }, `−${formatPrice(best.discount, cur)}`)));
       setText(parts.cartTotal, formatPrice(subtotal - best.discount, cur));
     } else if (cart.lines.length > 0 && short !== undefined) {
-      rows.push(h('p', { class: 'muted small', 'data-testid': 'cart-coupon-hint' }, `Add ${formatPrice(short.missing, cur)} more to use coupon ${short.id}.`));
+      rows.push(h('p', { class: 'muted small', 'data-testid': 'cart-coupon-hint' }, t('coupon.addMore', { amount: formatPrice(short.missing, cur), id: short.id })));
     }
     cartRows.replaceChildren(...rows);
   }
@@ -178,4 +179,10 @@ export function mountCouponCard(client: LivecartClient, parts: { anchor: HTMLEle
       }
     },
   };
+}
+
+/** "10% off" / "9折", "$5.00 off" / "立减US$5.00": a coupon's discount in the page's language. */
+export function offText(coupon: CouponCard['coupon'], currency: string): string {
+  if (coupon.percentOff !== undefined) return t('coupon.percentOff', { n: formatNumber(coupon.percentOff), zhe: formatNumber((100 - coupon.percentOff) / 10, 1) });
+  return t('coupon.amountOff', { amount: formatPrice(coupon.amountOffCents ?? 0, currency) });
 }

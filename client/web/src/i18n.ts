@@ -189,3 +189,8 @@ export function formatDateTime(ms: number): string {
 export function formatTime(ms: number): string {
   return cached('time', () => new Intl.DateTimeFormat(current, { timeStyle: 'medium' })).format(ms);
 }
+
+/** A show's start, short ("Fri, Dec 11, 08:00 PM" / "12月11日周五 20:00"); `weekday` adds the day's name. */
+export function formatShowTime(ms: number, weekday = false): string {
+  return cached(`show:${weekday}`, () => new Intl.DateTimeFormat(current, { ...(weekday ? { weekday: 'short' } : {}), month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })).format(ms);
+}

@@ -7,6 +7,7 @@
  */
 import type { HistoryComment, LivecartClient } from '../../src/index.ts';
 import { api, errorText, h, say, setText, show } from './common.ts';
+import { formatNumber, t, tn } from './i18n.ts';
 
 export interface ModerationPanelOptions {
   /** The streamer's page: may appoint moderators; its ban list is its own. */
@@ -48,40 +49,40 @@ export class ModerationPanel {
     this.#client = client;
     this.#options = options;
     this.#moderators = h('ul', { class: 'muted-list', 'data-testid': 'moderators' });
-    this.#noModerators = h('p', { class: 'muted' }, 'No moderators yet.');
+    this.#noModerators = h('p', { class: 'muted' }, t('modp.noModerators'));
     this.#people = h('datalist', { id: 'moderation-people' });
-    this.#appointInput = h('input', { id: 'appoint-user', list: 'moderation-people', maxlength: 128, placeholder: 'user id', autocomplete: 'off', 'data-testid': 'appoint-user' });
-    this.#filterInput = h('textarea', { id: 'filter-words', rows: 3, placeholder: 'One word per line (or separated by commas)', 'data-testid': 'filter-words' });
+    this.#appointInput = h('input', { id: 'appoint-user', list: 'moderation-people', maxlength: 128, placeholder: t('modp.userIdPlaceholder'), autocomplete: 'off', 'data-testid': 'appoint-user' });
+    this.#filterInput = h('textarea', { id: 'filter-words', rows: 3, placeholder: t('modp.filterPlaceholder'), 'data-testid': 'filter-words' });
     this.#filterCount = h('span', { class: 'muted small', 'data-testid': 'filter-count' });
-    this.#pinned = h('p', { class: 'muted', 'data-testid': 'pinned-comment-now' }, 'No pinned comment.');
-    this.#unpin = h('button', { type: 'button', class: 'link', hidden: true, 'data-testid': 'unpin-comment', onclick: () => this.#unpinComment() }, 'Unpin');
+    this.#pinned = h('p', { class: 'muted', 'data-testid': 'pinned-comment-now' }, t('modp.noPinned'));
+    this.#unpin = h('button', { type: 'button', class: 'link', hidden: true, 'data-testid': 'unpin-comment', onclick: () => this.#unpinComment() }, t('modp.unpin'));
     this.#bans = h('ul', { class: 'muted-list', 'data-testid': 'moderator-bans' });
-    this.#noBans = h('p', { class: 'muted' }, 'Nobody is removed.');
+    this.#noBans = h('p', { class: 'muted' }, t('modp.nobodyRemoved'));
 
     const appointForm = h('form', { class: 'row', autocomplete: 'off', onsubmit: (event: Event) => {
       event.preventDefault();
       this.#appoint();
-    } }, this.#appointInput, this.#people, h('button', { type: 'submit', 'data-testid': 'appoint' }, 'Appoint'));
+    } }, this.#appointInput, this.#people, h('button', { type: 'submit', 'data-testid': 'appoint' }, t('modp.appoint')));
     const filterForm = h('form', { class: 'filter-form', onsubmit: (event: Event) => {
       event.preventDefault();
       this.#saveFilter();
-    } }, h('label', { for: 'filter-words', class: 'small' }, 'Comments with these words are not shown to anyone (any case; Chinese too).'), this.#filterInput, h('div', { class: 'row' }, h('button', { type: 'submit', 'data-testid': 'save-filter' }, 'Save filter'), this.#filterCount));
+    } }, h('label', { for: 'filter-words', class: 'small' }, t('modp.filterHint')), this.#filterInput, h('div', { class: 'row' }, h('button', { type: 'submit', 'data-testid': 'save-filter' }, t('modp.saveFilter')), this.#filterCount));
 
     this.element = h(
       'section',
       { class: 'moderation', 'aria-labelledby': 'moderation-title', 'data-testid': 'moderation' },
-      h('h3', { id: 'moderation-title' }, options.owner ? 'Moderation' : 'Moderator tools'),
-      h('h4', {}, 'Pinned comment'),
+      h('h3', { id: 'moderation-title' }, t(options.owner ? 'modp.moderation' : 'modp.tools')),
+      h('h4', {}, t('modp.pinnedTitle')),
       h('div', { class: 'row wrap' }, this.#pinned, this.#unpin),
-      h('h4', {}, 'Keyword filter'),
+      h('h4', {}, t('modp.filterTitle')),
       filterForm,
-      h('h4', {}, 'Moderators'),
-      options.owner ? h('p', { class: 'muted small' }, 'Moderators may delete comments, mute, remove and let back in, pin a comment and set the filter; not add products or end the show.') : null,
+      h('h4', {}, t('modp.moderators')),
+      options.owner ? h('p', { class: 'muted small' }, t('modp.moderatorsHint')) : null,
       this.#moderators,
       this.#noModerators,
-      options.owner ? h('label', { for: 'appoint-user' }, 'Appoint a moderator (a commenter, or a user id)') : null,
+      options.owner ? h('label', { for: 'appoint-user' }, t('modp.appointLabel')) : null,
       options.owner ? appointForm : null,
-      options.owner ? null : h('h4', {}, 'Removed users'),
+      options.owner ? null : h('h4', {}, t('modp.removedUsers')),
       options.owner ? null : this.#bans,
       options.owner ? null : this.#noBans,
     );
@@ -115,10 +116,10 @@ export class ModerationPanel {
         h('span', { class: 'who' }, m.name),
         m.name === m.userId ? null : h('span', { class: 'muted small' }, ` ${m.userId}`),
         ' ',
-        this.#options.owner ? h('button', { type: 'button', class: 'link', 'aria-label': `Remove ${m.name} as moderator`, onclick: () => this.#setModerator(m.userId, m.name, false) }, 'Remove') : null,
+        this.#options.owner ? h('button', { type: 'button', class: 'link', 'aria-label': t('modp.removeModLabel', { name: m.name }), onclick: () => this.#setModerator(m.userId, m.name, false) }, t('modp.removeMod')) : null,
       )),
     );
-    setText(this.#pinned, pinnedComment ? `${pinnedComment.name}: ${pinnedComment.text}` : 'No pinned comment.');
+    setText(this.#pinned, pinnedComment ? `${pinnedComment.name}: ${pinnedComment.text}` : t('modp.noPinned'));
     show(this.#unpin, pinnedComment !== null);
     this.#renderPeople();
   }
@@ -135,7 +136,7 @@ export class ModerationPanel {
   }
 
   #renderCount(count: number): void {
-    setText(this.#filterCount, this.#maxFilterWords > 0 ? `${count} of ${this.#maxFilterWords} words` : `${count} words`);
+    setText(this.#filterCount, this.#maxFilterWords > 0 ? t('modp.countOf', { n: formatNumber(count), max: formatNumber(this.#maxFilterWords) }) : t('modp.count', { n: formatNumber(count) }));
   }
 
   #appoint(): void {
@@ -149,9 +150,9 @@ export class ModerationPanel {
     this.#client.setModerator(userId, moderator).then(
       () => {
         if (moderator) this.#appointInput.value = '';
-        say(this.#options.status, moderator ? `${name} is a moderator now.` : `${name} is no longer a moderator.`, 'ok');
+        say(this.#options.status, t(moderator ? 'modp.isModerator' : 'modp.noLongerModerator', { name }), 'ok');
       },
-      (error: unknown) => say(this.#options.status, `Could not change moderators: ${errorText(error)}`, 'error'),
+      (error: unknown) => say(this.#options.status, t('modp.moderatorsFailed', { why: errorText(error) }), 'error'),
     );
   }
 
@@ -161,16 +162,16 @@ export class ModerationPanel {
       ({ words: kept }) => {
         this.#filterInput.value = kept.join('\n');
         this.#renderCount(kept.length);
-        say(this.#options.status, kept.length === 0 ? 'Keyword filter cleared.' : `Keyword filter saved: ${kept.length} ${kept.length === 1 ? 'word' : 'words'}.`, 'ok');
+        say(this.#options.status, kept.length === 0 ? t('modp.filterCleared') : tn('modp.filterSaved', kept.length), 'ok');
       },
-      (error: unknown) => say(this.#options.status, `Could not save the filter: ${errorText(error)}`, 'error'),
+      (error: unknown) => say(this.#options.status, t('modp.filterFailed', { why: errorText(error) }), 'error'),
     );
   }
 
   #unpinComment(): void {
     this.#client.unpinComment().then(
-      () => say(this.#options.status, 'Comment unpinned.', 'ok'),
-      (error: unknown) => say(this.#options.status, `Could not unpin: ${errorText(error)}`, 'error'),
+      () => say(this.#options.status, t('modp.unpinned'), 'ok'),
+      (error: unknown) => say(this.#options.status, t('modp.unpinFailed', { why: errorText(error) }), 'error'),
     );
   }
 
@@ -183,15 +184,15 @@ export class ModerationPanel {
         { 'data-user': ban.userId },
         h('span', { class: 'who' }, ban.name),
         ' ',
-        h('button', { type: 'button', class: 'link', 'aria-label': `Lift the ban of ${ban.name}`, onclick: () => {
+        h('button', { type: 'button', class: 'link', 'aria-label': t('modp.liftLabel', { name: ban.name }), onclick: () => {
           this.#client.unban(ban.userId).then(
             () => {
-              say(this.#options.status, `${ban.name} may come back.`, 'ok');
+              say(this.#options.status, t('mod.mayComeBack', { name: ban.name }), 'ok');
               void this.#refreshBans();
             },
-            (error: unknown) => say(this.#options.status, `Could not lift the ban: ${errorText(error)}`, 'error'),
+            (error: unknown) => say(this.#options.status, t('modp.liftFailed', { why: errorText(error) }), 'error'),
           );
-        } }, 'Lift ban'),
+        } }, t('modp.lift')),
       )),
     );
   }
@@ -199,12 +200,12 @@ export class ModerationPanel {
 
 /** A "Pin" button for a comment (streamer and moderators): pins it at the top of the room. */
 export function pinCommentButton(client: LivecartClient, comment: HistoryComment, status: HTMLElement): HTMLButtonElement {
-  return h('button', { type: 'button', class: 'link', 'aria-label': `Pin comment by ${comment.name}: ${comment.text}`, 'data-testid': `pin-comment-${comment.seq}`, onclick: () => {
+  return h('button', { type: 'button', class: 'link', 'aria-label': t('modp.pinLabel', { name: comment.name, text: comment.text }), 'data-testid': `pin-comment-${comment.seq}`, onclick: () => {
     client.pinComment(comment.seq).then(
-      () => say(status, 'Comment pinned.', 'ok'),
-      (error: unknown) => say(status, `Could not pin: ${errorText(error)}`, 'error'),
+      () => say(status, t('modp.pinned'), 'ok'),
+      (error: unknown) => say(status, t('modp.pinFailed', { why: errorText(error) }), 'error'),
     );
-  } }, 'Pin');
+  } }, t('modp.pin'));
 }
 
 /** Whether this client's user moderates the room (streamer, operator or appointed moderator). */

@@ -1,5 +1,6 @@
 import type { Order } from '../../src/index.ts';
 import { formatPrice, h } from './common.ts';
+import { t } from './i18n.ts';
 import './orderPricing.css';
 
 /**
@@ -9,9 +10,9 @@ import './orderPricing.css';
 export function pricingRows(order: Order): HTMLElement[] {
   if (order.subtotalCents === undefined || !order.discountCents) return [];
   return [
-    h('p', { class: 'price-line', 'data-testid': 'order-subtotal' }, h('span', {}, 'Subtotal'), ' ', h('span', {}, formatPrice(order.subtotalCents, order.currency))),
+    h('p', { class: 'price-line', 'data-testid': 'order-subtotal' }, h('span', {}, t('pricing.subtotal')), ' ', h('span', {}, formatPrice(order.subtotalCents, order.currency))),
     h('p', { class: 'price-line discount', 'data-testid': 'order-discount' },
-      h('span', {}, order.couponId === undefined ? 'Discount' : `Coupon ${order.couponId}`), ' ',
+      h('span', {}, order.couponId === undefined ? t('pricing.discount') : t('coupon.line', { id: order.couponId })), ' ',
       h('span', {}, `−${formatPrice(order.discountCents, order.currency)}`)),
   ];
 }

@@ -7,6 +7,7 @@
  */
 import { findSku, type LivecartClient, type Product, type ProductVariant } from '../../src/index.ts';
 import { errorText, formatPrice, h, setText, show } from './common.ts';
+import { formatNumber, t, type MessageKey } from './i18n.ts';
 import { productImage } from './productImage.ts';
 
 export interface ProductSheetOptions {
@@ -48,14 +49,14 @@ export function priceLine(priceCents: number, listPriceCents: number | undefined
     { class: 'price-line' },
     sale,
     ' ',
-    h('s', { class: 'list-price', 'data-testid': 'list-price' }, h('span', { class: 'sr-only' }, 'was '), formatPrice(listPriceCents, currency)),
+    h('s', { class: 'list-price', 'data-testid': 'list-price' }, h('span', { class: 'sr-only' }, t('sheet.was')), formatPrice(listPriceCents, currency)),
     off > 0 ? h('span', { class: 'saving' }, `−${off}%`) : null,
   );
 }
 
 function stockText(units: number | undefined): string {
   if (units === undefined) return '';
-  return units === 0 ? 'Sold out' : `${units} left`;
+  return units === 0 ? t('sheet.soldOut') : t('sheet.left', { n: formatNumber(units) });
 }
 
 export class ProductSheet {
@@ -78,9 +79,9 @@ export class ProductSheet {
   constructor(client: LivecartClient, options: ProductSheetOptions = {}) {
     this.#client = client;
     this.#options = options;
-    this.#heading = h('h2', { id: 'product-sheet-title', tabindex: -1 }, options.title ?? 'Products');
-    this.#back = h('button', { type: 'button', class: 'ghost', 'data-testid': 'product-back', onclick: () => this.openList() }, '‹ All products');
-    const close = h('button', { type: 'button', class: 'ghost', 'aria-label': 'Close', 'data-testid': 'product-sheet-close', onclick: () => this.close() }, '✕');
+    this.#heading = h('h2', { id: 'product-sheet-title', tabindex: -1 }, options.title ?? t('sheet.products'));
+    this.#back = h('button', { type: 'button', class: 'ghost', 'data-testid': 'product-back', onclick: () => this.openList() }, t('sheet.allProducts'));
+    const close = h('button', { type: 'button', class: 'ghost', 'aria-label': t('sheet.close'), 'data-testid': 'product-sheet-close', onclick: () => this.close() }, '✕');
     this.#body = h('div', { class: 'sheet-body' });
     this.#sheet = h('aside', { class: 'sheet', role: 'dialog', 'aria-labelledby': 'product-sheet-title', 'data-testid': 'product-sheet', hidden: true },
       h('div', { class: 'sheet-head' }, this.#back, this.#heading, close), this.#body);
@@ -93,7 +94,7 @@ export class ProductSheet {
 
   /** A "Products" button (with the count) for the page's top bar. */
   mountButton(host: HTMLElement, before: Element | null = null): HTMLButtonElement {
-    const button = h('button', { type: 'button', class: 'products-button', 'aria-haspopup': 'dialog', 'data-testid': 'products-button', onclick: () => this.openList() }, 'Products');
+    const button = h('button', { type: 'button', class: 'products-button', 'aria-haspopup': 'dialog', 'data-testid': 'products-button', onclick: () => this.openList() }, t('sheet.products'));
     host.insertBefore(button, before);
     this.#button = button;
     this.render();
@@ -127,12 +128,12 @@ export class ProductSheet {
 
   render(): void {
     const products = this.#client.state.products;
-    if (this.#button !== undefined) setText(this.#button, products.length === 0 ? 'Products' : `Products (${products.length})`);
+    if (this.#button !== undefined) setText(this.#button, products.length === 0 ? t('sheet.products') : t('sheet.productsCount', { n: formatNumber(products.length) }));
     for (const container of this.#inline) container.replaceChildren(this.#list(products));
     if (this.#sheet.hidden) return;
     const product = this.#open === undefined ? undefined : products.find((p) => p.sku === this.#open);
     show(this.#back, product !== undefined);
-    setText(this.#heading, product === undefined ? this.#options.title ?? 'Products' : product.title);
+    setText(this.#heading, product === undefined ? this.#options.title ?? t('sheet.products') : product.title);
     this.#body.replaceChildren(product === undefined ? this.#list(products) : this.#page(product));
   }
 
@@ -144,7 +145,7 @@ export class ProductSheet {
   }
 
   #list(products: readonly Product[]): HTMLElement {
-    if (products.length === 0) return h('p', { class: 'muted', 'data-testid': 'no-products' }, 'No products yet.');
+    if (products.length === 0) return h('p', { class: 'muted', 'data-testid': 'no-products' }, t('sheet.noProducts'));
     const stock = this.#client.state.stock;
     const pinned = this.#client.state.popup?.product.sku;
     return h('ul', { class: 'product-list', 'data-testid': 'product-list' }, ...products.map((p) => {
@@ -153,17 +154,17 @@ export class ProductSheet {
       return h(
         'li',
         { class: 'product-row', 'data-sku': p.sku, 'data-testid': 'product-row' },
-        h('button', { type: 'button', class: 'product-open', onclick: open, 'aria-label': `${p.title}: details` }, productImage(p.imageUrl ?? p.images?.[0], p.title, p.sku, { class: 'product-thumb', size: 64 })),
+        h('button', { type: 'button', class: 'product-open', onclick: open, 'aria-label': t('sheet.details', { title: p.title }) }, productImage(p.imageUrl ?? p.images?.[0], p.title, p.sku, { class: 'product-thumb', size: 64 })),
         h(
           'div',
           { class: 'product-text' },
           h('button', { type: 'button', class: 'product-title link', onclick: open }, p.title),
           priceLine(p.priceCents, p.listPriceCents, p.currency),
-          h('span', { class: 'small', 'data-testid': 'product-stock', 'data-soldout': units === 0 ? 'true' : undefined }, [pinned === p.sku ? 'Pinned now' : '', stockText(units)].filter(Boolean).join(' · ')),
+          h('span', { class: 'small', 'data-testid': 'product-stock', 'data-soldout': units === 0 ? 'true' : undefined }, [pinned === p.sku ? t('sheet.pinnedNow') : '', stockText(units)].filter(Boolean).join(' · ')),
         ),
         p.variants === undefined
-          ? h('button', { type: 'button', class: 'primary small-button', 'data-testid': 'product-add', disabled: units === 0, onclick: () => this.#add(p.sku) }, units === 0 ? 'Sold out' : 'Add')
-          : h('button', { type: 'button', class: 'small-button', 'data-testid': 'product-choose', onclick: open }, 'Choose'),
+          ? h('button', { type: 'button', class: 'primary small-button', 'data-testid': 'product-add', disabled: units === 0, onclick: () => this.#add(p.sku) }, t(units === 0 ? 'sheet.soldOut' : 'sheet.add'))
+          : h('button', { type: 'button', class: 'small-button', 'data-testid': 'product-choose', onclick: open }, t('sheet.choose')),
       );
     }));
   }
@@ -182,7 +183,7 @@ export class ProductSheet {
       type: 'button', class: 'primary add', 'data-testid': 'product-page-add',
       disabled: sku === undefined || units === 0,
       onclick: () => sku !== undefined && this.#add(sku),
-    }, sku === undefined ? 'Choose an option' : units === 0 ? 'Sold out' : 'Add to cart');
+    }, t(sku === undefined ? 'sheet.chooseOption' : units === 0 ? 'sheet.soldOut' : 'sheet.addToCart'));
     return h(
       'article',
       { class: 'product-page', 'data-testid': 'product-page', 'data-sku': product.sku },
@@ -191,7 +192,7 @@ export class ProductSheet {
       product.variants === undefined ? null : h(
         'fieldset',
         { class: 'variants' },
-        h('legend', {}, Object.keys(product.variants[0]?.options ?? {}).map(capitalize).join(' · ') || 'Options'),
+        h('legend', {}, Object.keys(product.variants[0]?.options ?? {}).map(optionName).join(' · ') || t('sheet.options')),
         ...product.variants.map((v) => {
           const left = stock[v.sku];
           return h('button', {
@@ -207,7 +208,7 @@ export class ProductSheet {
       h('p', { class: 'stock', 'data-testid': 'product-page-stock' }, stockText(units)),
       add,
       h('p', { class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'product-status', 'data-kind': status?.kind }, status?.text ?? ''),
-      this.#options.openCart === undefined ? null : h('button', { type: 'button', class: 'link small', 'data-testid': 'product-view-cart', onclick: () => this.#options.openCart?.() }, 'View cart'),
+      this.#options.openCart === undefined ? null : h('button', { type: 'button', class: 'link small', 'data-testid': 'product-view-cart', onclick: () => this.#options.openCart?.() }, t('sheet.viewCart')),
       product.description === undefined ? null : h('p', { class: 'description', 'data-testid': 'description' }, product.description),
     );
   }
@@ -218,17 +219,17 @@ export class ProductSheet {
   }
 
   #add(sku: string): void {
-    this.#status.set(sku, { text: 'Adding…', kind: 'info' });
+    this.#status.set(sku, { text: t('sheet.adding'), kind: 'info' });
     this.render();
     this.#client.addToCart(sku, 1).then(
       (answer) => {
         const title = skuTitle(this.#client.state.products, sku);
         const said = answer.status === 'reserved'
-          ? { text: `${title}: ${answer.quantity} in your cart`, kind: 'ok' as const }
-          : answer.status === 'sold_out' ? { text: 'Sold out', kind: 'error' as const }
-          : answer.status === 'limit_reached' ? { text: `Limit reached: ${answer.limit} per customer`, kind: 'error' as const }
-          : answer.status === 'not_on_sale' ? { text: 'Not on sale right now', kind: 'error' as const }
-          : { text: 'Done', kind: 'info' as const };
+          ? { text: t('sheet.inCart', { title, n: formatNumber(answer.quantity) }), kind: 'ok' as const }
+          : answer.status === 'sold_out' ? { text: t('sheet.soldOut'), kind: 'error' as const }
+          : answer.status === 'limit_reached' ? { text: t('sheet.limit', { n: formatNumber(answer.limit) }), kind: 'error' as const }
+          : answer.status === 'not_on_sale' ? { text: t('sheet.notOnSale'), kind: 'error' as const }
+          : { text: t('sheet.done'), kind: 'info' as const };
         this.#status.set(sku, said);
         this.render();
       },
@@ -240,6 +241,11 @@ export class ProductSheet {
   }
 }
 
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
+/** A variant option's name for the legend: a known one (size, colour) in the page's language, else capitalized as given. */
+function optionName(name: string): string {
+  const key = `sheet.option.${name.toLowerCase()}`;
+  if (key in KNOWN_OPTIONS) return t(key as MessageKey);
+  return name.charAt(0).toUpperCase() + name.slice(1);
 }
+
+const KNOWN_OPTIONS: Readonly<Record<string, true>> = { 'sheet.option.size': true, 'sheet.option.color': true, 'sheet.option.colour': true };

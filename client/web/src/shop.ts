@@ -9,6 +9,7 @@
  */
 import { connect, type LivecartClient, type ShopWindow } from '../../src/index.ts';
 import { api, ApiError, byId, errorText, fatal, formatPrice, h, params, say, setText, show, trackConnection, wsUrl } from './common.ts';
+import { startI18n, t, tn } from './i18n.ts';
 import { statusLine } from './orderStatus.ts';
 import { productImage } from './productImage.ts';
 import { ProductSheet, skuTitle } from './productSheet.ts';
@@ -44,9 +45,10 @@ const el = {
 let checkingOut = false;
 
 async function main(): Promise<void> {
+  startI18n();
   const streamer = params.get('streamer');
   if (streamer === null || streamer === '') {
-    fatal('Which shop? Open this page as /shop?streamer=ID.');
+    fatal(t('shop.which'));
     return;
   }
   let shopWindow: ShopWindow;
@@ -54,13 +56,13 @@ async function main(): Promise<void> {
     shopWindow = await api<ShopWindow>(`/api/shops/${encodeURIComponent(streamer)}`);
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
-      fatal('This streamer has no shop yet.');
+      fatal(t('shop.noShop'));
       return;
     }
     throw error;
   }
   setText(el.title, shopWindow.shop.title);
-  document.title = `${shopWindow.shop.title} · livecart`;
+  document.title = t('shop.docTitle', { title: shopWindow.shop.title });
   renderLive(shopWindow);
   const given = params.get('token');
   const token = given ?? (await devToken());
@@ -96,7 +98,7 @@ function renderLive(shopWindow: ShopWindow): void {
   show(el.offline, shopWindow.live === null);
   if (shopWindow.live !== null) {
     el.live.href = `/viewer?room=${encodeURIComponent(shopWindow.live.id)}`;
-    setText(el.live, `● Live now: ${shopWindow.live.title} — watch and shop`);
+    setText(el.live, t('shop.liveNow', { title: shopWindow.live.title }));
   }
 }
 
@@ -109,7 +111,7 @@ async function devToken(): Promise<string | undefined> {
     return token;
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
-      fatal('This server does not hand out guest tokens (it runs with a token secret).', 'Open this page with a token: /shop?streamer=ID&token=…');
+      fatal(t('viewer.noGuestTokens'), t('viewer.openWithToken', { url: '/shop?streamer=ID&token=…' }));
       return undefined;
     }
     throw error;
@@ -128,13 +130,13 @@ function renderCart(client: LivecartClient): void {
   const products = client.state.products;
   const units = cart.lines.reduce((sum, l) => sum + l.quantity, 0);
   setText(el.cartCount, String(units));
-  el.cartButton.setAttribute('aria-label', `Cart, ${units} ${units === 1 ? 'item' : 'items'}`);
+  el.cartButton.setAttribute('aria-label', tn('cart.buttonLabel', units));
   show(el.cartEmpty, cart.lines.length === 0);
   show(el.cartSummary, cart.lines.length > 0 || checkingOut);
   const currency = cart.currency ?? products[0]?.currency ?? 'USD';
   setText(el.cartTotal, formatPrice(cart.totalCents, currency));
   el.checkout.disabled = cart.lines.length === 0 || checkingOut;
-  setText(el.checkout, checkingOut ? 'Checking out…' : 'Check out');
+  setText(el.checkout, t(checkingOut ? 'cart.checkingOut' : 'cart.checkout'));
   el.cartLines.replaceChildren(...cart.lines.map((line) => {
     const title = skuTitle(products, line.sku);
     const product = products.find((p) => p.sku === line.sku || p.variants?.some((v) => v.sku === line.sku));
@@ -145,7 +147,7 @@ function renderCart(client: LivecartClient): void {
       h('div', { class: 'line-body' },
         h('p', { class: 'line-title' }, title),
         h('p', { class: 'muted small' }, `${line.quantity} × ${line.priceCents === undefined ? '…' : formatPrice(line.priceCents, currency)}`),
-        h('button', { type: 'button', class: 'link', onclick: () => void client.removeFromCart(line.sku).catch((error: unknown) => say(el.cartStatus, errorText(error), 'error')) }, 'Remove')),
+        h('button', { type: 'button', class: 'link', onclick: () => void client.removeFromCart(line.sku).catch((error: unknown) => say(el.cartStatus, errorText(error), 'error')) }, t('cart.remove'))),
     );
   }));
 }
@@ -153,26 +155,26 @@ function renderCart(client: LivecartClient): void {
 async function checkout(client: LivecartClient): Promise<void> {
   checkingOut = true;
   show(el.order, false);
-  say(el.cartStatus, 'Placing your order…');
+  say(el.cartStatus, t('cart.placing'));
   renderCart(client);
   try {
     const answer = await client.checkout();
     if (answer.status === 'ordered') {
       const order = answer.order;
-      setText(el.orderId, `Order ${order.id}`);
+      setText(el.orderId, t('order.id', { id: order.id }));
       el.orderLines.replaceChildren(...order.lines.map((l) => h('li', {}, `${l.quantity} × ${skuTitle(client.state.products, l.sku)} · ${formatPrice(l.priceCents * l.quantity, order.currency)}`)));
       setText(el.orderTotal, formatPrice(order.totalCents, order.currency));
       setText(el.orderStatus, statusLine(client.state.cart.lastOrder ?? order));
       show(el.order, true);
-      say(el.cartStatus, `Thank you! Order ${order.id} is placed.`, 'ok');
+      say(el.cartStatus, t('order.thanks', { id: order.id }), 'ok');
       el.orderTitle.focus();
     } else if (answer.status === 'expired') {
-      say(el.cartStatus, `Nothing was ordered: your hold on ${answer.skus.map((s) => skuTitle(client.state.products, s)).join(', ')} ran out.`, 'error');
+      say(el.cartStatus, t('order.expired', { titles: answer.skus.map((s) => skuTitle(client.state.products, s)).join(', ') }), 'error');
     } else {
-      say(el.cartStatus, 'Your cart is empty.', 'error');
+      say(el.cartStatus, t('cart.empty'), 'error');
     }
   } catch (error) {
-    say(el.cartStatus, `Checkout failed: ${errorText(error)}`, 'error');
+    say(el.cartStatus, t('order.failed', { why: errorText(error) }), 'error');
   } finally {
     checkingOut = false;
     renderCart(client);

@@ -7,6 +7,7 @@
 import type { LivecartClient, ShowLiveEvent } from '../../src/index.ts';
 import type { Show } from '../../src/index.ts';
 import { api, h } from './common.ts';
+import { t } from './i18n.ts';
 import './shows.css';
 
 /** Shows already announced on this page, by room id. */
@@ -39,9 +40,9 @@ function announce(notice: ShowLiveEvent, token: string | undefined): void {
   const href = `/viewer?room=${encodeURIComponent(notice.roomId)}${token === undefined ? '' : `&token=${encodeURIComponent(token)}`}`;
   const item: HTMLElement = h('div', { class: 'show-live-notice', role: 'alert', 'data-testid': 'show-live-notice', 'data-room': notice.roomId },
     h('span', { class: 'show-live-dot', 'aria-hidden': 'true' }, '●'),
-    h('span', { class: 'show-live-text' }, h('strong', {}, notice.title), ' is live now'),
-    h('a', { class: 'show-live-link', href, 'data-testid': 'show-live-link' }, 'Watch'),
-    h('button', { type: 'button', class: 'show-live-close', 'aria-label': 'Dismiss', onclick: () => item.remove() }, '✕'),
+    h('span', { class: 'show-live-text' }, h('strong', {}, notice.title), t('notice.isLive')),
+    h('a', { class: 'show-live-link', href, 'data-testid': 'show-live-link' }, t('notice.watch')),
+    h('button', { type: 'button', class: 'show-live-close', 'aria-label': t('notice.dismiss'), onclick: () => item.remove() }, '✕'),
   );
   if (stack === undefined || !stack.isConnected) {
     stack = h('div', { class: 'show-live-stack', 'aria-live': 'assertive' });

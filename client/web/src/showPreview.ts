@@ -9,6 +9,7 @@
  */
 import type { LivecartClient, Product, ReminderState, Show } from '../../src/index.ts';
 import { api, countdown, errorText, formatPrice, h, placeholderImage, say, type ServerClock, setText, show } from './common.ts';
+import { formatNumber, formatShowTime, t, tn } from './i18n.ts';
 import './shows.css';
 
 /** How often the reminder count is read again while the show is still to come. */
@@ -19,20 +20,20 @@ export function mountShowPreview(client: LivecartClient, options: { token: strin
   const title = h('h2', { class: 'show-title', 'data-testid': 'show-title' });
   const when = h('p', { class: 'show-when muted' });
   const timer = h('p', { class: 'show-countdown', 'data-testid': 'show-countdown' });
-  const remindButton = h('button', { type: 'button', class: 'primary remind', 'aria-pressed': 'false', 'data-testid': 'remind-me' }, 'Remind me');
+  const remindButton = h('button', { type: 'button', class: 'primary remind', 'aria-pressed': 'false', 'data-testid': 'remind-me' }, t('show.remindMe'));
   const remindStatus = h('p', { class: 'status small', role: 'status', 'aria-live': 'polite', 'data-testid': 'remind-status' });
   const products = h('ul', { class: 'show-products', 'data-testid': 'show-products' });
   const panel = h('section', { class: 'panel show-preview', 'aria-labelledby': 'show-preview-title', 'data-testid': 'show-preview', hidden: true },
-    h('p', { class: 'eyebrow', id: 'show-preview-title' }, 'Upcoming show'),
+    h('p', { class: 'eyebrow', id: 'show-preview-title' }, t('show.upcoming')),
     title, when, timer,
     h('div', { class: 'row wrap' }, remindButton),
     remindStatus,
-    h('h3', { class: 'show-products-title' }, 'In this show'),
+    h('h3', { class: 'show-products-title' }, t('show.inThisShow')),
     products,
   );
   const upcomingList = h('ul', { class: 'show-list' });
   const upcoming = h('section', { class: 'panel show-upcoming', 'aria-labelledby': 'show-upcoming-title', 'data-testid': 'upcoming-shows', hidden: true },
-    h('h2', { id: 'show-upcoming-title' }, 'More shows from this streamer'),
+    h('h2', { id: 'show-upcoming-title' }, t('show.more')),
     upcomingList,
   );
   const main = document.querySelector('main') ?? document.body;
@@ -52,10 +53,10 @@ export function mountShowPreview(client: LivecartClient, options: { token: strin
     document.body.classList.toggle('show-scheduled', visible);
     if (!visible || room === undefined || room.startsAt === undefined) return;
     setText(title, room.title);
-    setText(when, new Date(room.startsAt).toLocaleString(undefined, { weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }));
+    setText(when, formatShowTime(room.startsAt, true));
     if (shownDeadline !== room.startsAt) {
       shownDeadline = room.startsAt;
-      timer.replaceChildren(countdown(room.startsAt, clock, { prefix: 'Starts in ', done: 'Starting any moment' }));
+      timer.replaceChildren(countdown(room.startsAt, clock, { prefix: t('show.startsIn'), done: t('show.anyMoment') }));
     }
     products.replaceChildren(...client.state.products.map((product) => productItem(client, product)));
     renderReminder();
@@ -65,9 +66,9 @@ export function mountShowPreview(client: LivecartClient, options: { token: strin
     remindButton.disabled = busy || reminder === undefined;
     const on = reminder?.reminded === true;
     remindButton.setAttribute('aria-pressed', String(on));
-    setText(remindButton, on ? '✓ Reminder set' : 'Remind me');
+    setText(remindButton, t(on ? 'show.reminderSet' : 'show.remindMe'));
     if (reminder !== undefined && remindStatus.dataset.kind !== 'error') {
-      say(remindStatus, on ? `We'll tell you on any livecart page you have open when it starts. ${waiting(reminder.reminders)}` : waiting(reminder.reminders));
+      say(remindStatus, on ? t('show.remindedNote', { waiting: waiting(reminder.reminders) }) : waiting(reminder.reminders));
     }
   };
 
@@ -90,7 +91,7 @@ export function mountShowPreview(client: LivecartClient, options: { token: strin
       (answer) => {
         reminder = answer;
       },
-      (error: unknown) => say(remindStatus, `Could not change the reminder: ${errorText(error)}`, 'error'),
+      (error: unknown) => say(remindStatus, t('show.reminderFailed', { why: errorText(error) }), 'error'),
     ).finally(() => {
       busy = false;
       renderReminder();
@@ -125,7 +126,7 @@ export function mountShowPreview(client: LivecartClient, options: { token: strin
 }
 
 function waiting(count: number): string {
-  return count === 0 ? '' : `${count} ${count === 1 ? 'viewer is' : 'viewers are'} waiting for it.`;
+  return count === 0 ? '' : tn('show.waiting', count);
 }
 
 function productItem(client: LivecartClient, product: Product): HTMLElement {
@@ -138,22 +139,22 @@ function productItem(client: LivecartClient, product: Product): HTMLElement {
     image,
     h('div', { class: 'show-product-body' },
       h('p', { class: 'show-product-title' }, product.title),
-      h('p', { class: 'muted small' }, formatPrice(product.priceCents, product.currency), ` · ${stock} available`),
-      h('button', { type: 'button', class: 'preview-add', disabled: true, 'data-testid': 'preview-add' }, 'On sale when the show starts'),
+      h('p', { class: 'muted small' }, t('show.priceStock', { price: formatPrice(product.priceCents, product.currency), n: formatNumber(stock) })),
+      h('button', { type: 'button', class: 'preview-add', disabled: true, 'data-testid': 'preview-add' }, t('show.onSaleAtStart')),
     ),
   );
 }
 
 function showItem(s: Show, token: string): HTMLElement {
   const live = s.state === 'live';
-  const remind = h('button', { type: 'button', class: 'link', 'aria-pressed': String(s.reminded === true) }, s.reminded === true ? '✓ Reminder set' : 'Remind me');
+  const remind = h('button', { type: 'button', class: 'link', 'aria-pressed': String(s.reminded === true) }, t(s.reminded === true ? 'show.reminderSet' : 'show.remindMe'));
   remind.addEventListener('click', () => {
     remind.disabled = true;
     api<ReminderState>(`/api/rooms/${encodeURIComponent(s.id)}/reminder`, { method: s.reminded === true ? 'DELETE' : 'POST', token }).then(
       (answer) => {
         s.reminded = answer.reminded;
         remind.setAttribute('aria-pressed', String(answer.reminded));
-        setText(remind, answer.reminded ? '✓ Reminder set' : 'Remind me');
+        setText(remind, t(answer.reminded ? 'show.reminderSet' : 'show.remindMe'));
       },
       () => undefined,
     ).finally(() => {
@@ -163,7 +164,7 @@ function showItem(s: Show, token: string): HTMLElement {
   return h('li', { class: 'show-item', 'data-room': s.id },
     h('a', { href: `/viewer?room=${encodeURIComponent(s.id)}` }, s.title),
     ' ',
-    live ? h('span', { class: 'badge', 'data-state': 'live' }, 'Live') : h('span', { class: 'muted small' }, new Date(s.startsAt ?? s.createdAt).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })),
+    live ? h('span', { class: 'badge', 'data-state': 'live' }, t('room.live')) : h('span', { class: 'muted small' }, formatShowTime(s.startsAt ?? s.createdAt)),
     live ? null : remind,
   );
 }

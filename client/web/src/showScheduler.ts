@@ -7,26 +7,27 @@
  */
 import type { RoomInfo, Show } from '../../src/index.ts';
 import { api, errorText, h, say, setText, show } from './common.ts';
+import { formatShowTime, t, tn } from './i18n.ts';
 import './shows.css';
 
 const REFRESH_MS = 5000;
 
 export function mountShowScheduler(token: string): void {
   const streamerId = subjectOf(token);
-  const titleInput = h('input', { id: 'show-title', name: 'title', required: true, maxlength: 200, placeholder: 'Friday night drop', 'data-testid': 'show-title-input' });
+  const titleInput = h('input', { id: 'show-title', name: 'title', required: true, maxlength: 200, placeholder: t('scheduler.titlePlaceholder'), 'data-testid': 'show-title-input' });
   const timeInput = h('input', { id: 'show-time', name: 'startsAt', type: 'datetime-local', required: true, 'data-testid': 'show-time-input' });
   timeInput.value = localInputValue(new Date(Date.now() + 3_600_000));
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'show-status' });
   const list = h('ul', { class: 'show-list', 'data-testid': 'scheduled-shows' });
-  const empty = h('p', { class: 'muted' }, 'No show scheduled.');
+  const empty = h('p', { class: 'muted' }, t('scheduler.none'));
   const form = h('form', { class: 'form-grid', autocomplete: 'off' },
-    h('label', { for: 'show-title' }, 'Show title'), titleInput,
-    h('label', { for: 'show-time' }, 'Starts at'), timeInput,
-    h('button', { type: 'submit', class: 'primary', 'data-testid': 'schedule-show' }, 'Schedule show'),
+    h('label', { for: 'show-title' }, t('scheduler.showTitle')), titleInput,
+    h('label', { for: 'show-time' }, t('scheduler.startsAt')), timeInput,
+    h('button', { type: 'submit', class: 'primary', 'data-testid': 'schedule-show' }, t('scheduler.schedule')),
   );
   const panel = h('section', { class: 'panel show-scheduler', 'aria-labelledby': 'show-scheduler-title', 'data-testid': 'show-scheduler' },
-    h('h2', { id: 'show-scheduler-title' }, 'Scheduled shows'),
-    h('p', { class: 'muted small' }, 'Viewers see the show, its products and a countdown on its page before it starts, and can ask to be reminded: when you go live, each of them is told on any livecart page they have open.'),
+    h('h2', { id: 'show-scheduler-title' }, t('scheduler.title')),
+    h('p', { class: 'muted small' }, t('scheduler.hint')),
     form, status, list, empty,
   );
   (document.querySelector('main') ?? document.body).append(panel);
@@ -38,7 +39,7 @@ export function mountShowScheduler(token: string): void {
       list.replaceChildren(...shows.map((s) => showRow(s, token)));
       show(empty, shows.length === 0);
     } catch (error) {
-      say(status, `Could not read your shows: ${errorText(error)}`, 'error');
+      say(status, t('scheduler.readFailed', { why: errorText(error) }), 'error');
     }
   };
 
@@ -46,17 +47,17 @@ export function mountShowScheduler(token: string): void {
     event.preventDefault();
     const startsAt = new Date(timeInput.value).getTime();
     if (!Number.isFinite(startsAt)) {
-      say(status, 'Pick a date and time.', 'error');
+      say(status, t('scheduler.pickTime'), 'error');
       return;
     }
-    say(status, 'Scheduling…');
+    say(status, t('scheduler.scheduling'));
     api<{ room: RoomInfo }>('/api/rooms', { method: 'POST', token, body: { title: titleInput.value.trim(), startsAt } }).then(
       ({ room }) => {
         titleInput.value = '';
-        say(status, `"${room.title}" is scheduled. Open it to add the products viewers will see before it starts.`, 'ok');
+        say(status, t('scheduler.scheduled', { title: room.title }), 'ok');
         void refresh();
       },
-      (error: unknown) => say(status, `Could not schedule the show: ${errorText(error)}`, 'error'),
+      (error: unknown) => say(status, t('scheduler.failed', { why: errorText(error) }), 'error'),
     );
   });
 
@@ -66,10 +67,10 @@ export function mountShowScheduler(token: string): void {
 
 function showRow(s: Show, token: string): HTMLElement {
   const count = h('span', { class: 'muted small', 'data-testid': 'reminder-count' });
-  setText(count, `${s.reminders} ${s.reminders === 1 ? 'reminder' : 'reminders'}`);
+  setText(count, tn('scheduler.reminders', s.reminders));
   return h('li', { class: 'show-item', 'data-room': s.id },
     h('a', { href: `/streamer?token=${encodeURIComponent(token)}&room=${encodeURIComponent(s.id)}` }, s.title),
-    s.state === 'live' ? h('span', { class: 'badge', 'data-state': 'live' }, 'Live') : h('span', { class: 'muted small' }, new Date(s.startsAt ?? s.createdAt).toLocaleString(undefined, { weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })),
+    s.state === 'live' ? h('span', { class: 'badge', 'data-state': 'live' }, t('room.live')) : h('span', { class: 'muted small' }, formatShowTime(s.startsAt ?? s.createdAt, true)),
     count,
   );
 }

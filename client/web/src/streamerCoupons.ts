@@ -5,6 +5,8 @@
  */
 import { type CouponCard, type CouponInput, type LivecartClient } from '../../src/index.ts';
 import { errorText, formatPrice, h, parsePriceCents, say } from './common.ts';
+import { offText } from './couponCard.ts';
+import { formatNumber, t } from './i18n.ts';
 import './couponCard.css';
 
 const COUPON_ID = /^[A-Za-z0-9_-]{1,32}$/;
@@ -13,21 +15,21 @@ const COUPON_ID = /^[A-Za-z0-9_-]{1,32}$/;
 export function mountCouponPanel(client: LivecartClient, anchor: HTMLElement): void {
   const field = (id: string, label: string, input: HTMLElement) => h('div', { class: 'field' }, h('label', { for: id }, label), input);
   const code = h('input', { id: 'c-code', name: 'code', required: true, maxlength: 32, pattern: '[A-Za-z0-9_\\-]+', placeholder: 'SAVE5', 'data-testid': 'coupon-code-input' });
-  const kind = h('select', { id: 'c-kind', name: 'kind' }, h('option', { value: 'amount' }, 'Amount off'), h('option', { value: 'percent' }, 'Percent off'));
-  const value = h('input', { id: 'c-value', name: 'value', required: true, inputmode: 'decimal', placeholder: '5.00 or 10', 'data-testid': 'coupon-value-input' });
+  const kind = h('select', { id: 'c-kind', name: 'kind' }, h('option', { value: 'amount' }, t('coupons.amountOffOption')), h('option', { value: 'percent' }, t('coupons.percentOffOption')));
+  const value = h('input', { id: 'c-value', name: 'value', required: true, inputmode: 'decimal', placeholder: t('coupons.valuePlaceholder'), 'data-testid': 'coupon-value-input' });
   const minSpend = h('input', { id: 'c-min', name: 'min', inputmode: 'decimal', placeholder: '0.00', 'data-testid': 'coupon-min-input' });
   const total = h('input', { id: 'c-total', name: 'total', required: true, type: 'number', min: 1, step: 1, value: 50, 'data-testid': 'coupon-total-input' });
   const minutes = h('input', { id: 'c-minutes', name: 'minutes', type: 'number', min: 1, step: 1, value: 30, 'data-testid': 'coupon-minutes-input' });
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'coupon-panel-status' });
   const rows = h('ul', { class: 'coupon-list', 'data-testid': 'coupon-list' });
   const form = h('form', { class: 'product-form', 'aria-labelledby': 'coupon-add-title' },
-    h('h3', { id: 'coupon-add-title' }, 'New coupon'),
+    h('h3', { id: 'coupon-add-title' }, t('coupons.new')),
     h('div', { class: 'fields' },
-      field('c-code', 'Code', code), field('c-kind', 'Discount', kind), field('c-value', 'Amount or percent', value),
-      field('c-min', 'Minimum spend (optional)', minSpend), field('c-total', 'How many', total), field('c-minutes', 'Valid for (minutes)', minutes)),
-    h('button', { type: 'submit', class: 'primary', 'data-testid': 'coupon-create' }, 'Create and pin'));
+      field('c-code', t('coupons.code'), code), field('c-kind', t('coupons.discount'), kind), field('c-value', t('coupons.value'), value),
+      field('c-min', t('coupons.minSpend'), minSpend), field('c-total', t('coupons.total'), total), field('c-minutes', t('coupons.minutes'), minutes)),
+    h('button', { type: 'submit', class: 'primary', 'data-testid': 'coupon-create' }, t('coupons.create')));
   const panel = h('section', { id: 'coupons', class: 'panel', 'aria-labelledby': 'coupons-title', 'data-testid': 'coupons-panel' },
-    h('h2', { id: 'coupons-title' }, 'Coupons'), rows, form, status);
+    h('h2', { id: 'coupons-title' }, t('coupons.title')), rows, form, status);
   anchor.after(panel);
 
   let cards: CouponCard[] = [];
@@ -38,12 +40,12 @@ export function mountCouponPanel(client: LivecartClient, anchor: HTMLElement): v
     rows.replaceChildren(...cards.map((card) => {
       const { coupon } = card;
       const left = pinned === coupon.id ? Math.min(card.left, client.state.coupon!.left) : card.left;
-      const off = coupon.percentOff !== undefined ? `${coupon.percentOff}% off` : `${formatPrice(coupon.amountOffCents ?? 0, currency())} off`;
+      const off = offText(coupon, currency());
       return h('li', { class: 'coupon-row', 'data-coupon': coupon.id },
-        h('span', {}, h('strong', { class: 'coupon-code' }, coupon.id), ` · ${off}${coupon.minSpendCents > 0 ? ` over ${formatPrice(coupon.minSpendCents, currency())}` : ''} · `, h('span', { 'data-testid': 'coupon-row-left' }, `${left} of ${coupon.total} left`)),
+        h('span', {}, h('strong', { class: 'coupon-code' }, coupon.id), ` · ${off}${coupon.minSpendCents > 0 ? t('coupons.over', { amount: formatPrice(coupon.minSpendCents, currency()) }) : ''} · `, h('span', { 'data-testid': 'coupon-row-left' }, t('coupons.rowLeft', { left: formatNumber(left), total: formatNumber(coupon.total) }))),
         pinned === coupon.id
-          ? h('button', { type: 'button', onclick: () => void pin(null) }, 'Unpin')
-          : h('button', { type: 'button', onclick: () => void pin(coupon.id) }, 'Pin'));
+          ? h('button', { type: 'button', onclick: () => void pin(null) }, t('coupons.unpin'))
+          : h('button', { type: 'button', onclick: () => void pin(coupon.id) }, t('coupons.pin')));
     }));
   }
 
@@ -52,14 +54,14 @@ export function mountCouponPanel(client: LivecartClient, anchor: HTMLElement): v
       cards = (await client.coupons()).coupons ?? [];
       render();
     } catch (error) {
-      say(status, `Coupons could not be read: ${errorText(error)}`, 'error');
+      say(status, t('coupons.readFailed', { why: errorText(error) }), 'error');
     }
   }
 
   async function pin(couponId: string | null): Promise<void> {
     try {
       await client.pinCoupon(couponId);
-      say(status, couponId === null ? 'Coupon card taken down.' : `${couponId} is pinned for your viewers.`, 'ok');
+      say(status, couponId === null ? t('coupons.takenDown') : t('coupons.pinned', { id: couponId }), 'ok');
       await refresh();
     } catch (error) {
       say(status, errorText(error), 'error');
@@ -68,20 +70,20 @@ export function mountCouponPanel(client: LivecartClient, anchor: HTMLElement): v
 
   function read(): CouponInput | string {
     const id = code.value.trim();
-    if (!COUPON_ID.test(id)) return 'Code: letters, digits, _ and - only (at most 32).';
+    if (!COUPON_ID.test(id)) return t('coupons.badCode');
     const count = Number(total.value);
-    if (!Number.isInteger(count) || count < 1) return 'How many: a whole number, at least 1.';
+    if (!Number.isInteger(count) || count < 1) return t('coupons.badTotal');
     const min = minSpend.value.trim() === '' ? 0 : parsePriceCents(minSpend.value);
-    if (!Number.isInteger(min) || min < 0) return 'Minimum spend: a price such as 20.00.';
+    if (!Number.isInteger(min) || min < 0) return t('coupons.badMin');
     const mins = Number(minutes.value || '0');
     const window = Number.isFinite(mins) && mins > 0 ? { endsAt: Date.now() + Math.round(mins * 60_000) } : {};
     if (kind.value === 'percent') {
       const percent = Number(value.value);
-      if (!Number.isInteger(percent) || percent < 1 || percent > 100) return 'Percent off: a whole number from 1 to 100.';
+      if (!Number.isInteger(percent) || percent < 1 || percent > 100) return t('coupons.badPercent');
       return { id, percentOff: percent, minSpendCents: min, total: count, ...window };
     }
     const cents = parsePriceCents(value.value);
-    if (!Number.isInteger(cents) || cents < 1) return 'Amount off: a price such as 5.00.';
+    if (!Number.isInteger(cents) || cents < 1) return t('coupons.badAmount');
     return { id, amountOffCents: cents, minSpendCents: min, total: count, ...window };
   }
 

@@ -7,6 +7,7 @@
  */
 import type { HistoryComment, LivecartClient } from '../../src/index.ts';
 import { errorText, h, say, setText, show } from './common.ts';
+import { t, type MessageKey } from './i18n.ts';
 import { isModerating, ModerationPanel, pinCommentButton } from './moderationPanel.ts';
 
 export interface ViewerModerationOptions {
@@ -20,7 +21,7 @@ export interface ViewerModerationOptions {
 
 export function mountViewerModeration(client: LivecartClient, options: ViewerModerationOptions): void {
   const { comments, status } = options;
-  const banner = h('aside', { class: 'pinned-comment', 'aria-label': 'Pinned comment', 'data-testid': 'pinned-comment', hidden: true },
+  const banner = h('aside', { class: 'pinned-comment', 'aria-label': t('modp.pinnedTitle'), 'data-testid': 'pinned-comment', hidden: true },
     h('span', { class: 'pin-mark', 'aria-hidden': 'true' }, '📌'), ' ', h('span', { class: 'who' }), ' ', h('span', { class: 'text' }));
   comments.before(banner);
   const renderBanner = () => {
@@ -63,18 +64,18 @@ export function mountViewerModeration(client: LivecartClient, options: ViewerMod
 /** Pin, delete, mute and remove for one comment; `changed` after each (the ban list may have grown). */
 function actionsFor(client: LivecartClient, c: HistoryComment, status: HTMLElement, changed: () => void): HTMLElement {
   const mine = c.userId === client.state.you?.userId;
-  const run = (what: string, action: () => Promise<unknown>, done: string) => () => {
+  const run = (failed: MessageKey, action: () => Promise<unknown>, done: string) => () => {
     action().then(() => {
       say(status, done, 'ok');
       changed();
-    }, (error: unknown) => say(status, `Could not ${what}: ${errorText(error)}`, 'error'));
+    }, (error: unknown) => say(status, t(failed, { why: errorText(error) }), 'error'));
   };
   return h(
     'span',
     { class: 'actions mod-actions' },
     pinCommentButton(client, c, status),
-    h('button', { type: 'button', class: 'link', 'aria-label': `Delete comment by ${c.name}: ${c.text}`, onclick: run('delete', () => client.deleteComment(c.seq), 'Comment deleted.') }, 'Delete'),
-    mine ? null : h('button', { type: 'button', class: 'link', 'aria-label': `Mute ${c.name}`, onclick: run('mute', () => client.mute(c.userId), `${c.name} is muted.`) }, 'Mute'),
-    mine ? null : h('button', { type: 'button', class: 'link danger-link', 'aria-label': `Remove ${c.name} from the room`, onclick: run('remove', () => client.kick(c.userId), `${c.name} was removed from the room.`) }, 'Remove'),
+    h('button', { type: 'button', class: 'link', 'aria-label': t('mod.deleteLabel', { name: c.name, text: c.text }), onclick: run('mod.deleteFailed', () => client.deleteComment(c.seq), t('mod.deleted')) }, t('mod.delete')),
+    mine ? null : h('button', { type: 'button', class: 'link', 'aria-label': t('mod.muteLabel', { name: c.name }), onclick: run('modp.muteFailed', () => client.mute(c.userId), t('mod.muted', { name: c.name })) }, t('mod.mute')),
+    mine ? null : h('button', { type: 'button', class: 'link danger-link', 'aria-label': t('mod.removeLabel', { name: c.name }), onclick: run('modp.removeFailed', () => client.kick(c.userId), t('mod.removed', { name: c.name })) }, t('modp.remove')),
   );
 }
