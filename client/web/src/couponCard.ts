@@ -7,7 +7,7 @@
  */
 import { couponActive, couponDiscount, isLivecartError, type ClaimCouponAnswer, type CouponCard, type CouponClaim, type LivecartClient, type Order } from '../../src/index.ts';
 import { errorText, formatPrice, h, say, setText, show } from './common.ts';
-import { formatNumber, t } from './i18n.ts';
+import { formatNumber, locale, t } from './i18n.ts';
 import { pricingRows } from './orderPricing.ts';
 import './couponCard.css';
 
@@ -183,6 +183,8 @@ export function mountCouponCard(client: LivecartClient, parts: { anchor: HTMLEle
 
 /** "10% off" / "9折", "$5.00 off" / "立减US$5.00": a coupon's discount in the page's language. */
 export function offText(coupon: CouponCard['coupon'], currency: string): string {
-  if (coupon.percentOff !== undefined) return t('coupon.percentOff', { n: formatNumber(coupon.percentOff), zhe: formatNumber((100 - coupon.percentOff) / 10, 1) });
+  if (coupon.percentOff === 100) return t('coupon.free');
+  // Chinese names the share still paid, in tenths (10% off is 9折); English the share taken off.
+  if (coupon.percentOff !== undefined) return t('coupon.percentOff', { n: locale() === 'zh-CN' ? formatNumber((100 - coupon.percentOff) / 10, 1) : formatNumber(coupon.percentOff) });
   return t('coupon.amountOff', { amount: formatPrice(coupon.amountOffCents ?? 0, currency) });
 }

@@ -486,6 +486,7 @@ export const en = {
   'coupon.stub': 'COUPON',
   'coupon.eyebrow': 'Coupon · ',
   'coupon.percentOff': '{n}% off',
+  'coupon.free': '100% off',
   'coupon.amountOff': '{amount} off',
   'coupon.minSpendTerms': 'On orders of {amount} or more · one per buyer',
   'coupon.anyOrderTerms': 'On any order · one per buyer',

@@ -479,7 +479,8 @@ export const zhCN: Readonly<Record<keyof typeof en, string>> = {
 
   'coupon.stub': '优惠券',
   'coupon.eyebrow': '优惠券 · ',
-  'coupon.percentOff': '{zhe}折',
+  'coupon.percentOff': '{n}折',
+  'coupon.free': '免单',
   'coupon.amountOff': '立减{amount}',
   'coupon.minSpendTerms': '满{amount}可用 · 每人限领 1 张',
   'coupon.anyOrderTerms': '无门槛 · 每人限领 1 张',
