@@ -15,6 +15,7 @@ import {
   type ServerMessage,
   type Welcome,
 } from '../../protocol/src/messages.ts';
+import type { Coupon, CouponInput } from '../../protocol/src/coupons.ts';
 import { Backoff } from './backoff.ts';
 import { idempotentRetry, newIdempotencyKey, resolveRetryOptions, retryTemporary, type RetryHooks, type RetryOptions } from './idempotentRetry.ts';
 import { LikeBatcher } from './LikeBatcher.ts';
@@ -29,6 +30,9 @@ import type {
   CartActionEvent,
   CartActionState,
   CheckoutAnswer,
+  ClaimCouponAnswer,
+  CouponsResult,
+  SeqResult,
   ConnectOptions,
   LivecartEvents,
   RemoveFromCartAnswer,
@@ -42,7 +46,7 @@ type RequestBody<T extends RequestType> = Omit<RequestFrame<T>, 'id'>;
 /** A media request without its id, one member of the union per type (so `t` picks the fields). */
 type MediaBody = MediaRequest extends infer R ? (R extends MediaRequest ? Omit<R, 'id'> : never) : never;
 /** Cart requests that change state and so carry an idempotency key. */
-type KeyedCartType = 'addToCart' | 'setQuantity' | 'removeFromCart' | 'checkout';
+type KeyedCartType = 'addToCart' | 'setQuantity' | 'removeFromCart' | 'checkout' | 'claimCoupon';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const DEFAULT_MOVE_JITTER_MS = 250;
@@ -231,6 +235,34 @@ export class LivecartClient {
     return this.#request<'unban'>({ t: 'unban', userId });
   }
 
+  // Moderation (protocol/src/moderation.ts): the streamer appoints moderators; the streamer and
+  // moderators set the keyword filter and pin a comment. `state.moderators` and
+  // `state.pinnedComment` follow the room's `moderators` and `commentPinned` events.
+
+  /** Streamer: appoints (`moderator` true, the default) or removes a moderator of the room, by user id. */
+  setModerator(userId: string, moderator = true): Promise<RequestResults['setModerator']> {
+    return this.#request<'setModerator'>({ t: 'setModerator', userId, moderator });
+  }
+
+  /** Moderators: replaces the room's keyword filter (an empty list clears it); resolves with the words kept. */
+  setFilter(words: readonly string[]): Promise<RequestResults['setFilter']> {
+    return this.#request<'setFilter'>({ t: 'setFilter', words: [...words] });
+  }
+
+  /** Moderators: pins the comment whose event seq is `seq` at the top of the room. */
+  pinComment(seq: number): Promise<RequestResults['pinComment']> {
+    return this.#request<'pinComment'>({ t: 'pinComment', seq });
+  }
+
+  unpinComment(): Promise<RequestResults['unpinComment']> {
+    return this.#request<'unpinComment'>({ t: 'unpinComment' });
+  }
+
+  /** Moderators: the room's moderators, keyword filter and pinned comment. */
+  moderation(): Promise<RequestResults['getModeration']> {
+    return this.#request<'getModeration'>({ t: 'getModeration' });
+  }
+
   // Commerce. Each call is one user action: it gets one idempotency key, and the automatic retries
   // after temporary failures (see `ConnectOptions.retry`) resend that same key, so the server
   // applies the action at most once. `state.cart` is updated before the promise resolves.
@@ -314,9 +346,41 @@ export class LivecartClient {
     throw new ProtocolViolation(`getCart answered status ${JSON.stringify(answer.status)}`);
   }
 
-  /** Turns every line of the cart into one order, or none (`expired`, `cart_not_found`). */
-  checkout(): Promise<CheckoutAnswer> {
-    return this.#keyedCartRequest<'checkout'>((key) => ({ t: 'checkout', key }));
+  /**
+   * Turns every line of the cart into one order, or none (`expired`, `cart_not_found`). The order
+   * takes the discount of the user's best claimed coupon in the room; `couponId` names the one to
+   * use instead (`coupon_not_applicable` and no order when it does not apply).
+   */
+  checkout(options: { couponId?: string } = {}): Promise<CheckoutAnswer> {
+    const { couponId } = options;
+    return this.#keyedCartRequest<'checkout'>((key) => (couponId === undefined ? { t: 'checkout', key } : { t: 'checkout', key, couponId }));
+  }
+
+  /**
+   * Claims one of the coupon's N (one per buyer). Like `addToCart`, one action keeps one idempotency
+   * key over its retries (a lost reply, OVERLOADED, UNAVAILABLE): the answer is the first one the
+   * server recorded. Answers `coupon_claimed`, `coupon_already_claimed` (with the claim),
+   * `coupons_gone` or `coupon_not_active`; rejects with COUPON_NOT_FOUND for an unknown coupon.
+   */
+  claimCoupon(couponId: string): Promise<ClaimCouponAnswer> {
+    return this.#keyedCartRequest<'claimCoupon'>((key) => ({ t: 'claimCoupon', key, couponId }));
+  }
+
+  /** The room's pinned coupon card and this user's claims there (the card also goes into `state.coupon`). */
+  async coupons(): Promise<CouponsResult> {
+    const result = await retryTemporary(() => this.#request<'getCoupons'>({ t: 'getCoupons' }), this.#retry, this.#retryHooks());
+    this.#state.takeCoupon(result.pinned);
+    return result;
+  }
+
+  /** Moderators: a new coupon in the room (see `CouponInput`). */
+  createCoupon(coupon: CouponInput): Promise<{ coupon: Coupon }> {
+    return this.#request<'createCoupon'>({ t: 'createCoupon', coupon: { minSpendCents: 0, ...coupon } });
+  }
+
+  /** Moderators: pins the coupon's card in the room (null unpins). */
+  pinCoupon(couponId: string | null): Promise<SeqResult> {
+    return couponId === null ? this.#request<'unpinCoupon'>({ t: 'unpinCoupon' }) : this.#request<'pinCoupon'>({ t: 'pinCoupon', couponId });
   }
 
   /**
@@ -570,6 +634,9 @@ export class LivecartClient {
       case 'roomState':
       case 'userMuted':
       case 'soldOut':
+      case 'moderators':
+      case 'commentPinned':
+      case 'coupon':
         if (!this.#joined || !this.#state.applyEvent(message)) return;
         // A replayed soldOut older than the welcome's stock snapshot does not zero it: trust the stock.
         if (message.t === 'soldOut' && this.#state.stock[message.sku] === 0) this.#markSoldOut(message.sku);
@@ -581,6 +648,11 @@ export class LivecartClient {
       case 'mediaReset':
         this.#emitter.emit('mediaReset', { reason: message.reason });
         return;
+      case 'showLive': {
+        const { t: _t, ...event } = message;
+        this.#emitter.emit('showLive', event);
+        return;
+      }
       default:
         // A type a newer server added: ignore it (forward compatibility).
         return;
@@ -756,6 +828,15 @@ function emitEvent(emitter: TypedEmitter<LivecartEvents>, event: SequencedEvent)
       break;
     case 'soldOut':
       emitter.emit('soldOut', event);
+      break;
+    case 'moderators':
+      emitter.emit('moderators', event);
+      break;
+    case 'commentPinned':
+      emitter.emit('commentPinned', event);
+      break;
+    case 'coupon':
+      emitter.emit('coupon', event);
       break;
   }
 }

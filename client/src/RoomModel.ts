@@ -1,4 +1,7 @@
+import type { Moderator, PinnedComment } from '../../protocol/src/moderation.ts';
+import type { CouponCard } from '../../protocol/src/coupons.ts';
 import type { HistoryComment, Order, Popup, Product, RoomInfo, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
+import { priceOfSku } from '../../protocol/src/productDetails.ts';
 import { CartModel, type CartView } from './CartModel.ts';
 
 /** A read-only view of what the client knows about its room. Collections are replaced, never mutated, on change. */
@@ -14,6 +17,8 @@ export interface RoomSnapshot {
   readonly likes: number;
   readonly viewers: number;
   readonly popup: Popup | null;
+  /** The room's pinned coupon card (from `coupon` events, or `coupons()`), or null. */
+  readonly coupon: CouponCard | null;
   /** The most recent comments, oldest first, at most `maxComments`. */
   readonly comments: readonly HistoryComment[];
   /** The room's catalog, in the order the products were first seen. */
@@ -34,6 +39,10 @@ export interface RoomSnapshot {
    * only. From `welcome`, then `degrade` updates.
    */
   readonly degradeLevel: number;
+  /** The room's moderators (appointed by its streamer), from `welcome`, then `moderators` events. */
+  readonly moderators: readonly Moderator[];
+  /** The room's pinned comment, from `welcome`, then `commentPinned` events. */
+  readonly pinnedComment: PinnedComment | null;
 }
 
 export type WelcomeKind = 'fresh' | 'resumed' | 'historyLost';
@@ -59,11 +68,14 @@ export class RoomModel implements RoomSnapshot {
   likes = 0;
   viewers = 0;
   popup: Popup | null = null;
+  coupon: CouponCard | null = null;
   comments: readonly HistoryComment[] = [];
   products: readonly Product[] = [];
   muted: ReadonlySet<string> = new Set();
   stock: Readonly<Record<string, number>> = {};
   degradeLevel = 0;
+  moderators: readonly Moderator[] = [];
+  pinnedComment: PinnedComment | null = null;
   orders: Readonly<Record<string, Order>> = {};
   readonly cart: CartModel;
   /** The `seq` of the welcome `stock` came from: events up to it are already reflected in it. */
@@ -72,7 +84,7 @@ export class RoomModel implements RoomSnapshot {
   constructor(maxComments = 200) {
     if (!(maxComments >= 0)) throw new RangeError('maxComments must be non-negative');
     this.maxComments = Math.floor(maxComments);
-    this.cart = new CartModel((sku) => this.products.find((p) => p.sku === sku));
+    this.cart = new CartModel((sku) => priceOfSku(this.products, sku));
   }
 
   /** The resume point to send in `hello`, or undefined before the first `welcome`. */
@@ -95,6 +107,9 @@ export class RoomModel implements RoomSnapshot {
     if (kind !== 'resumed') {
       this.lastSeq = welcome.seq;
       this.popup = welcome.popup;
+      // A server older than these fields sends none.
+      this.moderators = welcome.moderators ?? [];
+      this.pinnedComment = welcome.pinnedComment ?? null;
       this.products = [...welcome.products];
       this.comments = this.#bound([...welcome.comments]);
     }
@@ -137,8 +152,23 @@ export class RoomModel implements RoomSnapshot {
       case 'soldOut':
         if (event.seq > this.#stockSeq) this.#setStock(event.sku, 0);
         break;
+      case 'moderators':
+        this.moderators = event.moderators;
+        break;
+      case 'commentPinned':
+        this.pinnedComment = event.pinned;
+        break;
+      case 'coupon':
+        this.takeCoupon(event.card);
+        break;
     }
     return true;
+  }
+
+  /** A coupon card heard (event or read): the same coupon's `left` only goes down (nodes' news may cross). */
+  takeCoupon(card: CouponCard | null): void {
+    const same = card !== null && this.coupon !== null && this.coupon.coupon.id === card.coupon.id;
+    this.coupon = same ? { coupon: card.coupon, left: Math.min(card.left, this.coupon!.left) } : card;
   }
 
   applyUpdate(update: StateUpdate): void {

@@ -13,6 +13,8 @@
  *   await client.checkout();                  // { status: 'ordered', order } (retries reuse one idempotency key)
  *   client.on('cartAction', (a) => render(a.key, a.state));  // adding, queued, retrying, reserved, sold_out, …
  *   client.on('orderUpdated', ({ order }) => render(order.status));  // paid, shipped, delivered, cancelled
+ *   await setReminder({ baseUrl, token }, 'spring-show', true);      // "remind me" (scheduled shows)
+ *   client.on('showLive', ({ roomId, title }) => notify(title, roomId));  // on any of the user's sockets
  */
 export { connect, LivecartClient } from './LivecartClient.ts';
 export { isLivecartError, ListenerError, LivecartError, ProtocolViolation, type LivecartErrorInit, type LivecartErrorName } from './LivecartError.ts';
@@ -36,6 +38,7 @@ export {
   type RetryOptions,
 } from './idempotentRetry.ts';
 export { resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './transport.ts';
+export { myReminders, reminderOf, scheduleShow, setReminder, upcomingShows, type HttpTarget } from './shows.ts';
 export type * from './types.ts';
 export {
   CloseCode,
@@ -44,7 +47,13 @@ export {
   shouldReconnect,
   isFinalOrderStatus,
   orderTransitions,
+  couponActive,
+  couponDiscount,
   type Cart,
+  type Coupon,
+  type CouponCard,
+  type CouponClaim,
+  type CouponInput,
   type CartAnswer,
   type CartLine,
   type ErrorCodeName,
@@ -58,7 +67,18 @@ export {
   type ProductInput,
   type ReplayInfo,
   type ReplayMoment,
+  type ReminderState,
+  type Show,
+  type ShowLive,
   type RoomInfo,
   type RoomState,
   type Welcome,
+  type Moderator,
+  type ModerationState,
+  type PinnedComment,
+  findSku,
+  priceOfSku,
+  inventorySkusOf,
+  type ProductVariant,
+  type ShopWindow,
 } from '../../protocol/src/index.ts';

@@ -5,7 +5,10 @@ import type { LikeBatcherOptions } from './LikeBatcher.ts';
 import type { WebSocketConstructor } from './transport.ts';
 import type { LivecartError } from './LivecartError.ts';
 import type { CartAnswer, ClientRequest, DirectMessage, Product, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
+import type { Moderator, ModerationState } from '../../protocol/src/moderation.ts';
+import type { Coupon, CouponCard, CouponClaim } from '../../protocol/src/coupons.ts';
 import type { ConsumeResult, MediaCapabilitiesResult, ProduceResult, RestartIceResult, StreamState, TransportResult } from '../../protocol/src/media.ts';
+import type { ShowLive } from '../../protocol/src/shows.ts';
 
 export interface ConnectOptions {
   /**
@@ -78,8 +81,14 @@ export type CommentEvent = EventOf<'comment'>;
 export type CommentDeletedEvent = EventOf<'commentDeleted'>;
 export type PopupEvent = EventOf<'popup'>;
 export type ProductEvent = EventOf<'product'>;
+/** The room's pinned coupon card changed (pinned, unpinned, or fewer left): `state.coupon` is already updated. */
+export type CouponEvent = EventOf<'coupon'>;
 export type RoomStateEvent = EventOf<'roomState'>;
 export type UserMutedEvent = EventOf<'userMuted'>;
+/** The room's moderators changed: `moderators` is the whole list now (`state.moderators` is already updated). */
+export type ModeratorsEvent = EventOf<'moderators'>;
+/** The room's pinned comment changed: `pinned` is the new one, or null (`state.pinnedComment` is already updated). */
+export type CommentPinnedEvent = EventOf<'commentPinned'>;
 /** A product's available stock reached 0 (announced once, at once). */
 export type SoldOutEvent = EventOf<'soldOut'>;
 /** A product's available stock (coalesced by the server, latest wins). */
@@ -88,6 +97,8 @@ export type StockEvent = Omit<Extract<StateUpdate, { t: 'stock' }>, 't'>;
 export type ReservationExpiredEvent = Omit<Extract<DirectMessage, { t: 'reservationExpired' }>, 't'>;
 /** One of this user's orders in the room changed (placed, paid, shipped, delivered, cancelled): the order as it is now. */
 export type OrderUpdatedEvent = Omit<Extract<DirectMessage, { t: 'orderUpdated' }>, 't'>;
+/** A show this user set a reminder for went live: `{ roomId, title, streamerId, startsAt? }`. */
+export type ShowLiveEvent = Omit<ShowLive, 't'>;
 
 /**
  * The room's degrade level: 0 normal, 1 chatter sampled, 2 chatter off for viewers, 3 commerce
@@ -171,8 +182,11 @@ export interface LivecartEvents {
   commentDeleted: CommentDeletedEvent;
   popup: PopupEvent;
   product: ProductEvent;
+  coupon: CouponEvent;
   roomState: RoomStateEvent;
   userMuted: UserMutedEvent;
+  moderators: ModeratorsEvent;
+  commentPinned: CommentPinnedEvent;
   /** The room's like total (coalesced by the server). */
   likes: { total: number };
   /** The room's viewer count (coalesced by the server). */
@@ -190,6 +204,11 @@ export interface LivecartEvents {
    * not emitted.
    */
   orderUpdated: OrderUpdatedEvent;
+  /**
+   * A show this user set a reminder for (`setReminder`) went live: on every socket of the user, in
+   * any room (`follow: 'orders'` sockets too), once. Link to `roomId` to take them there.
+   */
+  showLive: ShowLiveEvent;
   /** `state.cart` changed: an answer to a cart request, an expiry, or a refresh after a reconnect. */
   cartChanged: CartView;
   /** The room's degrade level changed (`state.degradeLevel` is already updated). */
@@ -258,8 +277,23 @@ export type AddToCartAnswer = ReservedAnswer | SoldOutAnswer | LimitReachedAnswe
 /** Raising a line reserves (`reserved` or a refusal), lowering it releases; `cart_not_found` when the line is gone (e.g. expired). */
 export type SetQuantityAnswer = ReservedAnswer | ReleasedAnswer | SoldOutAnswer | LimitReachedAnswer | NotOnSaleAnswer | CartNotFoundAnswer;
 export type RemoveFromCartAnswer = ReleasedAnswer | CartNotFoundAnswer;
-/** `ordered`, or nothing was ordered: `expired` (those lines went back to stock) or `cart_not_found` (empty cart). */
-export type CheckoutAnswer = OrderedAnswer | ExpiredAnswer | CartNotFoundAnswer;
+export type CouponClaimedAnswer = AnswerOf<'coupon_claimed'>;
+export type CouponAlreadyClaimedAnswer = AnswerOf<'coupon_already_claimed'>;
+export type CouponsGoneAnswer = AnswerOf<'coupons_gone'>;
+export type CouponNotActiveAnswer = AnswerOf<'coupon_not_active'>;
+export type CouponNotApplicableAnswer = AnswerOf<'coupon_not_applicable'>;
+/** `ordered`, or nothing was ordered: `expired` (those lines went back to stock), `cart_not_found` (empty cart) or `coupon_not_applicable` (the coupon named does not apply). */
+export type CheckoutAnswer = OrderedAnswer | ExpiredAnswer | CartNotFoundAnswer | CouponNotApplicableAnswer;
+/** `coupon_claimed` (one of the N is yours), `coupon_already_claimed` (with your claim), `coupons_gone` or `coupon_not_active`. */
+export type ClaimCouponAnswer = CouponClaimedAnswer | CouponAlreadyClaimedAnswer | CouponsGoneAnswer | CouponNotActiveAnswer;
+export interface CouponsResult {
+  /** The room's pinned coupon card, or null. */
+  pinned: CouponCard | null;
+  /** This user's claims in the room. */
+  claims: CouponClaim[];
+  /** Every coupon of the room, for its moderators only. */
+  coupons?: CouponCard[];
+}
 
 /** What each request's `ok` carries. */
 export interface RequestResults {
@@ -273,11 +307,21 @@ export interface RequestResults {
   unmute: SeqResult;
   kick: KickResult;
   unban: UnbanResult;
+  setModerator: { moderators: Moderator[] };
+  setFilter: { words: string[] };
+  pinComment: SeqResult;
+  unpinComment: SeqResult;
+  getModeration: ModerationState;
   addToCart: AddToCartAnswer;
   setQuantity: SetQuantityAnswer;
   removeFromCart: RemoveFromCartAnswer;
   getCart: CartContentsAnswer;
   checkout: CheckoutAnswer;
+  claimCoupon: ClaimCouponAnswer;
+  createCoupon: { coupon: Coupon };
+  pinCoupon: SeqResult;
+  unpinCoupon: SeqResult;
+  getCoupons: CouponsResult;
   mediaCapabilities: MediaCapabilitiesResult;
   createTransport: TransportResult;
   connectTransport: Record<string, never>;

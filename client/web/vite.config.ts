@@ -23,7 +23,7 @@ export default defineConfig({
     // hls.js is one chunk of about 600 kB, loaded only by a viewer who falls back to HLS.
     chunkSizeWarningLimit: 700,
     rollupOptions: {
-      input: { viewer: page('viewer'), streamer: page('streamer'), operator: page('operator'), orders: page('orders') },
+      input: { viewer: page('viewer'), streamer: page('streamer'), operator: page('operator'), orders: page('orders'), shop: page('shop') },
       onwarn(warning, warn) {
         // zod's sources carry `@__PURE__` comments in places Rollup cannot use; harmless, and not ours.
         if (warning.code === 'INVALID_ANNOTATION' && warning.id?.includes('node_modules')) return;

@@ -42,6 +42,9 @@ export const ErrorCode = {
   IDEMPOTENCY_MISMATCH: 1023,
   REPLAY_NOT_FOUND: 1024,
   ORDER_STATUS_CONFLICT: 1025,
+  COMMENT_FILTERED: 1040,
+  COUPON_NOT_FOUND: 1030,
+  COUPON_EXISTS: 1031,
   INTERNAL: 1500,
   UNAVAILABLE: 1501,
 } as const;
@@ -75,6 +78,9 @@ export const errorCodeInfo: Readonly<Record<ErrorCodeName, ErrorCodeInfo>> = {
   IDEMPOTENCY_MISMATCH: { code: ErrorCode.IDEMPOTENCY_MISMATCH, temporary: false, meaning: 'The idempotency key was already used by this user for a different request (another operation, room, sku or quantity); use a new key for a new action.' },
   REPLAY_NOT_FOUND: { code: ErrorCode.REPLAY_NOT_FOUND, temporary: false, meaning: 'The room has no recording to replay: nothing was streamed while it was live, recording is off, or the recording was removed past its retention.' },
   ORDER_STATUS_CONFLICT: { code: ErrorCode.ORDER_STATUS_CONFLICT, temporary: false, meaning: 'The order cannot go to that status from the one it is in (placed → paid or cancelled; paid → shipped or cancelled; shipped → delivered; delivered and cancelled are final). The message names both. A status the order already reached is no conflict: the call answers the order unchanged.' },
+  COMMENT_FILTERED: { code: ErrorCode.COMMENT_FILTERED, temporary: false, meaning: 'The comment contains a word of the room\'s keyword filter: it was not posted, and nobody else saw it. Which word is not told.' },
+  COUPON_NOT_FOUND: { code: ErrorCode.COUPON_NOT_FOUND, temporary: false, meaning: 'No coupon with that id in this room.' },
+  COUPON_EXISTS: { code: ErrorCode.COUPON_EXISTS, temporary: false, meaning: 'The room already has a coupon with that id (its code).' },
   INTERNAL: { code: ErrorCode.INTERNAL, temporary: true, meaning: 'The server failed unexpectedly; details are in its log, never on the wire.' },
   UNAVAILABLE: { code: ErrorCode.UNAVAILABLE, temporary: true, meaning: 'A dependency (the store) is temporarily unreachable; retry after `retryAfterMs`.' },
 };

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { mediaRequestSchemas, mediaRequestTypes, mediaServerMessageSchemas } from './media.ts';
 import { orderPaymentSchema, orderStatusSchema, orderStepSchema } from './orders.ts';
+import { moderationEventSchemas, moderationRequestSchemas, moderatorSchema, pinnedCommentSchema } from './moderation.ts';
+import { couponAnswerSchemas, couponEventSchemas, couponIdSchema, couponRequestSchemas, couponRequestTypes } from './coupons.ts';
+import { productDetailFields, productDetailIssues } from './productDetails.ts';
+import { showServerMessageSchemas } from './shows.ts';
 
 /**
  * The wire contract. Every frame is one MessagePack map with a string field `t` naming its type.
@@ -106,8 +110,15 @@ export const productInputSchema = z.object({
   saleEndsAt: timestampMs.optional(),
   /** Units one customer may hold reserved plus bought, at most. */
   perCustomerLimit: z.number().int().min(1).max(1_000_000).optional(),
+  /** The product page's fields (description, list price, images, variants): `productDetails.ts`. */
+  ...productDetailFields({
+    sku: skuSchema, text: (max) => textSchema(max), cents: z.number().int().nonnegative().max(1_000_000_000), units: z.number().int().nonnegative().max(1_000_000_000),
+    url: z.string().max(WireLimits.urlLength).refine(isWellFormedText, NOT_TEXT),
+  }),
 }).refine((p) => p.saleStartsAt === undefined || p.saleEndsAt === undefined || p.saleEndsAt > p.saleStartsAt, {
   message: 'saleEndsAt must be after saleStartsAt', path: ['saleEndsAt'],
+}).superRefine((p, ctx) => {
+  for (const issue of productDetailIssues(p)) ctx.addIssue({ code: 'custom', ...issue });
 });
 export type ProductInput = z.infer<typeof productInputSchema>;
 export type Product = ProductInput;
@@ -126,6 +137,12 @@ export const roomInfoSchema = z.object({
   streamerId: userIdSchema,
   state: roomStateSchema,
   createdAt: timestampMs,
+  /** `shop`: a streamer's shop window (`shop.ts`), open for good; absent for a show. */
+  kind: z.literal('shop').optional(),
+  /** A show linked to its streamer's shop: its products are the shop's, one inventory and one cart. */
+  shopId: roomIdSchema.optional(),
+  /** A scheduled show's announced start (epoch ms), set when the room was created with one (see shows.ts). */
+  startsAt: timestampMs.optional(),
 });
 export type RoomInfo = z.infer<typeof roomInfoSchema>;
 
@@ -158,8 +175,16 @@ export const orderSchema = z.object({
   id: z.string(),
   roomId: roomIdSchema,
   userId: userIdSchema,
-  lines: z.array(z.object({ sku: skuSchema, quantity: z.number().int().positive(), priceCents: z.number().int().nonnegative() })),
+  /** `priceCents` is what each unit cost; `listPriceCents` the product's list price when it has one (a sale price shows it struck through). */
+  lines: z.array(z.object({ sku: skuSchema, quantity: z.number().int().positive(), priceCents: z.number().int().nonnegative(), listPriceCents: z.number().int().nonnegative().optional() })),
+  /** What the buyer pays: `subtotalCents − discountCents` (coupons.ts prices it). */
   totalCents: z.number().int().nonnegative(),
+  /** Σ quantity × priceCents (absent only on orders placed before coupons existed). */
+  subtotalCents: z.number().int().nonnegative().optional(),
+  /** The coupon's discount, 0 without one. */
+  discountCents: z.number().int().nonnegative().optional(),
+  /** The coupon this order used (its id is the code buyers see). */
+  couponId: couponIdSchema.optional(),
   currency: z.string(),
   createdAt: timestampMs,
   /** Where the order stands (see `orderTransitions`); `placed` at checkout. */
@@ -187,6 +212,7 @@ export const cartAnswerSchema = z.discriminatedUnion('status', [
   z.object({ status: z.literal('ordered'), order: orderSchema }),
   /** Checkout refused because these lines expired; they went back to stock and nothing was ordered. */
   z.object({ status: z.literal('expired'), skus: z.array(skuSchema) }),
+  ...couponAnswerSchemas,
 ]);
 export type CartAnswer = z.infer<typeof cartAnswerSchema>;
 
@@ -231,21 +257,29 @@ export const clientMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('setQuantity'), id: requestId, key: idempotencyKey, sku: skuSchema, quantity }),
   z.object({ t: z.literal('removeFromCart'), id: requestId, key: idempotencyKey, sku: skuSchema }),
   z.object({ t: z.literal('getCart'), id: requestId }),
-  z.object({ t: z.literal('checkout'), id: requestId, key: idempotencyKey }),
+  /** `couponId`: apply that claimed coupon (else the buyer's best claimed coupon applies, see coupons.ts). */
+  z.object({ t: z.literal('checkout'), id: requestId, key: idempotencyKey, couponId: couponIdSchema.optional() }),
   ...mediaRequestSchemas,
+  ...moderationRequestSchemas,
+  ...couponRequestSchemas,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type ClientMessageType = ClientMessage['t'];
 export type ClientRequest = Extract<ClientMessage, { id: number }>;
 export type Hello = z.infer<typeof helloSchema>;
 /** Requests served by the commerce layer (cart and checkout); the rest are room requests. */
-export type CartRequest = Extract<ClientRequest, { t: 'addToCart' | 'setQuantity' | 'removeFromCart' | 'getCart' | 'checkout' }>;
+export type CartRequest = Extract<ClientRequest, { t: 'addToCart' | 'setQuantity' | 'removeFromCart' | 'getCart' | 'checkout' | 'claimCoupon' }>;
+/** Coupon management and reads, served by the coupon service (protocol/src/coupons.ts); claims are cart requests. */
+export type CouponRequest = Extract<ClientRequest, { t: 'createCoupon' | 'pinCoupon' | 'unpinCoupon' | 'getCoupons' }>;
 /** WebRTC signaling, served by the media layer (protocol/src/media.ts). */
 export type MediaRequest = Extract<ClientRequest, { t: (typeof mediaRequestSchemas)[number]['shape']['t']['value'] }>;
-export type RoomRequest = Exclude<ClientRequest, Hello | CartRequest | MediaRequest>;
-const cartTypes: ReadonlySet<string> = new Set<CartRequest['t']>(['addToCart', 'setQuantity', 'removeFromCart', 'getCart', 'checkout']);
+export type RoomRequest = Exclude<ClientRequest, Hello | CartRequest | MediaRequest | CouponRequest>;
+const cartTypes: ReadonlySet<string> = new Set<CartRequest['t']>(['addToCart', 'setQuantity', 'removeFromCart', 'getCart', 'checkout', 'claimCoupon']);
 export function isCartRequest(request: ClientRequest): request is CartRequest {
   return cartTypes.has(request.t);
+}
+export function isCouponRequest(request: ClientRequest): request is CouponRequest {
+  return couponRequestTypes.has(request.t);
 }
 export function isMediaRequest(request: ClientRequest): request is MediaRequest {
   return mediaRequestTypes.has(request.t);
@@ -280,6 +314,10 @@ export const welcomeSchema = z.object({
   stock: z.record(z.string(), z.number().int().nonnegative()),
   /** The room's degrade level at joining (see `degrade`). */
   degradeLevel: z.number().int().min(0).max(3),
+  /** The room's moderators (see protocol/src/moderation.ts). */
+  moderators: z.array(moderatorSchema),
+  /** The room's pinned comment, or null. */
+  pinnedComment: pinnedCommentSchema.nullable(),
 });
 export type Welcome = z.infer<typeof welcomeSchema>;
 
@@ -313,6 +351,8 @@ export const sequencedEventSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('userMuted'), seq, userId: userIdSchema, muted: z.boolean() }),
   /** Announced once, immediately, when a product's available stock reaches 0. */
   z.object({ t: z.literal('soldOut'), seq, sku: skuSchema }),
+  ...moderationEventSchemas,
+  ...couponEventSchemas,
 ]);
 export type SequencedEvent = z.infer<typeof sequencedEventSchema>;
 /** A sequenced event before the broker stamps its `seq`. */
@@ -355,6 +395,7 @@ export const serverMessageSchema = z.discriminatedUnion('t', [
   ...stateUpdateSchema.options,
   ...directMessageSchema.options,
   ...mediaServerMessageSchemas,
+  ...showServerMessageSchemas,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 
@@ -373,6 +414,9 @@ export const laneOf: Readonly<Record<SequencedEvent['t'] | StateUpdate['t'], Lan
   product: 'commerce',
   roomState: 'commerce',
   soldOut: 'commerce',
+  coupon: 'commerce',
   stock: 'commerce',
   degrade: 'commerce',
+  moderators: 'commerce',
+  commentPinned: 'commerce',
 };

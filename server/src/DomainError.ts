@@ -22,7 +22,11 @@ export type DomainErrorCode =
   /** The user was removed from the room by a moderator and may not buy there until the ban ends. */
   | 'KICKED'
   /** Only the room's streamer or an operator may do this. */
-  | 'NOT_MODERATOR';
+  | 'NOT_MODERATOR'
+  /** No coupon with that id in the room. */
+  | 'COUPON_NOT_FOUND'
+  /** The room has a coupon with that id already. */
+  | 'COUPON_EXISTS';
 
 /**
  * The message of an UNAVAILABLE error is for the operator's log (it may carry a driver's words);

@@ -43,6 +43,9 @@ const configSchema = z.object({
   maxMembersPerRoom: int(1, 10_000_000).default(100_000).describe('Sockets in one room on this node at most.'),
   maxMutedPerRoom: int(1, 1_000_000).default(10_000).describe('Muted or kicked users remembered per room at most.'),
   kickBanMs: int(0, 7 * 86400_000).default(600_000).describe('How long a kicked user may neither rejoin the room nor use its cart (a moderator may lift the ban sooner).'),
+  maxModeratorsPerRoom: int(0, 1000).default(20).describe('Moderators a streamer may appoint per room at most.'),
+  maxFilterWords: int(0, 1000).default(200).describe('Words in a room\'s keyword filter at most (TikTok LIVE allows 200).'),
+  filterWordMaxLength: int(1, 64).default(30).describe('Longest word of a room\'s keyword filter, in characters.'),
   rateLimiterMaxKeys: int(1000, 100_000_000).default(1_000_000).describe('Users tracked by the comment rate limiter at most (idle ones are pruned first).'),
   redis: z.string().regex(/^rediss?:\/\/[^,\s]+(,\s*rediss?:\/\/[^,\s]+)*$/, 'a redis:// or rediss:// URL, or several comma-separated (a cluster\'s seed nodes)').optional().describe('Redis URL. Set: inventory, carts and orders live in Redis and several nodes can serve the same rooms. Several comma-separated URLs are seed nodes of a Redis Cluster. Unset: embedded in-memory store, single node.'),
   redisCluster: bool.default(false).describe('The Redis at --redis is a Redis Cluster (implied by several URLs): each room\'s keys live in one slot, and room events use sharded pub/sub (Redis 7).'),
@@ -146,7 +149,10 @@ const configSchema = z.object({
   recordingSweepMs: int(100, 86_400_000).default(600_000).describe('How often the recordings older than --recording-retention-hours are looked for and deleted.'),
   replayTimelineMaxPins: int(1, 100_000).default(1000).describe('Pins a room keeps for its replay\'s product timeline, at most (the latest; each pin is one moment on the timeline).'),
   replaySales: bool.default(true).describe('An ended show\'s products stay on sale (its replay is a shop): adds are answered as during the show (stock, limits, sale windows, pop-up offers that ended). false = an ended show takes no new adds (ROOM_ENDED); checkout and removals work either way.'),
+  shopShowsKept: int(1, 1000).default(20).describe('Shows linked to a streamer\'s shop (created with shop: true) that the shop keeps track of, the newest: they hear the shop\'s stock news and are listed by GET /api/shops/:streamerId.'),
+  shopLinksFreshMs: int(100, 600_000).default(2000).describe('How long a node reuses a shop\'s list of linked shows before reading it again: a show linked on another node hears the shop\'s stock news within this.'),
   ordersPerUser: int(1, 100_000).default(500).describe('A buyer\'s newest orders their list (GET /api/me/orders, the orders page) keeps, at most; older orders stay in the shop\'s records (GET /api/rooms/:id/orders).'),
+  maxCouponsPerRoom: int(1, 1000).default(100).describe('Coupons one room holds at most (pinned or not).'),
   demoPayments: bool.optional().describe('Demo mode for the payment step: every order is marked paid right after checkout with a demo payment (`payment: { demo: true }`; no money moves, and the pages say "Demo: no payment taken"). Unset = on in dev mode (no --token-secret), off otherwise. Never with real buyers: then the shop\'s backend confirms payments (POST /api/orders/:id/payment).'),
   webhookUrl: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'an http:// or https:// URL').optional().describe('The shop backend\'s endpoint: every order event (placed, paid, shipped, delivered, cancelled) is POSTed there as JSON, signed with --webhook-secret, retried with backoff until a 2xx. Unset = no webhooks.'),
   webhookSecret: z.string().min(16).optional().describe('Key of the webhooks\' HMAC-SHA256 signature (header Livecart-Signature: t=…,v1=…), at least 16 characters. Required with --webhook-url.'),
@@ -157,6 +163,7 @@ const configSchema = z.object({
   webhookConcurrency: int(1, 1000).default(8).describe('Webhook POSTs one node has under way at once, at most.'),
   webhookPollMs: int(50, 60_000).default(500).describe('How often a node looks for webhook deliveries that are due (retries, other nodes\' events whose node died); its own order events go out at once.'),
   webhookLogSize: int(1, 100_000).default(1000).describe('Deliveries the operators\' webhook log (GET /api/ops/webhooks) keeps, the most recently attempted.'),
+  maxRemindersPerRoom: int(1, 10_000_000).default(100_000).describe('Viewers who may set "remind me" for one scheduled show, at most (POST /api/rooms/:id/reminder answers LIMIT_EXCEEDED above). When the show starts, each of them gets a showLive notice on every socket of theirs.'),
 }).refine((c) => c.mediaPortMax > c.mediaPortMin, { message: 'mediaPortMax must be above mediaPortMin', path: ['mediaPortMax'] }).refine((c) => c.hardBufferBytes > c.softBufferBytes, { message: 'hardBufferBytes must be larger than softBufferBytes', path: ['hardBufferBytes'] })
   .refine((c) => c.webhookUrl === undefined || c.webhookSecret !== undefined, { message: 'webhooks are signed: set webhookSecret with webhookUrl', path: ['webhookSecret'] })
   .refine((c) => c.webhookRetryMaxMs >= c.webhookRetryBaseMs, { message: 'webhookRetryMaxMs must be at least webhookRetryBaseMs', path: ['webhookRetryMaxMs'] })

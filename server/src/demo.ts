@@ -4,12 +4,26 @@ import type { RunningServer } from './server.ts';
 const demoStreamer: Principal = { userId: 'streamer-1', name: 'Demo Streamer', role: 'streamer' };
 const demoOperator: Principal = { userId: 'operator-1', name: 'Demo Operator', role: 'operator' };
 
-/** Dev mode: a live room with two products, one pinned, so the first start shows something. */
+/**
+ * Dev mode: a live room with products, so the first start shows something. The room is linked to
+ * the demo streamer's shop (its window at /shop?streamer=streamer-1): the two sell one inventory.
+ */
 export async function seedDemoRoom(server: RunningServer): Promise<string> {
   const roomId = 'demo';
-  await server.commands.createRoom(demoStreamer, { id: roomId, title: 'Demo live sale' });
-  await server.commerce.addProduct(demoStreamer, roomId, { sku: 'mug-1', title: 'Enamel mug', priceCents: 1299, currency: 'USD', stock: 100 });
-  await server.commerce.addProduct(demoStreamer, roomId, { sku: 'tee-1', title: 'Logo tee', priceCents: 2499, currency: 'USD', stock: 30 });
+  await server.commands.createRoom(demoStreamer, { id: roomId, title: 'Demo live sale', shop: true });
+  await server.commerce.addProduct(demoStreamer, roomId, {
+    sku: 'mug-1', title: 'Enamel mug', priceCents: 1299, listPriceCents: 1899, currency: 'USD', stock: 100,
+    description: 'A camp mug of white enamel with a blue rim. Holds 350 ml; fine on a camp stove.',
+  });
+  await server.commerce.addProduct(demoStreamer, roomId, {
+    sku: 'tee-1', title: 'Logo tee', priceCents: 2499, listPriceCents: 2999, currency: 'USD', stock: 30,
+    description: 'Heavy cotton tee with the logo on the chest. Pick a size and a colour.',
+    variants: [
+      { sku: 'tee-1-s-black', options: { size: 'S', colour: 'Black' }, stock: 10 },
+      { sku: 'tee-1-m-black', options: { size: 'M', colour: 'Black' }, stock: 10 },
+      { sku: 'tee-1-m-white', options: { size: 'M', colour: 'White' }, stock: 10 },
+    ],
+  });
   await server.commands.setShowState(demoStreamer, roomId, 'live');
   return roomId;
 }
@@ -24,6 +38,7 @@ export async function demoBanner(server: RunningServer, roomId: string | undefin
     `  HTTP API     ${server.url}/api/rooms`,
     `  WebSocket    ${server.wsUrl}`,
     `  Viewer       ${server.url}/viewer${roomId ? `?room=${roomId}` : ''}`,
+    `  Shop window  ${server.url}/shop?streamer=${demoStreamer.userId}`,
     `  Streamer     ${server.url}/streamer?token=${streamer}${roomId ? `&room=${roomId}` : ''}`,
     `  Operator     ${server.url}/operator?token=${operator}`,
     `  My orders    ${server.url}/orders${server.config.demoPayments === false ? '' : '  (every order is marked paid as a demo: no payment is taken)'}`,

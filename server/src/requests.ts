@@ -1,5 +1,6 @@
-import { type CartRequest, isMediaRequest, type MediaRequest, type RoomRequest } from '../../protocol/src/index.ts';
+import { type CartRequest, type CouponRequest, isCouponRequest, isMediaRequest, type MediaRequest, type RoomRequest } from '../../protocol/src/index.ts';
 import type { CartDesk, CartReply } from './admission/CartDesk.ts';
+import type { CouponService } from './commerce/CouponService.ts';
 import type { Progress } from './admission/PositionTeller.ts';
 import type { MediaService } from './media/MediaService.ts';
 import type { Member } from './rooms/Member.ts';
@@ -8,8 +9,8 @@ import type { RoomLikes } from './rooms/RoomLikes.ts';
 
 /** Serves one joined socket's requests. */
 export interface RequestHandler {
-  /** A room or media request; the result becomes the `ok` reply, a throw the `err`. */
-  handle(member: Member, roomId: string, request: RoomRequest | MediaRequest): Promise<RequestResult>;
+  /** A room, media or coupon request; the result becomes the `ok` reply, a throw the `err`. */
+  handle(member: Member, roomId: string, request: RoomRequest | MediaRequest | CouponRequest): Promise<RequestResult>;
   /** A cart request read at `readAt`, through the cart desk; `reply` hears its one answer. `progress` hears where a queued request stands. */
   cart(member: Member, roomId: string, request: CartRequest, reply: CartReply, readAt: number, progress?: Progress): void;
   /** `taps` likes (no reply). */
@@ -19,9 +20,13 @@ export interface RequestHandler {
 }
 
 /** Cart requests go to the cart desk, WebRTC signaling to media, likes to the like counter, the rest to the room commands. */
-export function routeRequests(commands: RoomCommands, likes: RoomLikes, desk: CartDesk, media: MediaService): RequestHandler {
+export function routeRequests(commands: RoomCommands, likes: RoomLikes, desk: CartDesk, media: MediaService, coupons: CouponService): RequestHandler {
   return {
-    handle: (member, roomId, request) => (isMediaRequest(request) ? media.handle(member, roomId, request) : commands.handle(member, roomId, request)),
+    handle: (member, roomId, request) => {
+      if (isMediaRequest(request)) return media.handle(member, roomId, request);
+      if (isCouponRequest(request)) return coupons.handle(member.principal, roomId, request);
+      return commands.handle(member, roomId, request);
+    },
     like: (_member, roomId, taps) => likes.like(roomId, taps),
     cart: (member, roomId, request, reply, readAt, progress) => desk.submit(member.principal, roomId, request, reply, { arrivedAt: readAt, progress }),
     left: (member, roomId) => media.memberLeft(member, roomId),

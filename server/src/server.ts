@@ -11,7 +11,11 @@ import { TokenService } from './auth/TokenService.ts';
 import type { Broker } from './broker/Broker.ts';
 import { LocalBroker } from './broker/LocalBroker.ts';
 import { RedisBroker } from './broker/RedisBroker.ts';
+import { LocalUserNotices } from './broker/LocalUserNotices.ts';
+import { RedisUserNotices } from './broker/RedisUserNotices.ts';
+import type { UserNotices } from './broker/UserNotices.ts';
 import { CommerceService } from './commerce/CommerceService.ts';
+import { CouponService } from './commerce/CouponService.ts';
 import { OrderService } from './commerce/OrderService.ts';
 import { type Config, type ConfigInput, makeConfig } from './config.ts';
 import { DegradeMonitor } from './fanout/DegradeMonitor.ts';
@@ -31,6 +35,9 @@ import { RoomLikes } from './rooms/RoomLikes.ts';
 import { RoomRegistry } from './rooms/RoomRegistry.ts';
 import { ReplayService } from './rooms/ReplayService.ts';
 import { RoomRules } from './rooms/RoomRules.ts';
+import { ShopLinks } from './rooms/ShopLinks.ts';
+import { ShopWindows } from './rooms/ShopWindows.ts';
+import { commerceScopeOf } from './commerce/commerceScope.ts';
 import type { MediaOriginDirectory } from './store/MediaOriginDirectory.ts';
 import { MemoryMediaOriginDirectory } from './store/MemoryMediaOriginDirectory.ts';
 import { StreamKeys } from './rooms/StreamKeys.ts';
@@ -47,13 +54,20 @@ import { RedisRecordingDirectory } from './store/RedisRecordingDirectory.ts';
 import { RedisRoomDirectory } from './store/RedisRoomDirectory.ts';
 import { RedisStore } from './store/RedisStore.ts';
 import { RedisWebhookOutbox } from './store/RedisWebhookOutbox.ts';
+import { MemoryReminderDirectory } from './store/MemoryReminderDirectory.ts';
+import { RedisReminderDirectory } from './store/RedisReminderDirectory.ts';
+import type { ReminderDirectory } from './store/ReminderDirectory.ts';
+import { ShowService } from './rooms/ShowService.ts';
+import { registerShowsHttpApi } from './transport/ShowsHttpApi.ts';
 import type { RoomDirectory } from './store/RoomDirectory.ts';
 import type { Store } from './store/Store.ts';
 import type { WebhookOutbox } from './store/WebhookOutbox.ts';
 import { registerClusterOpsApi } from './transport/ClusterOpsApi.ts';
 import { registerDrainApi } from './transport/DrainApi.ts';
 import { registerHlsHttpApi } from './transport/HlsHttpApi.ts';
+import { registerCouponsHttpApi } from './transport/CouponsHttpApi.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
+import { registerModerationHttpApi } from './transport/ModerationHttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
 import { registerMediaHttpApi } from './transport/MediaHttpApi.ts';
 import { MediaFileProxy } from './transport/MediaFileProxy.ts';
@@ -63,6 +77,7 @@ import { NodeDrain } from './transport/NodeDrain.ts';
 import { registerOpsApi } from './transport/OpsApi.ts';
 import { registerReplayHttpApi } from './transport/ReplayHttpApi.ts';
 import { registerOrdersHttpApi } from './transport/OrdersHttpApi.ts';
+import { registerShopHttpApi } from './transport/ShopHttpApi.ts';
 import { StaticFiles } from './transport/StaticFiles.ts';
 import { registerWhipHttpApi } from './transport/WhipHttpApi.ts';
 import { createApp, listen } from './transport/listen.ts';
@@ -90,6 +105,8 @@ export interface RunningServer {
   readonly commerce: CommerceService;
   /** Orders after checkout: the shop's steps, the buyer's list, the news of each change. */
   readonly orders: OrderService;
+  /** Scheduled shows: upcoming lists, reminders, and the go-live notices. */
+  readonly shows: ShowService;
   /** Delivers order events to `--webhook-url`; undefined without one. */
   readonly webhooks: WebhookDispatcher | undefined;
   /** The one entry of every cart request (WebSocket and HTTP). */
@@ -130,6 +147,8 @@ interface Backends {
   recordings: RecordingDirectory;
   /** The store's webhook outbox, when `--webhook-url` is set. */
   outbox: WebhookOutbox | undefined;
+  reminders: ReminderDirectory;
+  notices: UserNotices;
 }
 
 /** Memory on a single node; Redis (store, room directory, broker, node registry, media origins, recordings, webhook outbox) when `--redis` is set. */
@@ -145,6 +164,8 @@ async function createBackends(config: Config): Promise<Backends> {
       nodes: new MemoryNodeDirectory(),
       origins: new MemoryMediaOriginDirectory(),
       recordings: new MemoryRecordingDirectory(),
+      reminders: new MemoryReminderDirectory(),
+      notices: new LocalUserNotices(),
     };
   }
   const target = redisTarget(config.redis, config.redisCluster);
@@ -178,6 +199,8 @@ async function createBackends(config: Config): Promise<Backends> {
     recordings: new RedisRecordingDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
     // Off the store's connection: a delivery's claim must not wait behind a flash sale's reservations.
     outbox: webhooks ? new RedisWebhookOutbox(roomsRedis, { prefix: config.redisPrefix, logSize: config.webhookLogSize, retryAfterMs: config.storeRetryAfterMs }) : undefined,
+    reminders: new RedisReminderDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
+    notices: new RedisUserNotices(roomsRedis, { target, prefix: config.redisPrefix, retryAfterMs: config.storeRetryAfterMs }),
   };
 }
 
@@ -192,7 +215,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
 
   // ---------------------------------------------------------------- create
   const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
-  const { store, directory, broker, nodes, origins, recordings, outbox } = await createBackends(config);
+  const { store, directory, broker, nodes, origins, recordings, outbox, reminders, notices } = await createBackends(config);
   // Nodes of one deployment share the token secret; in dev mode (a random one) nodes cannot call each other.
   const nodeSignature = new NodeSignature(config.tokenSecret ?? randomBytes(32).toString('base64url'));
   const app = createApp();
@@ -231,7 +254,9 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const roomsLog = logger.child({ part: 'rooms' });
   const lifecycle = new RoomLifecycle(roomsLog);
   const rooms = new RoomRegistry({ config, broker, directory, store, fanout, lifecycle, stockWatcher: gate, replyPriority, log: roomsLog });
-  const rules = new RoomRules({ registry: rooms, directory, broker, replaySales: config.replaySales, log: roomsLog });
+  const shopLinks = new ShopLinks({ directory, freshMs: config.shopLinksFreshMs, log: roomsLog });
+  const rules = new RoomRules({ registry: rooms, directory, broker, replaySales: config.replaySales, log: roomsLog, links: shopLinks });
+  const shops = new ShopWindows({ registry: rooms, directory, store, links: shopLinks, options: config, log: roomsLog });
   const webhooks = outbox === undefined || config.webhookUrl === undefined || config.webhookSecret === undefined ? undefined : new WebhookDispatcher({
     outbox,
     options: {
@@ -241,17 +266,27 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     log: logger.child({ part: 'webhooks' }),
   });
   const commerceLog = logger.child({ part: 'commerce' });
-  const commerce: CommerceService = new CommerceService({ store, rooms: rules, options: config, gate, log: commerceLog, observer: metrics.cartObserver, orders: { placed: (order) => orders.placed(order) } });
+  const coupons = new CouponService({
+    store,
+    rooms: { canModerate: (principal, roomId) => rules.canModerate(principal, roomId), assertRoom: (roomId, check) => rules.assertRoom(roomId, check), announceCoupon: (roomId, card) => rooms.emit(roomId, { t: 'coupon', card }), scopeOf: (roomId) => rules.scopeOf(roomId) },
+    options: { maxCouponsPerRoom: config.maxCouponsPerRoom, stockIntervalMs: config.stockIntervalMs, pinnedCacheMs: 5000, cardReadMs: 1000 },
+    log: commerceLog,
+  });
+  const commerce: CommerceService = new CommerceService({
+    store, rooms: rules, options: config, gate, log: commerceLog, observer: metrics.cartObserver, orders: { placed: (order) => orders.placed(order) }, coupons,
+  });
   // Dev mode pays every order as a demo unless told otherwise: the pages say so.
   const orders = new OrderService({ store, rooms: rules, stock: commerce, webhooks, options: { demoPayments: config.demoPayments ?? config.tokenSecret === undefined }, log: commerceLog });
   const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs });
-  const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: roomsLog });
+  const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: roomsLog, shops });
+  const shows = new ShowService({ config, directory, registry: rooms, reminders, notices, log: roomsLog });
   const replays = new ReplayService({ registry: rooms, directory, recordings, store, onSale: config.replaySales });
   const likes = new RoomLikes({ registry: rooms, directory, intervalMs: config.likeIntervalMs, log: roomsLog });
   const degrade = new DegradeMonitor({
     rooms,
     fanout,
-    pressure: admission,
+    // A show linked to its shop waits in the shop's queue.
+    pressure: admission && { pressureOf: (roomId: string) => admission.pressureOf(commerceScopeOf(rooms.hosted(roomId)?.info ?? { id: roomId })) },
     eventLoopDelayMs: () => guard.sustainedEventLoopDelayMs,
     options: {
       checkMs: config.degradeCheckMs, softBufferBytes: config.softBufferBytes,
@@ -267,7 +302,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   });
   const streamKeys = new StreamKeys({ secret: config.tokenSecret, directory, rooms: rules });
   const whip = new WhipIngest(media, { connectTimeoutMs: config.whipConnectTimeoutMs, maxIncomingBitrate: config.mediaMaxIncomingBitrate }, logger.child({ part: 'whip' }));
-  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media), guard, schedule, log: logger.child({ part: 'ws' }) });
+  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media, coupons), guard, schedule, log: logger.child({ part: 'ws' }) });
   const drain = new NodeDrain({ gateway, graceMs: config.shutdownGraceMs, log: logger.child({ part: 'drain' }) });
   const registry = new NodeRegistry({
     directory: nodes,
@@ -293,13 +328,21 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   });
   if (admission !== undefined) lifecycle.forgetWhenUnhosted(admission);
   lifecycle.forgetWhenUnhosted(commerce);
+  lifecycle.forgetWhenUnhosted(coupons);
   admission?.events.on('backlog', () => degrade.checkSoon());
   degrade.events.on('levelChanged', ({ roomId, level }) => media.setDegradeLevel(roomId, level));
+  commands.showWentLive = (room) => {
+    shows.wentLive(room).catch((error: unknown) => roomsLog.warn({ err: error, roomId: room.id }, 'the show\'s reminders could not be sent'));
+  };
 
   // ---------------------------------------------------------------- routes
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
   registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
+  registerModerationHttpApi(router, { moderation: commands.moderation });
+  registerCouponsHttpApi(router, { coupons, desk });
+  registerShopHttpApi(router, { shops, commerce });
   registerOrdersHttpApi(router, { orders, outbox, limits: config, webhookUrl: config.webhookUrl });
+  registerShowsHttpApi(router, { shows });
   registerMediaHttpApi(router, { rooms: rules, media, streamKeys, urls: { publicUrl: config.publicUrl, rtmpPort: config.rtmpPort } });
   registerMediaPipeApi(router, { pipes: media.pipes, signature: nodeSignature });
   registerWhipHttpApi(router, { whip, streamKeys, rooms: rules });
@@ -319,6 +362,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   router.notFound();
 
   // ---------------------------------------------------------------- start
+  // Before the node takes requests: a show started through it must reach its own sockets too.
+  await notices.start();
   degrade.start();
   const rtmp = config.rtmpPort === 0 ? undefined : await RtmpIngest.start({
     host: config.host, port: config.rtmpPort, maxConnections: config.rtmpMaxConnections, publishTimeoutMs: config.rtmpPublishTimeoutMs,
@@ -346,12 +391,14 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     degrade.close();
     likes.close();
     commerce.close();
+    coupons.close();
     rooms.close();
     gate.close();
     guard.close();
     metrics.close();
     await unregistered;
     await webhooksStopped;
+    await notices.close();
     await broker.close();
     await directory.close();
     await store.close();
@@ -369,6 +416,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     registry,
     commerce,
     orders,
+    shows,
     webhooks,
     desk,
     store,

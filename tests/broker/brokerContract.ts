@@ -271,6 +271,28 @@ export function describeBrokerContract(name: string, factory: BrokerFactory): vo
       expect(ofRoom(a, 'r1')).toEqual([]); // a does not host the room
     });
 
+    itCrossNode('delivers a room\'s keyword filter published by one node to another node hosting it, and nowhere else', async () => {
+      const a = await node();
+      const b = await siblingOf(a);
+      await b.broker.subscribe('r1');
+      const filter = { version: 2, words: ['spam', '垃圾', 'ＡＢＣ'] };
+      await a.broker.publishFilter('r2', { version: 1, words: ['x'] }); // hosted nowhere
+      await a.broker.publishFilter('r1', filter);
+      await waitUntil(() => ofRoom(b, 'r1').length >= 1, 5000, 'the filter on the other node');
+      expect(ofRoom(b, 'r1')).toEqual([{ kind: 'filter', roomId: 'r1', filter }]);
+      expect(ofRoom(b, 'r2')).toEqual([]);
+      expect(ofRoom(a, 'r1')).toEqual([]); // a does not host the room
+    });
+
+    it('delivers a room\'s keyword filter to the node hosting it', async () => {
+      const a = await node();
+      await a.broker.subscribe('r1');
+      const filter = { version: 1, words: ['spam'] };
+      await a.broker.publishFilter('r1', filter);
+      await waitUntil(() => ofRoom(a, 'r1').length >= 1, 5000, 'the filter');
+      expect(ofRoom(a, 'r1')).toEqual([{ kind: 'filter', roomId: 'r1', filter }]);
+    });
+
     itCrossNode('tells the nodes hosting a room that its media origin changed, and nowhere else', async () => {
       const a = await node();
       const b = await siblingOf(a);

@@ -10,7 +10,7 @@ function welcome(over: Partial<Welcome> = {}): Welcome {
     you: { userId: 'u1', name: 'Ann', role: 'viewer' },
     seq: 10, epoch: 'e1', resumed: false, historyLost: false,
     comments: [{ seq: 9, userId: 'u2', name: 'Bob', text: 'hi', ts: 1 }],
-    popup: null, products: [product], likes: 3, viewers: 2, muted: [], stock: { mug: 5 }, degradeLevel: 0,
+    popup: null, products: [product], likes: 3, viewers: 2, muted: [], stock: { mug: 5 }, degradeLevel: 0, moderators: [], pinnedComment: null,
     ...over,
   };
 }
@@ -150,5 +150,26 @@ describe('RoomModel', () => {
     model.cart.applyAnswer({ t: 'checkout', id: 1, key: 'k' }, { status: 'ordered', order: at('placed') });
     expect(model.applyOrder(at('placed', 'paid', 'shipped'))).toBe(true);
     expect(model.cart.lastOrder?.status).toBe('shipped');
+  });
+});
+
+describe('RoomModel moderation state', () => {
+  it('takes moderators and the pinned comment from a fresh welcome, then from their events; a resumed welcome keeps them for the replay', () => {
+    const pinned = { seq: 9, userId: 'u2', name: 'Bob', text: 'hi', ts: 1, pinnedAt: 2, pinnedBy: 's1' };
+    const model = new RoomModel();
+    model.applyWelcome(welcome({ moderators: [{ userId: 'm1', name: 'Mia' }], pinnedComment: pinned }));
+    expect(model.moderators).toEqual([{ userId: 'm1', name: 'Mia' }]);
+    expect(model.pinnedComment).toEqual(pinned);
+    expect(model.applyEvent({ t: 'moderators', seq: 11, moderators: [] })).toBe(true);
+    expect(model.applyEvent({ t: 'commentPinned', seq: 12, pinned: null })).toBe(true);
+    expect(model.moderators).toEqual([]);
+    expect(model.pinnedComment).toBeNull();
+    // A duplicate is ignored.
+    expect(model.applyEvent({ t: 'commentPinned', seq: 12, pinned })).toBe(false);
+    expect(model.pinnedComment).toBeNull();
+    // A resume keeps what the client had: the replayed events bring it up to date.
+    model.applyWelcome(welcome({ seq: 20, resumed: true, moderators: [{ userId: 'x', name: 'X' }], pinnedComment: pinned }));
+    expect(model.moderators).toEqual([]);
+    expect(model.pinnedComment).toBeNull();
   });
 });

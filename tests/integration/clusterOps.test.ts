@@ -158,7 +158,11 @@ describe.each(backends)('rooms and their settings across nodes on $name', (backe
     await join(n2, await viewer('solo'), 'solo');
 
     // Node 3 hosts nothing: it sees both rooms through the registry.
-    await waitUntil(async () => (await roomSeenBy(n3, operator, 'spread'))?.viewers === 5 && (await roomSeenBy(n3, operator, 'solo'))?.viewers === 1, 5000, 'both rooms with their viewers on node 3');
+    // Each node reports its counts in its own time: wait for the last one (the streamer's socket) too.
+    await waitUntil(async () => {
+      const seen = await roomSeenBy(n3, operator, 'spread');
+      return seen?.viewers === 5 && seen.sockets === 6 && (await roomSeenBy(n3, operator, 'solo'))?.viewers === 1;
+    }, 5000, 'both rooms with their viewers and sockets on node 3');
     const spread = (await roomSeenBy(n3, operator, 'spread'))!;
     expect(spread).toMatchObject({ viewers: 5, sockets: 6, local: null, settings: { version: 0, degradeOverride: null, queueLimit: null } });
     expect(spread.nodes.map(({ nodeId, viewers, sockets, down, level }) => ({ nodeId, viewers, sockets, down, level }))).toEqual([

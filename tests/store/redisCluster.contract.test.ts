@@ -8,8 +8,15 @@ import type { Store } from '../../server/src/store/Store.ts';
 import { describeBrokerContract } from '../broker/brokerContract.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 import { OwnRedisCluster } from '../helpers/redisCluster.ts';
+import { describeModerationContract } from './moderationContract.ts';
+import { describeCouponContract } from './couponContract.ts';
 import { describeOrderContract } from './orderContract.ts';
+import { RedisRoomDirectory } from '../../server/src/store/RedisRoomDirectory.ts';
 import { describeStoreContract } from './storeContract.ts';
+import { describeVariantContract } from './variantContract.ts';
+import { RedisUserNotices } from '../../server/src/broker/RedisUserNotices.ts';
+import { RedisReminderDirectory } from '../../server/src/store/RedisReminderDirectory.ts';
+import { describeReminderContract } from './reminderContract.ts';
 
 // One real cluster (3 masters, 3 replicas) for the file: the same contracts as on one Redis.
 let cluster: OwnRedisCluster;
@@ -32,6 +39,16 @@ describeStoreContract('RedisStore on Redis Cluster', {
   sibling: async (store) => RedisStore.connect(storeOptions(storePrefixes.get(store)!)),
 });
 
+describeCouponContract('RedisStore on Redis Cluster', {
+  create: async () => {
+    const prefix = uniquePrefix('cluster-coupons');
+    const store = await RedisStore.connect(storeOptions(prefix));
+    storePrefixes.set(store, prefix);
+    return store;
+  },
+  sibling: async (store) => RedisStore.connect(storeOptions(storePrefixes.get(store)!)),
+});
+
 // A user's order list and the webhook room index live in other slots than the rooms': written apart, one single-key command each.
 describeOrderContract('RedisStore on Redis Cluster', {
   create: async () => {
@@ -39,6 +56,18 @@ describeOrderContract('RedisStore on Redis Cluster', {
     const store = await RedisStore.connect({ ...storeOptions(prefix), webhooks: true });
     return { store, outbox: new RedisWebhookOutbox(store.redis, { prefix, logSize: 100, retryAfterMs: 1000 }) };
   },
+});
+
+// A room's moderation keys (moderators, filter, pinned comment) in the room's slot.
+const moderationStores: RedisStore[] = [];
+afterAll(async () => {
+  for (const store of moderationStores.splice(0)) await store.close();
+});
+describeModerationContract('Redis Cluster', async () => {
+  const prefix = uniquePrefix('cluster-moderation');
+  const store = await RedisStore.connect(storeOptions(prefix));
+  moderationStores.push(store);
+  return new RedisRoomDirectory(store.redis, prefix, 1000);
 });
 
 function clusterBrokers(sequencerLeaseMs: number) {
@@ -60,6 +89,27 @@ function clusterBrokers(sequencerLeaseMs: number) {
 describeBrokerContract('RedisBroker on Redis Cluster (every seq from Redis)', clusterBrokers(0));
 describeBrokerContract('RedisBroker on Redis Cluster with a sequencer lease', clusterBrokers(3000));
 
+// Reminders in each room's slot; the notice channel sharded on a slot of its own.
+describeReminderContract('Redis Cluster', {
+  reminders: async () => {
+    const redis = createRedisClient(target(), 2000);
+    await connectWithin(redis, cluster.url);
+    const reminders = new RedisReminderDirectory(redis, uniquePrefix('cluster-reminders'), 1000);
+    return Object.assign(reminders, { close: async () => redis.disconnect() });
+  },
+  notices: async () => {
+    const prefix = uniquePrefix('cluster-notices');
+    const node = async () => {
+      const redis = createRedisClient(target(), 2000);
+      await connectWithin(redis, cluster.url);
+      const notices = new RedisUserNotices(redis, { target: target(), prefix, retryAfterMs: 1000 });
+      const close = notices.close.bind(notices);
+      return Object.assign(notices, { close: async () => { await close(); redis.disconnect(); } });
+    };
+    return [await node(), await node()];
+  },
+});
+
 describe('rooms on Redis Cluster', () => {
   it('spreads rooms over the shards, and each room\'s keys stay in one slot', async () => {
     const prefix = uniquePrefix('cluster-slots');
@@ -79,4 +129,14 @@ describe('rooms on Redis Cluster', () => {
       await store.close();
     }
   });
+});
+
+describeVariantContract('RedisStore on Redis Cluster', {
+  create: async () => {
+    const prefix = uniquePrefix('cluster-variants');
+    const store = await RedisStore.connect(storeOptions(prefix));
+    storePrefixes.set(store, prefix);
+    return store;
+  },
+  sibling: async (store) => RedisStore.connect(storeOptions(storePrefixes.get(store)!)),
 });

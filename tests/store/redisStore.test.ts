@@ -5,8 +5,10 @@ import { RedisStore } from '../../server/src/store/RedisStore.ts';
 import { RedisWebhookOutbox } from '../../server/src/store/RedisWebhookOutbox.ts';
 import type { Store } from '../../server/src/store/Store.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { describeCouponContract } from './couponContract.ts';
 import { describeOrderContract } from './orderContract.ts';
 import { describeStoreContract } from './storeContract.ts';
+import { describeVariantContract } from './variantContract.ts';
 
 const options = (prefix: string) => ({ url: REDIS_URL, prefix, idempotencyTtlMs: 86_400_000, commandTimeoutMs: 2000, retryAfterMs: 1000 });
 const prefixes = new WeakMap<Store, string>();
@@ -19,6 +21,16 @@ describeStoreContract('RedisStore', {
     return store;
   },
   // A second connection on the same keys: another node racing for the same stock.
+  sibling: async (store) => RedisStore.connect(options(prefixes.get(store)!)),
+});
+
+describeCouponContract('RedisStore', {
+  create: async () => {
+    const prefix = uniquePrefix('coupons');
+    const store = await RedisStore.connect(options(prefix));
+    prefixes.set(store, prefix);
+    return store;
+  },
   sibling: async (store) => RedisStore.connect(options(prefixes.get(store)!)),
 });
 
@@ -54,4 +66,14 @@ describe('the Redis client', () => {
       redis.disconnect();
     }
   });
+});
+
+describeVariantContract('RedisStore', {
+  create: async () => {
+    const prefix = uniquePrefix('variants');
+    const store = await RedisStore.connect(options(prefix));
+    prefixes.set(store, prefix);
+    return store;
+  },
+  sibling: async (store) => RedisStore.connect(options(prefixes.get(store)!)),
 });

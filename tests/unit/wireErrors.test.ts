@@ -20,6 +20,8 @@ describe('domain errors at the edge', () => {
       IDEMPOTENCY_MISMATCH: ['IDEMPOTENCY_MISMATCH', 422],
       KICKED: ['KICKED', 403],
       NOT_MODERATOR: ['FORBIDDEN', 403],
+      COUPON_NOT_FOUND: ['COUPON_NOT_FOUND', 404],
+      COUPON_EXISTS: ['COUPON_EXISTS', 409],
     };
     expect(Object.keys(wireCodeOf).sort()).toEqual(Object.keys(expected).sort());
     for (const [code, [wire, status]] of Object.entries(expected) as Array<[DomainErrorCode, [string, number]]>) {

@@ -2,7 +2,8 @@
  * Shared helpers of the three pages: DOM building, formatting, countdowns, the HTTP API, and the
  * texts shown for the SDK's errors. Plain DOM, no framework; everything here runs in the browser.
  */
-import { isLivecartError, type LivecartClient } from '../../src/index.ts';
+import { CloseCode, isLivecartError, type LivecartClient } from '../../src/index.ts';
+import { formatMoney, formatNumber as formatLocaleNumber, parseMoney, t } from './i18n.ts';
 
 export const params = new URLSearchParams(location.search);
 
@@ -38,18 +39,9 @@ export function show(el: HTMLElement, visible: boolean): void {
   if (el.hidden === visible) el.hidden = !visible;
 }
 
-const priceFormats = new Map<string, Intl.NumberFormat>();
+/** A price in the page's language; `cents` in the currency's minor unit (see `formatMoney`). */
 export function formatPrice(cents: number, currency = 'USD'): string {
-  let format = priceFormats.get(currency);
-  if (!format) {
-    try {
-      format = new Intl.NumberFormat(undefined, { style: 'currency', currency });
-    } catch {
-      format = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    }
-    priceFormats.set(currency, format);
-  }
-  return format.format(cents / 100);
+  return formatMoney(cents, currency);
 }
 
 /** 75_000 → "1:15", 3_725_000 → "1:02:05"; negative → "0:00". */
@@ -63,11 +55,11 @@ export function formatDuration(ms: number): string {
 }
 
 export function seconds(ms: number): string {
-  return `${Math.max(1, Math.ceil(ms / 1000))} s`;
+  return t('unit.seconds', { n: Math.max(1, Math.ceil(ms / 1000)) });
 }
 
 export function formatNumber(n: number, digits = 0): string {
-  return n.toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+  return formatLocaleNumber(n, digits);
 }
 
 /** The server's clock as seen from here: `expiresAt`, `endsAt` and sale windows are server epoch ms. */
@@ -158,21 +150,23 @@ export function errorText(error: unknown): string {
   if (isLivecartError(error)) {
     switch (error.name) {
       case 'RATE_LIMITED':
-        return `Too fast: try again in ${seconds(error.retryAfterMs ?? 1000)}.`;
+        return t('error.rateLimited', { wait: seconds(error.retryAfterMs ?? 1000) });
       case 'MUTED':
-        return 'You are muted in this room.';
+        return t('error.muted');
+      case 'COMMENT_FILTERED':
+        return t('error.commentFiltered');
       case 'OVERLOADED':
-        return `The room is very busy${error.retryAfterMs ? `: try again in ${seconds(error.retryAfterMs)}` : ''}.`;
+        return error.retryAfterMs ? t('error.overloadedWait', { wait: seconds(error.retryAfterMs) }) : t('error.overloaded');
       case 'ROOM_ENDED':
-        return 'The show has ended.';
+        return t('error.roomEnded');
       case 'FORBIDDEN':
-        return 'You are not allowed to do that.';
+        return t('error.forbidden');
       case 'UNAUTHORIZED':
-        return 'Your sign-in token was not accepted.';
+        return t('error.unauthorized');
       case 'KICKED':
-        return 'You were removed from this room.';
+        return t('error.kicked');
       case 'UNAVAILABLE':
-        return 'The server cannot be reached right now; please try again.';
+        return t('error.unavailable');
       default:
         return error.message;
     }
@@ -188,32 +182,43 @@ export function say(el: HTMLElement, text: string, kind: 'info' | 'error' | 'ok'
 }
 
 /**
- * Shows the connection state of `client` in `el` (a `role="status"` element): connecting,
- * connected, reconnecting (with the attempt), or stopped (with why).
+ * Shows the connection state of `client` in `el` (a `role="status"` element, `data-state`):
+ * connecting, connected, reconnecting (with the attempt), moved (the node is draining: on to
+ * another), offline (the browser lost the network) or closed (with why). The stylesheet hides the
+ * healthy state ("Connected" is there for screen readers and tests, not shown).
  */
 export function trackConnection(client: LivecartClient, el: HTMLElement, onClosed?: (text: string, error: unknown) => void): void {
-  el.dataset.state = 'connecting';
-  setText(el, 'Connecting…');
-  client.on('welcome', () => {
-    el.dataset.state = 'connected';
-    setText(el, 'Connected');
-  });
+  const set = (state: string, text: string) => {
+    el.dataset.state = state;
+    setText(el, text);
+  };
+  /** What the socket said last; an offline browser overrides it until it is back online. */
+  let last: [string, string] = ['connecting', t('conn.connecting')];
+  const report = (state: string, text: string) => {
+    last = [state, text];
+    if (navigator.onLine !== false || state === 'closed') set(state, text);
+  };
+  report(...last);
+  client.on('welcome', () => report('connected', t('conn.connected')));
   client.on('reconnecting', (e) => {
-    el.dataset.state = 'reconnecting';
-    setText(el, `Reconnecting${e.attempt > 1 ? ` (try ${e.attempt})` : ''}…`);
+    if (e.code === CloseCode.MOVED) report('moved', t('conn.moved')); // this node is draining
+    else report('reconnecting', e.attempt > 1 ? t('conn.reconnectingTry', { n: e.attempt }) : t('conn.reconnecting'));
   });
   client.on('closed', (e) => {
-    el.dataset.state = 'closed';
-    const text = e.error ? `Disconnected: ${errorText(e.error)}` : 'Disconnected';
-    setText(el, text);
+    const text = e.error ? t('conn.disconnectedWhy', { why: errorText(e.error) }) : t('conn.disconnected');
+    report('closed', text);
     onClosed?.(text, e.error);
   });
+  window.addEventListener('offline', () => {
+    if (last[0] !== 'closed') set('offline', t('conn.offline'));
+  });
+  window.addEventListener('online', () => set(...last));
 }
 
 /** A full-page message for a page that cannot start (no token, server refused, …). */
 export function fatal(message: string, detail?: string): void {
   const main = document.querySelector('main') ?? document.body;
-  main.replaceChildren(h('section', { class: 'panel fatal', role: 'alert' }, h('h2', {}, 'Cannot open this page'), h('p', {}, message), detail ? h('p', { class: 'muted' }, detail) : null));
+  main.replaceChildren(h('section', { class: 'panel fatal', role: 'alert' }, h('h2', {}, t('page.cannotOpen')), h('p', {}, message), detail ? h('p', { class: 'muted' }, detail) : null));
 }
 
 /** A placeholder product picture (an SVG with the title's initials) for products without `imageUrl`. */
@@ -226,9 +231,7 @@ export function placeholderImage(title: string, sku: string): string {
   return `data:image/svg+xml,${encodeURIComponent(svg)}`;
 }
 
-/** Parses "25", "25.5", "25,50" as cents; NaN when not a price. */
-export function parsePriceCents(text: string): number {
-  const normalized = text.trim().replace(',', '.');
-  if (!/^\d+(\.\d{1,2})?$/.test(normalized)) return Number.NaN;
-  return Math.round(Number(normalized) * 100);
+/** Parses "25", "25.5", "25,50" as an integer amount in `currency`'s minor unit (cents for USD); NaN when not a price. */
+export function parsePriceCents(text: string, currency = 'USD'): number {
+  return parseMoney(text, currency);
 }

@@ -4,6 +4,7 @@
  * so the key is not fetched (or shown) unless the streamer asks for it.
  */
 import { api, byId, errorText, say, setText, show } from './common.ts';
+import { t } from './i18n.ts';
 
 interface StreamKeyAnswer {
   key: string;
@@ -39,7 +40,7 @@ export function wireEncoderSettings(token: string, roomId: string): void {
       loaded = true;
       say(status, '');
     } catch (error) {
-      say(status, `Cannot read the stream key: ${errorText(error)}`, 'error');
+      say(status, t('encoder.readFailed', { why: errorText(error) }), 'error');
     }
   };
 
@@ -49,17 +50,17 @@ export function wireEncoderSettings(token: string, roomId: string): void {
   reveal.addEventListener('click', () => {
     const hidden = key.type === 'password';
     key.type = hidden ? 'text' : 'password';
-    setText(reveal, hidden ? 'Hide' : 'Show');
+    setText(reveal, hidden ? t('encoder.hide') : t('encoder.show'));
     reveal.setAttribute('aria-pressed', String(hidden));
   });
   rotate.addEventListener('click', async () => {
-    if (!confirm('Make a new stream key? An encoder using the old one is refused from its next connection.')) return;
+    if (!confirm(t('encoder.confirmRotate'))) return;
     rotate.disabled = true;
     try {
       render(await api<StreamKeyAnswer>(`${path}/rotate`, { method: 'POST', token }));
-      say(status, 'New stream key: paste it into your encoder.', 'ok');
+      say(status, t('encoder.rotated'), 'ok');
     } catch (error) {
-      say(status, `Cannot rotate the stream key: ${errorText(error)}`, 'error');
+      say(status, t('encoder.rotateFailed', { why: errorText(error) }), 'error');
     } finally {
       rotate.disabled = false;
     }
@@ -69,11 +70,11 @@ export function wireEncoderSettings(token: string, roomId: string): void {
       const field = byId<HTMLInputElement>(button.dataset.copy!);
       try {
         await navigator.clipboard.writeText(field.value);
-        say(status, 'Copied.', 'ok');
+        say(status, t('encoder.copied'), 'ok');
       } catch {
         // No clipboard (an insecure page, a refused permission): select it for the user to copy.
         field.select();
-        say(status, 'Press Ctrl+C (⌘C) to copy.', 'info');
+        say(status, t('encoder.pressCopy'), 'info');
       }
     });
   });

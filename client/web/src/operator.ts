@@ -10,6 +10,7 @@
 import { connect, type HistoryComment, type LivecartClient } from '../../src/index.ts';
 import type { ClusterRoom, NodeStatus, OpsNodes, OpsRooms } from '../../../protocol/src/index.ts';
 import { api, ApiError, byId, errorText, fatal, formatNumber, h, params, say, setText, show, trackConnection, wsUrl } from './common.ts';
+import { formatTime, startI18n, t, tn } from './i18n.ts';
 import { Series, sparkline } from './sparkline.ts';
 
 const POLL_MS = 2000;
@@ -51,7 +52,7 @@ interface RoomHistory {
   last?: { at: number; admitted: number; rejected: number; messagesIn: number; messagesOut: number };
 }
 
-const levelNames = ['Normal', 'Comments sampled', 'Chatter off', 'Commerce only'];
+const levelNames = [t('ops.level0'), t('ops.level1'), t('ops.level2'), t('ops.level3')];
 
 const el = {
   updated: byId('updated'),
@@ -90,12 +91,12 @@ async function poll(token: string): Promise<void> {
     renderNodes(nodes);
     renderNode(node, nodes.nodes.find((n) => n.self));
     renderRooms(token, rooms.rooms);
-    setText(el.updated, `Updated ${new Date().toLocaleTimeString()}`);
+    setText(el.updated, t('orders.updated', { at: formatTime(Date.now()) }));
     if (el.status.dataset.kind === 'error' && el.status.dataset.source === 'poll') say(el.status, '');
   } catch (error) {
     el.status.dataset.source = 'poll';
-    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) say(el.status, `The operator token was refused: ${error.message}`, 'error');
-    else say(el.status, `Cannot reach the server: ${errorText(error)}`, 'error');
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) say(el.status, t('ops.tokenRefused', { why: error.message }), 'error');
+    else say(el.status, t('ops.unreachable', { why: errorText(error) }), 'error');
   } finally {
     polling = false;
   }
@@ -106,7 +107,7 @@ async function poll(token: string): Promise<void> {
 /** Every node of the cluster, this console's first; a node without a recent heartbeat is marked down. */
 function renderNodes(answer: OpsNodes & Registry): void {
   show(el.registryStatus, answer.registry !== 'ok');
-  setText(el.registryStatus, answer.registry === 'ok' ? '' : 'The node registry cannot be read (is Redis away?): only this node is shown.');
+  setText(el.registryStatus, answer.registry === 'ok' ? '' : t('ops.registryDown'));
   const seen = new Set<string>();
   for (const node of answer.nodes) {
     seen.add(node.nodeId);
@@ -114,14 +115,14 @@ function renderNodes(answer: OpsNodes & Registry): void {
     el.nodeRows.append(row); // keep the answer's order
     const cell = (name: string) => row.querySelector<HTMLElement>(`[data-cell="${name}"]`)!;
     row.dataset.state = node.down ? 'down' : node.draining ? 'draining' : 'up';
-    setText(cell('state'), node.down ? 'Down' : node.draining ? 'Draining' : 'Up');
-    setText(cell('age'), `${formatNumber(node.heartbeatAgeMs / 1000, 1)} s ago`);
+    setText(cell('state'), node.down ? t('ops.down') : node.draining ? t('ops.draining') : t('ops.up'));
+    setText(cell('age'), t('ops.secondsAgo', { n: formatNumber(node.heartbeatAgeMs / 1000, 1) }));
     setText(cell('sockets'), formatNumber(node.sockets));
     const degraded = node.load.roomsByLevel[1] + node.load.roomsByLevel[2] + node.load.roomsByLevel[3];
     setText(cell('rooms'), formatNumber(node.rooms.length + node.roomsOmitted));
-    setText(cell('rooms-detail'), degraded > 0 ? `${formatNumber(degraded)} degraded` : '');
-    setText(cell('load'), `${formatNumber(node.load.eventLoopDelayMs, 1)} ms loop · ${formatNumber(node.load.cpuPercent)}% CPU · ${formatNumber(node.load.rssMb)} MB`);
-    const notes = [node.load.overloaded ? 'refusing connections' : '', node.load.admissionInFlight === null ? 'admission off' : `${formatNumber(node.load.admissionInFlight)} store calls under way`];
+    setText(cell('rooms-detail'), degraded > 0 ? t('ops.degraded', { n: formatNumber(degraded) }) : '');
+    setText(cell('load'), t('ops.load', { loop: formatNumber(node.load.eventLoopDelayMs, 1), cpu: formatNumber(node.load.cpuPercent), rss: formatNumber(node.load.rssMb) }));
+    const notes = [node.load.overloaded ? t('ops.refusing') : '', node.load.admissionInFlight === null ? t('ops.admissionOff') : t('ops.storeCalls', { n: formatNumber(node.load.admissionInFlight) })];
     setText(cell('load-detail'), notes.filter(Boolean).join(' · '));
   }
   for (const row of Array.from(el.nodeRows.querySelectorAll<HTMLTableRowElement>('tr[data-node]'))) {
@@ -138,39 +139,39 @@ function buildNodeRow(node: NodeStatus): HTMLTableRowElement {
     { 'data-node': id },
     h(
       'th',
-      { scope: 'row', 'data-label': 'Node' },
-      h('span', { class: 'block' }, id, node.self ? h('span', { class: 'muted small' }, ' (this console)') : null),
+      { scope: 'row', 'data-label': t('ops.colNode') },
+      h('span', { class: 'block' }, id, node.self ? h('span', { class: 'muted small' }, ` ${t('ops.thisConsole')}`) : null),
       h('a', { href: node.url, class: 'muted small block node-url' }, node.url),
     ),
-    value('State', 'state'),
-    value('Heartbeat', 'age'),
-    value('Sockets', 'sockets'),
-    value('Rooms', 'rooms', true),
-    value('Load', 'load', true),
+    value(t('ops.colState'), 'state'),
+    value(t('ops.colHeartbeat'), 'age'),
+    value(t('ops.colSockets'), 'sockets'),
+    value(t('ops.colRooms'), 'rooms', true),
+    value(t('ops.colLoad'), 'load', true),
   );
 }
 
 // ------------------------------------------------------------------ this node
 
 function renderNode(node: NodeHealth, self: NodeStatus | undefined): void {
-  if (self) setText(el.nodeTitle, `This node's health (${self.nodeId})`);
+  if (self) setText(el.nodeTitle, t('ops.nodeHealthOf', { id: self.nodeId }));
 
   nodeHistory.eventLoop.push(node.eventLoopDelayMs.p99);
   nodeHistory.rss.push(node.rssMb);
   nodeHistory.connections.push(node.connections.connectionsOpen);
-  const protection = node.protection.overloaded ? `Refusing new connections (${node.protection.reason ?? 'overloaded'})` : 'Accepting connections';
+  const protection = node.protection.overloaded ? t('ops.refusingWhy', { why: node.protection.reason ?? 'overloaded' }) : t('ops.accepting');
   const tiles: Array<[string, string, SVGSVGElement | null, boolean?]> = [
-    ['Event-loop delay p99', `${formatNumber(node.eventLoopDelayMs.p99, 1)} ms (max ${formatNumber(node.eventLoopDelayMs.max, 1)})`, sparkline(nodeHistory.eventLoop.values, { label: 'Event-loop delay p99, last 5 minutes', minMax: 20, format: (v) => `${formatNumber(v, 1)} ms` })],
-    ['Memory (RSS)', `${formatNumber(node.rssMb)} MB`, sparkline(nodeHistory.rss.values, { label: 'Memory, last 5 minutes', minMax: 64, format: (v) => `${formatNumber(v)} MB` })],
-    ['Open connections', formatNumber(node.connections.connectionsOpen), sparkline(nodeHistory.connections.values, { label: 'Open connections, last 5 minutes', format: (v) => formatNumber(v) })],
-    ['Protection', `${protection} · ${formatNumber(node.protection.refusedConnections)} refused`, null, node.protection.overloaded],
-    ['Store concurrency', node.admission ? `limit ${node.admission.concurrencyLimit}, ${node.admission.inFlight} in flight` : 'admission off', null],
-    ['Hosted rooms', formatNumber(node.hostedRooms), null],
-    ['Event order kept here', `${formatNumber(node.sequencer.leasesHeld)} rooms · ${formatNumber(node.sequencer.sequencedLocally)} events · ${formatNumber(node.sequencer.resets)} resets`, null, node.sequencer.resets > 0],
-    ['Video', videoSummary(node.media), null, !node.media.available],
-    ['Frames sent', `${formatNumber(node.connections.framesSent)} (${formatNumber(node.connections.bytesSent / 1e6, 1)} MB)`, null],
-    ['Slow-consumer closes', formatNumber(node.connections.slowConsumerCloses), null],
-    ['Chatter sampled / dropped', `${formatNumber(node.fanout.chatterSampled)} / ${formatNumber(node.fanout.chatterDropped)}`, null],
+    [t('ops.tileLoop'), t('ops.msMax', { ms: formatNumber(node.eventLoopDelayMs.p99, 1), max: formatNumber(node.eventLoopDelayMs.max, 1) }), sparkline(nodeHistory.eventLoop.values, { label: t('ops.chartLoop'), minMax: 20, format: (v) => `${formatNumber(v, 1)} ms` })],
+    [t('ops.tileMemory'), `${formatNumber(node.rssMb)} MB`, sparkline(nodeHistory.rss.values, { label: t('ops.chartMemory'), minMax: 64, format: (v) => `${formatNumber(v)} MB` })],
+    [t('ops.tileConnections'), formatNumber(node.connections.connectionsOpen), sparkline(nodeHistory.connections.values, { label: t('ops.chartConnections'), format: (v) => formatNumber(v) })],
+    [t('ops.tileProtection'), t('ops.refused', { state: protection, n: formatNumber(node.protection.refusedConnections) }), null, node.protection.overloaded],
+    [t('ops.tileStore'), node.admission ? t('ops.limitInFlight', { limit: node.admission.concurrencyLimit, n: node.admission.inFlight }) : t('ops.admissionOff'), null],
+    [t('ops.tileHosted'), formatNumber(node.hostedRooms), null],
+    [t('ops.tileOrder'), t('ops.orderValue', { rooms: formatNumber(node.sequencer.leasesHeld), events: formatNumber(node.sequencer.sequencedLocally), resets: formatNumber(node.sequencer.resets) }), null, node.sequencer.resets > 0],
+    [t('studio.video'), videoSummary(node.media), null, !node.media.available],
+    [t('ops.tileFrames'), `${formatNumber(node.connections.framesSent)} (${formatNumber(node.connections.bytesSent / 1e6, 1)} MB)`, null],
+    [t('ops.tileSlow'), formatNumber(node.connections.slowConsumerCloses), null],
+    [t('ops.tileChatter'), `${formatNumber(node.fanout.chatterSampled)} / ${formatNumber(node.fanout.chatterDropped)}`, null],
   ];
   el.node.replaceChildren(
     ...tiles.map(([label, value, chart, alarm]) => h('div', { class: alarm ? 'tile alarm' : 'tile' }, h('p', { class: 'tile-label' }, label), h('p', { class: 'tile-value' }, value), chart)),
@@ -179,10 +180,10 @@ function renderNode(node: NodeHealth, self: NodeStatus | undefined): void {
 
 /** Workers (consumers, CPU share of a core), live streams and viewers' tracks, or why there is no video. */
 function videoSummary(media: NodeHealth['media']): string {
-  if (!media.available) return `Unavailable: ${media.reason ?? 'no media worker'}`;
-  const workers = media.workers.map((w) => `#${w.index} ${formatNumber(w.consumers)} consumers, ${formatNumber(w.cpu * 100)}% CPU`).join(' · ');
-  const deaths = media.workerDeaths > 0 ? ` · ${formatNumber(media.workerDeaths)} worker restarts` : '';
-  return `${formatNumber(media.producers)} tracks live, ${formatNumber(media.consumers)} consumers, ${formatNumber(media.bitrateOutBps / 1e6, 1)} Mbit/s out · ${workers}${deaths}`;
+  if (!media.available) return t('ops.videoUnavailable', { why: media.reason ?? 'no media worker' });
+  const workers = media.workers.map((w) => t('ops.worker', { i: w.index, n: formatNumber(w.consumers), cpu: formatNumber(w.cpu * 100) })).join(' · ');
+  const deaths = media.workerDeaths > 0 ? ` · ${t('ops.restarts', { n: formatNumber(media.workerDeaths) })}` : '';
+  return `${t('ops.mediaSummary', { tracks: formatNumber(media.producers), consumers: formatNumber(media.consumers), mbit: formatNumber(media.bitrateOutBps / 1e6, 1) })} · ${workers}${deaths}`;
 }
 
 // ------------------------------------------------------------------ rooms
@@ -223,27 +224,27 @@ function renderRooms(token: string, rooms: readonly ClusterRoom[]): void {
     row.dataset.level = String(level);
     row.dataset.hostedHere = local ? 'yes' : 'no';
     setText(cell('members-value'), formatNumber(room.viewers));
-    setText(cell('members-detail'), `${formatNumber(room.sockets)} socket${room.sockets === 1 ? '' : 's'}`);
-    sparkline(history.viewers.values, { label: `Viewers of ${room.roomId} over every node, last 5 minutes`, format: (v) => formatNumber(v) }, chart('members-chart'));
+    setText(cell('members-detail'), tn('ops.sockets', room.sockets));
+    sparkline(history.viewers.values, { label: t('ops.chartViewers', { room: room.roomId }), format: (v) => formatNumber(v) }, chart('members-chart'));
     renderRoomNodes(cell('nodes-value'), room);
     setText(cell('msgs-value'), local ? `${formatNumber(inRate, 1)} / ${formatNumber(outRate, 0)}` : '—');
-    setText(cell('msgs-detail'), local ? 'in / out per second here' : 'not on this node');
-    sparkline(history.outRate.values, { label: `Messages out per second in ${room.roomId} on this node, last 5 minutes`, format: (v) => formatNumber(v) }, chart('msgs-chart'));
+    setText(cell('msgs-detail'), local ? t('ops.inOut') : t('ops.notHere'));
+    sparkline(history.outRate.values, { label: t('ops.chartMsgs', { room: room.roomId }), format: (v) => formatNumber(v) }, chart('msgs-chart'));
     setText(cell('level-value'), `${level} · ${levelNames[level] ?? ''}`);
-    setText(cell('level-reason'), room.settings.degradeOverride !== null ? 'fixed by an operator on every node' : local ? local.reason : 'judged by each node');
-    sparkline(history.level.values, { label: `Degrade level of ${room.roomId}, last 5 minutes`, max: 3 }, chart('level-chart'));
+    setText(cell('level-reason'), room.settings.degradeOverride !== null ? t('ops.fixed') : local ? local.reason : t('ops.judged'));
+    sparkline(history.level.values, { label: t('ops.chartLevel', { room: room.roomId }), max: 3 }, chart('level-chart'));
     const limit = adm?.queueLimit ?? room.settings.queueLimit;
-    setText(cell('queue-value'), adm ? `${formatNumber(adm.queued)} / ${formatNumber(adm.queueLimit)}` : limit === null ? '—' : `limit ${formatNumber(limit)}`);
-    const queueNotes = [adm ? `${adm.inFlight} in flight` : local ? 'no cart requests here yet' : 'not on this node', room.settings.queueLimit === null ? '' : 'limit set for every node'];
+    setText(cell('queue-value'), adm ? `${formatNumber(adm.queued)} / ${formatNumber(adm.queueLimit)}` : limit === null ? '—' : t('ops.limitN', { n: formatNumber(limit) }));
+    const queueNotes = [adm ? t('ops.inFlight', { n: adm.inFlight }) : local ? t('ops.noCartYet') : t('ops.notHere'), room.settings.queueLimit === null ? '' : t('ops.limitEvery')];
     setText(cell('queue-detail'), queueNotes.filter(Boolean).join(' · '));
-    sparkline(history.queued.values, { label: `Queue depth of ${room.roomId} on this node, last 5 minutes`, format: (v) => formatNumber(v) }, chart('queue-chart'));
+    sparkline(history.queued.values, { label: t('ops.chartQueue', { room: room.roomId }), format: (v) => formatNumber(v) }, chart('queue-chart'));
     setText(cell('rate-value'), adm ? `${formatNumber(admitRate, 1)}/s` : '—');
-    sparkline(history.admitRate.values, { label: `Admit rate of ${room.roomId} on this node, last 5 minutes`, format: (v) => `${formatNumber(v, 1)} per second` }, chart('rate-chart'));
+    sparkline(history.admitRate.values, { label: t('ops.chartRate', { room: room.roomId }), format: (v) => t('ops.perSecond', { n: formatNumber(v, 1) }) }, chart('rate-chart'));
     setText(cell('rejected-value'), adm ? formatNumber(rejected) : '—');
-    setText(cell('rejected-detail'), adm ? `${formatNumber(adm.expired)} timed out · ${formatNumber(adm.soldOutFast)} sold-out fast` : '');
-    sparkline(history.rejectRate.values, { label: `Rejections per second in ${room.roomId} on this node, last 5 minutes`, format: (v) => formatNumber(v, 1) }, chart('rejected-chart'));
+    setText(cell('rejected-detail'), adm ? t('ops.rejectedDetail', { expired: formatNumber(adm.expired), fast: formatNumber(adm.soldOutFast) }) : '');
+    sparkline(history.rejectRate.values, { label: t('ops.chartRejected', { room: room.roomId }), format: (v) => formatNumber(v, 1) }, chart('rejected-chart'));
     setText(cell('p99-value'), local ? `${formatNumber(adm?.storeLatencyMs.p99 ?? local.signals.storeLatencyMs, 1)} ms` : '—');
-    sparkline(history.storeP99.values, { label: `Store latency p99 of ${room.roomId} on this node, last 5 minutes`, minMax: 5, format: (v) => `${formatNumber(v, 1)} ms` }, chart('p99-chart'));
+    sparkline(history.storeP99.values, { label: t('ops.chartP99', { room: room.roomId }), minMax: 5, format: (v) => `${formatNumber(v, 1)} ms` }, chart('p99-chart'));
     const select = cell('level-select') as HTMLSelectElement;
     if (document.activeElement !== select && select.dataset.dirty !== '1') select.value = room.settings.degradeOverride === null ? 'auto' : String(room.settings.degradeOverride);
     const limitInput = cell('limit-input') as HTMLInputElement;
@@ -265,8 +266,8 @@ function renderRoomNodes(list: HTMLElement, room: ClusterRoom): void {
         'li',
         { 'data-node': n.nodeId, 'data-state': n.down ? 'down' : 'up', title: n.url },
         h('span', { class: 'node-id' }, n.nodeId),
-        ` ${formatNumber(n.viewers)} viewer${n.viewers === 1 ? '' : 's'} · level ${n.level}`,
-        n.down ? h('span', { class: 'badge down-badge' }, 'down') : null,
+        ` ${tn('ops.viewersAtLevel', n.viewers, { level: n.level })}`,
+        n.down ? h('span', { class: 'badge down-badge' }, t('ops.downBadge')) : null,
       ),
     ),
   );
@@ -282,15 +283,15 @@ function historyOf(roomId: string): RoomHistory {
 }
 
 function buildRow(token: string, roomId: string): HTMLTableRowElement {
-  const svg = () => sparkline([], { label: 'no data yet' });
+  const svg = () => sparkline([], { label: t('ops.noData') });
   const metric = (label: string, name: string, detail = false) =>
     h('td', { 'data-label': label }, h('span', { class: 'metric', 'data-cell': `${name}-value`, 'data-testid': `${name}-${roomId}` }), detail ? h('span', { class: 'muted small block', 'data-cell': `${name === 'level' ? 'level-reason' : `${name}-detail`}` }) : null, h('span', { 'data-cell': `${name}-chart` }, svg()));
 
-  const nodes = h('td', { 'data-label': 'Nodes' }, h('ul', { class: 'room-nodes', 'data-cell': 'nodes-value', 'data-testid': `nodes-${roomId}`, 'aria-label': `Nodes hosting ${roomId}` }));
+  const nodes = h('td', { 'data-label': t('ops.colNodes') }, h('ul', { class: 'room-nodes', 'data-cell': 'nodes-value', 'data-testid': `nodes-${roomId}`, 'aria-label': t('ops.nodesHosting', { room: roomId }) }));
   const select = h(
     'select',
-    { 'data-cell': 'level-select', 'aria-label': `Degrade level for ${roomId}`, 'data-testid': `level-select-${roomId}` },
-    h('option', { value: 'auto' }, 'Automatic'),
+    { 'data-cell': 'level-select', 'aria-label': t('ops.levelFor', { room: roomId }), 'data-testid': `level-select-${roomId}` },
+    h('option', { value: 'auto' }, t('ops.automatic')),
     ...levelNames.map((name, level) => h('option', { value: String(level) }, `${level} · ${name}`)),
   );
   select.addEventListener('change', () => {
@@ -301,28 +302,28 @@ function buildRow(token: string, roomId: string): HTMLTableRowElement {
     api(`/api/ops/rooms/${encodeURIComponent(roomId)}/degrade`, { method: 'PUT', token, body: { level } }).then(
       () => {
         select.dataset.dirty = '';
-        say(el.status, level === null ? `${roomId}: degrade level is automatic again on every node.` : `${roomId}: degrade level fixed at ${level} (${levelNames[level]}) on every node.`, 'ok');
+        say(el.status, level === null ? t('ops.levelAuto', { room: roomId }) : t('ops.levelFixed', { room: roomId, level, name: levelNames[level] ?? '' }), 'ok');
         void poll(token);
       },
-      (error: unknown) => say(el.status, `${roomId}: could not set the level: ${errorText(error)}`, 'error'),
+      (error: unknown) => say(el.status, t('ops.levelFailed', { room: roomId, why: errorText(error) }), 'error'),
     );
   };
-  const limit = h('input', { type: 'number', min: 0, step: 1, inputmode: 'numeric', 'data-cell': 'limit-input', 'aria-label': `Queue limit for ${roomId}`, 'data-testid': `limit-input-${roomId}` });
+  const limit = h('input', { type: 'number', min: 0, step: 1, inputmode: 'numeric', 'data-cell': 'limit-input', 'aria-label': t('ops.limitFor', { room: roomId }), 'data-testid': `limit-input-${roomId}` });
   /** `null`: back to each node's default limit. */
   const sendLimit = (queueLimit: number | null) => {
     api(`/api/ops/rooms/${encodeURIComponent(roomId)}/limits`, { method: 'PUT', token, body: { queueLimit } }).then(
       () => {
         limit.value = '';
-        say(el.status, queueLimit === null ? `${roomId}: queue limit back to each node's default.` : `${roomId}: queue limit set to ${queueLimit} on every node.`, 'ok');
+        say(el.status, queueLimit === null ? t('ops.limitDefault', { room: roomId }) : t('ops.limitSet', { room: roomId, n: queueLimit }), 'ok');
         void poll(token);
       },
-      (error: unknown) => say(el.status, `${roomId}: could not set the queue limit: ${errorText(error)}`, 'error'),
+      (error: unknown) => say(el.status, t('ops.limitFailed', { room: roomId, why: errorText(error) }), 'error'),
     );
   };
   const setLimit = () => {
     const queueLimit = Number(limit.value);
     if (limit.value === '' || !Number.isInteger(queueLimit) || queueLimit < 0) {
-      say(el.status, 'Queue limit: a whole number.', 'error');
+      say(el.status, t('ops.badLimit'), 'error');
       return;
     }
     sendLimit(queueLimit);
@@ -330,27 +331,27 @@ function buildRow(token: string, roomId: string): HTMLTableRowElement {
   return h(
     'tr',
     { 'data-room': roomId },
-    h('th', { scope: 'row', 'data-label': 'Room' }, roomId),
-    metric('Viewers', 'members', true),
+    h('th', { scope: 'row', 'data-label': t('ops.colRoom') }, roomId),
+    metric(t('studio.viewers'), 'members', true),
     nodes,
-    metric('Messages/s', 'msgs', true),
-    metric('Level', 'level', true),
-    metric('Queue', 'queue', true),
-    metric('Admit rate', 'rate'),
-    metric('Rejected', 'rejected', true),
-    metric('Store p99', 'p99'),
+    metric(t('ops.colMsgs'), 'msgs', true),
+    metric(t('ops.colLevel'), 'level', true),
+    metric(t('ops.colQueue'), 'queue', true),
+    metric(t('ops.colRate'), 'rate'),
+    metric(t('ops.colRejected'), 'rejected', true),
+    metric(t('ops.colP99'), 'p99'),
     h(
       'td',
-      { 'data-label': 'Controls', class: 'controls' },
-      h('div', { class: 'row' }, select, h('button', { type: 'button', 'aria-label': `Apply degrade level to ${roomId}`, 'data-testid': `apply-level-${roomId}`, onclick: apply }, 'Apply')),
+      { 'data-label': t('ops.colControls'), class: 'controls' },
+      h('div', { class: 'row' }, select, h('button', { type: 'button', 'aria-label': t('ops.applyTo', { room: roomId }), 'data-testid': `apply-level-${roomId}`, onclick: apply }, t('ops.apply'))),
       h(
         'div',
         { class: 'row' },
         limit,
-        h('button', { type: 'button', 'aria-label': `Set queue limit of ${roomId}`, 'data-testid': `set-limit-${roomId}`, onclick: setLimit }, 'Set limit'),
-        h('button', { type: 'button', class: 'link', 'aria-label': `Default queue limit for ${roomId}`, onclick: () => sendLimit(null) }, 'Default'),
+        h('button', { type: 'button', 'aria-label': t('ops.setLimitOf', { room: roomId }), 'data-testid': `set-limit-${roomId}`, onclick: setLimit }, t('ops.setLimit')),
+        h('button', { type: 'button', class: 'link', 'aria-label': t('ops.defaultFor', { room: roomId }), onclick: () => sendLimit(null) }, t('ops.default')),
       ),
-      h('button', { type: 'button', class: 'link', 'aria-label': `Moderate ${roomId}`, onclick: () => joinRoom(token, roomId) }, 'Moderate'),
+      h('button', { type: 'button', class: 'link', 'aria-label': t('ops.moderateRoom', { room: roomId }), onclick: () => joinRoom(token, roomId) }, t('ops.moderate')),
     ),
   );
 }
@@ -391,9 +392,9 @@ function joinRoom(token: string, roomId: string): void {
   client.ready.then(
     () => {
       show(el.modPanel, true);
-      say(el.status, `Joined ${roomId} as operator.`, 'ok');
+      say(el.status, t('ops.joined', { room: roomId }), 'ok');
     },
-    (error: unknown) => say(el.status, `Cannot join ${roomId}: ${errorText(error)}`, 'error'),
+    (error: unknown) => say(el.status, t('ops.joinFailed', { room: roomId, why: errorText(error) }), 'error'),
   );
 }
 
@@ -411,9 +412,9 @@ function appendComment(client: LivecartClient, c: HistoryComment): void {
       : h(
           'span',
           { class: 'actions' },
-          h('button', { type: 'button', class: 'link', 'aria-label': `Mute ${c.name}`, onclick: () => moderate('mute', c.userId, c.name) }, 'Mute'),
-          h('button', { type: 'button', class: 'link danger-link', 'aria-label': `Kick ${c.name}`, onclick: () => moderate('kick', c.userId, c.name) }, 'Kick'),
-          h('button', { type: 'button', class: 'link', 'aria-label': `Use the id of ${c.name}`, onclick: () => { el.modUser.value = c.userId; el.modUser.focus(); } }, 'Id'),
+          h('button', { type: 'button', class: 'link', 'aria-label': t('mod.muteLabel', { name: c.name }), onclick: () => moderate('mute', c.userId, c.name) }, t('mod.mute')),
+          h('button', { type: 'button', class: 'link danger-link', 'aria-label': t('ops.kickLabel', { name: c.name }), onclick: () => moderate('kick', c.userId, c.name) }, t('ops.kick')),
+          h('button', { type: 'button', class: 'link', 'aria-label': t('ops.useId', { name: c.name }), onclick: () => { el.modUser.value = c.userId; el.modUser.focus(); } }, 'Id'),
         ),
   );
   el.modComments.append(li);
@@ -424,20 +425,21 @@ function appendComment(client: LivecartClient, c: HistoryComment): void {
 function moderate(action: 'mute' | 'unmute' | 'kick', userId: string, name: string): void {
   const client = moderated;
   if (!client) {
-    say(el.status, 'Join a room first.', 'error');
+    say(el.status, t('ops.joinFirst'), 'error');
     return;
   }
   const done = (text: string) => say(el.status, text, 'ok');
-  const failed = (error: unknown) => say(el.status, `Could not ${action} ${name}: ${errorText(error)}`, 'error');
-  if (action === 'kick') client.kick(userId).then(({ closed }) => done(`${name} was removed (${closed} connection${closed === 1 ? '' : 's'} closed).`), failed);
-  else if (action === 'mute') client.mute(userId).then(() => done(`${name} is muted.`), failed);
-  else client.unmute(userId).then(() => done(`${name} may comment again.`), failed);
+  const failed = (error: unknown) => say(el.status, t(action === 'kick' ? 'mod.removeFailed' : action === 'mute' ? 'mod.muteFailed' : 'mod.unmuteFailed', { name, why: errorText(error) }), 'error');
+  if (action === 'kick') client.kick(userId).then(({ closed }) => done(tn('ops.kicked', closed, { name })), failed);
+  else if (action === 'mute') client.mute(userId).then(() => done(t('mod.muted', { name })), failed);
+  else client.unmute(userId).then(() => done(t('mod.unmuted', { name })), failed);
 }
 
 // ------------------------------------------------------------------ start (last: everything above is initialized)
 
+startI18n();
 if (!token) {
-  fatal('This page needs an operator token.', 'Open it as /operator?token=… (in dev mode the server prints one when it starts).');
+  fatal(t('ops.needsToken'), t('ops.needsTokenDetail'));
 } else {
   void poll(token);
   setInterval(() => void poll(token), POLL_MS);

@@ -3,13 +3,14 @@
  * shop's backend confirmed it, or the server's demo mode marked it, which the text then says.
  */
 import type { Order, OrderStatus } from '../../src/index.ts';
+import { t } from './i18n.ts';
 
 const headlines: Readonly<Record<OrderStatus, string>> = {
-  placed: 'Order placed — awaiting payment',
-  paid: 'Paid',
-  shipped: 'Shipped',
-  delivered: 'Delivered',
-  cancelled: 'Cancelled',
+  placed: t('status.placedAwaiting'),
+  paid: t('status.paid'),
+  shipped: t('status.shipped'),
+  delivered: t('status.delivered'),
+  cancelled: t('status.cancelled'),
 };
 
 /** The status in a few words ("Paid", "Order placed — awaiting payment"). */
@@ -19,7 +20,7 @@ export function statusHeadline(order: Order): string {
 
 /** The demo label an order carries when a demo payment marked it paid, else undefined. */
 export function demoNote(order: Order): string | undefined {
-  return order.payment?.demo === true ? 'Demo: no payment taken' : undefined;
+  return order.payment?.demo === true ? t('status.demo') : undefined;
 }
 
 /** One line for a status element: the headline, with the demo label when there is one. */
@@ -32,9 +33,9 @@ export function statusLine(order: Order): string {
 export const PROGRESS_STEPS: readonly OrderStatus[] = ['placed', 'paid', 'shipped', 'delivered'];
 
 export const stepNames: Readonly<Record<OrderStatus, string>> = {
-  placed: 'Placed',
-  paid: 'Paid',
-  shipped: 'Shipped',
-  delivered: 'Delivered',
-  cancelled: 'Cancelled',
+  placed: t('status.placed'),
+  paid: t('status.paid'),
+  shipped: t('status.shipped'),
+  delivered: t('status.delivered'),
+  cancelled: t('status.cancelled'),
 };

@@ -9,13 +9,19 @@
  * reconnect (news sent meanwhile is not replayed), every `POLL_MS`, and when the tab comes back
  * into view, it reads the list again: that covers orders in rooms it does not follow.
  *
- * The token is the URL's, else the one the viewer page keeps for this tab.
+ * Shows the buyer set a reminder for and that are still to come are followed the same way (within
+ * the same limit, after the orders' rooms): the page hears when one goes live and says so.
+ *
+ * The token is the URL's, else the one the viewer page keeps for this browser (identity.ts).
  */
+import { pricingRows } from './orderPricing.ts';
 import { connect, isFinalOrderStatus, isLivecartError, type LivecartClient, type Order, type Product } from '../../src/index.ts';
 import { api, ApiError, byId, errorText, formatPrice, h, params, say, setText, show, wsUrl } from './common.ts';
 import { demoNote, PROGRESS_STEPS, statusHeadline, stepNames } from './orderStatus.ts';
+import { keptIdentity } from './identity.ts';
+import { formatDateTime, formatTime, startI18n, t } from './i18n.ts';
+import { followShowNotices, remindedShowIds } from './showNotices.ts';
 
-const TOKEN_KEY = 'livecart.viewerToken';
 /** Rooms followed live at once, at most (one socket each). */
 const MAX_FOLLOWED_ROOMS = 5;
 /** How often the list is read again. */
@@ -37,18 +43,21 @@ interface RoomView {
 }
 
 const givenToken = params.get('token');
-const token = givenToken ?? sessionStorage.getItem(TOKEN_KEY);
+const token = givenToken ?? keptIdentity()?.token ?? null;
 /** Every order known, by id, each as last heard. */
 const orders = new Map<string, Order>();
 /** Room titles and products, read once per room. */
 const rooms = new Map<string, RoomView | Promise<RoomView>>();
 /** The followers, by room. */
 const followers = new Map<string, LivecartClient>();
+/** Scheduled shows the buyer set a reminder for, soonest first, as last read. */
+let remindedRooms: string[] = [];
 /** Orders whose history the buyer opened: a re-render keeps it open. */
 const openHistories = new Set<string>();
 let loaded = false;
 
 async function main(): Promise<void> {
+  startI18n();
   (window as unknown as { livecartOrders: { followedRooms(): string[] } }).livecartOrders = { followedRooms: () => [...followers.keys()] };
   el.shopLink.href = withToken('/viewer?room=demo');
   if (token === null) {
@@ -67,20 +76,21 @@ async function main(): Promise<void> {
 /** Reads the list again and takes what is newer than what the page holds. */
 async function load(): Promise<void> {
   try {
-    const { orders: list } = await api<{ orders: Order[] }>(`/api/me/orders?limit=${LIST_LIMIT}`, { token: token! });
+    const [{ orders: list }, reminded] = await Promise.all([api<{ orders: Order[] }>(`/api/me/orders?limit=${LIST_LIMIT}`, { token: token! }), remindedShowIds(token!)]);
+    remindedRooms = reminded;
     for (const order of list) take(order);
     loaded = true;
-    setText(el.updated, `Updated ${new Date().toLocaleTimeString()}`);
+    setText(el.updated, t('orders.updated', { at: formatTime(Date.now()) }));
     await Promise.all(list.map((order) => roomOf(order.roomId)));
     render();
     follow();
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
-      say(el.status, 'Your sign-in token was not accepted: open this page from a show\'s page, or with ?token=…', 'error');
+      say(el.status, t('orders.badToken'), 'error');
       stopFollowing();
       return;
     }
-    say(el.status, `Could not load your orders: ${errorText(error)}`, 'error');
+    say(el.status, t('orders.loadFailed', { why: errorText(error) }), 'error');
   }
 }
 
@@ -113,6 +123,7 @@ function follow(): void {
     if (wanted.length >= MAX_FOLLOWED_ROOMS) break;
     wanted.push(order.roomId);
   }
+  for (const roomId of remindedRooms) if (wanted.length < MAX_FOLLOWED_ROOMS && !wanted.includes(roomId)) wanted.push(roomId);
   for (const [roomId, client] of followers) {
     if (wanted.includes(roomId)) continue;
     client.close();
@@ -124,6 +135,7 @@ function follow(): void {
 
 function openFollower(roomId: string): LivecartClient {
   const client = connect({ url: wsUrl(), token: token!, room: roomId, follow: 'orders' });
+  followShowNotices(client, { token: givenToken ?? undefined });
   let welcomed = false;
   client.on('welcome', () => {
     // News sent while this socket was away is not replayed: read the list again.
@@ -134,14 +146,14 @@ function openFollower(roomId: string): LivecartClient {
   client.on('reconnecting', () => renderLive());
   client.on('closed', (e) => {
     followers.delete(roomId);
-    if (isLivecartError(e.error) && e.error.name === 'UNAUTHORIZED') say(el.status, 'Your sign-in token was not accepted.', 'error');
+    if (isLivecartError(e.error) && e.error.name === 'UNAUTHORIZED') say(el.status, t('error.unauthorized'), 'error');
     renderLive();
   });
   client.on('orderUpdated', ({ order }) => {
     if (!take(order)) return;
     void Promise.resolve(roomOf(order.roomId)).then(() => {
       render(order.id);
-      say(el.status, `Order ${shortId(order.id)}: ${statusHeadline(order)}${demoNote(order) ? ` (${demoNote(order)})` : ''}.`, 'ok');
+      say(el.status, t('orders.changed', { id: shortId(order.id), status: `${statusHeadline(order)}${demoNote(order) ? ` (${demoNote(order)})` : ''}` }), 'ok');
       if (isFinalOrderStatus(order.status)) follow();
     });
   });
@@ -177,19 +189,20 @@ function card(order: Order, flash: boolean): HTMLLIElement {
     h('div', { class: 'order-card-head' },
       h('div', {},
         h('h2', {}, view.title),
-        h('p', { class: 'muted small' }, h('span', {}, `${when(order.createdAt)} · `), h('span', { class: 'order-ref' }, `Order ${shortId(order.id)}`)),
+        h('p', { class: 'muted small' }, h('span', {}, `${when(order.createdAt)} · `), h('span', { class: 'order-ref' }, t('order.id', { id: shortId(order.id) }))),
       ),
       h('span', { class: 'order-badge', 'data-status': order.status, 'data-testid': 'order-badge' }, stepNames[order.status]),
     ),
     h('p', { class: 'order-status-line', 'data-testid': 'order-status' }, statusHeadline(order), latestNote(order)),
     demo === undefined ? null : h('p', { class: 'demo-note', 'data-testid': 'demo-note' }, demo),
-    h('ol', { class: 'progress', 'aria-label': 'Progress' },
+    h('ol', { class: 'progress', 'aria-label': t('orders.progress') },
       ...steps.map((status) => h('li', { 'data-done': reached.has(status), 'data-current': status === order.status }, stepNames[status]))),
     h('ul', { class: 'order-lines' },
       ...order.lines.map((line) => h('li', {},
         h('span', {}, `${line.quantity} × ${view.products.get(line.sku)?.title ?? line.sku}`),
         h('span', {}, formatPrice(line.priceCents * line.quantity, order.currency))))),
-    h('p', { class: 'order-total' }, h('span', {}, 'Total'), h('strong', { 'data-testid': 'order-total' }, formatPrice(order.totalCents, order.currency))),
+    ...pricingRows(order),
+    h('p', { class: 'order-total' }, h('span', {}, t('cart.total')), h('strong', { 'data-testid': 'order-total' }, formatPrice(order.totalCents, order.currency))),
     h('details', {
       class: 'history',
       open: openHistories.has(order.id),
@@ -198,9 +211,9 @@ function card(order: Order, flash: boolean): HTMLLIElement {
         else openHistories.delete(order.id);
       },
     },
-      h('summary', {}, 'History'),
+      h('summary', {}, t('orders.history')),
       h('ol', {}, ...order.history.map((step) => h('li', {}, `${when(step.at)} — ${stepNames[step.status]}${step.note ? ` · ${step.note}` : ''}`)))),
-    h('p', { class: 'small' }, h('a', { href: withToken(`/viewer?room=${encodeURIComponent(order.roomId)}`) }, 'Back to the show')),
+    h('p', { class: 'small' }, h('a', { href: withToken(`/viewer?room=${encodeURIComponent(order.roomId)}`) }, t('orders.backToShow'))),
   );
 }
 
@@ -210,7 +223,7 @@ function renderLive(): void {
   const joined = clients.filter((client) => client.connected).length;
   const state = clients.length === 0 ? 'idle' : joined === clients.length ? 'live' : 'reconnecting';
   el.live.dataset.state = state;
-  setText(el.live, state === 'live' ? '● Live' : state === 'reconnecting' ? 'Reconnecting…' : '');
+  setText(el.live, state === 'live' ? t('orders.live') : state === 'reconnecting' ? t('conn.reconnecting') : '');
 }
 
 /** The shop's note on the step the order is at (a tracking number), as a separate span. */
@@ -219,9 +232,8 @@ function latestNote(order: Order): HTMLSpanElement | null {
   return note === undefined ? null : h('span', { class: 'order-note' }, ` · ${note}`);
 }
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 function when(at: number): string {
-  return dateFormat.format(at);
+  return formatDateTime(at);
 }
 
 /** The order id's random part, shortened: enough for a buyer to tell orders apart. */

@@ -7,6 +7,7 @@
  */
 import { isLivecartError, type LivecartClient, type Product, type ReplayInfo, type ReplayMoment } from '../../src/index.ts';
 import { HlsPlayer } from './hlsPlayer.ts';
+import { t } from './i18n.ts';
 import { api, errorText, formatDuration, formatNumber, formatPrice, h, placeholderImage, say, setText, show } from './common.ts';
 
 export interface ReplayElements {
@@ -97,18 +98,18 @@ export class ReplayShop {
     for (const item of this.#items) {
       const available = this.#client.state.stock[item.product.sku] ?? item.available;
       item.stock.classList.toggle('sold-out', available === 0);
-      setText(item.stock, available === 0 ? 'Sold out' : `${formatNumber(available)} left`);
+      setText(item.stock, available === 0 ? t('card.soldOut') : t('card.left', { n: formatNumber(available) }));
       const offerEnded = item.offerEndsAt !== undefined && item.offerEndsAt <= this.#now();
       const disabled = item.busy || !onSale || available === 0 || offerEnded;
       if (item.add.disabled !== disabled) item.add.disabled = disabled;
       const inCart = this.#client.state.cart.lines.some((l) => l.sku === item.product.sku);
-      setText(item.add, item.busy ? 'Adding…' : !onSale ? 'Not on sale' : available === 0 ? 'Sold out' : offerEnded ? 'Offer ended' : inCart ? 'Add one more' : 'Add to cart');
+      setText(item.add, t(item.busy ? 'button.adding' : !onSale ? 'replay.notOnSale' : available === 0 ? 'card.soldOut' : offerEnded ? 'card.offerEnded' : inCart ? 'button.addOneMore' : 'viewer.add'));
     }
     setText(this.#el.note, !onSale
-      ? 'The show has ended and its shop with it: checkout still works for what you hold.'
+      ? t('replay.shopClosed')
       : this.#info === undefined
-        ? 'The show has ended. Its products are still on sale.'
-        : 'Watch the replay: tap a product to jump to its moment in the show.');
+        ? t('replay.noRecording')
+        : t('replay.hint'));
   }
 
   async #load(): Promise<void> {
@@ -148,10 +149,10 @@ export class ReplayShop {
     const atMs = moment.atMs;
     const head = atMs === undefined
       ? h('div', { class: 'moment-product' }, image, h('span', { class: 'moment-text' }, ...details))
-      : h('button', { type: 'button', class: 'moment-product moment-seek', 'aria-label': `Watch ${product.title} at ${formatDuration(atMs)}`, onclick: () => this.#seek(index) },
+      : h('button', { type: 'button', class: 'moment-product moment-seek', 'aria-label': t('replay.watchAt', { title: product.title, at: formatDuration(atMs) }), onclick: () => this.#seek(index) },
         image, h('span', { class: 'moment-text' }, h('span', { class: 'moment-time' }, formatDuration(atMs)), ...details));
     const stock = h('span', { class: 'stock' });
-    const add = h('button', { type: 'button', class: 'primary moment-add', 'data-testid': 'moment-add', 'aria-label': `Add ${product.title} to cart` }, 'Add to cart');
+    const add = h('button', { type: 'button', class: 'primary moment-add', 'data-testid': 'moment-add', 'aria-label': t('replay.addLabel', { title: product.title }) }, t('viewer.add'));
     const status = h('p', { class: 'status small', role: 'status', 'aria-live': 'polite' });
     const li = h('li', { class: 'moment', 'data-testid': 'moment', 'data-sku': product.sku, 'data-at-ms': atMs }, head, h('div', { class: 'moment-buy' }, stock, add), status);
     const item: Item = { product, atMs, offerEndsAt: moment.offerEndsAt, available: moment.available, li, stock, add, status, busy: false };
@@ -190,21 +191,21 @@ export class ReplayShop {
       const answer = await this.#client.addToCart(item.product.sku, 1);
       switch (answer.status) {
         case 'reserved':
-          say(item.status, `Reserved: ${answer.quantity} in your cart.`, 'ok');
+          say(item.status, t('replay.reserved', { n: answer.quantity }), 'ok');
           break;
         case 'sold_out':
-          say(item.status, 'Sold out: every unit is taken.', 'error');
+          say(item.status, t('add.soldOut'), 'error');
           break;
         case 'limit_reached':
-          say(item.status, `Limit reached: at most ${answer.limit} per customer.`, 'error');
+          say(item.status, t('add.limitReached', { n: answer.limit }), 'error');
           break;
         case 'not_on_sale':
-          say(item.status, answer.startsAt !== undefined && answer.startsAt > this.#now() ? 'Not on sale yet.' : 'No longer on sale.', 'error');
+          say(item.status, answer.startsAt !== undefined && answer.startsAt > this.#now() ? t('add.notYet') : t('replay.noLonger'), 'error');
           break;
       }
     } catch (error) {
       if (isLivecartError(error) && error.name === 'ROOM_ENDED') this.#shopClosed = true;
-      say(item.status, `Not added: ${errorText(error)}`, 'error');
+      say(item.status, t('add.failed', { why: errorText(error) }), 'error');
     } finally {
       item.busy = false;
       this.render();

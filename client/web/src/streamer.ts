@@ -9,10 +9,15 @@
  * Test hooks (read by tests/e2e, nothing else): `window.livecart` is the LivecartClient and
  * `window.livecartPublisher` the StreamPublisher.
  */
+import { mountCouponPanel } from './streamerCoupons.ts';
 import { connect, type HistoryComment, type LivecartClient, type Order, type ProductInput } from '../../src/index.ts';
 import { StreamPublisher, type MediaStateEvent } from '../../src/media.ts';
 import { api, byId, countdown, errorText, fatal, formatNumber, formatPrice, h, params, parsePriceCents, say, ServerClock, setText, show, startCountdowns, trackConnection, wsUrl } from './common.ts';
 import { wireEncoderSettings } from './encoderSettings.ts';
+import { ModerationPanel, pinCommentButton } from './moderationPanel.ts';
+import { formatDateTime, formatTime, startI18n, t, tn } from './i18n.ts';
+import { startStreamerLayout } from './streamerLayout.ts';
+import { mountShowScheduler } from './showScheduler.ts';
 
 const POLL_MS = 2000;
 const MAX_COMMENTS_SHOWN = 100;
@@ -112,17 +117,17 @@ function showCreate(token: string, id = ''): void {
     event.preventDefault();
     const title = el.createName.value.trim();
     const id = el.createId.value.trim();
-    say(el.status, 'Creating the room…');
-    api<{ room: { id: string } }>('/api/rooms', { method: 'POST', token, body: id ? { title, id } : { title } }).then(
+    say(el.status, t('studio.creating'));
+    api<{ room: { id: string } }>('/api/rooms', { method: 'POST', token, body: id ? { title, id, shop: true } : { title, shop: true } }).then(
       ({ room }) => {
         const url = new URL(location.href);
         url.searchParams.set('room', room.id);
         history.replaceState(null, '', url);
         show(el.create, false);
-        say(el.status, `Room "${room.id}" created. Add products, then go live.`, 'ok');
+        say(el.status, t('studio.created', { room: room.id }), 'ok');
         void openRoom(token, room.id);
       },
-      (error: unknown) => say(el.status, `Could not create the room: ${errorText(error)}`, 'error'),
+      (error: unknown) => say(el.status, t('studio.createFailed', { why: errorText(error) }), 'error'),
     );
   };
 }
@@ -133,23 +138,28 @@ async function openRoom(token: string, roomId: string): Promise<void> {
   trackConnection(client, el.conn, (_text, error) => {
     if (error && 'name' in (error as object) && (error as { name: string }).name === 'ROOM_NOT_FOUND') {
       for (const section of [el.controls, el.camera, el.products, el.chat]) show(section, false);
-      say(el.status, `There is no room "${roomId}": create it.`, 'error');
+      say(el.status, t('studio.noRoom', { room: roomId }), 'error');
       showCreate(token, roomId);
     }
   });
   wire(client, token, roomId);
+  el.chat.append(new ModerationPanel(client, { owner: true, token, roomId, status: el.status }).element);
   wireVideo(client);
   wireEncoderSettings(token, roomId);
   try {
     await client.ready;
   } catch (error) {
     if (!el.create.hidden) return;
-    say(el.status, `Cannot join room "${roomId}": ${errorText(error)}`, 'error');
+    say(el.status, t('studio.joinFailed', { room: roomId, why: errorText(error) }), 'error');
     return;
   }
   for (const section of [el.controls, el.camera, el.products, el.chat]) show(section, true);
+  mountCouponPanel(client, el.products);
   el.viewerLink.href = `/viewer?room=${encodeURIComponent(roomId)}`;
   show(el.viewerLink, true);
+  const room = client.state.room;
+  // A show linked to the streamer's shop sells from it: its window is one click away.
+  if (room?.shopId !== undefined) el.viewerLink.after(' ', h('a', { class: 'toplink', href: `/shop?streamer=${encodeURIComponent(room.streamerId)}`, target: '_blank', rel: 'noopener', 'data-testid': 'shop-link' }, 'Open shop window'));
   await clock.calibrate(client);
   startCountdowns(clock);
   refresh = () => void poll(client, token, roomId);
@@ -178,21 +188,21 @@ function wire(client: LivecartClient, token: string, roomId: string): void {
   let endArmed: ReturnType<typeof setTimeout> | undefined;
   el.endShow.addEventListener('click', () => {
     if (endArmed === undefined) {
-      setText(el.endShow, 'Really end the show?');
+      setText(el.endShow, t('studio.reallyEnd'));
       endArmed = setTimeout(() => {
         endArmed = undefined;
-        setText(el.endShow, 'End show');
+        setText(el.endShow, t('studio.endShow'));
       }, 4000);
       return;
     }
     clearTimeout(endArmed);
     endArmed = undefined;
-    setText(el.endShow, 'End show');
+    setText(el.endShow, t('studio.endShow'));
     void showState(token, roomId, 'end');
   });
 
   el.unpin.addEventListener('click', () => {
-    client.unpin().then(() => say(el.status, 'Card unpinned.', 'ok'), (error: unknown) => say(el.status, errorText(error), 'error'));
+    client.unpin().then(() => say(el.status, t('studio.unpinned'), 'ok'), (error: unknown) => say(el.status, errorText(error), 'error'));
   });
 
   el.productForm.addEventListener('submit', (event) => {
@@ -204,12 +214,12 @@ function wire(client: LivecartClient, token: string, roomId: string): void {
     }
     client.addProduct(product).then(
       ({ product: added }) => {
-        say(el.status, `Added ${added.title} (${added.sku}) with ${added.stock} units.`, 'ok');
+        say(el.status, t('studio.added', { title: added.title, sku: added.sku, n: added.stock }), 'ok');
         for (const id of ['p-sku', 'p-title', 'p-price', 'p-limit', 'p-starts', 'p-ends', 'p-image']) byId<HTMLInputElement>(id).value = '';
         byId<HTMLInputElement>('p-sku').focus();
         void poll(client, token, roomId);
       },
-      (error: unknown) => say(el.status, `Could not add the product: ${errorText(error)}`, 'error'),
+      (error: unknown) => say(el.status, t('studio.addFailed', { why: errorText(error) }), 'error'),
     );
   });
 
@@ -221,7 +231,7 @@ function wire(client: LivecartClient, token: string, roomId: string): void {
       () => {
         el.commentInput.value = '';
       },
-      (error: unknown) => say(el.status, `Comment not sent: ${errorText(error)}`, 'error'),
+      (error: unknown) => say(el.status, t('studio.commentFailed', { why: errorText(error) }), 'error'),
     );
   });
 }
@@ -229,7 +239,7 @@ function wire(client: LivecartClient, token: string, roomId: string): void {
 async function showState(token: string, roomId: string, action: 'start' | 'end'): Promise<void> {
   try {
     await api(`/api/rooms/${encodeURIComponent(roomId)}/${action}`, { method: 'POST', token });
-    say(el.status, action === 'start' ? 'You are live.' : 'The show has ended.', 'ok');
+    say(el.status, action === 'start' ? t('studio.youAreLive') : t('error.roomEnded'), 'ok');
   } catch (error) {
     say(el.status, errorText(error), 'error');
   }
@@ -237,22 +247,22 @@ async function showState(token: string, roomId: string, action: 'start' | 'end')
 
 function readProductForm(): ProductInput | string {
   const value = (id: string) => byId<HTMLInputElement>(id).value.trim();
-  const priceCents = parsePriceCents(value('p-price'));
-  if (Number.isNaN(priceCents)) return 'Price: a number such as 25 or 25.00.';
+  const priceCents = parsePriceCents(value('p-price'), value('p-currency').toUpperCase());
+  if (Number.isNaN(priceCents)) return t('studio.badPrice');
   const stock = Number(value('p-stock'));
-  if (!Number.isInteger(stock) || stock < 0) return 'Stock: a whole number of units.';
+  if (!Number.isInteger(stock) || stock < 0) return t('studio.badStock');
   const product: ProductInput = { sku: value('p-sku'), title: value('p-title'), priceCents, currency: value('p-currency').toUpperCase(), stock };
   const limit = value('p-limit');
   if (limit) {
     const n = Number(limit);
-    if (!Number.isInteger(n) || n < 1) return 'Per-customer limit: a whole number, at least 1.';
+    if (!Number.isInteger(n) || n < 1) return t('studio.badLimit');
     product.perCustomerLimit = n;
   }
   const starts = value('p-starts');
   const ends = value('p-ends');
   if (starts) product.saleStartsAt = new Date(starts).getTime();
   if (ends) product.saleEndsAt = new Date(ends).getTime();
-  if (product.saleStartsAt !== undefined && product.saleEndsAt !== undefined && product.saleEndsAt <= product.saleStartsAt) return 'The sale must end after it starts.';
+  if (product.saleStartsAt !== undefined && product.saleEndsAt !== undefined && product.saleEndsAt <= product.saleStartsAt) return t('studio.badWindow');
   const image = value('p-image');
   if (image) product.imageUrl = image;
   return product;
@@ -322,7 +332,7 @@ async function startVideo(publisher: StreamPublisher): Promise<void> {
 /** Camera and microphone; the camera alone when there is no microphone. */
 async function takeCamera(): Promise<MediaStream> {
   if (typeof navigator.mediaDevices?.getUserMedia !== 'function') {
-    throw new Error('This browser offers no camera here: the page must be opened over HTTPS (or on localhost).');
+    throw new Error(t('camera.noApi'));
   }
   const camera: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
   try {
@@ -337,15 +347,15 @@ function cameraErrorText(error: unknown): string {
   switch ((error as DOMException | undefined)?.name) {
     case 'NotAllowedError':
     case 'SecurityError':
-      return 'Camera access was refused. Allow the camera and microphone for this site (the icon in the address bar), then start video again.';
+      return t('camera.refused');
     case 'NotFoundError':
     case 'OverconstrainedError':
-      return 'No camera was found. Connect one, then start video again.';
+      return t('camera.none');
     case 'NotReadableError':
     case 'AbortError':
-      return 'The camera could not be opened: another app may be using it.';
+      return t('camera.busy');
     default:
-      return `The camera could not be opened: ${errorText(error)}`;
+      return t('camera.failed', { why: errorText(error) });
   }
 }
 
@@ -356,7 +366,7 @@ async function toggleMute(publisher: StreamPublisher, kind: 'video' | 'audio'): 
   try {
     await publisher.setMuted(kind, muted);
   } catch (error) {
-    say(el.status, `Could not ${muted ? 'mute' : 'unmute'} the ${kind === 'video' ? 'camera' : 'microphone'}: ${errorText(error)}`, 'error');
+    say(el.status, t(kind === 'video' ? (muted ? 'camera.muteFailed' : 'camera.unmuteFailed') : muted ? 'mic.muteFailed' : 'mic.unmuteFailed', { why: errorText(error) }), 'error');
   }
 }
 
@@ -373,7 +383,7 @@ async function endStream(publisher: StreamPublisher): Promise<void> {
   try {
     await publisher.stop();
   } catch (error) {
-    say(el.status, `The stream may not have ended for everyone: ${errorText(error)}`, 'error');
+    say(el.status, t('studio.endStreamFailed', { why: errorText(error) }), 'error');
   }
   for (const track of video.camera?.getTracks() ?? []) track.stop();
   video.camera = undefined;
@@ -390,7 +400,7 @@ async function endStream(publisher: StreamPublisher): Promise<void> {
 
 function retryLine(prefix: string): HTMLElement | string {
   if (video.retryAt <= Date.now()) return prefix;
-  return h('span', {}, prefix, countdown(video.retryAt, clock, { local: true, format: 'seconds', prefix: 'Trying again in ', suffix: '.', done: 'Trying again…' }));
+  return h('span', {}, prefix, countdown(video.retryAt, clock, { local: true, format: 'seconds', prefix: t('studio.tryingAgainIn'), suffix: '.', done: t('studio.tryingAgain') }));
 }
 
 /** "video unavailable: video is switched off (--media false)" → "video is switched off (--media false)". */
@@ -411,10 +421,10 @@ function renderVideo(publisher: StreamPublisher): void {
   let detail: HTMLElement | string = '';
   if (showEnded) {
     state = 'show-ended';
-    text = 'The show has ended: it cannot go back on air.';
+    text = t('studio.showEnded');
   } else if (video.asking) {
     state = 'asking';
-    text = 'Asking for your camera and microphone…';
+    text = t('studio.asking');
   } else if (video.problem !== undefined) {
     state = 'camera-error';
     text = video.problem;
@@ -423,32 +433,31 @@ function renderVideo(publisher: StreamPublisher): void {
       case 'idle':
         state = video.ended || video.stoppedBy !== undefined ? 'ended' : 'idle';
         text = video.stoppedBy !== undefined
-          ? `Stream ended: ${video.stoppedBy}. Viewers see that it ended.`
-          : video.ended ? 'Stream ended. Viewers see that it ended.' : 'Camera off. Start video to go on air.';
+          ? t('studio.streamEndedBy', { why: video.stoppedBy })
+          : video.ended ? t('studio.streamEnded') : t('studio.cameraOffHint');
         break;
       case 'connecting':
-        text = e.reason ? `Reconnecting the video (${e.reason})…` : 'Connecting the video…';
+        text = e.reason ? t('studio.reconnectingWhy', { why: e.reason }) : t('studio.connectingVideo');
         break;
       case 'live': {
-        const off = [video.cameraMuted ? 'camera' : '', video.micMuted ? 'microphone' : ''].filter(Boolean).join(' and ');
-        text = off ? `On air, ${off} muted: viewers are told your ${off} ${video.cameraMuted && video.micMuted ? 'are' : 'is'} off.` : 'On air: viewers see and hear you.';
+        text = t(video.cameraMuted && video.micMuted ? 'studio.onAirBothMuted' : video.cameraMuted ? 'studio.onAirCameraMuted' : video.micMuted ? 'studio.onAirMicMuted' : 'studio.onAir');
         break;
       }
       case 'unavailable': {
         const reason = reasonOf(e);
-        text = `Video unavailable${reason ? `: ${reason}` : ''}.`;
-        detail = retryLine('Comments and the shop keep working. ');
+        text = reason ? t('studio.unavailableWhy', { why: reason }) : t('studio.unavailable');
+        detail = retryLine(`${t('studio.shopKeepsWorking')} `);
         break;
       }
       case 'full':
-        text = 'Video full on this server.';
+        text = t('studio.full');
         detail = retryLine('');
         break;
       case 'waiting':
       case 'retrying':
       default: {
         const reason = reasonOf(e);
-        text = `Video interrupted${reason ? `: ${reason}` : ''}.`;
+        text = reason ? t('studio.interruptedWhy', { why: reason }) : t('studio.interrupted');
         detail = retryLine('');
         break;
       }
@@ -465,13 +474,13 @@ function renderVideo(publisher: StreamPublisher): void {
 
   const hasCamera = video.camera !== undefined;
   el.previewBox.dataset.state = !hasCamera ? 'off' : video.cameraMuted ? 'muted' : e.state === 'live' ? 'live' : 'preview';
-  setText(el.previewNote, !hasCamera ? 'Camera off' : video.cameraMuted ? 'Camera muted' : '');
+  setText(el.previewNote, !hasCamera ? t('studio.cameraOff') : video.cameraMuted ? t('studio.cameraMuted') : '');
   el.startVideo.disabled = showEnded || video.asking || hasCamera || running;
   el.endStream.disabled = !(hasCamera || running);
   el.muteCamera.disabled = !hasCamera || (video.camera?.getVideoTracks().length ?? 0) === 0;
   el.muteMic.disabled = !hasCamera || (video.camera?.getAudioTracks().length ?? 0) === 0;
-  setText(el.muteCamera, video.cameraMuted ? 'Unmute camera' : 'Mute camera');
-  setText(el.muteMic, video.micMuted ? 'Unmute microphone' : 'Mute microphone');
+  setText(el.muteCamera, video.cameraMuted ? t('studio.unmuteCamera') : t('studio.muteCamera'));
+  setText(el.muteMic, video.micMuted ? t('studio.unmuteMic') : t('studio.muteMic'));
 }
 
 // ------------------------------------------------------------------ polling
@@ -510,7 +519,7 @@ function renderAll(client: LivecartClient, token: string, roomId: string): void 
     setText(el.title, room.title);
     document.title = `${room.title} · streamer · livecart`;
     el.roomState.dataset.state = room.state;
-    setText(el.roomState, room.state === 'live' ? 'Live' : room.state === 'ended' ? 'Ended' : 'Not live yet');
+    setText(el.roomState, room.state === 'live' ? t('room.live') : room.state === 'ended' ? t('room.ended') : t('studio.notLiveYet'));
     el.goLive.disabled = room.state !== 'scheduled';
     el.endShow.disabled = room.state === 'ended';
   }
@@ -543,14 +552,14 @@ function renderProducts(client: LivecartClient, token: string, roomId: string): 
   const popup = client.state.popup;
   const pinned = popup?.product.sku;
   show(el.noProducts, products.length === 0);
-  setText(el.pinnedNow, pinned ? `Pinned: ${popup?.product.title}` : 'Nothing pinned');
+  setText(el.pinnedNow, pinned ? t('studio.pinnedNow', { title: popup?.product.title ?? '' }) : t('studio.nothingPinned'));
   show(el.unpin, pinned !== undefined);
   // The card's countdown as viewers see it; a sold-out card has nothing left to count down to.
   const soldOut = pinned !== undefined && (client.state.stock[pinned] ?? inventory[pinned]?.available ?? popup!.product.stock) === 0;
   const timerKey = `${popup?.pinnedAt ?? ''}|${popup?.endsAt ?? ''}|${soldOut}`;
   if (el.pinnedTimer.dataset.key !== timerKey) {
     el.pinnedTimer.dataset.key = timerKey;
-    el.pinnedTimer.replaceChildren(popup?.endsAt !== undefined && !soldOut ? countdown(popup.endsAt, clock, { prefix: 'Offer ends in ', done: 'Offer ended' }) : '');
+    el.pinnedTimer.replaceChildren(popup?.endsAt !== undefined && !soldOut ? countdown(popup.endsAt, clock, { prefix: t('card.offerEndsIn'), done: t('card.offerEnded') }) : '');
   }
   for (const product of products) {
     let found = el.productRows.querySelector<HTMLTableRowElement>(`tr[data-sku="${CSS.escape(product.sku)}"]`);
@@ -561,39 +570,39 @@ function renderProducts(client: LivecartClient, token: string, roomId: string): 
     const row = found;
     const cell = (name: string) => row.querySelector<HTMLElement>(`[data-cell="${name}"]`)!;
     const available = client.state.stock[product.sku] ?? inventory[product.sku]?.available ?? product.stock;
-    const saleWindow = product.saleStartsAt || product.saleEndsAt ? ` · sale ${product.saleStartsAt ? new Date(product.saleStartsAt).toLocaleString() : ''}–${product.saleEndsAt ? new Date(product.saleEndsAt).toLocaleString() : ''}` : '';
+    const saleWindow = product.saleStartsAt || product.saleEndsAt ? ` · ${t('studio.sale')} ${product.saleStartsAt ? formatDateTime(product.saleStartsAt) : ''}–${product.saleEndsAt ? formatDateTime(product.saleEndsAt) : ''}` : '';
     setText(cell('title'), product.title);
-    setText(cell('meta'), `${product.sku}${product.perCustomerLimit ? ` · max ${product.perCustomerLimit} each` : ''}${saleWindow}`);
+    setText(cell('meta'), `${product.sku}${product.perCustomerLimit ? ` · ${t('studio.maxEach', { n: product.perCustomerLimit })}` : ''}${saleWindow}`);
     setText(cell('price'), formatPrice(product.priceCents, product.currency));
-    setText(cell('available'), available === 0 ? '0 (sold out)' : formatNumber(available));
+    setText(cell('available'), available === 0 ? t('studio.zeroSoldOut') : formatNumber(available));
     cell('available').dataset.available = String(available);
     setText(cell('reserved'), formatNumber(inventory[product.sku]?.reserved ?? 0));
     setText(cell('sold'), formatNumber(inventory[product.sku]?.sold ?? 0));
     const pin = cell('pin') as HTMLButtonElement;
     const isPinned = product.sku === pinned;
     row.classList.toggle('pinned', isPinned);
-    setText(pin, isPinned ? 'Pinned' : 'Pin');
+    setText(pin, isPinned ? t('studio.pinned') : t('studio.pin'));
     pin.disabled = isPinned;
   }
 }
 
 function buildRow(client: LivecartClient, token: string, roomId: string, sku: string): HTMLTableRowElement {
-  const stockInput = h('input', { type: 'number', min: 0, step: 1, inputmode: 'numeric', 'aria-label': `New stock for ${sku}`, 'data-testid': `stock-input-${sku}` });
+  const stockInput = h('input', { type: 'number', min: 0, step: 1, inputmode: 'numeric', 'aria-label': t('studio.newStockFor', { sku }), 'data-testid': `stock-input-${sku}` });
   const setStock = () => {
     const available = Number(stockInput.value);
     if (stockInput.value === '' || !Number.isInteger(available) || available < 0) {
-      say(el.status, 'Stock: a whole number of units.', 'error');
+      say(el.status, t('studio.badStock'), 'error');
       return;
     }
     api<{ stock: StockRow }>(`/api/rooms/${encodeURIComponent(roomId)}/products/${encodeURIComponent(sku)}/stock`, { method: 'PUT', token, body: { available } }).then(
       ({ stock }) => {
         inventory = { ...inventory, [sku]: stock };
         stockInput.value = '';
-        say(el.status, `Stock of ${sku} set to ${stock.available}.`, 'ok');
+        say(el.status, t('studio.stockSet', { sku, n: stock.available }), 'ok');
         renderProducts(client, token, roomId);
         renderNumbers(client);
       },
-      (error: unknown) => say(el.status, `Could not set the stock: ${errorText(error)}`, 'error'),
+      (error: unknown) => say(el.status, t('studio.stockFailed', { why: errorText(error) }), 'error'),
     );
   };
   stockInput.addEventListener('keydown', (event) => {
@@ -602,20 +611,20 @@ function buildRow(client: LivecartClient, token: string, roomId: string, sku: st
   const pin = () => {
     const ms = Number(el.pinCountdown.value);
     client.pin(sku, ms > 0 ? Math.round(clock.now() + ms) : undefined).then(
-      () => say(el.status, `Pinned ${sku}.`, 'ok'),
-      (error: unknown) => say(el.status, `Could not pin: ${errorText(error)}`, 'error'),
+      () => say(el.status, t('studio.pinnedSku', { sku }), 'ok'),
+      (error: unknown) => say(el.status, t('studio.pinFailed', { why: errorText(error) }), 'error'),
     );
   };
   return h(
     'tr',
     { 'data-sku': sku },
-    h('th', { scope: 'row', 'data-label': 'Product' }, h('span', { 'data-cell': 'title' }), h('span', { class: 'muted small block', 'data-cell': 'meta' })),
-    h('td', { 'data-label': 'Price', 'data-cell': 'price' }),
-    h('td', { 'data-label': 'Available', 'data-cell': 'available', 'data-testid': `available-${sku}` }),
-    h('td', { 'data-label': 'Reserved', 'data-cell': 'reserved', 'data-testid': `reserved-${sku}` }),
-    h('td', { 'data-label': 'Sold', 'data-cell': 'sold', 'data-testid': `sold-${sku}` }),
-    h('td', { 'data-label': 'Set stock' }, h('div', { class: 'row' }, stockInput, h('button', { type: 'button', 'aria-label': `Set stock of ${sku}`, 'data-testid': `set-stock-${sku}`, onclick: setStock }, 'Set'))),
-    h('td', { 'data-label': 'Card' }, h('button', { type: 'button', class: 'primary', 'data-cell': 'pin', 'aria-label': `Pin ${sku}`, 'data-testid': `pin-${sku}`, onclick: pin }, 'Pin')),
+    h('th', { scope: 'row', 'data-label': t('studio.colProduct') }, h('span', { 'data-cell': 'title' }), h('span', { class: 'muted small block', 'data-cell': 'meta' })),
+    h('td', { 'data-label': t('studio.colPrice'), 'data-cell': 'price' }),
+    h('td', { 'data-label': t('studio.colAvailable'), 'data-cell': 'available', 'data-testid': `available-${sku}` }),
+    h('td', { 'data-label': t('studio.colReserved'), 'data-cell': 'reserved', 'data-testid': `reserved-${sku}` }),
+    h('td', { 'data-label': t('studio.colSold'), 'data-cell': 'sold', 'data-testid': `sold-${sku}` }),
+    h('td', { 'data-label': t('studio.colSetStock') }, h('div', { class: 'row' }, stockInput, h('button', { type: 'button', 'aria-label': t('studio.setStockOf', { sku }), 'data-testid': `set-stock-${sku}`, onclick: setStock }, t('studio.set')))),
+    h('td', { 'data-label': t('studio.colCard') }, h('button', { type: 'button', class: 'primary', 'data-cell': 'pin', 'aria-label': t('studio.pinSku', { sku }), 'data-testid': `pin-${sku}`, onclick: pin }, t('studio.pin'))),
   );
 }
 
@@ -626,18 +635,18 @@ function rebuildComments(client: LivecartClient): void {
 
 function appendComment(client: LivecartClient, c: HistoryComment): void {
   const mine = c.userId === client.state.you?.userId;
-  const remove = h('button', { type: 'button', class: 'link', 'aria-label': `Delete comment by ${c.name}: ${c.text}`, onclick: () => {
-    client.deleteComment(c.seq).then(() => say(el.status, 'Comment deleted.', 'ok'), (error: unknown) => say(el.status, `Could not delete: ${errorText(error)}`, 'error'));
-  } }, 'Delete');
+  const remove = h('button', { type: 'button', class: 'link', 'aria-label': t('mod.deleteLabel', { name: c.name, text: c.text }), onclick: () => {
+    client.deleteComment(c.seq).then(() => say(el.status, t('mod.deleted'), 'ok'), (error: unknown) => say(el.status, t('mod.deleteFailed', { why: errorText(error) }), 'error'));
+  } }, t('mod.delete'));
   const li = h(
     'li',
     { 'data-seq': c.seq, 'data-user': c.userId, 'data-name': c.name, class: mine ? 'mine' : undefined },
     h('span', { class: 'who' }, c.name),
     ' ',
     h('span', { class: 'text' }, c.text),
-    h('span', { class: 'actions' }, remove, mine ? null : h('button', { type: 'button', class: 'link', 'data-role': 'mute' }), mine ? null : h('button', {
-      type: 'button', class: 'link danger-link', 'aria-label': `Remove ${c.name} from the room`, onclick: () => kick(client, c.userId, c.name),
-    }, 'Remove')),
+    h('span', { class: 'actions' }, pinCommentButton(client, c, el.status), remove, mine ? null : h('button', { type: 'button', class: 'link', 'data-role': 'mute' }), mine ? null : h('button', {
+      type: 'button', class: 'link danger-link', 'aria-label': t('mod.removeLabel', { name: c.name }), onclick: () => kick(client, c.userId, c.name),
+    }, t('cart.remove'))),
   );
   updateMuteButton(client, li);
   const stick = el.comments.scrollHeight - el.comments.scrollTop - el.comments.clientHeight < 40;
@@ -652,15 +661,15 @@ function updateMuteButton(client: LivecartClient, li: HTMLElement): void {
   if (!button || !userId) return;
   const muted = client.state.muted.has(userId);
   li.classList.toggle('from-muted', muted);
-  setText(button, muted ? 'Unmute' : 'Mute');
-  button.setAttribute('aria-label', `${muted ? 'Unmute' : 'Mute'} ${li.dataset.name ?? userId}`);
+  setText(button, muted ? t('mod.unmute') : t('mod.mute'));
+  button.setAttribute('aria-label', t(muted ? 'mod.unmuteLabel' : 'mod.muteLabel', { name: li.dataset.name ?? userId }));
   button.onclick = () => moderate(client, muted ? 'unmute' : 'mute', userId, li.dataset.name ?? userId);
 }
 
 function moderate(client: LivecartClient, action: 'mute' | 'unmute', userId: string, name: string): void {
   (action === 'mute' ? client.mute(userId) : client.unmute(userId)).then(
-    () => say(el.status, `${name} ${action === 'mute' ? 'is muted' : 'may comment again'}.`, 'ok'),
-    (error: unknown) => say(el.status, `Could not ${action} ${name}: ${errorText(error)}`, 'error'),
+    () => say(el.status, t(action === 'mute' ? 'mod.muted' : 'mod.unmuted', { name }), 'ok'),
+    (error: unknown) => say(el.status, t(action === 'mute' ? 'mod.muteFailed' : 'mod.unmuteFailed', { name, why: errorText(error) }), 'error'),
   );
 }
 
@@ -668,10 +677,10 @@ function moderate(client: LivecartClient, action: 'mute' | 'unmute', userId: str
 function kick(client: LivecartClient, userId: string, name: string): void {
   client.kick(userId).then(
     ({ released }) => {
-      say(el.status, `${name} was removed from the room${released > 0 ? `; ${released} held ${released === 1 ? 'unit is' : 'units are'} back on sale` : ''}.`, 'ok');
+      say(el.status, released > 0 ? tn('mod.removedReleased', released, { name }) : t('mod.removed', { name }), 'ok');
       refresh?.();
     },
-    (error: unknown) => say(el.status, `Could not remove ${name}: ${errorText(error)}`, 'error'),
+    (error: unknown) => say(el.status, t('mod.removeFailed', { name, why: errorText(error) }), 'error'),
   );
 }
 
@@ -687,21 +696,21 @@ function renderBans(client: LivecartClient, token: string, roomId: string): void
       { 'data-user': ban.userId },
       h('span', { class: 'who' }, ban.name),
       ' ',
-      h('span', { class: 'muted small' }, `until ${new Date(ban.until).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`),
+      h('span', { class: 'muted small' }, t('mod.until', { at: formatTime(ban.until) })),
       ' ',
       h('button', {
-        type: 'button', class: 'link', 'aria-label': `Let ${ban.name} back in`, onclick: () => {
+        type: 'button', class: 'link', 'aria-label': t('mod.letBackInLabel', { name: ban.name }), onclick: () => {
           client.unban(ban.userId).then(
             () => {
-              say(el.status, `${ban.name} may come back.`, 'ok');
+              say(el.status, t('mod.mayComeBack', { name: ban.name }), 'ok');
               bans = bans.filter((b) => b.userId !== ban.userId);
               renderBans(client, token, roomId);
               void poll(client, token, roomId);
             },
-            (error: unknown) => say(el.status, `Could not let ${ban.name} back in: ${errorText(error)}`, 'error'),
+            (error: unknown) => say(el.status, t('mod.letBackInFailed', { name: ban.name, why: errorText(error) }), 'error'),
           );
         },
-      }, 'Let back in'),
+      }, t('mod.letBackIn')),
     )),
   );
 }
@@ -712,16 +721,19 @@ function renderMuted(client: LivecartClient): void {
   el.muted.replaceChildren(
     ...ids.map((userId) => {
       const name = client.state.comments.find((c) => c.userId === userId)?.name ?? userId;
-      return h('li', {}, h('span', {}, name), ' ', h('button', { type: 'button', class: 'link', 'aria-label': `Unmute ${name}`, onclick: () => moderate(client, 'unmute', userId, name) }, 'Unmute'));
+      return h('li', {}, h('span', {}, name), ' ', h('button', { type: 'button', class: 'link', 'aria-label': t('mod.unmuteLabel', { name }), onclick: () => moderate(client, 'unmute', userId, name) }, t('mod.unmute')));
     }),
   );
 }
 
 // ------------------------------------------------------------------ start (last: everything above is initialized)
 
+startI18n();
+startStreamerLayout();
 if (!token) {
-  fatal('This page needs a streamer token.', 'Open it as /streamer?token=… (in dev mode the server prints one when it starts).');
+  fatal(t('studio.needsToken'), t('studio.needsTokenDetail'));
 } else {
+  mountShowScheduler(token);
   const room = params.get('room');
   if (room) void openRoom(token, room);
   else showCreate(token);

@@ -1,6 +1,6 @@
 /**
- * The viewer page: /viewer?room=demo[&token=…][&name=…]. Without a token it asks the server for a
- * dev token (dev mode only). Everything live comes from the SDK: room state, comments, likes, the
+ * The viewer page: /viewer?room=demo[&token=…][&name=…]. The viewer's identity (the URL's token, else
+ * the one kept for this browser, else a dev token in dev mode) comes from identity.ts. Everything live comes from the SDK: room state, comments, likes, the
  * pinned card with live stock, add-to-cart progress (`cartAction`), the cart and checkout, the
  * room's busy state (`degradeLevel`) and the connection state. The video plays through
  * `StreamViewer` (client/src/media.ts) in a muted, autoplaying <video> (with an Unmute button).
@@ -16,9 +16,9 @@ import { connect, isLivecartError, type CartActionEvent, type HistoryComment, ty
 import { StreamViewer, type MediaState } from '../../src/media.ts';
 import { HlsPlayer } from './hlsPlayer.ts';
 import { ReplayShop } from './replayShop.ts';
+import { ProductSheet, skuTitle, unitsLeft } from './productSheet.ts';
 import {
   api,
-  ApiError,
   byId,
   countdown,
   errorText,
@@ -38,8 +38,15 @@ import {
   wsUrl,
 } from './common.ts';
 import { statusLine } from './orderStatus.ts';
+import { forgetIdentity, viewerIdentity } from './identity.ts';
+import { mountViewerModeration } from './viewerModeration.ts';
+import { startI18n, t, tn } from './i18n.ts';
+import { startViewerLayout } from './viewerLayout.ts';
+import { Sheet } from './sheet.ts';
+import { mountCouponCard, type CouponView } from './couponCard.ts';
+import { followShowNotices } from './showNotices.ts';
+import { mountShowPreview } from './showPreview.ts';
 
-const TOKEN_KEY = 'livecart.viewerToken';
 const MAX_COMMENTS_SHOWN = 100;
 const roomId = params.get('room') ?? 'demo';
 
@@ -100,6 +107,8 @@ const el = {
 };
 
 const clock = new ServerClock();
+/** Product picture URLs that failed to load here: the card shows the tile instead. */
+const brokenImages = new Set<string>();
 
 /** Per-page state the SDK does not hold. */
 const ui = {
@@ -141,15 +150,29 @@ const media = {
 };
 
 
+/** The room's coupon card and the coupon's lines in the cart and the order (couponCard.ts). */
+let coupons: CouponView | undefined;
+
 async function main(): Promise<void> {
+  startI18n();
+  startViewerLayout();
   const given = params.get('token');
-  const token = given ?? (await devToken());
-  if (token === undefined) return;
+  const identity = await viewerIdentity();
+  if (identity === undefined) {
+    fatal(t('viewer.noGuestTokens'), t('viewer.openWithToken', { url: `/viewer?room=${roomId}&token=…` }));
+    return;
+  }
+  const token = identity.token;
   const client = connect({ url: wsUrl(), token, room: roomId });
   (window as unknown as { livecart: LivecartClient }).livecart = client;
+  mountShowPreview(client, { token, roomId, clock });
+  followShowNotices(client, { currentRoom: roomId, token: given ?? undefined });
   // The orders page reads this tab's token itself; one given in the URL goes along.
   if (given !== null) for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>('a[href="/orders"]'))) link.href = `/orders?token=${encodeURIComponent(given)}`;
-  wire(client, given === null);
+  wire(client, identity.dev ? token : undefined);
+  mountViewerModeration(client, { comments: el.comments, token, roomId, status: el.commentStatus });
+  coupons = mountCouponCard(client, { anchor: el.card, cartSummary: el.cartSummary, cartTotal: el.cartTotal, orderTotalRow: el.orderTotal.parentElement! });
+  mountProducts(client);
   try {
     await client.ready;
   } catch {
@@ -165,34 +188,16 @@ async function main(): Promise<void> {
   }
 }
 
-/** A dev-mode viewer token, kept for this tab so a reload keeps the same user (and cart). */
-async function devToken(): Promise<string | undefined> {
-  const stored = sessionStorage.getItem(TOKEN_KEY);
-  if (stored) return stored;
-  const name = params.get('name') ?? `Guest ${Math.floor(1000 + Math.random() * 9000)}`;
-  try {
-    const { token } = await api<{ token: string }>(`/api/dev/token?name=${encodeURIComponent(name)}`);
-    sessionStorage.setItem(TOKEN_KEY, token);
-    return token;
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) {
-      fatal('This server does not hand out guest tokens (it runs with a token secret).', `Open this page with a token: /viewer?room=${roomId}&token=…`);
-      return undefined;
-    }
-    throw error;
-  }
-}
-
-function wire(client: LivecartClient, devTokenUsed: boolean): void {
+function wire(client: LivecartClient, devToken: string | undefined): void {
   trackConnection(client, el.conn, (_text, error) => {
-    if (isLivecartError(error) && error.name === 'UNAUTHORIZED' && devTokenUsed && !sessionStorage.getItem('livecart.retried')) {
-      // The server restarted with a new dev secret: get a new token once.
-      sessionStorage.removeItem(TOKEN_KEY);
+    if (isLivecartError(error) && error.name === 'UNAUTHORIZED' && devToken !== undefined && !sessionStorage.getItem('livecart.retried')) {
+      // The server restarted with a new dev secret: get a new token once (a shop's token is never replaced here).
+      forgetIdentity(devToken);
       sessionStorage.setItem('livecart.retried', '1');
       location.reload();
       return;
     }
-    if (isLivecartError(error) && error.name === 'ROOM_NOT_FOUND') media.blocked = `There is no room "${roomId}".`;
+    if (isLivecartError(error) && error.name === 'ROOM_NOT_FOUND') media.blocked = t('viewer.noRoom', { room: roomId });
     if (isLivecartError(error) && error.name === 'KICKED') removed();
     renderAll(client);
   });
@@ -234,7 +239,7 @@ function wire(client: LivecartClient, devTokenUsed: boolean): void {
     if (client.state.cart.lastOrder?.id === order.id) setText(el.orderStatus, statusLine(order));
   });
   client.on('reservationExpired', (e) => {
-    say(el.cartStatus, `Your hold on ${titleOf(client, e.sku)} ran out; it went back on sale.`, 'error');
+    say(el.cartStatus, t('cart.holdExpired', { title: titleOf(client, e.sku) }), 'error');
     if (ui.action?.sku === e.sku && ui.action.state === 'reserved') ui.action = undefined;
     renderCard(client);
   });
@@ -282,9 +287,6 @@ function wire(client: LivecartClient, devTokenUsed: boolean): void {
 
   el.cartButton.addEventListener('click', () => toggleCart(!el.cart.hidden ? false : true));
   el.cartClose.addEventListener('click', () => toggleCart(false));
-  document.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape' && !el.cart.hidden) toggleCart(false);
-  });
   el.checkout.addEventListener('click', () => void checkout(client));
 }
 
@@ -310,7 +312,7 @@ function renderRoom(client: LivecartClient): void {
   setText(el.title, room.title);
   document.title = `${room.title} · livecart`;
   el.roomState.dataset.state = room.state;
-  setText(el.roomState, room.state === 'live' ? 'Live' : room.state === 'ended' ? 'Ended' : 'Starting soon');
+  setText(el.roomState, room.state === 'live' ? t('room.live') : room.state === 'ended' ? t('room.ended') : t('room.soon'));
   if (room.state === 'ended') startReplay(client);
   renderVideo(client);
 }
@@ -410,7 +412,7 @@ function removed(): void {
   media.tracks.clear();
   attachStream();
   show(el.removed, true);
-  setText(el.removed, 'You were removed from this room by a moderator. The video is off, and you cannot buy or comment here; what you held in your cart went back on sale.');
+  setText(el.removed, t('viewer.removedBanner'));
 }
 
 /** Points the <video> at the current tracks (set again so the element picks up added or removed tracks). */
@@ -426,7 +428,7 @@ function attachStream(): void {
 
 function retryLine(prefix = ''): HTMLElement | string {
   if (media.retryAt <= Date.now()) return prefix;
-  return h('span', {}, prefix, countdown(media.retryAt, clock, { local: true, format: 'seconds', prefix: 'Retrying in ', suffix: '.', done: 'Retrying…' }));
+  return h('span', {}, prefix, countdown(media.retryAt, clock, { local: true, format: 'seconds', prefix: t('video.retryingIn'), suffix: '.', done: t('video.retrying') }));
 }
 
 /** A server reason as a sentence part ("video unavailable: video is switched off" → "Video is switched off."). */
@@ -450,47 +452,47 @@ function renderVideo(client: LivecartClient): void {
   let detail: HTMLElement | string = '';
   if (ui.removed) {
     view = 'removed';
-    text = 'You were removed from this room';
+    text = t('video.removed');
   } else if (media.blocked !== undefined) {
     view = 'unavailable';
     text = media.blocked;
   } else if (media.replay?.playing) {
     view = 'replay';
-    text = 'Replay of the show';
+    text = t('video.replay');
   } else if (room === 'ended' && media.tracks.size === 0) {
     view = 'ended';
-    text = 'The show has ended';
-    if (media.replay?.loading || media.replay?.active) detail = 'Loading its replay…';
+    text = t('video.showEnded');
+    if (media.replay?.loading || media.replay?.active) detail = t('video.loadingReplay');
   } else if (media.hls?.playing && media.tracks.size === 0) {
     view = 'hls';
-    text = 'Playing (HLS)';
+    text = t('video.playingHls');
   } else if (media.state === 'unavailable') {
     view = 'unavailable';
-    text = 'Video unavailable';
+    text = t('video.unavailable');
     detail = retryLine(reasonText(media.reason));
   } else if (media.state === 'full') {
     view = 'full';
-    text = 'Video full';
-    detail = retryLine(`Too many people are watching on this server. You stay in the room: comments and shopping work. ${media.hls?.active ? 'Trying the HLS stream… ' : ''}`);
+    text = t('video.full');
+    detail = retryLine(`${t('video.fullDetail')} ${media.hls?.active ? `${t('video.tryingHls')} ` : ''}`);
   } else if (media.state === 'retrying') {
     view = 'retrying';
-    text = 'Video interrupted';
+    text = t('video.interrupted');
     detail = retryLine(reasonText(media.reason));
   } else if (media.ended && (media.tracks.size === 0 || media.state === 'waiting')) {
     view = 'ended';
-    text = 'The stream has ended';
+    text = t('video.streamEnded');
     detail = reasonText(media.endReason);
   } else if (media.state === 'live' && media.tracks.size > 0) {
     view = !hasVideo ? 'audio-only' : media.cameraOff ? 'camera-off' : 'playing';
-    text = view === 'audio-only' ? 'Audio only' : view === 'camera-off' ? 'The streamer turned the camera off' : 'Playing';
-    if (view === 'camera-off') detail = 'The video comes back when they turn it on.';
+    text = view === 'audio-only' ? t('video.audioOnly') : view === 'camera-off' ? t('video.cameraOff') : t('video.playing');
+    if (view === 'camera-off') detail = t('video.cameraOffDetail');
   } else if (media.state === 'waiting') {
     view = 'waiting';
-    text = 'Waiting for the streamer';
-    detail = room === 'scheduled' ? 'The show starts soon.' : 'The video starts as soon as the streamer turns on the camera.';
+    text = t('video.waiting');
+    detail = room === 'scheduled' ? t('video.startsSoon') : t('video.waitingDetail');
   } else {
     view = 'connecting';
-    text = media.state === 'connecting' && media.played ? 'Reconnecting the video…' : 'Connecting…';
+    text = media.state === 'connecting' && media.played ? t('video.reconnecting') : t('conn.connecting');
   }
   el.video.dataset.state = room ?? 'connecting';
   el.video.dataset.media = view;
@@ -506,12 +508,12 @@ function renderVideo(client: LivecartClient): void {
   show(el.liveTag, room === 'live' && (webrtc || view === 'hls'));
   show(el.transport, webrtc || view === 'hls');
   const behind = media.hls?.behindSeconds;
-  setText(el.transport, view === 'hls' ? `HLS${behind === undefined ? '' : `, ~${behind} s behind live`}` : 'Live (WebRTC)');
+  setText(el.transport, view === 'hls' ? (behind === undefined ? 'HLS' : t('video.hlsBehind', { n: behind })) : t('video.webrtc'));
   el.transport.dataset.transport = view === 'hls' ? 'hls' : 'webrtc';
   show(el.micOff, hasAudio && media.micOff);
   show(el.unmute, hasAudio || view === 'hls');
-  setText(el.unmute, el.player.muted ? 'Unmute' : 'Mute');
-  el.unmute.setAttribute('aria-label', el.player.muted ? 'Unmute the stream' : 'Mute the stream');
+  setText(el.unmute, el.player.muted ? t('viewer.unmute') : t('viewer.mute'));
+  el.unmute.setAttribute('aria-label', el.player.muted ? t('viewer.unmuteLabel') : t('viewer.muteLabel'));
 }
 
 /**
@@ -538,20 +540,16 @@ function renderLikes(client: LivecartClient): void {
   setText(el.likes, formatNumber(client.state.likes + ui.pendingLikes));
 }
 
-const busyTexts: Record<number, string> = {
-  1: 'Busy mode: the room is very busy, so you see a sample of the comments. Shopping works as usual.',
-  2: 'Busy mode: comments are paused for now. Shopping works as usual.',
-  3: 'Busy mode: commerce only. Comments are paused; the product card and your cart still work.',
-};
+const busyTexts = { 1: 'busy.level1', 2: 'busy.level2', 3: 'busy.level3' } as const;
 
 function renderBusy(client: LivecartClient): void {
   const level = client.state.degradeLevel;
   el.busy.dataset.level = String(level);
   show(el.busy, level > 0);
-  if (level > 0) setText(el.busy, busyTexts[level] ?? busyTexts[3]!);
+  if (level > 0) setText(el.busy, t(busyTexts[level as 1 | 2 | 3] ?? busyTexts[3]));
   const paused = level >= 2;
   show(el.chatPaused, paused);
-  if (paused) setText(el.chatPaused, 'New comments are hidden while the room is busy.');
+  if (paused) setText(el.chatPaused, t('busy.commentsHidden'));
   el.comments.classList.toggle('paused', paused);
 }
 
@@ -564,19 +562,19 @@ function renderCard(client: LivecartClient): void {
   if (!popup || replaying) return;
   const product = currentProduct(client) ?? popup.product;
   el.card.dataset.sku = product.sku;
-  const image = product.imageUrl || placeholderImage(product.title, product.sku);
+  const image = product.imageUrl && !brokenImages.has(product.imageUrl) ? product.imageUrl : placeholderImage(product.title, product.sku);
   if (el.cardImage.getAttribute('src') !== image) el.cardImage.src = image;
   el.cardImage.alt = product.title;
   setText(el.cardTitle, product.title);
   setText(el.cardPrice, formatPrice(product.priceCents, product.currency));
-  setText(el.cardLimit, product.perCustomerLimit ? `· max ${product.perCustomerLimit} per customer` : '');
+  setText(el.cardLimit, product.perCustomerLimit ? t('card.maxPer', { n: product.perCustomerLimit }) : '');
 
   const available = availableOf(client, product);
   const before = el.cardStock.dataset.available;
   el.cardStock.dataset.available = String(available);
   el.cardStock.classList.toggle('sold-out', available === 0);
   el.cardStock.classList.toggle('low', available > 0 && available <= 5);
-  setText(el.cardStock, available === 0 ? 'Sold out' : `${formatNumber(available)} left`);
+  setText(el.cardStock, available === 0 ? t('card.soldOut') : t('card.left', { n: formatNumber(available) }));
   if (before !== undefined && before !== String(available)) flash(el.cardStock);
 
   // The card's countdown (endsAt), else the flash-sale window; a sold-out card has nothing to count down to.
@@ -585,9 +583,9 @@ function renderCard(client: LivecartClient): void {
     el.cardTimer.dataset.key = timerKey;
     const now = clock.now();
     if (available === 0) el.cardTimer.replaceChildren();
-    else if (popup.endsAt !== undefined) el.cardTimer.replaceChildren(countdown(popup.endsAt, clock, { prefix: 'Offer ends in ', done: 'Offer ended' }));
-    else if (product.saleStartsAt !== undefined && product.saleStartsAt > now) el.cardTimer.replaceChildren(countdown(product.saleStartsAt, clock, { prefix: 'Sale starts in ', done: 'On sale now' }));
-    else if (product.saleEndsAt !== undefined) el.cardTimer.replaceChildren(countdown(product.saleEndsAt, clock, { prefix: 'Sale ends in ', done: 'Sale ended' }));
+    else if (popup.endsAt !== undefined) el.cardTimer.replaceChildren(countdown(popup.endsAt, clock, { prefix: t('card.offerEndsIn'), done: t('card.offerEnded') }));
+    else if (product.saleStartsAt !== undefined && product.saleStartsAt > now) el.cardTimer.replaceChildren(countdown(product.saleStartsAt, clock, { prefix: t('card.saleStartsIn'), done: t('card.onSaleNow') }));
+    else if (product.saleEndsAt !== undefined) el.cardTimer.replaceChildren(countdown(product.saleEndsAt, clock, { prefix: t('card.saleEndsIn'), done: t('card.saleEnded') }));
     else el.cardTimer.replaceChildren();
   }
   renderAction(client);
@@ -606,52 +604,51 @@ function renderAction(client: LivecartClient): void {
   const title = titleOf(client, a.sku);
   switch (a.state) {
     case 'adding':
-      say(el.addStatus, 'Adding to your cart…');
+      say(el.addStatus, t('add.adding'));
       el.addTimer.replaceChildren();
       break;
     case 'queued':
-      say(el.addStatus, `You are in line: #${a.position ?? '?'}${a.etaMs ? `, about ${seconds(a.etaMs)}` : ''}.`);
+      say(el.addStatus, a.etaMs ? t('add.queuedEta', { n: a.position ?? '?', eta: seconds(a.etaMs) }) : t('add.queued', { n: a.position ?? '?' }));
       el.addTimer.replaceChildren();
       break;
     case 'retrying': {
-      say(el.addStatus, 'The room is busy; trying again shortly.');
-      el.addTimer.replaceChildren(countdown(Date.now() + (a.retryInMs ?? 0), clock, { prefix: 'Retry in ', local: true, format: 'seconds', done: 'Retrying…' }));
+      say(el.addStatus, t('add.retrying'));
+      el.addTimer.replaceChildren(countdown(Date.now() + (a.retryInMs ?? 0), clock, { prefix: t('add.retryIn'), local: true, format: 'seconds', done: t('video.retrying') }));
       break;
     }
     case 'reserved': {
       const answer = a.answer;
       if (answer?.status !== 'reserved') break;
-      const partial = answer.granted < 1 ? ' (no more units were free)' : '';
-      say(el.addStatus, `Reserved: ${answer.quantity} × ${title} in your cart${partial}.`, 'ok');
-      el.addTimer.replaceChildren(countdown(answer.expiresAt, clock, { prefix: 'Held for you for ', done: 'Your hold ran out' }));
+      say(el.addStatus, t(answer.granted < 1 ? 'add.reservedPartial' : 'add.reserved', { n: answer.quantity, title }), 'ok');
+      el.addTimer.replaceChildren(countdown(answer.expiresAt, clock, { prefix: t('add.heldFor'), done: t('add.holdRanOut') }));
       break;
     }
     case 'sold_out':
-      say(el.addStatus, 'Sold out: every unit is taken.', 'error');
+      say(el.addStatus, t('add.soldOut'), 'error');
       el.addTimer.replaceChildren();
       break;
     case 'limit_reached': {
       const limit = a.answer?.status === 'limit_reached' ? a.answer.limit : undefined;
-      say(el.addStatus, `Limit reached: at most ${limit ?? 'a few'} per customer.`, 'error');
+      say(el.addStatus, limit === undefined ? t('add.limitReachedFew') : t('add.limitReached', { n: limit }), 'error');
       el.addTimer.replaceChildren();
       break;
     }
     case 'not_on_sale': {
       const answer = a.answer?.status === 'not_on_sale' ? a.answer : undefined;
       if (answer?.startsAt !== undefined && answer.startsAt > clock.now()) {
-        say(el.addStatus, 'Not on sale yet.', 'error');
-        el.addTimer.replaceChildren(countdown(answer.startsAt, clock, { prefix: 'Starts in ', done: 'On sale now' }));
+        say(el.addStatus, t('add.notYet'), 'error');
+        el.addTimer.replaceChildren(countdown(answer.startsAt, clock, { prefix: t('add.startsIn'), done: t('card.onSaleNow') }));
       } else if (answer?.endsAt !== undefined && answer.endsAt === client.state.popup?.endsAt) {
-        say(el.addStatus, 'The offer has ended.', 'error');
+        say(el.addStatus, t('add.offerEnded'), 'error');
         el.addTimer.replaceChildren();
       } else {
-        say(el.addStatus, 'The sale has ended.', 'error');
+        say(el.addStatus, t('add.saleEnded'), 'error');
         el.addTimer.replaceChildren();
       }
       break;
     }
     case 'failed':
-      say(el.addStatus, `Not added: ${errorText(a.error)}`, 'error');
+      say(el.addStatus, t('add.failed', { why: errorText(a.error) }), 'error');
       el.addTimer.replaceChildren();
       break;
   }
@@ -664,44 +661,44 @@ function renderButton(client: LivecartClient): void {
   const product = currentProduct(client) ?? popup.product;
   const a = ui.action;
   const now = clock.now();
-  let label = 'Add to cart';
+  let label = t('viewer.add');
   let disabled = false;
   let state = 'ready';
   if (ui.removed) {
     state = 'removed';
     disabled = true;
-    label = 'Removed from the room';
+    label = t('button.removed');
   } else if (a && (a.state === 'adding' || a.state === 'queued' || a.state === 'retrying')) {
     state = a.state;
     disabled = true;
-    label = a.state === 'adding' ? 'Adding…' : a.state === 'queued' ? `In line #${a.position ?? '?'}` : 'Retrying…';
+    label = a.state === 'adding' ? t('button.adding') : a.state === 'queued' ? t('button.inLine', { n: a.position ?? '?' }) : t('video.retrying');
   } else if (client.state.room?.state === 'ended') {
     state = 'ended';
     disabled = true;
-    label = 'Show ended';
+    label = t('button.showEnded');
   } else if (availableOf(client, product) === 0) {
     state = 'sold_out';
     disabled = true;
-    label = 'Sold out';
+    label = t('card.soldOut');
   } else if (popup.endsAt !== undefined && popup.endsAt <= now) {
     // The pop-up's countdown ended the offer: the server answers adds `not_on_sale` until it is pinned again.
     state = 'not_on_sale';
     disabled = true;
-    label = 'Offer ended';
+    label = t('card.offerEnded');
   } else if (product.saleStartsAt !== undefined && product.saleStartsAt > now) {
     state = 'not_on_sale';
     disabled = true;
-    label = 'Not on sale yet';
+    label = t('button.notYet');
   } else if (product.saleEndsAt !== undefined && product.saleEndsAt <= now) {
     state = 'not_on_sale';
     disabled = true;
-    label = 'Sale ended';
+    label = t('card.saleEnded');
   } else if (a?.state === 'limit_reached') {
     state = 'limit_reached';
     disabled = true;
-    label = 'Limit reached';
+    label = t('button.limitReached');
   } else if (client.state.cart.lines.some((l) => l.sku === product.sku)) {
-    label = 'Add one more';
+    label = t('button.addOneMore');
   }
   el.add.dataset.state = state;
   if (el.add.disabled !== disabled) el.add.disabled = disabled;
@@ -719,15 +716,15 @@ function renderCommentForm(client: LivecartClient): void {
   el.commentSend.disabled = blocked || waitMs > 0;
   // Messages that describe a state are replaced when the state changes; a one-off refusal stays until the next send.
   const state = ui.removed
-    ? 'You were removed from this room.'
+    ? t('error.kicked')
     : muted
-      ? 'You are muted in this room.'
+      ? t('error.muted')
       : ended
-        ? 'The show has ended; comments are closed.'
+        ? t('comments.closed')
         : commerceOnly
-          ? 'Comments are paused while the room is busy.'
+          ? t('comments.paused')
           : waitMs > 0
-            ? `You are commenting too fast: wait ${seconds(waitMs)}.`
+            ? t('comments.tooFast', { wait: seconds(waitMs) })
             : '';
   if (state) {
     el.commentStatus.dataset.source = 'state';
@@ -756,12 +753,11 @@ function appendComment(client: LivecartClient, c: HistoryComment, scroll = true)
 
 // ------------------------------------------------------------------ cart
 
+/** The cart: a bottom sheet on phones, a side panel on wide screens (src/sheet.ts: focus, Escape, the backdrop). */
+const cartSheet = new Sheet(el.cart, { opener: el.cartButton, focus: el.cartTitle });
+
 function toggleCart(open: boolean): void {
-  show(el.cart, open);
-  el.cartButton.setAttribute('aria-expanded', String(open));
-  document.body.classList.toggle('drawer-open', open);
-  if (open) el.cartTitle.focus();
-  else el.cartButton.focus();
+  cartSheet.toggle(open);
 }
 
 function renderCart(client: LivecartClient): void {
@@ -777,17 +773,17 @@ function renderCart(client: LivecartClient): void {
   }
   const units = cart.lines.reduce((sum, l) => sum + l.quantity, 0);
   setText(el.cartCount, String(units));
-  el.cartButton.setAttribute('aria-label', `Cart, ${units} ${units === 1 ? 'item' : 'items'}`);
+  el.cartButton.setAttribute('aria-label', tn('cart.buttonLabel', units));
   show(el.cartEmpty, cart.lines.length === 0);
-  setText(el.cartEmpty, ui.removed ? 'You were removed from this room: what you held went back on sale.' : 'Your cart is empty.');
+  setText(el.cartEmpty, ui.removed ? t('cart.removed') : t('cart.empty'));
   show(el.cartSummary, cart.lines.length > 0 || ui.checkingOut);
   setText(el.cartTotal, formatPrice(cart.totalCents, cart.currency ?? client.state.products[0]?.currency ?? 'USD'));
   el.checkout.disabled = ui.removed || cart.lines.length === 0 || ui.checkingOut;
-  setText(el.checkout, ui.checkingOut ? 'Checking out…' : 'Check out');
+  setText(el.checkout, ui.checkingOut ? t('cart.checkingOut') : t('cart.checkout'));
   el.cartLines.replaceChildren(
     ...cart.lines.map((line) => {
       const product = client.state.products.find((p) => p.sku === line.sku);
-      const title = product?.title ?? line.sku;
+      const title = skuTitle(client.state.products, line.sku);
       const busy = ui.busySkus.has(line.sku);
       return h(
         'li',
@@ -797,19 +793,20 @@ function renderCart(client: LivecartClient): void {
           'div',
           { class: 'line-body' },
           h('p', { class: 'line-title' }, title),
-          h('p', { class: 'muted small' }, line.priceCents === undefined ? '' : `${formatPrice(line.priceCents, product?.currency ?? cart.currency ?? 'USD')} each · `, countdown(line.expiresAt, clock, { prefix: 'held for ', done: 'hold ran out' })),
+          h('p', { class: 'muted small' }, line.priceCents === undefined ? '' : `${t('cart.each', { price: formatPrice(line.priceCents, product?.currency ?? cart.currency ?? 'USD') })} · `, countdown(line.expiresAt, clock, { prefix: t('cart.heldFor'), done: t('cart.holdRanOut') })),
           h(
             'div',
             { class: 'qty' },
-            h('button', { type: 'button', class: 'ghost small-button', 'aria-label': `One fewer ${title}`, disabled: busy || ended, title: ended ? 'The show has ended: remove the line or check out' : undefined, onclick: () => void changeQuantity(client, line.sku, line.quantity - 1) }, '−'),
-            h('output', { 'aria-label': `Quantity of ${title}`, 'data-testid': 'quantity' }, String(line.quantity)),
-            h('button', { type: 'button', class: 'ghost small-button', 'aria-label': `One more ${title}`, disabled: busy || ended, title: ended ? 'The show has ended: nothing new can be added' : undefined, onclick: () => void changeQuantity(client, line.sku, line.quantity + 1) }, '+'),
-            h('button', { type: 'button', class: 'link', disabled: busy, onclick: () => void changeQuantity(client, line.sku, 0) }, 'Remove'),
+            h('button', { type: 'button', class: 'ghost small-button', 'aria-label': t('cart.fewer', { title }), disabled: busy || ended, title: ended ? t('cart.endedFewer') : undefined, onclick: () => void changeQuantity(client, line.sku, line.quantity - 1) }, '−'),
+            h('output', { 'aria-label': t('cart.quantityOf', { title }), 'data-testid': 'quantity' }, String(line.quantity)),
+            h('button', { type: 'button', class: 'ghost small-button', 'aria-label': t('cart.more', { title }), disabled: busy || ended, title: ended ? t('cart.endedMore') : undefined, onclick: () => void changeQuantity(client, line.sku, line.quantity + 1) }, '+'),
+            h('button', { type: 'button', class: 'link', disabled: busy, onclick: () => void changeQuantity(client, line.sku, 0) }, t('cart.remove')),
           ),
         ),
       );
     }),
   );
+  coupons?.renderCart(cart);
   renderButton(client);
 }
 
@@ -821,22 +818,22 @@ async function changeQuantity(client: LivecartClient, sku: string, quantity: num
     const answer = await client.setQuantity(sku, quantity);
     switch (answer.status) {
       case 'reserved':
-        say(el.cartStatus, `${title}: ${answer.quantity} held for you.`, 'ok');
+        say(el.cartStatus, t('cart.held', { title, n: answer.quantity }), 'ok');
         break;
       case 'released':
-        say(el.cartStatus, answer.quantity === 0 ? `${title} removed.` : `${title}: ${answer.quantity} held for you.`, 'ok');
+        say(el.cartStatus, answer.quantity === 0 ? t('cart.lineRemoved', { title }) : t('cart.held', { title, n: answer.quantity }), 'ok');
         break;
       case 'sold_out':
-        say(el.cartStatus, `No more ${title} left.`, 'error');
+        say(el.cartStatus, t('cart.noMore', { title }), 'error');
         break;
       case 'limit_reached':
-        say(el.cartStatus, `At most ${answer.limit} ${title} per customer.`, 'error');
+        say(el.cartStatus, t('cart.atMost', { n: answer.limit, title }), 'error');
         break;
       case 'not_on_sale':
-        say(el.cartStatus, `${title} is not on sale right now.`, 'error');
+        say(el.cartStatus, t('cart.notOnSale', { title }), 'error');
         break;
       case 'cart_not_found':
-        say(el.cartStatus, `${title} is no longer in your cart.`, 'error');
+        say(el.cartStatus, t('cart.notInCart', { title }), 'error');
         break;
     }
   } catch (error) {
@@ -850,27 +847,28 @@ async function changeQuantity(client: LivecartClient, sku: string, quantity: num
 async function checkout(client: LivecartClient): Promise<void> {
   ui.checkingOut = true;
   show(el.order, false);
-  say(el.cartStatus, 'Placing your order…');
+  say(el.cartStatus, t('cart.placing'));
   renderCart(client);
   try {
     const answer = await client.checkout();
     if (answer.status === 'ordered') {
       const order = answer.order;
-      setText(el.orderId, `Order ${order.id}`);
+      setText(el.orderId, t('order.id', { id: order.id }));
       el.orderLines.replaceChildren(...order.lines.map((l) => h('li', {}, `${l.quantity} × ${titleOf(client, l.sku)} · ${formatPrice(l.priceCents * l.quantity, order.currency)}`)));
       setText(el.orderTotal, formatPrice(order.totalCents, order.currency));
+      coupons?.renderOrder(order);
       // Paid only once the payment step says so (orderUpdated): a demo payment says it is one.
       setText(el.orderStatus, statusLine(client.state.cart.lastOrder ?? order));
       show(el.order, true);
-      say(el.cartStatus, `Thank you! Order ${order.id} is placed.`, 'ok');
+      say(el.cartStatus, t('order.thanks', { id: order.id }), 'ok');
       el.orderTitle.focus();
     } else if (answer.status === 'expired') {
-      say(el.cartStatus, `Nothing was ordered: your hold on ${answer.skus.map((s) => titleOf(client, s)).join(', ')} ran out.`, 'error');
+      say(el.cartStatus, t('order.expired', { titles: answer.skus.map((s) => titleOf(client, s)).join(', ') }), 'error');
     } else {
-      say(el.cartStatus, 'Your cart is empty.', 'error');
+      say(el.cartStatus, t('cart.empty'), 'error');
     }
   } catch (error) {
-    say(el.cartStatus, `Checkout failed: ${errorText(error)}`, 'error');
+    say(el.cartStatus, t('order.failed', { why: errorText(error) }), 'error');
   } finally {
     ui.checkingOut = false;
     renderCart(client);
@@ -885,11 +883,40 @@ function currentProduct(client: LivecartClient): Product | undefined {
 }
 
 function availableOf(client: LivecartClient, product: Product): number {
+  // A product with variants has the stock of its variants.
+  if (product.variants !== undefined) return unitsLeft(product, client.state.stock) ?? product.stock;
   return client.state.stock[product.sku] ?? product.stock;
 }
 
 function titleOf(client: LivecartClient, sku: string): string {
-  return client.state.products.find((p) => p.sku === sku)?.title ?? sku;
+  return skuTitle(client.state.products, sku);
+}
+
+/** The room's products as a sheet (a "Products" button by the cart), and the pinned card's title opens its product page. */
+function mountProducts(client: LivecartClient): void {
+  const sheet = new ProductSheet(client, { title: 'Products in this show', openCart: () => {
+    sheet.close();
+    toggleCart(true);
+  } });
+  sheet.mountButton(el.cartButton.parentElement!, el.cartButton);
+  el.cardTitle.addEventListener('click', () => {
+    const sku = client.state.popup?.product.sku;
+    if (sku !== undefined) sheet.openProduct(sku);
+  });
+  // A pinned product with variants is bought by one of them: its card opens its page to pick one.
+  el.add.addEventListener('click', (event) => {
+    const product = client.state.popup?.product;
+    if (product?.variants === undefined) return;
+    event.stopImmediatePropagation();
+    sheet.openProduct(product.sku);
+  }, { capture: true });
+  // A picture that fails to load shows the product's tile (and is not tried again).
+  el.cardImage.addEventListener('error', () => {
+    const product = client.state.popup?.product;
+    if (product === undefined) return;
+    brokenImages.add(el.cardImage.getAttribute('src') ?? '');
+    el.cardImage.src = placeholderImage(product.title, product.sku);
+  });
 }
 
 function flash(target: HTMLElement): void {

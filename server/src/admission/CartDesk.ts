@@ -2,10 +2,11 @@ import type { CartAnswer, CartRequest } from '../../../protocol/src/index.ts';
 import type { Principal } from '../auth/TokenService.ts';
 import { DomainError } from '../DomainError.ts';
 import { ProtocolError } from '../errors.ts';
-import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName } from '../store/idempotency.ts';
+import { checkoutFingerprint, claimFingerprint, fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName } from '../store/idempotency.ts';
 import type { ReserveRequest, Store } from '../store/Store.ts';
 import { type Arrival, PRIORITY } from './AdmissionController.ts';
 import type { CartGate } from './CartGate.ts';
+import { ClaimBatcher } from './ClaimBatcher.ts';
 
 /** What the desk needs from commerce: the room's rules before a request, the news after its answer. */
 export interface CartRules {
@@ -15,8 +16,14 @@ export interface CartRules {
    * the room is at hand, so a request on a hosted room does not wait a microtask for it.
    */
   check(principal: Principal, roomId: string, request: CartRequest): CartAnswer | undefined | Promise<CartAnswer | undefined>;
-  /** Every answer, just before it is replied (stock news, metrics, logs). Must not throw. */
+  /** Every answer, just before it is replied (stock news, metrics, logs); `roomId` is the request's scope (`scopeOf`). Must not throw. */
   answered(principal: Principal, roomId: string, request: CartRequest, answer: CartAnswer): void;
+  /**
+   * Where the room's carts and stock live in the store (a show linked to its shop sells from the
+   * shop's): the store calls, the gate's queue and the news of a request go there. Synchronous when
+   * the room is at hand. Absent: the room itself.
+   */
+  scopeOf?(roomId: string): string | Promise<string>;
 }
 
 /** Hears a request's one answer, or its error (a `DomainError`, or the room's `ProtocolError`, for every refusal). */
@@ -46,6 +53,7 @@ export class CartDesk {
   readonly #now: () => number;
   /** Requests in progress by idempotency record; each is bounded by the gate's queues and deadline. */
   readonly #pending = new Map<string, Pending>();
+  readonly #claims: ClaimBatcher;
 
   constructor(deps: { store: Store; gate: CartGate; rules: CartRules; reservationTtlMs: number; now?: () => number }) {
     this.#store = deps.store;
@@ -53,6 +61,7 @@ export class CartDesk {
     this.#rules = deps.rules;
     this.#reservationTtlMs = deps.reservationTtlMs;
     this.#now = deps.now ?? Date.now;
+    this.#claims = new ClaimBatcher(deps.store);
   }
 
   /**
@@ -117,13 +126,22 @@ export class CartDesk {
 
   /** After the room's rules: the request goes on (`ruled` undefined), or the rules answered it. */
   #ruled(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival, fingerprint: string | undefined, record: string | undefined, ruled: CartAnswer | undefined): Promise<CartAnswer> {
-    const answer = ruled === undefined ? this.#execute(principal, roomId, request, arrival, fingerprint, record) : this.#recordedOr(principal, roomId, request, fingerprint, ruled);
-    return answer.then((a) => this.#answered(principal, roomId, request, a));
+    return this.#scoped(roomId, (scope) => {
+      const inScope = scopedFingerprint(roomId, scope, request, fingerprint);
+      const answer = ruled === undefined ? this.#execute(principal, scope, request, arrival, inScope, record) : this.#recordedOr(principal, scope, request, inScope, ruled);
+      return answer.then((a) => this.#answered(principal, scope, request, a));
+    });
   }
 
   #refused(principal: Principal, roomId: string, request: CartRequest, fingerprint: string | undefined, error: unknown): Promise<CartAnswer> {
     if (!isRefusal(error)) return Promise.reject(error);
-    return this.#recordedOr(principal, roomId, request, fingerprint, error).then((a) => this.#answered(principal, roomId, request, a));
+    return this.#scoped(roomId, (scope) => this.#recordedOr(principal, scope, request, scopedFingerprint(roomId, scope, request, fingerprint), error).then((a) => this.#answered(principal, scope, request, a)));
+  }
+
+  /** Runs `serve` with the room's commerce scope (the room itself when it has none, or when the room cannot be read: its refusal stands). */
+  #scoped(roomId: string, serve: (scope: string) => Promise<CartAnswer>): Promise<CartAnswer> {
+    const scope = this.#rules.scopeOf?.(roomId) ?? roomId;
+    return typeof scope === 'string' ? serve(scope) : scope.then(serve, () => serve(roomId));
   }
 
   #answered(principal: Principal, roomId: string, request: CartRequest, answer: CartAnswer): CartAnswer {
@@ -160,7 +178,10 @@ export class CartDesk {
       case 'getCart':
         return this.#gate.run(roomId, PRIORITY.read, () => this.#store.cart(roomId, userId, this.#now()), arrival).then((cart): CartAnswer => ({ status: 'cart', cart }));
       case 'checkout':
-        return this.#gate.run(roomId, PRIORITY.change, () => this.#store.checkout(roomId, userId, request.key, this.#now()), arrival);
+        return this.#gate.run(roomId, PRIORITY.change, () => this.#store.checkout(roomId, userId, request.key, this.#now(), request.couponId), arrival);
+      case 'claimCoupon':
+        // A claim is an add's peer: same class, same fair turn and deadline; the claims a turn lets go travel to the store together.
+        return this.#gate.run(roomId, PRIORITY.add, () => this.#claims.claim({ roomId, userId, couponId: request.couponId, key: request.key, now: this.#now() }), arrival);
     }
   }
 
@@ -174,12 +195,18 @@ function isRefusal(error: unknown): error is DomainError | ProtocolError {
   return error instanceof DomainError || error instanceof ProtocolError;
 }
 
+/** A request's fingerprint where its store records live: a show linked to its shop records its keys as the shop's. */
+function scopedFingerprint(roomId: string, scope: string, request: CartRequest, fingerprint: string | undefined): string | undefined {
+  return fingerprint === undefined || scope === roomId || request.t === 'getCart' ? fingerprint : fingerprintFor(scope, request);
+}
+
 /** What a keyed request asks for, as the store records it with its answer. */
 function fingerprintFor(roomId: string, request: Exclude<CartRequest, { t: 'getCart' }>): string {
   switch (request.t) {
     case 'addToCart': return fingerprintOf('add', roomId, request.sku, request.quantity);
     case 'setQuantity': return fingerprintOf('set', roomId, request.sku, request.quantity);
     case 'removeFromCart': return fingerprintOf('set', roomId, request.sku, 0);
-    case 'checkout': return fingerprintOf('checkout', roomId);
+    case 'checkout': return checkoutFingerprint(roomId, request.couponId);
+    case 'claimCoupon': return claimFingerprint(roomId, request.couponId);
   }
 }

@@ -1,5 +1,11 @@
 import type { Lane, RoomSettings, SequencedEvent, StateUpdate, UnsequencedEvent } from '../../../protocol/src/index.ts';
 
+/** A room's keyword filter and its version (see `RoomDirectory.setFilter`). */
+export interface KeywordFilter {
+  readonly version: number;
+  readonly words: readonly string[];
+}
+
 export interface SequencedDelivery {
   readonly kind: 'sequenced';
   readonly roomId: string;
@@ -36,6 +42,8 @@ export type Delivery =
   | { readonly kind: 'kick'; readonly roomId: string; readonly userId: string; readonly until: number }
   /** An operator changed the room's settings (the directory holds them); newer versions replace older ones. */
   | { readonly kind: 'settings'; readonly roomId: string; readonly settings: RoomSettings }
+  /** The room's keyword filter changed (the directory holds it); newer versions replace older ones. Never sent to clients: the words stay with the moderators. */
+  | { readonly kind: 'filter'; readonly roomId: string; readonly filter: KeywordFilter }
   /** The room's media origin changed (a stream started, changed or stopped somewhere): the record is in the media origin directory. */
   | { readonly kind: 'media'; readonly roomId: string }
   /**
@@ -86,6 +94,8 @@ export interface Broker {
   publishKick(roomId: string, userId: string, until: number): Promise<void>;
   /** The room's settings as an operator just set them, to every node hosting the room (best effort: a node that starts hosting reads them from the directory). */
   publishSettings(roomId: string, settings: RoomSettings): Promise<void>;
+  /** The room's keyword filter as a moderator just set it, to every node hosting the room (a node that starts hosting reads it from the directory). */
+  publishFilter(roomId: string, filter: KeywordFilter): Promise<void>;
   /** Tells every node hosting the room that its media origin changed (best effort: nodes also re-read it now and then). */
   publishMedia(roomId: string): void;
   /** This node hosts members of the room: start receiving its events. Resolves once subscribed. */

@@ -1,7 +1,7 @@
 import type { Lane, RoomSettings, SequencedEvent, StateUpdate, UnsequencedEvent } from '../../../protocol/src/index.ts';
 import { stampSeq } from '../../../protocol/src/index.ts';
 import { Deque } from '../util/Deque.ts';
-import type { Broker, Delivery, RecentEvents, SequencedDelivery, SequencerStats } from './Broker.ts';
+import type { Broker, Delivery, KeywordFilter, RecentEvents, SequencedDelivery, SequencerStats } from './Broker.ts';
 
 interface LocalRoom {
   seq: number;
@@ -63,6 +63,10 @@ export class LocalBroker implements Broker {
 
   async publishSettings(roomId: string, settings: RoomSettings): Promise<void> {
     this.#deliverIfSubscribed({ kind: 'settings', roomId, settings });
+  }
+
+  async publishFilter(roomId: string, filter: KeywordFilter): Promise<void> {
+    this.#deliverIfSubscribed({ kind: 'filter', roomId, filter });
   }
 
   publishMedia(roomId: string): void {

@@ -4,7 +4,7 @@ import { decode, type Lane, readSeq, type RoomSettings, stampSeq, type Sequenced
 import { createSubscriber, type RedisConnection, type RedisTarget, redisTarget } from '../redis/client.ts';
 import { roomChannel, roomKey, roomOfChannel } from '../redis/keys.ts';
 import { redisCall } from '../redis/redisCall.ts';
-import type { Broker, Delivery, RecentEvents, SequencedDelivery, SequencerStats } from './Broker.ts';
+import type { Broker, Delivery, KeywordFilter, RecentEvents, SequencedDelivery, SequencerStats } from './Broker.ts';
 
 /**
  * Issues the room's seq, stamps it into the frame at bytes 7..10 (SEQ_OFFSET 6, 0-based), keeps the
@@ -106,7 +106,8 @@ const LEASE_COOLDOWN_LEASES = 10;
  *
  * Messages on a room channel: "q" lane frame (sequenced), "s" lane frame (state update),
  * "d" len(2) userId frame (direct), "k" until(8) userId (kick), "r" nodeId (let go of the lease),
- * "o" settings JSON (an operator changed the room's settings), "m" (the room's media origin changed).
+ * "o" settings JSON (an operator changed the room's settings), "m" (the room's media origin changed),
+ * "f" filter JSON (a moderator changed the room's keyword filter).
  */
 export class RedisBroker implements Broker {
   readonly #publisher: RedisConnection & BrokerCommands;
@@ -334,6 +335,10 @@ export class RedisBroker implements Broker {
     await redisCall(() => this.#publish(this.#channel(roomId), Buffer.from(`o${JSON.stringify(settings)}`)), this.#options.retryAfterMs, 'broker');
   }
 
+  async publishFilter(roomId: string, filter: KeywordFilter): Promise<void> {
+    await redisCall(() => this.#publish(this.#channel(roomId), Buffer.from(`f${JSON.stringify(filter)}`)), this.#options.retryAfterMs, 'broker');
+  }
+
   publishMedia(roomId: string): void {
     this.#fireAndForget(roomId, Buffer.from('m-'));
   }
@@ -409,6 +414,11 @@ export class RedisBroker implements Broker {
         if (settings !== undefined) handler({ kind: 'settings', roomId, settings });
         break;
       }
+      case 0x66: { // f
+        const filter = parseFilter(message.toString('utf8', 1));
+        if (filter !== undefined) handler({ kind: 'filter', roomId, filter });
+        break;
+      }
       case 0x6d: // m
         handler({ kind: 'media', roomId });
         break;
@@ -453,6 +463,17 @@ function parseSettings(json: string): RoomSettings | undefined {
     const limit = settings?.queueLimit;
     if (typeof settings?.version !== 'number' || !(level === null || level === 0 || level === 1 || level === 2 || level === 3) || !(limit === null || (Number.isInteger(limit) && limit! >= 0))) return undefined;
     return { version: settings.version, degradeOverride: level, queueLimit: limit ?? null };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A filter another node published: taken only if it reads as one. */
+function parseFilter(json: string): KeywordFilter | undefined {
+  try {
+    const filter = JSON.parse(json) as Partial<KeywordFilter> | null;
+    if (typeof filter?.version !== 'number' || !Array.isArray(filter.words) || !filter.words.every((w) => typeof w === 'string')) return undefined;
+    return { version: filter.version, words: filter.words };
   } catch {
     return undefined;
   }

@@ -5,6 +5,7 @@ import type { Principal } from '../auth/TokenService.ts';
 import { DomainError } from '../DomainError.ts';
 import type { Logger } from '../log.ts';
 import { isReplay } from '../store/idempotency.ts';
+import { inventorySkusOf } from '../../../protocol/src/index.ts';
 import type { ReleasedLine, Store } from '../store/Store.ts';
 import { stockIntervalMs } from '../fanout/stateIntervals.ts';
 import { StockAnnouncer, type StockPublisher } from './StockAnnouncer.ts';
@@ -33,6 +34,11 @@ export interface CommerceRooms extends StockPublisher {
   notifyUser(roomId: string, userId: string, message: { t: 'reservationExpired'; sku: string; quantity: number }): void;
   /** The room's degrade level on this node (0 when not hosted here). */
   degradeLevelOf(roomId: string): number;
+  /**
+   * Where the room's commerce lives in the store (`commerceScopeOf`): a show linked to its shop
+   * sells from the shop's inventory and carts. Absent: every room is its own.
+   */
+  scopeOf?(roomId: string): string | Promise<string>;
 }
 
 export interface CommerceOptions {
@@ -71,6 +77,7 @@ export class CommerceService implements CartRules {
   readonly #gate: Pick<CartGate, 'stockChanged' | 'refuseUser'>;
   readonly #observer: CartObserver | undefined;
   readonly #orders: { placed(order: Order): void } | undefined;
+  readonly #coupons: { claimed(roomId: string, couponId: string, left: number): void } | undefined;
   readonly #sweepTimer: NodeJS.Timeout;
   #sweeping = false;
 
@@ -78,7 +85,10 @@ export class CommerceService implements CartRules {
   constructor(deps: {
     store: Store; rooms: CommerceRooms; options: CommerceOptions; log: Logger; gate: Pick<CartGate, 'stockChanged' | 'refuseUser'>; now?: () => number; observer?: CartObserver;
     orders?: { placed(order: Order): void };
+    /** Hears each new coupon claim (`CouponService.claimed`: the room's card shows what is left). */
+    coupons?: { claimed(roomId: string, couponId: string, left: number): void };
   }) {
+    this.#coupons = deps.coupons;
     this.#store = deps.store;
     this.#observer = deps.observer;
     this.#orders = deps.orders;
@@ -89,7 +99,10 @@ export class CommerceService implements CartRules {
     this.#maxProductsPerRoom = deps.options.maxProductsPerRoom;
     this.#now = deps.now ?? Date.now;
     const options = deps.options;
-    this.#announcer = new StockAnnouncer(deps.rooms, options.stockIntervalMs, (roomId) => stockIntervalMs(options, deps.rooms.degradeLevelOf(roomId)));
+    this.#announcer = new StockAnnouncer(deps.rooms, options.stockIntervalMs, (roomId) => stockIntervalMs(options, deps.rooms.degradeLevelOf(roomId)), this.#now, {
+      read: async (scope, sku) => (await this.#store.stock(scope, sku))?.available,
+      onError: (error) => this.#log.warn({ err: error }, 'a product\'s stock could not be read back to settle its level'),
+    });
     this.#sweepTimer = setInterval(() => void this.sweep(), deps.options.sweepIntervalMs).unref();
   }
 
@@ -115,20 +128,84 @@ export class CommerceService implements CartRules {
   /**
    * A new product for the room's catalog, by one of its moderators: its inventory goes into the
    * store first (the store refuses a duplicate sku atomically, even across nodes), then the catalog
-   * and the room hear of it. One cart, one currency: a room sells in one.
+   * and the room hear of it. One cart, one currency: a room sells in one. A product with variants
+   * has an inventory per variant (its own sku has none).
+   *
+   * A show linked to its shop sells the shop's products: a sku the shop has already is taken from
+   * the shop as it is there (the input's other fields are not used); a new one goes into the shop's
+   * inventory and catalog, then the show's.
    */
-  async addProduct(principal: Principal, roomId: string, product: ProductInput): Promise<ProductInput> {
+  async addProduct(principal: Principal, roomId: string, input: ProductInput): Promise<ProductInput> {
+    // A product with variants has the stock of its variants.
+    const product = input.variants === undefined ? input : { ...input, stock: input.variants.reduce((units, v) => units + v.stock, 0) };
     const catalog = await this.#rooms.catalogFor(principal, roomId);
+    const scope = await this.scopeOf(roomId);
     if (catalog.has(product.sku)) throw new DomainError('PRODUCT_EXISTS', `product ${product.sku} is already in the catalog`);
+    if (scope === roomId) {
+      await this.#register(scope, catalog, product);
+      await this.#rooms.putProduct(roomId, product);
+      await this.#tellStock(roomId, scope, product);
+      return product;
+    }
+    const shopCatalog = await this.#rooms.catalogFor(principal, scope);
+    const inShop = shopCatalog.get(product.sku);
+    this.#admissible(catalog, inShop ?? product);
+    if (inShop === undefined) {
+      await this.#register(scope, shopCatalog, product);
+      await this.#rooms.putProduct(scope, product);
+    }
+    await this.#rooms.putProduct(roomId, inShop ?? product);
+    await this.#tellStock(inShop === undefined ? scope : roomId, scope, inShop ?? product);
+    return inShop ?? product;
+  }
+
+  /**
+   * The stock of a product just put in a room's catalog, told to the room (and, for a shop, its
+   * shows): the catalog event carries the product's first stock only, and not its variants', and
+   * a shop's product put in a show may have sold since.
+   */
+  async #tellStock(roomId: string, scope: string, product: ProductInput): Promise<void> {
+    if (product.variants === undefined && roomId === scope) return;
+    for (const sku of inventorySkusOf(product)) {
+      const level = await this.#store.stock(scope, sku);
+      if (level !== undefined) this.#rooms.publishStock(roomId, sku, level.available);
+    }
+  }
+
+  /** Where the room's commerce lives in the store (see `CommerceRooms.scopeOf`). */
+  scopeOf(roomId: string): string | Promise<string> {
+    return this.#rooms.scopeOf?.(roomId) ?? roomId;
+  }
+
+  /** Checks the product against the catalog (skus, size, currency), then registers its inventory in the store's `scope`. */
+  async #register(scope: string, catalog: ReadonlyMap<string, Product>, product: ProductInput): Promise<void> {
+    this.#admissible(catalog, product);
+    const base = {
+      currency: product.currency, listPriceCents: product.listPriceCents,
+      saleStartsAt: product.saleStartsAt, saleEndsAt: product.saleEndsAt, perCustomerLimit: product.perCustomerLimit,
+    };
+    if (product.variants === undefined) {
+      await this.#store.addProduct(scope, { ...base, sku: product.sku, stock: product.stock, priceCents: product.priceCents });
+      return;
+    }
+    for (const variant of product.variants) {
+      await this.#store.addProduct(scope, { ...base, sku: variant.sku, stock: variant.stock, priceCents: variant.priceCents ?? product.priceCents });
+    }
+  }
+
+  /** Throws unless the catalog can take the product: no sku of it (its own, its variants') taken, room left, the same currency. */
+  #admissible(catalog: ReadonlyMap<string, Product>, product: ProductInput): void {
+    const taken = new Set<string>();
+    for (const existing of catalog.values()) {
+      taken.add(existing.sku);
+      for (const sku of inventorySkusOf(existing)) taken.add(sku);
+    }
+    for (const sku of [product.sku, ...inventorySkusOf(product)]) {
+      if (taken.has(sku)) throw new DomainError('PRODUCT_EXISTS', `product ${sku} is already in the catalog`);
+    }
     if (catalog.size >= this.#maxProductsPerRoom) throw new DomainError('LIMIT_EXCEEDED', `a room holds at most ${this.#maxProductsPerRoom} products`);
     const currency = catalog.values().next().value?.currency;
     if (currency !== undefined && currency !== product.currency) throw new DomainError('CURRENCY_MISMATCH', `this room sells in ${currency}; one cart, one currency`);
-    await this.#store.addProduct(roomId, {
-      sku: product.sku, stock: product.stock, priceCents: product.priceCents, currency: product.currency,
-      saleStartsAt: product.saleStartsAt, saleEndsAt: product.saleEndsAt, perCustomerLimit: product.perCustomerLimit,
-    });
-    await this.#rooms.putProduct(roomId, product);
-    return product;
   }
 
   /** The room's rules for a cart request (see `CommerceRooms.assertRoom`): a refusal thrown, an answer the rules give themselves, or undefined. */
@@ -139,6 +216,8 @@ export class CommerceService implements CartRules {
       case 'removeFromCart': return this.#rooms.assertRoom(roomId, { principal, operation: 'release', sku: request.sku });
       case 'getCart': return this.#rooms.assertRoom(roomId, { principal, operation: 'read' });
       case 'checkout': return this.#rooms.assertRoom(roomId, { principal, operation: 'checkout' });
+      // The coupon's own window says when it may be claimed; the room's rules only keep banned users out.
+      case 'claimCoupon': return this.#rooms.assertRoom(roomId, { principal, operation: 'read' });
     }
   }
 
@@ -179,8 +258,9 @@ export class CommerceService implements CartRules {
 
   /** Tells the room what an answer changed, and the operators what happened. A replayed answer tells the room nothing new. */
   answered(principal: Principal, roomId: string, request: CartRequest, answer: CartAnswer): void {
-    if (request.t !== 'getCart') this.#observer?.(request.t === 'removeFromCart' ? 'setQuantity' : request.t, answer);
+    if (request.t !== 'getCart' && request.t !== 'claimCoupon') this.#observer?.(request.t === 'removeFromCart' ? 'setQuantity' : request.t, answer);
     if (isReplay(answer)) return;
+    if (answer.status === 'coupon_claimed') this.#coupons?.claimed(roomId, answer.coupon.id, answer.left);
     if (answer.status === 'reserved' || answer.status === 'released') {
       this.#announcer.changed(roomId, answer.sku, answer.available);
       if (answer.available > 0) this.#gate.stockChanged(roomId, answer.sku, answer.available);
@@ -203,14 +283,15 @@ export class CommerceService implements CartRules {
 
   async roomOrders(principal: Principal, roomId: string): Promise<Order[]> {
     await this.#mustModerate(principal, roomId);
-    return this.#store.orders(roomId);
+    return this.#store.orders(await this.scopeOf(roomId));
   }
 
   async inventory(principal: Principal, roomId: string, skus: readonly string[]) {
     await this.#mustModerate(principal, roomId);
+    const scope = await this.scopeOf(roomId);
     const out: Record<string, { available: number; reserved: number; sold: number }> = {};
     for (const sku of skus) {
-      const level = await this.#store.stock(roomId, sku);
+      const level = await this.#store.stock(scope, sku);
       if (level) out[sku] = level;
     }
     return out;
@@ -219,9 +300,10 @@ export class CommerceService implements CartRules {
   /** Sets a product's available stock (restock or correction) and tells the room. */
   async setAvailable(principal: Principal, roomId: string, sku: string, available: number) {
     await this.#mustModerate(principal, roomId);
-    const level = await this.#store.setAvailable(roomId, sku, available);
-    this.#announcer.changed(roomId, sku, level.available);
-    this.#gate.stockChanged(roomId, sku, level.available);
+    const scope = await this.scopeOf(roomId);
+    const level = await this.#store.setAvailable(scope, sku, available);
+    this.#announcer.changed(scope, sku, level.available);
+    this.#gate.stockChanged(scope, sku, level.available);
     return level;
   }
 
@@ -240,9 +322,10 @@ export class CommerceService implements CartRules {
    * every node that hears the kick.
    */
   async releaseUser(roomId: string, userId: string): Promise<number> {
-    await this.#gate.refuseUser(roomId, userId, new DomainError('KICKED', 'you were removed from this room by a moderator'));
-    const released = await this.#store.releaseUser(roomId, userId);
-    this.restocked(roomId, released);
+    const scope = await this.scopeOf(roomId);
+    await this.#gate.refuseUser(scope, userId, new DomainError('KICKED', 'you were removed from this room by a moderator'));
+    const released = await this.#store.releaseUser(scope, userId);
+    this.restocked(scope, released);
     return released.reduce((units, line) => units + line.quantity, 0);
   }
 

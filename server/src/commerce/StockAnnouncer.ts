@@ -1,3 +1,6 @@
+/** A product's level is read back from the store once it has been quiet this many of its room's stock intervals. */
+const SETTLE_INTERVALS = 3;
+
 /** Where stock news goes: the room layer publishes it through the broker. */
 export interface StockPublisher {
   publishStock(roomId: string, sku: string, available: number): void;
@@ -10,6 +13,12 @@ export interface StockPublisher {
  * the product came back in stock), because it is the strongest backoff signal a buyer gets.
  * `intervalFor` may stretch a room's interval: during a burst every update to a big room costs a
  * socket write per viewer.
+ *
+ * Each node announces the levels its own requests produced, so levels from several nodes may reach
+ * a viewer out of order (a node's older level after another's newer one). With `settle`, once a
+ * product has been quiet here for `settleIntervals` of its room's interval, its level is read from
+ * the store and announced once more: every node's last word on a product is a level read after its
+ * own last change, so viewers converge on the store's level after a burst.
  */
 export class StockAnnouncer {
   /** Per room: the latest level of each product waiting to go out, when each last went out, and which were announced sold out. */
@@ -21,6 +30,7 @@ export class StockAnnouncer {
     readonly intervalMs: number,
     readonly intervalFor: (roomId: string) => number = () => intervalMs,
     readonly now: () => number = Date.now,
+    readonly settle?: { readonly read: (roomId: string, sku: string) => Promise<number | undefined>; readonly onError: (error: unknown) => void },
   ) {
     this.#timer = setInterval(() => this.flush(), intervalMs).unref();
   }
@@ -32,9 +42,10 @@ export class StockAnnouncer {
 
   changed(roomId: string, sku: string, available: number): void {
     let room = this.#rooms.get(roomId);
-    if (room === undefined) this.#rooms.set(roomId, (room = { pending: new Map(), lastSent: new Map(), soldOut: new Set(), forgotten: false, changedAt: 0 }));
+    if (room === undefined) this.#rooms.set(roomId, (room = { pending: new Map(), lastSent: new Map(), soldOut: new Set(), unsettled: new Map(), forgotten: false, changedAt: 0 }));
     room.changedAt = this.now();
     room.pending.set(sku, available);
+    if (this.settle !== undefined) room.unsettled.set(sku, room.changedAt);
     if (available === 0) {
       if (!room.soldOut.has(sku)) {
         room.soldOut.add(sku);
@@ -48,6 +59,7 @@ export class StockAnnouncer {
   flush(): void {
     const now = this.now();
     for (const [roomId, room] of this.#rooms) {
+      this.#settle(roomId, room, now);
       if (room.pending.size === 0) continue;
       // Half a base interval of slack: the timer's ticks are not exact.
       const interval = this.intervalFor(roomId) - this.intervalMs / 2;
@@ -57,7 +69,23 @@ export class StockAnnouncer {
         room.lastSent.set(sku, now);
         room.pending.delete(sku);
       }
-      if (room.forgotten && room.pending.size === 0) this.#rooms.delete(roomId);
+      if (room.forgotten && room.pending.size === 0 && room.unsettled.size === 0) this.#rooms.delete(roomId);
+    }
+  }
+
+  /** Reads and announces the store's level of every product of the room quiet for long enough (pending levels go out first). */
+  #settle(roomId: string, room: RoomNews, now: number): void {
+    const settle = this.settle;
+    if (settle === undefined || room.unsettled.size === 0) return;
+    const quietFor = this.intervalFor(roomId) * SETTLE_INTERVALS;
+    for (const [sku, changedAt] of room.unsettled) {
+      if (room.pending.has(sku) || now - changedAt < quietFor) continue;
+      room.unsettled.delete(sku);
+      settle.read(roomId, sku).then((available) => {
+        // A change since the read was started announces itself (and settles again later).
+        if (available === undefined || room.pending.has(sku)) return;
+        this.publisher.publishStock(roomId, sku, available);
+      }, settle.onError);
     }
   }
 
@@ -65,14 +93,14 @@ export class StockAnnouncer {
   forget(roomId: string): void {
     const room = this.#rooms.get(roomId);
     if (room === undefined) return;
-    if (room.pending.size === 0) this.#rooms.delete(roomId);
+    if (room.pending.size === 0 && room.unsettled.size === 0) this.#rooms.delete(roomId);
     else room.forgotten = true;
   }
 
   /** Rooms with nothing pending whose stock has not changed for `idleForMs`. */
   *idleRooms(idleForMs: number): Iterable<string> {
     const now = this.now();
-    for (const [roomId, room] of this.#rooms) if (room.pending.size === 0 && now - room.changedAt >= idleForMs) yield roomId;
+    for (const [roomId, room] of this.#rooms) if (room.pending.size === 0 && room.unsettled.size === 0 && now - room.changedAt >= idleForMs) yield roomId;
   }
 
   close(): void {
@@ -84,6 +112,8 @@ interface RoomNews {
   readonly pending: Map<string, number>;
   readonly lastSent: Map<string, number>;
   readonly soldOut: Set<string>;
+  /** sku → when it last changed, until its level is read back from the store (`settle`). */
+  readonly unsettled: Map<string, number>;
   /** Dropped at the flush that empties `pending`. */
   forgotten: boolean;
   /** When a level of the room last changed. */

@@ -1,3 +1,4 @@
+import { commerceScopeOf } from '../commerce/commerceScope.ts';
 import type { ReplayInfo, ReplayMoment } from '../../../protocol/src/index.ts';
 import { ProtocolError } from '../errors.ts';
 import type { RecordingDirectory, RecordingPart } from '../store/RecordingDirectory.ts';
@@ -61,7 +62,7 @@ export class ReplayService {
     if (record === undefined || record.show !== show || record.parts.length === 0) {
       throw new ProtocolError('REPLAY_NOT_FOUND', `room ${roomId} has no recording: nothing was streamed while it was live, recording is off, or it was removed past its retention`);
     }
-    const [pins, stock] = await Promise.all([this.#directory.pins(roomId), this.#store.roomStock(roomId)]);
+    const [pins, stock] = await Promise.all([this.#directory.pins(roomId), this.#store.roomStock(commerceScopeOf(room.info))]);
     const last = record.parts.at(-1)!;
     const timeline: ReplayMoment[] = [];
     for (const pin of pins) {

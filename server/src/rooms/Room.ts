@@ -1,8 +1,9 @@
-import type { HistoryComment, Popup, Product, RoomInfo, RoomSettings, SequencedEvent } from '../../../protocol/src/index.ts';
+import type { HistoryComment, Moderator, PinnedComment, Popup, Product, RoomInfo, RoomSettings, SequencedEvent } from '../../../protocol/src/index.ts';
 import type { RecentEvents } from '../broker/Broker.ts';
 import { DegradeState } from '../fanout/DegradePolicy.ts';
 import { Audience } from '../fanout/Fanout.ts';
 import type { Member } from './Member.ts';
+import { CommentFilter } from './CommentFilter.ts';
 import { ResumeRing } from './ResumeRing.ts';
 import type { RoomRecord } from '../store/RoomDirectory.ts';
 
@@ -59,6 +60,11 @@ export class Room {
   readonly degrade = new DegradeState();
   /** Counts like flushes, so a degraded room flushes only every few. */
   likeTicks = 0;
+  /** The users the streamer appointed, in the order appointed (see protocol/src/moderation.ts). */
+  moderators: readonly Moderator[];
+  /** The room's keyword filter (from the directory, then the broker's `filter` deliveries). */
+  filter: CommentFilter;
+  pinnedComment: PinnedComment | null;
 
   constructor(record: RoomRecord, limits: RoomLimits) {
     this.id = record.info.id;
@@ -76,6 +82,18 @@ export class Room {
     this.offerEnds = new Map(Object.entries(record.offerEnds));
     this.likes = record.likes;
     this.settings = record.settings;
+    this.moderators = record.moderation.moderators;
+    this.filter = new CommentFilter(record.moderation.filter);
+    this.pinnedComment = record.moderation.pinnedComment;
+  }
+
+  isModerator(userId: string): boolean {
+    return this.moderators.some((m) => m.userId === userId);
+  }
+
+  /** A recent comment by seq (one the history still holds). */
+  comment(seq: number): HistoryComment | undefined {
+    return this.#history.find((c) => c.seq === seq);
   }
 
   /**
@@ -121,6 +139,12 @@ export class Room {
         break;
       case 'soldOut':
         this.stock.set(event.sku, 0);
+        break;
+      case 'moderators':
+        this.moderators = event.moderators;
+        break;
+      case 'commentPinned':
+        this.pinnedComment = event.pinned;
         break;
     }
   }

@@ -7,7 +7,10 @@ import {
   type RoomRequest,
   type RoomSettings,
   type RoomState,
+  SHOW_MAX_LEAD_MS,
 } from '../../../protocol/src/index.ts';
+import { commerceScopeOf, isShopId, SHOP_ID_PREFIX } from '../commerce/commerceScope.ts';
+import type { ShopWindows } from './ShopWindows.ts';
 import type { Principal } from '../auth/TokenService.ts';
 import type { Broker } from '../broker/Broker.ts';
 import type { Config } from '../config.ts';
@@ -18,7 +21,8 @@ import type { Member } from './Member.ts';
 import type { Room } from './Room.ts';
 import type { Ban, RoomDirectory, RoomSettingsChange } from '../store/RoomDirectory.ts';
 import type { RoomRegistry } from './RoomRegistry.ts';
-import { mustModerate } from './RoomRules.ts';
+import { ModerationCommands, type ModerationConfig } from './ModerationCommands.ts';
+import { mustModerate, mustModerateChat, ownsRoom } from './RoomRules.ts';
 import { TokenBucketLimiter } from './TokenBucketLimiter.ts';
 
 export type RoomSummary = RoomInfo & { viewers: number; likes: number };
@@ -31,7 +35,7 @@ export interface RoomCommerce {
   releaseUser(roomId: string, userId: string): Promise<number>;
 }
 
-export type CommandsConfig = Pick<Config, 'maxRooms' | 'maxMutedPerRoom' | 'kickBanMs' | 'commentMaxLength' | 'commentRate' | 'commentBurst' | 'rateLimiterMaxKeys' | 'replayTimelineMaxPins'>;
+export type CommandsConfig = Pick<Config, 'maxRooms' | 'maxMutedPerRoom' | 'kickBanMs' | 'commentMaxLength' | 'commentRate' | 'commentBurst' | 'rateLimiterMaxKeys' | 'replayTimelineMaxPins'> & ModerationConfig;
 
 /**
  * What users ask of rooms, over HTTP and the WebSocket: create, list and read rooms, start and end
@@ -45,21 +49,29 @@ export class RoomCommands {
   readonly #directory: RoomDirectory;
   readonly #store: Pick<Store, 'roomStock'>;
   readonly #broker: Pick<Broker, 'publishKick' | 'publishSettings'>;
+  /** Moderators, keyword filter and pinned comment. */
+  readonly moderation: ModerationCommands;
   readonly #commerce: RoomCommerce;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #commentLimiter: TokenBucketLimiter;
+  readonly #shops: Pick<ShopWindows, 'open' | 'link'> | undefined;
+  /** Told when a room goes from `scheduled` to `live` (the shows' reminders). */
+  showWentLive: ((room: RoomInfo) => void) | undefined;
 
   constructor(deps: {
     config: CommandsConfig;
     registry: RoomRegistry;
     directory: RoomDirectory;
     store: Pick<Store, 'roomStock'>;
-    broker: Pick<Broker, 'publishKick' | 'publishSettings'>;
+    broker: Pick<Broker, 'publishKick' | 'publishSettings' | 'publishFilter'>;
     commerce: RoomCommerce;
     log: Logger;
     now?: () => number;
+    /** Streamers' shops, for shows created with `shop: true`. */
+    shops?: Pick<ShopWindows, 'open' | 'link'>;
   }) {
+    this.#shops = deps.shops;
     this.#config = deps.config;
     this.#registry = deps.registry;
     this.#directory = deps.directory;
@@ -68,18 +80,32 @@ export class RoomCommands {
     this.#commerce = deps.commerce;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
+    this.moderation = new ModerationCommands({ config: deps.config, registry: deps.registry, directory: deps.directory, broker: deps.broker, log: deps.log, now: this.#now });
     this.#commentLimiter = new TokenBucketLimiter(deps.config.commentRate, deps.config.commentBurst, deps.config.rateLimiterMaxKeys, this.#now);
   }
 
   // ------------------------------------------------------------------ rooms (HTTP)
 
-  async createRoom(principal: Principal, input: { title: string; id?: string | undefined }): Promise<RoomInfo> {
+  /**
+   * With `shop: true` the show is linked to the streamer's shop (opened on first use): it sells the shop's products from the shop's inventory.
+   * With `startsAt` the room is a scheduled show (shows.ts): it must be in the future, at most `SHOW_MAX_LEAD_MS` ahead.
+   */
+  async createRoom(principal: Principal, input: { title: string; id?: string | undefined; shop?: boolean | undefined; startsAt?: number | undefined }): Promise<RoomInfo> {
     if (principal.role === 'viewer') throw new ProtocolError('FORBIDDEN', 'only streamers and operators create rooms');
     const id = input.id ?? `r-${randomBytes(5).toString('base64url')}`;
-    const info: RoomInfo = { id, title: input.title, streamerId: principal.userId, state: 'scheduled', createdAt: this.#now() };
+    if (isShopId(id)) throw new ProtocolError('BAD_REQUEST', `id: room ids starting with ${SHOP_ID_PREFIX} are kept for shops`);
+    if (input.shop === true && this.#shops === undefined) throw new ProtocolError('BAD_REQUEST', 'shop: this server has no shops');
+    const now = this.#now();
+    if (input.startsAt !== undefined && (input.startsAt <= now || input.startsAt - now > SHOW_MAX_LEAD_MS)) throw new ProtocolError('BAD_REQUEST', 'startsAt must be in the future, at most a year ahead');
+    const shopId = input.shop === true ? await this.#shops!.open(principal) : undefined;
+    const info: RoomInfo = {
+      id, title: input.title, streamerId: principal.userId, state: 'scheduled', createdAt: now,
+      ...(shopId === undefined ? {} : { shopId }), ...(input.startsAt === undefined ? {} : { startsAt: input.startsAt }),
+    };
     const result = await this.#directory.create(info, randomBytes(6).toString('base64url'), this.#config.maxRooms);
     if (result === 'exists') throw new ProtocolError('ROOM_EXISTS', `room ${id} already exists`);
     if (result === 'full') throw new ProtocolError('LIMIT_EXCEEDED', `at most ${this.#config.maxRooms} rooms`);
+    if (shopId !== undefined) await this.#shops!.link(shopId, id);
     this.#log.info({ roomId: id, streamerId: principal.userId }, 'room created');
     return info;
   }
@@ -93,31 +119,34 @@ export class RoomCommands {
 
   async snapshot(roomId: string): Promise<RoomSummary & { popup: Popup | null; products: ProductInput[]; stock: Record<string, number> }> {
     const room = await this.#registry.view(roomId);
-    const stock = this.#registry.hosted(roomId) !== undefined ? Object.fromEntries(room.stock) : await this.#store.roomStock(roomId);
+    const stock = this.#registry.hosted(roomId) !== undefined ? Object.fromEntries(room.stock) : await this.#store.roomStock(commerceScopeOf(room.info));
     return { ...summary(room), popup: room.popup, products: [...room.catalog.values()], stock };
   }
 
   async setShowState(principal: Principal, roomId: string, state: Exclude<RoomState, 'scheduled'>): Promise<RoomInfo> {
     const room = await this.#registry.view(roomId);
     mustModerate(principal, room);
+    if (room.info.kind === 'shop') throw new ProtocolError('BAD_REQUEST', 'a shop is always open: it has no show to start or end');
     if (room.info.state === 'ended') throw new ProtocolError('ROOM_ENDED', `room ${roomId} has ended`);
-    if (room.info.state !== state) {
+    const before = room.info.state;
+    if (before !== state) {
       this.#registry.forgetView(roomId);
       await this.#directory.setState(roomId, state);
       await this.#registry.emit(roomId, { t: 'roomState', state });
+      if (state === 'live' && before === 'scheduled') this.showWentLive?.({ ...room.info, state });
     }
     return { ...room.info, state };
   }
 
   /** The room's bans in force, for its moderators (names as the users had them when kicked). */
   async bans(principal: Principal, roomId: string): Promise<Ban[]> {
-    mustModerate(principal, await this.#registry.view(roomId));
+    mustModerateChat(principal, await this.#registry.view(roomId));
     return this.#directory.bans(roomId, this.#now());
   }
 
   /** Lets a kicked user back in (and to the cart) at once; resolves whether a ban was in force. */
   async liftBan(principal: Principal, roomId: string, userId: string): Promise<boolean> {
-    mustModerate(principal, await this.#registry.view(roomId));
+    mustModerateChat(principal, await this.#registry.view(roomId));
     const lifted = await this.#directory.clearBan(roomId, userId, this.#now());
     this.#registry.forgetView(roomId);
     await this.#broker.publishKick(roomId, userId, 0);
@@ -168,13 +197,17 @@ export class RoomCommands {
         if (room.popup === null) return { seq: room.latestSeq };
         await this.#directory.setPopup(roomId, null, this.#config.replayTimelineMaxPins);
         return { seq: await this.#registry.emit(roomId, { t: 'popup', popup: null }) };
-      case 'deleteComment':
-        mustModerate(principal, room);
+      case 'deleteComment': {
+        mustModerateChat(principal, room);
         if (!room.hasComment(request.seq)) throw new ProtocolError('COMMENT_NOT_FOUND', `no recent comment with seq ${request.seq}`);
-        return { seq: await this.#registry.emit(roomId, { t: 'commentDeleted', commentSeq: request.seq }) };
+        const seq = await this.#registry.emit(roomId, { t: 'commentDeleted', commentSeq: request.seq });
+        await this.moderation.unpinComment(principal, room, request.seq); // a deleted comment stays pinned nowhere
+        return { seq };
+      }
       case 'mute':
       case 'unmute': {
-        mustModerate(principal, room);
+        mustModerateChat(principal, room);
+        this.moderation.mustActOn(principal, room, request.userId);
         const muted = request.t === 'mute';
         if (muted && !room.muted.has(request.userId) && room.muted.size >= this.#config.maxMutedPerRoom) {
           throw new ProtocolError('LIMIT_EXCEEDED', `at most ${this.#config.maxMutedPerRoom} muted users per room`);
@@ -187,11 +220,22 @@ export class RoomCommands {
         return this.#kick(principal, room, request.userId);
       case 'unban':
         return { lifted: await this.liftBan(principal, roomId, request.userId) };
+      case 'setModerator':
+        return { moderators: await this.moderation.setModerator(principal, roomId, request.userId, request.moderator) };
+      case 'setFilter':
+        return { words: await this.moderation.setFilter(principal, roomId, request.words) };
+      case 'pinComment':
+        return { seq: await this.moderation.pinComment(principal, room, request.seq) };
+      case 'unpinComment':
+        return { seq: await this.moderation.unpinComment(principal, room) };
+      case 'getModeration':
+        return { ...(await this.moderation.state(principal, roomId)) };
     }
   }
 
   async #kick(principal: Principal, room: Room, userId: string): Promise<RequestResult> {
-    mustModerate(principal, room);
+    mustModerateChat(principal, room);
+    this.moderation.mustActOn(principal, room, userId);
     const roomId = room.id;
     if (userId === room.info.streamerId) throw new ProtocolError('FORBIDDEN', 'the room\'s streamer cannot be kicked');
     const now = this.#now();
@@ -220,6 +264,8 @@ export class RoomCommands {
     if (characterCount(text) > this.#config.commentMaxLength) throw new ProtocolError('BAD_REQUEST', `comment longer than ${this.#config.commentMaxLength} characters`);
     const waitMs = this.#commentLimiter.take(`${room.id}\u0000${principal.userId}`);
     if (waitMs > 0) throw new ProtocolError('RATE_LIMITED', 'commenting too fast', waitMs);
+    // After the rate limit, so probing the filter costs as much as commenting. Those who set it are not filtered.
+    if (room.filter.matches(text) && !room.isModerator(principal.userId) && !ownsRoom(principal, room)) throw new ProtocolError('COMMENT_FILTERED', 'your comment was not posted: it contains a word this room does not allow');
     return this.#registry.emit(room.id, { t: 'comment', userId: principal.userId, name: principal.name, text, ts: this.#now() });
   }
 }

@@ -1,3 +1,4 @@
+import { commerceScopeOf } from '../commerce/commerceScope.ts';
 import { randomBytes } from 'node:crypto';
 import {
   CloseCode,
@@ -11,7 +12,8 @@ import {
   type UnsequencedEvent,
   type Welcome,
 } from '../../../protocol/src/index.ts';
-import { type Broker, type Delivery, sequencedStep } from '../broker/Broker.ts';
+import { type Broker, type Delivery, type KeywordFilter, sequencedStep } from '../broker/Broker.ts';
+import { CommentFilter } from './CommentFilter.ts';
 import type { Config } from '../config.ts';
 import { ProtocolError } from '../errors.ts';
 import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
@@ -195,6 +197,13 @@ export class RoomRegistry {
     this.#lifecycle.emit('settingsChanged', room);
   }
 
+  /** A moderator's keyword filter for the room (from this node's command or another's): a hosted room takes it if newer than its own. */
+  takeFilter(roomId: string, filter: KeywordFilter): void {
+    this.#views.delete(roomId);
+    const room = this.#hosted.get(roomId);
+    if (room !== undefined && filter.version > room.filter.version) room.filter = new CommentFilter(filter);
+  }
+
   /** The room's queue limit an operator set (a hosted room's, or a fresh view's), or undefined: the node's default. */
   queueLimitOf(roomId: string): number | undefined {
     return this.viewAtHand(roomId)?.settings.queueLimit ?? undefined;
@@ -267,6 +276,8 @@ export class RoomRegistry {
       muted: [...room.muted],
       stock: Object.fromEntries(room.stock),
       degradeLevel: room.degrade.level,
+      moderators: [...room.moderators],
+      pinnedComment: room.pinnedComment,
     };
   }
 
@@ -325,7 +336,7 @@ export class RoomRegistry {
     try {
       const record = await this.#directory.get(roomId);
       if (record === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
-      const [recent, stock] = await Promise.all([this.#broker.recent(roomId), this.#store.roomStock(roomId)]);
+      const [recent, stock] = await Promise.all([this.#broker.recent(roomId), this.#store.roomStock(commerceScopeOf(record.info))]);
       const room = new Room(record, { historyLength: this.#config.historyLength, resumeRingSize: this.#config.resumeRingSize });
       room.loadRecent(recent, this.#now());
       room.pruneExpiredBans(this.#now());
@@ -473,6 +484,9 @@ export class RoomRegistry {
       case 'media':
         this.#lifecycle.emit('mediaChanged', room.id);
         return;
+      case 'filter':
+        this.takeFilter(room.id, delivery.filter);
+        return;
       case 'sequenced':
         // Dropped: already applied (bootstrap overlap, broker reconnect, the broker's copy of an
         // early delivery), or an early copy ahead of other nodes' events (the broker's copy follows them).
@@ -497,7 +511,7 @@ export class RoomRegistry {
         }
         if (update.t === 'stock') {
           room.stock.set(update.sku, update.available);
-          this.#stockWatcher?.stockChanged(room.id, update.sku, update.available);
+          this.#stockWatcher?.stockChanged(commerceScopeOf(room.info), update.sku, update.available);
         } else {
           // Totals from several nodes may cross on the way: a lower one is older.
           if (update.total < room.likes) return;
@@ -517,7 +531,7 @@ export class RoomRegistry {
   #applySequenced(room: Room, delivery: Extract<Delivery, { kind: 'sequenced' }>): void {
     room.apply(delivery.event);
     room.latestSeq = delivery.seq;
-    if (delivery.event.t === 'soldOut') this.#stockWatcher?.stockChanged(room.id, delivery.event.sku, 0);
+    if (delivery.event.t === 'soldOut') this.#stockWatcher?.stockChanged(commerceScopeOf(room.info), delivery.event.sku, 0);
     const ended = delivery.event.t === 'roomState' && delivery.event.state === 'ended';
     if (ended) this.#lifecycle.emit('ended', room.id);
     const audience = this.#fanout.publish(room.id, delivery.lane, delivery.event.t, delivery.frame, room.degrade.level, undefined, delivery.seq);

@@ -7,11 +7,28 @@ import type { Room } from './Room.ts';
 import type { RoomCheck } from '../commerce/CommerceService.ts';
 import type { RoomDirectory } from '../store/RoomDirectory.ts';
 import type { RoomRegistry } from './RoomRegistry.ts';
+import type { ShopLinks } from './ShopLinks.ts';
+import { commerceScopeOf, isShopId } from '../commerce/commerceScope.ts';
 
 /** Throws FORBIDDEN unless `principal` is an operator or the room's streamer. */
 export function mustModerate(principal: Principal, room: Room): void {
   if (principal.role === 'operator' || (principal.role === 'streamer' && principal.userId === room.info.streamerId)) return;
   throw new ProtocolError('FORBIDDEN', principal.role === 'viewer' ? 'viewers cannot do this' : 'only this room\'s streamer or an operator can do this');
+}
+
+/**
+ * Throws FORBIDDEN unless `principal` may moderate the room's chat: an operator, the room's
+ * streamer, or one of the room's moderators (comments, mutes, kicks and bans, the pinned comment,
+ * the keyword filter; never products or the show itself).
+ */
+export function mustModerateChat(principal: Principal, room: Room): void {
+  if (room.isModerator(principal.userId)) return;
+  mustModerate(principal, room);
+}
+
+/** Whether `principal` is the room's streamer or an operator (above its moderators). */
+export function ownsRoom(principal: Principal, room: Room): boolean {
+  return principal.role === 'operator' || (principal.role === 'streamer' && principal.userId === room.info.streamerId);
 }
 
 /**
@@ -27,9 +44,14 @@ export class RoomRules {
   readonly #now: () => number;
   /** An ended show's products stay on sale (`--replay-sales`). */
   readonly #replaySales: boolean;
+  /** Per room: variant sku → its product's sku, rebuilt when the catalog grows. */
+  readonly #variantIndex = new WeakMap<Room, { size: number; products: Map<string, string> }>();
+  /** Who hears a shop's news besides the shop (its linked shows); without it, each room hears its own only. */
+  readonly #links: Pick<ShopLinks, 'toAudience' | 'linked'> | undefined;
 
-  constructor(deps: { registry: RoomRegistry; directory: Pick<RoomDirectory, 'putProduct'>; broker: Pick<Broker, 'publishDirect'>; replaySales: boolean; log: Logger; now?: () => number }) {
+  constructor(deps: { registry: RoomRegistry; directory: Pick<RoomDirectory, 'putProduct'>; broker: Pick<Broker, 'publishDirect'>; replaySales: boolean; log: Logger; now?: () => number; links?: Pick<ShopLinks, 'toAudience' | 'linked'> }) {
     this.#registry = deps.registry;
+    this.#links = deps.links;
     this.#replaySales = deps.replaySales;
     this.#directory = deps.directory;
     this.#broker = deps.broker;
@@ -42,8 +64,9 @@ export class RoomRules {
    * ROOM_NOT_FOUND; KICKED while the user is banned from the room (any operation but `manage`);
    * ROOM_ENDED for an `add` once the show is over, unless its replay sells (checkout and releases
    * always work). Resolves with
-   * the answer when the rules give it themselves: `not_on_sale` with `endsAt` for an `add` of a
-   * product whose pop-up offer ended. Otherwise undefined: go on.
+   * the answer when the rules give it themselves: `not_on_sale` with `startsAt` for an `add` in a
+   * scheduled show not started yet, with `endsAt` for an `add` of a product whose pop-up offer
+   * ended. Otherwise undefined: go on.
    *
    * Synchronous when the room is hosted here or its view is fresh: a hosted room's tap goes on
    * within the turn that read it (and its budget).
@@ -51,6 +74,23 @@ export class RoomRules {
   assertRoom(roomId: string, check: RoomCheck): CartAnswer | undefined | Promise<CartAnswer | undefined> {
     const room = this.#registry.viewAtHand(roomId);
     return room === undefined ? this.#registry.cachedView(roomId).then((view) => this.#cartRules(view, check)) : this.#cartRules(room, check);
+  }
+
+  /**
+   * Where the room's commerce lives in the store (`commerceScopeOf`: a show linked to its shop sells
+   * from the shop's). Synchronous when the room is hosted here or its view is fresh.
+   */
+  scopeOf(roomId: string): string | Promise<string> {
+    if (isShopId(roomId)) return roomId;
+    const room = this.#registry.viewAtHand(roomId);
+    return room === undefined ? this.#registry.cachedView(roomId).then((view) => this.#scopeOfShow(view)) : this.#scopeOfShow(room);
+  }
+
+  /** A show linked to its shop hears the shop's news from the first request of it seen here on. */
+  #scopeOfShow(room: Room): string {
+    const scope = commerceScopeOf(room.info);
+    if (scope !== room.id) this.#links?.linked(scope, room.id);
+    return scope;
   }
 
   /** Who owns the room and whether it is live (a view up to a few seconds old). */
@@ -84,15 +124,36 @@ export class RoomRules {
   }
 
   notifyUser(roomId: string, userId: string, message: DirectMessage): void {
-    this.#broker.publishDirect(roomId, userId, encode(message));
+    const frame = encode(message);
+    this.#toAudience(roomId, (id) => this.#broker.publishDirect(id, userId, frame));
   }
 
   publishStock(roomId: string, sku: string, available: number): void {
-    this.#registry.publishState(roomId, { t: 'stock', sku, available });
+    const update = { t: 'stock', sku, available } as const;
+    this.#toAudience(roomId, (id) => this.#registry.publishState(id, update));
   }
 
   publishSoldOut(roomId: string, sku: string): void {
-    this.#registry.emit(roomId, { t: 'soldOut', sku }).catch((error: unknown) => this.#log.warn({ err: error, roomId, sku }, 'sold-out announcement failed'));
+    this.#toAudience(roomId, (id) => {
+      this.#registry.emit(id, { t: 'soldOut', sku }).catch((error: unknown) => this.#log.warn({ err: error, roomId: id, sku }, 'sold-out announcement failed'));
+    });
+  }
+
+  /** The product a variant's sku belongs to (the pop-up's countdown ends its variants' offer too); the sku itself otherwise. */
+  #productOf(room: Room, sku: string): string {
+    let index = this.#variantIndex.get(room);
+    if (index === undefined || index.size !== room.catalog.size) {
+      const products = new Map<string, string>();
+      for (const product of room.catalog.values()) for (const variant of product.variants ?? []) products.set(variant.sku, product.sku);
+      this.#variantIndex.set(room, (index = { size: room.catalog.size, products }));
+    }
+    return index.products.get(sku) ?? sku;
+  }
+
+  /** The room, and the shows linked to it when it is a shop. */
+  #toAudience(roomId: string, send: (roomId: string) => void): void {
+    if (this.#links === undefined) send(roomId);
+    else this.#links.toAudience(roomId, send);
   }
 
   #cartRules(room: Room, check: RoomCheck): CartAnswer | undefined {
@@ -103,7 +164,9 @@ export class RoomRules {
     // An ended show's replay sells on the same terms as the show did (pop-up offers that ended stay
     // ended); a shop closed with the show takes no new adds, and what buyers hold they may still pay for.
     if (room.info.state === 'ended' && !this.#replaySales) throw new ProtocolError('ROOM_ENDED', 'the show has ended: nothing new can be added (checkout still works)');
-    const endsAt = check.sku === undefined ? undefined : room.offerEnds.get(check.sku);
+    // A scheduled show's catalog is its preview: on sale once the streamer starts it.
+    if (room.info.state === 'scheduled' && room.info.startsAt !== undefined) return { status: 'not_on_sale', sku: check.sku!, startsAt: room.info.startsAt };
+    const endsAt = check.sku === undefined || room.offerEnds.size === 0 ? undefined : room.offerEnds.get(check.sku) ?? room.offerEnds.get(this.#productOf(room, check.sku));
     if (endsAt !== undefined && now >= endsAt) return { status: 'not_on_sale', sku: check.sku!, endsAt };
     return undefined;
   }

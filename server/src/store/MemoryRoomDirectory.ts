@@ -1,5 +1,5 @@
-import type { Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
-import { type Ban, NO_ROOM_SETTINGS, type PinRecord, type RoomDirectory, type RoomRecord, type RoomSettings, type RoomSettingsChange } from './RoomDirectory.ts';
+import type { Moderator, PinnedComment, Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
+import { type Ban, type KeywordFilterRecord, NO_MODERATION, NO_ROOM_SETTINGS, type RoomModeration, type PinRecord, type RoomDirectory, type RoomRecord, type RoomSettings, type RoomSettingsChange } from './RoomDirectory.ts';
 
 interface MutableRecord {
   info: RoomInfo;
@@ -15,23 +15,26 @@ interface MutableRecord {
   viewers: Map<string, { count: number; at: number }>;
   settings: RoomSettings;
   streamKeyGeneration: number;
+  moderation: RoomModeration;
 }
 
 /** Rooms of a single node, in process. */
 export class MemoryRoomDirectory implements RoomDirectory {
   readonly #rooms = new Map<string, MutableRecord>();
+  /** Shop id → its linked shows, newest first. */
+  readonly #shows = new Map<string, string[]>();
 
   async create(info: RoomInfo, epoch: string, maxRooms: number): Promise<'created' | 'exists' | 'full'> {
     if (this.#rooms.has(info.id)) return 'exists';
     if (this.#rooms.size >= maxRooms) return 'full';
-    this.#rooms.set(info.id, { info: { ...info }, epoch, catalog: new Map(), popup: null, muted: new Set(), bans: new Map(), banNames: new Map(), offerEnds: new Map(), pins: [], likes: 0, viewers: new Map(), settings: NO_ROOM_SETTINGS, streamKeyGeneration: 0 });
+    this.#rooms.set(info.id, { info: { ...info }, epoch, catalog: new Map(), popup: null, muted: new Set(), bans: new Map(), banNames: new Map(), offerEnds: new Map(), pins: [], likes: 0, viewers: new Map(), settings: NO_ROOM_SETTINGS, streamKeyGeneration: 0, moderation: NO_MODERATION });
     return 'created';
   }
 
   async get(roomId: string): Promise<RoomRecord | undefined> {
     const r = this.#rooms.get(roomId);
     if (r === undefined) return undefined;
-    return { info: { ...r.info }, epoch: r.epoch, catalog: [...r.catalog.values()], popup: r.popup, muted: [...r.muted], bans: Object.fromEntries(r.bans), likes: r.likes, offerEnds: Object.fromEntries(r.offerEnds), settings: r.settings };
+    return { info: { ...r.info }, epoch: r.epoch, catalog: [...r.catalog.values()], popup: r.popup, muted: [...r.muted], bans: Object.fromEntries(r.bans), likes: r.likes, offerEnds: Object.fromEntries(r.offerEnds), settings: r.settings, moderation: r.moderation };
   }
 
   async list(): Promise<RoomInfo[]> {
@@ -60,6 +63,30 @@ export class MemoryRoomDirectory implements RoomDirectory {
 
   async pins(roomId: string): Promise<PinRecord[]> {
     return [...(this.#rooms.get(roomId)?.pins ?? [])];
+  }
+
+  async setModerator(roomId: string, moderator: Moderator, appointed: boolean, max: number): Promise<readonly Moderator[] | 'full'> {
+    const r = this.#rooms.get(roomId);
+    if (r === undefined) return [];
+    const { moderators } = r.moderation;
+    const present = moderators.some((m) => m.userId === moderator.userId);
+    if (appointed && present) return moderators;
+    if (appointed && moderators.length >= max) return 'full';
+    const next = appointed ? [...moderators, moderator] : moderators.filter((m) => m.userId !== moderator.userId);
+    r.moderation = { ...r.moderation, moderators: next };
+    return next;
+  }
+
+  async setFilter(roomId: string, words: readonly string[]): Promise<KeywordFilterRecord> {
+    const r = this.#rooms.get(roomId);
+    const filter = { version: (r?.moderation.filter.version ?? 0) + 1, words: [...words] };
+    if (r !== undefined) r.moderation = { ...r.moderation, filter };
+    return filter;
+  }
+
+  async setPinnedComment(roomId: string, pinned: PinnedComment | null): Promise<void> {
+    const r = this.#rooms.get(roomId);
+    if (r !== undefined) r.moderation = { ...r.moderation, pinnedComment: pinned };
   }
 
   async setMuted(roomId: string, userId: string, muted: boolean): Promise<void> {
@@ -133,6 +160,15 @@ export class MemoryRoomDirectory implements RoomDirectory {
       else total += v.count;
     }
     return total;
+  }
+
+  async linkShow(shopId: string, roomId: string, keep: number): Promise<void> {
+    const shows = [roomId, ...(this.#shows.get(shopId) ?? []).filter((id) => id !== roomId)].slice(0, keep);
+    this.#shows.set(shopId, shows);
+  }
+
+  async shows(shopId: string): Promise<string[]> {
+    return [...(this.#shows.get(shopId) ?? [])];
   }
 
   async close(): Promise<void> {}

@@ -1,8 +1,10 @@
-import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
+import type { Cart, CartAnswer, CartLine, Coupon, CouponCard, CouponClaim, Order } from '../../../protocol/src/index.ts';
 import { DomainError } from '../DomainError.ts';
 import { Deque } from '../util/Deque.ts';
 import type { ExpiredReservation, InventoryItem, OrderAdvance, OrderChange, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
-import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
+import type { ClaimRequest } from './CouponStore.ts';
+import { checkoutFingerprint, claimFingerprint, IDEMPOTENCY_MISMATCH_MESSAGE, fingerprintOf, recordName, replayOf } from './idempotency.ts';
+import { MemoryCoupons } from './MemoryCoupons.ts';
 import type { MemoryWebhookOutbox } from './MemoryWebhookOutbox.ts';
 import { newOrderId } from './orderIds.ts';
 import { stepOrder } from './orderSteps.ts';
@@ -49,6 +51,7 @@ export class MemoryStore implements Store {
   /** Each user's order ids, oldest first, the newest `ordersPerUser` at most. */
   readonly #ordersByUser = new Map<string, string[]>();
   readonly #outbox: MemoryWebhookOutbox | undefined;
+  readonly #coupons = new MemoryCoupons();
 
   /** With an `outbox`, every order event (placed, each status change) is appended to it in the step that makes it. */
   constructor(readonly limits: MemoryStoreLimits, outbox?: MemoryWebhookOutbox) {
@@ -136,8 +139,8 @@ export class MemoryStore implements Store {
     return currency === undefined ? { roomId, lines, totalCents } : { roomId, lines, currency, totalCents };
   }
 
-  async checkout(roomId: string, userId: string, key: string, now: number): Promise<CartAnswer> {
-    return this.#record(roomId, recordName(userId, key), fingerprintOf('checkout', roomId), () => {
+  async checkout(roomId: string, userId: string, key: string, now: number, couponId?: string): Promise<CartAnswer> {
+    return this.#record(roomId, recordName(userId, key), checkoutFingerprint(roomId, couponId), () => {
       const cartKey = roomId + sep + userId;
       const cart = this.#carts.get(cartKey);
       if (cart === undefined || cart.size === 0) return { status: 'cart_not_found' };
@@ -147,8 +150,11 @@ export class MemoryStore implements Store {
         return { status: 'expired', skus: expired };
       }
       if (this.#orders.size >= this.limits.maxOrders) throw new DomainError('UNAVAILABLE', 'the in-memory store is full of orders', { retryAfterMs: 60_000 });
+      let subtotalCents = 0;
+      for (const [sku, line] of cart) subtotalCents += line.quantity * this.#inv(roomId, sku).item.priceCents;
+      const pricing = this.#coupons.price(roomId, userId, subtotalCents, now, couponId);
+      if ('refusal' in pricing) return pricing.refusal;
       const lines: Order['lines'] = [];
-      let totalCents = 0;
       let currency = '';
       for (const [sku, line] of cart) {
         const inv = this.#inv(roomId, sku);
@@ -156,12 +162,18 @@ export class MemoryStore implements Store {
         inv.sold += line.quantity;
         const boughtKey = cartKey + sep + sku;
         this.#bought.set(boughtKey, (this.#bought.get(boughtKey) ?? 0) + line.quantity);
-        lines.push({ sku, quantity: line.quantity, priceCents: inv.item.priceCents });
-        totalCents += line.quantity * inv.item.priceCents;
+        const { priceCents, listPriceCents } = inv.item;
+        lines.push(listPriceCents === undefined ? { sku, quantity: line.quantity, priceCents } : { sku, quantity: line.quantity, priceCents, listPriceCents });
         currency = inv.item.currency;
       }
       this.#carts.delete(cartKey);
-      const order: Order = { id: newOrderId(roomId), roomId, userId, lines, totalCents, currency, createdAt: now, status: 'placed', history: [{ status: 'placed', at: now }] };
+      const id = newOrderId(roomId);
+      const order: Order = {
+        id, roomId, userId, lines, totalCents: subtotalCents - pricing.discountCents, subtotalCents, discountCents: pricing.discountCents,
+        ...(pricing.couponId === undefined ? {} : { couponId: pricing.couponId }),
+        currency, createdAt: now, status: 'placed', history: [{ status: 'placed', at: now }],
+      };
+      if (pricing.couponId !== undefined) this.#coupons.use(roomId, userId, pricing.couponId, id);
       this.#orders.set(order.id, order);
       let ids = this.#ordersByRoom.get(roomId);
       if (ids === undefined) this.#ordersByRoom.set(roomId, (ids = []));
@@ -173,6 +185,41 @@ export class MemoryStore implements Store {
       this.#outbox?.append(deliveryOf(newDeliveryId(), order, now), now);
       return { status: 'ordered', order };
     });
+  }
+
+  async createCoupon(roomId: string, coupon: Coupon, maxPerRoom: number): Promise<void> {
+    this.#coupons.create(roomId, coupon, maxPerRoom);
+  }
+
+  async coupon(roomId: string, couponId: string): Promise<CouponCard | undefined> {
+    return this.#coupons.card(roomId, couponId);
+  }
+
+  async roomCoupons(roomId: string): Promise<CouponCard[]> {
+    return this.#coupons.cards(roomId);
+  }
+
+  async claimCoupons(requests: readonly ClaimRequest[]): Promise<Array<CartAnswer | DomainError>> {
+    return requests.map((r) => {
+      try {
+        return this.#record(r.roomId, recordName(r.userId, r.key), claimFingerprint(r.roomId, r.couponId), () => this.#coupons.claim(r.roomId, r.userId, r.couponId, r.now));
+      } catch (error) {
+        if (error instanceof DomainError) return error;
+        throw error;
+      }
+    });
+  }
+
+  async userClaims(roomId: string, userId: string): Promise<CouponClaim[]> {
+    return this.#coupons.claims(roomId, userId);
+  }
+
+  async pinCoupon(roomId: string, couponId: string | null): Promise<void> {
+    this.#coupons.pin(roomId, couponId);
+  }
+
+  async pinnedCoupon(roomId: string): Promise<CouponCard | null> {
+    return this.#coupons.pinned(roomId);
   }
 
   async releaseUser(roomId: string, userId: string): Promise<ReleasedLine[]> {
@@ -223,6 +270,7 @@ export class MemoryStore implements Store {
         this.#bought.set(boughtKey, (this.#bought.get(boughtKey) ?? 0) - line.quantity);
         restocked.push({ sku: line.sku, quantity: line.quantity, available: inv.available });
       }
+      if (order.couponId !== undefined) this.#coupons.giveBack(order.roomId, order.userId, order.couponId, order.id);
     }
     this.#orders.set(orderId, next);
     this.#outbox?.append(deliveryOf(newDeliveryId(), next, change.at), change.at);

@@ -1,8 +1,8 @@
-import type { DegradeLevelValue, Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
+import type { DegradeLevelValue, Moderator, PinnedComment, Popup, Product, RoomInfo, RoomState } from '../../../protocol/src/index.ts';
 import type { RedisConnection } from '../redis/client.ts';
 import { globalKey, roomKey } from '../redis/keys.ts';
 import { redisCall } from '../redis/redisCall.ts';
-import type { Ban, PinRecord, RoomDirectory, RoomRecord, RoomSettings, RoomSettingsChange } from './RoomDirectory.ts';
+import type { Ban, KeywordFilterRecord, PinRecord, RoomDirectory, RoomModeration, RoomRecord, RoomSettings, RoomSettingsChange } from './RoomDirectory.ts';
 
 /**
  * Rooms shared by every node through Redis. Keys of a room (redis/keys.ts, in the room's slot):
@@ -16,6 +16,9 @@ import type { Ban, PinRecord, RoomDirectory, RoomRecord, RoomSettings, RoomSetti
  *   ns:{r:ID}:offers     hash sku → when its pop-up offer ends (epoch ms)
  *   ns:{r:ID}:pins       list of "AT|SKU", the pin log (oldest first, the latest kept)
  *   ns:{r:ID}:viewers    hash node id → "count|reportedAt"
+ *   ns:{r:ID}:moderators hash user id → JSON { name, at } (at: the order of appointment)
+ *   ns:{r:ID}:moderation hash filter (JSON list of words), filterVersion, pinned (JSON pinned comment, absent: none)
+ *   ns:{r:ID}:shows      list of the show ids linked to the shop ID, newest first (shops only)
  * and one key of its own: ns:room-ids, the set of room ids.
  */
 const createScript = `
@@ -63,6 +66,19 @@ local values = redis.call('HMGET', KEYS[1], 'degradeOverride', 'queueLimit')
 return { version, values[1] or '', values[2] or '' }
 `;
 
+// Appoints (ARGV[3] "1") or removes a moderator; the cap counts those appointed. Returns the hash, or 'full'.
+const moderatorScript = `
+if ARGV[3] == '1' then
+  if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+    if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then return 'full' end
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  end
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return redis.call('HGETALL', KEYS[1])
+`;
+
 // A new stream key generation, only for a room that exists.
 const rotateKeyScript = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
@@ -74,6 +90,7 @@ type DirectoryCommands = {
   lcRoomSettings(room: string, ...fieldValues: string[]): Promise<[number, string, string] | null>;
   lcRoomCreate(room: string, info: string, state: string, epoch: string): Promise<string>;
   lcRoomViewers(k1: string, node: string, count: number, now: number, fresh: number): Promise<number>;
+  lcSetModerator(moderators: string, userId: string, json: string, appointed: string, max: number): Promise<string[] | 'full'>;
   lcSetBan(bans: string, names: string, userId: string, until: number, name: string, now: number): Promise<number>;
 };
 
@@ -89,6 +106,7 @@ export class RedisRoomDirectory implements RoomDirectory {
     redis.defineCommand('lcSetBan', { numberOfKeys: 2, lua: banScript });
     redis.defineCommand('lcRoomSettings', { numberOfKeys: 1, lua: settingsScript });
     redis.defineCommand('lcRotateStreamKey', { numberOfKeys: 1, lua: rotateKeyScript });
+    redis.defineCommand('lcSetModerator', { numberOfKeys: 1, lua: moderatorScript });
     this.#redis = redis as RedisConnection & DirectoryCommands;
     this.#ns = prefix;
     this.#retryAfterMs = retryAfterMs;
@@ -117,6 +135,8 @@ export class RedisRoomDirectory implements RoomDirectory {
         .smembers(this.#key('muted', roomId))
         .hgetall(this.#key('bans', roomId))
         .hgetall(this.#key('offers', roomId))
+        .hgetall(this.#key('moderators', roomId))
+        .hgetall(this.#key('moderation', roomId))
         .exec(),
     );
     const room = results?.[0]?.[1] as Record<string, string> | undefined;
@@ -135,6 +155,7 @@ export class RedisRoomDirectory implements RoomDirectory {
       likes: Number(room.likes ?? 0),
       offerEnds,
       settings: settingsOf(room.settingsVersion, room.degradeOverride, room.queueLimit),
+      moderation: moderationOf((results?.[5]?.[1] as Record<string, string>) ?? {}, (results?.[6]?.[1] as Record<string, string>) ?? {}),
     };
   }
 
@@ -176,6 +197,26 @@ export class RedisRoomDirectory implements RoomDirectory {
       const at = Number(entry.slice(0, bar));
       return bar > 0 && Number.isFinite(at) ? [{ sku: entry.slice(bar + 1), at }] : [];
     });
+  }
+
+  async setModerator(roomId: string, moderator: Moderator, appointed: boolean, max: number): Promise<readonly Moderator[] | 'full'> {
+    const json = JSON.stringify({ name: moderator.name, at: Date.now() });
+    const result = await this.#call(() => this.#redis.lcSetModerator(this.#key('moderators', roomId), moderator.userId, json, appointed ? '1' : '0', max));
+    if (result === 'full') return 'full';
+    const hash: Record<string, string> = {};
+    for (let i = 0; i + 1 < result.length; i += 2) hash[result[i]!] = result[i + 1]!;
+    return moderatorsOf(hash);
+  }
+
+  async setFilter(roomId: string, words: readonly string[]): Promise<KeywordFilterRecord> {
+    const key = this.#key('moderation', roomId);
+    const results = await this.#call(() => this.#redis.multi().hset(key, 'filter', JSON.stringify(words)).hincrby(key, 'filterVersion', 1).exec());
+    return { version: Number(results?.[1]?.[1] ?? 0), words: [...words] };
+  }
+
+  async setPinnedComment(roomId: string, pinned: PinnedComment | null): Promise<void> {
+    const key = this.#key('moderation', roomId);
+    await this.#call(() => (pinned === null ? this.#redis.hdel(key, 'pinned') : this.#redis.hset(key, 'pinned', JSON.stringify(pinned))));
   }
 
   async setMuted(roomId: string, userId: string, muted: boolean): Promise<void> {
@@ -231,6 +272,15 @@ export class RedisRoomDirectory implements RoomDirectory {
 
   async close(): Promise<void> {}
 
+  async linkShow(shopId: string, roomId: string, keep: number): Promise<void> {
+    const key = this.#key('shows', shopId);
+    await this.#call(() => this.#redis.multi().lrem(key, 0, roomId).lpush(key, roomId).ltrim(key, 0, keep - 1).exec());
+  }
+
+  async shows(shopId: string): Promise<string[]> {
+    return this.#call(() => this.#redis.lrange(this.#key('shows', shopId), 0, -1));
+  }
+
   #key(kind: string, roomId: string): string {
     return roomKey(this.#ns, roomId, kind);
   }
@@ -246,5 +296,21 @@ function settingsOf(version: string | number | undefined, degradeOverride: strin
     version: Number(version ?? 0),
     degradeOverride: degradeOverride === undefined || degradeOverride === '' ? null : (Number(degradeOverride) as DegradeLevelValue),
     queueLimit: queueLimit === undefined || queueLimit === '' ? null : Number(queueLimit),
+  };
+}
+
+/** Moderators as their hash holds them, in the order they were appointed. */
+function moderatorsOf(hash: Record<string, string>): Moderator[] {
+  return Object.entries(hash)
+    .map(([userId, json]) => ({ userId, ...(JSON.parse(json) as { name: string; at: number }) }))
+    .sort((a, b) => a.at - b.at || (a.userId < b.userId ? -1 : 1))
+    .map(({ userId, name }) => ({ userId, name }));
+}
+
+function moderationOf(moderators: Record<string, string>, moderation: Record<string, string>): RoomModeration {
+  return {
+    moderators: moderatorsOf(moderators),
+    filter: { version: Number(moderation.filterVersion ?? 0), words: moderation.filter ? (JSON.parse(moderation.filter) as string[]) : [] },
+    pinnedComment: moderation.pinned ? (JSON.parse(moderation.pinned) as PinnedComment) : null,
   };
 }

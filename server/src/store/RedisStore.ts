@@ -1,12 +1,13 @@
-import type { Cart, CartAnswer, CartLine, Order } from '../../../protocol/src/index.ts';
+import type { Cart, CartAnswer, CartLine, Coupon, CouponCard, CouponClaim, Order } from '../../../protocol/src/index.ts';
+import type { ClaimRequest } from './CouponStore.ts';
 import { DomainError } from '../DomainError.ts';
 import { connectWithin, createRedisClient, type RedisConnection, type RedisTarget } from '../redis/client.ts';
 import { globalKey, roomBase, roomKey, userKey } from '../redis/keys.ts';
 import { redisCall } from '../redis/redisCall.ts';
-import { fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
+import { checkoutFingerprint, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
 import { newOrderId, roomOfOrder } from './orderIds.ts';
 import { statusConflict, withStatus } from './orderSteps.ts';
-import { advanceOrderScript, checkoutScript, releaseUserScript, reserveScript, soldOutScript, sweepScript } from './redisScripts.ts';
+import { advanceOrderScript, checkoutScript, claimCouponScript, createCouponScript, releaseUserScript, reserveScript, soldOutScript, sweepScript } from './redisScripts.ts';
 import type { ExpiredReservation, InventoryItem, OrderAdvance, OrderChange, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
 import { newDeliveryId } from './WebhookOutbox.ts';
 
@@ -49,6 +50,8 @@ type ScriptCommands = {
   lcSweep(...args: Array<string | number>): Promise<string>;
   lcReleaseUser(...args: Array<string | number>): Promise<string>;
   lcAdvanceOrder(...args: Array<string | number>): Promise<string>;
+  lcClaimCoupon(...args: Array<string | number>): Promise<string[]>;
+  lcCreateCoupon(...args: Array<string | number>): Promise<string>;
 };
 
 /** Defines the store's Lua scripts as commands of `redis`; each takes its room's key base as its one key (it routes the call to the room's slot). */
@@ -59,6 +62,8 @@ function withStoreScripts(redis: RedisConnection): RedisConnection & ScriptComma
   redis.defineCommand('lcSweep', { numberOfKeys: 1, lua: sweepScript });
   redis.defineCommand('lcReleaseUser', { numberOfKeys: 1, lua: releaseUserScript });
   redis.defineCommand('lcAdvanceOrder', { numberOfKeys: 1, lua: advanceOrderScript });
+  redis.defineCommand('lcClaimCoupon', { numberOfKeys: 1, lua: claimCouponScript });
+  redis.defineCommand('lcCreateCoupon', { numberOfKeys: 1, lua: createCouponScript });
   return redis as RedisConnection & ScriptCommands;
 }
 
@@ -83,6 +88,7 @@ export class RedisStore implements Store {
   async addProduct(roomId: string, item: InventoryItem): Promise<void> {
     const key = this.#inv(roomId, item.sku);
     const fields = ['avail', item.stock, 'res', 0, 'sold', 0, 'price', item.priceCents, 'cur', item.currency];
+    if (item.listPriceCents !== undefined) fields.push('list', item.listPriceCents);
     if (item.saleStartsAt !== undefined) fields.push('start', item.saleStartsAt);
     if (item.saleEndsAt !== undefined) fields.push('end', item.saleEndsAt);
     if (item.perCustomerLimit !== undefined) fields.push('limit', item.perCustomerLimit);
@@ -161,10 +167,10 @@ export class RedisStore implements Store {
     return { roomId, lines, currency, totalCents };
   }
 
-  async checkout(roomId: string, userId: string, key: string, now: number): Promise<CartAnswer> {
+  async checkout(roomId: string, userId: string, key: string, now: number, couponId?: string): Promise<CartAnswer> {
     const base = roomBase(this.#ns, roomId);
     const raw = await this.#call(() => this.redis.lcCheckout(
-      base, roomId, now, this.#options.idempotencyTtlMs, userId, recordName(userId, key), fingerprintOf('checkout', roomId), newOrderId(roomId), this.#webhookFlag, newDeliveryId(),
+      base, roomId, now, this.#options.idempotencyTtlMs, userId, recordName(userId, key), checkoutFingerprint(roomId, couponId), newOrderId(roomId), this.#webhookFlag, newDeliveryId(), couponId ?? '',
     ));
     const answer = orThrow(parseAnswer(raw, ''));
     if (answer.status === 'ordered') await Promise.all([this.#replicated(roomId, answer.order.id), this.#indexOrder(answer.order, now)]);
@@ -297,6 +303,68 @@ export class RedisStore implements Store {
     return jsons.filter((j): j is string => j !== null).map((j) => withStatus(JSON.parse(j) as Order));
   }
 
+  async createCoupon(roomId: string, coupon: Coupon, maxPerRoom: number): Promise<void> {
+    const result = await this.#call(() => this.redis.lcCreateCoupon(roomBase(this.#ns, roomId), roomId, 0, 0, coupon.id, JSON.stringify(coupon), coupon.total, maxPerRoom));
+    if (result === 'exists') throw new DomainError('COUPON_EXISTS', `coupon ${coupon.id} already exists in this room`);
+    if (result === 'full') throw new DomainError('LIMIT_EXCEEDED', `a room holds at most ${maxPerRoom} coupons`);
+  }
+
+  async coupon(roomId: string, couponId: string): Promise<CouponCard | undefined> {
+    const [def, left] = await this.#call(() => this.redis.hmget(roomKey(this.#ns, roomId, `coupon:${couponId}`), 'def', 'left'));
+    return def === null || def === undefined ? undefined : { coupon: JSON.parse(def) as Coupon, left: Number(left ?? 0) };
+  }
+
+  async roomCoupons(roomId: string): Promise<CouponCard[]> {
+    const ids = await this.#call(() => this.redis.lrange(roomKey(this.#ns, roomId, 'coupon-ids'), 0, -1));
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hmget(roomKey(this.#ns, roomId, `coupon:${id}`), 'def', 'left');
+    const results = await this.#call(() => pipeline.exec());
+    return (results ?? []).flatMap(([, value]) => {
+      const [def, left] = (value as Array<string | null>) ?? [];
+      return def === null || def === undefined ? [] : [{ coupon: JSON.parse(def) as Coupon, left: Number(left ?? 0) }];
+    });
+  }
+
+  async claimCoupons(requests: readonly ClaimRequest[]): Promise<Array<CartAnswer | DomainError>> {
+    if (requests.length === 0) return [];
+    const byRoom = new Map<string, number[]>();
+    requests.forEach((r, i) => {
+      const indexes = byRoom.get(r.roomId);
+      if (indexes === undefined) byRoom.set(r.roomId, [i]);
+      else indexes.push(i);
+    });
+    const out = new Array<CartAnswer | DomainError>(requests.length);
+    await Promise.all([...byRoom].map(async ([roomId, indexes]) => {
+      const args: Array<string | number> = [roomBase(this.#ns, roomId), roomId, requests[indexes[0]!]!.now, this.#options.idempotencyTtlMs];
+      for (const i of indexes) args.push(requests[i]!.userId, requests[i]!.couponId, requests[i]!.key);
+      const raw = await this.#call(() => this.redis.lcClaimCoupon(...args));
+      indexes.forEach((index, j) => (out[index] = parseClaimAnswer(raw[j]!, requests[index]!.couponId)));
+    }));
+    return out;
+  }
+
+  async userClaims(roomId: string, userId: string): Promise<CouponClaim[]> {
+    const all = await this.#call(() => this.redis.hgetall(roomKey(this.#ns, roomId, `claims:${userId}`)));
+    return Object.values(all).map((json) => JSON.parse(json) as CouponClaim);
+  }
+
+  async pinCoupon(roomId: string, couponId: string | null): Promise<void> {
+    const key = roomKey(this.#ns, roomId, 'coupon-pin');
+    if (couponId === null) {
+      await this.#call(() => this.redis.del(key));
+      return;
+    }
+    // Coupons are never deleted: one that exists now stays.
+    if ((await this.#call(() => this.redis.exists(roomKey(this.#ns, roomId, `coupon:${couponId}`)))) === 0) throw new DomainError('COUPON_NOT_FOUND', `no coupon ${couponId} in this room`);
+    await this.#call(() => this.redis.set(key, couponId));
+  }
+
+  async pinnedCoupon(roomId: string): Promise<CouponCard | null> {
+    const id = await this.#call(() => this.redis.get(roomKey(this.#ns, roomId, 'coupon-pin')));
+    return (id === null ? undefined : await this.coupon(roomId, id)) ?? null;
+  }
+
   async ping(): Promise<void> {
     await this.#call(() => this.redis.ping());
   }
@@ -353,6 +421,14 @@ function parseAnswer(json: string, notFound: string): CartAnswer | DomainError {
   const answer = JSON.parse(replay ? json.slice(1) : json) as CartAnswer | { error: 'PRODUCT_NOT_FOUND' | 'IDEMPOTENCY_MISMATCH' };
   if (!('error' in answer)) return replay ? replayOf(answer) : answer;
   return answer.error === 'IDEMPOTENCY_MISMATCH' ? new DomainError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE) : new DomainError('PRODUCT_NOT_FOUND', notFound);
+}
+
+/** A claim script's answer, or the error it stands for. */
+function parseClaimAnswer(json: string, couponId: string): CartAnswer | DomainError {
+  const replay = json.startsWith('~');
+  const answer = JSON.parse(replay ? json.slice(1) : json) as CartAnswer | { error: 'COUPON_NOT_FOUND' | 'IDEMPOTENCY_MISMATCH' };
+  if (!('error' in answer)) return replay ? replayOf(answer) : answer;
+  return answer.error === 'IDEMPOTENCY_MISMATCH' ? new DomainError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE) : new DomainError('COUPON_NOT_FOUND', `no coupon ${couponId} in this room`);
 }
 
 function orThrow(answer: CartAnswer | DomainError): CartAnswer {

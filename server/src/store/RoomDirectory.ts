@@ -1,4 +1,4 @@
-import type { Popup, Product, RoomInfo, RoomSettings, RoomState } from '../../../protocol/src/index.ts';
+import type { Moderator, PinnedComment, Popup, Product, RoomInfo, RoomSettings, RoomState } from '../../../protocol/src/index.ts';
 
 export type { RoomSettings };
 
@@ -20,7 +20,25 @@ export interface RoomRecord {
   readonly offerEnds: Readonly<Record<string, number>>;
   /** What operators set for the room (degrade override, queue limit), in force on every node. */
   readonly settings: RoomSettings;
+  /** Moderators, keyword filter and pinned comment. */
+  readonly moderation: RoomModeration;
 }
+
+/** A room's moderation as the directory keeps it. */
+export interface RoomModeration {
+  /** In the order they were appointed. */
+  readonly moderators: readonly Moderator[];
+  /** The keyword filter, as set; `version` grows with every change (0: never set). */
+  readonly filter: KeywordFilterRecord;
+  readonly pinnedComment: PinnedComment | null;
+}
+
+export interface KeywordFilterRecord {
+  readonly version: number;
+  readonly words: readonly string[];
+}
+
+export const NO_MODERATION: RoomModeration = Object.freeze({ moderators: [], filter: Object.freeze({ version: 0, words: [] }), pinnedComment: null });
 
 /** A room's settings before any operator set them. */
 export const NO_ROOM_SETTINGS: RoomSettings = Object.freeze({ version: 0, degradeOverride: null, queueLimit: null });
@@ -69,6 +87,14 @@ export interface RoomDirectory {
   clearBan(roomId: string, userId: string, now: number): Promise<boolean>;
   /** The bans in force at `now`, the soonest to end first. */
   bans(roomId: string, now: number): Promise<Ban[]>;
+  /**
+   * Appoints (`appointed`) or removes a moderator; appointing one already there keeps their place.
+   * Resolves with the moderators now, or 'full' (nothing changed) when `max` are appointed already.
+   */
+  setModerator(roomId: string, moderator: Moderator, appointed: boolean, max: number): Promise<readonly Moderator[] | 'full'>;
+  /** Replaces the keyword filter; resolves with it, its version one above the one it replaced. */
+  setFilter(roomId: string, words: readonly string[]): Promise<KeywordFilterRecord>;
+  setPinnedComment(roomId: string, pinned: PinnedComment | null): Promise<void>;
   /** Adds taps; resolves with the room's total. */
   addLikes(roomId: string, taps: number): Promise<number>;
   /**
@@ -85,5 +111,9 @@ export interface RoomDirectory {
   rotateStreamKey(roomId: string): Promise<number | undefined>;
   /** This node's viewer count (viewers' sockets, not staff); resolves with the total over nodes that reported within `freshMs`. */
   reportViewers(roomId: string, nodeId: string, count: number, now: number, freshMs: number): Promise<number>;
+  /** Links a show to a shop (a room of kind `shop`): the shop's list keeps the latest `keep` shows, newest first. */
+  linkShow(shopId: string, roomId: string, keep: number): Promise<void>;
+  /** The shows linked to a shop, newest first. */
+  shows(shopId: string): Promise<string[]>;
   close(): Promise<void>;
 }

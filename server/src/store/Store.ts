@@ -1,11 +1,14 @@
 import type { Cart, CartAnswer, Order, OrderPayment, OrderStatus } from '../../../protocol/src/index.ts';
 import type { DomainError } from '../DomainError.ts';
+import type { CouponStore } from './CouponStore.ts';
 
 /** What the store must know of a product to sell it. */
 export interface InventoryItem {
   readonly sku: string;
   readonly stock: number;
   readonly priceCents: number;
+  /** The list price an order line records beside `priceCents` (a sale price's struck-through one). */
+  readonly listPriceCents?: number | undefined;
   readonly currency: string;
   readonly saleStartsAt?: number | undefined;
   readonly saleEndsAt?: number | undefined;
@@ -79,7 +82,7 @@ export interface OrderAdvance {
  * see `idempotency.ts`) fails with IDEMPOTENCY_MISMATCH. Answers are business outcomes (`CartAnswer`); a store
  * that cannot be reached rejects with `DomainError('UNAVAILABLE')`.
  */
-export interface Store {
+export interface Store extends CouponStore {
   /** Registers a product's inventory (stock, price, sale window, limit). Fails if the sku exists. */
   addProduct(roomId: string, item: InventoryItem): Promise<void>;
   /** Sets available stock to `available` (restock or correction); reserved and sold are untouched. */
@@ -112,8 +115,14 @@ export interface Store {
   /** Sets the line to `quantity` (0 removes it), reserving or releasing the difference. */
   setQuantity(request: ReserveRequest): Promise<CartAnswer>;
   cart(roomId: string, userId: string, now: number): Promise<Cart>;
-  /** Turns all of the user's reservations in the room into one order, atomically, or none. */
-  checkout(roomId: string, userId: string, key: string, now: number): Promise<CartAnswer>;
+  /**
+   * Turns all of the user's reservations in the room into one order, atomically, or none. The
+   * order is priced with a coupon the user claimed in the room (protocol/src/coupons.ts): the one
+   * named by `couponId` (`coupon_not_applicable` and no order when it does not apply), else the one
+   * with the largest discount (ties: the smaller id), if any applies; the coupon is marked used by
+   * the order in the same step. A checkout naming a coupon has its own fingerprint (`checkoutFingerprint`).
+   */
+  checkout(roomId: string, userId: string, key: string, now: number, couponId?: string): Promise<CartAnswer>;
   /** Returns every line the user holds in the room to stock (expired or not), atomically; answers what went back. */
   releaseUser(roomId: string, userId: string): Promise<ReleasedLine[]>;
   /** Releases reservations that expired at `now` (at most `limit`), returning what was released. */
@@ -123,7 +132,7 @@ export interface Store {
   /**
    * Moves an order to `change.status`, atomically with its history, the webhook outbox (when the
    * store keeps one) and, for a cancel, its units going back to stock (and off the buyer's bought
-   * count). A status the order reached before is answered with the order unchanged (`changed`
+   * count) and its coupon back to its buyer (claimed, unused; the coupon's pool is unchanged). A status the order reached before is answered with the order unchanged (`changed`
    * false): every step is idempotent. Throws ORDER_NOT_FOUND, or ORDER_STATUS_CONFLICT for a step
    * `orderTransitions` does not allow.
    */

@@ -12,6 +12,16 @@ export function fingerprintOf(operation: KeyedOperation, roomId: string, sku = '
   return operation === 'checkout' ? `checkout|${roomId}` : `${operation}|${roomId}|${sku}|${quantity}`;
 }
 
+/** A checkout's fingerprint: the coupon it names is part of what it asks (`checkout|ROOM` when it names none). */
+export function checkoutFingerprint(roomId: string, couponId?: string): string {
+  return couponId === undefined ? fingerprintOf('checkout', roomId) : `checkout|${roomId}|${couponId}`;
+}
+
+/** A coupon claim's fingerprint. Coupon ids never contain '|'. */
+export function claimFingerprint(roomId: string, couponId: string): string {
+  return `claim|${roomId}|${couponId}`;
+}
+
 /**
  * The record's name: the user id's length in UTF-8 bytes first, so no two (user, key) pairs share
  * one (`a` + `b:c` against `a:b` + `c`). Bytes, as the Redis scripts count it with `string.len`.

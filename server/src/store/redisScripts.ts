@@ -1,3 +1,4 @@
+import { claimBody, couponGiveBack, couponPricing, createCouponBody } from './couponScripts.ts';
 import { luaOrderTransitions } from './orderSteps.ts';
 
 /**
@@ -20,13 +21,18 @@ import { luaOrderTransitions } from './orderSteps.ts';
  *   :wh              hash  delivery id → webhook delivery JSON (the outbox: an order event not yet delivered)
  *   :wh-due          zset  delivery id scored by when its next attempt is due
  *   :wh-tries        hash  delivery id → attempts claimed so far
+ *   :coupon:ID       hash  def (the coupon's JSON), left (how many may still be claimed)
+ *   :coupon-ids      list  the room's coupon ids, oldest first
+ *   :coupon-pin      string the pinned coupon's id
+ *   :claims:USER     hash  coupon id → the user's claim JSON (its orderId once an order used it)
  * Keys outside any room, never touched by these scripts (RedisStore and RedisWebhookOutbox write
  * them one command at a time): `ns:sweep-rooms`, a zset of room ids scored by when the room's
  * reservations want sweeping next; `ns:webhook-rooms`, room ids scored by when their outbox wants
  * attention; `ns:{u:USER}:orders`, a user's order ids scored by creation.
  */
 
-const common = `
+/** What every script starts with: the room's base, its arguments' common head, and the helpers. */
+export const common = `
 local base = KEYS[1]
 local room = ARGV[1]
 local now = tonumber(ARGV[2])
@@ -191,10 +197,12 @@ return out
 /**
  * KEYS: room base. ARGV: room, now, idemTtl, user, record (idempotency key's name), fingerprint,
  * order id (made by the caller: not guessable, names its room), webhooks ('1': append the event to
- * the outbox), delivery id. Returns one JSON answer ('~' first: replayed).
+ * the outbox), delivery id, coupon id ('' = the buyer's best claimed coupon). Prices the order with
+ * the coupon as protocol/src/coupons.ts says and marks the coupon used, in the same step. Returns
+ * one JSON answer ('~' first: replayed).
  */
 export const checkoutScript = `${common}${webhookAppend}
-local user, record, fingerprint, id, webhooks, deliveryId = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local user, record, fingerprint, id, webhooks, deliveryId, wanted = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local idem = base .. ':idem:' .. record
 local seen = redis.call('GET', idem)
 if seen then return recordedAnswer(seen, fingerprint) end
@@ -215,23 +223,32 @@ if #expired > 0 then
   for _, sku in ipairs(expired) do release(user, sku) end
   return answer({ status = 'expired', skus = expired })
 end
-local lines, total, currency = {}, 0, ''
+local rows, subtotal, currency = {}, 0, ''
 for i = 1, #all, 2 do
   local sku = all[i]
   local q = parseLine(all[i + 1])
-  local inv = base .. ':inv:' .. sku
-  local h = redis.call('HMGET', inv, 'price', 'cur')
+  local h = redis.call('HMGET', base .. ':inv:' .. sku, 'price', 'cur', 'list')
   local price = tonumber(h[1])
   currency = h[2]
-  redis.call('HINCRBY', inv, 'res', -q)
-  redis.call('HINCRBY', inv, 'sold', q)
-  redis.call('HINCRBY', base .. ':bought:' .. user, sku, q)
-  redis.call('ZREM', base .. ':exp', sku .. '\\t' .. user)
-  lines[#lines + 1] = { sku = sku, quantity = q, priceCents = price }
-  total = total + q * price
+  rows[#rows + 1] = { sku = sku, q = q, price = price, list = tonumber(h[3]) }
+  subtotal = subtotal + q * price
 end
+${couponPricing}
+for _, row in ipairs(rows) do
+  local inv = base .. ':inv:' .. row.sku
+  redis.call('HINCRBY', inv, 'res', -row.q)
+  redis.call('HINCRBY', inv, 'sold', row.q)
+  redis.call('HINCRBY', base .. ':bought:' .. user, row.sku, row.q)
+  redis.call('ZREM', base .. ':exp', row.sku .. '\\t' .. user)
+end
+local lines = {}
+for _, row in ipairs(rows) do lines[#lines + 1] = { sku = row.sku, quantity = row.q, priceCents = row.price, listPriceCents = row.list } end
 redis.call('DEL', cart)
-local order = { id = id, roomId = room, userId = user, lines = lines, totalCents = total, currency = currency, createdAt = now, status = 'placed', history = { { status = 'placed', at = now } } }
+if chosen then
+  claim.orderId = id
+  redis.call('HSET', claims, chosen, cjson.encode(claim))
+end
+local order = { id = id, roomId = room, userId = user, lines = lines, totalCents = subtotal - discount, subtotalCents = subtotal, discountCents = discount, couponId = chosen, currency = currency, createdAt = now, status = 'placed', history = { { status = 'placed', at = now } } }
 local json = cjson.encode(order)
 redis.call('HSET', base .. ':orders', id, json)
 redis.call('RPUSH', base .. ':order-ids', id)
@@ -277,6 +294,7 @@ if target == 'cancelled' then
     redis.call('HINCRBY', base .. ':bought:' .. order.userId, line.sku, -line.quantity)
     restocked[#restocked + 1] = { sku = line.sku, quantity = line.quantity, available = avail }
   end
+  ${couponGiveBack}
 end
 json = cjson.encode(order)
 redis.call('HSET', base .. ':orders', id, json)
@@ -333,3 +351,9 @@ end
 if #out == 0 then return '{"released":[],"next":' .. string.format('%d', next) .. '}' end
 return cjson.encode({ released = out, next = next })
 `;
+
+/** KEYS: room base. ARGV: room, now, idemTtl, then 3 per claim: user, coupon id, key (see couponScripts.ts). */
+export const claimCouponScript = `${common}${claimBody}`;
+
+/** KEYS: room base. ARGV: room, (unused), (unused), coupon id, definition JSON, total, most per room. */
+export const createCouponScript = `${common}${createCouponBody}`;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { productInputSchema, roomIdSchema, skuSchema, textSchema, truncateCharacters, WireLimits } from '../../../protocol/src/index.ts';
+import { couponIdSchema, inventorySkusOf, productInputSchema, roomIdSchema, skuSchema, textSchema, truncateCharacters, WireLimits } from '../../../protocol/src/index.ts';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { CartDesk } from '../admission/CartDesk.ts';
 import { ProtocolError } from '../errors.ts';
@@ -7,11 +7,13 @@ import type { CommerceService } from '../commerce/CommerceService.ts';
 import type { RoomCommands } from '../rooms/RoomCommands.ts';
 import { type JsonRouter, parse, type RequestContext } from './JsonRouter.ts';
 
-const createRoomSchema = z.object({ title: textSchema(WireLimits.titleLength), id: roomIdSchema.optional() });
+/** `shop: true` links the show to the streamer's shop; `startsAt` (epoch ms, in the future) makes the room a scheduled show. */
+const createRoomSchema = z.object({ title: textSchema(WireLimits.titleLength), id: roomIdSchema.optional(), shop: z.boolean().optional(), startsAt: z.number().int().positive().optional() });
 const idempotencyKeySchema = textSchema(64, 1, 'an Idempotency-Key header (or "key" in the body) is required');
 const addItemSchema = z.object({ sku: skuSchema, quantity: z.number().int().min(1).max(10_000), key: idempotencyKeySchema.optional() });
 const setItemSchema = z.object({ quantity: z.number().int().min(0).max(10_000), key: idempotencyKeySchema.optional() });
 const keyOnlySchema = z.object({ key: idempotencyKeySchema.optional() }).optional();
+const checkoutSchema = z.object({ key: idempotencyKeySchema.optional(), couponId: couponIdSchema.optional() }).optional();
 const stockSchema = z.object({ available: z.number().int().min(0).max(1_000_000_000) });
 
 /** The rooms, catalog and cart API (JSON over HTTP, same port as the WebSocket). */
@@ -72,8 +74,9 @@ export function registerHttpApi(router: JsonRouter, deps: { tokens: TokenService
   }));
   router.route('post', '/api/rooms/:id/checkout', async (ctx) => {
     const principal = await router.principal(ctx);
-    const body = parse(keyOnlySchema, await ctx.body());
-    return { status: 200, body: await desk.answer(principal, ctx.params[0]!, { t: 'checkout', id: 0, key: keyOf(ctx, body?.key) }) };
+    const body = parse(checkoutSchema, await ctx.body());
+    const couponId = body?.couponId;
+    return { status: 200, body: await desk.answer(principal, ctx.params[0]!, couponId === undefined ? { t: 'checkout', id: 0, key: keyOf(ctx, body?.key) } : { t: 'checkout', id: 0, key: keyOf(ctx, body?.key), couponId }) };
   });
   router.route('get', '/api/orders/:id', async (ctx) => ({
     status: 200, body: { order: await commerce.order(await router.principal(ctx), ctx.params[0]!) },
@@ -83,7 +86,7 @@ export function registerHttpApi(router: JsonRouter, deps: { tokens: TokenService
   }));
   router.route('get', '/api/rooms/:id/inventory', async (ctx) => {
     const principal = await router.principal(ctx);
-    const skus = (await rooms.snapshot(ctx.params[0]!)).products.map((p) => p.sku);
+    const skus = (await rooms.snapshot(ctx.params[0]!)).products.flatMap((p) => inventorySkusOf(p));
     return { status: 200, body: { inventory: await commerce.inventory(principal, ctx.params[0]!, skus) } };
   });
   router.route('put', '/api/rooms/:id/products/:sku/stock', async (ctx) => {

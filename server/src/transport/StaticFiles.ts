@@ -19,7 +19,7 @@ const COMPILED = import.meta.url.endsWith('.js');
 const BUILD_COMMAND = COMPILED ? 'npm run build' : 'npm run build:web';
 const DIST_NAME = COMPILED ? 'build/client/web/dist' : 'client/web/dist';
 
-export const PAGES = ['viewer', 'streamer', 'operator', 'orders'] as const;
+export const PAGES = ['viewer', 'streamer', 'operator', 'orders', 'shop'] as const;
 
 const contentTypes: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',

@@ -16,6 +16,8 @@ export const wireCodeOf: Readonly<Record<DomainErrorCode, ErrorCodeName>> = {
   IDEMPOTENCY_MISMATCH: 'IDEMPOTENCY_MISMATCH',
   KICKED: 'KICKED',
   NOT_MODERATOR: 'FORBIDDEN',
+  COUPON_NOT_FOUND: 'COUPON_NOT_FOUND',
+  COUPON_EXISTS: 'COUPON_EXISTS',
 };
 
 /** What a client hears while a backing service is down: the driver's words are for the log only. */

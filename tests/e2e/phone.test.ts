@@ -1,0 +1,274 @@
+/**
+ * The phone-first pages in real headless Chromium at 390×844 (issue 20 part 6), against a real server.
+ *
+ * - A browser whose language is zh-CN gets the viewer page in Chinese (`<html lang>`, labels, the
+ *   price written for zh-CN: "US$12.00"); the language picker switches to English, which stays
+ *   after a reload.
+ * - The viewer's video fills the screen with the comments over it (bottom left) and the pinned card
+ *   floating; the cart opens as a bottom sheet; the busy notice and the muted notice stay in view
+ *   while the page scrolls; "Connected" is not shown while healthy and the connection state is
+ *   shown when the browser goes offline and when the server goes away.
+ * - The orders page and the operator console come up in Chinese for that browser too.
+ * - The streamer page has no horizontal overflow at phone width, its comments sit over the camera
+ *   preview, and its products open in one tap (a sheet), where a product is pinned.
+ *
+ * Screenshots: viewer-phone-zh.png, viewer-phone-en.png, streamer-phone.png, streamer-desktop.png.
+ */
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type LivecartClient } from '../../client/src/index.ts';
+import type { RunningServer } from '../../server/src/server.ts';
+import { http, saleRoom, startTestServer } from '../helpers/server.ts';
+import { ARTIFACTS, DESKTOP, launchChromium, PHONE, pollers, publishShot, sleep, textOf } from './support/browser.ts';
+
+let server: RunningServer;
+let browser: Browser;
+const clients: LivecartClient[] = [];
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer();
+  browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
+}, 120_000);
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  for (const context of contexts) await context.close().catch(() => undefined);
+  await browser?.close();
+  await server?.close();
+});
+
+const { until, waitText } = pollers(15_000, 50);
+
+/** A page at `viewport` in a fresh context whose browser language is `locale`; its errors land in `problems`. */
+async function open(url: string, problems: string[], locale: string, viewport = PHONE): Promise<Page> {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, locale });
+  contexts.push(context);
+  const page = await context.newPage();
+  const where = new URL(url).pathname;
+  page.on('pageerror', (error) => problems.push(`${where}: uncaught ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`${where}: console error ${message.text()}`);
+  });
+  const response = await page.goto(url);
+  expect(response?.status(), url).toBe(200);
+  return page;
+}
+
+/** A live room with `hot` (12.00 in `currency`) pinned, and a few comments from a viewer's SDK socket; answers the streamer's token and client. */
+async function showWithComments(on: RunningServer, roomId: string, currency = 'USD'): Promise<{ streamer: string; client: LivecartClient }> {
+  const streamer = await saleRoom(on, roomId, 20, { title: '真丝围巾 Silk scarf', priceCents: 1200, currency }, '春季新品直播 Spring drop');
+  const client = connect({ url: on.wsUrl, token: streamer, room: roomId });
+  clients.push(client);
+  await client.ready;
+  await client.pin('hot');
+  const fan = connect({ url: on.wsUrl, token: await on.mintToken({ userId: `fan-${roomId}`, name: '小红', role: 'viewer' }), room: roomId });
+  clients.push(fan);
+  await fan.ready;
+  for (const text of ['这条围巾好漂亮 😍', 'Does it come in blue?', '已下单 🛒']) await fan.comment(text);
+  return { streamer, client };
+}
+
+async function box(locator: Locator): Promise<{ x: number; y: number; width: number; height: number }> {
+  const b = await locator.boundingBox();
+  expect(b, 'element has a box (is rendered)').not.toBeNull();
+  return b!;
+}
+
+/** Whether `inner` lies within `outer` (1 px of rounding allowed). */
+function inside(inner: { x: number; y: number; width: number; height: number }, outer: { x: number; y: number; width: number; height: number }): boolean {
+  return inner.x >= outer.x - 1 && inner.y >= outer.y - 1 && inner.x + inner.width <= outer.x + outer.width + 1 && inner.y + inner.height <= outer.y + outer.height + 1;
+}
+
+const SCREEN = { x: 0, y: 0, ...PHONE };
+
+async function shot(page: Page, name: string): Promise<void> {
+  await sleep(250); // the sheet's and the card's animations settle
+  await page.screenshot({ path: join(ARTIFACTS, name) });
+  publishShot(name);
+}
+
+describe('phone-first pages, in Chinese and English', () => {
+  it('a zh-CN browser gets the viewer in Chinese with zh-CN prices; the picker switches to English, kept after a reload', async () => {
+    const problems: string[] = [];
+    await showWithComments(server, 'phone-zh');
+    const token = await server.mintToken({ userId: 'phone-zh-buyer', name: '李雷', role: 'viewer' });
+    const page = await open(`${server.url}/viewer?room=phone-zh&token=${token}`, problems, 'zh-CN');
+
+    await waitText('the card, in Chinese', page.getByTestId('add'), '加入购物车');
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+    expect(await textOf(page.locator('#card-price'))).toBe('US$12.00');
+    expect(await textOf(page.locator('[data-i18n="viewer.pinned"]'))).toBe('主播推荐');
+    expect(await textOf(page.locator('#cart-button'))).toMatch(/^购物车 0$/);
+    expect(await page.getByTestId('language').inputValue()).toBe('zh-CN');
+    await waitText('the stock, in Chinese', page.getByTestId('stock'), '剩余 20 件');
+    await until('the comments', () => page.getByTestId('comments').locator('li').count(), (n) => n === 3);
+    await page.getByTestId('add').click();
+    await waitText('reserved, in Chinese', page.getByTestId('add-status'), /^已为你保留：1 × 真丝围巾 Silk scarf/);
+    await shot(page, 'viewer-phone-zh.png');
+
+    // The picker: English, at once (the page reloads) and after another reload.
+    await Promise.all([page.waitForEvent('load'), page.getByTestId('language').selectOption('en')]);
+    await waitText('the card, in English', page.getByTestId('add'), 'Add one more');
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+    expect(await textOf(page.locator('#card-price'))).toBe('$12.00');
+    await page.reload();
+    await waitText('English after a reload', page.getByTestId('stock'), '19 left');
+    expect(await page.getByTestId('language').inputValue()).toBe('en');
+    expect(await textOf(page.locator('[data-i18n="viewer.pinned"]'))).toBe('Pinned by the streamer');
+    await until('the comments', () => page.getByTestId('comments').locator('li').count(), (n) => n === 3);
+    await shot(page, 'viewer-phone-en.png');
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it('prices follow the product\'s currency, written for the page\'s language: a CNY product in Chinese', async () => {
+    const problems: string[] = [];
+    await showWithComments(server, 'phone-cny', 'CNY');
+    const token = await server.mintToken({ userId: 'phone-cny-buyer', name: '韩梅梅', role: 'viewer' });
+    const page = await open(`${server.url}/viewer?room=phone-cny&token=${token}`, problems, 'zh-CN');
+    await waitText('a yuan price', page.locator('#card-price'), '¥12.00');
+    expect(problems).toEqual([]);
+  }, 30_000);
+
+  it('the orders page and the operator console speak Chinese too', async () => {
+    const problems: string[] = [];
+    const buyer = await server.mintToken({ userId: 'phone-orders-zh', name: '王芳', role: 'viewer' });
+    const orders = await open(`${server.url}/orders?token=${buyer}`, problems, 'zh-CN');
+    await waitText('no orders, in Chinese', orders.getByTestId('empty').locator('h2'), '还没有订单');
+    expect(await textOf(orders.locator('h1'))).toBe('我的订单');
+    expect(await orders.evaluate(() => document.title)).toBe('livecart · 我的订单');
+    const operator = await server.mintToken({ userId: 'phone-ops-zh', name: 'Ops', role: 'operator' });
+    const console_ = await open(`${server.url}/operator?token=${operator}`, problems, 'zh-CN');
+    expect(await textOf(console_.locator('h1'))).toBe('运维控制台');
+    await waitText('a node up, in Chinese', console_.locator('[data-cell="state"]').first(), '在线');
+    expect(await console_.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+    expect(problems).toEqual([]);
+  }, 30_000);
+
+  it('the viewer at 390×844: full-screen video, comments over it, a floating card, the cart as a sheet, notices in view, the connection shown only when wrong', async () => {
+    const problems: string[] = [];
+    const own = await startTestServer();
+    try {
+      const { client: streamer } = await showWithComments(own, 'phone-layout');
+      const operator = await own.mintToken({ userId: 'phone-ops', name: 'Ops', role: 'operator' });
+      const token = await own.mintToken({ userId: 'phone-buyer', name: 'Ann', role: 'viewer' });
+      const page = await open(`${own.url}/viewer?room=phone-layout&token=${token}`, problems, 'en-US');
+      await waitText('the card', page.getByTestId('add'), 'Add to cart');
+      await until('the comments', () => page.getByTestId('comments').locator('li').count(), (n) => n === 3);
+
+      // Healthy: the state says "Connected" to screen readers, and nothing on screen.
+      await until('connected', () => page.locator('#conn').getAttribute('data-state'), (s) => s === 'connected');
+      expect(await textOf(page.locator('#conn'))).toBe('Connected');
+      expect(await page.locator('#conn').isVisible()).toBe(false);
+
+      // The video fills the screen; the comments sit over its bottom-left; the card floats over it.
+      const video = await box(page.getByTestId('video'));
+      expect(video).toEqual({ x: 0, y: 0, width: PHONE.width, height: PHONE.height });
+      const comments = await box(page.getByTestId('comments'));
+      expect(inside(comments, video)).toBe(true);
+      expect(comments.x).toBeLessThan(16);
+      expect(comments.y).toBeGreaterThan(PHONE.height / 2);
+      expect(comments.width).toBeLessThan(PHONE.width * 0.7);
+      const card = await box(page.getByTestId('card'));
+      expect(inside(card, video)).toBe(true);
+      expect(card.x).toBeGreaterThan(comments.x + comments.width - 1); // beside the comments, not over them
+      expect(await page.getByTestId('card').evaluate((el) => getComputedStyle(el).position)).toBe('fixed');
+      const form = await box(page.locator('#comment-form'));
+      expect(form.y + form.height).toBeCloseTo(PHONE.height, 0);
+      expect(comments.y + comments.height).toBeLessThanOrEqual(form.y + 1);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+
+      // The cart: a bottom sheet over the page; closed by its button.
+      await page.getByTestId('add').click();
+      await until('reserved', () => page.getByTestId('add-status').getAttribute('data-state'), (s) => s === 'reserved');
+      await page.locator('#cart-button').click();
+      await until('the cart sheet', () => page.getByTestId('cart').isVisible(), (v) => v);
+      await sleep(300); // its slide-in animation ends
+      const sheet = await box(page.getByTestId('cart'));
+      expect(sheet.x).toBe(0);
+      expect(sheet.width).toBe(PHONE.width);
+      expect(sheet.y + sheet.height).toBeCloseTo(PHONE.height, 0);
+      expect(sheet.y).toBeGreaterThan(PHONE.height * 0.1);
+      expect(await page.locator('#cart-button').getAttribute('aria-expanded')).toBe('true');
+      expect(await textOf(page.getByTestId('quantity'))).toBe('1');
+      await shot(page, 'viewer-cart-sheet-phone.png');
+      await page.getByRole('button', { name: 'Close cart' }).click();
+      await until('the cart closed', () => page.getByTestId('cart').isVisible(), (v) => !v);
+      expect(await page.locator('#cart-button').getAttribute('aria-expanded')).toBe('false');
+
+      // Busy and muted: the notices stay on screen however far the page scrolls.
+      const level = await http(own, 'PUT', '/api/ops/rooms/phone-layout/degrade', operator, { level: 3 });
+      expect(level.status).toBe(200);
+      await until('the busy notice', () => page.getByTestId('busy-banner').isVisible(), (v) => v);
+      await streamer.mute('phone-buyer');
+      await waitText('the muted notice', page.getByTestId('comment-status'), 'You are muted in this room.');
+      await page.evaluate(() => document.querySelector('main')!.append(Object.assign(document.createElement('div'), { style: 'height: 3000px' })));
+      await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      expect(await page.evaluate(() => window.scrollY)).toBeGreaterThan(2000);
+      expect(inside(await box(page.getByTestId('busy-banner')), SCREEN)).toBe(true);
+      expect(inside(await box(page.getByTestId('comment-status')), SCREEN)).toBe(true);
+      expect(await page.getByTestId('busy-banner').isVisible()).toBe(true);
+      await page.evaluate(() => window.scrollTo(0, 0));
+      expect(problems).toEqual([]);
+
+      // The browser goes offline: the state says so; back online, it is hidden again.
+      await page.context().setOffline(true);
+      await until('offline shown', () => page.locator('#conn').isVisible(), (v) => v);
+      expect(await textOf(page.locator('#conn'))).toMatch(/^(Offline|Reconnecting)/);
+      await page.context().setOffline(false);
+      await until('healthy again', async () => [await page.locator('#conn').getAttribute('data-state'), await page.locator('#conn').isVisible()], ([state, shown]) => state === 'connected' && !shown, 20_000);
+
+      // The server goes away: now the connection state shows, in view.
+      await own.close();
+      await until('the connection state shown', () => page.locator('#conn').isVisible(), (v) => v, 20_000);
+      expect(await textOf(page.locator('#conn'))).toMatch(/^(Reconnecting|Disconnected)/);
+      expect(inside(await box(page.locator('#conn')), SCREEN)).toBe(true);
+    } finally {
+      await own.close().catch(() => undefined);
+    }
+  }, 90_000);
+
+  it('the streamer at 390×844: no horizontal overflow, comments over the preview, products one tap away', async () => {
+    const problems: string[] = [];
+    const { streamer } = await showWithComments(server, 'phone-studio');
+    await http(server, 'POST', '/api/rooms/phone-studio/products', streamer, { sku: 'cap', title: '棒球帽 Cotton cap', priceCents: 1500, currency: 'USD', stock: 8 });
+    const page = await open(`${server.url}/streamer?token=${streamer}&room=phone-studio`, problems, 'en-US');
+    await waitText('joined', page.getByTestId('room-state'), 'Live');
+    await until('the comments', () => page.getByTestId('comments').locator('li').count(), (n) => n === 3);
+    await page.getByTestId('start-video').click();
+    await until('the camera preview', () => page.locator('#preview-box').getAttribute('data-state'), (s) => s !== 'off');
+
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    const preview = await box(page.locator('#preview-box'));
+    expect(inside(await box(page.getByTestId('comments')), preview)).toBe(true);
+    // The show's controls come first, in view without scrolling.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    expect(inside(await box(page.getByRole('button', { name: 'End show' })), SCREEN)).toBe(true);
+    expect(await page.locator('#products').isVisible()).toBe(false);
+    await shot(page, 'streamer-phone.png');
+
+    // One tap: the products, as a sheet on screen; pin one from there.
+    await page.getByTestId('products-button').click();
+    await until('the products sheet', () => page.locator('#products').isVisible(), (v) => v);
+    await sleep(300);
+    const sheet = await box(page.locator('#products'));
+    expect(inside(sheet, SCREEN)).toBe(true);
+    expect(sheet.y + sheet.height).toBeCloseTo(PHONE.height, 0);
+    await page.getByTestId('pin-cap').click();
+    await waitText('pinned', page.getByTestId('pinned-now'), 'Pinned: 棒球帽 Cotton cap');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await shot(page, 'streamer-products-sheet-phone.png');
+    await page.keyboard.press('Escape');
+    await until('the sheet closed', () => page.locator('#products').isVisible(), (v) => !v);
+
+    // A wide screen: the products are a panel of the page again, the comments back in theirs.
+    await page.setViewportSize(DESKTOP);
+    await until('the products panel', () => page.locator('#products').isVisible(), (v) => v);
+    expect(await page.getByTestId('comments').evaluate((el) => el.closest('#chat') !== null)).toBe(true);
+    expect(await page.getByTestId('products-button').isVisible()).toBe(false);
+    await shot(page, 'streamer-desktop.png');
+    // The media node is off in this server: what the streamer page says then is not an error of the page.
+    expect(problems.filter((p) => !/video|media|transport/i.test(p))).toEqual([]);
+  }, 60_000);
+});

@@ -1,0 +1,158 @@
+/**
+ * Scheduled shows in real headless Chromium at phone width (390×844): a scheduled room's page
+ * shows the show's title, a countdown and its products (not yet on sale); the viewer taps "Remind
+ * me", goes on to another room, and when the streamer starts the show there comes a notice with a
+ * link that takes the viewer to the live room. A second viewer who stayed on the show's page sees
+ * it turn live without a reload. The streamer page schedules a show and shows its reminder count.
+ */
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../server/src/server.ts';
+import { http, saleRoom, startTestServer, viewerToken } from '../helpers/server.ts';
+import { ARTIFACTS, launchChromium, openPage, PHONE, pollers, publishShot, sleep, textOf } from './support/browser.ts';
+
+let server: RunningServer;
+let browser: Browser;
+const problems: string[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer();
+  browser = await launchChromium([]);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const { until, waitText } = pollers(15_000, 50);
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await sleep(300);
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  publishShot(`${name}.png`);
+}
+
+/** Nothing on the page is wider than the phone's screen. */
+async function overflowing(page: Page): Promise<string[]> {
+  return page.evaluate(() => Array.from(document.querySelectorAll('body *')).filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).map((e) => `${e.tagName}.${e.className}`));
+}
+
+/** The page's SDK client has joined `roomId`. */
+async function joined(page: Page, roomId: string): Promise<void> {
+  await until(`joined ${roomId}`, () => page.evaluate(() => (window as unknown as { livecart?: { state: { room?: { id: string } } } }).livecart?.state.room?.id ?? ''), (id) => id === roomId);
+}
+
+describe('scheduled shows in Chromium at phone width', () => {
+  it('shows the countdown and preview, reminds the viewer on another page when the show goes live, and the link leads to the live room', async () => {
+    const streamer = await server.mintToken({ userId: 'shows-streamer', name: 'Mia', role: 'streamer' });
+    const startsAt = Date.now() + 2 * 3_600_000 + 15 * 60_000;
+    expect((await http(server, 'POST', '/api/rooms', streamer, { title: 'Friday night drop', id: 'friday-drop', startsAt })).status).toBe(201);
+    for (const [sku, title, priceCents] of [['tote', 'Linen tote bag', 2450], ['mug', 'Stoneware mug', 1800]] as const) {
+      expect((await http(server, 'POST', '/api/rooms/friday-drop/products', streamer, { sku, title, priceCents, currency: 'USD', stock: 20 })).status).toBe(201);
+    }
+    expect((await http(server, 'POST', '/api/rooms', streamer, { title: 'Sunday brunch edit', id: 'sunday-brunch', startsAt: startsAt + 2 * 86_400_000 })).status).toBe(201);
+    await saleRoom(server, 'warmup', 5, { title: 'Scented candle' }, 'Warm-up live');
+    const ann = await viewerToken(server, 'shows-ann');
+    const bo = await viewerToken(server, 'shows-bo');
+    const cy = await viewerToken(server, 'shows-cy');
+
+    // Before the start: title, countdown, products shown but not on sale, and "Remind me".
+    const page = await openPage(browser, `${server.url}/viewer?room=friday-drop&token=${ann}`, problems, PHONE);
+    const preview = page.getByTestId('show-preview');
+    await until('the preview', () => preview.isVisible(), (v) => v);
+    expect(await textOf(page.getByTestId('show-title'))).toBe('Friday night drop');
+    await waitText('the countdown', page.getByTestId('show-countdown'), /^Starts in 2:1\d:\d\d$/);
+    const items = page.getByTestId('show-products').locator('li');
+    expect(await items.count()).toBe(2);
+    expect(await textOf(items.nth(0))).toContain('Linen tote bag');
+    expect(await textOf(items.nth(0))).toContain('$24.50');
+    const adds = page.getByTestId('preview-add');
+    expect(await adds.nth(1).isDisabled()).toBe(true);
+    expect(await textOf(adds.nth(1))).toBe('On sale when the show starts');
+    // The server agrees: an add before the start is not on sale, with the start time.
+    expect((await http(server, 'POST', '/api/rooms/friday-drop/cart/items', ann, { sku: 'mug', quantity: 1, key: 'early' })).body).toEqual({ status: 'not_on_sale', sku: 'mug', startsAt });
+
+    // The streamer's other upcoming show is listed below.
+    const upcoming = page.getByTestId('upcoming-shows');
+    await until('the streamer\'s other shows', () => upcoming.isVisible(), (v) => v);
+    expect(await upcoming.locator('li').count()).toBe(1);
+    expect(await textOf(upcoming.locator('li'))).toContain('Sunday brunch edit');
+
+    const remind = page.getByTestId('remind-me');
+    await until('the reminder state is read', () => remind.isEnabled(), (v) => v);
+    await remind.click();
+    await until('reminder set', () => remind.getAttribute('aria-pressed'), (v) => v === 'true');
+    await waitText('reminder said', page.getByTestId('remind-status'), /tell you on any livecart page/);
+    expect((await http(server, 'GET', '/api/streamers/shows-streamer/shows')).body.shows.map((s: { id: string; reminders: number }) => [s.id, s.reminders])).toEqual([['friday-drop', 1], ['sunday-brunch', 0]]);
+    expect(await overflowing(page)).toEqual([]);
+    await shot(page, 'viewer-scheduled-phone');
+
+    // Cy (a reminder too, set over HTTP) has only "My orders" open: the page follows her reminded show.
+    await http(server, 'POST', '/api/rooms/friday-drop/reminder', cy);
+    const orders = await openPage(browser, `${server.url}/orders?token=${cy}`, problems, PHONE);
+    await until('the orders page follows the show', () => orders.evaluate(() => (window as unknown as { livecartOrders: { followedRooms(): string[] } }).livecartOrders.followedRooms()), (rooms) => rooms.includes('friday-drop'));
+
+    // Bo stays on the show's page (no reminder): it turns live without a reload.
+    const stay = await openPage(browser, `${server.url}/viewer?room=friday-drop&token=${bo}`, problems, PHONE);
+    await until('Bo\'s preview', () => stay.getByTestId('show-preview').isVisible(), (v) => v);
+    await stay.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
+
+    // Ann goes on to another room.
+    await page.goto(`${server.url}/viewer?room=warmup&token=${ann}`);
+    await joined(page, 'warmup');
+    await waitText('the other room', page.locator('#room-title'), 'Warm-up live');
+    expect(await page.getByTestId('show-live-notice').count()).toBe(0);
+
+    // The streamer starts the show: Ann is told in-app, on the other room's page.
+    expect((await http(server, 'POST', '/api/rooms/friday-drop/start', streamer)).body.room.state).toBe('live');
+    const notice = page.getByTestId('show-live-notice');
+    await until('the go-live notice', () => notice.isVisible(), (v) => v);
+    expect(await textOf(notice)).toContain('Friday night drop is live now');
+    await shot(page, 'show-live-notice-phone');
+
+    await until('the notice on the orders page', () => orders.getByTestId('show-live-notice').isVisible(), (v) => v);
+    expect(await orders.getByTestId('show-live-link').getAttribute('href')).toBe(`/viewer?room=friday-drop&token=${encodeURIComponent(cy)}`);
+    await orders.context().close();
+
+    await waitText('Bo\'s page turned live', stay.locator('#room-state'), 'Live');
+    expect(await stay.getByTestId('show-preview').isVisible()).toBe(false);
+    expect(await stay.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
+    expect(await stay.getByTestId('show-live-notice').count()).toBe(0);
+
+    await page.getByTestId('show-live-link').click();
+    await page.waitForURL(/\/viewer\?room=friday-drop/);
+    await joined(page, 'friday-drop');
+    await waitText('the live room', page.locator('#room-state'), 'Live');
+    expect(await page.getByTestId('show-preview').isVisible()).toBe(false);
+    // On sale now.
+    expect((await http(server, 'POST', '/api/rooms/friday-drop/cart/items', ann, { sku: 'mug', quantity: 1, key: 'now' })).body.status).toBe('reserved');
+    expect(problems).toEqual([]);
+    await page.context().close();
+    await stay.context().close();
+  }, 90_000);
+
+  it('the streamer page schedules a show and shows how many viewers set a reminder', async () => {
+    const streamer = await server.mintToken({ userId: 'sched-streamer', name: 'Lea', role: 'streamer' });
+    const page = await openPage(browser, `${server.url}/streamer?token=${streamer}`, problems, PHONE);
+    const panel = page.getByTestId('show-scheduler');
+    await until('the scheduler', () => panel.isVisible(), (v) => v);
+    await page.getByTestId('show-title-input').fill('Sunday market');
+    await page.getByTestId('schedule-show').click();
+    await waitText('scheduled', page.getByTestId('show-status'), /"Sunday market" is scheduled/);
+    const row = page.getByTestId('scheduled-shows').locator('li');
+    await until('listed', () => row.count(), (n) => n === 1);
+    expect(await textOf(row.getByTestId('reminder-count'))).toBe('0 reminders');
+    const roomId = await row.getAttribute('data-room');
+    const { body } = await http(server, 'GET', `/api/rooms/${roomId}`);
+    expect(body).toMatchObject({ title: 'Sunday market', state: 'scheduled' });
+    expect(body.startsAt).toBeGreaterThan(Date.now());
+    await http(server, 'POST', `/api/rooms/${roomId}/reminder`, await viewerToken(server, 'sched-fan'));
+    await until('the count follows', () => textOf(row.getByTestId('reminder-count')), (t) => t === '1 reminder', 10_000);
+    expect(await overflowing(page)).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+});
