@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../server/src/server.ts';
-import { liveRoom, NO_AUTO_DEGRADE } from '../helpers/server.ts';
+import { http, liveRoom, NO_AUTO_DEGRADE } from '../helpers/server.ts';
 import { ARTIFACTS, launchChromium, openPage, PHONE, pollers, publishShot, textOf } from './support/browser.ts';
 
 let server: RunningServer;
@@ -57,6 +57,11 @@ describe('identity across reloads and tabs', () => {
     // The orders page of the same browser reads the same identity.
     const kept = await tab.evaluate(() => JSON.parse(localStorage.getItem('livecart.identity') ?? '{}') as { userId?: string });
     expect(kept.userId).toBe(id);
+    // The streamer's shop window in the same browser is the same buyer (one cart for a show and its shop).
+    const shopOwner = await server.mintToken({ userId: 'ident-shop', name: 'Ida', role: 'streamer' });
+    expect((await http(server, 'POST', '/api/shop/products', shopOwner, { sku: 'ident-mug', title: 'Mug', priceCents: 900, currency: 'USD', stock: 3 })).status).toBe(201);
+    await tab.goto(`${server.url}/shop?streamer=ident-shop`);
+    expect(await userIdOn(tab)).toBe(id);
 
     const elsewhere = await openPage(browser, `${server.url}/viewer?room=ident`, problems, PHONE);
     expect(await userIdOn(elsewhere)).not.toBe(id);

@@ -9,6 +9,8 @@ export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789';
  */
 export const NO_AUTO_DEGRADE: ConfigInput = {
   degradeEventLoopMs: 600_000, degradeLagMs: 600_000, degradeBackloggedShare: 1, degradeQueueFill: 1, degradeStoreLatencyMs: 600_000,
+  // Likewise the process guard's event-loop watermark: a loaded test machine passed it and pages saw sockets refused (503).
+  protectEventLoopMs: 600_000,
 };
 
 /** A real server on a free port, quiet logs. */

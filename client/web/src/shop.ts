@@ -9,13 +9,11 @@
  */
 import { connect, type LivecartClient, type ShopWindow } from '../../src/index.ts';
 import { api, ApiError, byId, errorText, fatal, formatPrice, h, params, say, setText, show, trackConnection, wsUrl } from './common.ts';
+import { viewerIdentity } from './identity.ts';
 import { startI18n, t, tn } from './i18n.ts';
 import { statusLine } from './orderStatus.ts';
 import { productImage } from './productImage.ts';
 import { ProductSheet, skuTitle } from './productSheet.ts';
-
-/** The viewer page's key: the same guest in a show and its shop (within a tab). */
-const TOKEN_KEY = 'livecart.viewerToken';
 
 const el = {
   title: byId('shop-title'),
@@ -65,8 +63,13 @@ async function main(): Promise<void> {
   document.title = t('shop.docTitle', { title: shopWindow.shop.title });
   renderLive(shopWindow);
   const given = params.get('token');
-  const token = given ?? (await devToken());
-  if (token === undefined) return;
+  // The viewer page's identity (identity.ts): the same buyer, and so the same cart, in a show and its shop.
+  const identity = await viewerIdentity();
+  if (identity === undefined) {
+    fatal(t('viewer.noGuestTokens'), t('viewer.openWithToken', { url: '/shop?streamer=ID&token=…' }));
+    return;
+  }
+  const token = identity.token;
   if (given !== null) for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>('a[href="/orders"]'))) link.href = `/orders?token=${encodeURIComponent(given)}`;
   const client = connect({ url: wsUrl(), token, room: shopWindow.shop.id });
   (globalThis as unknown as { livecart: LivecartClient }).livecart = client;
@@ -99,22 +102,6 @@ function renderLive(shopWindow: ShopWindow): void {
   if (shopWindow.live !== null) {
     el.live.href = `/viewer?room=${encodeURIComponent(shopWindow.live.id)}`;
     setText(el.live, t('shop.liveNow', { title: shopWindow.live.title }));
-  }
-}
-
-async function devToken(): Promise<string | undefined> {
-  const stored = sessionStorage.getItem(TOKEN_KEY);
-  if (stored) return stored;
-  try {
-    const { token } = await api<{ token: string }>(`/api/dev/token?name=${encodeURIComponent(params.get('name') ?? `Guest ${Math.floor(1000 + Math.random() * 9000)}`)}`);
-    sessionStorage.setItem(TOKEN_KEY, token);
-    return token;
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) {
-      fatal(t('viewer.noGuestTokens'), t('viewer.openWithToken', { url: '/shop?streamer=ID&token=…' }));
-      return undefined;
-    }
-    throw error;
   }
 }
 
