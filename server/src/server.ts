@@ -254,7 +254,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const roomsLog = logger.child({ part: 'rooms' });
   const lifecycle = new RoomLifecycle(roomsLog);
   const rooms = new RoomRegistry({ config, broker, directory, store, fanout, lifecycle, stockWatcher: gate, replyPriority, log: roomsLog });
-  const shopLinks = new ShopLinks({ directory, freshMs: config.shopLinksFreshMs, log: roomsLog });
+  const shopLinks = new ShopLinks({ directory, freshMs: config.shopLinksFreshMs, keep: config.shopShowsKept, log: roomsLog });
   const rules = new RoomRules({ registry: rooms, directory, broker, replaySales: config.replaySales, log: roomsLog, links: shopLinks });
   const shops = new ShopWindows({ registry: rooms, directory, store, links: shopLinks, options: config, log: roomsLog });
   const webhooks = outbox === undefined || config.webhookUrl === undefined || config.webhookSecret === undefined ? undefined : new WebhookDispatcher({
@@ -329,6 +329,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   if (admission !== undefined) lifecycle.forgetWhenUnhosted(admission);
   lifecycle.forgetWhenUnhosted(commerce);
   lifecycle.forgetWhenUnhosted(coupons);
+  lifecycle.forgetWhenUnhosted(shopLinks);
   admission?.events.on('backlog', () => degrade.checkSoon());
   degrade.events.on('levelChanged', ({ roomId, level }) => media.setDegradeLevel(roomId, level));
   commands.showWentLive = (room) => {

@@ -25,7 +25,7 @@ describe('ShopLinks: who hears a shop\'s news', () => {
 
   it('a room that is no shop hears its own news only, at once', () => {
     const dir = directory({});
-    const links = new ShopLinks({ directory: dir, freshMs: 1000, log: pino({ level: 'silent' }) });
+    const links = new ShopLinks({ directory: dir, freshMs: 1000, keep: 20, log: pino({ level: 'silent' }) });
     const sent: string[] = [];
     links.toAudience('room-1', (id) => sent.push(id));
     expect(sent).toEqual(['room-1']);
@@ -35,7 +35,7 @@ describe('ShopLinks: who hears a shop\'s news', () => {
   it('a shop\'s first news waits for its show list (in order), later news goes at once; a re-read never holds news back', async () => {
     const dir = directory({ [SHOP]: ['show-b', 'show-a'] });
     let now = 0;
-    const links = new ShopLinks({ directory: dir, freshMs: 1000, log: pino({ level: 'silent' }), now: () => now });
+    const links = new ShopLinks({ directory: dir, freshMs: 1000, keep: 20, log: pino({ level: 'silent' }), now: () => now });
     const sent: string[] = [];
     links.toAudience(SHOP, (id) => sent.push(`1:${id}`));
     links.toAudience(SHOP, (id) => sent.push(`2:${id}`));
@@ -55,7 +55,7 @@ describe('ShopLinks: who hears a shop\'s news', () => {
 
   it('a show linked here (or seen in a request) hears the shop at once, before any read of the list', () => {
     const dir = directory({ [SHOP]: ['show-new'] });
-    const links = new ShopLinks({ directory: dir, freshMs: 1000, log: pino({ level: 'silent' }) });
+    const links = new ShopLinks({ directory: dir, freshMs: 1000, keep: 20, log: pino({ level: 'silent' }) });
     links.linked(SHOP, 'show-new');
     const sent: string[] = [];
     links.toAudience(SHOP, (id) => sent.push(id));
@@ -69,7 +69,7 @@ describe('ShopLinks: who hears a shop\'s news', () => {
 
   it('a failed read leaves the news at the shop and is tried again at the next news', async () => {
     const dir = directory({ [SHOP]: ['show-a'] });
-    const links = new ShopLinks({ directory: dir, freshMs: 1000, log: pino({ level: 'silent' }) });
+    const links = new ShopLinks({ directory: dir, freshMs: 1000, keep: 20, log: pino({ level: 'silent' }) });
     const sent: string[] = [];
     links.toAudience(SHOP, (id) => sent.push(id));
     dir.reads[0]!.fail(new Error('redis down'));
@@ -79,5 +79,23 @@ describe('ShopLinks: who hears a shop\'s news', () => {
     dir.reads[1]!.answer();
     await new Promise((resolve) => setImmediate(resolve));
     expect(sent).toEqual([SHOP, SHOP, 'show-a']);
+  });
+
+  it('keeps a shop\'s newest `keep` shows, and lets a shop idle here go', () => {
+    const dir = directory({});
+    let now = 0;
+    const links = new ShopLinks({ directory: dir, freshMs: 1000, keep: 2, log: pino({ level: 'silent' }), now: () => now });
+    for (const show of ['s1', 's2', 's3']) links.linked(SHOP, show);
+    const sent: string[] = [];
+    links.toAudience(SHOP, (id) => sent.push(id));
+    expect(sent).toEqual([SHOP, 's3', 's2']);
+    expect(links.perRoomState()).toEqual({ shopLinks: 1 });
+    now = 5000;
+    expect([...links.idleRooms(60_000)]).toEqual([]);
+    now = 70_000;
+    dir.reads.splice(0);
+    expect([...links.idleRooms(60_000)]).toEqual([SHOP]);
+    links.forget(SHOP);
+    expect(links.size).toBe(0);
   });
 });

@@ -12,13 +12,16 @@ import type { RoomDirectory } from '../store/RoomDirectory.ts';
 export class ShopLinks {
   readonly #directory: Pick<RoomDirectory, 'shows'>;
   readonly #freshMs: number;
+  readonly #keep: number;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #shows = new Map<string, { ids: string[]; at: number; loading: Promise<readonly string[]> | undefined }>();
 
-  constructor(deps: { directory: Pick<RoomDirectory, 'shows'>; freshMs: number; log: Logger; now?: () => number }) {
+  /** `keep`: the shows a shop lists at most (the directory keeps as many, the newest). */
+  constructor(deps: { directory: Pick<RoomDirectory, 'shows'>; freshMs: number; keep: number; log: Logger; now?: () => number }) {
     this.#directory = deps.directory;
     this.#freshMs = deps.freshMs;
+    this.#keep = deps.keep;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
   }
@@ -53,7 +56,22 @@ export class ShopLinks {
     const known = this.#shows.get(shopId);
     // Known but never read (`at` 0): the next news reads the list in the background.
     if (known === undefined) this.#shows.set(shopId, { ids: [roomId], at: 0, loading: undefined });
-    else if (!known.ids.includes(roomId)) known.ids = [roomId, ...known.ids];
+    else if (!known.ids.includes(roomId)) known.ids = [roomId, ...known.ids].slice(0, this.#keep);
+  }
+
+  /** The shop is no longer hosted here: its list goes (read again when its news next comes). */
+  forget(shopId: string): void {
+    if (this.#shows.get(shopId)?.loading === undefined) this.#shows.delete(shopId);
+  }
+
+  /** Shops whose list was last read `idleForMs` ago or more, nothing being read. */
+  *idleRooms(idleForMs: number): Iterable<string> {
+    const now = this.#now();
+    for (const [shopId, entry] of this.#shows) if (entry.loading === undefined && now - entry.at >= idleForMs) yield shopId;
+  }
+
+  perRoomState(): Record<string, number> {
+    return { shopLinks: this.#shows.size };
   }
 
   /** Number of shops whose show list is kept here. */
