@@ -6,8 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { commitmentOf, drawWinners, entrantIdOf, newDrawSecrets, publishDraw, type PublishedDraw, seedStream, winningUsers } from '../../server/src/giveaways/draw.ts';
-import type { Giveaway } from '../../server/src/giveaways/giveaway.ts';
+import { commitmentOf, drawWinners, entrantIdOf, newDrawSecrets, openGiveaway, publishDraw, type PublishedDraw, seedStream, winningUsers } from '../../server/src/giveaways/draw.ts';
+import { type Giveaway, giveawayInputSchema } from '../../server/src/giveaways/giveaway.ts';
 
 const SCRIPT = join(import.meta.dirname, '../../scripts/verify-giveaway.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'livecart-draw-'));
@@ -44,6 +44,11 @@ describe('the draw function', () => {
     expect(entrantIdOf('ff'.repeat(16), 'ann')).not.toBe(entrantIdOf(SALT, 'ann'));
     const { seed, salt } = newDrawSecrets();
     expect([seed.length, salt.length]).toEqual([64, 32]);
+    const opened = openGiveaway(giveawayInputSchema.parse({ id: 'g1', sku: 'tote', winners: 2, durationMs: 30_000 }), 'r1', 'host', 1000);
+    expect(opened.giveaway).toMatchObject({ eligibility: 'present', opensAt: 1000, closesAt: 31_000, commitment: commitmentOf(opened.seed) });
+    expect(opened.giveaway.salt).toMatch(/^[0-9a-f]{32}$/);
+    expect(JSON.stringify(opened.giveaway)).not.toContain(opened.seed);
+    expect(giveawayInputSchema.safeParse({ id: 'g1', sku: 'tote', winners: 0, durationMs: 30_000 }).success).toBe(false);
   });
 
   it('reads the seed\'s stream without modulo bias: numbers past the last whole multiple are skipped', () => {

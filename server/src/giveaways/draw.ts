@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import type { Giveaway } from './giveaway.ts';
+import type { z } from 'zod';
+import { type Giveaway, giveawayInputSchema } from './giveaway.ts';
 
 /**
  * The verifiable draw (docs/giveaway-verification.md; scripts/verify-giveaway.mjs recomputes it
@@ -101,4 +102,13 @@ export function publishDraw(giveaway: Giveaway, seedHex: string, userIds: readon
 export function winningUsers(draw: PublishedDraw, userIds: readonly string[]): string[] {
   const byId = new Map(userIds.map((userId) => [entrantIdOf(draw.salt, userId), userId]));
   return draw.winners.map((id) => byId.get(id)).filter((userId): userId is string => userId !== undefined);
+}
+
+/** The giveaway `input` describes, opened by `hostId` in `roomId` at `now`, with its fresh secret seed (kept in the store until the draw). */
+export function openGiveaway(input: z.output<typeof giveawayInputSchema>, roomId: string, hostId: string, now: number): { giveaway: Giveaway; seed: string } {
+  const { seed, salt } = newDrawSecrets();
+  return {
+    giveaway: { id: input.id, roomId, sku: input.sku, hostId, winners: input.winners, eligibility: input.eligibility, opensAt: now, closesAt: now + input.durationMs, commitment: commitmentOf(seed), salt },
+    seed,
+  };
 }
