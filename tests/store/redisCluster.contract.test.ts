@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Broker } from '../../server/src/broker/Broker.ts';
 import { RedisBroker } from '../../server/src/broker/RedisBroker.ts';
 import { connectWithin, createRedisClient, redisTarget } from '../../server/src/redis/client.ts';
+import { RedisAuctionStore } from '../../server/src/store/RedisAuctionStore.ts';
+import { RedisGiveawayStore } from '../../server/src/store/RedisGiveawayStore.ts';
 import { RedisStore } from '../../server/src/store/RedisStore.ts';
 import { RedisWebhookOutbox } from '../../server/src/store/RedisWebhookOutbox.ts';
 import type { Store } from '../../server/src/store/Store.ts';
@@ -9,7 +11,9 @@ import { describeBrokerContract } from '../broker/brokerContract.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 import { OwnRedisCluster } from '../helpers/redisCluster.ts';
 import { describeModerationContract } from './moderationContract.ts';
+import { describeAuctionContract } from './auctionContract.ts';
 import { describeCouponContract } from './couponContract.ts';
+import { describeGiveawayContract } from './giveawayContract.ts';
 import { describeOrderContract } from './orderContract.ts';
 import { RedisRoomDirectory } from '../../server/src/store/RedisRoomDirectory.ts';
 import { describeStoreContract } from './storeContract.ts';
@@ -139,4 +143,37 @@ describeVariantContract('RedisStore on Redis Cluster', {
     return store;
   },
   sibling: async (store) => RedisStore.connect(storeOptions(storePrefixes.get(store)!)),
+});
+
+// An auction's and a giveaway's keys in their room's slot: each batch one script on one shard.
+async function clusterNode<S extends { close(): Promise<void> }>(make: (redis: ReturnType<typeof createRedisClient>) => S): Promise<S> {
+  const redis = createRedisClient(target(), 2000);
+  await connectWithin(redis, cluster.url);
+  return Object.assign(make(redis), { close: async () => redis.disconnect() });
+}
+const handlePrefixes = new WeakMap<object, string>();
+const auctionNode = (prefix: string, historyKept: number) => clusterNode((redis) => new RedisAuctionStore(redis, { prefix, historyKept, retryAfterMs: 1000 }));
+const giveawayNode = (prefix: string) => clusterNode((redis) => new RedisGiveawayStore(redis, { prefix, retryAfterMs: 1000 }));
+
+describeAuctionContract('RedisAuctionStore on Redis Cluster', {
+  create: async (historyKept) => {
+    const prefix = uniquePrefix('cluster-auctions');
+    const store = await auctionNode(prefix, historyKept);
+    handlePrefixes.set(store, `${prefix}|${historyKept}`);
+    return store;
+  },
+  sibling: async (store) => {
+    const [prefix, kept] = handlePrefixes.get(store)!.split('|');
+    return auctionNode(prefix!, Number(kept));
+  },
+});
+
+describeGiveawayContract('RedisGiveawayStore on Redis Cluster', {
+  create: async () => {
+    const prefix = uniquePrefix('cluster-giveaways');
+    const store = await giveawayNode(prefix);
+    handlePrefixes.set(store, prefix);
+    return store;
+  },
+  sibling: async (store) => giveawayNode(handlePrefixes.get(store)!),
 });

@@ -1,11 +1,15 @@
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { connectWithin, createRedisClient } from '../../server/src/redis/client.ts';
+import { RedisAuctionStore } from '../../server/src/store/RedisAuctionStore.ts';
+import { RedisGiveawayStore } from '../../server/src/store/RedisGiveawayStore.ts';
 import { RedisStore } from '../../server/src/store/RedisStore.ts';
 import { RedisWebhookOutbox } from '../../server/src/store/RedisWebhookOutbox.ts';
 import type { Store } from '../../server/src/store/Store.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { describeAuctionContract } from './auctionContract.ts';
 import { describeCouponContract } from './couponContract.ts';
+import { describeGiveawayContract } from './giveawayContract.ts';
 import { describeOrderContract } from './orderContract.ts';
 import { describeStoreContract } from './storeContract.ts';
 import { describeVariantContract } from './variantContract.ts';
@@ -76,4 +80,37 @@ describeVariantContract('RedisStore', {
     return store;
   },
   sibling: async (store) => RedisStore.connect(options(prefixes.get(store)!)),
+});
+
+// Each handle its own connection (a node): closing the handle disconnects it.
+async function redisNode<S extends { close(): Promise<void> }>(make: (redis: ReturnType<typeof createRedisClient>) => S): Promise<S> {
+  const redis = createRedisClient(REDIS_URL, 2000);
+  await connectWithin(redis, REDIS_URL);
+  return Object.assign(make(redis), { close: async () => redis.disconnect() });
+}
+const handlePrefixes = new WeakMap<object, string>();
+const auctionNode = (prefix: string, historyKept: number) => redisNode((redis) => new RedisAuctionStore(redis, { prefix, historyKept, retryAfterMs: 1000 }));
+const giveawayNode = (prefix: string) => redisNode((redis) => new RedisGiveawayStore(redis, { prefix, retryAfterMs: 1000 }));
+
+describeAuctionContract('RedisAuctionStore', {
+  create: async (historyKept) => {
+    const prefix = uniquePrefix('auctions');
+    const store = await auctionNode(prefix, historyKept);
+    handlePrefixes.set(store, `${prefix}|${historyKept}`);
+    return store;
+  },
+  sibling: async (store) => {
+    const [prefix, kept] = handlePrefixes.get(store)!.split('|');
+    return auctionNode(prefix!, Number(kept));
+  },
+});
+
+describeGiveawayContract('RedisGiveawayStore', {
+  create: async () => {
+    const prefix = uniquePrefix('giveaways');
+    const store = await giveawayNode(prefix);
+    handlePrefixes.set(store, prefix);
+    return store;
+  },
+  sibling: async (store) => giveawayNode(handlePrefixes.get(store)!),
 });

@@ -13,6 +13,7 @@ const layers: ReadonlyArray<readonly string[]> = [
   ['config.ts'], //           every setting, validated
   ['util', 'log.ts', 'errors.ts', 'DomainError.ts'], // small tools; the wire's error and the domain's
   ['auth'], //                tokens and principals
+  ['auctions', 'giveaways'], // the pure rules of auctions (increments, proxy bids, anti-sniping) and of the verifiable draw
   ['redis'], //               the Redis client and call wrapper the store and the broker share
   ['store', 'broker'], //     durable state (stock, carts, orders, rooms) and room events between nodes
   ['admission', 'fanout'], // the cart desk and its gate; how room frames go out

@@ -1,0 +1,42 @@
+import type { Auction, AuctionState, AuctionView } from '../auctions/auction.ts';
+import type { AuctionOutcome, Bid, BidAnswer, BidRecord } from '../auctions/bidding.ts';
+
+/** One bid, as the admission path sends it to the store. */
+export interface BidRequest extends Bid {
+  readonly roomId: string;
+  readonly auctionId: string;
+}
+
+/** What starting an auction did: started, refused for a taken id, or refused while another auction of the room is not settled. */
+export type AuctionCreate = 'created' | 'exists' | 'busy';
+
+/** What settling or cancelling did: `ended`/`cancelled` for the one caller that did it (it announces), `settled` once that happened, `not_due` before the end, `unknown` for no such auction. */
+export type AuctionSettle =
+  | { readonly result: 'ended' | 'cancelled' | 'settled'; readonly outcome: AuctionOutcome; readonly view: AuctionView }
+  | { readonly result: 'not_due'; readonly view: AuctionView }
+  | { readonly result: 'unknown' };
+
+/**
+ * The auctions of each room, in the same place as the room's stock (on Redis, the room's slot), so
+ * a batch of bids is decided in one atomic step whatever node admitted it. Bids follow
+ * auctions/bidding.ts's `applyBid` exactly, in arrival order: any number of concurrent batches
+ * leave one leader, the holder of the highest maximum. A room has at most one auction not yet
+ * settled; the bid history keeps the newest `historyKept` price moves.
+ */
+export interface AuctionStore {
+  /** Starts `auction` (its state: `initialState`). */
+  createAuction(auction: Auction): Promise<AuctionCreate>;
+  /** The auction and where it stands (the leader's maximum included: never send it out), or undefined. */
+  auction(roomId: string, auctionId: string): Promise<{ auction: Auction; state: AuctionState } | undefined>;
+  /** The id of the room's auction not yet settled, or null. */
+  currentAuction(roomId: string): Promise<string | null>;
+  /** Applies the bids in order, atomically per room; one answer per bid, in the requests' order. */
+  bid(requests: readonly BidRequest[]): Promise<BidAnswer[]>;
+  /** The newest price moves, oldest first. */
+  history(roomId: string, auctionId: string): Promise<BidRecord[]>;
+  /** Ends the auction when `now` is at or past its end; exactly one caller, on any node, hears `ended`. */
+  settle(roomId: string, auctionId: string, now: number): Promise<AuctionSettle>;
+  /** Cancels an open auction (no winner); exactly one caller hears `cancelled`. */
+  cancel(roomId: string, auctionId: string): Promise<AuctionSettle>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,43 @@
+import type { PublishedDraw } from '../giveaways/draw.ts';
+import type { Giveaway } from '../giveaways/giveaway.ts';
+
+/** One entry, as the admission path sends it to the store (eligibility is checked before). */
+export interface EntryRequest {
+  readonly roomId: string;
+  readonly giveawayId: string;
+  readonly userId: string;
+  readonly at: number;
+}
+
+/** Each entry's answer: counted now, counted before (one entry per user), or refused; `entrants` is the count after it. */
+export type EntryAnswer =
+  | { readonly status: 'entered' | 'already_entered'; readonly entrants: number }
+  | { readonly status: 'closed' | 'not_open' | 'unknown_giveaway' };
+
+export type GiveawayStatus = 'open' | 'closed';
+
+/** What closing the entries did: `closed` for the one caller that closed them, `already_closed` after, `not_due` before the window ends. */
+export type GiveawayClose =
+  | { readonly result: 'closed' | 'already_closed'; readonly seed: string; readonly userIds: string[] }
+  | { readonly result: 'not_due' | 'unknown' };
+
+/**
+ * Giveaways of each room, beside its stock (on Redis, in the room's slot). Entries are a set of
+ * user ids: one entry per user however many sockets and nodes send it. A room has at most one
+ * giveaway taking entries. The secret seed is kept here so that any node can draw.
+ */
+export interface GiveawayStore {
+  createGiveaway(giveaway: Giveaway, seed: string): Promise<'created' | 'exists' | 'busy'>;
+  giveaway(roomId: string, giveawayId: string): Promise<{ giveaway: Giveaway; status: GiveawayStatus; entrants: number } | undefined>;
+  /** The id of the room's giveaway taking entries, or null. */
+  currentGiveaway(roomId: string): Promise<string | null>;
+  /** Entries in order, atomically per room; taken from `opensAt` until before `closesAt`. */
+  enter(requests: readonly EntryRequest[]): Promise<EntryAnswer[]>;
+  /** Closes the entries once `now` reaches `closesAt` (or at once, `early`), and hands back the seed and the entrants' user ids for the draw. */
+  closeEntries(roomId: string, giveawayId: string, now: number, early: boolean): Promise<GiveawayClose>;
+  /** Keeps the draw; the first one recorded stays (two nodes drawing at once publish one), and is returned. */
+  recordDraw(draw: PublishedDraw): Promise<PublishedDraw>;
+  /** The recorded draw, or undefined. */
+  draw(roomId: string, giveawayId: string): Promise<PublishedDraw | undefined>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,91 @@
+import { type Auction, type AuctionState, initialState, viewOf } from '../auctions/auction.ts';
+import { applyBid, type BidAnswer, type BidRecord, outcomeOf, settleAuction } from '../auctions/bidding.ts';
+import type { AuctionCreate, AuctionSettle, AuctionStore, BidRequest } from './AuctionStore.ts';
+
+interface Held {
+  readonly auction: Auction;
+  state: AuctionState;
+  readonly history: BidRecord[];
+}
+
+const sep = '\u0000';
+
+/** Auctions on one node. Each method's body runs without awaiting, so each is one atomic step. */
+export class MemoryAuctionStore implements AuctionStore {
+  readonly #auctions = new Map<string, Held>(); // room␀auction → auction
+  readonly #current = new Map<string, string>(); // room → its auction not yet settled
+  readonly #historyKept: number;
+
+  constructor(historyKept: number) {
+    this.#historyKept = historyKept;
+  }
+
+  async createAuction(auction: Auction): Promise<AuctionCreate> {
+    const key = auction.roomId + sep + auction.id;
+    if (this.#auctions.has(key)) return 'exists';
+    if (this.#current.has(auction.roomId)) return 'busy';
+    this.#auctions.set(key, { auction, state: initialState(auction), history: [] });
+    this.#current.set(auction.roomId, auction.id);
+    return 'created';
+  }
+
+  async auction(roomId: string, auctionId: string): Promise<{ auction: Auction; state: AuctionState } | undefined> {
+    const held = this.#auctions.get(roomId + sep + auctionId);
+    return held && { auction: held.auction, state: held.state };
+  }
+
+  async currentAuction(roomId: string): Promise<string | null> {
+    return this.#current.get(roomId) ?? null;
+  }
+
+  async bid(requests: readonly BidRequest[]): Promise<BidAnswer[]> {
+    return requests.map((request) => {
+      const held = this.#auctions.get(request.roomId + sep + request.auctionId);
+      if (held === undefined) return { status: 'not_allowed', reason: 'unknown_auction' };
+      const step = applyBid(held.auction, held.state, request);
+      held.state = step.state;
+      if (step.record !== undefined) {
+        held.history.push(step.record);
+        if (held.history.length > this.#historyKept) held.history.shift();
+      }
+      return step.answer;
+    });
+  }
+
+  async history(roomId: string, auctionId: string): Promise<BidRecord[]> {
+    return [...(this.#auctions.get(roomId + sep + auctionId)?.history ?? [])];
+  }
+
+  async settle(roomId: string, auctionId: string, now: number): Promise<AuctionSettle> {
+    const held = this.#auctions.get(roomId + sep + auctionId);
+    if (held === undefined) return { result: 'unknown' };
+    const settled = settleAuction(held.state, now);
+    if (settled !== undefined) {
+      held.state = settled.state;
+      this.#forgetCurrent(roomId, auctionId);
+      return { result: 'ended', outcome: settled.outcome, view: viewOf(held.auction, held.state) };
+    }
+    return this.#unchanged(held);
+  }
+
+  async cancel(roomId: string, auctionId: string): Promise<AuctionSettle> {
+    const held = this.#auctions.get(roomId + sep + auctionId);
+    if (held === undefined) return { result: 'unknown' };
+    if (held.state.status !== 'open') return this.#unchanged(held);
+    held.state = { ...held.state, status: 'cancelled' };
+    this.#forgetCurrent(roomId, auctionId);
+    return { result: 'cancelled', outcome: { status: 'cancelled' }, view: viewOf(held.auction, held.state) };
+  }
+
+  async close(): Promise<void> {}
+
+  #unchanged(held: Held): AuctionSettle {
+    const outcome = outcomeOf(held.state);
+    const view = viewOf(held.auction, held.state);
+    return outcome === undefined ? { result: 'not_due', view } : { result: 'settled', outcome, view };
+  }
+
+  #forgetCurrent(roomId: string, auctionId: string): void {
+    if (this.#current.get(roomId) === auctionId) this.#current.delete(roomId);
+  }
+}

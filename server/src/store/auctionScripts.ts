@@ -1,0 +1,159 @@
+/**
+ * The Redis auction store's Lua. KEYS[1] is the room's key base `ns:{r:ROOM}` (redis/keys.ts), so
+ * every script stays in the room's slot on Redis Cluster. Keys under the base:
+ *   :auction:ID       hash   def (the Auction's JSON), status, price, leader ('' before the first
+ *                            bid), lmax (the leader's maximum), ends, bids, seq: see AuctionState
+ *   :auction:ID:hist  list   the newest price moves (BidRecord JSON), oldest first
+ *   :auction-current  string the id of the room's auction not yet settled
+ * The bid script mirrors auctions/bidding.ts's `applyBid` line for line; the auction contract
+ * test runs random bid sequences through both and compares every answer and the final state.
+ */
+
+/** The state fields of an auction's hash, in the order the scripts return them after `def`. */
+export const AUCTION_FIELDS = ['def', 'status', 'price', 'leader', 'lmax', 'ends', 'bids', 'seq'] as const;
+
+/** ARGV: auction id, the Auction's JSON, its first end. Returns 'created', 'exists' or 'busy'. */
+export const createAuctionScript = `
+local base, id = KEYS[1], ARGV[1]
+local key = base .. ':auction:' .. id
+if redis.call('EXISTS', key) == 1 then return 'exists' end
+if redis.call('EXISTS', base .. ':auction-current') == 1 then return 'busy' end
+local def = cjson.decode(ARGV[2])
+redis.call('HSET', key, 'def', ARGV[2], 'status', 'open', 'price', def.startPriceCents, 'leader', '', 'lmax', 0, 'ends', ARGV[3], 'bids', 0, 'seq', 0)
+redis.call('SET', base .. ':auction-current', id)
+return 'created'
+`;
+
+/**
+ * ARGV: history kept, then 5 per bid: auction id, user, kind ('price' or 'max'), amount, at.
+ * One JSON answer per bid, in order.
+ */
+export const bidScript = `
+local base = KEYS[1]
+local kept = tonumber(ARGV[1])
+local loaded = {}
+
+local function stepAt(tiers, price)
+  for _, tier in ipairs(tiers) do
+    if tier.belowCents == nil or price < tier.belowCents then return tier.stepCents end
+  end
+  return tiers[#tiers].stepCents
+end
+
+local function load(id)
+  local a = loaded[id]
+  if a ~= nil then return a end
+  local key = base .. ':auction:' .. id
+  local h = redis.call('HMGET', key, 'def', 'status', 'price', 'leader', 'lmax', 'ends', 'bids', 'seq')
+  if not h[1] then
+    loaded[id] = false
+    return false
+  end
+  a = { key = key, def = cjson.decode(h[1]), status = h[2], price = tonumber(h[3]), leader = h[4], lmax = tonumber(h[5]),
+        ends = tonumber(h[6]), bids = tonumber(h[7]), seq = tonumber(h[8]), hist = {} }
+  loaded[id] = a
+  return a
+end
+
+local function minNext(a)
+  if a.leader == '' then return a.def.startPriceCents end
+  return a.price + stepAt(a.def.increments, a.price)
+end
+
+local out = {}
+local i = 2
+while i <= #ARGV do
+  local id, user, kind, amount, at = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
+  i = i + 5
+  local a = load(id)
+  if not a then
+    out[#out + 1] = '{"status":"not_allowed","reason":"unknown_auction"}'
+  else
+    a.seq = a.seq + 1
+    local seq = a.seq
+    local answer
+    if a.status ~= 'open' or at >= a.ends then
+      answer = { status = 'ended', priceCents = a.price, seq = seq }
+    elseif user == a.def.sellerId then
+      answer = { status = 'not_allowed', reason = 'seller', seq = seq }
+    elseif at < a.def.startsAt then
+      answer = { status = 'not_allowed', reason = 'not_started', seq = seq }
+    else
+      local mn = minNext(a)
+      if amount < mn then
+        answer = { status = 'too_low', priceCents = a.price, minNextCents = mn, endsAt = a.ends, seq = seq }
+      elseif a.leader == user then
+        if amount > a.lmax then a.lmax = amount end
+        answer = { status = 'leading', priceCents = a.price, maxCents = a.lmax, endsAt = a.ends, seq = seq }
+      else
+        local tiers = a.def.increments
+        if a.leader == '' then
+          a.leader, a.lmax = user, amount
+          if kind == 'price' then a.price = amount else a.price = mn end
+        elseif amount > a.lmax then
+          local proxied = math.min(a.lmax + stepAt(tiers, a.lmax), amount)
+          a.leader, a.lmax = user, amount
+          if kind == 'price' then a.price = amount else a.price = proxied end
+        else
+          a.price = math.min(amount + stepAt(tiers, amount), a.lmax)
+        end
+        local window = 0
+        if a.def.ending.kind == 'extend' then window = a.def.ending.windowMs end
+        a.ends = math.max(a.ends, at + window)
+        a.bids = a.bids + 1
+        a.hist[#a.hist + 1] = cjson.encode({ seq = seq, at = at, userId = user, priceCents = a.price, leaderId = a.leader })
+        if a.leader == user then
+          answer = { status = 'leading', priceCents = a.price, maxCents = a.lmax, endsAt = a.ends, seq = seq }
+        else
+          answer = { status = 'outbid', priceCents = a.price, minNextCents = minNext(a), endsAt = a.ends, seq = seq }
+        end
+      end
+    end
+    out[#out + 1] = cjson.encode(answer)
+  end
+end
+
+for _, a in pairs(loaded) do
+  if a then
+    redis.call('HSET', a.key, 'price', a.price, 'leader', a.leader, 'lmax', a.lmax, 'ends', a.ends, 'bids', a.bids, 'seq', a.seq)
+    if #a.hist > 0 then
+      local hist = a.key .. ':hist'
+      for from = 1, #a.hist, 1000 do
+        redis.call('RPUSH', hist, unpack(a.hist, from, math.min(from + 999, #a.hist)))
+      end
+      redis.call('LTRIM', hist, -kept, -1)
+    end
+  end
+end
+return out
+`;
+
+/**
+ * ARGV: auction id, what to do ('settle' or 'cancel'), now. Returns the result ('ended',
+ * 'cancelled', 'settled', 'not_due'; or only 'unknown') and the auction's fields after it.
+ */
+export const settleAuctionScript = `
+local base, id, action, now = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local key = base .. ':auction:' .. id
+local function fields() return redis.call('HMGET', key, 'def', 'status', 'price', 'leader', 'lmax', 'ends', 'bids', 'seq') end
+local h = fields()
+if not h[1] then return { 'unknown' } end
+local result
+if h[2] ~= 'open' then
+  result = 'settled'
+elseif action == 'cancel' then
+  result = 'cancelled'
+elseif now >= tonumber(h[6]) then
+  result = 'ended'
+else
+  result = 'not_due'
+end
+if result == 'ended' or result == 'cancelled' then
+  redis.call('HSET', key, 'status', result)
+  if redis.call('GET', base .. ':auction-current') == id then redis.call('DEL', base .. ':auction-current') end
+  h = fields()
+end
+local out = { result }
+for j = 1, 8 do out[j + 1] = h[j] end
+return out
+`;

@@ -1,0 +1,93 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { commitmentOf, newDrawSecrets, publishDraw } from '../../server/src/giveaways/draw.ts';
+import type { Giveaway } from '../../server/src/giveaways/giveaway.ts';
+import type { EntryRequest, GiveawayStore } from '../../server/src/store/GiveawayStore.ts';
+
+export interface GiveawayStoreFactory {
+  create(): Promise<GiveawayStore>;
+  /** A second handle on the same data (another node), when the store has one. */
+  sibling?(store: GiveawayStore): Promise<GiveawayStore>;
+}
+
+const T0 = 1_800_000_000_000;
+const { seed: SEED, salt: SALT } = newDrawSecrets();
+
+function giveaway(extra: Partial<Giveaway> = {}): Giveaway {
+  return { id: 'g1', roomId: 'r1', sku: 'tote', hostId: 'host', winners: 3, eligibility: 'present', opensAt: T0, closesAt: T0 + 60_000, commitment: commitmentOf(SEED), salt: SALT, ...extra };
+}
+const entry = (userId: string, at = T0 + 1000, giveawayId = 'g1', roomId = 'r1'): EntryRequest => ({ roomId, giveawayId, userId, at });
+
+/** Giveaways, every store: one entry per user under concurrency, entries inside the window only, closed once, the first draw kept. */
+export function describeGiveawayContract(name: string, factory: GiveawayStoreFactory): void {
+  describe(`Giveaway contract: ${name}`, () => {
+    let store: GiveawayStore;
+    beforeEach(async () => {
+      store = await factory.create();
+    });
+    afterEach(() => store.close());
+
+    it('opens a giveaway once, one at a time per room, and takes entries inside its window only', async () => {
+      expect(await store.createGiveaway(giveaway(), SEED)).toBe('created');
+      expect(await store.createGiveaway(giveaway(), SEED)).toBe('exists');
+      expect(await store.createGiveaway(giveaway({ id: 'g2' }), SEED)).toBe('busy');
+      expect(await store.currentGiveaway('r1')).toBe('g1');
+      expect(await store.enter([entry('ann'), entry('ann'), entry('bo', T0 - 1), entry('bo', T0 + 60_000), entry('bo'), entry('cy', T0, 'nope')])).toEqual([
+        { status: 'entered', entrants: 1 }, { status: 'already_entered', entrants: 1 }, { status: 'not_open' }, { status: 'closed' }, { status: 'entered', entrants: 2 }, { status: 'unknown_giveaway' },
+      ]);
+      expect(await store.giveaway('r1', 'g1')).toEqual({ giveaway: giveaway(), status: 'open', entrants: 2 });
+      expect(await store.giveaway('r1', 'nope')).toBeUndefined();
+    });
+
+    it('counts 10,000 entries from parallel callers on two nodes once each, however often each user enters', async () => {
+      await store.createGiveaway(giveaway(), SEED);
+      const other = factory.sibling === undefined ? store : await factory.sibling(store);
+      try {
+        // 10,000 users; 2,000 of them enter a second time from another socket.
+        const entries = [...Array.from({ length: 10_000 }, (_, i) => entry(`user-${i}`)), ...Array.from({ length: 2000 }, (_, i) => entry(`user-${i * 5}`))];
+        const batches = Array.from({ length: 120 }, (_, b) => entries.filter((_, i) => i % 120 === b));
+        const answers = (await Promise.all(batches.map((batch, b) => (b % 2 === 0 ? store : other).enter(batch)))).flat();
+        expect(answers.filter((a) => a.status === 'entered')).toHaveLength(10_000);
+        expect(answers.filter((a) => a.status === 'already_entered')).toHaveLength(2000);
+        const counts = answers.flatMap((a) => (a.status === 'entered' ? [a.entrants] : []));
+        expect(new Set(counts).size).toBe(10_000);
+        expect(Math.max(...counts)).toBe(10_000);
+        expect((await other.giveaway('r1', 'g1'))!.entrants).toBe(10_000);
+        const closed = await store.closeEntries('r1', 'g1', T0 + 60_000, false);
+        expect(closed.result).toBe('closed');
+        if (closed.result !== 'closed') return;
+        expect(closed.userIds).toHaveLength(10_000);
+        expect(new Set(closed.userIds)).toEqual(new Set(entries.map((e) => e.userId)));
+      } finally {
+        if (other !== store) await other.close();
+      }
+    });
+
+    it('closes the entries once across nodes, hands the seed and entrants to the draw, and keeps the first draw', async () => {
+      await store.createGiveaway(giveaway(), SEED);
+      await store.enter([entry('ann'), entry('bo'), entry('cy'), entry('dee')]);
+      expect(await store.closeEntries('r1', 'g1', T0 + 59_999, false)).toEqual({ result: 'not_due' });
+      const other = factory.sibling === undefined ? store : await factory.sibling(store);
+      try {
+        const results = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? store : other).closeEntries('r1', 'g1', T0 + 30_000, true)));
+        expect(results.filter((r) => r.result === 'closed')).toHaveLength(1);
+        expect(results.filter((r) => r.result === 'already_closed')).toHaveLength(5);
+        for (const r of results) expect(r).toMatchObject({ seed: SEED });
+        expect(await store.enter([entry('eve', T0 + 40_000)])).toEqual([{ status: 'closed' }]);
+        expect(await store.currentGiveaway('r1')).toBeNull();
+        expect((await store.giveaway('r1', 'g1'))).toMatchObject({ status: 'closed', entrants: 4 });
+        const first = results[0]!;
+        if (first.result !== 'closed' && first.result !== 'already_closed') throw new Error('not closed');
+        expect([...first.userIds].sort()).toEqual(['ann', 'bo', 'cy', 'dee']);
+        const draw = publishDraw(giveaway(), SEED, first.userIds);
+        expect(await store.draw('r1', 'g1')).toBeUndefined();
+        const kept = await Promise.all([store.recordDraw(draw), other.recordDraw({ ...draw, winners: ['forged'] })]);
+        expect(kept[0]).toEqual(kept[1]);
+        expect(await store.draw('r1', 'g1')).toEqual(kept[0]);
+        expect(await store.createGiveaway(giveaway({ id: 'g2' }), SEED)).toBe('created');
+      } finally {
+        if (other !== store) await other.close();
+      }
+      expect(await store.closeEntries('r1', 'none', T0, true)).toEqual({ result: 'unknown' });
+    });
+  });
+}
