@@ -289,6 +289,8 @@ describe.each(setups)('scheduled shows (%s)', (_name, setup) => {
     const start = await http(a, 'POST', '/api/rooms/late/start', late.streamer);
     expect([start.status, start.body.error.name]).toEqual([409, 'ROOM_ENDED']);
     expect((await http(b, 'POST', '/api/rooms/late/reminder', ann)).body.error).toMatchObject({ name: 'ROOM_ENDED', message: expect.stringContaining('did not take place') });
+    // Its preview never went on sale, and does not now.
+    expect((await http(b, 'POST', '/api/rooms/late/cart/items', ann, { sku: 'hot', quantity: 1, key: 'after-missed' })).body.error).toMatchObject({ name: 'ROOM_ENDED', message: expect.stringContaining('did not take place') });
     // The show started in time is not touched.
     expect((await http(b, 'GET', '/api/rooms/late-started')).body.state).toBe('live');
   });
