@@ -140,7 +140,7 @@ export class RoomModel implements RoomSnapshot {
         break;
       }
       case 'roomState':
-        if (this.room) this.room = { ...this.room, state: event.state };
+        if (this.room) this.room = { ...this.room, state: event.state, ...(event.missed === true ? { missed: true as const } : {}) };
         break;
       case 'userMuted': {
         const muted = new Set(this.muted);

@@ -143,6 +143,8 @@ export const roomInfoSchema = z.object({
   shopId: roomIdSchema.optional(),
   /** A scheduled show's announced start (epoch ms), set when the room was created with one (see shows.ts). */
   startsAt: timestampMs.optional(),
+  /** A scheduled show its streamer never started within the server's grace after `startsAt`: the server ended it (state `ended`). */
+  missed: z.literal(true).optional(),
 });
 export type RoomInfo = z.infer<typeof roomInfoSchema>;
 
@@ -347,7 +349,8 @@ export const sequencedEventSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('commentDeleted'), seq, commentSeq: seq }),
   z.object({ t: z.literal('popup'), seq, popup: popupSchema.nullable() }),
   z.object({ t: z.literal('product'), seq, product: productInputSchema }),
-  z.object({ t: z.literal('roomState'), seq, state: roomStateSchema }),
+  /** `missed: true` with `ended`: a scheduled show the server ended because its streamer never started it (see shows.ts). */
+  z.object({ t: z.literal('roomState'), seq, state: roomStateSchema, missed: z.literal(true).optional() }),
   z.object({ t: z.literal('userMuted'), seq, userId: userIdSchema, muted: z.boolean() }),
   /** Announced once, immediately, when a product's available stock reaches 0. */
   z.object({ t: z.literal('soldOut'), seq, sku: skuSchema }),

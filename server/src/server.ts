@@ -57,6 +57,9 @@ import { RedisWebhookOutbox } from './store/RedisWebhookOutbox.ts';
 import { MemoryReminderDirectory } from './store/MemoryReminderDirectory.ts';
 import { RedisReminderDirectory } from './store/RedisReminderDirectory.ts';
 import type { ReminderDirectory } from './store/ReminderDirectory.ts';
+import { MemoryShowNoticeInbox } from './store/MemoryShowNoticeInbox.ts';
+import { RedisShowNoticeInbox } from './store/RedisShowNoticeInbox.ts';
+import type { ShowNoticeInbox } from './store/ShowNoticeInbox.ts';
 import { ShowService } from './rooms/ShowService.ts';
 import { registerShowsHttpApi } from './transport/ShowsHttpApi.ts';
 import type { RoomDirectory } from './store/RoomDirectory.ts';
@@ -148,6 +151,8 @@ interface Backends {
   /** The store's webhook outbox, when `--webhook-url` is set. */
   outbox: WebhookOutbox | undefined;
   reminders: ReminderDirectory;
+  /** Go-live notices kept for reminded users who were away. */
+  inbox: ShowNoticeInbox;
   notices: UserNotices;
 }
 
@@ -165,6 +170,7 @@ async function createBackends(config: Config): Promise<Backends> {
       origins: new MemoryMediaOriginDirectory(),
       recordings: new MemoryRecordingDirectory(),
       reminders: new MemoryReminderDirectory(),
+      inbox: new MemoryShowNoticeInbox(),
       notices: new LocalUserNotices(),
     };
   }
@@ -199,7 +205,8 @@ async function createBackends(config: Config): Promise<Backends> {
     recordings: new RedisRecordingDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
     // Off the store's connection: a delivery's claim must not wait behind a flash sale's reservations.
     outbox: webhooks ? new RedisWebhookOutbox(roomsRedis, { prefix: config.redisPrefix, logSize: config.webhookLogSize, retryAfterMs: config.storeRetryAfterMs }) : undefined,
-    reminders: new RedisReminderDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
+    reminders: new RedisReminderDirectory(roomsRedis, config.redisPrefix, { cluster: target.cluster, retryAfterMs: config.storeRetryAfterMs }),
+    inbox: new RedisShowNoticeInbox(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
     notices: new RedisUserNotices(roomsRedis, { target, prefix: config.redisPrefix, retryAfterMs: config.storeRetryAfterMs }),
   };
 }
@@ -215,7 +222,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
 
   // ---------------------------------------------------------------- create
   const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
-  const { store, directory, broker, nodes, origins, recordings, outbox, reminders, notices } = await createBackends(config);
+  const { store, directory, broker, nodes, origins, recordings, outbox, reminders, inbox, notices } = await createBackends(config);
   // Nodes of one deployment share the token secret; in dev mode (a random one) nodes cannot call each other.
   const nodeSignature = new NodeSignature(config.tokenSecret ?? randomBytes(32).toString('base64url'));
   const app = createApp();
@@ -279,7 +286,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const orders = new OrderService({ store, rooms: rules, stock: commerce, webhooks, options: { demoPayments: config.demoPayments ?? config.tokenSecret === undefined }, log: commerceLog });
   const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs });
   const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: roomsLog, shops });
-  const shows = new ShowService({ config, directory, registry: rooms, reminders, notices, log: roomsLog });
+  const shows = new ShowService({ config, directory, registry: rooms, reminders, inbox, notices, log: roomsLog });
   const replays = new ReplayService({ registry: rooms, directory, recordings, store, onSale: config.replaySales });
   const likes = new RoomLikes({ registry: rooms, directory, intervalMs: config.likeIntervalMs, log: roomsLog });
   const degrade = new DegradeMonitor({
@@ -332,6 +339,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   lifecycle.forgetWhenUnhosted(shopLinks);
   admission?.events.on('backlog', () => degrade.checkSoon());
   degrade.events.on('levelChanged', ({ roomId, level }) => media.setDegradeLevel(roomId, level));
+  // A socket's user hears the go-live notices they missed while away, right after its welcome.
+  lifecycle.on('joined', (member) => void shows.joined(member));
   commands.showWentLive = (room) => {
     shows.wentLive(room).catch((error: unknown) => roomsLog.warn({ err: error, roomId: room.id }, 'the show\'s reminders could not be sent'));
   };
@@ -365,6 +374,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   // ---------------------------------------------------------------- start
   // Before the node takes requests: a show started through it must reach its own sockets too.
   await notices.start();
+  shows.start();
   degrade.start();
   const rtmp = config.rtmpPort === 0 ? undefined : await RtmpIngest.start({
     host: config.host, port: config.rtmpPort, maxConnections: config.rtmpMaxConnections, publishTimeoutMs: config.rtmpPublishTimeoutMs,
@@ -390,6 +400,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     const webhooksStopped = webhooks?.close();
     media.close();
     degrade.close();
+    shows.close();
     likes.close();
     commerce.close();
     coupons.close();

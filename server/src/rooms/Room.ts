@@ -132,6 +132,7 @@ export class Room {
         break;
       case 'roomState':
         this.info.state = event.state;
+        if (event.missed === true) this.info.missed = true;
         break;
       case 'userMuted':
         if (event.muted) this.muted.add(event.userId);

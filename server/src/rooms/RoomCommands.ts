@@ -131,7 +131,8 @@ export class RoomCommands {
     const before = room.info.state;
     if (before !== state) {
       this.#registry.forgetView(roomId);
-      await this.#directory.setState(roomId, state);
+      // A show the server ended as missed while this request was on its way stays ended.
+      if (!(await this.#directory.setState(roomId, state))) throw new ProtocolError('ROOM_ENDED', `room ${roomId} has ended`);
       await this.#registry.emit(roomId, { t: 'roomState', state });
       if (state === 'live' && before === 'scheduled') this.showWentLive?.({ ...room.info, state });
     }

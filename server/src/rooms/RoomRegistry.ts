@@ -243,6 +243,7 @@ export class RoomRegistry {
       // The user's own news only: no broadcasts, no resume.
       room.addFollower(member);
       member.send(encode(this.#welcome(room, member, hello, false)));
+      this.#lifecycle.emit('joined', member);
       return room;
     }
 
@@ -253,6 +254,7 @@ export class RoomRegistry {
     member.ackedSeq = room.latestSeq;
     member.sendMany([encode(this.#welcome(room, member, hello, missed !== undefined)), ...(missed ?? [])]);
     member.subscribeRoom(room.id, this.#fanout.join(room.id, member.principal.role));
+    this.#lifecycle.emit('joined', member);
     return room;
   }
 

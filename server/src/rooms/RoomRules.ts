@@ -164,6 +164,8 @@ export class RoomRules {
     // An ended show's replay sells on the same terms as the show did (pop-up offers that ended stay
     // ended); a shop closed with the show takes no new adds, and what buyers hold they may still pay for.
     if (room.info.state === 'ended' && !this.#replaySales) throw new ProtocolError('ROOM_ENDED', 'the show has ended: nothing new can be added (checkout still works)');
+    // A show that never took place never put its preview on sale: its cancellation does not either.
+    if (room.info.state === 'ended' && room.info.missed === true) throw new ProtocolError('ROOM_ENDED', 'the show did not take place: its products were never on sale');
     // A scheduled show's catalog is its preview: on sale once the streamer starts it.
     if (room.info.state === 'scheduled' && room.info.startsAt !== undefined) return { status: 'not_on_sale', sku: check.sku!, startsAt: room.info.startsAt };
     const endsAt = check.sku === undefined || room.offerEnds.size === 0 ? undefined : room.offerEnds.get(check.sku) ?? room.offerEnds.get(this.#productOf(room, check.sku));
