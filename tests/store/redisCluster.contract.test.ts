@@ -98,29 +98,15 @@ describeBrokerContract('RedisBroker on Redis Cluster with a sequencer lease', cl
 
 // Reminders in each room's slot, each user's index in the user's: written apart, checked against the rooms' sets on read.
 const clusterReminderPrefixes = new WeakMap<ReminderDirectory, string>();
-const clusterNode = async () => {
-  const redis = createRedisClient(target(), 2000);
-  await connectWithin(redis, cluster.url);
-  return redis;
-};
 describeReminderContract('Redis Cluster', {
   reminders: async () => {
-    const redis = await clusterNode();
     const prefix = uniquePrefix('cluster-reminders');
-    const reminders = new RedisReminderDirectory(redis, prefix, { cluster: true, retryAfterMs: 1000 });
+    const reminders = await clusterNode((redis) => new RedisReminderDirectory(redis, prefix, { cluster: true, retryAfterMs: 1000 }));
     clusterReminderPrefixes.set(reminders, prefix);
-    return Object.assign(reminders, { close: async () => redis.disconnect() });
+    return reminders;
   },
-  sibling: async (of, failAfter) => {
-    const redis = await clusterNode();
-    const reminders = new RedisReminderDirectory(failAfter === undefined ? redis : failingAfter(redis, failAfter), clusterReminderPrefixes.get(of)!, { cluster: true, retryAfterMs: 1000 });
-    return Object.assign(reminders, { close: async () => redis.disconnect() });
-  },
-  inbox: async () => {
-    const redis = await clusterNode();
-    const inbox = new RedisShowNoticeInbox(redis, uniquePrefix('cluster-inbox'), 1000);
-    return Object.assign(inbox, { close: async () => redis.disconnect() });
-  },
+  sibling: async (of, failAfter) => clusterNode((redis) => new RedisReminderDirectory(failAfter === undefined ? redis : failingAfter(redis, failAfter), clusterReminderPrefixes.get(of)!, { cluster: true, retryAfterMs: 1000 })),
+  inbox: async () => clusterNode((redis) => new RedisShowNoticeInbox(redis, uniquePrefix('cluster-inbox'), 1000)),
   notices: async () => {
     const prefix = uniquePrefix('cluster-notices');
     const node = async () => {
