@@ -248,6 +248,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
         onListenerError: (error, event) => admissionLog.error({ err: error, event }, 'an admission listener threw'),
         // An operator's limit for the room, the same on every node (set before any request comes).
         queueLimits: (roomId) => rooms.queueLimitOf(roomId),
+        // A buyer banned while their request waited is refused at its turn, on whichever node it waits.
+        turnRefusal: (scope, roomId, userId) => rules.refusalAtTurn(scope, roomId, userId),
       })
     : undefined;
   const gate: CartGate = admission ?? new DirectGate(store);
