@@ -54,7 +54,7 @@ export class RoomRegistry {
   readonly #config: RegistryConfig;
   readonly #broker: Broker;
   readonly #directory: RoomDirectory;
-  readonly #store: Pick<Store, 'roomStock'>;
+  readonly #store: Pick<Store, 'roomStock' | 'pinnedCoupon'>;
   readonly #fanout: Fanout;
   readonly #statePacer: StatePacer;
   readonly #lifecycle: RoomLifecycle;
@@ -77,7 +77,7 @@ export class RoomRegistry {
     config: RegistryConfig;
     broker: Broker;
     directory: RoomDirectory;
-    store: Pick<Store, 'roomStock'>;
+    store: Pick<Store, 'roomStock' | 'pinnedCoupon'>;
     fanout: Fanout;
     lifecycle: RoomLifecycle;
     stockWatcher?: StockWatcher | undefined;
@@ -296,6 +296,7 @@ export class RoomRegistry {
       degradeLevel: room.degrade.level,
       moderators: [...room.moderators],
       pinnedComment: room.pinnedComment,
+      coupon: room.coupon,
     };
   }
 
@@ -354,11 +355,13 @@ export class RoomRegistry {
     try {
       const record = await this.#directory.get(roomId);
       if (record === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
-      const [recent, stock] = await Promise.all([this.#broker.recent(roomId), this.#store.roomStock(commerceScopeOf(record.info))]);
+      const scope = commerceScopeOf(record.info);
+      const [recent, stock, coupon] = await Promise.all([this.#broker.recent(roomId), this.#store.roomStock(scope), this.#store.pinnedCoupon(scope)]);
       const room = new Room(record, { historyLength: this.#config.historyLength, resumeRingSize: this.#config.resumeRingSize });
       room.loadRecent(recent, this.#now());
       room.pruneExpiredBans(this.#now());
       for (const [sku, available] of Object.entries(stock)) room.stock.set(sku, available);
+      room.coupon = coupon;
       this.#hosted.set(roomId, room);
       this.#views.delete(roomId);
       this.#lifecycle.emit('hosted', room);

@@ -180,6 +180,11 @@ export class RoomRules {
     return index.products.get(sku) ?? sku;
   }
 
+  /** Calls `send` for the commerce scope and, when it is a shop, for the shows linked to it (`ShopLinks.toAudience`). */
+  forScope(scopeId: string, send: (roomId: string) => void): void {
+    this.#toAudience(scopeId, send);
+  }
+
   /** The room, and the shows linked to it when it is a shop. */
   #toAudience(roomId: string, send: (roomId: string) => void): void {
     if (this.#links === undefined) send(roomId);

@@ -1,4 +1,4 @@
-import type { Cart, CartAnswer, CartLine, Coupon, CouponCard, CouponClaim, Order } from '../../../protocol/src/index.ts';
+import type { Cart, CartAnswer, CartLine, Coupon, CouponCard, CouponClaim, Order, PinnedCoupon } from '../../../protocol/src/index.ts';
 import { DomainError } from '../DomainError.ts';
 import { Deque } from '../util/Deque.ts';
 import type { ExpiredReservation, InventoryItem, OrderAdvance, OrderChange, ReleasedLine, ReserveRequest, StockLevel, Store, VariantInventories } from './Store.ts';
@@ -227,11 +227,11 @@ export class MemoryStore implements Store {
     return this.#coupons.claims(roomId, userId);
   }
 
-  async pinCoupon(roomId: string, couponId: string | null): Promise<void> {
-    this.#coupons.pin(roomId, couponId);
+  async pinCoupon(roomId: string, couponId: string | null): Promise<number> {
+    return this.#coupons.pin(roomId, couponId);
   }
 
-  async pinnedCoupon(roomId: string): Promise<CouponCard | null> {
+  async pinnedCoupon(roomId: string): Promise<PinnedCoupon> {
     return this.#coupons.pinned(roomId);
   }
 

@@ -1,4 +1,4 @@
-import type { Cart, CartAnswer, CartLine, Coupon, CouponCard, CouponClaim, Order } from '../../../protocol/src/index.ts';
+import type { Cart, CartAnswer, CartLine, Coupon, CouponCard, CouponClaim, Order, PinnedCoupon } from '../../../protocol/src/index.ts';
 import type { ClaimRequest } from './CouponStore.ts';
 import { DomainError } from '../DomainError.ts';
 import { connectWithin, createRedisClient, type RedisConnection, type RedisTarget } from '../redis/client.ts';
@@ -350,20 +350,22 @@ export class RedisStore implements Store {
     return Object.values(all).map((json) => JSON.parse(json) as CouponClaim);
   }
 
-  async pinCoupon(roomId: string, couponId: string | null): Promise<void> {
+  async pinCoupon(roomId: string, couponId: string | null): Promise<number> {
     const key = roomKey(this.#ns, roomId, 'coupon-pin');
-    if (couponId === null) {
-      await this.#call(() => this.redis.del(key));
-      return;
-    }
+    const versionKey = roomKey(this.#ns, roomId, 'coupon-pin-v');
     // Coupons are never deleted: one that exists now stays.
-    if ((await this.#call(() => this.redis.exists(roomKey(this.#ns, roomId, `coupon:${couponId}`)))) === 0) throw new DomainError('COUPON_NOT_FOUND', `no coupon ${couponId} in this room`);
-    await this.#call(() => this.redis.set(key, couponId));
+    if (couponId !== null && (await this.#call(() => this.redis.exists(roomKey(this.#ns, roomId, `coupon:${couponId}`)))) === 0) throw new DomainError('COUPON_NOT_FOUND', `no coupon ${couponId} in this room`);
+    // One transaction in the room's slot: the pin and its version change together.
+    const transaction = this.redis.multi().incr(versionKey);
+    const results = await this.#call(() => (couponId === null ? transaction.del(key) : transaction.set(key, couponId)).exec());
+    const [error, version] = results?.[0] ?? [new Error('the pin transaction was not run'), 0];
+    if (error) throw new DomainError('UNAVAILABLE', `the coupon could not be pinned: ${error.message.slice(0, 80)}`, { retryAfterMs: this.#options.retryAfterMs });
+    return Number(version);
   }
 
-  async pinnedCoupon(roomId: string): Promise<CouponCard | null> {
-    const id = await this.#call(() => this.redis.get(roomKey(this.#ns, roomId, 'coupon-pin')));
-    return (id === null ? undefined : await this.coupon(roomId, id)) ?? null;
+  async pinnedCoupon(roomId: string): Promise<PinnedCoupon> {
+    const [id, version] = await this.#call(() => this.redis.mget(roomKey(this.#ns, roomId, 'coupon-pin'), roomKey(this.#ns, roomId, 'coupon-pin-v')));
+    return { card: (id === null || id === undefined ? undefined : await this.coupon(roomId, id)) ?? null, version: Number(version ?? 0) };
   }
 
   async ping(): Promise<void> {

@@ -25,6 +25,7 @@ import { luaOrderTransitions } from './orderSteps.ts';
  *   :coupon:ID       hash  def (the coupon's JSON), left (how many may still be claimed)
  *   :coupon-ids      list  the room's coupon ids, oldest first
  *   :coupon-pin      string the pinned coupon's id
+ *   :coupon-pin-v    string the pin's version (INCR with every pin and unpin)
  *   :claims:USER     hash  coupon id → the user's claim JSON (its orderId once an order used it)
  * Keys outside any room, never touched by these scripts (RedisStore and RedisWebhookOutbox write
  * them one command at a time): `ns:sweep-rooms`, a zset of room ids scored by when the room's
