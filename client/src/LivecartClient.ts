@@ -374,7 +374,7 @@ export class LivecartClient {
   /** The room's pinned coupon card and this user's claims there (the card also goes into `state.coupon`). */
   async coupons(): Promise<CouponsResult> {
     const result = await retryTemporary(() => this.#request<'getCoupons'>({ t: 'getCoupons' }), this.#retry, this.#retryHooks());
-    this.#state.takeCoupon(result.pinned);
+    this.#state.takeCoupon(result.pinned, result.version);
     return result;
   }
 
@@ -645,6 +645,8 @@ export class LivecartClient {
         if (!this.#joined || !this.#state.applyEvent(message)) return;
         // A replayed soldOut older than the welcome's stock snapshot does not zero it: trust the stock.
         if (message.t === 'soldOut' && this.#state.stock[message.sku] === 0) this.#markSoldOut(message.sku);
+        // An older pin's card (another node's news crossing a re-pin) changed nothing: nothing to tell.
+        if (message.t === 'coupon' && (message.version ?? this.#state.couponVersion) < this.#state.couponVersion) return;
         emitEvent(this.#emitter, message);
         return;
       case 'stream':

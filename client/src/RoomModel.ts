@@ -1,5 +1,5 @@
 import type { Moderator, PinnedComment } from '../../protocol/src/moderation.ts';
-import type { CouponCard } from '../../protocol/src/coupons.ts';
+import { type CouponCard, latestPinnedCoupon } from '../../protocol/src/coupons.ts';
 import type { HistoryComment, Order, Popup, Product, RoomInfo, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
 import { priceOfSku } from '../../protocol/src/productDetails.ts';
 import { CartModel, type CartView } from './CartModel.ts';
@@ -17,8 +17,13 @@ export interface RoomSnapshot {
   readonly likes: number;
   readonly viewers: number;
   readonly popup: Popup | null;
-  /** The room's pinned coupon card (from `coupon` events, or `coupons()`), or null. */
+  /**
+   * The room's pinned coupon card with its live `left`, or null: from `welcome`, then `coupon`
+   * events (and `coupons()`), the newest pin's card kept (see `couponVersion`).
+   */
   readonly coupon: CouponCard | null;
+  /** The version of the pin `coupon` belongs to (0: none heard yet): news of an older pin never replaces it. */
+  readonly couponVersion: number;
   /** The most recent comments, oldest first, at most `maxComments`. */
   readonly comments: readonly HistoryComment[];
   /** The room's catalog, in the order the products were first seen. */
@@ -57,7 +62,9 @@ export type WelcomeKind = 'fresh' | 'resumed' | 'historyLost';
  * - `stock` is state, not history: every `welcome` replaces it, and a replayed `soldOut` (seq at or
  *   below that welcome's `seq`) is already counted in it, so it does not zero a product that came
  *   back in stock since;
- * - the cart survives every `welcome`: it belongs to the user, not to the room's history.
+ * - the cart survives every `welcome`: it belongs to the user, not to the room's history;
+ * - the pinned coupon card is the newest pin's: a fresh welcome's replaces it, a resumed one's and
+ *   `coupon` events replace it only when their pin's version is not older (`latestPinnedCoupon`).
  */
 export class RoomModel implements RoomSnapshot {
   readonly maxComments: number;
@@ -69,6 +76,7 @@ export class RoomModel implements RoomSnapshot {
   viewers = 0;
   popup: Popup | null = null;
   coupon: CouponCard | null = null;
+  couponVersion = 0;
   comments: readonly HistoryComment[] = [];
   products: readonly Product[] = [];
   muted: ReadonlySet<string> = new Set();
@@ -104,6 +112,11 @@ export class RoomModel implements RoomSnapshot {
     this.#stockSeq = welcome.seq;
     // A server older than the field sends none: it does not degrade.
     this.degradeLevel = welcome.degradeLevel ?? 0;
+    // A server older than the field sends none: the card comes from `coupon` events and `coupons()`.
+    if (welcome.coupon !== undefined) {
+      if (kind === 'resumed') this.takeCoupon(welcome.coupon.card, welcome.coupon.version);
+      else [this.coupon, this.couponVersion] = [welcome.coupon.card, welcome.coupon.version];
+    }
     if (kind !== 'resumed') {
       this.lastSeq = welcome.seq;
       this.popup = welcome.popup;
@@ -159,16 +172,23 @@ export class RoomModel implements RoomSnapshot {
         this.pinnedComment = event.pinned;
         break;
       case 'coupon':
-        this.takeCoupon(event.card);
+        this.takeCoupon(event.card, event.version);
         break;
     }
     return true;
   }
 
-  /** A coupon card heard (event or read): the same coupon's `left` only goes down (nodes' news may cross). */
-  takeCoupon(card: CouponCard | null): void {
-    const same = card !== null && this.coupon !== null && this.coupon.coupon.id === card.coupon.id;
-    this.coupon = same ? { coupon: card.coupon, left: Math.min(card.left, this.coupon!.left) } : card;
+  /**
+   * A coupon card heard (event or read) with its pin's version: nodes' news may cross, so an older
+   * pin's card is ignored (false), and the same pin's `left` only goes down. Without a version (a
+   * server older than it) the card counts as news of the pin held.
+   */
+  takeCoupon(card: CouponCard | null, version = this.couponVersion): boolean {
+    if (version < this.couponVersion) return false;
+    const kept = latestPinnedCoupon({ card: this.coupon, version: this.couponVersion }, { card, version });
+    this.coupon = kept.card;
+    this.couponVersion = kept.version;
+    return true;
   }
 
   applyUpdate(update: StateUpdate): void {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { mediaRequestSchemas, mediaRequestTypes, mediaServerMessageSchemas } from './media.ts';
 import { orderPaymentSchema, orderStatusSchema, orderStepSchema } from './orders.ts';
 import { moderationEventSchemas, moderationRequestSchemas, moderatorSchema, pinnedCommentSchema } from './moderation.ts';
-import { couponAnswerSchemas, couponEventSchemas, couponIdSchema, couponRequestSchemas, couponRequestTypes } from './coupons.ts';
+import { couponAnswerSchemas, couponEventSchemas, couponIdSchema, couponRequestSchemas, couponRequestTypes, pinnedCouponSchema } from './coupons.ts';
 import { productDetailFields, productDetailIssues } from './productDetails.ts';
 import { showServerMessageSchemas } from './shows.ts';
 
@@ -320,6 +320,8 @@ export const welcomeSchema = z.object({
   moderators: z.array(moderatorSchema),
   /** The room's pinned comment, or null. */
   pinnedComment: pinnedCommentSchema.nullable(),
+  /** The room's pinned coupon card (null: none) with its live `left`, and its pin's version (see `coupon` events). */
+  coupon: pinnedCouponSchema,
 });
 export type Welcome = z.infer<typeof welcomeSchema>;
 

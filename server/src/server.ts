@@ -38,6 +38,7 @@ import { RoomRules } from './rooms/RoomRules.ts';
 import { ShopLinks } from './rooms/ShopLinks.ts';
 import { ShopWindows } from './rooms/ShopWindows.ts';
 import { commerceScopeOf } from './commerce/commerceScope.ts';
+import type { PinnedCoupon } from '../../protocol/src/index.ts';
 import type { MediaOriginDirectory } from './store/MediaOriginDirectory.ts';
 import { MemoryMediaOriginDirectory } from './store/MemoryMediaOriginDirectory.ts';
 import { StreamKeys } from './rooms/StreamKeys.ts';
@@ -255,6 +256,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
         onListenerError: (error, event) => admissionLog.error({ err: error, event }, 'an admission listener threw'),
         // An operator's limit for the room, the same on every node (set before any request comes).
         queueLimits: (roomId) => rooms.queueLimitOf(roomId),
+        // A buyer banned while their request waited is refused at its turn, on whichever node it waits.
+        turnRefusal: (scope, roomId, userId) => rules.refusalAtTurn(scope, roomId, userId),
       })
     : undefined;
   const gate: CartGate = admission ?? new DirectGate(store);
@@ -273,9 +276,18 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     log: logger.child({ part: 'webhooks' }),
   });
   const commerceLog = logger.child({ part: 'commerce' });
+  /** The pin is its scope's: the pinning room hears it first (its seq is the answer), then the scope's other rooms. */
+  const announceCoupon = (scope: string, roomId: string, pinned: PinnedCoupon): Promise<number> => {
+    const event = { t: 'coupon', card: pinned.card, version: pinned.version } as const;
+    const seq = rooms.emit(roomId, event);
+    rules.forScope(scope, (id) => {
+      if (id !== roomId) rooms.emit(id, event).catch((error: unknown) => commerceLog.warn({ err: error, roomId: id }, 'coupon card announcement failed'));
+    });
+    return seq;
+  };
   const coupons = new CouponService({
     store,
-    rooms: { canModerate: (principal, roomId) => rules.canModerate(principal, roomId), assertRoom: (roomId, check) => rules.assertRoom(roomId, check), announceCoupon: (roomId, card) => rooms.emit(roomId, { t: 'coupon', card }), scopeOf: (roomId) => rules.scopeOf(roomId) },
+    rooms: { canModerate: (principal, roomId) => rules.canModerate(principal, roomId), assertRoom: (roomId, check) => rules.assertRoom(roomId, check), announceCoupon: (scope, roomId, pinned) => announceCoupon(scope, roomId, pinned), scopeOf: (roomId) => rules.scopeOf(roomId) },
     options: { maxCouponsPerRoom: config.maxCouponsPerRoom, stockIntervalMs: config.stockIntervalMs, pinnedCacheMs: 5000, cardReadMs: 1000 },
     log: commerceLog,
   });
