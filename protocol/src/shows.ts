@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { RoomInfo } from './messages.ts';
 
 /**
  * Scheduled shows: a room created with `startsAt` is a show announced for that time. It stays
@@ -36,20 +35,3 @@ export const showLiveSchema = z.object({
 export type ShowLive = z.infer<typeof showLiveSchema>;
 
 export const showServerMessageSchemas = [showLiveSchema] as const;
-
-/** A show as `GET /api/streamers/:streamerId/shows` lists it: the room, its reminder count, and whether the caller set one. */
-export type Show = RoomInfo & {
-  /** Users with a reminder set. */
-  reminders: number;
-  /** Whether the caller (the request's bearer token) has a reminder set; absent without a token. */
-  reminded?: boolean;
-};
-
-/** The answer of `GET`, `POST` and `DELETE /api/rooms/:id/reminder`. */
-export interface ReminderState {
-  roomId: string;
-  /** Whether the caller has a reminder set for the show now. */
-  reminded: boolean;
-  /** Users with a reminder set for the show. */
-  reminders: number;
-}
