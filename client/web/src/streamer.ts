@@ -10,10 +10,11 @@
  * `window.livecartPublisher` the StreamPublisher.
  */
 import { mountCouponPanel } from './streamerCoupons.ts';
-import { connect, type HistoryComment, type LivecartClient, type Order, type ProductInput } from '../../src/index.ts';
+import { connect, type HistoryComment, type LivecartClient, type Order } from '../../src/index.ts';
 import { StreamPublisher, type MediaStateEvent } from '../../src/media.ts';
-import { api, byId, countdown, errorText, fatal, formatNumber, formatPrice, h, params, parsePriceCents, say, ServerClock, setText, show, startCountdowns, trackConnection, wsUrl } from './common.ts';
+import { api, byId, countdown, errorText, fatal, formatNumber, formatPrice, h, params, say, ServerClock, setText, show, startCountdowns, trackConnection, wsUrl } from './common.ts';
 import { wireEncoderSettings } from './encoderSettings.ts';
+import { ProductForm } from './productForm.ts';
 import { ModerationPanel, pinCommentButton } from './moderationPanel.ts';
 import { formatDateTime, formatTime, startI18n, t, tn } from './i18n.ts';
 import { startStreamerLayout } from './streamerLayout.ts';
@@ -65,6 +66,7 @@ const el = {
   productRows: byId<HTMLTableSectionElement>('product-rows'),
   noProducts: byId('no-products'),
   productForm: byId<HTMLFormElement>('product-form'),
+  productStatus: byId('product-form-status'),
   chat: byId('chat'),
   comments: byId<HTMLOListElement>('comments'),
   commentForm: byId<HTMLFormElement>('comment-form'),
@@ -159,7 +161,7 @@ async function openRoom(token: string, roomId: string): Promise<void> {
   show(el.viewerLink, true);
   const room = client.state.room;
   // A show linked to the streamer's shop sells from it: its window is one click away.
-  if (room?.shopId !== undefined) el.viewerLink.after(' ', h('a', { class: 'toplink', href: `/shop?streamer=${encodeURIComponent(room.streamerId)}`, target: '_blank', rel: 'noopener', 'data-testid': 'shop-link' }, 'Open shop window'));
+  if (room?.shopId !== undefined) el.viewerLink.after(' ', h('a', { class: 'toplink', href: `/shop?streamer=${encodeURIComponent(room.streamerId)}`, target: '_blank', rel: 'noopener', 'data-testid': 'shop-link' }, t('studio.openShop')));
   await clock.calibrate(client);
   startCountdowns(clock);
   refresh = () => void poll(client, token, roomId);
@@ -205,21 +207,28 @@ function wire(client: LivecartClient, token: string, roomId: string): void {
     client.unpin().then(() => say(el.status, t('studio.unpinned'), 'ok'), (error: unknown) => say(el.status, errorText(error), 'error'));
   });
 
+  const form = new ProductForm();
   el.productForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    const product = readProductForm();
-    if (typeof product === 'string') {
-      say(el.status, product, 'error');
+    for (const field of Array.from(el.productForm.querySelectorAll('[aria-invalid]'))) field.removeAttribute('aria-invalid');
+    const read = form.read();
+    if ('problem' in read) {
+      say(el.productStatus, read.problem, 'error');
+      read.field.setAttribute('aria-invalid', 'true');
+      read.field.focus();
       return;
     }
-    client.addProduct(product).then(
+    say(el.productStatus, t('studio.adding'));
+    client.addProduct(read.product).then(
       ({ product: added }) => {
-        say(el.status, t('studio.added', { title: added.title, sku: added.sku, n: added.stock }), 'ok');
-        for (const id of ['p-sku', 'p-title', 'p-price', 'p-limit', 'p-starts', 'p-ends', 'p-image']) byId<HTMLInputElement>(id).value = '';
+        const text = t('studio.added', { title: added.title, sku: added.sku, n: added.stock });
+        say(el.productStatus, text, 'ok');
+        say(el.status, text, 'ok');
+        form.reset();
         byId<HTMLInputElement>('p-sku').focus();
         void poll(client, token, roomId);
       },
-      (error: unknown) => say(el.status, t('studio.addFailed', { why: errorText(error) }), 'error'),
+      (error: unknown) => say(el.productStatus, t('studio.addFailed', { why: errorText(error) }), 'error'),
     );
   });
 
@@ -243,29 +252,6 @@ async function showState(token: string, roomId: string, action: 'start' | 'end')
   } catch (error) {
     say(el.status, errorText(error), 'error');
   }
-}
-
-function readProductForm(): ProductInput | string {
-  const value = (id: string) => byId<HTMLInputElement>(id).value.trim();
-  const priceCents = parsePriceCents(value('p-price'), value('p-currency').toUpperCase());
-  if (Number.isNaN(priceCents)) return t('studio.badPrice');
-  const stock = Number(value('p-stock'));
-  if (!Number.isInteger(stock) || stock < 0) return t('studio.badStock');
-  const product: ProductInput = { sku: value('p-sku'), title: value('p-title'), priceCents, currency: value('p-currency').toUpperCase(), stock };
-  const limit = value('p-limit');
-  if (limit) {
-    const n = Number(limit);
-    if (!Number.isInteger(n) || n < 1) return t('studio.badLimit');
-    product.perCustomerLimit = n;
-  }
-  const starts = value('p-starts');
-  const ends = value('p-ends');
-  if (starts) product.saleStartsAt = new Date(starts).getTime();
-  if (ends) product.saleEndsAt = new Date(ends).getTime();
-  if (product.saleStartsAt !== undefined && product.saleEndsAt !== undefined && product.saleEndsAt <= product.saleStartsAt) return t('studio.badWindow');
-  const image = value('p-image');
-  if (image) product.imageUrl = image;
-  return product;
 }
 
 // ------------------------------------------------------------------ video
