@@ -12,7 +12,10 @@
  * - The streamer page has no horizontal overflow at phone width, its comments sit over the camera
  *   preview, and its products open in one tap (a sheet), where a product is pinned.
  *
- * Screenshots: viewer-phone-zh.png, viewer-phone-en.png, streamer-phone.png, streamer-desktop.png.
+ * - The pinned comment sits directly above the newest comments (one or several), in English and Chinese.
+ *
+ * Screenshots: viewer-phone-zh.png, viewer-phone-en.png, streamer-phone.png, streamer-desktop.png,
+ * viewer-pinned-comment-phone-zh.png.
  */
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -228,6 +231,50 @@ describe('phone-first pages, in Chinese and English', () => {
       await own.close().catch(() => undefined);
     }
   }, 90_000);
+
+  it('the pinned comment sits directly above the newest comments, however few, in both languages', async () => {
+    for (const locale of ['en-US', 'zh-CN']) {
+      const problems: string[] = [];
+      const roomId = `phone-pin-${locale}`;
+      const streamerToken = await saleRoom(server, roomId, 5, { title: '真丝围巾 Silk scarf', priceCents: 1200 }, '春季新品直播 Spring drop');
+      const streamer = connect({ url: server.wsUrl, token: streamerToken, room: roomId });
+      clients.push(streamer);
+      await streamer.ready;
+      await streamer.pin('hot');
+      const fan = connect({ url: server.wsUrl, token: await server.mintToken({ userId: `fan-${roomId}`, name: '小红', role: 'viewer' }), room: roomId });
+      clients.push(fan);
+      await fan.ready;
+      const { seq } = await fan.comment('Does it come in blue? 有蓝色的吗？');
+      await streamer.pinComment(seq);
+      const token = await server.mintToken({ userId: `pin-buyer-${locale}`, name: 'Ann', role: 'viewer' });
+      const page = await open(`${server.url}/viewer?room=${roomId}&token=${token}`, problems, locale);
+      const pinned = page.getByTestId('pinned-comment');
+      await until('the pinned comment', () => pinned.isVisible(), (v) => v);
+      await until('the one comment', () => page.getByTestId('comments').locator('li').count(), (n) => n === 1);
+      await waitText('the card', page.getByTestId('stock'), locale === 'zh-CN' ? '剩余 5 件' : '5 left');
+      const above = await box(pinned);
+      const first = await box(page.getByTestId('comments').locator('li').first());
+      // Directly above the comment, not floating where a full list would end.
+      const gap = first.y - (above.y + above.height);
+      expect(gap, `${locale}: gap between the pinned comment and the comment`).toBeGreaterThanOrEqual(0);
+      expect(gap, `${locale}: gap between the pinned comment and the comment`).toBeLessThan(12);
+      expect(Math.abs(above.x - first.x)).toBeLessThan(12);
+      expect(inside(above, SCREEN)).toBe(true);
+      // Clear of the product card at the bottom right.
+      const card = await box(page.getByTestId('card'));
+      expect(above.x + above.width).toBeLessThanOrEqual(card.x);
+      if (locale === 'zh-CN') await shot(page, 'viewer-pinned-comment-phone-zh.png');
+
+      // More comments push it up with them: still directly above the newest, below the top bar.
+      for (const text of ['好看', 'Nice!', '已下单 🛒']) await fan.comment(text);
+      await until('four comments', () => page.getByTestId('comments').locator('li').count(), (n) => n === 4);
+      const list = await box(page.getByTestId('comments'));
+      const raised = await box(pinned);
+      expect(list.y - (raised.y + raised.height)).toBeGreaterThanOrEqual(0);
+      expect(list.y - (raised.y + raised.height)).toBeLessThan(12);
+      expect(problems).toEqual([]);
+    }
+  }, 60_000);
 
   it('the streamer at 390×844: no horizontal overflow, comments over the preview, products one tap away', async () => {
     const problems: string[] = [];

@@ -1,6 +1,7 @@
 /**
  * The streamer page: /streamer?token=…[&room=…]. Creates a room (HTTP), then joins it with the SDK
- * as its streamer: go live / end, add products (with stock, flash-sale window, per-customer limit),
+ * as its streamer: go live / end, add products (with stock, flash-sale window, per-customer limit,
+ * and the product page's list price, description, images and variants: productForm.ts),
  * set stock, pin and unpin the card, moderate comments (delete, mute), and live numbers (viewers and
  * likes from the SDK; reserved, sold and orders polled from the room's inventory and orders).
  * Video: "Start video" takes the camera and microphone (getUserMedia) and publishes them with
@@ -17,6 +18,7 @@ import { wireEncoderSettings } from './encoderSettings.ts';
 import { ProductForm } from './productForm.ts';
 import { ModerationPanel, pinCommentButton } from './moderationPanel.ts';
 import { formatDateTime, formatTime, startI18n, t, tn } from './i18n.ts';
+import { unitsLeft } from './productSheet.ts';
 import { startStreamerLayout } from './streamerLayout.ts';
 import { mountShowScheduler } from './showScheduler.ts';
 
@@ -208,6 +210,8 @@ function wire(client: LivecartClient, token: string, roomId: string): void {
   });
 
   const form = new ProductForm();
+  // A field marked wrong is unmarked as soon as it is edited.
+  el.productForm.addEventListener('input', (event) => (event.target as HTMLElement).removeAttribute('aria-invalid'));
   el.productForm.addEventListener('submit', (event) => {
     event.preventDefault();
     for (const field of Array.from(el.productForm.querySelectorAll('[aria-invalid]'))) field.removeAttribute('aria-invalid');
@@ -555,11 +559,13 @@ function renderProducts(client: LivecartClient, token: string, roomId: string): 
     }
     const row = found;
     const cell = (name: string) => row.querySelector<HTMLElement>(`[data-cell="${name}"]`)!;
-    const available = client.state.stock[product.sku] ?? inventory[product.sku]?.available ?? product.stock;
+    // A product with variants has their stock together.
+    const available = product.variants !== undefined ? unitsLeft(product, client.state.stock) ?? product.stock : client.state.stock[product.sku] ?? inventory[product.sku]?.available ?? product.stock;
     const saleWindow = product.saleStartsAt || product.saleEndsAt ? ` · ${t('studio.sale')} ${product.saleStartsAt ? formatDateTime(product.saleStartsAt) : ''}–${product.saleEndsAt ? formatDateTime(product.saleEndsAt) : ''}` : '';
     setText(cell('title'), product.title);
-    setText(cell('meta'), `${product.sku}${product.perCustomerLimit ? ` · ${t('studio.maxEach', { n: product.perCustomerLimit })}` : ''}${saleWindow}`);
-    setText(cell('price'), formatPrice(product.priceCents, product.currency));
+    setText(cell('meta'), `${product.sku}${product.variants ? ` · ${tn('studio.variantCount', product.variants.length)}` : ''}${product.perCustomerLimit ? ` · ${t('studio.maxEach', { n: product.perCustomerLimit })}` : ''}${saleWindow}`);
+    const listed = product.listPriceCents !== undefined && product.listPriceCents > product.priceCents;
+    setText(cell('price'), `${formatPrice(product.priceCents, product.currency)}${listed ? ` (${t('studio.listShort', { price: formatPrice(product.listPriceCents!, product.currency) })})` : ''}`);
     setText(cell('available'), available === 0 ? t('studio.zeroSoldOut') : formatNumber(available));
     cell('available').dataset.available = String(available);
     setText(cell('reserved'), formatNumber(inventory[product.sku]?.reserved ?? 0));
