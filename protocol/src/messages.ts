@@ -139,6 +139,8 @@ export const roomInfoSchema = z.object({
   createdAt: timestampMs,
   /** `shop`: a streamer's shop window (`shop.ts`), open for good; absent for a show. */
   kind: z.literal('shop').optional(),
+  /** A shop's streamer's name (as their token gave it when the shop opened): pages compose the shop's name from it in their language; `title` is the server's English one. */
+  streamerName: z.string().optional(),
   /** A show linked to its streamer's shop: its products are the shop's, one inventory and one cart. */
   shopId: roomIdSchema.optional(),
   /** A scheduled show's announced start (epoch ms), set when the room was created with one (see shows.ts). */
