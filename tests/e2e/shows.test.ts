@@ -193,8 +193,15 @@ describe('scheduled shows in Chromium at phone width', () => {
     expect(await overflowing(studio)).toEqual([]);
     await startButton.scrollIntoViewIfNeeded();
     await shot(studio, 'streamer-show-late-phone');
+    // The show's own studio page says it is late, and Go live reads "Start now".
+    const room = await openPage(browser, `${server.url}/streamer?token=${streamer}&room=late-show`, problems, PHONE);
+    await waitText('the studio says late', room.locator('#room-state'), 'Late: viewers are waiting');
+    expect(await textOf(room.locator('#go-live'))).toBe('Start now');
+    expect(await room.locator('#go-live').evaluate((b) => b.classList.contains('late'))).toBe(true);
     await startButton.click();
     await waitText('started', studio.getByTestId('show-status'), '"Late night picks" is live.');
+    await waitText('the studio turned live', room.locator('#room-state'), 'Live');
+    expect(await textOf(room.locator('#go-live'))).toBe('Go live');
     // The waiting page turns live by itself.
     await waitText('the page turned live', page.locator('#room-state'), 'Live');
     expect(await preview.isVisible()).toBe(false);
@@ -203,12 +210,13 @@ describe('scheduled shows in Chromium at phone width', () => {
     const neverPreview = never.getByTestId('show-preview');
     await until('the cancelled show', () => neverPreview.getAttribute('data-phase'), (phase) => phase === 'missed', GRACE_MS + 10_000);
     expect(await textOf(never.getByTestId('show-eyebrow'))).toBe('Show cancelled');
+    expect(await textOf(never.locator('#room-state'))).toBe('Show cancelled');
     expect(await textOf(never.getByTestId('show-note'))).toContain('will not take place');
     expect(await never.getByTestId('remind-me').isVisible()).toBe(false);
     expect(await overflowing(never)).toEqual([]);
     await shot(never, 'viewer-show-missed-phone');
     await until('gone from the streamer\'s list', () => studio.getByTestId('scheduled-shows').locator('li[data-room="late-never"]').count(), (n) => n === 0, 10_000);
     expect(problems).toEqual([]);
-    for (const p of [page, never, studio]) await p.context().close();
+    for (const p of [page, never, studio, room]) await p.context().close();
   }, 90_000);
 });

@@ -18,6 +18,7 @@ import { wireEncoderSettings } from './encoderSettings.ts';
 import { ProductForm } from './productForm.ts';
 import { ModerationPanel, pinCommentButton } from './moderationPanel.ts';
 import { formatDateTime, formatTime, startI18n, t, tn } from './i18n.ts';
+import { isLate, roomStateText } from './roomStateText.ts';
 import { unitsLeft } from './productSheet.ts';
 import { startStreamerLayout } from './streamerLayout.ts';
 import { mountShowScheduler } from './showScheduler.ts';
@@ -481,6 +482,7 @@ let refresh: (() => void) | undefined;
 async function poll(client: LivecartClient, token: string, roomId: string): Promise<void> {
   if (polling) return;
   polling = true;
+  renderRoomState(client);
   try {
     const base = `/api/rooms/${encodeURIComponent(roomId)}`;
     const [inv, ord, banned] = await Promise.all([
@@ -508,15 +510,26 @@ function renderAll(client: LivecartClient, token: string, roomId: string): void 
   if (room) {
     setText(el.title, room.title);
     document.title = `${room.title} · streamer · livecart`;
-    el.roomState.dataset.state = room.state;
-    setText(el.roomState, room.state === 'live' ? t('room.live') : room.state === 'ended' ? t('room.ended') : t('studio.notLiveYet'));
-    el.goLive.disabled = room.state !== 'scheduled';
+    renderRoomState(client);
     el.endShow.disabled = room.state === 'ended';
   }
   if (video.publisher !== undefined) renderVideo(video.publisher);
   renderNumbers(client);
   renderProducts(client, token, roomId);
   renderMuted(client);
+}
+
+/** The state badge and Go live: past its announced start the show is late, and Go live says so and stands out. */
+function renderRoomState(client: LivecartClient): void {
+  const room = client.state.room;
+  if (!room) return;
+  const now = clock.now();
+  el.roomState.dataset.state = room.state;
+  setText(el.roomState, roomStateText(room, now, { waiting: t('studio.notLiveYet'), late: t('studio.late') }));
+  el.goLive.disabled = room.state !== 'scheduled';
+  const late = isLate(room, now);
+  el.goLive.classList.toggle('late', late);
+  setText(el.goLive, late ? t('studio.goLiveLate') : t('studio.goLive'));
 }
 
 function renderNumbers(client: LivecartClient): void {

@@ -40,6 +40,7 @@ import {
 import { forgetIdentity, viewerIdentity } from './identity.ts';
 import { mountViewerModeration } from './viewerModeration.ts';
 import { startI18n, t } from './i18n.ts';
+import { roomStateText } from './roomStateText.ts';
 import { startViewerLayout } from './viewerLayout.ts';
 import { CartDrawer } from './cartDrawer.ts';
 import { mountCouponCard, type CouponView } from './couponCard.ts';
@@ -289,7 +290,7 @@ function renderRoom(client: LivecartClient): void {
   setText(el.title, room.title);
   document.title = `${room.title} · livecart`;
   el.roomState.dataset.state = room.state;
-  setText(el.roomState, room.state === 'live' ? t('room.live') : room.state === 'ended' ? t('room.ended') : t('room.soon'));
+  setText(el.roomState, roomStateText(room, clock.now(), { waiting: t('room.soon'), late: t('show.late') }));
   if (room.state === 'ended') startReplay(client);
   renderVideo(client);
 }

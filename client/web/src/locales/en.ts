@@ -280,6 +280,8 @@ export const en = {
   'studio.orders': 'Orders',
   'studio.revenue': 'Revenue',
   'studio.notLiveYet': 'Not live yet',
+  'studio.late': 'Late: viewers are waiting',
+  'studio.goLiveLate': 'Start now',
   'studio.video': 'Video',
   'studio.previewLabel': 'Your camera preview',
   'studio.cameraOff': 'Camera off',

@@ -277,6 +277,8 @@ export const zhCN: Readonly<Record<keyof typeof en, string>> = {
   'studio.orders': '订单',
   'studio.revenue': '销售额',
   'studio.notLiveYet': '尚未开播',
+  'studio.late': '已过开播时间，观众在等',
+  'studio.goLiveLate': '立即开播',
   'studio.video': '视频',
   'studio.previewLabel': '你的摄像头预览',
   'studio.cameraOff': '摄像头已关闭',
