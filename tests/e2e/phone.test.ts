@@ -192,6 +192,9 @@ describe('phone-first pages, in Chinese and English', () => {
       expect(form.y + form.height).toBeCloseTo(PHONE.height, 0);
       expect(comments.y + comments.height).toBeLessThanOrEqual(form.y + 1);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+      // The like button stands above the card; with nothing pinned, above the note that says so.
+      const apart = (a: { y: number; height: number }, b: { y: number }) => a.y + a.height <= b.y + 1;
+      expect(apart(await box(page.locator('.like-row')), card)).toBe(true);
 
       // The cart: a bottom sheet over the page; closed by its button.
       await page.getByTestId('add').click();
@@ -210,6 +213,9 @@ describe('phone-first pages, in Chinese and English', () => {
       await page.getByRole('button', { name: 'Close cart' }).click();
       await until('the cart closed', () => page.getByTestId('cart').isVisible(), (v) => !v);
       expect(await page.locator('#cart-button').getAttribute('aria-expanded')).toBe('false');
+      await streamer.unpin();
+      await until('nothing pinned', () => page.locator('#no-card').isVisible(), (v) => v);
+      await until('the like button above the note', async () => apart(await box(page.locator('.like-row')), await box(page.locator('#no-card'))), (ok) => ok);
 
       // Busy and muted: the notices stay on screen however far the page scrolls.
       const level = await http(own, 'PUT', '/api/ops/rooms/phone-layout/degrade', operator, { level: 3 });
