@@ -120,6 +120,9 @@ describe('phone-first pages, in Chinese and English', () => {
     await until('the comments', () => page.getByTestId('comments').locator('li').count(), (n) => n === 3);
     await page.getByTestId('add').click();
     await waitText('reserved, in Chinese', page.getByTestId('add-status'), /^已为你保留：1 × 真丝围巾 Silk scarf/);
+    // The server's own English reason for no video (media is off in tests) stays out of a Chinese page.
+    await until('no video, said in Chinese', () => page.getByTestId('video').getAttribute('data-media'), (m) => m === 'unavailable');
+    expect(await textOf(page.getByTestId('video-detail'))).not.toMatch(/[A-Za-z]{3,}/);
     await shot(page, 'viewer-phone-zh.png');
 
     // The picker: English, at once (the page reloads) and after another reload.
@@ -132,6 +135,7 @@ describe('phone-first pages, in Chinese and English', () => {
     expect(await page.getByTestId('language').inputValue()).toBe('en');
     expect(await textOf(page.locator('[data-i18n="viewer.pinned"]'))).toBe('Pinned by the streamer');
     await until('the comments', () => page.getByTestId('comments').locator('li').count(), (n) => n === 3);
+    expect(await textOf(page.getByTestId('video-detail'))).toMatch(/^Video is switched off/);
     await shot(page, 'viewer-phone-en.png');
     expect(problems).toEqual([]);
   }, 60_000);

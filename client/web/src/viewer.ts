@@ -39,7 +39,7 @@ import {
 } from './common.ts';
 import { forgetIdentity, viewerIdentity } from './identity.ts';
 import { mountViewerModeration } from './viewerModeration.ts';
-import { startI18n, t } from './i18n.ts';
+import { locale, startI18n, t } from './i18n.ts';
 import { roomStateText } from './roomStateText.ts';
 import { startViewerLayout } from './viewerLayout.ts';
 import { CartDrawer } from './cartDrawer.ts';
@@ -409,8 +409,12 @@ function retryLine(prefix = ''): HTMLElement | string {
   return h('span', {}, prefix, countdown(media.retryAt, clock, { local: true, format: 'seconds', prefix: t('video.retryingIn'), suffix: '.', done: t('video.retrying') }));
 }
 
-/** A server reason as a sentence part ("video unavailable: video is switched off" → "Video is switched off."). */
+/**
+ * A server reason as a sentence part ("video unavailable: video is switched off" → "Video is switched off.").
+ * The server words its reasons in English for its operators: another language's page keeps to its own headline.
+ */
 function reasonText(reason: string | undefined): string {
+  if (locale() !== 'en') return '';
   const text = (reason ?? '').replace(/^video unavailable:\s*/i, '').trim();
   if (!text) return '';
   return `${text[0]!.toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'} `;
