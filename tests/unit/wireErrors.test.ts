@@ -22,6 +22,10 @@ describe('domain errors at the edge', () => {
       NOT_MODERATOR: ['FORBIDDEN', 403],
       COUPON_NOT_FOUND: ['COUPON_NOT_FOUND', 404],
       COUPON_EXISTS: ['COUPON_EXISTS', 409],
+      GIVEAWAY_NOT_FOUND: ['GIVEAWAY_NOT_FOUND', 404],
+      GIVEAWAY_EXISTS: ['GIVEAWAY_EXISTS', 409],
+      GIVEAWAY_BUSY: ['GIVEAWAY_BUSY', 409],
+      GIVEAWAY_OVER: ['GIVEAWAY_OVER', 409],
     };
     expect(Object.keys(wireCodeOf).sort()).toEqual(Object.keys(expected).sort());
     for (const [code, [wire, status]] of Object.entries(expected) as Array<[DomainErrorCode, [string, number]]>) {

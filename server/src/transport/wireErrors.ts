@@ -18,6 +18,10 @@ export const wireCodeOf: Readonly<Record<DomainErrorCode, ErrorCodeName>> = {
   NOT_MODERATOR: 'FORBIDDEN',
   COUPON_NOT_FOUND: 'COUPON_NOT_FOUND',
   COUPON_EXISTS: 'COUPON_EXISTS',
+  GIVEAWAY_NOT_FOUND: 'GIVEAWAY_NOT_FOUND',
+  GIVEAWAY_EXISTS: 'GIVEAWAY_EXISTS',
+  GIVEAWAY_BUSY: 'GIVEAWAY_BUSY',
+  GIVEAWAY_OVER: 'GIVEAWAY_OVER',
 };
 
 /** What a client hears while a backing service is down: the driver's words are for the log only. */
