@@ -1,5 +1,6 @@
 import type { Moderator, PinnedComment } from '../../protocol/src/moderation.ts';
 import type { CouponCard } from '../../protocol/src/coupons.ts';
+import type { GiveawayCard } from '../../protocol/src/giveaways.ts';
 import type { HistoryComment, Order, Popup, Product, RoomInfo, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
 import { priceOfSku } from '../../protocol/src/productDetails.ts';
 import { CartModel, type CartView } from './CartModel.ts';
@@ -19,6 +20,11 @@ export interface RoomSnapshot {
   readonly popup: Popup | null;
   /** The room's pinned coupon card (from `coupon` events, or `coupons()`), or null. */
   readonly coupon: CouponCard | null;
+  /**
+   * The room's giveaway as last heard (`giveaway` and `giveawayEntrants` updates, or `getGiveaway()`),
+   * or null. Not in `welcome`: call `getGiveaway()` after joining. The entrants count only goes up.
+   */
+  readonly giveaway: GiveawayCard | null;
   /** The most recent comments, oldest first, at most `maxComments`. */
   readonly comments: readonly HistoryComment[];
   /** The room's catalog, in the order the products were first seen. */
@@ -69,6 +75,7 @@ export class RoomModel implements RoomSnapshot {
   viewers = 0;
   popup: Popup | null = null;
   coupon: CouponCard | null = null;
+  giveaway: GiveawayCard | null = null;
   comments: readonly HistoryComment[] = [];
   products: readonly Product[] = [];
   muted: ReadonlySet<string> = new Set();
@@ -171,8 +178,26 @@ export class RoomModel implements RoomSnapshot {
     this.coupon = same ? { coupon: card.coupon, left: Math.min(card.left, this.coupon!.left) } : card;
   }
 
+  /** A giveaway card heard (update or read): a newer giveaway replaces it; the same one's count only goes up, and a finished one stays finished (nodes' news may cross). */
+  takeGiveaway(card: GiveawayCard | null): void {
+    const held = this.giveaway;
+    if (card === null) return; // a read that found none does not hide one heard
+    if (held === null || held.id !== card.id || held.roomId !== card.roomId) {
+      this.giveaway = card;
+      return;
+    }
+    if (held.status !== 'open' && card.status === 'open') return;
+    this.giveaway = card.status === 'open' ? { ...card, entrants: Math.max(card.entrants, held.entrants) } : card;
+  }
+
   applyUpdate(update: StateUpdate): void {
     switch (update.t) {
+      case 'giveaway':
+        this.takeGiveaway(update.giveaway);
+        break;
+      case 'giveawayEntrants':
+        if (this.giveaway?.id === update.giveawayId && this.giveaway.status === 'open' && update.entrants > this.giveaway.entrants) this.giveaway = { ...this.giveaway, entrants: update.entrants };
+        break;
       case 'likes':
         this.likes = update.total;
         break;
