@@ -13,6 +13,8 @@ export type DomainErrorCode =
   | 'LIMIT_EXCEEDED'
   /** A product in another currency than the room's catalog: one cart, one currency. */
   | 'CURRENCY_MISMATCH'
+  /** Asks for something this server does not offer yet (a giveaway for followers). */
+  | 'NOT_SUPPORTED'
   | 'PRODUCT_NOT_FOUND'
   | 'ORDER_NOT_FOUND'
   /** The order cannot go to the status asked from the one it is in. */

@@ -4,7 +4,6 @@ import { EntryBatcher } from '../admission/EntryBatcher.ts';
 import type { GiveawayEntries } from '../admission/CartDesk.ts';
 import type { Principal } from '../auth/TokenService.ts';
 import { DomainError } from '../DomainError.ts';
-import { ProtocolError } from '../errors.ts';
 import { entrantIdOf, openGiveaway, type PublishedDraw, publishDraw, winningUsers } from '../giveaways/draw.ts';
 import type { Giveaway, giveawayInputSchema } from '../giveaways/giveaway.ts';
 import type { Logger } from '../log.ts';
@@ -108,7 +107,7 @@ export class GiveawayService implements GiveawayEntries {
 
   async open(principal: Principal, roomId: string, input: GiveawayInputParsed): Promise<GiveawayCard> {
     await this.#mustModerate(principal, roomId);
-    if (input.eligibility === 'followers') throw new ProtocolError('BAD_REQUEST', 'eligibility "followers" is not available yet: use "present" or "buyers"');
+    if (input.eligibility === 'followers') throw new DomainError('NOT_SUPPORTED', 'eligibility "followers" is not available yet: use "present" or "buyers"');
     const scope = await this.#rooms.scopeOf(roomId);
     if ((await this.#commerce.stock(scope, input.sku)) === undefined) throw new DomainError('PRODUCT_NOT_FOUND', `no product ${input.sku} in this room: the prize must be one`);
     const { giveaway, seed } = openGiveaway(input, roomId, principal.userId, this.#now());
