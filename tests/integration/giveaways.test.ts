@@ -220,3 +220,44 @@ describe.each<[string, number, () => ConfigInput]>([
     expect((await http(node(1), 'GET', `/api/rooms/${roomId}/giveaways/buyers/draw.json`)).body).toMatchObject({ format: 'livecart-giveaway/1', entrantsCount: 2 });
   }, 60_000);
 });
+
+describe('giveaways: the node that opened one is gone at its end', () => {
+  const clients: LivecartClient[] = [];
+  let nodes: RunningServer[] = [];
+  afterAll(async () => {
+    for (const client of clients) client.close();
+    await Promise.all(nodes.map((node) => node.close()));
+  });
+
+  it('another node closes and draws it when it meets it past its end, once; the winner still gets the prize', async () => {
+    const shared = { redis: REDIS_URL, redisPrefix: uniquePrefix('giveaways-gone') };
+    nodes = await Promise.all([startTestServer(shared), startTestServer(shared)]);
+    const [opener, survivor] = nodes as [RunningServer, RunningServer];
+    const roomId = `gone-${Math.random().toString(36).slice(2, 8)}`;
+    const streamer = await opener.mintToken({ userId: `s-${roomId}`, name: 'S', role: 'streamer' });
+    expect((await http(opener, 'POST', '/api/rooms', streamer, { title: roomId, id: roomId })).status).toBe(201);
+    expect((await http(opener, 'POST', `/api/rooms/${roomId}/products`, streamer, { sku: 'tote', title: 'Tote', priceCents: 1500, currency: 'USD', stock: 5 })).status).toBe(201);
+    expect((await http(opener, 'POST', `/api/rooms/${roomId}/start`, streamer)).status).toBe(200);
+    const viewers = await Promise.all(['v1', 'v2', 'v3'].map(async (userId) => {
+      const client = connect({ url: survivor.wsUrl, token: await survivor.mintToken({ userId, name: userId, role: 'viewer' }), room: roomId, reconnect: { baseMs: 20, maxMs: 50 } });
+      clients.push(client);
+      await client.ready;
+      return client;
+    }));
+    const opened = await http(opener, 'POST', `/api/rooms/${roomId}/giveaways`, streamer, { id: 'g', sku: 'tote', winners: 1, durationMs: 5000 });
+    expect(opened.status).toBe(201);
+    expect((await Promise.all(viewers.map((v) => v.enterGiveaway('g')))).map((a) => a.status)).toEqual(['entered', 'entered', 'entered']);
+    const won: GiveawayWonEvent[] = [];
+    for (const v of viewers) v.on('giveawayWon', (event) => won.push(event));
+    await opener.close();
+    nodes = [survivor];
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, (opened.body.giveaway.closesAt as number) - Date.now() + 50)));
+    // A late entry on the surviving node finds it over and closes it; the room hears the draw.
+    expect((await viewers[0]!.enterGiveaway('g')).status).toBe('giveaway_closed');
+    await waitUntil(() => viewers[1]!.state.giveaway?.status === 'drawn', 10_000, 'the surviving node draws');
+    const again = await Promise.all(viewers.map((v) => v.getGiveaway('g')));
+    expect(new Set(again.map((card) => JSON.stringify(card!.result)))).toEqual(new Set([JSON.stringify(viewers[1]!.state.giveaway!.result)]));
+    await waitUntil(() => won.length === 1, 5000, 'the winner is told');
+    expect(await survivor.store.stock(roomId, 'tote')).toMatchObject({ available: 4, sold: 1 });
+  }, 60_000);
+});
