@@ -516,6 +516,9 @@ export class RoomRegistry {
           // Totals from several nodes may cross on the way: a lower one is older.
           if (update.total < room.likes) return;
           room.likes = update.total;
+        } else if (update.t === 'giveawayEntrants') {
+          if (update.entrants <= (room.giveawayEntrants.get(update.giveawayId) ?? 0)) return;
+          room.giveawayEntrants.set(update.giveawayId, update.entrants);
         }
         // A newer value replaces one still waiting, here and in a big room's shards. A giveaway's card goes at once; its entrants count as stock does.
         const replaceKey = update.t === 'stock' ? `stock\u0000${update.sku}` : update.t === 'giveawayEntrants' ? `giveawayEntrants\u0000${update.giveawayId}` : update.t;
