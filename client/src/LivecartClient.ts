@@ -60,6 +60,9 @@ const HANDSHAKE_TIMEOUT_CODE = CloseCode.HELLO_TIMEOUT;
 /** After an `err` for `hello`, how long to wait for the server's close (which carries the authoritative code). */
 const HELLO_REFUSED_GRACE_MS = 1000;
 
+/** Go-live notice ids a client remembers to drop repeats (far more shows than go live while one page is open). */
+const HEARD_SHOW_NOTICES_KEPT = 256;
+
 /**
  * A connection to one livecart room. Create it with `connect()`. It joins the room, keeps
  * `state` current, emits typed events, reconnects and resumes after drops (close codes for which
@@ -71,6 +74,8 @@ export class LivecartClient {
 
   readonly #options: Readonly<ConnectOptions>;
   readonly #emitter: TypedEmitter<LivecartEvents>;
+  /** Ids of the go-live notices this client has emitted, the latest `HEARD_SHOW_NOTICES_KEPT`. */
+  readonly #heardShowNotices = new Set<string>();
   readonly #state: RoomModel;
   readonly #pending: PendingRequests<ClientRequest>;
   readonly #likes: LikeBatcher;
@@ -371,7 +376,7 @@ export class LivecartClient {
   /** The room's pinned coupon card and this user's claims there (the card also goes into `state.coupon`). */
   async coupons(): Promise<CouponsResult> {
     const result = await retryTemporary(() => this.#request<'getCoupons'>({ t: 'getCoupons' }), this.#retry, this.#retryHooks());
-    this.#state.takeCoupon(result.pinned);
+    this.#state.takeCoupon(result.pinned, result.version);
     return result;
   }
 
@@ -692,6 +697,8 @@ export class LivecartClient {
         if (!this.#joined || !this.#state.applyEvent(message)) return;
         // A replayed soldOut older than the welcome's stock snapshot does not zero it: trust the stock.
         if (message.t === 'soldOut' && this.#state.stock[message.sku] === 0) this.#markSoldOut(message.sku);
+        // An older pin's card (another node's news crossing a re-pin) changed nothing: nothing to tell.
+        if (message.t === 'coupon' && (message.version ?? this.#state.couponVersion) < this.#state.couponVersion) return;
         emitEvent(this.#emitter, message);
         return;
       case 'stream':
@@ -701,6 +708,10 @@ export class LivecartClient {
         this.#emitter.emit('mediaReset', { reason: message.reason });
         return;
       case 'showLive': {
+        // The same show's notice may come twice (a socket joining as the show goes live, a reconnect): told once.
+        if (this.#heardShowNotices.has(message.id)) return;
+        this.#heardShowNotices.add(message.id);
+        if (this.#heardShowNotices.size > HEARD_SHOW_NOTICES_KEPT) this.#heardShowNotices.delete(this.#heardShowNotices.values().next().value!);
         const { t: _t, ...event } = message;
         this.#emitter.emit('showLive', event);
         return;

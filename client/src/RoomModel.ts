@@ -1,5 +1,5 @@
 import type { Moderator, PinnedComment } from '../../protocol/src/moderation.ts';
-import type { CouponCard } from '../../protocol/src/coupons.ts';
+import { type CouponCard, latestPinnedCoupon } from '../../protocol/src/coupons.ts';
 import type { GiveawayCard } from '../../protocol/src/giveaways.ts';
 import type { HistoryComment, Order, Popup, Product, RoomInfo, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
 import { priceOfSku } from '../../protocol/src/productDetails.ts';
@@ -18,8 +18,13 @@ export interface RoomSnapshot {
   readonly likes: number;
   readonly viewers: number;
   readonly popup: Popup | null;
-  /** The room's pinned coupon card (from `coupon` events, or `coupons()`), or null. */
+  /**
+   * The room's pinned coupon card with its live `left`, or null: from `welcome`, then `coupon`
+   * events (and `coupons()`), the newest pin's card kept (see `couponVersion`).
+   */
   readonly coupon: CouponCard | null;
+  /** The version of the pin `coupon` belongs to (0: none heard yet): news of an older pin never replaces it. */
+  readonly couponVersion: number;
   /**
    * The room's giveaway as last heard (`giveaway` and `giveawayEntrants` updates, or `getGiveaway()`),
    * or null. Not in `welcome`: call `getGiveaway()` after joining. The entrants count only goes up.
@@ -63,7 +68,9 @@ export type WelcomeKind = 'fresh' | 'resumed' | 'historyLost';
  * - `stock` is state, not history: every `welcome` replaces it, and a replayed `soldOut` (seq at or
  *   below that welcome's `seq`) is already counted in it, so it does not zero a product that came
  *   back in stock since;
- * - the cart survives every `welcome`: it belongs to the user, not to the room's history.
+ * - the cart survives every `welcome`: it belongs to the user, not to the room's history;
+ * - the pinned coupon card is the newest pin's: a fresh welcome's replaces it, a resumed one's and
+ *   `coupon` events replace it only when their pin's version is not older (`latestPinnedCoupon`).
  */
 export class RoomModel implements RoomSnapshot {
   readonly maxComments: number;
@@ -75,6 +82,7 @@ export class RoomModel implements RoomSnapshot {
   viewers = 0;
   popup: Popup | null = null;
   coupon: CouponCard | null = null;
+  couponVersion = 0;
   giveaway: GiveawayCard | null = null;
   comments: readonly HistoryComment[] = [];
   products: readonly Product[] = [];
@@ -111,6 +119,11 @@ export class RoomModel implements RoomSnapshot {
     this.#stockSeq = welcome.seq;
     // A server older than the field sends none: it does not degrade.
     this.degradeLevel = welcome.degradeLevel ?? 0;
+    // A server older than the field sends none: the card comes from `coupon` events and `coupons()`.
+    if (welcome.coupon !== undefined) {
+      if (kind === 'resumed') this.takeCoupon(welcome.coupon.card, welcome.coupon.version);
+      else [this.coupon, this.couponVersion] = [welcome.coupon.card, welcome.coupon.version];
+    }
     if (kind !== 'resumed') {
       this.lastSeq = welcome.seq;
       this.popup = welcome.popup;
@@ -147,7 +160,7 @@ export class RoomModel implements RoomSnapshot {
         break;
       }
       case 'roomState':
-        if (this.room) this.room = { ...this.room, state: event.state };
+        if (this.room) this.room = { ...this.room, state: event.state, ...(event.missed === true ? { missed: true as const } : {}) };
         break;
       case 'userMuted': {
         const muted = new Set(this.muted);
@@ -166,16 +179,23 @@ export class RoomModel implements RoomSnapshot {
         this.pinnedComment = event.pinned;
         break;
       case 'coupon':
-        this.takeCoupon(event.card);
+        this.takeCoupon(event.card, event.version);
         break;
     }
     return true;
   }
 
-  /** A coupon card heard (event or read): the same coupon's `left` only goes down (nodes' news may cross). */
-  takeCoupon(card: CouponCard | null): void {
-    const same = card !== null && this.coupon !== null && this.coupon.coupon.id === card.coupon.id;
-    this.coupon = same ? { coupon: card.coupon, left: Math.min(card.left, this.coupon!.left) } : card;
+  /**
+   * A coupon card heard (event or read) with its pin's version: nodes' news may cross, so an older
+   * pin's card is ignored (false), and the same pin's `left` only goes down. Without a version (a
+   * server older than it) the card counts as news of the pin held.
+   */
+  takeCoupon(card: CouponCard | null, version = this.couponVersion): boolean {
+    if (version < this.couponVersion) return false;
+    const kept = latestPinnedCoupon({ card: this.coupon, version: this.couponVersion }, { card, version });
+    this.coupon = kept.card;
+    this.couponVersion = kept.version;
+    return true;
   }
 
   /** A giveaway card heard (update or read): a newer giveaway replaces it; the same one's count only goes up, and a finished one stays finished (nodes' news may cross). */

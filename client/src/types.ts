@@ -296,6 +296,8 @@ export type ClaimCouponAnswer = CouponClaimedAnswer | CouponAlreadyClaimedAnswer
 export interface CouponsResult {
   /** The room's pinned coupon card, or null. */
   pinned: CouponCard | null;
+  /** Its pin's version (`PinnedCoupon`; absent from servers older than it). */
+  version?: number;
   /** This user's claims in the room. */
   claims: CouponClaim[];
   /** Every coupon of the room, for its moderators only. */

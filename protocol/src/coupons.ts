@@ -69,6 +69,26 @@ export type Coupon = z.infer<typeof couponSchema>;
 export const couponCardSchema = z.object({ coupon: couponSchema, left: z.number().int().nonnegative() });
 export type CouponCard = z.infer<typeof couponCardSchema>;
 
+/**
+ * The room's pinned coupon as its viewers see it: the card (null: none pinned) and the pin's
+ * `version`. Every pin and unpin in the room's commerce scope takes the next version, and every
+ * announcement of the card (its `left` going down) carries its pin's, so nodes' news may cross but a
+ * viewer keeps the card of the highest version: an older card never replaces a newer one.
+ */
+export const pinnedCouponSchema = z.object({ card: couponCardSchema.nullable(), version: z.number().int().nonnegative() });
+export type PinnedCoupon = z.infer<typeof pinnedCouponSchema>;
+
+/**
+ * What a viewer keeps of two pieces of news of the room's pinned coupon (`held`, then `heard`): the
+ * higher version's; for one version, the same coupon's lower `left` (it only goes down). Servers
+ * keep their rooms' cards by the same rule.
+ */
+export function latestPinnedCoupon(held: PinnedCoupon, heard: PinnedCoupon): PinnedCoupon {
+  if (heard.version !== held.version) return heard.version > held.version ? heard : held;
+  if (held.card === null || heard.card === null || held.card.coupon.id !== heard.card.coupon.id || heard.card.left <= held.card.left) return heard;
+  return { card: { coupon: heard.card.coupon, left: held.card.left }, version: heard.version };
+}
+
 /** A buyer's claim: when, and the order that used it (absent while unused). */
 export const couponClaimSchema = z.object({
   couponId: couponIdSchema,
@@ -118,7 +138,7 @@ export const couponRequestSchemas = [
   /** Moderators: show the coupon's card to the room (one pinned coupon at a time). Result `{ seq }`. */
   z.object({ t: z.literal('pinCoupon'), id: requestId, couponId: couponIdSchema }),
   z.object({ t: z.literal('unpinCoupon'), id: requestId }),
-  /** The room's pinned coupon card (or null) and the caller's claims in the room. Result `{ pinned, claims }`. */
+  /** The room's pinned coupon card (or null), its pin's version (`PinnedCoupon`) and the caller's claims in the room. Result `{ pinned, version, claims }`. */
   z.object({ t: z.literal('getCoupons'), id: requestId }),
   /** Claims one of the coupon's N; a retry with the same `key` gets the first answer. */
   z.object({ t: z.literal('claimCoupon'), id: requestId, key: idempotencyKey, couponId: couponIdSchema }),
@@ -127,9 +147,12 @@ export const couponRequestSchemas = [
 export const couponRequestTypes: ReadonlySet<string> = new Set(['createCoupon', 'pinCoupon', 'unpinCoupon', 'getCoupons']);
 
 /**
- * Sequenced room event: the pinned coupon's card (null: unpinned). Sent when it is pinned or
- * unpinned, and again as its `left` changes (at most one per stock interval: latest wins).
+ * Sequenced room event: the pinned coupon's card (null: unpinned) and its pin's `version`
+ * (`PinnedCoupon`). Sent to the rooms of the commerce scope (a shop and its linked shows) when it is
+ * pinned or unpinned, and again as its `left` changes (at most one per stock interval: latest wins).
+ * Another node may still announce the card it knew for a moment after a re-pin: a viewer ignores a
+ * card whose version is below the one it holds. The card at joining is in `welcome.coupon`.
  */
 export const couponEventSchemas = [
-  z.object({ t: z.literal('coupon'), seq: z.number().int().nonnegative(), card: couponCardSchema.nullable() }),
+  z.object({ t: z.literal('coupon'), seq: z.number().int().nonnegative(), card: couponCardSchema.nullable(), version: z.number().int().nonnegative().optional() }),
 ] as const;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { mediaRequestSchemas, mediaRequestTypes, mediaServerMessageSchemas } from './media.ts';
 import { orderPaymentSchema, orderStatusSchema, orderStepSchema } from './orders.ts';
 import { moderationEventSchemas, moderationRequestSchemas, moderatorSchema, pinnedCommentSchema } from './moderation.ts';
-import { couponAnswerSchemas, couponEventSchemas, couponIdSchema, couponRequestSchemas, couponRequestTypes } from './coupons.ts';
+import { couponAnswerSchemas, couponEventSchemas, couponIdSchema, couponRequestSchemas, couponRequestTypes, pinnedCouponSchema } from './coupons.ts';
 import { productDetailFields, productDetailIssues } from './productDetails.ts';
 import { showServerMessageSchemas } from './shows.ts';
 import { giveawayAnswerSchemas, giveawayDirectSchemas, giveawayRequestSchemas, giveawayRequestTypes, giveawayStateSchemas } from './giveaways.ts';
@@ -140,10 +140,14 @@ export const roomInfoSchema = z.object({
   createdAt: timestampMs,
   /** `shop`: a streamer's shop window (`shop.ts`), open for good; absent for a show. */
   kind: z.literal('shop').optional(),
+  /** A shop's streamer's name (as their token gave it when the shop opened): pages compose the shop's name from it in their language; `title` is the server's English one. */
+  streamerName: z.string().optional(),
   /** A show linked to its streamer's shop: its products are the shop's, one inventory and one cart. */
   shopId: roomIdSchema.optional(),
   /** A scheduled show's announced start (epoch ms), set when the room was created with one (see shows.ts). */
   startsAt: timestampMs.optional(),
+  /** A scheduled show its streamer never started within the server's grace after `startsAt`: the server ended it (state `ended`). */
+  missed: z.literal(true).optional(),
 });
 export type RoomInfo = z.infer<typeof roomInfoSchema>;
 
@@ -326,6 +330,8 @@ export const welcomeSchema = z.object({
   moderators: z.array(moderatorSchema),
   /** The room's pinned comment, or null. */
   pinnedComment: pinnedCommentSchema.nullable(),
+  /** The room's pinned coupon card (null: none) with its live `left`, and its pin's version (see `coupon` events). */
+  coupon: pinnedCouponSchema,
 });
 export type Welcome = z.infer<typeof welcomeSchema>;
 
@@ -355,7 +361,8 @@ export const sequencedEventSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('commentDeleted'), seq, commentSeq: seq }),
   z.object({ t: z.literal('popup'), seq, popup: popupSchema.nullable() }),
   z.object({ t: z.literal('product'), seq, product: productInputSchema }),
-  z.object({ t: z.literal('roomState'), seq, state: roomStateSchema }),
+  /** `missed: true` with `ended`: a scheduled show the server ended because its streamer never started it (see shows.ts). */
+  z.object({ t: z.literal('roomState'), seq, state: roomStateSchema, missed: z.literal(true).optional() }),
   z.object({ t: z.literal('userMuted'), seq, userId: userIdSchema, muted: z.boolean() }),
   /** Announced once, immediately, when a product's available stock reaches 0. */
   z.object({ t: z.literal('soldOut'), seq, sku: skuSchema }),

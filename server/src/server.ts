@@ -39,6 +39,7 @@ import { RoomRules } from './rooms/RoomRules.ts';
 import { ShopLinks } from './rooms/ShopLinks.ts';
 import { ShopWindows } from './rooms/ShopWindows.ts';
 import { commerceScopeOf } from './commerce/commerceScope.ts';
+import type { PinnedCoupon } from '../../protocol/src/index.ts';
 import type { MediaOriginDirectory } from './store/MediaOriginDirectory.ts';
 import { MemoryMediaOriginDirectory } from './store/MemoryMediaOriginDirectory.ts';
 import { StreamKeys } from './rooms/StreamKeys.ts';
@@ -61,6 +62,9 @@ import { RedisWebhookOutbox } from './store/RedisWebhookOutbox.ts';
 import { MemoryReminderDirectory } from './store/MemoryReminderDirectory.ts';
 import { RedisReminderDirectory } from './store/RedisReminderDirectory.ts';
 import type { ReminderDirectory } from './store/ReminderDirectory.ts';
+import { MemoryShowNoticeInbox } from './store/MemoryShowNoticeInbox.ts';
+import { RedisShowNoticeInbox } from './store/RedisShowNoticeInbox.ts';
+import type { ShowNoticeInbox } from './store/ShowNoticeInbox.ts';
 import { ShowService } from './rooms/ShowService.ts';
 import { registerShowsHttpApi } from './transport/ShowsHttpApi.ts';
 import type { RoomDirectory } from './store/RoomDirectory.ts';
@@ -153,6 +157,8 @@ interface Backends {
   /** The store's webhook outbox, when `--webhook-url` is set. */
   outbox: WebhookOutbox | undefined;
   reminders: ReminderDirectory;
+  /** Go-live notices kept for reminded users who were away. */
+  inbox: ShowNoticeInbox;
   notices: UserNotices;
   /** Giveaways beside the room's stock (on Redis, on the store's connection: entries come in a burst, as adds do). */
   giveaways: GiveawayStore;
@@ -172,6 +178,7 @@ async function createBackends(config: Config): Promise<Backends> {
       origins: new MemoryMediaOriginDirectory(),
       recordings: new MemoryRecordingDirectory(),
       reminders: new MemoryReminderDirectory(),
+      inbox: new MemoryShowNoticeInbox(),
       notices: new LocalUserNotices(),
       giveaways: new MemoryGiveawayStore(),
     };
@@ -207,7 +214,8 @@ async function createBackends(config: Config): Promise<Backends> {
     recordings: new RedisRecordingDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
     // Off the store's connection: a delivery's claim must not wait behind a flash sale's reservations.
     outbox: webhooks ? new RedisWebhookOutbox(roomsRedis, { prefix: config.redisPrefix, logSize: config.webhookLogSize, retryAfterMs: config.storeRetryAfterMs }) : undefined,
-    reminders: new RedisReminderDirectory(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
+    reminders: new RedisReminderDirectory(roomsRedis, config.redisPrefix, { cluster: target.cluster, retryAfterMs: config.storeRetryAfterMs }),
+    inbox: new RedisShowNoticeInbox(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
     notices: new RedisUserNotices(roomsRedis, { target, prefix: config.redisPrefix, retryAfterMs: config.storeRetryAfterMs }),
     giveaways: new RedisGiveawayStore(store.redis, { prefix: config.redisPrefix, retryAfterMs: config.storeRetryAfterMs }),
   };
@@ -224,7 +232,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
 
   // ---------------------------------------------------------------- create
   const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
-  const { store, directory, broker, nodes, origins, recordings, outbox, reminders, notices, giveaways: giveawayStore } = await createBackends(config);
+  const { store, directory, broker, nodes, origins, recordings, outbox, reminders, inbox, notices, giveaways: giveawayStore } = await createBackends(config);
   // Nodes of one deployment share the token secret; in dev mode (a random one) nodes cannot call each other.
   const nodeSignature = new NodeSignature(config.tokenSecret ?? randomBytes(32).toString('base64url'));
   const app = createApp();
@@ -257,6 +265,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
         onListenerError: (error, event) => admissionLog.error({ err: error, event }, 'an admission listener threw'),
         // An operator's limit for the room, the same on every node (set before any request comes).
         queueLimits: (roomId) => rooms.queueLimitOf(roomId),
+        // A buyer banned while their request waited is refused at its turn, on whichever node it waits.
+        turnRefusal: (scope, roomId, userId) => rules.refusalAtTurn(scope, roomId, userId),
       })
     : undefined;
   const gate: CartGate = admission ?? new DirectGate(store);
@@ -275,9 +285,18 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     log: logger.child({ part: 'webhooks' }),
   });
   const commerceLog = logger.child({ part: 'commerce' });
+  /** The pin is its scope's: the pinning room hears it first (its seq is the answer), then the scope's other rooms. */
+  const announceCoupon = (scope: string, roomId: string, pinned: PinnedCoupon): Promise<number> => {
+    const event = { t: 'coupon', card: pinned.card, version: pinned.version } as const;
+    const seq = rooms.emit(roomId, event);
+    rules.forScope(scope, (id) => {
+      if (id !== roomId) rooms.emit(id, event).catch((error: unknown) => commerceLog.warn({ err: error, roomId: id }, 'coupon card announcement failed'));
+    });
+    return seq;
+  };
   const coupons = new CouponService({
     store,
-    rooms: { canModerate: (principal, roomId) => rules.canModerate(principal, roomId), assertRoom: (roomId, check) => rules.assertRoom(roomId, check), announceCoupon: (roomId, card) => rooms.emit(roomId, { t: 'coupon', card }), scopeOf: (roomId) => rules.scopeOf(roomId) },
+    rooms: { canModerate: (principal, roomId) => rules.canModerate(principal, roomId), assertRoom: (roomId, check) => rules.assertRoom(roomId, check), announceCoupon: (scope, roomId, pinned) => announceCoupon(scope, roomId, pinned), scopeOf: (roomId) => rules.scopeOf(roomId) },
     options: { maxCouponsPerRoom: config.maxCouponsPerRoom, stockIntervalMs: config.stockIntervalMs, pinnedCacheMs: 5000, cardReadMs: 1000 },
     log: commerceLog,
   });
@@ -300,7 +319,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   });
   const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs, entries: giveaways });
   const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: roomsLog, shops });
-  const shows = new ShowService({ config, directory, registry: rooms, reminders, notices, log: roomsLog });
+  const shows = new ShowService({ config, directory, registry: rooms, reminders, inbox, notices, log: roomsLog });
   const replays = new ReplayService({ registry: rooms, directory, recordings, store, onSale: config.replaySales });
   const likes = new RoomLikes({ registry: rooms, directory, intervalMs: config.likeIntervalMs, log: roomsLog });
   const degrade = new DegradeMonitor({
@@ -354,6 +373,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   lifecycle.forgetWhenUnhosted(shopLinks);
   admission?.events.on('backlog', () => degrade.checkSoon());
   degrade.events.on('levelChanged', ({ roomId, level }) => media.setDegradeLevel(roomId, level));
+  // A socket's user hears the go-live notices they missed while away, right after its welcome.
+  lifecycle.on('joined', (member) => void shows.joined(member));
   commands.showWentLive = (room) => {
     shows.wentLive(room).catch((error: unknown) => roomsLog.warn({ err: error, roomId: room.id }, 'the show\'s reminders could not be sent'));
   };
@@ -388,6 +409,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   // ---------------------------------------------------------------- start
   // Before the node takes requests: a show started through it must reach its own sockets too.
   await notices.start();
+  shows.start();
   degrade.start();
   const rtmp = config.rtmpPort === 0 ? undefined : await RtmpIngest.start({
     host: config.host, port: config.rtmpPort, maxConnections: config.rtmpMaxConnections, publishTimeoutMs: config.rtmpPublishTimeoutMs,
@@ -413,6 +435,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     const webhooksStopped = webhooks?.close();
     media.close();
     degrade.close();
+    shows.close();
     likes.close();
     commerce.close();
     coupons.close();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CartAnswer } from '../../protocol/src/index.ts';
-import { type AdmissionOptions, AdmissionController, PRIORITY } from '../../server/src/admission/AdmissionController.ts';
+import { type AdmissionOptions, AdmissionController, PRIORITY, type TurnRefusal } from '../../server/src/admission/AdmissionController.ts';
 import { VegasLimit } from '../../server/src/admission/VegasLimit.ts';
 import { DomainError } from '../../server/src/DomainError.ts';
 import { MemoryStore } from '../../server/src/store/MemoryStore.ts';
@@ -56,10 +56,10 @@ const options = (o: Partial<AdmissionOptions> = {}): AdmissionOptions => ({
   progressIntervalMs: 60_000, retryJitterMs: 500, soldOutCacheMs: 1000, soldOutAnswersPerTurn: 1000, requestsPerTurn: 1000, ...o,
 });
 
-function setup(o: Partial<AdmissionOptions> = {}) {
+function setup(o: Partial<AdmissionOptions> = {}, turnRefusal?: TurnRefusal) {
   let now = 1_000_000;
   const store = new GatedStore();
-  const controller = new AdmissionController({ store, options: options(o), now: () => now, random: () => 0.5 });
+  const controller = new AdmissionController({ store, options: options(o), now: () => now, random: () => 0.5, turnRefusal });
   const clock = { advance: (ms: number) => (now += ms), get now() { return now; } };
   let n = 0;
   const add = (userId: string, sku = 'hot', quantity = 1, roomId = 'r1', progress?: (p: number, eta: number) => void) =>
@@ -205,6 +205,41 @@ describe('AdmissionController', () => {
     expect((await underWay).ok).toBe(true);
     expect(await waiting[1]).toMatchObject({ ok: true, value: { status: 'reserved' } });
     expect(store.log).toEqual(['u0', 'u2']); // nothing of the kicked user reached the store
+  });
+
+  it('refuses at its turn a waiting request whose user was banned meanwhile (adds, claims and other tasks), and the sold-out lane\'s too', async () => {
+    const banned = new Set<string>();
+    const asked: string[] = [];
+    const { store, controller, add, clock } = setup({ batchMax: 1 }, (scope, roomId, userId) => {
+      asked.push(`${scope}/${roomId}/${userId}`);
+      return banned.has(userId) ? new DomainError('KICKED', 'banned while waiting') : undefined;
+    });
+    await store.addProduct('r1', { sku: 'hot', stock: 100, priceCents: 1, currency: 'USD' });
+    await store.addProduct('r1', { sku: 'gone', stock: 0, priceCents: 1, currency: 'USD' });
+    const underWay = settle(add('u0'));
+    await dispatched(); // in flight (limit 1)
+    let ran = 0;
+    const task = (userId: string) => settle(controller.run('r1', PRIORITY.add, async () => ++ran, { arrivedAt: clock.now, userId, roomId: 'show-1' }));
+    const waiting = [settle(add('kicked')), task('kicked'), settle(add('u2')), task('u3')];
+    // Another user's task is refused by `refuseUser` on the kicking node at once, tasks as well as adds.
+    const other = task('kicked2');
+    const landed = controller.refuseUser('r1', 'kicked2', new DomainError('KICKED', 'removed'));
+    expect(await other).toMatchObject({ ok: false, error: { code: 'KICKED' } });
+    banned.add('kicked');
+    await store.open();
+    await Promise.all([underWay, landed]);
+    const [kickedAdd, kickedTask, u2, u3] = await Promise.all(waiting);
+    expect([kickedAdd, kickedTask].map((r) => (r!.ok ? 'ok' : (r!.error as DomainError).code))).toEqual(['KICKED', 'KICKED']);
+    expect(u2).toMatchObject({ ok: true, value: { status: 'reserved' } });
+    expect(u3).toMatchObject({ ok: true, value: 1 });
+    expect(ran).toBe(1); // the kicked user's task never ran
+    expect(store.log).toEqual(['u0', 'u2']); // nor did their add reach the store
+    expect(asked).toContain('r1/show-1/kicked'); // asked with the scope and the room the request came from
+    // An add known sold out goes to the sold-out lane: refused there too, nothing recorded for its key.
+    controller.stockChanged('r1', 'gone', 0);
+    const lane = await settle(add('kicked', 'gone'));
+    expect(lane).toMatchObject({ ok: false, error: { code: 'KICKED' } });
+    expect(store.soldOutCalls).toEqual([]);
   });
 
   it('takes rooms in turn: a small room is not stuck behind a hot room\'s queue', async () => {

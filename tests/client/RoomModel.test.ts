@@ -10,7 +10,7 @@ function welcome(over: Partial<Welcome> = {}): Welcome {
     you: { userId: 'u1', name: 'Ann', role: 'viewer' },
     seq: 10, epoch: 'e1', resumed: false, historyLost: false,
     comments: [{ seq: 9, userId: 'u2', name: 'Bob', text: 'hi', ts: 1 }],
-    popup: null, products: [product], likes: 3, viewers: 2, muted: [], stock: { mug: 5 }, degradeLevel: 0, moderators: [], pinnedComment: null,
+    popup: null, products: [product], likes: 3, viewers: 2, muted: [], stock: { mug: 5 }, degradeLevel: 0, moderators: [], pinnedComment: null, coupon: { card: null, version: 0 },
     ...over,
   };
 }
@@ -171,6 +171,51 @@ describe('RoomModel moderation state', () => {
     model.applyWelcome(welcome({ seq: 20, resumed: true, moderators: [{ userId: 'x', name: 'X' }], pinnedComment: pinned }));
     expect(model.moderators).toEqual([]);
     expect(model.pinnedComment).toBeNull();
+  });
+
+  it('keeps the newest pin\'s coupon card: the welcome\'s, then events and reads whose version is not older; one pin\'s left only goes down', () => {
+    const couponOf = (id: string) => ({ id, roomId: 'r1', amountOffCents: 100, minSpendCents: 0, total: 10, createdAt: 1 });
+    const card = (id: string, left: number) => ({ coupon: couponOf(id), left });
+    const event = (seq: number, c: ReturnType<typeof card> | null, version?: number) => ({ t: 'coupon' as const, seq, card: c, ...(version === undefined ? {} : { version }) });
+    const model = new RoomModel();
+    model.applyWelcome(welcome({ coupon: { card: card('NEW', 8), version: 2 } }));
+    expect(model).toMatchObject({ coupon: card('NEW', 8), couponVersion: 2 });
+    // Another node still announcing the card it knew before the re-pin: ignored, though its seq is later.
+    expect(model.applyEvent(event(11, card('OLD', 3), 1))).toBe(true);
+    expect(model).toMatchObject({ coupon: card('NEW', 8), couponVersion: 2 });
+    expect(model.takeCoupon(card('OLD', 2), 1)).toBe(false);
+    // The same pin's news: left only goes down, whatever order it comes in.
+    model.applyEvent(event(12, card('NEW', 5), 2));
+    model.applyEvent(event(13, card('NEW', 6), 2));
+    expect(model.coupon).toEqual(card('NEW', 5));
+    // A newer pin replaces it, an unpin too, and nothing older comes back.
+    model.applyEvent(event(14, card('NEXT', 10), 3));
+    expect(model).toMatchObject({ coupon: card('NEXT', 10), couponVersion: 3 });
+    model.applyEvent(event(15, null, 4));
+    model.applyEvent(event(16, card('NEXT', 9), 3));
+    expect(model).toMatchObject({ coupon: null, couponVersion: 4 });
+    // A read (`coupons()`) of an older pin is ignored as well; a newer one is taken.
+    expect(model.takeCoupon(card('NEXT', 9), 3)).toBe(false);
+    expect(model.takeCoupon(card('LAST', 4), 5)).toBe(true);
+    expect(model.coupon).toEqual(card('LAST', 4));
+    // A resumed welcome from a node a step behind does not take the card back; a fresh welcome is a new snapshot.
+    model.applyWelcome(welcome({ seq: 20, resumed: true, coupon: { card: card('NEXT', 9), version: 3 } }));
+    expect(model).toMatchObject({ coupon: card('LAST', 4), couponVersion: 5 });
+    model.applyWelcome(welcome({ seq: 30, coupon: { card: null, version: 1 } }));
+    expect(model).toMatchObject({ coupon: null, couponVersion: 1 });
+  });
+
+  it('takes coupon news without a version (an older server) as news of the card held', () => {
+    const card = (id: string, left: number) => ({ coupon: { id, roomId: 'r1', percentOff: 10, minSpendCents: 0, total: 10, createdAt: 1 }, left });
+    const model = new RoomModel();
+    const { coupon: _none, ...older } = welcome();
+    model.applyWelcome(older as Welcome);
+    expect(model.coupon).toBeNull();
+    model.applyEvent({ t: 'coupon', seq: 11, card: card('A', 5) });
+    model.applyEvent({ t: 'coupon', seq: 12, card: card('A', 7) });
+    expect(model.coupon).toEqual(card('A', 5));
+    model.applyEvent({ t: 'coupon', seq: 13, card: card('B', 9) });
+    expect(model.coupon).toEqual(card('B', 9));
   });
 
   it('keeps the giveaway as last heard: its count only goes up, a finished card stays finished, a newer giveaway replaces it', () => {

@@ -5,8 +5,8 @@
  * - the viewer's coupon card (terms, "N left", Claim and its answer) is in Chinese, money written
  *   for zh-CN ("US$5.00");
  * - a scheduled show's preview (eyebrow, countdown, Remind me, its products) is in Chinese;
- * - the shop window has the language picker, and its static text, product rows, product page and
- *   variant legend are in Chinese.
+ * - the shop window has the language picker, and its name, static text, product rows, product page
+ *   and variant legend are in Chinese.
  *
  * Screenshots (tests/artifacts): coupon-phone-zh.png, show-preview-phone-zh.png, shop-window-phone-zh.png.
  */
@@ -102,7 +102,9 @@ describe('the coupon card, the scheduled show and the shop window in zh-CN at 39
     const tote = shop.locator('[data-testid="product-row"][data-sku="tote"]');
     await until('the shop\'s products', () => tote.isVisible(), (v) => v);
     expect(await shop.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
-    expect(await shop.title()).toBe('Mia\'s shop · livecart');
+    // The shop's name is composed on the page from its streamer's name (the server's "Mia's shop" is English).
+    await until('the shop\'s name in Chinese', () => shop.title(), (title) => title === 'Mia的小店 · livecart');
+    expect(await textOf(shop.locator('#shop-title'))).toBe('Mia的小店');
     expect(await shop.getByTestId('language').isVisible()).toBe(true);
     expect(await shop.getByTestId('language').inputValue()).toBe('zh-CN');
     expect(await textOf(shop.getByTestId('offline-note'))).toBe('当前没有直播：店铺橱窗照常营业。');

@@ -43,13 +43,14 @@ const waitVisible = (what: string, locator: Locator, visible = true) => until(wh
 async function shot(page: Page, name: string, options: { phone?: boolean; doc?: boolean } = {}): Promise<void> {
   await page.evaluate(() => window.scrollTo(0, 0));
   await sleep(150); // let animations settle
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  // A full-page shot resizes the page, which restarts a sheet's slide-in: shown at its end.
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true, animations: 'disabled' });
   if (options.doc) docShots.push(`${name}.png`);
   if (options.phone) {
     const before = page.viewportSize() ?? DESKTOP;
     await page.setViewportSize(PHONE);
     await sleep(200);
-    await page.screenshot({ path: join(ARTIFACTS, `${name}-phone.png`), fullPage: true });
+    await page.screenshot({ path: join(ARTIFACTS, `${name}-phone.png`), fullPage: true, animations: 'disabled' });
     if (options.doc) docShots.push(`${name}-phone.png`);
     await page.setViewportSize(before);
   }

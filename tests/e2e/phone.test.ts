@@ -12,14 +12,24 @@
  * - The streamer page has no horizontal overflow at phone width, its comments sit over the camera
  *   preview, and its products open in one tap (a sheet), where a product is pinned.
  *
- * Screenshots: viewer-phone-zh.png, viewer-phone-en.png, streamer-phone.png, streamer-desktop.png.
+ * - The pinned comment sits directly above the newest comments (one or several), in English and Chinese.
+ * - The streamer adds a product with a list price, a description, two image URLs and two variants
+ *   (a row added, one removed again) through the add-product form, at phone and desktop width; what
+ *   the form refuses is said at the field, and the server's refusal (the SKU is taken) is its typed
+ *   error in the page's words. A viewer sees the pinned card's list price struck through, opens the
+ *   product from the card, picks a variant and adds it. In zh-CN the encoder hints and a refused add
+ *   are in Chinese.
+ *
+ * Screenshots: viewer-phone-zh.png, viewer-phone-en.png, streamer-phone.png, streamer-desktop.png,
+ * viewer-pinned-comment-phone-zh.png, streamer-product-form-phone.png, viewer-list-price-phone.png,
+ * streamer-product-form-desktop.png.
  */
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type LivecartClient } from '../../client/src/index.ts';
 import type { RunningServer } from '../../server/src/server.ts';
-import { http, saleRoom, startTestServer } from '../helpers/server.ts';
+import { http, saleRoom, startTestServer, viewerToken } from '../helpers/server.ts';
 import { ARTIFACTS, DESKTOP, launchChromium, PHONE, pollers, publishShot, sleep, textOf } from './support/browser.ts';
 
 let server: RunningServer;
@@ -56,8 +66,11 @@ async function open(url: string, problems: string[], locale: string, viewport = 
   return page;
 }
 
-/** A live room with `hot` (12.00 in `currency`) pinned, and a few comments from a viewer's SDK socket; answers the streamer's token and client. */
-async function showWithComments(on: RunningServer, roomId: string, currency = 'USD'): Promise<{ streamer: string; client: LivecartClient }> {
+/**
+ * A live room with `hot` (12.00 in `currency`, 20 units) pinned, and `comments` from a viewer's SDK
+ * socket; answers the streamer's token and client, the viewer's client and the comments' seqs.
+ */
+async function showWithComments(on: RunningServer, roomId: string, currency = 'USD', comments = ['这条围巾好漂亮 😍', 'Does it come in blue?', '已下单 🛒']): Promise<{ streamer: string; client: LivecartClient; fan: LivecartClient; seqs: number[] }> {
   const streamer = await saleRoom(on, roomId, 20, { title: '真丝围巾 Silk scarf', priceCents: 1200, currency }, '春季新品直播 Spring drop');
   const client = connect({ url: on.wsUrl, token: streamer, room: roomId });
   clients.push(client);
@@ -66,8 +79,9 @@ async function showWithComments(on: RunningServer, roomId: string, currency = 'U
   const fan = connect({ url: on.wsUrl, token: await on.mintToken({ userId: `fan-${roomId}`, name: '小红', role: 'viewer' }), room: roomId });
   clients.push(fan);
   await fan.ready;
-  for (const text of ['这条围巾好漂亮 😍', 'Does it come in blue?', '已下单 🛒']) await fan.comment(text);
-  return { streamer, client };
+  const seqs: number[] = [];
+  for (const text of comments) seqs.push((await fan.comment(text)).seq);
+  return { streamer, client, fan, seqs };
 }
 
 async function box(locator: Locator): Promise<{ x: number; y: number; width: number; height: number }> {
@@ -229,6 +243,42 @@ describe('phone-first pages, in Chinese and English', () => {
     }
   }, 90_000);
 
+  it('the pinned comment sits directly above the newest comments, however few, in both languages', async () => {
+    for (const locale of ['en-US', 'zh-CN']) {
+      const problems: string[] = [];
+      const roomId = `phone-pin-${locale}`;
+      const { client: streamer, fan, seqs } = await showWithComments(server, roomId, 'USD', ['Does it come in blue? 有蓝色的吗？']);
+      await streamer.pinComment(seqs[0]!);
+      const token = await server.mintToken({ userId: `pin-buyer-${locale}`, name: 'Ann', role: 'viewer' });
+      const page = await open(`${server.url}/viewer?room=${roomId}&token=${token}`, problems, locale);
+      const pinned = page.getByTestId('pinned-comment');
+      await until('the pinned comment', () => pinned.isVisible(), (v) => v);
+      await until('the one comment', () => page.getByTestId('comments').locator('li').count(), (n) => n === 1);
+      await waitText('the card', page.getByTestId('stock'), locale === 'zh-CN' ? '剩余 20 件' : '20 left');
+      const above = await box(pinned);
+      const first = await box(page.getByTestId('comments').locator('li').first());
+      // Directly above the comment, not floating where a full list would end.
+      const gap = first.y - (above.y + above.height);
+      expect(gap, `${locale}: gap between the pinned comment and the comment`).toBeGreaterThanOrEqual(0);
+      expect(gap, `${locale}: gap between the pinned comment and the comment`).toBeLessThan(12);
+      expect(Math.abs(above.x - first.x)).toBeLessThan(12);
+      expect(inside(above, SCREEN)).toBe(true);
+      // Clear of the product card at the bottom right.
+      const card = await box(page.getByTestId('card'));
+      expect(above.x + above.width).toBeLessThanOrEqual(card.x);
+      if (locale === 'zh-CN') await shot(page, 'viewer-pinned-comment-phone-zh.png');
+
+      // More comments push it up with them: still directly above the newest, below the top bar.
+      for (const text of ['好看', 'Nice!', '已下单 🛒']) await fan.comment(text);
+      await until('four comments', () => page.getByTestId('comments').locator('li').count(), (n) => n === 4);
+      const list = await box(page.getByTestId('comments'));
+      const raised = await box(pinned);
+      expect(list.y - (raised.y + raised.height)).toBeGreaterThanOrEqual(0);
+      expect(list.y - (raised.y + raised.height)).toBeLessThan(12);
+      expect(problems).toEqual([]);
+    }
+  }, 60_000);
+
   it('the streamer at 390×844: no horizontal overflow, comments over the preview, products one tap away', async () => {
     const problems: string[] = [];
     const { streamer } = await showWithComments(server, 'phone-studio');
@@ -269,6 +319,185 @@ describe('phone-first pages, in Chinese and English', () => {
     expect(await page.getByTestId('products-button').isVisible()).toBe(false);
     await shot(page, 'streamer-desktop.png');
     // The media node is off in this server: what the streamer page says then is not an error of the page.
+    expect(problems.filter((p) => !/video|media|transport/i.test(p))).toEqual([]);
+  }, 60_000);
+});
+
+const svg = (fill: string) => `data:image/svg+xml,${encodeURIComponent(`<svg xmlns="http://www.w3.org/2000/svg" width="60" height="60"><rect width="60" height="60" fill="${fill}"/></svg>`)}`;
+
+/** A live room of a new streamer, and the streamer page on it with its products sheet open. */
+async function studio(roomId: string, locale: string, problems: string[], viewport = PHONE): Promise<{ page: Page; token: string }> {
+  const token = await server.mintToken({ userId: `host-${roomId}`, name: 'Mia', role: 'streamer' });
+  expect((await http(server, 'POST', '/api/rooms', token, { title: 'Form drop', id: roomId })).status).toBe(201);
+  expect((await http(server, 'POST', `/api/rooms/${roomId}/start`, token)).status).toBe(200);
+  const page = await open(`${server.url}/streamer?token=${token}&room=${roomId}`, problems, locale, viewport);
+  await until('joined', () => page.getByTestId('room-state').getAttribute('data-state'), (s) => s === 'live');
+  if (viewport === PHONE) {
+    await page.getByTestId('products-button').click();
+    await until('the products sheet', () => page.locator('#products').isVisible(), (v) => v);
+  }
+  return { page, token };
+}
+
+describe('adding a product with its page\'s fields from the streamer page', () => {
+  it('list price, description, images and two variants through the form at 390×844; a viewer sees the list price struck through and buys a variant', async () => {
+    const problems: string[] = [];
+    const { page } = await studio('form-drop', 'en-US', problems);
+    const status = page.getByTestId('product-form-status');
+    const submit = () => page.getByRole('button', { name: 'Add product' }).click();
+
+    await page.getByLabel('SKU', { exact: true }).fill('tee');
+    await page.getByLabel('Title', { exact: true }).fill('Logo tee');
+    await page.getByLabel('Price', { exact: true }).fill('24.99');
+    // Refused on the page, at the field: a list price below the price.
+    await page.getByLabel(/^List price/).fill('19.99');
+    await submit();
+    await waitText('the list price refused', status, 'The list price is the regular price: it cannot be below the price.');
+    expect(await status.getAttribute('data-kind')).toBe('error');
+    expect(await page.locator('#p-list-price').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('p-list-price');
+    await page.getByLabel(/^List price/).fill('29.99');
+    await page.getByLabel(/^Description/).fill('Heavy cotton tee.\nPick a size and a colour.');
+    await page.getByLabel(/^Image URLs/).fill('not an address');
+    await submit();
+    await waitText('the image refused', status, 'Image URL on line 1 is not a web address (https://…).');
+    await page.getByLabel(/^Image URLs/).fill(`${svg('#e0245e')}\n${svg('#3b5bdb')}`);
+
+    // Variants: rows added and removed; the name gives a value for each option.
+    await page.getByLabel('Option names').fill('size / colour');
+    for (let i = 0; i < 3; i++) await page.getByTestId('add-variant').click();
+    const rows = page.getByTestId('variant-row');
+    expect(await rows.count()).toBe(3);
+    await page.getByRole('button', { name: 'Remove variant 3' }).click();
+    expect(await rows.count()).toBe(2);
+    await page.getByLabel('Variant 1: SKU suffix').fill('m-white');
+    await page.getByLabel('Variant 1: Name').fill('M / White');
+    await page.getByLabel('Variant 1: Stock').fill('10');
+    await page.getByLabel('Variant 2: SKU suffix').fill('s-black');
+    await page.getByLabel('Variant 2: Name').fill('S');
+    await page.getByLabel('Variant 2: Stock').fill('4');
+    await page.getByLabel('Variant 2: Price (optional)').fill('22');
+    await submit();
+    await waitText('the variant name refused', status, 'Variant 2: the name needs a value for each option (size / colour), separated by “/”.');
+    expect(await page.getByLabel('Variant 2: Name').getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Variant 2: Name').fill('S / Black');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await page.locator('#product-form').scrollIntoViewIfNeeded();
+    await shot(page, 'streamer-product-form-phone.png');
+    await submit();
+    await waitText('added', status, 'Added Logo tee (tee) with 14 units.');
+    expect(await status.getAttribute('data-kind')).toBe('ok');
+    // The form is ready for the next product.
+    expect(await rows.count()).toBe(0);
+    expect(await page.getByLabel('SKU', { exact: true }).inputValue()).toBe('');
+
+    const room = await http(server, 'GET', '/api/rooms/form-drop');
+    expect(room.body.products.find((p: { sku: string }) => p.sku === 'tee')).toMatchObject({
+      sku: 'tee', title: 'Logo tee', priceCents: 2499, listPriceCents: 2999, currency: 'USD', description: 'Heavy cotton tee.\nPick a size and a colour.',
+      imageUrl: svg('#e0245e'), images: [svg('#3b5bdb')],
+      variants: [
+        { sku: 'tee-m-white', options: { size: 'M', colour: 'White' }, stock: 10 },
+        { sku: 'tee-s-black', options: { size: 'S', colour: 'Black' }, stock: 4, priceCents: 2200 },
+      ],
+    });
+    await waitText('the studio lists it', page.getByTestId('available-tee'), '14');
+
+    // The server refuses a SKU already taken: its typed error, in the page's words.
+    await page.getByLabel('SKU', { exact: true }).fill('tee');
+    await page.getByLabel('Title', { exact: true }).fill('Another tee');
+    await page.getByLabel('Price', { exact: true }).fill('10');
+    await submit();
+    await waitText('the server refused', status, 'Could not add the product: A product with that SKU is already here: pick another SKU.');
+
+    // Pinned; a viewer's card shows the list price struck through, and its page sells the variants.
+    await page.getByTestId('pin-tee').click();
+    await waitText('pinned', page.getByTestId('pinned-now'), 'Pinned: Logo tee');
+    const viewer = await open(`${server.url}/viewer?room=form-drop&token=${await viewerToken(server, 'form-ann')}`, problems, 'en-US');
+    await waitText('the card', viewer.locator('#card-title'), 'Logo tee');
+    expect(await textOf(viewer.locator('#card-price'))).toBe('$24.99');
+    const list = viewer.getByTestId('card-list-price');
+    expect(await list.isVisible()).toBe(true);
+    expect(await textOf(list)).toBe('was $29.99');
+    expect(await list.evaluate((e) => e.tagName + ' ' + getComputedStyle(e).textDecorationLine)).toBe('S line-through');
+    await waitText('the variants\' stock', viewer.getByTestId('stock'), /^14 left/);
+    await shot(viewer, 'viewer-list-price-phone.png');
+    await viewer.getByTestId('add').click();
+    const product = viewer.getByTestId('product-page');
+    await until('the product page', () => product.isVisible(), (v) => v);
+    // The product page: the list price struck through, the description, the option names as the legend.
+    const [listed, description, legend] = await Promise.all([product.getByTestId('list-price'), product.getByTestId('description'), product.locator('legend')].map(textOf));
+    expect({ listed, description, legend }).toEqual({ listed: 'was $29.99', description: 'Heavy cotton tee. Pick a size and a colour.', legend: 'Size · Colour' });
+    const black = product.locator('[data-testid="variant"][data-sku="tee-s-black"]');
+    await black.click();
+    expect(await black.getAttribute('aria-pressed')).toBe('true');
+    expect(await textOf(product.getByTestId('sale-price'))).toBe('$22.00');
+    await product.getByTestId('product-page-add').click();
+    await waitText('added', product.getByTestId('product-status'), 'Logo tee (S / Black): 1 in your cart');
+    await waitText('one in the cart', viewer.getByTestId('cart-count'), '1');
+    expect(problems.filter((p) => !/video|media|transport/i.test(p))).toEqual([]);
+  }, 90_000);
+
+  it('the same form at desktop width, in the products panel', async () => {
+    const problems: string[] = [];
+    const { page } = await studio('form-desk', 'en-US', problems, DESKTOP);
+    await until('the products panel', () => page.locator('#products').isVisible(), (v) => v);
+    await page.getByLabel('SKU', { exact: true }).fill('cap');
+    await page.getByLabel('Title', { exact: true }).fill('Cotton cap');
+    await page.getByLabel('Price', { exact: true }).fill('15');
+    await page.getByLabel(/^List price/).fill('18');
+    await page.getByTestId('add-variant').click();
+    await page.getByTestId('add-variant').click();
+    for (const [i, [suffix, name, stock]] of [['red', 'Red', '3'], ['blue', 'Blue', '5']].entries()) {
+      await page.getByLabel(`Variant ${i + 1}: SKU suffix`).fill(suffix!);
+      await page.getByLabel(`Variant ${i + 1}: Name`).fill(name!);
+      await page.getByLabel(`Variant ${i + 1}: Stock`).fill(stock!);
+    }
+    await page.getByLabel('Option names').fill('colour');
+    // One line per variant at this width.
+    const [first, second] = [await page.getByTestId('variant-row').nth(0).boundingBox(), await page.getByTestId('variant-row').nth(1).boundingBox()];
+    expect(first!.height).toBeLessThan(90);
+    expect(second!.y).toBeGreaterThan(first!.y + first!.height - 1);
+    await page.locator('#product-form').scrollIntoViewIfNeeded();
+    await shot(page, 'streamer-product-form-desktop.png');
+    await page.getByRole('button', { name: 'Add product' }).click();
+    await waitText('added', page.getByTestId('product-form-status'), 'Added Cotton cap (cap) with 8 units.');
+    await waitText('listed with its variants', page.locator('tr[data-sku="cap"] [data-cell="meta"]'), /^cap · 2 variants/);
+    expect(await textOf(page.locator('tr[data-sku="cap"] [data-cell="price"]'))).toBe('$15.00 (list $18.00)');
+    expect(problems.filter((p) => !/video|media|transport/i.test(p))).toEqual([]);
+  }, 60_000);
+});
+
+describe('the streamer page in zh-CN', () => {
+  it('its encoder hints and a refused add are in Chinese', async () => {
+    const problems: string[] = [];
+    const { page, token } = await studio('form-zh', 'zh-CN', problems);
+    expect(await http(server, 'POST', '/api/rooms/form-zh/products', token, { sku: 'mug', title: '马克杯', priceCents: 1800, currency: 'USD', stock: 5 }).then((r) => r.status)).toBe(201);
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+    expect(await page.getByLabel('SKU', { exact: true }).getAttribute('placeholder')).toBe('bag-1');
+    expect(await page.locator('#p-title').getAttribute('placeholder')).toBe('帆布包');
+    expect(await textOf(page.getByTestId('add-variant'))).toBe('+ 添加规格');
+
+    // The add refused by the server (the SKU is taken): its code in Chinese, not the server's English.
+    await page.locator('#p-sku').fill('mug');
+    await page.locator('#p-title').fill('另一个马克杯');
+    await page.locator('#p-price').fill('12');
+    await page.locator('#product-form button[type="submit"]').click();
+    await waitText('refused, in Chinese', page.getByTestId('product-form-status'), '无法添加商品：已有相同 SKU 的商品：请换一个 SKU。');
+    // Checked on the page first, in Chinese too.
+    await page.locator('#p-price').fill('12.345');
+    await page.locator('#product-form button[type="submit"]').click();
+    await waitText('the price refused, in Chinese', page.getByTestId('product-form-status'), /^价格/);
+
+    // The encoder panel's hints (the products sheet closed first).
+    await page.keyboard.press('Escape');
+    await until('the sheet closed', () => page.locator('#products').isVisible(), (v) => !v);
+    await page.getByTestId('encoder').locator('summary').click();
+    expect(await textOf(page.getByTestId('encoder').locator('summary'))).toBe('用 OBS 或编码器推流');
+    expect(await textOf(page.getByTestId('encoder-hint'))).toMatch(/^OBS 30 及以上：设置 → 推流 → 服务选“WHIP”/);
+    await until('the stream key read', () => page.getByTestId('whip-url').inputValue(), (v) => v !== '');
+    // The test server runs without RTMP: the note says so, in Chinese.
+    await until('the RTMP note', () => page.getByTestId('rtmp-off').isVisible(), (v) => v);
+    expect(await textOf(page.getByTestId('rtmp-off'))).toBe('此服务器未开启 RTMP（运维人员用 --rtmp-port 开启）：请使用 WHIP。');
     expect(problems.filter((p) => !/video|media|transport/i.test(p))).toEqual([]);
   }, 60_000);
 });

@@ -91,6 +91,21 @@ describe('the shop window in Chromium at phone width', () => {
     await page.getByTestId('cart-button').click();
     await until('the cart drawer', () => page.getByTestId('cart').isVisible(), (v) => v);
     await waitText('the total', page.getByTestId('cart-total'), /24\.50/);
+    // The viewer page's cart (cartDrawer.ts): a bottom sheet at phone width, each line with its hold's
+    // countdown and − / + (the shop's own drawer had neither).
+    await sleep(300); // its slide-in animation ends
+    const sheet = (await page.getByTestId('cart').boundingBox())!;
+    expect(sheet.x).toBe(0);
+    expect(sheet.width).toBe(PHONE.width);
+    expect(sheet.y + sheet.height).toBeCloseTo(PHONE.height, 0);
+    expect(await page.getByTestId('cart-button').getAttribute('aria-expanded')).toBe('true');
+    expect(await textOf(page.getByTestId('cart-lines'))).toMatch(/held for \d+:\d\d/);
+    await page.getByRole('button', { name: 'One more Linen tote bag' }).click();
+    await waitText('two held', page.getByTestId('quantity'), '2');
+    await waitText('the total of two', page.getByTestId('cart-total'), /49\.00/);
+    await page.getByRole('button', { name: 'One fewer Linen tote bag' }).click();
+    await waitText('one held again', page.getByTestId('quantity'), '1');
+    await waitText('the total of one', page.getByTestId('cart-total'), /24\.50/);
     await page.getByTestId('checkout').click();
     await until('the order', () => page.getByTestId('order').isVisible(), (v) => v);
     const orderId = /Order (\S+)/.exec(await textOf(page.getByTestId('order-id')))![1]!;
@@ -147,6 +162,32 @@ describe('the shop window in Chromium at phone width', () => {
     expect(problems).toEqual([]);
     await page.context().close();
   }, 90_000);
+});
+
+describe('the shop window\'s connection state', () => {
+  it('shows nothing while connected (the state is there for screen readers), and the state once the server is gone', async () => {
+    const own = await startTestServer();
+    const problemsHere: string[] = [];
+    try {
+      const host = await own.mintToken({ userId: 'conn-shop', name: 'Ivy', role: 'streamer' });
+      expect((await http(own, 'POST', '/api/shop/products', host, { sku: 'mug', title: 'Mug', priceCents: 900, currency: 'USD', stock: 3 })).status).toBe(201);
+      const page = await openPage(browser, `${own.url}/shop?streamer=conn-shop&token=${await viewerToken(own, 'conn-buyer')}`, problemsHere, PHONE);
+      const conn = page.locator('#conn');
+      await until('connected', () => conn.getAttribute('data-state'), (s) => s === 'connected');
+      expect(await textOf(conn)).toBe('Connected');
+      expect(await conn.isVisible()).toBe(false);
+      await own.close();
+      await until('the connection state shown', () => conn.isVisible(), (v) => v, 20_000);
+      expect(await textOf(conn)).toMatch(/^(Reconnecting|Disconnected)/);
+      const badge = (await conn.boundingBox())!;
+      expect(badge.x).toBeGreaterThanOrEqual(0);
+      expect(badge.x + badge.width).toBeLessThanOrEqual(PHONE.width);
+      await shot(page, 'shop-reconnecting-phone');
+      await page.context().close();
+    } finally {
+      await own.close().catch(() => undefined);
+    }
+  }, 60_000);
 });
 
 describe('the viewer page\'s product list', () => {

@@ -4,6 +4,8 @@
  * me", goes on to another room, and when the streamer starts the show there comes a notice with a
  * link that takes the viewer to the live room. A second viewer who stayed on the show's page sees
  * it turn live without a reload. The streamer page schedules a show and shows its reminder count.
+ * A show not started on time: its page waits for the streamer instead of counting below zero, the
+ * streamer's list shows it late with "Start now", and one never started is cancelled after the grace.
  */
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -12,12 +14,14 @@ import type { RunningServer } from '../../server/src/server.ts';
 import { http, saleRoom, startTestServer, viewerToken } from '../helpers/server.ts';
 import { ARTIFACTS, launchChromium, openPage, PHONE, pollers, publishShot, sleep, textOf } from './support/browser.ts';
 
+const GRACE_MS = 6000;
 let server: RunningServer;
 let browser: Browser;
 const problems: string[] = [];
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // A show not started this long after its startsAt is cancelled as missed (hours by default).
+  server = await startTestServer({ showGraceMs: GRACE_MS });
   browser = await launchChromium([]);
 }, 120_000);
 
@@ -155,4 +159,56 @@ describe('scheduled shows in Chromium at phone width', () => {
     expect(problems).toEqual([]);
     await page.context().close();
   }, 60_000);
+
+  it('a show past its start time waits for the streamer, the streamer sees it late with "Start now", and one never started is cancelled after the grace', async () => {
+    const streamer = await server.mintToken({ userId: 'late-streamer', name: 'Noa', role: 'streamer' });
+    const startsAt = Date.now() + 3000;
+    for (const [id, title] of [['late-show', 'Late night picks'], ['late-never', 'The show that was not']] as const) {
+      expect((await http(server, 'POST', '/api/rooms', streamer, { title, id, startsAt })).status).toBe(201);
+    }
+    expect((await http(server, 'POST', '/api/rooms/late-show/products', streamer, { sku: 'lamp', title: 'Desk lamp', priceCents: 3900, currency: 'USD', stock: 5 })).status).toBe(201);
+    const viewer = await viewerToken(server, 'late-viewer');
+    const page = await openPage(browser, `${server.url}/viewer?room=late-show&token=${viewer}`, problems, PHONE);
+    const never = await openPage(browser, `${server.url}/viewer?room=late-never&token=${await viewerToken(server, 'late-fan')}`, problems, PHONE);
+    await http(server, 'POST', '/api/rooms/late-never/reminder', await viewerToken(server, 'late-fan'));
+
+    // Past startsAt: no countdown below zero, the page says it waits for the streamer.
+    const preview = page.getByTestId('show-preview');
+    await until('the late state', () => preview.getAttribute('data-phase'), (phase) => phase === 'late');
+    expect(await textOf(page.getByTestId('show-eyebrow'))).toBe('Starting soon');
+    expect(await textOf(page.getByTestId('show-countdown'))).toBe('Starting soon — waiting for the streamer');
+    expect(await textOf(page.getByTestId('show-note'))).toContain('This page turns live by itself when the streamer starts.');
+    expect(await page.getByTestId('show-products').locator('li').count()).toBe(1);
+    expect(await overflowing(page)).toEqual([]);
+    await shot(page, 'viewer-show-late-phone');
+
+    // The streamer's list shows it late, with "Start now" a thumb away.
+    const studio = await openPage(browser, `${server.url}/streamer?token=${streamer}`, problems, PHONE);
+    const lateRow = studio.getByTestId('scheduled-shows').locator('li[data-room="late-show"]');
+    await until('the late show in the streamer\'s list', () => lateRow.getAttribute('data-late'), (late) => late === 'true');
+    expect(await textOf(lateRow.getByTestId('late-badge'))).toMatch(/^Late: planned for /);
+    const startButton = lateRow.getByTestId('start-late-show');
+    const box = await startButton.boundingBox();
+    expect(box !== null && box.height >= 44 && box.x >= 0 && box.x + box.width <= 390).toBe(true);
+    expect(await overflowing(studio)).toEqual([]);
+    await startButton.scrollIntoViewIfNeeded();
+    await shot(studio, 'streamer-show-late-phone');
+    await startButton.click();
+    await waitText('started', studio.getByTestId('show-status'), '"Late night picks" is live.');
+    // The waiting page turns live by itself.
+    await waitText('the page turned live', page.locator('#room-state'), 'Live');
+    expect(await preview.isVisible()).toBe(false);
+
+    // The other show is never started: past the grace its page says it will not take place, and it leaves the list.
+    const neverPreview = never.getByTestId('show-preview');
+    await until('the cancelled show', () => neverPreview.getAttribute('data-phase'), (phase) => phase === 'missed', GRACE_MS + 10_000);
+    expect(await textOf(never.getByTestId('show-eyebrow'))).toBe('Show cancelled');
+    expect(await textOf(never.getByTestId('show-note'))).toContain('will not take place');
+    expect(await never.getByTestId('remind-me').isVisible()).toBe(false);
+    expect(await overflowing(never)).toEqual([]);
+    await shot(never, 'viewer-show-missed-phone');
+    await until('gone from the streamer\'s list', () => studio.getByTestId('scheduled-shows').locator('li[data-room="late-never"]').count(), (n) => n === 0, 10_000);
+    expect(problems).toEqual([]);
+    for (const p of [page, never, studio]) await p.context().close();
+  }, 90_000);
 });

@@ -47,7 +47,7 @@ describe('a shop window and its live show on two nodes (Redis)', () => {
 
     const before = await http(b, 'GET', `/api/shops/${encodeURIComponent(streamerId)}`);
     expect(before.status).toBe(200);
-    expect(before.body).toMatchObject({ shop: { id: shopId, kind: 'shop', state: 'live', streamerId }, stock: { hot: 40 }, live: null, shows: [] });
+    expect(before.body).toMatchObject({ shop: { id: shopId, kind: 'shop', state: 'live', streamerId, title: "Mia's shop", streamerName: 'Mia' }, stock: { hot: 40 }, live: null, shows: [] });
     expect(before.body.products).toMatchObject([{ sku: 'hot', listPriceCents: 2999 }]);
 
     const created = await http(b, 'POST', '/api/rooms', streamer, { title: 'Friday live', id: 'friday-live', shop: true });

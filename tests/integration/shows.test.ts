@@ -15,6 +15,8 @@ import { http, saleRoom, startTestServer, viewerToken } from '../helpers/server.
 
 const MAX_REMINDERS = 3;
 const HOUR = 3_600_000;
+/** A show not started this long after its startsAt is ended as missed (short here; hours by default). */
+const GRACE_MS = 1500;
 
 const clients: LivecartClient[] = [];
 afterEach(() => {
@@ -43,14 +45,14 @@ async function scheduleShow(server: RunningServer, roomId: string, streamerId: s
 
 const setups: Array<[string, () => Promise<[RunningServer, RunningServer]>]> = [
   ['memory, one node', async () => {
-    const server = await startTestServer({ maxRemindersPerRoom: MAX_REMINDERS });
+    const server = await startTestServer({ maxRemindersPerRoom: MAX_REMINDERS, showGraceMs: GRACE_MS });
     return [server, server];
   }],
   ['Redis, two nodes', async () => {
     const redisPrefix = uniquePrefix('shows');
     return [
-      await startTestServer({ redis: REDIS_URL, redisPrefix, maxRemindersPerRoom: MAX_REMINDERS }),
-      await startTestServer({ redis: REDIS_URL, redisPrefix, maxRemindersPerRoom: MAX_REMINDERS }),
+      await startTestServer({ redis: REDIS_URL, redisPrefix, maxRemindersPerRoom: MAX_REMINDERS, showGraceMs: GRACE_MS }),
+      await startTestServer({ redis: REDIS_URL, redisPrefix, maxRemindersPerRoom: MAX_REMINDERS, showGraceMs: GRACE_MS }),
     ];
   }],
 ];
@@ -172,7 +174,7 @@ describe.each(setups)('scheduled shows (%s)', (_name, setup) => {
     await Promise.all([annRoom.ready, annOrders.ready, boRoom.ready, cyRoom.ready, inShow.ready]);
 
     expect((await http(a, 'POST', '/api/rooms/golive/start', streamer)).body.room.state).toBe('live');
-    const expected = { roomId: 'golive', title: 'Show golive', streamerId: 'golive-s', startsAt };
+    const expected = { id: 'live:golive', roomId: 'golive', title: 'Show golive', streamerId: 'golive-s', startsAt };
     await waitUntil(() => annRoom.notices.length > 0 && annOrders.notices.length > 0, 5000, 'Ann\'s sockets heard the show went live');
     expect(annRoom.notices).toEqual([expected]);
     expect(annOrders.notices).toEqual([expected]);
@@ -197,5 +199,99 @@ describe.each(setups)('scheduled shows (%s)', (_name, setup) => {
     await http(a, 'POST', '/api/rooms/golive-probe/start', probe.streamer);
     await waitUntil(() => annRoom.notices.some((n) => n.roomId === 'golive-probe'), 5000, 'the probe notice');
     expect(annRoom.notices.map((n) => n.roomId)).toEqual(['golive', 'golive-next', 'golive-twice', 'golive-probe']);
+  });
+
+  it('keeps the go-live notice for a reminded user who was away: their next socket, on either node, hears it once; one who heard it live never again', async () => {
+    const show = await scheduleShow(a, 'away', 'away-s');
+    const [ann, bo] = (await Promise.all(['ann', 'bo'].map((n) => viewerToken(a, `away-${n}`)))) as [string, string];
+    await saleRoom(a, 'away-elsewhere', 5);
+    for (const token of [ann, bo]) await setReminder({ baseUrl: a.url, token }, 'away', true);
+
+    // Bo is online at go-live (on node B); Ann has no socket open.
+    const boRoom = open(b, bo, 'away-elsewhere');
+    await boRoom.ready;
+    await http(a, 'POST', '/api/rooms/away/start', show.streamer);
+    await waitUntil(() => boRoom.notices.length === 1, 5000, 'Bo heard it live');
+    expect(boRoom.notices[0]).not.toHaveProperty('replayed');
+
+    // Ann opens a page afterwards, on node B: the notice follows her welcome, marked replayed.
+    const annLater = open(b, ann, 'away-elsewhere', 'orders');
+    await annLater.ready;
+    await waitUntil(() => annLater.notices.length === 1, 5000, 'Ann heard the show she missed');
+    expect(annLater.notices).toEqual([{ id: 'live:away', roomId: 'away', title: 'Show away', streamerId: 'away-s', startsAt: show.startsAt, replayed: true }]);
+    annLater.close();
+    boRoom.close();
+
+    // A show that went live and ended while they were away is not told; a probe show still live is,
+    // and it comes in the same read of their inbox as anything else kept: nothing else came with it.
+    const ended = await scheduleShow(a, 'away-ended', 'away-s');
+    const probe = await scheduleShow(a, 'away-probe', 'away-s');
+    const next = await scheduleShow(a, 'away-next', 'away-s');
+    const watch = await viewerToken(a, 'away-watch');
+    for (const token of [ann, bo, watch]) {
+      await setReminder({ baseUrl: a.url, token }, 'away-ended', true);
+      await setReminder({ baseUrl: a.url, token }, 'away-probe', true);
+      await setReminder({ baseUrl: a.url, token }, 'away-next', true);
+    }
+    // A third user stays online: once they heard a show, its notices are kept for those away (kept first, then published).
+    const watcher = open(a, watch, 'away-elsewhere');
+    await watcher.ready;
+    await http(a, 'POST', '/api/rooms/away-ended/start', ended.streamer);
+    await waitUntil(() => watcher.notices.some((n) => n.roomId === 'away-ended'), 5000, 'the ended show went out');
+    await http(a, 'POST', '/api/rooms/away-ended/end', ended.streamer);
+    await http(a, 'POST', '/api/rooms/away-probe/start', probe.streamer);
+    await waitUntil(() => watcher.notices.some((n) => n.roomId === 'away-probe'), 5000, 'the probe show went out');
+    for (const token of [ann, bo]) {
+      const again = open(a, token, 'away-elsewhere');
+      await again.ready;
+      await waitUntil(() => again.notices.length > 0, 5000, 'the probe notice after the welcome');
+      expect(again.notices.map((n) => [n.roomId, n.replayed])).toEqual([['away-probe', true]]);
+      again.close();
+    }
+
+    // Told once: Ann's next socket (node B) hears only a newer show, not the probe again.
+    await http(a, 'POST', '/api/rooms/away-next/start', next.streamer);
+    await waitUntil(() => watcher.notices.some((n) => n.roomId === 'away-next'), 5000, 'the next show went out');
+    const last = open(b, ann, 'away-elsewhere');
+    await waitUntil(() => last.notices.length > 0, 5000, 'the next show\'s notice');
+    expect(last.notices.map((n) => n.roomId)).toEqual(['away-next']);
+  });
+
+  it('ends a show its streamer never started once the grace after startsAt has passed: its page is told, its reminders go, it leaves the upcoming list', async () => {
+    const lead = 400;
+    const late = await scheduleShow(a, 'late', 'late-s', lead);
+    const lateButStarted = await scheduleShow(a, 'late-started', 'late-s', lead);
+    const ann = await viewerToken(a, 'late-ann');
+    await setReminder({ baseUrl: a.url, token: ann }, 'late', true);
+    const viewer = open(b, await viewerToken(b, 'late-bo'), 'late');
+    const states: Array<{ state: string; missed?: true }> = [];
+    viewer.on('roomState', ({ state, missed }) => states.push({ state, ...(missed ? { missed } : {}) }));
+    await viewer.ready;
+
+    // Past startsAt, within the grace: still scheduled, still listed, and the streamer may still start.
+    await waitUntil(() => Date.now() > late.startsAt + 50, 5000, 'startsAt passed');
+    expect((await http(b, 'GET', '/api/rooms/late')).body.state).toBe('scheduled');
+    expect((await upcomingShows({ baseUrl: a.url, token: late.streamer }, 'late-s')).map((s) => s.id)).toEqual(['late', 'late-started']);
+    expect((await http(a, 'POST', '/api/rooms/late-started/start', lateButStarted.streamer)).body.room.state).toBe('live');
+
+    // Past the grace: ended as missed, told to the room's page once (both nodes look for late shows).
+    await waitUntil(() => viewer.state.room?.state === 'ended', GRACE_MS + 5000, 'the missed show\'s page was told');
+    expect(viewer.state.room).toMatchObject({ state: 'ended', missed: true });
+    const snapshot = await http(a, 'GET', '/api/rooms/late');
+    expect(snapshot.body).toMatchObject({ state: 'ended', missed: true });
+    const latecomer = open(a, ann, 'late');
+    expect((await latecomer.ready).room).toMatchObject({ state: 'ended', missed: true });
+    expect(states).toEqual([{ state: 'ended', missed: true }]);
+    expect((await upcomingShows({ baseUrl: b.url }, 'late-s')).map((s) => s.id)).toEqual(['late-started']);
+    expect(await reminderOf({ baseUrl: b.url, token: ann }, 'late')).toEqual({ roomId: 'late', reminded: false, reminders: 0 });
+    expect(await myReminders({ baseUrl: a.url, token: ann })).toEqual([]);
+    // Too late now: no start, no reminder.
+    const start = await http(a, 'POST', '/api/rooms/late/start', late.streamer);
+    expect([start.status, start.body.error.name]).toEqual([409, 'ROOM_ENDED']);
+    expect((await http(b, 'POST', '/api/rooms/late/reminder', ann)).body.error).toMatchObject({ name: 'ROOM_ENDED', message: expect.stringContaining('did not take place') });
+    // Its preview never went on sale, and does not now.
+    expect((await http(b, 'POST', '/api/rooms/late/cart/items', ann, { sku: 'hot', quantity: 1, key: 'after-missed' })).body.error).toMatchObject({ name: 'ROOM_ENDED', message: expect.stringContaining('did not take place') });
+    // The show started in time is not touched.
+    expect((await http(b, 'GET', '/api/rooms/late-started')).body.state).toBe('live');
   });
 });

@@ -46,12 +46,30 @@ export function describeCouponContract(name: string, factory: StoreFactory): voi
       await expect(store.createCoupon('r1', coupon('THIRD'), 2)).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
       expect((await store.roomCoupons('r1')).map((c) => [c.coupon.id, c.left])).toEqual([['SAVE5', 10], ['TEN', 10]]);
       expect(await store.coupon('r1', 'nope')).toBeUndefined();
-      expect(await store.pinnedCoupon('r1')).toBeNull();
-      await store.pinCoupon('r1', 'TEN');
-      expect(await store.pinnedCoupon('r1')).toMatchObject({ coupon: { id: 'TEN', percentOff: 10 }, left: 10 });
+      expect(await store.pinnedCoupon('r1')).toEqual({ card: null, version: 0 });
+      // Every pin and unpin takes the room's next version, in the step that pins.
+      expect(await store.pinCoupon('r1', 'TEN')).toBe(1);
+      expect(await store.pinnedCoupon('r1')).toMatchObject({ card: { coupon: { id: 'TEN', percentOff: 10 }, left: 10 }, version: 1 });
       await expect(store.pinCoupon('r1', 'nope')).rejects.toMatchObject({ code: 'COUPON_NOT_FOUND' });
-      await store.pinCoupon('r1', null);
-      expect(await store.pinnedCoupon('r1')).toBeNull();
+      expect(await store.pinCoupon('r1', 'SAVE5')).toBe(2);
+      expect(await store.pinnedCoupon('r1')).toMatchObject({ card: { coupon: { id: 'SAVE5' } }, version: 2 });
+      expect(await store.pinCoupon('r1', null)).toBe(3);
+      expect(await store.pinnedCoupon('r1')).toEqual({ card: null, version: 3 });
+      expect(await store.pinnedCoupon('r2')).toEqual({ card: null, version: 0 });
+    });
+
+    it('two nodes re-pinning at once: each pin has its own version, and the highest is the pin the room keeps', async () => {
+      for (const id of ['A', 'B', 'C', 'D']) await store.createCoupon('r1', coupon(id), 10);
+      const other = factory.sibling === undefined ? store : await factory.sibling(store);
+      try {
+        const pins = ['A', 'B', 'C', 'D'].map((id, i) => [id, i % 2 === 0 ? store : other] as const);
+        const versions = await Promise.all(pins.map(([id, on]) => on.pinCoupon('r1', id)));
+        expect([...versions].sort()).toEqual([1, 2, 3, 4]);
+        const last = pins[versions.indexOf(4)]![0];
+        expect(await other.pinnedCoupon('r1')).toMatchObject({ card: { coupon: { id: last } }, version: 4 });
+      } finally {
+        if (other !== store) await other.close();
+      }
     });
 
     it('gives exactly N claims to concurrent buyers, one each, and answers every claim', async () => {

@@ -21,6 +21,9 @@ import { describeVariantContract } from './variantContract.ts';
 import { RedisUserNotices } from '../../server/src/broker/RedisUserNotices.ts';
 import { RedisReminderDirectory } from '../../server/src/store/RedisReminderDirectory.ts';
 import { describeReminderContract } from './reminderContract.ts';
+import type { ReminderDirectory } from '../../server/src/store/ReminderDirectory.ts';
+import { RedisShowNoticeInbox } from '../../server/src/store/RedisShowNoticeInbox.ts';
+import { failingAfter } from '../helpers/failingRedis.ts';
 
 // One real cluster (3 masters, 3 replicas) for the file: the same contracts as on one Redis.
 let cluster: OwnRedisCluster;
@@ -93,14 +96,17 @@ function clusterBrokers(sequencerLeaseMs: number) {
 describeBrokerContract('RedisBroker on Redis Cluster (every seq from Redis)', clusterBrokers(0));
 describeBrokerContract('RedisBroker on Redis Cluster with a sequencer lease', clusterBrokers(3000));
 
-// Reminders in each room's slot; the notice channel sharded on a slot of its own.
+// Reminders in each room's slot, each user's index in the user's: written apart, checked against the rooms' sets on read.
+const clusterReminderPrefixes = new WeakMap<ReminderDirectory, string>();
 describeReminderContract('Redis Cluster', {
   reminders: async () => {
-    const redis = createRedisClient(target(), 2000);
-    await connectWithin(redis, cluster.url);
-    const reminders = new RedisReminderDirectory(redis, uniquePrefix('cluster-reminders'), 1000);
-    return Object.assign(reminders, { close: async () => redis.disconnect() });
+    const prefix = uniquePrefix('cluster-reminders');
+    const reminders = await clusterNode((redis) => new RedisReminderDirectory(redis, prefix, { cluster: true, retryAfterMs: 1000 }));
+    clusterReminderPrefixes.set(reminders, prefix);
+    return reminders;
   },
+  sibling: async (of, failAfter) => clusterNode((redis) => new RedisReminderDirectory(failAfter === undefined ? redis : failingAfter(redis, failAfter), clusterReminderPrefixes.get(of)!, { cluster: true, retryAfterMs: 1000 })),
+  inbox: async () => clusterNode((redis) => new RedisShowNoticeInbox(redis, uniquePrefix('cluster-inbox'), 1000)),
   notices: async () => {
     const prefix = uniquePrefix('cluster-notices');
     const node = async () => {

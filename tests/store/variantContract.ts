@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CartAnswer } from '../../protocol/src/index.ts';
-import type { InventoryItem, ReserveRequest, Store } from '../../server/src/store/Store.ts';
+import type { InventoryItem, ReserveRequest, Store, VariantInventories } from '../../server/src/store/Store.ts';
 import type { StoreFactory } from './storeContract.ts';
 
 /**
@@ -71,6 +71,62 @@ export function describeVariantContract(name: string, factory: StoreFactory): vo
       expect(await store.stock(SHOP, 'cap-blue')).toEqual({ available: 1, reserved: 1, sold: 0 });
       await expect(store.addProduct(SHOP, variant('cap-blue', 9, 1500))).rejects.toMatchObject({ code: 'PRODUCT_EXISTS' });
       expect(await store.stock(SHOP, 'cap-blue')).toEqual({ available: 1, reserved: 1, sold: 0 });
+    });
+
+    it('registers a product\'s variants in one step: a taken sku refuses the whole add, and nothing of it is registered', async () => {
+      await store.addProduct(SHOP, { sku: 'hoodie', variants: [variant('hoodie-s', 2, 3900), variant('hoodie-m', 3, 3900)] });
+      expect(await store.roomStock(SHOP)).toEqual({ 'hoodie-s': 2, 'hoodie-m': 3 });
+      const refused = async (product: InventoryItem | VariantInventories) => {
+        await expect(store.addProduct(SHOP, product)).rejects.toMatchObject({ code: 'PRODUCT_EXISTS' });
+        expect(await store.roomStock(SHOP)).toEqual({ 'hoodie-s': 2, 'hoodie-m': 3 });
+      };
+      // One variant taken (the last one named): the variants before it are not registered either.
+      await refused({ sku: 'jacket', variants: [variant('jacket-s', 5, 4900), variant('jacket-m', 5, 4900), variant('hoodie-m', 5, 4900)] });
+      expect(await store.stock(SHOP, 'jacket-s')).toBeUndefined();
+      // The product's own sku is taken though it holds no inventory: as a product, and as a variant.
+      await refused(variant('hoodie', 1, 3900));
+      await refused({ sku: 'hoodie', variants: [variant('hoodie-xl', 1, 3900)] });
+      await refused({ sku: 'sweater', variants: [variant('hoodie', 1, 3900)] });
+      // A product's sku is not free for a product with variants either, nor is a sku named twice in one add.
+      await refused({ sku: 'hoodie-s', variants: [variant('other-s', 1, 3900)] });
+      await refused({ sku: 'scarf', variants: [variant('scarf-red', 1, 900), variant('scarf-red', 2, 900)] });
+      await refused({ sku: 'scarf', variants: [variant('scarf', 1, 900)] });
+      // The skus a refused add named are still free.
+      await store.addProduct(SHOP, { sku: 'jacket', variants: [variant('jacket-s', 5, 4900)] });
+      expect(await store.stock(SHOP, 'jacket-s')).toEqual({ available: 5, reserved: 0, sold: 0 });
+      // Each variant keeps its own price and sale window, registered in the same step.
+      await store.addProduct(SHOP, { sku: 'socks', variants: [variant('socks-a', 4, 500, { saleStartsAt: T0 + 60_000 }), variant('socks-b', 4, 700, { perCustomerLimit: 1 })] });
+      expect(await store.reserve(req({ userId: 'v1', sku: 'socks-a', quantity: 1 }))).toEqual({ status: 'not_on_sale', sku: 'socks-a', startsAt: T0 + 60_000 });
+      expect(await store.reserve(req({ userId: 'v1', sku: 'socks-b', quantity: 3 }))).toMatchObject({ status: 'reserved', granted: 1 });
+      expect((await store.cart(SHOP, 'v1', T0 + 1)).totalCents).toBe(700);
+    });
+
+    it('two nodes adding products with overlapping variant skus at once: exactly one wins whole, the loser registered nothing', async () => {
+      const other = factory.sibling ? await factory.sibling(store) : store;
+      try {
+        for (let round = 0; round < 20; round++) {
+          // Each product's variants around the shared one: a loser that registered variant by variant would leave its first behind.
+          const product = (name: string): VariantInventories => ({
+            sku: `${name}-${round}`,
+            variants: [variant(`${name}-${round}-a`, 1, 100), variant(`shared-${round}`, 1, 100), variant(`${name}-${round}-b`, 1, 100)],
+          });
+          const results = await Promise.allSettled([store.addProduct(SHOP, product('left')), other.addProduct(SHOP, product('right'))]);
+          expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+          const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+          expect(lost.reason).toMatchObject({ code: 'PRODUCT_EXISTS' });
+          const [winner, loser] = results[0]!.status === 'fulfilled' ? ['left', 'right'] : ['right', 'left'];
+          for (const end of ['a', 'b']) {
+            expect(await store.stock(SHOP, `${winner}-${round}-${end}`)).toEqual({ available: 1, reserved: 0, sold: 0 });
+            expect(await store.stock(SHOP, `${loser}-${round}-${end}`)).toBeUndefined();
+          }
+          // The loser's product sku stayed free: it can be added again with skus of its own.
+          await other.addProduct(SHOP, { sku: `${loser}-${round}`, variants: [variant(`${loser}-${round}-c`, 1, 100)] });
+        }
+        const stock = await store.roomStock(SHOP);
+        expect(Object.keys(stock)).toHaveLength(20 * 4);
+      } finally {
+        if (other !== store) await other.close();
+      }
     });
 
     it('concurrent buyers on two nodes racing for two variants: each sells exactly its own stock, never the other\'s', async () => {

@@ -3,6 +3,7 @@
  * texts shown for the SDK's errors. Plain DOM, no framework; everything here runs in the browser.
  */
 import { CloseCode, isLivecartError, type LivecartClient } from '../../src/index.ts';
+import { errorTextKey } from './errorTexts.ts';
 import { formatMoney, formatNumber as formatLocaleNumber, parseMoney, t } from './i18n.ts';
 
 export const params = new URLSearchParams(location.search);
@@ -145,34 +146,24 @@ export async function api<T = Record<string, unknown>>(path: string, options: { 
   return body as T;
 }
 
-/** A sentence for a failed request, from the SDK's typed error or an API error. */
+/**
+ * A sentence for a failed request in the page's language, from the SDK's typed error or an HTTP
+ * answer's error name (errorTexts.ts); the server's own message for a code not known here.
+ */
 export function errorText(error: unknown): string {
   if (isLivecartError(error)) {
-    switch (error.name) {
-      case 'RATE_LIMITED':
-        return t('error.rateLimited', { wait: seconds(error.retryAfterMs ?? 1000) });
-      case 'MUTED':
-        return t('error.muted');
-      case 'COMMENT_FILTERED':
-        return t('error.commentFiltered');
-      case 'OVERLOADED':
-        return error.retryAfterMs ? t('error.overloadedWait', { wait: seconds(error.retryAfterMs) }) : t('error.overloaded');
-      case 'ROOM_ENDED':
-        return t('error.roomEnded');
-      case 'FORBIDDEN':
-        return t('error.forbidden');
-      case 'UNAUTHORIZED':
-        return t('error.unauthorized');
-      case 'KICKED':
-        return t('error.kicked');
-      case 'UNAVAILABLE':
-        return t('error.unavailable');
-      default:
-        return error.message;
-    }
+    if (error.name === 'RATE_LIMITED') return t('error.rateLimited', { wait: seconds(error.retryAfterMs ?? 1000) });
+    if (error.name === 'OVERLOADED' && error.retryAfterMs) return t('error.overloadedWait', { wait: seconds(error.retryAfterMs) });
+    return codeText(error.name, error.message);
   }
+  if (error instanceof ApiError) return codeText(error.errorName, error.message);
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+function codeText(name: string, message: string): string {
+  const key = errorTextKey(name);
+  return key === undefined ? message : t(key, { detail: message });
 }
 
 /** Puts `text` in a status element (a live region), marking it as an error or not. */

@@ -109,6 +109,7 @@ export function mountCouponCard(client: LivecartClient, parts: { anchor: HTMLEle
   }
   button.addEventListener('click', () => void claim());
 
+  /** The buyer's claims (the card itself comes with `welcome` and `coupon` events). */
   async function load(): Promise<void> {
     try {
       const read = await client.coupons();
@@ -149,13 +150,15 @@ export function mountCouponCard(client: LivecartClient, parts: { anchor: HTMLEle
     cartRows.replaceChildren(...rows);
   }
 
-  client.on('coupon', () => {
+  const cardChanged = () => {
     const card = client.state.coupon;
     if (card !== null) known.set(card.coupon.id, card.coupon);
     render();
-  });
-  // A fresh snapshot (a first join, or a resume that failed) does not carry the card: read it.
+  };
+  client.on('coupon', cardChanged);
+  // Every welcome carries the pinned card (shown at once); a fresh one (a first join, or a resume that failed) also has the buyer's claims read.
   client.on('welcome', (welcome) => {
+    cardChanged();
     if (!welcome.resumed) void load();
   });
   client.on('orderUpdated', ({ order }) => {

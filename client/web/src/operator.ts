@@ -95,7 +95,7 @@ async function poll(token: string): Promise<void> {
     if (el.status.dataset.kind === 'error' && el.status.dataset.source === 'poll') say(el.status, '');
   } catch (error) {
     el.status.dataset.source = 'poll';
-    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) say(el.status, t('ops.tokenRefused', { why: error.message }), 'error');
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) say(el.status, t('ops.tokenRefused', { why: errorText(error) }), 'error');
     else say(el.status, t('ops.unreachable', { why: errorText(error) }), 'error');
   } finally {
     polling = false;

@@ -4,8 +4,10 @@
  * streamer starts), and "Remind me" (POST / DELETE /api/rooms/:id/reminder), which has the user
  * told on any livecart page they have open when the show goes live. When the streamer starts the
  * show, the room's `roomState` event hides the preview and the page goes on as a live room,
- * without a reload. Below, on every room page, the streamer's other live and upcoming shows (read
- * when the page joins and when the room's state changes).
+ * without a reload. Past `startsAt` with no start yet, the countdown gives way to "waiting for the
+ * streamer"; a show the server ended as missed (never started within its grace) says it will not
+ * take place. Below, on every room page, the streamer's other live and upcoming shows (read when
+ * the page joins and when the room's state changes).
  */
 import type { LivecartClient, Product, ReminderState, Show } from '../../src/index.ts';
 import { api, countdown, errorText, formatPrice, h, placeholderImage, say, type ServerClock, setText, show } from './common.ts';
@@ -23,12 +25,16 @@ export function mountShowPreview(client: LivecartClient, options: { token: strin
   const remindButton = h('button', { type: 'button', class: 'primary remind', 'aria-pressed': 'false', 'data-testid': 'remind-me' }, t('show.remindMe'));
   const remindStatus = h('p', { class: 'status small', role: 'status', 'aria-live': 'polite', 'data-testid': 'remind-status' });
   const products = h('ul', { class: 'show-products', 'data-testid': 'show-products' });
+  const eyebrow = h('p', { class: 'eyebrow', id: 'show-preview-title', 'data-testid': 'show-eyebrow' }, t('show.upcoming'));
+  const note = h('p', { class: 'show-note small', 'data-testid': 'show-note', hidden: true });
+  const remindRow = h('div', { class: 'row wrap' }, remindButton);
+  const productsTitle = h('h3', { class: 'show-products-title' }, t('show.inThisShow'));
   const panel = h('section', { class: 'panel show-preview', 'aria-labelledby': 'show-preview-title', 'data-testid': 'show-preview', hidden: true },
-    h('p', { class: 'eyebrow', id: 'show-preview-title' }, t('show.upcoming')),
-    title, when, timer,
-    h('div', { class: 'row wrap' }, remindButton),
+    eyebrow,
+    title, when, timer, note,
+    remindRow,
     remindStatus,
-    h('h3', { class: 'show-products-title' }, t('show.inThisShow')),
+    productsTitle,
     products,
   );
   const upcomingList = h('ul', { class: 'show-list' });
@@ -42,22 +48,43 @@ export function mountShowPreview(client: LivecartClient, options: { token: strin
 
   let reminder: ReminderState | undefined;
   let busy = false;
-  let shownDeadline: number | undefined;
+  /** What the timer shows now: `upcoming:STARTS_AT` (a countdown) or `late`. */
+  let shownTimer: string | undefined;
+  let lateTimer: ReturnType<typeof setTimeout> | undefined;
 
   const scheduled = () => client.state.room?.state === 'scheduled' && client.state.room.startsAt !== undefined;
+  const missed = () => client.state.room?.state === 'ended' && client.state.room.missed === true;
 
   const render = () => {
     const room = client.state.room;
-    const visible = scheduled();
+    const visible = scheduled() || missed();
     show(panel, visible);
     document.body.classList.toggle('show-scheduled', visible);
-    if (!visible || room === undefined || room.startsAt === undefined) return;
+    document.body.classList.toggle('show-missed', missed());
+    if (!visible || room === undefined) return;
+    const phase = missed() ? 'missed' : room.startsAt !== undefined && clock.now() >= room.startsAt ? 'late' : 'upcoming';
+    panel.dataset.phase = phase;
+    setText(eyebrow, t(phase === 'missed' ? 'show.missed' : phase === 'late' ? 'show.late' : 'show.upcoming'));
     setText(title, room.title);
-    setText(when, formatShowTime(room.startsAt, true));
-    if (shownDeadline !== room.startsAt) {
-      shownDeadline = room.startsAt;
-      timer.replaceChildren(countdown(room.startsAt, clock, { prefix: t('show.startsIn'), done: t('show.anyMoment') }));
+    setText(when, room.startsAt === undefined ? '' : formatShowTime(room.startsAt, true));
+    show(note, phase !== 'upcoming');
+    if (phase === 'missed') setText(note, t('show.missedNote'));
+    if (phase === 'late' && room.startsAt !== undefined) setText(note, t('show.lateNote', { time: formatShowTime(room.startsAt) }));
+    const timerKey = phase === 'upcoming' ? `upcoming:${room.startsAt}` : phase;
+    if (shownTimer !== timerKey) {
+      shownTimer = timerKey;
+      clearTimeout(lateTimer);
+      if (phase === 'upcoming' && room.startsAt !== undefined) {
+        timer.replaceChildren(countdown(room.startsAt, clock, { prefix: t('show.startsIn'), done: t('show.waitingForStreamer') }));
+        // At the start time the page turns to "waiting for the streamer" by itself.
+        lateTimer = setTimeout(render, Math.max(0, room.startsAt - clock.now()) + 100);
+      } else {
+        timer.replaceChildren(phase === 'late' ? t('show.waitingForStreamer') : '');
+      }
     }
+    show(timer, phase !== 'missed');
+    for (const part of [remindRow, remindStatus, productsTitle, products]) show(part, phase !== 'missed');
+    if (phase === 'missed') return;
     products.replaceChildren(...client.state.products.map((product) => productItem(client, product)));
     renderReminder();
   };

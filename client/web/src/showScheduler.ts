@@ -3,7 +3,8 @@
  * created with `startsAt` and stays scheduled until "Go live"), and the streamer's live and
  * upcoming shows with how many viewers set a reminder for each (GET /api/streamers/:id/shows,
  * read again every few seconds). Each show links to its studio page, where its preview products
- * are added and the show is started.
+ * are added and the show is started. A show past its start time that is not live yet is shown as
+ * late, with "Start now" right there (the server cancels it as missed after its grace).
  */
 import type { RoomInfo, Show } from '../../src/index.ts';
 import { api, errorText, h, say, setText, show } from './common.ts';
@@ -36,7 +37,7 @@ export function mountShowScheduler(token: string): void {
     if (streamerId === undefined) return;
     try {
       const { shows } = await api<{ shows: Show[] }>(`/api/streamers/${encodeURIComponent(streamerId)}/shows`, { token });
-      list.replaceChildren(...shows.map((s) => showRow(s, token)));
+      list.replaceChildren(...shows.map((s) => showRow(s, token, start)));
       show(empty, shows.length === 0);
     } catch (error) {
       say(status, t('scheduler.readFailed', { why: errorText(error) }), 'error');
@@ -61,15 +62,37 @@ export function mountShowScheduler(token: string): void {
     );
   });
 
+  const start = (s: Show, button: HTMLButtonElement) => {
+    button.disabled = true;
+    say(status, t('scheduler.starting', { title: s.title }));
+    api<{ room: RoomInfo }>(`/api/rooms/${encodeURIComponent(s.id)}/start`, { method: 'POST', token }).then(
+      () => say(status, t('scheduler.started', { title: s.title }), 'ok'),
+      (error: unknown) => say(status, t('scheduler.startFailed', { why: errorText(error) }), 'error'),
+    ).finally(() => void refresh());
+  };
+
   void refresh();
   setInterval(() => void refresh(), REFRESH_MS);
 }
 
-function showRow(s: Show, token: string): HTMLElement {
+function showRow(s: Show, token: string, start: (s: Show, button: HTMLButtonElement) => void): HTMLElement {
   const count = h('span', { class: 'muted small', 'data-testid': 'reminder-count' });
   setText(count, tn('scheduler.reminders', s.reminders));
+  const late = s.state === 'scheduled' && s.startsAt !== undefined && Date.now() >= s.startsAt;
+  const link = h('a', { href: `/streamer?token=${encodeURIComponent(token)}&room=${encodeURIComponent(s.id)}` }, s.title);
+  if (late) {
+    const button = h('button', { type: 'button', class: 'primary show-start', 'data-testid': 'start-late-show' }, t('scheduler.startNow'));
+    button.addEventListener('click', () => start(s, button));
+    return h('li', { class: 'show-item show-late', 'data-room': s.id, 'data-late': 'true' },
+      link,
+      h('span', { class: 'show-late-badge', 'data-testid': 'late-badge' }, t('scheduler.late', { time: formatShowTime(s.startsAt!) })),
+      count,
+      h('p', { class: 'muted small show-late-hint' }, t('scheduler.lateHint')),
+      button,
+    );
+  }
   return h('li', { class: 'show-item', 'data-room': s.id },
-    h('a', { href: `/streamer?token=${encodeURIComponent(token)}&room=${encodeURIComponent(s.id)}` }, s.title),
+    link,
     s.state === 'live' ? h('span', { class: 'badge', 'data-state': 'live' }, t('room.live')) : h('span', { class: 'muted small' }, formatShowTime(s.startsAt ?? s.createdAt, true)),
     count,
   );

@@ -1,6 +1,7 @@
 /**
  * The streamer page: /streamer?token=…[&room=…]. Creates a room (HTTP), then joins it with the SDK
- * as its streamer: go live / end, add products (with stock, flash-sale window, per-customer limit),
+ * as its streamer: go live / end, add products (with stock, flash-sale window, per-customer limit,
+ * and the product page's list price, description, images and variants: productForm.ts),
  * set stock, pin and unpin the card, moderate comments (delete, mute), and live numbers (viewers and
  * likes from the SDK; reserved, sold and orders polled from the room's inventory and orders).
  * Video: "Start video" takes the camera and microphone (getUserMedia) and publishes them with
@@ -10,12 +11,14 @@
  * `window.livecartPublisher` the StreamPublisher.
  */
 import { mountCouponPanel } from './streamerCoupons.ts';
-import { connect, type HistoryComment, type LivecartClient, type Order, type ProductInput } from '../../src/index.ts';
+import { connect, type HistoryComment, type LivecartClient, type Order } from '../../src/index.ts';
 import { StreamPublisher, type MediaStateEvent } from '../../src/media.ts';
-import { api, byId, countdown, errorText, fatal, formatNumber, formatPrice, h, params, parsePriceCents, say, ServerClock, setText, show, startCountdowns, trackConnection, wsUrl } from './common.ts';
+import { api, byId, countdown, errorText, fatal, formatNumber, formatPrice, h, params, say, ServerClock, setText, show, startCountdowns, trackConnection, wsUrl } from './common.ts';
 import { wireEncoderSettings } from './encoderSettings.ts';
+import { ProductForm } from './productForm.ts';
 import { ModerationPanel, pinCommentButton } from './moderationPanel.ts';
 import { formatDateTime, formatTime, startI18n, t, tn } from './i18n.ts';
+import { unitsLeft } from './productSheet.ts';
 import { startStreamerLayout } from './streamerLayout.ts';
 import { mountShowScheduler } from './showScheduler.ts';
 
@@ -65,6 +68,7 @@ const el = {
   productRows: byId<HTMLTableSectionElement>('product-rows'),
   noProducts: byId('no-products'),
   productForm: byId<HTMLFormElement>('product-form'),
+  productStatus: byId('product-form-status'),
   chat: byId('chat'),
   comments: byId<HTMLOListElement>('comments'),
   commentForm: byId<HTMLFormElement>('comment-form'),
@@ -159,7 +163,7 @@ async function openRoom(token: string, roomId: string): Promise<void> {
   show(el.viewerLink, true);
   const room = client.state.room;
   // A show linked to the streamer's shop sells from it: its window is one click away.
-  if (room?.shopId !== undefined) el.viewerLink.after(' ', h('a', { class: 'toplink', href: `/shop?streamer=${encodeURIComponent(room.streamerId)}`, target: '_blank', rel: 'noopener', 'data-testid': 'shop-link' }, 'Open shop window'));
+  if (room?.shopId !== undefined) el.viewerLink.after(' ', h('a', { class: 'toplink', href: `/shop?streamer=${encodeURIComponent(room.streamerId)}`, target: '_blank', rel: 'noopener', 'data-testid': 'shop-link' }, t('studio.openShop')));
   await clock.calibrate(client);
   startCountdowns(clock);
   refresh = () => void poll(client, token, roomId);
@@ -205,21 +209,30 @@ function wire(client: LivecartClient, token: string, roomId: string): void {
     client.unpin().then(() => say(el.status, t('studio.unpinned'), 'ok'), (error: unknown) => say(el.status, errorText(error), 'error'));
   });
 
+  const form = new ProductForm();
+  // A field marked wrong is unmarked as soon as it is edited.
+  el.productForm.addEventListener('input', (event) => (event.target as HTMLElement).removeAttribute('aria-invalid'));
   el.productForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    const product = readProductForm();
-    if (typeof product === 'string') {
-      say(el.status, product, 'error');
+    for (const field of Array.from(el.productForm.querySelectorAll('[aria-invalid]'))) field.removeAttribute('aria-invalid');
+    const read = form.read();
+    if ('problem' in read) {
+      say(el.productStatus, read.problem, 'error');
+      read.field.setAttribute('aria-invalid', 'true');
+      read.field.focus();
       return;
     }
-    client.addProduct(product).then(
+    say(el.productStatus, t('studio.adding'));
+    client.addProduct(read.product).then(
       ({ product: added }) => {
-        say(el.status, t('studio.added', { title: added.title, sku: added.sku, n: added.stock }), 'ok');
-        for (const id of ['p-sku', 'p-title', 'p-price', 'p-limit', 'p-starts', 'p-ends', 'p-image']) byId<HTMLInputElement>(id).value = '';
+        const text = t('studio.added', { title: added.title, sku: added.sku, n: added.stock });
+        say(el.productStatus, text, 'ok');
+        say(el.status, text, 'ok');
+        form.reset();
         byId<HTMLInputElement>('p-sku').focus();
         void poll(client, token, roomId);
       },
-      (error: unknown) => say(el.status, t('studio.addFailed', { why: errorText(error) }), 'error'),
+      (error: unknown) => say(el.productStatus, t('studio.addFailed', { why: errorText(error) }), 'error'),
     );
   });
 
@@ -243,29 +256,6 @@ async function showState(token: string, roomId: string, action: 'start' | 'end')
   } catch (error) {
     say(el.status, errorText(error), 'error');
   }
-}
-
-function readProductForm(): ProductInput | string {
-  const value = (id: string) => byId<HTMLInputElement>(id).value.trim();
-  const priceCents = parsePriceCents(value('p-price'), value('p-currency').toUpperCase());
-  if (Number.isNaN(priceCents)) return t('studio.badPrice');
-  const stock = Number(value('p-stock'));
-  if (!Number.isInteger(stock) || stock < 0) return t('studio.badStock');
-  const product: ProductInput = { sku: value('p-sku'), title: value('p-title'), priceCents, currency: value('p-currency').toUpperCase(), stock };
-  const limit = value('p-limit');
-  if (limit) {
-    const n = Number(limit);
-    if (!Number.isInteger(n) || n < 1) return t('studio.badLimit');
-    product.perCustomerLimit = n;
-  }
-  const starts = value('p-starts');
-  const ends = value('p-ends');
-  if (starts) product.saleStartsAt = new Date(starts).getTime();
-  if (ends) product.saleEndsAt = new Date(ends).getTime();
-  if (product.saleStartsAt !== undefined && product.saleEndsAt !== undefined && product.saleEndsAt <= product.saleStartsAt) return t('studio.badWindow');
-  const image = value('p-image');
-  if (image) product.imageUrl = image;
-  return product;
 }
 
 // ------------------------------------------------------------------ video
@@ -569,11 +559,13 @@ function renderProducts(client: LivecartClient, token: string, roomId: string): 
     }
     const row = found;
     const cell = (name: string) => row.querySelector<HTMLElement>(`[data-cell="${name}"]`)!;
-    const available = client.state.stock[product.sku] ?? inventory[product.sku]?.available ?? product.stock;
+    // A product with variants has their stock together.
+    const available = product.variants !== undefined ? unitsLeft(product, client.state.stock) ?? product.stock : client.state.stock[product.sku] ?? inventory[product.sku]?.available ?? product.stock;
     const saleWindow = product.saleStartsAt || product.saleEndsAt ? ` · ${t('studio.sale')} ${product.saleStartsAt ? formatDateTime(product.saleStartsAt) : ''}–${product.saleEndsAt ? formatDateTime(product.saleEndsAt) : ''}` : '';
     setText(cell('title'), product.title);
-    setText(cell('meta'), `${product.sku}${product.perCustomerLimit ? ` · ${t('studio.maxEach', { n: product.perCustomerLimit })}` : ''}${saleWindow}`);
-    setText(cell('price'), formatPrice(product.priceCents, product.currency));
+    setText(cell('meta'), `${product.sku}${product.variants ? ` · ${tn('studio.variantCount', product.variants.length)}` : ''}${product.perCustomerLimit ? ` · ${t('studio.maxEach', { n: product.perCustomerLimit })}` : ''}${saleWindow}`);
+    const listed = product.listPriceCents !== undefined && product.listPriceCents > product.priceCents;
+    setText(cell('price'), `${formatPrice(product.priceCents, product.currency)}${listed ? ` (${t('studio.listShort', { price: formatPrice(product.listPriceCents!, product.currency) })})` : ''}`);
     setText(cell('available'), available === 0 ? t('studio.zeroSoldOut') : formatNumber(available));
     cell('available').dataset.available = String(available);
     setText(cell('reserved'), formatNumber(inventory[product.sku]?.reserved ?? 0));

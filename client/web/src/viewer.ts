@@ -37,12 +37,11 @@ import {
   trackConnection,
   wsUrl,
 } from './common.ts';
-import { statusLine } from './orderStatus.ts';
 import { forgetIdentity, viewerIdentity } from './identity.ts';
 import { mountViewerModeration } from './viewerModeration.ts';
-import { startI18n, t, tn } from './i18n.ts';
+import { startI18n, t } from './i18n.ts';
 import { startViewerLayout } from './viewerLayout.ts';
-import { Sheet } from './sheet.ts';
+import { CartDrawer } from './cartDrawer.ts';
 import { mountCouponCard, type CouponView } from './couponCard.ts';
 import { followShowNotices } from './showNotices.ts';
 import { mountShowPreview } from './showPreview.ts';
@@ -73,6 +72,7 @@ const el = {
   cardImage: byId<HTMLImageElement>('card-image'),
   cardTitle: byId('card-title'),
   cardPrice: byId('card-price'),
+  cardListPrice: byId('card-list-price'),
   cardLimit: byId('card-limit'),
   cardStock: byId('card-stock'),
   cardTimer: byId('card-timer'),
@@ -89,21 +89,6 @@ const el = {
   commentInput: byId<HTMLInputElement>('comment-input'),
   commentSend: byId<HTMLButtonElement>('comment-send'),
   commentStatus: byId('comment-status'),
-  cart: byId('cart'),
-  cartTitle: byId('cart-title'),
-  cartClose: byId<HTMLButtonElement>('cart-close'),
-  cartEmpty: byId('cart-empty'),
-  cartLines: byId<HTMLUListElement>('cart-lines'),
-  cartTotal: byId('cart-total'),
-  cartSummary: byId('cart-summary'),
-  checkout: byId<HTMLButtonElement>('checkout'),
-  cartStatus: byId('cart-status'),
-  order: byId('order'),
-  orderTitle: byId('order-title'),
-  orderId: byId('order-id'),
-  orderLines: byId<HTMLUListElement>('order-lines'),
-  orderTotal: byId('order-total'),
-  orderStatus: byId('order-status'),
 };
 
 const clock = new ServerClock();
@@ -118,9 +103,6 @@ const ui = {
   pendingLikes: 0,
   /** Comments are refused until this local time (rate limit). */
   commentBlockedUntil: 0,
-  /** Quantity changes in flight, by sku. */
-  busySkus: new Set<string>(),
-  checkingOut: false,
   /** A moderator removed this user from the room (closed with KICKED, or refused at join). */
   removed: false,
 };
@@ -152,6 +134,8 @@ const media = {
 
 /** The room's coupon card and the coupon's lines in the cart and the order (couponCard.ts). */
 let coupons: CouponView | undefined;
+/** The cart (cartDrawer.ts, shared with the shop window). */
+let cart: CartDrawer | undefined;
 
 async function main(): Promise<void> {
   startI18n();
@@ -165,14 +149,15 @@ async function main(): Promise<void> {
   const token = identity.token;
   const client = connect({ url: wsUrl(), token, room: roomId });
   (window as unknown as { livecart: LivecartClient }).livecart = client;
+  const drawer = mountCart(client);
   mountShowPreview(client, { token, roomId, clock });
   followShowNotices(client, { currentRoom: roomId, token: given ?? undefined });
   // The orders page reads this tab's token itself; one given in the URL goes along.
   if (given !== null) for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>('a[href="/orders"]'))) link.href = `/orders?token=${encodeURIComponent(given)}`;
   wire(client, identity.dev ? token : undefined);
   mountViewerModeration(client, { comments: el.comments, token, roomId, status: el.commentStatus });
-  coupons = mountCouponCard(client, { anchor: el.card, cartSummary: el.cartSummary, cartTotal: el.cartTotal, orderTotalRow: el.orderTotal.parentElement! });
-  mountProducts(client);
+  coupons = mountCouponCard(client, { anchor: el.card, cartSummary: drawer.summary, cartTotal: drawer.total, orderTotalRow: drawer.orderTotalRow });
+  mountProducts(client, drawer);
   try {
     await client.ready;
   } catch {
@@ -234,12 +219,7 @@ function wire(client: LivecartClient, devToken: string | undefined): void {
     ui.action = a;
     renderCard(client);
   });
-  client.on('cartChanged', () => renderCart(client));
-  client.on('orderUpdated', ({ order }) => {
-    if (client.state.cart.lastOrder?.id === order.id) setText(el.orderStatus, statusLine(order));
-  });
   client.on('reservationExpired', (e) => {
-    say(el.cartStatus, t('cart.holdExpired', { title: titleOf(client, e.sku) }), 'error');
     if (ui.action?.sku === e.sku && ui.action.state === 'reserved') ui.action = undefined;
     renderCard(client);
   });
@@ -285,9 +265,6 @@ function wire(client: LivecartClient, devToken: string | undefined): void {
     );
   });
 
-  el.cartButton.addEventListener('click', () => toggleCart(!el.cart.hidden ? false : true));
-  el.cartClose.addEventListener('click', () => toggleCart(false));
-  el.checkout.addEventListener('click', () => void checkout(client));
 }
 
 // ------------------------------------------------------------------ rendering
@@ -300,7 +277,7 @@ function renderAll(client: LivecartClient): void {
   renderBusy(client);
   renderCard(client);
   renderCommentForm(client);
-  renderCart(client);
+  cart?.render();
 }
 
 function renderRoom(client: LivecartClient): void {
@@ -327,7 +304,7 @@ function startReplay(client: LivecartClient): void {
     onChange: () => {
       renderVideo(client);
       renderCard(client);
-      renderCart(client);
+      cart?.render();
     },
   });
   media.replay.start();
@@ -567,6 +544,14 @@ function renderCard(client: LivecartClient): void {
   el.cardImage.alt = product.title;
   setText(el.cardTitle, product.title);
   setText(el.cardPrice, formatPrice(product.priceCents, product.currency));
+  // The regular price, struck through, when the card's price is below it.
+  const listed = product.listPriceCents !== undefined && product.listPriceCents > product.priceCents;
+  show(el.cardListPrice, listed);
+  const listText = listed ? formatPrice(product.listPriceCents!, product.currency) : '';
+  if (el.cardListPrice.dataset.price !== listText) {
+    el.cardListPrice.dataset.price = listText;
+    el.cardListPrice.replaceChildren(...(listed ? [h('span', { class: 'sr-only' }, t('sheet.was')), listText] : []));
+  }
   setText(el.cardLimit, product.perCustomerLimit ? t('card.maxPer', { n: product.perCustomerLimit }) : '');
 
   const available = availableOf(client, product);
@@ -753,126 +738,29 @@ function appendComment(client: LivecartClient, c: HistoryComment, scroll = true)
 
 // ------------------------------------------------------------------ cart
 
-/** The cart: a bottom sheet on phones, a side panel on wide screens (src/sheet.ts: focus, Escape, the backdrop). */
-const cartSheet = new Sheet(el.cart, { opener: el.cartButton, focus: el.cartTitle });
-
-function toggleCart(open: boolean): void {
-  cartSheet.toggle(open);
-}
-
-function renderCart(client: LivecartClient): void {
-  // A removed user's lines went back to stock on the server: show none, and offer nothing to press.
-  const cart = ui.removed ? { ...client.state.cart, lines: [], totalCents: 0 } : client.state.cart;
-  // An ended show whose shop closed takes no new adds (nor raised or lowered quantities); removing a line and checking out still work.
-  const ended = client.state.room?.state === 'ended' && media.replay?.onSale !== true;
-  // A "reserved" note on the card is stale once the line left the cart (ordered, removed, expired).
-  const shown = ui.action;
-  if (shown?.state === 'reserved' && !cart.lines.some((l) => l.sku === shown.sku)) {
-    ui.action = undefined;
-    renderAction(client);
-  }
-  const units = cart.lines.reduce((sum, l) => sum + l.quantity, 0);
-  setText(el.cartCount, String(units));
-  el.cartButton.setAttribute('aria-label', tn('cart.buttonLabel', units));
-  show(el.cartEmpty, cart.lines.length === 0);
-  setText(el.cartEmpty, ui.removed ? t('cart.removed') : t('cart.empty'));
-  show(el.cartSummary, cart.lines.length > 0 || ui.checkingOut);
-  setText(el.cartTotal, formatPrice(cart.totalCents, cart.currency ?? client.state.products[0]?.currency ?? 'USD'));
-  el.checkout.disabled = ui.removed || cart.lines.length === 0 || ui.checkingOut;
-  setText(el.checkout, ui.checkingOut ? t('cart.checkingOut') : t('cart.checkout'));
-  el.cartLines.replaceChildren(
-    ...cart.lines.map((line) => {
-      const product = client.state.products.find((p) => p.sku === line.sku);
-      const title = skuTitle(client.state.products, line.sku);
-      const busy = ui.busySkus.has(line.sku);
-      return h(
-        'li',
-        { class: 'cart-line', 'data-sku': line.sku },
-        h('img', { src: product?.imageUrl || placeholderImage(title, line.sku), alt: '', width: 48, height: 48 }),
-        h(
-          'div',
-          { class: 'line-body' },
-          h('p', { class: 'line-title' }, title),
-          h('p', { class: 'muted small' }, line.priceCents === undefined ? '' : `${t('cart.each', { price: formatPrice(line.priceCents, product?.currency ?? cart.currency ?? 'USD') })} · `, countdown(line.expiresAt, clock, { prefix: t('cart.heldFor'), done: t('cart.holdRanOut') })),
-          h(
-            'div',
-            { class: 'qty' },
-            h('button', { type: 'button', class: 'ghost small-button', 'aria-label': t('cart.fewer', { title }), disabled: busy || ended, title: ended ? t('cart.endedFewer') : undefined, onclick: () => void changeQuantity(client, line.sku, line.quantity - 1) }, '−'),
-            h('output', { 'aria-label': t('cart.quantityOf', { title }), 'data-testid': 'quantity' }, String(line.quantity)),
-            h('button', { type: 'button', class: 'ghost small-button', 'aria-label': t('cart.more', { title }), disabled: busy || ended, title: ended ? t('cart.endedMore') : undefined, onclick: () => void changeQuantity(client, line.sku, line.quantity + 1) }, '+'),
-            h('button', { type: 'button', class: 'link', disabled: busy, onclick: () => void changeQuantity(client, line.sku, 0) }, t('cart.remove')),
-          ),
-        ),
-      );
-    }),
-  );
-  coupons?.renderCart(cart);
-  renderButton(client);
-}
-
-async function changeQuantity(client: LivecartClient, sku: string, quantity: number): Promise<void> {
-  ui.busySkus.add(sku);
-  renderCart(client);
-  const title = titleOf(client, sku);
-  try {
-    const answer = await client.setQuantity(sku, quantity);
-    switch (answer.status) {
-      case 'reserved':
-        say(el.cartStatus, t('cart.held', { title, n: answer.quantity }), 'ok');
-        break;
-      case 'released':
-        say(el.cartStatus, answer.quantity === 0 ? t('cart.lineRemoved', { title }) : t('cart.held', { title, n: answer.quantity }), 'ok');
-        break;
-      case 'sold_out':
-        say(el.cartStatus, t('cart.noMore', { title }), 'error');
-        break;
-      case 'limit_reached':
-        say(el.cartStatus, t('cart.atMost', { n: answer.limit, title }), 'error');
-        break;
-      case 'not_on_sale':
-        say(el.cartStatus, t('cart.notOnSale', { title }), 'error');
-        break;
-      case 'cart_not_found':
-        say(el.cartStatus, t('cart.notInCart', { title }), 'error');
-        break;
-    }
-  } catch (error) {
-    say(el.cartStatus, errorText(error), 'error');
-  } finally {
-    ui.busySkus.delete(sku);
-    renderCart(client);
-  }
-}
-
-async function checkout(client: LivecartClient): Promise<void> {
-  ui.checkingOut = true;
-  show(el.order, false);
-  say(el.cartStatus, t('cart.placing'));
-  renderCart(client);
-  try {
-    const answer = await client.checkout();
-    if (answer.status === 'ordered') {
-      const order = answer.order;
-      setText(el.orderId, t('order.id', { id: order.id }));
-      el.orderLines.replaceChildren(...order.lines.map((l) => h('li', {}, `${l.quantity} × ${titleOf(client, l.sku)} · ${formatPrice(l.priceCents * l.quantity, order.currency)}`)));
-      setText(el.orderTotal, formatPrice(order.totalCents, order.currency));
-      coupons?.renderOrder(order);
-      // Paid only once the payment step says so (orderUpdated): a demo payment says it is one.
-      setText(el.orderStatus, statusLine(client.state.cart.lastOrder ?? order));
-      show(el.order, true);
-      say(el.cartStatus, t('order.thanks', { id: order.id }), 'ok');
-      el.orderTitle.focus();
-    } else if (answer.status === 'expired') {
-      say(el.cartStatus, t('order.expired', { titles: answer.skus.map((s) => titleOf(client, s)).join(', ') }), 'error');
-    } else {
-      say(el.cartStatus, t('cart.empty'), 'error');
-    }
-  } catch (error) {
-    say(el.cartStatus, t('order.failed', { why: errorText(error) }), 'error');
-  } finally {
-    ui.checkingOut = false;
-    renderCart(client);
-  }
+/** The cart drawer, with what the viewer page adds: a removed user's empty cart, an ended show's frozen quantities, the coupon's lines. */
+function mountCart(client: LivecartClient): CartDrawer {
+  cart = new CartDrawer(client, {
+    button: el.cartButton,
+    count: el.cartCount,
+    clock,
+    // A removed user's lines went back to stock on the server.
+    removed: () => ui.removed,
+    // An ended show whose shop closed takes no new adds (nor raised or lowered quantities).
+    frozen: () => client.state.room?.state === 'ended' && media.replay?.onSale !== true,
+    onRender: (shown) => {
+      // A "reserved" note on the card is stale once the line left the cart (ordered, removed, expired).
+      const action = ui.action;
+      if (action?.state === 'reserved' && !shown.lines.some((l) => l.sku === action.sku)) {
+        ui.action = undefined;
+        renderAction(client);
+      }
+      coupons?.renderCart(shown);
+      renderButton(client);
+    },
+    onOrder: (order) => coupons?.renderOrder(order),
+  });
+  return cart;
 }
 
 // ------------------------------------------------------------------ helpers
@@ -893,10 +781,10 @@ function titleOf(client: LivecartClient, sku: string): string {
 }
 
 /** The room's products as a sheet (a "Products" button by the cart), and the pinned card's title opens its product page. */
-function mountProducts(client: LivecartClient): void {
-  const sheet = new ProductSheet(client, { title: 'Products in this show', openCart: () => {
+function mountProducts(client: LivecartClient, drawer: CartDrawer): void {
+  const sheet = new ProductSheet(client, { title: t('sheet.showProducts'), openCart: () => {
     sheet.close();
-    toggleCart(true);
+    drawer.toggle(true);
   } });
   sheet.mountButton(el.cartButton.parentElement!, el.cartButton);
   el.cardTitle.addEventListener('click', () => {

@@ -23,7 +23,7 @@ export function mountViewerModeration(client: LivecartClient, options: ViewerMod
   const { comments, status } = options;
   const banner = h('aside', { class: 'pinned-comment', 'aria-label': t('modp.pinnedTitle'), 'data-testid': 'pinned-comment', hidden: true },
     h('span', { class: 'pin-mark', 'aria-hidden': 'true' }, '📌'), ' ', h('span', { class: 'who' }), ' ', h('span', { class: 'text' }));
-  comments.before(banner);
+  comments.before(banner); // in the comments' stack: directly above the newest comments
   const renderBanner = () => {
     const pinned = client.state.pinnedComment;
     show(banner, pinned !== null);
@@ -40,7 +40,7 @@ export function mountViewerModeration(client: LivecartClient, options: ViewerMod
     for (const li of Array.from(comments.querySelectorAll<HTMLLIElement>('li[data-seq]'))) decorate(li, moderating);
     if (moderating && panel === undefined) {
       panel = new ModerationPanel(client, { owner: false, token: options.token, roomId: options.roomId, status });
-      comments.parentElement?.append(panel.element);
+      (comments.closest('.chat') ?? comments.parentElement)?.append(panel.element);
       panel.render();
       void panel.refresh();
     }

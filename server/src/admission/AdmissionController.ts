@@ -42,7 +42,17 @@ export interface AdmissionOptions {
 export interface Arrival {
   readonly arrivedAt: number;
   readonly progress?: Progress | undefined;
+  /** Who asked, and in which room (a show linked to its shop queues in the shop's scope): asked of `turnRefusal` when the request's turn comes. */
+  readonly userId?: string | undefined;
+  readonly roomId?: string | undefined;
 }
+
+/**
+ * Why a request that waited may no longer go to the store when its turn comes (its user was banned
+ * meanwhile, in `roomId` or in the `scope` it buys from), or undefined: it goes. Synchronous: it reads
+ * what the node has at hand.
+ */
+export type TurnRefusal = (scope: string, roomId: string, userId: string) => unknown;
 
 /**
  * Optional measurements for whoever watches the controller (metrics). Called synchronously; keep
@@ -63,6 +73,9 @@ interface Entry extends Notice {
   readonly progress: Progress | undefined;
   readonly reserve: ReserveRequest | undefined;
   readonly task: (() => Promise<unknown>) | undefined;
+  /** Who asked and where (`Arrival`); absent: the request is not checked again at its turn. */
+  readonly userId: string | undefined;
+  readonly fromRoom: string | undefined;
   /** The request's promise; call through `#settle`, which tells the observer once. */
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
@@ -114,6 +127,7 @@ export class AdmissionController {
   readonly #trackReply: (<T>(reply: Promise<T>) => Promise<T>) | undefined;
   readonly #backlogEvery: number;
   readonly #queueLimits: ((roomId: string) => number | undefined) | undefined;
+  readonly #turnRefusal: TurnRefusal | undefined;
   #inFlight = 0;
   #callIds = 0;
   #pumpScheduled = false;
@@ -127,12 +141,15 @@ export class AdmissionController {
    * `backlogEvery` waiting requests (default: never); `onListenerError` hears a listener that threw.
    * `queueLimits` tells the queue limit an operator set for a room (the same on every node), or
    * undefined for `options.queueLimit`; it is asked at every request, so a change holds at once.
+   * `turnRefusal` is asked as each request that waited (in the queue, or for the sold-out lane) goes
+   * to the store; a refusal is its answer instead.
    */
   constructor(deps: {
     store: Store; options: AdmissionOptions; teller?: PositionTeller; now?: () => number; random?: () => number; observer?: AdmissionObserver; schedule?: (run: () => void) => void;
     trackReply?: <T>(reply: Promise<T>) => Promise<T>; backlogEvery?: number; onListenerError?: (error: unknown, event: string) => void; queueLimits?: (roomId: string) => number | undefined;
-    loopBusy?: LoopBusy;
+    loopBusy?: LoopBusy; turnRefusal?: TurnRefusal;
   }) {
+    this.#turnRefusal = deps.turnRefusal;
     this.#loopBusy = deps.loopBusy ?? eventLoopBusy;
     this.#store = deps.store;
     this.#queueLimits = deps.queueLimits;
@@ -227,9 +244,10 @@ export class AdmissionController {
   }
 
   /**
-   * The user may no longer buy in the room (kicked): their adds still waiting are answered `error`
-   * now, and the promise resolves once the room's store calls under way have settled, so that
-   * releasing the user's reservations afterwards leaves nothing behind.
+   * The user may no longer buy in the room (kicked): their requests still waiting (adds, claims,
+   * checkouts, cart changes) are answered `error` now, and the promise resolves once the room's
+   * store calls under way have settled, so that releasing the user's reservations afterwards leaves
+   * nothing behind.
    */
   refuseUser(roomId: string, userId: string, error: unknown): Promise<void> {
     const room = this.#rooms.get(roomId);
@@ -238,7 +256,7 @@ export class AdmissionController {
     let taken = 0;
     for (const lane of lanes ?? []) {
       lane.filter((entry) => {
-        if (entry.reserve?.userId !== userId) return true;
+        if (entry.userId !== userId) return true;
         this.#unqueued(room, entry);
         room.rejected++;
         taken++;
@@ -292,7 +310,10 @@ export class AdmissionController {
   // Entries hold their promise's own resolve/reject, and `#settle` tells the observer: a closure
   // per request here cost more than the rest of the queueing.
   #entry(roomId: string, priority: Priority, sku: string | undefined, arrival: Arrival | undefined, reserve: ReserveRequest | undefined, task: (() => Promise<unknown>) | undefined, resolve: (value: unknown) => void, reject: (error: unknown) => void): Entry {
-    return { roomId, priority, enqueuedAt: arrival?.arrivedAt ?? this.#now(), sku, progress: arrival?.progress, reserve, task, resolve, reject, toldPosition: 0, duePosition: 0, dueEtaMs: 0, waiting: true };
+    return {
+      roomId, priority, enqueuedAt: arrival?.arrivedAt ?? this.#now(), sku, progress: arrival?.progress, reserve, task, userId: arrival?.userId ?? reserve?.userId, fromRoom: arrival?.roomId,
+      resolve, reject, toldPosition: 0, duePosition: 0, dueEtaMs: 0, waiting: true,
+    };
   }
 
   /** Answers an entry (once: `waiting` turns false for good) and tells the observer. */
@@ -416,6 +437,15 @@ export class AdmissionController {
             this.#settle(entry, false, this.#overloaded(room, roomId, 'waited too long in the queue'));
             continue;
           }
+          const refusal = this.#refusalAtTurn(entry);
+          if (refusal !== undefined) {
+            lane.shift();
+            taken++;
+            this.#unqueued(room, entry);
+            room.rejected++;
+            this.#settle(entry, false, refusal);
+            continue;
+          }
           if (entry.reserve !== undefined && this.#isSoldOut(roomId, entry.reserve.sku)) {
             lane.shift();
             taken++;
@@ -523,10 +553,20 @@ export class AdmissionController {
     this.#laneScheduled = true;
     queueMicrotask(() => {
       this.#laneScheduled = false;
-      const lane = this.#soldOutLane;
+      const lane = this.#soldOutLane.filter((entry) => {
+        const refusal = this.#refusalAtTurn(entry);
+        if (refusal !== undefined) this.#soldOutAnswers.push({ entry, ok: false, value: refusal });
+        return refusal === undefined;
+      });
       this.#soldOutLane = [];
       for (let i = 0; i < lane.length; i += this.#options.batchMax) this.#reserveBatch(lane.slice(i, i + this.#options.batchMax), noop, true);
     });
+  }
+
+  /** A waiting request's refusal at its turn (`TurnRefusal`), or undefined. */
+  #refusalAtTurn(entry: Entry): unknown {
+    if (this.#turnRefusal === undefined || entry.userId === undefined) return undefined;
+    return this.#turnRefusal(entry.roomId, entry.fromRoom ?? entry.roomId, entry.userId);
   }
 
   #markSoldOut(roomId: string, sku: string): void {

@@ -49,7 +49,10 @@ interface Pending {
  *    unit and retries hears `reserved` again. A refusal by the room's rules yields to a recorded answer too.
  * 2. The room's rules (commerce): room exists, sells, the user is not banned, the offer is open.
  * 3. The gate: the admission controller's sold-out fast path, the room's fair turn, one deadline
- *    from arrival, position notices and batching toward the store (or straight to the store).
+ *    from arrival, position notices and batching toward the store (or straight to the store). A
+ *    request whose user was banned while it waited is refused KICKED at its turn (the gate's
+ *    `turnRefusal`, or `refuseUser` on the kicking node); as with the rules' refusals, a key that
+ *    has a recorded answer gets that instead.
  */
 export class CartDesk {
   readonly #store: Store;
@@ -136,7 +139,12 @@ export class CartDesk {
   #ruled(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival, fingerprint: string | undefined, record: string | undefined, ruled: CartAnswer | undefined): Promise<CartAnswer> {
     return this.#scoped(roomId, (scope) => {
       const inScope = scopedFingerprint(roomId, scope, request, fingerprint);
-      const answer = ruled === undefined ? this.#execute(principal, scope, request, arrival, inScope, record, roomId) : this.#recordedOr(principal, scope, request, inScope, ruled);
+      const answer = ruled === undefined
+        ? this.#execute(principal, scope, request, { arrivedAt: arrival.arrivedAt, progress: arrival.progress, userId: principal.userId, roomId }, inScope, record).catch((error: unknown) => {
+          if (!isKicked(error)) throw error;
+          return this.#recordedOr(principal, scope, request, inScope, error);
+        })
+        : this.#recordedOr(principal, scope, request, inScope, ruled);
       return answer.then((a) => this.#answered(principal, scope, request, a));
     });
   }
@@ -173,7 +181,7 @@ export class CartDesk {
     return refusal;
   }
 
-  #execute(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival, fingerprint: string | undefined, record: string | undefined, room: string): Promise<CartAnswer> {
+  #execute(principal: Principal, roomId: string, request: CartRequest, arrival: Arrival, fingerprint: string | undefined, record: string | undefined): Promise<CartAnswer> {
     const userId = principal.userId;
     switch (request.t) {
       case 'addToCart':
@@ -194,6 +202,8 @@ export class CartDesk {
         // An entry is an add's peer too; the entries a turn lets go travel to the store together (GiveawayService's EntryBatcher).
         const entries = this.#entries;
         if (entries === undefined) return Promise.resolve({ status: 'no_giveaway', giveawayId: request.giveawayId });
+        // The giveaway is the room's own (`arrival.roomId`); the queue is its commerce scope's (`roomId`).
+        const room = arrival.roomId ?? roomId;
         return this.#gate.run(roomId, PRIORITY.add, () => entries.enter(principal, room, request), arrival);
       }
     }
@@ -207,6 +217,11 @@ export class CartDesk {
 /** A typed refusal: the domain's, or the room rules' (which speak the wire's codes); anything else is a fault. */
 function isRefusal(error: unknown): error is DomainError | ProtocolError {
   return error instanceof DomainError || error instanceof ProtocolError;
+}
+
+/** The refusal of a user banned from the room (by its rules, or by the gate as the request waited). */
+function isKicked(error: unknown): error is DomainError | ProtocolError {
+  return isRefusal(error) && error.code === 'KICKED';
 }
 
 /** A request's fingerprint where its store records live: a show linked to its shop records its keys as the shop's. */

@@ -177,20 +177,20 @@ export class CommerceService implements CartRules {
     return this.#rooms.scopeOf?.(roomId) ?? roomId;
   }
 
-  /** Checks the product against the catalog (skus, size, currency), then registers its inventory in the store's `scope`. */
+  /**
+   * Checks the product against the catalog (skus, size, currency), then registers its inventory in
+   * the store's `scope`: a product with variants has all of its variants' inventories registered in
+   * one atomic step, so a race or a failure never leaves some of them without their product.
+   */
   async #register(scope: string, catalog: ReadonlyMap<string, Product>, product: ProductInput): Promise<void> {
     this.#admissible(catalog, product);
     const base = {
       currency: product.currency, listPriceCents: product.listPriceCents,
       saleStartsAt: product.saleStartsAt, saleEndsAt: product.saleEndsAt, perCustomerLimit: product.perCustomerLimit,
     };
-    if (product.variants === undefined) {
-      await this.#store.addProduct(scope, { ...base, sku: product.sku, stock: product.stock, priceCents: product.priceCents });
-      return;
-    }
-    for (const variant of product.variants) {
-      await this.#store.addProduct(scope, { ...base, sku: variant.sku, stock: variant.stock, priceCents: variant.priceCents ?? product.priceCents });
-    }
+    await this.#store.addProduct(scope, product.variants === undefined
+      ? { ...base, sku: product.sku, stock: product.stock, priceCents: product.priceCents }
+      : { sku: product.sku, variants: product.variants.map((variant) => ({ ...base, sku: variant.sku, stock: variant.stock, priceCents: variant.priceCents ?? product.priceCents })) });
   }
 
   /** Throws unless the catalog can take the product: no sku of it (its own, its variants') taken, room left, the same currency. */

@@ -1,4 +1,4 @@
-import type { Coupon, CouponCard, CouponClaim, CouponRequest, couponInputSchema } from '../../../protocol/src/index.ts';
+import { type Coupon, type CouponCard, type CouponClaim, type CouponRequest, type couponInputSchema, latestPinnedCoupon, type PinnedCoupon } from '../../../protocol/src/index.ts';
 import type { z } from 'zod';
 import type { Principal } from '../auth/TokenService.ts';
 import { DomainError } from '../DomainError.ts';
@@ -11,8 +11,12 @@ export interface CouponRooms {
   canModerate(principal: Principal, roomId: string): Promise<boolean>;
   /** Throws ROOM_NOT_FOUND (or KICKED for a banned user) as for a cart read. */
   assertRoom(roomId: string, check: RoomCheck): unknown;
-  /** Publishes the room's `coupon` event (the pinned card, or null); resolves with its seq. */
-  announceCoupon(roomId: string, card: CouponCard | null): Promise<number>;
+  /**
+   * Publishes the `coupon` event (the pinned card, or null, and its pin's version) in `roomId` and
+   * in the other rooms of its commerce `scope` (a shop's linked shows: the pin is the scope's);
+   * resolves with its seq in `roomId`.
+   */
+  announceCoupon(scope: string, roomId: string, pinned: PinnedCoupon): Promise<number>;
   /**
    * Where the room's commerce lives in the store (a show linked to a shop: the shop; see
    * `commerceScope.ts`): its coupons live there too, so a claim and the checkout that applies it
@@ -36,6 +40,8 @@ type CouponInputParsed = z.output<typeof couponInputSchema>;
 
 interface PinnedNews {
   card: CouponCard | null;
+  /** The pin's version (`PinnedCoupon`): news of an older pin does not replace it. */
+  version: number;
   readAt: number;
   /** The smallest `left` heard since the last announcement (left only goes down). */
   pendingLeft: number | undefined;
@@ -100,20 +106,22 @@ export class CouponService {
   async pin(principal: Principal, roomId: string, couponId: string | null): Promise<number> {
     await this.#mustModerate(principal, roomId);
     const scope = await this.#scopeOf(roomId);
-    await this.#store.pinCoupon(scope, couponId);
-    const card = couponId === null ? null : await this.#store.pinnedCoupon(scope);
-    const news = this.#news(scope, card);
+    const version = await this.#store.pinCoupon(scope, couponId);
+    // Read back (another node may have pinned since: then its newer pin is what is announced).
+    const pinned = couponId === null ? { card: null, version } : await this.#store.pinnedCoupon(scope);
+    const news = this.#news(scope, pinned);
     news.pendingLeft = undefined;
     news.sentAt = this.#now();
-    return this.#rooms.announceCoupon(roomId, card);
+    return this.#rooms.announceCoupon(scope, roomId, { card: news.card, version: news.version });
   }
 
-  /** The room's pinned card and the caller's claims there; the room's moderators get every coupon too. */
-  async read(principal: Principal, roomId: string): Promise<{ pinned: CouponCard | null; claims: CouponClaim[]; coupons?: CouponCard[] }> {
+  /** The room's pinned card (and its pin's version) and the caller's claims there; the room's moderators get every coupon too. */
+  async read(principal: Principal, roomId: string): Promise<{ pinned: CouponCard | null; version: number; claims: CouponClaim[]; coupons?: CouponCard[] }> {
     await this.#rooms.assertRoom(roomId, { principal, operation: 'read' });
     const scope = await this.#scopeOf(roomId);
     const [pinned, claims, moderates] = await Promise.all([this.#pinnedCard(scope), this.#store.userClaims(scope, principal.userId), this.#rooms.canModerate(principal, roomId)]);
-    return moderates ? { pinned, claims, coupons: await this.#store.roomCoupons(scope) } : { pinned, claims };
+    const mine = { pinned: pinned.card, version: pinned.version, claims };
+    return moderates ? { ...mine, coupons: await this.#store.roomCoupons(scope) } : mine;
   }
 
   /** A claim in `scope` (the commerce scope) took one of the coupon's N: the card shows the new `left` in the room that pinned it (at most once per interval). */
@@ -121,12 +129,12 @@ export class CouponService {
     const news = this.#pinned.get(roomId);
     if (news === undefined || this.#now() - news.readAt > this.#options.pinnedCacheMs) {
       this.#store.pinnedCoupon(roomId).then(
-        (card) => this.#leftChanged(this.#news(roomId, card), couponId, left),
+        (pinned) => this.#leftChanged(roomId, this.#news(roomId, pinned), couponId, left),
         (error: unknown) => this.#log.warn({ err: error, roomId }, 'pinned coupon could not be read'),
       );
       return;
     }
-    this.#leftChanged(news, couponId, left);
+    this.#leftChanged(roomId, news, couponId, left);
   }
 
   close(): void {
@@ -152,23 +160,24 @@ export class CouponService {
    * start brings every viewer's read at once. A card a little old is fine: `left` only goes down,
    * and the `coupon` events that follow bring it down.
    */
-  async #pinnedCard(roomId: string): Promise<CouponCard | null> {
-    const news = this.#pinned.get(roomId);
-    if (news !== undefined && this.#now() - news.readAt < this.#options.cardReadMs) return news.card;
-    const card = await this.#store.pinnedCoupon(roomId);
-    this.#news(roomId, card);
-    return card;
+  async #pinnedCard(roomId: string): Promise<PinnedCoupon> {
+    const known = this.#pinned.get(roomId);
+    const news = known !== undefined && this.#now() - known.readAt < this.#options.cardReadMs ? known : this.#news(roomId, await this.#store.pinnedCoupon(roomId));
+    return { card: news.card, version: news.version };
   }
 
-  #news(roomId: string, card: CouponCard | null): PinnedNews {
-    let news = this.#pinned.get(roomId);
-    if (news === undefined) this.#pinned.set(roomId, (news = { card, readAt: this.#now(), pendingLeft: undefined, sentAt: 0, timer: undefined }));
-    news.card = card;
+  /** What this node knows of the scope's pinned coupon, with `pinned` read or heard: the newer pin's card is kept (`latestPinnedCoupon`). */
+  #news(scope: string, pinned: PinnedCoupon): PinnedNews {
+    let news = this.#pinned.get(scope);
+    if (news === undefined) this.#pinned.set(scope, (news = { card: pinned.card, version: pinned.version, readAt: this.#now(), pendingLeft: undefined, sentAt: 0, timer: undefined }));
+    const kept = latestPinnedCoupon({ card: news.card, version: news.version }, pinned);
+    news.card = kept.card;
+    news.version = kept.version;
     news.readAt = this.#now();
     return news;
   }
 
-  #leftChanged(news: PinnedNews, couponId: string, left: number): void {
+  #leftChanged(scope: string, news: PinnedNews, couponId: string, left: number): void {
     if (this.#closed || news.card?.coupon.id !== couponId) return;
     news.pendingLeft = Math.min(news.pendingLeft ?? left, left);
     if (news.timer !== undefined) return;
@@ -182,7 +191,7 @@ export class CouponService {
       if (card === null || pending === undefined || this.#closed) return;
       news.card = { coupon: card.coupon, left: Math.min(card.left, pending) };
       news.sentAt = this.#now();
-      this.#rooms.announceCoupon(roomId, news.card).catch((error: unknown) => this.#log.warn({ err: error, roomId }, 'coupon card update failed'));
+      this.#rooms.announceCoupon(scope, roomId, { card: news.card, version: news.version }).catch((error: unknown) => this.#log.warn({ err: error, roomId }, 'coupon card update failed'));
     }, wait);
     news.timer.unref();
   }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../log.ts';
-import { HlsRendition, type HlsRenditionOptions, PLAYLIST_NAME, RENDITION_FOLDER, SEGMENT_NAME } from './HlsRendition.ts';
+import { type HlsFile, HlsRendition, type HlsRenditionOptions, PLAYLIST_NAME, RENDITION_FOLDER, SEGMENT_NAME } from './HlsRendition.ts';
 import type { RoomMedia } from './RoomMedia.ts';
 import type { ShowRecorder } from './ShowRecorder.ts';
 
@@ -11,12 +11,6 @@ export interface HlsOriginOptions extends HlsRenditionOptions {
   readonly settleMs: number;
   /** Delay before ffmpeg is started again after it died. */
   readonly restartMs: number;
-}
-
-/** A file of a room's rendition, read for HTTP. */
-export interface HlsFile {
-  readonly kind: 'playlist' | 'segment';
-  readonly body: Buffer;
 }
 
 /** What the HTTP edge reads: a room's playlist and segments on this node. */

@@ -7,6 +7,12 @@ import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import type { RouterSlot } from './RoomMedia.ts';
 
+/** A file of a room's rendition, read for HTTP. */
+export interface HlsFile {
+  readonly kind: 'playlist' | 'segment';
+  readonly body: Buffer;
+}
+
 export interface HlsRenditionOptions {
   /** Where the rendition's folder is made (one folder per rendition). */
   readonly dir: string;

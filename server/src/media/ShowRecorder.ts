@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { roomIdSchema, type RoomInfo } from '../../../protocol/src/index.ts';
 import type { Logger } from '../log.ts';
 import type { RecordingDirectory } from '../store/RecordingDirectory.ts';
-import type { HlsFile } from './HlsOrigin.ts';
-import { PLAYLIST_NAME, SEGMENT_NAME } from './HlsRendition.ts';
+import { type HlsFile, PLAYLIST_NAME, SEGMENT_NAME } from './HlsRendition.ts';
 import { parseMediaPlaylist } from './mediaPlaylist.ts';
 import { ShowRecording } from './ShowRecording.ts';
 

@@ -1,4 +1,4 @@
-import type { HistoryComment, Moderator, PinnedComment, Popup, Product, RoomInfo, RoomSettings, SequencedEvent } from '../../../protocol/src/index.ts';
+import { type HistoryComment, latestPinnedCoupon, type Moderator, type PinnedComment, type PinnedCoupon, type Popup, type Product, type RoomInfo, type RoomSettings, type SequencedEvent } from '../../../protocol/src/index.ts';
 import type { RecentEvents } from '../broker/Broker.ts';
 import { DegradeState } from '../fanout/DegradePolicy.ts';
 import { Audience } from '../fanout/Fanout.ts';
@@ -67,6 +67,11 @@ export class Room {
   /** The room's keyword filter (from the directory, then the broker's `filter` deliveries). */
   filter: CommentFilter;
   pinnedComment: PinnedComment | null;
+  /**
+   * The pinned coupon of the room's commerce scope, for `welcome`: read from the store as the room
+   * is hosted, then kept by its `coupon` events, the newest pin's card (`latestPinnedCoupon`).
+   */
+  coupon: PinnedCoupon = { card: null, version: 0 };
 
   constructor(record: RoomRecord, limits: RoomLimits) {
     this.id = record.info.id;
@@ -134,6 +139,7 @@ export class Room {
         break;
       case 'roomState':
         this.info.state = event.state;
+        if (event.missed === true) this.info.missed = true;
         break;
       case 'userMuted':
         if (event.muted) this.muted.add(event.userId);
@@ -147,6 +153,10 @@ export class Room {
         break;
       case 'commentPinned':
         this.pinnedComment = event.pinned;
+        break;
+      case 'coupon':
+        // An event without a version (an older node's) counts as news of the pin held.
+        this.coupon = latestPinnedCoupon(this.coupon, { card: event.card, version: event.version ?? this.coupon.version });
         break;
     }
   }

@@ -131,7 +131,8 @@ export class RoomCommands {
     const before = room.info.state;
     if (before !== state) {
       this.#registry.forgetView(roomId);
-      await this.#directory.setState(roomId, state);
+      // A show the server ended as missed while this request was on its way stays ended.
+      if (!(await this.#directory.setState(roomId, state))) throw new ProtocolError('ROOM_ENDED', `room ${roomId} has ended`);
       await this.#registry.emit(roomId, { t: 'roomState', state });
       if (state === 'live' && before === 'scheduled') this.showWentLive?.({ ...room.info, state });
     }
@@ -144,12 +145,21 @@ export class RoomCommands {
     return this.#directory.bans(roomId, this.#now());
   }
 
-  /** Lets a kicked user back in (and to the cart) at once; resolves whether a ban was in force. */
+  /**
+   * Lets a kicked user back in (and to the cart) at once; resolves whether a ban was in force. In a
+   * show linked to its shop, the shop's ban that the kick put there goes too (`#kick`).
+   */
   async liftBan(principal: Principal, roomId: string, userId: string): Promise<boolean> {
-    mustModerateChat(principal, await this.#registry.view(roomId));
-    const lifted = await this.#directory.clearBan(roomId, userId, this.#now());
-    this.#registry.forgetView(roomId);
-    await this.#broker.publishKick(roomId, userId, 0);
+    const room = await this.#registry.view(roomId);
+    mustModerateChat(principal, room);
+    const scope = commerceScopeOf(room.info);
+    let lifted = false;
+    for (const id of scope === roomId ? [roomId] : [roomId, scope]) {
+      const liftedHere = await this.#directory.clearBan(id, userId, this.#now());
+      lifted ||= liftedHere;
+      this.#registry.forgetView(id);
+      await this.#broker.publishKick(id, userId, 0);
+    }
     this.#log.info({ roomId, userId, by: principal.userId, lifted }, 'ban lifted');
     return lifted;
   }
@@ -244,9 +254,14 @@ export class RoomCommands {
     if (!room.bans.has(userId) && room.bans.size >= this.#config.maxMutedPerRoom) throw new ProtocolError('LIMIT_EXCEEDED', 'too many banned users in this room');
     const until = now + this.#config.kickBanMs;
     const closedHere = room.membersOf(userId).length;
-    await this.#directory.setBan(roomId, userId, until, room.nameOf(userId) ?? userId, now);
-    this.#registry.forgetView(roomId);
-    await this.#broker.publishKick(roomId, userId, until);
+    // A show linked to its shop sells the shop's: the kick bans the user from the shop too (its
+    // window, its carts and coupons, and so every show of the shop's commerce) for as long.
+    const scope = commerceScopeOf(room.info);
+    for (const id of scope === roomId ? [roomId] : [roomId, scope]) {
+      await this.#directory.setBan(id, userId, until, room.nameOf(userId) ?? userId, now);
+      this.#registry.forgetView(id);
+      await this.#broker.publishKick(id, userId, until);
+    }
     // After the ban is in place, so no add of theirs can start after the release.
     const released = await this.#commerce.releaseUser(roomId, userId).catch((error: unknown) => {
       this.#log.warn({ err: error, roomId, userId }, 'kicked user\'s reservations not released; they expire by themselves');

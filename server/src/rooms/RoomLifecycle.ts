@@ -1,5 +1,6 @@
 import { TypedEmitter } from '../../../protocol/src/index.ts';
 import type { Logger } from '../log.ts';
+import type { Member } from './Member.ts';
 import type { Room } from './Room.ts';
 
 export interface RoomLifecycleEvents {
@@ -11,6 +12,8 @@ export interface RoomLifecycleEvents {
   mediaChanged: string;
   /** The room's show ended (heard on every node that hosts it). */
   ended: string;
+  /** A socket joined a room here (a member or an orders follower): its `welcome` has been sent. */
+  joined: Member;
   /** This node no longer hosts the room (idle, reset, or ended with nobody left): per-room state kept for it elsewhere can go. */
   unhosted: string;
 }
@@ -29,8 +32,8 @@ export interface ForgetsRooms {
 
 /**
  * A room's life on this node, as events any number of parts subscribe to. Emitted when a room
- * starts or stops being hosted here, when its show ends and when an operator changes its settings,
- * never per message. A listener that throws is logged; the others still hear the event.
+ * starts or stops being hosted here, when a socket joins, when its show ends and when an operator
+ * changes its settings, never per message. A listener that throws is logged; the others still hear the event.
  */
 export class RoomLifecycle extends TypedEmitter<RoomLifecycleEvents> {
   readonly #log: Logger;

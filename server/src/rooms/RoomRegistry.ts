@@ -54,7 +54,7 @@ export class RoomRegistry {
   readonly #config: RegistryConfig;
   readonly #broker: Broker;
   readonly #directory: RoomDirectory;
-  readonly #store: Pick<Store, 'roomStock'>;
+  readonly #store: Pick<Store, 'roomStock' | 'pinnedCoupon'>;
   readonly #fanout: Fanout;
   readonly #statePacer: StatePacer;
   readonly #lifecycle: RoomLifecycle;
@@ -67,6 +67,8 @@ export class RoomRegistry {
   readonly #bootstrapping = new Map<string, { promise: Promise<Room>; buffer: Delivery[] }>();
   /** Directory reads for rooms this node does not host, reused briefly (HTTP-only buyers hit the same room). */
   readonly #views = new Map<string, { room: Room; at: number }>();
+  /** Directory reads of views under way, by room (`cachedView`). */
+  readonly #viewReads = new Map<string, Promise<Room>>();
   /** Per room reset here (see `#reset`): resumes from `from` on get a snapshot instead; its sockets saw seqs up to `seenUpTo`. At most `maxRooms`, oldest reset dropped first. */
   readonly #resumeFloors = new Map<string, { from: number; seenUpTo: number }>();
   readonly #viewerTimer: NodeJS.Timeout;
@@ -75,7 +77,7 @@ export class RoomRegistry {
     config: RegistryConfig;
     broker: Broker;
     directory: RoomDirectory;
-    store: Pick<Store, 'roomStock'>;
+    store: Pick<Store, 'roomStock' | 'pinnedCoupon'>;
     fanout: Fanout;
     lifecycle: RoomLifecycle;
     stockWatcher?: StockWatcher | undefined;
@@ -166,11 +168,26 @@ export class RoomRegistry {
   async cachedView(roomId: string): Promise<Room> {
     const atHand = this.viewAtHand(roomId);
     if (atHand !== undefined) return atHand;
+    // One read at a time per room: a burst of taps in a show whose shop's view went stale waits for one read, not one each.
+    const reading = this.#viewReads.get(roomId);
+    if (reading !== undefined) return reading;
     const now = this.#now();
-    const room = await this.view(roomId);
-    if (this.#views.size >= this.#config.maxRooms) this.#views.clear();
-    this.#views.set(roomId, { room, at: now });
-    return room;
+    const read: Promise<Room> = this.view(roomId).then(
+      (room) => {
+        // Kept only when no command changed the room while it was read (`forgetView`).
+        if (this.#viewReads.get(roomId) !== read) return room;
+        this.#viewReads.delete(roomId);
+        if (this.#views.size >= this.#config.maxRooms) this.#views.clear();
+        this.#views.set(roomId, { room, at: now });
+        return room;
+      },
+      (error: unknown) => {
+        if (this.#viewReads.get(roomId) === read) this.#viewReads.delete(roomId);
+        throw error;
+      },
+    );
+    this.#viewReads.set(roomId, read);
+    return read;
   }
 
   /** Views too old to be used again go: a room an HTTP buyer asked about once keeps nothing here. */
@@ -182,6 +199,7 @@ export class RoomRegistry {
   /** A command changed the room's record: the next check reads it afresh. */
   forgetView(roomId: string): void {
     this.#views.delete(roomId);
+    this.#viewReads.delete(roomId);
   }
 
   /**
@@ -243,6 +261,7 @@ export class RoomRegistry {
       // The user's own news only: no broadcasts, no resume.
       room.addFollower(member);
       member.send(encode(this.#welcome(room, member, hello, false)));
+      this.#lifecycle.emit('joined', member);
       return room;
     }
 
@@ -253,6 +272,7 @@ export class RoomRegistry {
     member.ackedSeq = room.latestSeq;
     member.sendMany([encode(this.#welcome(room, member, hello, missed !== undefined)), ...(missed ?? [])]);
     member.subscribeRoom(room.id, this.#fanout.join(room.id, member.principal.role));
+    this.#lifecycle.emit('joined', member);
     return room;
   }
 
@@ -278,6 +298,7 @@ export class RoomRegistry {
       degradeLevel: room.degrade.level,
       moderators: [...room.moderators],
       pinnedComment: room.pinnedComment,
+      coupon: room.coupon,
     };
   }
 
@@ -336,11 +357,13 @@ export class RoomRegistry {
     try {
       const record = await this.#directory.get(roomId);
       if (record === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
-      const [recent, stock] = await Promise.all([this.#broker.recent(roomId), this.#store.roomStock(commerceScopeOf(record.info))]);
+      const scope = commerceScopeOf(record.info);
+      const [recent, stock, coupon] = await Promise.all([this.#broker.recent(roomId), this.#store.roomStock(scope), this.#store.pinnedCoupon(scope)]);
       const room = new Room(record, { historyLength: this.#config.historyLength, resumeRingSize: this.#config.resumeRingSize });
       room.loadRecent(recent, this.#now());
       room.pruneExpiredBans(this.#now());
       for (const [sku, available] of Object.entries(stock)) room.stock.set(sku, available);
+      room.coupon = coupon;
       this.#hosted.set(roomId, room);
       this.#views.delete(roomId);
       this.#lifecycle.emit('hosted', room);

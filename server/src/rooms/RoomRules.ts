@@ -61,19 +61,49 @@ export class RoomRules {
 
   /**
    * The room's rules, checked first for every cart request (WebSocket and HTTP alike). Throws
-   * ROOM_NOT_FOUND; KICKED while the user is banned from the room (any operation but `manage`);
+   * ROOM_NOT_FOUND; KICKED while the user is banned from the room or, for a show linked to its
+   * shop, from the shop (a kick in any of the shop's shows bans there too: `RoomCommands`), for any
+   * operation but `manage`;
    * ROOM_ENDED for an `add` once the show is over, unless its replay sells (checkout and releases
    * always work). Resolves with
    * the answer when the rules give it themselves: `not_on_sale` with `startsAt` for an `add` in a
    * scheduled show not started yet, with `endsAt` for an `add` of a product whose pop-up offer
    * ended. Otherwise undefined: go on.
    *
-   * Synchronous when the room is hosted here or its view is fresh: a hosted room's tap goes on
-   * within the turn that read it (and its budget).
+   * Synchronous when the room (and a linked show's shop) is hosted here or its view is fresh: a
+   * hosted room's tap goes on within the turn that read it (and its budget).
    */
   assertRoom(roomId: string, check: RoomCheck): CartAnswer | undefined | Promise<CartAnswer | undefined> {
     const room = this.#registry.viewAtHand(roomId);
-    return room === undefined ? this.#registry.cachedView(roomId).then((view) => this.#cartRules(view, check)) : this.#cartRules(room, check);
+    if (room === undefined) return this.#registry.cachedView(roomId).then((view) => this.#shopRules(view, check));
+    return this.#shopRules(room, check);
+  }
+
+  /**
+   * A request queued for its turn, checked again as it goes to the store (the admission gate's
+   * `turnRefusal`): KICKED when its user was banned meanwhile, in the room or in the scope it buys
+   * from. Reads what is at hand only (rooms hosted here hear bans at once; views are up to a second old).
+   */
+  refusalAtTurn(scope: string, roomId: string, userId: string): ProtocolError | undefined {
+    const now = this.#now();
+    if (this.#registry.viewAtHand(roomId)?.isBanned(userId, now) === true) return kicked();
+    if (scope !== roomId && this.#registry.viewAtHand(scope)?.isBanned(userId, now) === true) return kicked();
+    return undefined;
+  }
+
+  /** The room's rules, after the shop's ban list when the room is a show linked to its shop (its view, at hand or read). */
+  #shopRules(room: Room, check: RoomCheck): CartAnswer | undefined | Promise<CartAnswer | undefined> {
+    const scope = commerceScopeOf(room.info);
+    if (check.operation === 'manage' || scope === room.id) return this.#cartRules(room, check);
+    const shop = this.#registry.viewAtHand(scope);
+    if (shop !== undefined) {
+      if (shop.isBanned(check.principal.userId, this.#now())) throw kicked();
+      return this.#cartRules(room, check);
+    }
+    return this.#registry.cachedView(scope).then((view) => {
+      if (view.isBanned(check.principal.userId, this.#now())) throw kicked();
+      return this.#cartRules(room, check);
+    });
   }
 
   /**
@@ -150,6 +180,11 @@ export class RoomRules {
     return index.products.get(sku) ?? sku;
   }
 
+  /** Calls `send` for the commerce scope and, when it is a shop, for the shows linked to it (`ShopLinks.toAudience`). */
+  forScope(scopeId: string, send: (roomId: string) => void): void {
+    this.#toAudience(scopeId, send);
+  }
+
   /** The room, and the shows linked to it when it is a shop. */
   #toAudience(roomId: string, send: (roomId: string) => void): void {
     if (this.#links === undefined) send(roomId);
@@ -159,15 +194,22 @@ export class RoomRules {
   #cartRules(room: Room, check: RoomCheck): CartAnswer | undefined {
     if (check.operation === 'manage') return undefined;
     const now = this.#now();
-    if (room.isBanned(check.principal.userId, now)) throw new ProtocolError('KICKED', 'you were removed from this room: its cart is closed to you until the ban ends');
+    if (room.isBanned(check.principal.userId, now)) throw kicked();
     if (check.operation !== 'add') return undefined;
     // An ended show's replay sells on the same terms as the show did (pop-up offers that ended stay
     // ended); a shop closed with the show takes no new adds, and what buyers hold they may still pay for.
     if (room.info.state === 'ended' && !this.#replaySales) throw new ProtocolError('ROOM_ENDED', 'the show has ended: nothing new can be added (checkout still works)');
+    // A show that never took place never put its preview on sale: its cancellation does not either.
+    if (room.info.state === 'ended' && room.info.missed === true) throw new ProtocolError('ROOM_ENDED', 'the show did not take place: its products were never on sale');
     // A scheduled show's catalog is its preview: on sale once the streamer starts it.
     if (room.info.state === 'scheduled' && room.info.startsAt !== undefined) return { status: 'not_on_sale', sku: check.sku!, startsAt: room.info.startsAt };
     const endsAt = check.sku === undefined || room.offerEnds.size === 0 ? undefined : room.offerEnds.get(check.sku) ?? room.offerEnds.get(this.#productOf(room, check.sku));
     if (endsAt !== undefined && now >= endsAt) return { status: 'not_on_sale', sku: check.sku!, endsAt };
     return undefined;
   }
+}
+
+/** A banned user's refusal (the room's or its shop's ban). */
+function kicked(): ProtocolError {
+  return new ProtocolError('KICKED', 'you were removed from this room: its cart is closed to you until the ban ends');
 }

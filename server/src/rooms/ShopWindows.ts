@@ -39,7 +39,8 @@ export class ShopWindows {
     if (principal.role === 'viewer') throw new ProtocolError('FORBIDDEN', 'only streamers and operators have a shop');
     const id = shopIdOf(principal.userId);
     const title = truncateCharacters(`${principal.name}'s shop`, WireLimits.titleLength);
-    const info: RoomInfo = { id, title, streamerId: principal.userId, state: 'live', createdAt: this.#now(), kind: 'shop' };
+    const streamerName = truncateCharacters(principal.name, WireLimits.titleLength);
+    const info: RoomInfo = { id, title, streamerId: principal.userId, streamerName, state: 'live', createdAt: this.#now(), kind: 'shop' };
     const result = await this.#directory.create(info, randomBytes(6).toString('base64url'), this.#options.maxRooms);
     if (result === 'full') throw new ProtocolError('LIMIT_EXCEEDED', `at most ${this.#options.maxRooms} rooms`);
     if (result === 'created') this.#log.info({ roomId: id, streamerId: principal.userId }, 'shop opened');

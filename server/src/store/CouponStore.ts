@@ -1,4 +1,4 @@
-import type { CartAnswer, Coupon, CouponCard, CouponClaim } from '../../../protocol/src/index.ts';
+import type { CartAnswer, Coupon, CouponCard, CouponClaim, PinnedCoupon } from '../../../protocol/src/index.ts';
 import type { DomainError } from '../DomainError.ts';
 
 /** One coupon claim, as the admission path sends it to the store. */
@@ -34,8 +34,12 @@ export interface CouponStore {
   claimCoupons(requests: readonly ClaimRequest[]): Promise<Array<CartAnswer | DomainError>>;
   /** The user's claims in the room. */
   userClaims(roomId: string, userId: string): Promise<CouponClaim[]>;
-  /** Pins the coupon (or unpins, with null) for the room's card. Throws COUPON_NOT_FOUND for an unknown id. */
-  pinCoupon(roomId: string, couponId: string | null): Promise<void>;
-  /** The pinned coupon's card, or null. */
-  pinnedCoupon(roomId: string): Promise<CouponCard | null>;
+  /**
+   * Pins the coupon (or unpins, with null) for the room's card; resolves with the pin's version: the
+   * room's next, in the same atomic step (every pin and unpin takes one, so the latest has the
+   * highest whatever node made it). Throws COUPON_NOT_FOUND for an unknown id.
+   */
+  pinCoupon(roomId: string, couponId: string | null): Promise<number>;
+  /** The pinned coupon's card (null: none) and its pin's version (0 before any pin). */
+  pinnedCoupon(roomId: string): Promise<PinnedCoupon>;
 }

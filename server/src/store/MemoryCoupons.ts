@@ -1,4 +1,4 @@
-import { type CartAnswer, type Coupon, couponActive, type CouponCard, type CouponClaim, couponDiscount } from '../../../protocol/src/index.ts';
+import { type CartAnswer, type Coupon, couponActive, type CouponCard, type CouponClaim, couponDiscount, type PinnedCoupon } from '../../../protocol/src/index.ts';
 import { DomainError } from '../DomainError.ts';
 
 interface RoomCoupon {
@@ -18,7 +18,7 @@ const sep = '\u0000';
 export class MemoryCoupons {
   readonly #coupons = new Map<string, Map<string, RoomCoupon>>(); // room → coupon id → coupon
   readonly #claims = new Map<string, Map<string, CouponClaim>>(); // room␀user → coupon id → claim
-  readonly #pinned = new Map<string, string>(); // room → coupon id
+  readonly #pinned = new Map<string, { couponId: string | null; version: number }>(); // room → pinned coupon id and the pin's version
 
   create(roomId: string, coupon: Coupon, maxPerRoom: number): void {
     let room = this.#coupons.get(roomId);
@@ -57,18 +57,18 @@ export class MemoryCoupons {
     return [...(this.#claims.get(roomId + sep + userId)?.values() ?? [])].map((claim) => ({ ...claim }));
   }
 
-  pin(roomId: string, couponId: string | null): void {
-    if (couponId === null) {
-      this.#pinned.delete(roomId);
-      return;
-    }
-    if (!this.#coupons.get(roomId)?.has(couponId)) throw new DomainError('COUPON_NOT_FOUND', `no coupon ${couponId} in this room`);
-    this.#pinned.set(roomId, couponId);
+  /** Pins (null: unpins); answers the pin's version, the next of the room's. */
+  pin(roomId: string, couponId: string | null): number {
+    if (couponId !== null && !this.#coupons.get(roomId)?.has(couponId)) throw new DomainError('COUPON_NOT_FOUND', `no coupon ${couponId} in this room`);
+    const version = (this.#pinned.get(roomId)?.version ?? 0) + 1;
+    this.#pinned.set(roomId, { couponId, version });
+    return version;
   }
 
-  pinned(roomId: string): CouponCard | null {
-    const id = this.#pinned.get(roomId);
-    return (id === undefined ? undefined : this.card(roomId, id)) ?? null;
+  pinned(roomId: string): PinnedCoupon {
+    const pin = this.#pinned.get(roomId);
+    if (pin === undefined) return { card: null, version: 0 };
+    return { card: (pin.couponId === null ? undefined : this.card(roomId, pin.couponId)) ?? null, version: pin.version };
   }
 
   /** The checkout's coupon and discount on `subtotalCents` (see `Store.checkout`); changes nothing. */

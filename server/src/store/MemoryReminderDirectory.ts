@@ -1,6 +1,6 @@
 import type { ReminderAdd, ReminderDirectory } from './ReminderDirectory.ts';
 
-/** Reminders of a single node, in process. */
+/** Reminders of a single node, in process: each change writes the room's set and the user's list in one step. */
 export class MemoryReminderDirectory implements ReminderDirectory {
   readonly #rooms = new Map<string, Set<string>>();
   readonly #noticed = new Set<string>();
@@ -53,6 +53,15 @@ export class MemoryReminderDirectory implements ReminderDirectory {
 
   async users(roomId: string): Promise<string[]> {
     return [...(this.#rooms.get(roomId) ?? [])];
+  }
+
+  async release(roomId: string): Promise<void> {
+    for (const userId of this.#rooms.get(roomId) ?? []) {
+      const rooms = this.#byUser.get(userId);
+      rooms?.delete(roomId);
+      if (rooms?.size === 0) this.#byUser.delete(userId);
+    }
+    this.#rooms.delete(roomId);
   }
 
   async close(): Promise<void> {}

@@ -41,9 +41,18 @@ export class MemoryRoomDirectory implements RoomDirectory {
     return [...this.#rooms.values()].map((r) => ({ ...r.info }));
   }
 
-  async setState(roomId: string, state: RoomState): Promise<void> {
+  async setState(roomId: string, state: RoomState): Promise<boolean> {
     const r = this.#rooms.get(roomId);
-    if (r) r.info.state = state;
+    if (r === undefined || r.info.state === 'ended') return false;
+    r.info.state = state;
+    return true;
+  }
+
+  async missShow(roomId: string): Promise<boolean> {
+    const r = this.#rooms.get(roomId);
+    if (r?.info.state !== 'scheduled') return false;
+    r.info = { ...r.info, state: 'ended', missed: true };
+    return true;
   }
 
   async putProduct(roomId: string, product: Product): Promise<void> {

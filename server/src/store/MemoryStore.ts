@@ -1,7 +1,7 @@
-import type { Cart, CartAnswer, CartLine, Coupon, CouponCard, CouponClaim, Order } from '../../../protocol/src/index.ts';
+import type { Cart, CartAnswer, CartLine, Coupon, CouponCard, CouponClaim, Order, PinnedCoupon } from '../../../protocol/src/index.ts';
 import { DomainError } from '../DomainError.ts';
 import { Deque } from '../util/Deque.ts';
-import type { ExpiredReservation, InventoryItem, OrderAdvance, OrderChange, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
+import type { ExpiredReservation, InventoryItem, OrderAdvance, OrderChange, ReleasedLine, ReserveRequest, StockLevel, Store, VariantInventories } from './Store.ts';
 import type { ClaimRequest } from './CouponStore.ts';
 import { checkoutFingerprint, claimFingerprint, IDEMPOTENCY_MISMATCH_MESSAGE, fingerprintOf, prizeFingerprint, recordName, replayOf } from './idempotency.ts';
 import { MemoryCoupons } from './MemoryCoupons.ts';
@@ -41,6 +41,8 @@ const sep = '\u0000';
  */
 export class MemoryStore implements Store {
   readonly #inventory = new Map<string, Map<string, Inventory>>(); // room → sku → inventory
+  /** room → the skus of its products with variants (taken, holding no inventory). */
+  readonly #variantProducts = new Map<string, Set<string>>();
   readonly #carts = new Map<string, Map<string, Line>>(); // room␀user → sku → line
   readonly #bought = new Map<string, number>(); // room␀user␀sku → units
   readonly #idempotency = new Map<string, { answer: CartAnswer; fingerprint: string; at: number }>(); // room + ' ' + recordName(user, key): a key is scoped to its user and room
@@ -58,11 +60,22 @@ export class MemoryStore implements Store {
     this.#outbox = outbox;
   }
 
-  async addProduct(roomId: string, item: InventoryItem): Promise<void> {
-    let room = this.#inventory.get(roomId);
-    if (room === undefined) this.#inventory.set(roomId, (room = new Map()));
-    if (room.has(item.sku)) throw new DomainError('PRODUCT_EXISTS', `product ${item.sku} already has inventory`);
-    room.set(item.sku, { item: { ...item }, available: item.stock, reserved: 0, sold: 0 });
+  async addProduct(roomId: string, product: InventoryItem | VariantInventories): Promise<void> {
+    const items = 'variants' in product ? product.variants : [product];
+    const room = this.#inventory.get(roomId);
+    const variantProducts = this.#variantProducts.get(roomId);
+    // Every sku is checked before anything is written: all or none.
+    const skus = new Set<string>();
+    for (const sku of 'variants' in product ? [product.sku, ...items.map((i) => i.sku)] : [product.sku]) {
+      if (skus.has(sku) || room?.has(sku) === true || variantProducts?.has(sku) === true) throw new DomainError('PRODUCT_EXISTS', `product ${sku} already has inventory`);
+      skus.add(sku);
+    }
+    let inventory = room;
+    if (inventory === undefined) this.#inventory.set(roomId, (inventory = new Map()));
+    for (const item of items) inventory.set(item.sku, { item: { ...item }, available: item.stock, reserved: 0, sold: 0 });
+    if (!('variants' in product)) return;
+    if (variantProducts === undefined) this.#variantProducts.set(roomId, new Set([product.sku]));
+    else variantProducts.add(product.sku);
   }
 
   async setAvailable(roomId: string, sku: string, available: number): Promise<StockLevel> {
@@ -240,11 +253,11 @@ export class MemoryStore implements Store {
     return this.#coupons.claims(roomId, userId);
   }
 
-  async pinCoupon(roomId: string, couponId: string | null): Promise<void> {
-    this.#coupons.pin(roomId, couponId);
+  async pinCoupon(roomId: string, couponId: string | null): Promise<number> {
+    return this.#coupons.pin(roomId, couponId);
   }
 
-  async pinnedCoupon(roomId: string): Promise<CouponCard | null> {
+  async pinnedCoupon(roomId: string): Promise<PinnedCoupon> {
     return this.#coupons.pinned(roomId);
   }
 

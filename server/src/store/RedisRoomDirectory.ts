@@ -6,7 +6,8 @@ import type { Ban, KeywordFilterRecord, PinRecord, RoomDirectory, RoomModeration
 
 /**
  * Rooms shared by every node through Redis. Keys of a room (redis/keys.ts, in the room's slot):
- *   ns:{r:ID}:room       hash info (JSON), state, epoch, popup (JSON or ""), likes, and the operators'
+ *   ns:{r:ID}:room       hash info (JSON), state, missed ("1": a show the server ended, never started),
+ *                        epoch, popup (JSON or ""), likes, and the operators'
  *                        settings: settingsVersion, degradeOverride and queueLimit ("" or absent: none);
  *                        streamKeyGeneration (absent: 0)
  *   ns:{r:ID}:catalog    hash sku → product JSON
@@ -25,6 +26,21 @@ const createScript = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'exists' end
 redis.call('HSET', KEYS[1], 'info', ARGV[1], 'state', ARGV[2], 'epoch', ARGV[3], 'popup', '', 'likes', 0)
 return 'created'
+`;
+
+// Moves the room to ARGV[1] unless it is gone or has ended; returns 1 if it moved.
+const setStateScript = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state or state == 'ended' then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[1])
+return 1
+`;
+
+// Ends the room as missed if it is still scheduled; returns 1 if it did.
+const missScript = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'scheduled' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'ended', 'missed', '1')
+return 1
 `;
 
 const viewersScript = `
@@ -89,6 +105,8 @@ type DirectoryCommands = {
   lcRotateStreamKey(room: string): Promise<number | null>;
   lcRoomSettings(room: string, ...fieldValues: string[]): Promise<[number, string, string] | null>;
   lcRoomCreate(room: string, info: string, state: string, epoch: string): Promise<string>;
+  lcRoomState(room: string, state: string): Promise<number>;
+  lcRoomMiss(room: string): Promise<number>;
   lcRoomViewers(k1: string, node: string, count: number, now: number, fresh: number): Promise<number>;
   lcSetModerator(moderators: string, userId: string, json: string, appointed: string, max: number): Promise<string[] | 'full'>;
   lcSetBan(bans: string, names: string, userId: string, until: number, name: string, now: number): Promise<number>;
@@ -102,6 +120,8 @@ export class RedisRoomDirectory implements RoomDirectory {
   /** Shares the store's connection: one client per node for commands. */
   constructor(redis: RedisConnection, prefix: string, retryAfterMs: number) {
     redis.defineCommand('lcRoomCreate', { numberOfKeys: 1, lua: createScript });
+    redis.defineCommand('lcRoomState', { numberOfKeys: 1, lua: setStateScript });
+    redis.defineCommand('lcRoomMiss', { numberOfKeys: 1, lua: missScript });
     redis.defineCommand('lcRoomViewers', { numberOfKeys: 1, lua: viewersScript });
     redis.defineCommand('lcSetBan', { numberOfKeys: 2, lua: banScript });
     redis.defineCommand('lcRoomSettings', { numberOfKeys: 1, lua: settingsScript });
@@ -146,7 +166,7 @@ export class RedisRoomDirectory implements RoomDirectory {
     const offerEnds: Record<string, number> = {};
     for (const [sku, endsAt] of Object.entries((results?.[4]?.[1] as Record<string, string>) ?? {})) offerEnds[sku] = Number(endsAt);
     return {
-      info: { ...(JSON.parse(room.info) as Omit<RoomInfo, 'state'>), state: room.state as RoomState },
+      info: infoOf(room.info, room.state ?? null, room.missed ?? null),
       epoch: room.epoch ?? '',
       catalog: ((results?.[1]?.[1] as string[]) ?? []).map((json) => JSON.parse(json) as Product),
       popup: room.popup ? (JSON.parse(room.popup) as Popup) : null,
@@ -163,17 +183,21 @@ export class RedisRoomDirectory implements RoomDirectory {
     const ids = await this.#call(() => this.#redis.smembers(globalKey(this.#ns, 'room-ids')));
     if (ids.length === 0) return [];
     // One command per room (rooms live in different slots): ioredis sends those of one turn together.
-    const results = await this.#call(() => Promise.all(ids.map((id) => this.#redis.hmget(this.#key('room', id), 'info', 'state'))));
+    const results = await this.#call(() => Promise.all(ids.map((id) => this.#redis.hmget(this.#key('room', id), 'info', 'state', 'missed'))));
     const out: RoomInfo[] = [];
     for (const value of results) {
-      const [info, state] = value as [string | null, string | null];
-      if (info !== null) out.push({ ...(JSON.parse(info) as Omit<RoomInfo, 'state'>), state: state as RoomState });
+      const [info, state, missed] = value as [string | null, string | null, string | null];
+      if (info !== null) out.push(infoOf(info, state, missed));
     }
     return out.sort((a, b) => a.createdAt - b.createdAt);
   }
 
-  async setState(roomId: string, state: RoomState): Promise<void> {
-    await this.#call(() => this.#redis.hset(this.#key('room', roomId), 'state', state));
+  async setState(roomId: string, state: RoomState): Promise<boolean> {
+    return Number(await this.#call(() => this.#redis.lcRoomState(this.#key('room', roomId), state))) === 1;
+  }
+
+  async missShow(roomId: string): Promise<boolean> {
+    return Number(await this.#call(() => this.#redis.lcRoomMiss(this.#key('room', roomId)))) === 1;
   }
 
   async putProduct(roomId: string, product: Product): Promise<void> {
@@ -313,4 +337,9 @@ function moderationOf(moderators: Record<string, string>, moderation: Record<str
     filter: { version: Number(moderation.filterVersion ?? 0), words: moderation.filter ? (JSON.parse(moderation.filter) as string[]) : [] },
     pinnedComment: moderation.pinned ? (JSON.parse(moderation.pinned) as PinnedComment) : null,
   };
+}
+
+/** A room's info from its hash fields. */
+function infoOf(info: string, state: string | null, missed: string | null): RoomInfo {
+  return { ...(JSON.parse(info) as Omit<RoomInfo, 'state'>), state: state as RoomState, ...(missed === '1' ? { missed: true as const } : {}) };
 }

@@ -1,4 +1,4 @@
-import type { Cart, CartAnswer, CartLine, Coupon, CouponCard, CouponClaim, Order } from '../../../protocol/src/index.ts';
+import type { Cart, CartAnswer, CartLine, Coupon, CouponCard, CouponClaim, Order, PinnedCoupon } from '../../../protocol/src/index.ts';
 import type { ClaimRequest } from './CouponStore.ts';
 import { DomainError } from '../DomainError.ts';
 import { connectWithin, createRedisClient, type RedisConnection, type RedisTarget } from '../redis/client.ts';
@@ -7,9 +7,9 @@ import { redisCall } from '../redis/redisCall.ts';
 import { checkoutFingerprint, IDEMPOTENCY_MISMATCH_MESSAGE, prizeFingerprint, recordName, replayOf } from './idempotency.ts';
 import { newOrderId, roomOfOrder } from './orderIds.ts';
 import { statusConflict, withStatus } from './orderSteps.ts';
-import { advanceOrderScript, checkoutScript, claimCouponScript, createCouponScript, releaseUserScript, reserveScript, soldOutScript, sweepScript } from './redisScripts.ts';
+import { addProductScript, advanceOrderScript, checkoutScript, claimCouponScript, createCouponScript, releaseUserScript, reserveScript, soldOutScript, sweepScript } from './redisScripts.ts';
 import { prizeScript } from './prizeScript.ts';
-import type { ExpiredReservation, InventoryItem, OrderAdvance, OrderChange, ReleasedLine, ReserveRequest, StockLevel, Store } from './Store.ts';
+import type { ExpiredReservation, InventoryItem, OrderAdvance, OrderChange, ReleasedLine, ReserveRequest, StockLevel, Store, VariantInventories } from './Store.ts';
 import { newDeliveryId } from './WebhookOutbox.ts';
 
 export interface RedisStoreOptions {
@@ -45,6 +45,7 @@ export const WEBHOOK_ROOMS_KIND = 'webhook-rooms';
 const ROOMS_PER_SWEEP = 64;
 
 type ScriptCommands = {
+  lcAddProduct(...args: Array<string | number>): Promise<string>;
   lcReserve(...args: Array<string | number>): Promise<string[]>;
   lcSoldOut(...args: Array<string | number>): Promise<string[]>;
   lcCheckout(...args: Array<string | number>): Promise<string>;
@@ -58,6 +59,7 @@ type ScriptCommands = {
 
 /** Defines the store's Lua scripts as commands of `redis`; each takes its room's key base as its one key (it routes the call to the room's slot). */
 function withStoreScripts(redis: RedisConnection): RedisConnection & ScriptCommands {
+  redis.defineCommand('lcAddProduct', { numberOfKeys: 1, lua: addProductScript });
   redis.defineCommand('lcReserve', { numberOfKeys: 1, lua: reserveScript });
   redis.defineCommand('lcSoldOut', { numberOfKeys: 1, lua: soldOutScript });
   redis.defineCommand('lcCheckout', { numberOfKeys: 1, lua: checkoutScript });
@@ -88,18 +90,17 @@ export class RedisStore implements Store {
     return store;
   }
 
-  async addProduct(roomId: string, item: InventoryItem): Promise<void> {
-    const key = this.#inv(roomId, item.sku);
-    const fields = ['avail', item.stock, 'res', 0, 'sold', 0, 'price', item.priceCents, 'cur', item.currency];
-    if (item.listPriceCents !== undefined) fields.push('list', item.listPriceCents);
-    if (item.saleStartsAt !== undefined) fields.push('start', item.saleStartsAt);
-    if (item.saleEndsAt !== undefined) fields.push('end', item.saleEndsAt);
-    if (item.perCustomerLimit !== undefined) fields.push('limit', item.perCustomerLimit);
+  async addProduct(roomId: string, product: InventoryItem | VariantInventories): Promise<void> {
+    const items = 'variants' in product ? product.variants : [product];
+    const args: Array<string | number> = [roomBase(this.#ns, roomId), roomId, 0, 0, 'variants' in product ? product.sku : ''];
+    const optional = (value: number | undefined) => (value === undefined ? '' : value);
+    for (const item of items) {
+      args.push(item.sku, item.stock, item.priceCents, item.currency, optional(item.listPriceCents), optional(item.saleStartsAt), optional(item.saleEndsAt), optional(item.perCustomerLimit));
+    }
     // The sweep's list first: a room never has reservations the sweep does not know of.
     await this.#call(() => this.redis.zadd(globalKey(this.#ns, 'sweep-rooms'), 'NX', 0, roomId));
-    const created = await this.#call(() => this.redis.hsetnx(key, 'avail', item.stock));
-    if (created === 0) throw new DomainError('PRODUCT_EXISTS', `product ${item.sku} already has inventory`);
-    await this.#call(() => this.redis.multi().hset(key, ...fields).sadd(roomKey(this.#ns, roomId, 'invs'), item.sku).exec());
+    const taken = await this.#call(() => this.redis.lcAddProduct(...args));
+    if (taken !== '') throw new DomainError('PRODUCT_EXISTS', `product ${taken} already has inventory`);
   }
 
   async setAvailable(roomId: string, sku: string, available: number): Promise<StockLevel> {
@@ -361,20 +362,22 @@ export class RedisStore implements Store {
     return Object.values(all).map((json) => JSON.parse(json) as CouponClaim);
   }
 
-  async pinCoupon(roomId: string, couponId: string | null): Promise<void> {
+  async pinCoupon(roomId: string, couponId: string | null): Promise<number> {
     const key = roomKey(this.#ns, roomId, 'coupon-pin');
-    if (couponId === null) {
-      await this.#call(() => this.redis.del(key));
-      return;
-    }
+    const versionKey = roomKey(this.#ns, roomId, 'coupon-pin-v');
     // Coupons are never deleted: one that exists now stays.
-    if ((await this.#call(() => this.redis.exists(roomKey(this.#ns, roomId, `coupon:${couponId}`)))) === 0) throw new DomainError('COUPON_NOT_FOUND', `no coupon ${couponId} in this room`);
-    await this.#call(() => this.redis.set(key, couponId));
+    if (couponId !== null && (await this.#call(() => this.redis.exists(roomKey(this.#ns, roomId, `coupon:${couponId}`)))) === 0) throw new DomainError('COUPON_NOT_FOUND', `no coupon ${couponId} in this room`);
+    // One transaction in the room's slot: the pin and its version change together.
+    const transaction = this.redis.multi().incr(versionKey);
+    const results = await this.#call(() => (couponId === null ? transaction.del(key) : transaction.set(key, couponId)).exec());
+    const [error, version] = results?.[0] ?? [new Error('the pin transaction was not run'), 0];
+    if (error) throw new DomainError('UNAVAILABLE', `the coupon could not be pinned: ${error.message.slice(0, 80)}`, { retryAfterMs: this.#options.retryAfterMs });
+    return Number(version);
   }
 
-  async pinnedCoupon(roomId: string): Promise<CouponCard | null> {
-    const id = await this.#call(() => this.redis.get(roomKey(this.#ns, roomId, 'coupon-pin')));
-    return (id === null ? undefined : await this.coupon(roomId, id)) ?? null;
+  async pinnedCoupon(roomId: string): Promise<PinnedCoupon> {
+    const [id, version] = await this.#call(() => this.redis.mget(roomKey(this.#ns, roomId, 'coupon-pin'), roomKey(this.#ns, roomId, 'coupon-pin-v')));
+    return { card: (id === null || id === undefined ? undefined : await this.coupon(roomId, id)) ?? null, version: Number(version ?? 0) };
   }
 
   async ping(): Promise<void> {

@@ -4,7 +4,8 @@ export type ReminderAdd = 'added' | 'exists' | 'full';
 /**
  * Who asked to be reminded of each scheduled show (memory on one node, Redis across nodes). One
  * set of user ids per room: setting a reminder twice counts once, and a room holds at most the
- * `max` its caller passes. Each user's rooms are indexed too (their pages follow those shows).
+ * `max` its caller passes. That set is the one source of truth; each user's list of rooms
+ * (`roomsOf`) always agrees with it, whatever crashed or raced in between.
  */
 export interface ReminderDirectory {
   /** Sets the user's reminder unless `max` users have one; resolves with what happened and the room's count after it. */
@@ -22,9 +23,11 @@ export interface ReminderDirectory {
    * started twice at once (two nodes, a retried request) tells its reminded users once.
    */
   claimNotice(roomId: string): Promise<boolean>;
-  /** The rooms the user has a reminder for (unordered). */
+  /** The rooms the user has a reminder for (unordered): exactly those whose set holds the user. */
   roomsOf(userId: string): Promise<string[]>;
   /** Every user with a reminder for the room (at most the `max` it was filled to). */
   users(roomId: string): Promise<string[]>;
+  /** Drops every reminder of the room (a show that will not happen); users' lists follow. */
+  release(roomId: string): Promise<void>;
   close(): Promise<void>;
 }

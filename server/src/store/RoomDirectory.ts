@@ -71,7 +71,13 @@ export interface RoomDirectory {
   create(info: RoomInfo, epoch: string, maxRooms: number): Promise<'created' | 'exists' | 'full'>;
   get(roomId: string): Promise<RoomRecord | undefined>;
   list(): Promise<RoomInfo[]>;
-  setState(roomId: string, state: RoomState): Promise<void>;
+  /** Moves the room to `state` unless it has ended (an end is final); resolves whether it moved. */
+  setState(roomId: string, state: RoomState): Promise<boolean>;
+  /**
+   * Ends a scheduled show its streamer never started, marking it `missed`, if it is still
+   * `scheduled` (a start or end that came first wins); resolves whether it did, true for one caller only.
+   */
+  missShow(roomId: string): Promise<boolean>;
   putProduct(roomId: string, product: Product): Promise<void>;
   /**
    * Pins or unpins; pinning also sets (with `endsAt`) or clears (without) the product's `offerEnds`,

@@ -15,6 +15,15 @@ export interface InventoryItem {
   readonly perCustomerLimit?: number | undefined;
 }
 
+/**
+ * A product with variants, as the store registers it: one inventory per variant; the product's own
+ * sku holds none, but is taken with them (no other product or variant may use it).
+ */
+export interface VariantInventories {
+  readonly sku: string;
+  readonly variants: readonly InventoryItem[];
+}
+
 export interface StockLevel {
   readonly available: number;
   readonly reserved: number;
@@ -83,8 +92,13 @@ export interface OrderAdvance {
  * that cannot be reached rejects with `DomainError('UNAVAILABLE')`.
  */
 export interface Store extends CouponStore {
-  /** Registers a product's inventory (stock, price, sale window, limit). Fails if the sku exists. */
-  addProduct(roomId: string, item: InventoryItem): Promise<void>;
+  /**
+   * Registers a product's inventory (stock, price, sale window, limit), or its variants' (one
+   * each), in one atomic step: all or none. PRODUCT_EXISTS, and nothing registered, when any of its
+   * skus (the product's own among them, or one used twice) is taken in the room already, by an
+   * inventory or by a product with variants; two nodes adding overlapping skus at once: one wins whole.
+   */
+  addProduct(roomId: string, product: InventoryItem | VariantInventories): Promise<void>;
   /** Sets available stock to `available` (restock or correction); reserved and sold are untouched. */
   setAvailable(roomId: string, sku: string, available: number): Promise<StockLevel>;
   stock(roomId: string, sku: string): Promise<StockLevel | undefined>;

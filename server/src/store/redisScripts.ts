@@ -10,6 +10,7 @@ import { luaOrderTransitions } from './orderSteps.ts';
  * slot. Keys under the base:
  *   :inv:SKU         hash  avail res sold price cur start end limit
  *   :invs            set   skus of the room
+ *   :variant-products set  skus of the room's products with variants (taken, holding no inventory)
  *   :cart:USER       hash  sku → "qty|expiresAt"
  *   :bought:USER     hash  sku → units bought (per-customer limit)
  *   :exp             zset  "SKU\tUSER" scored by expiresAt
@@ -24,6 +25,7 @@ import { luaOrderTransitions } from './orderSteps.ts';
  *   :coupon:ID       hash  def (the coupon's JSON), left (how many may still be claimed)
  *   :coupon-ids      list  the room's coupon ids, oldest first
  *   :coupon-pin      string the pinned coupon's id
+ *   :coupon-pin-v    string the pin's version (INCR with every pin and unpin)
  *   :claims:USER     hash  coupon id → the user's claim JSON (its orderId once an order used it)
  * Keys outside any room, never touched by these scripts (RedisStore and RedisWebhookOutbox write
  * them one command at a time): `ns:sweep-rooms`, a zset of room ids scored by when the room's
@@ -168,6 +170,39 @@ while i <= #ARGV do
   end
 end
 return out
+`;
+
+/**
+ * KEYS: room base. ARGV: room, (unused), (unused), the product's sku when it has variants ('' when
+ * it is one inventory itself), then 8 per inventory: sku, stock, price, currency, list price, sale
+ * start, sale end, per-customer limit ('' for an absent one). Every sku is checked before anything is
+ * written: answers '' once all are registered, or the first taken sku (an inventory, a product with
+ * variants, or one named twice) with nothing written.
+ */
+export const addProductScript = `${common}
+local productSku = ARGV[4]
+local named = {}
+local function taken(sku)
+  if named[sku] then return true end
+  named[sku] = true
+  return redis.call('EXISTS', base .. ':inv:' .. sku) == 1 or redis.call('SISMEMBER', base .. ':variant-products', sku) == 1
+end
+if productSku ~= '' and taken(productSku) then return productSku end
+for i = 5, #ARGV, 8 do
+  if taken(ARGV[i]) then return ARGV[i] end
+end
+local optional = { 'list', 'start', 'end', 'limit' }
+for i = 5, #ARGV, 8 do
+  local sku = ARGV[i]
+  local inv = base .. ':inv:' .. sku
+  redis.call('HSET', inv, 'avail', ARGV[i + 1], 'res', 0, 'sold', 0, 'price', ARGV[i + 2], 'cur', ARGV[i + 3])
+  for k = 1, 4 do
+    if ARGV[i + 3 + k] ~= '' then redis.call('HSET', inv, optional[k], ARGV[i + 3 + k]) end
+  end
+  redis.call('SADD', base .. ':invs', sku)
+end
+if productSku ~= '' then redis.call('SADD', base .. ':variant-products', productSku) end
+return ''
 `;
 
 /**

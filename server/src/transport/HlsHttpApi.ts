@@ -1,5 +1,6 @@
 import { roomIdSchema } from '../../../protocol/src/index.ts';
-import type { HlsFile, HlsSource } from '../media/HlsOrigin.ts';
+import type { HlsSource } from '../media/HlsOrigin.ts';
+import type { HlsFile } from '../media/HlsRendition.ts';
 import { PLAYLIST_NAME, SEGMENT_NAME } from '../media/HlsRendition.ts';
 import type { MediaOriginDirectory } from '../store/MediaOriginDirectory.ts';
 import { fromOtherNode, type MediaFileProxy, mediaNotFound, sendMediaFile } from './MediaFileProxy.ts';

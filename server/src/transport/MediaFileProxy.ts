@@ -1,5 +1,5 @@
 import type { Logger } from '../log.ts';
-import type { HlsFile } from '../media/HlsOrigin.ts';
+import type { HlsFile } from '../media/HlsRendition.ts';
 import type { HttpRequest, HttpResponse } from './uws.ts';
 
 /** Marks a request one node makes to another for a media file: the node asked answers from its disk or not at all (no loops). */

@@ -1,5 +1,5 @@
 import { roomIdSchema } from '../../../protocol/src/index.ts';
-import type { HlsFile } from '../media/HlsOrigin.ts';
+import type { HlsFile } from '../media/HlsRendition.ts';
 import { PLAYLIST_NAME, SEGMENT_NAME } from '../media/HlsRendition.ts';
 import { type RecordingSource, SHOW_NAME } from '../media/ShowRecorder.ts';
 import type { ReplayService } from '../rooms/ReplayService.ts';
