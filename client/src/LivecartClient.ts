@@ -16,6 +16,7 @@ import {
   type Welcome,
 } from '../../protocol/src/messages.ts';
 import type { Coupon, CouponInput } from '../../protocol/src/coupons.ts';
+import type { GiveawayCard, GiveawayInput } from '../../protocol/src/giveaways.ts';
 import { Backoff } from './backoff.ts';
 import { idempotentRetry, newIdempotencyKey, resolveRetryOptions, retryTemporary, type RetryHooks, type RetryOptions } from './idempotentRetry.ts';
 import { LikeBatcher } from './LikeBatcher.ts';
@@ -32,6 +33,7 @@ import type {
   CheckoutAnswer,
   ClaimCouponAnswer,
   CouponsResult,
+  EnterGiveawayAnswer,
   SeqResult,
   ConnectOptions,
   LivecartEvents,
@@ -46,7 +48,7 @@ type RequestBody<T extends RequestType> = Omit<RequestFrame<T>, 'id'>;
 /** A media request without its id, one member of the union per type (so `t` picks the fields). */
 type MediaBody = MediaRequest extends infer R ? (R extends MediaRequest ? Omit<R, 'id'> : never) : never;
 /** Cart requests that change state and so carry an idempotency key. */
-type KeyedCartType = 'addToCart' | 'setQuantity' | 'removeFromCart' | 'checkout' | 'claimCoupon';
+type KeyedCartType = 'addToCart' | 'setQuantity' | 'removeFromCart' | 'checkout' | 'claimCoupon' | 'enterGiveaway';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const DEFAULT_MOVE_JITTER_MS = 250;
@@ -378,6 +380,45 @@ export class LivecartClient {
     return result;
   }
 
+  /**
+   * Enters the giveaway (no purchase needed). Like `addToCart`, one action keeps one idempotency key
+   * across retries; a second tap, socket or node still counts once (`already_entered`). Answers
+   * `entered`, `already_entered`, `not_eligible`, `giveaway_closed` or `no_giveaway`.
+   * `showName`: the room may see this user's display name if they win (default: anonymous).
+   */
+  enterGiveaway(giveawayId: string, options: { showName?: boolean } = {}): Promise<EnterGiveawayAnswer> {
+    const { showName } = options;
+    return this.#keyedCartRequest<'enterGiveaway'>((key) => (showName === undefined ? { t: 'enterGiveaway', key, giveawayId } : { t: 'enterGiveaway', key, giveawayId, showName }));
+  }
+
+  /** The room's giveaway (`giveawayId`, else the one taking entries, else the latest), or null; also into `state.giveaway`. Call after joining: `welcome` does not carry it. */
+  async getGiveaway(giveawayId?: string): Promise<GiveawayCard | null> {
+    const result = await retryTemporary(() => this.#request<'getGiveaway'>(giveawayId === undefined ? { t: 'getGiveaway' } : { t: 'getGiveaway', giveawayId }), this.#retry, this.#retryHooks());
+    this.#state.takeGiveaway(result.giveaway);
+    return result.giveaway;
+  }
+
+  /** The room's streamer or an operator: opens a giveaway (see `GiveawayInput`; `eligibility` defaults to `present`). */
+  async openGiveaway(giveaway: GiveawayInput): Promise<GiveawayCard> {
+    const result = await this.#request<'openGiveaway'>({ t: 'openGiveaway', giveaway: { eligibility: 'present', ...giveaway } });
+    this.#state.takeGiveaway(result.giveaway);
+    return result.giveaway;
+  }
+
+  /** The room's streamer or an operator: closes the entries now and draws; answers the drawn card (with `result`). */
+  async endGiveaway(giveawayId: string): Promise<GiveawayCard> {
+    const result = await this.#request<'endGiveaway'>({ t: 'endGiveaway', giveawayId });
+    this.#state.takeGiveaway(result.giveaway);
+    return result.giveaway;
+  }
+
+  /** The room's streamer or an operator: closes the entries now without a draw. */
+  async cancelGiveaway(giveawayId: string): Promise<GiveawayCard> {
+    const result = await this.#request<'cancelGiveaway'>({ t: 'cancelGiveaway', giveawayId });
+    this.#state.takeGiveaway(result.giveaway);
+    return result.giveaway;
+  }
+
   /** Moderators: a new coupon in the room (see `CouponInput`). */
   createCoupon(coupon: CouponInput): Promise<{ coupon: Coupon }> {
     return this.#request<'createCoupon'>({ t: 'createCoupon', coupon: { minSpendCents: 0, ...coupon } });
@@ -613,6 +654,17 @@ export class LivecartClient {
       case 'degrade':
         this.#state.applyUpdate(message);
         this.#emitter.emit('degrade', { level: message.level, reason: message.reason });
+        return;
+      case 'giveaway':
+        this.#state.applyUpdate(message);
+        this.#emitter.emit('giveaway', { giveaway: message.giveaway });
+        return;
+      case 'giveawayEntrants':
+        this.#state.applyUpdate(message);
+        this.#emitter.emit('giveawayEntrants', { giveawayId: message.giveawayId, entrants: message.entrants });
+        return;
+      case 'giveawayWon':
+        this.#emitter.emit('giveawayWon', message.orderId === undefined ? { giveawayId: message.giveawayId, sku: message.sku } : { giveawayId: message.giveawayId, sku: message.sku, orderId: message.orderId });
         return;
       case 'queued': {
         // Interim news: the answer follows. Unknown ids (timed out, stale) are ignored.

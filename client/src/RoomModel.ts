@@ -1,5 +1,6 @@
 import type { Moderator, PinnedComment } from '../../protocol/src/moderation.ts';
 import { type CouponCard, latestPinnedCoupon } from '../../protocol/src/coupons.ts';
+import type { GiveawayCard } from '../../protocol/src/giveaways.ts';
 import type { HistoryComment, Order, Popup, Product, RoomInfo, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
 import { priceOfSku } from '../../protocol/src/productDetails.ts';
 import { CartModel, type CartView } from './CartModel.ts';
@@ -24,6 +25,11 @@ export interface RoomSnapshot {
   readonly coupon: CouponCard | null;
   /** The version of the pin `coupon` belongs to (0: none heard yet): news of an older pin never replaces it. */
   readonly couponVersion: number;
+  /**
+   * The room's giveaway as last heard (`giveaway` and `giveawayEntrants` updates, or `getGiveaway()`),
+   * or null. Not in `welcome`: call `getGiveaway()` after joining. The entrants count only goes up.
+   */
+  readonly giveaway: GiveawayCard | null;
   /** The most recent comments, oldest first, at most `maxComments`. */
   readonly comments: readonly HistoryComment[];
   /** The room's catalog, in the order the products were first seen. */
@@ -77,6 +83,7 @@ export class RoomModel implements RoomSnapshot {
   popup: Popup | null = null;
   coupon: CouponCard | null = null;
   couponVersion = 0;
+  giveaway: GiveawayCard | null = null;
   comments: readonly HistoryComment[] = [];
   products: readonly Product[] = [];
   muted: ReadonlySet<string> = new Set();
@@ -191,8 +198,26 @@ export class RoomModel implements RoomSnapshot {
     return true;
   }
 
+  /** A giveaway card heard (update or read): a newer giveaway replaces it; the same one's count only goes up, and a finished one stays finished (nodes' news may cross). */
+  takeGiveaway(card: GiveawayCard | null): void {
+    const held = this.giveaway;
+    if (card === null) return; // a read that found none does not hide one heard
+    if (held === null || held.id !== card.id || held.roomId !== card.roomId) {
+      this.giveaway = card;
+      return;
+    }
+    if (held.status !== 'open' && card.status === 'open') return;
+    this.giveaway = card.status === 'open' ? { ...card, entrants: Math.max(card.entrants, held.entrants) } : card;
+  }
+
   applyUpdate(update: StateUpdate): void {
     switch (update.t) {
+      case 'giveaway':
+        this.takeGiveaway(update.giveaway);
+        break;
+      case 'giveawayEntrants':
+        if (this.giveaway?.id === update.giveawayId && this.giveaway.status === 'open' && update.entrants > this.giveaway.entrants) this.giveaway = { ...this.giveaway, entrants: update.entrants };
+        break;
       case 'likes':
         this.likes = update.total;
         break;

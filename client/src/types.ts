@@ -7,6 +7,7 @@ import type { LivecartError } from './LivecartError.ts';
 import type { CartAnswer, ClientRequest, DirectMessage, Product, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
 import type { Moderator, ModerationState } from '../../protocol/src/moderation.ts';
 import type { Coupon, CouponCard, CouponClaim } from '../../protocol/src/coupons.ts';
+import type { GiveawayCard } from '../../protocol/src/giveaways.ts';
 import type { ConsumeResult, MediaCapabilitiesResult, ProduceResult, RestartIceResult, StreamState, TransportResult } from '../../protocol/src/media.ts';
 import type { ShowLive } from '../../protocol/src/shows.ts';
 
@@ -193,6 +194,12 @@ export interface LivecartEvents {
   viewers: { count: number };
   /** A product's available units changed (`state.stock` is already updated). */
   stock: StockEvent;
+  /** The room's giveaway opened, was drawn (`giveaway.result`) or cancelled (`state.giveaway` is already updated). */
+  giveaway: GiveawayEvent;
+  /** The giveaway's entrants count went up (paced by the server; `state.giveaway.entrants` is already updated). */
+  giveawayEntrants: GiveawayEntrantsEvent;
+  /** This user won a giveaway: `orderId` is the prize's order (total 0), absent when the prize's stock ran short. On every socket of the user in the room. */
+  giveawayWon: GiveawayWonEvent;
   /** A product sold out (`state.stock[sku]` is already 0). */
   soldOut: SoldOutEvent;
   /** One of this user's reservations expired (`state.cart` no longer holds it). */
@@ -297,6 +304,26 @@ export interface CouponsResult {
   coupons?: CouponCard[];
 }
 
+export type EnteredAnswer = AnswerOf<'entered'>;
+export type AlreadyEnteredAnswer = AnswerOf<'already_entered'>;
+export type NotEligibleAnswer = AnswerOf<'not_eligible'>;
+export type GiveawayClosedAnswer = AnswerOf<'giveaway_closed'>;
+export type NoGiveawayAnswer = AnswerOf<'no_giveaway'>;
+/** `entered` (counted now), `already_entered` (one entry per user, whatever the taps, sockets or nodes), `not_eligible`, `giveaway_closed` or `no_giveaway`. */
+export type EnterGiveawayAnswer = EnteredAnswer | AlreadyEnteredAnswer | NotEligibleAnswer | GiveawayClosedAnswer | NoGiveawayAnswer;
+export interface GiveawayEvent {
+  giveaway: GiveawayCard;
+}
+export interface GiveawayEntrantsEvent {
+  giveawayId: string;
+  entrants: number;
+}
+export interface GiveawayWonEvent {
+  giveawayId: string;
+  sku: string;
+  orderId?: string | undefined;
+}
+
 /** What each request's `ok` carries. */
 export interface RequestResults {
   ping: PingResult;
@@ -324,6 +351,11 @@ export interface RequestResults {
   pinCoupon: SeqResult;
   unpinCoupon: SeqResult;
   getCoupons: CouponsResult;
+  enterGiveaway: EnterGiveawayAnswer;
+  openGiveaway: { giveaway: GiveawayCard };
+  endGiveaway: { giveaway: GiveawayCard };
+  cancelGiveaway: { giveaway: GiveawayCard };
+  getGiveaway: { giveaway: GiveawayCard | null };
   mediaCapabilities: MediaCapabilitiesResult;
   createTransport: TransportResult;
   connectTransport: Record<string, never>;

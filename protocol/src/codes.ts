@@ -45,6 +45,10 @@ export const ErrorCode = {
   COMMENT_FILTERED: 1040,
   COUPON_NOT_FOUND: 1030,
   COUPON_EXISTS: 1031,
+  GIVEAWAY_NOT_FOUND: 1050,
+  GIVEAWAY_EXISTS: 1051,
+  GIVEAWAY_BUSY: 1052,
+  GIVEAWAY_OVER: 1053,
   INTERNAL: 1500,
   UNAVAILABLE: 1501,
 } as const;
@@ -81,6 +85,10 @@ export const errorCodeInfo: Readonly<Record<ErrorCodeName, ErrorCodeInfo>> = {
   COMMENT_FILTERED: { code: ErrorCode.COMMENT_FILTERED, temporary: false, meaning: 'The comment contains a word of the room\'s keyword filter: it was not posted, and nobody else saw it. Which word is not told.' },
   COUPON_NOT_FOUND: { code: ErrorCode.COUPON_NOT_FOUND, temporary: false, meaning: 'No coupon with that id in this room.' },
   COUPON_EXISTS: { code: ErrorCode.COUPON_EXISTS, temporary: false, meaning: 'The room already has a coupon with that id (its code).' },
+  GIVEAWAY_NOT_FOUND: { code: ErrorCode.GIVEAWAY_NOT_FOUND, temporary: false, meaning: 'No giveaway with that id in this room.' },
+  GIVEAWAY_EXISTS: { code: ErrorCode.GIVEAWAY_EXISTS, temporary: false, meaning: 'The room already had a giveaway with that id.' },
+  GIVEAWAY_BUSY: { code: ErrorCode.GIVEAWAY_BUSY, temporary: false, meaning: 'Another giveaway of the room is taking entries: end or cancel it first (one at a time per room).' },
+  GIVEAWAY_OVER: { code: ErrorCode.GIVEAWAY_OVER, temporary: false, meaning: 'The giveaway\'s entries are closed already (drawn or cancelled): it can no longer be ended or cancelled.' },
   INTERNAL: { code: ErrorCode.INTERNAL, temporary: true, meaning: 'The server failed unexpectedly; details are in its log, never on the wire.' },
   UNAVAILABLE: { code: ErrorCode.UNAVAILABLE, temporary: true, meaning: 'A dependency (the store) is temporarily unreachable; retry after `retryAfterMs`.' },
 };

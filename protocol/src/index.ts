@@ -7,6 +7,7 @@ export type * from './replay.ts';
 export * from './orders.ts';
 export * from './webhooks.ts';
 export * from './coupons.ts';
+export * from './giveaways.ts';
 export * from './TypedEmitter.ts';
 export * from './moderation.ts';
 export * from './productDetails.ts';

@@ -5,6 +5,7 @@ import { moderationEventSchemas, moderationRequestSchemas, moderatorSchema, pinn
 import { couponAnswerSchemas, couponEventSchemas, couponIdSchema, couponRequestSchemas, couponRequestTypes, pinnedCouponSchema } from './coupons.ts';
 import { productDetailFields, productDetailIssues } from './productDetails.ts';
 import { showServerMessageSchemas } from './shows.ts';
+import { giveawayAnswerSchemas, giveawayDirectSchemas, giveawayRequestSchemas, giveawayRequestTypes, giveawayStateSchemas } from './giveaways.ts';
 
 /**
  * The wire contract. Every frame is one MessagePack map with a string field `t` naming its type.
@@ -217,6 +218,7 @@ export const cartAnswerSchema = z.discriminatedUnion('status', [
   /** Checkout refused because these lines expired; they went back to stock and nothing was ordered. */
   z.object({ status: z.literal('expired'), skus: z.array(skuSchema) }),
   ...couponAnswerSchemas,
+  ...giveawayAnswerSchemas,
 ]);
 export type CartAnswer = z.infer<typeof cartAnswerSchema>;
 
@@ -266,24 +268,30 @@ export const clientMessageSchema = z.discriminatedUnion('t', [
   ...mediaRequestSchemas,
   ...moderationRequestSchemas,
   ...couponRequestSchemas,
+  ...giveawayRequestSchemas,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type ClientMessageType = ClientMessage['t'];
 export type ClientRequest = Extract<ClientMessage, { id: number }>;
 export type Hello = z.infer<typeof helloSchema>;
 /** Requests served by the commerce layer (cart and checkout); the rest are room requests. */
-export type CartRequest = Extract<ClientRequest, { t: 'addToCart' | 'setQuantity' | 'removeFromCart' | 'getCart' | 'checkout' | 'claimCoupon' }>;
+export type CartRequest = Extract<ClientRequest, { t: 'addToCart' | 'setQuantity' | 'removeFromCart' | 'getCart' | 'checkout' | 'claimCoupon' | 'enterGiveaway' }>;
 /** Coupon management and reads, served by the coupon service (protocol/src/coupons.ts); claims are cart requests. */
 export type CouponRequest = Extract<ClientRequest, { t: 'createCoupon' | 'pinCoupon' | 'unpinCoupon' | 'getCoupons' }>;
 /** WebRTC signaling, served by the media layer (protocol/src/media.ts). */
 export type MediaRequest = Extract<ClientRequest, { t: (typeof mediaRequestSchemas)[number]['shape']['t']['value'] }>;
-export type RoomRequest = Exclude<ClientRequest, Hello | CartRequest | MediaRequest | CouponRequest>;
-const cartTypes: ReadonlySet<string> = new Set<CartRequest['t']>(['addToCart', 'setQuantity', 'removeFromCart', 'getCart', 'checkout', 'claimCoupon']);
+/** Giveaway management and reads, served by the giveaway service (protocol/src/giveaways.ts); entries are cart requests. */
+export type GiveawayRequest = Extract<ClientRequest, { t: 'openGiveaway' | 'endGiveaway' | 'cancelGiveaway' | 'getGiveaway' }>;
+export type RoomRequest = Exclude<ClientRequest, Hello | CartRequest | MediaRequest | CouponRequest | GiveawayRequest>;
+const cartTypes: ReadonlySet<string> = new Set<CartRequest['t']>(['addToCart', 'setQuantity', 'removeFromCart', 'getCart', 'checkout', 'claimCoupon', 'enterGiveaway']);
 export function isCartRequest(request: ClientRequest): request is CartRequest {
   return cartTypes.has(request.t);
 }
 export function isCouponRequest(request: ClientRequest): request is CouponRequest {
   return couponRequestTypes.has(request.t);
+}
+export function isGiveawayRequest(request: ClientRequest): request is GiveawayRequest {
+  return giveawayRequestTypes.has(request.t);
 }
 export function isMediaRequest(request: ClientRequest): request is MediaRequest {
   return mediaRequestTypes.has(request.t);
@@ -377,6 +385,7 @@ export const stateUpdateSchema = z.discriminatedUnion('t', [
    * never dropped at any level.
    */
   z.object({ t: z.literal('degrade'), level: z.number().int().min(0).max(3), reason: z.string() }),
+  ...giveawayStateSchemas,
 ]);
 export type StateUpdate = z.infer<typeof stateUpdateSchema>;
 
@@ -391,6 +400,7 @@ export const directMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('queued'), id: z.number().int().nonnegative(), position: z.number().int().positive(), etaMs: z.number().int().nonnegative() }),
   /** One of the user's orders in the room changed (placed, paid, shipped, delivered, cancelled): the order as it is now. */
   z.object({ t: z.literal('orderUpdated'), order: orderSchema }),
+  ...giveawayDirectSchemas,
 ]);
 export type DirectMessage = z.infer<typeof directMessageSchema>;
 
@@ -426,4 +436,6 @@ export const laneOf: Readonly<Record<SequencedEvent['t'] | StateUpdate['t'], Lan
   degrade: 'commerce',
   moderators: 'commerce',
   commentPinned: 'commerce',
+  giveaway: 'commerce',
+  giveawayEntrants: 'commerce',
 };

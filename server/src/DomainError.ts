@@ -13,6 +13,8 @@ export type DomainErrorCode =
   | 'LIMIT_EXCEEDED'
   /** A product in another currency than the room's catalog: one cart, one currency. */
   | 'CURRENCY_MISMATCH'
+  /** Asks for something this server does not offer yet (a giveaway for followers). */
+  | 'NOT_SUPPORTED'
   | 'PRODUCT_NOT_FOUND'
   | 'ORDER_NOT_FOUND'
   /** The order cannot go to the status asked from the one it is in. */
@@ -26,7 +28,15 @@ export type DomainErrorCode =
   /** No coupon with that id in the room. */
   | 'COUPON_NOT_FOUND'
   /** The room has a coupon with that id already. */
-  | 'COUPON_EXISTS';
+  | 'COUPON_EXISTS'
+  /** No giveaway with that id in the room. */
+  | 'GIVEAWAY_NOT_FOUND'
+  /** The room had a giveaway with that id already. */
+  | 'GIVEAWAY_EXISTS'
+  /** Another giveaway of the room is taking entries. */
+  | 'GIVEAWAY_BUSY'
+  /** The giveaway's entries are closed already: it cannot be ended or cancelled. */
+  | 'GIVEAWAY_OVER';
 
 /**
  * The message of an UNAVAILABLE error is for the operator's log (it may carry a driver's words);

@@ -16,6 +16,7 @@ import { RedisUserNotices } from './broker/RedisUserNotices.ts';
 import type { UserNotices } from './broker/UserNotices.ts';
 import { CommerceService } from './commerce/CommerceService.ts';
 import { CouponService } from './commerce/CouponService.ts';
+import { GiveawayService } from './commerce/GiveawayService.ts';
 import { OrderService } from './commerce/OrderService.ts';
 import { type Config, type ConfigInput, makeConfig } from './config.ts';
 import { DegradeMonitor } from './fanout/DegradeMonitor.ts';
@@ -46,6 +47,9 @@ import { MemoryNodeDirectory } from './store/MemoryNodeDirectory.ts';
 import { MemoryRecordingDirectory } from './store/MemoryRecordingDirectory.ts';
 import { MemoryRoomDirectory } from './store/MemoryRoomDirectory.ts';
 import { MemoryStore } from './store/MemoryStore.ts';
+import type { GiveawayStore } from './store/GiveawayStore.ts';
+import { MemoryGiveawayStore } from './store/MemoryGiveawayStore.ts';
+import { RedisGiveawayStore } from './store/RedisGiveawayStore.ts';
 import { MemoryWebhookOutbox } from './store/MemoryWebhookOutbox.ts';
 import type { NodeDirectory } from './store/NodeDirectory.ts';
 import type { RecordingDirectory } from './store/RecordingDirectory.ts';
@@ -70,6 +74,7 @@ import { registerClusterOpsApi } from './transport/ClusterOpsApi.ts';
 import { registerDrainApi } from './transport/DrainApi.ts';
 import { registerHlsHttpApi } from './transport/HlsHttpApi.ts';
 import { registerCouponsHttpApi } from './transport/CouponsHttpApi.ts';
+import { registerGiveawaysHttpApi } from './transport/GiveawaysHttpApi.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
 import { registerModerationHttpApi } from './transport/ModerationHttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
@@ -155,6 +160,8 @@ interface Backends {
   /** Go-live notices kept for reminded users who were away. */
   inbox: ShowNoticeInbox;
   notices: UserNotices;
+  /** Giveaways beside the room's stock (on Redis, on the store's connection: entries come in a burst, as adds do). */
+  giveaways: GiveawayStore;
 }
 
 /** Memory on a single node; Redis (store, room directory, broker, node registry, media origins, recordings, webhook outbox) when `--redis` is set. */
@@ -173,6 +180,7 @@ async function createBackends(config: Config): Promise<Backends> {
       reminders: new MemoryReminderDirectory(),
       inbox: new MemoryShowNoticeInbox(),
       notices: new LocalUserNotices(),
+      giveaways: new MemoryGiveawayStore(),
     };
   }
   const target = redisTarget(config.redis, config.redisCluster);
@@ -209,6 +217,7 @@ async function createBackends(config: Config): Promise<Backends> {
     reminders: new RedisReminderDirectory(roomsRedis, config.redisPrefix, { cluster: target.cluster, retryAfterMs: config.storeRetryAfterMs }),
     inbox: new RedisShowNoticeInbox(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
     notices: new RedisUserNotices(roomsRedis, { target, prefix: config.redisPrefix, retryAfterMs: config.storeRetryAfterMs }),
+    giveaways: new RedisGiveawayStore(store.redis, { prefix: config.redisPrefix, retryAfterMs: config.storeRetryAfterMs }),
   };
 }
 
@@ -223,7 +232,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
 
   // ---------------------------------------------------------------- create
   const tokens = new TokenService(config.tokenSecret, config.tokenTtlSec);
-  const { store, directory, broker, nodes, origins, recordings, outbox, reminders, inbox, notices } = await createBackends(config);
+  const { store, directory, broker, nodes, origins, recordings, outbox, reminders, inbox, notices, giveaways: giveawayStore } = await createBackends(config);
   // Nodes of one deployment share the token secret; in dev mode (a random one) nodes cannot call each other.
   const nodeSignature = new NodeSignature(config.tokenSecret ?? randomBytes(32).toString('base64url'));
   const app = createApp();
@@ -296,7 +305,19 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   });
   // Dev mode pays every order as a demo unless told otherwise: the pages say so.
   const orders = new OrderService({ store, rooms: rules, stock: commerce, webhooks, options: { demoPayments: config.demoPayments ?? config.tokenSecret === undefined }, log: commerceLog });
-  const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs });
+  const giveaways = new GiveawayService({
+    giveaways: giveawayStore,
+    store,
+    rooms: {
+      canModerate: (principal, roomId) => rules.canModerate(principal, roomId), assertRoom: (roomId, check) => rules.assertRoom(roomId, check), scopeOf: (roomId) => rules.scopeOf(roomId),
+      publishState: (roomId, update) => rooms.publishState(roomId, update), notifyUser: (roomId, userId, message) => rules.notifyUser(roomId, userId, message),
+    },
+    options: { entrantsIntervalMs: config.stockIntervalMs, ordersLookedAt: config.ordersPerUser },
+    orders: { placed: (order) => orders.placed(order) },
+    stock: commerce,
+    log: commerceLog,
+  });
+  const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs, entries: giveaways });
   const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: roomsLog, shops });
   const shows = new ShowService({ config, directory, registry: rooms, reminders, inbox, notices, log: roomsLog });
   const replays = new ReplayService({ registry: rooms, directory, recordings, store, onSale: config.replaySales });
@@ -321,7 +342,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   });
   const streamKeys = new StreamKeys({ secret: config.tokenSecret, directory, rooms: rules });
   const whip = new WhipIngest(media, { connectTimeoutMs: config.whipConnectTimeoutMs, maxIncomingBitrate: config.mediaMaxIncomingBitrate }, logger.child({ part: 'whip' }));
-  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media, coupons), guard, schedule, log: logger.child({ part: 'ws' }) });
+  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media, coupons, giveaways), guard, schedule, log: logger.child({ part: 'ws' }) });
   const drain = new NodeDrain({ gateway, graceMs: config.shutdownGraceMs, log: logger.child({ part: 'drain' }) });
   const registry = new NodeRegistry({
     directory: nodes,
@@ -348,6 +369,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   if (admission !== undefined) lifecycle.forgetWhenUnhosted(admission);
   lifecycle.forgetWhenUnhosted(commerce);
   lifecycle.forgetWhenUnhosted(coupons);
+  lifecycle.forgetWhenUnhosted(giveaways);
   lifecycle.forgetWhenUnhosted(shopLinks);
   admission?.events.on('backlog', () => degrade.checkSoon());
   degrade.events.on('levelChanged', ({ roomId, level }) => media.setDegradeLevel(roomId, level));
@@ -362,6 +384,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
   registerModerationHttpApi(router, { moderation: commands.moderation });
   registerCouponsHttpApi(router, { coupons, desk });
+  registerGiveawaysHttpApi(router, { giveaways, desk });
   registerShopHttpApi(router, { shops, commerce });
   registerOrdersHttpApi(router, { orders, outbox, limits: config, webhookUrl: config.webhookUrl });
   registerShowsHttpApi(router, { shows });
@@ -416,6 +439,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     likes.close();
     commerce.close();
     coupons.close();
+    giveaways.close();
     rooms.close();
     gate.close();
     guard.close();
@@ -425,6 +449,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     await notices.close();
     await broker.close();
     await directory.close();
+    await giveawayStore.close();
     await store.close();
   };
   return {

@@ -217,4 +217,25 @@ describe('RoomModel moderation state', () => {
     model.applyEvent({ t: 'coupon', seq: 13, card: card('B', 9) });
     expect(model.coupon).toEqual(card('B', 9));
   });
+
+  it('keeps the giveaway as last heard: its count only goes up, a finished card stays finished, a newer giveaway replaces it', () => {
+    const model = new RoomModel();
+    const card = { id: 'g1', roomId: 'r1', sku: 'tote', winnersWanted: 1, eligibility: 'present' as const, opensAt: 1, closesAt: 2, commitment: 'ab', salt: 'cd', status: 'open' as const, entrants: 0 };
+    model.applyUpdate({ t: 'giveaway', giveaway: card });
+    model.applyUpdate({ t: 'giveawayEntrants', giveawayId: 'g1', entrants: 7 });
+    model.applyUpdate({ t: 'giveawayEntrants', giveawayId: 'g1', entrants: 5 });
+    model.applyUpdate({ t: 'giveawayEntrants', giveawayId: 'other', entrants: 50 });
+    expect(model.giveaway).toMatchObject({ id: 'g1', entrants: 7 });
+    model.takeGiveaway({ ...card, entrants: 6 });
+    expect(model.giveaway?.entrants).toBe(7);
+    const drawn = { ...card, status: 'drawn' as const, entrants: 8, result: { winners: [{ entrantId: 'ee' }], entrantsCount: 8, seed: 'ff', drawUrl: '/d' } };
+    model.applyUpdate({ t: 'giveaway', giveaway: drawn });
+    model.applyUpdate({ t: 'giveaway', giveaway: { ...card, entrants: 9 } });
+    model.applyUpdate({ t: 'giveawayEntrants', giveawayId: 'g1', entrants: 9 });
+    expect(model.giveaway).toEqual(drawn);
+    model.takeGiveaway(null);
+    expect(model.giveaway).toEqual(drawn);
+    model.applyUpdate({ t: 'giveaway', giveaway: { ...card, id: 'g2' } });
+    expect(model.giveaway).toMatchObject({ id: 'g2', status: 'open', entrants: 0 });
+  });
 });

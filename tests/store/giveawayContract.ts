@@ -38,6 +38,20 @@ export function describeGiveawayContract(name: string, factory: GiveawayStoreFac
       expect(await store.giveaway('r1', 'nope')).toBeUndefined();
     });
 
+    it('cancels an open giveaway for good (never drawn, entries closed), keeps a closed one closed, and keeps the names winners chose to show', async () => {
+      await store.createGiveaway(giveaway(), SEED);
+      await store.enter([{ ...entry('ann'), name: 'Ann' }, entry('bo'), { ...entry('ann'), name: 'Changed' }]);
+      expect(await store.names('r1', 'g1', ['ann', 'bo', 'nobody'])).toEqual(['Ann', undefined, undefined]);
+      expect(await store.closeEntries('r1', 'g1', T0 + 1000, true, true)).toEqual({ result: 'cancelled' });
+      expect(await store.closeEntries('r1', 'g1', T0 + 60_000, false)).toEqual({ result: 'cancelled' });
+      expect(await store.enter([entry('cy', T0 + 2000)])).toEqual([{ status: 'closed' }]);
+      expect(await store.giveaway('r1', 'g1')).toMatchObject({ status: 'cancelled', entrants: 2 });
+      expect(await store.currentGiveaway('r1')).toBeNull();
+      expect(await store.createGiveaway(giveaway({ id: 'g2' }), SEED)).toBe('created');
+      await store.closeEntries('r1', 'g2', T0 + 1000, true);
+      expect(await store.closeEntries('r1', 'g2', T0 + 1000, true, true)).toMatchObject({ result: 'already_closed', seed: SEED });
+    });
+
     it('counts 10,000 entries from parallel callers on two nodes once each, however often each user enters', async () => {
       await store.createGiveaway(giveaway(), SEED);
       const other = factory.sibling === undefined ? store : await factory.sibling(store);

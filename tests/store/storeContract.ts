@@ -223,6 +223,29 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(answers[3]).toMatchObject({ status: 'sold_out' });
     });
 
+    it('grants a giveaway prize as an order of total 0 from available stock, once per key, never past the stock', async () => {
+      await store.addProduct('r1', item('tote', 2, { listPriceCents: 1500 }));
+      const other = factory.sibling === undefined ? store : await factory.sibling(store);
+      try {
+        // Three winners race on two nodes for two units; one winner's grant is retried at once.
+        const answers = await Promise.all([
+          store.grantPrize('r1', 'w1', 'tote', 'giveaway:r1:g', T0), other.grantPrize('r1', 'w2', 'tote', 'giveaway:r1:g', T0),
+          store.grantPrize('r1', 'w3', 'tote', 'giveaway:r1:g', T0), other.grantPrize('r1', 'w1', 'tote', 'giveaway:r1:g', T0),
+        ]);
+        const orders = answers.filter((a) => a.status === 'ordered');
+        expect(new Set(orders.map((a) => a.status === 'ordered' && a.order.id)).size).toBe(2);
+        expect(answers.filter((a) => a.status === 'sold_out')).toHaveLength(answers.length - orders.length);
+        expect(answers[0]).toEqual(answers[3]);
+        for (const a of orders) {
+          expect(a.status === 'ordered' && a.order).toMatchObject({ roomId: 'r1', totalCents: 0, subtotalCents: 0, discountCents: 0, currency: 'USD', status: 'placed', lines: [{ sku: 'tote', quantity: 1, priceCents: 0, listPriceCents: 1500 }] });
+        }
+        expect(await store.stock('r1', 'tote')).toEqual({ available: 0, reserved: 0, sold: 2 });
+        await expect(store.grantPrize('r1', 'w1', 'nope', 'giveaway:r1:h', T0)).rejects.toMatchObject({ code: 'PRODUCT_NOT_FOUND' });
+      } finally {
+        if (other !== store) await other.close();
+      }
+    });
+
     it('types unknown and duplicate products as errors', async () => {
       await store.addProduct('r1', item('a', 1));
       await expect(store.addProduct('r1', item('a', 1))).rejects.toMatchObject({ code: 'PRODUCT_EXISTS' });

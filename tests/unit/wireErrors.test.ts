@@ -14,6 +14,7 @@ describe('domain errors at the edge', () => {
       PRODUCT_EXISTS: ['PRODUCT_EXISTS', 409],
       LIMIT_EXCEEDED: ['LIMIT_EXCEEDED', 409],
       CURRENCY_MISMATCH: ['BAD_REQUEST', 400],
+      NOT_SUPPORTED: ['BAD_REQUEST', 400],
       PRODUCT_NOT_FOUND: ['PRODUCT_NOT_FOUND', 404],
       ORDER_NOT_FOUND: ['ORDER_NOT_FOUND', 404],
       ORDER_STATUS_CONFLICT: ['ORDER_STATUS_CONFLICT', 409],
@@ -22,6 +23,10 @@ describe('domain errors at the edge', () => {
       NOT_MODERATOR: ['FORBIDDEN', 403],
       COUPON_NOT_FOUND: ['COUPON_NOT_FOUND', 404],
       COUPON_EXISTS: ['COUPON_EXISTS', 409],
+      GIVEAWAY_NOT_FOUND: ['GIVEAWAY_NOT_FOUND', 404],
+      GIVEAWAY_EXISTS: ['GIVEAWAY_EXISTS', 409],
+      GIVEAWAY_BUSY: ['GIVEAWAY_BUSY', 409],
+      GIVEAWAY_OVER: ['GIVEAWAY_OVER', 409],
     };
     expect(Object.keys(wireCodeOf).sort()).toEqual(Object.keys(expected).sort());
     for (const [code, [wire, status]] of Object.entries(expected) as Array<[DomainErrorCode, [string, number]]>) {

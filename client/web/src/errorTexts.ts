@@ -37,6 +37,10 @@ const TEXTS: Readonly<Record<ErrorCodeName, MessageKey>> = {
   COMMENT_FILTERED: 'error.commentFiltered',
   COUPON_NOT_FOUND: 'error.couponNotFound',
   COUPON_EXISTS: 'error.couponExists',
+  GIVEAWAY_NOT_FOUND: 'error.giveawayNotFound',
+  GIVEAWAY_EXISTS: 'error.giveawayExists',
+  GIVEAWAY_BUSY: 'error.giveawayBusy',
+  GIVEAWAY_OVER: 'error.giveawayOver',
   INTERNAL: 'error.internal',
   UNAVAILABLE: 'error.unavailable',
 };

@@ -2,7 +2,7 @@ import type { CartAnswer, CartRequest } from '../../../protocol/src/index.ts';
 import type { Principal } from '../auth/TokenService.ts';
 import { DomainError } from '../DomainError.ts';
 import { ProtocolError } from '../errors.ts';
-import { checkoutFingerprint, claimFingerprint, fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName } from '../store/idempotency.ts';
+import { checkoutFingerprint, claimFingerprint, entryFingerprint, fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName } from '../store/idempotency.ts';
 import type { ReserveRequest, Store } from '../store/Store.ts';
 import { type Arrival, PRIORITY } from './AdmissionController.ts';
 import type { CartGate } from './CartGate.ts';
@@ -24,6 +24,12 @@ export interface CartRules {
    * the room is at hand. Absent: the room itself.
    */
   scopeOf?(roomId: string): string | Promise<string>;
+}
+
+/** Giveaway entries: the giveaway's own rules (window, eligibility) and the batches to its store, run in the room's admission turn. */
+export interface GiveawayEntries {
+  /** `roomId`: the room whose giveaway it is (the gate's queue is its commerce scope's). */
+  enter(principal: Principal, roomId: string, request: Extract<CartRequest, { t: 'enterGiveaway' }>): Promise<CartAnswer>;
 }
 
 /** Hears a request's one answer, or its error (a `DomainError`, or the room's `ProtocolError`, for every refusal). */
@@ -57,8 +63,10 @@ export class CartDesk {
   /** Requests in progress by idempotency record; each is bounded by the gate's queues and deadline. */
   readonly #pending = new Map<string, Pending>();
   readonly #claims: ClaimBatcher;
+  readonly #entries: GiveawayEntries | undefined;
 
-  constructor(deps: { store: Store; gate: CartGate; rules: CartRules; reservationTtlMs: number; now?: () => number }) {
+  constructor(deps: { store: Store; gate: CartGate; rules: CartRules; reservationTtlMs: number; now?: () => number; entries?: GiveawayEntries }) {
+    this.#entries = deps.entries;
     this.#store = deps.store;
     this.#gate = deps.gate;
     this.#rules = deps.rules;
@@ -190,6 +198,14 @@ export class CartDesk {
       case 'claimCoupon':
         // A claim is an add's peer: same class, same fair turn and deadline; the claims a turn lets go travel to the store together.
         return this.#gate.run(roomId, PRIORITY.add, () => this.#claims.claim({ roomId, userId, couponId: request.couponId, key: request.key, now: this.#now() }), arrival);
+      case 'enterGiveaway': {
+        // An entry is an add's peer too; the entries a turn lets go travel to the store together (GiveawayService's EntryBatcher).
+        const entries = this.#entries;
+        if (entries === undefined) return Promise.resolve({ status: 'no_giveaway', giveawayId: request.giveawayId });
+        // The giveaway is the room's own (`arrival.roomId`); the queue is its commerce scope's (`roomId`).
+        const room = arrival.roomId ?? roomId;
+        return this.#gate.run(roomId, PRIORITY.add, () => entries.enter(principal, room, request), arrival);
+      }
     }
   }
 
@@ -221,5 +237,6 @@ function fingerprintFor(roomId: string, request: Exclude<CartRequest, { t: 'getC
     case 'removeFromCart': return fingerprintOf('set', roomId, request.sku, 0);
     case 'checkout': return checkoutFingerprint(roomId, request.couponId);
     case 'claimCoupon': return claimFingerprint(roomId, request.couponId);
+    case 'enterGiveaway': return entryFingerprint(roomId, request.giveawayId);
   }
 }

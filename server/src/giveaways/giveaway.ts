@@ -1,23 +1,7 @@
-import { z } from 'zod';
+import { GIVEAWAY_WINNERS_MAX, giveawayIdSchema, giveawayInputSchema, type GiveawayInput } from '../../../protocol/src/giveaways.ts';
 
-/** A giveaway's id: letters, digits, `_` and `-`, unique in its room. */
-export const giveawayIdSchema = z.string().regex(/^[A-Za-z0-9_-]+$/, 'giveaway id: letters, digits, _ and - only').min(1).max(32);
-
-/** Most winners one giveaway draws. */
-export const GIVEAWAY_WINNERS_MAX = 1000;
-
-/** A giveaway as a streamer opens it. Entering never needs a purchase; `eligibility` says who may enter. */
-export const giveawayInputSchema = z.object({
-  id: giveawayIdSchema,
-  /** The prize: each winner's zero-price cart line. */
-  sku: z.string().min(1).max(64),
-  winners: z.number().int().min(1).max(GIVEAWAY_WINNERS_MAX),
-  /** The entry window, from opening. */
-  durationMs: z.number().int().min(5000).max(86_400_000),
-  /** `present`: anyone in the room; `buyers`: viewers who bought in this room; `followers`: the streamer's followers. */
-  eligibility: z.enum(['present', 'buyers', 'followers']).default('present'),
-}).strict();
-export type GiveawayInput = z.input<typeof giveawayInputSchema>;
+/** The wire's schemas (protocol/src/giveaways.ts), where the server's rules read them. */
+export { GIVEAWAY_WINNERS_MAX, giveawayIdSchema, giveawayInputSchema, type GiveawayInput };
 
 /** A giveaway as the server keeps and publishes it at opening (the seed stays secret until the draw). */
 export interface Giveaway {

@@ -49,6 +49,8 @@ export class Room {
   latestSeq = 0;
   /** Room totals over all nodes, as last announced. */
   likes: number;
+  /** The largest entrants count heard per giveaway: nodes' counts may cross on the way, and a lower one is older. */
+  readonly giveawayEntrants = new Map<string, number>();
   viewers = 0;
   /** Set while the node refills missed events; deliveries wait in it. */
   resyncBuffer: unknown[] | undefined;

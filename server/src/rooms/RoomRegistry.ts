@@ -535,14 +535,17 @@ export class RoomRegistry {
         if (update.t === 'stock') {
           room.stock.set(update.sku, update.available);
           this.#stockWatcher?.stockChanged(commerceScopeOf(room.info), update.sku, update.available);
-        } else {
+        } else if (update.t === 'likes') {
           // Totals from several nodes may cross on the way: a lower one is older.
           if (update.total < room.likes) return;
           room.likes = update.total;
+        } else if (update.t === 'giveawayEntrants') {
+          if (update.entrants <= (room.giveawayEntrants.get(update.giveawayId) ?? 0)) return;
+          room.giveawayEntrants.set(update.giveawayId, update.entrants);
         }
-        // A newer value replaces one still waiting, here and in a big room's shards.
-        const replaceKey = update.t === 'stock' ? `stock\u0000${update.sku}` : update.t;
-        const intervalMs = update.t === 'stock' ? stockIntervalMs(this.#config, room.degrade.level) : likeIntervalMs(this.#config, room.degrade.level);
+        // A newer value replaces one still waiting, here and in a big room's shards. A giveaway's card goes at once; its entrants count as stock does.
+        const replaceKey = update.t === 'stock' ? `stock\u0000${update.sku}` : update.t === 'giveawayEntrants' ? `giveawayEntrants\u0000${update.giveawayId}` : update.t;
+        const intervalMs = update.t === 'stock' || update.t === 'giveawayEntrants' ? stockIntervalMs(this.#config, room.degrade.level) : update.t === 'giveaway' ? 0 : likeIntervalMs(this.#config, room.degrade.level);
         this.#statePacer.offer(room.id, replaceKey, intervalMs, () => {
           if (this.#hosted.get(room.id) === room) room.countOut(this.#fanout.publish(room.id, delivery.lane, update.t, delivery.frame, room.degrade.level, replaceKey));
         });

@@ -7,6 +7,8 @@ export interface EntryRequest {
   readonly giveawayId: string;
   readonly userId: string;
   readonly at: number;
+  /** The name the room may see if this entrant wins; absent: anonymous. Kept from the user's first entry. */
+  readonly name?: string | undefined;
 }
 
 /** Each entry's answer: counted now, counted before (one entry per user), or refused; `entrants` is the count after it. */
@@ -14,12 +16,12 @@ export type EntryAnswer =
   | { readonly status: 'entered' | 'already_entered'; readonly entrants: number }
   | { readonly status: 'closed' | 'not_open' | 'unknown_giveaway' };
 
-export type GiveawayStatus = 'open' | 'closed';
+export type GiveawayStatus = 'open' | 'closed' | 'cancelled';
 
-/** What closing the entries did: `closed` for the one caller that closed them, `already_closed` after, `not_due` before the window ends. */
+/** What closing the entries did: `closed` for the one caller that closed them, `already_closed` after, `not_due` before the window ends; `cancelled`: cancelled (now or before), never drawn. */
 export type GiveawayClose =
   | { readonly result: 'closed' | 'already_closed'; readonly seed: string; readonly userIds: string[] }
-  | { readonly result: 'not_due' | 'unknown' };
+  | { readonly result: 'not_due' | 'unknown' | 'cancelled' };
 
 /**
  * Giveaways of each room, beside its stock (on Redis, in the room's slot). Entries are a set of
@@ -33,8 +35,13 @@ export interface GiveawayStore {
   currentGiveaway(roomId: string): Promise<string | null>;
   /** Entries in order, atomically per room; taken from `opensAt` until before `closesAt`. */
   enter(requests: readonly EntryRequest[]): Promise<EntryAnswer[]>;
-  /** Closes the entries once `now` reaches `closesAt` (or at once, `early`), and hands back the seed and the entrants' user ids for the draw. */
-  closeEntries(roomId: string, giveawayId: string, now: number, early: boolean): Promise<GiveawayClose>;
+  /**
+   * Closes the entries once `now` reaches `closesAt` (or at once, `early`), and hands back the seed and the entrants' user ids for the draw.
+   * `cancel` closes an open giveaway for good without a draw (`cancelled`); a closed one stays closed (its draw stands).
+   */
+  closeEntries(roomId: string, giveawayId: string, now: number, early: boolean, cancel?: boolean): Promise<GiveawayClose>;
+  /** The names `userIds` chose to show if they won (undefined: anonymous), in order. */
+  names(roomId: string, giveawayId: string, userIds: readonly string[]): Promise<Array<string | undefined>>;
   /** Keeps the draw; the first one recorded stays (two nodes drawing at once publish one), and is returned. */
   recordDraw(draw: PublishedDraw): Promise<PublishedDraw>;
   /** The recorded draw, or undefined. */

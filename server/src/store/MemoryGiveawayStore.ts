@@ -7,6 +7,7 @@ interface Held {
   readonly seed: string;
   status: GiveawayStatus;
   readonly entrants: Set<string>;
+  readonly names: Map<string, string>;
   draw?: PublishedDraw;
 }
 
@@ -21,7 +22,7 @@ export class MemoryGiveawayStore implements GiveawayStore {
     const key = giveaway.roomId + sep + giveaway.id;
     if (this.#giveaways.has(key)) return 'exists';
     if (this.#current.has(giveaway.roomId)) return 'busy';
-    this.#giveaways.set(key, { giveaway, seed, status: 'open', entrants: new Set() });
+    this.#giveaways.set(key, { giveaway, seed, status: 'open', entrants: new Set(), names: new Map() });
     this.#current.set(giveaway.roomId, giveaway.id);
     return 'created';
   }
@@ -43,18 +44,30 @@ export class MemoryGiveawayStore implements GiveawayStore {
       if (r.at < held.giveaway.opensAt) return { status: 'not_open' };
       if (held.entrants.has(r.userId)) return { status: 'already_entered', entrants: held.entrants.size };
       held.entrants.add(r.userId);
+      if (r.name !== undefined && r.name !== '') held.names.set(r.userId, r.name);
       return { status: 'entered', entrants: held.entrants.size };
     });
   }
 
-  async closeEntries(roomId: string, giveawayId: string, now: number, early: boolean): Promise<GiveawayClose> {
+  async closeEntries(roomId: string, giveawayId: string, now: number, early: boolean, cancel = false): Promise<GiveawayClose> {
     const held = this.#giveaways.get(roomId + sep + giveawayId);
     if (held === undefined) return { result: 'unknown' };
+    if (held.status === 'cancelled') return { result: 'cancelled' };
+    if (cancel && held.status === 'open') {
+      held.status = 'cancelled';
+      if (this.#current.get(roomId) === giveawayId) this.#current.delete(roomId);
+      return { result: 'cancelled' };
+    }
     if (held.status === 'closed') return { result: 'already_closed', seed: held.seed, userIds: [...held.entrants] };
     if (!early && now < held.giveaway.closesAt) return { result: 'not_due' };
     held.status = 'closed';
     if (this.#current.get(roomId) === giveawayId) this.#current.delete(roomId);
     return { result: 'closed', seed: held.seed, userIds: [...held.entrants] };
+  }
+
+  async names(roomId: string, giveawayId: string, userIds: readonly string[]): Promise<Array<string | undefined>> {
+    const held = this.#giveaways.get(roomId + sep + giveawayId);
+    return userIds.map((userId) => held?.names.get(userId));
   }
 
   async recordDraw(draw: PublishedDraw): Promise<PublishedDraw> {

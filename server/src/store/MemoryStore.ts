@@ -3,7 +3,7 @@ import { DomainError } from '../DomainError.ts';
 import { Deque } from '../util/Deque.ts';
 import type { ExpiredReservation, InventoryItem, OrderAdvance, OrderChange, ReleasedLine, ReserveRequest, StockLevel, Store, VariantInventories } from './Store.ts';
 import type { ClaimRequest } from './CouponStore.ts';
-import { checkoutFingerprint, claimFingerprint, IDEMPOTENCY_MISMATCH_MESSAGE, fingerprintOf, recordName, replayOf } from './idempotency.ts';
+import { checkoutFingerprint, claimFingerprint, IDEMPOTENCY_MISMATCH_MESSAGE, fingerprintOf, prizeFingerprint, recordName, replayOf } from './idempotency.ts';
 import { MemoryCoupons } from './MemoryCoupons.ts';
 import type { MemoryWebhookOutbox } from './MemoryWebhookOutbox.ts';
 import { newOrderId } from './orderIds.ts';
@@ -187,6 +187,32 @@ export class MemoryStore implements Store {
         currency, createdAt: now, status: 'placed', history: [{ status: 'placed', at: now }],
       };
       if (pricing.couponId !== undefined) this.#coupons.use(roomId, userId, pricing.couponId, id);
+      this.#orders.set(order.id, order);
+      let ids = this.#ordersByRoom.get(roomId);
+      if (ids === undefined) this.#ordersByRoom.set(roomId, (ids = []));
+      ids.push(order.id);
+      let mine = this.#ordersByUser.get(userId);
+      if (mine === undefined) this.#ordersByUser.set(userId, (mine = []));
+      mine.push(order.id);
+      if (mine.length > (this.limits.ordersPerUser ?? Number.POSITIVE_INFINITY)) mine.shift();
+      this.#outbox?.append(deliveryOf(newDeliveryId(), order, now), now);
+      return { status: 'ordered', order };
+    });
+  }
+
+  async grantPrize(roomId: string, userId: string, sku: string, key: string, now: number): Promise<CartAnswer> {
+    return this.#record(roomId, recordName(userId, key), prizeFingerprint(roomId, sku), () => {
+      const inv = this.#inv(roomId, sku);
+      if (inv.available <= 0) return { status: 'sold_out', sku };
+      if (this.#orders.size >= this.limits.maxOrders) throw new DomainError('UNAVAILABLE', 'the in-memory store is full of orders', { retryAfterMs: 60_000 });
+      inv.available -= 1;
+      inv.sold += 1;
+      const boughtKey = roomId + sep + userId + sep + sku;
+      this.#bought.set(boughtKey, (this.#bought.get(boughtKey) ?? 0) + 1);
+      const order: Order = {
+        id: newOrderId(roomId), roomId, userId, lines: [{ sku, quantity: 1, priceCents: 0, listPriceCents: inv.item.listPriceCents ?? inv.item.priceCents }],
+        totalCents: 0, subtotalCents: 0, discountCents: 0, currency: inv.item.currency, createdAt: now, status: 'placed', history: [{ status: 'placed', at: now }],
+      };
       this.#orders.set(order.id, order);
       let ids = this.#ordersByRoom.get(roomId);
       if (ids === undefined) this.#ordersByRoom.set(roomId, (ids = []));

@@ -9,6 +9,7 @@ import type { EntryAnswer, EntryRequest, GiveawayClose, GiveawayStatus, Giveaway
  * Keys under the room's base `ns:{r:ROOM}` (one slot on Redis Cluster):
  *   :giveaway:ID          hash   def (the Giveaway's JSON), seed (secret until the draw), status ('open' or 'closed')
  *   :giveaway:ID:entries  set    user ids, one entry each
+ *   :giveaway:ID:names    hash   user id → the name shown if they win (entrants who chose to show it)
  *   :giveaway:ID:draw     string the published draw's JSON, the first recorded
  *   :giveaway-current     string the id of the room's giveaway taking entries
  */
@@ -24,18 +25,18 @@ redis.call('SET', base .. ':giveaway-current', id)
 return 'created'
 `;
 
-// ARGV: 3 per entry: giveaway id, user, at. One answer per entry: the status, then the count after it (or -1).
+// ARGV: 4 per entry: giveaway id, user, at, name ('' = anonymous). One answer per entry: the status, then the count after it (or -1).
 const enterScript = `
 local base = KEYS[1]
 local loaded = {}
 local out = {}
-for i = 1, #ARGV, 3 do
-  local id, user, at = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+for i = 1, #ARGV, 4 do
+  local id, user, at, name = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
   local g = loaded[id]
   if g == nil then
     local key = base .. ':giveaway:' .. id
     local h = redis.call('HMGET', key, 'def', 'status')
-    if h[1] then g = { entries = key .. ':entries', def = cjson.decode(h[1]), status = h[2] } else g = false end
+    if h[1] then g = { entries = key .. ':entries', names = key .. ':names', def = cjson.decode(h[1]), status = h[2] } else g = false end
     loaded[id] = g
   end
   if not g then
@@ -47,19 +48,28 @@ for i = 1, #ARGV, 3 do
   else
     local added = redis.call('SADD', g.entries, user)
     local status = 'already_entered'
-    if added == 1 then status = 'entered' end
+    if added == 1 then
+      status = 'entered'
+      if name ~= '' then redis.call('HSET', g.names, user, name) end
+    end
     out[#out + 1] = { status, redis.call('SCARD', g.entries) }
   end
 end
 return out
 `;
 
-// ARGV: id, now, early ('1' or '0'). Returns the result, then (once closed) the seed and the entrants.
+// ARGV: id, now, early ('1' or '0'), cancel ('1' or '0'). Returns the result, then (once closed) the seed and the entrants.
 const closeScript = `
-local base, id, now, early = KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1'
+local base, id, now, early, cancel = KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1', ARGV[4] == '1'
 local key = base .. ':giveaway:' .. id
 local h = redis.call('HMGET', key, 'def', 'seed', 'status')
 if not h[1] then return { 'unknown' } end
+if h[3] == 'cancelled' then return { 'cancelled' } end
+if cancel and h[3] == 'open' then
+  redis.call('HSET', key, 'status', 'cancelled')
+  if redis.call('GET', base .. ':giveaway-current') == id then redis.call('DEL', base .. ':giveaway-current') end
+  return { 'cancelled' }
+end
 local result = 'already_closed'
 if h[3] == 'open' then
   if not early and now < cjson.decode(h[1]).closesAt then return { 'not_due' } end
@@ -81,7 +91,7 @@ return redis.call('GET', key .. ':draw')
 type GiveawayCommands = {
   lcGiveawayCreate(base: string, id: string, def: string, seed: string): Promise<'created' | 'exists' | 'busy'>;
   lcGiveawayEnter(base: string, ...args: Array<string | number>): Promise<Array<[EntryAnswer['status'], number]>>;
-  lcGiveawayClose(base: string, id: string, now: number, early: '1' | '0'): Promise<[string, string?, string[]?]>;
+  lcGiveawayClose(base: string, id: string, now: number, early: '1' | '0', cancel: '1' | '0'): Promise<[string, string?, string[]?]>;
   lcGiveawayRecord(base: string, id: string, draw: string): Promise<string>;
 };
 
@@ -128,7 +138,7 @@ export class RedisGiveawayStore implements GiveawayStore {
     });
     // One script per room: a script stays in its room's slot.
     await Promise.all([...byRoom].map(async ([roomId, indexes]) => {
-      const args = indexes.flatMap((i) => [requests[i]!.giveawayId, requests[i]!.userId, requests[i]!.at]);
+      const args = indexes.flatMap((i) => [requests[i]!.giveawayId, requests[i]!.userId, requests[i]!.at, requests[i]!.name ?? '']);
       const answers = await this.#call(() => this.#redis.lcGiveawayEnter(roomBase(this.#ns, roomId), ...args));
       indexes.forEach((index, j) => {
         const [status, entrants] = answers[j]!;
@@ -138,10 +148,16 @@ export class RedisGiveawayStore implements GiveawayStore {
     return out;
   }
 
-  async closeEntries(roomId: string, giveawayId: string, now: number, early: boolean): Promise<GiveawayClose> {
-    const [result, seed, userIds] = await this.#call(() => this.#redis.lcGiveawayClose(roomBase(this.#ns, roomId), giveawayId, now, early ? '1' : '0'));
+  async closeEntries(roomId: string, giveawayId: string, now: number, early: boolean, cancel = false): Promise<GiveawayClose> {
+    const [result, seed, userIds] = await this.#call(() => this.#redis.lcGiveawayClose(roomBase(this.#ns, roomId), giveawayId, now, early ? '1' : '0', cancel ? '1' : '0'));
     if (result === 'closed' || result === 'already_closed') return { result, seed: seed!, userIds: userIds ?? [] };
-    return { result: result as 'not_due' | 'unknown' };
+    return { result: result as 'not_due' | 'unknown' | 'cancelled' };
+  }
+
+  async names(roomId: string, giveawayId: string, userIds: readonly string[]): Promise<Array<string | undefined>> {
+    if (userIds.length === 0) return [];
+    const names = await this.#call(() => this.#redis.hmget(`${this.#key(roomId, giveawayId)}:names`, ...userIds));
+    return names.map((name) => name ?? undefined);
   }
 
   async recordDraw(draw: PublishedDraw): Promise<PublishedDraw> {

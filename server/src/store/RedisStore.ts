@@ -4,10 +4,11 @@ import { DomainError } from '../DomainError.ts';
 import { connectWithin, createRedisClient, type RedisConnection, type RedisTarget } from '../redis/client.ts';
 import { globalKey, roomBase, roomKey, userKey } from '../redis/keys.ts';
 import { redisCall } from '../redis/redisCall.ts';
-import { checkoutFingerprint, IDEMPOTENCY_MISMATCH_MESSAGE, recordName, replayOf } from './idempotency.ts';
+import { checkoutFingerprint, IDEMPOTENCY_MISMATCH_MESSAGE, prizeFingerprint, recordName, replayOf } from './idempotency.ts';
 import { newOrderId, roomOfOrder } from './orderIds.ts';
 import { statusConflict, withStatus } from './orderSteps.ts';
 import { addProductScript, advanceOrderScript, checkoutScript, claimCouponScript, createCouponScript, releaseUserScript, reserveScript, soldOutScript, sweepScript } from './redisScripts.ts';
+import { prizeScript } from './prizeScript.ts';
 import type { ExpiredReservation, InventoryItem, OrderAdvance, OrderChange, ReleasedLine, ReserveRequest, StockLevel, Store, VariantInventories } from './Store.ts';
 import { newDeliveryId } from './WebhookOutbox.ts';
 
@@ -53,6 +54,7 @@ type ScriptCommands = {
   lcAdvanceOrder(...args: Array<string | number>): Promise<string>;
   lcClaimCoupon(...args: Array<string | number>): Promise<string[]>;
   lcCreateCoupon(...args: Array<string | number>): Promise<string>;
+  lcGrantPrize(...args: Array<string | number>): Promise<string>;
 };
 
 /** Defines the store's Lua scripts as commands of `redis`; each takes its room's key base as its one key (it routes the call to the room's slot). */
@@ -66,6 +68,7 @@ function withStoreScripts(redis: RedisConnection): RedisConnection & ScriptComma
   redis.defineCommand('lcAdvanceOrder', { numberOfKeys: 1, lua: advanceOrderScript });
   redis.defineCommand('lcClaimCoupon', { numberOfKeys: 1, lua: claimCouponScript });
   redis.defineCommand('lcCreateCoupon', { numberOfKeys: 1, lua: createCouponScript });
+  redis.defineCommand('lcGrantPrize', { numberOfKeys: 1, lua: prizeScript });
   return redis as RedisConnection & ScriptCommands;
 }
 
@@ -174,6 +177,15 @@ export class RedisStore implements Store {
       base, roomId, now, this.#options.idempotencyTtlMs, userId, recordName(userId, key), checkoutFingerprint(roomId, couponId), newOrderId(roomId), this.#webhookFlag, newDeliveryId(), couponId ?? '',
     ));
     const answer = orThrow(parseAnswer(raw, ''));
+    if (answer.status === 'ordered') await Promise.all([this.#replicated(roomId, answer.order.id), this.#indexOrder(answer.order, now)]);
+    return answer;
+  }
+
+  async grantPrize(roomId: string, userId: string, sku: string, key: string, now: number): Promise<CartAnswer> {
+    const raw = await this.#call(() => this.redis.lcGrantPrize(
+      roomBase(this.#ns, roomId), roomId, now, this.#options.idempotencyTtlMs, userId, recordName(userId, key), prizeFingerprint(roomId, sku), sku, newOrderId(roomId), this.#webhookFlag, newDeliveryId(),
+    ));
+    const answer = orThrow(parseAnswer(raw, `no product ${sku} in this room`));
     if (answer.status === 'ordered') await Promise.all([this.#replicated(roomId, answer.order.id), this.#indexOrder(answer.order, now)]);
     return answer;
   }

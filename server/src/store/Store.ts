@@ -137,6 +137,13 @@ export interface Store extends CouponStore {
    * the order in the same step. A checkout naming a coupon has its own fingerprint (`checkoutFingerprint`).
    */
   checkout(roomId: string, userId: string, key: string, now: number, couponId?: string): Promise<CartAnswer>;
+  /**
+   * A giveaway's prize: one unit of `sku` straight from available stock into an order of total 0
+   * for `userId` (no cart, no reservation; the line's price is 0, its list price the product's),
+   * atomically with the stock and the buyer's bought count, recorded under `key` (`prizeFingerprint`):
+   * a second call answers the first order. `sold_out` when no unit is left; PRODUCT_NOT_FOUND for an unknown sku.
+   */
+  grantPrize(roomId: string, userId: string, sku: string, key: string, now: number): Promise<CartAnswer>;
   /** Returns every line the user holds in the room to stock (expired or not), atomically; answers what went back. */
   releaseUser(roomId: string, userId: string): Promise<ReleasedLine[]>;
   /** Releases reservations that expired at `now` (at most `limit`), returning what was released. */

@@ -22,6 +22,16 @@ export function claimFingerprint(roomId: string, couponId: string): string {
   return `claim|${roomId}|${couponId}`;
 }
 
+/** A giveaway entry's fingerprint (entries are not recorded: a user's second entry answers `already_entered`; the fingerprint joins taps of one key). */
+export function entryFingerprint(roomId: string, giveawayId: string): string {
+  return `enter|${roomId}|${giveawayId}`;
+}
+
+/** A giveaway prize's fingerprint (Store.grantPrize). */
+export function prizeFingerprint(roomId: string, sku: string): string {
+  return `prize|${roomId}|${sku}`;
+}
+
 /**
  * The record's name: the user id's length in UTF-8 bytes first, so no two (user, key) pairs share
  * one (`a` + `b:c` against `a:b` + `c`). Bytes, as the Redis scripts count it with `string.len`.

@@ -73,7 +73,7 @@ end
 `;
 
 /** Appends an order event to the room's webhook outbox, due at `at` (see WebhookOutbox.ts's `deliveryOf`). */
-const webhookAppend = `
+export const webhookAppend = `
 local function appendWebhook(order, at, deliveryId)
   local delivery = { id = deliveryId, type = 'order.' .. order.status, roomId = order.roomId, orderId = order.id, createdAt = at, order = order }
   redis.call('HSET', base .. ':wh', deliveryId, cjson.encode(delivery))

@@ -10,6 +10,7 @@ export const wireCodeOf: Readonly<Record<DomainErrorCode, ErrorCodeName>> = {
   PRODUCT_EXISTS: 'PRODUCT_EXISTS',
   LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
   CURRENCY_MISMATCH: 'BAD_REQUEST',
+  NOT_SUPPORTED: 'BAD_REQUEST',
   PRODUCT_NOT_FOUND: 'PRODUCT_NOT_FOUND',
   ORDER_NOT_FOUND: 'ORDER_NOT_FOUND',
   ORDER_STATUS_CONFLICT: 'ORDER_STATUS_CONFLICT',
@@ -18,6 +19,10 @@ export const wireCodeOf: Readonly<Record<DomainErrorCode, ErrorCodeName>> = {
   NOT_MODERATOR: 'FORBIDDEN',
   COUPON_NOT_FOUND: 'COUPON_NOT_FOUND',
   COUPON_EXISTS: 'COUPON_EXISTS',
+  GIVEAWAY_NOT_FOUND: 'GIVEAWAY_NOT_FOUND',
+  GIVEAWAY_EXISTS: 'GIVEAWAY_EXISTS',
+  GIVEAWAY_BUSY: 'GIVEAWAY_BUSY',
+  GIVEAWAY_OVER: 'GIVEAWAY_OVER',
 };
 
 /** What a client hears while a backing service is down: the driver's words are for the log only. */

@@ -52,6 +52,10 @@ export const en = {
   'error.orderStatusConflict': 'The order cannot change to that status from the one it is in.',
   'error.couponNotFound': 'There is no such coupon in this room.',
   'error.couponExists': 'This room already has a coupon with that code.',
+  'error.giveawayNotFound': 'There is no such giveaway in this room.',
+  'error.giveawayExists': 'This room already had a giveaway with that id: pick another id.',
+  'error.giveawayBusy': 'Another giveaway is taking entries: end or cancel it first.',
+  'error.giveawayOver': 'This giveaway is already over.',
   'error.internal': 'Something went wrong on the server: please try again.',
 
   'room.live': 'Live',

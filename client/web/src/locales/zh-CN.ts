@@ -50,6 +50,10 @@ export const zhCN: Readonly<Record<keyof typeof en, string>> = {
   'error.orderStatusConflict': '订单无法从当前状态改为该状态。',
   'error.couponNotFound': '本直播间没有这张优惠券。',
   'error.couponExists': '本直播间已有相同代码的优惠券。',
+  'error.giveawayNotFound': '本直播间没有这个抽奖。',
+  'error.giveawayExists': '本直播间已有相同 ID 的抽奖，请换一个 ID。',
+  'error.giveawayBusy': '另一个抽奖正在报名中：请先结束或取消它。',
+  'error.giveawayOver': '这个抽奖已经结束。',
   'error.internal': '服务器出错了：请重试。',
 
   'room.live': '直播中',
