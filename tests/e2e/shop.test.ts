@@ -182,12 +182,26 @@ describe('the shop window\'s connection state', () => {
       const badge = (await conn.boundingBox())!;
       expect(badge.x).toBeGreaterThanOrEqual(0);
       expect(badge.x + badge.width).toBeLessThanOrEqual(PHONE.width);
+      // It covers nothing of the page below it.
+      const below = (await page.getByTestId('offline-note').boundingBox())!;
+      expect(badge.y + badge.height).toBeLessThanOrEqual(below.y + 1);
       await shot(page, 'shop-reconnecting-phone');
       await page.context().close();
     } finally {
       await own.close().catch(() => undefined);
     }
   }, 60_000);
+});
+
+describe('a shop that does not exist', () => {
+  it('says so, and no connection state claims it is connecting', async () => {
+    const problemsHere: string[] = [];
+    const page = await openPage(browser, `${server.url}/shop?streamer=nobody-here`, problemsHere, PHONE);
+    await waitText('the page says it cannot open', page.getByRole('alert'), /This streamer has no shop yet/);
+    expect(await page.locator('#conn').isVisible()).toBe(false);
+    expect(problemsHere).toEqual([`/shop: 404 /api/shops/nobody-here`]);
+    await page.context().close();
+  }, 30_000);
 });
 
 describe('the viewer page\'s product list', () => {

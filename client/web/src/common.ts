@@ -210,6 +210,8 @@ export function trackConnection(client: LivecartClient, el: HTMLElement, onClose
 export function fatal(message: string, detail?: string): void {
   const main = document.querySelector('main') ?? document.body;
   main.replaceChildren(h('section', { class: 'panel fatal', role: 'alert' }, h('h2', {}, t('page.cannotOpen')), h('p', {}, message), detail ? h('p', { class: 'muted' }, detail) : null));
+  // No connection follows: a "Connecting…" state would say otherwise.
+  document.getElementById('conn')?.setAttribute('hidden', '');
 }
 
 /** A placeholder product picture (an SVG with the title's initials) for products without `imageUrl`. */
