@@ -45,6 +45,10 @@ export const ErrorCode = {
   COMMENT_FILTERED: 1040,
   COUPON_NOT_FOUND: 1030,
   COUPON_EXISTS: 1031,
+  AUCTION_NOT_FOUND: 1060,
+  AUCTION_EXISTS: 1061,
+  AUCTION_BUSY: 1062,
+  AUCTION_OVER: 1063,
   INTERNAL: 1500,
   UNAVAILABLE: 1501,
 } as const;
@@ -81,6 +85,10 @@ export const errorCodeInfo: Readonly<Record<ErrorCodeName, ErrorCodeInfo>> = {
   COMMENT_FILTERED: { code: ErrorCode.COMMENT_FILTERED, temporary: false, meaning: 'The comment contains a word of the room\'s keyword filter: it was not posted, and nobody else saw it. Which word is not told.' },
   COUPON_NOT_FOUND: { code: ErrorCode.COUPON_NOT_FOUND, temporary: false, meaning: 'No coupon with that id in this room.' },
   COUPON_EXISTS: { code: ErrorCode.COUPON_EXISTS, temporary: false, meaning: 'The room already has a coupon with that id (its code).' },
+  AUCTION_NOT_FOUND: { code: ErrorCode.AUCTION_NOT_FOUND, temporary: false, meaning: 'No auction with that id in this room.' },
+  AUCTION_EXISTS: { code: ErrorCode.AUCTION_EXISTS, temporary: false, meaning: 'The room already had an auction with that id.' },
+  AUCTION_BUSY: { code: ErrorCode.AUCTION_BUSY, temporary: false, meaning: 'Another auction of the room is open: end or cancel it first (one at a time per room).' },
+  AUCTION_OVER: { code: ErrorCode.AUCTION_OVER, temporary: false, meaning: 'The auction is settled already (ended or cancelled): it can no longer be ended or cancelled.' },
   INTERNAL: { code: ErrorCode.INTERNAL, temporary: true, meaning: 'The server failed unexpectedly; details are in its log, never on the wire.' },
   UNAVAILABLE: { code: ErrorCode.UNAVAILABLE, temporary: true, meaning: 'A dependency (the store) is temporarily unreachable; retry after `retryAfterMs`.' },
 };

@@ -6,6 +6,7 @@ export * from './media.ts';
 export type * from './replay.ts';
 export * from './orders.ts';
 export * from './coupons.ts';
+export * from './auctions.ts';
 export * from './TypedEmitter.ts';
 export * from './moderation.ts';
 export * from './productDetails.ts';

@@ -5,6 +5,7 @@ import { moderationEventSchemas, moderationRequestSchemas, moderatorSchema, pinn
 import { couponAnswerSchemas, couponEventSchemas, couponIdSchema, couponRequestSchemas, couponRequestTypes, pinnedCouponSchema } from './coupons.ts';
 import { productDetailFields, productDetailIssues } from './productDetails.ts';
 import { showServerMessageSchemas } from './shows.ts';
+import { auctionDirectSchemas, auctionEventSchemas, auctionRequestSchemas, auctionRequestTypes, auctionStateSchemas, bidAnswerSchemas } from './auctions.ts';
 
 /**
  * The wire contract. Every frame is one MessagePack map with a string field `t` naming its type.
@@ -215,6 +216,7 @@ export const cartAnswerSchema = z.discriminatedUnion('status', [
   /** Checkout refused because these lines expired; they went back to stock and nothing was ordered. */
   z.object({ status: z.literal('expired'), skus: z.array(skuSchema) }),
   ...couponAnswerSchemas,
+  ...bidAnswerSchemas,
 ]);
 export type CartAnswer = z.infer<typeof cartAnswerSchema>;
 
@@ -264,24 +266,30 @@ export const clientMessageSchema = z.discriminatedUnion('t', [
   ...mediaRequestSchemas,
   ...moderationRequestSchemas,
   ...couponRequestSchemas,
+  ...auctionRequestSchemas,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type ClientMessageType = ClientMessage['t'];
 export type ClientRequest = Extract<ClientMessage, { id: number }>;
 export type Hello = z.infer<typeof helloSchema>;
 /** Requests served by the commerce layer (cart and checkout); the rest are room requests. */
-export type CartRequest = Extract<ClientRequest, { t: 'addToCart' | 'setQuantity' | 'removeFromCart' | 'getCart' | 'checkout' | 'claimCoupon' }>;
+export type CartRequest = Extract<ClientRequest, { t: 'addToCart' | 'setQuantity' | 'removeFromCart' | 'getCart' | 'checkout' | 'claimCoupon' | 'bid' }>;
 /** Coupon management and reads, served by the coupon service (protocol/src/coupons.ts); claims are cart requests. */
 export type CouponRequest = Extract<ClientRequest, { t: 'createCoupon' | 'pinCoupon' | 'unpinCoupon' | 'getCoupons' }>;
 /** WebRTC signaling, served by the media layer (protocol/src/media.ts). */
 export type MediaRequest = Extract<ClientRequest, { t: (typeof mediaRequestSchemas)[number]['shape']['t']['value'] }>;
-export type RoomRequest = Exclude<ClientRequest, Hello | CartRequest | MediaRequest | CouponRequest>;
-const cartTypes: ReadonlySet<string> = new Set<CartRequest['t']>(['addToCart', 'setQuantity', 'removeFromCart', 'getCart', 'checkout', 'claimCoupon']);
+/** Auction management and reads, served by the auction service (protocol/src/auctions.ts); bids are cart requests. */
+export type AuctionRequest = Extract<ClientRequest, { t: 'startAuction' | 'endAuction' | 'cancelAuction' | 'getAuction' }>;
+export type RoomRequest = Exclude<ClientRequest, Hello | CartRequest | MediaRequest | CouponRequest | AuctionRequest>;
+const cartTypes: ReadonlySet<string> = new Set<CartRequest['t']>(['addToCart', 'setQuantity', 'removeFromCart', 'getCart', 'checkout', 'claimCoupon', 'bid']);
 export function isCartRequest(request: ClientRequest): request is CartRequest {
   return cartTypes.has(request.t);
 }
 export function isCouponRequest(request: ClientRequest): request is CouponRequest {
   return couponRequestTypes.has(request.t);
+}
+export function isAuctionRequest(request: ClientRequest): request is AuctionRequest {
+  return auctionRequestTypes.has(request.t);
 }
 export function isMediaRequest(request: ClientRequest): request is MediaRequest {
   return mediaRequestTypes.has(request.t);
@@ -358,6 +366,7 @@ export const sequencedEventSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('soldOut'), seq, sku: skuSchema }),
   ...moderationEventSchemas,
   ...couponEventSchemas,
+  ...auctionEventSchemas,
 ]);
 export type SequencedEvent = z.infer<typeof sequencedEventSchema>;
 /** A sequenced event before the broker stamps its `seq`. */
@@ -375,6 +384,7 @@ export const stateUpdateSchema = z.discriminatedUnion('t', [
    * never dropped at any level.
    */
   z.object({ t: z.literal('degrade'), level: z.number().int().min(0).max(3), reason: z.string() }),
+  ...auctionStateSchemas,
 ]);
 export type StateUpdate = z.infer<typeof stateUpdateSchema>;
 
@@ -389,6 +399,7 @@ export const directMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('queued'), id: z.number().int().nonnegative(), position: z.number().int().positive(), etaMs: z.number().int().nonnegative() }),
   /** One of the user's orders in the room changed (placed, paid, shipped, delivered, cancelled): the order as it is now. */
   z.object({ t: z.literal('orderUpdated'), order: orderSchema }),
+  ...auctionDirectSchemas,
 ]);
 export type DirectMessage = z.infer<typeof directMessageSchema>;
 
@@ -424,4 +435,6 @@ export const laneOf: Readonly<Record<SequencedEvent['t'] | StateUpdate['t'], Lan
   degrade: 'commerce',
   moderators: 'commerce',
   commentPinned: 'commerce',
+  auction: 'commerce',
+  auctionEnded: 'commerce',
 };

@@ -26,7 +26,15 @@ export type DomainErrorCode =
   /** No coupon with that id in the room. */
   | 'COUPON_NOT_FOUND'
   /** The room has a coupon with that id already. */
-  | 'COUPON_EXISTS';
+  | 'COUPON_EXISTS'
+  /** No auction with that id in the room. */
+  | 'AUCTION_NOT_FOUND'
+  /** The room had an auction with that id already. */
+  | 'AUCTION_EXISTS'
+  /** Another auction of the room is open. */
+  | 'AUCTION_BUSY'
+  /** The auction is settled already: it cannot be ended or cancelled. */
+  | 'AUCTION_OVER';
 
 /**
  * The message of an UNAVAILABLE error is for the operator's log (it may carry a driver's words);

@@ -15,6 +15,7 @@ import { LocalUserNotices } from './broker/LocalUserNotices.ts';
 import { RedisUserNotices } from './broker/RedisUserNotices.ts';
 import type { UserNotices } from './broker/UserNotices.ts';
 import { CommerceService } from './commerce/CommerceService.ts';
+import { AuctionService } from './commerce/AuctionService.ts';
 import { CouponService } from './commerce/CouponService.ts';
 import { OrderService } from './commerce/OrderService.ts';
 import { type Config, type ConfigInput, makeConfig } from './config.ts';
@@ -70,6 +71,10 @@ import { registerClusterOpsApi } from './transport/ClusterOpsApi.ts';
 import { registerDrainApi } from './transport/DrainApi.ts';
 import { registerHlsHttpApi } from './transport/HlsHttpApi.ts';
 import { registerCouponsHttpApi } from './transport/CouponsHttpApi.ts';
+import { registerAuctionsHttpApi } from './transport/AuctionsHttpApi.ts';
+import type { AuctionStore } from './store/AuctionStore.ts';
+import { MemoryAuctionStore } from './store/MemoryAuctionStore.ts';
+import { RedisAuctionStore } from './store/RedisAuctionStore.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
 import { registerModerationHttpApi } from './transport/ModerationHttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
@@ -296,7 +301,24 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   });
   // Dev mode pays every order as a demo unless told otherwise: the pages say so.
   const orders = new OrderService({ store, rooms: rules, stock: commerce, webhooks, options: { demoPayments: config.demoPayments ?? config.tokenSecret === undefined }, log: commerceLog });
-  const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs });
+  // Auctions beside the room's stock (on Redis, on the store's connection: bids come in a burst, as adds do).
+  const auctionStore: AuctionStore = store instanceof RedisStore
+    ? new RedisAuctionStore(store.redis, { prefix: config.redisPrefix, historyKept: config.auctionHistoryKept, retryAfterMs: config.storeRetryAfterMs })
+    : new MemoryAuctionStore(config.auctionHistoryKept);
+  const auctions = new AuctionService({
+    auctions: auctionStore,
+    store,
+    rooms: {
+      canModerate: (principal, roomId) => rules.canModerate(principal, roomId), assertRoom: (roomId, check) => rules.assertRoom(roomId, check), scopeOf: (roomId) => rules.scopeOf(roomId),
+      roomInfo: (roomId) => rules.roomInfo(roomId), publishState: (roomId, update) => rooms.publishState(roomId, update), emit: (roomId, event) => rooms.emit(roomId, event),
+      notifyUser: (roomId, userId, message) => rules.notifyUser(roomId, userId, message),
+    },
+    options: { cardIntervalMs: config.stockIntervalMs, settleGraceMs: config.auctionSettleGraceMs, reservationTtlMs: config.reservationTtlMs, labelSecret: config.tokenSecret ?? randomBytes(16).toString('hex') },
+    stock: commerce,
+    pressure: (scope) => admission?.pressureOf(scope).queueFill ?? 0,
+    log: commerceLog,
+  });
+  const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs, bids: auctions });
   const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: roomsLog, shops });
   const shows = new ShowService({ config, directory, registry: rooms, reminders, inbox, notices, log: roomsLog });
   const replays = new ReplayService({ registry: rooms, directory, recordings, store, onSale: config.replaySales });
@@ -321,7 +343,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   });
   const streamKeys = new StreamKeys({ secret: config.tokenSecret, directory, rooms: rules });
   const whip = new WhipIngest(media, { connectTimeoutMs: config.whipConnectTimeoutMs, maxIncomingBitrate: config.mediaMaxIncomingBitrate }, logger.child({ part: 'whip' }));
-  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media, coupons), guard, schedule, log: logger.child({ part: 'ws' }) });
+  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media, coupons, auctions), guard, schedule, log: logger.child({ part: 'ws' }) });
   const drain = new NodeDrain({ gateway, graceMs: config.shutdownGraceMs, log: logger.child({ part: 'drain' }) });
   const registry = new NodeRegistry({
     directory: nodes,
@@ -348,6 +370,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   if (admission !== undefined) lifecycle.forgetWhenUnhosted(admission);
   lifecycle.forgetWhenUnhosted(commerce);
   lifecycle.forgetWhenUnhosted(coupons);
+  lifecycle.forgetWhenUnhosted(auctions);
   lifecycle.forgetWhenUnhosted(shopLinks);
   admission?.events.on('backlog', () => degrade.checkSoon());
   degrade.events.on('levelChanged', ({ roomId, level }) => media.setDegradeLevel(roomId, level));
@@ -362,6 +385,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
   registerModerationHttpApi(router, { moderation: commands.moderation });
   registerCouponsHttpApi(router, { coupons, desk });
+  registerAuctionsHttpApi(router, { auctions, desk });
   registerShopHttpApi(router, { shops, commerce });
   registerOrdersHttpApi(router, { orders, outbox, limits: config, webhookUrl: config.webhookUrl });
   registerShowsHttpApi(router, { shows });
@@ -416,6 +440,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     likes.close();
     commerce.close();
     coupons.close();
+    auctions.close();
     rooms.close();
     gate.close();
     guard.close();
@@ -425,6 +450,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     await notices.close();
     await broker.close();
     await directory.close();
+    await auctionStore.close();
     await store.close();
   };
   return {

@@ -124,6 +124,27 @@ export function describeAuctionContract(name: string, factory: AuctionStoreFacto
       expect(await store.settle('r1', 'none', T0)).toEqual({ result: 'unknown' });
     });
 
+    it('keeps the leader\'s display name with the lead: a new leader\'s name replaces it, an outbid challenger\'s does not', async () => {
+      await store.createAuction(testAuction());
+      await store.bid([{ ...request({ userId: 'ann', kind: 'max', amountCents: 3000, at: T0 + 1000 }), name: 'Ann' }, { ...request({ userId: 'bo', kind: 'price', amountCents: 2000, at: T0 + 2000 }), name: 'Bo' }]);
+      expect(await store.auction('r1', 'lot1')).toMatchObject({ state: { leaderId: 'ann' }, leaderName: 'Ann' });
+      await store.bid([{ ...request({ userId: 'cy', kind: 'price', amountCents: 5000, at: T0 + 3000 }), name: 'Cy' }]);
+      expect(await store.auction('r1', 'lot1')).toMatchObject({ state: { leaderId: 'cy' }, leaderName: 'Cy' });
+    });
+
+    it('answers a bid sent again with its idempotency key as the first time, and changes nothing', async () => {
+      await store.createAuction(testAuction());
+      const first = { ...request({ userId: 'ann', kind: 'price', amountCents: 1500, at: T0 + 1000 }), key: 'k1' };
+      const [answer] = await store.bid([first]);
+      expect(answer).toEqual({ status: 'leading', priceCents: 1500, maxCents: 1500, endsAt: T0 + 60_000, seq: 1 });
+      // Again in one batch with another bid, and alone: the same answer; the other user's same key is theirs.
+      const again = await store.bid([first, { ...request({ userId: 'bo', kind: 'price', amountCents: 1600, at: T0 + 2000 }), key: 'k1' }, first]);
+      expect(again[0]).toEqual(answer);
+      expect(again[1]).toMatchObject({ status: 'leading', seq: 2 });
+      expect(again[2]).toEqual(answer);
+      expect((await store.auction('r1', 'lot1'))!.state).toMatchObject({ seq: 2, bids: 2, leaderId: 'bo' });
+    });
+
     it('cancels an open auction once: no winner, bids answered ended', async () => {
       await store.createAuction(testAuction());
       await store.bid([request({ userId: 'ann', kind: 'price', amountCents: 1000, at: T0 + 1000 })]);

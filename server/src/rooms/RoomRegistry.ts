@@ -6,6 +6,7 @@ import {
   encodeSequenced,
   type Hello,
   laneOf,
+  latestAuctionCard,
   PROTOCOL_VERSION,
   type RoomSettings,
   type StateUpdate,
@@ -535,6 +536,10 @@ export class RoomRegistry {
         if (update.t === 'stock') {
           room.stock.set(update.sku, update.available);
           this.#stockWatcher?.stockChanged(commerceScopeOf(room.info), update.sku, update.available);
+        } else if (update.t === 'auction') {
+          // Cards from several nodes may cross on the way: an older one is dropped.
+          if (latestAuctionCard(room.auctionCard, update.auction) !== update.auction) return;
+          room.auctionCard = update.auction;
         } else {
           // Totals from several nodes may cross on the way: a lower one is older.
           if (update.total < room.likes) return;
@@ -542,7 +547,7 @@ export class RoomRegistry {
         }
         // A newer value replaces one still waiting, here and in a big room's shards.
         const replaceKey = update.t === 'stock' ? `stock\u0000${update.sku}` : update.t;
-        const intervalMs = update.t === 'stock' ? stockIntervalMs(this.#config, room.degrade.level) : likeIntervalMs(this.#config, room.degrade.level);
+        const intervalMs = update.t === 'stock' || update.t === 'auction' ? stockIntervalMs(this.#config, room.degrade.level) : likeIntervalMs(this.#config, room.degrade.level);
         this.#statePacer.offer(room.id, replaceKey, intervalMs, () => {
           if (this.#hosted.get(room.id) === room) room.countOut(this.#fanout.publish(room.id, delivery.lane, update.t, delivery.frame, room.degrade.level, replaceKey));
         });

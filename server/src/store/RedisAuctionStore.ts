@@ -34,9 +34,12 @@ export class RedisAuctionStore implements AuctionStore {
     return this.#call(() => this.#redis.lcAuctionCreate(roomBase(this.#ns, auction.roomId), auction.id, JSON.stringify(auction), auction.endsAt));
   }
 
-  async auction(roomId: string, auctionId: string): Promise<{ auction: Auction; state: AuctionState } | undefined> {
-    const values = await this.#call(() => this.#redis.hmget(this.#key(roomId, auctionId), ...AUCTION_FIELDS));
-    return values[0] === null ? undefined : parseAuction(values);
+  async auction(roomId: string, auctionId: string): Promise<{ auction: Auction; state: AuctionState; leaderName?: string } | undefined> {
+    const values = await this.#call(() => this.#redis.hmget(this.#key(roomId, auctionId), ...AUCTION_FIELDS, 'lname'));
+    if (values[0] === null) return undefined;
+    const parsed = parseAuction(values);
+    const name = values[AUCTION_FIELDS.length];
+    return name === null || name === undefined || name === '' || parsed.state.leaderId === null ? parsed : { ...parsed, leaderName: name };
   }
 
   async currentAuction(roomId: string): Promise<string | null> {
@@ -56,7 +59,7 @@ export class RedisAuctionStore implements AuctionStore {
       const args: Array<string | number> = [this.#historyKept];
       for (const i of indexes) {
         const r = requests[i]!;
-        args.push(r.auctionId, r.userId, r.kind, r.amountCents, r.at);
+        args.push(r.auctionId, r.userId, r.kind, r.amountCents, r.at, r.name ?? '', r.key ?? '');
       }
       const answers = await this.#call(() => this.#redis.lcAuctionBid(roomBase(this.#ns, roomId), ...args));
       indexes.forEach((index, j) => (out[index] = JSON.parse(answers[j]!) as BidAnswer));

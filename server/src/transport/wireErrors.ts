@@ -18,6 +18,10 @@ export const wireCodeOf: Readonly<Record<DomainErrorCode, ErrorCodeName>> = {
   NOT_MODERATOR: 'FORBIDDEN',
   COUPON_NOT_FOUND: 'COUPON_NOT_FOUND',
   COUPON_EXISTS: 'COUPON_EXISTS',
+  AUCTION_NOT_FOUND: 'AUCTION_NOT_FOUND',
+  AUCTION_EXISTS: 'AUCTION_EXISTS',
+  AUCTION_BUSY: 'AUCTION_BUSY',
+  AUCTION_OVER: 'AUCTION_OVER',
 };
 
 /** What a client hears while a backing service is down: the driver's words are for the log only. */
