@@ -1,5 +1,6 @@
 import type { Moderator, PinnedComment } from '../../protocol/src/moderation.ts';
 import { type CouponCard, latestPinnedCoupon } from '../../protocol/src/coupons.ts';
+import { type AuctionCard, latestAuctionCard } from '../../protocol/src/auctions.ts';
 import type { HistoryComment, Order, Popup, Product, RoomInfo, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
 import { priceOfSku } from '../../protocol/src/productDetails.ts';
 import { CartModel, type CartView } from './CartModel.ts';
@@ -22,6 +23,8 @@ export interface RoomSnapshot {
    * events (and `coupons()`), the newest pin's card kept (see `couponVersion`).
    */
   readonly coupon: CouponCard | null;
+  /** The room's auction card (from `auction` updates, `auctionEnded` and `auction()`), the newest kept (`latestAuctionCard`), or null. */
+  readonly auction: AuctionCard | null;
   /** The version of the pin `coupon` belongs to (0: none heard yet): news of an older pin never replaces it. */
   readonly couponVersion: number;
   /** The most recent comments, oldest first, at most `maxComments`. */
@@ -77,6 +80,7 @@ export class RoomModel implements RoomSnapshot {
   popup: Popup | null = null;
   coupon: CouponCard | null = null;
   couponVersion = 0;
+  auction: AuctionCard | null = null;
   comments: readonly HistoryComment[] = [];
   products: readonly Product[] = [];
   muted: ReadonlySet<string> = new Set();
@@ -171,6 +175,9 @@ export class RoomModel implements RoomSnapshot {
       case 'commentPinned':
         this.pinnedComment = event.pinned;
         break;
+      case 'auctionEnded':
+        this.takeAuction(event.auction);
+        break;
       case 'coupon':
         this.takeCoupon(event.card, event.version);
         break;
@@ -205,7 +212,18 @@ export class RoomModel implements RoomSnapshot {
       case 'degrade':
         this.degradeLevel = update.level;
         break;
+      case 'auction':
+        this.takeAuction(update.auction);
+        break;
     }
+  }
+
+  /** An auction card heard (update, event or read): cards from several nodes may cross, the newest is kept. False when it was older. */
+  takeAuction(card: AuctionCard): boolean {
+    const kept = latestAuctionCard(this.auction, card);
+    const changed = kept !== this.auction;
+    this.auction = kept;
+    return changed;
   }
 
   /**
