@@ -102,4 +102,18 @@ describe('AuctionService', () => {
     a.service.close();
     b.service.close();
   });
+
+  it('starts the next auction when the last one is past its end with nobody left to settle it: it is settled first', async () => {
+    const store = new MemoryAuctionStore(100);
+    const clock = { now: T0 };
+    const gone = node(store, clock);
+    const started = await gone.service.start(seller, 'r', input);
+    gone.service.close(); // its node went away before the end
+    const other = node(store, clock);
+    await expect(other.service.start(seller, 'r', { ...input, id: 'lot2' })).rejects.toMatchObject({ code: 'AUCTION_BUSY' });
+    clock.now = started.endsAt + 1000;
+    expect(await other.service.start(seller, 'r', { ...input, id: 'lot2' })).toMatchObject({ id: 'lot2', status: 'open' });
+    expect(other.heard.events).toEqual([expect.objectContaining({ t: 'auctionEnded', outcome: 'no_bids', winner: null })]);
+    other.service.close();
+  });
 });

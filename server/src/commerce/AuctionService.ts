@@ -113,7 +113,9 @@ export class AuctionService implements AuctionBids {
     if ((await this.#commerce.stock(scope, input.sku)) === undefined) throw new DomainError('PRODUCT_NOT_FOUND', `no product ${input.sku} in this room: the auction sells one of its products`);
     const info = await this.#rooms.roomInfo(roomId);
     const auction = auctionOf(input, roomId, info.streamerId, this.#now());
-    const created = await this.#store.createAuction(auction);
+    let created = await this.#store.createAuction(auction);
+    // The room's last auction may be past its end with nobody left to settle it (its nodes gone): settle it now, then start.
+    if (created === 'busy' && (await this.#settleOverdue(roomId))) created = await this.#store.createAuction(auction);
     if (created === 'exists') throw new DomainError('AUCTION_EXISTS', `this room had an auction ${input.id} already`);
     if (created === 'busy') throw new DomainError('AUCTION_BUSY', 'another auction of this room is open: end or cancel it first');
     const known = this.#remember(auction, 'open', minNextBid(auction, { status: 'open', priceCents: auction.startPriceCents, leaderId: null, leaderMaxCents: 0, endsAt: auction.endsAt, bids: 0, seq: 0 }), auction.endsAt);
@@ -353,6 +355,16 @@ export class AuctionService implements AuctionBids {
       ? { t: 'auctionWon', auctionId: id, sku, priceCents, held: true, expiresAt: answer.expiresAt }
       : { t: 'auctionWon', auctionId: id, sku, priceCents, held: false };
     this.#rooms.notifyUser(roomId, winnerId, won);
+  }
+
+  /** Settles the room's open auction when it is past its end and grace; true when it did (or another node just had). */
+  async #settleOverdue(roomId: string): Promise<boolean> {
+    const current = await this.#store.currentAuction(roomId);
+    const held = current === null ? undefined : await this.#store.auction(roomId, current);
+    if (held === undefined) return current === null;
+    if (held.state.status === 'open' && this.#now() < held.state.endsAt + this.#options.settleGraceMs) return false;
+    await this.#settleDue(this.#remember(held.auction, held.state.status, minNextBid(held.auction, held.state), held.state.endsAt));
+    return true;
   }
 
   // ------------------------------------------------------------------ what this node knows
