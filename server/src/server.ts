@@ -399,7 +399,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerReplayHttpApi(router, { replays, local: media.recordings, recordings, nodeId: rooms.nodeId, proxy: mediaFiles });
   registerOpsApi(router, {
     rooms, admission, guard, gateway, fanout, store, metrics, media, broker,
-    perRoomState: { rooms, likes, admission, commerce, fanout, media },
+    perRoomState: { rooms, likes, admission, commerce, fanout, media, auctions },
     drain,
   });
   registerDrainApi(router, drain, config.drainWindowMs);
