@@ -79,6 +79,9 @@ describe('auctions (memory store)', () => {
     const first = await viaHttp();
     expect(first).toMatchObject({ status: 'outbid', priceCents: 3600 });
     expect(await viaHttp()).toEqual(first);
+    const reused = await fetch(`${server.url}/api/rooms/${roomId}/auctions/lot1/bids`, { method: 'POST', headers, body: JSON.stringify({ amountCents: 3700 }) });
+    expect(reused.status).toBe(422);
+    expect(await reused.json()).toMatchObject({ error: { name: 'IDEMPOTENCY_MISMATCH' } });
 
     // The history is the streamer's; a viewer sees the card only.
     const history = await http(server, 'GET', `/api/rooms/${roomId}/auctions/lot1`, await server.mintToken({ userId: `s-${roomId}`, name: 'S', role: 'streamer' }));

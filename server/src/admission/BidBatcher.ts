@@ -1,4 +1,5 @@
 import type { BidAnswer } from '../auctions/bidding.ts';
+import { DomainError } from '../DomainError.ts';
 import type { AuctionStore, BidRequest } from '../store/AuctionStore.ts';
 
 interface Waiting {
@@ -33,7 +34,7 @@ export class BidBatcher {
     this.#store.bid(batch.map((w) => w.request)).then(
       (answers) => batch.forEach((w, i) => {
         const answer = answers[i];
-        if (answer === undefined) w.reject(new Error('the store answered fewer bids than asked'));
+        if (answer === undefined || answer instanceof DomainError) w.reject(answer ?? new Error('the store answered fewer bids than asked'));
         else w.resolve(answer);
       }),
       (error: unknown) => {

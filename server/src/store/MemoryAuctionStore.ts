@@ -1,5 +1,7 @@
 import { type Auction, type AuctionState, initialState, viewOf } from '../auctions/auction.ts';
 import { applyBid, type BidAnswer, type BidRecord, outcomeOf, settleAuction } from '../auctions/bidding.ts';
+import { DomainError } from '../DomainError.ts';
+import { IDEMPOTENCY_MISMATCH_MESSAGE } from './idempotency.ts';
 import type { AuctionCreate, AuctionSettle, AuctionStore, BidRequest } from './AuctionStore.ts';
 
 interface Held {
@@ -7,8 +9,8 @@ interface Held {
   state: AuctionState;
   readonly history: BidRecord[];
   leaderName?: string | undefined;
-  /** user␀key → the bid's answer. */
-  readonly answered: Map<string, BidAnswer>;
+  /** user␀key → what the bid asked (kind and amount) and its answer. */
+  readonly answered: Map<string, { readonly asked: string; readonly answer: BidAnswer }>;
 }
 
 const sep = '\u0000';
@@ -42,18 +44,19 @@ export class MemoryAuctionStore implements AuctionStore {
     return this.#current.get(roomId) ?? null;
   }
 
-  async bid(requests: readonly BidRequest[]): Promise<BidAnswer[]> {
-    return requests.map((request) => {
+  async bid(requests: readonly BidRequest[]): Promise<Array<BidAnswer | DomainError>> {
+    return requests.map((request): BidAnswer | DomainError => {
       const held = this.#auctions.get(request.roomId + sep + request.auctionId);
       if (held === undefined) return { status: 'not_allowed', reason: 'unknown_auction' };
       const keyed = request.key === undefined ? undefined : request.userId + sep + request.key;
+      const asked = `${request.kind}|${request.amountCents}`;
       const recorded = keyed === undefined ? undefined : held.answered.get(keyed);
-      if (recorded !== undefined) return recorded;
+      if (recorded !== undefined) return recorded.asked === asked ? recorded.answer : new DomainError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE);
       const before = held.state.leaderId;
       const step = applyBid(held.auction, held.state, request);
       held.state = step.state;
       if (step.state.leaderId === request.userId && before !== request.userId) held.leaderName = request.name === '' ? undefined : request.name;
-      if (keyed !== undefined) held.answered.set(keyed, step.answer);
+      if (keyed !== undefined) held.answered.set(keyed, { asked, answer: step.answer });
       if (step.record !== undefined) {
         held.history.push(step.record);
         if (held.history.length > this.#historyKept) held.history.shift();

@@ -5,7 +5,8 @@
  *                            bid), lmax (the leader's maximum), ends, bids, seq: see AuctionState;
  *                            lname, the leader's display name ('' when their bid gave none)
  *   :auction:ID:hist  list   the newest price moves (BidRecord JSON), oldest first
- *   :auction:ID:keys  hash   "N:USER:KEY" (N: the user id's length) → the answer JSON of the bid sent with that idempotency key
+ *   :auction:ID:keys  hash   "N:USER:KEY" (N: the user id's length) → "KIND|AMOUNT\nANSWER": what the bid sent with that
+ *                            idempotency key asked, and its answer (JSON)
  *   :auction-current  string the id of the room's auction not yet settled
  * The bid script mirrors auctions/bidding.ts's `applyBid` line for line; the auction contract
  * test runs random bid sequences through both and compares every answer and the final state.
@@ -28,7 +29,8 @@ return 'created'
 
 /**
  * ARGV: history kept, then 7 per bid: auction id, user, kind ('price' or 'max'), amount, at, the
- * bidder's name ('' for none), the idempotency key ('' for none: a key answered already replays its answer).
+ * bidder's name ('' for none), the idempotency key ('' for none: a key answered already replays its
+ * answer, or answers {"error":"IDEMPOTENCY_MISMATCH"} when it asked another kind or amount).
  * One JSON answer per bid, in order.
  */
 export const bidScript = `
@@ -70,12 +72,15 @@ while i <= #ARGV do
   i = i + 7
   local a = load(id)
   local field = string.len(user) .. ':' .. user .. ':' .. idem
+  local asked = kind .. '|' .. ARGV[i - 4]
   local recorded = false
   if a and idem ~= '' then recorded = redis.call('HGET', a.key .. ':keys', field) end
   if not a then
     out[#out + 1] = '{"status":"not_allowed","reason":"unknown_auction"}'
   elseif recorded then
-    out[#out + 1] = recorded
+    local nl = string.find(recorded, '\\n', 1, true)
+    if string.sub(recorded, 1, nl - 1) == asked then out[#out + 1] = string.sub(recorded, nl + 1)
+    else out[#out + 1] = '{"error":"IDEMPOTENCY_MISMATCH"}' end
   else
     a.seq = a.seq + 1
     local seq = a.seq
@@ -120,7 +125,7 @@ while i <= #ARGV do
       end
     end
     local encoded = cjson.encode(answer)
-    if idem ~= '' then redis.call('HSET', a.key .. ':keys', field, encoded) end
+    if idem ~= '' then redis.call('HSET', a.key .. ':keys', field, asked .. '\\n' .. encoded) end
     out[#out + 1] = encoded
   end
 end
