@@ -121,6 +121,11 @@ export class RoomModel implements RoomSnapshot {
       if (kind === 'resumed') this.takeCoupon(welcome.coupon.card, welcome.coupon.version);
       else [this.coupon, this.couponVersion] = [welcome.coupon.card, welcome.coupon.version];
     }
+    // Likewise for the auction card (`auction` updates and `auction()` bring it from older servers).
+    if (welcome.auction !== undefined) {
+      if (kind === 'resumed' && welcome.auction !== null) this.takeAuction(welcome.auction);
+      else if (kind !== 'resumed') this.auction = welcome.auction;
+    }
     if (kind !== 'resumed') {
       this.lastSeq = welcome.seq;
       this.popup = welcome.popup;

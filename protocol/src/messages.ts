@@ -5,7 +5,7 @@ import { moderationEventSchemas, moderationRequestSchemas, moderatorSchema, pinn
 import { couponAnswerSchemas, couponEventSchemas, couponIdSchema, couponRequestSchemas, couponRequestTypes, pinnedCouponSchema } from './coupons.ts';
 import { productDetailFields, productDetailIssues } from './productDetails.ts';
 import { showServerMessageSchemas } from './shows.ts';
-import { auctionDirectSchemas, auctionEventSchemas, auctionRequestSchemas, auctionRequestTypes, auctionStateSchemas, bidAnswerSchemas } from './auctions.ts';
+import { auctionCardSchema, auctionDirectSchemas, auctionEventSchemas, auctionRequestSchemas, auctionRequestTypes, auctionStateSchemas, bidAnswerSchemas } from './auctions.ts';
 
 /**
  * The wire contract. Every frame is one MessagePack map with a string field `t` naming its type.
@@ -330,6 +330,8 @@ export const welcomeSchema = z.object({
   pinnedComment: pinnedCommentSchema.nullable(),
   /** The room's pinned coupon card (null: none) with its live `left`, and its pin's version (see `coupon` events). */
   coupon: pinnedCouponSchema,
+  /** The room's auction card at joining (the open auction, or the last one settled while this node hosted the room), or null; see `auction` updates. */
+  auction: auctionCardSchema.nullable().optional(),
 });
 export type Welcome = z.infer<typeof welcomeSchema>;
 

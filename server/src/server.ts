@@ -318,6 +318,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     pressure: (scope) => admission?.pressureOf(scope).queueFill ?? 0,
     log: commerceLog,
   });
+  rooms.auctionCard = (roomId) => auctions.currentCard(roomId);
   const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs, bids: auctions });
   const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: roomsLog, shops });
   const shows = new ShowService({ config, directory, registry: rooms, reminders, inbox, notices, log: roomsLog });

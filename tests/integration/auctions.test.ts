@@ -72,6 +72,9 @@ describe('auctions (memory store)', () => {
     await waitUntil(() => watcher.state.auction?.priceCents === 3100, 3000, 'the card after the bids');
     expect(watcher.state.auction).toMatchObject({ leader: 'Bo', minNextCents: 3200, bids: 3, status: 'open' });
     expect(JSON.stringify(watcher.state.auction)).not.toContain('4000');
+    // A viewer joining now gets the card in the welcome.
+    const { client: late } = await join(roomId, 'late', 'viewer');
+    expect(late.state.auction).toMatchObject({ id: 'lot1', priceCents: 3100, leader: 'Bo' });
 
     // Over HTTP: the same desk; a retry with the key gets the first answer.
     const headers = { authorization: `Bearer ${watcherToken}`, 'content-type': 'application/json', 'idempotency-key': 'tap-1' };
@@ -115,13 +118,15 @@ describe('auctions (memory store)', () => {
 
   it('settles by its timer at the end, once; a cancelled auction has no winner', async () => {
     const roomId = `auc-${Math.random().toString(36).slice(2, 8)}`;
-    await room(roomId);
+    const streamerToken = await room(roomId);
+    // Started over HTTP before anyone joined: the node reads the card as it starts hosting the room, and the welcome carries it.
+    const created = await http(server, 'POST', `/api/rooms/${roomId}/auctions`, streamerToken, { id: 'c1', sku: 'vase', startPriceCents: 500, increments: SCHEDULE, durationMs: 60_000, ending: { kind: 'sudden_death' } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
     const { client: seller } = await join(roomId, `s-${roomId}`, 'streamer', 'S');
     const { client: ann } = await join(roomId, 'ann', 'viewer', 'Ann');
+    expect(ann.state.auction).toMatchObject({ id: 'c1', status: 'open', priceCents: 500 });
     const ended: AuctionEndedEvent[] = [];
     ann.on('auctionEnded', (event) => ended.push(event));
-
-    await seller.startAuction({ id: 'c1', sku: 'vase', startPriceCents: 500, increments: SCHEDULE, durationMs: 60_000, ending: { kind: 'sudden_death' } });
     expect(await ann.bid('c1', 500)).toMatchObject({ status: 'leading' });
     expect((await seller.cancelAuction('c1')).auction).toMatchObject({ status: 'cancelled' });
     await waitUntil(() => ended.length === 1, 3000, 'the cancel');

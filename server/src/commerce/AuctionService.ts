@@ -162,6 +162,15 @@ export class AuctionService implements AuctionBids {
     return { auction: card, history: await this.#store.history(roomId, id) };
   }
 
+  /** The card of the room's open auction, or null (for a node that starts hosting the room: its welcome carries it). */
+  async currentCard(roomId: string): Promise<AuctionCard | null> {
+    const id = await this.#store.currentAuction(roomId);
+    const held = id === null ? undefined : await this.#store.auction(roomId, id);
+    if (held === undefined) return null;
+    this.#remember(held.auction, held.state.status, minNextBid(held.auction, held.state), held.state.endsAt);
+    return this.#cardOf(held.auction, held.state, held.leaderName);
+  }
+
   /**
    * A bid that cannot win, shed before it queues: below the lowest bid this node has heard of (the
    * true one is as high or higher: it only rises) while the room's queue is not empty. Its refusal

@@ -5,6 +5,7 @@ import {
   encode,
   encodeSequenced,
   type Hello,
+  type AuctionCard,
   laneOf,
   latestAuctionCard,
   PROTOCOL_VERSION,
@@ -73,6 +74,8 @@ export class RoomRegistry {
   /** Per room reset here (see `#reset`): resumes from `from` on get a snapshot instead; its sockets saw seqs up to `seenUpTo`. At most `maxRooms`, oldest reset dropped first. */
   readonly #resumeFloors = new Map<string, { from: number; seenUpTo: number }>();
   readonly #viewerTimer: NodeJS.Timeout;
+  /** The room's open auction's card, read as the room is hosted here (set by the server once auctions exist): the welcome carries it. */
+  auctionCard: ((roomId: string) => Promise<AuctionCard | null>) | undefined;
 
   constructor(deps: {
     config: RegistryConfig;
@@ -300,6 +303,7 @@ export class RoomRegistry {
       moderators: [...room.moderators],
       pinnedComment: room.pinnedComment,
       coupon: room.coupon,
+      auction: room.auctionCard,
     };
   }
 
@@ -359,12 +363,17 @@ export class RoomRegistry {
       const record = await this.#directory.get(roomId);
       if (record === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
       const scope = commerceScopeOf(record.info);
-      const [recent, stock, coupon] = await Promise.all([this.#broker.recent(roomId), this.#store.roomStock(scope), this.#store.pinnedCoupon(scope)]);
+      const [recent, stock, coupon, auction] = await Promise.all([
+        this.#broker.recent(roomId), this.#store.roomStock(scope), this.#store.pinnedCoupon(scope),
+        // A room hosts without its card rather than not at all: the next card brings it.
+        this.auctionCard?.(roomId).catch(() => null) ?? null,
+      ]);
       const room = new Room(record, { historyLength: this.#config.historyLength, resumeRingSize: this.#config.resumeRingSize });
       room.loadRecent(recent, this.#now());
       room.pruneExpiredBans(this.#now());
       for (const [sku, available] of Object.entries(stock)) room.stock.set(sku, available);
       room.coupon = coupon;
+      room.auctionCard = auction;
       this.#hosted.set(roomId, room);
       this.#views.delete(roomId);
       this.#lifecycle.emit('hosted', room);
