@@ -17,6 +17,7 @@ import {
 } from '../../protocol/src/messages.ts';
 import type { Coupon, CouponInput } from '../../protocol/src/coupons.ts';
 import type { GiveawayCard, GiveawayInput } from '../../protocol/src/giveaways.ts';
+import type { AuctionCard, AuctionInput } from '../../protocol/src/auctions.ts';
 import { Backoff } from './backoff.ts';
 import { idempotentRetry, newIdempotencyKey, resolveRetryOptions, retryTemporary, type RetryHooks, type RetryOptions } from './idempotentRetry.ts';
 import { LikeBatcher } from './LikeBatcher.ts';
@@ -28,6 +29,8 @@ import { bytesOf, resolveWebSocket, WS_OPEN, type CloseEventLike, type MessageEv
 import type {
   AckOptions,
   AddToCartAnswer,
+  AuctionResult,
+  BidAnswer,
   CartActionEvent,
   CartActionState,
   CheckoutAnswer,
@@ -48,7 +51,7 @@ type RequestBody<T extends RequestType> = Omit<RequestFrame<T>, 'id'>;
 /** A media request without its id, one member of the union per type (so `t` picks the fields). */
 type MediaBody = MediaRequest extends infer R ? (R extends MediaRequest ? Omit<R, 'id'> : never) : never;
 /** Cart requests that change state and so carry an idempotency key. */
-type KeyedCartType = 'addToCart' | 'setQuantity' | 'removeFromCart' | 'checkout' | 'claimCoupon' | 'enterGiveaway';
+type KeyedCartType = 'addToCart' | 'setQuantity' | 'removeFromCart' | 'checkout' | 'claimCoupon' | 'enterGiveaway' | 'bid';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const DEFAULT_MOVE_JITTER_MS = 250;
@@ -373,6 +376,40 @@ export class LivecartClient {
     return this.#keyedCartRequest<'claimCoupon'>((key) => ({ t: 'claimCoupon', key, couponId }));
   }
 
+  /**
+   * Bids on the room's auction: exactly `amountCents`, or with `max: true` a maximum the server bids
+   * up to by the increment for you (never shown to anyone). One action keeps one idempotency key over
+   * its retries, like `addToCart`: the answer is the one the server recorded first. A bid that cannot
+   * win (below the lowest bid taken) may be refused OVERLOADED while the room is busy; it is retried
+   * and then answered `too_low`. See `BidAnswer`.
+   */
+  bid(auctionId: string, amountCents: number, options: { max?: boolean } = {}): Promise<BidAnswer> {
+    const max = options.max === true;
+    return this.#keyedCartRequest<'bid'>((key) => (max ? { t: 'bid', key, auctionId, amountCents, max } : { t: 'bid', key, auctionId, amountCents }));
+  }
+
+  /** The auction `auctionId` (default: the room's open one) and, for moderators, its bid history; the card also goes into `state.auction`. */
+  async auction(auctionId?: string): Promise<AuctionResult> {
+    const result = await retryTemporary(() => this.#request<'getAuction'>(auctionId === undefined ? { t: 'getAuction' } : { t: 'getAuction', auctionId }), this.#retry, this.#retryHooks());
+    if (result.auction !== null && this.#state.takeAuction(result.auction)) this.#emitter.emit('auction', result.auction);
+    return result;
+  }
+
+  /** Moderators: starts an auction of one of the room's products (see `AuctionInput`). */
+  startAuction(auction: AuctionInput): Promise<{ auction: AuctionCard }> {
+    return this.#request<'startAuction'>({ t: 'startAuction', auction: { leaderShown: 'name', ...auction } });
+  }
+
+  /** Moderators: ends the auction now (the leader wins at the current price). */
+  endAuction(auctionId: string): Promise<{ auction: AuctionCard }> {
+    return this.#request<'endAuction'>({ t: 'endAuction', auctionId });
+  }
+
+  /** Moderators: ends the auction without a winner. */
+  cancelAuction(auctionId: string): Promise<{ auction: AuctionCard }> {
+    return this.#request<'cancelAuction'>({ t: 'cancelAuction', auctionId });
+  }
+
   /** The room's pinned coupon card and this user's claims there (the card also goes into `state.coupon`). */
   async coupons(): Promise<CouponsResult> {
     const result = await retryTemporary(() => this.#request<'getCoupons'>({ t: 'getCoupons' }), this.#retry, this.#retryHooks());
@@ -666,6 +703,16 @@ export class LivecartClient {
       case 'giveawayWon':
         this.#emitter.emit('giveawayWon', message.orderId === undefined ? { giveawayId: message.giveawayId, sku: message.sku } : { giveawayId: message.giveawayId, sku: message.sku, orderId: message.orderId });
         return;
+      case 'auction':
+        if (this.#state.takeAuction(message.auction)) this.#emitter.emit('auction', message.auction);
+        return;
+      case 'auctionWon': {
+        const { t: _t, ...won } = message;
+        this.#emitter.emit('auctionWon', won);
+        // The line was put in the cart by the server: the cart view learns it from a read.
+        if (message.held) this.#request<'getCart'>({ t: 'getCart' }).catch(() => undefined);
+        return;
+      }
       case 'queued': {
         // Interim news: the answer follows. Unknown ids (timed out, stale) are ignored.
         const frame = this.#pending.waiting(message.id, message.position, message.etaMs);
@@ -694,6 +741,7 @@ export class LivecartClient {
       case 'moderators':
       case 'commentPinned':
       case 'coupon':
+      case 'auctionEnded':
         if (!this.#joined || !this.#state.applyEvent(message)) return;
         // A replayed soldOut older than the welcome's stock snapshot does not zero it: trust the stock.
         if (message.t === 'soldOut' && this.#state.stock[message.sku] === 0) this.#markSoldOut(message.sku);
@@ -900,6 +948,9 @@ function emitEvent(emitter: TypedEmitter<LivecartEvents>, event: SequencedEvent)
       break;
     case 'coupon':
       emitter.emit('coupon', event);
+      break;
+    case 'auctionEnded':
+      emitter.emit('auctionEnded', event);
       break;
   }
 }

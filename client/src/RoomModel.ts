@@ -1,6 +1,7 @@
 import type { Moderator, PinnedComment } from '../../protocol/src/moderation.ts';
 import { type CouponCard, latestPinnedCoupon } from '../../protocol/src/coupons.ts';
 import type { GiveawayCard } from '../../protocol/src/giveaways.ts';
+import { type AuctionCard, latestAuctionCard } from '../../protocol/src/auctions.ts';
 import type { HistoryComment, Order, Popup, Product, RoomInfo, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
 import { priceOfSku } from '../../protocol/src/productDetails.ts';
 import { CartModel, type CartView } from './CartModel.ts';
@@ -23,6 +24,8 @@ export interface RoomSnapshot {
    * events (and `coupons()`), the newest pin's card kept (see `couponVersion`).
    */
   readonly coupon: CouponCard | null;
+  /** The room's auction card (from `auction` updates, `auctionEnded` and `auction()`), the newest kept (`latestAuctionCard`), or null. */
+  readonly auction: AuctionCard | null;
   /** The version of the pin `coupon` belongs to (0: none heard yet): news of an older pin never replaces it. */
   readonly couponVersion: number;
   /**
@@ -84,6 +87,7 @@ export class RoomModel implements RoomSnapshot {
   coupon: CouponCard | null = null;
   couponVersion = 0;
   giveaway: GiveawayCard | null = null;
+  auction: AuctionCard | null = null;
   comments: readonly HistoryComment[] = [];
   products: readonly Product[] = [];
   muted: ReadonlySet<string> = new Set();
@@ -123,6 +127,11 @@ export class RoomModel implements RoomSnapshot {
     if (welcome.coupon !== undefined) {
       if (kind === 'resumed') this.takeCoupon(welcome.coupon.card, welcome.coupon.version);
       else [this.coupon, this.couponVersion] = [welcome.coupon.card, welcome.coupon.version];
+    }
+    // Likewise for the auction card (`auction` updates and `auction()` bring it from older servers).
+    if (welcome.auction !== undefined) {
+      if (kind === 'resumed' && welcome.auction !== null) this.takeAuction(welcome.auction);
+      else if (kind !== 'resumed') this.auction = welcome.auction;
     }
     if (kind !== 'resumed') {
       this.lastSeq = welcome.seq;
@@ -178,6 +187,9 @@ export class RoomModel implements RoomSnapshot {
       case 'commentPinned':
         this.pinnedComment = event.pinned;
         break;
+      case 'auctionEnded':
+        this.takeAuction(event.auction);
+        break;
       case 'coupon':
         this.takeCoupon(event.card, event.version);
         break;
@@ -230,7 +242,18 @@ export class RoomModel implements RoomSnapshot {
       case 'degrade':
         this.degradeLevel = update.level;
         break;
+      case 'auction':
+        this.takeAuction(update.auction);
+        break;
     }
+  }
+
+  /** An auction card heard (update, event or read): cards from several nodes may cross, the newest is kept. False when it was older. */
+  takeAuction(card: AuctionCard): boolean {
+    const kept = latestAuctionCard(this.auction, card);
+    const changed = kept !== this.auction;
+    this.auction = kept;
+    return changed;
   }
 
   /**

@@ -8,6 +8,7 @@ import type { CartAnswer, ClientRequest, DirectMessage, Product, SequencedEvent,
 import type { Moderator, ModerationState } from '../../protocol/src/moderation.ts';
 import type { Coupon, CouponCard, CouponClaim } from '../../protocol/src/coupons.ts';
 import type { GiveawayCard } from '../../protocol/src/giveaways.ts';
+import type { AuctionCard, BidRecordWire } from '../../protocol/src/auctions.ts';
 import type { ConsumeResult, MediaCapabilitiesResult, ProduceResult, RestartIceResult, StreamState, TransportResult } from '../../protocol/src/media.ts';
 import type { ShowLive } from '../../protocol/src/shows.ts';
 
@@ -84,6 +85,10 @@ export type PopupEvent = EventOf<'popup'>;
 export type ProductEvent = EventOf<'product'>;
 /** The room's pinned coupon card changed (pinned, unpinned, or fewer left): `state.coupon` is already updated. */
 export type CouponEvent = EventOf<'coupon'>;
+/** An auction was settled (announced once): `outcome` sold (to `winner`, at `priceCents`), no_bids or cancelled; `state.auction` is already updated. */
+export type AuctionEndedEvent = EventOf<'auctionEnded'>;
+/** This user won an auction: the product is in their cart at `priceCents` until `expiresAt` (`held`; false when no unit was left). */
+export type AuctionWonEvent = Omit<Extract<DirectMessage, { t: 'auctionWon' }>, 't'>;
 export type RoomStateEvent = EventOf<'roomState'>;
 export type UserMutedEvent = EventOf<'userMuted'>;
 /** The room's moderators changed: `moderators` is the whole list now (`state.moderators` is already updated). */
@@ -184,6 +189,11 @@ export interface LivecartEvents {
   popup: PopupEvent;
   product: ProductEvent;
   coupon: CouponEvent;
+  /** The room's auction card (price, leader, end, bids) changed: latest value, paced by the server; `state.auction` is already updated. */
+  auction: AuctionCard;
+  auctionEnded: AuctionEndedEvent;
+  /** This user won an auction (on every socket of theirs in the room); `state.cart` is refreshed. */
+  auctionWon: AuctionWonEvent;
   roomState: RoomStateEvent;
   userMuted: UserMutedEvent;
   moderators: ModeratorsEvent;
@@ -289,6 +299,17 @@ export type CouponAlreadyClaimedAnswer = AnswerOf<'coupon_already_claimed'>;
 export type CouponsGoneAnswer = AnswerOf<'coupons_gone'>;
 export type CouponNotActiveAnswer = AnswerOf<'coupon_not_active'>;
 export type CouponNotApplicableAnswer = AnswerOf<'coupon_not_applicable'>;
+/**
+ * A bid's one answer: `leading` (with your maximum), `outbid` (with the price and the next bid),
+ * `too_low` (with the lowest bid taken), `ended` or `not_allowed` (the seller, an unknown auction).
+ */
+export type BidAnswer = AnswerOf<'leading'> | AnswerOf<'outbid'> | AnswerOf<'too_low'> | AnswerOf<'ended'> | AnswerOf<'not_allowed'>;
+export interface AuctionResult {
+  /** The auction (the room's open one when none was named), or null. */
+  auction: AuctionCard | null;
+  /** Its newest price moves, for the room's moderators only. */
+  history?: BidRecordWire[];
+}
 /** `ordered`, or nothing was ordered: `expired` (those lines went back to stock), `cart_not_found` (empty cart) or `coupon_not_applicable` (the coupon named does not apply). */
 export type CheckoutAnswer = OrderedAnswer | ExpiredAnswer | CartNotFoundAnswer | CouponNotApplicableAnswer;
 /** `coupon_claimed` (one of the N is yours), `coupon_already_claimed` (with your claim), `coupons_gone` or `coupon_not_active`. */
@@ -356,6 +377,11 @@ export interface RequestResults {
   endGiveaway: { giveaway: GiveawayCard };
   cancelGiveaway: { giveaway: GiveawayCard };
   getGiveaway: { giveaway: GiveawayCard | null };
+  bid: BidAnswer;
+  startAuction: { auction: AuctionCard };
+  endAuction: { auction: AuctionCard };
+  cancelAuction: { auction: AuctionCard };
+  getAuction: AuctionResult;
   mediaCapabilities: MediaCapabilitiesResult;
   createTransport: TransportResult;
   connectTransport: Record<string, never>;

@@ -49,6 +49,10 @@ export const ErrorCode = {
   GIVEAWAY_EXISTS: 1051,
   GIVEAWAY_BUSY: 1052,
   GIVEAWAY_OVER: 1053,
+  AUCTION_NOT_FOUND: 1060,
+  AUCTION_EXISTS: 1061,
+  AUCTION_BUSY: 1062,
+  AUCTION_OVER: 1063,
   INTERNAL: 1500,
   UNAVAILABLE: 1501,
 } as const;
@@ -89,6 +93,10 @@ export const errorCodeInfo: Readonly<Record<ErrorCodeName, ErrorCodeInfo>> = {
   GIVEAWAY_EXISTS: { code: ErrorCode.GIVEAWAY_EXISTS, temporary: false, meaning: 'The room already had a giveaway with that id.' },
   GIVEAWAY_BUSY: { code: ErrorCode.GIVEAWAY_BUSY, temporary: false, meaning: 'Another giveaway of the room is taking entries: end or cancel it first (one at a time per room).' },
   GIVEAWAY_OVER: { code: ErrorCode.GIVEAWAY_OVER, temporary: false, meaning: 'The giveaway\'s entries are closed already (drawn or cancelled): it can no longer be ended or cancelled.' },
+  AUCTION_NOT_FOUND: { code: ErrorCode.AUCTION_NOT_FOUND, temporary: false, meaning: 'No auction with that id in this room.' },
+  AUCTION_EXISTS: { code: ErrorCode.AUCTION_EXISTS, temporary: false, meaning: 'The room already had an auction with that id.' },
+  AUCTION_BUSY: { code: ErrorCode.AUCTION_BUSY, temporary: false, meaning: 'Another auction of the room is open: end or cancel it first (one at a time per room).' },
+  AUCTION_OVER: { code: ErrorCode.AUCTION_OVER, temporary: false, meaning: 'The auction is settled already (ended or cancelled): it can no longer be ended or cancelled.' },
   INTERNAL: { code: ErrorCode.INTERNAL, temporary: true, meaning: 'The server failed unexpectedly; details are in its log, never on the wire.' },
   UNAVAILABLE: { code: ErrorCode.UNAVAILABLE, temporary: true, meaning: 'A dependency (the store) is temporarily unreachable; retry after `retryAfterMs`.' },
 };

@@ -8,6 +8,7 @@ export * from './orders.ts';
 export * from './webhooks.ts';
 export * from './coupons.ts';
 export * from './giveaways.ts';
+export * from './auctions.ts';
 export * from './TypedEmitter.ts';
 export * from './moderation.ts';
 export * from './productDetails.ts';

@@ -6,6 +6,7 @@ import { couponAnswerSchemas, couponEventSchemas, couponIdSchema, couponRequestS
 import { productDetailFields, productDetailIssues } from './productDetails.ts';
 import { showServerMessageSchemas } from './shows.ts';
 import { giveawayAnswerSchemas, giveawayDirectSchemas, giveawayRequestSchemas, giveawayRequestTypes, giveawayStateSchemas } from './giveaways.ts';
+import { auctionCardSchema, auctionDirectSchemas, auctionEventSchemas, auctionRequestSchemas, auctionRequestTypes, auctionStateSchemas, bidAnswerSchemas } from './auctions.ts';
 
 /**
  * The wire contract. Every frame is one MessagePack map with a string field `t` naming its type.
@@ -219,6 +220,7 @@ export const cartAnswerSchema = z.discriminatedUnion('status', [
   z.object({ status: z.literal('expired'), skus: z.array(skuSchema) }),
   ...couponAnswerSchemas,
   ...giveawayAnswerSchemas,
+  ...bidAnswerSchemas,
 ]);
 export type CartAnswer = z.infer<typeof cartAnswerSchema>;
 
@@ -269,21 +271,24 @@ export const clientMessageSchema = z.discriminatedUnion('t', [
   ...moderationRequestSchemas,
   ...couponRequestSchemas,
   ...giveawayRequestSchemas,
+  ...auctionRequestSchemas,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type ClientMessageType = ClientMessage['t'];
 export type ClientRequest = Extract<ClientMessage, { id: number }>;
 export type Hello = z.infer<typeof helloSchema>;
 /** Requests served by the commerce layer (cart and checkout); the rest are room requests. */
-export type CartRequest = Extract<ClientRequest, { t: 'addToCart' | 'setQuantity' | 'removeFromCart' | 'getCart' | 'checkout' | 'claimCoupon' | 'enterGiveaway' }>;
+export type CartRequest = Extract<ClientRequest, { t: 'addToCart' | 'setQuantity' | 'removeFromCart' | 'getCart' | 'checkout' | 'claimCoupon' | 'enterGiveaway' | 'bid' }>;
 /** Coupon management and reads, served by the coupon service (protocol/src/coupons.ts); claims are cart requests. */
 export type CouponRequest = Extract<ClientRequest, { t: 'createCoupon' | 'pinCoupon' | 'unpinCoupon' | 'getCoupons' }>;
 /** WebRTC signaling, served by the media layer (protocol/src/media.ts). */
 export type MediaRequest = Extract<ClientRequest, { t: (typeof mediaRequestSchemas)[number]['shape']['t']['value'] }>;
 /** Giveaway management and reads, served by the giveaway service (protocol/src/giveaways.ts); entries are cart requests. */
 export type GiveawayRequest = Extract<ClientRequest, { t: 'openGiveaway' | 'endGiveaway' | 'cancelGiveaway' | 'getGiveaway' }>;
-export type RoomRequest = Exclude<ClientRequest, Hello | CartRequest | MediaRequest | CouponRequest | GiveawayRequest>;
-const cartTypes: ReadonlySet<string> = new Set<CartRequest['t']>(['addToCart', 'setQuantity', 'removeFromCart', 'getCart', 'checkout', 'claimCoupon', 'enterGiveaway']);
+/** Auction management and reads, served by the auction service (protocol/src/auctions.ts); bids are cart requests. */
+export type AuctionRequest = Extract<ClientRequest, { t: 'startAuction' | 'endAuction' | 'cancelAuction' | 'getAuction' }>;
+export type RoomRequest = Exclude<ClientRequest, Hello | CartRequest | MediaRequest | CouponRequest | GiveawayRequest | AuctionRequest>;
+const cartTypes: ReadonlySet<string> = new Set<CartRequest['t']>(['addToCart', 'setQuantity', 'removeFromCart', 'getCart', 'checkout', 'claimCoupon', 'enterGiveaway', 'bid']);
 export function isCartRequest(request: ClientRequest): request is CartRequest {
   return cartTypes.has(request.t);
 }
@@ -292,6 +297,10 @@ export function isCouponRequest(request: ClientRequest): request is CouponReques
 }
 export function isGiveawayRequest(request: ClientRequest): request is GiveawayRequest {
   return giveawayRequestTypes.has(request.t);
+}
+
+export function isAuctionRequest(request: ClientRequest): request is AuctionRequest {
+  return auctionRequestTypes.has(request.t);
 }
 export function isMediaRequest(request: ClientRequest): request is MediaRequest {
   return mediaRequestTypes.has(request.t);
@@ -332,6 +341,8 @@ export const welcomeSchema = z.object({
   pinnedComment: pinnedCommentSchema.nullable(),
   /** The room's pinned coupon card (null: none) with its live `left`, and its pin's version (see `coupon` events). */
   coupon: pinnedCouponSchema,
+  /** The room's auction card at joining (the open auction, or the last one settled while this node hosted the room), or null; see `auction` updates. */
+  auction: auctionCardSchema.nullable().optional(),
 });
 export type Welcome = z.infer<typeof welcomeSchema>;
 
@@ -368,6 +379,7 @@ export const sequencedEventSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('soldOut'), seq, sku: skuSchema }),
   ...moderationEventSchemas,
   ...couponEventSchemas,
+  ...auctionEventSchemas,
 ]);
 export type SequencedEvent = z.infer<typeof sequencedEventSchema>;
 /** A sequenced event before the broker stamps its `seq`. */
@@ -386,6 +398,7 @@ export const stateUpdateSchema = z.discriminatedUnion('t', [
    */
   z.object({ t: z.literal('degrade'), level: z.number().int().min(0).max(3), reason: z.string() }),
   ...giveawayStateSchemas,
+  ...auctionStateSchemas,
 ]);
 export type StateUpdate = z.infer<typeof stateUpdateSchema>;
 
@@ -401,6 +414,7 @@ export const directMessageSchema = z.discriminatedUnion('t', [
   /** One of the user's orders in the room changed (placed, paid, shipped, delivered, cancelled): the order as it is now. */
   z.object({ t: z.literal('orderUpdated'), order: orderSchema }),
   ...giveawayDirectSchemas,
+  ...auctionDirectSchemas,
 ]);
 export type DirectMessage = z.infer<typeof directMessageSchema>;
 
@@ -438,4 +452,6 @@ export const laneOf: Readonly<Record<SequencedEvent['t'] | StateUpdate['t'], Lan
   commentPinned: 'commerce',
   giveaway: 'commerce',
   giveawayEntrants: 'commerce',
+  auction: 'commerce',
+  auctionEnded: 'commerce',
 };

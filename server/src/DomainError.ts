@@ -36,7 +36,15 @@ export type DomainErrorCode =
   /** Another giveaway of the room is taking entries. */
   | 'GIVEAWAY_BUSY'
   /** The giveaway's entries are closed already: it cannot be ended or cancelled. */
-  | 'GIVEAWAY_OVER';
+  | 'GIVEAWAY_OVER'
+  /** No auction with that id in the room. */
+  | 'AUCTION_NOT_FOUND'
+  /** The room had an auction with that id already. */
+  | 'AUCTION_EXISTS'
+  /** Another auction of the room is open. */
+  | 'AUCTION_BUSY'
+  /** The auction is settled already: it cannot be ended or cancelled. */
+  | 'AUCTION_OVER';
 
 /**
  * The message of an UNAVAILABLE error is for the operator's log (it may carry a driver's words);

@@ -15,6 +15,7 @@ import { LocalUserNotices } from './broker/LocalUserNotices.ts';
 import { RedisUserNotices } from './broker/RedisUserNotices.ts';
 import type { UserNotices } from './broker/UserNotices.ts';
 import { CommerceService } from './commerce/CommerceService.ts';
+import { AuctionService } from './commerce/AuctionService.ts';
 import { CouponService } from './commerce/CouponService.ts';
 import { GiveawayService } from './commerce/GiveawayService.ts';
 import { OrderService } from './commerce/OrderService.ts';
@@ -75,6 +76,10 @@ import { registerDrainApi } from './transport/DrainApi.ts';
 import { registerHlsHttpApi } from './transport/HlsHttpApi.ts';
 import { registerCouponsHttpApi } from './transport/CouponsHttpApi.ts';
 import { registerGiveawaysHttpApi } from './transport/GiveawaysHttpApi.ts';
+import { registerAuctionsHttpApi } from './transport/AuctionsHttpApi.ts';
+import type { AuctionStore } from './store/AuctionStore.ts';
+import { MemoryAuctionStore } from './store/MemoryAuctionStore.ts';
+import { RedisAuctionStore } from './store/RedisAuctionStore.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
 import { registerModerationHttpApi } from './transport/ModerationHttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
@@ -317,7 +322,25 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     stock: commerce,
     log: commerceLog,
   });
-  const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs, entries: giveaways });
+  // Auctions beside the room's stock (on Redis, on the store's connection: bids come in a burst, as adds do).
+  const auctionStore: AuctionStore = store instanceof RedisStore
+    ? new RedisAuctionStore(store.redis, { prefix: config.redisPrefix, historyKept: config.auctionHistoryKept, retryAfterMs: config.storeRetryAfterMs })
+    : new MemoryAuctionStore(config.auctionHistoryKept);
+  const auctions = new AuctionService({
+    auctions: auctionStore,
+    store,
+    rooms: {
+      canModerate: (principal, roomId) => rules.canModerate(principal, roomId), assertRoom: (roomId, check) => rules.assertRoom(roomId, check), scopeOf: (roomId) => rules.scopeOf(roomId),
+      roomInfo: (roomId) => rules.roomInfo(roomId), publishState: (roomId, update) => rooms.publishState(roomId, update), emit: (roomId, event) => rooms.emit(roomId, event),
+      notifyUser: (roomId, userId, message) => rules.notifyUser(roomId, userId, message),
+    },
+    options: { cardIntervalMs: config.stockIntervalMs, settleGraceMs: config.auctionSettleGraceMs, reservationTtlMs: config.reservationTtlMs, labelSecret: config.tokenSecret ?? randomBytes(16).toString('hex') },
+    stock: commerce,
+    pressure: (scope) => admission?.pressureOf(scope).queueFill ?? 0,
+    log: commerceLog,
+  });
+  rooms.auctionCard = (roomId) => auctions.currentCard(roomId);
+  const desk = new CartDesk({ store, gate, rules: commerce, reservationTtlMs: config.reservationTtlMs, entries: giveaways, bids: auctions });
   const commands = new RoomCommands({ config, registry: rooms, directory, store, broker, commerce, log: roomsLog, shops });
   const shows = new ShowService({ config, directory, registry: rooms, reminders, inbox, notices, log: roomsLog });
   const replays = new ReplayService({ registry: rooms, directory, recordings, store, onSale: config.replaySales });
@@ -342,7 +365,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   });
   const streamKeys = new StreamKeys({ secret: config.tokenSecret, directory, rooms: rules });
   const whip = new WhipIngest(media, { connectTimeoutMs: config.whipConnectTimeoutMs, maxIncomingBitrate: config.mediaMaxIncomingBitrate }, logger.child({ part: 'whip' }));
-  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media, coupons, giveaways), guard, schedule, log: logger.child({ part: 'ws' }) });
+  const gateway = new WsGateway(app, { config, tokens, rooms, requests: routeRequests(commands, likes, desk, media, coupons, giveaways, auctions), guard, schedule, log: logger.child({ part: 'ws' }) });
   const drain = new NodeDrain({ gateway, graceMs: config.shutdownGraceMs, log: logger.child({ part: 'drain' }) });
   const registry = new NodeRegistry({
     directory: nodes,
@@ -370,6 +393,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   lifecycle.forgetWhenUnhosted(commerce);
   lifecycle.forgetWhenUnhosted(coupons);
   lifecycle.forgetWhenUnhosted(giveaways);
+  lifecycle.forgetWhenUnhosted(auctions);
   lifecycle.forgetWhenUnhosted(shopLinks);
   admission?.events.on('backlog', () => degrade.checkSoon());
   degrade.events.on('levelChanged', ({ roomId, level }) => media.setDegradeLevel(roomId, level));
@@ -385,6 +409,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerModerationHttpApi(router, { moderation: commands.moderation });
   registerCouponsHttpApi(router, { coupons, desk });
   registerGiveawaysHttpApi(router, { giveaways, desk });
+  registerAuctionsHttpApi(router, { auctions, desk });
   registerShopHttpApi(router, { shops, commerce });
   registerOrdersHttpApi(router, { orders, outbox, limits: config, webhookUrl: config.webhookUrl });
   registerShowsHttpApi(router, { shows });
@@ -398,7 +423,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerReplayHttpApi(router, { replays, local: media.recordings, recordings, nodeId: rooms.nodeId, proxy: mediaFiles });
   registerOpsApi(router, {
     rooms, admission, guard, gateway, fanout, store, metrics, media, broker,
-    perRoomState: { rooms, likes, admission, commerce, fanout, media },
+    perRoomState: { rooms, likes, admission, commerce, fanout, media, auctions },
     drain,
   });
   registerDrainApi(router, drain, config.drainWindowMs);
@@ -440,6 +465,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     commerce.close();
     coupons.close();
     giveaways.close();
+    auctions.close();
     rooms.close();
     gate.close();
     guard.close();
@@ -450,6 +476,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     await broker.close();
     await directory.close();
     await giveawayStore.close();
+    await auctionStore.close();
     await store.close();
   };
   return {

@@ -238,4 +238,21 @@ describe('RoomModel moderation state', () => {
     model.applyUpdate({ t: 'giveaway', giveaway: { ...card, id: 'g2' } });
     expect(model.giveaway).toMatchObject({ id: 'g2', status: 'open', entrants: 0 });
   });
+
+  it('keeps the newest auction card: of one auction the higher seq, a settled one over an open one; a newer auction replaces it', () => {
+    const model = new RoomModel();
+    model.applyWelcome(welcome());
+    const card = (id: string, seq: number, status: 'open' | 'ended' = 'open', startsAt = 1) => ({
+      id, roomId: 'r1', sku: 'mug', startPriceCents: 100, increments: [{ stepCents: 10 }], ending: { kind: 'sudden_death' as const }, leaderShown: 'name' as const,
+      startsAt, status, priceCents: 100 + seq * 10, minNextCents: 110 + seq * 10, leader: 'Ann', endsAt: 5000, bids: seq, seq,
+    });
+    model.applyUpdate({ t: 'auction', auction: card('a', 5) });
+    model.applyUpdate({ t: 'auction', auction: card('a', 3) }); // another node's older card, crossing
+    expect(model.auction).toMatchObject({ id: 'a', seq: 5 });
+    expect(model.applyEvent({ t: 'auctionEnded', seq: 11, auction: card('a', 6, 'ended'), outcome: 'sold', winner: 'Ann', priceCents: 160 })).toBe(true);
+    model.applyUpdate({ t: 'auction', auction: card('a', 7) }); // an open card after the end is stale
+    expect(model.auction).toMatchObject({ id: 'a', status: 'ended', seq: 6 });
+    model.applyUpdate({ t: 'auction', auction: card('b', 0, 'open', 2) });
+    expect(model.auction).toMatchObject({ id: 'b', seq: 0 });
+  });
 });

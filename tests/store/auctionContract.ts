@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initialState } from '../../server/src/auctions/auction.ts';
 import type { Bid, BidAnswer } from '../../server/src/auctions/bidding.ts';
+import { DomainError } from '../../server/src/DomainError.ts';
 import type { AuctionStore, BidRequest } from '../../server/src/store/AuctionStore.ts';
 import { randomBids, runReference, seededRandom, T0, testAuction } from '../helpers/auctionBids.ts';
 
@@ -13,6 +14,14 @@ export interface AuctionStoreFactory {
 
 const HISTORY = 50;
 const request = (bid: Bid, auctionId = 'lot1', roomId = 'r1'): BidRequest => ({ ...bid, roomId, auctionId });
+
+/** The answers of bids sent without reused keys: a DomainError in a slot is a failure here. */
+function answered(got: ReadonlyArray<BidAnswer | DomainError>): BidAnswer[] {
+  return got.map((answer) => {
+    if (answer instanceof DomainError) throw answer;
+    return answer;
+  });
+}
 
 /** Splits `items` into runs of 1 to `most` items, by `random`. */
 function batches<T>(items: readonly T[], random: () => number, most: number): T[][] {
@@ -59,7 +68,7 @@ export function describeAuctionContract(name: string, factory: AuctionStoreFacto
         for (const batch of batches(bids, random, 12)) {
           const requests = batch.map((bid) => request(bid, auction.id, auction.roomId));
           if (random() < 0.3) requests.splice(Math.floor(random() * requests.length), 0, request(batch[0]!, 'lot1', 'elsewhere'));
-          const got = await store.bid(requests);
+          const got = answered(await store.bid(requests));
           expect(got).toHaveLength(requests.length);
           answers.push(...got.filter((_, i) => requests[i]!.roomId === auction.roomId));
         }
@@ -81,7 +90,7 @@ export function describeAuctionContract(name: string, factory: AuctionStoreFacto
           userId: `v${Math.floor(random() * 200)}`, kind: random() < 0.33 ? 'max' : 'price', amountCents: 1000 + 100 * (i + Math.floor(random() * 40)), at: T0 + 59_000 + Math.floor(random() * 1000),
         }));
         const parts = batches(bids, random, 25);
-        const answers = (await Promise.all(parts.map((batch, b) => (b % 2 === 0 ? store : other).bid(batch.map((bid) => request(bid)))))).flat();
+        const answers = (await Promise.all(parts.map((batch, b) => (b % 2 === 0 ? store : other).bid(batch.map((bid) => request(bid))).then(answered)))).flat();
         expect(answers).toHaveLength(600);
         // Every bid was answered at its own place in the store's order: replaying them in that order gives the same answers.
         const seqs = answers.map((a) => ('seq' in a ? a.seq : 0));
@@ -122,6 +131,33 @@ export function describeAuctionContract(name: string, factory: AuctionStoreFacto
       expect(await store.currentAuction('r1')).toBeNull();
       expect(await store.createAuction(testAuction({ id: 'lot2' }))).toBe('created');
       expect(await store.settle('r1', 'none', T0)).toEqual({ result: 'unknown' });
+    });
+
+    it('keeps the leader\'s display name with the lead: a new leader\'s name replaces it, an outbid challenger\'s does not', async () => {
+      await store.createAuction(testAuction());
+      await store.bid([{ ...request({ userId: 'ann', kind: 'max', amountCents: 3000, at: T0 + 1000 }), name: 'Ann' }, { ...request({ userId: 'bo', kind: 'price', amountCents: 2000, at: T0 + 2000 }), name: 'Bo' }]);
+      expect(await store.auction('r1', 'lot1')).toMatchObject({ state: { leaderId: 'ann' }, leaderName: 'Ann' });
+      await store.bid([{ ...request({ userId: 'cy', kind: 'price', amountCents: 5000, at: T0 + 3000 }), name: 'Cy' }]);
+      expect(await store.auction('r1', 'lot1')).toMatchObject({ state: { leaderId: 'cy' }, leaderName: 'Cy' });
+    });
+
+    it('answers a bid sent again with its idempotency key as the first time, and changes nothing', async () => {
+      await store.createAuction(testAuction());
+      const first = { ...request({ userId: 'ann', kind: 'price', amountCents: 1500, at: T0 + 1000 }), key: 'k1' };
+      const [answer] = await store.bid([first]);
+      expect(answer).toEqual({ status: 'leading', priceCents: 1500, maxCents: 1500, endsAt: T0 + 60_000, seq: 1 });
+      // Again in one batch with another bid, and alone: the same answer; the other user's same key is theirs.
+      const again = await store.bid([first, { ...request({ userId: 'bo', kind: 'price', amountCents: 1600, at: T0 + 2000 }), key: 'k1' }, first]);
+      expect(again[0]).toEqual(answer);
+      expect(again[1]).toMatchObject({ status: 'leading', seq: 2 });
+      expect(again[2]).toEqual(answer);
+      expect((await store.auction('r1', 'lot1'))!.state).toMatchObject({ seq: 2, bids: 2, leaderId: 'bo' });
+      // The key asking another amount, or a maximum instead of a price: refused in its slot, nothing changes.
+      const reused = await store.bid([{ ...first, amountCents: 1600 }, { ...first, kind: 'max' }, first]);
+      expect(reused[0]).toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
+      expect(reused[1]).toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
+      expect(reused[2]).toEqual(answer);
+      expect((await store.auction('r1', 'lot1'))!.state).toMatchObject({ seq: 2, bids: 2, leaderId: 'bo' });
     });
 
     it('cancels an open auction once: no winner, bids answered ended', async () => {

@@ -134,6 +134,25 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(ordered.order.lines).toEqual([{ sku: 'b', quantity: 1, priceCents: 1000 }]);
     });
 
+    it('holds a line at its own price (an auction\'s): the cart and the order price it so, outside the sale window, and it takes no more units', async () => {
+      await store.addProduct('r1', item('lot', 3, { priceCents: 1000, saleStartsAt: T0 + 60_000 }));
+      await store.addProduct('r1', item('b', 5, { priceCents: 500 }));
+      expect(expectStatus(await store.reserve(req({ userId: 'u1', sku: 'lot', quantity: 1, priceCents: 4200 })), 'reserved')).toMatchObject({ quantity: 1, granted: 1, available: 2, expiresAt: T0 + TTL });
+      expect(expectStatus(await store.reserve(req({ userId: 'u1', sku: 'lot', quantity: 1 })), 'limit_reached').limit).toBe(1);
+      expectStatus(await store.reserve(req({ userId: 'u1', sku: 'lot', quantity: 1, priceCents: 4300 })), 'limit_reached');
+      await store.reserve(req({ userId: 'u1', sku: 'b', quantity: 1 }));
+      expectStatus(await store.reserve(req({ userId: 'u1', sku: 'b', quantity: 1, priceCents: 100 })), 'limit_reached');
+      const cart = await store.cart('r1', 'u1', T0 + 1);
+      expect(cart.totalCents).toBe(4200 + 500);
+      expect(cart.lines).toEqual(expect.arrayContaining([{ sku: 'lot', quantity: 1, priceCents: 4200, expiresAt: T0 + TTL }]));
+      const ordered = expectStatus(await store.checkout('r1', 'u1', key(), T0 + 2), 'ordered');
+      expect(ordered.order.totalCents).toBe(4200 + 500);
+      expect(ordered.order.lines).toEqual(expect.arrayContaining([{ sku: 'lot', quantity: 1, priceCents: 4200 }]));
+      expect(await store.stock('r1', 'lot')).toEqual({ available: 2, reserved: 0, sold: 1 });
+      // Another buyer's add of the same product is the product's price, inside its window.
+      expectStatus(await store.reserve(req({ userId: 'u2', sku: 'lot', quantity: 1 })), 'not_on_sale');
+    });
+
     it('enforces the per-customer limit across reserved and bought units', async () => {
       await store.addProduct('r1', item('a', 100, { perCustomerLimit: 3 }));
       expect(expectStatus(await store.reserve(req({ userId: 'u1', sku: 'a', quantity: 5 })), 'reserved')).toMatchObject({ quantity: 3, granted: 3 });

@@ -27,6 +27,10 @@ describe('domain errors at the edge', () => {
       GIVEAWAY_EXISTS: ['GIVEAWAY_EXISTS', 409],
       GIVEAWAY_BUSY: ['GIVEAWAY_BUSY', 409],
       GIVEAWAY_OVER: ['GIVEAWAY_OVER', 409],
+      AUCTION_NOT_FOUND: ['AUCTION_NOT_FOUND', 404],
+      AUCTION_EXISTS: ['AUCTION_EXISTS', 409],
+      AUCTION_BUSY: ['AUCTION_BUSY', 409],
+      AUCTION_OVER: ['AUCTION_OVER', 409],
     };
     expect(Object.keys(wireCodeOf).sort()).toEqual(Object.keys(expected).sort());
     for (const [code, [wire, status]] of Object.entries(expected) as Array<[DomainErrorCode, [string, number]]>) {

@@ -41,6 +41,10 @@ const TEXTS: Readonly<Record<ErrorCodeName, MessageKey>> = {
   GIVEAWAY_EXISTS: 'error.giveawayExists',
   GIVEAWAY_BUSY: 'error.giveawayBusy',
   GIVEAWAY_OVER: 'error.giveawayOver',
+  AUCTION_NOT_FOUND: 'error.auctionNotFound',
+  AUCTION_EXISTS: 'error.auctionExists',
+  AUCTION_BUSY: 'error.auctionBusy',
+  AUCTION_OVER: 'error.auctionOver',
   INTERNAL: 'error.internal',
   UNAVAILABLE: 'error.unavailable',
 };

@@ -2,7 +2,7 @@ import type { CartAnswer, CartRequest } from '../../../protocol/src/index.ts';
 import type { Principal } from '../auth/TokenService.ts';
 import { DomainError } from '../DomainError.ts';
 import { ProtocolError } from '../errors.ts';
-import { checkoutFingerprint, claimFingerprint, entryFingerprint, fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName } from '../store/idempotency.ts';
+import { bidFingerprint, checkoutFingerprint, claimFingerprint, entryFingerprint, fingerprintOf, IDEMPOTENCY_MISMATCH_MESSAGE, recordName } from '../store/idempotency.ts';
 import type { ReserveRequest, Store } from '../store/Store.ts';
 import { type Arrival, PRIORITY } from './AdmissionController.ts';
 import type { CartGate } from './CartGate.ts';
@@ -30,6 +30,14 @@ export interface CartRules {
 export interface GiveawayEntries {
   /** `roomId`: the room whose giveaway it is (the gate's queue is its commerce scope's). */
   enter(principal: Principal, roomId: string, request: Extract<CartRequest, { t: 'enterGiveaway' }>): Promise<CartAnswer>;
+}
+
+/** Bids: the auction's last say before a bid queues, and its batches to the auction store, run in the room's admission turn. */
+export interface AuctionBids {
+  /** A bid that cannot win while the room is busy: its refusal (OVERLOADED with a retry-after), or undefined: it queues. */
+  shed(roomId: string, scope: string, request: Extract<CartRequest, { t: 'bid' }>): DomainError | undefined;
+  /** `roomId`: the room whose auction it is (the gate's queue is its commerce scope's); `placedAt`: when the node read the bid. */
+  bid(principal: Principal, roomId: string, request: Extract<CartRequest, { t: 'bid' }>, placedAt: number): Promise<CartAnswer>;
 }
 
 /** Hears a request's one answer, or its error (a `DomainError`, or the room's `ProtocolError`, for every refusal). */
@@ -65,8 +73,11 @@ export class CartDesk {
   readonly #claims: ClaimBatcher;
   readonly #entries: GiveawayEntries | undefined;
 
-  constructor(deps: { store: Store; gate: CartGate; rules: CartRules; reservationTtlMs: number; now?: () => number; entries?: GiveawayEntries }) {
+  readonly #bids: AuctionBids | undefined;
+
+  constructor(deps: { store: Store; gate: CartGate; rules: CartRules; reservationTtlMs: number; now?: () => number; entries?: GiveawayEntries; bids?: AuctionBids }) {
     this.#entries = deps.entries;
+    this.#bids = deps.bids;
     this.#store = deps.store;
     this.#gate = deps.gate;
     this.#rules = deps.rules;
@@ -206,6 +217,17 @@ export class CartDesk {
         const room = arrival.roomId ?? roomId;
         return this.#gate.run(roomId, PRIORITY.add, () => entries.enter(principal, room, request), arrival);
       }
+      case 'bid': {
+        // A bid is placed when its node read it: the store decides it by that time, in the room's
+        // arrival order (bids share the first class with checkouts: a full queue sheds adds and
+        // reads for them). Only a bid that cannot win is shed before it queues.
+        const bids = this.#bids;
+        if (bids === undefined) return Promise.resolve({ status: 'not_allowed', auctionId: request.auctionId, reason: 'unknown_auction' });
+        const room = arrival.roomId ?? roomId;
+        const shed = bids.shed(room, roomId, request);
+        if (shed !== undefined) return Promise.reject(shed);
+        return this.#gate.run(roomId, PRIORITY.change, () => bids.bid(principal, room, request, arrival.arrivedAt), arrival);
+      }
     }
   }
 
@@ -238,5 +260,6 @@ function fingerprintFor(roomId: string, request: Exclude<CartRequest, { t: 'getC
     case 'checkout': return checkoutFingerprint(roomId, request.couponId);
     case 'claimCoupon': return claimFingerprint(roomId, request.couponId);
     case 'enterGiveaway': return entryFingerprint(roomId, request.giveawayId);
+    case 'bid': return bidFingerprint(roomId, request.auctionId, request.max === true, request.amountCents);
   }
 }

@@ -1,33 +1,9 @@
-import { z } from 'zod';
-import { AUCTION_CENTS_MAX, incrementScheduleSchema, stepAt } from './increments.ts';
+import type { z } from 'zod';
+import type { AuctionEnding, auctionInputSchema } from '../../../protocol/src/auctions.ts';
+import { type IncrementSchedule, stepAt } from './increments.ts';
 
-/** An auction's id: letters, digits, `_` and `-`, unique in its room. */
-export const auctionIdSchema = z.string().regex(/^[A-Za-z0-9_-]+$/, 'auction id: letters, digits, _ and - only').min(1).max(32);
-
-/**
- * How an auction ends: `sudden_death` at its end time whatever happens; `extend` (anti-sniping):
- * a bid that moves the price in the last `windowMs` pushes the end to `windowMs` after that bid.
- */
-export const auctionEndingSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('sudden_death') }).strict(),
-  z.object({ kind: z.literal('extend'), windowMs: z.number().int().min(1000).max(600_000) }).strict(),
-]);
-export type AuctionEnding = z.infer<typeof auctionEndingSchema>;
-
-/** An auction as a streamer starts it. */
-export const auctionInputSchema = z.object({
-  id: auctionIdSchema,
-  /** The product sold: the winner's cart line. */
-  sku: z.string().min(1).max(64),
-  /** The lowest first bid, and the price until there is one. */
-  startPriceCents: z.number().int().min(1).max(AUCTION_CENTS_MAX),
-  increments: incrementScheduleSchema,
-  durationMs: z.number().int().min(5000).max(86_400_000),
-  ending: auctionEndingSchema,
-  /** The room sees the leader's display name, or only that someone leads. */
-  leaderShown: z.enum(['name', 'anonymous']).default('name'),
-}).strict();
-export type AuctionInput = z.input<typeof auctionInputSchema>;
+/** The auction's wire schemas (id, ending, input) live with the protocol. */
+export { type AuctionEnding, auctionEndingSchema, auctionIdSchema, type AuctionInput, auctionInputSchema } from '../../../protocol/src/auctions.ts';
 
 /** An auction as the server keeps it: the input, where, by whom, and when it started and first ends. */
 export interface Auction {
@@ -37,7 +13,7 @@ export interface Auction {
   /** Who sells (the streamer): may not bid. */
   readonly sellerId: string;
   readonly startPriceCents: number;
-  readonly increments: z.infer<typeof incrementScheduleSchema>;
+  readonly increments: IncrementSchedule;
   readonly ending: AuctionEnding;
   readonly leaderShown: 'name' | 'anonymous';
   readonly startsAt: number;

@@ -220,6 +220,8 @@ export class CommerceService implements CartRules {
       case 'claimCoupon': return this.#rooms.assertRoom(roomId, { principal, operation: 'read' });
       // Likewise a giveaway's window and eligibility are the giveaway's (GiveawayService).
       case 'enterGiveaway': return this.#rooms.assertRoom(roomId, { principal, operation: 'read' });
+      // Likewise the auction's own state answers a bid (ended, not allowed); the room's rules keep banned users out.
+      case 'bid': return this.#rooms.assertRoom(roomId, { principal, operation: 'read' });
     }
   }
 
@@ -260,7 +262,7 @@ export class CommerceService implements CartRules {
 
   /** Tells the room what an answer changed, and the operators what happened. A replayed answer tells the room nothing new. */
   answered(principal: Principal, roomId: string, request: CartRequest, answer: CartAnswer): void {
-    if (request.t !== 'getCart' && request.t !== 'claimCoupon' && request.t !== 'enterGiveaway') this.#observer?.(request.t === 'removeFromCart' ? 'setQuantity' : request.t, answer);
+    if (request.t !== 'getCart' && request.t !== 'claimCoupon' && request.t !== 'enterGiveaway' && request.t !== 'bid') this.#observer?.(request.t === 'removeFromCart' ? 'setQuantity' : request.t, answer);
     if (isReplay(answer)) return;
     if (answer.status === 'coupon_claimed') this.#coupons?.claimed(roomId, answer.coupon.id, answer.left);
     if (answer.status === 'reserved' || answer.status === 'released') {

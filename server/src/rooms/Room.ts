@@ -1,4 +1,4 @@
-import { type HistoryComment, latestPinnedCoupon, type Moderator, type PinnedComment, type PinnedCoupon, type Popup, type Product, type RoomInfo, type RoomSettings, type SequencedEvent } from '../../../protocol/src/index.ts';
+import { type AuctionCard, type HistoryComment, latestPinnedCoupon, type Moderator, type PinnedComment, type PinnedCoupon, type Popup, type Product, type RoomInfo, type RoomSettings, type SequencedEvent } from '../../../protocol/src/index.ts';
 import type { RecentEvents } from '../broker/Broker.ts';
 import { DegradeState } from '../fanout/DegradePolicy.ts';
 import { Audience } from '../fanout/Fanout.ts';
@@ -52,6 +52,8 @@ export class Room {
   /** The largest entrants count heard per giveaway: nodes' counts may cross on the way, and a lower one is older. */
   readonly giveawayEntrants = new Map<string, number>();
   viewers = 0;
+  /** The room's auction card as last delivered here (cards from several nodes may cross: `latestAuctionCard`). */
+  auctionCard: AuctionCard | null = null;
   /** Set while the node refills missed events; deliveries wait in it. */
   resyncBuffer: unknown[] | undefined;
   /** Pending unhost after the last member left. */

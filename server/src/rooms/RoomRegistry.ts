@@ -5,7 +5,9 @@ import {
   encode,
   encodeSequenced,
   type Hello,
+  type AuctionCard,
   laneOf,
+  latestAuctionCard,
   PROTOCOL_VERSION,
   type RoomSettings,
   type StateUpdate,
@@ -72,6 +74,8 @@ export class RoomRegistry {
   /** Per room reset here (see `#reset`): resumes from `from` on get a snapshot instead; its sockets saw seqs up to `seenUpTo`. At most `maxRooms`, oldest reset dropped first. */
   readonly #resumeFloors = new Map<string, { from: number; seenUpTo: number }>();
   readonly #viewerTimer: NodeJS.Timeout;
+  /** The room's open auction's card, read as the room is hosted here (set by the server once auctions exist): the welcome carries it. */
+  auctionCard: ((roomId: string) => Promise<AuctionCard | null>) | undefined;
 
   constructor(deps: {
     config: RegistryConfig;
@@ -299,6 +303,7 @@ export class RoomRegistry {
       moderators: [...room.moderators],
       pinnedComment: room.pinnedComment,
       coupon: room.coupon,
+      auction: room.auctionCard,
     };
   }
 
@@ -358,12 +363,17 @@ export class RoomRegistry {
       const record = await this.#directory.get(roomId);
       if (record === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
       const scope = commerceScopeOf(record.info);
-      const [recent, stock, coupon] = await Promise.all([this.#broker.recent(roomId), this.#store.roomStock(scope), this.#store.pinnedCoupon(scope)]);
+      const [recent, stock, coupon, auction] = await Promise.all([
+        this.#broker.recent(roomId), this.#store.roomStock(scope), this.#store.pinnedCoupon(scope),
+        // A room hosts without its card rather than not at all: the next card brings it.
+        this.auctionCard?.(roomId).catch(() => null) ?? null,
+      ]);
       const room = new Room(record, { historyLength: this.#config.historyLength, resumeRingSize: this.#config.resumeRingSize });
       room.loadRecent(recent, this.#now());
       room.pruneExpiredBans(this.#now());
       for (const [sku, available] of Object.entries(stock)) room.stock.set(sku, available);
       room.coupon = coupon;
+      room.auctionCard = auction;
       this.#hosted.set(roomId, room);
       this.#views.delete(roomId);
       this.#lifecycle.emit('hosted', room);
@@ -535,6 +545,10 @@ export class RoomRegistry {
         if (update.t === 'stock') {
           room.stock.set(update.sku, update.available);
           this.#stockWatcher?.stockChanged(commerceScopeOf(room.info), update.sku, update.available);
+        } else if (update.t === 'auction') {
+          // Cards from several nodes may cross on the way: an older one is dropped.
+          if (latestAuctionCard(room.auctionCard, update.auction) !== update.auction) return;
+          room.auctionCard = update.auction;
         } else if (update.t === 'likes') {
           // Totals from several nodes may cross on the way: a lower one is older.
           if (update.total < room.likes) return;
@@ -543,9 +557,9 @@ export class RoomRegistry {
           if (update.entrants <= (room.giveawayEntrants.get(update.giveawayId) ?? 0)) return;
           room.giveawayEntrants.set(update.giveawayId, update.entrants);
         }
-        // A newer value replaces one still waiting, here and in a big room's shards. A giveaway's card goes at once; its entrants count as stock does.
+        // A newer value replaces one still waiting, here and in a big room's shards. A giveaway's card goes at once; its entrants count and an auction's card as stock does.
         const replaceKey = update.t === 'stock' ? `stock\u0000${update.sku}` : update.t === 'giveawayEntrants' ? `giveawayEntrants\u0000${update.giveawayId}` : update.t;
-        const intervalMs = update.t === 'stock' || update.t === 'giveawayEntrants' ? stockIntervalMs(this.#config, room.degrade.level) : update.t === 'giveaway' ? 0 : likeIntervalMs(this.#config, room.degrade.level);
+        const intervalMs = update.t === 'stock' || update.t === 'giveawayEntrants' || update.t === 'auction' ? stockIntervalMs(this.#config, room.degrade.level) : update.t === 'giveaway' ? 0 : likeIntervalMs(this.#config, room.degrade.level);
         this.#statePacer.offer(room.id, replaceKey, intervalMs, () => {
           if (this.#hosted.get(room.id) === room) room.countOut(this.#fanout.publish(room.id, delivery.lane, update.t, delivery.frame, room.degrade.level, replaceKey));
         });

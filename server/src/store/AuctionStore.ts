@@ -1,10 +1,18 @@
 import type { Auction, AuctionState, AuctionView } from '../auctions/auction.ts';
 import type { AuctionOutcome, Bid, BidAnswer, BidRecord } from '../auctions/bidding.ts';
+import type { DomainError } from '../DomainError.ts';
 
 /** One bid, as the admission path sends it to the store. */
 export interface BidRequest extends Bid {
   readonly roomId: string;
   readonly auctionId: string;
+  /** The bidder's display name: kept with the lead while they hold it, for the room's card. */
+  readonly name?: string | undefined;
+  /**
+   * The bidder's idempotency key: a bid whose user and key were answered already gets that answer
+   * again and changes nothing; one asking another kind or amount gets IDEMPOTENCY_MISMATCH in its slot.
+   */
+  readonly key?: string | undefined;
 }
 
 /** What starting an auction did: started, refused for a taken id, or refused while another auction of the room is not settled. */
@@ -26,12 +34,12 @@ export type AuctionSettle =
 export interface AuctionStore {
   /** Starts `auction` (its state: `initialState`). */
   createAuction(auction: Auction): Promise<AuctionCreate>;
-  /** The auction and where it stands (the leader's maximum included: never send it out), or undefined. */
-  auction(roomId: string, auctionId: string): Promise<{ auction: Auction; state: AuctionState } | undefined>;
+  /** The auction and where it stands (the leader's maximum included: never send it out), and the leader's name when their bid gave one; or undefined. */
+  auction(roomId: string, auctionId: string): Promise<{ auction: Auction; state: AuctionState; leaderName?: string } | undefined>;
   /** The id of the room's auction not yet settled, or null. */
   currentAuction(roomId: string): Promise<string | null>;
-  /** Applies the bids in order, atomically per room; one answer per bid, in the requests' order. */
-  bid(requests: readonly BidRequest[]): Promise<BidAnswer[]>;
+  /** Applies the bids in order, atomically per room; one answer per bid, in the requests' order (IDEMPOTENCY_MISMATCH in its slot for a key used for another bid). */
+  bid(requests: readonly BidRequest[]): Promise<Array<BidAnswer | DomainError>>;
   /** The newest price moves, oldest first. */
   history(roomId: string, auctionId: string): Promise<BidRecord[]>;
   /** Ends the auction when `now` is at or past its end; exactly one caller, on any node, hears `ended`. */

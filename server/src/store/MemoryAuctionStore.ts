@@ -1,11 +1,16 @@
 import { type Auction, type AuctionState, initialState, viewOf } from '../auctions/auction.ts';
 import { applyBid, type BidAnswer, type BidRecord, outcomeOf, settleAuction } from '../auctions/bidding.ts';
+import { DomainError } from '../DomainError.ts';
+import { IDEMPOTENCY_MISMATCH_MESSAGE } from './idempotency.ts';
 import type { AuctionCreate, AuctionSettle, AuctionStore, BidRequest } from './AuctionStore.ts';
 
 interface Held {
   readonly auction: Auction;
   state: AuctionState;
   readonly history: BidRecord[];
+  leaderName?: string | undefined;
+  /** user␀key → what the bid asked (kind and amount) and its answer. */
+  readonly answered: Map<string, { readonly asked: string; readonly answer: BidAnswer }>;
 }
 
 const sep = '\u0000';
@@ -24,26 +29,34 @@ export class MemoryAuctionStore implements AuctionStore {
     const key = auction.roomId + sep + auction.id;
     if (this.#auctions.has(key)) return 'exists';
     if (this.#current.has(auction.roomId)) return 'busy';
-    this.#auctions.set(key, { auction, state: initialState(auction), history: [] });
+    this.#auctions.set(key, { auction, state: initialState(auction), history: [], answered: new Map() });
     this.#current.set(auction.roomId, auction.id);
     return 'created';
   }
 
-  async auction(roomId: string, auctionId: string): Promise<{ auction: Auction; state: AuctionState } | undefined> {
+  async auction(roomId: string, auctionId: string): Promise<{ auction: Auction; state: AuctionState; leaderName?: string } | undefined> {
     const held = this.#auctions.get(roomId + sep + auctionId);
-    return held && { auction: held.auction, state: held.state };
+    if (held === undefined) return undefined;
+    return held.leaderName === undefined ? { auction: held.auction, state: held.state } : { auction: held.auction, state: held.state, leaderName: held.leaderName };
   }
 
   async currentAuction(roomId: string): Promise<string | null> {
     return this.#current.get(roomId) ?? null;
   }
 
-  async bid(requests: readonly BidRequest[]): Promise<BidAnswer[]> {
-    return requests.map((request) => {
+  async bid(requests: readonly BidRequest[]): Promise<Array<BidAnswer | DomainError>> {
+    return requests.map((request): BidAnswer | DomainError => {
       const held = this.#auctions.get(request.roomId + sep + request.auctionId);
       if (held === undefined) return { status: 'not_allowed', reason: 'unknown_auction' };
+      const keyed = request.key === undefined ? undefined : request.userId + sep + request.key;
+      const asked = `${request.kind}|${request.amountCents}`;
+      const recorded = keyed === undefined ? undefined : held.answered.get(keyed);
+      if (recorded !== undefined) return recorded.asked === asked ? recorded.answer : new DomainError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE);
+      const before = held.state.leaderId;
       const step = applyBid(held.auction, held.state, request);
       held.state = step.state;
+      if (step.state.leaderId === request.userId && before !== request.userId) held.leaderName = request.name === '' ? undefined : request.name;
+      if (keyed !== undefined) held.answered.set(keyed, { asked, answer: step.answer });
       if (step.record !== undefined) {
         held.history.push(step.record);
         if (held.history.length > this.#historyKept) held.history.shift();

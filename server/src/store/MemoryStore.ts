@@ -20,6 +20,8 @@ interface Inventory extends StockLevel {
 interface Line {
   quantity: number;
   expiresAt: number;
+  /** The line's own price (ReserveRequest's `priceCents`); the product's when absent. */
+  readonly priceCents?: number | undefined;
 }
 
 export interface MemoryStoreLimits {
@@ -145,9 +147,10 @@ export class MemoryStore implements Store {
     for (const [sku, line] of cart ?? []) {
       if (line.expiresAt <= now) continue; // the sweeper returns it to stock
       const inv = this.#inv(roomId, sku);
-      lines.push({ sku, quantity: line.quantity, priceCents: inv.item.priceCents, expiresAt: line.expiresAt });
+      const priceCents = line.priceCents ?? inv.item.priceCents;
+      lines.push({ sku, quantity: line.quantity, priceCents, expiresAt: line.expiresAt });
       currency = inv.item.currency;
-      totalCents += line.quantity * inv.item.priceCents;
+      totalCents += line.quantity * priceCents;
     }
     return currency === undefined ? { roomId, lines, totalCents } : { roomId, lines, currency, totalCents };
   }
@@ -164,7 +167,7 @@ export class MemoryStore implements Store {
       }
       if (this.#orders.size >= this.limits.maxOrders) throw new DomainError('UNAVAILABLE', 'the in-memory store is full of orders', { retryAfterMs: 60_000 });
       let subtotalCents = 0;
-      for (const [sku, line] of cart) subtotalCents += line.quantity * this.#inv(roomId, sku).item.priceCents;
+      for (const [sku, line] of cart) subtotalCents += line.quantity * (line.priceCents ?? this.#inv(roomId, sku).item.priceCents);
       const pricing = this.#coupons.price(roomId, userId, subtotalCents, now, couponId);
       if ('refusal' in pricing) return pricing.refusal;
       const lines: Order['lines'] = [];
@@ -175,7 +178,8 @@ export class MemoryStore implements Store {
         inv.sold += line.quantity;
         const boughtKey = cartKey + sep + sku;
         this.#bought.set(boughtKey, (this.#bought.get(boughtKey) ?? 0) + line.quantity);
-        const { priceCents, listPriceCents } = inv.item;
+        const { listPriceCents } = inv.item;
+        const priceCents = line.priceCents ?? inv.item.priceCents;
         lines.push(listPriceCents === undefined ? { sku, quantity: line.quantity, priceCents } : { sku, quantity: line.quantity, priceCents, listPriceCents });
         currency = inv.item.currency;
       }
@@ -332,12 +336,15 @@ export class MemoryStore implements Store {
     const { roomId, userId, sku, now } = request;
     const inv = this.#inv(roomId, sku);
     const { item } = inv;
-    if (item.saleStartsAt !== undefined && now < item.saleStartsAt) return { status: 'not_on_sale', sku, startsAt: item.saleStartsAt };
-    if (item.saleEndsAt !== undefined && now >= item.saleEndsAt) return { status: 'not_on_sale', sku, endsAt: item.saleEndsAt };
     const cartKey = roomId + sep + userId;
     let cart = this.#carts.get(cartKey);
     const line = this.#liveLine(cart, roomId, userId, sku, now);
     const held = line?.quantity ?? 0;
+    const price = request.priceCents;
+    // A line at its own price takes no more units, nor does a held line take a priced hold.
+    if (held > 0 && (line?.priceCents !== undefined || price !== undefined)) return { status: 'limit_reached', sku, limit: held };
+    if (price === undefined && item.saleStartsAt !== undefined && now < item.saleStartsAt) return { status: 'not_on_sale', sku, startsAt: item.saleStartsAt };
+    if (price === undefined && item.saleEndsAt !== undefined && now >= item.saleEndsAt) return { status: 'not_on_sale', sku, endsAt: item.saleEndsAt };
     let grant = want;
     if (item.perCustomerLimit !== undefined) {
       const allowed = item.perCustomerLimit - held - (this.#bought.get(cartKey + sep + sku) ?? 0);
@@ -350,7 +357,7 @@ export class MemoryStore implements Store {
     inv.reserved += grant;
     if (cart === undefined) this.#carts.set(cartKey, (cart = new Map()));
     const expiresAt = now + request.ttlMs;
-    cart.set(sku, { quantity: held + grant, expiresAt });
+    cart.set(sku, price === undefined ? { quantity: held + grant, expiresAt } : { quantity: held + grant, expiresAt, priceCents: price });
     return { status: 'reserved', sku, quantity: held + grant, granted: grant, expiresAt, available: inv.available };
   }
 

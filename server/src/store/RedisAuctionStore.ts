@@ -3,6 +3,8 @@ import { type BidAnswer, type BidRecord, outcomeOf } from '../auctions/bidding.t
 import type { RedisConnection } from '../redis/client.ts';
 import { roomBase, roomKey } from '../redis/keys.ts';
 import { redisCall } from '../redis/redisCall.ts';
+import { DomainError } from '../DomainError.ts';
+import { IDEMPOTENCY_MISMATCH_MESSAGE } from './idempotency.ts';
 import type { AuctionCreate, AuctionSettle, AuctionStore, BidRequest } from './AuctionStore.ts';
 import { AUCTION_FIELDS, bidScript, createAuctionScript, settleAuctionScript } from './auctionScripts.ts';
 
@@ -34,17 +36,20 @@ export class RedisAuctionStore implements AuctionStore {
     return this.#call(() => this.#redis.lcAuctionCreate(roomBase(this.#ns, auction.roomId), auction.id, JSON.stringify(auction), auction.endsAt));
   }
 
-  async auction(roomId: string, auctionId: string): Promise<{ auction: Auction; state: AuctionState } | undefined> {
-    const values = await this.#call(() => this.#redis.hmget(this.#key(roomId, auctionId), ...AUCTION_FIELDS));
-    return values[0] === null ? undefined : parseAuction(values);
+  async auction(roomId: string, auctionId: string): Promise<{ auction: Auction; state: AuctionState; leaderName?: string } | undefined> {
+    const values = await this.#call(() => this.#redis.hmget(this.#key(roomId, auctionId), ...AUCTION_FIELDS, 'lname'));
+    if (values[0] === null) return undefined;
+    const parsed = parseAuction(values);
+    const name = values[AUCTION_FIELDS.length];
+    return name === null || name === undefined || name === '' || parsed.state.leaderId === null ? parsed : { ...parsed, leaderName: name };
   }
 
   async currentAuction(roomId: string): Promise<string | null> {
     return this.#call(() => this.#redis.get(roomKey(this.#ns, roomId, 'auction-current')));
   }
 
-  async bid(requests: readonly BidRequest[]): Promise<BidAnswer[]> {
-    const out = new Array<BidAnswer>(requests.length);
+  async bid(requests: readonly BidRequest[]): Promise<Array<BidAnswer | DomainError>> {
+    const out = new Array<BidAnswer | DomainError>(requests.length);
     const byRoom = new Map<string, number[]>();
     requests.forEach((r, i) => {
       const indexes = byRoom.get(r.roomId);
@@ -56,10 +61,13 @@ export class RedisAuctionStore implements AuctionStore {
       const args: Array<string | number> = [this.#historyKept];
       for (const i of indexes) {
         const r = requests[i]!;
-        args.push(r.auctionId, r.userId, r.kind, r.amountCents, r.at);
+        args.push(r.auctionId, r.userId, r.kind, r.amountCents, r.at, r.name ?? '', r.key ?? '');
       }
       const answers = await this.#call(() => this.#redis.lcAuctionBid(roomBase(this.#ns, roomId), ...args));
-      indexes.forEach((index, j) => (out[index] = JSON.parse(answers[j]!) as BidAnswer));
+      indexes.forEach((index, j) => {
+        const answer = JSON.parse(answers[j]!) as BidAnswer | { error: 'IDEMPOTENCY_MISMATCH' };
+        out[index] = 'error' in answer ? new DomainError('IDEMPOTENCY_MISMATCH', IDEMPOTENCY_MISMATCH_MESSAGE) : answer;
+      });
     }));
     return out;
   }

@@ -163,7 +163,7 @@ export class RedisStore implements Store {
     let totalCents = 0;
     const lines: CartLine[] = entries.map((entry, i) => {
       const [price, cur] = (prices?.[i]?.[1] as Array<string | null>) ?? [];
-      const priceCents = Number(price ?? 0);
+      const priceCents = entry.priceCents ?? Number(price ?? 0);
       currency = cur ?? currency;
       totalCents += priceCents * entry.quantity;
       return { sku: entry.sku, quantity: entry.quantity, priceCents, expiresAt: entry.expiresAt };
@@ -392,7 +392,7 @@ export class RedisStore implements Store {
     return this.#perRoom(requests, async (roomId, inRoom) => {
       // The script spells each request's record name and fingerprint itself (as idempotency.ts does): fewer arguments to encode here.
       const args: Array<string | number> = [roomBase(this.#ns, roomId), roomId, inRoom[0]!.now, this.#options.idempotencyTtlMs, mode];
-      for (const r of inRoom) args.push(r.userId, r.sku, r.quantity, r.key, r.ttlMs);
+      for (const r of inRoom) args.push(r.userId, r.sku, r.quantity, r.key, r.ttlMs, r.priceCents ?? '');
       const raw = await this.#call(() => this.redis.lcReserve(...args));
       return raw.map((json, i) => parseAnswer(json, `no product ${inRoom[i]!.sku} in room ${roomId}`));
     });
@@ -451,9 +451,9 @@ function orThrow(answer: CartAnswer | DomainError): CartAnswer {
   return answer;
 }
 
-function parseLine(line: string): { quantity: number; expiresAt: number } {
-  const [quantity, expiresAt] = line.split('|');
-  return { quantity: Number(quantity), expiresAt: Number(expiresAt) };
+function parseLine(line: string): { quantity: number; expiresAt: number; priceCents: number | undefined } {
+  const [quantity, expiresAt, price] = line.split('|');
+  return { quantity: Number(quantity), expiresAt: Number(expiresAt), priceCents: price === undefined ? undefined : Number(price) };
 }
 
 function toLevel(values: ReadonlyArray<string | null>): StockLevel {

@@ -44,6 +44,12 @@ export interface ReserveRequest {
   readonly record?: string | undefined;
   readonly fingerprint?: string | undefined;
   readonly ttlMs: number;
+  /**
+   * The line's own price instead of the product's (an auction's winning price): the units are held
+   * outside any sale window, and the cart and the order price the line at it. A line at its own price
+   * takes no more units, and a priced hold on a sku the buyer already holds: both `limit_reached`.
+   */
+  readonly priceCents?: number | undefined;
 }
 
 /** A line given back to stock (a kicked user's reservations). */

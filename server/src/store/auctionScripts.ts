@@ -2,8 +2,11 @@
  * The Redis auction store's Lua. KEYS[1] is the room's key base `ns:{r:ROOM}` (redis/keys.ts), so
  * every script stays in the room's slot on Redis Cluster. Keys under the base:
  *   :auction:ID       hash   def (the Auction's JSON), status, price, leader ('' before the first
- *                            bid), lmax (the leader's maximum), ends, bids, seq: see AuctionState
+ *                            bid), lmax (the leader's maximum), ends, bids, seq: see AuctionState;
+ *                            lname, the leader's display name ('' when their bid gave none)
  *   :auction:ID:hist  list   the newest price moves (BidRecord JSON), oldest first
+ *   :auction:ID:keys  hash   "N:USER:KEY" (N: the user id's length) → "KIND|AMOUNT\nANSWER": what the bid sent with that
+ *                            idempotency key asked, and its answer (JSON)
  *   :auction-current  string the id of the room's auction not yet settled
  * The bid script mirrors auctions/bidding.ts's `applyBid` line for line; the auction contract
  * test runs random bid sequences through both and compares every answer and the final state.
@@ -25,7 +28,9 @@ return 'created'
 `;
 
 /**
- * ARGV: history kept, then 5 per bid: auction id, user, kind ('price' or 'max'), amount, at.
+ * ARGV: history kept, then 7 per bid: auction id, user, kind ('price' or 'max'), amount, at, the
+ * bidder's name ('' for none), the idempotency key ('' for none: a key answered already replays its
+ * answer, or answers {"error":"IDEMPOTENCY_MISMATCH"} when it asked another kind or amount).
  * One JSON answer per bid, in order.
  */
 export const bidScript = `
@@ -50,7 +55,7 @@ local function load(id)
     return false
   end
   a = { key = key, def = cjson.decode(h[1]), status = h[2], price = tonumber(h[3]), leader = h[4], lmax = tonumber(h[5]),
-        ends = tonumber(h[6]), bids = tonumber(h[7]), seq = tonumber(h[8]), hist = {} }
+        ends = tonumber(h[6]), bids = tonumber(h[7]), seq = tonumber(h[8]), hist = {}, lname = false }
   loaded[id] = a
   return a
 end
@@ -63,11 +68,19 @@ end
 local out = {}
 local i = 2
 while i <= #ARGV do
-  local id, user, kind, amount, at = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
-  i = i + 5
+  local id, user, kind, amount, at, name, idem = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), ARGV[i + 5], ARGV[i + 6]
+  i = i + 7
   local a = load(id)
+  local field = string.len(user) .. ':' .. user .. ':' .. idem
+  local asked = kind .. '|' .. ARGV[i - 4]
+  local recorded = false
+  if a and idem ~= '' then recorded = redis.call('HGET', a.key .. ':keys', field) end
   if not a then
     out[#out + 1] = '{"status":"not_allowed","reason":"unknown_auction"}'
+  elseif recorded then
+    local nl = string.find(recorded, '\\n', 1, true)
+    if string.sub(recorded, 1, nl - 1) == asked then out[#out + 1] = string.sub(recorded, nl + 1)
+    else out[#out + 1] = '{"error":"IDEMPOTENCY_MISMATCH"}' end
   else
     a.seq = a.seq + 1
     local seq = a.seq
@@ -87,6 +100,7 @@ while i <= #ARGV do
         answer = { status = 'leading', priceCents = a.price, maxCents = a.lmax, endsAt = a.ends, seq = seq }
       else
         local tiers = a.def.increments
+        local before = a.leader
         if a.leader == '' then
           a.leader, a.lmax = user, amount
           if kind == 'price' then a.price = amount else a.price = mn end
@@ -101,6 +115,7 @@ while i <= #ARGV do
         if a.def.ending.kind == 'extend' then window = a.def.ending.windowMs end
         a.ends = math.max(a.ends, at + window)
         a.bids = a.bids + 1
+        if a.leader == user and before ~= user then a.lname = name end
         a.hist[#a.hist + 1] = cjson.encode({ seq = seq, at = at, userId = user, priceCents = a.price, leaderId = a.leader })
         if a.leader == user then
           answer = { status = 'leading', priceCents = a.price, maxCents = a.lmax, endsAt = a.ends, seq = seq }
@@ -109,13 +124,16 @@ while i <= #ARGV do
         end
       end
     end
-    out[#out + 1] = cjson.encode(answer)
+    local encoded = cjson.encode(answer)
+    if idem ~= '' then redis.call('HSET', a.key .. ':keys', field, asked .. '\\n' .. encoded) end
+    out[#out + 1] = encoded
   end
 end
 
 for _, a in pairs(loaded) do
   if a then
     redis.call('HSET', a.key, 'price', a.price, 'leader', a.leader, 'lmax', a.lmax, 'ends', a.ends, 'bids', a.bids, 'seq', a.seq)
+    if a.lname then redis.call('HSET', a.key, 'lname', a.lname) end
     if #a.hist > 0 then
       local hist = a.key .. ':hist'
       for from = 1, #a.hist, 1000 do

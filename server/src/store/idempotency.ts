@@ -54,3 +54,8 @@ export function replayOf<T extends object>(answer: T): T {
 export function isReplay(answer: object): boolean {
   return replays.has(answer);
 }
+
+/** A bid's fingerprint: the auction, the kind and the amount. Auction ids never contain '|'. */
+export function bidFingerprint(roomId: string, auctionId: string, max: boolean, amountCents: number): string {
+  return `bid|${roomId}|${auctionId}|${max ? 'max' : 'price'}|${amountCents}`;
+}

@@ -11,7 +11,7 @@ import { luaOrderTransitions } from './orderSteps.ts';
  *   :inv:SKU         hash  avail res sold price cur start end limit
  *   :invs            set   skus of the room
  *   :variant-products set  skus of the room's products with variants (taken, holding no inventory)
- *   :cart:USER       hash  sku → "qty|expiresAt"
+ *   :cart:USER       hash  sku → "qty|expiresAt", or "qty|expiresAt|price" for a line held at its own price (an auction's)
  *   :bought:USER     hash  sku → units bought (per-customer limit)
  *   :exp             zset  "SKU\tUSER" scored by expiresAt
  *   :idem:N:USER:KEY string "FINGERPRINT\nANSWER": the first answer (JSON) and what it answered; N is the
@@ -48,9 +48,12 @@ local function recordedAnswer(seen, fingerprint)
   return '~' .. string.sub(seen, nl + 1)
 end
 
+-- A line's units, expiry and its own price (nil: the product's).
 local function parseLine(line)
   local sep = string.find(line, '|', 1, true)
-  return tonumber(string.sub(line, 1, sep - 1)), tonumber(string.sub(line, sep + 1))
+  local sep2 = string.find(line, '|', sep + 1, true)
+  if not sep2 then return tonumber(string.sub(line, 1, sep - 1)), tonumber(string.sub(line, sep + 1)) end
+  return tonumber(string.sub(line, 1, sep - 1)), tonumber(string.sub(line, sep + 1, sep2 - 1)), tonumber(string.sub(line, sep2 + 1))
 end
 
 -- Returns a line's units to stock; answers available after.
@@ -82,8 +85,8 @@ end
 `;
 
 /**
- * KEYS: room base. ARGV: room, now, idemTtl, mode ('add'|'set'), then 5 per request: user, sku,
- * quantity, key, ttlMs. Returns one JSON answer per request ('~' first: a recorded answer replayed). A product's
+ * KEYS: room base. ARGV: room, now, idemTtl, mode ('add'|'set'), then 6 per request: user, sku,
+ * quantity, key, ttlMs, the line's own price ('' for the product's; see Store's ReserveRequest). Returns one JSON answer per request ('~' first: a recorded answer replayed). A product's
  * inventory fields are read once per call and its available count followed from the writes'
  * replies: a batch's adds are mostly for one product.
  */
@@ -102,17 +105,19 @@ local function product(inv)
   return p
 end
 
-local function reserve(user, sku, qty, ttl)
+local function reserve(user, sku, qty, ttl, price)
   local inv = base .. ':inv:' .. sku
   local p = product(inv)
   if p == nil then return { error = 'PRODUCT_NOT_FOUND' } end
   local cart = base .. ':cart:' .. user
   local line = redis.call('HGET', cart, sku)
-  local held, exp = 0, 0
+  local held, exp, linePrice = 0, 0, nil
   if line then
-    held, exp = parseLine(line)
-    if exp <= now then p.avail = release(user, sku); held = 0 end
+    held, exp, linePrice = parseLine(line)
+    if exp <= now then p.avail = release(user, sku); held = 0; linePrice = nil end
   end
+  local priceSuffix = ''
+  if linePrice then priceSuffix = '|' .. linePrice end
   local want = qty
   if mode == 'set' then
     if held == 0 then return { status = 'cart_not_found' } end
@@ -126,14 +131,16 @@ local function reserve(user, sku, qty, ttl)
         redis.call('HDEL', cart, sku)
         redis.call('ZREM', base .. ':exp', sku .. '\\t' .. user)
       else
-        redis.call('HSET', cart, sku, qty .. '|' .. exp)
+        redis.call('HSET', cart, sku, qty .. '|' .. exp .. priceSuffix)
       end
       return { status = 'released', sku = sku, quantity = qty, available = p.avail }
     end
     want = qty - held
   end
-  if p.start and now < p.start then return { status = 'not_on_sale', sku = sku, startsAt = p.start } end
-  if p.fin and now >= p.fin then return { status = 'not_on_sale', sku = sku, endsAt = p.fin } end
+  -- A line at its own price takes no more units, nor does a held line take a priced hold.
+  if held > 0 and (linePrice or price) then return { status = 'limit_reached', sku = sku, limit = held } end
+  if not price and p.start and now < p.start then return { status = 'not_on_sale', sku = sku, startsAt = p.start } end
+  if not price and p.fin and now >= p.fin then return { status = 'not_on_sale', sku = sku, endsAt = p.fin } end
   if p.limit then
     local bought = tonumber(redis.call('HGET', base .. ':bought:' .. user, sku) or '0')
     local allowed = p.limit - held - bought
@@ -146,7 +153,8 @@ local function reserve(user, sku, qty, ttl)
   p.avail = redis.call('HINCRBY', inv, 'avail', -grant)
   redis.call('HINCRBY', inv, 'res', grant)
   local expiresAt = now + ttl
-  redis.call('HSET', cart, sku, (held + grant) .. '|' .. expiresAt)
+  if price then priceSuffix = '|' .. price end
+  redis.call('HSET', cart, sku, (held + grant) .. '|' .. expiresAt .. priceSuffix)
   redis.call('ZADD', base .. ':exp', expiresAt, sku .. '\\t' .. user)
   return { status = 'reserved', sku = sku, quantity = held + grant, granted = grant, expiresAt = expiresAt, available = p.avail }
 end
@@ -154,8 +162,8 @@ end
 local out = {}
 local i = 5
 while i <= #ARGV do
-  local user, sku, qtyText, key, ttl = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
-  i = i + 5
+  local user, sku, qtyText, key, ttl, price = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
+  i = i + 6
   -- The record's name and the request's fingerprint, as idempotency.ts spells them.
   local idem = base .. ':idem:' .. string.len(user) .. ':' .. user .. ':' .. key
   local fingerprint = mode .. '|' .. room .. '|' .. sku .. '|' .. qtyText
@@ -163,7 +171,7 @@ while i <= #ARGV do
   if seen then
     out[#out + 1] = recordedAnswer(seen, fingerprint)
   else
-    local answer = reserve(user, sku, tonumber(qtyText), ttl)
+    local answer = reserve(user, sku, tonumber(qtyText), ttl, price)
     local encoded = cjson.encode(answer)
     if not answer.error then redis.call('SET', idem, fingerprint .. '\\n' .. encoded, 'PX', idemTtl) end
     out[#out + 1] = encoded
@@ -261,9 +269,9 @@ end
 local rows, subtotal, currency = {}, 0, ''
 for i = 1, #all, 2 do
   local sku = all[i]
-  local q = parseLine(all[i + 1])
+  local q, _, linePrice = parseLine(all[i + 1])
   local h = redis.call('HMGET', base .. ':inv:' .. sku, 'price', 'cur', 'list')
-  local price = tonumber(h[1])
+  local price = linePrice or tonumber(h[1])
   currency = h[2]
   rows[#rows + 1] = { sku = sku, q = q, price = price, list = tonumber(h[3]) }
   subtotal = subtotal + q * price

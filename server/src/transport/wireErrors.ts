@@ -23,6 +23,10 @@ export const wireCodeOf: Readonly<Record<DomainErrorCode, ErrorCodeName>> = {
   GIVEAWAY_EXISTS: 'GIVEAWAY_EXISTS',
   GIVEAWAY_BUSY: 'GIVEAWAY_BUSY',
   GIVEAWAY_OVER: 'GIVEAWAY_OVER',
+  AUCTION_NOT_FOUND: 'AUCTION_NOT_FOUND',
+  AUCTION_EXISTS: 'AUCTION_EXISTS',
+  AUCTION_BUSY: 'AUCTION_BUSY',
+  AUCTION_OVER: 'AUCTION_OVER',
 };
 
 /** What a client hears while a backing service is down: the driver's words are for the log only. */

@@ -56,6 +56,10 @@ export const en = {
   'error.giveawayExists': 'This room already had a giveaway with that id: pick another id.',
   'error.giveawayBusy': 'Another giveaway is taking entries: end or cancel it first.',
   'error.giveawayOver': 'This giveaway is already over.',
+  'error.auctionNotFound': 'There is no such auction in this room.',
+  'error.auctionExists': 'This room already had an auction with that id: pick another id.',
+  'error.auctionBusy': 'Another auction is open: end or cancel it first.',
+  'error.auctionOver': 'This auction is already over.',
   'error.internal': 'Something went wrong on the server: please try again.',
 
   'room.live': 'Live',

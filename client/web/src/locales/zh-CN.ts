@@ -54,6 +54,10 @@ export const zhCN: Readonly<Record<keyof typeof en, string>> = {
   'error.giveawayExists': '本直播间已有相同 ID 的抽奖，请换一个 ID。',
   'error.giveawayBusy': '另一个抽奖正在报名中：请先结束或取消它。',
   'error.giveawayOver': '这个抽奖已经结束。',
+  'error.auctionNotFound': '本直播间没有这个拍卖。',
+  'error.auctionExists': '本直播间已有相同 ID 的拍卖，请换一个 ID。',
+  'error.auctionBusy': '另一场拍卖正在进行：请先结束或取消它。',
+  'error.auctionOver': '这场拍卖已经结束。',
   'error.internal': '服务器出错了：请重试。',
 
   'room.live': '直播中',
