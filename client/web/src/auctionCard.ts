@@ -58,7 +58,8 @@ export function mountAuctionCard(client: LivecartClient, parts: { anchor: HTMLEl
     section.dataset.status = card.status;
     section.dataset.auction = card.id;
     setText(title, skuTitle(client.state.products, card.sku));
-    setText(price, card.bids === 0 ? t('auction.startPrice', { amount: formatPrice(card.startPriceCents, cur) }) : t('auction.price', { amount: formatPrice(card.priceCents, cur) }));
+    const priceKey = card.bids === 0 ? 'auction.startPrice' : card.status === 'ended' ? 'auction.winningBid' : 'auction.price';
+    setText(price, t(priceKey, { amount: formatPrice(card.bids === 0 ? card.startPriceCents : card.priceCents, cur) }));
     setText(leader, card.leader === null ? t('auction.noBidsYet') : `${t('auction.leader', { name: leads(card) ? t('auction.you') : card.leader })} · ${tn('auction.bids', card.bids)}`);
     section.dataset.leading = String(leads(card));
 
@@ -83,6 +84,8 @@ export function mountAuctionCard(client: LivecartClient, parts: { anchor: HTMLEl
     show(bids, open);
     show(maxForm, open);
 
+    // Once settled the result says it all; the last answer goes.
+    show(status, open);
     show(result, !open);
     show(close, !open);
     if (open) return;

@@ -724,6 +724,7 @@ export const en = {
   'auction.extended': 'Extended!',
   'auction.price': 'Current bid {amount}',
   'auction.startPrice': 'Starting bid {amount}',
+  'auction.winningBid': 'Winning bid {amount}',
   'auction.leader': 'Leading: {name}',
   'auction.you': 'You',
   'auction.noBidsYet': 'No bids yet: be the first',

@@ -718,6 +718,7 @@ export const zhCN: Readonly<Record<keyof typeof en, string>> = {
   'auction.extended': '已延时！',
   'auction.price': '当前价 {amount}',
   'auction.startPrice': '起拍价 {amount}',
+  'auction.winningBid': '成交价 {amount}',
   'auction.leader': '领先：{name}',
   'auction.you': '你',
   'auction.noBidsYet': '暂无出价，快来抢第一口',
