@@ -5,7 +5,7 @@ import { moderationEventSchemas, moderationRequestSchemas, moderatorSchema, pinn
 import { couponAnswerSchemas, couponEventSchemas, couponIdSchema, couponRequestSchemas, couponRequestTypes, pinnedCouponSchema } from './coupons.ts';
 import { productDetailFields, productDetailIssues } from './productDetails.ts';
 import { showServerMessageSchemas } from './shows.ts';
-import { giveawayAnswerSchemas, giveawayDirectSchemas, giveawayRequestSchemas, giveawayRequestTypes, giveawayStateSchemas } from './giveaways.ts';
+import { giveawayAnswerSchemas, giveawayCardSchema, giveawayDirectSchemas, giveawayRequestSchemas, giveawayRequestTypes, giveawayStateSchemas } from './giveaways.ts';
 
 /**
  * The wire contract. Every frame is one MessagePack map with a string field `t` naming its type.
@@ -332,6 +332,12 @@ export const welcomeSchema = z.object({
   pinnedComment: pinnedCommentSchema.nullable(),
   /** The room's pinned coupon card (null: none) with its live `left`, and its pin's version (see `coupon` events). */
   coupon: pinnedCouponSchema,
+  /**
+   * The room's giveaway at joining, fresh or resumed: the one taking entries (with its entrants
+   * count), else the room's latest (drawn, with its result, or cancelled), or null. Then `giveaway`
+   * and `giveawayEntrants` updates; keep cards by `latestGiveawayCard`.
+   */
+  giveaway: giveawayCardSchema.nullable(),
 });
 export type Welcome = z.infer<typeof welcomeSchema>;
 

@@ -8,6 +8,7 @@ import { entrantIdOf, openGiveaway, type PublishedDraw, publishDraw, winningUser
 import type { Giveaway, giveawayInputSchema } from '../giveaways/giveaway.ts';
 import type { Logger } from '../log.ts';
 import type { GiveawayStatus, GiveawayStore } from '../store/GiveawayStore.ts';
+import { recordName } from '../store/idempotency.ts';
 import type { ReleasedLine, Store } from '../store/Store.ts';
 import type { RoomCheck } from './CommerceService.ts';
 
@@ -29,6 +30,8 @@ export interface GiveawayOptions {
   readonly entrantsIntervalMs: number;
   /** A `buyers` giveaway looks this far back in a user's orders for one in the room. */
   readonly ordersLookedAt: number;
+  /** Most entrants a giveaway opened now takes (`--giveaway-max-entrants`). */
+  readonly maxEntrants: number;
 }
 
 type GiveawayInputParsed = z.output<typeof giveawayInputSchema>;
@@ -110,10 +113,11 @@ export class GiveawayService implements GiveawayEntries {
     if (input.eligibility === 'followers') throw new DomainError('NOT_SUPPORTED', 'eligibility "followers" is not available yet: use "present" or "buyers"');
     const scope = await this.#rooms.scopeOf(roomId);
     if ((await this.#commerce.stock(scope, input.sku)) === undefined) throw new DomainError('PRODUCT_NOT_FOUND', `no product ${input.sku} in this room: the prize must be one`);
-    const { giveaway, seed } = openGiveaway(input, roomId, principal.userId, this.#now());
-    const created = await this.#store.createGiveaway(giveaway, seed);
-    if (created === 'exists') throw new DomainError('GIVEAWAY_EXISTS', `this room had a giveaway ${input.id} already`);
-    if (created === 'busy') throw new DomainError('GIVEAWAY_BUSY', 'another giveaway of this room is taking entries: end or cancel it first');
+    const opened = openGiveaway(input, roomId, principal.userId, this.#now(), this.#options.maxEntrants);
+    const created = await this.#store.createGiveaway(opened.giveaway, opened.seed);
+    if (created.result === 'exists') throw new DomainError('GIVEAWAY_EXISTS', `this room had a giveaway ${input.id} already`);
+    if (created.result !== 'created') throw new DomainError('GIVEAWAY_BUSY', 'another giveaway of this room is taking entries: end or cancel it first');
+    const giveaway: Giveaway = { ...opened.giveaway, serial: created.serial };
     const known = this.#remember(giveaway, 'open', 0);
     this.#scheduleClose(known);
     const card = cardOf(giveaway, 'open', 0);
@@ -158,10 +162,19 @@ export class GiveawayService implements GiveawayEntries {
   }
 
   /**
-   * An entry over HTTP: not in the room, so a `present` giveaway answers `not_eligible`; the rest
-   * goes through `desk` as a socket's entry does.
+   * The room's giveaway for `welcome`: the one taking entries, else the room's latest (drawn or
+   * cancelled), or null. One past its end is closed and drawn first (as a read does).
    */
-  async enterOverHttp(principal: Principal, roomId: string, request: EnterRequest, desk: { answer(principal: Principal, roomId: string, request: CartRequest): Promise<CartAnswer> }): Promise<CartAnswer> {
+  async welcomeCard(roomId: string): Promise<GiveawayCard | null> {
+    const id = (await this.#store.currentGiveaway(roomId)) ?? (await this.#store.latestGiveaway(roomId));
+    return id === null ? null : this.#cardNow(roomId, id);
+  }
+
+  /**
+   * An entry from outside the room (over HTTP, or from a socket that only follows its orders): a
+   * `present` giveaway answers `not_eligible`; the rest goes through `desk` as a room socket's entry does.
+   */
+  async enterFromOutside(principal: Principal, roomId: string, request: EnterRequest, desk: { answer(principal: Principal, roomId: string, request: CartRequest): Promise<CartAnswer> }): Promise<CartAnswer> {
     const known = await this.#knownOrLoad(roomId, request.giveawayId);
     if (known?.giveaway.eligibility === 'present') return { status: 'not_eligible', giveawayId: request.giveawayId, eligibility: 'present' };
     return desk.answer(principal, roomId, request);
@@ -209,18 +222,16 @@ export class GiveawayService implements GiveawayEntries {
     const { giveaway } = known;
     const giveawayId = giveaway.id;
     const now = this.#now();
-    if (known.status !== 'open' || now >= giveaway.closesAt) {
-      if (now >= giveaway.closesAt) this.#finishSoon(known);
-      return Promise.resolve({ status: 'giveaway_closed', giveawayId });
-    }
     const name = request.showName === true ? principal.name : undefined;
-    const send = () => this.#batcher.enter({ roomId: giveaway.roomId, giveawayId, userId: principal.userId, at: this.#now(), name }).then((answer): CartAnswer => {
+    const send = () => this.#batcher.enter({ roomId: giveaway.roomId, giveawayId, userId: principal.userId, at: this.#now(), name, record: recordName(principal.userId, request.key) }).then((answer): CartAnswer => {
       switch (answer.status) {
         case 'entered':
           this.#entrantsChanged(known, answer.entrants);
           return { status: 'entered', giveawayId, entrants: answer.entrants };
         case 'already_entered':
           return { status: 'already_entered', giveawayId, entrants: answer.entrants };
+        case 'full':
+          return { status: 'giveaway_full', giveawayId, entrants: answer.entrants };
         case 'closed':
         case 'not_open':
           known.status = known.status === 'open' ? 'closed' : known.status;
@@ -230,6 +241,12 @@ export class GiveawayService implements GiveawayEntries {
           return { status: 'no_giveaway', giveawayId };
       }
     });
+    if (known.status !== 'open' || now >= giveaway.closesAt) {
+      if (now >= giveaway.closesAt) this.#finishSoon(known);
+      // Closed: no new entry, whoever asks; the store still answers an entered user (their key's
+      // first answer, else already_entered), and everyone else `giveaway_closed`.
+      return send();
+    }
     if (giveaway.eligibility === 'present') return send();
     if (giveaway.eligibility === 'followers') return Promise.resolve({ status: 'not_eligible', giveawayId, eligibility: 'followers' });
     return this.#isBuyer(principal.userId, giveaway.roomId).then((buyer) => (buyer ? send() : { status: 'not_eligible', giveawayId, eligibility: 'buyers' }));
@@ -391,8 +408,9 @@ export function drawPath(roomId: string, giveawayId: string): string {
 }
 
 function cardOf(giveaway: Giveaway, status: GiveawayCard['status'], entrants: number): GiveawayCard {
-  return {
+  const card: GiveawayCard = {
     id: giveaway.id, roomId: giveaway.roomId, sku: giveaway.sku, winnersWanted: giveaway.winners, eligibility: giveaway.eligibility,
     opensAt: giveaway.opensAt, closesAt: giveaway.closesAt, commitment: giveaway.commitment, salt: giveaway.salt, status, entrants,
   };
+  return giveaway.serial === undefined ? card : { ...card, serial: giveaway.serial };
 }

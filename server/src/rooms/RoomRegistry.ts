@@ -8,6 +8,8 @@ import {
   laneOf,
   PROTOCOL_VERSION,
   type RoomSettings,
+  type GiveawayCard,
+  latestGiveawayCard,
   type StateUpdate,
   type UnsequencedEvent,
   type Welcome,
@@ -60,6 +62,7 @@ export class RoomRegistry {
   readonly #lifecycle: RoomLifecycle;
   readonly #stockWatcher: StockWatcher | undefined;
   readonly #replyPriority: ReplyPriority | undefined;
+  readonly #giveawayCards: ((roomId: string) => Promise<GiveawayCard | null>) | undefined;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #hosted = new Map<string, Room>();
@@ -83,6 +86,8 @@ export class RoomRegistry {
     stockWatcher?: StockWatcher | undefined;
     /** Tracks a small room's events while they wait for their seq (see `ReplyPriority`). */
     replyPriority?: ReplyPriority | undefined;
+    /** The room's giveaway card for `welcome` (the giveaway service's `welcomeCard`), read as a room is hosted. */
+    giveawayCards?: (roomId: string) => Promise<GiveawayCard | null>;
     log: Logger;
     now?: () => number;
   }) {
@@ -94,6 +99,7 @@ export class RoomRegistry {
     this.#lifecycle = deps.lifecycle;
     this.#stockWatcher = deps.stockWatcher;
     this.#replyPriority = deps.replyPriority;
+    this.#giveawayCards = deps.giveawayCards;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
     this.#statePacer = new StatePacer(this.#now);
@@ -299,6 +305,7 @@ export class RoomRegistry {
       moderators: [...room.moderators],
       pinnedComment: room.pinnedComment,
       coupon: room.coupon,
+      giveaway: welcomeGiveaway(room),
     };
   }
 
@@ -358,12 +365,13 @@ export class RoomRegistry {
       const record = await this.#directory.get(roomId);
       if (record === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
       const scope = commerceScopeOf(record.info);
-      const [recent, stock, coupon] = await Promise.all([this.#broker.recent(roomId), this.#store.roomStock(scope), this.#store.pinnedCoupon(scope)]);
+      const [recent, stock, coupon, giveaway] = await Promise.all([this.#broker.recent(roomId), this.#store.roomStock(scope), this.#store.pinnedCoupon(scope), this.#giveawayCard(roomId)]);
       const room = new Room(record, { historyLength: this.#config.historyLength, resumeRingSize: this.#config.resumeRingSize });
       room.loadRecent(recent, this.#now());
       room.pruneExpiredBans(this.#now());
       for (const [sku, available] of Object.entries(stock)) room.stock.set(sku, available);
       room.coupon = coupon;
+      room.giveaway = giveaway;
       this.#hosted.set(roomId, room);
       this.#views.delete(roomId);
       this.#lifecycle.emit('hosted', room);
@@ -373,6 +381,17 @@ export class RoomRegistry {
     } catch (error) {
       await this.#broker.unsubscribe(roomId).catch(() => undefined);
       throw error;
+    }
+  }
+
+  /** The room's giveaway card as it is hosted; a read that fails leaves it to the room's next `giveaway` update (and `getGiveaway`). */
+  async #giveawayCard(roomId: string): Promise<GiveawayCard | null> {
+    if (this.#giveawayCards === undefined) return null;
+    try {
+      return await this.#giveawayCards(roomId);
+    } catch (error) {
+      this.#log.warn({ err: error, roomId }, 'the room\'s giveaway could not be read for its welcome');
+      return null;
     }
   }
 
@@ -542,6 +561,11 @@ export class RoomRegistry {
         } else if (update.t === 'giveawayEntrants') {
           if (update.entrants <= (room.giveawayEntrants.get(update.giveawayId) ?? 0)) return;
           room.giveawayEntrants.set(update.giveawayId, update.entrants);
+        } else if (update.t === 'giveaway') {
+          // Another node's news of an older giveaway (or of an open card once drawn) changes nothing, here or on a viewer.
+          const kept = latestGiveawayCard(room.giveaway, update.giveaway);
+          if (kept === room.giveaway) return;
+          room.giveaway = kept;
         }
         // A newer value replaces one still waiting, here and in a big room's shards. A giveaway's card goes at once; its entrants count as stock does.
         const replaceKey = update.t === 'stock' ? `stock\u0000${update.sku}` : update.t === 'giveawayEntrants' ? `giveawayEntrants\u0000${update.giveawayId}` : update.t;
@@ -575,4 +599,12 @@ export class RoomRegistry {
     });
     return true;
   }
+}
+
+/** The room's giveaway card for `welcome`, with the largest entrants count heard while it is open. */
+function welcomeGiveaway(room: Room): GiveawayCard | null {
+  const card = room.giveaway;
+  if (card === null || card.status !== 'open') return card;
+  const heard = room.giveawayEntrants.get(card.id) ?? 0;
+  return heard > card.entrants ? { ...card, entrants: heard } : card;
 }
