@@ -120,6 +120,8 @@ export interface RunningServer {
   readonly webhooks: WebhookDispatcher | undefined;
   /** The one entry of every cart request (WebSocket and HTTP). */
   readonly desk: CartDesk;
+  /** Giveaways: opening, entries' rules and answers, the draw. */
+  readonly giveaways: GiveawayService;
   readonly store: Store;
   readonly gateway: WsGateway;
   /** Takes the node out of service gradually (SIGTERM, POST /api/ops/drain). */
@@ -469,6 +471,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     shows,
     webhooks,
     desk,
+    giveaways,
     store,
     gateway,
     drain,

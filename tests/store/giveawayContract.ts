@@ -128,6 +128,11 @@ export function describeGiveawayContract(name: string, factory: GiveawayStoreFac
         entry('ann', T0 + 61_000, 'g1', 'r1', 'tap'), entry('bo', T0 + 61_000, 'g1', 'r1', 'tap'), entry('bo', T0 + 61_000, 'g1', 'r1', 'late'), entry('dee', T0 + 61_000, 'g1', 'r1', 'tap'),
       ])).toEqual([{ status: 'entered', entrants: 1 }, { status: 'entered', entrants: 2 }, { status: 'already_entered', entrants: 3 }, { status: 'closed' }]);
       expect((await store.giveaway('r1', 'g1'))?.entrants).toBe(3);
+      // The desk reads a key's answer alone (what a refusal yields to).
+      expect(await store.recorded('r1', 'g1', recordName('ann', 'tap'), T0 + 61_000)).toEqual({ status: 'entered', entrants: 1 });
+      expect(await store.recorded('r1', 'g1', recordName('bo', 'late'), T0 + 61_000)).toEqual({ status: 'already_entered', entrants: 3 });
+      expect(await store.recorded('r1', 'g1', recordName('dee', 'tap'), T0 + 61_000)).toBeUndefined();
+      expect(await store.recorded('r1', 'nope', recordName('ann', 'tap'), T0 + 61_000)).toBeUndefined();
       // A cancelled giveaway's entrants keep their answers as well.
       await store.createGiveaway(giveaway({ id: 'g2' }), SEED);
       expect(await store.enter([entry('ann', T0 + 1000, 'g2', 'r1', 'tap2')])).toEqual([{ status: 'entered', entrants: 1 }]);

@@ -189,6 +189,12 @@ export class GiveawayService implements GiveawayEntries {
     return this.#knownOrLoad(roomId, giveawayId).then((loaded) => (loaded === undefined ? { status: 'no_giveaway', giveawayId } : this.#enterKnown(principal, loaded, request)));
   }
 
+  /** The entry's key's first answer, kept with its giveaway (what a refusal at the desk yields to), or undefined. */
+  async recorded(principal: Principal, roomId: string, request: EnterRequest): Promise<CartAnswer | undefined> {
+    const kept = await this.#store.recorded(roomId, request.giveawayId, recordName(principal.userId, request.key), this.#now());
+    return kept?.status === 'entered' || kept?.status === 'already_entered' ? { status: kept.status, giveawayId: request.giveawayId, entrants: kept.entrants } : undefined;
+  }
+
   close(): void {
     this.#closed = true;
     for (const known of this.#known.values()) {

@@ -49,6 +49,8 @@ export interface GiveawayStore {
   currentGiveaway(roomId: string): Promise<string | null>;
   /** The id of the room's latest opened giveaway (taking entries or not), or null. */
   latestGiveaway(roomId: string): Promise<string | null>;
+  /** The first answer kept for an entry's record name (`entered` or `already_entered`), or undefined. */
+  recorded(roomId: string, giveawayId: string, record: string, now: number): Promise<EntryAnswer | undefined>;
   /** Entries in order, atomically per room; taken from `opensAt` until before `closesAt`, up to `maxEntrants`. */
   enter(requests: readonly EntryRequest[]): Promise<EntryAnswer[]>;
   /**

@@ -53,6 +53,11 @@ export class MemoryGiveawayStore implements GiveawayStore {
     return this.#latest.get(roomId)?.id ?? null;
   }
 
+  async recorded(roomId: string, giveawayId: string, record: string, now: number): Promise<EntryAnswer | undefined> {
+    const seen = this.#giveaways.get(roomId + sep + giveawayId)?.answers.get(record);
+    return seen !== undefined && now - seen.at < this.#recordTtlMs ? seen.answer : undefined;
+  }
+
   async enter(requests: readonly EntryRequest[]): Promise<EntryAnswer[]> {
     return requests.map((r): EntryAnswer => {
       const held = this.#giveaways.get(r.roomId + sep + r.giveawayId);

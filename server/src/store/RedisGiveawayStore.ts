@@ -166,6 +166,13 @@ export class RedisGiveawayStore implements GiveawayStore {
     return this.#call(() => this.#redis.get(roomKey(this.#ns, roomId, 'giveaway-latest')));
   }
 
+  async recorded(roomId: string, giveawayId: string, record: string): Promise<EntryAnswer | undefined> {
+    const seen = await this.#call(() => this.#redis.get(`${this.#key(roomId, giveawayId)}:answer:${record}`));
+    if (seen === null) return undefined;
+    const bar = seen.indexOf('|');
+    return { status: seen.slice(0, bar) as 'entered' | 'already_entered', entrants: Number(seen.slice(bar + 1)) };
+  }
+
   async enter(requests: readonly EntryRequest[]): Promise<EntryAnswer[]> {
     const out = new Array<EntryAnswer>(requests.length);
     const byRoom = new Map<string, number[]>();
