@@ -49,6 +49,7 @@ export {
   orderTransitions,
   couponActive,
   couponDiscount,
+  latestGiveawayCard,
   type Cart,
   type Coupon,
   type CouponCard,

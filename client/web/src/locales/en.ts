@@ -56,6 +56,7 @@ export const en = {
   'error.giveawayExists': 'This room already had a giveaway with that id: pick another id.',
   'error.giveawayBusy': 'Another giveaway is taking entries: end or cancel it first.',
   'error.giveawayOver': 'This giveaway is already over.',
+  'giveaway.answerFull': 'This giveaway is full: it takes no more entrants.',
   'error.internal': 'Something went wrong on the server: please try again.',
 
   'room.live': 'Live',

@@ -54,6 +54,7 @@ export const zhCN: Readonly<Record<keyof typeof en, string>> = {
   'error.giveawayExists': '本直播间已有相同 ID 的抽奖，请换一个 ID。',
   'error.giveawayBusy': '另一个抽奖正在报名中：请先结束或取消它。',
   'error.giveawayOver': '这个抽奖已经结束。',
+  'giveaway.answerFull': '这个抽奖名额已满，不再接受报名。',
   'error.internal': '服务器出错了：请重试。',
 
   'room.live': '直播中',
