@@ -134,7 +134,7 @@ export const giveawayRequestSchemas = [
   z.object({ t: z.literal('endGiveaway'), id: requestId, giveawayId: giveawayIdSchema }),
   /** Streamer or operator: closes the entries now, no draw. Result `{ giveaway: GiveawayCard }` (cancelled). */
   z.object({ t: z.literal('cancelGiveaway'), id: requestId, giveawayId: giveawayIdSchema }),
-  /** The room's current giveaway (the one taking entries, else the last one this node knows), or null. Result `{ giveaway }`. */
+  /** The room's current giveaway (the one taking entries, else the room's latest), or null. Result `{ giveaway }`. */
   z.object({ t: z.literal('getGiveaway'), id: requestId, giveawayId: giveawayIdSchema.optional() }),
   /** Enters the giveaway; `showName`: the room may see the display name if this entry wins (default: anonymous). */
   z.object({ t: z.literal('enterGiveaway'), id: requestId, key: idempotencyKey, giveawayId: giveawayIdSchema, showName: z.boolean().optional() }),

@@ -80,7 +80,6 @@ export class GiveawayService implements GiveawayEntries {
   readonly #now: () => number;
   readonly #batcher: EntryBatcher;
   readonly #known = new Map<string, Known>(); // room␀giveaway → what this node knows
-  readonly #latest = new Map<string, string>(); // room → its latest giveaway this node knows
   #closed = false;
 
   constructor(deps: {
@@ -145,10 +144,10 @@ export class GiveawayService implements GiveawayEntries {
     return card;
   }
 
-  /** The giveaway `giveawayId` (default: the room's one taking entries, else the latest this node knows), or null. */
+  /** The giveaway `giveawayId` (default: the room's one taking entries, else its latest), or null. */
   async read(principal: Principal, roomId: string, giveawayId?: string): Promise<GiveawayCard | null> {
     await this.#rooms.assertRoom(roomId, { principal, operation: 'read' });
-    const id = giveawayId ?? (await this.#store.currentGiveaway(roomId)) ?? this.#latest.get(roomId);
+    const id = giveawayId ?? (await this.#store.currentGiveaway(roomId)) ?? (await this.#store.latestGiveaway(roomId));
     if (id === undefined || id === null) return null;
     return this.#cardNow(roomId, id);
   }
@@ -208,7 +207,6 @@ export class GiveawayService implements GiveawayEntries {
     for (const [key, known] of this.#known) {
       if (known.giveaway.roomId === roomId && known.status !== 'open' && known.finishing === undefined && known.newsTimer === undefined) this.#known.delete(key);
     }
-    if (![...this.#known.values()].some((known) => known.giveaway.roomId === roomId)) this.#latest.delete(roomId);
   }
 
   /** Rooms whose giveaways this node knows are all over, with nothing pending (no news, no timer, no draw under way). */
@@ -398,7 +396,6 @@ export class GiveawayService implements GiveawayEntries {
     let known = this.#known.get(key);
     if (known === undefined) this.#known.set(key, (known = { giveaway, status, entrants, pendingEntrants: false, sentAt: 0 }));
     else if (known.status === 'open') known.status = status;
-    this.#latest.set(giveaway.roomId, giveaway.id);
     return known;
   }
 
