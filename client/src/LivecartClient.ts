@@ -656,10 +656,14 @@ export class LivecartClient {
         this.#state.applyUpdate(message);
         this.#emitter.emit('degrade', { level: message.level, reason: message.reason });
         return;
-      case 'giveaway':
+      case 'giveaway': {
+        const held = this.#state.giveaway;
         this.#state.applyUpdate(message);
-        this.#emitter.emit('giveaway', { giveaway: message.giveaway });
+        // An older giveaway's card (another node's late news) changed nothing: nothing to tell.
+        if (this.#state.giveaway === held) return;
+        this.#emitter.emit('giveaway', { giveaway: this.#state.giveaway ?? message.giveaway });
         return;
+      }
       case 'giveawayEntrants':
         this.#state.applyUpdate(message);
         this.#emitter.emit('giveawayEntrants', { giveawayId: message.giveawayId, entrants: message.entrants });
