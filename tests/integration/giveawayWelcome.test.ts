@@ -16,10 +16,10 @@ import { saleRoom, startTestServer } from '../helpers/server.ts';
 describe('the room\'s giveaway in welcome (two nodes, Redis)', () => {
   let a: RunningServer;
   let b: RunningServer;
+  const redisPrefix = uniquePrefix('giveaway-welcome');
   const clients: LivecartClient[] = [];
   const raws: RawClient[] = [];
   beforeAll(async () => {
-    const redisPrefix = uniquePrefix('giveaway-welcome');
     a = await startTestServer({ redis: REDIS_URL, redisPrefix, stockIntervalMs: 20, maxFramesPerSecond: 10_000 });
     b = await startTestServer({ redis: REDIS_URL, redisPrefix, stockIntervalMs: 20, maxFramesPerSecond: 10_000 });
   });
@@ -91,6 +91,13 @@ describe('the room\'s giveaway in welcome (two nodes, Redis)', () => {
     expect(resumed.resumed).toBe(true);
     expect(resumed.giveaway).toEqual(drawn);
     await waitUntil(() => viewer.state.giveaway?.status === 'drawn', 5000, 'the SDK hears the draw');
+    // A node that hosts the room afresh reads the drawn card (the result kept at the draw) from the store.
+    const c = await startTestServer({ redis: REDIS_URL, redisPrefix, stockIntervalMs: 20, maxFramesPerSecond: 10_000 });
+    try {
+      expect((await join(c, roomId, 'gw-c')).welcome.giveaway).toEqual(drawn);
+    } finally {
+      await c.close();
+    }
 
     // Another node's late news of the open card: dropped by the rooms, so no viewer hears it and no welcome shows it.
     await lateNews(roomId, { ...opened, entrants: 4 }, [early], 1);

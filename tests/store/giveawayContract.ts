@@ -105,6 +105,14 @@ export function describeGiveawayContract(name: string, factory: GiveawayStoreFac
         const kept = await Promise.all([store.recordDraw(draw), other.recordDraw({ ...draw, winners: ['forged'] })]);
         expect(kept[0]).toEqual(kept[1]);
         expect(await store.draw('r1', 'g1')).toEqual(kept[0]);
+        // The result shown to the room: the first kept stays, on every node; none for a giveaway that is not there.
+        const result = { winners: [{ entrantId: 'ab' }], entrantsCount: 4, seed: SEED, drawUrl: '/draw.json' };
+        await Promise.all([store.recordResult('r1', 'g1', result), other.recordResult('r1', 'g1', { ...result, winners: [] })]);
+        expect((await other.giveaway('r1', 'g1'))?.result).toEqual((await store.giveaway('r1', 'g1'))?.result);
+        await store.recordResult('r1', 'g1', { ...result, seed: 'ff' });
+        expect([result, { ...result, winners: [] }]).toContainEqual((await store.giveaway('r1', 'g1'))?.result);
+        await store.recordResult('r1', 'none', result);
+        expect(await store.giveaway('r1', 'none')).toBeUndefined();
         expect(await store.createGiveaway(giveaway({ id: 'g2' }), SEED)).toEqual({ result: 'created', serial: 2 });
       } finally {
         if (other !== store) await other.close();

@@ -336,6 +336,8 @@ export class GiveawayService implements GiveawayEntries {
       ...(short.length === 0 ? {} : { prizeShort: short }),
     };
     const card: GiveawayCard = { ...cardOf(held.giveaway, 'drawn', draw.entrantsCount), result };
+    // Kept, so a node meeting the drawn giveaway later (a room hosted afresh, a read) shows it without drawing again.
+    await this.#store.recordResult(roomId, giveawayId, result);
     known.status = 'closed';
     known.final = card;
     this.#rooms.publishState(roomId, { t: 'giveaway', giveaway: card });
@@ -377,6 +379,11 @@ export class GiveawayService implements GiveawayEntries {
     const held = await this.#store.giveaway(roomId, giveawayId);
     if (held === undefined) return null;
     if (held.status === 'cancelled') return this.#finalCard(roomId, giveawayId);
+    if (held.status === 'closed' && held.result !== undefined) {
+      const known = this.#remember(held.giveaway, held.status, held.entrants);
+      known.final ??= { ...cardOf(held.giveaway, 'drawn', held.result.entrantsCount), result: held.result };
+      return known.final;
+    }
     if (held.status === 'closed' || this.#now() >= held.giveaway.closesAt) return this.#finish(roomId, giveawayId, false);
     const known = this.#remember(held.giveaway, held.status, held.entrants);
     return cardOf(held.giveaway, 'open', Math.max(held.entrants, known.entrants));

@@ -1,3 +1,4 @@
+import type { GiveawayResult } from '../../../protocol/src/index.ts';
 import type { PublishedDraw } from '../giveaways/draw.ts';
 import type { Giveaway } from '../giveaways/giveaway.ts';
 
@@ -25,6 +26,14 @@ export type EntryAnswer =
 
 export type GiveawayStatus = 'open' | 'closed' | 'cancelled';
 
+export interface HeldGiveaway {
+  readonly giveaway: Giveaway;
+  readonly status: GiveawayStatus;
+  readonly entrants: number;
+  /** The drawn giveaway's result as the room was shown it, once kept (`recordResult`). */
+  readonly result?: GiveawayResult;
+}
+
 /** What closing the entries did: `closed` for the one caller that closed them, `already_closed` after, `not_due` before the window ends; `cancelled`: cancelled (now or before), never drawn. */
 export type GiveawayClose =
   | { readonly result: 'closed' | 'already_closed'; readonly seed: string; readonly userIds: string[] }
@@ -43,8 +52,8 @@ export type GiveawayCreation = { readonly result: 'created'; readonly serial: nu
 export interface GiveawayStore {
   /** Opens `giveaway` (its `serial` is the store's to give). */
   createGiveaway(giveaway: Giveaway, seed: string): Promise<GiveawayCreation>;
-  /** The giveaway (with its `serial`), its status and its entrants count. */
-  giveaway(roomId: string, giveawayId: string): Promise<{ giveaway: Giveaway; status: GiveawayStatus; entrants: number } | undefined>;
+  /** The giveaway (with its `serial`), its status, its entrants count and, once drawn, the result the room was shown. */
+  giveaway(roomId: string, giveawayId: string): Promise<HeldGiveaway | undefined>;
   /** The id of the room's giveaway taking entries, or null. */
   currentGiveaway(roomId: string): Promise<string | null>;
   /** The id of the room's latest opened giveaway (taking entries or not), or null. */
@@ -63,6 +72,8 @@ export interface GiveawayStore {
   names(roomId: string, giveawayId: string, userIds: readonly string[]): Promise<Array<string | undefined>>;
   /** Keeps the draw; the first one recorded stays (two nodes drawing at once publish one), and is returned. */
   recordDraw(draw: PublishedDraw): Promise<PublishedDraw>;
+  /** Keeps the result shown to the room (the first kept stays), so a node meeting the drawn giveaway later shows it without drawing again. */
+  recordResult(roomId: string, giveawayId: string, result: GiveawayResult): Promise<void>;
   /** The recorded draw, or undefined. */
   draw(roomId: string, giveawayId: string): Promise<PublishedDraw | undefined>;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
+import type { GiveawayResult } from '../../../protocol/src/index.ts';
 import type { PublishedDraw } from '../giveaways/draw.ts';
 import type { Giveaway } from '../giveaways/giveaway.ts';
-import type { EntryAnswer, EntryRequest, GiveawayClose, GiveawayCreation, GiveawayStatus, GiveawayStore } from './GiveawayStore.ts';
+import type { EntryAnswer, EntryRequest, GiveawayClose, GiveawayCreation, GiveawayStatus, GiveawayStore, HeldGiveaway } from './GiveawayStore.ts';
 
 type Recorded = { readonly status: 'entered' | 'already_entered'; readonly entrants: number };
 
@@ -13,6 +14,7 @@ interface Held {
   /** Each entry's first answer by record name, and when it was given. */
   readonly answers: Map<string, { readonly answer: Recorded; readonly at: number }>;
   draw?: PublishedDraw;
+  result?: GiveawayResult;
 }
 
 const sep = '\u0000';
@@ -40,9 +42,11 @@ export class MemoryGiveawayStore implements GiveawayStore {
     return { result: 'created', serial };
   }
 
-  async giveaway(roomId: string, giveawayId: string): Promise<{ giveaway: Giveaway; status: GiveawayStatus; entrants: number } | undefined> {
+  async giveaway(roomId: string, giveawayId: string): Promise<HeldGiveaway | undefined> {
     const held = this.#giveaways.get(roomId + sep + giveawayId);
-    return held && { giveaway: held.giveaway, status: held.status, entrants: held.entrants.size };
+    if (held === undefined) return undefined;
+    const found = { giveaway: held.giveaway, status: held.status, entrants: held.entrants.size };
+    return held.result === undefined ? found : { ...found, result: held.result };
   }
 
   async currentGiveaway(roomId: string): Promise<string | null> {
@@ -100,6 +104,11 @@ export class MemoryGiveawayStore implements GiveawayStore {
     if (held === undefined) return draw;
     held.draw ??= draw;
     return held.draw;
+  }
+
+  async recordResult(roomId: string, giveawayId: string, result: GiveawayResult): Promise<void> {
+    const held = this.#giveaways.get(roomId + sep + giveawayId);
+    if (held !== undefined) held.result ??= result;
   }
 
   async draw(roomId: string, giveawayId: string): Promise<PublishedDraw | undefined> {

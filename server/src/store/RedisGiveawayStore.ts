@@ -1,16 +1,18 @@
+import type { GiveawayResult } from '../../../protocol/src/index.ts';
 import type { PublishedDraw } from '../giveaways/draw.ts';
 import type { Giveaway } from '../giveaways/giveaway.ts';
 import type { RedisConnection } from '../redis/client.ts';
 import { roomBase, roomKey } from '../redis/keys.ts';
 import { redisCall } from '../redis/redisCall.ts';
-import type { EntryAnswer, EntryRequest, GiveawayClose, GiveawayCreation, GiveawayStatus, GiveawayStore } from './GiveawayStore.ts';
+import type { EntryAnswer, EntryRequest, GiveawayClose, GiveawayCreation, GiveawayStatus, GiveawayStore, HeldGiveaway } from './GiveawayStore.ts';
 
 /** Entrants read per SSCAN call at the draw. */
 const ENTRANTS_PER_SCAN = 1000;
 
 /*
  * Keys under the room's base `ns:{r:ROOM}` (one slot on Redis Cluster):
- *   :giveaway:ID                 hash   def (the Giveaway's JSON), seed (secret until the draw), status ('open', 'closed' or 'cancelled'), serial
+ *   :giveaway:ID                 hash   def (the Giveaway's JSON), seed (secret until the draw), status ('open', 'closed' or 'cancelled'), serial,
+ *                                       result (the drawn result's JSON, the first kept)
  *   :giveaway:ID:entries         set    user ids, one entry each
  *   :giveaway:ID:names           hash   user id → the name shown if they win (entrants who chose to show it)
  *   :giveaway:ID:answer:RECORD   string an entry's first answer ('entered|N' or 'already_entered|N'), for the record TTL
@@ -112,7 +114,14 @@ redis.call('SET', key .. ':draw', ARGV[2], 'NX')
 return redis.call('GET', key .. ':draw')
 `;
 
+// KEYS: the giveaway's hash; ARGV: the result's JSON. Only an existing giveaway takes it (HSETNX alone would create one); the first kept stays.
+const resultScript = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSETNX', KEYS[1], 'result', ARGV[1]) end
+return 1
+`;
+
 type GiveawayCommands = {
+  lcGiveawayResult(key: string, result: string): Promise<number>;
   lcGiveawayCreate(base: string, id: string, def: string, seed: string): Promise<['created', number] | ['exists' | 'busy']>;
   lcGiveawayEnter(base: string, ...args: Array<string | number>): Promise<Array<[EntryAnswer['status'], number]>>;
   lcGiveawayClose(base: string, id: string, now: number, early: '1' | '0', cancel: '1' | '0'): Promise<[string, string?]>;
@@ -136,6 +145,7 @@ export class RedisGiveawayStore implements GiveawayStore {
     redis.defineCommand('lcGiveawayEnter', { numberOfKeys: 1, lua: enterScript });
     redis.defineCommand('lcGiveawayClose', { numberOfKeys: 1, lua: closeScript });
     redis.defineCommand('lcGiveawayRecord', { numberOfKeys: 1, lua: recordScript });
+    redis.defineCommand('lcGiveawayResult', { numberOfKeys: 1, lua: resultScript });
     this.#redis = redis as RedisConnection & GiveawayCommands;
     this.#ns = options.prefix;
     this.#retryAfterMs = options.retryAfterMs;
@@ -149,13 +159,15 @@ export class RedisGiveawayStore implements GiveawayStore {
     return result === 'created' ? { result, serial: Number(serial) } : { result };
   }
 
-  async giveaway(roomId: string, giveawayId: string): Promise<{ giveaway: Giveaway; status: GiveawayStatus; entrants: number } | undefined> {
+  async giveaway(roomId: string, giveawayId: string): Promise<HeldGiveaway | undefined> {
     const key = this.#key(roomId, giveawayId);
-    const results = await this.#call(() => this.#redis.multi().hmget(key, 'def', 'status', 'serial').scard(`${key}:entries`).exec());
-    const [def, status, serial] = (results?.[0]?.[1] as Array<string | null> | undefined) ?? [];
+    const results = await this.#call(() => this.#redis.multi().hmget(key, 'def', 'status', 'serial', 'result').scard(`${key}:entries`).exec());
+    const [def, status, serial, result] = (results?.[0]?.[1] as Array<string | null> | undefined) ?? [];
     if (def == null) return undefined;
-    const giveaway = JSON.parse(def) as Giveaway;
-    return { giveaway: serial == null ? giveaway : { ...giveaway, serial: Number(serial) }, status: status as GiveawayStatus, entrants: Number(results?.[1]?.[1] ?? 0) };
+    const parsed = JSON.parse(def) as Giveaway;
+    const giveaway = serial == null ? parsed : { ...parsed, serial: Number(serial) };
+    const found = { giveaway, status: status as GiveawayStatus, entrants: Number(results?.[1]?.[1] ?? 0) };
+    return result == null ? found : { ...found, result: JSON.parse(result) as GiveawayResult };
   }
 
   async currentGiveaway(roomId: string): Promise<string | null> {
@@ -225,6 +237,11 @@ export class RedisGiveawayStore implements GiveawayStore {
   async recordDraw(draw: PublishedDraw): Promise<PublishedDraw> {
     const kept = await this.#call(() => this.#redis.lcGiveawayRecord(roomBase(this.#ns, draw.roomId), draw.giveawayId, JSON.stringify(draw)));
     return kept === '' ? draw : (JSON.parse(kept) as PublishedDraw);
+  }
+
+  async recordResult(roomId: string, giveawayId: string, result: GiveawayResult): Promise<void> {
+    const key = this.#key(roomId, giveawayId);
+    await this.#call(() => this.#redis.lcGiveawayResult(key, JSON.stringify(result)));
   }
 
   async draw(roomId: string, giveawayId: string): Promise<PublishedDraw | undefined> {
