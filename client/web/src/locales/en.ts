@@ -60,6 +60,7 @@ export const en = {
   'error.auctionExists': 'This room already had an auction with that id: pick another id.',
   'error.auctionBusy': 'Another auction is open: end or cancel it first.',
   'error.auctionOver': 'This auction is already over.',
+  'giveaway.answerFull': 'This giveaway is full: it takes no more entrants.',
   'error.internal': 'Something went wrong on the server: please try again.',
 
   'room.live': 'Live',

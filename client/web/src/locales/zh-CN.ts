@@ -58,6 +58,7 @@ export const zhCN: Readonly<Record<keyof typeof en, string>> = {
   'error.auctionExists': '本直播间已有相同 ID 的拍卖，请换一个 ID。',
   'error.auctionBusy': '另一场拍卖正在进行：请先结束或取消它。',
   'error.auctionOver': '这场拍卖已经结束。',
+  'giveaway.answerFull': '这个抽奖名额已满，不再接受报名。',
   'error.internal': '服务器出错了：请重试。',
 
   'room.live': '直播中',
