@@ -15,7 +15,7 @@ export type DrawCheck =
   | { ok: true; winners: string[]; entrantsCount: number }
   | { ok: false; reason: 'format' | 'malformed' | 'commitment' | 'entrants' | 'count' | 'winners'; detail: string };
 
-function bytesOf(hex: string): Uint8Array {
+function bytesOf(hex: string): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
   return out;
@@ -25,14 +25,14 @@ function hexOf(bytes: ArrayBuffer): string {
   return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-async function sha256(data: Uint8Array): Promise<Uint8Array> {
+async function sha256(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', data));
 }
 
 /** The seed's numbers below n: block i = SHA-256(seed ‖ i as 4 bytes big-endian), read 4 bytes at a time big-endian; u ≥ 2³² − (2³² mod n) is skipped. */
 function seedStream(seedHex: string): (n: number) => Promise<number> {
   const seed = bytesOf(seedHex);
-  let block = new Uint8Array(0);
+  let block: Uint8Array<ArrayBuffer> = new Uint8Array(0);
   let counter = 0;
   let offset = 0;
   const next32 = async (): Promise<number> => {
@@ -85,7 +85,7 @@ export async function verifyDraw(draw: unknown): Promise<DrawCheck> {
   if (!isHex64(d.seed)) return fail('malformed', 'seed: not 64 lowercase hex digits');
   if (!isHex64(d.commitment)) return fail('malformed', 'commitment: not 64 lowercase hex digits');
   if (typeof d.salt !== 'string' || !HEX.test(d.salt)) return fail('malformed', 'salt: not lowercase hex');
-  const committed = hexOf((await sha256(bytesOf(d.seed))).slice().buffer);
+  const committed = hexOf((await sha256(bytesOf(d.seed))).buffer);
   if (committed !== d.commitment) return fail('commitment', `SHA-256(seed) = ${committed}, commitment = ${d.commitment}`);
   if (!Array.isArray(d.entrants)) return fail('malformed', 'entrants: not a list');
   const entrants: string[] = [];
