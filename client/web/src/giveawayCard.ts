@@ -84,9 +84,9 @@ export function mountGiveawayCard(client: LivecartClient, parts: { anchor: HTMLE
     show(nameRow, open && !entered.has(card.id));
     show(enter, open);
     show(close, !open);
-    if (open && timer.dataset.deadline !== String(card.closesAt)) {
+    if (open && timer.dataset.closes !== String(card.closesAt)) {
       timer.replaceChildren(countdown(card.closesAt, parts.clock, { prefix: t('giveaway.endsIn'), done: t('giveaway.drawing') }));
-      timer.dataset.deadline = String(card.closesAt);
+      timer.dataset.closes = String(card.closesAt);
     }
     const mine = entered.has(card.id);
     enter.disabled = entering || mine;
@@ -124,7 +124,7 @@ export function mountGiveawayCard(client: LivecartClient, parts: { anchor: HTMLE
     }
     result.replaceChildren(...rows);
     if (verify.hidden) {
-      verify.replaceChildren(...verifyControls(card.result.drawUrl, me));
+      verify.replaceChildren(...verifyControls(card.result.drawUrl, () => myIds.get(card.id) || undefined));
       show(verify, true);
     }
   }
@@ -196,14 +196,14 @@ export function mountGiveawayCard(client: LivecartClient, parts: { anchor: HTMLE
   if (client.state.room !== undefined) void load();
 }
 
-/** "draw.json" (the published data) and a Verify button that checks it here; shared with the streamer page. */
-export function verifyControls(drawUrl: string, myEntrantId?: string): HTMLElement[] {
+/** "draw.json" (the published data) and a Verify button that checks it here (and whether `myEntrantId()` is listed); shared with the streamer page. */
+export function verifyControls(drawUrl: string, myEntrantId: () => string | undefined = () => undefined): HTMLElement[] {
   const out = h('p', { class: 'status small', role: 'status', 'aria-live': 'polite', 'data-testid': 'giveaway-verify-status' });
   const button = h('button', { type: 'button', 'data-testid': 'giveaway-verify' }, t('giveaway.verify'));
   button.addEventListener('click', () => {
     button.disabled = true;
     say(out, t('giveaway.verifying'));
-    void checkDraw(drawUrl, myEntrantId).then((text) => say(out, text.text, text.ok ? 'ok' : 'error'), (error: unknown) => say(out, t('giveaway.verifyFailed', { why: errorText(error) }), 'error')).finally(() => {
+    void checkDraw(drawUrl, myEntrantId()).then((text) => say(out, text.text, text.ok ? 'ok' : 'error'), (error: unknown) => say(out, t('giveaway.verifyFailed', { why: errorText(error) }), 'error')).finally(() => {
       button.disabled = false;
     });
   });
