@@ -36,7 +36,7 @@ export function mountGiveawayCard(client: LivecartClient, parts: { anchor: HTMLE
   const verify = h('div', { class: 'giveaway-verify', hidden: true });
   const close = h('button', { type: 'button', class: 'link giveaway-close', 'aria-label': t('giveaway.close'), 'data-testid': 'giveaway-close', hidden: true }, '×');
   const section = h('section', { class: 'giveaway-card', 'aria-labelledby': 'giveaway-title', 'data-testid': 'giveaway-card', hidden: true },
-    close, eyebrow, prize, live, nameRow, enter, status, result, verify);
+    close, eyebrow, prize, live, nameRow, enter, status, result);
   parts.anchor.after(section);
   // At phone width the card sits under the coupon card (giveawayCard.css): --coupon-h is its height and a gap, 0 when hidden.
   const couponHeight = () => {
@@ -74,7 +74,6 @@ export function mountGiveawayCard(client: LivecartClient, parts: { anchor: HTMLE
       verify.replaceChildren();
       show(verify, false);
     }
-    section.dataset.status = card.status;
     setText(eyebrow, `🎁 ${t('giveaway.eyebrow')} · ${tn('giveaway.winners', card.winnersWanted)}`);
     setText(prize, prizeTitle(card));
     setText(count, tn('giveaway.entrants', card.entrants));
@@ -83,7 +82,10 @@ export function mountGiveawayCard(client: LivecartClient, parts: { anchor: HTMLE
     show(live, open);
     show(nameRow, open && !entered.has(card.id));
     show(enter, open);
+    show(status, open);
     show(close, !open);
+    // The result replaces the entry controls: show it from its top.
+    if (section.dataset.status !== card.status) section.scrollTop = 0;
     if (open && timer.dataset.closes !== String(card.closesAt)) {
       timer.replaceChildren(countdown(card.closesAt, parts.clock, { prefix: t('giveaway.endsIn'), done: t('giveaway.drawing') }));
       timer.dataset.closes = String(card.closesAt);
@@ -92,6 +94,7 @@ export function mountGiveawayCard(client: LivecartClient, parts: { anchor: HTMLE
     enter.disabled = entering || mine;
     setText(enter, t(mine ? 'giveaway.in' : entering ? 'giveaway.entering' : 'giveaway.enter'));
     renderResult(card);
+    section.dataset.status = card.status;
   }
 
   function renderResult(card: GiveawayCard): void {
@@ -118,15 +121,16 @@ export function mountGiveawayCard(client: LivecartClient, parts: { anchor: HTMLE
       if (entered.has(card.id)) rows.push(h('p', { class: 'muted small', 'data-testid': 'giveaway-lost' }, t('giveaway.notThisTime')));
     }
     rows.push(h('p', { class: 'small' }, winners.length === 0 ? t('giveaway.noEntrants') : tn('giveaway.drawnAmong', entrantsCount, { winners: formatNumber(winners.length) })));
+    rows.push(verify);
     if (winners.length > 0) {
       rows.push(h('ol', { class: 'giveaway-winners', 'data-testid': 'giveaway-winners' }, ...winners.map((w) =>
         h('li', { class: w.entrantId === me ? 'me' : undefined, title: w.entrantId }, w.name ?? t('giveaway.anonymous', { id: w.entrantId.slice(0, 8) }), w.entrantId === me ? ` (${t('giveaway.you')})` : ''))));
     }
-    result.replaceChildren(...rows);
     if (verify.hidden) {
       verify.replaceChildren(...verifyControls(card.result.drawUrl, () => myIds.get(card.id) || undefined));
       show(verify, true);
     }
+    result.replaceChildren(...rows);
   }
 
   function answered(answer: EnterGiveawayAnswer): void {
@@ -205,6 +209,8 @@ export function verifyControls(drawUrl: string, myEntrantId: () => string | unde
     say(out, t('giveaway.verifying'));
     void checkDraw(drawUrl, myEntrantId()).then((text) => say(out, text.text, text.ok ? 'ok' : 'error'), (error: unknown) => say(out, t('giveaway.verifyFailed', { why: errorText(error) }), 'error')).finally(() => {
       button.disabled = false;
+      // In the phone's small card the answer may sit below its fold.
+      out.scrollIntoView({ block: 'nearest' });
     });
   });
   return [h('p', { class: 'giveaway-verify-row' }, button, ' ', h('a', { href: drawUrl, target: '_blank', rel: 'noopener', 'data-testid': 'giveaway-draw-link' }, 'draw.json')), out];

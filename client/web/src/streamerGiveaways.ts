@@ -56,7 +56,10 @@ export function mountGiveawayPanel(client: LivecartClient, anchor: HTMLElement, 
     renderPrizes();
     const card = client.state.giveaway;
     show(current, card !== null);
-    if (card === null) return;
+    if (card === null) {
+      show(form, true);
+      return;
+    }
     const title = client.state.products.find((p) => p.sku === card.sku)?.title ?? card.sku;
     const open = card.status === 'open';
     current.dataset.status = card.status;
@@ -67,6 +70,8 @@ export function mountGiveawayPanel(client: LivecartClient, anchor: HTMLElement, 
       h('span', { class: 'giveaway-count', 'data-testid': 'giveaway-panel-entrants' }, tn('giveaway.entrants', card.entrants)),
       open ? countdown(card.closesAt, clock, { prefix: t('giveaway.endsIn'), done: t('giveaway.drawing') }) : '');
     show(actions, open);
+    // One giveaway takes entries at a time: the form comes back once it is over.
+    show(form, !open);
     endButton.disabled = busy;
     cancelButton.disabled = busy;
     if (open || card.result === undefined) {
