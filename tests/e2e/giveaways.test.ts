@@ -7,7 +7,7 @@
  * card says "You won!", its Verify checks the published draw in the browser, and My orders holds the
  * prize at total 0. A second giveaway, ended early from the streamer page with one winner, shows the
  * other branch (or the same, for the one viewer in 51 who wins it); a third is cancelled. One check
- * of the card in zh-CN.
+ * of the card in zh-CN; the operator console lists the room's giveaway while it takes entries.
  */
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -210,6 +210,17 @@ describe('giveaways in Chromium', () => {
     await zh.getByTestId('giveaway-enter').click();
     await waitText('zh entered', zh.getByTestId('giveaway-status'), /^参与成功！目前 \d+ 人已参与。无需购买。$/);
     expect(await textOf(zh.getByTestId('giveaway-countdown'))).toMatch(/^剩余 \d+:\d\d$/);
+
+
+    // The operator console shows the room's giveaway taking entries, and drops it once it is over.
+    const operatorToken = await server.mintToken({ userId: 'op', name: 'Op', role: 'operator' });
+    const ops = await openPage(browser, `${server.url}/operator?token=${operatorToken}`, problems);
+    contexts.push(ops.context());
+    const fourth = host.state.giveaway!;
+    const opsLine = ops.getByTestId(`giveaway-${roomId}`);
+    await waitText('the console\'s giveaway', opsLine, new RegExp(`^🎁 Giveaway ${fourth.id}: 1 entered, entries close at \\d{1,2}:\\d\\d`));
+    await host.cancelGiveaway(fourth.id);
+    await until('the console without it', () => opsLine.isVisible(), (v) => !v);
 
     expect(problems).toEqual([]);
   }, 180_000);

@@ -511,6 +511,7 @@ export const en = {
   'ops.limitSet': '{room}: queue limit set to {n} on every node.',
   'ops.limitFailed': '{room}: could not set the queue limit: {why}',
   'ops.badLimit': 'Queue limit: a whole number.',
+  'ops.giveaway': 'Giveaway {id}: {entrants}, entries close at {time}',
   'ops.colRoom': 'Room',
   'ops.colMsgs': 'Messages/s',
   'ops.colLevel': 'Level',

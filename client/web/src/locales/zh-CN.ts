@@ -505,6 +505,7 @@ export const zhCN: Readonly<Record<keyof typeof en, string>> = {
   'ops.limitSet': '{room}：所有节点的队列上限已设为 {n}。',
   'ops.limitFailed': '{room}：无法设置队列上限：{why}',
   'ops.badLimit': '队列上限：请输入整数。',
+  'ops.giveaway': '抽奖 {id}：{entrants}，{time} 截止参与',
   'ops.colRoom': '直播间',
   'ops.colMsgs': '消息/秒',
   'ops.colLevel': '等级',
