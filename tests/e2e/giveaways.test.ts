@@ -16,7 +16,7 @@ import { connect, type EnterGiveawayAnswer, type LivecartClient } from '../../cl
 import { entrantIdOf } from '../../server/src/giveaways/draw.ts';
 import type { RunningServer } from '../../server/src/server.ts';
 import { http, saleRoom, startTestServer } from '../helpers/server.ts';
-import { ARTIFACTS, launchChromium, openPage, PHONE, pollers, publishShot, textOf } from './support/browser.ts';
+import { ARTIFACTS, DESKTOP, launchChromium, openPage, PHONE, pollers, publishShot, textOf } from './support/browser.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -211,6 +211,19 @@ describe('giveaways in Chromium', () => {
     await waitText('zh entered', zh.getByTestId('giveaway-status'), /^参与成功！目前 \d+ 人已参与。无需购买。$/);
     expect(await textOf(zh.getByTestId('giveaway-countdown'))).toMatch(/^剩余 \d+:\d\d$/);
 
+
+    // At desktop width: the studio's panel and the viewer's card, without horizontal overflow.
+    const wideStudio = await openPage(browser, `${server.url}/streamer?token=${streamerToken}&room=${roomId}`, problems, DESKTOP);
+    contexts.push(wideStudio.context());
+    await waitText('the wide studio count', wideStudio.getByTestId('giveaway-panel-entrants'), '1 entered');
+    expect(await wideStudio.getByTestId('giveaway-end').isVisible()).toBe(true);
+    const wideViewer = await openPage(browser, `${server.url}/viewer?room=${roomId}&token=${ann}`, problems, DESKTOP);
+    contexts.push(wideViewer.context());
+    await waitText('the wide card count', wideViewer.getByTestId('giveaway-entrants'), '1 entered');
+    for (const wide of [wideStudio, wideViewer]) expect(await wide.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    await wideViewer.screenshot({ path: join(ARTIFACTS, 'viewer-giveaway-desktop.png') });
+    await wideStudio.getByTestId('giveaways-panel').scrollIntoViewIfNeeded();
+    await wideStudio.screenshot({ path: join(ARTIFACTS, 'streamer-giveaway-desktop.png') });
 
     // The operator console shows the room's giveaway taking entries, and drops it once it is over.
     const operatorToken = await server.mintToken({ userId: 'op', name: 'Op', role: 'operator' });
