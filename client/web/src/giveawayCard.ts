@@ -54,7 +54,7 @@ export function mountGiveawayCard(client: LivecartClient, parts: { anchor: HTMLE
     const known = myIds.get(card.id);
     const userId = client.state.you?.userId;
     if (known === undefined && userId !== undefined) {
-      myIds.set(card.id, '');
+      myIds.set(card.id, ''); // '' while it is computed: asked once
       void entrantIdOf(card.salt, userId).then((id) => {
         myIds.set(card.id, id);
         render();
@@ -177,9 +177,9 @@ export function mountGiveawayCard(client: LivecartClient, parts: { anchor: HTMLE
     render();
   });
 
-  /** The card after joining: from the room state when the server sent it, else read. */
-  async function load(): Promise<void> {
-    if (client.state.giveaway === null) {
+  /** The card after joining: from the room state when the welcome brought it, else read (`read`: read even if the state holds one). */
+  async function load(read: boolean): Promise<void> {
+    if (read || client.state.giveaway === null) {
       try {
         await client.getGiveaway();
       } catch {
@@ -196,8 +196,9 @@ export function mountGiveawayCard(client: LivecartClient, parts: { anchor: HTMLE
     render();
   });
   client.on('product', render);
-  client.on('welcome', () => void load());
-  if (client.state.room !== undefined) void load();
+  // A welcome that carries the room's giveaway has put it in the state; one that does not leaves it to a read (updates missed meanwhile are not replayed).
+  client.on('welcome', (welcome) => void load(!('giveaway' in welcome)));
+  if (client.state.room !== undefined) void load(false);
 }
 
 /** "draw.json" (the published data) and a Verify button that checks it here (and whether `myEntrantId()` is listed); shared with the streamer page. */

@@ -6,7 +6,7 @@
  */
 import { GIVEAWAY_WINNERS_MAX } from '../../../protocol/src/giveaways.ts';
 import { type GiveawayCard, type GiveawayEligibility, type LivecartClient } from '../../src/index.ts';
-import { countdown, errorText, h, say, setText, show, type ServerClock } from './common.ts';
+import { countdown, errorText, h, say, show, type ServerClock } from './common.ts';
 import { verifyControls } from './giveawayCard.ts';
 import { formatNumber, t, tn } from './i18n.ts';
 import './giveawayCard.css';
@@ -132,8 +132,8 @@ export function mountGiveawayPanel(client: LivecartClient, anchor: HTMLElement, 
     if (card !== null) void act(() => client.cancelGiveaway(card.id), t('giveaways.cancelledOk'));
   });
 
-  async function load(): Promise<void> {
-    if (client.state.giveaway === null) {
+  async function load(read: boolean): Promise<void> {
+    if (read || client.state.giveaway === null) {
       try {
         await client.getGiveaway();
       } catch (error) {
@@ -145,7 +145,7 @@ export function mountGiveawayPanel(client: LivecartClient, anchor: HTMLElement, 
   client.on('giveaway', render);
   client.on('giveawayEntrants', render);
   client.on('product', renderPrizes);
-  client.on('welcome', () => void load());
-  if (client.state.room !== undefined) void load();
-  setText(status, '');
+  // A welcome that carries the room's giveaway has put it in the state; one that does not leaves it to a read (updates missed meanwhile are not replayed).
+  client.on('welcome', (welcome) => void load(!('giveaway' in welcome)));
+  if (client.state.room !== undefined) void load(false);
 }
