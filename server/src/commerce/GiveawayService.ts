@@ -152,6 +152,16 @@ export class GiveawayService implements GiveawayEntries {
     return this.#cardNow(roomId, id);
   }
 
+  /** The room's giveaway taking entries, for the operator console (no principal: the ops API checks the operator), or null. */
+  async openIn(roomId: string): Promise<{ id: string; sku: string; entrants: number; winnersWanted: number; closesAt: number } | null> {
+    const id = await this.#store.currentGiveaway(roomId);
+    if (id === null) return null;
+    const held = await this.#store.giveaway(roomId, id);
+    if (held === undefined || held.status !== 'open' || this.#now() >= held.giveaway.closesAt) return null;
+    const known = this.#known.get(roomId + sep + id);
+    return { id, sku: held.giveaway.sku, entrants: Math.max(held.entrants, known?.entrants ?? 0), winnersWanted: held.giveaway.winners, closesAt: held.giveaway.closesAt };
+  }
+
   /** The published draw data (`draw.json`): drawn now if the giveaway is past its end; GIVEAWAY_NOT_FOUND before, or when it was cancelled. */
   async drawData(roomId: string, giveawayId: string): Promise<PublishedDraw> {
     const card = await this.#cardNow(roomId, giveawayId);
