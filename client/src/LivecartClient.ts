@@ -420,7 +420,8 @@ export class LivecartClient {
   /**
    * Enters the giveaway (no purchase needed). Like `addToCart`, one action keeps one idempotency key
    * across retries; a second tap, socket or node still counts once (`already_entered`). Answers
-   * `entered`, `already_entered`, `not_eligible`, `giveaway_closed` or `no_giveaway`.
+   * `entered`, `already_entered`, `not_eligible`, `giveaway_closed`, `giveaway_full` or `no_giveaway`
+   * (an entrant's answer stands after the close: `already_entered`, never `giveaway_closed`).
    * `showName`: the room may see this user's display name if they win (default: anonymous).
    */
   enterGiveaway(giveawayId: string, options: { showName?: boolean } = {}): Promise<EnterGiveawayAnswer> {
@@ -428,7 +429,7 @@ export class LivecartClient {
     return this.#keyedCartRequest<'enterGiveaway'>((key) => (showName === undefined ? { t: 'enterGiveaway', key, giveawayId } : { t: 'enterGiveaway', key, giveawayId, showName }));
   }
 
-  /** The room's giveaway (`giveawayId`, else the one taking entries, else the latest), or null; also into `state.giveaway`. Call after joining: `welcome` does not carry it. */
+  /** The room's giveaway (`giveawayId`, else the one taking entries, else the latest), or null; also into `state.giveaway` (which `welcome` already fills). */
   async getGiveaway(giveawayId?: string): Promise<GiveawayCard | null> {
     const result = await retryTemporary(() => this.#request<'getGiveaway'>(giveawayId === undefined ? { t: 'getGiveaway' } : { t: 'getGiveaway', giveawayId }), this.#retry, this.#retryHooks());
     this.#state.takeGiveaway(result.giveaway);
@@ -692,10 +693,14 @@ export class LivecartClient {
         this.#state.applyUpdate(message);
         this.#emitter.emit('degrade', { level: message.level, reason: message.reason });
         return;
-      case 'giveaway':
+      case 'giveaway': {
+        const held = this.#state.giveaway;
         this.#state.applyUpdate(message);
-        this.#emitter.emit('giveaway', { giveaway: message.giveaway });
+        // An older giveaway's card (another node's late news) changed nothing: nothing to tell.
+        if (this.#state.giveaway === held) return;
+        this.#emitter.emit('giveaway', { giveaway: this.#state.giveaway ?? message.giveaway });
         return;
+      }
       case 'giveawayEntrants':
         this.#state.applyUpdate(message);
         this.#emitter.emit('giveawayEntrants', { giveawayId: message.giveawayId, entrants: message.entrants });

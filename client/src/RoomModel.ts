@@ -1,6 +1,6 @@
 import type { Moderator, PinnedComment } from '../../protocol/src/moderation.ts';
 import { type CouponCard, latestPinnedCoupon } from '../../protocol/src/coupons.ts';
-import type { GiveawayCard } from '../../protocol/src/giveaways.ts';
+import { type GiveawayCard, latestGiveawayCard } from '../../protocol/src/giveaways.ts';
 import { type AuctionCard, latestAuctionCard } from '../../protocol/src/auctions.ts';
 import type { HistoryComment, Order, Popup, Product, RoomInfo, SequencedEvent, StateUpdate, Welcome } from '../../protocol/src/messages.ts';
 import { priceOfSku } from '../../protocol/src/productDetails.ts';
@@ -29,8 +29,8 @@ export interface RoomSnapshot {
   /** The version of the pin `coupon` belongs to (0: none heard yet): news of an older pin never replaces it. */
   readonly couponVersion: number;
   /**
-   * The room's giveaway as last heard (`giveaway` and `giveawayEntrants` updates, or `getGiveaway()`),
-   * or null. Not in `welcome`: call `getGiveaway()` after joining. The entrants count only goes up.
+   * The room's giveaway as last heard (`welcome`, then `giveaway` and `giveawayEntrants` updates, or
+   * `getGiveaway()`), or null: the newest giveaway's card (`latestGiveawayCard`). The entrants count only goes up.
    */
   readonly giveaway: GiveawayCard | null;
   /** The most recent comments, oldest first, at most `maxComments`. */
@@ -133,6 +133,11 @@ export class RoomModel implements RoomSnapshot {
       if (kind === 'resumed' && welcome.auction !== null) this.takeAuction(welcome.auction);
       else if (kind !== 'resumed') this.auction = welcome.auction;
     }
+    // A server older than the field sends none: the card comes from `giveaway` updates and `getGiveaway()`.
+    if (welcome.giveaway !== undefined) {
+      if (kind === 'resumed') this.takeGiveaway(welcome.giveaway);
+      else this.giveaway = welcome.giveaway;
+    }
     if (kind !== 'resumed') {
       this.lastSeq = welcome.seq;
       this.popup = welcome.popup;
@@ -210,16 +215,13 @@ export class RoomModel implements RoomSnapshot {
     return true;
   }
 
-  /** A giveaway card heard (update or read): a newer giveaway replaces it; the same one's count only goes up, and a finished one stays finished (nodes' news may cross). */
+  /**
+   * A giveaway card heard (welcome, update or read), kept by `latestGiveawayCard` as nodes' news may
+   * cross: a newer giveaway (higher `serial`) replaces it, an older one's card never does; the same
+   * one's count only goes up, and a finished one stays finished. A read that found none hides nothing.
+   */
   takeGiveaway(card: GiveawayCard | null): void {
-    const held = this.giveaway;
-    if (card === null) return; // a read that found none does not hide one heard
-    if (held === null || held.id !== card.id || held.roomId !== card.roomId) {
-      this.giveaway = card;
-      return;
-    }
-    if (held.status !== 'open' && card.status === 'open') return;
-    this.giveaway = card.status === 'open' ? { ...card, entrants: Math.max(card.entrants, held.entrants) } : card;
+    this.giveaway = latestGiveawayCard(this.giveaway, card);
   }
 
   applyUpdate(update: StateUpdate): void {

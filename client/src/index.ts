@@ -55,6 +55,7 @@ export {
   type AuctionCard,
   type AuctionInput,
   type IncrementSchedule,
+  latestGiveawayCard,
   type Cart,
   type Coupon,
   type CouponCard,

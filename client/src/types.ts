@@ -329,9 +329,14 @@ export type EnteredAnswer = AnswerOf<'entered'>;
 export type AlreadyEnteredAnswer = AnswerOf<'already_entered'>;
 export type NotEligibleAnswer = AnswerOf<'not_eligible'>;
 export type GiveawayClosedAnswer = AnswerOf<'giveaway_closed'>;
+export type GiveawayFullAnswer = AnswerOf<'giveaway_full'>;
 export type NoGiveawayAnswer = AnswerOf<'no_giveaway'>;
-/** `entered` (counted now), `already_entered` (one entry per user, whatever the taps, sockets or nodes), `not_eligible`, `giveaway_closed` or `no_giveaway`. */
-export type EnterGiveawayAnswer = EnteredAnswer | AlreadyEnteredAnswer | NotEligibleAnswer | GiveawayClosedAnswer | NoGiveawayAnswer;
+/**
+ * `entered` (counted now), `already_entered` (one entry per user, whatever the taps, sockets or
+ * nodes), `not_eligible`, `giveaway_closed`, `giveaway_full` or `no_giveaway`. An entrant's answer
+ * stands after the close: a retry gets its first answer, another tap `already_entered`.
+ */
+export type EnterGiveawayAnswer = EnteredAnswer | AlreadyEnteredAnswer | NotEligibleAnswer | GiveawayClosedAnswer | GiveawayFullAnswer | NoGiveawayAnswer;
 export interface GiveawayEvent {
   giveaway: GiveawayCard;
 }

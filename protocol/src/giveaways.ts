@@ -8,8 +8,9 @@ import { z } from 'zod';
  * at opening, the seed and the sorted entrants at the draw, and `scripts/verify-giveaway.mjs`
  * recomputes the winners from the published `draw.json`.
  *
- * Eligibility: `present`: anyone in the room (entering over a room socket; an HTTP entry is not
- * in the room and answers `not_eligible`); `buyers`: users with an order in the room's commerce
+ * Eligibility: `present`: anyone in the room (entering over a room socket; an HTTP entry, or one
+ * from a socket that only follows its orders (`follow: 'orders'`), is not in the room and answers
+ * `not_eligible`); `buyers`: users with an order in the room's commerce
  * scope; `followers`: not available yet (opening one is refused with BAD_REQUEST).
  *
  * The prize: each winner gets one unit of the prize sku as an order of total 0 (taken from the
@@ -78,12 +79,38 @@ export const giveawayCardSchema = z.object({
   status: z.enum(['open', 'drawn', 'cancelled']),
   entrants: z.number().int().nonnegative(),
   result: giveawayResultSchema.optional(),
+  /**
+   * The giveaway's number in its room (1, 2, …), taken from the store as it opens: a higher serial
+   * is a newer giveaway. Absent from servers older than it.
+   */
+  serial: z.number().int().positive().optional(),
 });
 export type GiveawayCard = z.infer<typeof giveawayCardSchema>;
 
 /**
+ * What a viewer (and a node's room) keeps of two cards of the room's giveaway (`held`, then
+ * `heard`), as nodes' news may cross: the newer giveaway's (higher `serial`; without serials, the
+ * one heard); for one giveaway, a finished card (`drawn`, `cancelled`) over an open one, and of two
+ * open cards the larger entrants count. A null heard (a read that found none) changes nothing.
+ */
+export function latestGiveawayCard(held: GiveawayCard | null, heard: GiveawayCard | null): GiveawayCard | null {
+  if (heard === null) return held;
+  if (held === null) return heard;
+  if (held.id !== heard.id || held.roomId !== heard.roomId) {
+    if (held.serial !== undefined && heard.serial !== undefined) return heard.serial > held.serial ? heard : held;
+    return heard;
+  }
+  if (held.status !== 'open') return heard.status === 'open' ? held : heard;
+  return heard.status === 'open' && heard.entrants < held.entrants ? { ...heard, entrants: held.entrants } : heard;
+}
+
+/**
  * The answers to `enterGiveaway` (the `result` of its `ok`; members of the cart answer union).
- * `entrants` is the count just after this entry.
+ * `entrants` is the count just after this entry. An entry's answer stands, during the window and
+ * after it: a retry with the same idempotency key gets exactly its first `entered` or
+ * `already_entered` answer (as long as a cart request's key is remembered), and a user who entered
+ * gets `already_entered` for a new key, even once the giveaway is closed; `giveaway_closed` and
+ * `giveaway_full` go only to users who had not entered.
  */
 export const giveawayAnswerSchemas = [
   z.object({ status: z.literal('entered'), giveawayId: giveawayIdSchema, entrants: z.number().int().positive() }),
@@ -91,8 +118,10 @@ export const giveawayAnswerSchemas = [
   z.object({ status: z.literal('already_entered'), giveawayId: giveawayIdSchema, entrants: z.number().int().positive() }),
   /** The giveaway's eligibility leaves this user out (`buyers`: no order in this room; `present`: not entering from the room). */
   z.object({ status: z.literal('not_eligible'), giveawayId: giveawayIdSchema, eligibility: giveawayEligibilitySchema }),
-  /** The entry window ended (or the giveaway was ended early or cancelled). */
+  /** The entry window ended (or the giveaway was ended early or cancelled), and this user had not entered. */
   z.object({ status: z.literal('giveaway_closed'), giveawayId: giveawayIdSchema }),
+  /** The giveaway has as many entrants as it takes (the server's `--giveaway-max-entrants` when it opened), and this user is not one. */
+  z.object({ status: z.literal('giveaway_full'), giveawayId: giveawayIdSchema, entrants: z.number().int().positive() }),
   /** No giveaway with that id in this room. */
   z.object({ status: z.literal('no_giveaway'), giveawayId: giveawayIdSchema }),
 ] as const;
@@ -105,7 +134,7 @@ export const giveawayRequestSchemas = [
   z.object({ t: z.literal('endGiveaway'), id: requestId, giveawayId: giveawayIdSchema }),
   /** Streamer or operator: closes the entries now, no draw. Result `{ giveaway: GiveawayCard }` (cancelled). */
   z.object({ t: z.literal('cancelGiveaway'), id: requestId, giveawayId: giveawayIdSchema }),
-  /** The room's current giveaway (the one taking entries, else the last one this node knows), or null. Result `{ giveaway }`. */
+  /** The room's current giveaway (the one taking entries, else the room's latest), or null. Result `{ giveaway }`. */
   z.object({ t: z.literal('getGiveaway'), id: requestId, giveawayId: giveawayIdSchema.optional() }),
   /** Enters the giveaway; `showName`: the room may see the display name if this entry wins (default: anonymous). */
   z.object({ t: z.literal('enterGiveaway'), id: requestId, key: idempotencyKey, giveawayId: giveawayIdSchema, showName: z.boolean().optional() }),
@@ -113,7 +142,7 @@ export const giveawayRequestSchemas = [
 
 export const giveawayRequestTypes: ReadonlySet<string> = new Set(['openGiveaway', 'endGiveaway', 'cancelGiveaway', 'getGiveaway']);
 
-/** Latest-value room state (commerce lane, not replayed: `getGiveaway` reads it after a join). */
+/** Latest-value room state (commerce lane, not replayed: the card at joining is in `welcome.giveaway`). */
 export const giveawayStateSchemas = [
   /** The giveaway as it is now: opened, closed, drawn (with `result`) or cancelled. */
   z.object({ t: z.literal('giveaway'), giveaway: giveawayCardSchema }),

@@ -5,8 +5,8 @@ import { moderationEventSchemas, moderationRequestSchemas, moderatorSchema, pinn
 import { couponAnswerSchemas, couponEventSchemas, couponIdSchema, couponRequestSchemas, couponRequestTypes, pinnedCouponSchema } from './coupons.ts';
 import { productDetailFields, productDetailIssues } from './productDetails.ts';
 import { showServerMessageSchemas } from './shows.ts';
-import { giveawayAnswerSchemas, giveawayDirectSchemas, giveawayRequestSchemas, giveawayRequestTypes, giveawayStateSchemas } from './giveaways.ts';
 import { auctionCardSchema, auctionDirectSchemas, auctionEventSchemas, auctionRequestSchemas, auctionRequestTypes, auctionStateSchemas, bidAnswerSchemas } from './auctions.ts';
+import { giveawayAnswerSchemas, giveawayCardSchema, giveawayDirectSchemas, giveawayRequestSchemas, giveawayRequestTypes, giveawayStateSchemas } from './giveaways.ts';
 
 /**
  * The wire contract. Every frame is one MessagePack map with a string field `t` naming its type.
@@ -343,6 +343,12 @@ export const welcomeSchema = z.object({
   coupon: pinnedCouponSchema,
   /** The room's auction card at joining (the open auction, or the last one settled while this node hosted the room), or null; see `auction` updates. */
   auction: auctionCardSchema.nullable().optional(),
+  /**
+   * The room's giveaway at joining, fresh or resumed: the one taking entries (with its entrants
+   * count), else the room's latest (drawn, with its result, or cancelled), or null. Then `giveaway`
+   * and `giveawayEntrants` updates; keep cards by `latestGiveawayCard`.
+   */
+  giveaway: giveawayCardSchema.nullable(),
 });
 export type Welcome = z.infer<typeof welcomeSchema>;
 

@@ -143,6 +143,17 @@ export interface ClusterRoomNode extends NodeRoomEntry {
   down: boolean;
 }
 
+/** A room's giveaway taking entries, as `GET /api/ops/rooms` shows it. */
+export interface OpsGiveaway {
+  id: string;
+  /** The prize sku. */
+  sku: string;
+  entrants: number;
+  winnersWanted: number;
+  /** Entries are taken before this (epoch ms). */
+  closesAt: number;
+}
+
 /** One room over every node that hosts it (`GET /api/ops/rooms`). */
 export interface ClusterRoom {
   roomId: string;
@@ -156,6 +167,8 @@ export interface ClusterRoom {
   nodes: ClusterRoomNode[];
   /** This node's detail of the room, or null when it does not host it. */
   local: LocalRoomDetail | null;
+  /** The room's giveaway taking entries; absent when none is. */
+  giveaway?: OpsGiveaway;
 }
 
 /** `GET /api/ops/rooms`. */

@@ -33,7 +33,14 @@ export function routeRequests(commands: RoomCommands, likes: RoomLikes, desk: Ca
       return commands.handle(member, roomId, request);
     },
     like: (_member, roomId, taps) => likes.like(roomId, taps),
-    cart: (member, roomId, request, reply, readAt, progress) => desk.submit(member.principal, roomId, request, reply, { arrivedAt: readAt, progress }),
+    cart: (member, roomId, request, reply, readAt, progress) => {
+      // A socket that only follows its orders is not in the room: a `present` giveaway does not count it.
+      if (request.t === 'enterGiveaway' && member.followsOrders === true && giveaways !== undefined) {
+        giveaways.enterFromOutside(member.principal, roomId, request, desk).then((answer) => reply(undefined, answer), (error: unknown) => reply(error));
+        return;
+      }
+      desk.submit(member.principal, roomId, request, reply, { arrivedAt: readAt, progress });
+    },
     left: (member, roomId) => media.memberLeft(member, roomId),
   };
 }

@@ -40,7 +40,7 @@ import { RoomRules } from './rooms/RoomRules.ts';
 import { ShopLinks } from './rooms/ShopLinks.ts';
 import { ShopWindows } from './rooms/ShopWindows.ts';
 import { commerceScopeOf } from './commerce/commerceScope.ts';
-import type { PinnedCoupon } from '../../protocol/src/index.ts';
+import type { GiveawayCard, PinnedCoupon } from '../../protocol/src/index.ts';
 import type { MediaOriginDirectory } from './store/MediaOriginDirectory.ts';
 import { MemoryMediaOriginDirectory } from './store/MemoryMediaOriginDirectory.ts';
 import { StreamKeys } from './rooms/StreamKeys.ts';
@@ -125,6 +125,8 @@ export interface RunningServer {
   readonly webhooks: WebhookDispatcher | undefined;
   /** The one entry of every cart request (WebSocket and HTTP). */
   readonly desk: CartDesk;
+  /** Giveaways: opening, entries' rules and answers, the draw. */
+  readonly giveaways: GiveawayService;
   readonly store: Store;
   readonly gateway: WsGateway;
   /** Takes the node out of service gradually (SIGTERM, POST /api/ops/drain). */
@@ -185,7 +187,7 @@ async function createBackends(config: Config): Promise<Backends> {
       reminders: new MemoryReminderDirectory(),
       inbox: new MemoryShowNoticeInbox(),
       notices: new LocalUserNotices(),
-      giveaways: new MemoryGiveawayStore(),
+      giveaways: new MemoryGiveawayStore({ recordTtlMs: config.idempotencyTtlMs }),
     };
   }
   const target = redisTarget(config.redis, config.redisCluster);
@@ -222,7 +224,7 @@ async function createBackends(config: Config): Promise<Backends> {
     reminders: new RedisReminderDirectory(roomsRedis, config.redisPrefix, { cluster: target.cluster, retryAfterMs: config.storeRetryAfterMs }),
     inbox: new RedisShowNoticeInbox(roomsRedis, config.redisPrefix, config.storeRetryAfterMs),
     notices: new RedisUserNotices(roomsRedis, { target, prefix: config.redisPrefix, retryAfterMs: config.storeRetryAfterMs }),
-    giveaways: new RedisGiveawayStore(store.redis, { prefix: config.redisPrefix, retryAfterMs: config.storeRetryAfterMs }),
+    giveaways: new RedisGiveawayStore(store.redis, { prefix: config.redisPrefix, retryAfterMs: config.storeRetryAfterMs, recordTtlMs: config.idempotencyTtlMs }),
   };
 }
 
@@ -277,7 +279,8 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const gate: CartGate = admission ?? new DirectGate(store);
   const roomsLog = logger.child({ part: 'rooms' });
   const lifecycle = new RoomLifecycle(roomsLog);
-  const rooms = new RoomRegistry({ config, broker, directory, store, fanout, lifecycle, stockWatcher: gate, replyPriority, log: roomsLog });
+  // The giveaway service comes later (it publishes through the rooms): hosting a room asks it for the card.
+  const rooms = new RoomRegistry({ config, broker, directory, store, fanout, lifecycle, stockWatcher: gate, replyPriority, giveawayCards: (roomId: string): Promise<GiveawayCard | null> => giveaways.welcomeCard(roomId), log: roomsLog });
   const shopLinks = new ShopLinks({ directory, freshMs: config.shopLinksFreshMs, keep: config.shopShowsKept, log: roomsLog });
   const rules = new RoomRules({ registry: rooms, directory, broker, replaySales: config.replaySales, log: roomsLog, links: shopLinks });
   const shops = new ShopWindows({ registry: rooms, directory, store, links: shopLinks, options: config, log: roomsLog });
@@ -317,7 +320,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
       canModerate: (principal, roomId) => rules.canModerate(principal, roomId), assertRoom: (roomId, check) => rules.assertRoom(roomId, check), scopeOf: (roomId) => rules.scopeOf(roomId),
       publishState: (roomId, update) => rooms.publishState(roomId, update), notifyUser: (roomId, userId, message) => rules.notifyUser(roomId, userId, message),
     },
-    options: { entrantsIntervalMs: config.stockIntervalMs, ordersLookedAt: config.ordersPerUser },
+    options: { entrantsIntervalMs: config.stockIntervalMs, ordersLookedAt: config.ordersPerUser, maxEntrants: config.giveawayMaxEntrants },
     orders: { placed: (order) => orders.placed(order) },
     stock: commerce,
     log: commerceLog,
@@ -427,7 +430,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     drain,
   });
   registerDrainApi(router, drain, config.drainWindowMs);
-  registerClusterOpsApi(router, { registry, commands, degrade, admission, broker });
+  registerClusterOpsApi(router, { registry, commands, degrade, admission, broker, giveaways });
   new StaticFiles(undefined, logger.child({ part: 'web' })).register(app);
   router.notFound();
 
@@ -495,6 +498,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     shows,
     webhooks,
     desk,
+    giveaways,
     store,
     gateway,
     drain,

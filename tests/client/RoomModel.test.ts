@@ -10,7 +10,7 @@ function welcome(over: Partial<Welcome> = {}): Welcome {
     you: { userId: 'u1', name: 'Ann', role: 'viewer' },
     seq: 10, epoch: 'e1', resumed: false, historyLost: false,
     comments: [{ seq: 9, userId: 'u2', name: 'Bob', text: 'hi', ts: 1 }],
-    popup: null, products: [product], likes: 3, viewers: 2, muted: [], stock: { mug: 5 }, degradeLevel: 0, moderators: [], pinnedComment: null, coupon: { card: null, version: 0 },
+    popup: null, products: [product], likes: 3, viewers: 2, muted: [], stock: { mug: 5 }, degradeLevel: 0, moderators: [], pinnedComment: null, coupon: { card: null, version: 0 }, giveaway: null,
     ...over,
   };
 }
@@ -254,5 +254,31 @@ describe('RoomModel moderation state', () => {
     expect(model.auction).toMatchObject({ id: 'a', status: 'ended', seq: 6 });
     model.applyUpdate({ t: 'auction', auction: card('b', 0, 'open', 2) });
     expect(model.auction).toMatchObject({ id: 'b', seq: 0 });
+  });
+
+  it('takes the giveaway from welcome, fresh and resumed, and never lets an older giveaway\'s card replace a newer one', () => {
+    const model = new RoomModel();
+    const card = { id: 'g1', roomId: 'r1', sku: 'tote', winnersWanted: 1, eligibility: 'present' as const, opensAt: 1, closesAt: 2, commitment: 'ab', salt: 'cd', status: 'open' as const, entrants: 4, serial: 1 };
+    model.applyWelcome({ ...welcome(), giveaway: card });
+    expect(model.giveaway).toEqual(card);
+    // The next giveaway opened; another node's late news of the first one's draw changes nothing.
+    const next = { ...card, id: 'g2', serial: 2, entrants: 0 };
+    model.applyUpdate({ t: 'giveaway', giveaway: next });
+    const drawnFirst = { ...card, status: 'drawn' as const, result: { winners: [], entrantsCount: 4, seed: 'ff', drawUrl: '/d' } };
+    model.applyUpdate({ t: 'giveaway', giveaway: drawnFirst });
+    model.takeGiveaway(drawnFirst);
+    expect(model.giveaway).toEqual(next);
+    // A resumed welcome with an older count of the same giveaway keeps the larger; a drawn card there replaces the open one.
+    model.applyUpdate({ t: 'giveawayEntrants', giveawayId: 'g2', entrants: 9 });
+    model.applyWelcome({ ...welcome(), resumed: true, giveaway: { ...next, entrants: 3 } });
+    expect(model.giveaway).toMatchObject({ id: 'g2', entrants: 9 });
+    const drawnNext = { ...next, status: 'drawn' as const, entrants: 9, result: { winners: [], entrantsCount: 9, seed: 'ee', drawUrl: '/d2' } };
+    model.applyWelcome({ ...welcome(), resumed: true, giveaway: drawnNext });
+    expect(model.giveaway).toEqual(drawnNext);
+    model.applyWelcome({ ...welcome(), resumed: true, giveaway: { ...next, entrants: 12 } });
+    expect(model.giveaway).toEqual(drawnNext);
+    // A fresh welcome is the room as it is now (another room, or a room whose giveaways are gone).
+    model.applyWelcome({ ...welcome(), giveaway: null });
+    expect(model.giveaway).toBeNull();
   });
 });

@@ -4,7 +4,7 @@
  * outbid and sees it, a late bid pushes the end (the countdown jumps, "Extended!"), the auction
  * runs out and one wins: the winner's card says so and their cart holds the product at the winning
  * price, the other's says "Sold to …", the streamer sees the result and the bid history. The card
- * keeps clear of the coupon card, the like button and the comments; a zh-CN viewer reads it in Chinese.
+ * keeps clear of the coupon and giveaway cards, the like button and the comments; a zh-CN viewer reads it in Chinese.
  */
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
@@ -53,18 +53,22 @@ describe('auctions in Chromium', () => {
   it('two phone viewers bid on an anti-sniping auction started on the streamer page; a late bid extends it, one wins and holds it at the winning price', async () => {
     const roomId = 'auction-show';
     const streamerToken = await saleRoom(server, roomId, 5, { title: 'Vintage film camera', priceCents: 12000 }, 'Camera market live');
-    // The room as it usually is: a pinned product, a pinned coupon and a few comments.
+    // A busy room: a pinned product, a pinned coupon, a giveaway taking entries and a few comments.
     const host = connect({ url: server.wsUrl, token: streamerToken, room: roomId });
     clients.push(host);
     await host.ready;
     await host.pin('hot');
     await host.createCoupon({ id: 'SAVE5', amountOffCents: 500, minSpendCents: 2000, total: 10 });
     await host.pinCoupon('SAVE5');
+    await host.openGiveaway({ id: 'thanks', sku: 'hot', winners: 1, durationMs: 300_000 });
     for (const text of ['Is it working?', 'Lens looks clean', 'Go go go']) await host.comment(text);
 
     const ann = await openPage(browser, `${server.url}/viewer?room=${roomId}&token=${await server.mintToken({ userId: 'ann', name: 'Ann', role: 'viewer' })}`, problems, PHONE);
     const bob = await openPage(browser, `${server.url}/viewer?room=${roomId}&token=${await server.mintToken({ userId: 'bob', name: 'Bob', role: 'viewer' })}`, problems, PHONE);
-    for (const page of [ann, bob]) await until('the product card', () => page.locator('#card').isVisible(), (v) => v);
+    for (const page of [ann, bob]) {
+      await until('the product card', () => page.locator('#card').isVisible(), (v) => v);
+      await until('the giveaway card', () => page.getByTestId('giveaway-card').isVisible(), (v) => v);
+    }
 
     // The streamer starts the auction on the streamer page: $10.00, 20 s, anti-sniping over the last 8 s.
     const streamer = await openPage(browser, `${server.url}/streamer?token=${streamerToken}&room=${roomId}`, problems, PHONE);
@@ -94,7 +98,7 @@ describe('auctions in Chromium', () => {
     expect(card.y).toBeGreaterThanOrEqual(0);
     expect(card.x + card.width).toBeLessThanOrEqual(PHONE.width);
     expect(card.y + card.height).toBeLessThanOrEqual(PHONE.height);
-    for (const [name, other] of [['coupon card', ann.getByTestId('coupon-card')], ['like button', ann.locator('#like')], ['comments', ann.getByTestId('comment-stack')], ['comment box', ann.locator('#comment-form')], ['top bar', ann.locator('.topbar')]] as const) {
+    for (const [name, other] of [['coupon card', ann.getByTestId('coupon-card')], ['giveaway card', ann.getByTestId('giveaway-card')], ['like button', ann.locator('#like')], ['comments', ann.getByTestId('comment-stack')], ['comment box', ann.locator('#comment-form')], ['top bar', ann.locator('.topbar')]] as const) {
       expect(overlaps(card, await box(other)), `the auction card overlaps the ${name}`).toBe(false);
     }
     await until('the comments', () => ann.getByTestId('comments').locator('li').count(), (n) => n === 3);

@@ -160,9 +160,13 @@ describe.each<[string, number, () => ConfigInput]>([
     const stock = await node(0).store.stock(roomId, 'tote');
     expect(stock).toMatchObject({ available: 100 - WINNERS, sold: WINNERS });
 
-    // After the end: closed, on both nodes; the result stays.
-    const late = await Promise.all([sockets[2]!.enterGiveaway('tote-day'), sockets[3]!.enterGiveaway('tote-day')]);
-    expect(late.map((a) => a.status)).toEqual(['giveaway_closed', 'giveaway_closed']);
+    // After the end: closed to newcomers, on both nodes; an entrant's entry still stands; the result stays.
+    const newcomers = await Promise.all([viewer(roomId, 'late-0', 0), viewer(roomId, 'late-1', 1)]);
+    const late = await Promise.all([...newcomers.map((client) => client.enterGiveaway('tote-day')), sockets[2]!.enterGiveaway('tote-day'), sockets[3]!.enterGiveaway('tote-day')]);
+    expect(late).toEqual([
+      { status: 'giveaway_closed', giveawayId: 'tote-day' }, { status: 'giveaway_closed', giveawayId: 'tote-day' },
+      { status: 'already_entered', giveawayId: 'tote-day', entrants: VIEWERS }, { status: 'already_entered', giveawayId: 'tote-day', entrants: VIEWERS },
+    ]);
     expect(await sockets[4]!.getGiveaway('tote-day')).toMatchObject({ status: 'drawn', result: { seed: result.seed } });
     expect((await sockets[4]!.enterGiveaway('nope')).status).toBe('no_giveaway');
   }, 90_000);
@@ -199,7 +203,11 @@ describe.each<[string, number, () => ConfigInput]>([
     expect(ended).toMatchObject({ status: 'drawn', entrants: 2, result: { entrantsCount: 2 } });
     expect(ended.result!.winners).toHaveLength(2);
     expect(ended.result!.prizeShort).toHaveLength(1);
-    expect(await buyerA.enterGiveaway('buyers')).toMatchObject({ status: 'giveaway_closed' });
+    // After the close an entry's answer stands: a retry of its key gets exactly its first answer, an
+    // entrant's new key already_entered; only a user who had not entered hears giveaway_closed.
+    expect(await enter(buyerBToken, 'k1')).toMatchObject({ status: 200, body: { status: 'entered', giveawayId: 'buyers', entrants: 2 } });
+    expect(await enter(buyerBToken, 'k2')).toMatchObject({ status: 200, body: { status: 'already_entered', entrants: 2 } });
+    expect(await buyerA.enterGiveaway('buyers')).toEqual({ status: 'already_entered', giveawayId: 'buyers', entrants: 2 });
     expect(await node(0).store.stock(roomId, 'tote')).toMatchObject({ available: 0, sold: 1 });
     // Ending it again answers the same draw; cancelling it is too late.
     expect((await host.endGiveaway('buyers')).result).toEqual(ended.result);
@@ -213,7 +221,8 @@ describe.each<[string, number, () => ConfigInput]>([
     const cancelled = await http(node(0), 'POST', `/api/rooms/${roomId}/giveaways/present/cancel`, streamer);
     expect(cancelled).toMatchObject({ status: 200, body: { giveaway: { status: 'cancelled', entrants: 1 } } });
     await waitUntil(() => browser.state.giveaway?.status === 'cancelled', 5000, 'the room hears the cancel');
-    expect(await browser.enterGiveaway('present')).toMatchObject({ status: 'giveaway_closed' });
+    expect(await browser.enterGiveaway('present')).toMatchObject({ status: 'already_entered', entrants: 1 });
+    expect(await buyerB.enterGiveaway('present')).toMatchObject({ status: 'giveaway_closed' });
     expect((await http(node(1), 'GET', `/api/rooms/${roomId}/giveaways/present/draw.json`)).status).toBe(404);
     expect(await http(node(1), 'POST', `/api/rooms/${roomId}/giveaways/present/end`, streamer)).toMatchObject({ status: 409, body: { error: { name: 'GIVEAWAY_OVER' } } });
     expect(await http(node(1), 'GET', `/api/rooms/${roomId}/giveaways/present`, buyerBToken)).toMatchObject({ status: 200, body: { giveaway: { status: 'cancelled' } } });
@@ -252,8 +261,8 @@ describe('giveaways: the node that opened one is gone at its end', () => {
     await opener.close();
     nodes = [survivor];
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, (opened.body.giveaway.closesAt as number) - Date.now() + 50)));
-    // A late entry on the surviving node finds it over and closes it; the room hears the draw.
-    expect((await viewers[0]!.enterGiveaway('g')).status).toBe('giveaway_closed');
+    // A late tap on the surviving node (an entrant's: its entry stands) finds it over and closes it; the room hears the draw.
+    expect((await viewers[0]!.enterGiveaway('g')).status).toBe('already_entered');
     await waitUntil(() => viewers[1]!.state.giveaway?.status === 'drawn', 10_000, 'the surviving node draws');
     const again = await Promise.all(viewers.map((v) => v.getGiveaway('g')));
     expect(new Set(again.map((card) => JSON.stringify(card!.result)))).toEqual(new Set([JSON.stringify(viewers[1]!.state.giveaway!.result)]));

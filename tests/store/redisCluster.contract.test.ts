@@ -159,7 +159,7 @@ async function clusterNode<S extends { close(): Promise<void> }>(make: (redis: R
 }
 const handlePrefixes = new WeakMap<object, string>();
 const auctionNode = (prefix: string, historyKept: number) => clusterNode((redis) => new RedisAuctionStore(redis, { prefix, historyKept, retryAfterMs: 1000 }));
-const giveawayNode = (prefix: string) => clusterNode((redis) => new RedisGiveawayStore(redis, { prefix, retryAfterMs: 1000 }));
+const giveawayNode = (prefix: string) => clusterNode((redis) => new RedisGiveawayStore(redis, { prefix, retryAfterMs: 1000, scanCount: 64 }));
 
 describeAuctionContract('RedisAuctionStore on Redis Cluster', {
   create: async (historyKept) => {

@@ -90,7 +90,7 @@ async function redisNode<S extends { close(): Promise<void> }>(make: (redis: Ret
 }
 const handlePrefixes = new WeakMap<object, string>();
 const auctionNode = (prefix: string, historyKept: number) => redisNode((redis) => new RedisAuctionStore(redis, { prefix, historyKept, retryAfterMs: 1000 }));
-const giveawayNode = (prefix: string) => redisNode((redis) => new RedisGiveawayStore(redis, { prefix, retryAfterMs: 1000 }));
+const giveawayNode = (prefix: string) => redisNode((redis) => new RedisGiveawayStore(redis, { prefix, retryAfterMs: 1000, scanCount: 64 }));
 
 describeAuctionContract('RedisAuctionStore', {
   create: async (historyKept) => {

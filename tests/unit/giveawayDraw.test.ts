@@ -17,7 +17,7 @@ const ZERO_SEED = '00'.repeat(32);
 const SALT = '0123456789abcdef0123456789abcdef';
 
 function giveaway(seed: string, winners: number, salt = SALT): Giveaway {
-  return { id: 'g1', roomId: 'r1', sku: 'tote', hostId: 'host', winners, eligibility: 'present', opensAt: 0, closesAt: 60_000, commitment: commitmentOf(seed), salt };
+  return { id: 'g1', roomId: 'r1', sku: 'tote', hostId: 'host', winners, eligibility: 'present', opensAt: 0, closesAt: 60_000, commitment: commitmentOf(seed), salt, maxEntrants: 1_000_000 };
 }
 
 let files = 0;
@@ -44,7 +44,7 @@ describe('the draw function', () => {
     expect(entrantIdOf('ff'.repeat(16), 'ann')).not.toBe(entrantIdOf(SALT, 'ann'));
     const { seed, salt } = newDrawSecrets();
     expect([seed.length, salt.length]).toEqual([64, 32]);
-    const opened = openGiveaway(giveawayInputSchema.parse({ id: 'g1', sku: 'tote', winners: 2, durationMs: 30_000 }), 'r1', 'host', 1000);
+    const opened = openGiveaway(giveawayInputSchema.parse({ id: 'g1', sku: 'tote', winners: 2, durationMs: 30_000 }), 'r1', 'host', 1000, 1_000_000);
     expect(opened.giveaway).toMatchObject({ eligibility: 'present', opensAt: 1000, closesAt: 31_000, commitment: commitmentOf(opened.seed) });
     expect(opened.giveaway.salt).toMatch(/^[0-9a-f]{32}$/);
     expect(JSON.stringify(opened.giveaway)).not.toContain(opened.seed);

@@ -40,7 +40,7 @@ export function mountCouponCard(client: LivecartClient, parts: { anchor: HTMLEle
   const button = h('button', { type: 'button', class: 'primary', 'data-testid': 'coupon-claim' }, t('coupon.claim'));
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'coupon-status' });
   const code = h('span', { class: 'coupon-code', 'data-testid': 'coupon-code' });
-  const section = h('section', { class: 'coupon-card', 'aria-labelledby': 'coupon-title', 'data-testid': 'coupon-card', hidden: true },
+  const section = h('section', { id: 'coupon-card', class: 'coupon-card', 'aria-labelledby': 'coupon-title', 'data-testid': 'coupon-card', hidden: true },
     h('div', { class: 'coupon-stub', 'aria-hidden': 'true' }, t('coupon.stub')),
     h('div', { class: 'coupon-body' }, h('p', { class: 'eyebrow' }, t('coupon.eyebrow'), code), title, subtitle, terms, left, button, status));
   parts.anchor.after(section);

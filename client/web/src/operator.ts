@@ -223,6 +223,9 @@ function renderRooms(token: string, rooms: readonly ClusterRoom[]): void {
     const chart = (name: string) => cell(name).querySelector<SVGSVGElement>('svg') ?? undefined;
     row.dataset.level = String(level);
     row.dataset.hostedHere = local ? 'yes' : 'no';
+    const giveaway = cell('giveaway');
+    show(giveaway, room.giveaway !== undefined);
+    setText(giveaway, room.giveaway === undefined ? '' : `🎁 ${t('ops.giveaway', { id: room.giveaway.id, entrants: tn('giveaway.entrants', room.giveaway.entrants), time: formatTime(room.giveaway.closesAt) })}`);
     setText(cell('members-value'), formatNumber(room.viewers));
     setText(cell('members-detail'), tn('ops.sockets', room.sockets));
     sparkline(history.viewers.values, { label: t('ops.chartViewers', { room: room.roomId }), format: (v) => formatNumber(v) }, chart('members-chart'));
@@ -331,7 +334,7 @@ function buildRow(token: string, roomId: string): HTMLTableRowElement {
   return h(
     'tr',
     { 'data-room': roomId },
-    h('th', { scope: 'row', 'data-label': t('ops.colRoom') }, roomId),
+    h('th', { scope: 'row', 'data-label': t('ops.colRoom') }, roomId, h('span', { class: 'room-giveaway small', 'data-cell': 'giveaway', 'data-testid': `giveaway-${roomId}`, hidden: true })),
     metric(t('studio.viewers'), 'members', true),
     nodes,
     metric(t('ops.colMsgs'), 'msgs', true),

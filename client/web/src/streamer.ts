@@ -12,6 +12,7 @@
  */
 import { mountCouponPanel } from './streamerCoupons.ts';
 import { mountAuctionPanel } from './streamerAuctions.ts';
+import { mountGiveawayPanel } from './streamerGiveaways.ts';
 import { connect, type HistoryComment, type LivecartClient, type Order } from '../../src/index.ts';
 import { StreamPublisher, type MediaStateEvent } from '../../src/media.ts';
 import { api, byId, countdown, errorText, fatal, formatNumber, formatPrice, h, params, say, ServerClock, setText, show, startCountdowns, trackConnection, wsUrl } from './common.ts';
@@ -162,6 +163,7 @@ async function openRoom(token: string, roomId: string): Promise<void> {
   for (const section of [el.controls, el.camera, el.products, el.chat]) show(section, true);
   mountCouponPanel(client, el.products);
   mountAuctionPanel(client, { anchor: el.products, clock });
+  mountGiveawayPanel(client, byId('coupons'), clock);
   el.viewerLink.href = `/viewer?room=${encodeURIComponent(roomId)}`;
   show(el.viewerLink, true);
   const room = client.state.room;

@@ -45,6 +45,7 @@ import { startViewerLayout } from './viewerLayout.ts';
 import { CartDrawer } from './cartDrawer.ts';
 import { mountCouponCard, type CouponView } from './couponCard.ts';
 import { mountAuctionCard } from './auctionCard.ts';
+import { mountGiveawayCard } from './giveawayCard.ts';
 import { followShowNotices } from './showNotices.ts';
 import { mountShowPreview } from './showPreview.ts';
 
@@ -160,6 +161,7 @@ async function main(): Promise<void> {
   mountViewerModeration(client, { comments: el.comments, token, roomId, status: el.commentStatus });
   coupons = mountCouponCard(client, { anchor: el.card, cartSummary: drawer.summary, cartTotal: drawer.total, orderTotalRow: drawer.orderTotalRow });
   mountAuctionCard(client, { anchor: el.card, clock });
+  mountGiveawayCard(client, { anchor: byId('coupon-card'), clock });
   mountProducts(client, drawer);
   try {
     await client.ready;

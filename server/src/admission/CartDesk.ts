@@ -30,6 +30,8 @@ export interface CartRules {
 export interface GiveawayEntries {
   /** `roomId`: the room whose giveaway it is (the gate's queue is its commerce scope's). */
   enter(principal: Principal, roomId: string, request: Extract<CartRequest, { t: 'enterGiveaway' }>): Promise<CartAnswer>;
+  /** The entry's key's first answer (`entered` or `already_entered`), or undefined: what a refusal yields to. */
+  recorded(principal: Principal, roomId: string, request: Extract<CartRequest, { t: 'enterGiveaway' }>): Promise<CartAnswer | undefined>;
 }
 
 /** Bids: the auction's last say before a bid queues, and its batches to the auction store, run in the room's admission turn. */
@@ -153,16 +155,16 @@ export class CartDesk {
       const answer = ruled === undefined
         ? this.#execute(principal, scope, request, { arrivedAt: arrival.arrivedAt, progress: arrival.progress, userId: principal.userId, roomId }, inScope, record).catch((error: unknown) => {
           if (!isKicked(error)) throw error;
-          return this.#recordedOr(principal, scope, request, inScope, error);
+          return this.#recordedOr(principal, scope, request, inScope, error, roomId);
         })
-        : this.#recordedOr(principal, scope, request, inScope, ruled);
+        : this.#recordedOr(principal, scope, request, inScope, ruled, roomId);
       return answer.then((a) => this.#answered(principal, scope, request, a));
     });
   }
 
   #refused(principal: Principal, roomId: string, request: CartRequest, fingerprint: string | undefined, error: unknown): Promise<CartAnswer> {
     if (!isRefusal(error)) return Promise.reject(error);
-    return this.#scoped(roomId, (scope) => this.#recordedOr(principal, scope, request, scopedFingerprint(roomId, scope, request, fingerprint), error).then((a) => this.#answered(principal, scope, request, a)));
+    return this.#scoped(roomId, (scope) => this.#recordedOr(principal, scope, request, scopedFingerprint(roomId, scope, request, fingerprint), error, roomId).then((a) => this.#answered(principal, scope, request, a)));
   }
 
   /** Runs `serve` with the room's commerce scope (the room itself when it has none, or when the room cannot be read: its refusal stands). */
@@ -177,9 +179,16 @@ export class CartDesk {
   }
 
   /** A key that already has an answer gets it even where the room now refuses (the show ended, the user was banned since). */
-  async #recordedOr(principal: Principal, roomId: string, request: CartRequest, fingerprint: string | undefined, refusal: CartAnswer | DomainError | ProtocolError): Promise<CartAnswer> {
+  async #recordedOr(principal: Principal, roomId: string, request: CartRequest, fingerprint: string | undefined, refusal: CartAnswer | DomainError | ProtocolError, room: string): Promise<CartAnswer> {
     let recorded: CartAnswer | undefined;
-    if (fingerprint !== undefined && request.t !== 'getCart') {
+    if (request.t === 'enterGiveaway') {
+      // An entry's answer is kept with its giveaway, the room's own (`room`).
+      try {
+        recorded = await this.#entries?.recorded(principal, room, request);
+      } catch {
+        // The store unreachable: the refusal stands.
+      }
+    } else if (fingerprint !== undefined && request.t !== 'getCart') {
       try {
         recorded = await this.#store.recorded(roomId, principal.userId, request.key, fingerprint);
       } catch (error) {

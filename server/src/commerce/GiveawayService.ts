@@ -8,6 +8,7 @@ import { entrantIdOf, openGiveaway, type PublishedDraw, publishDraw, winningUser
 import type { Giveaway, giveawayInputSchema } from '../giveaways/giveaway.ts';
 import type { Logger } from '../log.ts';
 import type { GiveawayStatus, GiveawayStore } from '../store/GiveawayStore.ts';
+import { recordName } from '../store/idempotency.ts';
 import type { ReleasedLine, Store } from '../store/Store.ts';
 import type { RoomCheck } from './CommerceService.ts';
 
@@ -29,6 +30,8 @@ export interface GiveawayOptions {
   readonly entrantsIntervalMs: number;
   /** A `buyers` giveaway looks this far back in a user's orders for one in the room. */
   readonly ordersLookedAt: number;
+  /** Most entrants a giveaway opened now takes (`--giveaway-max-entrants`). */
+  readonly maxEntrants: number;
 }
 
 type GiveawayInputParsed = z.output<typeof giveawayInputSchema>;
@@ -77,7 +80,6 @@ export class GiveawayService implements GiveawayEntries {
   readonly #now: () => number;
   readonly #batcher: EntryBatcher;
   readonly #known = new Map<string, Known>(); // room␀giveaway → what this node knows
-  readonly #latest = new Map<string, string>(); // room → its latest giveaway this node knows
   #closed = false;
 
   constructor(deps: {
@@ -110,10 +112,11 @@ export class GiveawayService implements GiveawayEntries {
     if (input.eligibility === 'followers') throw new DomainError('NOT_SUPPORTED', 'eligibility "followers" is not available yet: use "present" or "buyers"');
     const scope = await this.#rooms.scopeOf(roomId);
     if ((await this.#commerce.stock(scope, input.sku)) === undefined) throw new DomainError('PRODUCT_NOT_FOUND', `no product ${input.sku} in this room: the prize must be one`);
-    const { giveaway, seed } = openGiveaway(input, roomId, principal.userId, this.#now());
-    const created = await this.#store.createGiveaway(giveaway, seed);
-    if (created === 'exists') throw new DomainError('GIVEAWAY_EXISTS', `this room had a giveaway ${input.id} already`);
-    if (created === 'busy') throw new DomainError('GIVEAWAY_BUSY', 'another giveaway of this room is taking entries: end or cancel it first');
+    const opened = openGiveaway(input, roomId, principal.userId, this.#now(), this.#options.maxEntrants);
+    const created = await this.#store.createGiveaway(opened.giveaway, opened.seed);
+    if (created.result === 'exists') throw new DomainError('GIVEAWAY_EXISTS', `this room had a giveaway ${input.id} already`);
+    if (created.result !== 'created') throw new DomainError('GIVEAWAY_BUSY', 'another giveaway of this room is taking entries: end or cancel it first');
+    const giveaway: Giveaway = { ...opened.giveaway, serial: created.serial };
     const known = this.#remember(giveaway, 'open', 0);
     this.#scheduleClose(known);
     const card = cardOf(giveaway, 'open', 0);
@@ -141,12 +144,22 @@ export class GiveawayService implements GiveawayEntries {
     return card;
   }
 
-  /** The giveaway `giveawayId` (default: the room's one taking entries, else the latest this node knows), or null. */
+  /** The giveaway `giveawayId` (default: the room's one taking entries, else its latest), or null. */
   async read(principal: Principal, roomId: string, giveawayId?: string): Promise<GiveawayCard | null> {
     await this.#rooms.assertRoom(roomId, { principal, operation: 'read' });
-    const id = giveawayId ?? (await this.#store.currentGiveaway(roomId)) ?? this.#latest.get(roomId);
+    const id = giveawayId ?? (await this.#store.currentGiveaway(roomId)) ?? (await this.#store.latestGiveaway(roomId));
     if (id === undefined || id === null) return null;
     return this.#cardNow(roomId, id);
+  }
+
+  /** The room's giveaway taking entries, for the operator console (no principal: the ops API checks the operator), or null. */
+  async openIn(roomId: string): Promise<{ id: string; sku: string; entrants: number; winnersWanted: number; closesAt: number } | null> {
+    const id = await this.#store.currentGiveaway(roomId);
+    if (id === null) return null;
+    const held = await this.#store.giveaway(roomId, id);
+    if (held === undefined || held.status !== 'open' || this.#now() >= held.giveaway.closesAt) return null;
+    const known = this.#known.get(roomId + sep + id);
+    return { id, sku: held.giveaway.sku, entrants: Math.max(held.entrants, known?.entrants ?? 0), winnersWanted: held.giveaway.winners, closesAt: held.giveaway.closesAt };
   }
 
   /** The published draw data (`draw.json`): drawn now if the giveaway is past its end; GIVEAWAY_NOT_FOUND before, or when it was cancelled. */
@@ -158,10 +171,19 @@ export class GiveawayService implements GiveawayEntries {
   }
 
   /**
-   * An entry over HTTP: not in the room, so a `present` giveaway answers `not_eligible`; the rest
-   * goes through `desk` as a socket's entry does.
+   * The room's giveaway for `welcome`: the one taking entries, else the room's latest (drawn or
+   * cancelled), or null. One past its end is closed and drawn first (as a read does).
    */
-  async enterOverHttp(principal: Principal, roomId: string, request: EnterRequest, desk: { answer(principal: Principal, roomId: string, request: CartRequest): Promise<CartAnswer> }): Promise<CartAnswer> {
+  async welcomeCard(roomId: string): Promise<GiveawayCard | null> {
+    const id = (await this.#store.currentGiveaway(roomId)) ?? (await this.#store.latestGiveaway(roomId));
+    return id === null ? null : this.#cardNow(roomId, id);
+  }
+
+  /**
+   * An entry from outside the room (over HTTP, or from a socket that only follows its orders): a
+   * `present` giveaway answers `not_eligible`; the rest goes through `desk` as a room socket's entry does.
+   */
+  async enterFromOutside(principal: Principal, roomId: string, request: EnterRequest, desk: { answer(principal: Principal, roomId: string, request: CartRequest): Promise<CartAnswer> }): Promise<CartAnswer> {
     const known = await this.#knownOrLoad(roomId, request.giveawayId);
     if (known?.giveaway.eligibility === 'present') return { status: 'not_eligible', giveawayId: request.giveawayId, eligibility: 'present' };
     return desk.answer(principal, roomId, request);
@@ -174,6 +196,12 @@ export class GiveawayService implements GiveawayEntries {
     // Synchronous when the giveaway is known here: the entries of one turn then leave as one batch.
     if (known !== undefined) return this.#enterKnown(principal, known, request);
     return this.#knownOrLoad(roomId, giveawayId).then((loaded) => (loaded === undefined ? { status: 'no_giveaway', giveawayId } : this.#enterKnown(principal, loaded, request)));
+  }
+
+  /** The entry's key's first answer, kept with its giveaway (what a refusal at the desk yields to), or undefined. */
+  async recorded(principal: Principal, roomId: string, request: EnterRequest): Promise<CartAnswer | undefined> {
+    const kept = await this.#store.recorded(roomId, request.giveawayId, recordName(principal.userId, request.key), this.#now());
+    return kept?.status === 'entered' || kept?.status === 'already_entered' ? { status: kept.status, giveawayId: request.giveawayId, entrants: kept.entrants } : undefined;
   }
 
   close(): void {
@@ -189,7 +217,6 @@ export class GiveawayService implements GiveawayEntries {
     for (const [key, known] of this.#known) {
       if (known.giveaway.roomId === roomId && known.status !== 'open' && known.finishing === undefined && known.newsTimer === undefined) this.#known.delete(key);
     }
-    if (![...this.#known.values()].some((known) => known.giveaway.roomId === roomId)) this.#latest.delete(roomId);
   }
 
   /** Rooms whose giveaways this node knows are all over, with nothing pending (no news, no timer, no draw under way). */
@@ -209,18 +236,16 @@ export class GiveawayService implements GiveawayEntries {
     const { giveaway } = known;
     const giveawayId = giveaway.id;
     const now = this.#now();
-    if (known.status !== 'open' || now >= giveaway.closesAt) {
-      if (now >= giveaway.closesAt) this.#finishSoon(known);
-      return Promise.resolve({ status: 'giveaway_closed', giveawayId });
-    }
     const name = request.showName === true ? principal.name : undefined;
-    const send = () => this.#batcher.enter({ roomId: giveaway.roomId, giveawayId, userId: principal.userId, at: this.#now(), name }).then((answer): CartAnswer => {
+    const send = () => this.#batcher.enter({ roomId: giveaway.roomId, giveawayId, userId: principal.userId, at: this.#now(), name, record: recordName(principal.userId, request.key) }).then((answer): CartAnswer => {
       switch (answer.status) {
         case 'entered':
           this.#entrantsChanged(known, answer.entrants);
           return { status: 'entered', giveawayId, entrants: answer.entrants };
         case 'already_entered':
           return { status: 'already_entered', giveawayId, entrants: answer.entrants };
+        case 'full':
+          return { status: 'giveaway_full', giveawayId, entrants: answer.entrants };
         case 'closed':
         case 'not_open':
           known.status = known.status === 'open' ? 'closed' : known.status;
@@ -230,6 +255,12 @@ export class GiveawayService implements GiveawayEntries {
           return { status: 'no_giveaway', giveawayId };
       }
     });
+    if (known.status !== 'open' || now >= giveaway.closesAt) {
+      if (now >= giveaway.closesAt) this.#finishSoon(known);
+      // Closed: no new entry, whoever asks; the store still answers an entered user (their key's
+      // first answer, else already_entered), and everyone else `giveaway_closed`.
+      return send();
+    }
     if (giveaway.eligibility === 'present') return send();
     if (giveaway.eligibility === 'followers') return Promise.resolve({ status: 'not_eligible', giveawayId, eligibility: 'followers' });
     return this.#isBuyer(principal.userId, giveaway.roomId).then((buyer) => (buyer ? send() : { status: 'not_eligible', giveawayId, eligibility: 'buyers' }));
@@ -315,6 +346,8 @@ export class GiveawayService implements GiveawayEntries {
       ...(short.length === 0 ? {} : { prizeShort: short }),
     };
     const card: GiveawayCard = { ...cardOf(held.giveaway, 'drawn', draw.entrantsCount), result };
+    // Kept, so a node meeting the drawn giveaway later (a room hosted afresh, a read) shows it without drawing again.
+    await this.#store.recordResult(roomId, giveawayId, result);
     known.status = 'closed';
     known.final = card;
     this.#rooms.publishState(roomId, { t: 'giveaway', giveaway: card });
@@ -356,6 +389,11 @@ export class GiveawayService implements GiveawayEntries {
     const held = await this.#store.giveaway(roomId, giveawayId);
     if (held === undefined) return null;
     if (held.status === 'cancelled') return this.#finalCard(roomId, giveawayId);
+    if (held.status === 'closed' && held.result !== undefined) {
+      const known = this.#remember(held.giveaway, held.status, held.entrants);
+      known.final ??= { ...cardOf(held.giveaway, 'drawn', held.result.entrantsCount), result: held.result };
+      return known.final;
+    }
     if (held.status === 'closed' || this.#now() >= held.giveaway.closesAt) return this.#finish(roomId, giveawayId, false);
     const known = this.#remember(held.giveaway, held.status, held.entrants);
     return cardOf(held.giveaway, 'open', Math.max(held.entrants, known.entrants));
@@ -375,7 +413,6 @@ export class GiveawayService implements GiveawayEntries {
     let known = this.#known.get(key);
     if (known === undefined) this.#known.set(key, (known = { giveaway, status, entrants, pendingEntrants: false, sentAt: 0 }));
     else if (known.status === 'open') known.status = status;
-    this.#latest.set(giveaway.roomId, giveaway.id);
     return known;
   }
 
@@ -391,8 +428,9 @@ export function drawPath(roomId: string, giveawayId: string): string {
 }
 
 function cardOf(giveaway: Giveaway, status: GiveawayCard['status'], entrants: number): GiveawayCard {
-  return {
+  const card: GiveawayCard = {
     id: giveaway.id, roomId: giveaway.roomId, sku: giveaway.sku, winnersWanted: giveaway.winners, eligibility: giveaway.eligibility,
     opensAt: giveaway.opensAt, closesAt: giveaway.closesAt, commitment: giveaway.commitment, salt: giveaway.salt, status, entrants,
   };
+  return giveaway.serial === undefined ? card : { ...card, serial: giveaway.serial };
 }

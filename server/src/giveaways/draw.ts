@@ -105,10 +105,10 @@ export function winningUsers(draw: PublishedDraw, userIds: readonly string[]): s
 }
 
 /** The giveaway `input` describes, opened by `hostId` in `roomId` at `now`, with its fresh secret seed (kept in the store until the draw). */
-export function openGiveaway(input: z.output<typeof giveawayInputSchema>, roomId: string, hostId: string, now: number): { giveaway: Giveaway; seed: string } {
+export function openGiveaway(input: z.output<typeof giveawayInputSchema>, roomId: string, hostId: string, now: number, maxEntrants: number): { giveaway: Giveaway; seed: string } {
   const { seed, salt } = newDrawSecrets();
   return {
-    giveaway: { id: input.id, roomId, sku: input.sku, hostId, winners: input.winners, eligibility: input.eligibility, opensAt: now, closesAt: now + input.durationMs, commitment: commitmentOf(seed), salt },
+    giveaway: { id: input.id, roomId, sku: input.sku, hostId, winners: input.winners, eligibility: input.eligibility, opensAt: now, closesAt: now + input.durationMs, commitment: commitmentOf(seed), salt, maxEntrants },
     seed,
   };
 }

@@ -18,4 +18,8 @@ export interface Giveaway {
   readonly commitment: string;
   /** The salt of the entrants' published ids, hex (draw.ts). */
   readonly salt: string;
+  /** Most entrants it takes (`--giveaway-max-entrants` when it opened); later entries answer `giveaway_full`. */
+  readonly maxEntrants: number;
+  /** Its number in the room (1, 2, …), given by the store at opening; absent before. */
+  readonly serial?: number;
 }

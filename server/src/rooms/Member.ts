@@ -17,6 +17,8 @@ export interface Member {
    * than before).
    */
   ackedSeq: number;
+  /** Joined with `follow: 'orders'`: it hears its user's own news only, and is not in the room (not `present`). */
+  readonly followsOrders?: boolean;
   /** Subscribed to its role's chatter (false while demoted as slow). */
   readonly inChatter: boolean;
   /** Behind by more than `lagDemoteMs`: kept out of chatter until it catches up. */

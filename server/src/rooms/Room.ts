@@ -1,4 +1,4 @@
-import { type AuctionCard, type HistoryComment, latestPinnedCoupon, type Moderator, type PinnedComment, type PinnedCoupon, type Popup, type Product, type RoomInfo, type RoomSettings, type SequencedEvent } from '../../../protocol/src/index.ts';
+import { type AuctionCard, type GiveawayCard, type HistoryComment, latestPinnedCoupon, type Moderator, type PinnedComment, type PinnedCoupon, type Popup, type Product, type RoomInfo, type RoomSettings, type SequencedEvent } from '../../../protocol/src/index.ts';
 import type { RecentEvents } from '../broker/Broker.ts';
 import { DegradeState } from '../fanout/DegradePolicy.ts';
 import { Audience } from '../fanout/Fanout.ts';
@@ -51,6 +51,11 @@ export class Room {
   likes: number;
   /** The largest entrants count heard per giveaway: nodes' counts may cross on the way, and a lower one is older. */
   readonly giveawayEntrants = new Map<string, number>();
+  /**
+   * The room's giveaway for `welcome`: read as the room is hosted, then kept by its `giveaway` and
+   * `giveawayEntrants` updates, the newest giveaway's card (`latestGiveawayCard`).
+   */
+  giveaway: GiveawayCard | null = null;
   viewers = 0;
   /** The room's auction card as last delivered here (cards from several nodes may cross: `latestAuctionCard`). */
   auctionCard: AuctionCard | null = null;

@@ -10,6 +10,8 @@ import {
   latestAuctionCard,
   PROTOCOL_VERSION,
   type RoomSettings,
+  type GiveawayCard,
+  latestGiveawayCard,
   type StateUpdate,
   type UnsequencedEvent,
   type Welcome,
@@ -62,6 +64,7 @@ export class RoomRegistry {
   readonly #lifecycle: RoomLifecycle;
   readonly #stockWatcher: StockWatcher | undefined;
   readonly #replyPriority: ReplyPriority | undefined;
+  readonly #giveawayCards: ((roomId: string) => Promise<GiveawayCard | null>) | undefined;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #hosted = new Map<string, Room>();
@@ -87,6 +90,8 @@ export class RoomRegistry {
     stockWatcher?: StockWatcher | undefined;
     /** Tracks a small room's events while they wait for their seq (see `ReplyPriority`). */
     replyPriority?: ReplyPriority | undefined;
+    /** The room's giveaway card for `welcome` (the giveaway service's `welcomeCard`), read as a room is hosted. */
+    giveawayCards?: (roomId: string) => Promise<GiveawayCard | null>;
     log: Logger;
     now?: () => number;
   }) {
@@ -98,6 +103,7 @@ export class RoomRegistry {
     this.#lifecycle = deps.lifecycle;
     this.#stockWatcher = deps.stockWatcher;
     this.#replyPriority = deps.replyPriority;
+    this.#giveawayCards = deps.giveawayCards;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
     this.#statePacer = new StatePacer(this.#now);
@@ -304,6 +310,7 @@ export class RoomRegistry {
       pinnedComment: room.pinnedComment,
       coupon: room.coupon,
       auction: room.auctionCard,
+      giveaway: welcomeGiveaway(room),
     };
   }
 
@@ -363,10 +370,11 @@ export class RoomRegistry {
       const record = await this.#directory.get(roomId);
       if (record === undefined) throw new ProtocolError('ROOM_NOT_FOUND', `no room ${roomId}`);
       const scope = commerceScopeOf(record.info);
-      const [recent, stock, coupon, auction] = await Promise.all([
+      const [recent, stock, coupon, auction, giveaway] = await Promise.all([
         this.#broker.recent(roomId), this.#store.roomStock(scope), this.#store.pinnedCoupon(scope),
         // A room hosts without its card rather than not at all: the next card brings it.
         this.auctionCard?.(roomId).catch(() => null) ?? null,
+        this.#giveawayCard(roomId),
       ]);
       const room = new Room(record, { historyLength: this.#config.historyLength, resumeRingSize: this.#config.resumeRingSize });
       room.loadRecent(recent, this.#now());
@@ -374,6 +382,7 @@ export class RoomRegistry {
       for (const [sku, available] of Object.entries(stock)) room.stock.set(sku, available);
       room.coupon = coupon;
       room.auctionCard = auction;
+      room.giveaway = giveaway;
       this.#hosted.set(roomId, room);
       this.#views.delete(roomId);
       this.#lifecycle.emit('hosted', room);
@@ -383,6 +392,17 @@ export class RoomRegistry {
     } catch (error) {
       await this.#broker.unsubscribe(roomId).catch(() => undefined);
       throw error;
+    }
+  }
+
+  /** The room's giveaway card as it is hosted; a read that fails leaves it to the room's next `giveaway` update (and `getGiveaway`). */
+  async #giveawayCard(roomId: string): Promise<GiveawayCard | null> {
+    if (this.#giveawayCards === undefined) return null;
+    try {
+      return await this.#giveawayCards(roomId);
+    } catch (error) {
+      this.#log.warn({ err: error, roomId }, 'the room\'s giveaway could not be read for its welcome');
+      return null;
     }
   }
 
@@ -556,6 +576,11 @@ export class RoomRegistry {
         } else if (update.t === 'giveawayEntrants') {
           if (update.entrants <= (room.giveawayEntrants.get(update.giveawayId) ?? 0)) return;
           room.giveawayEntrants.set(update.giveawayId, update.entrants);
+        } else if (update.t === 'giveaway') {
+          // Another node's news of an older giveaway (or of an open card once drawn) changes nothing, here or on a viewer.
+          const kept = latestGiveawayCard(room.giveaway, update.giveaway);
+          if (kept === room.giveaway) return;
+          room.giveaway = kept;
         }
         // A newer value replaces one still waiting, here and in a big room's shards. A giveaway's card goes at once; its entrants count and an auction's card as stock does.
         const replaceKey = update.t === 'stock' ? `stock\u0000${update.sku}` : update.t === 'giveawayEntrants' ? `giveawayEntrants\u0000${update.giveawayId}` : update.t;
@@ -589,4 +614,12 @@ export class RoomRegistry {
     });
     return true;
   }
+}
+
+/** The room's giveaway card for `welcome`, with the largest entrants count heard while it is open. */
+function welcomeGiveaway(room: Room): GiveawayCard | null {
+  const card = room.giveaway;
+  if (card === null || card.status !== 'open') return card;
+  const heard = room.giveawayEntrants.get(card.id) ?? 0;
+  return heard > card.entrants ? { ...card, entrants: heard } : card;
 }

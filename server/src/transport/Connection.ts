@@ -25,6 +25,8 @@ export class Connection implements Member {
   state: ConnectionState = 'new';
   roomId: string | undefined;
   inChatter = false;
+  /** Joined with `follow: 'orders'` (set as its hello is read). */
+  followsOrders = false;
   lagMs = 0;
   lastAckAt = 0;
   ackedSeq = 0;

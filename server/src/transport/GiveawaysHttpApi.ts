@@ -36,7 +36,7 @@ export function registerGiveawaysHttpApi(router: JsonRouter, deps: { giveaways: 
     const body = parse(enterSchema, await ctx.body());
     const key = parse(idempotencyKeySchema, ctx.idempotencyKey || body?.key || '');
     const request = { t: 'enterGiveaway' as const, id: 0, key, giveawayId: parse(giveawayIdSchema, ctx.params[1]), ...(body?.showName === undefined ? {} : { showName: body.showName }) };
-    return { status: 200, body: await giveaways.enterOverHttp(principal, ctx.params[0]!, request, desk) };
+    return { status: 200, body: await giveaways.enterFromOutside(principal, ctx.params[0]!, request, desk) };
   });
   router.route('get', '/api/rooms/:id/giveaways/:giveawayId/draw.json', async (ctx) => ({
     status: 200, body: await giveaways.drawData(ctx.params[0]!, parse(giveawayIdSchema, ctx.params[1])),

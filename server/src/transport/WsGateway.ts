@@ -384,6 +384,7 @@ export class WsGateway {
     connection.state = 'joining';
     try {
       connection.principal = await this.#tokens.verify(hello.token);
+      connection.followsOrders = hello.follow === 'orders';
       if (connection.state !== 'joining') return; // closed while verifying
       const room = await this.#rooms.join(connection, hello);
       if ((connection.state as string) === 'closed') {

@@ -65,7 +65,7 @@ export function welcomeFor(hello: Frame, over: Partial<Welcome> = {}): Welcome {
     room: { id: 'r1', title: 'Show', streamerId: 's1', state: 'live', createdAt: 1 },
     you: { userId: 'u1', name: 'Ann', role: 'viewer' },
     seq: 3, epoch: 'e1', resumed: false, historyLost: false,
-    comments: [], popup: null, products: [product], likes: 0, viewers: 1, muted: [], stock: { mug: 5 }, degradeLevel: 0, moderators: [], pinnedComment: null, coupon: { card: null, version: 0 },
+    comments: [], popup: null, products: [product], likes: 0, viewers: 1, muted: [], stock: { mug: 5 }, degradeLevel: 0, moderators: [], pinnedComment: null, coupon: { card: null, version: 0 }, giveaway: null,
     ...over,
   };
 }
