@@ -12,7 +12,7 @@ import type { Giveaway } from '../../server/src/giveaways/giveaway.ts';
 
 function randomDraw(entrants: number, winners: number): PublishedDraw {
   const { seed, salt } = newDrawSecrets();
-  const giveaway: Giveaway = { id: 'g', roomId: 'r', sku: 'tote', hostId: 'host', winners, eligibility: 'present', opensAt: 0, closesAt: 60_000, commitment: commitmentOf(seed), salt };
+  const giveaway: Giveaway = { id: 'g', roomId: 'r', sku: 'tote', hostId: 'host', winners, eligibility: 'present', opensAt: 0, closesAt: 60_000, commitment: commitmentOf(seed), salt, maxEntrants: 1_000_000 };
   const users = Array.from({ length: entrants }, (_, i) => `user-${i}-${randomBytes(3).toString('hex')}`);
   return publishDraw(giveaway, seed, users);
 }

@@ -152,6 +152,13 @@ export function mountGiveawayCard(client: LivecartClient, parts: { anchor: HTMLE
       case 'no_giveaway':
         say(status, t('giveaway.gone'), 'error');
         break;
+      case 'giveaway_full':
+        say(status, t('giveaway.answerFull'), 'error');
+        break;
+      default: {
+        const unhandled: never = answer;
+        return unhandled;
+      }
     }
   }
 
