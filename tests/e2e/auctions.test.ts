@@ -160,6 +160,8 @@ describe('auctions in Chromium', () => {
     expect(await ann.getByTestId('auction-bid').count()).toBe(0);
     expect(await ann.getByTestId('auction-max').isVisible()).toBe(false);
     expect(await textOf(ann.getByTestId('auction-price'))).toBe('Winning bid $41.00');
+    expect(await textOf(ann.getByTestId('auction-leader'))).toMatch(/^Won by You · \d+ bids$/);
+    expect(await textOf(bob.getByTestId('auction-leader'))).toMatch(/^Won by Ann · \d+ bids$/);
     await waitText('Ann\'s cart count', ann.locator('#cart-button'), /1$/);
     await shot(ann, 'viewer-auction-won-phone.png');
     await ann.locator('#cart-button').click();

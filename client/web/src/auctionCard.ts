@@ -60,7 +60,8 @@ export function mountAuctionCard(client: LivecartClient, parts: { anchor: HTMLEl
     setText(title, skuTitle(client.state.products, card.sku));
     const priceKey = card.bids === 0 ? 'auction.startPrice' : card.status === 'ended' ? 'auction.winningBid' : 'auction.price';
     setText(price, t(priceKey, { amount: formatPrice(card.bids === 0 ? card.startPriceCents : card.priceCents, cur) }));
-    setText(leader, card.leader === null ? t('auction.noBidsYet') : `${t('auction.leader', { name: leads(card) ? t('auction.you') : card.leader })} · ${tn('auction.bids', card.bids)}`);
+    const leaderKey = card.status === 'ended' ? 'auction.wonBy' : 'auction.leader';
+    setText(leader, card.leader === null ? t(open ? 'auction.noBidsYet' : 'auction.noBidsShort') : `${t(leaderKey, { name: leads(card) ? t('auction.you') : card.leader })} · ${tn('auction.bids', card.bids)}`);
     section.dataset.leading = String(leads(card));
 
     if (shownEnd !== undefined && shownEnd.id === card.id && open && card.endsAt > shownEnd.endsAt) {

@@ -728,6 +728,8 @@ export const en = {
   'auction.startPrice': 'Starting bid {amount}',
   'auction.winningBid': 'Winning bid {amount}',
   'auction.leader': 'Leading: {name}',
+  'auction.wonBy': 'Won by {name}',
+  'auction.noBidsShort': 'No bids',
   'auction.you': 'You',
   'auction.noBidsYet': 'No bids yet: be the first',
   'auction.bids.one': '{n} bid',

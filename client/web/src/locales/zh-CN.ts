@@ -722,6 +722,8 @@ export const zhCN: Readonly<Record<keyof typeof en, string>> = {
   'auction.startPrice': '起拍价 {amount}',
   'auction.winningBid': '成交价 {amount}',
   'auction.leader': '领先：{name}',
+  'auction.wonBy': '得主：{name}',
+  'auction.noBidsShort': '无人出价',
   'auction.you': '你',
   'auction.noBidsYet': '暂无出价，快来抢第一口',
   'auction.bids.one': '{n} 次出价',
