@@ -11,6 +11,7 @@
  * `window.livecartPublisher` the StreamPublisher.
  */
 import { mountCouponPanel } from './streamerCoupons.ts';
+import { mountAuctionPanel } from './streamerAuctions.ts';
 import { mountGiveawayPanel } from './streamerGiveaways.ts';
 import { connect, type HistoryComment, type LivecartClient, type Order } from '../../src/index.ts';
 import { StreamPublisher, type MediaStateEvent } from '../../src/media.ts';
@@ -161,6 +162,7 @@ async function openRoom(token: string, roomId: string): Promise<void> {
   }
   for (const section of [el.controls, el.camera, el.products, el.chat]) show(section, true);
   mountCouponPanel(client, el.products);
+  mountAuctionPanel(client, { anchor: el.products, clock });
   mountGiveawayPanel(client, byId('coupons'), clock);
   el.viewerLink.href = `/viewer?room=${encodeURIComponent(roomId)}`;
   show(el.viewerLink, true);

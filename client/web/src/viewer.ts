@@ -44,6 +44,7 @@ import { roomStateText } from './roomStateText.ts';
 import { startViewerLayout } from './viewerLayout.ts';
 import { CartDrawer } from './cartDrawer.ts';
 import { mountCouponCard, type CouponView } from './couponCard.ts';
+import { mountAuctionCard } from './auctionCard.ts';
 import { mountGiveawayCard } from './giveawayCard.ts';
 import { followShowNotices } from './showNotices.ts';
 import { mountShowPreview } from './showPreview.ts';
@@ -159,6 +160,7 @@ async function main(): Promise<void> {
   wire(client, identity.dev ? token : undefined);
   mountViewerModeration(client, { comments: el.comments, token, roomId, status: el.commentStatus });
   coupons = mountCouponCard(client, { anchor: el.card, cartSummary: drawer.summary, cartTotal: drawer.total, orderTotalRow: drawer.orderTotalRow });
+  mountAuctionCard(client, { anchor: el.card, clock });
   mountGiveawayCard(client, { anchor: byId('coupon-card'), clock });
   mountProducts(client, drawer);
   try {
