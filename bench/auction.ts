@@ -32,7 +32,7 @@ import { chatStreamer } from './chatStreamer.ts';
 import type { FromLoad, ToLoad, ViewerSpec } from './double11Load.ts';
 import { IpcChild } from './generatorPool.ts';
 import { cpuSnapshot, pinProcess, processCpuPercent, processCpuSeconds } from './procStats.ts';
-import { REPO_ROOT, signToken, startServer } from './servers.ts';
+import { REPO_ROOT, signToken, startServer, waitRoomSettled } from './servers.ts';
 import { fmt, fmtInt, markdownTable, median, percentileSorted } from './stats.ts';
 
 const { values: flags } = parseArgs({
@@ -223,6 +223,9 @@ async function scenario(run: number): Promise<Result> {
     const joined = bigReady.reduce((s, r) => s + r.joined, 0);
     console.log(`  run ${run + 1}: ${joined} big-room viewers joined (${bigReady.reduce((s, r) => s + r.failed, 0)} failed ${bigReady.flatMap((r) => r.errors).slice(0, 2).join('; ')}), ${smallReady.joined} small-room viewers`);
     const streamers = await Promise.all(rooms.map((room) => chatStreamer({ host: HOST, port, secret: SECRET, room, perSecond: Number(flags[room === 'big' ? 'chat-big' : 'chat-small']), lockstep: false })));
+    // Measure "before" from a settled room.
+    const settled = await waitRoomSettled(HOST, port, await signToken(SECRET, 'bench-operator', 'Operator', 'operator'), 'big');
+    if (!settled) console.log(`  run ${run + 1}: the big room was still degraded 60 s after the joins`);
     const beforeFrom = Date.now();
     const pids = [server.pid, ...children.map((c) => c.pid)];
     const serverIdle0 = { at: performance.now(), cpu: processCpuSeconds(server.pid) };

@@ -18,7 +18,7 @@ import type { FromLoad, ToLoad, ViewerSpec } from './double11Load.ts';
 import { chatStreamer } from './chatStreamer.ts';
 import { lineChartSvg } from './svgChart.ts';
 import { cpuSnapshot, pinProcess, processCpuPercent, processMemory } from './procStats.ts';
-import { REPO_ROOT, signToken, startServer, stopChild } from './servers.ts';
+import { REPO_ROOT, signToken, startServer, stopChild, waitRoomSettled } from './servers.ts';
 import { fmt, fmtInt, markdownTable, median, percentileSorted } from './stats.ts';
 
 const { values: flags } = parseArgs({
@@ -176,14 +176,7 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
 
   // Measure "before" from a settled room: 11,000 joins load the node, and the big room may have
   // degraded while they came in.
-  const operator0 = await signOperator();
-  const settleDeadline = Date.now() + 60_000;
-  for (;;) {
-    const view = await call('GET', '/api/ops/rooms', operator0).catch(() => undefined);
-    const big = (view?.rooms as Array<{ roomId: string; local: { level: number } | null }> | undefined)?.find((r) => r.roomId === 'big')?.local;
-    if ((big != null && big.level === 0) || Date.now() > settleDeadline) break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  await waitRoomSettled(HOST, port, await signOperator(), 'big');
   // The operator view is polled from the start of "before": its own cost to the server is then the
   // same in both phases (polled only during the burst, it was charged to the burst alone).
   let startAt = Number.POSITIVE_INFINITY;
