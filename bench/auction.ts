@@ -31,7 +31,7 @@ import type { Answered, BidPlan, EntryPlan, FromAuctionLoad, ToAuctionLoad } fro
 import { chatStreamer } from './chatStreamer.ts';
 import type { FromLoad, ToLoad, ViewerSpec } from './double11Load.ts';
 import { IpcChild } from './generatorPool.ts';
-import { cpuSnapshot, pinProcess, processCpuPercent, processCpuSeconds } from './procStats.ts';
+import { coreBusyPercent, cpuSnapshot, pinProcess, processCpuPercent, processCpuSeconds } from './procStats.ts';
 import { REPO_ROOT, signToken, startServer, waitRoomSettled } from './servers.ts';
 import { fmt, fmtInt, markdownTable, median, percentileSorted } from './stats.ts';
 
@@ -112,6 +112,9 @@ interface Result {
   generatorCpuBids: number;
   generatorCpuEntries: number;
   generatorLoopMax: number;
+  /** Busy % of the server's core and the load core during each burst: far above the processes' own CPU, other work competed for them. */
+  coresBids: { server: number; load: number };
+  coresEntries: { server: number; load: number };
   checks: Check[];
 }
 
@@ -233,6 +236,7 @@ async function scenario(run: number): Promise<Result> {
     // The server's CPU per second for the rooms' chatter alone: taken off the bursts' to charge each operation its own.
     const backgroundCpuPerMs = (processCpuSeconds(server.pid) - serverIdle0.cpu) / (performance.now() - serverIdle0.at);
     const burstCpuMs = (from: { at: number; cpu: number }) => ((processCpuSeconds(server.pid) - from.cpu) - backgroundCpuPerMs * (performance.now() - from.at)) * 1000;
+    const cores = (a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>) => ({ server: coreBusyPercent(a, b, 0), load: coreBusyPercent(a, b, Number(LOAD_CORE)) });
     const generatorCpu = (a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>) => children.reduce((s, c) => s + processCpuPercent(a, b, c.pid), 0);
 
     // Phase 1: the auction's last second.
@@ -339,6 +343,7 @@ async function scenario(run: number): Promise<Result> {
       serverCpuMsPerBid: bidCpuMs / Math.max(1, answeredBids.length), serverCpuMsPerEntry: entryCpuMs / Math.max(1, entryAnswers.length),
       serverCpuBids: processCpuPercent(cpuBids0, cpuBids1, server.pid), serverCpuEntries: processCpuPercent(cpuEntries0, cpuEntries1, server.pid),
       generatorCpuBids: generatorCpu(cpuBids0, cpuBids1), generatorCpuEntries: generatorCpu(cpuEntries0, cpuEntries1),
+      coresBids: cores(cpuBids0, cpuBids1), coresEntries: cores(cpuEntries0, cpuEntries1),
       generatorLoopMax: Math.max(...bidsDone.map((d) => d.loopDelay.max), ...entriesDone.map((d) => d.loopDelay.max)),
       checks,
     };
@@ -359,13 +364,14 @@ async function main(): Promise<void> {
   }
   const limit = (cpu: number) => `${fmt(cpu, 0)}${cpu >= GENERATOR_LIMIT_PERCENT ? ' (limit)' : ''}`;
   const table = markdownTable(
-    ['run', 'viewers', 'bids (answered)', 'bid answers', 'bid answer p50 / p99 / max ms', 'bids sent late p99 ms', 'end pushed s', 'final price ¢', 'winner', 'entries (answered)', 'entry answers', 'entry answer p50 / p99 / max ms', 'entrants (distinct users)', 'small-room comment p99 before → during ms', 'server CPU % bids / entries', 'server CPU ms per bid / entry (chatter taken off)', 'generators CPU % bids / entries', 'checks'],
+    ['run', 'viewers', 'bids (answered)', 'bid answers', 'bid answer p50 / p99 / max ms', 'bids sent late p99 ms', 'end pushed s', 'final price ¢', 'winner', 'entries (answered)', 'entry answers', 'entry answer p50 / p99 / max ms', 'entrants (distinct users)', 'small-room comment p99 before → during ms', 'server CPU % bids / entries', 'server CPU ms per bid / entry (chatter taken off)', 'generators CPU % bids / entries', 'core 0 / core 1 busy % bids; entries', 'generator event-loop max ms', 'checks'],
     results.map((r) => [
       String(r.run + 1), fmtInt(r.joined), `${fmtInt(r.bids)} (${fmtInt(r.bidsAnswered)})`, Object.entries(r.bidStatuses).map(([k, v]) => `${k} ${v}`).join(', '),
       `${fmt(r.bidLatency.p50, 0)} / ${fmt(r.bidLatency.p99, 0)} / ${fmt(r.bidLatency.max, 0)}`, fmt(r.bidSendLate.p99, 0), fmt((r.endsAtFinal - r.endsAtStarted) / 1000, 1), fmtInt(r.finalPriceCents), String(r.winner),
       `${fmtInt(r.entries)} (${fmtInt(r.entriesAnswered)})`, Object.entries(r.entryStatuses).map(([k, v]) => `${k} ${v}`).join(', '), `${fmt(r.entryLatency.p50, 0)} / ${fmt(r.entryLatency.p99, 0)} / ${fmt(r.entryLatency.max, 0)}`,
       `${fmtInt(r.entrants)} (${fmtInt(r.distinctEntrants)})`, `${fmt(r.smallComments.before.p99, 0)} → ${fmt(r.smallComments.during.p99, 0)}`,
       `${fmt(r.serverCpuBids, 0)} / ${fmt(r.serverCpuEntries, 0)}`, `${fmt(r.serverCpuMsPerBid, 2)} / ${fmt(r.serverCpuMsPerEntry, 2)}`, `${limit(r.generatorCpuBids)} / ${limit(r.generatorCpuEntries)}`,
+      `${fmt(r.coresBids.server, 0)} / ${fmt(r.coresBids.load, 0)}; ${fmt(r.coresEntries.server, 0)} / ${fmt(r.coresEntries.load, 0)}`, fmt(r.generatorLoopMax, 0),
       `${r.checks.filter((c) => c.pass).length} of ${r.checks.length} pass`,
     ]),
   );
@@ -390,13 +396,15 @@ async function main(): Promise<void> {
     }),
   );
   const generatorBound = results.some((r) => r.generatorCpuBids >= GENERATOR_LIMIT_PERCENT || r.generatorCpuEntries >= GENERATOR_LIMIT_PERCENT);
+  const contended = results.some((r) => r.coresBids.server - r.serverCpuBids > 25 || r.coresEntries.server - r.serverCpuEntries > 25);
+  const contention = contended ? `\nnote: core 0 was busier than the server under test by more than 25 points in some runs: other work on the machine competed with it, and its latencies are not the server's alone.\n` : '';
   const note = generatorBound ? `\nnote: the generators (core ${LOAD_CORE}) were at ${GENERATOR_LIMIT_PERCENT}% or more of their core in some runs: there they, not the server, are the limit; compare server CPU per bid/entry.\n` : '';
-  console.log(`\n${table}\n\n${medians}\n\n${checks}\n${note}\n${command}`);
+  console.log(`\n${table}\n\n${medians}\n\n${checks}\n${note}${contention}\n${command}`);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const dir = path.join(REPO_ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const mdFile = path.join(dir, `auction-${stamp}.md`);
-  writeFileSync(mdFile, `# Auction and giveaway bench, ${new Date().toISOString()}\n\n\`${command}\`\n\n${checks}\n\n${medians}\n\n${table}\n${note}\n${results.map((r) => `Run ${r.run + 1}: slowest bids (sent at +ms of the last second: answer ms): ${r.slowestBids.map((b) => `+${b.atMs}: ${b.latencyMs} (${b.outcome})`).join(', ')}. verify-giveaway.mjs said:\n\n\`\`\`\n${r.verifyOutput}\n\`\`\``).join('\n\n')}\n`);
+  writeFileSync(mdFile, `# Auction and giveaway bench, ${new Date().toISOString()}\n\n\`${command}\`\n\n${checks}\n\n${medians}\n\n${table}\n${note}${contention}\n${results.map((r) => `Run ${r.run + 1}: slowest bids (sent at +ms of the last second: answer ms): ${r.slowestBids.map((b) => `+${b.atMs}: ${b.latencyMs} (${b.outcome})`).join(', ')}. verify-giveaway.mjs said:\n\n\`\`\`\n${r.verifyOutput}\n\`\`\``).join('\n\n')}\n`);
   writeFileSync(path.join(dir, `auction-${stamp}.json`), JSON.stringify({ command, results }, null, 2));
   console.log(`\nreport: ${path.relative(REPO_ROOT, mdFile)}`);
   if (results.some((r) => r.checks.some((c) => !c.pass))) process.exitCode = 1;
