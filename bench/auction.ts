@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import type { Auction, AuctionState } from '../server/src/auctions/auction.ts';
 import { initialState } from '../server/src/auctions/auction.ts';
 import { applyBid, type BidAnswer } from '../server/src/auctions/bidding.ts';
+import { nextBids } from '../protocol/src/auctions.ts';
 import type { Answered, BidPlan, EntryPlan, FromAuctionLoad, ToAuctionLoad } from './auctionLoad.ts';
 import { chatStreamer } from './chatStreamer.ts';
 import type { FromLoad, ToLoad, ViewerSpec } from './double11Load.ts';
@@ -137,12 +138,19 @@ function shuffle<T>(xs: T[]): T[] {
   return xs;
 }
 
-/** The last second's bids: a share of the viewers, each once at a random moment, amounts climbing with it and jittered, a third maximums. */
+/**
+ * The last second's bids: a share of the viewers, each once at a random moment, a third maximums.
+ * Amounts are rungs of the increment ladder (one rung per bidder) climbing with the moment, jittered
+ * by 3 % of the ladder: bids mostly arrive above the price, so many are valid and the lead
+ * changes hands often, and some arrive behind higher ones.
+ */
 function bidPlan(userIds: readonly string[]): BidPlan[] {
   const bidders = shuffle([...userIds]).slice(0, Math.round(userIds.length * BIDDERS_SHARE));
+  const ladder = nextBids(SCHEDULE, START_PRICE_CENTS, Math.max(1, bidders.length));
   return bidders.map((userId, i) => {
     const delayMs = Math.floor(Math.random() * 1000);
-    return { userId, delayMs, max: i % 3 === 0, amountCents: START_PRICE_CENTS + 1000 * Math.floor(delayMs / 10 + Math.random() * 3) };
+    const rung = Math.floor((delayMs / 1000) * 0.97 * ladder.length + Math.random() * 0.03 * ladder.length);
+    return { userId, delayMs, max: i % 3 === 0, amountCents: ladder[Math.min(ladder.length - 1, rung)]! };
   });
 }
 
