@@ -232,6 +232,8 @@ async function scenario(run: number): Promise<Result> {
       small.request<Extract<FromLoad, { t: 'ready' }>>({ t: 'start', host: HOST, port, secret: SECRET, localAddress: address(GENERATORS), viewers: smallSpecs }, 'ready'),
     ]);
     const joined = bigReady.reduce((s, r) => s + r.joined, 0);
+    // Bids and entries come from the viewers that joined: a join that failed is reported, not counted as unanswered.
+    const present = bigReady.flatMap((r) => r.joinedIds);
     console.log(`  run ${run + 1}: ${joined} big-room viewers joined (${bigReady.reduce((s, r) => s + r.failed, 0)} failed ${bigReady.flatMap((r) => r.errors).slice(0, 2).join('; ')}), ${smallReady.joined} small-room viewers`);
     const streamers = await Promise.all(rooms.map((room) => chatStreamer({ host: HOST, port, secret: SECRET, room, perSecond: Number(flags[room === 'big' ? 'chat-big' : 'chat-small']), lockstep: false })));
     // Measure "before" from a settled room.
@@ -254,7 +256,7 @@ async function scenario(run: number): Promise<Result> {
     });
     if (startedAt.status !== 201) throw new Error(`POST auctions: ${startedAt.status} ${JSON.stringify(startedAt.body)}`);
     const endsAtStarted = Number(startedAt.body.auction.endsAt);
-    const plan = bidPlan(userIds);
+    const plan = bidPlan(present);
     const bidsFrom = endsAtStarted - 1000;
     const bidsAnswered = Promise.all(big.map((g, i) => g.request<Extract<FromAuctionLoad, { t: 'bidsDone' }>>({ t: 'bids', startAt: bidsFrom, auctionId: 'lot', bids: plan.filter((b) => Number(b.userId.split('-')[1]) % GENERATORS === i) }, 'bidsDone', 120_000)));
     await new Promise((r) => setTimeout(r, Math.max(0, bidsFrom - Date.now())));
@@ -280,7 +282,7 @@ async function scenario(run: number): Promise<Result> {
     // Phase 2: the giveaway's first second.
     const opened = await call('POST', '/api/rooms/big/giveaways', streamerToken, { id: 'gw', sku: 'prize', winners: GIVEAWAY_WINNERS, durationMs: 60_000, eligibility: 'present' });
     if (opened.status !== 201) throw new Error(`POST giveaways: ${opened.status} ${JSON.stringify(opened.body)}`);
-    const entryPlan: EntryPlan[] = userIds.flatMap((userId, i) => [
+    const entryPlan: EntryPlan[] = present.flatMap((userId, i) => [
       { userId, delayMs: Math.floor(Math.random() * 1000), tap: 0 },
       ...(i % 10 === 0 ? [{ userId, delayMs: Math.floor(Math.random() * 1000), tap: 1 }] : []),
     ]);
@@ -320,7 +322,9 @@ async function scenario(run: number): Promise<Result> {
     const endedHeard = reports.flatMap((r) => r.endedHeard);
     const winnerId = replay.winner?.userId ?? null;
     const bidLatency = summary(bidAnswers.map((a) => a.latencyMs));
+    const joinErrors = bigReady.flatMap((r) => r.errors).slice(0, 2).join('; ');
     const checks: Check[] = [
+      { name: 'every viewer joined', pass: joined === N, detail: `${joined} of ${N}${joined === N ? '' : `: ${joinErrors}`}` },
       { name: 'every bid answered', pass: answeredBids.length === bidAnswers.length && bidAnswers.length === plan.length, detail: `${answeredBids.length} of ${plan.length} (${bidAnswers.filter((a) => a.timedOut).length} timed out)` },
       { name: 'shed bids could not win', pass: shed.every((a) => a.amountCents < Number(card?.priceCents)), detail: `${shed.length} shed` },
       { name: 'answers follow the rules in seq order', pass: replay.seqContiguous && replay.mismatches.length === 0 && Number(card?.seq) === bidAnswers.filter((a) => a.result !== undefined).length, detail: replay.mismatches.length === 0 ? `seq 1..${card?.seq}` : replay.mismatches.join('; ') },

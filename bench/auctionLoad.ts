@@ -49,7 +49,8 @@ export type ToAuctionLoad =
   | { t: 'report' };
 
 export type FromAuctionLoad =
-  | { t: 'ready'; joined: number; failed: number; errors: string[] }
+  /** `joinedIds`: the users whose viewer joined (the others get no bids or entries to send). */
+  | { t: 'ready'; joined: number; joinedIds: string[]; failed: number; errors: string[] }
   | { t: 'bidsDone'; answers: Array<Answered & BidPlan>; sendLateMs: number[]; loopDelay: { p99: number; max: number } }
   | { t: 'entriesDone'; answers: Array<Answered & EntryPlan>; sendLateMs: number[]; loopDelay: { p99: number; max: number } }
   | { t: 'report'; endedHeard: number[]; ended: Record<string, unknown> | undefined; closed: number };
@@ -155,7 +156,7 @@ async function start(message: Extract<ToAuctionLoad, { t: 'start' }>): Promise<v
     }
   };
   await Promise.all(Array.from({ length: 64 }, worker));
-  send({ t: 'ready', joined: viewers.size, failed, errors });
+  send({ t: 'ready', joined: viewers.size, joinedIds: [...viewers.keys()], failed, errors });
 }
 
 /** Sends `body` (with a fixed key) until a final answer, retrying temporary errors after their retry-after. */
