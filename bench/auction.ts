@@ -74,7 +74,23 @@ const SCHEDULE = [{ belowCents: 5000, stepCents: 100 }, { belowCents: 20000, ste
 const START_PRICE_CENTS = 1000;
 const AUCTION_MS = 6000;
 const GIVEAWAY_WINNERS = 3;
-const command = `npm run bench:auction -- --viewers ${N} --store ${STORE} --runs ${RUNS}${BIDDERS_SHARE === 0.3 ? '' : ` --bidders-share ${BIDDERS_SHARE}`}${WINDOW_MS === 3000 ? '' : ` --window-ms ${WINDOW_MS}`} --small-rooms ${SMALL_ROOMS} --small-viewers ${SMALL_VIEWERS}${SERVER_ARGS.length === 0 ? '' : ` --server-args='${SERVER_ARGS.join(' ')}'`}`;
+/** The exact command: the main figures always, every other option as given. */
+const command = `npm run bench:auction -- --viewers ${N} --store ${STORE} --runs ${RUNS}${otherArgs(process.argv.slice(2), ['viewers', 'store', 'runs'])}`;
+
+function otherArgs(argv: readonly string[], named: readonly string[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = /^--([^=]+)/.exec(arg)?.[1];
+    const joined = arg.includes('=');
+    if (name !== undefined && named.includes(name)) {
+      if (!joined) i++;
+      continue;
+    }
+    out.push(/[\s'"]/.test(arg) ? `'${arg}'` : arg);
+  }
+  return out.length === 0 ? '' : ` ${out.join(' ')}`;
+}
 
 type BidAnswered = Answered & BidPlan;
 type EntryAnswered = Answered & EntryPlan;
