@@ -39,6 +39,8 @@ export interface Answered {
   readonly timedOut?: true;
   /** From the first send to the final answer, ms. */
   readonly latencyMs: number;
+  /** From the first send to the first answer (a temporary error with its retry-after included), ms. */
+  readonly firstMs: number;
   readonly retries: number;
 }
 
@@ -163,12 +165,14 @@ async function start(message: Extract<ToAuctionLoad, { t: 'start' }>): Promise<v
 async function answerOf(viewer: Viewer, body: Record<string, unknown>): Promise<Answered> {
   const sentAt = Date.now();
   let retries = 0;
+  let firstMs = Number.NaN;
   for (;;) {
     const reply = await viewer.request(body, Math.max(1, sentAt + REQUEST_TIMEOUT_MS - Date.now()));
     const latencyMs = Date.now() - sentAt;
-    if (reply === undefined) return { userId: viewer.userId, timedOut: true, latencyMs, retries };
-    if (reply.t === 'ok') return { userId: viewer.userId, result: reply.result as Record<string, unknown>, latencyMs, retries };
-    if (reply.temporary !== true || Date.now() > sentAt + RETRY_FOR_MS) return { userId: viewer.userId, error: String(reply.code), latencyMs, retries };
+    if (retries === 0) firstMs = latencyMs;
+    if (reply === undefined) return { userId: viewer.userId, timedOut: true, latencyMs, firstMs, retries };
+    if (reply.t === 'ok') return { userId: viewer.userId, result: reply.result as Record<string, unknown>, latencyMs, firstMs, retries };
+    if (reply.temporary !== true || Date.now() > sentAt + RETRY_FOR_MS) return { userId: viewer.userId, error: String(reply.code), latencyMs, firstMs, retries };
     retries++;
     await new Promise((r) => setTimeout(r, Math.min(Number(reply.retryAfterMs ?? 500), 5000) + Math.random() * 200));
   }
@@ -183,7 +187,7 @@ async function burst<P extends { userId: string; delayMs: number }>(startAt: num
     await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
     sendLateMs.push(Date.now() - due);
     const viewer = viewers.get(plan.userId);
-    if (viewer === undefined) return { ...plan, userId: plan.userId, error: 'NOT_JOINED', latencyMs: 0, retries: 0 };
+    if (viewer === undefined) return { ...plan, userId: plan.userId, error: 'NOT_JOINED', latencyMs: 0, firstMs: 0, retries: 0 };
     return { ...plan, ...(await answerOf(viewer, bodyOf(plan))) };
   }));
   return { answers, sendLateMs, loopDelay: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 } };
