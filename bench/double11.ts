@@ -14,12 +14,11 @@ import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
-import { decode, encode } from '../protocol/src/codec.ts';
 import type { FromLoad, ToLoad, ViewerSpec } from './double11Load.ts';
+import { chatStreamer } from './chatStreamer.ts';
 import { lineChartSvg } from './svgChart.ts';
 import { cpuSnapshot, pinProcess, processCpuPercent, processMemory } from './procStats.ts';
-import { REPO_ROOT, signToken, startServer, stopChild } from './servers.ts';
+import { REPO_ROOT, signToken, startServer, stopChild, waitRoomSettled } from './servers.ts';
 import { fmt, fmtInt, markdownTable, median, percentileSorted } from './stats.ts';
 
 const { values: flags } = parseArgs({
@@ -81,37 +80,6 @@ function startGenerator(): Generator {
     next: (type) => new Promise((resolve) => waiting.set(type, resolve as (m: FromLoad) => void)),
     send: (message) => child.send(message),
   };
-}
-
-/** A streamer socket posting timestamped comments at a steady rate. */
-async function streamer(port: number, room: string, perSecond: number): Promise<{ stop(): void; sent(): number; failed(): number; send(message: object): void }> {
-  const token = await signToken(SECRET, `streamer-${room}`, `Streamer ${room}`, 'streamer');
-  const ws = new WebSocket(`ws://${HOST}:${port}/ws`);
-  ws.binaryType = 'nodebuffer';
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  ws.send(encode({ t: 'hello', id: 0, v: 1, token, room }));
-  let sent = 0;
-  let failed = 0;
-  ws.on('message', (data: Buffer) => {
-    const m = decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) as { t: string };
-    if (m.t === 'err') failed++;
-  });
-  let id = 1;
-  const period = 1000 / perSecond;
-  let timer: NodeJS.Timeout | undefined;
-  // Each streamer on its own phase, as real rooms are: in lockstep, all rooms' comments leave in
-  // the same millisecond and a phase's p99 is decided by the two or three instants it contains.
-  const start = setTimeout(() => {
-    timer = setInterval(() => {
-      if (ws.readyState !== WebSocket.OPEN) return;
-      ws.send(encode({ t: 'comment', id: id++, text: `chat t=${Date.now()}` }));
-      sent++;
-    }, period);
-  }, flags['chat-phase'] === 'lockstep' ? 0 : Math.random() * period);
-  return { stop: () => (clearTimeout(start), clearInterval(timer), ws.close()), sent: () => sent, failed: () => failed, send: (message: object) => ws.send(encode(message)) };
 }
 
 interface Result {
@@ -204,18 +172,11 @@ async function scenario(store: 'memory' | 'redis', mode: 'admission' | 'naive', 
   const ready = await Promise.all(generators.map((g) => g.next('ready')));
   const joined = ready.reduce((s, r) => s + r.joined, 0);
   console.log(`  ${store}/${mode}: ${joined} viewers joined (${ready.reduce((s, r) => s + r.failed, 0)} failed ${ready.flatMap((r) => r.errors).slice(0, 2).join('; ')})`);
-  const streamers = await Promise.all(rooms.map((room) => streamer(port, room, room === 'big' ? Number(flags['chat-big']) : Number(flags['chat-small']))));
+  const streamers = await Promise.all(rooms.map((room) => chatStreamer({ host: HOST, port, secret: SECRET, room, perSecond: room === 'big' ? Number(flags['chat-big']) : Number(flags['chat-small']), lockstep: flags['chat-phase'] === 'lockstep' })));
 
   // Measure "before" from a settled room: 11,000 joins load the node, and the big room may have
   // degraded while they came in.
-  const operator0 = await signOperator();
-  const settleDeadline = Date.now() + 60_000;
-  for (;;) {
-    const view = await call('GET', '/api/ops/rooms', operator0).catch(() => undefined);
-    const big = (view?.rooms as Array<{ roomId: string; local: { level: number } | null }> | undefined)?.find((r) => r.roomId === 'big')?.local;
-    if ((big != null && big.level === 0) || Date.now() > settleDeadline) break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  await waitRoomSettled(HOST, port, await signOperator(), 'big');
   // The operator view is polled from the start of "before": its own cost to the server is then the
   // same in both phases (polled only during the burst, it was charged to the burst alone).
   let startAt = Number.POSITIVE_INFINITY;

@@ -9,6 +9,7 @@ import type net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SignJWT } from 'jose';
 import { decode, encode } from '../protocol/src/codec.ts';
+import { frameType } from './frameType.ts';
 import { FrameSplitter, OP_BINARY, OP_PING, OP_PONG, connectWebSocket, maskedFrame } from './wsClient.ts';
 
 export interface ViewerSpec {
@@ -81,20 +82,6 @@ const closeCodes: Record<string, number> = {};
 let queuedFrames = 0;
 const viewers: Viewer[] = [];
 const readBuffer = Buffer.allocUnsafe(256 * 1024);
-const decoder = new TextDecoder();
-
-/** The frame's `t`, read from the bytes: msgpackr writes `t` first, or right after the 4-byte `seq`. */
-function typeOf(buf: Buffer, start: number): string {
-  const first = buf[start]!;
-  const header = (first & 0xf0) === 0x80 ? 1 : first === 0xde ? 3 : first === 0xdf ? 5 : 0; // fixmap, map16, map32
-  if (header === 0) return '';
-  const keyAt = start + header;
-  const at = buf[keyAt] === 0xa3 && buf[keyAt + 1] === 0x73 ? keyAt + 9 : keyAt; // skip "seq" + uint32
-  if (buf[at] !== 0xa1 || buf[at + 1] !== 0x74) return '';
-  const str = buf[at + 2]!;
-  if ((str & 0xe0) !== 0xa0) return '';
-  return decoder.decode(buf.subarray(at + 3, at + 3 + (str & 0x1f)));
-}
 
 function onFrame(viewer: Viewer, opcode: number, buf: Buffer, start: number, length: number): void {
   if (opcode === OP_PING) {
@@ -108,7 +95,7 @@ function onFrame(viewer: Viewer, opcode: number, buf: Buffer, start: number, len
   }
   if (opcode !== OP_BINARY) return;
   frames++;
-  const type = typeOf(buf, start);
+  const type = frameType(buf, start);
   if (type === 'comment') {
     if (viewer.sampleCounter++ % viewer.spec.sample !== 0) return;
     const event = decode(buf.subarray(start, start + length)) as { text: string };

@@ -218,3 +218,20 @@ export function killOnExit<T extends ChildProcess>(child: T): T {
   child.once('exit', () => orphans.delete(child));
   return child;
 }
+
+/**
+ * Waits until livecart's room `roomId` is back at degrade level 0 (at most `timeoutMs`): thousands
+ * of joins load a node, and a room may degrade while they come in. Returns whether it settled.
+ */
+export async function waitRoomSettled(host: string, port: number, operatorToken: string, roomId: string, timeoutMs = 60_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = await fetch(`http://${host}:${port}/api/ops/rooms`, { headers: { authorization: `Bearer ${operatorToken}` } })
+      .then((res) => res.json() as Promise<{ rooms?: Array<{ roomId: string; local: { level: number } | null }> }>)
+      .catch(() => undefined);
+    const room = view?.rooms?.find((r) => r.roomId === roomId)?.local;
+    if (room != null && room.level === 0) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
