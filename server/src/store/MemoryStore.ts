@@ -191,15 +191,7 @@ export class MemoryStore implements Store {
         currency, createdAt: now, status: 'placed', history: [{ status: 'placed', at: now }],
       };
       if (pricing.couponId !== undefined) this.#coupons.use(roomId, userId, pricing.couponId, id);
-      this.#orders.set(order.id, order);
-      let ids = this.#ordersByRoom.get(roomId);
-      if (ids === undefined) this.#ordersByRoom.set(roomId, (ids = []));
-      ids.push(order.id);
-      let mine = this.#ordersByUser.get(userId);
-      if (mine === undefined) this.#ordersByUser.set(userId, (mine = []));
-      mine.push(order.id);
-      if (mine.length > (this.limits.ordersPerUser ?? Number.POSITIVE_INFINITY)) mine.shift();
-      this.#outbox?.append(deliveryOf(newDeliveryId(), order, now), now);
+      this.#keepOrder(order, now);
       return { status: 'ordered', order };
     });
   }
@@ -217,17 +209,22 @@ export class MemoryStore implements Store {
         id: newOrderId(roomId), roomId, userId, lines: [{ sku, quantity: 1, priceCents: 0, listPriceCents: inv.item.listPriceCents ?? inv.item.priceCents }],
         totalCents: 0, subtotalCents: 0, discountCents: 0, currency: inv.item.currency, createdAt: now, status: 'placed', history: [{ status: 'placed', at: now }],
       };
-      this.#orders.set(order.id, order);
-      let ids = this.#ordersByRoom.get(roomId);
-      if (ids === undefined) this.#ordersByRoom.set(roomId, (ids = []));
-      ids.push(order.id);
-      let mine = this.#ordersByUser.get(userId);
-      if (mine === undefined) this.#ordersByUser.set(userId, (mine = []));
-      mine.push(order.id);
-      if (mine.length > (this.limits.ordersPerUser ?? Number.POSITIVE_INFINITY)) mine.shift();
-      this.#outbox?.append(deliveryOf(newDeliveryId(), order, now), now);
+      this.#keepOrder(order, now);
       return { status: 'ordered', order };
     });
+  }
+
+  /** A new order: kept, listed for its room and its buyer (the newest `ordersPerUser`), and queued for the webhooks. */
+  #keepOrder(order: Order, now: number): void {
+    this.#orders.set(order.id, order);
+    let ids = this.#ordersByRoom.get(order.roomId);
+    if (ids === undefined) this.#ordersByRoom.set(order.roomId, (ids = []));
+    ids.push(order.id);
+    let mine = this.#ordersByUser.get(order.userId);
+    if (mine === undefined) this.#ordersByUser.set(order.userId, (mine = []));
+    mine.push(order.id);
+    if (mine.length > (this.limits.ordersPerUser ?? Number.POSITIVE_INFINITY)) mine.shift();
+    this.#outbox?.append(deliveryOf(newDeliveryId(), order, now), now);
   }
 
   async createCoupon(roomId: string, coupon: Coupon, maxPerRoom: number): Promise<void> {
