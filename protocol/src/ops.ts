@@ -154,6 +154,22 @@ export interface OpsGiveaway {
   closesAt: number;
 }
 
+/** A room's open auction, as `GET /api/ops/rooms` shows it. */
+export interface OpsAuction {
+  id: string;
+  /** The lot's sku. */
+  sku: string;
+  /** The price now in the minor unit (the start price before any bid). */
+  priceCents: number;
+  /** The leader as the room sees them (name or pseudonym); null before the first bid. */
+  leader: string | null;
+  /** Bids that moved the price. */
+  bids: number;
+  /** The end now, anti-sniping included (epoch ms); an auction past it stays open until it is settled. */
+  endsAt: number;
+  status: 'open' | 'ended' | 'cancelled';
+}
+
 /** One room over every node that hosts it (`GET /api/ops/rooms`). */
 export interface ClusterRoom {
   roomId: string;
@@ -169,6 +185,8 @@ export interface ClusterRoom {
   local: LocalRoomDetail | null;
   /** The room's giveaway taking entries; absent when none is. */
   giveaway?: OpsGiveaway;
+  /** The room's open auction; absent when none is. */
+  auction?: OpsAuction;
 }
 
 /** `GET /api/ops/rooms`. */

@@ -430,7 +430,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     drain,
   });
   registerDrainApi(router, drain, config.drainWindowMs);
-  registerClusterOpsApi(router, { registry, commands, degrade, admission, broker, giveaways });
+  registerClusterOpsApi(router, { registry, commands, degrade, admission, broker, giveaways, auctions });
   new StaticFiles(undefined, logger.child({ part: 'web' })).register(app);
   router.notFound();
 

@@ -7,7 +7,7 @@
  * card says "You won!", its Verify checks the published draw in the browser, and My orders holds the
  * prize at total 0. A second giveaway, ended early from the streamer page with one winner, shows the
  * other branch (or the same, for the one viewer in 51 who wins it); a third is cancelled. One check
- * of the card in zh-CN; the operator console lists the room's giveaway while it takes entries.
+ * of the card in zh-CN; the operator console lists the room's giveaway while it takes entries, and an open auction beside it.
  */
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -232,6 +232,11 @@ describe('giveaways in Chromium', () => {
     const fourth = host.state.giveaway!;
     const opsLine = ops.getByTestId(`giveaway-${roomId}`);
     await waitText('the console\'s giveaway', opsLine, new RegExp(`^🎁 Giveaway ${fourth.id}: 1 entered, entries close at \\d{1,2}:\\d\\d`));
+    // An open auction shows beside it: the price in the page's money format, the leader (none yet), the time left.
+    await host.startAuction({ id: 'opslot', sku: 'hot', startPriceCents: 1250, increments: [{ stepCents: 50 }], durationMs: 600_000, ending: { kind: 'sudden_death' } });
+    await waitText('the console\'s auction', ops.getByTestId(`auction-${roomId}`), /^🔨 Auction opslot: \$12\.50, leader none yet · 0 bids, (10:00|9:\d\d) left$/);
+    await host.cancelAuction('opslot');
+    await until('the console without the auction', () => ops.getByTestId(`auction-${roomId}`).isVisible(), (v) => !v);
     await host.cancelGiveaway(fourth.id);
     await until('the console without it', () => opsLine.isVisible(), (v) => !v);
 

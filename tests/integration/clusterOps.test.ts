@@ -3,7 +3,7 @@
  * prefix of its own. The node registry lists every live node and drops a dead one; the rooms of
  * every node come back from any node with their viewers summed; a degrade override or a queue limit
  * set through one node holds on every node hosting the room, on one serving its carts over HTTP,
- * and on one that starts hosting it later.
+ * and on one that starts hosting it later. A room's open auction shows from any node, read from the store.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -182,6 +182,31 @@ describe.each(backends)('rooms and their settings across nodes on $name', (backe
     expect((await call(n1, 'GET', '/api/ops/nodes', streamer)).status).toBe(403);
   });
 
+  it('shows a room\'s open auction from any node, its price and leader as bids move it, and drops it once it is cancelled', async () => {
+    const [n1, n2, n3] = nodes as [Node, Node, Node];
+    await room('lots', 1);
+    const started = await call(n1, 'POST', '/api/rooms/lots/auctions', streamer, { id: 'lot1', sku: 'hot', startPriceCents: 1000, increments: [{ stepCents: 100 }], durationMs: 60_000, ending: { kind: 'sudden_death' } });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    const bidder = await viewer('bidder');
+    await join(n2, bidder, 'lots');
+
+    // Node 3 hosts nothing and never heard of the auction: it reads it from the store.
+    await waitUntil(async () => (await roomSeenBy(n3, operator, 'lots'))?.auction !== undefined, 5000, 'the auction on node 3');
+    const endsAt = (await roomSeenBy(n3, operator, 'lots'))!.auction!.endsAt;
+    expect((await roomSeenBy(n3, operator, 'lots'))!.auction).toEqual({ id: 'lot1', sku: 'hot', priceCents: 1000, leader: null, bids: 0, endsAt, status: 'open' });
+    expect(endsAt).toBeGreaterThan(Date.now() + 50_000);
+
+    const bid = await call(n2, 'POST', '/api/rooms/lots/auctions/lot1/bids', bidder, { amountCents: 1000, key: 'ops-bid-1' });
+    expect(bid.body).toMatchObject({ status: 'leading' });
+    for (const node of [n1, n3]) {
+      expect((await roomSeenBy(node, operator, 'lots'))!.auction).toMatchObject({ id: 'lot1', priceCents: 1000, leader: 'Vbidder', bids: 1, status: 'open' });
+    }
+    expect((await roomSeenBy(n1, operator, 'spread'))?.auction).toBeUndefined();
+
+    expect((await call(n1, 'POST', '/api/rooms/lots/auctions/lot1/cancel', streamer)).status).toBe(200);
+    expect((await roomSeenBy(n3, operator, 'lots'))!.auction).toBeUndefined();
+  });
+
   it('a degrade override set through a node that does not host the room holds at once on the node that does, and on a node that starts hosting it later; automatic again from any node', async () => {
     const [n1, n2, n3] = nodes as [Node, Node, Node];
     await room('busy');
@@ -268,6 +293,16 @@ describe('a single node (memory mode)', () => {
       expect(refused.t === 'err' && refused.code).toBe(ErrorCode.OVERLOADED);
       const rooms = await http(server, 'GET', '/api/ops/rooms', operator);
       expect(rooms.body.rooms).toEqual([expect.objectContaining({ roomId: 'early', viewers: 1, settings: { version: 2, degradeOverride: 2, queueLimit: 0 }, local: expect.objectContaining({ level: 2, override: 2 }) })]);
+      expect(rooms.body.rooms[0].auction).toBeUndefined();
+
+      // An open auction shows on the room until it is cancelled.
+      const streamer = await server.mintToken({ userId: 's-early', name: 'S', role: 'streamer' });
+      const started = await http(server, 'POST', '/api/rooms/early/auctions', streamer, { id: 'solo1', sku: 'hot', startPriceCents: 2500, increments: [{ stepCents: 100 }], durationMs: 30_000, ending: { kind: 'sudden_death' } });
+      expect(started.status, JSON.stringify(started.body)).toBe(201);
+      const withAuction = await http(server, 'GET', '/api/ops/rooms', operator);
+      expect(withAuction.body.rooms[0].auction).toEqual({ id: 'solo1', sku: 'hot', priceCents: 2500, leader: null, bids: 0, endsAt: started.body.auction.endsAt, status: 'open' });
+      expect((await http(server, 'POST', '/api/rooms/early/auctions/solo1/cancel', streamer)).status).toBe(200);
+      expect((await http(server, 'GET', '/api/ops/rooms', operator)).body.rooms[0].auction).toBeUndefined();
       client.close();
     } finally {
       await server.close();

@@ -9,8 +9,8 @@
  */
 import { connect, type HistoryComment, type LivecartClient } from '../../src/index.ts';
 import type { ClusterRoom, NodeStatus, OpsNodes, OpsRooms } from '../../../protocol/src/index.ts';
-import { api, ApiError, byId, errorText, fatal, formatNumber, h, params, say, setText, show, trackConnection, wsUrl } from './common.ts';
-import { formatTime, startI18n, t, tn } from './i18n.ts';
+import { api, ApiError, byId, errorText, fatal, formatDuration, formatNumber, h, params, say, setText, show, trackConnection, wsUrl } from './common.ts';
+import { formatMoney, formatTime, startI18n, t, tn } from './i18n.ts';
 import { Series, sparkline } from './sparkline.ts';
 
 const POLL_MS = 2000;
@@ -226,6 +226,12 @@ function renderRooms(token: string, rooms: readonly ClusterRoom[]): void {
     const giveaway = cell('giveaway');
     show(giveaway, room.giveaway !== undefined);
     setText(giveaway, room.giveaway === undefined ? '' : `🎁 ${t('ops.giveaway', { id: room.giveaway.id, entrants: tn('giveaway.entrants', room.giveaway.entrants), time: formatTime(room.giveaway.closesAt) })}`);
+    const auction = cell('auction');
+    show(auction, room.auction !== undefined);
+    setText(auction, room.auction === undefined ? '' : `🔨 ${t('ops.auction', {
+      id: room.auction.id, price: formatMoney(room.auction.priceCents), leader: room.auction.leader ?? t('ops.auctionNoLeader'),
+      bids: tn('auction.bids', room.auction.bids), left: formatDuration(room.auction.endsAt - Date.now()),
+    })}`);
     setText(cell('members-value'), formatNumber(room.viewers));
     setText(cell('members-detail'), tn('ops.sockets', room.sockets));
     sparkline(history.viewers.values, { label: t('ops.chartViewers', { room: room.roomId }), format: (v) => formatNumber(v) }, chart('members-chart'));
@@ -334,7 +340,7 @@ function buildRow(token: string, roomId: string): HTMLTableRowElement {
   return h(
     'tr',
     { 'data-room': roomId },
-    h('th', { scope: 'row', 'data-label': t('ops.colRoom') }, roomId, h('span', { class: 'room-giveaway small', 'data-cell': 'giveaway', 'data-testid': `giveaway-${roomId}`, hidden: true })),
+    h('th', { scope: 'row', 'data-label': t('ops.colRoom') }, roomId, h('span', { class: 'room-giveaway small', 'data-cell': 'giveaway', 'data-testid': `giveaway-${roomId}`, hidden: true }), h('span', { class: 'room-auction small', 'data-cell': 'auction', 'data-testid': `auction-${roomId}`, hidden: true })),
     metric(t('studio.viewers'), 'members', true),
     nodes,
     metric(t('ops.colMsgs'), 'msgs', true),

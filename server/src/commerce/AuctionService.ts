@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { z } from 'zod';
-import { type AuctionCard, type AuctionRequest, type auctionInputSchema, type BidRecordWire, type CartAnswer, type CartRequest, type DirectMessage, type RoomInfo, type StateUpdate, type UnsequencedEvent, latestAuctionCard } from '../../../protocol/src/index.ts';
+import { type AuctionCard, type AuctionRequest, type auctionInputSchema, type BidRecordWire, type CartAnswer, type CartRequest, type DirectMessage, type OpsAuction, type RoomInfo, type StateUpdate, type UnsequencedEvent, latestAuctionCard } from '../../../protocol/src/index.ts';
 import { BidBatcher } from '../admission/BidBatcher.ts';
 import type { AuctionBids } from '../admission/CartDesk.ts';
 import { type Auction, type AuctionState, auctionOf, minNextBid, viewOf } from '../auctions/auction.ts';
@@ -169,6 +169,15 @@ export class AuctionService implements AuctionBids {
     if (held === undefined) return null;
     this.#remember(held.auction, held.state.status, minNextBid(held.auction, held.state), held.state.endsAt);
     return this.#cardOf(held.auction, held.state, held.leaderName);
+  }
+
+  /** The room's open auction for the operator console (no principal: the ops API checks the operator), or null; read only, nothing remembered. */
+  async openIn(roomId: string): Promise<OpsAuction | null> {
+    const id = await this.#store.currentAuction(roomId);
+    const held = id === null ? undefined : await this.#store.auction(roomId, id);
+    if (held === undefined || held.state.status !== 'open') return null;
+    const card = this.#cardOf(held.auction, held.state, held.leaderName);
+    return { id: card.id, sku: card.sku, priceCents: card.priceCents, leader: card.leader, bids: card.bids, endsAt: card.endsAt, status: card.status };
   }
 
   /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { LocalRoomDetail, OpsGiveaway, OpsNodes, OpsRooms } from '../../../protocol/src/index.ts';
+import type { LocalRoomDetail, OpsAuction, OpsGiveaway, OpsNodes, OpsRooms } from '../../../protocol/src/index.ts';
 import type { AdmissionController } from '../admission/AdmissionController.ts';
 import type { Broker } from '../broker/Broker.ts';
 import type { DegradeMonitor } from '../fanout/DegradeMonitor.ts';
@@ -13,7 +13,7 @@ const roomLimitsSchema = z.object({ queueLimit: z.number().int().min(0).max(1_00
 
 /**
  * The operator API over every node: the node registry, every room across nodes (with this node's
- * detail where it hosts the room, and its giveaway taking entries, read from the store), and a room's settings (degrade override, queue limit), which an
+ * detail where it hosts the room, its giveaway taking entries and its open auction, read from the store), and a room's settings (degrade override, queue limit), which an
  * operator sets through any node for every node. Operator token required.
  */
 export function registerClusterOpsApi(
@@ -21,9 +21,10 @@ export function registerClusterOpsApi(
   deps: {
     registry: NodeRegistry; commands: RoomCommands; degrade: DegradeMonitor; admission: AdmissionController | undefined; broker: Broker;
     giveaways?: { openIn(roomId: string): Promise<OpsGiveaway | null> };
+    auctions?: { openIn(roomId: string): Promise<OpsAuction | null> };
   },
 ): void {
-  const { registry, commands, degrade, admission, broker, giveaways } = deps;
+  const { registry, commands, degrade, admission, broker, giveaways, auctions } = deps;
 
   router.route('get', '/api/ops/nodes', async (ctx) => {
     await router.operator(ctx);
@@ -41,13 +42,15 @@ export function registerClusterOpsApi(
     }
     const view = await registry.view();
     const rooms = clusterRooms(view.nodes, local);
-    if (giveaways !== undefined) {
-      await Promise.all(rooms.map(async (room) => {
-        // A store that does not answer leaves the room without its giveaway here, not the list without its rooms.
-        const open = await giveaways.openIn(room.roomId).catch(() => null);
-        if (open !== null) room.giveaway = open;
-      }));
-    }
+    await Promise.all(rooms.map(async (room) => {
+      // A store that does not answer leaves the room without its giveaway or auction here, not the list without its rooms.
+      const [giveaway, auction] = await Promise.all([
+        giveaways?.openIn(room.roomId).catch(() => null) ?? null,
+        auctions?.openIn(room.roomId).catch(() => null) ?? null,
+      ]);
+      if (giveaway !== null) room.giveaway = giveaway;
+      if (auction !== null) room.auction = auction;
+    }));
     const body: OpsRooms & { registry: 'ok' | 'unavailable' } = { nodeId: registry.nodeId, registry: view.complete ? 'ok' : 'unavailable', rooms };
     return { status: 200, body };
   });

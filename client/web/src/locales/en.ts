@@ -517,6 +517,8 @@ export const en = {
   'ops.limitFailed': '{room}: could not set the queue limit: {why}',
   'ops.badLimit': 'Queue limit: a whole number.',
   'ops.giveaway': 'Giveaway {id}: {entrants}, entries close at {time}',
+  'ops.auction': 'Auction {id}: {price}, leader {leader} · {bids}, {left} left',
+  'ops.auctionNoLeader': 'none yet',
   'ops.colRoom': 'Room',
   'ops.colMsgs': 'Messages/s',
   'ops.colLevel': 'Level',

@@ -511,6 +511,8 @@ export const zhCN: Readonly<Record<keyof typeof en, string>> = {
   'ops.limitFailed': '{room}：无法设置队列上限：{why}',
   'ops.badLimit': '队列上限：请输入整数。',
   'ops.giveaway': '抽奖 {id}：{entrants}，{time} 截止参与',
+  'ops.auction': '拍卖 {id}：{price}，领先 {leader} · {bids}，剩余 {left}',
+  'ops.auctionNoLeader': '暂无',
   'ops.colRoom': '直播间',
   'ops.colMsgs': '消息/秒',
   'ops.colLevel': '等级',
