@@ -49,7 +49,7 @@ export class Room {
   latestSeq = 0;
   /** Room totals over all nodes, as last announced. */
   likes: number;
-  /** The largest entrants count heard per giveaway: nodes' counts may cross on the way, and a lower one is older. */
+  /** The largest entrants count heard per giveaway, for the room's last few giveaways: nodes' counts may cross on the way, and a lower one is older. */
   readonly giveawayEntrants = new Map<string, number>();
   /**
    * The room's giveaway for `welcome`: read as the room is hosted, then kept by its `giveaway` and

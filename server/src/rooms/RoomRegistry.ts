@@ -33,6 +33,9 @@ import type { RoomLifecycle } from './RoomLifecycle.ts';
 import { likeIntervalMs, stockIntervalMs } from '../fanout/stateIntervals.ts';
 import { StatePacer } from '../fanout/StatePacer.ts';
 
+/** Giveaways whose entrants counts a room keeps (see `Room.giveawayEntrants`). */
+const GIVEAWAY_COUNTS_KEPT = 4;
+
 /** Hears every stock level a hosted room learns (the admission controller answers adds of sold-out products apart). */
 export interface StockWatcher {
   stockChanged(roomId: string, sku: string, available: number): void;
@@ -576,6 +579,8 @@ export class RoomRegistry {
         } else if (update.t === 'giveawayEntrants') {
           if (update.entrants <= (room.giveawayEntrants.get(update.giveawayId) ?? 0)) return;
           room.giveawayEntrants.set(update.giveawayId, update.entrants);
+          // A room runs giveaways one after another: the counts of the last few are enough to order crossing news.
+          if (room.giveawayEntrants.size > GIVEAWAY_COUNTS_KEPT) room.giveawayEntrants.delete(room.giveawayEntrants.keys().next().value!);
         } else if (update.t === 'giveaway') {
           // Another node's news of an older giveaway (or of an open card once drawn) changes nothing, here or on a viewer.
           const kept = latestGiveawayCard(room.giveaway, update.giveaway);
