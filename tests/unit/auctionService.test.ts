@@ -32,7 +32,7 @@ function node(auctions: MemoryAuctionStore, clock: { now: number }, pressure = 0
       emit: async (_roomId, event) => heard.events.push(event),
       notifyUser: (_roomId, userId, message) => heard.direct.push([userId, message]),
     },
-    options: { cardIntervalMs: 50, settleGraceMs: 1000, reservationTtlMs: 60_000, labelSecret: 'secret' },
+    options: { cardIntervalMs: 50, settleGraceMs: 1000, followUpLeaseMs: 5000, reservationTtlMs: 60_000, labelSecret: 'secret' },
     pressure: () => heard.pressure,
     log: pino({ level: 'silent' }),
     now: () => clock.now,
