@@ -337,7 +337,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
       roomInfo: (roomId) => rules.roomInfo(roomId), publishState: (roomId, update) => rooms.publishState(roomId, update), emit: (roomId, event) => rooms.emit(roomId, event),
       notifyUser: (roomId, userId, message) => rules.notifyUser(roomId, userId, message),
     },
-    options: { cardIntervalMs: config.stockIntervalMs, settleGraceMs: config.auctionSettleGraceMs, reservationTtlMs: config.reservationTtlMs, labelSecret: config.tokenSecret ?? randomBytes(16).toString('hex') },
+    options: { cardIntervalMs: config.stockIntervalMs, settleGraceMs: config.auctionSettleGraceMs, followUpLeaseMs: config.auctionFollowUpLeaseMs, reservationTtlMs: config.reservationTtlMs, labelSecret: config.tokenSecret ?? randomBytes(16).toString('hex') },
     stock: commerce,
     pressure: (scope) => admission?.pressureOf(scope).queueFill ?? 0,
     log: commerceLog,

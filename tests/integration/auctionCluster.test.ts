@@ -4,12 +4,16 @@
  * answered; replaying the bids in the store's order through the reference rules gives every answer
  * and the final card; exactly one winner at the highest valid bid; the late bids pushed the end;
  * the end is announced once on each node; the winner's cart holds the product at the winning price.
+ * And a settle whose node dies before following it up: the other node finishes it once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuctionCard, type AuctionEndedEvent, type AuctionWonEvent, type BidAnswer, connect, type LivecartClient } from '../../client/src/index.ts';
 import type { Auction, AuctionState } from '../../server/src/auctions/auction.ts';
 import { initialState } from '../../server/src/auctions/auction.ts';
 import { applyBid } from '../../server/src/auctions/bidding.ts';
+import { createRedisClient, connectWithin } from '../../server/src/redis/client.ts';
+import { roomKey } from '../../server/src/redis/keys.ts';
+import { RedisAuctionStore } from '../../server/src/store/RedisAuctionStore.ts';
 import { call, type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
 import { waitUntil } from '../helpers/rawClient.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
@@ -29,8 +33,9 @@ interface Placed {
 describe('auction on two nodes (Redis)', () => {
   let nodes: Node[];
   const clients: LivecartClient[] = [];
+  const prefix = uniquePrefix('auction-cluster');
   beforeAll(async () => {
-    nodes = await startNodes(2, REDIS_URL, uniquePrefix('auction-cluster'), ['--auction-settle-grace-ms', '1500', '--stock-interval-ms', '100']);
+    nodes = await startNodes(2, REDIS_URL, prefix, ['--auction-settle-grace-ms', '1500', '--stock-interval-ms', '100']);
   });
   afterAll(async () => {
     for (const client of clients) client.close();
@@ -134,6 +139,45 @@ describe('auction on two nodes (Redis)', () => {
     // The winner's cart holds the product at the winning price.
     const winnerClient = viewers[Number(winner.userId.slice(1))]!;
     expect((await winnerClient.cart()).lines).toEqual([expect.objectContaining({ sku: 'lamp', quantity: 1, priceCents: state.priceCents })]);
+  }, 60_000);
+
+  it('a node that settles and dies before announcing: the other node takes the follow-up over, the end is heard once by every viewer, the winner\'s cart holds the line once at the winning price', async () => {
+    const roomId = `at-${Math.random().toString(36).slice(2, 8)}`;
+    const streamerToken = await tokens.mint({ userId: 'seller', name: 'Seller', role: 'streamer' });
+    expect((await call(nodes[0]!, 'POST', '/api/rooms', streamerToken, { title: roomId, id: roomId })).status).toBe(201);
+    expect((await call(nodes[0]!, 'POST', `/api/rooms/${roomId}/products`, streamerToken, { sku: 'lamp', title: 'Lamp', priceCents: 50_000, currency: 'USD', stock: 2 })).status).toBe(201);
+    expect((await call(nodes[0]!, 'POST', `/api/rooms/${roomId}/start`, streamerToken)).status).toBe(200);
+    const seller = await join(nodes[0]!, roomId, 'seller', 'streamer');
+    const viewers = await Promise.all(Array.from({ length: 4 }, (_, i) => join(nodes[i % 2]!, roomId, `w${i}`, 'viewer')));
+    const endedHeard: AuctionEndedEvent[][] = viewers.map(() => []);
+    const wonHeard: AuctionWonEvent[] = [];
+    viewers.forEach((viewer, i) => viewer.on('auctionEnded', (event) => endedHeard[i]!.push(event)));
+    viewers[1]!.on('auctionWon', (event) => wonHeard.push(event));
+
+    const { auction: started } = await seller.startAuction({ id: 'lot', sku: 'lamp', startPriceCents: 1000, increments: SCHEDULE, durationMs: 5000, ending: { kind: 'sudden_death' } });
+    expect(await viewers[1]!.bid('lot', 1700)).toMatchObject({ status: 'leading', priceCents: 1700 });
+
+    // "Node A": settles through the store right at the end, under its claim, and dies before announcing or holding anything.
+    const redis = createRedisClient(REDIS_URL, 2000);
+    await connectWithin(redis, REDIS_URL);
+    const crashed = new RedisAuctionStore(redis, { prefix, historyKept: 10, retryAfterMs: 1000 });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, started.endsAt - Date.now())));
+      const settledAt = Date.now();
+      expect(await crashed.settle(roomId, 'lot', settledAt, { owner: 'node-a', until: settledAt + 500 })).toMatchObject({ result: 'ended', outcome: { status: 'ended', winnerId: 'w1', priceCents: 1700 } });
+
+      // The nodes' timers (end + grace) hear `settled`; one of them claims the follow-up, finishes it and marks it done.
+      await waitUntil(async () => (await redis.hget(roomKey(prefix, roomId, 'auction:lot'), 'fstep')) === 'done', 15_000, 'the follow-up finished by a node', 50);
+      await waitUntil(() => endedHeard.every((heard) => heard.length > 0) && wonHeard.length > 0, 5000, 'the end on every viewer');
+      // Whatever else might still arrive would be a second announcement: give it a moment.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(endedHeard.map((heard) => heard.length)).toEqual([1, 1, 1, 1]);
+      for (const heard of endedHeard) expect(heard[0]).toMatchObject({ outcome: 'sold', winner: 'N-w1', priceCents: 1700, auction: { id: 'lot', status: 'ended' } });
+      expect(wonHeard).toEqual([expect.objectContaining({ auctionId: 'lot', sku: 'lamp', priceCents: 1700, held: true })]);
+      expect((await viewers[1]!.cart()).lines).toEqual([expect.objectContaining({ sku: 'lamp', quantity: 1, priceCents: 1700 })]);
+    } finally {
+      redis.disconnect();
+    }
   }, 60_000);
 });
 

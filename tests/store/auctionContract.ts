@@ -160,6 +160,52 @@ export function describeAuctionContract(name: string, factory: AuctionStoreFacto
       expect((await store.auction('r1', 'lot1'))!.state).toMatchObject({ seq: 2, bids: 2, leaderId: 'bo' });
     });
 
+    it('records the settle\'s follow-up pending under the settler\'s claim: another claimant takes it only once the claim ran out, steps are compare-and-set on the claimant', async () => {
+      await store.createAuction(testAuction());
+      await store.bid([request({ userId: 'ann', kind: 'price', amountCents: 1500, at: T0 + 1000 })]);
+      const lease = (owner: string, until: number) => ({ owner, until });
+      expect(await store.claimFollowUp('r1', 'lot1', lease('b', 500), 0)).toEqual({ result: 'none' });
+      expect(await store.claimFollowUp('r1', 'nope', lease('b', 500), 0)).toEqual({ result: 'none' });
+      expect(await store.settle('r1', 'lot1', T0 + 60_000, lease('a', 1000))).toMatchObject({ result: 'ended' });
+      // The settler's claim runs until 1000: nobody takes it before, not even the settler again.
+      expect(await store.claimFollowUp('r1', 'lot1', lease('b', 2000), 999)).toEqual({ result: 'leased', until: 1000 });
+      expect(await store.claimFollowUp('r1', 'lot1', lease('a', 2000), 999)).toEqual({ result: 'leased', until: 1000 });
+      expect(await store.markFollowUp('r1', 'lot1', 'b', 'done')).toBe(false);
+      expect(await store.markFollowUp('r1', 'lot1', 'a', 'announced')).toBe(true);
+      // The settler died: b takes it over from the step recorded; the settler's late steps change nothing.
+      expect(await store.claimFollowUp('r1', 'lot1', lease('b', 2000), 1000)).toEqual({ result: 'claimed', announced: true });
+      expect(await store.markFollowUp('r1', 'lot1', 'a', 'done')).toBe(false);
+      expect(await store.claimFollowUp('r1', 'lot1', lease('c', 3000), 1500)).toEqual({ result: 'leased', until: 2000 });
+      expect(await store.markFollowUp('r1', 'lot1', 'b', 'done')).toBe(true);
+      expect(await store.claimFollowUp('r1', 'lot1', lease('c', 9000), 5000)).toEqual({ result: 'done' });
+      expect(await store.markFollowUp('r1', 'lot1', 'b', 'announced')).toBe(false);
+      expect(await store.settle('r1', 'lot1', T0 + 90_000, lease('d', 9000))).toMatchObject({ result: 'settled' });
+      expect(await store.claimFollowUp('r1', 'lot1', lease('d', 9000), 5000)).toEqual({ result: 'done' });
+    });
+
+    it('gives a follow-up whose claim ran out to exactly one of many claimants across nodes; a settle or cancel without a claim leaves it claimable at once', async () => {
+      await store.createAuction(testAuction());
+      expect(await store.cancel('r1', 'lot1')).toMatchObject({ result: 'cancelled' });
+      const other = factory.sibling === undefined ? store : await factory.sibling(store);
+      try {
+        const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? store : other).claimFollowUp('r1', 'lot1', { owner: `n${i}`, until: 2000 }, 1000)));
+        const claimed = claims.flatMap((claim, i) => (claim.result === 'claimed' ? [i] : []));
+        expect(claimed).toHaveLength(1);
+        expect(claims[claimed[0]!]).toEqual({ result: 'claimed', announced: false });
+        expect(claims.filter((claim) => claim.result === 'leased')).toEqual(Array(9).fill({ result: 'leased', until: 2000 }));
+        const winner = `n${claimed[0]}`;
+        expect(await other.markFollowUp('r1', 'lot1', winner === 'n1' ? 'n3' : 'n1', 'done')).toBe(false);
+        expect(await other.markFollowUp('r1', 'lot1', winner, 'done')).toBe(true);
+        expect(await store.claimFollowUp('r1', 'lot1', { owner: 'late', until: 9000 }, 5000)).toEqual({ result: 'done' });
+      } finally {
+        if (other !== store) await other.close();
+      }
+      await store.createAuction(testAuction({ id: 'lot2' }));
+      expect(await store.settle('r1', 'lot2', T0 + 60_000)).toMatchObject({ result: 'ended', outcome: { status: 'ended', winnerId: null } });
+      expect(await store.markFollowUp('r1', 'lot2', '', 'done')).toBe(false);
+      expect(await store.claimFollowUp('r1', 'lot2', { owner: 'b', until: 2000 }, 0)).toEqual({ result: 'claimed', announced: false });
+    });
+
     it('cancels an open auction once: no winner, bids answered ended', async () => {
       await store.createAuction(testAuction());
       await store.bid([request({ userId: 'ann', kind: 'price', amountCents: 1000, at: T0 + 1000 })]);

@@ -32,7 +32,7 @@ function node(auctions: MemoryAuctionStore, clock: { now: number }, pressure = 0
       emit: async (_roomId, event) => heard.events.push(event),
       notifyUser: (_roomId, userId, message) => heard.direct.push([userId, message]),
     },
-    options: { cardIntervalMs: 50, settleGraceMs: 1000, reservationTtlMs: 60_000, labelSecret: 'secret' },
+    options: { cardIntervalMs: 50, settleGraceMs: 1000, followUpLeaseMs: 5000, reservationTtlMs: 60_000, labelSecret: 'secret' },
     pressure: () => heard.pressure,
     log: pino({ level: 'silent' }),
     now: () => clock.now,
@@ -100,6 +100,31 @@ describe('AuctionService', () => {
     expect([...a.heard.direct, ...b.heard.direct]).toEqual([['ann', expect.objectContaining({ t: 'auctionWon', auctionId: 'lot', priceCents: 2100, held: true })]]);
     await expect(a.service.end(seller, 'r', 'lot')).rejects.toMatchObject({ code: 'AUCTION_OVER' });
     a.service.close();
+    b.service.close();
+  });
+
+  it('takes over a follow-up its settling node left unfinished once the claim ran out: from the step recorded, the line held once', async () => {
+    const store = new MemoryAuctionStore(100);
+    const clock = { now: T0 };
+    const b = node(store, clock);
+    const started = await b.service.start(seller, 'r', input);
+    await b.service.bid(viewer('ann'), 'r', bid('lot', 1500, 'a1'), T0 + 1);
+    // Node A settled, announced, and died before holding the line.
+    expect(await store.settle('r', 'lot', started.endsAt, { owner: 'a', until: started.endsAt + 3000 })).toMatchObject({ result: 'ended' });
+    expect(await store.markFollowUp('r', 'lot', 'a', 'announced')).toBe(true);
+    clock.now = started.endsAt + 2000; // A's claim still runs: B leaves it alone
+    await expect(b.service.end(seller, 'r', 'lot')).rejects.toMatchObject({ code: 'AUCTION_OVER' });
+    expect(await store.claimFollowUp('r', 'lot', { owner: 'probe', until: 0 }, clock.now)).toEqual({ result: 'leased', until: started.endsAt + 3000 });
+    expect(b.heard.holds).toEqual([]);
+    clock.now = started.endsAt + 3000;
+    await expect(b.service.end(seller, 'r', 'lot')).rejects.toMatchObject({ code: 'AUCTION_OVER' });
+    await expect.poll(() => b.heard.direct.length).toBe(1);
+    expect(b.heard.events).toEqual([]); // announced by A already
+    expect(b.heard.holds).toEqual([expect.objectContaining({ userId: 'ann', sku: 'vase', priceCents: 1500, key: 'auction:r:lot' })]);
+    expect(b.heard.direct).toEqual([['ann', expect.objectContaining({ t: 'auctionWon', auctionId: 'lot', priceCents: 1500, held: true })]]);
+    expect(await store.claimFollowUp('r', 'lot', { owner: 'probe', until: 0 }, clock.now + 60_000)).toEqual({ result: 'done' });
+    await expect(b.service.end(seller, 'r', 'lot')).rejects.toMatchObject({ code: 'AUCTION_OVER' });
+    expect(b.heard.holds).toHaveLength(1);
     b.service.close();
   });
 

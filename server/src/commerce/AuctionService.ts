@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { type AuctionCard, type AuctionRequest, type auctionInputSchema, type BidRecordWire, type CartAnswer, type CartRequest, type DirectMessage, type OpsAuction, type RoomInfo, type StateUpdate, type UnsequencedEvent, latestAuctionCard } from '../../../protocol/src/index.ts';
 import { BidBatcher } from '../admission/BidBatcher.ts';
@@ -8,7 +8,7 @@ import type { AuctionOutcome, BidAnswer } from '../auctions/bidding.ts';
 import type { Principal } from '../auth/TokenService.ts';
 import { DomainError } from '../DomainError.ts';
 import type { Logger } from '../log.ts';
-import type { AuctionSettle, AuctionStore } from '../store/AuctionStore.ts';
+import type { AuctionSettle, AuctionStore, FollowUpLease } from '../store/AuctionStore.ts';
 import type { ReleasedLine, Store } from '../store/Store.ts';
 import type { RoomCheck } from './CommerceService.ts';
 
@@ -36,6 +36,8 @@ export interface AuctionOptions {
   readonly settleGraceMs: number;
   /** How long the winner's cart line is held. */
   readonly reservationTtlMs: number;
+  /** How long the settling node has to announce the end and hold the winner's line before another node takes that over. */
+  readonly followUpLeaseMs: number;
   /** Keys the anonymous leader labels; the same on every node, so every node labels a bidder alike. */
   readonly labelSecret: string;
 }
@@ -56,6 +58,8 @@ interface Known {
   sentAt: number;
   cardTimer?: NodeJS.Timeout | undefined;
   settleTimer?: NodeJS.Timeout | undefined;
+  /** Waits for another node's claim on the settle's follow-up to run out. */
+  followUpTimer?: NodeJS.Timeout | undefined;
 }
 
 const sep = '\u0000';
@@ -66,6 +70,12 @@ const sep = '\u0000';
  * batch), the room's card (latest value, paced), settling at the end (a timer on each node that
  * knows the auction; the store settles once, and only the node that settled announces), the
  * winner's cart line at the winning price, and the moderators' bid history.
+ *
+ * The settle's follow-up (the end announced, the winner's line held) is recorded pending in the
+ * settling step, under the settling node's claim, and marked done when finished: a node whose
+ * settle answers `settled` while it is pending and the claim ran out (the settler died) claims and
+ * finishes it, from the step recorded. The line is held under a key fixed by the auction, so a
+ * second hold changes nothing.
  */
 export class AuctionService implements AuctionBids {
   readonly #store: AuctionStore;
@@ -79,6 +89,8 @@ export class AuctionService implements AuctionBids {
   readonly #batcher: BidBatcher;
   readonly #known = new Map<string, Known>(); // room␀auction → what this node knows
   readonly #latest = new Map<string, string>(); // room → its latest auction this node knows
+  /** This node's name on follow-up claims. */
+  readonly #owner = randomUUID();
   #closed = false;
 
   /** `pressure` tells how full the scope's admission queue is (0: nothing waits): hopeless bids are shed only then. */
@@ -131,13 +143,13 @@ export class AuctionService implements AuctionBids {
   /** Ends the auction now: the leader wins at the current price. */
   async end(principal: Principal, roomId: string, auctionId: string): Promise<AuctionCard> {
     await this.#mustModerate(principal, roomId);
-    return this.#closeNow(roomId, auctionId, await this.#store.settle(roomId, auctionId, Number.MAX_SAFE_INTEGER), principal);
+    return this.#closeNow(roomId, auctionId, await this.#store.settle(roomId, auctionId, Number.MAX_SAFE_INTEGER, this.#lease()), principal);
   }
 
   /** Ends the auction without a winner. */
   async cancel(principal: Principal, roomId: string, auctionId: string): Promise<AuctionCard> {
     await this.#mustModerate(principal, roomId);
-    return this.#closeNow(roomId, auctionId, await this.#store.cancel(roomId, auctionId), principal);
+    return this.#closeNow(roomId, auctionId, await this.#store.cancel(roomId, auctionId, this.#lease()), principal);
   }
 
   /** The auction `auctionId` (default: the room's open one, else the latest this node knows), or null; moderators get its bid history too. */
@@ -207,13 +219,14 @@ export class AuctionService implements AuctionBids {
     for (const known of this.#known.values()) {
       clearTimeout(known.cardTimer);
       clearTimeout(known.settleTimer);
+      clearTimeout(known.followUpTimer);
     }
   }
 
   /** The room is no longer hosted here: what this node keeps of its settled auctions goes (an open one keeps its settle timer). */
   forget(roomId: string): void {
     for (const [key, known] of this.#known) {
-      if (known.auction.roomId === roomId && known.status !== 'open' && known.cardTimer === undefined) this.#known.delete(key);
+      if (known.auction.roomId === roomId && known.status !== 'open' && known.cardTimer === undefined && known.followUpTimer === undefined) this.#known.delete(key);
     }
     if (![...this.#known.values()].some((known) => known.auction.roomId === roomId)) this.#latest.delete(roomId);
   }
@@ -304,7 +317,7 @@ export class AuctionService implements AuctionBids {
     const { roomId, id } = known.auction;
     try {
       // The grace is for queued bids placed before the end: the store's end is what the bids were placed against.
-      const settled = await this.#store.settle(roomId, id, this.#now() - this.#options.settleGraceMs);
+      const settled = await this.#store.settle(roomId, id, this.#now() - this.#options.settleGraceMs, this.#lease());
       if (settled.result === 'unknown') return;
       if (settled.result === 'not_due') {
         known.endsAt = Math.max(known.endsAt, settled.view.endsAt);
@@ -327,13 +340,22 @@ export class AuctionService implements AuctionBids {
   /** An early end or a cancel by a moderator: the settling caller announces; a settled auction is AUCTION_OVER. */
   async #closeNow(roomId: string, auctionId: string, settled: AuctionSettle, principal: Principal): Promise<AuctionCard> {
     if (settled.result === 'unknown') throw new DomainError('AUCTION_NOT_FOUND', `no auction ${auctionId} in this room`);
-    if (settled.result === 'settled' || settled.result === 'not_due') throw new DomainError('AUCTION_OVER', `auction ${auctionId} is settled already`);
+    if (settled.result === 'not_due') throw new DomainError('AUCTION_OVER', `auction ${auctionId} is settled already`);
+    if (settled.result === 'settled') {
+      const known = this.#remember(settled.view.auction, settled.view.status, settled.view.minNextCents, settled.view.endsAt);
+      void this.#settled(known, settled).catch((error: unknown) => this.#log.warn({ err: error, roomId, auctionId }, 'the auction\'s follow-up could not be checked'));
+      throw new DomainError('AUCTION_OVER', `auction ${auctionId} is settled already`);
+    }
     const known = this.#remember(settled.view.auction, settled.view.status, settled.view.minNextCents, settled.view.endsAt);
     this.#log.info({ roomId, auctionId, result: settled.result, by: principal.userId }, 'auction closed by a moderator');
     return this.#settled(known, settled);
   }
 
-  /** The auction is settled: only the caller the store told `ended`/`cancelled` tells the room, the winner, and holds the winner's line. */
+  /**
+   * The auction is settled: the caller the store told `ended`/`cancelled` follows it up (tells the
+   * room and the winner, holds the winner's line); a caller told `settled` takes the follow-up over
+   * when it is still pending and its claim ran out.
+   */
   async #settled(known: Known, settled: Extract<AuctionSettle, { outcome: AuctionOutcome }>): Promise<AuctionCard> {
     const { roomId, id } = known.auction;
     clearTimeout(known.settleTimer);
@@ -345,16 +367,56 @@ export class AuctionService implements AuctionBids {
     const state: AuctionState = held?.state ?? { status: settled.view.status, priceCents: settled.view.priceCents, leaderId: settled.view.leaderId, leaderMaxCents: 0, endsAt: settled.view.endsAt, bids: settled.view.bids, seq: settled.view.seq };
     const card = this.#cardOf(known.auction, state, held?.leaderName);
     known.card = card;
-    if (settled.result === 'settled') return card;
-    const { outcome } = settled;
-    const sold = outcome.status === 'ended' && outcome.winnerId !== null ? outcome : undefined;
-    // The room first, at once: the end is what everyone waits for.
-    this.#rooms.publishState(roomId, { t: 'auction', auction: card });
-    const ended = { t: 'auctionEnded', auction: card, outcome: sold !== undefined ? 'sold' : outcome.status === 'cancelled' ? 'cancelled' : 'no_bids', winner: sold !== undefined ? card.leader : null } as const;
-    await this.#rooms.emit(roomId, sold === undefined ? ended : { ...ended, priceCents: sold.priceCents }).catch((error: unknown) => this.#log.warn({ err: error, roomId, auctionId: id }, 'auction end announcement failed'));
-    if (sold !== undefined) await this.#holdForWinner(known.auction, sold.winnerId, sold.priceCents);
-    this.#log.info({ roomId, auctionId: id, outcome: ended.outcome, winnerId: sold?.winnerId, priceCents: sold?.priceCents, bids: state.bids }, 'auction settled');
+    if (settled.result !== 'settled') {
+      await this.#followUp(known, settled.outcome, card, false);
+      return card;
+    }
+    clearTimeout(known.followUpTimer);
+    known.followUpTimer = undefined;
+    const claim = await this.#store.claimFollowUp(roomId, id, this.#lease(), this.#now());
+    if (claim.result === 'claimed') {
+      this.#log.warn({ roomId, auctionId: id, announced: claim.announced }, 'the auction\'s follow-up was left unfinished by the node that settled it: finishing it here');
+      await this.#followUp(known, settled.outcome, card, claim.announced);
+    } else if (claim.result === 'leased' && !this.#closed) {
+      // Its claimant may die before finishing: look again once its claim runs out.
+      known.followUpTimer = setTimeout(() => {
+        known.followUpTimer = undefined;
+        this.#settled(known, settled).catch((error: unknown) => this.#log.warn({ err: error, roomId, auctionId: id }, 'the auction\'s follow-up could not be checked'));
+      }, Math.max(0, claim.until - this.#now()) + 1);
+      known.followUpTimer.unref();
+    }
     return card;
+  }
+
+  /** The settle's follow-up under this node's claim: the room and the winner told, the winner's line held, each step recorded. */
+  async #followUp(known: Known, outcome: AuctionOutcome, card: AuctionCard, announced: boolean): Promise<void> {
+    const { roomId, id } = known.auction;
+    const sold = outcome.status === 'ended' && outcome.winnerId !== null ? outcome : undefined;
+    const ended = { t: 'auctionEnded', auction: card, outcome: sold !== undefined ? 'sold' : outcome.status === 'cancelled' ? 'cancelled' : 'no_bids', winner: sold !== undefined ? card.leader : null } as const;
+    if (!announced) {
+      // The room first, at once: the end is what everyone waits for.
+      this.#rooms.publishState(roomId, { t: 'auction', auction: card });
+      await this.#rooms.emit(roomId, sold === undefined ? ended : { ...ended, priceCents: sold.priceCents }).catch((error: unknown) => this.#log.warn({ err: error, roomId, auctionId: id }, 'auction end announcement failed'));
+      await this.#mark(known, 'announced');
+    }
+    if (sold !== undefined) await this.#holdForWinner(known.auction, sold.winnerId, sold.priceCents);
+    await this.#mark(known, 'done');
+    this.#log.info({ roomId, auctionId: id, outcome: ended.outcome, winnerId: sold?.winnerId, priceCents: sold?.priceCents, bids: card.bids }, 'auction settled');
+  }
+
+  /** Records a follow-up step; a claim lost meanwhile (this node was too slow) is logged: another node finishes it. */
+  async #mark(known: Known, step: 'announced' | 'done'): Promise<void> {
+    const { roomId, id } = known.auction;
+    const marked = await this.#store.markFollowUp(roomId, id, this.#owner, step).catch((error: unknown) => {
+      this.#log.warn({ err: error, roomId, auctionId: id, step }, 'the auction\'s follow-up step could not be recorded');
+      return true;
+    });
+    if (!marked) this.#log.warn({ roomId, auctionId: id, step }, 'the auction\'s follow-up claim ran out before this step was recorded: another node takes it over');
+  }
+
+  /** This node's claim on a settle's follow-up, from now. */
+  #lease(): FollowUpLease {
+    return { owner: this.#owner, until: this.#now() + this.#options.followUpLeaseMs };
   }
 
   /** The winner's cart line at the winning price (once: keyed by the auction), and their own notice. */

@@ -24,6 +24,22 @@ export type AuctionSettle =
   | { readonly result: 'not_due'; readonly view: AuctionView }
   | { readonly result: 'unknown' };
 
+/** A claim on a settled auction's follow-up (its end announced, the winner's line held): by whom, until when (ms since the epoch). */
+export interface FollowUpLease {
+  readonly owner: string;
+  readonly until: number;
+}
+
+/**
+ * Claiming a settled auction's follow-up: `claimed` (now the caller's, `announced` once a claimant
+ * marked the announcement made), `leased` (another claimant's until `until`), `done`, or `none`
+ * (no such auction, or not settled).
+ */
+export type FollowUpClaim =
+  | { readonly result: 'claimed'; readonly announced: boolean }
+  | { readonly result: 'leased'; readonly until: number }
+  | { readonly result: 'done' | 'none' };
+
 /**
  * The auctions of each room, in the same place as the room's stock (on Redis, the room's slot), so
  * a batch of bids is decided in one atomic step whatever node admitted it. Bids follow
@@ -42,9 +58,17 @@ export interface AuctionStore {
   bid(requests: readonly BidRequest[]): Promise<Array<BidAnswer | DomainError>>;
   /** The newest price moves, oldest first. */
   history(roomId: string, auctionId: string): Promise<BidRecord[]>;
-  /** Ends the auction when `now` is at or past its end; exactly one caller, on any node, hears `ended`. */
-  settle(roomId: string, auctionId: string, now: number): Promise<AuctionSettle>;
-  /** Cancels an open auction (no winner); exactly one caller hears `cancelled`. */
-  cancel(roomId: string, auctionId: string): Promise<AuctionSettle>;
+  /**
+   * Ends the auction when `now` is at or past its end; exactly one caller, on any node, hears
+   * `ended`. In the same step its follow-up is recorded pending, claimed by `lease` (without one:
+   * claimable at once).
+   */
+  settle(roomId: string, auctionId: string, now: number, lease?: FollowUpLease): Promise<AuctionSettle>;
+  /** Cancels an open auction (no winner); exactly one caller hears `cancelled`; the follow-up as for `settle`. */
+  cancel(roomId: string, auctionId: string, lease?: FollowUpLease): Promise<AuctionSettle>;
+  /** Takes a settled auction's pending follow-up when no claim on it runs at `now` (its own claimant's included). */
+  claimFollowUp(roomId: string, auctionId: string, lease: FollowUpLease, now: number): Promise<FollowUpClaim>;
+  /** Records a step of the follow-up, only while `owner` holds its claim (compare-and-set); false when it does not. */
+  markFollowUp(roomId: string, auctionId: string, owner: string, step: 'announced' | 'done'): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { type Auction, type AuctionState, initialState, viewOf } from '../auctio
 import { applyBid, type BidAnswer, type BidRecord, outcomeOf, settleAuction } from '../auctions/bidding.ts';
 import { DomainError } from '../DomainError.ts';
 import { IDEMPOTENCY_MISMATCH_MESSAGE } from './idempotency.ts';
-import type { AuctionCreate, AuctionSettle, AuctionStore, BidRequest } from './AuctionStore.ts';
+import type { AuctionCreate, AuctionSettle, AuctionStore, BidRequest, FollowUpClaim, FollowUpLease } from './AuctionStore.ts';
 
 interface Held {
   readonly auction: Auction;
@@ -11,6 +11,8 @@ interface Held {
   leaderName?: string | undefined;
   /** user␀key → what the bid asked (kind and amount) and its answer. */
   readonly answered: Map<string, { readonly asked: string; readonly answer: BidAnswer }>;
+  /** The settle's follow-up, from the settling step on. */
+  followUp?: { step: 'pending' | 'announced' | 'done'; owner: string; until: number };
 }
 
 const sep = '\u0000';
@@ -69,25 +71,44 @@ export class MemoryAuctionStore implements AuctionStore {
     return [...(this.#auctions.get(roomId + sep + auctionId)?.history ?? [])];
   }
 
-  async settle(roomId: string, auctionId: string, now: number): Promise<AuctionSettle> {
+  async settle(roomId: string, auctionId: string, now: number, lease?: FollowUpLease): Promise<AuctionSettle> {
     const held = this.#auctions.get(roomId + sep + auctionId);
     if (held === undefined) return { result: 'unknown' };
     const settled = settleAuction(held.state, now);
     if (settled !== undefined) {
       held.state = settled.state;
+      held.followUp = { step: 'pending', owner: lease?.owner ?? '', until: lease?.until ?? 0 };
       this.#forgetCurrent(roomId, auctionId);
       return { result: 'ended', outcome: settled.outcome, view: viewOf(held.auction, held.state) };
     }
     return this.#unchanged(held);
   }
 
-  async cancel(roomId: string, auctionId: string): Promise<AuctionSettle> {
+  async cancel(roomId: string, auctionId: string, lease?: FollowUpLease): Promise<AuctionSettle> {
     const held = this.#auctions.get(roomId + sep + auctionId);
     if (held === undefined) return { result: 'unknown' };
     if (held.state.status !== 'open') return this.#unchanged(held);
     held.state = { ...held.state, status: 'cancelled' };
+    held.followUp = { step: 'pending', owner: lease?.owner ?? '', until: lease?.until ?? 0 };
     this.#forgetCurrent(roomId, auctionId);
     return { result: 'cancelled', outcome: { status: 'cancelled' }, view: viewOf(held.auction, held.state) };
+  }
+
+  async claimFollowUp(roomId: string, auctionId: string, lease: FollowUpLease, now: number): Promise<FollowUpClaim> {
+    const followUp = this.#auctions.get(roomId + sep + auctionId)?.followUp;
+    if (followUp === undefined) return { result: 'none' };
+    if (followUp.step === 'done') return { result: 'done' };
+    if (followUp.until > now) return { result: 'leased', until: followUp.until };
+    followUp.owner = lease.owner;
+    followUp.until = lease.until;
+    return { result: 'claimed', announced: followUp.step === 'announced' };
+  }
+
+  async markFollowUp(roomId: string, auctionId: string, owner: string, step: 'announced' | 'done'): Promise<boolean> {
+    const followUp = this.#auctions.get(roomId + sep + auctionId)?.followUp;
+    if (followUp === undefined || followUp.step === 'done' || followUp.owner !== owner || owner === '') return false;
+    followUp.step = step;
+    return true;
   }
 
   async close(): Promise<void> {}

@@ -5,13 +5,15 @@ import { roomBase, roomKey } from '../redis/keys.ts';
 import { redisCall } from '../redis/redisCall.ts';
 import { DomainError } from '../DomainError.ts';
 import { IDEMPOTENCY_MISMATCH_MESSAGE } from './idempotency.ts';
-import type { AuctionCreate, AuctionSettle, AuctionStore, BidRequest } from './AuctionStore.ts';
-import { AUCTION_FIELDS, bidScript, createAuctionScript, settleAuctionScript } from './auctionScripts.ts';
+import type { AuctionCreate, AuctionSettle, AuctionStore, BidRequest, FollowUpClaim, FollowUpLease } from './AuctionStore.ts';
+import { AUCTION_FIELDS, bidScript, claimFollowUpScript, createAuctionScript, markFollowUpScript, settleAuctionScript } from './auctionScripts.ts';
 
 type AuctionCommands = {
   lcAuctionCreate(base: string, id: string, def: string, endsAt: number): Promise<AuctionCreate>;
   lcAuctionBid(base: string, ...args: Array<string | number>): Promise<string[]>;
-  lcAuctionSettle(base: string, id: string, action: 'settle' | 'cancel', now: number): Promise<Array<string | null>>;
+  lcAuctionSettle(base: string, id: string, action: 'settle' | 'cancel', now: number, owner: string, until: number): Promise<Array<string | null>>;
+  lcAuctionClaimFollowUp(base: string, id: string, owner: string, until: number, now: number): Promise<string[]>;
+  lcAuctionMarkFollowUp(base: string, id: string, owner: string, step: 'announced' | 'done'): Promise<number>;
 };
 
 /** Auctions shared by every node through Redis: one Lua script per batch of bids and room (auctionScripts.ts). */
@@ -26,6 +28,8 @@ export class RedisAuctionStore implements AuctionStore {
     redis.defineCommand('lcAuctionCreate', { numberOfKeys: 1, lua: createAuctionScript });
     redis.defineCommand('lcAuctionBid', { numberOfKeys: 1, lua: bidScript });
     redis.defineCommand('lcAuctionSettle', { numberOfKeys: 1, lua: settleAuctionScript });
+    redis.defineCommand('lcAuctionClaimFollowUp', { numberOfKeys: 1, lua: claimFollowUpScript });
+    redis.defineCommand('lcAuctionMarkFollowUp', { numberOfKeys: 1, lua: markFollowUpScript });
     this.#redis = redis as RedisConnection & AuctionCommands;
     this.#ns = options.prefix;
     this.#historyKept = options.historyKept;
@@ -77,18 +81,29 @@ export class RedisAuctionStore implements AuctionStore {
     return records.map((json) => JSON.parse(json) as BidRecord);
   }
 
-  async settle(roomId: string, auctionId: string, now: number): Promise<AuctionSettle> {
-    return this.#settle(roomId, auctionId, 'settle', now);
+  async settle(roomId: string, auctionId: string, now: number, lease?: FollowUpLease): Promise<AuctionSettle> {
+    return this.#settle(roomId, auctionId, 'settle', now, lease);
   }
 
-  async cancel(roomId: string, auctionId: string): Promise<AuctionSettle> {
-    return this.#settle(roomId, auctionId, 'cancel', 0);
+  async cancel(roomId: string, auctionId: string, lease?: FollowUpLease): Promise<AuctionSettle> {
+    return this.#settle(roomId, auctionId, 'cancel', 0, lease);
+  }
+
+  async claimFollowUp(roomId: string, auctionId: string, lease: FollowUpLease, now: number): Promise<FollowUpClaim> {
+    const [result, detail] = await this.#call(() => this.#redis.lcAuctionClaimFollowUp(roomBase(this.#ns, roomId), auctionId, lease.owner, lease.until, now));
+    if (result === 'claimed') return { result, announced: detail === 'announced' };
+    if (result === 'leased') return { result, until: Number(detail) };
+    return { result: result === 'done' ? 'done' : 'none' };
+  }
+
+  async markFollowUp(roomId: string, auctionId: string, owner: string, step: 'announced' | 'done'): Promise<boolean> {
+    return (await this.#call(() => this.#redis.lcAuctionMarkFollowUp(roomBase(this.#ns, roomId), auctionId, owner, step))) === 1;
   }
 
   async close(): Promise<void> {}
 
-  async #settle(roomId: string, auctionId: string, action: 'settle' | 'cancel', now: number): Promise<AuctionSettle> {
-    const [result, ...values] = await this.#call(() => this.#redis.lcAuctionSettle(roomBase(this.#ns, roomId), auctionId, action, now));
+  async #settle(roomId: string, auctionId: string, action: 'settle' | 'cancel', now: number, lease: FollowUpLease | undefined): Promise<AuctionSettle> {
+    const [result, ...values] = await this.#call(() => this.#redis.lcAuctionSettle(roomBase(this.#ns, roomId), auctionId, action, now, lease?.owner ?? '', lease?.until ?? 0));
     if (result === 'unknown') return { result: 'unknown' };
     const { auction, state } = parseAuction(values);
     const view = viewOf(auction, state);

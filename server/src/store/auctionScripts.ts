@@ -7,6 +7,8 @@
  *   :auction:ID:hist  list   the newest price moves (BidRecord JSON), oldest first
  *   :auction:ID:keys  hash   "N:USER:KEY" (N: the user id's length) → "KIND|AMOUNT\nANSWER": what the bid sent with that
  *                            idempotency key asked, and its answer (JSON)
+ *                            from its settle on, its follow-up: fstep ('pending', 'announced',
+ *                            'done'), fowner (its claimant, '' for none), funtil (the claim's end)
  *   :auction-current  string the id of the room's auction not yet settled
  * The bid script mirrors auctions/bidding.ts's `applyBid` line for line; the auction contract
  * test runs random bid sequences through both and compares every answer and the final state.
@@ -147,11 +149,12 @@ return out
 `;
 
 /**
- * ARGV: auction id, what to do ('settle' or 'cancel'), now. Returns the result ('ended',
+ * ARGV: auction id, what to do ('settle' or 'cancel'), now, the follow-up's claimant ('' for none)
+ * and the claim's end. Returns the result ('ended',
  * 'cancelled', 'settled', 'not_due'; or only 'unknown') and the auction's fields after it.
  */
 export const settleAuctionScript = `
-local base, id, action, now = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local base, id, action, now, owner, untilAt = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local key = base .. ':auction:' .. id
 local function fields() return redis.call('HMGET', key, 'def', 'status', 'price', 'leader', 'lmax', 'ends', 'bids', 'seq') end
 local h = fields()
@@ -167,11 +170,35 @@ else
   result = 'not_due'
 end
 if result == 'ended' or result == 'cancelled' then
-  redis.call('HSET', key, 'status', result)
+  redis.call('HSET', key, 'status', result, 'fstep', 'pending', 'fowner', owner, 'funtil', untilAt)
   if redis.call('GET', base .. ':auction-current') == id then redis.call('DEL', base .. ':auction-current') end
   h = fields()
 end
 local out = { result }
 for j = 1, 8 do out[j + 1] = h[j] end
 return out
+`;
+
+/**
+ * ARGV: auction id, claimant, the claim's end, now. Takes a pending follow-up when its claim ran
+ * out (or it has none). Returns { 'claimed', step } | { 'leased', until } | { 'done' } | { 'none' }.
+ * A settled auction without a follow-up record was followed up before records were kept: done.
+ */
+export const claimFollowUpScript = `
+local key = KEYS[1] .. ':auction:' .. ARGV[1]
+local h = redis.call('HMGET', key, 'status', 'fstep', 'fowner', 'funtil')
+if not h[1] or h[1] == 'open' then return { 'none' } end
+if not h[2] or h[2] == 'done' then return { 'done' } end
+if tonumber(h[4]) > tonumber(ARGV[4]) then return { 'leased', h[4] } end
+redis.call('HSET', key, 'fowner', ARGV[2], 'funtil', ARGV[3])
+return { 'claimed', h[2] }
+`;
+
+/** ARGV: auction id, claimant, the step ('announced' or 'done'). Records it only while the claimant holds the claim: 1, else 0. */
+export const markFollowUpScript = `
+local key = KEYS[1] .. ':auction:' .. ARGV[1]
+local h = redis.call('HMGET', key, 'fstep', 'fowner')
+if not h[1] or h[1] == 'done' or ARGV[2] == '' or h[2] ~= ARGV[2] then return 0 end
+redis.call('HSET', key, 'fstep', ARGV[3])
+return 1
 `;
