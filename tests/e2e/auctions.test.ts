@@ -109,6 +109,9 @@ describe('auctions in Chromium', () => {
     await waitText('Ann leads', ann.getByTestId('auction-status'), 'You lead at $10.00; we bid for you up to $30.00.');
     await waitText('Ann sees herself', ann.getByTestId('auction-leader'), 'Leading: You · 1 bid');
     await waitText('Bob sees Ann lead', bob.getByTestId('auction-leader'), 'Leading: Ann · 1 bid');
+    // After a reload Ann's page still knows the lead is hers (the card names her as everyone sees her).
+    await ann.reload();
+    await waitText('Ann still sees herself after a reload', ann.getByTestId('auction-leader'), 'Leading: You · 1 bid');
     await until('Bob is offered the next bids', () => bob.getByTestId('auction-bid').allTextContents(), (b) => b.join() === '$11.00,$12.00,$13.00');
 
     // Bob taps $11.00: Ann's maximum answers at once, he is outbid and told the price and the next bid.

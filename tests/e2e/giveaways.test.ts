@@ -110,6 +110,11 @@ describe('giveaways in Chromium', () => {
     await waitText('entered', page.getByTestId('giveaway-status'), 'You\'re in! 1 entered so far. No purchase needed.');
     expect(await textOf(page.getByTestId('giveaway-enter'))).toBe('You\'re in');
     expect(await page.getByTestId('giveaway-enter').isDisabled()).toBe(true);
+    // After a reload the card still knows this viewer is in (the card itself is everyone's).
+    await page.reload();
+    await until('the card after a reload', () => card.isVisible(), (v) => v);
+    await waitText('still in after a reload', page.getByTestId('giveaway-enter'), 'You\'re in');
+    expect(await page.getByTestId('giveaway-enter').isDisabled()).toBe(true);
 
     // 50 SDK viewers enter (one of them twice); the card counts them live, and so does the studio.
     const answers: EnterGiveawayAnswer[] = await Promise.all(fans.map((fan) => fan.enterGiveaway(giveawayId)));

@@ -9,6 +9,7 @@ import { isLivecartError, nextBids, type AuctionCard, type AuctionWonEvent, type
 import { countdown, errorText, formatPrice, h, parsePriceCents, say, setText, show, type ServerClock } from './common.ts';
 import { formatTime, t, tn } from './i18n.ts';
 import { skuTitle } from './productSheet.ts';
+import { recallStanding, rememberStanding } from './standingMemory.ts';
 import './auctionCard.css';
 
 /** How long the "Extended!" hint stays after the end moved. */
@@ -49,10 +50,28 @@ export function mountAuctionCard(client: LivecartClient, parts: { anchor: HTMLEl
   /** The viewer leads while their maximum still covers the price (a higher bid always lifts the price above it). */
   const leads = (card: AuctionCard) => mine !== undefined && mine.auctionId === card.id && card.leader !== null && card.priceCents <= mine.maxCents;
 
+  /** The viewer's standing kept by an earlier load of the page (the card is everyone's: only the viewer's own answers say they lead). */
+  function recallMine(card: AuctionCard): void {
+    const roomId = client.state.room?.id;
+    const userId = client.state.you?.userId;
+    if (mine !== undefined || roomId === undefined || userId === undefined) return;
+    const kept = recallStanding('auction', roomId, userId, (v): v is { auctionId: string; maxCents: number } =>
+      typeof v === 'object' && v !== null && typeof (v as { auctionId?: unknown }).auctionId === 'string' && typeof (v as { maxCents?: unknown }).maxCents === 'number');
+    if (kept?.auctionId === card.id) mine = kept;
+  }
+
+  function keepMine(next: { auctionId: string; maxCents: number } | undefined): void {
+    mine = next;
+    const roomId = client.state.room?.id;
+    const userId = client.state.you?.userId;
+    if (roomId !== undefined && userId !== undefined) rememberStanding('auction', roomId, userId, next ?? null);
+  }
+
   function render(): void {
     const card = client.state.auction;
     show(section, card !== null && card.id !== closedId);
     if (card === null) return;
+    recallMine(card);
     const cur = currency(card);
     const open = card.status === 'open';
     section.dataset.status = card.status;
@@ -112,7 +131,7 @@ export function mountAuctionCard(client: LivecartClient, parts: { anchor: HTMLEl
     const cur = currency(card);
     switch (answer.status) {
       case 'leading':
-        mine = { auctionId: answer.auctionId, maxCents: answer.maxCents };
+        keepMine({ auctionId: answer.auctionId, maxCents: answer.maxCents });
         say(status, answer.maxCents > answer.priceCents
           ? t('auction.leadingMax', { price: formatPrice(answer.priceCents, cur), max: formatPrice(answer.maxCents, cur) })
           : t('auction.leading', { price: formatPrice(answer.priceCents, cur) }), 'ok');
@@ -172,7 +191,7 @@ export function mountAuctionCard(client: LivecartClient, parts: { anchor: HTMLEl
     if (mine !== undefined && mine.auctionId === card.id && card.status === 'open' && card.priceCents > mine.maxCents) {
       say(status, t('auction.outbidLater', { price: formatPrice(card.priceCents, currency(card)) }), 'error');
       status.dataset.answer = 'outbid';
-      mine = undefined;
+      keepMine(undefined);
     }
     render();
   });

@@ -9,6 +9,7 @@ import { isLivecartError, type EnterGiveawayAnswer, type GiveawayCard, type Live
 import { countdown, errorText, h, say, setText, show, type ServerClock } from './common.ts';
 import { entrantIdOf, verifyDraw, type DrawCheck } from './giveawayVerify.ts';
 import { formatNumber, t, tn } from './i18n.ts';
+import { recallStanding, rememberStanding } from './standingMemory.ts';
 import './giveawayCard.css';
 
 /** Mounts the card after `anchor` (the coupon card, which it sits under at phone width); `clock` runs its countdown (the page's ticker updates it). */
@@ -63,11 +64,27 @@ export function mountGiveawayCard(client: LivecartClient, parts: { anchor: HTMLE
     return known === '' ? undefined : known;
   }
 
+  /** This identity's entry, as an earlier load of the page heard it answered (the card is everyone's). */
+  function recallEntry(card: GiveawayCard): void {
+    const roomId = client.state.room?.id;
+    const userId = client.state.you?.userId;
+    if (roomId === undefined || userId === undefined || entered.has(card.id)) return;
+    if (recallStanding('giveaway', roomId, userId, (v): v is string => typeof v === 'string') === card.id) entered.add(card.id);
+  }
+
+  function keepEntry(giveawayId: string): void {
+    entered.add(giveawayId);
+    const roomId = client.state.room?.id;
+    const userId = client.state.you?.userId;
+    if (roomId !== undefined && userId !== undefined) rememberStanding('giveaway', roomId, userId, giveawayId);
+  }
+
   let shownId: string | undefined;
   function render(): void {
     const card = client.state.giveaway;
     show(section, card !== null && !dismissed.has(card.id));
     if (card === null) return;
+    recallEntry(card);
     if (shownId !== card.id) {
       shownId = card.id;
       say(status, '');
@@ -136,11 +153,11 @@ export function mountGiveawayCard(client: LivecartClient, parts: { anchor: HTMLE
   function answered(answer: EnterGiveawayAnswer): void {
     switch (answer.status) {
       case 'entered':
-        entered.add(answer.giveawayId);
+        keepEntry(answer.giveawayId);
         say(status, t('giveaway.entered', { n: formatNumber(answer.entrants) }), 'ok');
         break;
       case 'already_entered':
-        entered.add(answer.giveawayId);
+        keepEntry(answer.giveawayId);
         say(status, t('giveaway.alreadyEntered'), 'ok');
         break;
       case 'not_eligible':
