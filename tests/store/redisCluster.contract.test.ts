@@ -2,8 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Broker } from '../../server/src/broker/Broker.ts';
 import { RedisBroker } from '../../server/src/broker/RedisBroker.ts';
 import { connectWithin, createRedisClient, redisTarget } from '../../server/src/redis/client.ts';
-import { RedisAuctionStore } from '../../server/src/store/RedisAuctionStore.ts';
-import { RedisGiveawayStore } from '../../server/src/store/RedisGiveawayStore.ts';
 import { RedisStore } from '../../server/src/store/RedisStore.ts';
 import { RedisWebhookOutbox } from '../../server/src/store/RedisWebhookOutbox.ts';
 import type { Store } from '../../server/src/store/Store.ts';
@@ -11,9 +9,7 @@ import { describeBrokerContract } from '../broker/brokerContract.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 import { OwnRedisCluster } from '../helpers/redisCluster.ts';
 import { describeModerationContract } from './moderationContract.ts';
-import { describeAuctionContract } from './auctionContract.ts';
 import { describeCouponContract } from './couponContract.ts';
-import { describeGiveawayContract } from './giveawayContract.ts';
 import { describeOrderContract } from './orderContract.ts';
 import { RedisRoomDirectory } from '../../server/src/store/RedisRoomDirectory.ts';
 import { describeStoreContract } from './storeContract.ts';
@@ -21,6 +17,7 @@ import { describeVariantContract } from './variantContract.ts';
 import { RedisUserNotices } from '../../server/src/broker/RedisUserNotices.ts';
 import { RedisReminderDirectory } from '../../server/src/store/RedisReminderDirectory.ts';
 import { describeReminderContract } from './reminderContract.ts';
+import { describeRedisAuctionAndGiveawayContracts } from './redisAuctionGiveawayContracts.ts';
 import type { ReminderDirectory } from '../../server/src/store/ReminderDirectory.ts';
 import { RedisShowNoticeInbox } from '../../server/src/store/RedisShowNoticeInbox.ts';
 import { failingAfter } from '../helpers/failingRedis.ts';
@@ -157,29 +154,5 @@ async function clusterNode<S extends { close(): Promise<void> }>(make: (redis: R
   await connectWithin(redis, cluster.url);
   return Object.assign(make(redis), { close: async () => redis.disconnect() });
 }
-const handlePrefixes = new WeakMap<object, string>();
-const auctionNode = (prefix: string, historyKept: number) => clusterNode((redis) => new RedisAuctionStore(redis, { prefix, historyKept, retryAfterMs: 1000 }));
-const giveawayNode = (prefix: string) => clusterNode((redis) => new RedisGiveawayStore(redis, { prefix, retryAfterMs: 1000, scanCount: 64 }));
 
-describeAuctionContract('RedisAuctionStore on Redis Cluster', {
-  create: async (historyKept) => {
-    const prefix = uniquePrefix('cluster-auctions');
-    const store = await auctionNode(prefix, historyKept);
-    handlePrefixes.set(store, `${prefix}|${historyKept}`);
-    return store;
-  },
-  sibling: async (store) => {
-    const [prefix, kept] = handlePrefixes.get(store)!.split('|');
-    return auctionNode(prefix!, Number(kept));
-  },
-});
-
-describeGiveawayContract('RedisGiveawayStore on Redis Cluster', {
-  create: async () => {
-    const prefix = uniquePrefix('cluster-giveaways');
-    const store = await giveawayNode(prefix);
-    handlePrefixes.set(store, prefix);
-    return store;
-  },
-  sibling: async (store) => giveawayNode(handlePrefixes.get(store)!),
-});
+describeRedisAuctionAndGiveawayContracts(' on Redis Cluster', 'cluster-', clusterNode);

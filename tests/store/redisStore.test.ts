@@ -1,18 +1,15 @@
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { connectWithin, createRedisClient } from '../../server/src/redis/client.ts';
-import { RedisAuctionStore } from '../../server/src/store/RedisAuctionStore.ts';
-import { RedisGiveawayStore } from '../../server/src/store/RedisGiveawayStore.ts';
 import { RedisStore } from '../../server/src/store/RedisStore.ts';
 import { RedisWebhookOutbox } from '../../server/src/store/RedisWebhookOutbox.ts';
 import type { Store } from '../../server/src/store/Store.ts';
 import { REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
-import { describeAuctionContract } from './auctionContract.ts';
 import { describeCouponContract } from './couponContract.ts';
-import { describeGiveawayContract } from './giveawayContract.ts';
 import { describeOrderContract } from './orderContract.ts';
 import { describeStoreContract } from './storeContract.ts';
 import { describeVariantContract } from './variantContract.ts';
+import { describeRedisAuctionAndGiveawayContracts } from './redisAuctionGiveawayContracts.ts';
 
 const options = (prefix: string) => ({ url: REDIS_URL, prefix, idempotencyTtlMs: 86_400_000, commandTimeoutMs: 2000, retryAfterMs: 1000 });
 const prefixes = new WeakMap<Store, string>();
@@ -88,29 +85,5 @@ async function redisNode<S extends { close(): Promise<void> }>(make: (redis: Ret
   await connectWithin(redis, REDIS_URL);
   return Object.assign(make(redis), { close: async () => redis.disconnect() });
 }
-const handlePrefixes = new WeakMap<object, string>();
-const auctionNode = (prefix: string, historyKept: number) => redisNode((redis) => new RedisAuctionStore(redis, { prefix, historyKept, retryAfterMs: 1000 }));
-const giveawayNode = (prefix: string) => redisNode((redis) => new RedisGiveawayStore(redis, { prefix, retryAfterMs: 1000, scanCount: 64 }));
 
-describeAuctionContract('RedisAuctionStore', {
-  create: async (historyKept) => {
-    const prefix = uniquePrefix('auctions');
-    const store = await auctionNode(prefix, historyKept);
-    handlePrefixes.set(store, `${prefix}|${historyKept}`);
-    return store;
-  },
-  sibling: async (store) => {
-    const [prefix, kept] = handlePrefixes.get(store)!.split('|');
-    return auctionNode(prefix!, Number(kept));
-  },
-});
-
-describeGiveawayContract('RedisGiveawayStore', {
-  create: async () => {
-    const prefix = uniquePrefix('giveaways');
-    const store = await giveawayNode(prefix);
-    handlePrefixes.set(store, prefix);
-    return store;
-  },
-  sibling: async (store) => giveawayNode(handlePrefixes.get(store)!),
-});
+describeRedisAuctionAndGiveawayContracts('', '', redisNode);
