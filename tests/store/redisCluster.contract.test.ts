@@ -148,7 +148,7 @@ describeVariantContract('RedisStore on Redis Cluster', {
   sibling: async (store) => RedisStore.connect(storeOptions(storePrefixes.get(store)!)),
 });
 
-// An auction's and a giveaway's keys in their room's slot: each batch one script on one shard.
+// Each handle its own connection to the cluster (a node): closing the handle disconnects it.
 async function clusterNode<S extends { close(): Promise<void> }>(make: (redis: ReturnType<typeof createRedisClient>) => S): Promise<S> {
   const redis = createRedisClient(target(), 2000);
   await connectWithin(redis, cluster.url);
