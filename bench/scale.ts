@@ -377,7 +377,10 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
       firstAnswerMs: [], firstAnswerMovedMs: [], firstAnswerStayedMs: [], definiteMs: [],
       buyers: sale.reduce((s, x) => s + x.buyers, 0), units: sale.reduce((s, x) => s + x.units, 0), doubleHeld: sale.reduce((s, x) => s + x.doubleHeld, 0),
       resentAfterReconnect: sale.reduce((s, x) => s + x.resentAfterReconnect, 0),
+      framesByType: {},
     };
+    for (const s of sale) for (const [k, v] of Object.entries(s.framesByType)) merged.framesByType[k] = (merged.framesByType[k] ?? 0) + v;
+    log(`${kind}: frames the viewers read during the sale: ${Object.entries(merged.framesByType).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}`);
     const definiteCount = (finals.reserved ?? 0) + (finals.sold_out ?? 0) + (finals['sold_out (client: the room announced it)'] ?? 0);
     const reserved = inventory?.reserved ?? Number.NaN;
     const soldUnits = inventory?.sold ?? 0;

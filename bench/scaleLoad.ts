@@ -50,6 +50,8 @@ export interface SaleResult {
   doubleHeld: number;
   /** Requests sent again on a new connection after the old one was lost without their answer. */
   resentAfterReconnect: number;
+  /** Frames this generator read from the tap command to its last definite answer, by `t` (what the viewers' cores had to read). */
+  framesByType: Record<string, number>;
 }
 
 export type FromScaleLoad =
@@ -89,6 +91,7 @@ interface Pending {
 const readBuffer = Buffer.allocUnsafe(256 * 1024);
 const decoder = new TextDecoder();
 const popupReceipts = new Map<number, number[]>();
+const framesByType: Record<string, number> = {};
 const closeCodes: Record<string, number> = {};
 const reconnectErrors: string[] = [];
 const reconnectMs: number[] = [];
@@ -168,6 +171,7 @@ class Viewer {
     }
     if (op !== OP_BINARY) return;
     const { type, seq } = peek(buf, start);
+    framesByType[type || '?'] = (framesByType[type || '?'] ?? 0) + 1;
     if (seq >= 0) {
       // Right after a welcome an event at or below the seq we hold may come again: skip it.
       if (seq <= this.lastSeq) return;
@@ -359,6 +363,7 @@ async function sale(message: Extract<ToScaleLoad, { t: 'tap' }>): Promise<void> 
   let requests = 0;
   let retries = 0;
   const count = (label: string) => (finals[label] = (finals[label] ?? 0) + 1);
+  const framesBefore = { ...framesByType };
   const tap = async (viewer: Viewer, delay: number): Promise<void> => {
     await new Promise((r) => setTimeout(r, delay));
     taps++;
@@ -407,6 +412,7 @@ async function sale(message: Extract<ToScaleLoad, { t: 'tap' }>): Promise<void> 
     sale: {
       taps, requests, retries, finals, firstAnswerMs, firstAnswerMovedMs, firstAnswerStayedMs, definiteMs,
       buyers: buyers.length, units: buyers.reduce((s, v) => s + v.held, 0), doubleHeld: buyers.filter((v) => v.held > 1).length, resentAfterReconnect,
+      framesByType: Object.fromEntries(Object.entries(framesByType).map(([t, n]) => [t, n - (framesBefore[t] ?? 0)])),
     },
   });
 }
