@@ -23,6 +23,7 @@ import { decode, encode } from '../protocol/src/codec.ts';
 import { type CpuSnapshot, coreBusyPercent, coreIrqPercent, coreStealPercent, cpuSnapshot, pinProcess, processCpuPercent, processMemory } from './procStats.ts';
 import { type Backend, type LiveNode, buildServer, killNode, openFileLimits, startNodes, startOneRedis, startRedisCluster, stopNodes, withOpenFiles } from './scaleBackends.ts';
 import type { FromScaleLoad, SaleResult, ToScaleLoad } from './scaleLoad.ts';
+import { histogramDelta, histogramQuantile, readHistogram } from './nodeMetrics.ts';
 import { REPO_ROOT, signToken, stopChild } from './servers.ts';
 import { fmt, fmtInt, markdownTable, percentileSorted } from './stats.ts';
 
@@ -183,6 +184,8 @@ interface Row {
   popup: { n: number; p50: number; p99: number; max: number; missing: number; pins: number };
   stock: number;
   sale: SaleResult & { firstAnswer: ReturnType<typeof summary>; firstAnswerMoved: ReturnType<typeof summary>; firstAnswerStayed: ReturnType<typeof summary>; definite: ReturnType<typeof summary> };
+  /** The nodes' own time from a cart request reaching admission to its answer (their histogram, bucket bounds in ms), nodes that lived through the sale. */
+  serverAnswer: { n: number; p50: number; p99: number; nodes: number } | undefined;
   inventory: { available: number; reserved: number; sold: number } | undefined;
   oversold: number;
   unsold: number;
@@ -333,6 +336,8 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
     const victim = doKill ? nodes[nodes.length - 1]! : undefined;
     const victimViewers = victim === undefined ? 0 : Math.floor(viewers / nodeCount); // viewer n is homed on node n % nodes
     log(`${kind}: flash sale of ${fmtInt(stock)} units: every viewer taps within ${WINDOW_MS} ms, every ${TWICE_EVERY}rd twice${victim ? `; kill -9 of node ${victim.index} at +${KILL_AT_MS} ms` : ''}`);
+    const answerHistogram = (n: LiveNode) => readHistogram(`http://${HOST}:${n.port}`, 'livecart_admission_latency_seconds').catch(() => undefined);
+    const answered0 = await Promise.all(nodes.map(answerHistogram));
     const cpuSale0 = cpuSnapshot(allPids());
     for (const g of generators) g.send({ t: 'tap', startAt, windowMs: WINDOW_MS, sku: FLASH, twiceEvery: TWICE_EVERY, deadlineMs: SALE_DEADLINE_MS });
     const killed = victim === undefined ? Promise.resolve() : sleep(startAt + KILL_AT_MS - Date.now()).then(() => killNode(victim)).then(() => log(`${kind}: node ${victim.index} killed`));
@@ -343,6 +348,13 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
     clearTimeout(saleWatch0);
     await killed;
     measureCpu('sale', cpuSale0, cpuSnapshot(allPids()));
+    const answered1 = await Promise.all(nodes.map((n) => (n.alive ? answerHistogram(n) : Promise.resolve(undefined))));
+    const answeredPairs = nodes.flatMap((_, i) => (answered0[i] !== undefined && answered1[i] !== undefined ? [[answered0[i]!, answered1[i]!] as const] : []));
+    const answeredDelta = histogramDelta(answeredPairs);
+    const serverAnswer = answeredPairs.length === 0 ? undefined : {
+      n: histogramQuantile(answeredDelta, 0.5).n, p50: histogramQuantile(answeredDelta, 0.5).atMostS * 1000, p99: histogramQuantile(answeredDelta, 0.99).atMostS * 1000, nodes: answeredPairs.length,
+    };
+    if (serverAnswer !== undefined) log(`${kind}: the nodes' own answer time (admission to answer, ${serverAnswer.nodes} nodes that lived, ${fmtInt(serverAnswer.n)} answers): p50 ≤ ${fmtInt(serverAnswer.p50)} ms, p99 ≤ ${fmtInt(serverAnswer.p99)} ms`);
     // Everyone back before the last pop-up (or 60 s).
     const backDeadline = Date.now() + 60_000;
     while (Date.now() < backDeadline && generators.reduce((s, g) => s + g.progress.open, 0) < joined) await sleep(250);
@@ -400,6 +412,7 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
         ...merged, firstAnswer: summary(sale.flatMap((s) => s.firstAnswerMs)), definite: summary(sale.flatMap((s) => s.definiteMs)),
         firstAnswerMoved: summary(sale.flatMap((s) => s.firstAnswerMovedMs)), firstAnswerStayed: summary(sale.flatMap((s) => s.firstAnswerStayedMs)),
       },
+      serverAnswer,
       inventory,
       oversold: Math.max(0, reserved + soldUnits - stock),
       unsold: inventory?.available ?? Number.NaN,
@@ -449,6 +462,7 @@ function details(r: Row): string {
     `- pop-ups: ${r.popup.pins} pins, ${fmtInt(r.popup.n)} deliveries, p50 ${fmtInt(r.popup.p50)} ms, p99 **${fmtInt(r.popup.p99)} ms**, max ${fmtInt(r.popup.max)} ms, missing ${fmtInt(r.popup.missing)}; target p99 < 1,000 ms`,
     `- flash sale of ${fmtInt(r.stock)} units: ${fmtInt(r.sale.taps)} taps (${fmtInt(r.sale.requests)} sent as requests, ${fmtInt(r.sale.retries)} retries after temporary errors, ${fmtInt(r.sale.resentAfterReconnect)} resent after a reconnect); finals ${Object.entries(r.sale.finals).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}`,
     `- first answer p50 ${fmtInt(r.sale.firstAnswer.p50)} / p99 **${fmtInt(r.sale.firstAnswer.p99)}** / max ${fmtInt(r.sale.firstAnswer.max)} ms (target p99 < 3,000); viewers whose node stayed p50 ${fmtInt(r.sale.firstAnswerStayed.p50)} / p99 **${fmtInt(r.sale.firstAnswerStayed.p99)}** (${fmtInt(r.sale.firstAnswerStayed.n)} taps), viewers whose node was killed p50 ${fmtInt(r.sale.firstAnswerMoved.p50)} / p99 ${fmtInt(r.sale.firstAnswerMoved.p99)} (${fmtInt(r.sale.firstAnswerMoved.n)} taps); definite answer p50 ${fmtInt(r.sale.definite.p50)} / p99 ${fmtInt(r.sale.definite.p99)} / max ${fmtInt(r.sale.definite.max)} ms; definite ${fmt(r.definitePct, 2)} %`,
+    `- the nodes' own answer time (a cart request reaching admission to its answer, their \`livecart_admission_latency_seconds\` histogram, ${r.serverAnswer === undefined ? 'not read)' : `${r.serverAnswer.nodes} nodes that lived through the sale, ${fmtInt(r.serverAnswer.n)} answers): p50 ≤ ${fmtInt(r.serverAnswer.p50)} ms, p99 ≤ ${fmtInt(r.serverAnswer.p99)} ms (bucket bounds)`}; frames the viewers read during the sale: ${Object.entries(r.sale.framesByType).sort((a, b) => b[1] - a[1]).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}`,
     `- stock: ${r.inventory === undefined ? 'n/a' : `available ${fmtInt(r.inventory.available)}, reserved ${fmtInt(r.inventory.reserved)}, sold ${fmtInt(r.inventory.sold)}`}; buyers told \`reserved\`: ${fmtInt(r.sale.buyers)} holding ${fmtInt(r.sale.units)} units; viewers told they hold more than 1 (a double tap counted twice): ${fmtInt(r.sale.doubleHeld)}; oversold ${fmtInt(r.oversold)}, unsold ${fmtInt(r.unsold)}`,
   ];
   if (r.killed !== undefined) {
