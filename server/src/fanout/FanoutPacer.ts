@@ -202,7 +202,8 @@ export class FanoutPacer {
   /**
    * Publishes `frame` to `audience`: now if the room has nothing waiting and the turn's budget
    * allows, else unit by unit in later turns, after the room's waiting frames. `seq` is the room
-   * event's seq (none for state updates): what each unit was sent up to (`sentSeq`).
+   * event's seq (none for state updates): what each unit was sent up to (`sentSeq`). `clears`: the
+   * key of the state updates the frame makes out of date (see `Job.clears`).
    */
   publish(roomId: string, audience: FrameAudience, frame: Uint8Array, replaceKey?: string, seq?: number, clears?: string): void {
     const room = this.#rooms.get(roomId);
