@@ -279,8 +279,12 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   const gate: CartGate = admission ?? new DirectGate(store);
   const roomsLog = logger.child({ part: 'rooms' });
   const lifecycle = new RoomLifecycle(roomsLog);
-  // The giveaway service comes later (it publishes through the rooms): hosting a room asks it for the card.
-  const rooms = new RoomRegistry({ config, broker, directory, store, fanout, lifecycle, stockWatcher: gate, replyPriority, giveawayCards: (roomId: string): Promise<GiveawayCard | null> => giveaways.welcomeCard(roomId), log: roomsLog });
+  // The giveaway and commerce services come later (they publish through the rooms): hosting a room asks the one for the card, a sold-out is told to the other.
+  const rooms = new RoomRegistry({
+    config, broker, directory, store, fanout, lifecycle, stockWatcher: gate, replyPriority, log: roomsLog,
+    giveawayCards: (roomId: string): Promise<GiveawayCard | null> => giveaways.welcomeCard(roomId),
+    soldOutHeard: (scope, sku) => commerce.soldOutHeard(scope, sku),
+  });
   const shopLinks = new ShopLinks({ directory, freshMs: config.shopLinksFreshMs, keep: config.shopShowsKept, log: roomsLog });
   const rules = new RoomRules({ registry: rooms, directory, broker, replaySales: config.replaySales, log: roomsLog, links: shopLinks });
   const shops = new ShopWindows({ registry: rooms, directory, store, links: shopLinks, options: config, log: roomsLog });

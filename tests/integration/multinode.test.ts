@@ -206,6 +206,44 @@ describe.each([oneRedis, redisCluster])('three nodes on $name', (backend) => {
     for (const c of [watcher, ...likers]) c.close();
   });
 
+  it('during a sell-out tells a viewer no level after the sold-out but a come-back\'s, and it still ends on the store\'s level', async () => {
+    await call(nodes[0]!, 'POST', '/api/rooms', streamer, { title: 'sellout', id: 'sellout' });
+    await call(nodes[0]!, 'POST', '/api/rooms/sellout/products', streamer, { sku: 'hot', title: 'Hot', priceCents: 100, currency: 'USD', stock: 150 });
+    await call(nodes[0]!, 'POST', '/api/rooms/sellout/start', streamer);
+    const watchers = await Promise.all(nodes.map(async (node, i) => (await RawClient.join(node.wsUrl, await viewer(`sellout-watcher-${i}`), 'sellout')).client));
+    /** What a viewer heard of the product's level, in order: a sold-out as 'soldOut'. */
+    const news = (client: RawClient) => client.messages.flatMap((m): Array<number | 'soldOut'> => (m.t === 'stock' && m.sku === 'hot' ? [m.available] : m.t === 'soldOut' && m.sku === 'hot' ? ['soldOut'] : []));
+    const afterSoldOut = (client: RawClient) => news(client).slice(news(client).indexOf('soldOut') + 1);
+    // Waves of buyers on every node until it sells out: each node tells the levels its own adds saw, and they cross.
+    const reserved: Array<{ token: string; node: Node }> = [];
+    for (let wave = 0; wave < 20; wave++) {
+      await Promise.all(Array.from({ length: 10 }, async (_, i) => {
+        const token = await viewer(`sellout-buyer-${wave}-${i}`);
+        const node = nodes[(wave + i) % 3]!;
+        const answer = (await call(node, 'POST', '/api/rooms/sellout/cart/items', token, { sku: 'hot', quantity: 1, key: `k${wave}-${i}` })).body;
+        expect(['reserved', 'sold_out']).toContain(answer.status);
+        if (answer.status === 'reserved') reserved.push({ token, node });
+      }));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(reserved).toHaveLength(150);
+    await waitUntil(() => watchers.every((w) => news(w).includes('soldOut')), 5000, 'sold out to every watcher');
+    // What may still follow the sold-out: levels waiting on any node, and each node's read-back once it
+    // has been quiet for 3 stock intervals (50 ms). Nothing can be awaited for "nothing came": 12 intervals.
+    await new Promise((r) => setTimeout(r, 600));
+    for (const w of watchers) expect(afterSoldOut(w)).toEqual([]);
+    // Back in stock: six releases at once over the three nodes, whose levels cross too.
+    await Promise.all(reserved.slice(0, 6).map(async ({ token }, i) => {
+      const answer = (await call(nodes[i % 3]!, 'DELETE', `/api/rooms/sellout/cart/items/hot?key=rm${i}`, token)).body;
+      expect(answer.status).toBe('released');
+    }));
+    expect(await call(nodes[0]!, 'GET', '/api/rooms/sellout/inventory', streamer).then((r) => r.body.inventory.hot.available)).toBe(6);
+    await waitUntil(() => watchers.every((w) => news(w).at(-1) === 6), 5000, 'every watcher on the store\'s level, 6');
+    // After the sold-out, only the come-back's levels.
+    for (const w of watchers) expect(afterSoldOut(w).every((n) => typeof n === 'number' && n >= 1 && n <= 6)).toBe(true);
+    for (const c of watchers) c.close();
+  });
+
   it('never oversells with two nodes taking the requests: 300 buyers × 1–3 units for 100 units', async () => {
     const [n1, n2] = nodes as [Node, Node, Node];
     await call(n1, 'POST', '/api/rooms', streamer, { title: 'race', id: 'race2' });

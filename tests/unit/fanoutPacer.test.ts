@@ -107,6 +107,19 @@ describe('Fanout pacing', () => {
     expect(h.fanout.stats.framesReplaced).toBe(3); // once in place, then once per shard that skipped stock=8
   });
 
+  it('a sold-out clears its product\'s waiting level: no shard gets the older level, and a newer one goes after it, not in the older one\'s place', () => {
+    const h = harness({ shardSize: 10, deliveriesPerTurn: 10 });
+    join(h.fanout, 'r', 30);
+    h.fanout.publish('r', 'commerce', 'product', h.frame('product'), 0); // 30 writes: over the turn's budget, waits
+    h.fanout.publish('r', 'commerce', 'stock', h.frame('stock=5'), 0, 'stock:a');
+    h.fanout.publish('r', 'commerce', 'soldOut', h.frame('soldOut a'), 0, undefined, 7, 'stock:a');
+    // Back in stock (a release) before any shard had the sold-out: last, so every viewer ends on 3.
+    h.fanout.publish('r', 'commerce', 'stock', h.frame('stock=3'), 0, 'stock:a');
+    h.fanout.publish('r', 'commerce', 'stock', h.frame('stock=2'), 0, 'stock:a'); // replaces stock=3, after the sold-out
+    while (h.pendingTurns() > 0) h.nextTurn();
+    for (const shard of [0, 1, 2]) expect(h.receivedBy('r', shard)).toEqual(['product', 'soldOut a', 'stock=2']);
+  });
+
   it('sends a shard everything it is behind on in one visit: a backlog costs a write per socket, not per frame', () => {
     const h = harness({ shardSize: 10, deliveriesPerTurn: 10 });
     join(h.fanout, 'r', 40);

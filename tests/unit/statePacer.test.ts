@@ -40,6 +40,26 @@ describe('StatePacer', () => {
     expect(pacer.roomCount).toBe(0);
   });
 
+  it('drops what waits for a key, and only that key: the next value is paced as before', () => {
+    const pacer = new StatePacer();
+    const out: string[] = [];
+    pacer.offer('r', 'stock:a', 100, () => out.push('a9'));
+    pacer.offer('r', 'stock:a', 100, () => out.push('a8'));
+    pacer.offer('r', 'stock:b', 100, () => out.push('b5'));
+    pacer.offer('r', 'stock:b', 100, () => out.push('b4'));
+    pacer.drop('r', 'stock:a');
+    pacer.drop('other', 'stock:a');
+    vi.advanceTimersByTime(100);
+    expect(out).toEqual(['a9', 'b5', 'b4']);
+    // The key is paced as before: due again, its next value goes at once.
+    pacer.offer('r', 'stock:a', 100, () => out.push('a3'));
+    pacer.offer('r', 'stock:a', 100, () => out.push('a2'));
+    expect(out).toEqual(['a9', 'b5', 'b4', 'a3']);
+    vi.advanceTimersByTime(100);
+    expect(out).toEqual(['a9', 'b5', 'b4', 'a3', 'a2']);
+    pacer.close();
+  });
+
   it('a key due later does not hold back one due sooner', () => {
     const pacer = new StatePacer();
     const out: string[] = [];

@@ -111,6 +111,11 @@ export class CommerceService implements CartRules {
     this.#announcer.close();
   }
 
+  /** A room hosted here heard a product of `scope` announced sold out (see `StockAnnouncer.soldOutHeard`). */
+  soldOutHeard(scope: string, sku: string): void {
+    this.#announcer.soldOutHeard(scope, sku);
+  }
+
   /** The room is no longer hosted here: what the stock news keeps for it goes (once its pending news is out). */
   forget(roomId: string): void {
     this.#announcer.forget(roomId);

@@ -10,7 +10,8 @@ export interface StockPublisher {
 /**
  * Turns every stock change into room updates a viewer can afford: latest value wins, at most one
  * `stock` update per product per interval; "sold out" goes out at once and once (again only after
- * the product came back in stock), because it is the strongest backoff signal a buyer gets.
+ * the product came back in stock), in place of a `stock` 0, because it is the strongest backoff
+ * signal a buyer gets.
  * `intervalFor` may stretch a room's interval: during a burst every update to a big room costs a
  * socket write per viewer.
  *
@@ -44,30 +45,44 @@ export class StockAnnouncer {
     let room = this.#rooms.get(roomId);
     if (room === undefined) this.#rooms.set(roomId, (room = { pending: new Map(), lastSent: new Map(), soldOut: new Set(), unsettled: new Map(), forgotten: false, changedAt: 0 }));
     room.changedAt = this.now();
-    room.pending.set(sku, available);
     if (this.settle !== undefined) room.unsettled.set(sku, room.changedAt);
-    if (available === 0) {
-      if (!room.soldOut.has(sku)) {
-        room.soldOut.add(sku);
-        this.publisher.publishSoldOut(roomId, sku);
-      }
-    } else {
-      room.soldOut.delete(sku);
+    if (available === 0 && !room.soldOut.has(sku)) {
+      // The sold-out sets every viewer's count to 0: a `stock` 0 after it would say nothing new.
+      room.soldOut.add(sku);
+      room.pending.delete(sku);
+      this.publisher.publishSoldOut(roomId, sku);
+      return;
     }
+    room.pending.set(sku, available);
+    if (available > 0) room.soldOut.delete(sku);
+  }
+
+  /**
+   * The room heard the product announced sold out, by this node or another. A level of it still
+   * waiting here was most likely read before the last unit went (a come-back since is told by the
+   * read-back): it does not go out after the sold-out. A read-back under way may be as old: the
+   * product settles afresh, so this node's last word on it is still a level read after the sold-out.
+   */
+  soldOutHeard(roomId: string, sku: string): void {
+    const room = this.#rooms.get(roomId);
+    if (room === undefined) return;
+    const spoken = room.pending.delete(sku) || room.lastSent.has(sku) || room.soldOut.has(sku) || room.unsettled.has(sku);
+    if (this.settle !== undefined && spoken) room.unsettled.set(sku, this.now());
   }
 
   flush(): void {
     const now = this.now();
     for (const [roomId, room] of this.#rooms) {
       this.#settle(roomId, room, now);
-      if (room.pending.size === 0) continue;
-      // Half a base interval of slack: the timer's ticks are not exact.
-      const interval = this.intervalFor(roomId) - this.intervalMs / 2;
-      for (const [sku, available] of room.pending) {
-        if (now - (room.lastSent.get(sku) ?? -Infinity) < interval) continue;
-        this.publisher.publishStock(roomId, sku, available);
-        room.lastSent.set(sku, now);
-        room.pending.delete(sku);
+      if (room.pending.size > 0) {
+        // Half a base interval of slack: the timer's ticks are not exact.
+        const interval = this.intervalFor(roomId) - this.intervalMs / 2;
+        for (const [sku, available] of room.pending) {
+          if (now - (room.lastSent.get(sku) ?? -Infinity) < interval) continue;
+          this.publisher.publishStock(roomId, sku, available);
+          room.lastSent.set(sku, now);
+          room.pending.delete(sku);
+        }
       }
       if (room.forgotten && room.pending.size === 0 && room.unsettled.size === 0) this.#rooms.delete(roomId);
     }
@@ -82,8 +97,8 @@ export class StockAnnouncer {
       if (room.pending.has(sku) || now - changedAt < quietFor) continue;
       room.unsettled.delete(sku);
       settle.read(roomId, sku).then((available) => {
-        // A change since the read was started announces itself (and settles again later).
-        if (available === undefined || room.pending.has(sku)) return;
+        // A change since the read was started (a sold-out too, which leaves nothing pending) announces itself and settles again later.
+        if (available === undefined || room.unsettled.has(sku)) return;
         this.publisher.publishStock(roomId, sku, available);
       }, settle.onError);
     }

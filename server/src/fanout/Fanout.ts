@@ -94,16 +94,18 @@ export class Fanout {
    * each client was meant to receive when it measures the client's lag. A state update still
    * waiting to go out is replaced by a newer one with the same `replaceKey`. `seq`: the room
    * event's seq (state updates have none), so an ack can be held to what its socket was sent.
+   * `clears`: the key of the state updates this frame makes out of date (a sold-out, its product's
+   * level): one waiting before it does not go out, nor is a newer one put in its place.
    */
-  publish(roomId: string, lane: Lane, type: string, frame: Uint8Array, level: DegradeLevel, replaceKey?: string, seq?: number): number {
+  publish(roomId: string, lane: Lane, type: string, frame: Uint8Array, level: DegradeLevel, replaceKey?: string, seq?: number, clears?: string): number {
     if (lane === 'commerce') {
       this.#count('commerce', frame, 1);
-      this.#pacer.publish(roomId, 'commerce', frame, replaceKey, seq);
+      this.#pacer.publish(roomId, 'commerce', frame, replaceKey, seq, clears);
       return Audience.commerce;
     }
     const toViewers = this.#toViewers(roomId, type, level);
     this.#count('chatter', frame, toViewers ? 2 : 1);
-    this.#pacer.publish(roomId, toViewers ? 'chatter' : 'staffChatter', frame, replaceKey, seq);
+    this.#pacer.publish(roomId, toViewers ? 'chatter' : 'staffChatter', frame, replaceKey, seq, clears);
     return toViewers ? Audience.staffChatter | Audience.viewerChatter : Audience.staffChatter;
   }
 

@@ -48,6 +48,8 @@ interface Job {
   readonly audience: FrameAudience;
   /** State updates with the same key: latest value wins (replaced while no unit has it, skipped by a unit that has a newer one waiting). */
   readonly replaceKey: string | undefined;
+  /** The key of the state updates this frame makes out of date: one waiting before it is skipped, and none after it replaces one before it. */
+  readonly clears: string | undefined;
   frame: Uint8Array;
   /** Viewer chatter the room cut (degrade level 2) before every shard had it: only the staff still get it. */
   viewersCut: boolean;
@@ -200,9 +202,10 @@ export class FanoutPacer {
   /**
    * Publishes `frame` to `audience`: now if the room has nothing waiting and the turn's budget
    * allows, else unit by unit in later turns, after the room's waiting frames. `seq` is the room
-   * event's seq (none for state updates): what each unit was sent up to (`sentSeq`).
+   * event's seq (none for state updates): what each unit was sent up to (`sentSeq`). `clears`: the
+   * key of the state updates the frame makes out of date (see `Job.clears`).
    */
-  publish(roomId: string, audience: FrameAudience, frame: Uint8Array, replaceKey?: string, seq?: number): void {
+  publish(roomId: string, audience: FrameAudience, frame: Uint8Array, replaceKey?: string, seq?: number, clears?: string): void {
     const room = this.#rooms.get(roomId);
     if (room === undefined) return;
     if (room.jobs.size === 0) {
@@ -216,7 +219,7 @@ export class FanoutPacer {
         return;
       }
       if (this.#spent + cost <= this.#budget || cost <= this.options.shardSize) {
-        this.#publishAll(room, { audience, replaceKey, frame, viewersCut: false, seq, at: 0 });
+        this.#publishAll(room, { audience, replaceKey, clears, frame, viewersCut: false, seq, at: 0 });
         this.#sentToAll(room, seq);
         this.#spent += cost;
         this.#scheduleTurn();
@@ -224,7 +227,7 @@ export class FanoutPacer {
       }
     }
     if (replaceKey !== undefined && this.#replace(room, replaceKey, frame)) return;
-    const job: Job = { audience, replaceKey, frame, viewersCut: false, seq, at: this.now() };
+    const job: Job = { audience, replaceKey, clears, frame, viewersCut: false, seq, at: this.now() };
     if (room.jobs.size >= this.options.maxWaitingPerRoom) {
       this.#publishNow(room, job);
       return;
@@ -333,15 +336,18 @@ export class FanoutPacer {
   #replace(room: RoomQueue, replaceKey: string, frame: Uint8Array): boolean {
     let started = room.base;
     for (const unit of room.units) if (unit.next > started) started = unit.next;
+    // The last one no unit has yet, unless a frame that clears the key follows it: the newer value goes after that frame.
+    let replaced: Job | undefined;
     let index = room.base;
     for (const job of room.jobs) {
-      if (index++ >= started && job.replaceKey === replaceKey) {
-        job.frame = frame;
-        this.stats.framesReplaced++;
-        return true;
-      }
+      if (job.clears === replaceKey) replaced = undefined;
+      else if (index >= started && job.replaceKey === replaceKey) replaced = job;
+      index++;
     }
-    return false;
+    if (replaced === undefined) return false;
+    replaced.frame = frame;
+    this.stats.framesReplaced++;
+    return true;
   }
 
   #publishAll(room: RoomQueue, job: Job): void {
@@ -352,7 +358,7 @@ export class FanoutPacer {
     }
   }
 
-  /** Publishes to `unit` every waiting frame it has not had, in order (skipping state updates a newer one replaces). */
+  /** Publishes to `unit` every waiting frame it has not had, in order (skipping state updates a newer one replaces, or a frame after them clears). */
   #catchUp(room: RoomQueue, unit: Unit): void {
     const from = unit.next - room.base;
     const to = room.jobs.size;
@@ -371,6 +377,7 @@ export class FanoutPacer {
       let newer: Set<string> | undefined;
       for (let i = to - 1; i >= from; i--) {
         const job = room.jobs.at(i)!;
+        if (job.clears !== undefined) (newer ??= new Set()).add(job.clears);
         if (job.replaceKey === undefined) continue;
         if (newer?.has(job.replaceKey)) (superseded ??= new Set()).add(job);
         else (newer ??= new Set()).add(job.replaceKey);

@@ -27,6 +27,11 @@ export class StatePacer {
     this.#schedule(roomId, room, Math.max(dueAt, now));
   }
 
+  /** What waits for `key` does not go out: a newer event (a product's sold-out) made it out of date. */
+  drop(roomId: string, key: string): void {
+    this.#rooms.get(roomId)?.waiting.delete(key);
+  }
+
   /** Rooms with something kept here. */
   get roomCount(): number {
     return this.#rooms.size;

@@ -66,6 +66,7 @@ export class RoomRegistry {
   readonly #statePacer: StatePacer;
   readonly #lifecycle: RoomLifecycle;
   readonly #stockWatcher: StockWatcher | undefined;
+  readonly #soldOutHeard: ((scope: string, sku: string) => void) | undefined;
   readonly #replyPriority: ReplyPriority | undefined;
   readonly #giveawayCards: ((roomId: string) => Promise<GiveawayCard | null>) | undefined;
   readonly #log: Logger;
@@ -93,6 +94,8 @@ export class RoomRegistry {
     stockWatcher?: StockWatcher | undefined;
     /** Tracks a small room's events while they wait for their seq (see `ReplyPriority`). */
     replyPriority?: ReplyPriority | undefined;
+    /** Hears each sold-out a hosted room applies, by commerce scope (the stock news of this node: `StockAnnouncer.soldOutHeard`). */
+    soldOutHeard?: ((scope: string, sku: string) => void) | undefined;
     /** The room's giveaway card for `welcome` (the giveaway service's `welcomeCard`), read as a room is hosted. */
     giveawayCards?: (roomId: string) => Promise<GiveawayCard | null>;
     log: Logger;
@@ -105,6 +108,7 @@ export class RoomRegistry {
     this.#fanout = deps.fanout;
     this.#lifecycle = deps.lifecycle;
     this.#stockWatcher = deps.stockWatcher;
+    this.#soldOutHeard = deps.soldOutHeard;
     this.#replyPriority = deps.replyPriority;
     this.#giveawayCards = deps.giveawayCards;
     this.#log = deps.log;
@@ -566,8 +570,11 @@ export class RoomRegistry {
           return;
         }
         if (update.t === 'stock') {
+          const heard = room.stock.get(update.sku);
           room.stock.set(update.sku, update.available);
           this.#stockWatcher?.stockChanged(commerceScopeOf(room.info), update.sku, update.available);
+          // The level this room's members were last told, or will be by what waits (a sold-out counting as 0): saying it again tells nothing.
+          if (heard === update.available) return;
         } else if (update.t === 'auction') {
           // Cards from several nodes may cross on the way: an older one is dropped.
           if (latestAuctionCard(room.auctionCard, update.auction) !== update.auction) return;
@@ -588,7 +595,7 @@ export class RoomRegistry {
           room.giveaway = kept;
         }
         // A newer value replaces one still waiting, here and in a big room's shards. A giveaway's card goes at once; its entrants count and an auction's card as stock does.
-        const replaceKey = update.t === 'stock' ? `stock\u0000${update.sku}` : update.t === 'giveawayEntrants' ? `giveawayEntrants\u0000${update.giveawayId}` : update.t;
+        const replaceKey = update.t === 'stock' ? stockKey(update.sku) : update.t === 'giveawayEntrants' ? `giveawayEntrants\u0000${update.giveawayId}` : update.t;
         const intervalMs = update.t === 'stock' || update.t === 'giveawayEntrants' || update.t === 'auction' ? stockIntervalMs(this.#config, room.degrade.level) : update.t === 'giveaway' ? 0 : likeIntervalMs(this.#config, room.degrade.level);
         this.#statePacer.offer(room.id, replaceKey, intervalMs, () => {
           if (this.#hosted.get(room.id) === room) room.countOut(this.#fanout.publish(room.id, delivery.lane, update.t, delivery.frame, room.degrade.level, replaceKey));
@@ -601,10 +608,16 @@ export class RoomRegistry {
   #applySequenced(room: Room, delivery: Extract<Delivery, { kind: 'sequenced' }>): void {
     room.apply(delivery.event);
     room.latestSeq = delivery.seq;
-    if (delivery.event.t === 'soldOut') this.#stockWatcher?.stockChanged(commerceScopeOf(room.info), delivery.event.sku, 0);
+    // A level waiting to go out is older than the sold-out: after it, it would show a count that is gone.
+    const soldOutKey = delivery.event.t === 'soldOut' ? stockKey(delivery.event.sku) : undefined;
+    if (delivery.event.t === 'soldOut') {
+      this.#statePacer.drop(room.id, soldOutKey!);
+      this.#stockWatcher?.stockChanged(commerceScopeOf(room.info), delivery.event.sku, 0);
+      this.#soldOutHeard?.(commerceScopeOf(room.info), delivery.event.sku);
+    }
     const ended = delivery.event.t === 'roomState' && delivery.event.state === 'ended';
     if (ended) this.#lifecycle.emit('ended', room.id);
-    const audience = this.#fanout.publish(room.id, delivery.lane, delivery.event.t, delivery.frame, room.degrade.level, undefined, delivery.seq);
+    const audience = this.#fanout.publish(room.id, delivery.lane, delivery.event.t, delivery.frame, room.degrade.level, undefined, delivery.seq, soldOutKey);
     room.ring.push(delivery.seq, delivery.frame, this.#now(), audience);
     room.countOut(audience);
     if (ended && room.isEmpty) this.#unhostWhenIdle(room);
@@ -619,6 +632,11 @@ export class RoomRegistry {
     });
     return true;
   }
+}
+
+/** A product's level: the key its `stock` updates are paced and replaced by. */
+function stockKey(sku: string): string {
+  return `stock\u0000${sku}`;
 }
 
 /** The room's giveaway card for `welcome`, with the largest entrants count heard while it is open. */
