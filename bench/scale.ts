@@ -272,9 +272,10 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
           const get = (url: string) => fetch(`http://${HOST}:${n.port}${url}`, { headers: { authorization: `Bearer ${operatorToken}` }, signal: AbortSignal.timeout(3000) }).then((r) => r.json());
           const [v, r] = (await Promise.all([get('/api/ops/node'), get('/api/ops/rooms')])) as [
             { eventLoopDelayMs: { p99: number }; connections: { connectionsOpen: number; slowConsumerCloses: number; framesDeferredWaiting: number }; admission: { concurrencyLimit: number; inFlight: number } | null },
-            { rooms: Array<{ roomId: string; level: number; admission: { queued: number; admitted: number; rejected: number; expired: number } | null }> },
+            { rooms: Array<{ roomId: string; local: { level: number; admission: { queued: number; admitted: number; rejected: number; expired: number } | null } | null }> },
           ];
-          const room = r.rooms.find((x) => x.roomId === ROOM);
+          // The cluster-wide list: this node's own view of the room is its `local` part.
+          const room = r.rooms.find((x) => x.roomId === ROOM)?.local ?? undefined;
           const a = room?.admission;
           return `${v.connections.connectionsOpen}/${fmt(v.eventLoopDelayMs.p99, 0)}ms/L${room?.level ?? '-'}${v.connections.framesDeferredWaiting ? `/held ${v.connections.framesDeferredWaiting}` : ''}${a ? `/q${a.queued} a${a.admitted} r${a.rejected} x${a.expired} lim${v.admission?.concurrencyLimit}` : ''}${v.connections.slowConsumerCloses ? `/slow ${v.connections.slowConsumerCloses}` : ''}`;
         } catch {

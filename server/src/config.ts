@@ -90,6 +90,7 @@ const configSchema = z.object({
   degradeQueueFill: z.coerce.number().gt(0).max(1).default(0.1).describe('Queue fill (cart requests waiting in the room\'s queue, over the admission queue limit) that puts a room at level 1 (2 at 2x, 3 at 4x): with the default limit, 500 / 1,000 / 2,000 waiting requests.'),
   degradeStoreLatencyMs: int(1, 600_000).default(100).describe('Store latency p99 that puts a room at level 1 (2 at 2x, 3 at 4x).'),
   degradeDownAfterMs: int(0, 600_000).default(5000).describe('Signals must stay below a level this long before a room steps down one level.'),
+  degradeNoticeIntervalMs: int(0, 600_000).default(3000).describe('A room\'s sockets on a node hear its degrade level at most once per interval, the newest level winning (none if it came back to the level they last heard): in a big room every notice costs a socket write per viewer, and a burst moves the level several times. `welcome` always carries the level of the moment.'),
   protectRssMb: int(64, 1_000_000).default(8192).describe('Above this RSS the node refuses new connections (HTTP 503, Retry-After); existing rooms keep working.'),
   protectEventLoopMs: int(10, 600_000).default(1000).describe('Above this event-loop delay p99 the node refuses new connections.'),
   admissionRequestsPerTurn: int(1, 100_000).default(64).describe('Cart requests sent to the store per event-loop turn at most, rooms taking turns (their answers are written right after the turn, so this bounds it).'),

@@ -359,7 +359,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     pressure: admission && { pressureOf: (roomId: string) => admission.pressureOf(commerceScopeOf(rooms.hosted(roomId)?.info ?? { id: roomId })) },
     eventLoopDelayMs: () => guard.sustainedEventLoopDelayMs,
     options: {
-      checkMs: config.degradeCheckMs, softBufferBytes: config.softBufferBytes,
+      checkMs: config.degradeCheckMs, softBufferBytes: config.softBufferBytes, noticeIntervalMs: config.degradeNoticeIntervalMs,
       thresholds: {
         eventLoopDelayMs: config.degradeEventLoopMs, viewerLagMs: config.degradeLagMs, backloggedShare: config.degradeBackloggedShare,
         queueFill: config.degradeQueueFill, storeLatencyMs: config.degradeStoreLatencyMs, downAfterMs: config.degradeDownAfterMs,
@@ -430,7 +430,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
   registerReplayHttpApi(router, { replays, local: media.recordings, recordings, nodeId: rooms.nodeId, proxy: mediaFiles });
   registerOpsApi(router, {
     rooms, admission, guard, gateway, fanout, store, metrics, media, broker,
-    perRoomState: { rooms, likes, admission, commerce, fanout, media, auctions },
+    perRoomState: { rooms, likes, admission, commerce, fanout, media, auctions, degrade },
     drain,
   });
   registerDrainApi(router, drain, config.drainWindowMs);

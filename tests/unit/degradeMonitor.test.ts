@@ -29,7 +29,7 @@ function socket(bufferedBytes = 0, lagMs = 0, lastAckAt = 0): MonitoredMember {
 }
 
 /** A monitor over fake rooms, a fake fan-out, fake commerce pressure and a clock the test moves. */
-function setup(rooms: FakeRoom[]) {
+function setup(rooms: FakeRoom[], noticeIntervalMs = 0) {
   const clock = { now: 0 };
   const hosted = new Map(rooms.map((room) => [room.id, room]));
   const pressure = new Map<string, { queueFill: number; storeLatencyMs: number }>();
@@ -49,7 +49,7 @@ function setup(rooms: FakeRoom[]) {
     },
     pressure: { pressureOf: (roomId) => pressure.get(roomId) ?? { queueFill: 0, storeLatencyMs: 0 } },
     eventLoopDelayMs: () => 0,
-    options: { thresholds, checkMs: 100, softBufferBytes: 1000 },
+    options: { thresholds, checkMs: 100, softBufferBytes: 1000, noticeIntervalMs },
     log,
     now: () => clock.now,
     schedule: (run) => void scheduled.push(run),
@@ -83,6 +83,58 @@ describe('DegradeMonitor', () => {
     expect(hot.degrade.level).toBe(2);
     expect(heard.at(-1)).toEqual({ roomId: 'hot', level: 2 });
     expect(monitor.status().map((s) => [s.roomId, s.level])).toEqual([['hot', 2], ['calm', 0]]);
+  });
+
+  it('tells a room\'s sockets its level at most once per notice interval, the newest level winning, while the node acts on each change at once', () => {
+    const room = new FakeRoom('burst');
+    const { monitor, clock, pressure, published, cut } = setup([room], 1000);
+    const heard: DegradeLevel[] = [];
+    monitor.events.on('levelChanged', ({ level }) => heard.push(level));
+    const told = () => published.map((p) => p.frame.level);
+
+    pressure.set('burst', { queueFill: 0.15, storeLatencyMs: 0 });
+    monitor.check();
+    expect(told()).toEqual([1]); // the first change goes at once
+    clock.now = 100;
+    pressure.set('burst', { queueFill: 0.25, storeLatencyMs: 0 });
+    monitor.check();
+    clock.now = 600;
+    pressure.set('burst', { queueFill: 0.5, storeLatencyMs: 0 });
+    monitor.check();
+    expect(heard).toEqual([1, 2, 3]); // media and chatter follow every step at once
+    expect(cut).toEqual(['burst', 'burst']);
+    expect(told()).toEqual([1]);
+    clock.now = 999;
+    monitor.check();
+    expect(told()).toEqual([1]);
+    clock.now = 1000;
+    monitor.check();
+    expect(told()).toEqual([1, 3]); // the newest level, once
+    expect(room.messagesOut).toBe(2);
+  });
+
+  it('tells nothing when the level came back to what the sockets last heard within the interval, and forgets a room that is gone', () => {
+    const room = new FakeRoom('flap');
+    const { monitor, clock, hosted, pressure, published } = setup([room], 5000);
+    pressure.set('flap', { queueFill: 0.15, storeLatencyMs: 0 });
+    monitor.check();
+    clock.now = 100;
+    pressure.set('flap', { queueFill: 0.25, storeLatencyMs: 0 });
+    monitor.check();
+    expect(room.degrade.level).toBe(2);
+    pressure.set('flap', { queueFill: 0.15, storeLatencyMs: 0 });
+    clock.now = 200;
+    monitor.check();
+    clock.now = 1200; // calm below level 2 for downAfterMs: back to 1
+    monitor.check();
+    expect(room.degrade.level).toBe(1);
+    clock.now = 6000;
+    monitor.check();
+    expect(published.map((p) => p.frame.level)).toEqual([1]);
+    expect(monitor.perRoomState()).toEqual({ toldLevels: 1 });
+    hosted.delete('flap');
+    monitor.check();
+    expect(monitor.perRoomState()).toEqual({ toldLevels: 0 });
   });
 
   it('logs a listener that throws; the other listeners still hear, and the loop goes on for every other room', () => {

@@ -41,6 +41,8 @@ export interface DegradeMonitorOptions {
   readonly checkMs: number;
   /** A socket past this many buffered bytes counts as backlogged. */
   readonly softBufferBytes: number;
+  /** A room's sockets hear its level at most once per this many ms (0: at every change). */
+  readonly noticeIntervalMs?: number;
 }
 
 export interface DegradeEvents {
@@ -80,6 +82,8 @@ export class DegradeMonitor {
   readonly #schedule: (run: () => void) => void;
   /** Reused by each measurement for the users' lags (grows to the biggest room). */
   #lagScratch = new Float64Array(1024);
+  /** Per room whose sockets heard a level here: that level and when (dropped once they heard 0 long enough ago, or the room is gone). */
+  readonly #told = new Map<string, { level: DegradeLevel; at: number }>();
   #timer: NodeJS.Timeout | undefined;
   #lastCheckAt = 0;
   #earlyCheckPending = false;
@@ -145,21 +149,34 @@ export class DegradeMonitor {
     const now = this.#now();
     this.#lastCheckAt = now;
     const sockets = this.#nodeSockets();
+    const hosted = this.#told.size > 0 ? new Set<string>() : undefined;
     for (const room of this.#rooms.hostedRooms()) {
-      if (room.degrade.update(this.#measure(room, sockets).signals, this.#options.thresholds, now)) this.#announce(room);
+      hosted?.add(room.id);
+      if (room.degrade.update(this.#measure(room, sockets).signals, this.#options.thresholds, now)) this.#changed(room);
+      this.#tellWhenDue(room, now);
     }
+    if (hosted !== undefined) for (const [roomId, told] of this.#told) if (!hosted.has(roomId) || (told.level === 0 && now - told.at >= this.#noticeIntervalMs)) this.#told.delete(roomId);
+  }
+
+  get #noticeIntervalMs(): number {
+    return this.#options.noticeIntervalMs ?? 0;
   }
 
   /** A room this node starts hosting takes the operators' override from its settings. */
   hosted(room: MonitoredRoom): void {
     room.degrade.setOverride(room.settings.degradeOverride ?? undefined);
+    // Its sockets' welcomes carry this level: nothing to tell them until it changes.
+    if (room.degrade.level !== 0) this.#told.set(room.id, { level: room.degrade.level, at: Number.NEGATIVE_INFINITY });
   }
 
   /** The room's settings changed (an operator, on any node): its override holds at once, and a new level is told to its sockets here. */
   settingsChanged(room: MonitoredRoom): void {
     const before = room.degrade.level;
     room.degrade.setOverride(room.settings.degradeOverride ?? undefined);
-    if (room.degrade.level !== before) this.#announce(room);
+    if (room.degrade.level === before) return;
+    this.#changed(room);
+    // An operator's decision is told at once.
+    this.#tell(room, this.#now());
   }
 
   /** For the operator console: each hosted room's level and what drives it. */
@@ -226,14 +243,33 @@ export class DegradeMonitor {
     };
   }
 
-  #announce(room: MonitoredRoom): void {
+  /** The node acts on a new level at once (listeners, chatter); its sockets hear it when due (`#tellWhenDue`). */
+  #changed(room: MonitoredRoom): void {
     const level = room.degrade.level;
     this.events.emit('levelChanged', { roomId: room.id, level });
-    const update = { t: 'degrade' as const, level, reason: room.degrade.reason };
-    this.#log.info({ roomId: room.id, level, reason: update.reason }, 'degrade level changed');
+    this.#log.info({ roomId: room.id, level, reason: room.degrade.reason }, 'degrade level changed');
     if (level >= 2) this.#fanout.cutViewerChatter(room.id);
+  }
+
+  /** Tells the room's sockets its level if it differs from what they last heard here and the last notice is old enough. */
+  #tellWhenDue(room: MonitoredRoom, now: number): void {
+    const told = this.#told.get(room.id);
+    if (room.degrade.level === (told?.level ?? 0)) return;
+    if (told !== undefined && now - told.at < this.#noticeIntervalMs) return;
+    this.#tell(room, now);
+  }
+
+  #tell(room: MonitoredRoom, now: number): void {
+    const level = room.degrade.level;
+    this.#told.set(room.id, { level, at: now });
+    const update = { t: 'degrade' as const, level, reason: room.degrade.reason };
     // Each node judges its own load, so the level goes to this node's sockets only.
-    // Latest value wins: a burst moves a room up several levels within a few turns, and each frame is a write per viewer.
+    // Latest value wins in a big room's queue too: each frame is a write per viewer.
     room.countOut(this.#fanout.publish(room.id, 'commerce', 'degrade', encode(update), level, 'degrade'));
+  }
+
+  /** Rooms whose sockets' last heard level is kept here (dropped at the first check after the room is gone). */
+  perRoomState(): Record<string, number> {
+    return { toldLevels: this.#told.size };
   }
 }
