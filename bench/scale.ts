@@ -352,8 +352,9 @@ async function runBackend(kind: 'one' | 'cluster' | 'single', limits: { soft: nu
     const answered1 = await Promise.all(nodes.map((n) => (n.alive ? answerHistogram(n) : Promise.resolve(undefined))));
     const answeredPairs = nodes.flatMap((_, i) => (answered0[i] !== undefined && answered1[i] !== undefined ? [[answered0[i]!, answered1[i]!] as const] : []));
     const answeredDelta = histogramDelta(answeredPairs);
+    const median = histogramQuantile(answeredDelta, 0.5);
     const serverAnswer = answeredPairs.length === 0 ? undefined : {
-      n: histogramQuantile(answeredDelta, 0.5).n, p50: histogramQuantile(answeredDelta, 0.5).atMostS * 1000, p99: histogramQuantile(answeredDelta, 0.99).atMostS * 1000, nodes: answeredPairs.length,
+      n: median.n, p50: median.atMostS * 1000, p99: histogramQuantile(answeredDelta, 0.99).atMostS * 1000, nodes: answeredPairs.length,
     };
     if (serverAnswer !== undefined) log(`${kind}: the nodes' own answer time (admission to answer, ${serverAnswer.nodes} nodes that lived, ${fmtInt(serverAnswer.n)} answers): p50 ≤ ${fmtInt(serverAnswer.p50)} ms, p99 ≤ ${fmtInt(serverAnswer.p99)} ms`);
     // Everyone back before the last pop-up (or 60 s).
