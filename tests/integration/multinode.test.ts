@@ -1,5 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encode, laneOf } from '../../protocol/src/index.ts';
+import { RedisBroker } from '../../server/src/broker/RedisBroker.ts';
+import { connectWithin, createRedisClient, redisTarget } from '../../server/src/redis/client.ts';
 import { roomChannel } from '../../server/src/redis/keys.ts';
 import { call, type Node, startNodes, stopNodes, tokens } from '../helpers/cluster.ts';
 import { RawClient, waitUntil } from '../helpers/rawClient.ts';
@@ -228,9 +231,17 @@ describe.each([oneRedis, redisCluster])('three nodes on $name', (backend) => {
     }
     expect(reserved).toHaveLength(150);
     await waitUntil(() => watchers.every((w) => news(w).includes('soldOut')), 5000, 'sold out to every watcher');
-    // What may still follow the sold-out: levels waiting on any node, and each node's read-back once it
-    // has been quiet for 3 stock intervals (50 ms). Nothing can be awaited for "nothing came": 12 intervals.
+    // A level read before the last unit went, published by a node that had not heard the sold-out yet:
+    // on the broker it comes after the sold-out, as a come-back would (a level no come-back here reaches).
+    const late = createRedisClient(redis.url, 2000);
+    await connectWithin(late, redis.url);
+    const broker = new RedisBroker(late, { url: redisTarget(redis.url), prefix, ringSize: 16, retryAfterMs: 1000 });
+    const stale = { t: 'stock', sku: 'hot', available: 99 } as const;
+    broker.publishState('sellout', laneOf.stock, encode(stale), stale);
+    // What may still follow the sold-out: levels waiting on any node, the stale one, and each node's read-back
+    // once it has been quiet for 3 stock intervals (50 ms). Nothing can be awaited for "nothing came": 12 intervals.
     await new Promise((r) => setTimeout(r, 600));
+    await broker.close();
     for (const w of watchers) expect(afterSoldOut(w)).toEqual([]);
     // Back in stock: six releases at once over the three nodes, whose levels cross too.
     await Promise.all(reserved.slice(0, 6).map(async ({ token }, i) => {

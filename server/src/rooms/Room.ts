@@ -25,6 +25,8 @@ export class Room {
   readonly catalog = new Map<string, Product>();
   /** Available units by sku, as last announced (the store holds the truth). */
   readonly stock = new Map<string, number>();
+  /** How many sold-outs of each sku the room has applied: a store read started before one is older than it. */
+  readonly soldOuts = new Map<string, number>();
   readonly muted: Set<string>;
   /** userId → epoch ms until which the user may neither rejoin nor use the room's cart. */
   readonly bans: Map<string, number>;
@@ -154,6 +156,7 @@ export class Room {
         break;
       case 'soldOut':
         this.stock.set(event.sku, 0);
+        this.soldOuts.set(event.sku, (this.soldOuts.get(event.sku) ?? 0) + 1);
         break;
       case 'moderators':
         this.moderators = event.moderators;

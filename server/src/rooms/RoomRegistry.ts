@@ -5,6 +5,7 @@ import {
   encode,
   encodeSequenced,
   type Hello,
+  type Lane,
   type AuctionCard,
   laneOf,
   latestAuctionCard,
@@ -24,7 +25,7 @@ import type { DegradeLevel } from '../fanout/DegradePolicy.ts';
 import { audienceOf, type Fanout } from '../fanout/Fanout.ts';
 import type { FrameAudience } from '../fanout/FanoutPacer.ts';
 import type { Logger } from '../log.ts';
-import type { Store } from '../store/Store.ts';
+import type { StockLevel, Store } from '../store/Store.ts';
 import type { ReplyPriority } from '../util/ReplyPriority.ts';
 import type { Member } from './Member.ts';
 import { Room } from './Room.ts';
@@ -61,7 +62,7 @@ export class RoomRegistry {
   readonly #config: RegistryConfig;
   readonly #broker: Broker;
   readonly #directory: RoomDirectory;
-  readonly #store: Pick<Store, 'roomStock' | 'pinnedCoupon'>;
+  readonly #store: Pick<Store, 'roomStock' | 'pinnedCoupon' | 'stock'>;
   readonly #fanout: Fanout;
   readonly #statePacer: StatePacer;
   readonly #lifecycle: RoomLifecycle;
@@ -81,6 +82,8 @@ export class RoomRegistry {
   /** Per room reset here (see `#reset`): resumes from `from` on get a snapshot instead; its sockets saw seqs up to `seenUpTo`. At most `maxRooms`, oldest reset dropped first. */
   readonly #resumeFloors = new Map<string, { from: number; seenUpTo: number }>();
   readonly #viewerTimer: NodeJS.Timeout;
+  /** Levels after a sold-out that the store confirmed (`#confirmComeBack`): they go out as any level. */
+  readonly #confirmedComeBacks = new WeakSet<Delivery>();
   /** The room's open auction's card, read as the room is hosted here (set by the server once auctions exist): the welcome carries it. */
   auctionCard: ((roomId: string) => Promise<AuctionCard | null>) | undefined;
 
@@ -88,7 +91,7 @@ export class RoomRegistry {
     config: RegistryConfig;
     broker: Broker;
     directory: RoomDirectory;
-    store: Pick<Store, 'roomStock' | 'pinnedCoupon'>;
+    store: Pick<Store, 'roomStock' | 'pinnedCoupon' | 'stock'>;
     fanout: Fanout;
     lifecycle: RoomLifecycle;
     stockWatcher?: StockWatcher | undefined;
@@ -571,6 +574,10 @@ export class RoomRegistry {
         }
         if (update.t === 'stock') {
           const heard = room.stock.get(update.sku);
+          if (heard === 0 && update.available > 0 && !this.#confirmedComeBacks.has(delivery)) {
+            void this.#confirmComeBack(room, update.sku, delivery.lane);
+            return;
+          }
           room.stock.set(update.sku, update.available);
           this.#stockWatcher?.stockChanged(commerceScopeOf(room.info), update.sku, update.available);
           // The level this room's members were last told, or will be by what waits (a sold-out counting as 0): saying it again tells nothing.
@@ -603,6 +610,29 @@ export class RoomRegistry {
         return;
       }
     }
+  }
+
+  /**
+   * A level above 0 after the sold-out is either a come-back or a level read before the last unit
+   * went, published by a node that had not heard the sold-out yet: the two cannot be told apart on
+   * the way, so the store decides. Its level goes out unless a sold-out came in meanwhile (the read
+   * may be older than it); a come-back after that one announces itself again.
+   */
+  async #confirmComeBack(room: Room, sku: string, lane: Lane): Promise<void> {
+    const soldOuts = room.soldOuts.get(sku);
+    let level: StockLevel | undefined;
+    try {
+      level = await this.#store.stock(commerceScopeOf(room.info), sku);
+    } catch (error) {
+      // The node's own settle read-back tells the level once the store answers again.
+      this.#log.debug({ err: error, roomId: room.id, sku }, 'a level after a sold-out could not be checked');
+      return;
+    }
+    if (level === undefined || level.available === 0 || room.soldOuts.get(sku) !== soldOuts || this.#hosted.get(room.id) !== room) return;
+    const update = { t: 'stock', sku, available: level.available } as const;
+    const delivery: Delivery = { kind: 'state', roomId: room.id, lane, frame: encode(update), update };
+    this.#confirmedComeBacks.add(delivery);
+    this.#deliver(room, delivery);
   }
 
   #applySequenced(room: Room, delivery: Extract<Delivery, { kind: 'sequenced' }>): void {
