@@ -284,6 +284,7 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
     config, broker, directory, store, fanout, lifecycle, stockWatcher: gate, replyPriority, log: roomsLog,
     giveawayCards: (roomId: string): Promise<GiveawayCard | null> => giveaways.welcomeCard(roomId),
     soldOutHeard: (scope, sku) => commerce.soldOutHeard(scope, sku),
+    comeBackHeard: (scope, sku) => commerce.comeBackHeard(scope, sku),
   });
   const shopLinks = new ShopLinks({ directory, freshMs: config.shopLinksFreshMs, keep: config.shopShowsKept, log: roomsLog });
   const rules = new RoomRules({ registry: rooms, directory, broker, replaySales: config.replaySales, log: roomsLog, links: shopLinks });

@@ -112,7 +112,8 @@ describe('phone-first pages, in Chinese and English', () => {
 
     await waitText('the card, in Chinese', page.getByTestId('add'), '加入购物车');
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
-    expect(await textOf(page.locator('#card-price'))).toBe('US$12.00');
+    // The button's label is the page's own; the price comes with the room's welcome.
+    await waitText('the card\'s price, as zh-CN writes it', page.locator('#card-price'), 'US$12.00');
     expect(await textOf(page.locator('[data-i18n="viewer.pinned"]'))).toBe('主播推荐');
     expect(await textOf(page.locator('#cart-button'))).toMatch(/^购物车 0$/);
     expect(await page.getByTestId('language').inputValue()).toBe('zh-CN');

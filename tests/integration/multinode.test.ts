@@ -255,6 +255,25 @@ describe.each([oneRedis, redisCluster])('three nodes on $name', (backend) => {
     for (const c of watchers) c.close();
   });
 
+  it('tells a second sell-out as one when the come-back between was on another node', async () => {
+    await call(nodes[0]!, 'POST', '/api/rooms', streamer, { title: 'twice', id: 'twice' });
+    await call(nodes[0]!, 'POST', '/api/rooms/twice/products', streamer, { sku: 'hot', title: 'Hot', priceCents: 100, currency: 'USD', stock: 2 });
+    await call(nodes[0]!, 'POST', '/api/rooms/twice/start', streamer);
+    const watchers = await Promise.all(nodes.map(async (node, i) => (await RawClient.join(node.wsUrl, await viewer(`twice-watcher-${i}`), 'twice')).client));
+    const soldOuts = (client: RawClient) => client.messages.filter((m) => m.t === 'soldOut' && m.sku === 'hot').length;
+    const buy = async (node: Node, who: string) => (await call(node, 'POST', '/api/rooms/twice/cart/items', await viewer(who), { sku: 'hot', quantity: 1, key: who })).body;
+    // Node 1 sells both units: it tells the sell-out.
+    expect(await buy(nodes[0]!, 'twice-a')).toMatchObject({ status: 'reserved', available: 1 });
+    expect(await buy(nodes[0]!, 'twice-b')).toMatchObject({ status: 'reserved', available: 0 });
+    await waitUntil(() => watchers.every((w) => soldOuts(w) === 1), 5000, 'the first sell-out to every watcher');
+    // A unit comes back through node 2, and node 1 sells it again.
+    expect((await call(nodes[1]!, 'DELETE', '/api/rooms/twice/cart/items/hot?key=rm', await viewer('twice-a'))).body.status).toBe('released');
+    await waitUntil(() => watchers.every((w) => w.of('stock').at(-1)?.available === 1), 5000, 'the come-back to every watcher');
+    expect(await buy(nodes[0]!, 'twice-c')).toMatchObject({ status: 'reserved', available: 0 });
+    await waitUntil(() => watchers.every((w) => soldOuts(w) === 2), 5000, 'the second sell-out to every watcher');
+    for (const c of watchers) c.close();
+  });
+
   it('never oversells with two nodes taking the requests: 300 buyers × 1–3 units for 100 units', async () => {
     const [n1, n2] = nodes as [Node, Node, Node];
     await call(n1, 'POST', '/api/rooms', streamer, { title: 'race', id: 'race2' });

@@ -176,4 +176,19 @@ describe('a sold-out is the product\'s last word on 0', () => {
     expect(sent).toEqual(['r/mug sold out', 'r/mug=0']);
     announcer.close();
   });
+
+  it('tells a second sell-out as one after it heard the product back, whichever node brought it back', () => {
+    const { sent, announcer } = setup(() => undefined);
+    announcer.changed('r', 'mug', 0);
+    expect(sent).toEqual(['r/mug sold out']);
+    // A 0 with no come-back heard since says nothing new: it is not a second sell-out.
+    announcer.changed('r', 'mug', 0);
+    expect(sent).toEqual(['r/mug sold out']);
+    // Another node released a unit and the room confirmed it; this node then sold it.
+    announcer.comeBackHeard('r', 'mug');
+    announcer.comeBackHeard('elsewhere', 'mug'); // nothing kept for that room: nothing to do
+    announcer.changed('r', 'mug', 0);
+    expect(sent).toEqual(['r/mug sold out', 'r/mug sold out']);
+    announcer.close();
+  });
 });

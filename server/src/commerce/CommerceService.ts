@@ -116,6 +116,11 @@ export class CommerceService implements CartRules {
     this.#announcer.soldOutHeard(scope, sku);
   }
 
+  /** A room hosted here heard a product of `scope` back in stock (see `StockAnnouncer.comeBackHeard`). */
+  comeBackHeard(scope: string, sku: string): void {
+    this.#announcer.comeBackHeard(scope, sku);
+  }
+
   /** The room is no longer hosted here: what the stock news keeps for it goes (once its pending news is out). */
   forget(roomId: string): void {
     this.#announcer.forget(roomId);

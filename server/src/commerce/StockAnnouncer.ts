@@ -70,6 +70,14 @@ export class StockAnnouncer {
     if (this.settle !== undefined && spoken) room.unsettled.set(sku, this.now());
   }
 
+  /**
+   * The room heard the product back in stock, by this node or another: its next 0 is a new sell-out,
+   * told as one, whichever node sold the last unit of the last one.
+   */
+  comeBackHeard(roomId: string, sku: string): void {
+    this.#rooms.get(roomId)?.soldOut.delete(sku);
+  }
+
   flush(): void {
     const now = this.now();
     for (const [roomId, room] of this.#rooms) {

@@ -68,6 +68,7 @@ export class RoomRegistry {
   readonly #lifecycle: RoomLifecycle;
   readonly #stockWatcher: StockWatcher | undefined;
   readonly #soldOutHeard: ((scope: string, sku: string) => void) | undefined;
+  readonly #comeBackHeard: ((scope: string, sku: string) => void) | undefined;
   readonly #replyPriority: ReplyPriority | undefined;
   readonly #giveawayCards: ((roomId: string) => Promise<GiveawayCard | null>) | undefined;
   readonly #log: Logger;
@@ -99,6 +100,8 @@ export class RoomRegistry {
     replyPriority?: ReplyPriority | undefined;
     /** Hears each sold-out a hosted room applies, by commerce scope (the stock news of this node: `StockAnnouncer.soldOutHeard`). */
     soldOutHeard?: ((scope: string, sku: string) => void) | undefined;
+    /** Hears each come-back after a sold-out that a hosted room confirmed, by commerce scope (`StockAnnouncer.comeBackHeard`). */
+    comeBackHeard?: ((scope: string, sku: string) => void) | undefined;
     /** The room's giveaway card for `welcome` (the giveaway service's `welcomeCard`), read as a room is hosted. */
     giveawayCards?: (roomId: string) => Promise<GiveawayCard | null>;
     log: Logger;
@@ -112,6 +115,7 @@ export class RoomRegistry {
     this.#lifecycle = deps.lifecycle;
     this.#stockWatcher = deps.stockWatcher;
     this.#soldOutHeard = deps.soldOutHeard;
+    this.#comeBackHeard = deps.comeBackHeard;
     this.#replyPriority = deps.replyPriority;
     this.#giveawayCards = deps.giveawayCards;
     this.#log = deps.log;
@@ -629,6 +633,7 @@ export class RoomRegistry {
       return;
     }
     if (level === undefined || level.available === 0 || room.soldOuts.get(sku) !== soldOuts || this.#hosted.get(room.id) !== room) return;
+    this.#comeBackHeard?.(commerceScopeOf(room.info), sku);
     const update = { t: 'stock', sku, available: level.available } as const;
     const delivery: Delivery = { kind: 'state', roomId: room.id, lane, frame: encode(update), update };
     this.#confirmedComeBacks.add(delivery);
