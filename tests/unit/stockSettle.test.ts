@@ -178,7 +178,7 @@ describe('a sold-out is the product\'s last word on 0', () => {
   });
 
   it('tells a second sell-out as one after it heard the product back, whichever node brought it back', () => {
-    const { sent, announcer } = setup(() => undefined);
+    const { sent, announcer } = setup();
     announcer.changed('r', 'mug', 0);
     expect(sent).toEqual(['r/mug sold out']);
     // A 0 with no come-back heard since says nothing new: it is not a second sell-out.

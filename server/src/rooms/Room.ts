@@ -1,4 +1,4 @@
-import { type AuctionCard, type GiveawayCard, type HistoryComment, latestPinnedCoupon, type Moderator, type PinnedComment, type PinnedCoupon, type Popup, type Product, type RoomInfo, type RoomSettings, type SequencedEvent } from '../../../protocol/src/index.ts';
+import { type AuctionCard, type GiveawayCard, type HistoryComment, latestAuctionCard, latestGiveawayCard, latestPinnedCoupon, type Moderator, type PinnedComment, type PinnedCoupon, type Popup, type Product, type RoomInfo, type RoomSettings, type SequencedEvent, type StateUpdate } from '../../../protocol/src/index.ts';
 import type { RecentEvents } from '../broker/Broker.ts';
 import { DegradeState } from '../fanout/DegradePolicy.ts';
 import { Audience } from '../fanout/Fanout.ts';
@@ -6,6 +6,9 @@ import type { Member } from './Member.ts';
 import { CommentFilter } from './CommentFilter.ts';
 import { ResumeRing } from './ResumeRing.ts';
 import type { RoomRecord } from '../store/RoomDirectory.ts';
+
+/** Giveaways whose entrants counts a room keeps (see `Room.giveawayEntrants`). */
+const GIVEAWAY_COUNTS_KEPT = 4;
 
 export interface RoomLimits {
   readonly historyLength: number;
@@ -122,6 +125,43 @@ export class Room {
       if (event.t === 'comment' || event.t === 'commentDeleted') this.apply(event);
     }
     this.latestSeq = recent.latestSeq;
+  }
+
+  /**
+   * Takes a room-wide value that nodes publish unsequenced: false when it tells the members nothing
+   * new. Values from several nodes may cross on the way, so an older one is dropped: a lower like
+   * total or entrants count, an older auction or giveaway card, and a product's level equal to the
+   * one the members were last told (or will be by what waits; a sold-out counts as 0).
+   */
+  take(update: Exclude<StateUpdate, { t: 'viewers' | 'degrade' }>): boolean {
+    switch (update.t) {
+      case 'stock': {
+        const heard = this.stock.get(update.sku);
+        this.stock.set(update.sku, update.available);
+        return heard !== update.available;
+      }
+      case 'auction':
+        if (latestAuctionCard(this.auctionCard, update.auction) !== update.auction) return false;
+        this.auctionCard = update.auction;
+        return true;
+      case 'likes':
+        if (update.total < this.likes) return false;
+        this.likes = update.total;
+        return true;
+      case 'giveawayEntrants':
+        if (update.entrants <= (this.giveawayEntrants.get(update.giveawayId) ?? 0)) return false;
+        this.giveawayEntrants.set(update.giveawayId, update.entrants);
+        // A room runs giveaways one after another: the counts of the last few are enough to order crossing news.
+        if (this.giveawayEntrants.size > GIVEAWAY_COUNTS_KEPT) this.giveawayEntrants.delete(this.giveawayEntrants.keys().next().value!);
+        return true;
+      case 'giveaway': {
+        // News of an older giveaway (or of an open card once drawn) changes nothing, here or on a viewer.
+        const kept = latestGiveawayCard(this.giveaway, update.giveaway);
+        if (kept === this.giveaway) return false;
+        this.giveaway = kept;
+        return true;
+      }
+    }
   }
 
   apply(event: SequencedEvent): void {

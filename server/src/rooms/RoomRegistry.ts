@@ -8,11 +8,9 @@ import {
   type Lane,
   type AuctionCard,
   laneOf,
-  latestAuctionCard,
   PROTOCOL_VERSION,
   type RoomSettings,
   type GiveawayCard,
-  latestGiveawayCard,
   type StateUpdate,
   type UnsequencedEvent,
   type Welcome,
@@ -34,8 +32,6 @@ import type { RoomLifecycle } from './RoomLifecycle.ts';
 import { likeIntervalMs, stockIntervalMs } from '../fanout/stateIntervals.ts';
 import { StatePacer } from '../fanout/StatePacer.ts';
 
-/** Giveaways whose entrants counts a room keeps (see `Room.giveawayEntrants`). */
-const GIVEAWAY_COUNTS_KEPT = 4;
 
 /** Hears every stock level a hosted room learns (the admission controller answers adds of sold-out products apart). */
 export interface StockWatcher {
@@ -577,34 +573,13 @@ export class RoomRegistry {
           return;
         }
         if (update.t === 'stock') {
-          const heard = room.stock.get(update.sku);
-          if (heard === 0 && update.available > 0 && !this.#confirmedComeBacks.has(delivery)) {
+          if (room.stock.get(update.sku) === 0 && update.available > 0 && !this.#confirmedComeBacks.has(delivery)) {
             void this.#confirmComeBack(room, update.sku, delivery.lane);
             return;
           }
-          room.stock.set(update.sku, update.available);
           this.#stockWatcher?.stockChanged(commerceScopeOf(room.info), update.sku, update.available);
-          // The level this room's members were last told, or will be by what waits (a sold-out counting as 0): saying it again tells nothing.
-          if (heard === update.available) return;
-        } else if (update.t === 'auction') {
-          // Cards from several nodes may cross on the way: an older one is dropped.
-          if (latestAuctionCard(room.auctionCard, update.auction) !== update.auction) return;
-          room.auctionCard = update.auction;
-        } else if (update.t === 'likes') {
-          // Totals from several nodes may cross on the way: a lower one is older.
-          if (update.total < room.likes) return;
-          room.likes = update.total;
-        } else if (update.t === 'giveawayEntrants') {
-          if (update.entrants <= (room.giveawayEntrants.get(update.giveawayId) ?? 0)) return;
-          room.giveawayEntrants.set(update.giveawayId, update.entrants);
-          // A room runs giveaways one after another: the counts of the last few are enough to order crossing news.
-          if (room.giveawayEntrants.size > GIVEAWAY_COUNTS_KEPT) room.giveawayEntrants.delete(room.giveawayEntrants.keys().next().value!);
-        } else if (update.t === 'giveaway') {
-          // Another node's news of an older giveaway (or of an open card once drawn) changes nothing, here or on a viewer.
-          const kept = latestGiveawayCard(room.giveaway, update.giveaway);
-          if (kept === room.giveaway) return;
-          room.giveaway = kept;
         }
+        if (!room.take(update)) return;
         // A newer value replaces one still waiting, here and in a big room's shards. A giveaway's card goes at once; its entrants count and an auction's card as stock does.
         const replaceKey = update.t === 'stock' ? stockKey(update.sku) : update.t === 'giveawayEntrants' ? `giveawayEntrants\u0000${update.giveawayId}` : update.t;
         const intervalMs = update.t === 'stock' || update.t === 'giveawayEntrants' || update.t === 'auction' ? stockIntervalMs(this.#config, room.degrade.level) : update.t === 'giveaway' ? 0 : likeIntervalMs(this.#config, room.degrade.level);
