@@ -185,6 +185,25 @@ describe('AdmissionController', () => {
     expect(await add('again')).toMatchObject({ status: 'reserved' });
   });
 
+  it('reserves an add of a product it believes sold out when the product came back unheard (through a node whose news does not reach here)', async () => {
+    const { store, controller, add } = setup();
+    await store.open();
+    await store.addProduct('r1', { sku: 'hot', stock: 1, priceCents: 1, currency: 'USD' });
+    expect(await add('first')).toMatchObject({ status: 'reserved', available: 0 });
+    expect(await add('late')).toEqual({ status: 'sold_out', sku: 'hot' });
+    await store.setAvailable('r1', 'hot', 2); // another node's release or restock; no stock news here
+    const [back, other] = await Promise.all([add('back'), add('other')]);
+    expect(back).toMatchObject({ status: 'reserved', available: 1 });
+    expect(other).toMatchObject({ status: 'reserved', available: 0 });
+    // Both went through the sold-out lane, then were reserved as any add.
+    expect(store.soldOutCalls).toEqual([1, 2]);
+    // Sold out again by the last of them: the next add goes through the lane and hears so.
+    expect(await add('after')).toEqual({ status: 'sold_out', sku: 'hot' });
+    expect(store.soldOutCalls).toEqual([1, 2, 1]);
+    expect(await store.stock('r1', 'hot')).toEqual({ available: 0, reserved: 3, sold: 0 });
+    expect(controller.roomStats('r1').soldOutFast).toBe(4);
+  });
+
   it('refuses a kicked user\'s waiting adds at once, and tells when the store calls under way have landed', async () => {
     const { store, controller, add } = setup({ batchMax: 1 });
     await store.addProduct('r1', { sku: 'hot', stock: 100, priceCents: 1, currency: 'USD' });

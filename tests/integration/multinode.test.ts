@@ -255,21 +255,27 @@ describe.each([oneRedis, redisCluster])('three nodes on $name', (backend) => {
     for (const c of watchers) c.close();
   });
 
-  it('tells a second sell-out as one when the come-back between was on another node', async () => {
-    await call(nodes[0]!, 'POST', '/api/rooms', streamer, { title: 'twice', id: 'twice' });
-    await call(nodes[0]!, 'POST', '/api/rooms/twice/products', streamer, { sku: 'hot', title: 'Hot', priceCents: 100, currency: 'USD', stock: 2 });
-    await call(nodes[0]!, 'POST', '/api/rooms/twice/start', streamer);
-    const watchers = await Promise.all(nodes.map(async (node, i) => (await RawClient.join(node.wsUrl, await viewer(`twice-watcher-${i}`), 'twice')).client));
+  // Node 1 told the first sell-out; a unit comes back through node 2; the second sell-out happens on
+  // node 1 again: by the streamer zeroing the stock on a node that hosts the room (it heard the
+  // come-back), or by a buyer taking the last unit on a node that does not (it heard nothing).
+  it.each([
+    { how: 'the streamer zeroes it on a node with viewers', watchedOn: [0, 1, 2], id: 'twice-zero' },
+    { how: 'a buyer takes the last unit on a node without viewers', watchedOn: [1, 2], id: 'twice-buy' },
+  ])('tells a second sell-out as one when the come-back between was on another node: $how', async ({ watchedOn, id }) => {
+    await call(nodes[0]!, 'POST', '/api/rooms', streamer, { title: 'twice', id });
+    await call(nodes[0]!, 'POST', `/api/rooms/${id}/products`, streamer, { sku: 'hot', title: 'Hot', priceCents: 100, currency: 'USD', stock: 2 });
+    await call(nodes[0]!, 'POST', `/api/rooms/${id}/start`, streamer);
+    const watchers = await Promise.all(watchedOn.map(async (n) => (await RawClient.join(nodes[n]!.wsUrl, await viewer(`${id}-watcher-${n}`), id)).client));
     const soldOuts = (client: RawClient) => client.messages.filter((m) => m.t === 'soldOut' && m.sku === 'hot').length;
-    const buy = async (node: Node, who: string) => (await call(node, 'POST', '/api/rooms/twice/cart/items', await viewer(who), { sku: 'hot', quantity: 1, key: who })).body;
-    // Node 1 sells both units: it tells the sell-out.
-    expect(await buy(nodes[0]!, 'twice-a')).toMatchObject({ status: 'reserved', available: 1 });
-    expect(await buy(nodes[0]!, 'twice-b')).toMatchObject({ status: 'reserved', available: 0 });
+    const buy = async (node: Node, who: string) => (await call(node, 'POST', `/api/rooms/${id}/cart/items`, await viewer(who), { sku: 'hot', quantity: 1, key: who })).body;
+    expect(await buy(nodes[0]!, `${id}-a`)).toMatchObject({ status: 'reserved', available: 1 });
+    expect(await buy(nodes[0]!, `${id}-b`)).toMatchObject({ status: 'reserved', available: 0 });
     await waitUntil(() => watchers.every((w) => soldOuts(w) === 1), 5000, 'the first sell-out to every watcher');
-    // A unit comes back through node 2, and node 1 sells it again.
-    expect((await call(nodes[1]!, 'DELETE', '/api/rooms/twice/cart/items/hot?key=rm', await viewer('twice-a'))).body.status).toBe('released');
-    await waitUntil(() => watchers.every((w) => w.of('stock').at(-1)?.available === 1), 5000, 'the come-back to every watcher');
-    expect(await buy(nodes[0]!, 'twice-c')).toMatchObject({ status: 'reserved', available: 0 });
+    expect((await call(nodes[1]!, 'DELETE', `/api/rooms/${id}/cart/items/hot?key=rm`, await viewer(`${id}-a`))).body.status).toBe('released');
+    const lastNews = (client: RawClient) => client.messages.filter((m) => (m.t === 'stock' || m.t === 'soldOut') && m.sku === 'hot').at(-1);
+    await waitUntil(() => watchers.every((w) => { const last = lastNews(w); return last?.t === 'stock' && last.available === 1; }), 5000, 'the come-back to every watcher');
+    if (id === 'twice-zero') expect((await call(nodes[0]!, 'PUT', `/api/rooms/${id}/products/hot/stock`, streamer, { available: 0 })).status).toBe(200);
+    else expect(await buy(nodes[0]!, `${id}-c`)).toMatchObject({ status: 'reserved', available: 0 });
     await waitUntil(() => watchers.every((w) => soldOuts(w) === 2), 5000, 'the second sell-out to every watcher');
     for (const c of watchers) c.close();
   });

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CartAnswer } from '../../protocol/src/index.ts';
 import { DomainError } from '../../server/src/DomainError.ts';
-import type { InventoryItem, ReserveRequest, Store } from '../../server/src/store/Store.ts';
+import { BACK_IN_STOCK, type InventoryItem, type ReserveRequest, type Store } from '../../server/src/store/Store.ts';
 
 export interface StoreFactory {
   create(): Promise<Store>;
@@ -208,7 +208,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       const aliceX = expectStatus(await store.reserve(req({ userId: 'alice:x', sku: 'a', quantity: 2, key: suffix })), 'reserved');
       expect(aliceX.quantity).toBe(2);
       expect(aliceX.available).toBe(alice.available - 2);
-      // Adds of a product known sold out: each key's recorded answer, else sold_out recorded for it.
+      // Adds of a product believed sold out: each key's recorded answer first; while the product is in
+      // stock (it came back), nothing is recorded for the others and nothing moves: the caller reserves them.
       const lane = await store.soldOutBatch([
         req({ userId: 'u1', sku: 'a', quantity: 1, key: k }),
         req({ userId: 'u1', sku: 'a', quantity: 5, key: k }),
@@ -216,9 +217,15 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       ]);
       expect(lane[0]).toEqual(first);
       expect((lane[1] as DomainError).code).toBe('IDEMPOTENCY_MISMATCH');
-      expect(lane[2]).toEqual({ status: 'sold_out', sku: 'a' });
+      expect(lane[2]).toBe(BACK_IN_STOCK);
+      expect(await store.recorded('r1', 'u9', k, 'add|r1|a|1')).toBeUndefined();
+      expect(await store.stock('r1', 'a')).toEqual({ available: 6, reserved: 4, sold: 0 });
+      // Sold out: sold_out is recorded as the key's answer, and stands after a come-back.
+      await store.setAvailable('r1', 'a', 0);
+      expect(await store.soldOutBatch([req({ userId: 'u9', sku: 'a', quantity: 1, key: k })])).toEqual([{ status: 'sold_out', sku: 'a' }]);
+      await store.setAvailable('r1', 'a', 6);
       expect(await store.reserve(req({ userId: 'u9', sku: 'a', quantity: 1, key: k }))).toEqual({ status: 'sold_out', sku: 'a' });
-      expect(await store.stock('r1', 'a')).toEqual({ available: 6, reserved: 4, sold: 0 }); // nothing moved
+      expect(await store.stock('r1', 'a')).toEqual({ available: 6, reserved: 4, sold: 0 });
       // A user id outside ASCII: the record the store writes is the one it finds again.
       const buyer = '买家😀';
       const k2 = key();

@@ -189,6 +189,9 @@ describe('a sold-out is the product\'s last word on 0', () => {
     announcer.comeBackHeard('elsewhere', 'mug'); // nothing kept for that room: nothing to do
     announcer.changed('r', 'mug', 0);
     expect(sent).toEqual(['r/mug sold out', 'r/mug sold out']);
+    // A reserve that took the last unit is a new sell-out, though this node heard no come-back (it does not host the room).
+    announcer.changed('r', 'mug', 0, true);
+    expect(sent).toEqual(['r/mug sold out', 'r/mug sold out', 'r/mug sold out']);
     announcer.close();
   });
 });

@@ -2,7 +2,7 @@ import { type CartAnswer, type RoomAdmissionStats, TypedEmitter } from '../../..
 
 export type { RoomAdmissionStats };
 import { DomainError } from '../DomainError.ts';
-import type { ReserveRequest, Store } from '../store/Store.ts';
+import { BACK_IN_STOCK, type ReserveRequest, type Store } from '../store/Store.ts';
 import { eventLoopBusy, type LoopBusy } from '../util/loopBusy.ts';
 import { PerTurnQueue } from '../util/PerTurnQueue.ts';
 import { FairQueue } from './FairQueue.ts';
@@ -524,9 +524,14 @@ export class AdmissionController {
     const answer = lane ? (entry: Entry, ok: boolean, value: unknown) => this.#soldOutAnswers.push({ entry, ok, value }) : (entry: Entry, ok: boolean, value: unknown) => this.#settle(entry, ok, value);
     call.then(
       (answers) => {
+        const back: Entry[] = [];
         // Learn "sold out" before the next batch leaves, so it skips the queue.
         answers.forEach((result, i) => {
           const entry = batch[i]!;
+          if (result === BACK_IN_STOCK) {
+            back.push(entry);
+            return;
+          }
           if (result instanceof DomainError) {
             answer(entry, false, result);
             return;
@@ -535,6 +540,11 @@ export class AdmissionController {
           answer(entry, true, result);
         });
         after();
+        if (back.length === 0) return;
+        // A come-back this node did not hear (it came through a node whose news does not reach
+        // here): the product is not sold out, and these adds are reserved as any add.
+        for (const entry of back) this.#forgetSoldOut(entry.roomId, entry.reserve!.sku);
+        this.#reserveBatch(back, noop, false);
       },
       (error: unknown) => {
         after();

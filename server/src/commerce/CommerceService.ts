@@ -276,7 +276,7 @@ export class CommerceService implements CartRules {
     if (isReplay(answer)) return;
     if (answer.status === 'coupon_claimed') this.#coupons?.claimed(roomId, answer.coupon.id, answer.left);
     if (answer.status === 'reserved' || answer.status === 'released') {
-      this.#announcer.changed(roomId, answer.sku, answer.available);
+      this.#announcer.changed(roomId, answer.sku, answer.available, answer.status === 'reserved' && answer.granted > 0);
       if (answer.available > 0) this.#gate.stockChanged(roomId, answer.sku, answer.available);
     } else if (answer.status === 'ordered') {
       this.#log.info({ roomId, orderId: answer.order.id, userId: principal.userId, totalCents: answer.order.totalCents }, 'order placed');

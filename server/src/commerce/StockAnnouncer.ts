@@ -41,12 +41,17 @@ export class StockAnnouncer {
     return this.#rooms.size;
   }
 
-  changed(roomId: string, sku: string, available: number): void {
+  /**
+   * `tookLastUnit`: the change reserved the last units, which the store's atomic steps make a new
+   * sell-out whatever this node heard since its last one (a come-back through a node it does not
+   * hear, when it does not host the room).
+   */
+  changed(roomId: string, sku: string, available: number, tookLastUnit = false): void {
     let room = this.#rooms.get(roomId);
     if (room === undefined) this.#rooms.set(roomId, (room = { pending: new Map(), lastSent: new Map(), soldOut: new Set(), unsettled: new Map(), forgotten: false, changedAt: 0 }));
     room.changedAt = this.now();
     if (this.settle !== undefined) room.unsettled.set(sku, room.changedAt);
-    if (available === 0 && !room.soldOut.has(sku)) {
+    if (available === 0 && (tookLastUnit || !room.soldOut.has(sku))) {
       // The sold-out sets every viewer's count to 0: a `stock` 0 after it would say nothing new.
       room.soldOut.add(sku);
       room.pending.delete(sku);

@@ -1,7 +1,7 @@
 import type { Cart, CartAnswer, CartLine, Coupon, CouponCard, CouponClaim, Order, PinnedCoupon } from '../../../protocol/src/index.ts';
 import { DomainError } from '../DomainError.ts';
 import { Deque } from '../util/Deque.ts';
-import type { ExpiredReservation, InventoryItem, OrderAdvance, OrderChange, ReleasedLine, ReserveRequest, StockLevel, Store, VariantInventories } from './Store.ts';
+import { BACK_IN_STOCK, type ExpiredReservation, type InventoryItem, type OrderAdvance, type OrderChange, type ReleasedLine, type ReserveRequest, type StockLevel, type Store, type VariantInventories } from './Store.ts';
 import type { ClaimRequest } from './CouponStore.ts';
 import { checkoutFingerprint, claimFingerprint, IDEMPOTENCY_MISMATCH_MESSAGE, fingerprintOf, prizeFingerprint, recordName, replayOf } from './idempotency.ts';
 import { MemoryCoupons } from './MemoryCoupons.ts';
@@ -112,9 +112,13 @@ export class MemoryStore implements Store {
     });
   }
 
-  async soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | DomainError>> {
+  async soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | DomainError | typeof BACK_IN_STOCK>> {
     return requests.map((r) => {
       try {
+        const name = `${r.roomId} ${r.record ?? recordName(r.userId, r.key)}`;
+        const seen = this.#seen(name, r.fingerprint ?? fingerprintOf('add', r.roomId, r.sku, r.quantity));
+        if (seen !== undefined) return seen;
+        if ((this.#inventory.get(r.roomId)?.get(r.sku)?.available ?? 0) > 0) return BACK_IN_STOCK;
         return this.#once(r, 'add', () => ({ status: 'sold_out', sku: r.sku }));
       } catch (error) {
         if (error instanceof DomainError) return error;

@@ -9,7 +9,7 @@ import { newOrderId, roomOfOrder } from './orderIds.ts';
 import { statusConflict, withStatus } from './orderSteps.ts';
 import { addProductScript, advanceOrderScript, checkoutScript, claimCouponScript, createCouponScript, releaseUserScript, reserveScript, soldOutScript, sweepScript } from './redisScripts.ts';
 import { prizeScript } from './prizeScript.ts';
-import type { ExpiredReservation, InventoryItem, OrderAdvance, OrderChange, ReleasedLine, ReserveRequest, StockLevel, Store, VariantInventories } from './Store.ts';
+import { BACK_IN_STOCK, type ExpiredReservation, type InventoryItem, type OrderAdvance, type OrderChange, type ReleasedLine, type ReserveRequest, type StockLevel, type Store, type VariantInventories } from './Store.ts';
 import { newDeliveryId } from './WebhookOutbox.ts';
 
 export interface RedisStoreOptions {
@@ -137,12 +137,12 @@ export class RedisStore implements Store {
     return this.#reserveMany(requests, 'add');
   }
 
-  async soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | DomainError>> {
+  async soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | DomainError | typeof BACK_IN_STOCK>> {
     return this.#perRoom(requests, async (roomId, inRoom) => {
       const args: Array<string | number> = [roomBase(this.#ns, roomId), roomId, 0, this.#options.idempotencyTtlMs];
       for (const r of inRoom) args.push(r.userId, r.sku, r.quantity, r.key);
       const raw = await this.#call(() => this.redis.lcSoldOut(...args));
-      return raw.map((json, i): CartAnswer | DomainError => (json === '' ? { status: 'sold_out', sku: inRoom[i]!.sku } : parseAnswer(json, '')));
+      return raw.map((json, i) => (json === '' ? { status: 'sold_out', sku: inRoom[i]!.sku } as const : json === '+' ? BACK_IN_STOCK : parseAnswer(json, '')));
     });
   }
 

@@ -2,6 +2,9 @@ import type { Cart, CartAnswer, Order, OrderPayment, OrderStatus } from '../../.
 import type { DomainError } from '../DomainError.ts';
 import type { CouponStore } from './CouponStore.ts';
 
+/** `Store.soldOutBatch`'s slot for an add of a product that is back in stock: not answered, reserve it. */
+export const BACK_IN_STOCK = 'back_in_stock';
+
 /** What the store must know of a product to sell it. */
 export interface InventoryItem {
   readonly sku: string;
@@ -126,12 +129,14 @@ export interface Store extends CouponStore {
    */
   recorded(roomId: string, userId: string, key: string, fingerprint: string): Promise<CartAnswer | undefined>;
   /**
-   * Add-to-carts of a product the caller knows is sold out, in one round trip: each key's recorded
-   * answer when it has one (IDEMPOTENCY_MISMATCH in its slot for another request's key), else
-   * `sold_out`, recorded as the key's answer. Reads no stock: stock news tells the caller when the
-   * product is back.
+   * Add-to-carts of a product the caller believes sold out, in one round trip: each key's recorded
+   * answer when it has one (IDEMPOTENCY_MISMATCH in its slot for another request's key); else, while
+   * the product's available stock is 0, `sold_out`, recorded as the key's answer; else
+   * `BACK_IN_STOCK` and nothing recorded: the product came back since the caller last heard (through
+   * a node whose news it does not get), and the caller reserves it as any add. Reads the product's
+   * level only, none of the cart's.
    */
-  soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | DomainError>>;
+  soldOutBatch(requests: readonly ReserveRequest[]): Promise<Array<CartAnswer | DomainError | typeof BACK_IN_STOCK>>;
   /** Sets the line to `quantity` (0 removes it), reserving or releasing the difference. */
   setQuantity(request: ReserveRequest): Promise<CartAnswer>;
   cart(roomId: string, userId: string, now: number): Promise<Cart>;

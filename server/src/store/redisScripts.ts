@@ -215,10 +215,16 @@ return ''
 
 /**
  * KEYS: room base. ARGV: room, (unused), idemTtl, then 4 per request: user, sku, quantity, key. For each, the
- * key's recorded answer ('~' first) or a mismatch error, else an empty string: `sold_out` was
- * recorded as the key's answer. Reads no stock (the caller knows the product is sold out).
+ * key's recorded answer ('~' first) or a mismatch error; else, while the product's available stock
+ * is 0, an empty string: `sold_out` was recorded as the key's answer; else '+': back in stock, nothing
+ * recorded (the caller reserves it). Reads the product's level only.
  */
 export const soldOutScript = `${common}
+local levels = {}
+local function inStock(sku)
+  if levels[sku] == nil then levels[sku] = tonumber(redis.call('HGET', base .. ':inv:' .. sku, 'avail') or '0') end
+  return levels[sku] > 0
+end
 local out = {}
 local i = 4
 while i <= #ARGV do
@@ -229,6 +235,8 @@ while i <= #ARGV do
   local seen = redis.call('GET', idem)
   if seen then
     out[#out + 1] = recordedAnswer(seen, fingerprint)
+  elseif inStock(sku) then
+    out[#out + 1] = '+'
   else
     redis.call('SET', idem, fingerprint .. '\\n' .. cjson.encode({ status = 'sold_out', sku = sku }), 'PX', idemTtl)
     out[#out + 1] = ''
