@@ -32,7 +32,6 @@ import type { RoomLifecycle } from './RoomLifecycle.ts';
 import { likeIntervalMs, stockIntervalMs } from '../fanout/stateIntervals.ts';
 import { StatePacer } from '../fanout/StatePacer.ts';
 
-
 /** Hears every stock level a hosted room learns (the admission controller answers adds of sold-out products apart). */
 export interface StockWatcher {
   stockChanged(roomId: string, sku: string, available: number): void;
