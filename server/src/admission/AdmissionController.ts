@@ -2,6 +2,7 @@ import { type CartAnswer, type RoomAdmissionStats, TypedEmitter } from '../../..
 
 export type { RoomAdmissionStats };
 import { DomainError } from '../DomainError.ts';
+import { isReplay } from '../store/idempotency.ts';
 import { BACK_IN_STOCK, type ReserveRequest, type Store } from '../store/Store.ts';
 import { eventLoopBusy, type LoopBusy } from '../util/loopBusy.ts';
 import { PerTurnQueue } from '../util/PerTurnQueue.ts';
@@ -536,7 +537,8 @@ export class AdmissionController {
             answer(entry, false, result);
             return;
           }
-          if (result.status === 'sold_out' || (result.status === 'reserved' && result.available === 0)) this.#markSoldOut(entry.roomId, result.sku);
+          // A replayed answer (a retry's first answer) is no stock news: it may date from before a come-back.
+          if (!isReplay(result) && (result.status === 'sold_out' || (result.status === 'reserved' && result.available === 0))) this.#markSoldOut(entry.roomId, result.sku);
           answer(entry, true, result);
         });
         after();
