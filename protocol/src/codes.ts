@@ -77,7 +77,7 @@ export const errorCodeInfo: Readonly<Record<ErrorCodeName, ErrorCodeInfo>> = {
   LIMIT_EXCEEDED: { code: ErrorCode.LIMIT_EXCEEDED, temporary: false, meaning: 'A configured capacity is full (rooms, products in a room, muted or banned users in a room).' },
   ROOM_EXISTS: { code: ErrorCode.ROOM_EXISTS, temporary: false, meaning: 'A room with that id already exists.' },
   KICKED: { code: ErrorCode.KICKED, temporary: false, meaning: 'A moderator removed this user from the room: until the ban ends or is lifted they may not rejoin, nor use the room\'s cart over WebSocket or HTTP.' },
-  ROOM_FULL: { code: ErrorCode.ROOM_FULL, temporary: true, meaning: 'The room has as many sockets as this node takes; try again later (or another node).' },
+  ROOM_FULL: { code: ErrorCode.ROOM_FULL, temporary: true, meaning: 'The room has as many sockets as this node takes, or the user has as many in it as one user may (maxSocketsPerUser); try again later (or another node).' },
   OVERLOADED: { code: ErrorCode.OVERLOADED, temporary: true, meaning: 'The room\'s admission queue is full, or the request waited past its deadline; retry after `retryAfterMs` (spread by jitter).' },
   MEDIA_UNAVAILABLE: { code: ErrorCode.MEDIA_UNAVAILABLE, temporary: true, meaning: 'Video is unavailable on this node (no media worker could start, or the room\'s worker is being replaced); comments and cart keep working. Retry after `retryAfterMs`.' },
   VIDEO_FULL: { code: ErrorCode.VIDEO_FULL, temporary: true, meaning: 'Every media worker of this node is at its consumer limit: the viewer stays in the room for comments and cart, and retries video after `retryAfterMs`.' },

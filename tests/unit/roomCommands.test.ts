@@ -12,7 +12,7 @@ import { MemoryStore } from '../../server/src/store/MemoryStore.ts';
 import { captureLog } from '../helpers/captureLog.ts';
 
 const config = {
-  maxRooms: 100, maxMembersPerRoom: 100, historyLength: 50, resumeRingSize: 64, lagDemoteMs: 3000, fanoutShardSize: 256, viewerCountIntervalMs: 60_000, forgetIdleRoomsMs: 60_000, stockIntervalMs: 250, degradedStockIntervalMs: 1000, likeIntervalMs: 250,
+  maxRooms: 100, maxMembersPerRoom: 100, maxSocketsPerUser: 10, historyLength: 50, resumeRingSize: 64, lagDemoteMs: 3000, fanoutShardSize: 256, viewerCountIntervalMs: 60_000, forgetIdleRoomsMs: 60_000, stockIntervalMs: 250, degradedStockIntervalMs: 1000, likeIntervalMs: 250,
   maxMutedPerRoom: 2, kickBanMs: 10_000, commentMaxLength: 10, commentRate: 1, commentBurst: 2, rateLimiterMaxKeys: 1000, replayTimelineMaxPins: 2,
   maxModeratorsPerRoom: 2, maxFilterWords: 3, filterWordMaxLength: 8,
 };

@@ -13,7 +13,7 @@ import { captureLog } from '../helpers/captureLog.ts';
 import { waitUntil } from '../helpers/rawClient.ts';
 
 const config = {
-  maxRooms: 100, maxMembersPerRoom: 100, historyLength: 50, resumeRingSize: 64, lagDemoteMs: 3000, fanoutShardSize: 256, viewerCountIntervalMs: 60_000, forgetIdleRoomsMs: 60_000, stockIntervalMs: 250, degradedStockIntervalMs: 1000, likeIntervalMs: 250,
+  maxRooms: 100, maxMembersPerRoom: 100, maxSocketsPerUser: 10, historyLength: 50, resumeRingSize: 64, lagDemoteMs: 3000, fanoutShardSize: 256, viewerCountIntervalMs: 60_000, forgetIdleRoomsMs: 60_000, stockIntervalMs: 250, degradedStockIntervalMs: 1000, likeIntervalMs: 250,
   maxMutedPerRoom: 10, kickBanMs: 10_000, commentMaxLength: 100, commentRate: 1, commentBurst: 5, rateLimiterMaxKeys: 1000, replayTimelineMaxPins: 100,
   maxModeratorsPerRoom: 20, maxFilterWords: 200, filterWordMaxLength: 30,
 };

@@ -37,7 +37,7 @@ export interface StockWatcher {
   stockChanged(roomId: string, sku: string, available: number): void;
 }
 
-export type RegistryConfig = Pick<Config, 'maxRooms' | 'maxMembersPerRoom' | 'historyLength' | 'resumeRingSize' | 'lagDemoteMs' | 'fanoutShardSize' | 'viewerCountIntervalMs' | 'forgetIdleRoomsMs' | 'stockIntervalMs' | 'degradedStockIntervalMs' | 'likeIntervalMs'>;
+export type RegistryConfig = Pick<Config, 'maxRooms' | 'maxMembersPerRoom' | 'maxSocketsPerUser' | 'historyLength' | 'resumeRingSize' | 'lagDemoteMs' | 'fanoutShardSize' | 'viewerCountIntervalMs' | 'forgetIdleRoomsMs' | 'stockIntervalMs' | 'degradedStockIntervalMs' | 'likeIntervalMs'>;
 
 /** How long a directory read of a room this node does not host may be reused for cart checks. */
 const VIEW_CACHE_MS = 1000;
@@ -275,6 +275,11 @@ export class RoomRegistry {
     // A kicked buyer may still follow their orders in the room.
     if (!following && room.isBanned(member.principal.userId, this.#now())) throw new ProtocolError('KICKED', 'you were removed from this room');
     if (room.memberCount + room.followerCount >= this.#config.maxMembersPerRoom) throw new ProtocolError('ROOM_FULL', 'this room is full on this node', 1000);
+    // Without a cap one token could hold every seat of the room (and inflate its viewer count).
+    const userId = member.principal.userId;
+    if (room.membersOf(userId).length + room.followersOf(userId).length >= this.#config.maxSocketsPerUser) {
+      throw new ProtocolError('ROOM_FULL', `you have ${this.#config.maxSocketsPerUser} sockets in this room on this node already`, 1000);
+    }
     clearTimeout(room.idleTimer);
     if (following) {
       // The user's own news only: no broadcasts, no resume.
