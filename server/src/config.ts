@@ -203,7 +203,7 @@ const operatorKeys: readonly Key[] = [
   'host', 'port', 'tokenSecret',
   'redis', 'redisCluster', 'redisPrefix', 'orderReplicas', 'publicUrl',
   'maxFrameBytes', 'commentRate', 'commentBurst', 'commentMaxLength',
-  'maxRooms', 'maxMembersPerRoom', 'maxSocketsPerUser', 'maxProductsPerRoom',
+  'maxRooms', 'maxMembersPerRoom', 'maxProductsPerRoom',
   'admissionQueueLimit', 'admissionMaxWaitMs',
   'reservationTtlMs', 'idempotencyTtlMs', 'kickBanMs',
   'protectRssMb', 'metricsToken', 'logLevel', 'drainWindowMs',
