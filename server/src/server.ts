@@ -81,6 +81,8 @@ import type { AuctionStore } from './store/AuctionStore.ts';
 import { MemoryAuctionStore } from './store/MemoryAuctionStore.ts';
 import { RedisAuctionStore } from './store/RedisAuctionStore.ts';
 import { registerHttpApi } from './transport/HttpApi.ts';
+import { pacedDesk } from './transport/HttpCartPacer.ts';
+import { TokenBucketLimiter } from './rooms/TokenBucketLimiter.ts';
 import { registerModerationHttpApi } from './transport/ModerationHttpApi.ts';
 import { JsonRouter } from './transport/JsonRouter.ts';
 import { registerMediaHttpApi } from './transport/MediaHttpApi.ts';
@@ -413,11 +415,12 @@ export async function startServer(input: ConfigInput | Config = {}, log?: Logger
 
   // ---------------------------------------------------------------- routes
   const router = new JsonRouter(app, tokens, config.maxHttpBodyBytes, logger.child({ part: 'http' }));
-  registerHttpApi(router, { tokens, rooms: commands, commerce, desk });
+  const httpDesk = pacedDesk(desk, new TokenBucketLimiter(config.httpCartRate, config.httpCartBurst, config.rateLimiterMaxKeys));
+  registerHttpApi(router, { tokens, rooms: commands, commerce, desk: httpDesk });
   registerModerationHttpApi(router, { moderation: commands.moderation });
-  registerCouponsHttpApi(router, { coupons, desk });
-  registerGiveawaysHttpApi(router, { giveaways, desk });
-  registerAuctionsHttpApi(router, { auctions, desk });
+  registerCouponsHttpApi(router, { coupons, desk: httpDesk });
+  registerGiveawaysHttpApi(router, { giveaways, desk: httpDesk });
+  registerAuctionsHttpApi(router, { auctions, desk: httpDesk });
   registerShopHttpApi(router, { shops, commerce });
   registerOrdersHttpApi(router, { orders, outbox, limits: config, webhookUrl: config.webhookUrl });
   registerShowsHttpApi(router, { shows });

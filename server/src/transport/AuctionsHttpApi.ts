@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AUCTION_CENTS_MAX, auctionIdSchema, auctionInputSchema } from '../../../protocol/src/index.ts';
-import type { CartDesk } from '../admission/CartDesk.ts';
+import type { CartAnswering } from './HttpCartPacer.ts';
 import type { AuctionService } from '../commerce/AuctionService.ts';
 import { type JsonRouter, parse } from './JsonRouter.ts';
 
@@ -8,7 +8,7 @@ const idempotencyKeySchema = z.string().min(1, 'an Idempotency-Key header (or "k
 const bidSchema = z.object({ amountCents: z.number().int().min(1).max(AUCTION_CENTS_MAX), max: z.boolean().optional(), key: idempotencyKeySchema.optional() });
 
 /** Auctions over HTTP: the same requests as over the WebSocket; bids go through the same cart desk (idempotency, admission). */
-export function registerAuctionsHttpApi(router: JsonRouter, deps: { auctions: AuctionService; desk: CartDesk }): void {
+export function registerAuctionsHttpApi(router: JsonRouter, deps: { auctions: AuctionService; desk: CartAnswering }): void {
   const { auctions, desk } = deps;
   router.route('post', '/api/rooms/:id/auctions', async (ctx) => {
     const principal = await router.principal(ctx);

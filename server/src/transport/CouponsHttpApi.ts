@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { couponIdSchema, couponInputSchema } from '../../../protocol/src/index.ts';
-import type { CartDesk } from '../admission/CartDesk.ts';
+import type { CartAnswering } from './HttpCartPacer.ts';
 import type { CouponService } from '../commerce/CouponService.ts';
 import { type JsonRouter, parse } from './JsonRouter.ts';
 
@@ -9,7 +9,7 @@ const keyOnlySchema = z.object({ key: idempotencyKeySchema.optional() }).optiona
 const pinSchema = z.object({ couponId: couponIdSchema.nullable() });
 
 /** Coupons over HTTP: the same requests as over the WebSocket; claims go through the same cart desk (idempotency, admission). */
-export function registerCouponsHttpApi(router: JsonRouter, deps: { coupons: CouponService; desk: CartDesk }): void {
+export function registerCouponsHttpApi(router: JsonRouter, deps: { coupons: CouponService; desk: CartAnswering }): void {
   const { coupons, desk } = deps;
   router.route('post', '/api/rooms/:id/coupons', async (ctx) => {
     const principal = await router.principal(ctx);

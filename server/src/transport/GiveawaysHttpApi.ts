@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { giveawayIdSchema, giveawayInputSchema } from '../../../protocol/src/index.ts';
-import type { CartDesk } from '../admission/CartDesk.ts';
+import type { CartAnswering } from './HttpCartPacer.ts';
 import type { GiveawayService } from '../commerce/GiveawayService.ts';
 import { DomainError } from '../DomainError.ts';
 import { type JsonRouter, parse } from './JsonRouter.ts';
@@ -12,7 +12,7 @@ const enterSchema = z.object({ key: idempotencyKeySchema.optional(), showName: z
  * Giveaways over HTTP: the same requests as over the WebSocket; entries go through the same cart
  * desk (idempotency, admission). The draw's data is public: anyone may check it.
  */
-export function registerGiveawaysHttpApi(router: JsonRouter, deps: { giveaways: GiveawayService; desk: CartDesk }): void {
+export function registerGiveawaysHttpApi(router: JsonRouter, deps: { giveaways: GiveawayService; desk: CartAnswering }): void {
   const { giveaways, desk } = deps;
   router.route('post', '/api/rooms/:id/giveaways', async (ctx) => {
     const principal = await router.principal(ctx);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { couponIdSchema, inventorySkusOf, productInputSchema, roomIdSchema, skuSchema, textSchema, truncateCharacters, WireLimits } from '../../../protocol/src/index.ts';
 import type { TokenService } from '../auth/TokenService.ts';
-import type { CartDesk } from '../admission/CartDesk.ts';
+import type { CartAnswering } from './HttpCartPacer.ts';
 import { ProtocolError } from '../errors.ts';
 import type { CommerceService } from '../commerce/CommerceService.ts';
 import type { RoomCommands } from '../rooms/RoomCommands.ts';
@@ -17,7 +17,7 @@ const checkoutSchema = z.object({ key: idempotencyKeySchema.optional(), couponId
 const stockSchema = z.object({ available: z.number().int().min(0).max(1_000_000_000) });
 
 /** The rooms, catalog and cart API (JSON over HTTP, same port as the WebSocket). */
-export function registerHttpApi(router: JsonRouter, deps: { tokens: TokenService; rooms: RoomCommands; commerce: CommerceService; desk: CartDesk }): void {
+export function registerHttpApi(router: JsonRouter, deps: { tokens: TokenService; rooms: RoomCommands; commerce: CommerceService; desk: CartAnswering }): void {
   const { tokens, rooms, commerce, desk } = deps;
   router.route('get', '/healthz', async () => ({ status: 200, body: { ok: true } }));
   if (tokens.devMode) {
