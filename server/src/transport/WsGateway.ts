@@ -20,6 +20,7 @@ import type { Logger } from '../log.ts';
 import type { RequestHandler } from '../requests.ts';
 import type { ProcessGuard } from '../ops/ProcessGuard.ts';
 import type { RoomRegistry } from '../rooms/RoomRegistry.ts';
+import { TokenBucketLimiter } from '../rooms/TokenBucketLimiter.ts';
 import { PerTurnQueue } from '../util/PerTurnQueue.ts';
 import { Connection, type SendStats, type SocketData } from './Connection.ts';
 import uWS, { type TemplatedApp, type WebSocket } from './uws.ts';
@@ -99,6 +100,8 @@ export class WsGateway {
   #sendingElsewhere = false;
   readonly #emptyWaiters: Array<() => void> = [];
   readonly #failures = new FailureLog();
+  /** Hellos per user: each welcome encodes the room's whole catalog for its socket. */
+  readonly #helloLimiter: TokenBucketLimiter;
 
   constructor(app: TemplatedApp, deps: { config: Config; tokens: TokenService; rooms: RoomRegistry; requests: RequestHandler; guard: ProcessGuard; log: Logger; schedule?: (run: () => void) => void }) {
     this.#config = deps.config;
@@ -108,6 +111,7 @@ export class WsGateway {
     this.#guard = deps.guard;
     this.#log = deps.log;
     const { config } = deps;
+    this.#helloLimiter = new TokenBucketLimiter(config.helloRate, config.helloBurst, config.rateLimiterMaxKeys);
     app.ws<SocketData>('/ws', {
       // Between our limit and this one we read the frame and close with 4504. Above it uWS refuses
       // the frame from its header, before buffering it, and drops the TCP connection without a
@@ -384,6 +388,8 @@ export class WsGateway {
     connection.state = 'joining';
     try {
       connection.principal = await this.#tokens.verify(hello.token);
+      const waitMs = this.#helloLimiter.take(connection.principal.userId);
+      if (waitMs > 0) throw new ProtocolError('RATE_LIMITED', `too many hellos: retry in ${waitMs} ms`, waitMs);
       connection.followsOrders = hello.follow === 'orders';
       if (connection.state !== 'joining') return; // closed while verifying
       const room = await this.#rooms.join(connection, hello);
