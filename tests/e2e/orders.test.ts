@@ -146,6 +146,25 @@ describe('"My orders" in Chromium at phone width', () => {
     await viewer.context().close();
   }, 60_000);
 
+  it('a line with a long title keeps its price on one line at 360 px', async () => {
+    const title = 'Extra-soft hand-knitted merino wool scarf with tassels, limited edition 限量版 真丝羊毛围巾 🧣';
+    await saleRoom(server, 'orders-long', 5, { title, priceCents: 123456 }, 'Winter knits live');
+    const cy = await viewerToken(server, 'orders-cy');
+    const buyer = connect({ url: server.wsUrl, token: cy, room: 'orders-long' });
+    clients.push(buyer);
+    await buyer.ready;
+    expect((await buyer.addToCart('hot')).status).toBe('reserved');
+    expect((await buyer.checkout()).status).toBe('ordered');
+    const page = await openPage(browser, `${server.url}/orders?token=${cy}`, problems, { width: 360, height: 740 });
+    const price = page.getByTestId('order-card').locator('.order-lines li > span:last-child');
+    await waitText('the line', price, '$1,234.56');
+    // One line box per price: before, the long title squeezed it to "$1,23 / 4.56".
+    expect(await price.evaluate((span) => { const range = document.createRange(); range.selectNodeContents(span); return range.getClientRects().length; })).toBe(1);
+    expect(await overflowing(page)).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('a buyer with no orders is told so', async () => {
     const page = await openPage(browser, `${server.url}/orders?token=${await viewerToken(server, 'orders-nobody')}`, problems, PHONE);
     await until('the empty state', () => page.getByTestId('empty').isVisible(), (v) => v);
