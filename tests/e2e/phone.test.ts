@@ -290,6 +290,26 @@ describe('phone-first pages, in Chinese and English', () => {
     }
   }, 60_000);
 
+  it('the streamer\'s live numbers fit their tiles with a four-digit revenue, in English and Chinese, phone and desktop', async () => {
+    const problems: string[] = [];
+    const streamer = await saleRoom(server, 'phone-revenue', 5, { title: 'Cashmere coat', priceCents: 123456 });
+    const buyer = connect({ url: server.wsUrl, token: await viewerToken(server, 'revenue-buyer'), room: 'phone-revenue' });
+    clients.push(buyer);
+    await buyer.ready;
+    expect((await buyer.addToCart('hot')).status).toBe('reserved');
+    expect((await buyer.checkout()).status).toBe('ordered');
+    for (const [locale, viewport] of [['en-US', DESKTOP], ['zh-CN', DESKTOP], ['en-US', PHONE], ['zh-CN', { width: 360, height: 740 }]] as const) {
+      const page = await open(`${server.url}/streamer?token=${streamer}&room=phone-revenue`, problems, locale, viewport);
+      await waitText('the revenue', page.getByTestId('n-revenue'), /1,234\.56/);
+      // Before, "$1,234.56" ran out of its 120 px tile at 1280 px, and "US$1,234.56" at phone width.
+      const spilled = await page.locator('.numbers dd').evaluateAll((dds) => dds.filter((dd) => dd.scrollWidth > dd.clientWidth + 1 || dd.getBoundingClientRect().right > dd.parentElement!.getBoundingClientRect().right + 1).map((dd) => dd.id));
+      expect(spilled, `${locale} ${viewport.width}`).toEqual([]);
+      expect(await page.evaluate(() => document.scrollingElement!.scrollWidth <= innerWidth), `${locale} ${viewport.width}`).toBe(true);
+      await page.context().close();
+    }
+    expect(problems.filter((p) => !/video|media|transport/i.test(p))).toEqual([]);
+  }, 60_000);
+
   it('the streamer at 390×844: no horizontal overflow, comments over the preview, products one tap away', async () => {
     const problems: string[] = [];
     const { streamer } = await showWithComments(server, 'phone-studio');
