@@ -228,6 +228,12 @@ describe('the viewer page\'s product list', () => {
     await tote.getByTestId('product-add').click();
     await waitText('stock down', tote.getByTestId('product-stock'), '10 left');
     await waitText('one in the cart', page.getByTestId('cart-count'), '1');
+    // "More shows from this streamer" leads to the shop window, not to the shop's room as a live show.
+    const shopItem = page.getByTestId('upcoming-shows').locator('li[data-kind="shop"]');
+    await until('the shop among the streamer\'s shows', () => shopItem.count(), (n) => n === 1);
+    expect(await shopItem.locator('a').getAttribute('href')).toBe(`/shop?streamer=${STREAMER_ID}`);
+    expect(await textOf(shopItem)).toBe('Mia\'s shop Shop');
+    expect(await shopItem.locator('.badge').count()).toBe(0);
     expect(await overflowing(page)).toEqual([]);
     await shot(page, 'viewer-products-phone');
     // The shop window hears the show's sale.
@@ -258,6 +264,9 @@ describe('the viewer page\'s product list', () => {
     // The streamer page of a linked show leads to the shop window.
     const studio = await openPage(browser, `${server.url}/streamer?token=${streamer}&room=makers-live`, problems, PHONE);
     await until('the shop link', () => studio.getByTestId('shop-link').getAttribute('href'), (href) => href === `/shop?streamer=${STREAMER_ID}`);
+    // Its scheduled shows list the show, not the shop (no show to start or remind of).
+    await until('the scheduled shows', () => studio.getByTestId('scheduled-shows').locator('li').count(), (n) => n > 0);
+    expect(await studio.getByTestId('scheduled-shows').locator('li').evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.room))).toEqual(['makers-live']);
     expect(problems).toEqual([]);
     await studio.context().close();
   }, 90_000);

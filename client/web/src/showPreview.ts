@@ -173,6 +173,15 @@ function productItem(client: LivecartClient, product: Product): HTMLElement {
 }
 
 function showItem(s: Show, token: string): HTMLElement {
+  // The server lists the streamer's shop among the live shows (its room is always open): it leads
+  // to the shop window, named in the page's language, with no "Live" badge.
+  if (s.kind === 'shop') {
+    return h('li', { class: 'show-item', 'data-room': s.id, 'data-kind': 'shop' },
+      h('a', { href: `/shop?streamer=${encodeURIComponent(s.streamerId)}` }, s.streamerName === undefined ? s.title : t('shop.nameOf', { name: s.streamerName })),
+      ' ',
+      h('span', { class: 'muted small' }, t('shop.heading')),
+    );
+  }
   const live = s.state === 'live';
   const remind = h('button', { type: 'button', class: 'link', 'aria-pressed': String(s.reminded === true) }, t(s.reminded === true ? 'show.reminderSet' : 'show.remindMe'));
   remind.addEventListener('click', () => {

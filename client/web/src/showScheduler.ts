@@ -36,7 +36,8 @@ export function mountShowScheduler(token: string): void {
   const refresh = async () => {
     if (streamerId === undefined) return;
     try {
-      const { shows } = await api<{ shows: Show[] }>(`/api/streamers/${encodeURIComponent(streamerId)}/shows`, { token });
+      // The shop's room comes in the list as live; it is no show to schedule or start.
+      const shows = (await api<{ shows: Show[] }>(`/api/streamers/${encodeURIComponent(streamerId)}/shows`, { token })).shows.filter((s) => s.kind !== 'shop');
       list.replaceChildren(...shows.map((s) => showRow(s, token, start)));
       show(empty, shows.length === 0);
     } catch (error) {
