@@ -162,6 +162,17 @@ describe('phone-first pages, in Chinese and English', () => {
     expect(await textOf(console_.locator('h1'))).toBe('运维控制台');
     await waitText('a node up, in Chinese', console_.locator('[data-cell="state"]').first(), '在线');
     expect(await console_.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+    // A room's row: no English left from the node's words ("normal", "default", the charts' "now … peak …").
+    await saleRoom(server, 'phone-ops-zh', 5);
+    const member = connect({ url: server.wsUrl, token: await viewerToken(server, 'phone-ops-member'), room: 'phone-ops-zh' });
+    clients.push(member);
+    await member.ready; // a member here: this node judges the room's level itself
+    const row = console_.locator('tr[data-room="phone-ops-zh"]');
+    await waitText('the room\'s level reason, in Chinese', row.locator('[data-cell="level-reason"]'), '各项指标均未超过阈值');
+    expect(await row.getByTestId('limit-input-phone-ops-zh').getAttribute('placeholder')).toBe('默认');
+    const charts = await console_.locator('svg.spark').evaluateAll((svgs) => svgs.map((svg) => svg.getAttribute('aria-label') ?? ''));
+    expect(charts.length).toBeGreaterThan(0);
+    expect(charts.filter((label) => /now|peak|no data/.test(label))).toEqual([]);
     expect(problems).toEqual([]);
   }, 30_000);
 

@@ -240,7 +240,7 @@ function renderRooms(token: string, rooms: readonly ClusterRoom[]): void {
     setText(cell('msgs-detail'), local ? t('ops.inOut') : t('ops.notHere'));
     sparkline(history.outRate.values, { label: t('ops.chartMsgs', { room: room.roomId }), format: (v) => formatNumber(v) }, chart('msgs-chart'));
     setText(cell('level-value'), `${level} · ${levelNames[level] ?? ''}`);
-    setText(cell('level-reason'), room.settings.degradeOverride !== null ? t('ops.fixed') : local ? local.reason : t('ops.judged'));
+    setText(cell('level-reason'), room.settings.degradeOverride !== null ? t('ops.fixed') : local ? reasonText(local.reason) : t('ops.judged'));
     sparkline(history.level.values, { label: t('ops.chartLevel', { room: room.roomId }), max: 3 }, chart('level-chart'));
     const limit = adm?.queueLimit ?? room.settings.queueLimit;
     setText(cell('queue-value'), adm ? `${formatNumber(adm.queued)} / ${formatNumber(adm.queueLimit)}` : limit === null ? '—' : t('ops.limitN', { n: formatNumber(limit) }));
@@ -257,11 +257,16 @@ function renderRooms(token: string, rooms: readonly ClusterRoom[]): void {
     const select = cell('level-select') as HTMLSelectElement;
     if (document.activeElement !== select && select.dataset.dirty !== '1') select.value = room.settings.degradeOverride === null ? 'auto' : String(room.settings.degradeOverride);
     const limitInput = cell('limit-input') as HTMLInputElement;
-    if (document.activeElement !== limitInput && limitInput.value === '') limitInput.placeholder = limit === null ? 'default' : String(limit);
+    if (document.activeElement !== limitInput && limitInput.value === '') limitInput.placeholder = limit === null ? t('ops.limitPlaceholder') : String(limit);
   }
   for (const row of Array.from(el.roomRows.querySelectorAll<HTMLTableRowElement>('tr[data-room]'))) {
     if (!seen.has(row.dataset.room!)) row.remove();
   }
+}
+
+/** The node's reason for a room's level: "normal" in the page's words; a signal's name and value ("loopDelayMs 212") as it is. */
+function reasonText(reason: string): string {
+  return reason === 'normal' ? t('ops.reasonNormal') : reason;
 }
 
 /** Each node's part of the room: its viewers and level; a node that is down is marked. */

@@ -1,4 +1,5 @@
 /** Small inline SVG line charts for the operator console. */
+import { t } from './i18n.ts';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -28,7 +29,7 @@ export function sparkline(values: readonly number[], options: SparklineOptions, 
   const last = values.at(-1);
   const peak = values.length ? Math.max(...values) : 0;
   const format = options.format ?? ((v: number) => String(Math.round(v * 100) / 100));
-  chart.setAttribute('aria-label', last === undefined ? `${options.label}: no data yet` : `${options.label}: now ${format(last)}, peak ${format(peak)}`);
+  chart.setAttribute('aria-label', last === undefined ? t('chart.noData', { label: options.label }) : t('chart.nowPeak', { label: options.label, now: format(last), peak: format(peak) }));
   const top = options.max ?? Math.max(options.minMax ?? 1, peak);
   const pad = 2;
   const step = values.length > 1 ? (width - pad * 2) / (values.length - 1) : 0;
