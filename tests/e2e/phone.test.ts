@@ -176,6 +176,30 @@ describe('phone-first pages, in Chinese and English', () => {
     expect(problems).toEqual([]);
   }, 30_000);
 
+  it('at 360×740 a long title\'s "Reserved" note is cut to three lines, so the floating card stays low', async () => {
+    const problems: string[] = [];
+    const title = 'Extra-soft hand-knitted merino wool scarf with tassels, limited edition 限量版 真丝羊毛围巾 🧣';
+    const streamer = await saleRoom(server, 'phone-long-title', 5, { title, priceCents: 123456, listPriceCents: 199999 });
+    const host = connect({ url: server.wsUrl, token: streamer, room: 'phone-long-title' });
+    clients.push(host);
+    await host.ready;
+    await host.pin('hot');
+    for (const locale of ['en-US', 'zh-CN']) {
+      const page = await open(`${server.url}/viewer?room=phone-long-title&token=${await viewerToken(server, `long-title-${locale}`)}`, problems, locale, { width: 360, height: 740 });
+      await until('the card', () => page.getByTestId('add').isEnabled(), (v) => v);
+      await page.getByTestId('add').click();
+      await until('reserved', () => page.getByTestId('add-status').getAttribute('data-state'), (s) => s === 'reserved');
+      // The whole sentence is there for screen readers; on screen it is cut to a few lines.
+      expect(await textOf(page.getByTestId('add-status'))).toContain(title);
+      // Before, the note wrapped the whole title into ten lines and the card rose to 488 px of 740.
+      const lines = await page.getByTestId('add-status').evaluate((note) => note.getBoundingClientRect().height / parseFloat(getComputedStyle(note).lineHeight));
+      expect(lines, locale).toBeLessThanOrEqual(3.05);
+      expect((await box(page.getByTestId('card'))).height, locale).toBeLessThan(420);
+      await page.context().close();
+    }
+    expect(problems).toEqual([]);
+  }, 30_000);
+
   it('the viewer at 390×844: full-screen video, comments over it, a floating card, the cart as a sheet, notices in view, the connection shown only when wrong', async () => {
     const problems: string[] = [];
     const own = await startTestServer();
