@@ -190,6 +190,30 @@ describe('auctions in Chromium', () => {
     expect(problems).toEqual([]);
   }, 120_000);
 
+  it('at 360×740 in Chinese the bid buttons show their whole price', async () => {
+    const roomId = 'auction-narrow';
+    const streamerToken = await saleRoom(server, roomId, 5, { title: '复古胶片相机 Vintage film camera', priceCents: 12000 });
+    const host = connect({ url: server.wsUrl, token: streamerToken, room: roomId });
+    clients.push(host);
+    await host.ready;
+    await host.startAuction({ id: 'narrow', sku: 'hot', startPriceCents: 12000, increments: [{ stepCents: 500 }], durationMs: 600_000, ending: { kind: 'sudden_death' } });
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 1, locale: 'zh-CN' });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => problems.push(`narrow viewer: uncaught ${error.message}`));
+    await page.goto(`${server.url}/viewer?room=${roomId}&token=${await server.mintToken({ userId: 'mei', name: '韩梅梅', role: 'viewer' })}`);
+    const buttons = page.getByTestId('auction-bid');
+    await until('three bid buttons', () => buttons.count(), (n) => n === 3);
+    expect(await textOf(buttons.first())).toBe('US$120.00');
+    // Before, three buttons shared a 172 px card: "US$120.00" showed as "US$12".
+    const clipped = await buttons.evaluateAll((all) => all.filter((b) => b.scrollWidth > b.clientWidth + 1).map((b) => b.textContent));
+    expect(clipped).toEqual([]);
+    const card = await box(page.getByTestId('auction-card'));
+    expect(card.x + card.width).toBeLessThanOrEqual(360);
+    expect(overlaps(card, await box(page.getByTestId('comments')))).toBe(false);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 60_000);
+
   it('the streamer cancels an auction: viewers are told, nobody wins', async () => {
     const roomId = 'auction-cancel';
     const streamerToken = await saleRoom(server, roomId, 5, { title: 'Brass lamp', priceCents: 5000 });
