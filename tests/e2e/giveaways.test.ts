@@ -47,9 +47,9 @@ async function box(locator: Locator): Promise<Box> {
 const overlap = (a: Box, b: Box) => a.x < b.x + b.width - 1 && b.x < a.x + a.width - 1 && a.y < b.y + b.height - 1 && b.y < a.y + a.height - 1;
 
 /** The giveaway card shares the phone's screen with the other floating parts without covering any, and stays on screen. */
-async function expectClearOfOthers(page: Page): Promise<void> {
+async function expectClearOfOthers(page: Page, screen = PHONE): Promise<void> {
   const card = await box(page.getByTestId('giveaway-card'));
-  expect(card.x >= 0 && card.y >= 0 && card.x + card.width <= PHONE.width && card.y + card.height <= PHONE.height, `on screen: ${JSON.stringify(card)}`).toBe(true);
+  expect(card.x >= 0 && card.y >= 0 && card.x + card.width <= screen.width && card.y + card.height <= screen.height, `on screen: ${JSON.stringify(card)}`).toBe(true);
   for (const [name, locator] of [['coupon card', page.getByTestId('coupon-card')], ['product card', page.getByTestId('card')], ['like button', page.locator('.like-row')],
     ['comments', page.getByTestId('comment-stack')], ['comment box', page.locator('#comment-form')]] as const) {
     const other = await box(locator);
@@ -247,4 +247,36 @@ describe('giveaways in Chromium', () => {
 
     expect(problems).toEqual([]);
   }, 180_000);
+
+  it('at 360×740 in Chinese, beside a coupon, the product card and comments, Enter shows whole in the card', async () => {
+    const roomId = 'giveaway-narrow';
+    const streamerToken = await saleRoom(server, roomId, 20, { title: '复古胶片相机 Vintage film camera', priceCents: 12000 });
+    const host = connect({ url: server.wsUrl, token: streamerToken, room: roomId });
+    clients.push(host);
+    await host.ready;
+    await host.pin('hot');
+    await host.createCoupon({ id: 'SAVE5', amountOffCents: 500, minSpendCents: 2000, total: 10 });
+    await host.pinCoupon('SAVE5');
+    await host.openGiveaway({ id: 'narrow', sku: 'hot', winners: 1, durationMs: 600_000 });
+    const texts = ['这个相机还能用吗？', 'Lens looks clean', 'Go go go 🎉', '好看', '多少钱', '已下单', '还有吗', '包邮吗'];
+    const fans = await viewers(roomId, texts.length, 'narrow-fan');
+    for (const [i, fan] of fans.entries()) await fan.comment(texts[i]!);
+    const screen = { width: 360, height: 740 };
+    const context = await browser.newContext({ viewport: screen, deviceScaleFactor: 1, locale: 'zh-CN' });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (error) => problems.push(`narrow viewer: uncaught ${error.message}`));
+    await page.goto(`${server.url}/viewer?room=${roomId}&token=${await server.mintToken({ userId: 'mei', name: '韩梅梅', role: 'viewer' })}`);
+    const card = page.getByTestId('giveaway-card');
+    await until('the giveaway card', () => card.isVisible(), (v) => v);
+    await until('the coupon card', () => page.getByTestId('coupon-card').isVisible(), (v) => v);
+    await until('the comments', () => page.getByTestId('comments').locator('li').count(), (n) => n === 8);
+    await waitText('Enter, in Chinese', page.getByTestId('giveaway-enter'), '免费参与');
+    // Before, the card kept 32dvh free for the comments and scrolled its Enter button out of sight.
+    const enter = await box(page.getByTestId('giveaway-enter'));
+    const shown = await box(card);
+    expect(enter.y + enter.height, `Enter ${JSON.stringify(enter)} inside the card ${JSON.stringify(shown)}`).toBeLessThanOrEqual(shown.y + shown.height + 1);
+    await expectClearOfOthers(page, screen);
+    expect(problems).toEqual([]);
+  }, 60_000);
 });
