@@ -11,7 +11,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type LivecartClient } from '../../client/src/index.ts';
 import type { RunningServer } from '../../server/src/server.ts';
-import { saleRoom, startTestServer } from '../helpers/server.ts';
+import { http, saleRoom, startTestServer } from '../helpers/server.ts';
 import { ARTIFACTS, launchChromium, openPage, PHONE, pollers, publishShot, sleep, textOf } from './support/browser.ts';
 
 let server: RunningServer;
@@ -190,12 +190,15 @@ describe('auctions in Chromium', () => {
     expect(problems).toEqual([]);
   }, 120_000);
 
-  it('at 360×740 in Chinese the bid buttons show their whole price', async () => {
+  it('at 360×740 in Chinese the bid buttons show their whole price; beside a coupon and a giveaway, in a busy room, nothing covers the card', async () => {
     const roomId = 'auction-narrow';
     const streamerToken = await saleRoom(server, roomId, 5, { title: '复古胶片相机 Vintage film camera', priceCents: 12000 });
     const host = connect({ url: server.wsUrl, token: streamerToken, room: roomId });
     clients.push(host);
     await host.ready;
+    await host.createCoupon({ id: 'SAVE5', amountOffCents: 500, minSpendCents: 2000, total: 10 });
+    await host.pinCoupon('SAVE5');
+    await host.openGiveaway({ id: 'narrow-gift', sku: 'hot', winners: 1, durationMs: 600_000 });
     await host.startAuction({ id: 'narrow', sku: 'hot', startPriceCents: 12000, increments: [{ stepCents: 500 }], durationMs: 600_000, ending: { kind: 'sudden_death' } });
     const context = await browser.newContext({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 1, locale: 'zh-CN' });
     const page = await context.newPage();
@@ -210,6 +213,20 @@ describe('auctions in Chromium', () => {
     const card = await box(page.getByTestId('auction-card'));
     expect(card.x + card.width).toBeLessThanOrEqual(360);
     expect(overlaps(card, await box(page.getByTestId('comments')))).toBe(false);
+    await until('the giveaway card', () => page.getByTestId('giveaway-card').isVisible(), (v) => v);
+
+    // An operator fixes the room at level 3: the busy banner and "new comments are hidden" show too.
+    const operator = await server.mintToken({ userId: 'narrow-ops', name: 'Ops', role: 'operator' });
+    expect((await http(server, 'PUT', `/api/ops/rooms/${roomId}/degrade`, operator, { level: 3 })).status).toBe(200);
+    await until('the paused note', () => page.locator('#chat-paused').isVisible(), (v) => v);
+    await until('the busy banner', () => page.getByTestId('busy-banner').isVisible(), (v) => v);
+    await sleep(300); // the floating parts follow the banner's height
+    const busyCard = await box(page.getByTestId('auction-card'));
+    // Before, the note ran 62vw wide over the card's "my maximum" field.
+    for (const [name, other] of [['the paused note', page.locator('#chat-paused')], ['the giveaway card', page.getByTestId('giveaway-card')], ['the comments', page.getByTestId('comment-stack')]] as const) {
+      const b = await box(other);
+      expect(overlaps(busyCard, b), `${name} ${JSON.stringify(b)} over the auction card ${JSON.stringify(busyCard)}`).toBe(false);
+    }
     expect(problems).toEqual([]);
     await context.close();
   }, 60_000);
