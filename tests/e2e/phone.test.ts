@@ -176,6 +176,22 @@ describe('phone-first pages, in Chinese and English', () => {
     expect(problems).toEqual([]);
   }, 30_000);
 
+  it('the operator console opened with a viewer\'s token says it cannot open, and stops asking', async () => {
+    const problems: string[] = [];
+    const viewer = await viewerToken(server, 'phone-not-ops');
+    const page = await open(`${server.url}/operator?token=${viewer}`, problems, 'zh-CN', { width: 360, height: 740 });
+    const asked: string[] = [];
+    page.on('request', (request) => { if (new URL(request.url()).pathname.startsWith('/api/ops/')) asked.push(request.url()); });
+    // Before, the empty console stayed up under "加载中…" with the refusal on top, asking again every 2 s.
+    await until('the page says it cannot open', () => page.locator('.fatal').isVisible(), (v) => v);
+    expect(await textOf(page.locator('.fatal p').first())).toMatch(/^运维令牌被拒绝：/);
+    expect(await page.getByTestId('nodes').count()).toBe(0);
+    expect(await textOf(page.getByTestId('updated'))).toBe('');
+    await sleep(2500); // longer than the console's 2 s poll
+    expect(asked).toEqual([]);
+    expect(problems).toEqual([]);
+  }, 30_000);
+
   it('at 360×740 a long title\'s "Reserved" note is cut to three lines, so the floating card stays low', async () => {
     const problems: string[] = [];
     const title = 'Extra-soft hand-knitted merino wool scarf with tassels, limited edition 限量版 真丝羊毛围巾 🧣';

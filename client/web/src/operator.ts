@@ -79,6 +79,10 @@ let moderated: LivecartClient | undefined;
 
 
 let polling = false;
+/** Whether a poll ever succeeded: a token refused from the start cannot open the console at all. */
+let polledOnce = false;
+let pollTimer: ReturnType<typeof setInterval> | undefined;
+
 async function poll(token: string): Promise<void> {
   if (polling) return;
   polling = true;
@@ -91,11 +95,18 @@ async function poll(token: string): Promise<void> {
     renderNodes(nodes);
     renderNode(node, nodes.nodes.find((n) => n.self));
     renderRooms(token, rooms.rooms);
+    polledOnce = true;
     setText(el.updated, t('orders.updated', { at: formatTime(Date.now()) }));
     if (el.status.dataset.kind === 'error' && el.status.dataset.source === 'poll') say(el.status, '');
   } catch (error) {
     el.status.dataset.source = 'poll';
-    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) say(el.status, t('ops.tokenRefused', { why: errorText(error) }), 'error');
+    const refused = error instanceof ApiError && (error.status === 401 || error.status === 403);
+    if (refused && !polledOnce) {
+      // Asking again will not change the answer: say so in the page's place, and stop.
+      clearInterval(pollTimer);
+      setText(el.updated, '');
+      fatal(t('ops.tokenRefused', { why: errorText(error) }), t('ops.needsTokenDetail'));
+    } else if (refused) say(el.status, t('ops.tokenRefused', { why: errorText(error) }), 'error');
     else say(el.status, t('ops.unreachable', { why: errorText(error) }), 'error');
   } finally {
     polling = false;
@@ -455,8 +466,8 @@ startI18n();
 if (!token) {
   fatal(t('ops.needsToken'), t('ops.needsTokenDetail'));
 } else {
+  pollTimer = setInterval(() => void poll(token), POLL_MS);
   void poll(token);
-  setInterval(() => void poll(token), POLL_MS);
   wireModeration(token);
   const room = params.get('room');
   if (room) joinRoom(token, room);
