@@ -176,6 +176,27 @@ describe('phone-first pages, in Chinese and English', () => {
     expect(problems).toEqual([]);
   }, 30_000);
 
+  it('the top bars\' links are tap targets of at least 40 px on phones, and the viewer\'s top bar keeps its height', async () => {
+    const problems: string[] = [];
+    const streamer = await saleRoom(server, 'phone-taps', 5, { title: 'Canvas tote' });
+    expect((await http(server, 'POST', '/api/shop/products', streamer, { sku: 'mug', title: 'Mug', priceCents: 900, currency: 'USD', stock: 3 })).status).toBe(201);
+    const viewer = await open(`${server.url}/viewer?room=phone-taps&token=${await viewerToken(server, 'taps-viewer')}`, problems, 'zh-CN', { width: 360, height: 740 });
+    await waitText('joined', viewer.locator('#room-state'), '直播中');
+    const studio = await open(`${server.url}/streamer?token=${streamer}&room=phone-taps`, problems, 'en-US');
+    await waitText('joined', studio.getByTestId('room-state'), 'Live');
+    const shop = await open(`${server.url}/shop?streamer=s-phone-taps`, problems, 'en-US');
+    await until('the shop', () => shop.locator('#shop-title').textContent(), (t) => (t ?? '') !== '');
+    for (const [name, page] of [['viewer', viewer], ['streamer', studio], ['shop', shop]] as const) {
+      // Before, "My orders" and "Open viewer page" were text links 19–22 px tall.
+      const heights = await page.locator('.topbar a.toplink').evaluateAll((links) => links.filter((a) => a.getClientRects().length > 0).map((a) => [a.textContent, Math.round(a.getBoundingClientRect().height)] as const));
+      expect(heights.length, name).toBeGreaterThan(0);
+      expect(heights.filter(([, height]) => height < 40), name).toEqual([]);
+    }
+    // Over the video: the taller links must not make the viewer's two rows taller (81 px at 360 px).
+    expect(await viewer.locator('.topbar').evaluate((bar) => bar.getBoundingClientRect().height)).toBeLessThan(85);
+    expect(problems).toEqual([]);
+  }, 30_000);
+
   it('the operator console opened with a viewer\'s token says it cannot open, and stops asking', async () => {
     const problems: string[] = [];
     const viewer = await viewerToken(server, 'phone-not-ops');
