@@ -11,12 +11,13 @@
  * Screenshots go to tests/artifacts/ (gitignored). The key ones are copied to docs/screenshots/
  * when missing there, or always with LIVECART_UPDATE_SCREENSHOTS=1.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/src/server.ts';
 import { http, startTestServer } from '../helpers/server.ts';
-import { ARTIFACTS, DESKTOP, launchChromium, openPage, PHONE, pollers, publishShot, sleep, textOf } from './support/browser.ts';
+import { ARTIFACTS, DESKTOP, launchChromium, openPage, PHONE, pollers, publishShot, ROOT, sleep, textOf } from './support/browser.ts';
 
 const ROOM = 'e2e';
 const SKU = 'bag-1';
@@ -40,7 +41,8 @@ const open = (path: string, viewport = DESKTOP): Promise<Page> => openPage(brows
 const { until, waitText, waitAttr, endShowOnStreamerPage } = pollers(15_000, 50);
 const waitVisible = (what: string, locator: Locator, visible = true) => until(what, () => locator.isVisible(), (v) => v === visible);
 
-async function shot(page: Page, name: string, options: { phone?: boolean; doc?: boolean } = {}): Promise<void> {
+/** `phoneName` names the full-page phone shot when `${name}-phone.png` is another test's (a viewport shot). */
+async function shot(page: Page, name: string, options: { phone?: boolean; doc?: boolean; phoneName?: string } = {}): Promise<void> {
   await page.evaluate(() => window.scrollTo(0, 0));
   await sleep(150); // let animations settle
   // A full-page shot resizes the page, which restarts a sheet's slide-in: shown at its end.
@@ -50,8 +52,9 @@ async function shot(page: Page, name: string, options: { phone?: boolean; doc?: 
     const before = page.viewportSize() ?? DESKTOP;
     await page.setViewportSize(PHONE);
     await sleep(200);
-    await page.screenshot({ path: join(ARTIFACTS, `${name}-phone.png`), fullPage: true, animations: 'disabled' });
-    if (options.doc) docShots.push(`${name}-phone.png`);
+    const phoneName = options.phoneName ?? `${name}-phone.png`;
+    await page.screenshot({ path: join(ARTIFACTS, phoneName), fullPage: true, animations: 'disabled' });
+    if (options.doc) docShots.push(phoneName);
     await page.setViewportSize(before);
   }
 }
@@ -228,12 +231,17 @@ describe('web pages in Chromium', () => {
 
     await shot(cy, 'viewer-busy', { phone: true, doc: true });
     await shot(ann, 'viewer');
-    await shot(streamer, 'streamer', { phone: true, doc: true });
+    // phone.test.ts publishes streamer-phone.png (the viewport the docs show); this one is the whole page.
+    await shot(streamer, 'streamer', { phone: true, doc: true, phoneName: 'streamer-phone-full.png' });
     await waitText('operator sparkline has history', operator.getByTestId(`members-${ROOM}`), '3');
     await shot(operator, 'operator', { phone: true, doc: true });
 
     expect(problems).toEqual([]);
 
+    // A name another e2e file also publishes would leave docs/screenshots with whichever ran last.
+    const others = readdirSync(join(ROOT, 'tests', 'e2e')).filter((f) => f.endsWith('.test.ts') && f !== 'pages.test.ts');
+    const published = others.flatMap((f) => [...readFileSync(join(ROOT, 'tests', 'e2e', f), 'utf8').matchAll(/'([\w-]+\.png)'/g)].map((m) => m[1]));
+    expect(docShots.filter((name) => published.includes(name))).toEqual([]);
     for (const name of docShots) publishShot(name);
   }, 180_000);
 
