@@ -410,6 +410,7 @@ describe('phone-first pages, in Chinese and English', () => {
     expect(sheet.y + sheet.height).toBeCloseTo(PHONE.height, 0);
     await page.getByTestId('pin-cap').click();
     await waitText('pinned', page.getByTestId('pinned-now'), 'Pinned: 棒球帽 Cotton cap');
+    await waitText('the pin said with the title, not the SKU', page.getByTestId('status'), 'Pinned 棒球帽 Cotton cap.');
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
     await shot(page, 'streamer-products-sheet-phone.png');
     await page.keyboard.press('Escape');

@@ -620,7 +620,8 @@ function buildRow(client: LivecartClient, token: string, roomId: string, sku: st
   const pin = () => {
     const ms = Number(el.pinCountdown.value);
     client.pin(sku, ms > 0 ? Math.round(clock.now() + ms) : undefined).then(
-      () => say(el.status, t('studio.pinnedSku', { sku }), 'ok'),
+      // Said with the title, as on the card (the SKU is an internal name).
+      () => say(el.status, t('studio.pinnedProduct', { title: client.state.products.find((p) => p.sku === sku)?.title ?? sku }), 'ok'),
       (error: unknown) => say(el.status, t('studio.pinFailed', { why: errorText(error) }), 'error'),
     );
   };

@@ -402,7 +402,7 @@ export const en = {
   'studio.pin': 'Pin',
   'studio.pinned': 'Pinned',
   'studio.pinSku': 'Pin {sku}',
-  'studio.pinnedSku': 'Pinned {sku}.',
+  'studio.pinnedProduct': 'Pinned {title}.',
   'studio.pinFailed': 'Could not pin: {why}',
   'studio.set': 'Set',
   'studio.setStockOf': 'Set stock of {sku}',

@@ -399,7 +399,7 @@ export const zhCN: Readonly<Record<keyof typeof en, string>> = {
   'studio.pin': '推荐',
   'studio.pinned': '推荐中',
   'studio.pinSku': '推荐 {sku}',
-  'studio.pinnedSku': '已推荐 {sku}。',
+  'studio.pinnedProduct': '已推荐 {title}。',
   'studio.pinFailed': '无法推荐：{why}',
   'studio.set': '设置',
   'studio.setStockOf': '设置 {sku} 的库存',
