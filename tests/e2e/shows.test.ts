@@ -205,6 +205,9 @@ describe('scheduled shows in Chromium at phone width', () => {
     // The waiting page turns live by itself.
     await waitText('the page turned live', page.locator('#room-state'), 'Live');
     expect(await preview.isVisible()).toBe(false);
+    // Live in the streamer's list: reminders were for before the start, so no count there.
+    await until('listed as live', () => lateRow.locator('[data-state="live"]').count(), (n) => n === 1, 10_000);
+    expect(await lateRow.getByTestId('reminder-count').count()).toBe(0);
 
     // The other show is never started: past the grace its page says it will not take place, and it leaves the list.
     const neverPreview = never.getByTestId('show-preview');

@@ -1,7 +1,7 @@
 /**
  * The streamer page's "Scheduled shows" panel: schedule a show (title, date and time; the room is
  * created with `startsAt` and stays scheduled until "Go live"), and the streamer's live and
- * upcoming shows with how many viewers set a reminder for each (GET /api/streamers/:id/shows,
+ * upcoming shows, the upcoming ones with how many viewers set a reminder (GET /api/streamers/:id/shows,
  * read again every few seconds). Each show links to its studio page, where its preview products
  * are added and the show is started. A show past its start time that is not live yet is shown as
  * late, with "Start now" right there (the server cancels it as missed after its grace).
@@ -92,11 +92,9 @@ function showRow(s: Show, token: string, start: (s: Show, button: HTMLButtonElem
       button,
     );
   }
-  return h('li', { class: 'show-item', 'data-room': s.id },
-    link,
-    s.state === 'live' ? h('span', { class: 'badge', 'data-state': 'live' }, t('room.live')) : h('span', { class: 'muted small' }, formatShowTime(s.startsAt ?? s.createdAt, true)),
-    count,
-  );
+  // Reminders are for a show still to come: a live show's count says nothing.
+  if (s.state === 'live') return h('li', { class: 'show-item', 'data-room': s.id }, link, h('span', { class: 'badge', 'data-state': 'live' }, t('room.live')));
+  return h('li', { class: 'show-item', 'data-room': s.id }, link, h('span', { class: 'muted small' }, formatShowTime(s.startsAt ?? s.createdAt, true)), count);
 }
 
 /** The token's user id (`sub`), read from its payload; the server checks the token, this only names the list to read. */
