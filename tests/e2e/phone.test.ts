@@ -213,6 +213,20 @@ describe('phone-first pages, in Chinese and English', () => {
     expect(problems).toEqual([]);
   }, 30_000);
 
+  it('a room that does not exist: the viewer page says so and offers no Like, Products or comment box', async () => {
+    const problems: string[] = [];
+    const page = await open(`${server.url}/viewer?room=no-such-room&token=${await viewerToken(server, 'lost-viewer')}`, problems, 'en-US');
+    await until('the page says the room does not exist', () => textOf(page.locator('body')), (t) => t.includes('There is no room "no-such-room".'));
+    await sleep(500); // a late render must not bring them back
+    const usable = async (locator: Locator) => (await locator.count()) > 0 && (await locator.first().isVisible()) && (await locator.first().isEnabled());
+    // Before, the three stayed on screen and worked against a room that is not there.
+    expect(await usable(page.locator('#like'))).toBe(false);
+    expect(await usable(page.getByTestId('products-button'))).toBe(false);
+    expect(await usable(page.locator('#comment-input'))).toBe(false);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    expect(problems).toEqual([]);
+  }, 30_000);
+
   it('at 360×740 a long title\'s "Reserved" note is cut to three lines, so the floating card stays low', async () => {
     const problems: string[] = [];
     const title = 'Extra-soft hand-knitted merino wool scarf with tassels, limited edition 限量版 真丝羊毛围巾 🧣';

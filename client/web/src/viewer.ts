@@ -187,7 +187,7 @@ function wire(client: LivecartClient, devToken: string | undefined): void {
       location.reload();
       return;
     }
-    if (isLivecartError(error) && error.name === 'ROOM_NOT_FOUND') media.blocked = t('viewer.noRoom', { room: roomId });
+    if (isLivecartError(error) && error.name === 'ROOM_NOT_FOUND') noRoom();
     if (isLivecartError(error) && error.name === 'KICKED') removed();
     renderAll(client);
   });
@@ -395,6 +395,15 @@ function removed(): void {
   attachStream();
   show(el.removed, true);
   setText(el.removed, t('viewer.removedBanner'));
+}
+
+/** The room does not exist: the video area says so, and there is nothing to like, browse or comment on. */
+function noRoom(): void {
+  media.blocked = t('viewer.noRoom', { room: roomId });
+  show(el.like.parentElement!, false);
+  show(el.commentForm, false);
+  const products = document.querySelector<HTMLElement>('[data-testid="products-button"]');
+  if (products !== null) show(products, false);
 }
 
 /** Points the <video> at the current tracks (set again so the element picks up added or removed tracks). */
