@@ -227,6 +227,27 @@ describe('phone-first pages, in Chinese and English', () => {
     expect(problems).toEqual([]);
   }, 30_000);
 
+  it('the streamer page opened with a token that is not a streamer\'s says it cannot open, before offering Create room', async () => {
+    const problems: string[] = [];
+    // Before, both got the Create room form and met the refusal only on submit.
+    for (const [token, locale, heading, why] of [
+      ['garbage', 'zh-CN', '无法打开此页面', /^主播令牌被拒绝：/],
+      [await viewerToken(server, 'phone-not-streamer'), 'en-US', 'Cannot open this page', /^This token is not a streamer's/],
+    ] as const) {
+      const page = await open(`${server.url}/streamer?token=${token}`, problems, locale, { width: 360, height: 740 });
+      await until(`${locale}: the page says it cannot open`, () => page.locator('.fatal').isVisible(), (v) => v);
+      expect(await textOf(page.locator('.fatal h2'))).toBe(heading);
+      expect(await textOf(page.locator('.fatal p').first())).toMatch(why);
+      expect(await page.locator('#create').isVisible()).toBe(false);
+      expect(await page.getByTestId('show-scheduler').count()).toBe(0);
+    }
+    // A streamer's token still gets the form.
+    const studio = await open(`${server.url}/streamer?token=${await server.mintToken({ userId: 'phone-real-streamer', name: 'Lea', role: 'streamer' })}`, problems, 'en-US');
+    await until('the Create room form', () => studio.locator('#create').isVisible(), (v) => v);
+    expect(await studio.locator('.fatal').count()).toBe(0);
+    expect(problems).toEqual([]);
+  }, 30_000);
+
   it('at 360×740 a long title\'s "Reserved" note is cut to three lines, so the floating card stays low', async () => {
     const problems: string[] = [];
     const title = 'Extra-soft hand-knitted merino wool scarf with tassels, limited edition 限量版 真丝羊毛围巾 🧣';

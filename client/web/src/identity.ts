@@ -26,13 +26,13 @@ export interface Identity {
 }
 
 /** The claims of a JWT this page can read (it cannot check the signature; the server does). */
-export function readToken(token: string): { userId: string; name: string; expiresAt: number } | undefined {
+export function readToken(token: string): { userId: string; name: string; expiresAt: number; role?: string } | undefined {
   try {
     const payload = token.split('.')[1];
     if (payload === undefined) return undefined;
-    const json = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(payload.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)))) as { sub?: unknown; name?: unknown; exp?: unknown };
+    const json = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(payload.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)))) as { sub?: unknown; name?: unknown; exp?: unknown; role?: unknown };
     if (typeof json.sub !== 'string' || typeof json.exp !== 'number') return undefined;
-    return { userId: json.sub, name: typeof json.name === 'string' ? json.name : json.sub, expiresAt: json.exp * 1000 };
+    return { userId: json.sub, name: typeof json.name === 'string' ? json.name : json.sub, expiresAt: json.exp * 1000, ...(typeof json.role === 'string' ? { role: json.role } : {}) };
   } catch {
     return undefined;
   }

@@ -15,7 +15,7 @@ import { mountAuctionPanel } from './streamerAuctions.ts';
 import { mountGiveawayPanel } from './streamerGiveaways.ts';
 import { connect, type HistoryComment, type LivecartClient, type Order } from '../../src/index.ts';
 import { StreamPublisher, type MediaStateEvent } from '../../src/media.ts';
-import { api, byId, countdown, errorText, fatal, formatNumber, formatPrice, h, params, say, ServerClock, setText, show, startCountdowns, trackConnection, wsUrl } from './common.ts';
+import { api, ApiError, byId, countdown, errorText, fatal, formatNumber, formatPrice, h, params, say, ServerClock, setText, show, startCountdowns, trackConnection, wsUrl } from './common.ts';
 import { wireEncoderSettings } from './encoderSettings.ts';
 import { ProductForm } from './productForm.ts';
 import { ModerationPanel, pinCommentButton } from './moderationPanel.ts';
@@ -24,6 +24,7 @@ import { isLate, roomStateText } from './roomStateText.ts';
 import { unitsLeft } from './productSheet.ts';
 import { startStreamerLayout } from './streamerLayout.ts';
 import { mountShowScheduler } from './showScheduler.ts';
+import { readToken } from './identity.ts';
 
 const POLL_MS = 2000;
 const MAX_COMMENTS_SHOWN = 100;
@@ -743,8 +744,30 @@ startStreamerLayout();
 if (!token) {
   fatal(t('studio.needsToken'), t('studio.needsTokenDetail'));
 } else {
-  mountShowScheduler(token);
-  const room = params.get('room');
-  if (room) void openRoom(token, room);
-  else showCreate(token);
+  void tokenRefusal(token).then((refusal) => {
+    if (refusal !== undefined) {
+      fatal(refusal, t('studio.needsTokenDetail'));
+      return;
+    }
+    mountShowScheduler(token);
+    const room = params.get('room');
+    if (room) void openRoom(token, room);
+    else showCreate(token);
+  });
+}
+
+/**
+ * Why this token cannot open the page, asked before the page offers anything (else a bad token
+ * met its refusal only on submit): the server checks it with a cheap authenticated read, and a
+ * token it accepts says its role (only a streamer or an operator creates and runs rooms).
+ */
+async function tokenRefusal(token: string): Promise<string | undefined> {
+  try {
+    await api('/api/me/reminders', { token });
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return t('studio.tokenRefused', { why: errorText(error) });
+    return undefined; // the server could not answer: the page says so as it connects
+  }
+  const role = readToken(token)?.role;
+  return role === 'streamer' || role === 'operator' ? undefined : t('studio.notStreamerToken');
 }

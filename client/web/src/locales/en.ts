@@ -275,6 +275,8 @@ export const en = {
   'studio.noRoom': 'There is no room "{room}": create it.',
   'studio.joinFailed': 'Cannot join room "{room}": {why}',
   'studio.needsToken': 'This page needs a streamer token.',
+  'studio.tokenRefused': 'The streamer token was refused: {why}',
+  'studio.notStreamerToken': 'This token is not a streamer\'s: it cannot create or run a room.',
   'studio.needsTokenDetail': 'Open it as /streamer?token=… (in dev mode the server prints one when it starts).',
   'studio.show': 'Show',
   'studio.goLive': 'Go live',

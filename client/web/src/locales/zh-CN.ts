@@ -272,6 +272,8 @@ export const zhCN: Readonly<Record<keyof typeof en, string>> = {
   'studio.noRoom': '没有直播间“{room}”：请创建它。',
   'studio.joinFailed': '无法进入直播间“{room}”：{why}',
   'studio.needsToken': '此页面需要主播令牌。',
+  'studio.tokenRefused': '主播令牌被拒绝：{why}',
+  'studio.notStreamerToken': '此令牌不是主播令牌：无法创建或管理直播间。',
   'studio.needsTokenDetail': '请以 /streamer?token=… 打开（开发模式下服务器启动时会打印一个）。',
   'studio.show': '直播',
   'studio.goLive': '开始直播',
