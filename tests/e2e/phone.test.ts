@@ -12,6 +12,10 @@
  * - The streamer page has no horizontal overflow at phone width, its comments sit over the camera
  *   preview, and its products open in one tap (a sheet), where a product is pinned.
  *
+ * - Tap targets on phones are at least 40 px tall: the top bars' links, the streamer's comment actions
+ *   over the preview, the cart sheet's Remove, My orders' "Back to the show".
+ * - A viewer page of a room that does not exist offers no Like, Products or comment box; a streamer
+ *   page opened with a token that is not a streamer's says it cannot open before showing any form.
  * - The pinned comment sits directly above the newest comments (one or several), in English and Chinese.
  * - The streamer adds a product with a list price, a description, two image URLs and two variants
  *   (a row added, one removed again) through the add-product form, at phone and desktop width; what
@@ -194,6 +198,41 @@ describe('phone-first pages, in Chinese and English', () => {
     }
     // Over the video: the taller links must not make the viewer's two rows taller (81 px at 360 px).
     expect(await viewer.locator('.topbar').evaluate((bar) => bar.getBoundingClientRect().height)).toBeLessThan(85);
+    expect(problems).toEqual([]);
+  }, 30_000);
+
+  it('the streamer\'s comment actions, the cart sheet\'s Remove and My orders\' "Back to the show" are tap targets of at least 40 px on phones', async () => {
+    const problems: string[] = [];
+    const { streamer } = await showWithComments(server, 'phone-taps-2');
+    const buyer = await viewerToken(server, 'taps-buyer');
+    // An order for My orders, then a unit left in the cart for the cart sheet.
+    await http(server, 'POST', '/api/rooms/phone-taps-2/cart/items', buyer, { sku: 'hot', quantity: 1, key: 'taps-add-1' });
+    expect((await http(server, 'POST', '/api/rooms/phone-taps-2/checkout', buyer, { key: 'taps-pay' })).body.status).toBe('ordered');
+    await http(server, 'POST', '/api/rooms/phone-taps-2/cart/items', buyer, { sku: 'hot', quantity: 1, key: 'taps-add-2' });
+    const heights = (locator: Locator) => locator.evaluateAll((els) => els.filter((e) => e.getClientRects().length > 0).map((e) => [e.textContent, Math.round(e.getBoundingClientRect().height)] as const));
+    // Before: Pin, Delete, Mute and Remove over the camera preview were 28 px, the cart's Remove 32 px, "Back to the show" 16 px.
+    const studio = await open(`${server.url}/streamer?token=${streamer}&room=phone-taps-2`, problems, 'en-US');
+    await until('the comments', () => studio.getByTestId('comments').locator('li').count(), (n) => n === 3);
+    const actions = await heights(studio.getByTestId('comments').locator('li button'));
+    expect(actions.map(([text]) => text)).toEqual(Array(3).fill(['Pin', 'Delete', 'Mute', 'Remove']).flat());
+    expect(actions.filter(([, height]) => height < 40)).toEqual([]);
+    // The comments keep their rows' height over the preview (55 px each with the 28 px buttons).
+    const rows = await heights(studio.getByTestId('comments').locator('li'));
+    expect(rows.length).toBe(3);
+    expect(rows.filter(([, height]) => height > 56)).toEqual([]);
+    const viewer = await open(`${server.url}/viewer?room=phone-taps-2&token=${buyer}`, problems, 'en-US');
+    await waitText('the cart', viewer.getByTestId('cart-count'), '1');
+    await viewer.locator('#cart-button').click();
+    await until('the cart sheet', () => viewer.getByTestId('cart').isVisible(), (v) => v);
+    const remove = await heights(viewer.getByTestId('cart-lines').getByRole('button', { name: 'Remove' }));
+    expect(remove.length).toBe(1);
+    expect(remove.filter(([, height]) => height < 40)).toEqual([]);
+    const orders = await open(`${server.url}/orders?token=${buyer}`, problems, 'en-US');
+    await until('the order', () => orders.getByTestId('order-card').count(), (n) => n === 1);
+    const back = await heights(orders.getByRole('link', { name: 'Back to the show' }));
+    expect(back.length).toBe(1);
+    expect(back.filter(([, height]) => height < 40)).toEqual([]);
+    for (const page of [studio, viewer, orders]) expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
     expect(problems).toEqual([]);
   }, 30_000);
 

@@ -213,7 +213,7 @@ function card(order: Order, flash: boolean): HTMLLIElement {
     },
       h('summary', {}, t('orders.history')),
       h('ol', {}, ...order.history.map((step) => h('li', {}, `${when(step.at)} — ${stepNames[step.status]}${step.note ? ` · ${step.note}` : ''}`)))),
-    h('p', { class: 'small' }, h('a', { href: withToken(`/viewer?room=${encodeURIComponent(order.roomId)}`) }, t('orders.backToShow'))),
+    h('p', { class: 'small' }, h('a', { class: 'back-to-show', href: withToken(`/viewer?room=${encodeURIComponent(order.roomId)}`) }, t('orders.backToShow'))),
   );
 }
 
